@@ -1,0 +1,14 @@
+/*
+ * libbackfill: controlled, resumable, validated historical backfills.
+ *
+ * This umbrella header includes every public module header. Headers for
+ * implementers of drivers, stores, schedulers and validators live in
+ * <backfill/sys/...> and are included separately.
+ */
+#ifndef BACKFILL_H
+#define BACKFILL_H
+
+#include "backfill/version.h"
+#include "backfill/common.h"
+
+#endif

@@ -1,0 +1,57 @@
+/* The backfill command: shared declarations of the subcommands and helpers. */
+#ifndef BF_CLI_H
+#define BF_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "backfill.h"
+
+/* Exit statuses of the backfill command (BRIEF-FORMAT.md). */
+enum {
+    EXIT_DONE = 0,
+    EXIT_FAILURE_ = 1,   /* driver, I/O */
+    EXIT_USAGE = 2,      /* bad usage or bad input */
+    EXIT_BLOCKED = 3,    /* blocking finding, failed validation, approval missing */
+    EXIT_UNFINISHED = 4  /* paused, cancelled, batches left */
+};
+
+struct cli_command {
+    const char *name;
+    const char *usage;   /* arguments after the name, e.g. "BRIEF [--format md|json]" */
+    const char *summary; /* one line for --help */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* Set from the global --json flag or the command's own. */
+extern int cli_json;
+
+/*
+ * Print one line "backfill: <message>" to stderr (or, under --json, a JSON
+ * object {"error": ..., "code": ...} to stdout as well) and return `status`.
+ */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report a library failure: the message of bf_last_error(), exit status by code. */
+int cli_fail_bf(int code, const char *what);
+
+/* The exit status for a library status code. */
+int cli_exit_for(int code);
+
+/* Print a JSON value to stdout, indented, and release it. */
+void cli_print_json(json_t *value);
+
+/* Remove "--json" from argv wherever it stands; returns the new argc. */
+int cli_take_json_flag(int argc, char **argv);
+
+/* Each command group declares its entry points below its own heading. */
+
+/* commands: check, brief, blast-radius */
+
+/* commands: plan */
+
+/* commands: fingerprint */
+
+/* commands: status, pause, resume, cancel, retry */
+
+#endif

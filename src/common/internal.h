@@ -1,0 +1,83 @@
+/*
+ * Internal helpers shared by every module: allocation through the host's
+ * hooks, error reporting, small string utilities. Not installed.
+ */
+#ifndef BF_INTERNAL_H
+#define BF_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backfill/common.h"
+
+#if defined(__GNUC__)
+#define BF_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define BF_PRINTF(fmt, args)
+#endif
+
+#define BF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation: every byte the library owns comes from these. */
+void *bf__malloc(size_t size);
+void *bf__calloc(size_t count, size_t size); /* zeroed; NULL on overflow */
+void *bf__realloc(void *ptr, size_t size);
+void bf__free(void *ptr);
+char *bf__strdup(const char *s);               /* NULL in, NULL out */
+char *bf__strndup(const char *s, size_t len);
+char *bf__asprintf(const char *fmt, ...) BF_PRINTF(1, 2);
+char *bf__vasprintf(const char *fmt, va_list ap);
+
+/*
+ * Grow *array (of *capacity elements of elem_size bytes) so that it holds at
+ * least `need` elements. Doubles; fails on overflow or allocation failure.
+ */
+int bf__grow(void **array, size_t *capacity, size_t need, size_t elem_size);
+
+/*
+ * Record a failure for the calling thread and return `code`, so a failure
+ * path reads `return bf__error(BF_E_INVALID, "brief %s: ...", name);`.
+ */
+int bf__error(int code, const char *fmt, ...) BF_PRINTF(2, 3);
+int bf__verror(int code, const char *fmt, va_list ap);
+/* The common case: an allocation failed. Never allocates. */
+int bf__nomem(void);
+
+/*
+ * A long-lived handle's own copy of its last failure message. Embed one in
+ * the handle; bf__herror() records the failure both for the thread and for
+ * the handle.
+ */
+#define BF_ERRMSG_MAX 1024
+typedef struct bf__errbuf {
+    int code;
+    char msg[BF_ERRMSG_MAX];
+} bf__errbuf;
+
+int bf__herror(bf__errbuf *h, int code, const char *fmt, ...) BF_PRINTF(3, 4);
+/* Copy the calling thread's last failure into the handle; returns its code. */
+int bf__herror_from_thread(bf__errbuf *h);
+
+/*
+ * A growable, always NUL-terminated string. A failed append marks the buffer
+ * failed; later appends are no-ops and bf__sb_finish() reports BF_E_NOMEM,
+ * so callers may check once at the end.
+ */
+typedef struct bf__sb {
+    char *buf;
+    size_t len;
+    size_t cap;
+    int failed;
+} bf__sb;
+
+void bf__sb_init(bf__sb *sb);
+void bf__sb_append(bf__sb *sb, const char *s);
+void bf__sb_appendn(bf__sb *sb, const char *s, size_t n);
+void bf__sb_appendf(bf__sb *sb, const char *fmt, ...) BF_PRINTF(2, 3);
+void bf__sb_appendc(bf__sb *sb, char c);
+/* Hands over the string (caller frees with bf__free) or fails with BF_E_NOMEM. */
+int bf__sb_finish(bf__sb *sb, char **out);
+void bf__sb_dispose(bf__sb *sb);
+
+#endif

@@ -1,0 +1,238 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backfill.h"
+#include "bftest.h"
+#include "common/internal.h"
+
+START_TEST(errstr_names_every_code)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } expect[] = {
+        {0, "BF_OK"},           {-1, "BF_E_INVALID"},     {-2, "BF_E_PARSE"},
+        {-3, "BF_E_NOMEM"},     {-4, "BF_E_IO"},          {-5, "BF_E_NOT_FOUND"},
+        {-6, "BF_E_CONFLICT"},  {-7, "BF_E_STATE"},       {-8, "BF_E_LEASE_LOST"},
+        {-9, "BF_E_BLOCKED"},   {-10, "BF_E_VALIDATION"}, {-11, "BF_E_BUSY"},
+        {-12, "BF_E_DRIVER"},   {-13, "BF_E_UNSUPPORTED"}, {-14, "BF_E_USER"},
+        {-15, "BF_E_ABI"},      {-16, "BF_E_INTERNAL"},
+    };
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(expect); i++) {
+        ck_assert_str_eq(bf_errstr(expect[i].code), expect[i].name);
+        ck_assert_str_ne(bf_errdesc(expect[i].code), "unknown status code");
+    }
+    ck_assert_str_eq(bf_errstr(-17), "BF_E_UNKNOWN");
+    ck_assert_str_eq(bf_errstr(1), "BF_E_UNKNOWN");
+    ck_assert_str_eq(bf_errdesc(-999), "unknown status code");
+}
+END_TEST
+
+START_TEST(last_error_keeps_message_and_code)
+{
+    bf_clear_error();
+    ck_assert_str_eq(bf_last_error(), "");
+    ck_assert_int_eq(bf_last_error_code(), BF_OK);
+    ck_assert_int_eq(bf__error(BF_E_NOT_FOUND, "run %d: no such run", 42), BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_last_error(), "run 42: no such run");
+    ck_assert_int_eq(bf_last_error_code(), BF_E_NOT_FOUND);
+    bf_clear_error();
+    ck_assert_str_eq(bf_last_error(), "");
+}
+END_TEST
+
+START_TEST(last_error_truncates_long_messages)
+{
+    char big[4000];
+
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    bf__error(BF_E_INVALID, "%s", big);
+    ck_assert_uint_eq(strlen(bf_last_error()), BF_ERRMSG_MAX - 1);
+}
+END_TEST
+
+static void *fail_in_thread(void *arg)
+{
+    (void)arg;
+    bf__error(BF_E_IO, "thread message");
+    return bf__strdup(bf_last_error());
+}
+
+START_TEST(last_error_is_per_thread)
+{
+    pthread_t t;
+    void *theirs;
+
+    bf__error(BF_E_PARSE, "main message");
+    ck_assert_int_eq(pthread_create(&t, NULL, fail_in_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &theirs), 0);
+    ck_assert_str_eq((char *)theirs, "thread message");
+    bf_free(theirs);
+    ck_assert_str_eq(bf_last_error(), "main message");
+    ck_assert_int_eq(bf_last_error_code(), BF_E_PARSE);
+}
+END_TEST
+
+START_TEST(handle_error_copies_message)
+{
+    bf__errbuf h = {0};
+
+    ck_assert_int_eq(bf__herror(&h, BF_E_LEASE_LOST, "batch %s: lease lost", "2025-03-09"),
+                     BF_E_LEASE_LOST);
+    ck_assert_int_eq(h.code, BF_E_LEASE_LOST);
+    ck_assert_str_eq(h.msg, "batch 2025-03-09: lease lost");
+    bf_clear_error();
+    ck_assert_str_eq(h.msg, "batch 2025-03-09: lease lost");
+}
+END_TEST
+
+START_TEST(version_matches_header)
+{
+    char expect[32];
+
+    ck_assert_uint_eq(bf_version(), BF_VERSION_NUMBER);
+    ck_assert_str_eq(bf_version_string(), BF_VERSION_STRING);
+    snprintf(expect, sizeof expect, "%d.%d.%d", BF_VERSION_MAJOR, BF_VERSION_MINOR,
+             BF_VERSION_PATCH);
+    ck_assert_str_eq(bf_version_string(), expect);
+}
+END_TEST
+
+START_TEST(set_allocator_refuses_partial_hooks)
+{
+    ck_assert_int_eq(bf_set_allocator(malloc, NULL, free), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "all three"));
+}
+END_TEST
+
+START_TEST(set_allocator_refused_after_first_allocation)
+{
+    char *s = bf__strdup("allocated");
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(bf_set_allocator(malloc, realloc, free), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "already allocated"));
+    bf_free(s);
+}
+END_TEST
+
+START_TEST(allocations_go_through_hooks)
+{
+    long before = failalloc_count();
+    long live = failalloc_live();
+    char *s = bf__asprintf("%s-%d", "batch", 7);
+
+    ck_assert_str_eq(s, "batch-7");
+    ck_assert_int_gt(failalloc_count(), before);
+    ck_assert_int_eq(failalloc_live(), live + 1);
+    bf_free(s);
+    ck_assert_int_eq(failalloc_live(), live);
+}
+END_TEST
+
+START_TEST(failed_allocation_is_reported)
+{
+    char *s;
+
+    failalloc_fail_at(1);
+    s = bf__strdup("never");
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(failalloc_fired(), 1);
+    ck_assert_ptr_null(bf__calloc(SIZE_MAX / 2, 4));
+    failalloc_fail_at(0);
+}
+END_TEST
+
+START_TEST(grow_doubles_and_keeps_contents)
+{
+    int *a = NULL;
+    size_t cap = 0;
+
+    ck_assert_int_eq(bf__grow((void **)&a, &cap, 3, sizeof *a), BF_OK);
+    ck_assert_uint_eq(cap, 8);
+    for (int i = 0; i < 8; i++)
+        a[i] = i * i;
+    ck_assert_int_eq(bf__grow((void **)&a, &cap, 9, sizeof *a), BF_OK);
+    ck_assert_uint_eq(cap, 16);
+    ck_assert_int_eq(a[7], 49);
+    ck_assert_int_eq(bf__grow((void **)&a, &cap, SIZE_MAX, sizeof *a), BF_E_NOMEM);
+    ck_assert_uint_eq(cap, 16);
+    bf_free(a);
+}
+END_TEST
+
+struct sb_ctx {
+    char *out;
+};
+
+static int build_string(void *arg)
+{
+    struct sb_ctx *ctx = arg;
+    bf__sb sb;
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "batches ");
+    for (int i = 0; i < 40; i++)
+        bf__sb_appendf(&sb, "%d,", i);
+    bf__sb_appendc(&sb, '!');
+    return bf__sb_finish(&sb, &ctx->out);
+}
+
+static void free_string(void *arg)
+{
+    struct sb_ctx *ctx = arg;
+
+    bf_free(ctx->out);
+    ctx->out = NULL;
+}
+
+START_TEST(string_builder_appends)
+{
+    struct sb_ctx ctx = {NULL};
+
+    ck_assert_int_eq(build_string(&ctx), BF_OK);
+    ck_assert_uint_eq(strncmp(ctx.out, "batches 0,1,2,", 14), 0);
+    ck_assert_uint_eq(ctx.out[strlen(ctx.out) - 1], '!');
+    ck_assert_ptr_nonnull(strstr(ctx.out, ",39,!"));
+    free_string(&ctx);
+}
+END_TEST
+
+START_TEST(string_builder_every_allocation_failure)
+{
+    struct sb_ctx ctx = {NULL};
+    long points = failalloc_sweep(build_string, free_string, &ctx);
+
+    ck_assert_int_ge(points, 3);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *errors = tcase_create("errors");
+    TCase *memory = tcase_create("memory");
+    TCase *version = tcase_create("version");
+
+    tcase_add_test(errors, errstr_names_every_code);
+    tcase_add_test(errors, last_error_keeps_message_and_code);
+    tcase_add_test(errors, last_error_truncates_long_messages);
+    tcase_add_test(errors, last_error_is_per_thread);
+    tcase_add_test(errors, handle_error_copies_message);
+    tcase_add_test(version, version_matches_header);
+    tcase_add_test(memory, set_allocator_refuses_partial_hooks);
+    tcase_add_test(memory, set_allocator_refused_after_first_allocation);
+    tcase_add_test(memory, allocations_go_through_hooks);
+    tcase_add_test(memory, failed_allocation_is_reported);
+    tcase_add_test(memory, grow_doubles_and_keeps_contents);
+    tcase_add_test(memory, string_builder_appends);
+    tcase_add_test(memory, string_builder_every_allocation_failure);
+    suite_add_tcase(s, errors);
+    suite_add_tcase(s, memory);
+    suite_add_tcase(s, version);
+    return bftest_run(s);
+}
