@@ -10,5 +10,6 @@
 
 #include "backfill/version.h"
 #include "backfill/common.h"
+#include "backfill/value.h"
 
 #endif
