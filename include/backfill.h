@@ -12,5 +12,6 @@
 #include "backfill/common.h"
 #include "backfill/value.h"
 #include "backfill/plan.h"
+#include "backfill/ledger.h"
 
 #endif

@@ -1,0 +1,360 @@
+/*
+ * The ledger: durable records of runs and their batches, with leases,
+ * fencing tokens, retries, pause/resume/cancel and an audit log.
+ *
+ * A ledger is a file (a SQLite database in WAL mode by default) that any
+ * number of threads and processes may share, each through its own
+ * bf_ledger handle. Every change is one write transaction that also appends
+ * an audit event, so after a crash the ledger says exactly which batches are
+ * done. A handle, and the runs and leases made from it, is used by one
+ * thread at a time; a bf_run borrows its ledger, which must outlive it.
+ *
+ * Times are UTC microseconds since the epoch, read from the clock given in
+ * the options (the system clock by default).
+ */
+#ifndef BACKFILL_LEDGER_H
+#define BACKFILL_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backfill/common.h"
+#include "backfill/plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bf_ledger bf_ledger;
+typedef struct bf_run bf_run;
+typedef struct bf_lease bf_lease;
+struct bf_store_vtable;
+
+/* Run states. Legal transitions are listed in docs/ledger.md. */
+typedef enum bf_run_state {
+    BF_RUN_PLANNED = 0,
+    BF_RUN_RUNNING = 1,
+    BF_RUN_PAUSED = 2,
+    BF_RUN_CANCELLED = 3,
+    BF_RUN_FAILED = 4,
+    BF_RUN_VALIDATING = 5,
+    BF_RUN_AWAITING_APPROVAL = 6,
+    BF_RUN_APPROVED = 7,
+    BF_RUN_COMPLETED = 8,
+    BF_RUN_ROLLED_BACK = 9
+} bf_run_state;
+
+/* Batch states. BF_BATCH_SPLIT: replaced by two halves. */
+typedef enum bf_batch_state {
+    BF_BATCH_PENDING = 0,
+    BF_BATCH_RUNNING = 1,
+    BF_BATCH_COMPLETED = 2,
+    BF_BATCH_VALIDATED = 3,
+    BF_BATCH_FAILED = 4,
+    BF_BATCH_CANCELLED = 5,
+    BF_BATCH_ROLLED_BACK = 6,
+    BF_BATCH_SPLIT = 7
+} bf_batch_state;
+
+/* "planned", "awaiting_approval", ...; NULL for a value that is no state. Static. */
+BF_API const char *bf_run_state_name(bf_run_state state);
+/* "pending", "rolled_back", ...; NULL for a value that is no state. Static. */
+BF_API const char *bf_batch_state_name(bf_batch_state state);
+
+/* ---- Ledger ---- */
+
+typedef enum bf_durability {
+    BF_DURABILITY_FULL = 0,  /* every commit is synced to disk before it returns */
+    BF_DURABILITY_NORMAL = 1 /* WAL default: survives process crashes; a power loss may lose the last commits */
+} bf_durability;
+
+/* Returns the current time in UTC microseconds since the epoch. */
+typedef int64_t (*bf_clock_fn)(void *userdata);
+
+/* bf_ledger_options.flags */
+#define BF_LEDGER_MUST_EXIST 1u /* fail with BF_E_NOT_FOUND instead of creating the file */
+
+/* Options the host fills for bf_ledger_open(). */
+typedef struct bf_ledger_options {
+    unsigned version;
+    bf_durability durability;
+    int busy_timeout_ms;  /* wait for other writers this long before BF_E_BUSY; 0: 10000 */
+    bf_clock_fn clock;    /* NULL: the system's real-time clock */
+    void *clock_userdata;
+    const char *actor;    /* who acts, recorded in every event; NULL: "$USER pid N" */
+    const struct bf_store_vtable *store; /* NULL: bf_store_sqlite() */
+    unsigned flags;       /* BF_LEDGER_* */
+} bf_ledger_options;
+
+#define BF_LEDGER_OPTIONS_VERSION 1
+#define BF_LEDGER_OPTIONS_INIT {BF_LEDGER_OPTIONS_VERSION, BF_DURABILITY_FULL, 0, NULL, NULL, NULL, NULL, 0u}
+
+/* Fill *opts with defaults for `version`; BF_E_ABI for a version this library does not know. */
+BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
+
+/*
+ * Open the ledger at `path`, creating the file when it does not exist
+ * (unless BF_LEDGER_MUST_EXIST), and bring its schema up to date. `opts`
+ * may be NULL for defaults; it is copied, except the strings and the store
+ * vtable, which must outlive the ledger. Fails with BF_E_IO (missing or
+ * unwritable directory), BF_E_PARSE (not a database, or a database that is
+ * not a ledger), BF_E_UNSUPPORTED (a ledger written by a newer libbackfill),
+ * BF_E_NOT_FOUND (BF_LEDGER_MUST_EXIST and no file), each naming the file.
+ * The caller closes *out with bf_ledger_close().
+ */
+BF_API int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *opts);
+
+/* Close the ledger. Accepts NULL. Runs made from it must be freed first. */
+BF_API void bf_ledger_close(bf_ledger *ledger);
+
+/* The path the ledger was opened with. Owned by the ledger. */
+BF_API const char *bf_ledger_path(const bf_ledger *ledger);
+
+/* The message of the ledger handle's last failure, or "". Owned by the ledger. */
+BF_API const char *bf_ledger_last_error(const bf_ledger *ledger);
+
+/*
+ * Resolve a run reference: a run id ("12") or a brief name (its latest run).
+ * BF_E_NOT_FOUND when nothing matches.
+ */
+BF_API int bf_ledger_find_run(int64_t *out, bf_ledger *ledger, const char *ref);
+
+/*
+ * Every run in the ledger as a JSON array, oldest first (fields in
+ * docs/ledger.md). The caller frees *out with bf_free().
+ */
+BF_API int bf_ledger_runs_json(char **out, bf_ledger *ledger);
+
+/* ---- Runs ---- */
+
+/* bf_run_spec.flags */
+#define BF_RUN_NEW 1u /* start a new run even if the brief has an unfinished one (which is cancelled) */
+
+/* What a run is started from; the host fills it. */
+typedef struct bf_run_spec {
+    unsigned version;
+    const char *brief_name;    /* required */
+    const char *brief_json;    /* the brief as JSON text; NULL: "{}" */
+    const char *code_version;  /* NULL: "" */
+    const char *operator_name; /* who started the run; NULL: the ledger's actor */
+    const char *params_json;   /* run parameters as a JSON object; NULL: "{}" */
+    unsigned max_concurrency;  /* running batches at once across all processes; 0: 1 */
+    unsigned max_attempts;     /* claims per batch before it fails for good; 0: 3 */
+    double retry_backoff_s;    /* wait before the first retry, doubled per attempt; < 0: 5 */
+    double lease_s;            /* lease length of a claim; <= 0: 300 */
+    unsigned flags;            /* BF_RUN_* */
+} bf_run_spec;
+
+#define BF_RUN_SPEC_VERSION 1
+#define BF_RUN_SPEC_INIT {BF_RUN_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0u, 0u, -1.0, 0.0, 0u}
+
+/* Fill *spec with defaults for `version`; BF_E_ABI for a version this library does not know. */
+BF_API int bf_run_spec_init(bf_run_spec *spec, unsigned version);
+
+/*
+ * Start the run of a brief from a sealed plan, or resume it. When the brief
+ * has an unfinished run (not cancelled, completed or rolled back) with the
+ * same plan fingerprint, *out is that run and nothing is registered. With a
+ * different fingerprint the call fails with BF_E_CONFLICT, unless
+ * spec->flags has BF_RUN_NEW: then the unfinished run is cancelled and a new
+ * one is created. A new run records the spec and every batch of the plan
+ * (state planned, batches pending), in one transaction. The plan is only
+ * read. The caller frees *out with bf_run_free().
+ */
+BF_API int bf_run_start(bf_run **out, bf_ledger *ledger, const bf_run_spec *spec,
+                        const bf_plan *plan);
+
+/* Open an existing run by id (BF_E_NOT_FOUND). The caller frees *out with bf_run_free(). */
+BF_API int bf_run_open(bf_run **out, bf_ledger *ledger, int64_t run_id);
+
+/* Release the handle (the run stays in the ledger). Accepts NULL. */
+BF_API void bf_run_free(bf_run *run);
+
+/*
+ * Accessors read the handle's copy of the run, brought up to date by every
+ * call on this handle and by bf_run_refresh(). Strings are owned by the
+ * handle and valid until its next call.
+ */
+BF_API int64_t bf_run_id(const bf_run *run);
+BF_API int64_t bf_run_seq(const bf_run *run); /* the run's number under its brief */
+BF_API const char *bf_run_brief_name(const bf_run *run);
+BF_API const char *bf_run_plan_fingerprint(const bf_run *run);
+BF_API bf_run_state bf_run_current_state(const bf_run *run);
+BF_API const char *bf_run_last_error(const bf_run *run);
+
+/* Reread the run from the ledger (other processes may have changed it). */
+BF_API int bf_run_refresh(bf_run *run);
+
+/*
+ * Move the run to `to` if the transition is legal (BF_E_STATE otherwise,
+ * naming the run and both states), appending an event with `detail` (may
+ * be NULL). Pause, resume and cancel have their own calls because they do
+ * more; this one refuses BF_RUN_CANCELLED and leaves batches alone.
+ */
+BF_API int bf_run_set_state(bf_run *run, bf_run_state to, const char *detail);
+
+/* Stop new claims (planned or running -> paused). Running batches go on. */
+BF_API int bf_run_pause(bf_run *run, const char *detail);
+
+/* Allow claims again (paused -> running). */
+BF_API int bf_run_resume(bf_run *run, const char *detail);
+
+/*
+ * Cancel the run: no new claims, pending batches become cancelled; running
+ * batches may still complete, or become cancelled when their lease expires.
+ */
+BF_API int bf_run_cancel(bf_run *run, const char *detail);
+
+/* bf_run_retry() flags */
+#define BF_RETRY_SPLIT 1u /* split failed key-range batches into two halves instead */
+
+/*
+ * Put every failed batch back to pending with fresh attempts (with
+ * BF_RETRY_SPLIT, key-range batches of two or more keys are split into two
+ * pending halves instead), and a failed run back to running. *out is the
+ * number of failed batches handled.
+ */
+BF_API int bf_run_retry(size_t *out, bf_run *run, unsigned flags);
+
+/* Append an operator note to the run's audit log. */
+BF_API int bf_run_note(bf_run *run, const char *text);
+
+/* ---- Batches ---- */
+
+/*
+ * Claim the next pending batch in plan order: it becomes running with a
+ * lease of the run's lease_s and a new fencing token. Expired leases are
+ * returned to pending first (or failed, when they used the last attempt).
+ * The claim honours max_concurrency across every process sharing the
+ * ledger. A planned run becomes running. *out is NULL (and BF_OK returned)
+ * when no batch can be claimed now: all are taken or finished, the
+ * concurrency limit is reached, or retries wait for their backoff. Fails
+ * with BF_E_STATE when the run is paused, cancelled or past running. The
+ * caller frees *out with bf_lease_free().
+ */
+BF_API int bf_run_claim(bf_lease **out, bf_run *run);
+
+/* Release a lease handle (the lease itself stays until completed, failed or expired). Accepts NULL. */
+BF_API void bf_lease_free(bf_lease *lease);
+
+/* The claimed batch's ledger id. */
+BF_API int64_t bf_lease_batch_id(const bf_lease *lease);
+/* The batch's position in plan order (a split half keeps its parent's). */
+BF_API int64_t bf_lease_ordinal(const bf_lease *lease);
+/* The batch label. Owned by the lease. */
+BF_API const char *bf_lease_label(const bf_lease *lease);
+BF_API bf_dimension bf_lease_dimension(const bf_lease *lease);
+/* The native bounds, as bf_batch_lo() and bf_batch_hi(). */
+BF_API int64_t bf_lease_lo(const bf_lease *lease);
+BF_API int64_t bf_lease_hi(const bf_lease *lease);
+/* The bound parameters as a JSON object, e.g. {"lo":10,"hi":20}. Owned by the lease. */
+BF_API const char *bf_lease_params_json(const bf_lease *lease);
+/* The fencing token: pass it to heartbeat, complete and fail. */
+BF_API int64_t bf_lease_token(const bf_lease *lease);
+/* 1 for the first claim of the batch, 2 for the first retry, ... */
+BF_API int64_t bf_lease_attempt(const bf_lease *lease);
+/* When the lease expires unless extended. */
+BF_API int64_t bf_lease_expires_at(const bf_lease *lease);
+
+/*
+ * Extend the lease of a running batch to lease_s from now. BF_E_LEASE_LOST
+ * when `token` is not the batch's current fencing token or the batch is no
+ * longer running.
+ */
+BF_API int bf_run_heartbeat(bf_run *run, int64_t batch_id, int64_t token);
+
+/* What a worker reports when a batch is done; the host fills it. */
+typedef struct bf_batch_result {
+    unsigned version;
+    int64_t rows_written;
+    int64_t rows_deleted;
+    const char *fingerprint_before; /* "rows:hex32" text, or NULL */
+    const char *fingerprint_after;
+    double duration_s;              /* <= 0: measured from the claim */
+    const char *idempotency_key;    /* or NULL */
+} bf_batch_result;
+
+#define BF_BATCH_RESULT_VERSION 1
+#define BF_BATCH_RESULT_INIT {BF_BATCH_RESULT_VERSION, 0, 0, NULL, NULL, 0.0, NULL}
+
+/* Fill *result with zeros for `version`; BF_E_ABI for a version this library does not know. */
+BF_API int bf_batch_result_init(bf_batch_result *result, unsigned version);
+
+/*
+ * Record a running batch as completed (result may be NULL). BF_E_LEASE_LOST
+ * when `token` is stale: another claim took the batch, or it left running.
+ * A lease that expired but was not claimed again still completes.
+ */
+BF_API int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token,
+                           const bf_batch_result *result);
+
+/*
+ * Record a failed attempt with `message`. The batch goes back to pending,
+ * claimable after the retry backoff (retry_backoff_s doubled for each
+ * attempt after the first), or becomes failed for good on its last attempt
+ * or when the run is no longer running. BF_E_LEASE_LOST on a stale token.
+ */
+BF_API int bf_run_fail(bf_run *run, int64_t batch_id, int64_t token, const char *message);
+
+/*
+ * Move a batch by hand: completed -> validated, completed -> failed
+ * (validation refused it), completed or validated -> rolled_back, pending
+ * or failed -> cancelled, rolled_back -> pending. BF_E_STATE otherwise,
+ * naming the batch and both states; BF_E_NOT_FOUND for a batch not in the run.
+ */
+BF_API int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to,
+                             const char *detail);
+
+/*
+ * Split a failed key-range batch [lo, hi) of at least two keys into two
+ * pending halves [lo, mid) and [mid, hi) that take its place in plan order;
+ * the batch becomes split. out[0] and out[1] are the halves' ids (out may be
+ * NULL). BF_E_INVALID for a batch that is not a key range or too narrow.
+ */
+BF_API int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id);
+
+/* ---- Progress and listings ---- */
+
+/* A run's progress; a value the library fills for a caller-chosen version. */
+typedef struct bf_progress {
+    unsigned version;
+    bf_run_state state;
+    int64_t total; /* batches, not counting split parents */
+    int64_t pending;
+    int64_t running;
+    int64_t completed;
+    int64_t validated;
+    int64_t failed;
+    int64_t cancelled;
+    int64_t rolled_back;
+    int64_t split;
+    int64_t rows_written;
+    int64_t rows_deleted;
+    double elapsed_s; /* since the first claim, or 0 */
+    double eta_s;     /* remaining work from the mean completed duration and max_concurrency; < 0 unknown */
+} bf_progress;
+
+#define BF_PROGRESS_VERSION 1
+#define BF_PROGRESS_INIT {BF_PROGRESS_VERSION, BF_RUN_PLANNED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, -1.0}
+
+/* Zero *progress for `version`; BF_E_ABI for a version this library does not know. */
+BF_API int bf_progress_init(bf_progress *progress, unsigned version);
+
+/* Fill *out (whose version the caller set) with the run's current progress. */
+BF_API int bf_run_progress(bf_progress *out, bf_run *run);
+
+/*
+ * The run's batches in plan order as a JSON array (fields in
+ * docs/ledger.md); `state` < 0 for all batches, else only that state. The
+ * caller frees *out with bf_free().
+ */
+BF_API int bf_run_batches_json(char **out, bf_run *run, int state);
+
+/* The run's audit events, oldest first, as a JSON array. The caller frees *out with bf_free(). */
+BF_API int bf_run_events_json(char **out, bf_run *run);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

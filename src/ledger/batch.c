@@ -1,0 +1,299 @@
+/*
+ * What happens to a claimed batch: heartbeats, completion and failure under
+ * the fencing token, retry backoff; and the moves made by hand (validated,
+ * rolled back, cancelled) and the split of a failed key range.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger/ledger_internal.h"
+
+/* The batch must still be running under `token`; otherwise the caller's lease is gone. */
+static int check_token(bf_run *run, const bf_store_batch *b, int64_t token, const char *doing)
+{
+    char who[160];
+
+    if (b->state == BF_BATCH_RUNNING && b->token == token)
+        return BF_OK;
+    return bf__error(BF_E_LEASE_LOST, "batch %lld (%s) of %s: cannot %s with fencing token %lld: "
+                     "the batch is %s with token %lld", (long long)b->id, b->label,
+                     bf__run_describe(run, who, sizeof who), doing, (long long)token,
+                     bf_batch_state_name((bf_batch_state)b->state), (long long)b->token);
+}
+
+struct token_arg {
+    int64_t batch_id;
+    int64_t token;
+    const bf_batch_result *result;
+    const char *message;
+};
+
+static int heartbeat_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct token_arg *t = arg;
+    bf_store_batch b;
+    int rc = bf__run_batch_get(run, &b, t->batch_id);
+
+    if (rc == BF_OK)
+        rc = check_token(run, &b, t->token, "extend the lease");
+    if (rc != BF_OK)
+        return rc;
+    /* Not a transition: no event, so that frequent heartbeats stay cheap. */
+    b.lease_until = bf__ledger_now(run->ledger) + rec->lease_us;
+    return run->ledger->store->batch_update(run->ledger->db, &b);
+}
+
+int bf_run_heartbeat(bf_run *run, int64_t batch_id, int64_t token)
+{
+    struct token_arg t = {batch_id, token, NULL, NULL};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_heartbeat: run is NULL");
+    return bf__run_write(run, heartbeat_op, &t);
+}
+
+int bf_batch_result_init(bf_batch_result *result, unsigned version)
+{
+    bf_batch_result init = BF_BATCH_RESULT_INIT;
+
+    if (!result)
+        return bf__error(BF_E_INVALID, "bf_batch_result_init: result is NULL");
+    if (version != BF_BATCH_RESULT_VERSION)
+        return bf__error(BF_E_ABI, "bf_batch_result_init: unknown version %u (this library "
+                         "knows %d)", version, BF_BATCH_RESULT_VERSION);
+    *result = init;
+    return BF_OK;
+}
+
+static int complete_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct token_arg *t = arg;
+    const bf_batch_result *r = t->result;
+    int64_t now = bf__ledger_now(run->ledger);
+    bf_store_batch b;
+    char detail[96];
+    int rc = bf__run_batch_get(run, &b, t->batch_id);
+
+    (void)rec;
+    if (rc == BF_OK)
+        rc = check_token(run, &b, t->token, "complete");
+    if (rc != BF_OK)
+        return rc;
+    b.state = BF_BATCH_COMPLETED;
+    b.finished_at = now;
+    b.lease_until = 0;
+    b.error = NULL;
+    if (r && r->duration_s > 0)
+        b.duration_us = (int64_t)llround(r->duration_s * 1e6);
+    else
+        b.duration_us = now - b.started_at;
+    if (b.duration_us < 1)
+        b.duration_us = 1; /* a recorded duration marks the batch as done for the ETA */
+    b.rows_written = r ? r->rows_written : 0;
+    b.rows_deleted = r ? r->rows_deleted : 0;
+    b.fp_before = r ? r->fingerprint_before : NULL;
+    b.fp_after = r ? r->fingerprint_after : NULL;
+    b.idempotency_key = r ? r->idempotency_key : NULL;
+    snprintf(detail, sizeof detail, "token %lld, %lld rows written, %lld deleted",
+             (long long)b.token, (long long)b.rows_written, (long long)b.rows_deleted);
+    return bf__batch_move(run->ledger, &b, BF_BATCH_RUNNING, detail);
+}
+
+/*
+ * complete_op reads no run record, so completion skips bf__run_write's
+ * run read: a cycle costs one read less.
+ */
+int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token, const bf_batch_result *result)
+{
+    struct token_arg t = {batch_id, token, result, NULL};
+    int rc;
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_complete: run is NULL");
+    if (result && (result->version < 1 || result->version > BF_BATCH_RESULT_VERSION))
+        return bf__run_fail(run, bf__error(BF_E_ABI, "bf_run_complete: batch result version %u "
+                                           "unknown", result->version));
+    rc = bf__ledger_begin(run->ledger, 1);
+    if (rc == BF_OK)
+        rc = complete_op(run, NULL, &t);
+    if (rc == BF_OK)
+        rc = bf__ledger_commit(run->ledger);
+    else
+        bf__ledger_rollback(run->ledger);
+    return rc == BF_OK ? BF_OK : bf__run_fail(run, rc);
+}
+
+static int fail_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct token_arg *t = arg;
+    int64_t now = bf__ledger_now(run->ledger);
+    int retry = rec->state == BF_RUN_PLANNED || rec->state == BF_RUN_RUNNING ||
+                rec->state == BF_RUN_PAUSED;
+    bf_store_batch b;
+    char detail[1200];
+    int rc = bf__run_batch_get(run, &b, t->batch_id);
+
+    if (rc == BF_OK)
+        rc = check_token(run, &b, t->token, "fail");
+    if (rc != BF_OK)
+        return rc;
+    b.error = t->message;
+    b.lease_until = 0;
+    b.finished_at = now;
+    if (retry && b.attempt < rec->max_attempts) {
+        /* Doubling per attempt, capped at 2^16 times the base. */
+        int shift = b.attempt > 17 ? 16 : (int)b.attempt - 1;
+        int64_t wait = rec->retry_backoff_us << (shift > 0 ? shift : 0);
+
+        b.state = BF_BATCH_PENDING;
+        b.not_before = now + wait;
+        snprintf(detail, sizeof detail, "attempt %lld of %lld failed, retry after %.3f s: %s",
+                 (long long)b.attempt, (long long)rec->max_attempts, (double)wait / 1e6, t->message);
+    } else {
+        b.state = BF_BATCH_FAILED;
+        snprintf(detail, sizeof detail, "attempt %lld of %lld failed for good: %s",
+                 (long long)b.attempt, (long long)rec->max_attempts, t->message);
+    }
+    return bf__batch_move(run->ledger, &b, BF_BATCH_RUNNING, detail);
+}
+
+int bf_run_fail(bf_run *run, int64_t batch_id, int64_t token, const char *message)
+{
+    struct token_arg t = {batch_id, token, NULL, message && message[0] ? message : "failed"};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_fail: run is NULL");
+    return bf__run_write(run, fail_op, &t);
+}
+
+struct mark_arg {
+    int64_t batch_id;
+    int to;
+    const char *detail;
+};
+
+static int mark_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct mark_arg *m = arg;
+    bf_store_batch b;
+    char who[160];
+    int from, rc = bf__run_batch_get(run, &b, m->batch_id);
+
+    (void)rec;
+    if (rc != BF_OK)
+        return rc;
+    from = b.state;
+    if (!bf__batch_mark_legal(from, m->to))
+        return bf__error(BF_E_STATE, "batch %lld (%s) of %s: cannot move from %s to %s",
+                         (long long)b.id, b.label, bf__run_describe(run, who, sizeof who),
+                         bf_batch_state_name((bf_batch_state)from),
+                         bf_batch_state_name((bf_batch_state)m->to)
+                             ? bf_batch_state_name((bf_batch_state)m->to)
+                             : "an unknown state");
+    b.state = m->to;
+    if (m->to == BF_BATCH_FAILED)
+        b.error = m->detail ? m->detail : "refused after completion";
+    if (m->to == BF_BATCH_PENDING) {
+        b.attempt = 0;
+        b.not_before = 0;
+    }
+    return bf__batch_move(run->ledger, &b, from, m->detail);
+}
+
+int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to, const char *detail)
+{
+    struct mark_arg m = {batch_id, (int)to, detail};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_mark_batch: run is NULL");
+    return bf__run_write(run, mark_op, &m);
+}
+
+static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
+                       const bf_store_batch *parent, int64_t lo, int64_t hi)
+{
+    char label[256], params[64], detail[64];
+    bf_store_batch h;
+    int rc;
+
+    memset(&h, 0, sizeof h);
+    snprintf(label, sizeof label, "%s [%lld, %lld)", rec->plan_column ? rec->plan_column : "key",
+             (long long)lo, (long long)hi);
+    snprintf(params, sizeof params, "{\"lo\":%lld,\"hi\":%lld}", (long long)lo, (long long)hi);
+    h.run_id = parent->run_id;
+    h.ordinal = parent->ordinal;
+    h.parent_id = parent->id;
+    h.state = BF_BATCH_PENDING;
+    h.dimension = parent->dimension;
+    h.label = label;
+    h.lo = lo;
+    h.hi = hi;
+    h.params_json = params;
+    rc = ledger->store->batch_insert(out, ledger->db, &h);
+    if (rc == BF_OK) {
+        snprintf(detail, sizeof detail, "split from batch %lld", (long long)parent->id);
+        rc = bf__ledger_event(ledger, h.run_id, *out, "batch", NULL, "pending", detail);
+    }
+    return rc;
+}
+
+int bf__run_split_locked(int64_t out[2], bf_ledger *ledger, const bf_store_run *rec,
+                         bf_store_batch *b)
+{
+    char who[160], detail[128];
+    int64_t mid, ids[2];
+    int rc;
+
+    if (b->dimension != BF_DIM_KEY)
+        return bf__error(BF_E_INVALID, "batch %lld (%s) of %s: only key-range batches split, "
+                         "this one is a %s batch", (long long)b->id, b->label,
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_dimension_name((bf_dimension)b->dimension));
+    if (b->state != BF_BATCH_FAILED)
+        return bf__error(BF_E_STATE, "batch %lld (%s) of %s: only failed batches split, this "
+                         "one is %s", (long long)b->id, b->label,
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_batch_state_name((bf_batch_state)b->state));
+    if (b->hi - b->lo < 2)
+        return bf__error(BF_E_INVALID, "batch %lld (%s) of %s: a range of %lld key cannot split",
+                         (long long)b->id, b->label, bf__run_record_describe(rec, who, sizeof who),
+                         (long long)(b->hi - b->lo));
+    mid = b->lo + (b->hi - b->lo) / 2;
+    snprintf(detail, sizeof detail, "split into [%lld, %lld) and [%lld, %lld)", (long long)b->lo,
+             (long long)mid, (long long)mid, (long long)b->hi);
+    b->state = BF_BATCH_SPLIT;
+    rc = bf__batch_move(ledger, b, BF_BATCH_FAILED, detail);
+    if (rc == BF_OK)
+        rc = insert_half(&ids[0], ledger, rec, b, b->lo, mid);
+    if (rc == BF_OK)
+        rc = insert_half(&ids[1], ledger, rec, b, mid, b->hi);
+    if (rc == BF_OK && out) {
+        out[0] = ids[0];
+        out[1] = ids[1];
+    }
+    return rc;
+}
+
+struct split_arg {
+    int64_t batch_id;
+    int64_t *out;
+};
+
+static int split_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct split_arg *s = arg;
+    bf_store_batch b;
+    int rc = bf__run_batch_get(run, &b, s->batch_id);
+
+    return rc == BF_OK ? bf__run_split_locked(s->out, run->ledger, rec, &b) : rc;
+}
+
+int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id)
+{
+    struct split_arg s = {batch_id, out};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_split_batch: run is NULL");
+    return bf__run_write(run, split_op, &s);
+}

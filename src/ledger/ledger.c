@@ -1,0 +1,225 @@
+/*
+ * Ledger handles: opening the store with the host's options, the clock,
+ * transactions and audit events shared by runs and batches.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger/ledger_internal.h"
+
+int bf_ledger_options_init(bf_ledger_options *opts, unsigned version)
+{
+    bf_ledger_options init = BF_LEDGER_OPTIONS_INIT;
+
+    if (!opts)
+        return bf__error(BF_E_INVALID, "bf_ledger_options_init: opts is NULL");
+    if (version != BF_LEDGER_OPTIONS_VERSION)
+        return bf__error(BF_E_ABI, "bf_ledger_options_init: unknown version %u (this library "
+                         "knows %d)", version, BF_LEDGER_OPTIONS_VERSION);
+    *opts = init;
+    return BF_OK;
+}
+
+static int64_t system_clock(void *userdata)
+{
+    struct timespec ts;
+
+    (void)userdata;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A store is usable only when it provides every member this library calls. */
+static int check_store(const bf_store_vtable *vt, const char *path)
+{
+#define NEED(member) \
+    if (!vt->member) \
+        return bf__error(BF_E_UNSUPPORTED, "ledger %s: the store does not provide " #member, path)
+
+    if (vt->version < 1 || vt->version > BF_STORE_VTABLE_VERSION)
+        return bf__error(BF_E_ABI, "ledger %s: store vtable version %u unknown (this library "
+                         "knows 1 to %d)", path, vt->version, BF_STORE_VTABLE_VERSION);
+    NEED(open);
+    NEED(close);
+    NEED(begin);
+    NEED(commit);
+    NEED(rollback);
+    NEED(run_insert);
+    NEED(run_get);
+    NEED(run_update);
+    NEED(run_find);
+    NEED(run_list);
+    NEED(batch_insert);
+    NEED(batch_get);
+    NEED(batch_update);
+    NEED(batch_next_pending);
+    NEED(batch_running);
+    NEED(batch_counts);
+    NEED(batch_list);
+    NEED(event_append);
+    NEED(event_list);
+#undef NEED
+    return BF_OK;
+}
+
+static char *default_actor(void)
+{
+    const char *user = getenv("USER");
+
+    if (user && user[0])
+        return bf__asprintf("%s pid %ld", user, (long)getpid());
+    return bf__asprintf("pid %ld", (long)getpid());
+}
+
+int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *opts)
+{
+    bf_ledger_options defaults = BF_LEDGER_OPTIONS_INIT;
+    bf_store_config config = {BF_STORE_CONFIG_VERSION, 0, 0, 1};
+    bf_ledger *l;
+    int rc;
+
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_ledger_open: out is NULL");
+    *out = NULL;
+    if (!path || !path[0])
+        return bf__error(BF_E_INVALID, "bf_ledger_open: no ledger path given");
+    if (!opts)
+        opts = &defaults;
+    if (opts->version < 1 || opts->version > BF_LEDGER_OPTIONS_VERSION)
+        return bf__error(BF_E_ABI, "ledger %s: options version %u unknown (this library knows 1 "
+                         "to %d)", path, opts->version, BF_LEDGER_OPTIONS_VERSION);
+    if (opts->durability != BF_DURABILITY_FULL && opts->durability != BF_DURABILITY_NORMAL)
+        return bf__error(BF_E_INVALID, "ledger %s: durability %d is neither full nor normal",
+                         path, (int)opts->durability);
+    l = bf__calloc(1, sizeof *l);
+    if (!l)
+        return bf__nomem();
+    l->store = opts->store ? opts->store : bf_store_sqlite();
+    l->clock = opts->clock ? opts->clock : system_clock;
+    l->clock_userdata = opts->clock ? opts->clock_userdata : NULL;
+    l->path = bf__strdup(path);
+    l->actor = opts->actor ? bf__strdup(opts->actor) : default_actor();
+    if (!l->path || !l->actor) {
+        bf_ledger_close(l);
+        return bf__nomem();
+    }
+    rc = check_store(l->store, path);
+    if (rc == BF_OK) {
+        config.durability = (int)opts->durability;
+        config.busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 10000;
+        config.create = !(opts->flags & BF_LEDGER_MUST_EXIST);
+        rc = l->store->open(&l->db, path, &config);
+    }
+    if (rc != BF_OK) {
+        bf_ledger_close(l);
+        return rc;
+    }
+    *out = l;
+    return BF_OK;
+}
+
+void bf_ledger_close(bf_ledger *ledger)
+{
+    if (!ledger)
+        return;
+    if (ledger->db)
+        ledger->store->close(ledger->db);
+    bf__free(ledger->path);
+    bf__free(ledger->actor);
+    bf__free(ledger);
+}
+
+const char *bf_ledger_path(const bf_ledger *ledger)
+{
+    return ledger ? ledger->path : NULL;
+}
+
+const char *bf_ledger_last_error(const bf_ledger *ledger)
+{
+    return ledger ? ledger->err.msg : "";
+}
+
+int64_t bf__ledger_now(bf_ledger *ledger)
+{
+    return ledger->clock(ledger->clock_userdata);
+}
+
+int bf__ledger_begin(bf_ledger *ledger, int write)
+{
+    return ledger->store->begin(ledger->db, write);
+}
+
+int bf__ledger_commit(bf_ledger *ledger)
+{
+    int rc = ledger->store->commit(ledger->db);
+
+    if (rc != BF_OK)
+        ledger->store->rollback(ledger->db);
+    return rc;
+}
+
+void bf__ledger_rollback(bf_ledger *ledger)
+{
+    ledger->store->rollback(ledger->db);
+}
+
+int bf__ledger_event(bf_ledger *ledger, int64_t run_id, int64_t batch_id, const char *subject,
+                     const char *from, const char *to, const char *detail)
+{
+    bf_store_event e;
+
+    memset(&e, 0, sizeof e);
+    e.run_id = run_id;
+    e.batch_id = batch_id;
+    e.subject = subject;
+    e.from_state = from;
+    e.to_state = to;
+    e.actor = ledger->actor;
+    e.at = bf__ledger_now(ledger);
+    e.detail = detail;
+    return ledger->store->event_append(ledger->db, &e);
+}
+
+static int parse_run_id(int64_t *out, const char *ref)
+{
+    char *end;
+    long long v;
+
+    if (!ref[0] || ref[0] < '0' || ref[0] > '9')
+        return 0;
+    v = strtoll(ref, &end, 10);
+    if (*end || v <= 0)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int bf_ledger_find_run(int64_t *out, bf_ledger *ledger, const char *ref)
+{
+    bf_store_run rec;
+    int64_t id;
+    int rc;
+
+    if (!out || !ledger || !ref)
+        return bf__error(BF_E_INVALID, "bf_ledger_find_run: out, ledger and ref are required");
+    rc = bf__ledger_begin(ledger, 0);
+    if (rc == BF_OK) {
+        if (parse_run_id(&id, ref)) {
+            rc = ledger->store->run_get(&rec, ledger->db, id);
+            if (rc == BF_E_NOT_FOUND)
+                rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %s", ledger->path, ref);
+        } else {
+            rc = ledger->store->run_find(&id, ledger->db, ref, 0);
+            if (rc == BF_E_NOT_FOUND)
+                rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run with id or brief name '%s'",
+                               ledger->path, ref);
+        }
+        bf__ledger_rollback(ledger);
+    }
+    if (rc != BF_OK)
+        return bf__herror_from_thread(&ledger->err);
+    *out = id;
+    return BF_OK;
+}

@@ -1,0 +1,515 @@
+/*
+ * Runs: starting or resuming a brief's run from a plan, and the run-level
+ * transitions (pause, resume, cancel, retry, explicit moves) with their
+ * audit events.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger/ledger_internal.h"
+#include "plan/plan_internal.h"
+
+int bf_run_spec_init(bf_run_spec *spec, unsigned version)
+{
+    bf_run_spec init = BF_RUN_SPEC_INIT;
+
+    if (!spec)
+        return bf__error(BF_E_INVALID, "bf_run_spec_init: spec is NULL");
+    if (version != BF_RUN_SPEC_VERSION)
+        return bf__error(BF_E_ABI, "bf_run_spec_init: unknown version %u (this library knows %d)",
+                         version, BF_RUN_SPEC_VERSION);
+    *spec = init;
+    return BF_OK;
+}
+
+const char *bf__run_record_describe(const bf_store_run *rec, char *buf, size_t size)
+{
+    snprintf(buf, size, "run %lld (%s #%lld)", (long long)rec->id,
+             rec->brief_name ? rec->brief_name : "?", (long long)rec->seq);
+    return buf;
+}
+
+const char *bf__run_describe(const bf_run *run, char *buf, size_t size)
+{
+    snprintf(buf, size, "run %lld (%s #%lld)", (long long)run->id, run->brief_name,
+             (long long)run->seq);
+    return buf;
+}
+
+int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
+{
+    char who[160];
+    int from = rec->state;
+    int64_t now = bf__ledger_now(ledger);
+    int rc;
+
+    if (!bf__run_transition_legal(from, to))
+        return bf__error(BF_E_STATE, "%s: cannot move from %s to %s",
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_run_state_name((bf_run_state)from),
+                         bf_run_state_name((bf_run_state)to) ? bf_run_state_name((bf_run_state)to)
+                                                             : "an unknown state");
+    rec->state = to;
+    rec->updated_at = now;
+    if (to == BF_RUN_RUNNING && !rec->started_at)
+        rec->started_at = now;
+    if (!bf__run_unfinished(to))
+        rec->finished_at = now;
+    rc = ledger->store->run_update(ledger->db, rec);
+    if (rc == BF_OK)
+        rc = bf__ledger_event(ledger, rec->id, 0, "run", bf_run_state_name((bf_run_state)from),
+                              bf_run_state_name((bf_run_state)to), detail);
+    return rc;
+}
+
+int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const char *detail)
+{
+    int rc = ledger->store->batch_update(ledger->db, b);
+
+    if (rc == BF_OK)
+        rc = bf__ledger_event(ledger, b->run_id, b->id, "batch",
+                              bf_batch_state_name((bf_batch_state)from),
+                              bf_batch_state_name((bf_batch_state)b->state), detail);
+    return rc;
+}
+
+int bf__run_get(bf_run *run, bf_store_run *out)
+{
+    return run->ledger->store->run_get(out, run->ledger->db, run->id);
+}
+
+int bf__run_batch_get(bf_run *run, bf_store_batch *out, int64_t batch_id)
+{
+    char who[160];
+    int rc = run->ledger->store->batch_get(out, run->ledger->db, batch_id);
+
+    if (rc == BF_OK && out->run_id != run->id)
+        rc = BF_E_NOT_FOUND;
+    if (rc == BF_E_NOT_FOUND)
+        return bf__error(BF_E_NOT_FOUND, "%s has no batch %lld",
+                         bf__run_describe(run, who, sizeof who), (long long)batch_id);
+    return rc;
+}
+
+struct id_list {
+    int64_t *ids;
+    size_t count;
+    size_t cap;
+};
+
+static int collect_id(void *userdata, const bf_store_batch *b)
+{
+    struct id_list *list = userdata;
+
+    if (bf__grow((void **)&list->ids, &list->cap, list->count + 1, sizeof *list->ids) != BF_OK)
+        return bf__nomem();
+    list->ids[list->count++] = b->id;
+    return BF_OK;
+}
+
+int bf__run_batch_ids(int64_t **out, size_t *count, bf_ledger *ledger, int64_t run_id, int state)
+{
+    struct id_list list = {NULL, 0, 0};
+    int rc = ledger->store->batch_list(ledger->db, run_id, state, collect_id, &list);
+
+    if (rc != BF_OK) {
+        bf__free(list.ids);
+        return rc;
+    }
+    *out = list.ids;
+    *count = list.count;
+    return BF_OK;
+}
+
+static int run_from_record(bf_run **out, bf_ledger *ledger, const bf_store_run *rec)
+{
+    bf_run *run = bf__calloc(1, sizeof *run);
+
+    if (!run)
+        return bf__nomem();
+    run->ledger = ledger;
+    run->id = rec->id;
+    run->seq = rec->seq;
+    run->state = rec->state;
+    run->dimension = rec->dimension;
+    run->max_concurrency = rec->max_concurrency;
+    run->max_attempts = rec->max_attempts;
+    run->retry_backoff_us = rec->retry_backoff_us;
+    run->lease_us = rec->lease_us;
+    run->brief_name = bf__strdup(rec->brief_name ? rec->brief_name : "");
+    run->fingerprint = bf__strdup(rec->plan_fingerprint ? rec->plan_fingerprint : "");
+    run->plan_column = bf__strdup(rec->plan_column ? rec->plan_column : "");
+    if (!run->brief_name || !run->fingerprint || !run->plan_column) {
+        bf_run_free(run);
+        return bf__nomem();
+    }
+    *out = run;
+    return BF_OK;
+}
+
+/* Cancel the run record: no more claims, pending batches cancelled. In a write transaction. */
+static int cancel_locked(bf_ledger *ledger, bf_store_run *rec, const char *detail)
+{
+    int64_t *ids = NULL, live;
+    size_t count = 0;
+    int rc = bf__run_move(ledger, rec, BF_RUN_CANCELLED, detail);
+
+    if (rc == BF_OK)
+        rc = bf__run_batch_ids(&ids, &count, ledger, rec->id, BF_BATCH_PENDING);
+    for (size_t i = 0; rc == BF_OK && i < count; i++) {
+        bf_store_batch b;
+
+        rc = ledger->store->batch_get(&b, ledger->db, ids[i]);
+        if (rc != BF_OK)
+            break;
+        b.state = BF_BATCH_CANCELLED;
+        rc = bf__batch_move(ledger, &b, BF_BATCH_PENDING, "run cancelled");
+    }
+    bf__free(ids);
+    if (rc == BF_OK)
+        rc = bf__run_expire_leases(&live, ledger, rec, bf__ledger_now(ledger));
+    return rc;
+}
+
+static int64_t seconds_to_us(double s, double fallback)
+{
+    if (!(s >= 0) || !isfinite(s))
+        s = fallback;
+    return (int64_t)llround(s * 1e6);
+}
+
+/* Check the spec and turn it into a run record (strings borrowed from spec and plan). */
+static int spec_to_record(bf_store_run *rec, bf_ledger *ledger, const bf_run_spec *spec,
+                          const bf_plan *plan)
+{
+    if (!spec || spec->version < 1 || spec->version > BF_RUN_SPEC_VERSION)
+        return bf__error(BF_E_ABI, "bf_run_start: run spec version %u unknown (this library "
+                         "knows 1 to %d)", spec ? spec->version : 0u, BF_RUN_SPEC_VERSION);
+    if (!spec->brief_name || !spec->brief_name[0])
+        return bf__error(BF_E_INVALID, "bf_run_start: the run spec has no brief name");
+    if (!plan || !bf_plan_fingerprint(plan))
+        return bf__error(BF_E_INVALID, "bf_run_start: brief %s: no sealed plan given",
+                         spec->brief_name);
+    memset(rec, 0, sizeof *rec);
+    rec->brief_name = spec->brief_name;
+    rec->state = BF_RUN_PLANNED;
+    rec->brief_json = spec->brief_json ? spec->brief_json : "{}";
+    rec->plan_fingerprint = bf_plan_fingerprint(plan);
+    rec->dimension = (int)bf_plan_dimension(plan);
+    rec->plan_column = bf_plan_column(plan);
+    rec->code_version = spec->code_version ? spec->code_version : "";
+    rec->operator_name = spec->operator_name ? spec->operator_name : ledger->actor;
+    rec->params_json = spec->params_json ? spec->params_json : "{}";
+    rec->max_concurrency = spec->max_concurrency ? spec->max_concurrency : 1;
+    rec->max_attempts = spec->max_attempts ? spec->max_attempts : 3;
+    rec->retry_backoff_us = seconds_to_us(spec->retry_backoff_s, 5.0);
+    rec->lease_us = spec->lease_s > 0 ? seconds_to_us(spec->lease_s, 300.0) : 300000000;
+    rec->batch_count = (int64_t)bf_plan_count(plan);
+    rec->created_at = bf__ledger_now(ledger);
+    rec->updated_at = rec->created_at;
+    return BF_OK;
+}
+
+/* Create the run and its batches; *out is its record as stored. In a write transaction. */
+static int create_locked(bf_store_run *out, bf_ledger *ledger, const bf_store_run *rec,
+                         const bf_plan *plan)
+{
+    char detail[200];
+    int64_t id;
+    int rc = ledger->store->run_insert(&id, ledger->db, rec);
+
+    if (rc == BF_OK)
+        rc = bf__run_register_plan(ledger, id, plan);
+    if (rc == BF_OK) {
+        snprintf(detail, sizeof detail, "%zu batches, plan %s", bf_plan_count(plan),
+                 rec->plan_fingerprint);
+        rc = bf__ledger_event(ledger, id, 0, "run", NULL, "planned", detail);
+    }
+    if (rc == BF_OK)
+        rc = ledger->store->run_get(out, ledger->db, id);
+    return rc;
+}
+
+/* Find the brief's unfinished run and decide: resume it, refuse, or replace it. */
+static int start_locked(bf_store_run *out, bf_ledger *ledger, const bf_run_spec *spec,
+                        const bf_store_run *rec, const bf_plan *plan)
+{
+    char who[160], detail[200];
+    int64_t id;
+    int rc = ledger->store->run_find(&id, ledger->db, spec->brief_name, 1);
+
+    if (rc == BF_E_NOT_FOUND)
+        return create_locked(out, ledger, rec, plan);
+    if (rc == BF_OK)
+        rc = ledger->store->run_get(out, ledger->db, id);
+    if (rc != BF_OK)
+        return rc;
+    if (!(spec->flags & BF_RUN_NEW)) {
+        if (strcmp(out->plan_fingerprint, rec->plan_fingerprint) == 0)
+            return bf__ledger_event(ledger, id, 0, "note", NULL, NULL, "resumed by bf_run_start");
+        return bf__error(BF_E_CONFLICT, "brief %s: unfinished %s was planned with plan %s, not "
+                         "%s; cancel it or ask for a new run", spec->brief_name,
+                         bf__run_record_describe(out, who, sizeof who), out->plan_fingerprint,
+                         rec->plan_fingerprint);
+    }
+    snprintf(detail, sizeof detail, "replaced by a new run of plan %s", rec->plan_fingerprint);
+    rc = cancel_locked(ledger, out, detail);
+    if (rc == BF_OK)
+        rc = create_locked(out, ledger, rec, plan);
+    return rc;
+}
+
+int bf_run_start(bf_run **out, bf_ledger *ledger, const bf_run_spec *spec, const bf_plan *plan)
+{
+    bf_store_run rec, stored;
+    int rc;
+
+    if (!out || !ledger)
+        return bf__error(BF_E_INVALID, "bf_run_start: out and ledger are required");
+    *out = NULL;
+    rc = spec_to_record(&rec, ledger, spec, plan);
+    if (rc == BF_OK)
+        rc = bf__ledger_begin(ledger, 1);
+    if (rc != BF_OK)
+        return bf__herror_from_thread(&ledger->err);
+    rc = start_locked(&stored, ledger, spec, &rec, plan);
+    if (rc == BF_OK)
+        rc = run_from_record(out, ledger, &stored);
+    if (rc == BF_OK)
+        rc = bf__ledger_commit(ledger);
+    else
+        bf__ledger_rollback(ledger);
+    if (rc != BF_OK) {
+        bf_run_free(*out);
+        *out = NULL;
+        return bf__herror_from_thread(&ledger->err);
+    }
+    return BF_OK;
+}
+
+int bf_run_open(bf_run **out, bf_ledger *ledger, int64_t run_id)
+{
+    bf_store_run rec;
+    int rc;
+
+    if (!out || !ledger)
+        return bf__error(BF_E_INVALID, "bf_run_open: out and ledger are required");
+    *out = NULL;
+    rc = bf__ledger_begin(ledger, 0);
+    if (rc == BF_OK) {
+        rc = ledger->store->run_get(&rec, ledger->db, run_id);
+        if (rc == BF_OK)
+            rc = run_from_record(out, ledger, &rec);
+        bf__ledger_rollback(ledger);
+    }
+    return rc == BF_OK ? BF_OK : bf__herror_from_thread(&ledger->err);
+}
+
+void bf_run_free(bf_run *run)
+{
+    if (!run)
+        return;
+    bf__free(run->brief_name);
+    bf__free(run->fingerprint);
+    bf__free(run->plan_column);
+    bf__free(run);
+}
+
+int64_t bf_run_id(const bf_run *run)
+{
+    return run ? run->id : 0;
+}
+
+int64_t bf_run_seq(const bf_run *run)
+{
+    return run ? run->seq : 0;
+}
+
+const char *bf_run_brief_name(const bf_run *run)
+{
+    return run ? run->brief_name : NULL;
+}
+
+const char *bf_run_plan_fingerprint(const bf_run *run)
+{
+    return run ? run->fingerprint : NULL;
+}
+
+bf_run_state bf_run_current_state(const bf_run *run)
+{
+    return run ? (bf_run_state)run->state : BF_RUN_PLANNED;
+}
+
+const char *bf_run_last_error(const bf_run *run)
+{
+    return run ? run->err.msg : "";
+}
+
+int bf__run_fail(bf_run *run, int code)
+{
+    (void)code;
+    return bf__herror_from_thread(&run->err);
+}
+
+int bf_run_refresh(bf_run *run)
+{
+    bf_store_run rec;
+    int rc;
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_refresh: run is NULL");
+    rc = bf__ledger_begin(run->ledger, 0);
+    if (rc == BF_OK) {
+        rc = bf__run_get(run, &rec);
+        if (rc == BF_OK)
+            run->state = rec.state;
+        bf__ledger_rollback(run->ledger);
+    }
+    return rc == BF_OK ? BF_OK : bf__run_fail(run, rc);
+}
+
+int bf__run_write(bf_run *run, bf__run_op op, void *arg)
+{
+    bf_store_run rec;
+    int rc = bf__ledger_begin(run->ledger, 1);
+
+    if (rc != BF_OK)
+        return bf__run_fail(run, rc);
+    rc = bf__run_get(run, &rec);
+    if (rc == BF_OK) {
+        /* What the ledger said before the change: right even if the change rolls back. */
+        run->state = rec.state;
+        rc = op(run, &rec, arg);
+    }
+    if (rc == BF_OK)
+        rc = bf__ledger_commit(run->ledger);
+    else
+        bf__ledger_rollback(run->ledger);
+    if (rc != BF_OK)
+        return bf__run_fail(run, rc);
+    run->state = rec.state;
+    return BF_OK;
+}
+
+struct move_arg {
+    int to;
+    const char *detail;
+};
+
+static int move_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct move_arg *m = arg;
+
+    return bf__run_move(run->ledger, rec, m->to, m->detail);
+}
+
+int bf_run_set_state(bf_run *run, bf_run_state to, const char *detail)
+{
+    struct move_arg m = {(int)to, detail};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_set_state: run is NULL");
+    if (to == BF_RUN_CANCELLED)
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_set_state: use bf_run_cancel() "
+                                           "to cancel a run"));
+    return bf__run_write(run, move_op, &m);
+}
+
+int bf_run_pause(bf_run *run, const char *detail)
+{
+    struct move_arg m = {BF_RUN_PAUSED, detail};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_pause: run is NULL");
+    return bf__run_write(run, move_op, &m);
+}
+
+int bf_run_resume(bf_run *run, const char *detail)
+{
+    struct move_arg m = {BF_RUN_RUNNING, detail};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_resume: run is NULL");
+    return bf__run_write(run, move_op, &m);
+}
+
+static int cancel_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    return cancel_locked(run->ledger, rec, arg);
+}
+
+int bf_run_cancel(bf_run *run, const char *detail)
+{
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_cancel: run is NULL");
+    return bf__run_write(run, cancel_op, (void *)detail);
+}
+
+struct retry_arg {
+    unsigned flags;
+    size_t handled;
+};
+
+static int retry_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct retry_arg *r = arg;
+    bf_ledger *ledger = run->ledger;
+    char who[160];
+    int64_t *ids = NULL;
+    size_t count = 0;
+    int rc;
+
+    if (!bf__run_unfinished(rec->state) || rec->state == BF_RUN_APPROVED)
+        return bf__error(BF_E_STATE, "%s is %s: its batches cannot be retried",
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_run_state_name((bf_run_state)rec->state));
+    rc = bf__run_batch_ids(&ids, &count, ledger, rec->id, BF_BATCH_FAILED);
+    for (size_t i = 0; rc == BF_OK && i < count; i++) {
+        bf_store_batch b;
+
+        rc = ledger->store->batch_get(&b, ledger->db, ids[i]);
+        if (rc != BF_OK)
+            break;
+        if ((r->flags & BF_RETRY_SPLIT) && b.dimension == BF_DIM_KEY && b.hi - b.lo >= 2) {
+            rc = bf__run_split_locked(NULL, ledger, rec, &b);
+        } else {
+            b.state = BF_BATCH_PENDING;
+            b.attempt = 0;
+            b.not_before = 0;
+            rc = bf__batch_move(ledger, &b, BF_BATCH_FAILED, "retry: attempts reset");
+        }
+    }
+    bf__free(ids);
+    r->handled = count;
+    if (rc == BF_OK && rec->state == BF_RUN_FAILED)
+        rc = bf__run_move(ledger, rec, BF_RUN_RUNNING, "retry of failed batches");
+    return rc;
+}
+
+int bf_run_retry(size_t *out, bf_run *run, unsigned flags)
+{
+    struct retry_arg r = {flags, 0};
+    int rc;
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_retry: run is NULL");
+    rc = bf__run_write(run, retry_op, &r);
+    if (rc == BF_OK && out)
+        *out = r.handled;
+    return rc;
+}
+
+static int note_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    return bf__ledger_event(run->ledger, rec->id, 0, "note", NULL, NULL, arg);
+}
+
+int bf_run_note(bf_run *run, const char *text)
+{
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_note: run is NULL");
+    if (!text || !text[0])
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_note: the note is empty"));
+    return bf__run_write(run, note_op, (void *)text);
+}

@@ -1,0 +1,540 @@
+/*
+ * The SQLite store's records: one prepared statement per operation, kept for
+ * the life of the connection. Statements are reset right after use so that
+ * no read snapshot outlives its transaction; strings of a record read by
+ * *_get are therefore copied into the store's scratch buffer.
+ */
+#include <string.h>
+
+#include "common/internal.h"
+#include "ledger/sqlite_store.h"
+
+#define RUN_COLUMNS \
+    "id, brief_name, seq, state, brief_json, plan_fingerprint, dimension, plan_column, " \
+    "code_version, operator, params_json, max_concurrency, max_attempts, retry_backoff_us, " \
+    "lease_us, batch_count, created_at, started_at, updated_at, finished_at"
+
+#define BATCH_COLUMNS \
+    "id, run_id, ordinal, parent_id, state, dimension, label, lo, hi, params, token, attempt, " \
+    "lease_until, not_before, worker, started_at, finished_at, duration_us, rows_written, " \
+    "rows_deleted, fp_before, fp_after, idempotency_key, error"
+
+static const char *const sq_sql[SQ_STMT_COUNT] = {
+    [SQ_RUN_INSERT] =
+        "INSERT INTO runs (brief_name, seq, state, brief_json, plan_fingerprint, dimension, "
+        "plan_column, code_version, operator, params_json, max_concurrency, max_attempts, "
+        "retry_backoff_us, lease_us, batch_count, created_at, started_at, updated_at, finished_at) "
+        "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs WHERE brief_name = ?1), ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    /* Without the brief and parameters, which can be long and which no transition reads. */
+    [SQ_RUN_GET] = "SELECT id, brief_name, seq, state, NULL, plan_fingerprint, dimension, "
+                   "plan_column, code_version, operator, NULL, max_concurrency, max_attempts, "
+                   "retry_backoff_us, lease_us, batch_count, created_at, started_at, updated_at, "
+                   "finished_at FROM runs WHERE id = ?",
+    [SQ_RUN_UPDATE] =
+        "UPDATE runs SET state = ?2, started_at = ?3, updated_at = ?4, finished_at = ?5 WHERE id = ?1",
+    [SQ_RUN_FIND] = "SELECT id FROM runs WHERE brief_name = ?1 AND (?2 = 0 OR state NOT IN (3, 8, 9)) "
+                    "ORDER BY seq DESC LIMIT 1",
+    [SQ_RUN_LIST] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY id",
+    [SQ_BATCH_INSERT] =
+        "INSERT INTO batches (run_id, ordinal, parent_id, state, dimension, label, lo, hi, params, "
+        "token, attempt, lease_until, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [SQ_BATCH_GET] = "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?",
+    [SQ_BATCH_UPDATE] =
+        "UPDATE batches SET state = ?2, token = ?3, attempt = ?4, lease_until = ?5, "
+        "not_before = ?6, worker = ?7, started_at = ?8, finished_at = ?9, duration_us = ?10, "
+        "rows_written = ?11, rows_deleted = ?12, fp_before = ?13, fp_after = ?14, "
+        "idempotency_key = ?15, error = ?16 WHERE id = ?1",
+    /* Both use the partial indexes: only pending, respectively running, batches are visited. */
+    [SQ_BATCH_NEXT] = "SELECT id FROM batches WHERE run_id = ?1 AND state = 0 AND not_before <= ?2 "
+                      "ORDER BY ordinal, id LIMIT 1",
+    [SQ_BATCH_RUNNING] = "SELECT COALESCE(SUM(lease_until > ?2), 0), "
+                         "COALESCE(MIN(CASE WHEN lease_until <= ?2 THEN id END), 0) "
+                         "FROM batches WHERE run_id = ?1 AND state = 1",
+    [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
+                        "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
+                        "COALESCE(SUM(duration_us), 0) FROM batches WHERE run_id = ? GROUP BY state",
+    [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches WHERE run_id = ?1 "
+                      "AND (?2 < 0 OR state = ?2) ORDER BY ordinal, id",
+    [SQ_EVENT_APPEND] =
+        "INSERT INTO events (run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail) "
+        "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?1), "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
+                      "FROM events WHERE run_id = ? ORDER BY seq",
+};
+
+int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which)
+{
+    int rc;
+
+    if (!s->stmt[which]) {
+        rc = sqlite3_prepare_v3(s->db, sq_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                &s->stmt[which], NULL);
+        if (rc != SQLITE_OK)
+            return sq_fail(s, rc, "preparing a statement");
+    } else {
+        sqlite3_reset(s->stmt[which]);
+    }
+    *out = s->stmt[which];
+    return BF_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Run a statement that returns no rows; resets it. */
+static int step_done(sq_store *s, sqlite3_stmt *st, const char *doing)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, doing);
+}
+
+/*
+ * Copy the strings `fields` point at into the scratch buffer and point them
+ * there, so they survive the statement's reset.
+ */
+static int keep_strings(sq_store *s, int slot, const char **fields[], size_t count)
+{
+    size_t need = 0, at = 0;
+
+    for (size_t i = 0; i < count; i++)
+        if (*fields[i])
+            need += strlen(*fields[i]) + 1;
+    if (need > s->scratch_cap[slot]) {
+        char *grown = bf__malloc(need);
+
+        if (!grown)
+            return bf__nomem();
+        bf__free(s->scratch[slot]);
+        s->scratch[slot] = grown;
+        s->scratch_cap[slot] = need;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t len;
+
+        if (!*fields[i])
+            continue;
+        len = strlen(*fields[i]) + 1;
+        memcpy(s->scratch[slot] + at, *fields[i], len);
+        *fields[i] = s->scratch[slot] + at;
+        at += len;
+    }
+    return BF_OK;
+}
+
+static void read_run(sqlite3_stmt *st, bf_store_run *r)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    r->brief_name = col_text(st, 1);
+    r->seq = sqlite3_column_int64(st, 2);
+    r->state = sqlite3_column_int(st, 3);
+    r->brief_json = col_text(st, 4);
+    r->plan_fingerprint = col_text(st, 5);
+    r->dimension = sqlite3_column_int(st, 6);
+    r->plan_column = col_text(st, 7);
+    r->code_version = col_text(st, 8);
+    r->operator_name = col_text(st, 9);
+    r->params_json = col_text(st, 10);
+    r->max_concurrency = sqlite3_column_int64(st, 11);
+    r->max_attempts = sqlite3_column_int64(st, 12);
+    r->retry_backoff_us = sqlite3_column_int64(st, 13);
+    r->lease_us = sqlite3_column_int64(st, 14);
+    r->batch_count = sqlite3_column_int64(st, 15);
+    r->created_at = sqlite3_column_int64(st, 16);
+    r->started_at = sqlite3_column_int64(st, 17);
+    r->updated_at = sqlite3_column_int64(st, 18);
+    r->finished_at = sqlite3_column_int64(st, 19);
+}
+
+static void read_batch(sqlite3_stmt *st, bf_store_batch *b)
+{
+    b->id = sqlite3_column_int64(st, 0);
+    b->run_id = sqlite3_column_int64(st, 1);
+    b->ordinal = sqlite3_column_int64(st, 2);
+    b->parent_id = sqlite3_column_int64(st, 3);
+    b->state = sqlite3_column_int(st, 4);
+    b->dimension = sqlite3_column_int(st, 5);
+    b->label = col_text(st, 6);
+    b->lo = sqlite3_column_int64(st, 7);
+    b->hi = sqlite3_column_int64(st, 8);
+    b->params_json = col_text(st, 9);
+    b->token = sqlite3_column_int64(st, 10);
+    b->attempt = sqlite3_column_int64(st, 11);
+    b->lease_until = sqlite3_column_int64(st, 12);
+    b->not_before = sqlite3_column_int64(st, 13);
+    b->worker = col_text(st, 14);
+    b->started_at = sqlite3_column_int64(st, 15);
+    b->finished_at = sqlite3_column_int64(st, 16);
+    b->duration_us = sqlite3_column_int64(st, 17);
+    b->rows_written = sqlite3_column_int64(st, 18);
+    b->rows_deleted = sqlite3_column_int64(st, 19);
+    b->fp_before = col_text(st, 20);
+    b->fp_after = col_text(st, 21);
+    b->idempotency_key = col_text(st, 22);
+    b->error = col_text(st, 23);
+}
+
+int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_RUN_INSERT);
+
+    if (rc != BF_OK)
+        return rc;
+    bind_text(st, 1, r->brief_name);
+    sqlite3_bind_int(st, 2, r->state);
+    bind_text(st, 3, r->brief_json);
+    bind_text(st, 4, r->plan_fingerprint);
+    sqlite3_bind_int(st, 5, r->dimension);
+    bind_text(st, 6, r->plan_column);
+    bind_text(st, 7, r->code_version);
+    bind_text(st, 8, r->operator_name);
+    bind_text(st, 9, r->params_json);
+    sqlite3_bind_int64(st, 10, r->max_concurrency);
+    sqlite3_bind_int64(st, 11, r->max_attempts);
+    sqlite3_bind_int64(st, 12, r->retry_backoff_us);
+    sqlite3_bind_int64(st, 13, r->lease_us);
+    sqlite3_bind_int64(st, 14, r->batch_count);
+    sqlite3_bind_int64(st, 15, r->created_at);
+    sqlite3_bind_int64(st, 16, r->started_at);
+    sqlite3_bind_int64(st, 17, r->updated_at);
+    sqlite3_bind_int64(st, 18, r->finished_at);
+    rc = step_done(s, st, "recording a run");
+    if (rc == BF_OK)
+        *out = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int sq_run_get(bf_store_run *out, void *store, int64_t id)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_RUN_GET);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char **fields[] = {&out->brief_name,   &out->brief_json,    &out->plan_fingerprint,
+                                 &out->plan_column,  &out->code_version,  &out->operator_name,
+                                 &out->params_json};
+
+        read_run(st, out);
+        rc = keep_strings(s, 0, fields, BF_ARRAY_LEN(fields));
+    } else if (rc == SQLITE_DONE) {
+        rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %lld", s->path, (long long)id);
+    } else {
+        rc = sq_fail(s, rc, "reading a run");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_run_update(void *store, const bf_store_run *r)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_RUN_UPDATE);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, r->id);
+    sqlite3_bind_int(st, 2, r->state);
+    sqlite3_bind_int64(st, 3, r->started_at);
+    sqlite3_bind_int64(st, 4, r->updated_at);
+    sqlite3_bind_int64(st, 5, r->finished_at);
+    return step_done(s, st, "updating a run");
+}
+
+/* Run a statement whose first row's first column is an id; BF_E_NOT_FOUND without a row. */
+static int step_id(int64_t *out, sq_store *s, sqlite3_stmt *st, const char *doing)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = BF_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = BF_E_NOT_FOUND;
+    } else {
+        rc = sq_fail(s, rc, doing);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_RUN_FIND);
+
+    if (rc != BF_OK)
+        return rc;
+    bind_text(st, 1, brief_name);
+    sqlite3_bind_int(st, 2, unfinished_only);
+    rc = step_id(out, s, st, "finding a run");
+    if (rc == BF_E_NOT_FOUND)
+        return bf__error(BF_E_NOT_FOUND, "ledger %s: no %srun of brief %s", s->path,
+                         unfinished_only ? "unfinished " : "", brief_name);
+    return rc;
+}
+
+int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    bf_store_run r;
+    int rc = sq_stmt(&st, s, SQ_RUN_LIST);
+
+    while (rc == BF_OK) {
+        int step = sqlite3_step(st);
+
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, step, "listing runs");
+            break;
+        }
+        read_run(st, &r);
+        rc = each(userdata, &r);
+    }
+    if (st)
+        sqlite3_reset(st);
+    return rc;
+}
+
+int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_INSERT);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, b->run_id);
+    sqlite3_bind_int64(st, 2, b->ordinal);
+    sqlite3_bind_int64(st, 3, b->parent_id);
+    sqlite3_bind_int(st, 4, b->state);
+    sqlite3_bind_int(st, 5, b->dimension);
+    bind_text(st, 6, b->label);
+    sqlite3_bind_int64(st, 7, b->lo);
+    sqlite3_bind_int64(st, 8, b->hi);
+    bind_text(st, 9, b->params_json);
+    sqlite3_bind_int64(st, 10, b->token);
+    sqlite3_bind_int64(st, 11, b->attempt);
+    sqlite3_bind_int64(st, 12, b->lease_until);
+    sqlite3_bind_int64(st, 13, b->not_before);
+    rc = step_done(s, st, "recording a batch");
+    if (rc == BF_OK)
+        *out = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_GET);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char **fields[] = {&out->label,    &out->params_json, &out->worker,
+                                 &out->fp_before, &out->fp_after,    &out->idempotency_key,
+                                 &out->error};
+
+        read_batch(st, out);
+        rc = keep_strings(s, 1, fields, BF_ARRAY_LEN(fields));
+    } else if (rc == SQLITE_DONE) {
+        rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no batch %lld", s->path, (long long)id);
+    } else {
+        rc = sq_fail(s, rc, "reading a batch");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_batch_update(void *store, const bf_store_batch *b)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_UPDATE);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, b->id);
+    sqlite3_bind_int(st, 2, b->state);
+    sqlite3_bind_int64(st, 3, b->token);
+    sqlite3_bind_int64(st, 4, b->attempt);
+    sqlite3_bind_int64(st, 5, b->lease_until);
+    sqlite3_bind_int64(st, 6, b->not_before);
+    bind_text(st, 7, b->worker);
+    sqlite3_bind_int64(st, 8, b->started_at);
+    sqlite3_bind_int64(st, 9, b->finished_at);
+    sqlite3_bind_int64(st, 10, b->duration_us);
+    sqlite3_bind_int64(st, 11, b->rows_written);
+    sqlite3_bind_int64(st, 12, b->rows_deleted);
+    bind_text(st, 13, b->fp_before);
+    bind_text(st, 14, b->fp_after);
+    bind_text(st, 15, b->idempotency_key);
+    bind_text(st, 16, b->error);
+    return step_done(s, st, "updating a batch");
+}
+
+int sq_batch_next_pending(int64_t *out, void *store, int64_t run_id, int64_t now)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_NEXT);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, now);
+    return step_id(out, s, st, "finding the next pending batch");
+}
+
+int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
+                     int64_t now)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_RUNNING);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out_live = sqlite3_column_int64(st, 0);
+        *out_expired = sqlite3_column_int64(st, 1);
+        rc = BF_OK;
+    } else {
+        rc = sq_fail(s, rc, "counting running batches");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_BATCH_COUNTS);
+
+    memset(out, 0, sizeof *out);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int state = sqlite3_column_int(st, 0);
+
+        if (state >= 0 && state < BF_STORE_MAX_STATES)
+            out->by_state[state] = sqlite3_column_int64(st, 1);
+        out->rows_written += sqlite3_column_int64(st, 2);
+        out->rows_deleted += sqlite3_column_int64(st, 3);
+        out->done_count += sqlite3_column_int64(st, 4);
+        out->done_duration_us += sqlite3_column_int64(st, 5);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, "counting batches");
+}
+
+int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    bf_store_batch b;
+    int rc = sq_stmt(&st, s, SQ_BATCH_LIST);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, state);
+    while (rc == BF_OK) {
+        int step = sqlite3_step(st);
+
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, step, "listing batches");
+            break;
+        }
+        read_batch(st, &b);
+        rc = each(userdata, &b);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_event_append(void *store, const bf_store_event *e)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    int rc = sq_stmt(&st, s, SQ_EVENT_APPEND);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, e->run_id);
+    sqlite3_bind_int64(st, 2, e->batch_id);
+    bind_text(st, 3, e->subject);
+    bind_text(st, 4, e->from_state);
+    bind_text(st, 5, e->to_state);
+    bind_text(st, 6, e->actor);
+    sqlite3_bind_int64(st, 7, e->at);
+    bind_text(st, 8, e->detail);
+    return step_done(s, st, "appending an audit event");
+}
+
+int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st;
+    bf_store_event e;
+    int rc = sq_stmt(&st, s, SQ_EVENT_LIST);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    while (rc == BF_OK) {
+        int step = sqlite3_step(st);
+
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, step, "listing events");
+            break;
+        }
+        e.run_id = sqlite3_column_int64(st, 0);
+        e.seq = sqlite3_column_int64(st, 1);
+        e.batch_id = sqlite3_column_int64(st, 2);
+        e.subject = col_text(st, 3);
+        e.from_state = col_text(st, 4);
+        e.to_state = col_text(st, 5);
+        e.actor = col_text(st, 6);
+        e.at = sqlite3_column_int64(st, 7);
+        e.detail = col_text(st, 8);
+        rc = each(userdata, &e);
+    }
+    sqlite3_reset(st);
+    return rc;
+}

@@ -1,0 +1,217 @@
+/*
+ * The ledger's SQLite schema and its forward migrations. A ledger file is
+ * marked with an application id, so that another program's database is
+ * refused rather than written into, and records every migration applied in
+ * bf_schema_version; a file from a newer libbackfill is refused.
+ *
+ * Index design: the claim looks for the first pending batch of a run in
+ * plan order and counts the run's running batches, so each of those has a
+ * partial index holding only batches in that state. A transition touches
+ * an index only when it enters or leaves pending or running; completed,
+ * validated and other finished batches cost nothing to keep.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "ledger/sqlite_store.h"
+
+/* "bfLg": marks a SQLite file as a libbackfill ledger. */
+#define LEDGER_APPLICATION_ID 0x62664c67
+
+static const sq_migration migrations[] = {
+    {1, "runs, batches, events",
+     "CREATE TABLE runs ("
+     " id INTEGER PRIMARY KEY,"
+     " brief_name TEXT NOT NULL,"
+     " seq INTEGER NOT NULL,"
+     " state INTEGER NOT NULL,"
+     " brief_json TEXT NOT NULL,"
+     " plan_fingerprint TEXT NOT NULL,"
+     " dimension INTEGER NOT NULL,"
+     " plan_column TEXT,"
+     " code_version TEXT,"
+     " operator TEXT,"
+     " params_json TEXT,"
+     " max_concurrency INTEGER NOT NULL,"
+     " max_attempts INTEGER NOT NULL,"
+     " retry_backoff_us INTEGER NOT NULL,"
+     " lease_us INTEGER NOT NULL,"
+     " batch_count INTEGER NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " started_at INTEGER NOT NULL DEFAULT 0,"
+     " updated_at INTEGER NOT NULL,"
+     " finished_at INTEGER NOT NULL DEFAULT 0,"
+     " UNIQUE (brief_name, seq));"
+     "CREATE TABLE batches ("
+     " id INTEGER PRIMARY KEY,"
+     " run_id INTEGER NOT NULL REFERENCES runs (id),"
+     " ordinal INTEGER NOT NULL,"
+     " parent_id INTEGER NOT NULL DEFAULT 0,"
+     " state INTEGER NOT NULL,"
+     " dimension INTEGER NOT NULL,"
+     " label TEXT NOT NULL,"
+     " lo INTEGER NOT NULL,"
+     " hi INTEGER NOT NULL,"
+     " params TEXT NOT NULL,"
+     " token INTEGER NOT NULL DEFAULT 0,"
+     " attempt INTEGER NOT NULL DEFAULT 0,"
+     " lease_until INTEGER NOT NULL DEFAULT 0,"
+     " not_before INTEGER NOT NULL DEFAULT 0,"
+     " worker TEXT,"
+     " started_at INTEGER NOT NULL DEFAULT 0,"
+     " finished_at INTEGER NOT NULL DEFAULT 0,"
+     " duration_us INTEGER NOT NULL DEFAULT 0,"
+     " rows_written INTEGER NOT NULL DEFAULT 0,"
+     " rows_deleted INTEGER NOT NULL DEFAULT 0,"
+     " fp_before TEXT,"
+     " fp_after TEXT,"
+     " idempotency_key TEXT,"
+     " error TEXT);"
+     "CREATE INDEX batches_by_run ON batches (run_id, ordinal);"
+     "CREATE INDEX batches_pending ON batches (run_id, ordinal) WHERE state = 0;"
+     "CREATE INDEX batches_running ON batches (run_id, lease_until) WHERE state = 1;"
+     "CREATE TABLE events ("
+     " run_id INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL,"
+     " batch_id INTEGER NOT NULL DEFAULT 0,"
+     " subject TEXT NOT NULL,"
+     " from_state TEXT,"
+     " to_state TEXT,"
+     " actor TEXT,"
+     " at INTEGER NOT NULL,"
+     " detail TEXT,"
+     " PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"},
+};
+
+static int query_int(int *out, sq_store *s, const char *sql, const char *doing)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = BF_OK;
+    } else {
+        rc = sq_fail(s, rc, doing);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_schema_version(int *out, sq_store *s)
+{
+    return query_int(out, s, "SELECT COALESCE(MAX(version), 0) FROM bf_schema_version",
+                     "reading the schema version");
+}
+
+/* Whether the file is a ledger, an empty database, or something else (BF_E_PARSE). */
+static int identify(int *out_is_ledger, sq_store *s)
+{
+    int app, tables, rc;
+
+    rc = query_int(&app, s, "PRAGMA application_id", "reading the file header");
+    if (rc == BF_OK)
+        rc = query_int(&tables, s, "SELECT count(*) FROM sqlite_schema", "reading the schema");
+    if (rc != BF_OK)
+        return rc;
+    if (app == LEDGER_APPLICATION_ID) {
+        *out_is_ledger = 1;
+        return BF_OK;
+    }
+    if (app == 0 && tables == 0) {
+        *out_is_ledger = 0;
+        return BF_OK;
+    }
+    return bf__error(BF_E_PARSE, "ledger %s: a SQLite database but not a libbackfill ledger "
+                     "(application id 0x%08x, %d tables)", s->path, (unsigned)app, tables);
+}
+
+static int exec(sq_store *s, const char *sql, const char *doing)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? BF_OK : sq_fail(s, rc, doing);
+}
+
+static int record_version(sq_store *s, const sq_migration *m)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO bf_schema_version (version, description) VALUES (?, ?)",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, m->version);
+        sqlite3_bind_text(st, 2, m->description, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    rc = rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, "recording the schema version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate_locked(sq_store *s, const sq_migration *list, size_t count)
+{
+    char pragma[64];
+    int is_ledger, current = 0, rc;
+
+    /* Another process may have created or migrated the file since we looked. */
+    rc = identify(&is_ledger, s);
+    if (rc == BF_OK)
+        rc = exec(s,
+                  "CREATE TABLE IF NOT EXISTS bf_schema_version ("
+                  " version INTEGER PRIMARY KEY,"
+                  " description TEXT NOT NULL,"
+                  " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+                  "creating the schema version table");
+    if (rc == BF_OK)
+        rc = sq_schema_version(&current, s);
+    for (size_t i = 0; rc == BF_OK && i < count; i++) {
+        if (list[i].version <= current)
+            continue;
+        rc = exec(s, list[i].sql, list[i].description);
+        if (rc == BF_OK)
+            rc = record_version(s, &list[i]);
+    }
+    if (rc == BF_OK) {
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d", LEDGER_APPLICATION_ID);
+        rc = exec(s, pragma, "marking the file as a ledger");
+    }
+    return rc;
+}
+
+int sq_schema_migrate(sq_store *s, const sq_migration *list, size_t count)
+{
+    int rc = exec(s, "BEGIN IMMEDIATE", "starting the schema migration");
+
+    if (rc != BF_OK)
+        return rc;
+    rc = migrate_locked(s, list, count);
+    if (rc == BF_OK)
+        rc = exec(s, "COMMIT", "committing the schema migration");
+    if (rc != BF_OK && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int sq_schema_prepare(sq_store *s)
+{
+    int latest = migrations[BF_ARRAY_LEN(migrations) - 1].version;
+    int is_ledger, version = 0, rc;
+
+    rc = identify(&is_ledger, s);
+    if (rc == BF_OK && is_ledger)
+        rc = sq_schema_version(&version, s);
+    if (rc != BF_OK)
+        return rc;
+    if (version > latest)
+        return bf__error(BF_E_UNSUPPORTED, "ledger %s: schema version %d was written by a newer "
+                         "libbackfill (this one knows up to %d); upgrade libbackfill to use it",
+                         s->path, version, latest);
+    if (version == latest)
+        return BF_OK;
+    return sq_schema_migrate(s, migrations, BF_ARRAY_LEN(migrations));
+}

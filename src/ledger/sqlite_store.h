@@ -1,0 +1,87 @@
+/*
+ * The SQLite store's shared state, between the connection code
+ * (sqlite_store.c), the schema and migrations (sqlite_schema.c) and the
+ * record statements (sqlite_records.c).
+ */
+#ifndef BF_LEDGER_SQLITE_STORE_H
+#define BF_LEDGER_SQLITE_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "backfill/sys/store.h"
+
+/* Statements prepared once per connection, in the order of sq_sql[]. */
+enum sq_stmt {
+    SQ_RUN_INSERT,
+    SQ_RUN_GET,
+    SQ_RUN_UPDATE,
+    SQ_RUN_FIND,
+    SQ_RUN_LIST,
+    SQ_BATCH_INSERT,
+    SQ_BATCH_GET,
+    SQ_BATCH_UPDATE,
+    SQ_BATCH_NEXT,
+    SQ_BATCH_RUNNING,
+    SQ_BATCH_COUNTS,
+    SQ_BATCH_LIST,
+    SQ_EVENT_APPEND,
+    SQ_EVENT_LIST,
+    SQ_STMT_COUNT
+};
+
+typedef struct sq_store {
+    sqlite3 *db;
+    char *path;
+    int busy_timeout_ms;
+    int64_t busy_since_us; /* monotonic time of the first busy retry of the current wait */
+    sqlite3_stmt *stmt[SQ_STMT_COUNT];
+    /* Copies of the strings of the last run and batch read (run_get, batch_get). */
+    char *scratch[2];
+    size_t scratch_cap[2];
+} sq_store;
+
+/* Map a SQLite failure to a BF_E_* code with a message naming the ledger file. */
+int sq_fail(sq_store *s, int rc, const char *doing);
+
+/* The statement for `which`, prepared on first use and reset for a new use. */
+int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which);
+
+/*
+ * Identify the file as a ledger (or an empty database that becomes one) and
+ * apply the forward migrations; BF_E_PARSE for another kind of database,
+ * BF_E_UNSUPPORTED for a newer schema.
+ */
+int sq_schema_prepare(sq_store *s);
+
+/* A forward migration: the schema version it produces and the SQL that does it. */
+typedef struct sq_migration {
+    int version;
+    const char *description;
+    const char *sql;
+} sq_migration;
+
+/* Apply every migration of `list` above the file's version, in one write transaction. */
+int sq_schema_migrate(sq_store *s, const sq_migration *list, size_t count);
+
+/* The schema version the file records (0 for a fresh database). */
+int sq_schema_version(int *out, sq_store *s);
+
+/* The record members of the vtable (sqlite_records.c); see sys/store.h. */
+int sq_run_insert(int64_t *out, void *store, const bf_store_run *run);
+int sq_run_get(bf_store_run *out, void *store, int64_t id);
+int sq_run_update(void *store, const bf_store_run *run);
+int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only);
+int sq_run_list(void *store, bf_store_run_fn each, void *userdata);
+int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *batch);
+int sq_batch_get(bf_store_batch *out, void *store, int64_t id);
+int sq_batch_update(void *store, const bf_store_batch *batch);
+int sq_batch_next_pending(int64_t *out, void *store, int64_t run_id, int64_t now);
+int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
+                     int64_t now);
+int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id);
+int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata);
+int sq_event_append(void *store, const bf_store_event *event);
+int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata);
+
+#endif
