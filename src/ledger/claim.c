@@ -100,7 +100,7 @@ static int claim_op(bf_run *run, bf_store_run *rec, void *arg)
 {
     struct claim_arg *c = arg;
     bf_ledger *ledger = run->ledger;
-    int64_t now = bf__ledger_now(ledger), live, id;
+    int64_t now = bf__ledger_now(ledger), live;
     bf_store_batch b;
     char detail[160];
     int rc = bf__run_expire_leases(&live, ledger, rec, now);
@@ -113,11 +113,9 @@ static int claim_op(bf_run *run, bf_store_run *rec, void *arg)
     }
     if (live >= rec->max_concurrency)
         return BF_OK;
-    rc = ledger->store->batch_next_pending(&id, ledger->db, rec->id, now);
+    rc = ledger->store->batch_next_pending(&b, ledger->db, rec->id, now);
     if (rc == BF_E_NOT_FOUND)
         return live ? BF_OK : settle(ledger, rec);
-    if (rc == BF_OK)
-        rc = ledger->store->batch_get(&b, ledger->db, id);
     if (rc != BF_OK)
         return rc;
     b.state = BF_BATCH_RUNNING;

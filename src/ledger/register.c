@@ -36,6 +36,21 @@ void bf__json_quote(bf__sb *sb, const char *s, size_t len)
     bf__sb_appendc(sb, '"');
 }
 
+/* Integers are most parameters: format them without printf's parsing. */
+static void append_int(bf__sb *sb, int64_t v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    bf__sb_appendn(sb, p, (size_t)(buf + sizeof buf - p));
+}
+
 static int params_json(bf__sb *sb, const bf_batch *batch)
 {
     size_t n = bf_batch_param_count(batch);
@@ -55,7 +70,7 @@ static int params_json(bf__sb *sb, const bf_batch *batch)
         bf__sb_appendc(sb, ':');
         switch (v.type) {
         case BF_VALUE_INT:
-            bf__sb_appendf(sb, "%lld", (long long)v.i);
+            append_int(sb, v.i);
             break;
         case BF_VALUE_REAL:
             if (isfinite(v.r))
@@ -81,6 +96,10 @@ static int params_json(bf__sb *sb, const bf_batch *batch)
 int bf__run_register_plan(bf_ledger *ledger, int64_t run_id, const bf_plan *plan)
 {
     size_t count = bf_plan_count(plan);
+
+    if (count >= 1000000000)
+        return bf__error(BF_E_INVALID, "plan %s: %zu batches; a run holds fewer than 10^9",
+                         bf_plan_fingerprint(plan), count);
     bf_store_batch b;
     bf__sb sb;
     int64_t id;
@@ -98,6 +117,7 @@ int bf__run_register_plan(bf_ledger *ledger, int64_t run_id, const bf_plan *plan
         if (rc != BF_OK)
             break;
         b.ordinal = (int64_t)bf_batch_ordinal(batch);
+        b.id = run_id * 1000000000 + b.ordinal + 1;
         b.label = bf_batch_label(batch);
         b.lo = bf_batch_lo(batch);
         b.hi = bf_batch_hi(batch);

@@ -36,25 +36,34 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_RUN_FIND] = "SELECT id FROM runs WHERE brief_name = ?1 AND (?2 = 0 OR state NOT IN (3, 8, 9)) "
                     "ORDER BY seq DESC LIMIT 1",
     [SQ_RUN_LIST] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY id",
+    /* The next id of the run's range (see sqlite_schema.c). */
     [SQ_BATCH_INSERT] =
-        "INSERT INTO batches (run_id, ordinal, parent_id, state, dimension, label, lo, hi, params, "
-        "token, attempt, lease_until, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO batches (id, run_id, ordinal, parent_id, state, dimension, label, lo, hi, "
+        "params, token, attempt, lease_until, not_before) VALUES (COALESCE(?14, (SELECT "
+        "COALESCE(MAX(id), ?1 * 1000000000) + 1 FROM batches WHERE id BETWEEN ?1 * 1000000000 "
+        "AND ?1 * 1000000000 + 999999999)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [SQ_BATCH_GET] = "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?",
     [SQ_BATCH_UPDATE] =
         "UPDATE batches SET state = ?2, token = ?3, attempt = ?4, lease_until = ?5, "
         "not_before = ?6, worker = ?7, started_at = ?8, finished_at = ?9, duration_us = ?10, "
         "rows_written = ?11, rows_deleted = ?12, fp_before = ?13, fp_after = ?14, "
         "idempotency_key = ?15, error = ?16 WHERE id = ?1",
-    /* Both use the partial indexes: only pending, respectively running, batches are visited. */
-    [SQ_BATCH_NEXT] = "SELECT id FROM batches WHERE run_id = ?1 AND state = 0 AND not_before <= ?2 "
-                      "ORDER BY ordinal, id LIMIT 1",
+    /*
+     * Both read the open-batches index only; "state IN (0, 1)" repeats its
+     * WHERE clause so that the planner may use it.
+     */
+    [SQ_BATCH_NEXT] = "SELECT " BATCH_COLUMNS " FROM batches WHERE run_id = ?1 AND state IN (0, 1) AND state = 0 "
+                      "AND not_before <= ?2 ORDER BY ordinal, id LIMIT 1",
     [SQ_BATCH_RUNNING] = "SELECT COALESCE(SUM(lease_until > ?2), 0), "
                          "COALESCE(MIN(CASE WHEN lease_until <= ?2 THEN id END), 0) "
-                         "FROM batches WHERE run_id = ?1 AND state = 1",
+                         "FROM batches WHERE run_id = ?1 AND state IN (0, 1) AND state = 1",
     [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
                         "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
-                        "COALESCE(SUM(duration_us), 0) FROM batches WHERE run_id = ? GROUP BY state",
-    [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches WHERE run_id = ?1 "
+                        "COALESCE(SUM(duration_us), 0) FROM batches "
+                        "WHERE id BETWEEN ?1 * 1000000000 AND ?1 * 1000000000 + 999999999 "
+                        "GROUP BY state",
+    [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches "
+                      "WHERE id BETWEEN ?1 * 1000000000 AND ?1 * 1000000000 + 999999999 "
                       "AND (?2 < 0 OR state = ?2) ORDER BY ordinal, id",
     [SQ_EVENT_APPEND] =
         "INSERT INTO events (run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail) "
@@ -62,6 +71,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
         "?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
                       "FROM events WHERE run_id = ? ORDER BY seq",
+    [SQ_BEGIN_READ] = "BEGIN",
+    [SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
 };
 
 int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which)
@@ -190,7 +203,7 @@ static void read_batch(sqlite3_stmt *st, bf_store_batch *b)
 int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_RUN_INSERT);
 
     if (rc != BF_OK)
@@ -222,7 +235,7 @@ int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
 int sq_run_get(bf_store_run *out, void *store, int64_t id)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_RUN_GET);
 
     if (rc != BF_OK)
@@ -248,7 +261,7 @@ int sq_run_get(bf_store_run *out, void *store, int64_t id)
 int sq_run_update(void *store, const bf_store_run *r)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_RUN_UPDATE);
 
     if (rc != BF_OK)
@@ -281,7 +294,7 @@ static int step_id(int64_t *out, sq_store *s, sqlite3_stmt *st, const char *doin
 int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_RUN_FIND);
 
     if (rc != BF_OK)
@@ -322,11 +335,15 @@ int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
 int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_INSERT);
 
     if (rc != BF_OK)
         return rc;
+    if (b->run_id < 1 || b->run_id > INT64_MAX / 1000000000 - 1 ||
+        (b->id && b->id / 1000000000 != b->run_id))
+        return bf__error(BF_E_INVALID, "ledger %s: batch id %lld of run %lld out of range",
+                         s->path, (long long)b->id, (long long)b->run_id);
     sqlite3_bind_int64(st, 1, b->run_id);
     sqlite3_bind_int64(st, 2, b->ordinal);
     sqlite3_bind_int64(st, 3, b->parent_id);
@@ -340,22 +357,21 @@ int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
     sqlite3_bind_int64(st, 11, b->attempt);
     sqlite3_bind_int64(st, 12, b->lease_until);
     sqlite3_bind_int64(st, 13, b->not_before);
+    if (b->id)
+        sqlite3_bind_int64(st, 14, b->id);
+    else
+        sqlite3_bind_null(st, 14);
     rc = step_done(s, st, "recording a batch");
     if (rc == BF_OK)
         *out = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
 
-int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
+/* Step a statement that selects BATCH_COLUMNS and keep the first row in *out. */
+static int step_batch(bf_store_batch *out, sq_store *s, sqlite3_stmt *st, const char *doing)
 {
-    sq_store *s = store;
-    sqlite3_stmt *st;
-    int rc = sq_stmt(&st, s, SQ_BATCH_GET);
+    int rc = sqlite3_step(st);
 
-    if (rc != BF_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char **fields[] = {&out->label,    &out->params_json, &out->worker,
                                  &out->fp_before, &out->fp_after,    &out->idempotency_key,
@@ -364,18 +380,33 @@ int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
         read_batch(st, out);
         rc = keep_strings(s, 1, fields, BF_ARRAY_LEN(fields));
     } else if (rc == SQLITE_DONE) {
-        rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no batch %lld", s->path, (long long)id);
+        rc = BF_E_NOT_FOUND;
     } else {
-        rc = sq_fail(s, rc, "reading a batch");
+        rc = sq_fail(s, rc, doing);
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt(&st, s, SQ_BATCH_GET);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = step_batch(out, s, st, "reading a batch");
+    if (rc == BF_E_NOT_FOUND)
+        return bf__error(BF_E_NOT_FOUND, "ledger %s: no batch %lld", s->path, (long long)id);
     return rc;
 }
 
 int sq_batch_update(void *store, const bf_store_batch *b)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_UPDATE);
 
     if (rc != BF_OK)
@@ -399,24 +430,24 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     return step_done(s, st, "updating a batch");
 }
 
-int sq_batch_next_pending(int64_t *out, void *store, int64_t run_id, int64_t now)
+int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_NEXT);
 
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, now);
-    return step_id(out, s, st, "finding the next pending batch");
+    return step_batch(out, s, st, "finding the next pending batch");
 }
 
 int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
                      int64_t now)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_RUNNING);
 
     if (rc != BF_OK)
@@ -438,7 +469,7 @@ int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64
 int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_COUNTS);
 
     memset(out, 0, sizeof *out);
@@ -462,7 +493,7 @@ int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
 int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     bf_store_batch b;
     int rc = sq_stmt(&st, s, SQ_BATCH_LIST);
 
@@ -489,7 +520,7 @@ int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each
 int sq_event_append(void *store, const bf_store_event *e)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_EVENT_APPEND);
 
     if (rc != BF_OK)
@@ -508,7 +539,7 @@ int sq_event_append(void *store, const bf_store_event *e)
 int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata)
 {
     sq_store *s = store;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     bf_store_event e;
     int rc = sq_stmt(&st, s, SQ_EVENT_LIST);
 

@@ -11,6 +11,11 @@
 
 #include "backfill/sys/store.h"
 
+/* WAL pages between automatic checkpoints (the benchmark's baseline uses the same). */
+#define SQ_WAL_AUTOCHECKPOINT 4000
+#define BF_STR_(x) #x
+#define BF_STR(x) BF_STR_(x)
+
 /* Statements prepared once per connection, in the order of sq_sql[]. */
 enum sq_stmt {
     SQ_RUN_INSERT,
@@ -27,6 +32,10 @@ enum sq_stmt {
     SQ_BATCH_LIST,
     SQ_EVENT_APPEND,
     SQ_EVENT_LIST,
+    SQ_BEGIN_READ,
+    SQ_BEGIN_WRITE,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
     SQ_STMT_COUNT
 };
 
@@ -76,7 +85,7 @@ int sq_run_list(void *store, bf_store_run_fn each, void *userdata);
 int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *batch);
 int sq_batch_get(bf_store_batch *out, void *store, int64_t id);
 int sq_batch_update(void *store, const bf_store_batch *batch);
-int sq_batch_next_pending(int64_t *out, void *store, int64_t run_id, int64_t now);
+int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now);
 int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
                      int64_t now);
 int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../ledger/ledger_testlib.h"
+#include "ledger/sqlite_store.h"
 
 static char path[4096];
 
@@ -136,6 +137,8 @@ static double work_run(int64_t id, size_t count, int procs, bf_durability durabi
     return now_s() - t0;
 }
 
+static void exec_or_die(sqlite3 *db, const char *sql);
+
 static sqlite3 *open_bare(bf_durability durability)
 {
     sqlite3 *db;
@@ -147,6 +150,8 @@ static sqlite3 *open_bare(bf_durability durability)
                      NULL, NULL, NULL) != SQLITE_OK)
         die("opening the file with SQLite", BF_E_IO);
     sqlite3_busy_timeout(db, 60000);
+    /* The ledger's own checkpoint interval: the same journal settings on both sides. */
+    exec_or_die(db, "PRAGMA wal_autocheckpoint=" BF_STR(SQ_WAL_AUTOCHECKPOINT));
     return db;
 }
 

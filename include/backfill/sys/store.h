@@ -151,15 +151,22 @@ typedef struct bf_store_vtable {
     /* Every run, oldest first. */
     int (*run_list)(void *store, bf_store_run_fn each, void *userdata);
 
+    /*
+     * Insert a batch with batch->id, or when that is 0 with the next id of
+     * the run; *out is the id. A store may use any ids that are unique in the
+     * ledger; the ledger passes run_id * 10^9 + ordinal + 1 when it registers
+     * a plan.
+     */
     int (*batch_insert)(int64_t *out, void *store, const bf_store_batch *batch);
     /* Read a batch; BF_E_NOT_FOUND when there is none. */
     int (*batch_get)(bf_store_batch *out, void *store, int64_t id);
     int (*batch_update)(void *store, const bf_store_batch *batch);
     /*
-     * The first pending batch of the run in plan order (ordinal, then id)
-     * whose not_before is at or before `now`; BF_E_NOT_FOUND when none is.
+     * Read the first pending batch of the run in plan order (ordinal, then
+     * id) whose not_before is at or before `now`, as batch_get does;
+     * BF_E_NOT_FOUND without a message when there is none.
      */
-    int (*batch_next_pending)(int64_t *out, void *store, int64_t run_id, int64_t now);
+    int (*batch_next_pending)(bf_store_batch *out, void *store, int64_t run_id, int64_t now);
     /*
      * Running batches of the run: how many hold a lease that lasts past
      * `now` (*out_live), and the id of one whose lease has expired
