@@ -425,13 +425,22 @@ int bf_run_pause(bf_run *run, const char *detail)
     return bf__run_write(run, move_op, &m);
 }
 
+static int resume_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    char who[160];
+
+    if (rec->state != BF_RUN_PAUSED)
+        return bf__error(BF_E_STATE, "%s is %s, not paused: nothing to resume",
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_run_state_name((bf_run_state)rec->state));
+    return bf__run_move(run->ledger, rec, BF_RUN_RUNNING, arg);
+}
+
 int bf_run_resume(bf_run *run, const char *detail)
 {
-    struct move_arg m = {BF_RUN_RUNNING, detail};
-
     if (!run)
         return bf__error(BF_E_INVALID, "bf_run_resume: run is NULL");
-    return bf__run_write(run, move_op, &m);
+    return bf__run_write(run, resume_op, (void *)detail);
 }
 
 static int cancel_op(bf_run *run, bf_store_run *rec, void *arg)

@@ -1,0 +1,1268 @@
+/*
+ * The ledger: opening files of every kind, run and batch transitions (every
+ * pair, legal or not), claims, leases and fencing under an injected clock,
+ * retries with backoff, splits, the audit log, progress, and allocation
+ * failures in open, claim and complete.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../ledger/ledger_testlib.h"
+#include "bftest.h"
+#include "common/internal.h"
+#include "ledger/ledger_internal.h"
+#include "ledger/sqlite_store.h"
+
+#define SEC 1000000LL
+
+static char dir[256];
+static char path[300];
+static int64_t fake_now;
+static bf_ledger *ledger;
+
+static int64_t fake_clock(void *userdata)
+{
+    (void)userdata;
+    return fake_now;
+}
+
+static void remove_ledger_files(const char *p)
+{
+    char side[1100];
+
+    unlink(p);
+    snprintf(side, sizeof side, "%s-wal", p);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", p);
+    unlink(side);
+}
+
+static int open_at(bf_ledger **out, const char *p, bf_durability durability)
+{
+    bf_ledger_options opts;
+
+    ck_assert_int_eq(bf_ledger_options_init(&opts, BF_LEDGER_OPTIONS_VERSION), BF_OK);
+    opts.clock = fake_clock;
+    opts.actor = "tester";
+    opts.durability = durability;
+    return bf_ledger_open(out, p, &opts);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/bf-ledger-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    fake_now = 1764000000LL * SEC;
+    ck_assert_int_eq(open_at(&ledger, path, BF_DURABILITY_NORMAL), BF_OK);
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+
+    bf_ledger_close(ledger);
+    ledger = NULL;
+    snprintf(cmd, sizeof cmd, "chattr -i '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A run of `count` key batches of 100 keys, brief "orders-fix" unless named. */
+static bf_run *start_run(const char *brief, size_t count, unsigned concurrency, unsigned attempts,
+                         double backoff_s, double lease_s)
+{
+    bf_run_spec spec = lt_spec(brief ? brief : "orders-fix", concurrency, attempts, backoff_s,
+                               lease_s);
+    bf_plan *plan = lt_key_plan(count, 100, "pin");
+    bf_run *run;
+
+    ck_assert_ptr_nonnull(plan);
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    return run;
+}
+
+/* One integer from a SQL query on the ledger file, through a connection of its own. */
+static long long sql_int(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long v;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void sql_exec(const char *p, const char *sql)
+{
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+static void write_file(const char *p, const char *bytes, size_t len)
+{
+    FILE *f = fopen(p, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* ---- opening ---- */
+
+START_TEST(open_creates_a_wal_ledger_with_a_schema_version)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_str_eq(bf_ledger_path(ledger), path);
+    ck_assert_int_eq(sql_int("SELECT MAX(version) FROM bf_schema_version"), 1);
+    ck_assert_int_eq(sql_int("PRAGMA application_id"), 0x62664c67);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
+                     1);
+    /* Opening again finds the same ledger. */
+    bf_ledger_close(ledger);
+    ck_assert_int_eq(open_at(&ledger, path, BF_DURABILITY_FULL), BF_OK);
+}
+END_TEST
+
+START_TEST(durability_sets_the_sync_mode)
+{
+    bf_ledger *full;
+    sq_store *s = ledger->db;
+
+    ck_assert_int_eq(open_at(&full, path, BF_DURABILITY_FULL), BF_OK);
+    {
+        sqlite3_stmt *st;
+        sq_store *fs = full->db;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(fs->db, "PRAGMA synchronous", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), 2); /* FULL */
+        sqlite3_finalize(st);
+        ck_assert_int_eq(sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), 1); /* NORMAL */
+        sqlite3_finalize(st);
+    }
+    bf_ledger_close(full);
+}
+END_TEST
+
+START_TEST(a_newer_schema_is_refused)
+{
+    bf_ledger *other;
+
+    sql_exec(path, "INSERT INTO bf_schema_version (version, description) VALUES (7, 'future')");
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_E_UNSUPPORTED);
+    ck_assert_ptr_null(other);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), path));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "schema version 7 was written by a newer "
+                                                  "libbackfill (this one knows up to 1)"));
+}
+END_TEST
+
+START_TEST(an_older_schema_is_migrated_forward)
+{
+    char old[320];
+    bf_ledger *l;
+    sq_store *s;
+    static const sq_migration two[] = {
+        {1, "unused", "SELECT 1"},
+        {2, "an extra table", "CREATE TABLE extra (x INTEGER)"},
+    };
+
+    /* A ledger file with the version table but no migration applied yet. */
+    snprintf(old, sizeof old, "%s/old.db", dir);
+    sql_exec(old, "PRAGMA application_id = 1650871399; CREATE TABLE bf_schema_version ("
+                  "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT)");
+    ck_assert_int_eq(open_at(&l, old, BF_DURABILITY_NORMAL), BF_OK);
+    s = l->db;
+    {
+        int v;
+
+        ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
+        ck_assert_int_eq(v, 1);
+        /* The next migration applies once, in order, and is recorded. */
+        ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
+        ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
+        ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
+        ck_assert_int_eq(v, 2);
+    }
+    ck_assert_int_eq(sqlite3_exec(s->db, "INSERT INTO extra VALUES (1); INSERT INTO runs "
+                                  "SELECT * FROM runs WHERE 0", NULL, NULL, NULL), SQLITE_OK);
+    bf_ledger_close(l);
+}
+END_TEST
+
+START_TEST(another_sqlite_database_is_refused)
+{
+    char other[320];
+    bf_ledger *l;
+
+    snprintf(other, sizeof other, "%s/app.db", dir);
+    sql_exec(other, "CREATE TABLE customers (id INTEGER PRIMARY KEY)");
+    ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), other));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "a SQLite database but not a libbackfill ledger"));
+    /* Nothing was written into it. */
+    sql_exec(other, "SELECT count(*) FROM customers");
+}
+END_TEST
+
+START_TEST(a_corrupt_file_is_refused)
+{
+    char other[320];
+    char junk[8192];
+    bf_ledger *l;
+    FILE *f;
+
+    snprintf(other, sizeof other, "%s/junk.db", dir);
+    memset(junk, 'x', sizeof junk);
+    write_file(other, junk, sizeof junk);
+    ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), other));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "corrupt or another kind of file"));
+
+    /* A real ledger whose schema page was overwritten. */
+    bf_ledger_close(ledger);
+    ledger = NULL;
+    remove_ledger_files(other);
+    ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_OK);
+    bf_ledger_close(l);
+    f = fopen(other, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 100, SEEK_SET);
+    fwrite(junk, 1, 3000, f);
+    fclose(f);
+    ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), other));
+}
+END_TEST
+
+START_TEST(a_missing_directory_is_an_io_error)
+{
+    char other[320];
+    bf_ledger *l;
+
+    snprintf(other, sizeof other, "%s/no/such/dir/ledger.db", dir);
+    ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_E_IO);
+    ck_assert_ptr_null(l);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), other));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "No such file or directory"));
+}
+END_TEST
+
+/* Make a directory read-only, even for root (which ignores permission bits). */
+static void make_read_only(const char *d)
+{
+    char cmd[400];
+
+    if (geteuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chattr +i '%s'", d);
+        ck_assert_msg(system(cmd) == 0, "chattr +i needs an ext2/3/4, xfs or btrfs /tmp");
+    } else {
+        ck_assert_int_eq(chmod(d, 0555), 0);
+    }
+}
+
+static void make_writable(const char *d)
+{
+    char cmd[400];
+
+    if (geteuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chattr -i '%s'", d);
+        ck_assert_int_eq(system(cmd), 0);
+    } else {
+        ck_assert_int_eq(chmod(d, 0755), 0);
+    }
+}
+
+START_TEST(a_read_only_directory_is_an_io_error)
+{
+    char ro[320], file[400], existing[400];
+    bf_ledger *l;
+
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    ck_assert_int_eq(mkdir(ro, 0755), 0);
+    snprintf(file, sizeof file, "%s/new.db", ro);
+    snprintf(existing, sizeof existing, "%s/old.db", ro);
+    ck_assert_int_eq(open_at(&l, existing, BF_DURABILITY_NORMAL), BF_OK);
+    bf_ledger_close(l);
+    remove_ledger_files(existing);
+    ck_assert_int_eq(open_at(&l, existing, BF_DURABILITY_NORMAL), BF_OK);
+    bf_ledger_close(l);
+    {
+        char side[500];
+
+        snprintf(side, sizeof side, "%s-wal", existing);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", existing);
+        unlink(side);
+    }
+    make_read_only(ro);
+    ck_assert_int_eq(open_at(&l, file, BF_DURABILITY_NORMAL), BF_E_IO);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), file));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is not writable"));
+    /* An existing ledger there cannot get its WAL file either. */
+    ck_assert_int_eq(open_at(&l, existing, BF_DURABILITY_NORMAL), BF_E_IO);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), existing));
+    make_writable(ro);
+}
+END_TEST
+
+START_TEST(must_exist_does_not_create)
+{
+    bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+    char other[320];
+    bf_ledger *l;
+
+    snprintf(other, sizeof other, "%s/absent.db", dir);
+    opts.flags = BF_LEDGER_MUST_EXIST;
+    ck_assert_int_eq(bf_ledger_open(&l, other, &opts), BF_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), other));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "no such file"));
+    ck_assert_int_eq(access(other, F_OK), -1);
+}
+END_TEST
+
+START_TEST(versioned_structs_refuse_unknown_versions)
+{
+    bf_ledger_options opts;
+    bf_run_spec spec;
+    bf_batch_result result;
+    bf_progress progress;
+    bf_store_vtable vt;
+    bf_ledger *l;
+
+    ck_assert_int_eq(bf_ledger_options_init(&opts, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_run_spec_init(&spec, 0), BF_E_ABI);
+    ck_assert_int_eq(bf_batch_result_init(&result, 9), BF_E_ABI);
+    ck_assert_int_eq(bf_progress_init(&progress, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_store_vtable_init(&vt, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_store_vtable_init(&vt, BF_STORE_VTABLE_VERSION), BF_OK);
+    ck_assert_int_eq(bf_ledger_options_init(&opts, BF_LEDGER_OPTIONS_VERSION), BF_OK);
+    opts.version = 5;
+    ck_assert_int_eq(bf_ledger_open(&l, path, &opts), BF_E_ABI);
+    /* A store missing members is refused by name. */
+    opts.version = BF_LEDGER_OPTIONS_VERSION;
+    opts.store = &vt;
+    ck_assert_int_eq(bf_ledger_open(&l, path, &opts), BF_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "does not provide open"));
+}
+END_TEST
+
+/* ---- run transitions ---- */
+
+/* The table of docs/ledger.md, written out again: the test checks the code against the doc. */
+static int run_legal(int from, int to)
+{
+    static const char *const legal[] = {
+        "planned>running",  "planned>paused",          "planned>cancelled",
+        "running>paused",   "running>cancelled",       "running>failed",
+        "running>validating", "paused>running",        "paused>cancelled",
+        "cancelled>rolled_back", "failed>running",     "failed>cancelled",
+        "failed>rolled_back", "validating>awaiting_approval", "validating>failed",
+        "validating>paused", "validating>cancelled",   "awaiting_approval>approved",
+        "awaiting_approval>failed", "awaiting_approval>cancelled",
+        "awaiting_approval>rolled_back", "approved>completed", "approved>rolled_back",
+        "completed>rolled_back",
+    };
+    char pair[64];
+
+    snprintf(pair, sizeof pair, "%s>%s", bf_run_state_name((bf_run_state)from),
+             bf_run_state_name((bf_run_state)to));
+    for (size_t i = 0; i < BF_ARRAY_LEN(legal); i++)
+        if (strcmp(legal[i], pair) == 0)
+            return 1;
+    return 0;
+}
+
+static void force_run_state(bf_run *run, int state)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof sql, "UPDATE runs SET state = %d WHERE id = %lld", state,
+             (long long)bf_run_id(run));
+    sql_exec(path, sql);
+    ck_assert_int_eq(bf_run_refresh(run), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), state);
+}
+
+static long long run_events(bf_run *run)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE run_id = %lld",
+             (long long)bf_run_id(run));
+    return sql_int(sql);
+}
+
+START_TEST(every_run_transition_is_checked)
+{
+    int legal_seen = 0;
+
+    for (int from = BF_RUN_PLANNED; from <= BF_RUN_ROLLED_BACK; from++) {
+        for (int to = BF_RUN_PLANNED; to <= BF_RUN_ROLLED_BACK; to++) {
+            char brief[64], want[256];
+            bf_run *run;
+            long long events;
+            int rc;
+
+            snprintf(brief, sizeof brief, "t-%d-%d", from, to);
+            run = start_run(brief, 2, 1, 3, 1, 60);
+            force_run_state(run, from);
+            events = run_events(run);
+            if (to == BF_RUN_CANCELLED)
+                rc = bf_run_cancel(run, "test");
+            else if (to == BF_RUN_PAUSED)
+                rc = bf_run_pause(run, "test");
+            else
+                rc = bf_run_set_state(run, (bf_run_state)to, "test");
+            if (run_legal(from, to)) {
+                legal_seen++;
+                ck_assert_msg(rc == BF_OK, "%s -> %s: %s", bf_run_state_name((bf_run_state)from),
+                              bf_run_state_name((bf_run_state)to), bf_last_error());
+                ck_assert_int_eq(bf_run_current_state(run), to);
+                ck_assert_int_ge(run_events(run), events + 1);
+            } else {
+                snprintf(want, sizeof want, "run %lld (%s #1): cannot move from %s to %s",
+                         (long long)bf_run_id(run), brief, bf_run_state_name((bf_run_state)from),
+                         bf_run_state_name((bf_run_state)to));
+                ck_assert_msg(rc == BF_E_STATE, "%s -> %s should be refused",
+                              bf_run_state_name((bf_run_state)from),
+                              bf_run_state_name((bf_run_state)to));
+                ck_assert_str_eq(bf_last_error(), want);
+                ck_assert_str_eq(bf_run_last_error(run), want);
+                ck_assert_int_eq(bf_run_current_state(run), from);
+                ck_assert_int_eq(run_events(run), events);
+            }
+            bf_run_free(run);
+        }
+    }
+    ck_assert_int_eq(legal_seen, 24);
+}
+END_TEST
+
+START_TEST(resume_moves_only_a_paused_run)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+
+    ck_assert_int_eq(bf_run_resume(run, NULL), BF_E_STATE);
+    ck_assert_int_eq(bf_run_pause(run, "lunch"), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_resume(run, "back"), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+    ck_assert_int_eq(bf_run_set_state(run, BF_RUN_CANCELLED, NULL), BF_E_INVALID);
+    ck_assert_str_eq(bf_run_state_name(BF_RUN_AWAITING_APPROVAL), "awaiting_approval");
+    ck_assert_ptr_null(bf_run_state_name((bf_run_state)10));
+    ck_assert_str_eq(bf_batch_state_name(BF_BATCH_ROLLED_BACK), "rolled_back");
+    ck_assert_ptr_null(bf_batch_state_name((bf_batch_state)-1));
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- batch transitions by hand ---- */
+
+static int mark_legal(int from, int to)
+{
+    static const int legal[][2] = {
+        {BF_BATCH_PENDING, BF_BATCH_CANCELLED},      {BF_BATCH_COMPLETED, BF_BATCH_VALIDATED},
+        {BF_BATCH_COMPLETED, BF_BATCH_FAILED},       {BF_BATCH_COMPLETED, BF_BATCH_ROLLED_BACK},
+        {BF_BATCH_VALIDATED, BF_BATCH_ROLLED_BACK},  {BF_BATCH_FAILED, BF_BATCH_CANCELLED},
+        {BF_BATCH_ROLLED_BACK, BF_BATCH_PENDING},
+    };
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(legal); i++)
+        if (legal[i][0] == from && legal[i][1] == to)
+            return 1;
+    return 0;
+}
+
+static int64_t first_batch(bf_run *run)
+{
+    return bf_run_id(run) * 1000000000 + 1;
+}
+
+static void force_batch_state(int64_t id, int state)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof sql, "UPDATE batches SET state = %d WHERE id = %lld", state,
+             (long long)id);
+    sql_exec(path, sql);
+}
+
+static int batch_state(int64_t id)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof sql, "SELECT state FROM batches WHERE id = %lld", (long long)id);
+    return (int)sql_int(sql);
+}
+
+START_TEST(every_manual_batch_transition_is_checked)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    int64_t id = first_batch(run);
+    int legal_seen = 0;
+
+    for (int from = BF_BATCH_PENDING; from <= BF_BATCH_SPLIT; from++) {
+        for (int to = BF_BATCH_PENDING; to <= BF_BATCH_SPLIT; to++) {
+            long long events;
+            int rc;
+
+            force_batch_state(id, from);
+            events = run_events(run);
+            rc = bf_run_mark_batch(run, id, (bf_batch_state)to, "by hand");
+            if (mark_legal(from, to)) {
+                legal_seen++;
+                ck_assert_msg(rc == BF_OK, "%s -> %s: %s",
+                              bf_batch_state_name((bf_batch_state)from),
+                              bf_batch_state_name((bf_batch_state)to), bf_last_error());
+                ck_assert_int_eq(batch_state(id), to);
+                ck_assert_int_eq(run_events(run), events + 1);
+            } else {
+                char want[256];
+
+                snprintf(want, sizeof want, "batch %lld (order_id [0, 100)) of run %lld "
+                         "(orders-fix #1): cannot move from %s to %s", (long long)id,
+                         (long long)bf_run_id(run), bf_batch_state_name((bf_batch_state)from),
+                         bf_batch_state_name((bf_batch_state)to));
+                ck_assert_int_eq(rc, BF_E_STATE);
+                ck_assert_str_eq(bf_last_error(), want);
+                ck_assert_int_eq(batch_state(id), from);
+                ck_assert_int_eq(run_events(run), events);
+            }
+        }
+    }
+    ck_assert_int_eq(legal_seen, 7);
+    ck_assert_int_eq(bf_run_mark_batch(run, 42, BF_BATCH_VALIDATED, NULL), BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_last_error(), "run 1 (orders-fix #1) has no batch 42");
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(the_ledger_table_of_automatic_batch_moves_is_complete)
+{
+    /* Claims, completions, failures, expiry, retry and split make exactly these moves. */
+    ck_assert(bf__batch_transition_legal(BF_BATCH_PENDING, BF_BATCH_RUNNING));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_RUNNING, BF_BATCH_COMPLETED));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_RUNNING, BF_BATCH_PENDING));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_RUNNING, BF_BATCH_FAILED));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_RUNNING, BF_BATCH_CANCELLED));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_FAILED, BF_BATCH_PENDING));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_FAILED, BF_BATCH_SPLIT));
+    ck_assert(!bf__batch_transition_legal(BF_BATCH_COMPLETED, BF_BATCH_RUNNING));
+    ck_assert(!bf__batch_transition_legal(BF_BATCH_SPLIT, BF_BATCH_PENDING));
+    ck_assert(!bf__batch_transition_legal(BF_BATCH_CANCELLED, BF_BATCH_PENDING));
+    for (int from = 0; from <= BF_BATCH_SPLIT; from++)
+        for (int to = 0; to <= BF_BATCH_SPLIT; to++)
+            if (bf__batch_mark_legal(from, to))
+                ck_assert(bf__batch_transition_legal(from, to));
+}
+END_TEST
+
+/* ---- claims, leases, fencing ---- */
+
+START_TEST(claims_follow_plan_order_with_lease_and_token)
+{
+    bf_run *run = start_run(NULL, 3, 1, 3, 1, 60);
+    bf_lease *lease;
+
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PLANNED);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_ptr_nonnull(lease);
+    ck_assert_int_eq(bf_lease_ordinal(lease), 0);
+    ck_assert_int_eq(bf_lease_batch_id(lease), first_batch(run));
+    ck_assert_str_eq(bf_lease_label(lease), "order_id [0, 100)");
+    ck_assert_int_eq(bf_lease_dimension(lease), BF_DIM_KEY);
+    ck_assert_int_eq(bf_lease_lo(lease), 0);
+    ck_assert_int_eq(bf_lease_hi(lease), 100);
+    ck_assert_str_eq(bf_lease_params_json(lease), "{\"lo\":0,\"hi\":100}");
+    ck_assert_int_eq(bf_lease_token(lease), 1);
+    ck_assert_int_eq(bf_lease_attempt(lease), 1);
+    ck_assert_int_eq(bf_lease_expires_at(lease), fake_now + 60 * SEC);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_int_eq(bf_lease_ordinal(lease), 1);
+    bf_lease_free(lease);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'run' AND "
+                             "from_state = 'planned' AND to_state = 'running'"), 1);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(max_concurrency_limits_live_leases_across_handles)
+{
+    bf_run *run = start_run(NULL, 5, 2, 3, 1, 60), *other;
+    bf_ledger *second;
+    bf_lease *a, *b, *c;
+
+    ck_assert_int_eq(open_at(&second, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&other, second, bf_run_id(run)), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&a, run), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&b, other), BF_OK);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(bf_lease_ordinal(b), 1);
+    ck_assert_int_eq(bf_run_claim(&c, run), BF_OK);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(bf_run_complete(other, bf_lease_batch_id(a), bf_lease_token(a), NULL), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&c, run), BF_OK);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(bf_lease_ordinal(c), 2);
+    bf_lease_free(a);
+    bf_lease_free(b);
+    bf_lease_free(c);
+    bf_run_free(other);
+    bf_ledger_close(second);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(expired_leases_return_to_pending_and_stale_tokens_lose)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    bf_lease *first, *again;
+    int64_t id;
+
+    ck_assert_int_eq(bf_run_claim(&first, run), BF_OK);
+    id = bf_lease_batch_id(first);
+    /* A heartbeat keeps the lease alive past its first expiry. */
+    fake_now += 50 * SEC;
+    ck_assert_int_eq(bf_run_heartbeat(run, id, 1), BF_OK);
+    fake_now += 50 * SEC;
+    ck_assert_int_eq(bf_run_claim(&again, run), BF_OK);
+    ck_assert_ptr_null(again); /* concurrency 1, lease live */
+    /* Past the lease the batch is claimed again, with a new token. */
+    fake_now += 11 * SEC;
+    ck_assert_int_eq(bf_run_claim(&again, run), BF_OK);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_int_eq(bf_lease_batch_id(again), id);
+    ck_assert_int_eq(bf_lease_token(again), 2);
+    ck_assert_int_eq(bf_lease_attempt(again), 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE from_state = 'running' AND "
+                             "to_state = 'pending' AND detail LIKE 'lease of token 1 expired%'"),
+                     1);
+    /* The zombie's token is stale for every call. */
+    ck_assert_int_eq(bf_run_complete(run, id, 1, NULL), BF_E_LEASE_LOST);
+    ck_assert_str_eq(bf_last_error(), "batch 1000000001 (order_id [0, 100)) of run 1 (orders-fix "
+                                      "#1): cannot complete with fencing token 1: the batch is "
+                                      "running with token 2");
+    ck_assert_int_eq(bf_run_fail(run, id, 1, "boom"), BF_E_LEASE_LOST);
+    ck_assert_int_eq(bf_run_heartbeat(run, id, 1), BF_E_LEASE_LOST);
+    ck_assert_int_eq(bf_run_complete(run, id, 2, NULL), BF_OK);
+    /* Completing twice: the second caller has lost the lease. */
+    ck_assert_int_eq(bf_run_complete(run, id, 2, NULL), BF_E_LEASE_LOST);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "the batch is completed with token 2"));
+    bf_lease_free(first);
+    bf_lease_free(again);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(an_expired_lease_on_the_last_attempt_fails_the_batch)
+{
+    bf_run *run = start_run(NULL, 1, 1, 1, 1, 10);
+    bf_lease *lease;
+
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    bf_lease_free(lease);
+    fake_now += 11 * SEC;
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_ptr_null(lease);
+    ck_assert_int_eq(batch_state(first_batch(run)), BF_BATCH_FAILED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_FAILED);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(complete_records_results)
+{
+    bf_run *run = start_run(NULL, 1, 1, 3, 1, 60);
+    bf_batch_result result;
+    bf_lease *lease;
+    char *json;
+
+    ck_assert_int_eq(bf_batch_result_init(&result, BF_BATCH_RESULT_VERSION), BF_OK);
+    result.rows_written = 120;
+    result.rows_deleted = 118;
+    result.fingerprint_before = "118:0000000000000000000000000000abcd";
+    result.fingerprint_after = "120:00000000000000000000000000001234";
+    result.idempotency_key = "k-1";
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    fake_now += 7 * SEC;
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &result),
+                     BF_OK);
+    ck_assert_int_eq(sql_int("SELECT rows_written FROM batches"), 120);
+    ck_assert_int_eq(sql_int("SELECT duration_us FROM batches"), 7 * SEC);
+    ck_assert_int_eq(bf_run_batches_json(&json, run, BF_BATCH_COMPLETED), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"fingerprint_after\":\"120:00000000000000000000000000001234\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"idempotency_key\":\"k-1\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"duration_s\":7.0"));
+    bf_free(json);
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- retries, backoff, split ---- */
+
+static bf_lease *claim_one(bf_run *run)
+{
+    bf_lease *lease;
+
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    return lease;
+}
+
+START_TEST(failures_retry_with_doubling_backoff_then_fail_for_good)
+{
+    bf_run *run = start_run(NULL, 1, 1, 3, 10, 60);
+    bf_lease *lease;
+    int64_t id = first_batch(run);
+
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, id, bf_lease_token(lease), "deadlock"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(batch_state(id), BF_BATCH_PENDING);
+    ck_assert_int_eq(sql_int("SELECT not_before FROM batches"), fake_now + 10 * SEC);
+    ck_assert_ptr_null(claim_one(run)); /* backoff not over */
+    fake_now += 10 * SEC;
+    lease = claim_one(run);
+    ck_assert_ptr_nonnull(lease);
+    ck_assert_int_eq(bf_lease_attempt(lease), 2);
+    ck_assert_int_eq(bf_run_fail(run, id, bf_lease_token(lease), "deadlock again"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(sql_int("SELECT not_before FROM batches"), fake_now + 20 * SEC);
+    fake_now += 19 * SEC;
+    ck_assert_ptr_null(claim_one(run));
+    fake_now += 1 * SEC;
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_lease_attempt(lease), 3);
+    ck_assert_int_eq(bf_run_fail(run, id, bf_lease_token(lease), "still deadlocked"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(batch_state(id), BF_BATCH_FAILED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE error = 'still deadlocked'"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE detail = "
+                             "'attempt 3 of 3 failed for good: still deadlocked'"), 1);
+    /* Nothing left to run but a failure: the run has failed. */
+    ck_assert_ptr_null(claim_one(run));
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_FAILED);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(retry_resets_failed_batches_and_the_run)
+{
+    bf_run *run = start_run(NULL, 2, 1, 1, 0, 60);
+    bf_lease *lease;
+    size_t n;
+
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "x"), BF_OK);
+    bf_lease_free(lease);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "y"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_ptr_null(claim_one(run));
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_FAILED);
+    ck_assert_int_eq(bf_run_retry(&n, run, 0), BF_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_lease_ordinal(lease), 0);
+    ck_assert_int_eq(bf_lease_attempt(lease), 1);
+    ck_assert_int_eq(bf_lease_token(lease), 2);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_cancel(run, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_retry(&n, run, 0), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is cancelled: its batches cannot be retried"));
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_failed_key_range_splits_into_halves_in_its_place)
+{
+    bf_run *run = start_run(NULL, 3, 1, 1, 0, 60);
+    bf_lease *lease;
+    int64_t halves[2], id = first_batch(run);
+    char *json;
+
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_split_batch(halves, run, id), BF_E_STATE); /* running, not failed */
+    ck_assert_int_eq(bf_run_fail(run, id, 1, "too big"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_split_batch(halves, run, id), BF_OK);
+    ck_assert_int_eq(batch_state(id), BF_BATCH_SPLIT);
+    ck_assert_int_eq(halves[0], id + 3);
+    ck_assert_int_eq(halves[1], id + 4);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_lease_batch_id(lease), halves[0]);
+    ck_assert_str_eq(bf_lease_label(lease), "order_id [0, 50)");
+    ck_assert_str_eq(bf_lease_params_json(lease), "{\"lo\":0,\"hi\":50}");
+    ck_assert_int_eq(bf_lease_ordinal(lease), 0);
+    ck_assert_int_eq(bf_run_complete(run, halves[0], bf_lease_token(lease), NULL), BF_OK);
+    bf_lease_free(lease);
+    lease = claim_one(run);
+    ck_assert_str_eq(bf_lease_label(lease), "order_id [50, 100)");
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_batches_json(&json, run, -1), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"parent_id\":1000000001"));
+    bf_free(json);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(split_refuses_narrow_and_non_key_batches)
+{
+    static const char *const names[] = {"start", "end"};
+    bf_run_spec spec = lt_spec("daily", 1, 1, 0, 60);
+    bf_plan *plan;
+    bf_run *run, *keys;
+    bf_lease *lease;
+    bf_value v[2] = {{.type = BF_VALUE_TEXT, .s = "2025-03-09", .len = 10},
+                     {.type = BF_VALUE_TEXT, .s = "2025-03-10", .len = 10}};
+    size_t n;
+
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_TIME, "order_ts", 1), BF_OK);
+    ck_assert_int_eq(bf__plan_add(plan, 0, 86400 * SEC, "2025-03-09", 2, names, v), BF_OK);
+    ck_assert_int_eq(bf__plan_seal(plan, "t"), BF_OK);
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    lease = claim_one(run);
+    ck_assert_str_eq(bf_lease_params_json(lease), "{\"start\":\"2025-03-09\",\"end\":\"2025-03-10\"}");
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "x"), BF_OK);
+    ck_assert_int_eq(bf_run_split_batch(NULL, run, bf_lease_batch_id(lease)), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "only key-range batches split, this one is a time batch"));
+    /* retry --split resets what cannot split. */
+    ck_assert_int_eq(bf_run_retry(&n, run, BF_RETRY_SPLIT), BF_OK);
+    ck_assert_int_eq(batch_state(bf_lease_batch_id(lease)), BF_BATCH_PENDING);
+    bf_lease_free(lease);
+
+    {
+        bf_run_spec ks = lt_spec("narrow", 1, 1, 0, 60);
+        bf_plan *p = lt_key_plan(1, 1, "w");
+
+        ck_assert_int_eq(bf_run_start(&keys, ledger, &ks, p), BF_OK);
+        bf_plan_free(p);
+    }
+    lease = claim_one(keys);
+    ck_assert_int_eq(bf_run_fail(keys, bf_lease_batch_id(lease), 1, "x"), BF_OK);
+    ck_assert_int_eq(bf_run_split_batch(NULL, keys, bf_lease_batch_id(lease)), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "a range of 1 key cannot split"));
+    bf_lease_free(lease);
+    bf_run_free(keys);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(retry_split_splits_failed_key_ranges)
+{
+    bf_run *run = start_run(NULL, 2, 1, 1, 0, 60);
+    bf_lease *lease;
+    size_t n;
+
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "x"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_retry(&n, run, BF_RETRY_SPLIT), BF_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 0"), 3);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 7"), 1);
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- pause, cancel, start and resume ---- */
+
+START_TEST(pause_stops_claims_and_cancel_cancels_pending)
+{
+    bf_run *run = start_run(NULL, 4, 2, 3, 1, 60);
+    bf_lease *held, *none;
+    char want[160];
+
+    held = claim_one(run);
+    ck_assert_int_eq(bf_run_pause(run, "lunch"), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_E_STATE);
+    ck_assert_ptr_null(none);
+    ck_assert_str_eq(bf_last_error(), "run 1 (orders-fix #1) is paused: no batches can be claimed");
+    ck_assert_int_eq(bf_run_resume(run, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_cancel(run, "wrong scope"), BF_OK);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 5"), 3);
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_E_STATE);
+    snprintf(want, sizeof want, "run 1 (orders-fix #1) is cancelled: no batches can be claimed");
+    ck_assert_str_eq(bf_last_error(), want);
+    /* The running batch may still finish. */
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(held), 1, NULL), BF_OK);
+    bf_lease_free(held);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_running_batch_of_a_cancelled_run_expires_to_cancelled)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    bf_lease *held, *none;
+
+    held = claim_one(run);
+    ck_assert_int_eq(bf_run_cancel(run, NULL), BF_OK);
+    fake_now += 61 * SEC;
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_E_STATE);
+    ck_assert_int_eq(batch_state(bf_lease_batch_id(held)), BF_BATCH_CANCELLED);
+    bf_lease_free(held);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(starting_again_resumes_or_refuses_a_changed_plan)
+{
+    bf_run *run = start_run(NULL, 3, 1, 3, 1, 60), *again, *fresh;
+    bf_run_spec spec = lt_spec("orders-fix", 1, 3, 1, 60);
+    bf_plan *same = lt_key_plan(3, 100, "pin"), *changed = lt_key_plan(4, 100, "pin");
+
+    ck_assert_int_eq(bf_run_start(&again, ledger, &spec, same), BF_OK);
+    ck_assert_int_eq(bf_run_id(again), bf_run_id(run));
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches"), 3);
+    ck_assert_int_eq(bf_run_start(&fresh, ledger, &spec, changed), BF_E_CONFLICT);
+    ck_assert_ptr_null(fresh);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "brief orders-fix: unfinished run 1 "
+                                                  "(orders-fix #1) was planned with plan"));
+    ck_assert_ptr_nonnull(strstr(bf_ledger_last_error(ledger), "cancel it or ask for a new run"));
+    spec.flags = BF_RUN_NEW;
+    ck_assert_int_eq(bf_run_start(&fresh, ledger, &spec, changed), BF_OK);
+    ck_assert_int_eq(bf_run_id(fresh), 2);
+    ck_assert_int_eq(bf_run_seq(fresh), 2);
+    ck_assert_str_eq(bf_run_brief_name(fresh), "orders-fix");
+    ck_assert_str_eq(bf_run_plan_fingerprint(fresh), bf_plan_fingerprint(changed));
+    ck_assert_int_eq(bf_run_refresh(run), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_CANCELLED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 5"), 3);
+    /* A finished run is not resumed: a third start makes run 3 only with BF_RUN_NEW. */
+    spec.flags = 0;
+    bf_run_free(again);
+    ck_assert_int_eq(bf_run_start(&again, ledger, &spec, changed), BF_OK);
+    ck_assert_int_eq(bf_run_id(again), 2);
+    bf_run_free(again);
+    bf_run_free(fresh);
+    bf_run_free(run);
+    bf_plan_free(same);
+    bf_plan_free(changed);
+}
+END_TEST
+
+START_TEST(runs_are_found_by_id_or_brief_name)
+{
+    bf_run *run = start_run("events-fix", 1, 1, 3, 1, 60);
+    int64_t id;
+    char *json;
+
+    ck_assert_int_eq(bf_ledger_find_run(&id, ledger, "events-fix"), BF_OK);
+    ck_assert_int_eq(id, bf_run_id(run));
+    ck_assert_int_eq(bf_ledger_find_run(&id, ledger, "1"), BF_OK);
+    ck_assert_int_eq(bf_ledger_find_run(&id, ledger, "9"), BF_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "no run 9"));
+    ck_assert_int_eq(bf_ledger_find_run(&id, ledger, "nope"), BF_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "no run with id or brief name 'nope'"));
+    ck_assert_int_eq(bf_ledger_runs_json(&json, ledger), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"brief\":\"events-fix\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"operator\":\"ana@example.com\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"brief_json\":{\"format\":\"backfill-brief/1\"}"));
+    bf_free(json);
+    {
+        bf_run *missing;
+
+        ck_assert_int_eq(bf_run_open(&missing, ledger, 77), BF_E_NOT_FOUND);
+    }
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- audit log and progress ---- */
+
+START_TEST(every_transition_appends_an_event_and_notes_are_kept)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    bf_lease *lease;
+    char *json;
+
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_note(run, "checked with finance"), BF_OK);
+    ck_assert_int_eq(bf_run_note(run, ""), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_events_json(&json, run), BF_OK);
+    /* created, claim, planned->running, complete, note */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events"), 5);
+    ck_assert_ptr_nonnull(strstr(json, "{\"seq\":1,\"batch_id\":0,\"subject\":\"run\",\"from\":null,"
+                                       "\"to\":\"planned\",\"actor\":\"tester\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"subject\":\"batch\",\"from\":\"running\",\"to\":"
+                                       "\"completed\",\"actor\":\"tester\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"subject\":\"note\",\"from\":null,\"to\":null,\"actor\":"
+                                       "\"tester\",\"at_us\":1764000000000000,\"detail\":"
+                                       "\"checked with finance\""));
+    bf_free(json);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(progress_counts_rows_and_estimates_time_left)
+{
+    bf_run *run = start_run(NULL, 5, 2, 1, 1, 600);
+    bf_batch_result result = BF_BATCH_RESULT_INIT;
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_lease *a, *b;
+
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.total, 5);
+    ck_assert_int_eq(p.pending, 5);
+    ck_assert(p.eta_s < 0);
+    ck_assert(p.elapsed_s == 0.0);
+    a = claim_one(run);
+    b = claim_one(run);
+    fake_now += 10 * SEC;
+    result.rows_written = 40;
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(a), 1, &result), BF_OK);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(b), 1, "x"), BF_OK);
+    bf_lease_free(a);
+    bf_lease_free(b);
+    a = claim_one(run);
+    fake_now += 20 * SEC;
+    result.rows_written = 60;
+    result.duration_s = 30;
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(a), 1, &result), BF_OK);
+    bf_lease_free(a);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.state, BF_RUN_RUNNING);
+    ck_assert_int_eq(p.completed, 2);
+    ck_assert_int_eq(p.failed, 1);
+    ck_assert_int_eq(p.pending, 2);
+    ck_assert_int_eq(p.rows_written, 100);
+    ck_assert(p.elapsed_s == 30.0);
+    /* Mean 20 s per batch, 2 left, 2 at a time: 20 s. */
+    ck_assert_msg(p.eta_s > 19.999 && p.eta_s < 20.001, "eta %f", p.eta_s);
+    p.version = 9;
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_E_ABI);
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- allocation failures ---- */
+
+struct sweep_ctx {
+    bf_ledger *ledger;
+    bf_run *run;
+    bf_lease *lease;
+    char file[320];
+};
+
+static int open_op(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    return open_at(&c->ledger, c->file, BF_DURABILITY_NORMAL);
+}
+
+static void open_cleanup(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    bf_ledger_close(c->ledger);
+    c->ledger = NULL;
+}
+
+static void open_fresh_cleanup(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    open_cleanup(arg);
+    remove_ledger_files(c->file);
+}
+
+START_TEST(allocation_failures_in_open_are_reported)
+{
+    struct sweep_ctx c;
+
+    memset(&c, 0, sizeof c);
+    snprintf(c.file, sizeof c.file, "%s/sweep.db", dir);
+    ck_assert_int_gt(failalloc_sweep(open_op, open_fresh_cleanup, &c), 0);
+    ck_assert_int_eq(access(c.file, F_OK), -1);
+    /* An existing ledger. */
+    ck_assert_int_eq(open_op(&c), BF_OK);
+    open_cleanup(&c);
+    ck_assert_int_gt(failalloc_sweep(open_op, open_cleanup, &c), 0);
+}
+END_TEST
+
+static int claim_op(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    return bf_run_claim(&c->lease, c->run);
+}
+
+/* After each claim: a failed one left no batch running; a good one is completed. */
+static void claim_cleanup(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    if (c->lease) {
+        ck_assert_int_eq(bf_run_complete(c->run, bf_lease_batch_id(c->lease), 1, NULL), BF_OK);
+        bf_lease_free(c->lease);
+        c->lease = NULL;
+    }
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 1"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'batch'"),
+                     2 * sql_int("SELECT count(*) FROM batches WHERE state = 2"));
+}
+
+START_TEST(allocation_failures_in_claim_leave_the_ledger_consistent)
+{
+    struct sweep_ctx c;
+
+    memset(&c, 0, sizeof c);
+    c.run = start_run(NULL, 200, 1, 3, 1, 60);
+    /* The store keeps a buffer for the strings of the last batch read, made on first use. */
+    ck_assert_int_eq(lt_work(c.run, 1), 1);
+    ck_assert_int_gt(failalloc_sweep(claim_op, claim_cleanup, &c), 0);
+    bf_run_free(c.run);
+}
+END_TEST
+
+static int complete_op(void *arg)
+{
+    struct sweep_ctx *c = arg;
+    bf_batch_result r = BF_BATCH_RESULT_INIT;
+
+    r.fingerprint_after = "1:00000000000000000000000000000001";
+    return bf_run_complete(c->run, bf_lease_batch_id(c->lease), bf_lease_token(c->lease), &r);
+}
+
+/* A failed completion leaves its batch running under the same token; a good one needs a new claim. */
+static void complete_cleanup(void *arg)
+{
+    struct sweep_ctx *c = arg;
+    int state = batch_state(bf_lease_batch_id(c->lease));
+
+    if (state == BF_BATCH_COMPLETED) {
+        bf_lease_free(c->lease);
+        ck_assert_int_eq(bf_run_claim(&c->lease, c->run), BF_OK);
+    } else {
+        ck_assert_int_eq(state, BF_BATCH_RUNNING);
+    }
+}
+
+START_TEST(allocation_failures_in_complete_leave_the_ledger_consistent)
+{
+    struct sweep_ctx c;
+
+    memset(&c, 0, sizeof c);
+    c.run = start_run(NULL, 200, 1, 3, 1, 60);
+    ck_assert_int_eq(bf_run_claim(&c.lease, c.run), BF_OK);
+    failalloc_sweep(complete_op, complete_cleanup, &c);
+    bf_lease_free(c.lease);
+    bf_run_free(c.run);
+}
+END_TEST
+
+static bf_plan *sweep_plan;
+
+static int start_op(void *arg)
+{
+    struct sweep_ctx *c = arg;
+    bf_run_spec spec = lt_spec("sweep", 1, 3, 1, 60);
+
+    return bf_run_start(&c->run, ledger, &spec, sweep_plan);
+}
+
+/* Either the whole run was registered or nothing was; then forget it, so the next start registers. */
+static void start_cleanup(void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    bf_run_free(c->run);
+    c->run = NULL;
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches") % 20, 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches") / 20, sql_int("SELECT count(*) FROM runs"));
+    sql_exec(path, "DELETE FROM events; DELETE FROM batches; DELETE FROM runs");
+}
+
+START_TEST(allocation_failures_in_start_leave_nothing_half_registered)
+{
+    struct sweep_ctx c;
+
+    memset(&c, 0, sizeof c);
+    sweep_plan = lt_key_plan(20, 100, "sweep");
+    ck_assert_ptr_nonnull(sweep_plan);
+    ck_assert_int_eq(start_op(&c), BF_OK);
+    start_cleanup(&c);
+    ck_assert_int_gt(failalloc_sweep(start_op, start_cleanup, &c), 0);
+    bf_plan_free(sweep_plan);
+}
+END_TEST
+
+static Suite *ledger_suite(void)
+{
+    Suite *s = suite_create("ledger");
+    TCase *tc = tcase_create("ledger");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, open_creates_a_wal_ledger_with_a_schema_version);
+    tcase_add_test(tc, durability_sets_the_sync_mode);
+    tcase_add_test(tc, a_newer_schema_is_refused);
+    tcase_add_test(tc, an_older_schema_is_migrated_forward);
+    tcase_add_test(tc, another_sqlite_database_is_refused);
+    tcase_add_test(tc, a_corrupt_file_is_refused);
+    tcase_add_test(tc, a_missing_directory_is_an_io_error);
+    tcase_add_test(tc, a_read_only_directory_is_an_io_error);
+    tcase_add_test(tc, must_exist_does_not_create);
+    tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
+    tcase_add_test(tc, every_run_transition_is_checked);
+    tcase_add_test(tc, resume_moves_only_a_paused_run);
+    tcase_add_test(tc, every_manual_batch_transition_is_checked);
+    tcase_add_test(tc, the_ledger_table_of_automatic_batch_moves_is_complete);
+    tcase_add_test(tc, claims_follow_plan_order_with_lease_and_token);
+    tcase_add_test(tc, max_concurrency_limits_live_leases_across_handles);
+    tcase_add_test(tc, expired_leases_return_to_pending_and_stale_tokens_lose);
+    tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
+    tcase_add_test(tc, complete_records_results);
+    tcase_add_test(tc, failures_retry_with_doubling_backoff_then_fail_for_good);
+    tcase_add_test(tc, retry_resets_failed_batches_and_the_run);
+    tcase_add_test(tc, a_failed_key_range_splits_into_halves_in_its_place);
+    tcase_add_test(tc, split_refuses_narrow_and_non_key_batches);
+    tcase_add_test(tc, retry_split_splits_failed_key_ranges);
+    tcase_add_test(tc, pause_stops_claims_and_cancel_cancels_pending);
+    tcase_add_test(tc, a_running_batch_of_a_cancelled_run_expires_to_cancelled);
+    tcase_add_test(tc, starting_again_resumes_or_refuses_a_changed_plan);
+    tcase_add_test(tc, runs_are_found_by_id_or_brief_name);
+    tcase_add_test(tc, every_transition_appends_an_event_and_notes_are_kept);
+    tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
+    tcase_add_test(tc, allocation_failures_in_open_are_reported);
+    tcase_add_test(tc, allocation_failures_in_claim_leave_the_ledger_consistent);
+    tcase_add_test(tc, allocation_failures_in_complete_leave_the_ledger_consistent);
+    tcase_add_test(tc, allocation_failures_in_start_leave_nothing_half_registered);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(ledger_suite());
+}
