@@ -53,5 +53,27 @@ int cli_take_json_flag(int argc, char **argv);
 /* commands: fingerprint */
 
 /* commands: status, pause, resume, cancel, retry */
+int cmd_status(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+
+/* "[RUN] --ledger FILE [--split]", as the ledger commands take them. */
+struct cli_ledger_args {
+    const char *ledger_path;
+    const char *run_ref; /* a run id or a brief name, or NULL */
+    int split;
+};
+
+/* Parse argv (argv[0] is the command); EXIT_DONE, or the status of a usage error already reported. */
+int cli_ledger_args(struct cli_ledger_args *out, int argc, char **argv, int run_required,
+                    int split_allowed);
+
+/* Open an existing ledger (never creates one); EXIT_DONE or the reported failure's status. */
+int cli_ledger_open(bf_ledger **out, const char *path);
+
+/* Open the run a reference names; EXIT_DONE or the reported failure's status. */
+int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref);
 
 #endif

@@ -11,6 +11,13 @@ static const struct cli_command commands[] = {
     /* commands: fingerprint */
 
     /* commands: status, pause, resume, cancel, retry */
+    {"status", "[RUN] --ledger FILE", "runs, or one run's batches by state, failures and ETA",
+     cmd_status},
+    {"pause", "RUN --ledger FILE", "stop new claims; running batches go on", cmd_pause},
+    {"resume", "RUN --ledger FILE", "allow claims again after a pause", cmd_resume},
+    {"cancel", "RUN --ledger FILE", "stop the run; pending batches are cancelled", cmd_cancel},
+    {"retry", "RUN --ledger FILE [--split]",
+     "failed batches back to pending (split key ranges in two)", cmd_retry},
 
     {NULL, NULL, NULL, NULL},
 };

@@ -1,0 +1,51 @@
+/* What the ledger commands share: "[RUN] --ledger FILE [--split]" and opening both. */
+#include <string.h>
+
+#include "cli.h"
+
+int cli_ledger_args(struct cli_ledger_args *out, int argc, char **argv, int run_required,
+                    int split_allowed)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ledger") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(EXIT_USAGE, "%s: --ledger needs a FILE", argv[0]);
+            out->ledger_path = argv[++i];
+        } else if (split_allowed && strcmp(argv[i], "--split") == 0) {
+            out->split = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
+        } else if (!out->run_ref) {
+            out->run_ref = argv[i];
+        } else {
+            return cli_fail(EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[i]);
+        }
+    }
+    if (!out->ledger_path)
+        return cli_fail(EXIT_USAGE, "%s: --ledger FILE is required", argv[0]);
+    if (run_required && !out->run_ref)
+        return cli_fail(EXIT_USAGE, "%s: which run? (a run id or a brief name)", argv[0]);
+    return EXIT_DONE;
+}
+
+int cli_ledger_open(bf_ledger **out, const char *path)
+{
+    bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+    int rc;
+
+    /* Reading or steering runs never creates a ledger: a typo must not make an empty one. */
+    opts.flags = BF_LEDGER_MUST_EXIST;
+    rc = bf_ledger_open(out, path, &opts);
+    return rc == BF_OK ? EXIT_DONE : cli_fail_bf(rc, NULL);
+}
+
+int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref)
+{
+    int64_t id;
+    int rc = bf_ledger_find_run(&id, ledger, ref);
+
+    if (rc == BF_OK)
+        rc = bf_run_open(out, ledger, id);
+    return rc == BF_OK ? EXIT_DONE : cli_fail_bf(rc, NULL);
+}

@@ -1,0 +1,100 @@
+#!/bin/sh
+# The ledger commands: status, pause, resume, cancel, retry, on a ledger written by
+# tests/ledger/ledger_fixture (run 1 orders-fix: 6 batches, 3 completed, 1 failed,
+# 2 pending; run 2 events-fix: completed).
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 46
+
+L="$work/ledger.db"
+"$BF_LEDGER_FIXTURE" "$L"
+
+run "$BACKFILL" status --ledger "$L"
+expect_rc 0 "status lists runs"
+expect_grep "$work/out" "^1 +orders-fix +1 +running +6$" "the list shows run 1 running with 6 batches"
+expect_grep "$work/out" "^2 +events-fix +1 +completed +2$" "the list shows run 2 completed"
+
+run "$BACKFILL" status orders-fix --ledger "$L"
+expect_rc 4 "status of an unfinished run is 'not finished'"
+expect_grep "$work/out" "^run 1 \(orders-fix #1\): running$" "the run is named with its state"
+expect_grep "$work/out" "6 total: 2 pending, 0 running, 3 completed, 0 validated, 1 failed" "per-state counts"
+expect_grep "$work/out" "rows: 300 written, 270 deleted" "rows so far"
+expect_grep "$work/out" "ETA 4.0s" "the ETA comes from completed durations (2 s x 2 left)"
+expect_grep "$work/out" "order_id \[300, 400\) \(batch 1000000004, attempt 1\): deadlock detected on order_id 350" \
+    "failed batches are listed with their errors"
+
+run "$BACKFILL" status 1 --ledger "$L" --json
+expect_rc 4 "status --json keeps the exit status"
+expect_grep "$work/out" '"failed": 1,' "JSON progress has the failed count"
+expect_grep "$work/out" '"error": "deadlock detected on order_id 350"' "JSON lists the failed batch's error"
+expect_grep "$work/out" '"eta_s": 4.0' "JSON has the ETA"
+
+run "$BACKFILL" status events-fix --ledger "$L"
+expect_rc 0 "status of a finished run is 'done'"
+
+run "$BACKFILL" status --ledger "$L" --json
+expect_rc 0 "status --json lists runs"
+expect_grep "$work/out" '"brief": "orders-fix"' "JSON run list names the brief"
+
+run "$BACKFILL" status nosuch --ledger "$L"
+expect_rc 2 "an unknown run is bad input"
+expect_lines "$work/err" 1 "one line on stderr"
+expect_grep "$work/err" "no run with id or brief name 'nosuch'" "the error names the run"
+
+run "$BACKFILL" status --ledger "$work/typo.db"
+expect_rc 2 "a missing ledger file is bad input"
+expect_grep "$work/err" "ledger $work/typo.db: no such file" "the error names the file"
+if [ -e "$work/typo.db" ]; then not_ok "status does not create a ledger"; else ok "status does not create a ledger"; fi
+
+run "$BACKFILL" status orders-fix
+expect_rc 2 "--ledger is required"
+
+run "$BACKFILL" pause orders-fix --ledger "$L"
+expect_rc 0 "pause"
+expect_grep "$work/out" "^run 1 \(orders-fix #1\): paused$" "pause reports the new state"
+run "$BACKFILL" status orders-fix --ledger "$L"
+expect_grep "$work/out" "\): paused$" "status shows the pause"
+run "$BACKFILL" pause orders-fix --ledger "$L"
+expect_rc 4 "pausing a paused run is refused"
+expect_grep "$work/err" "run 1 \(orders-fix #1\): cannot move from paused to paused" "the refusal names the run and both states"
+
+run "$BACKFILL" resume 1 --ledger "$L"
+expect_rc 0 "resume"
+expect_grep "$work/out" "\): running$" "resume reports running"
+run "$BACKFILL" resume 1 --ledger "$L"
+expect_rc 4 "resuming a running run is refused"
+expect_grep "$work/err" "is running, not paused" "the refusal says why"
+
+run "$BACKFILL" retry orders-fix --ledger "$L" --split
+expect_rc 0 "retry --split"
+expect_grep "$work/out" "1 failed batch split or back to pending" "retry reports what it did"
+run "$BACKFILL" status orders-fix --ledger "$L"
+expect_grep "$work/out" "4 pending, 0 running, 3 completed, 0 validated, 0 failed.*\(1 split in two\)" \
+    "the failed key range became two pending halves"
+run "$BACKFILL" retry orders-fix --ledger "$L" --json
+expect_rc 0 "retry with nothing failed"
+expect_grep "$work/out" '"retried": 0' "retry --json counts what it retried"
+
+run "$BACKFILL" cancel orders-fix --ledger "$L"
+expect_rc 0 "cancel"
+expect_grep "$work/out" "\): cancelled$" "cancel reports cancelled"
+run "$BACKFILL" status orders-fix --ledger "$L" --json
+expect_rc 4 "a cancelled run is not finished"
+expect_grep "$work/out" '"cancelled": 4' "pending batches were cancelled"
+run "$BACKFILL" cancel orders-fix --ledger "$L"
+expect_rc 4 "cancelling twice is refused"
+
+run "$BACKFILL" pause events-fix --ledger "$L"
+expect_rc 4 "a completed run cannot be paused"
+expect_grep "$work/err" "cannot move from completed to paused" "the refusal names both states"
+
+run "$BACKFILL" retry orders-fix --ledger "$L" --bogus
+expect_rc 2 "an unknown option is bad usage"
+
+run "$BACKFILL" status nosuch --ledger "$L" --json
+if [ "$rc" -eq 2 ] && grep -q '"exit": 2' "$work/out"; then
+    ok "errors under --json are JSON too"
+else
+    not_ok "errors under --json are JSON too" "rc=$rc" "$(cat "$work/out")"
+fi
+finish
