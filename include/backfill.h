@@ -11,5 +11,7 @@
 #include "backfill/version.h"
 #include "backfill/common.h"
 #include "backfill/value.h"
+#include "backfill/brief.h"
+#include "backfill/lineage.h"
 
 #endif
