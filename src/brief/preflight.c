@@ -131,6 +131,9 @@ static void rule_scope(struct pf *pf)
     int complete = 1, empty = 0;
     int64_t lo, hi;
 
+    if (!has(b, "scope.expected_rows"))
+        FIND(pf, "missing-expected-rows", WARN, "$.scope.expected_rows",
+             "No expected row count is given, so a wildly wrong result would not stand out.");
     if (kind == BF_SCOPE_NONE) {
         FIND(pf, "missing-scope", BLOCK, "$.scope",
              "The brief gives no scope (time, keys, partitions or buckets), so it would touch "
@@ -160,9 +163,6 @@ static void rule_scope(struct pf *pf)
         FIND(pf, "empty-scope", BLOCK, "$.scope",
              "The scope is empty (its start equals its end, or it lists no values), so nothing "
              "would be backfilled.");
-    if (!has(b, "scope.expected_rows"))
-        FIND(pf, "missing-expected-rows", WARN, "$.scope.expected_rows",
-             "No expected row count is given, so a wildly wrong result would not stand out.");
 }
 
 static void rule_batching(struct pf *pf)
