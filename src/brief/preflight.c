@@ -235,7 +235,6 @@ static const char *const known_params[] = {"start", "end", "lo", "hi", "partitio
                                            "bucket", "buckets", "run", "batch"};
 
 struct param_scan {
-    struct pf *pf;
     bf_batch_by by;
     int used[3]; /* which of bound_params[by] the job uses */
     char unknown[64]; /* the first parameter the batches would not bind */
@@ -267,7 +266,7 @@ static void rule_job(struct pf *pf)
 {
     const bf_brief *b = pf->b;
     const char *sql = bf_brief_job_select(b);
-    struct param_scan scan = {pf, bf_brief_batch_by(b), {0, 0, 0}, ""};
+    struct param_scan scan = {bf_brief_batch_by(b), {0, 0, 0}, ""};
 
     if (blank(sql)) {
         FIND(pf, "missing-job", BLOCK, "$.job.select",

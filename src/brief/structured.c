@@ -187,7 +187,8 @@ int bf_brief_add_partition(bf_brief *brief, const bf_value *value)
         return bf__error(BF_E_INVALID, "bf_brief_add_partition: brief or value is NULL");
     if (bf_brief_scope_kind(brief) != BF_SCOPE_PARTITIONS)
         return bf__error(BF_E_INVALID,
-                         "$.scope.partitions: not the brief's scope; call bf_brief_set_scope_partitions first");
+                         "$.scope.partitions: not the brief's scope; "
+                         "call bf_brief_set_scope_partitions first");
     if (value->type == BF_VALUE_INT) {
         v = json_integer((json_int_t)value->i);
         if (!v)

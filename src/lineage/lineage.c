@@ -27,7 +27,8 @@ struct graph {
     size_t n, nsources;
     const char **names;
     size_t *ndeps;     /* per node: dependencies not yet placed (Kahn) */
-    size_t *dep_start; /* CSR of dependents: node i's dependents are dep_list[dep_start[i] .. dep_start[i+1]) */
+    /* Dependents in compressed rows: node i's are dep_list[dep_start[i] .. dep_start[i + 1]). */
+    size_t *dep_start;
     size_t *dep_list;
     size_t *order; /* topological order */
     unsigned char *affected, *direct;
@@ -77,9 +78,12 @@ static int graph_nodes(struct graph *g)
         size_t clash = find_node(g, name);
 
         if (clash < node) {
-            const char *what = clash == 0 ? "the target table" : clash <= g->nsources ? "a source" : "another downstream asset";
-            return bf__error(BF_E_INVALID, "$.downstream[%zu].name: \"%s\" is already the name of %s",
-                             a, name, what);
+            const char *what = clash == 0              ? "the target table"
+                               : clash <= g->nsources ? "a source"
+                                                      : "another downstream asset";
+            return bf__error(BF_E_INVALID,
+                             "$.downstream[%zu].name: \"%s\" is already the name of %s", a, name,
+                             what);
         }
         g->names[node] = name;
     }
