@@ -2,7 +2,7 @@
 # The brief commands: check, brief and blast-radius, on the example briefs and on malformed input.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 91
+plan 94
 
 ex="$BF_SOURCE_ROOT/examples/briefs"
 good="$ex/refund-join.json"
@@ -71,6 +71,14 @@ printf '{"scope": {"time": {"start": "2025-06-01", "end": "2025-01-01"}}}' >"$wo
 unreadable "$work/order.json" 'start: "2025-06-01" is after the end' "a start after its end"
 printf '{"scope": {"time": {"start": "2025-01-01", "end": "2025-06-01", "timezone": "Mars/Base"}}}' >"$work/zone.json"
 unreadable "$work/zone.json" 'timezone: expected an IANA time zone' "an unknown time zone"
+
+if [ "$(id -u)" -ne 0 ]; then
+    cp "$good" "$work/secret.json"
+    chmod 000 "$work/secret.json"
+    unreadable "$work/secret.json" 'secret.json: cannot open: Permission denied' "a file without read permission"
+else
+    for i in 1 2 3; do ok "a file without read permission # SKIP root reads every file"; done
+fi
 
 run "$BACKFILL" check "$work/nosuch.json" --json
 if [ "$rc" -eq 2 ] && grep -q '"exit": 2' "$work/out"; then ok "unreadable input under --json is a JSON error"; else
