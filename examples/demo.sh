@@ -31,3 +31,14 @@ sqlite3 -header -column "$warehouse" "
            round(sum(net_revenue), 2) AS net_revenue,
            (SELECT round(sum(amount), 2) FROM raw_refunds) AS refunds_never_joined
     FROM fct_orders"
+
+brief=examples/warehouse/refund-join.json
+echo
+echo "== 1. preflight: backfill check $brief"
+"$backfill" check "$brief"
+echo
+echo "== 2. the one-page brief for the reviewer: backfill brief $brief (first lines)"
+"$backfill" brief "$brief" | head -n 24
+echo
+echo "== 3. who is affected: backfill blast-radius $brief"
+"$backfill" blast-radius "$brief"
