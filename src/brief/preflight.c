@@ -187,6 +187,9 @@ static void rule_batching(struct pf *pf)
         if (by == BF_BATCH_BY_TIME && !bf_brief_time_column(b))
             FIND(pf, "incomplete-batching", BLOCK, "$.target.time_column",
                  "Time batches need the target's time column.");
+        if (by == BF_BATCH_BY_TIME && !bf_brief_time_format(b))
+            FIND(pf, "incomplete-batching", BLOCK, "$.target.time_format",
+                 "Time batches need the target's time format, to bind :start and :end in it.");
         if (by == BF_BATCH_BY_KEY && !has(b, "batching.width") && !has(b, "batching.rows_per_batch"))
             FIND(pf, "incomplete-batching", BLOCK, "$.batching.width",
                  "Key batches need a width or rows_per_batch.");

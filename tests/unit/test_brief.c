@@ -840,6 +840,7 @@ static const struct rule_case {
      {{"batching.by", "\"key\""}, {"batching.width", "1000"}}},
     {"incomplete-batching", BF_SEVERITY_BLOCK, "$.batching.grain", {{"batching.grain", NULL}}},
     {"incomplete-batching", BF_SEVERITY_BLOCK, "$.target.time_column", {{"target.time_column", NULL}}},
+    {"incomplete-batching", BF_SEVERITY_BLOCK, "$.target.time_format", {{"target.time_format", NULL}}},
     {"incomplete-batching", BF_SEVERITY_BLOCK, "$.batching.width",
      {{"scope.time", NULL}, {"scope.keys", "{\"column\": \"order_id\", \"start\": 0, \"end\": 5}"},
       {"batching.by", "\"key\""}}},
