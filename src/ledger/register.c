@@ -60,7 +60,7 @@ static int params_json(bf__sb *sb, const bf_batch *batch)
     bf__sb_appendc(sb, '{');
     for (size_t i = 0; i < n; i++) {
         const char *name = bf_batch_param_name(batch, i);
-        int rc = bf_batch_param_at(batch, i, &v);
+        int rc = bf_batch_param_at(&v, batch, i);
 
         if (rc != BF_OK)
             return rc;
