@@ -308,28 +308,49 @@ int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinishe
     return rc;
 }
 
-int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
+/* Step `st` over its rows, handing each to `row` with `ctx`; stops at the first failure. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+
+static int each_row(sq_store *s, sqlite3_stmt *st, row_fn row, void *ctx, const char *doing)
 {
-    sq_store *s = store;
-    sqlite3_stmt *st = NULL;
-    bf_store_run r;
-    int rc = sq_stmt(&st, s, SQ_RUN_LIST);
+    int rc = BF_OK;
 
     while (rc == BF_OK) {
         int step = sqlite3_step(st);
 
         if (step == SQLITE_DONE)
             break;
-        if (step != SQLITE_ROW) {
-            rc = sq_fail(s, step, "listing runs");
-            break;
-        }
-        read_run(st, &r);
-        rc = each(userdata, &r);
+        if (step != SQLITE_ROW)
+            rc = sq_fail(s, step, doing);
+        else
+            rc = row(st, ctx);
     }
-    if (st)
-        sqlite3_reset(st);
+    sqlite3_reset(st);
     return rc;
+}
+
+struct run_each {
+    bf_store_run_fn each;
+    void *userdata;
+};
+
+static int run_row(sqlite3_stmt *st, void *ctx)
+{
+    struct run_each *c = ctx;
+    bf_store_run r;
+
+    read_run(st, &r);
+    return c->each(c->userdata, &r);
+}
+
+int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    struct run_each c = {each, userdata};
+    int rc = sq_stmt(&st, s, SQ_RUN_LIST);
+
+    return rc == BF_OK ? each_row(s, st, run_row, &c, "listing runs") : rc;
 }
 
 int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
@@ -490,31 +511,32 @@ int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
     return rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, "counting batches");
 }
 
+struct batch_each {
+    bf_store_batch_fn each;
+    void *userdata;
+};
+
+static int batch_row(sqlite3_stmt *st, void *ctx)
+{
+    struct batch_each *c = ctx;
+    bf_store_batch b;
+
+    read_batch(st, &b);
+    return c->each(c->userdata, &b);
+}
+
 int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    bf_store_batch b;
+    struct batch_each c = {each, userdata};
     int rc = sq_stmt(&st, s, SQ_BATCH_LIST);
 
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int(st, 2, state);
-    while (rc == BF_OK) {
-        int step = sqlite3_step(st);
-
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = sq_fail(s, step, "listing batches");
-            break;
-        }
-        read_batch(st, &b);
-        rc = each(userdata, &b);
-    }
-    sqlite3_reset(st);
-    return rc;
+    return each_row(s, st, batch_row, &c, "listing batches");
 }
 
 int sq_event_append(void *store, const bf_store_event *e)
@@ -536,36 +558,37 @@ int sq_event_append(void *store, const bf_store_event *e)
     return step_done(s, st, "appending an audit event");
 }
 
+struct event_each {
+    bf_store_event_fn each;
+    void *userdata;
+};
+
+static int event_row(sqlite3_stmt *st, void *ctx)
+{
+    struct event_each *c = ctx;
+    bf_store_event e;
+
+    e.run_id = sqlite3_column_int64(st, 0);
+    e.seq = sqlite3_column_int64(st, 1);
+    e.batch_id = sqlite3_column_int64(st, 2);
+    e.subject = col_text(st, 3);
+    e.from_state = col_text(st, 4);
+    e.to_state = col_text(st, 5);
+    e.actor = col_text(st, 6);
+    e.at = sqlite3_column_int64(st, 7);
+    e.detail = col_text(st, 8);
+    return c->each(c->userdata, &e);
+}
+
 int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    bf_store_event e;
+    struct event_each c = {each, userdata};
     int rc = sq_stmt(&st, s, SQ_EVENT_LIST);
 
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    while (rc == BF_OK) {
-        int step = sqlite3_step(st);
-
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = sq_fail(s, step, "listing events");
-            break;
-        }
-        e.run_id = sqlite3_column_int64(st, 0);
-        e.seq = sqlite3_column_int64(st, 1);
-        e.batch_id = sqlite3_column_int64(st, 2);
-        e.subject = col_text(st, 3);
-        e.from_state = col_text(st, 4);
-        e.to_state = col_text(st, 5);
-        e.actor = col_text(st, 6);
-        e.at = sqlite3_column_int64(st, 7);
-        e.detail = col_text(st, 8);
-        rc = each(userdata, &e);
-    }
-    sqlite3_reset(st);
-    return rc;
+    return each_row(s, st, event_row, &c, "listing events");
 }

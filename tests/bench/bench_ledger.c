@@ -139,6 +139,17 @@ static double work_run(int64_t id, size_t count, int procs, bf_durability durabi
 
 static void exec_or_die(sqlite3 *db, const char *sql);
 
+/* Seconds for `procs` processes to work a new run of `count` batches of brief `brief`. */
+static double cycles_of(const char *brief, size_t count, unsigned concurrency, int procs,
+                        bf_durability durability)
+{
+    bf_ledger *ledger = open_ledger(durability, "bench");
+    int64_t id = new_run(ledger, brief, count, concurrency, NULL);
+
+    bf_ledger_close(ledger);
+    return work_run(id, count, procs, durability);
+}
+
 static sqlite3 *open_bare(bf_durability durability)
 {
     sqlite3 *db;
@@ -238,17 +249,6 @@ static double bare_inserts(size_t count)
     return t;
 }
 
-static void remove_files(void)
-{
-    char side[4200];
-
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
-
 int main(void)
 {
     int quick = getenv("BF_BENCH_QUICK") && strcmp(getenv("BF_BENCH_QUICK"), "0") != 0;
@@ -258,25 +258,18 @@ int main(void)
     size_t registered = quick ? 5000 : 100000;
     double t_ledger, t_bare, t_one, t_four, t_reg, t_ins;
     bf_ledger *ledger;
-    int64_t id;
 
     snprintf(path, sizeof path, "%s/bench-ledger.db", dir && dir[0] ? dir : ".");
-    remove_files();
+    lt_remove_ledger(path);
 
-    ledger = open_ledger(BF_DURABILITY_NORMAL, "bench");
-    id = new_run(ledger, "bench-cycle", cycles, 1, NULL);
-    bf_ledger_close(ledger);
-    t_ledger = work_run(id, cycles, 1, BF_DURABILITY_NORMAL);
+    t_ledger = cycles_of("bench-cycle", cycles, 1, 1, BF_DURABILITY_NORMAL);
     t_bare = bare_updates(cycles, BF_DURABILITY_NORMAL);
     printf("ledger: %.0f claim+complete cycles/s (durability normal, %zu cycles)\n",
            (double)cycles / t_ledger, cycles);
     bench_line("ledger_cycle", t_ledger / (double)cycles * 1e6, "us", t_bare / (double)cycles * 1e6,
                2.5);
 
-    ledger = open_ledger(BF_DURABILITY_FULL, "bench");
-    id = new_run(ledger, "bench-cycle-full", cycles_full, 1, NULL);
-    bf_ledger_close(ledger);
-    t_one = work_run(id, cycles_full, 1, BF_DURABILITY_FULL);
+    t_one = cycles_of("bench-cycle-full", cycles_full, 1, 1, BF_DURABILITY_FULL);
     t_bare = bare_updates(cycles_full, BF_DURABILITY_FULL);
     printf("ledger: %.0f claim+complete cycles/s (durability full, %zu cycles)\n",
            (double)cycles_full / t_one, cycles_full);
@@ -290,19 +283,13 @@ int main(void)
     printf("ledger: registered %zu batches in %.3f s\n", registered, t_reg);
     bench_line("ledger_register_100k", t_reg, "s", t_ins, 2);
 
-    ledger = open_ledger(BF_DURABILITY_NORMAL, "bench");
-    id = new_run(ledger, "bench-one-process", cycles, 8, NULL);
-    bf_ledger_close(ledger);
-    t_one = work_run(id, cycles, 1, BF_DURABILITY_NORMAL);
-    ledger = open_ledger(BF_DURABILITY_NORMAL, "bench");
-    id = new_run(ledger, "bench-four-processes", cycles, 8, NULL);
-    bf_ledger_close(ledger);
-    t_four = work_run(id, cycles, 4, BF_DURABILITY_NORMAL);
+    t_one = cycles_of("bench-one-process", cycles, 8, 1, BF_DURABILITY_NORMAL);
+    t_four = cycles_of("bench-four-processes", cycles, 8, 4, BF_DURABILITY_NORMAL);
     printf("ledger: %.0f cycles/s with 4 processes, %.0f with 1\n", (double)cycles / t_four,
            (double)cycles / t_one);
     bench_line("ledger_4proc_scaling", t_four / (double)cycles * 1e6, "us",
                t_one / (double)cycles * 1e6, 2);
 
-    remove_files();
+    lt_remove_ledger(path);
     return 0;
 }

@@ -7,6 +7,7 @@
 #define BF_LEDGER_TESTLIB_H
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "backfill.h"
 #include "plan/plan_internal.h"
@@ -83,6 +84,18 @@ static inline long lt_work(bf_run *run, long limit)
         done++;
     }
     return done;
+}
+
+/* Remove a ledger file and its WAL and shared-memory files. */
+static inline void lt_remove_ledger(const char *path)
+{
+    char side[4200];
+
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
 }
 
 #endif

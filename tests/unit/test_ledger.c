@@ -30,17 +30,6 @@ static int64_t fake_clock(void *userdata)
     return fake_now;
 }
 
-static void remove_ledger_files(const char *p)
-{
-    char side[1100];
-
-    unlink(p);
-    snprintf(side, sizeof side, "%s-wal", p);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", p);
-    unlink(side);
-}
-
 static int open_at(bf_ledger **out, const char *p, bf_durability durability)
 {
     bf_ledger_options opts;
@@ -241,7 +230,7 @@ START_TEST(a_corrupt_file_is_refused)
     /* A real ledger whose schema page was overwritten. */
     bf_ledger_close(ledger);
     ledger = NULL;
-    remove_ledger_files(other);
+    lt_remove_ledger(other);
     ck_assert_int_eq(open_at(&l, other, BF_DURABILITY_NORMAL), BF_OK);
     bf_ledger_close(l);
     f = fopen(other, "r+b");
@@ -303,7 +292,7 @@ START_TEST(a_read_only_directory_is_an_io_error)
     snprintf(existing, sizeof existing, "%s/old.db", ro);
     ck_assert_int_eq(open_at(&l, existing, BF_DURABILITY_NORMAL), BF_OK);
     bf_ledger_close(l);
-    remove_ledger_files(existing);
+    lt_remove_ledger(existing);
     ck_assert_int_eq(open_at(&l, existing, BF_DURABILITY_NORMAL), BF_OK);
     bf_ledger_close(l);
     {
@@ -769,18 +758,24 @@ START_TEST(failures_retry_with_doubling_backoff_then_fail_for_good)
 }
 END_TEST
 
+/* Claim the next batch and fail it for the first time. */
+static void fail_next(bf_run *run, const char *message)
+{
+    bf_lease *lease = claim_one(run);
+
+    ck_assert_ptr_nonnull(lease);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, message), BF_OK);
+    bf_lease_free(lease);
+}
+
 START_TEST(retry_resets_failed_batches_and_the_run)
 {
     bf_run *run = start_run(NULL, 2, 1, 1, 0, 60);
     bf_lease *lease;
     size_t n;
 
-    lease = claim_one(run);
-    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "x"), BF_OK);
-    bf_lease_free(lease);
-    lease = claim_one(run);
-    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "y"), BF_OK);
-    bf_lease_free(lease);
+    fail_next(run, "x");
+    fail_next(run, "y");
     ck_assert_ptr_null(claim_one(run));
     ck_assert_int_eq(bf_run_current_state(run), BF_RUN_FAILED);
     ck_assert_int_eq(bf_run_retry(&n, run, 0), BF_OK);
@@ -876,12 +871,9 @@ END_TEST
 START_TEST(retry_split_splits_failed_key_ranges)
 {
     bf_run *run = start_run(NULL, 2, 1, 1, 0, 60);
-    bf_lease *lease;
     size_t n;
 
-    lease = claim_one(run);
-    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), 1, "x"), BF_OK);
-    bf_lease_free(lease);
+    fail_next(run, "x");
     ck_assert_int_eq(bf_run_retry(&n, run, BF_RETRY_SPLIT), BF_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 0"), 3);
@@ -1092,7 +1084,7 @@ static void open_fresh_cleanup(void *arg)
     struct sweep_ctx *c = arg;
 
     open_cleanup(arg);
-    remove_ledger_files(c->file);
+    lt_remove_ledger(c->file);
 }
 
 START_TEST(allocation_failures_in_open_are_reported)
