@@ -2,8 +2,10 @@
  * Many processes on one ledger file (TAP output).
  *
  *   ledger_stress multi   4 worker processes claim and complete 20,000
- *                         batches; every batch is completed exactly once and
- *                         the audit log shows exactly one completion per batch.
+ *                         batches of a run with max_concurrency 3; every batch
+ *                         is completed exactly once, the audit log shows
+ *                         exactly one completion per batch, and never more
+ *                         than 3 batches were running at once.
  *   ledger_stress crash   4 workers (each batch takes up to 1.5 ms of work) are
  *                         killed with SIGKILL at random moments, at least 50
  *                         times, and replaced; afterwards every batch is
@@ -88,10 +90,10 @@ static bf_ledger *open_ledger(const char *actor)
     return ledger;
 }
 
-static int64_t create_run(size_t batches, unsigned attempts, double lease_s)
+static int64_t create_run(size_t batches, unsigned concurrency, unsigned attempts, double lease_s)
 {
     bf_ledger *ledger = open_ledger("setup");
-    bf_run_spec spec = lt_spec("stress", 8, attempts, 0, lease_s);
+    bf_run_spec spec = lt_spec("stress", concurrency, attempts, 0, lease_s);
     bf_plan *plan = lt_key_plan(batches, 10, "stress");
     bf_run *run;
     int64_t id;
@@ -132,7 +134,7 @@ static int worker(int64_t run_id, int index, int work_us)
                 die("progress");
             if (p.pending + p.running == 0)
                 break;
-            usleep(10000);
+            usleep(1000);
             continue;
         }
         if (work_us)
@@ -179,15 +181,40 @@ static void check_exactly_once(size_t batches)
           "the audit log shows exactly one completion per batch", detail);
 }
 
+/*
+ * The most batches running at once, replayed from the audit log in commit
+ * order: claims open a batch, every move out of running closes one.
+ */
+static long long most_running_at_once(void)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long open = 0, most = 0;
+
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT from_state = 'running', to_state = 'running' FROM events "
+                               "WHERE subject = 'batch' ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        die("reading events");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        open += sqlite3_column_int(st, 1) - sqlite3_column_int(st, 0);
+        if (open > most)
+            most = open;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return most;
+}
+
 static void multi(void)
 {
     const size_t batches = 20000;
-    int64_t id = create_run(batches, 3, 60);
+    int64_t id = create_run(batches, 3, 3, 60);
+    long long most;
     pid_t pids[WORKERS];
     int clean = 1;
     char detail[160];
 
-    printf("1..4\n");
+    printf("1..5\n");
     for (int i = 0; i < WORKERS; i++)
         pids[i] = spawn(id, i, 0);
     for (int i = 0; i < WORKERS; i++) {
@@ -203,6 +230,10 @@ static void multi(void)
     check(sql_int("SELECT count(DISTINCT actor) FROM events WHERE to_state = 'completed'") ==
               WORKERS,
           "every worker completed batches", detail);
+    most = most_running_at_once();
+    snprintf(detail, sizeof detail, "at most %lld batches were running at once", most);
+    check(most >= 2 && most <= 3, "4 processes ran batches side by side, never more than "
+          "max_concurrency (3) at once", detail);
 }
 
 static double now_s(void)
@@ -216,7 +247,7 @@ static double now_s(void)
 static void crash(void)
 {
     const size_t batches = 6000;
-    int64_t id = create_run(batches, 1000, 0.3);
+    int64_t id = create_run(batches, 8, 1000, 0.3);
     long long left;
     pid_t pids[WORKERS];
     int kills = 0, live = WORKERS, clean = 1;
