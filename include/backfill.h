@@ -11,5 +11,6 @@
 #include "backfill/version.h"
 #include "backfill/common.h"
 #include "backfill/value.h"
+#include "backfill/time.h"
 
 #endif
