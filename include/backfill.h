@@ -11,6 +11,7 @@
 #include "backfill/version.h"
 #include "backfill/common.h"
 #include "backfill/value.h"
+#include "backfill/plan.h"
 #include "backfill/time.h"
 
 #endif

@@ -1,0 +1,37 @@
+/*
+ * Building plans inside the library: the planner, the JSON reader and tests
+ * of other modules make plans through these three calls.
+ */
+#ifndef BF_PLAN_INTERNAL_H
+#define BF_PLAN_INTERNAL_H
+
+#include "backfill/plan.h"
+
+/* The most parameters one batch carries (TIME and BUCKET use two). */
+#define BF_BATCH_MAX_PARAMS 4
+
+/*
+ * Start an empty, unsealed plan. `capacity_hint` is the expected number of
+ * batches (0 if unknown). The column name is copied.
+ */
+int bf__plan_new(bf_plan **out, bf_dimension dim, const char *column, size_t capacity_hint);
+
+/*
+ * Append a batch. The label, parameter names and text values are copied into
+ * the plan. At most BF_BATCH_MAX_PARAMS parameters, of type NULL, INT, REAL or
+ * TEXT, with distinct non-empty names. Fails with BF_E_STATE on a sealed plan.
+ */
+int bf__plan_add(bf_plan *plan, int64_t lo, int64_t hi, const char *label, size_t nparams,
+                 const char *const *names, const bf_value *params);
+
+/*
+ * Finish the plan: compute its fingerprint over `pin` (a canonical
+ * description of the scope and batching it was made from; may be "") and
+ * every batch. The plan is immutable afterwards.
+ */
+int bf__plan_seal(bf_plan *plan, const char *pin);
+
+/* The pin the plan was sealed with. */
+const char *bf__plan_pin(const bf_plan *plan);
+
+#endif

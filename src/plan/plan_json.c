@@ -1,0 +1,180 @@
+#include <jansson.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "plan/plan_internal.h"
+
+#define PLAN_FORMAT "backfill-plan/1"
+
+static json_t *param_json(const bf_value *v)
+{
+    switch (v->type) {
+    case BF_VALUE_INT:
+        return json_integer(v->i);
+    case BF_VALUE_REAL:
+        return json_real(v->r);
+    case BF_VALUE_TEXT:
+        return json_stringn(v->s, v->len);
+    default:
+        return json_null();
+    }
+}
+
+int bf_plan_to_json(const bf_plan *plan, char **out)
+{
+    json_t *root, *batches;
+    char *text;
+    size_t len;
+
+    *out = NULL;
+    root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "format", PLAN_FORMAT, "dimension",
+                     bf_dimension_name(bf_plan_dimension(plan)), "column", bf_plan_column(plan),
+                     "fingerprint", bf_plan_fingerprint(plan), "pin", bf__plan_pin(plan), "count",
+                     (json_int_t)bf_plan_count(plan));
+    batches = json_array();
+    if (!root || !batches || json_object_set_new(root, "batches", batches)) {
+        json_decref(root);
+        return bf__nomem();
+    }
+    for (size_t i = 0; i < bf_plan_count(plan); i++) {
+        const bf_batch *b = bf_plan_batch(plan, i);
+        json_t *params = json_object();
+        json_t *jb = json_pack("{s:s, s:I, s:I}", "label", bf_batch_label(b), "lo",
+                               (json_int_t)bf_batch_lo(b), "hi", (json_int_t)bf_batch_hi(b));
+
+        if (!params || !jb || json_object_set_new(jb, "params", params) ||
+            json_array_append_new(batches, jb)) {
+            json_decref(jb);
+            json_decref(root);
+            return bf__nomem();
+        }
+        for (size_t p = 0; p < bf_batch_param_count(b); p++) {
+            bf_value v;
+
+            bf_batch_param_at(b, p, &v);
+            if (json_object_set_new(params, bf_batch_param_name(b, p), param_json(&v))) {
+                json_decref(root);
+                return bf__nomem();
+            }
+        }
+    }
+    /* Dumped into memory from the library's allocator, which bf_free releases. */
+    len = json_dumpb(root, NULL, 0, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    text = len ? bf__malloc(len + 1) : NULL;
+    if (!text) {
+        json_decref(root);
+        return bf__nomem();
+    }
+    json_dumpb(root, text, len, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    text[len] = '\0';
+    json_decref(root);
+    *out = text;
+    return BF_OK;
+}
+
+static int parse_dimension(const char *name, bf_dimension *out)
+{
+    for (int d = BF_DIM_TIME; d <= BF_DIM_BUCKET; d++)
+        if (strcmp(bf_dimension_name((bf_dimension)d), name) == 0) {
+            *out = (bf_dimension)d;
+            return BF_OK;
+        }
+    return bf__error(BF_E_PARSE, "plan: $.dimension: unknown dimension \"%s\"", name);
+}
+
+static int parse_batch(bf_plan *plan, size_t index, json_t *jb)
+{
+    const char *names[BF_BATCH_MAX_PARAMS];
+    bf_value values[BF_BATCH_MAX_PARAMS];
+    json_error_t err;
+    json_t *params, *v;
+    const char *label, *key;
+    json_int_t lo, hi;
+    size_t n = 0;
+
+    if (json_unpack_ex(jb, &err, JSON_STRICT, "{s:s, s:I, s:I, s:o}", "label", &label, "lo", &lo,
+                       "hi", &hi, "params", &params) ||
+        !json_is_object(params))
+        return bf__error(BF_E_PARSE, "plan: $.batches[%zu]: %s", index,
+                         json_is_object(jb) ? err.text : "expected an object");
+    if (json_object_size(params) > BF_BATCH_MAX_PARAMS)
+        return bf__error(BF_E_PARSE, "plan: $.batches[%zu].params: more than %d parameters",
+                         index, BF_BATCH_MAX_PARAMS);
+    json_object_foreach(params, key, v) {
+        memset(&values[n], 0, sizeof values[n]);
+        names[n] = key;
+        if (json_is_integer(v)) {
+            values[n].type = BF_VALUE_INT;
+            values[n].i = json_integer_value(v);
+        } else if (json_is_real(v)) {
+            values[n].type = BF_VALUE_REAL;
+            values[n].r = json_real_value(v);
+        } else if (json_is_string(v)) {
+            values[n].type = BF_VALUE_TEXT;
+            values[n].s = json_string_value(v);
+            values[n].len = json_string_length(v);
+        } else if (json_is_null(v)) {
+            values[n].type = BF_VALUE_NULL;
+        } else {
+            return bf__error(BF_E_PARSE, "plan: $.batches[%zu].params.%s: expected a scalar",
+                             index, key);
+        }
+        n++;
+    }
+    return bf__plan_add(plan, lo, hi, label, n, names, values);
+}
+
+int bf_plan_from_json(bf_plan **out, const char *json)
+{
+    json_error_t err;
+    json_t *root, *batches;
+    const char *format, *dimension, *column, *fingerprint, *pin;
+    json_int_t count;
+    bf_dimension dim = BF_DIM_TIME;
+    bf_plan *plan = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!json)
+        return bf__error(BF_E_INVALID, "plan: no JSON text given");
+    root = json_loads(json, JSON_REJECT_DUPLICATES, &err);
+    if (!root)
+        return bf__error(BF_E_PARSE, "plan: %d:%d: %s", err.line, err.column, err.text);
+    if (json_unpack_ex(root, &err, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "format",
+                       &format, "dimension", &dimension, "column", &column, "fingerprint",
+                       &fingerprint, "pin", &pin, "count", &count, "batches", &batches)) {
+        rc = bf__error(BF_E_PARSE, "plan: %s", err.text);
+        goto done;
+    }
+    if (strcmp(format, PLAN_FORMAT) != 0) {
+        rc = bf__error(BF_E_PARSE, "plan: $.format: expected \"%s\", got \"%s\"", PLAN_FORMAT,
+                       format);
+        goto done;
+    }
+    if (!json_is_array(batches) || (json_int_t)json_array_size(batches) != count) {
+        rc = bf__error(BF_E_PARSE, "plan: $.batches: expected an array of %lld batches",
+                       (long long)count);
+        goto done;
+    }
+    rc = parse_dimension(dimension, &dim);
+    if (rc)
+        goto done;
+    rc = bf__plan_new(&plan, dim, column, json_array_size(batches));
+    for (size_t i = 0; rc == BF_OK && i < json_array_size(batches); i++)
+        rc = parse_batch(plan, i, json_array_get(batches, i));
+    if (rc == BF_OK)
+        rc = bf__plan_seal(plan, pin);
+    if (rc == BF_OK && strcmp(bf_plan_fingerprint(plan), fingerprint) != 0)
+        rc = bf__error(BF_E_CONFLICT,
+                       "plan: recorded fingerprint %s does not match its batches (%s): the plan "
+                       "was edited",
+                       fingerprint, bf_plan_fingerprint(plan));
+done:
+    json_decref(root);
+    if (rc) {
+        bf_plan_free(plan);
+        return rc;
+    }
+    *out = plan;
+    return BF_OK;
+}

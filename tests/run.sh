@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Build libbackfill and run every test suite: unit, ABI, consumer, scenarios,
+# bindings (where present), then the unit suites again under AddressSanitizer
+# and UndefinedBehaviorSanitizer, and the benchmarks in their quick mode.
+# Installs the Debian packages it needs when they are missing (as root).
+# usage: tests/run.sh
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. tests/deps.sh
+bf_need_packages "${BF_BUILD_PACKAGES[@]}" "${BF_TEST_PACKAGES[@]}"
+
+build=${BF_BUILD_DIR:-build-test}
+asan=${BF_ASAN_DIR:-build-asan}
+passed=0
+failed=0
+
+# Adds a meson test run's results to the totals from its JSON log: every TAP
+# test point counts, and a test without TAP output counts once.
+count_results() {
+    local counts
+    counts=$(python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    points = re.findall(r"^(not ok|ok)\b", t.get("stdout") or "", re.M)
+    if t["result"] == "SKIP":
+        continue
+    if points and t["result"] == "OK":
+        ok += len(points)
+    elif points:
+        ok += points.count("ok")
+        bad += max(1, points.count("not ok"))
+    elif t["result"] == "OK":
+        ok += 1
+    else:
+        bad += 1
+print(ok, bad)
+PY
+)
+    passed=$((passed + ${counts% *}))
+    failed=$((failed + ${counts#* }))
+}
+
+setup() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+status=0
+echo "== build ($build, -Dwerror=true)"
+setup "$build" -Dwerror=true -Dbuildtype=debugoptimized
+ninja -C "$build"
+echo "== tests"
+meson test -C "$build" --print-errorlogs || status=1
+count_results "$build"
+
+echo "== unit suites under address,undefined sanitizers ($asan)"
+setup "$asan" -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C "$asan"
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+    meson test -C "$asan" --suite unit --print-errorlogs || status=1
+count_results "$asan"
+
+if [ -x tests/bench/run.sh ]; then
+    echo "== benchmarks (quick)"
+    if tests/bench/run.sh --quick "$build"; then passed=$((passed + 1)); else
+        failed=$((failed + 1))
+        status=1
+    fi
+fi
+
+echo "tests: $passed passed, $failed failed"
+exit $status
