@@ -386,6 +386,25 @@ int bf__planner_pin(const bf_planner *p, char **out)
     return bf__sb_finish(&sb, out);
 }
 
+/* How many batches the plan will have, where that is known before cutting. */
+static size_t capacity_hint(const bf_planner *p)
+{
+    uint64_t span = (uint64_t)p->hi - (uint64_t)p->lo;
+
+    switch (p->dim) {
+    case BF_DIM_KEY:
+        if (!p->width || span / (uint64_t)p->width >= BF_PLAN_MAX_BATCHES)
+            return 0;
+        return (size_t)(span / (uint64_t)p->width + 1);
+    case BF_DIM_PARTITION:
+        return p->nvalues;
+    case BF_DIM_BUCKET:
+        return (size_t)p->buckets;
+    default:
+        return 0;
+    }
+}
+
 int bf_planner_plan(bf_plan **out, const bf_planner *p)
 {
     bf_plan *plan = NULL;
@@ -398,7 +417,7 @@ int bf_planner_plan(bf_plan **out, const bf_planner *p)
         return bf__error(BF_E_INVALID,
                          "key scope %s: set a key width or rows_per_batch to batch it",
                          p->column);
-    rc = bf__plan_new(&plan, p->dim, p->column, 0);
+    rc = bf__plan_new(&plan, p->dim, p->column, capacity_hint(p));
     if (rc == BF_OK) {
         switch (p->dim) {
         case BF_DIM_TIME:
