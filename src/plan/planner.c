@@ -13,48 +13,54 @@ static const char *const format_names[] = {NULL, "unix_s", "unix_ms", "unix_us",
                                            "date"};
 static const char *const order_names[] = {"oldest_first", "newest_first"};
 
-/* Index of `name` in `names` (NULL entries skipped), or -1. */
-static int lookup(const char *const *names, size_t n, const char *name)
+/*
+ * Look `name` up in `names` (NULL entries skipped): its index in *out, or
+ * BF_E_INVALID with a message listing what was expected.
+ */
+static int from_name(int *out, const char *const *names, size_t n, const char *name,
+                     const char *what, const char *expected)
 {
-    for (size_t i = 0; name && i < n; i++)
-        if (names[i] && strcmp(names[i], name) == 0)
-            return (int)i;
-    return -1;
+    for (size_t i = 0; name && i < n; i++) {
+        if (names[i] && strcmp(names[i], name) == 0) {
+            *out = (int)i;
+            return BF_OK;
+        }
+    }
+    return bf__error(BF_E_INVALID, "%s '%s': expected %s", what, name ? name : "(null)",
+                     expected);
 }
 
 int bf_grain_from_name(bf_grain *out, const char *name)
 {
-    int i = lookup(grain_names, BF_ARRAY_LEN(grain_names), name);
+    int i;
+    int rc = from_name(&i, grain_names, BF_ARRAY_LEN(grain_names), name, "grain",
+                       "hour, day, week, month, quarter or year");
 
-    if (i < 0)
-        return bf__error(BF_E_INVALID,
-                         "grain '%s': expected hour, day, week, month, quarter or year",
-                         name ? name : "(null)");
-    *out = (bf_grain)i;
-    return BF_OK;
+    if (rc == BF_OK)
+        *out = (bf_grain)i;
+    return rc;
 }
 
 int bf_time_format_from_name(bf_time_format *out, const char *name)
 {
-    int i = lookup(format_names, BF_ARRAY_LEN(format_names), name);
+    int i;
+    int rc = from_name(&i, format_names, BF_ARRAY_LEN(format_names), name, "time format",
+                       "unix_s, unix_ms, unix_us, iso8601 or date");
 
-    if (i < 0)
-        return bf__error(BF_E_INVALID,
-                         "time format '%s': expected unix_s, unix_ms, unix_us, iso8601 or date",
-                         name ? name : "(null)");
-    *out = (bf_time_format)i;
-    return BF_OK;
+    if (rc == BF_OK)
+        *out = (bf_time_format)i;
+    return rc;
 }
 
 int bf_order_from_name(bf_order *out, const char *name)
 {
-    int i = lookup(order_names, BF_ARRAY_LEN(order_names), name);
+    int i;
+    int rc = from_name(&i, order_names, BF_ARRAY_LEN(order_names), name, "order",
+                       "oldest_first or newest_first");
 
-    if (i < 0)
-        return bf__error(BF_E_INVALID, "order '%s': expected oldest_first or newest_first",
-                         name ? name : "(null)");
-    *out = (bf_order)i;
-    return BF_OK;
+    if (rc == BF_OK)
+        *out = (bf_order)i;
+    return rc;
 }
 
 const char *bf_grain_name(bf_grain grain)
