@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backfill/brief.h"
 #include "backfill/common.h"
 #include "backfill/value.h"
 
@@ -131,43 +132,15 @@ BF_API int bf_batch_param_at(const bf_batch *batch, size_t index, bf_value *out)
 
 typedef struct bf_planner bf_planner;
 
-/* Calendar grains of time batches. Weeks are ISO weeks, starting Monday. */
-typedef enum bf_grain {
-    BF_GRAIN_HOUR = 1,
-    BF_GRAIN_DAY = 2,
-    BF_GRAIN_WEEK = 3,
-    BF_GRAIN_MONTH = 4,
-    BF_GRAIN_QUARTER = 5,
-    BF_GRAIN_YEAR = 6
-} bf_grain;
-
 /*
- * How the target stores its time column, and so how time bounds are bound:
- * integers of seconds, milliseconds or microseconds since the epoch; text
- * "YYYY-MM-DD HH:MM:SS" in UTC; or text "YYYY-MM-DD" in the scope's zone.
+ * Grains (bf_grain), time formats (bf_time_format) and orders
+ * (bf_batch_order) are the brief's enumerations, from <backfill/brief.h>;
+ * their names are the brief's ("day", "unix_s", "newest_first"). These parse
+ * a name into its value; BF_E_INVALID, listing the valid names, otherwise.
  */
-typedef enum bf_time_format {
-    BF_TIME_UNIX_S = 1,
-    BF_TIME_UNIX_MS = 2,
-    BF_TIME_UNIX_US = 3,
-    BF_TIME_ISO8601 = 4,
-    BF_TIME_DATE = 5
-} bf_time_format;
-
-/* The order batches run in: ascending bounds, or descending. */
-typedef enum bf_order {
-    BF_ORDER_OLDEST_FIRST = 0,
-    BF_ORDER_NEWEST_FIRST = 1
-} bf_order;
-
-/* The brief's names: "hour" ... "year"; "unix_s" ... "date"; "oldest_first", "newest_first". */
 BF_API int bf_grain_from_name(bf_grain *out, const char *name);
 BF_API int bf_time_format_from_name(bf_time_format *out, const char *name);
-BF_API int bf_order_from_name(bf_order *out, const char *name);
-/* The names of the values above, or NULL for another value. Static strings. */
-BF_API const char *bf_grain_name(bf_grain grain);
-BF_API const char *bf_time_format_name(bf_time_format format);
-BF_API const char *bf_order_name(bf_order order);
+BF_API int bf_batch_order_from_name(bf_batch_order *out, const char *name);
 
 /*
  * Where the boundary of a rows_per_batch key batch lies. Called with the
@@ -233,7 +206,7 @@ BF_API int bf_planner_set_partition_scope(bf_planner *planner, const char *colum
 BF_API int bf_planner_set_bucket_scope(bf_planner *planner, const char *column, int64_t count);
 
 /* The order of the batches. Partitions and buckets: list order, or reversed. */
-BF_API int bf_planner_set_order(bf_planner *planner, bf_order order);
+BF_API int bf_planner_set_order(bf_planner *planner, bf_batch_order order);
 
 /*
  * Cut the scope into a sealed plan; the caller frees *out with

@@ -107,7 +107,7 @@ static int plan_rows(bf_plan *plan, const bf_planner *p)
         }
     }
     for (size_t k = 0; rc == BF_OK && k + 1 < n; k++) {
-        size_t i = p->order == BF_ORDER_NEWEST_FIRST ? n - 2 - k : k;
+        size_t i = p->order == BF_BATCH_ORDER_NEWEST_FIRST ? n - 2 - k : k;
 
         rc = bf__plan_add_key(plan, p->column, bounds[i], bounds[i + 1]);
     }
@@ -120,7 +120,7 @@ int bf__plan_keys(bf_plan *plan, const bf_planner *p)
     if (p->rows)
         return plan_rows(plan, p);
     return bf__plan_key_widths(plan, p->column, p->lo, p->hi, p->width,
-                               p->order == BF_ORDER_NEWEST_FIRST);
+                               p->order == BF_BATCH_ORDER_NEWEST_FIRST);
 }
 
 void bf__partition_label(char *buf, const bf_value *value)
@@ -139,7 +139,7 @@ int bf__plan_partitions(bf_plan *plan, const bf_planner *p)
     int rc = BF_OK;
 
     for (size_t k = 0; k < p->nvalues && rc == BF_OK; k++) {
-        size_t i = p->order == BF_ORDER_NEWEST_FIRST ? p->nvalues - 1 - k : k;
+        size_t i = p->order == BF_BATCH_ORDER_NEWEST_FIRST ? p->nvalues - 1 - k : k;
         char label[BF_LABEL_MAX];
 
         bf__partition_label(label, &p->values[i]);
@@ -154,7 +154,7 @@ int bf__plan_buckets(bf_plan *plan, const bf_planner *p)
     int rc = BF_OK;
 
     for (int64_t k = 0; k < p->buckets && rc == BF_OK; k++) {
-        int64_t b = p->order == BF_ORDER_NEWEST_FIRST ? p->buckets - 1 - k : k;
+        int64_t b = p->order == BF_BATCH_ORDER_NEWEST_FIRST ? p->buckets - 1 - k : k;
         bf_value params[2] = {{.type = BF_VALUE_INT, .i = b},
                               {.type = BF_VALUE_INT, .i = p->buckets}};
         char label[64] = "bucket ";

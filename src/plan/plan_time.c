@@ -54,9 +54,7 @@ static void unit_at(bf_civil *out, const bf_civil *base, bf_grain grain, int64_t
         bf_civil_from_days(out, bf_civil_days(base->year, base->month, base->day) +
                                     k * (grain == BF_GRAIN_WEEK ? 7 : 1));
         break;
-    case BF_GRAIN_MONTH:
-    case BF_GRAIN_QUARTER:
-    case BF_GRAIN_YEAR:
+    default: /* month, quarter, year; the setter refuses other values */
         bf_civil_add_months(out, base,
                             k * (grain == BF_GRAIN_MONTH ? 1 : grain == BF_GRAIN_QUARTER ? 3 : 12));
         break;
@@ -82,10 +80,9 @@ static int unit_label(char *buf, size_t size, const bf_civil *c, bf_grain grain)
         return snprintf(buf, size, "%04lld-%02d", y, c->month);
     case BF_GRAIN_QUARTER:
         return snprintf(buf, size, "%04lld-Q%d", y, (c->month - 1) / 3 + 1);
-    case BF_GRAIN_YEAR:
+    default:
         return snprintf(buf, size, "%04lld", y);
     }
-    return 0;
 }
 
 /* One grain: its own label; N grains: "first..last", e.g. "2025-01-01..2025-01-07". */
@@ -109,21 +106,22 @@ void bf__time_param(bf_value *out, char *buf, int64_t t_s, bf_time_format format
     memset(out, 0, sizeof *out);
     out->type = BF_VALUE_INT;
     switch (format) {
-    case BF_TIME_UNIX_S:
+    case BF_TIME_FORMAT_UNSET: /* refused by the setter; bound like unix_s */
+    case BF_TIME_FORMAT_UNIX_S:
         out->i = t_s;
         return;
-    case BF_TIME_UNIX_MS:
+    case BF_TIME_FORMAT_UNIX_MS:
         out->i = t_s * 1000;
         return;
-    case BF_TIME_UNIX_US:
+    case BF_TIME_FORMAT_UNIX_US:
         out->i = t_s * 1000000;
         return;
-    case BF_TIME_ISO8601:
+    case BF_TIME_FORMAT_ISO8601:
         bf_civil_from_seconds(&c, t_s);
         snprintf(buf, BF_LABEL_MAX, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)c.year,
                  c.month, c.day, c.hour, c.minute, c.second);
         break;
-    case BF_TIME_DATE:
+    case BF_TIME_FORMAT_DATE:
         bf_tz_to_local(&c, tz, t_s);
         snprintf(buf, BF_LABEL_MAX, "%04lld-%02d-%02d", (long long)c.year, c.month, c.day);
         break;
@@ -135,7 +133,7 @@ void bf__time_param(bf_value *out, char *buf, int64_t t_s, bf_time_format format
 
 static int check_settings(const bf_planner *p)
 {
-    if (p->format != BF_TIME_DATE)
+    if (p->format != BF_TIME_FORMAT_DATE)
         return BF_OK;
     if (p->grain == BF_GRAIN_HOUR)
         return bf__error(BF_E_INVALID,
@@ -204,7 +202,7 @@ int bf__plan_time(bf_plan *plan, const bf_planner *p)
     if (rc != BF_OK)
         return rc;
     for (size_t i = 0; i < n && rc == BF_OK; i++) {
-        const span *s = &spans[p->order == BF_ORDER_NEWEST_FIRST ? n - 1 - i : i];
+        const span *s = &spans[p->order == BF_BATCH_ORDER_NEWEST_FIRST ? n - 1 - i : i];
         char label[BF_LABEL_MAX], lo_text[BF_LABEL_MAX], hi_text[BF_LABEL_MAX];
         bf_value params[2];
 

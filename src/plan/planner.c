@@ -8,21 +8,16 @@
 #include "common/internal.h"
 #include "plan/planner_internal.h"
 
-static const char *const grain_names[] = {NULL, "hour", "day", "week", "month", "quarter", "year"};
-static const char *const format_names[] = {NULL, "unix_s", "unix_ms", "unix_us", "iso8601",
-                                           "date"};
-static const char *const order_names[] = {"oldest_first", "newest_first"};
-
 /*
- * Look `name` up in `names` (NULL entries skipped): its index in *out, or
- * BF_E_INVALID with a message listing what was expected.
+ * Find the value 1..max whose name (by the brief's `name_of`) is `name`;
+ * BF_E_INVALID with a message listing what was expected otherwise.
  */
-static int from_name(int *out, const char *const *names, size_t n, const char *name,
+static int from_name(int *out, const char *(*name_of)(int), int max, const char *name,
                      const char *what, const char *expected)
 {
-    for (size_t i = 0; name && i < n; i++) {
-        if (names[i] && strcmp(names[i], name) == 0) {
-            *out = (int)i;
+    for (int v = 1; name && v <= max; v++) {
+        if (strcmp(name_of(v), name) == 0) {
+            *out = v;
             return BF_OK;
         }
     }
@@ -30,53 +25,53 @@ static int from_name(int *out, const char *const *names, size_t n, const char *n
                      expected);
 }
 
+/* The brief's name functions, taking an int so that from_name can call them. */
+static const char *grain_name(int v)
+{
+    return bf_grain_name((bf_grain)v);
+}
+
+static const char *format_name(int v)
+{
+    return bf_time_format_name((bf_time_format)v);
+}
+
+static const char *order_name(int v)
+{
+    return bf_batch_order_name((bf_batch_order)v);
+}
+
 int bf_grain_from_name(bf_grain *out, const char *name)
 {
-    int i;
-    int rc = from_name(&i, grain_names, BF_ARRAY_LEN(grain_names), name, "grain",
+    int v = 0;
+    int rc = from_name(&v, grain_name, BF_GRAIN_YEAR, name, "grain",
                        "hour, day, week, month, quarter or year");
 
     if (rc == BF_OK)
-        *out = (bf_grain)i;
+        *out = (bf_grain)v;
     return rc;
 }
 
 int bf_time_format_from_name(bf_time_format *out, const char *name)
 {
-    int i;
-    int rc = from_name(&i, format_names, BF_ARRAY_LEN(format_names), name, "time format",
+    int v = 0;
+    int rc = from_name(&v, format_name, BF_TIME_FORMAT_DATE, name, "time format",
                        "unix_s, unix_ms, unix_us, iso8601 or date");
 
     if (rc == BF_OK)
-        *out = (bf_time_format)i;
+        *out = (bf_time_format)v;
     return rc;
 }
 
-int bf_order_from_name(bf_order *out, const char *name)
+int bf_batch_order_from_name(bf_batch_order *out, const char *name)
 {
-    int i;
-    int rc = from_name(&i, order_names, BF_ARRAY_LEN(order_names), name, "order",
+    int v = 0;
+    int rc = from_name(&v, order_name, BF_BATCH_ORDER_NEWEST_FIRST, name, "order",
                        "oldest_first or newest_first");
 
     if (rc == BF_OK)
-        *out = (bf_order)i;
+        *out = (bf_batch_order)v;
     return rc;
-}
-
-const char *bf_grain_name(bf_grain grain)
-{
-    return grain >= BF_GRAIN_HOUR && grain <= BF_GRAIN_YEAR ? grain_names[grain] : NULL;
-}
-
-const char *bf_time_format_name(bf_time_format format)
-{
-    return format >= BF_TIME_UNIX_S && format <= BF_TIME_DATE ? format_names[format] : NULL;
-}
-
-const char *bf_order_name(bf_order order)
-{
-    return order == BF_ORDER_OLDEST_FIRST || order == BF_ORDER_NEWEST_FIRST ? order_names[order]
-                                                                            : NULL;
 }
 
 int bf_planner_new(bf_planner **out)
@@ -85,10 +80,10 @@ int bf_planner_new(bf_planner **out)
 
     if (!p)
         return bf__nomem();
-    p->order = BF_ORDER_OLDEST_FIRST;
+    p->order = BF_BATCH_ORDER_OLDEST_FIRST;
     p->grain = BF_GRAIN_DAY;
     p->every = 1;
-    p->format = BF_TIME_UNIX_S;
+    p->format = BF_TIME_FORMAT_UNIX_S;
     *out = p;
     return BF_OK;
 }
@@ -339,9 +334,9 @@ int bf_planner_set_bucket_scope(bf_planner *p, const char *column, int64_t count
     return BF_OK;
 }
 
-int bf_planner_set_order(bf_planner *p, bf_order order)
+int bf_planner_set_order(bf_planner *p, bf_batch_order order)
 {
-    if (!bf_order_name(order))
+    if (!bf_batch_order_name(order))
         return bf__error(BF_E_INVALID, "batching: unknown order %d", (int)order);
     p->order = order;
     return BF_OK;
@@ -360,7 +355,7 @@ int bf__planner_pin(const bf_planner *p, char **out)
     bf__sb_init(&sb);
     /* Text is length-prefixed, so no column name or value can fake a field. */
     bf__sb_appendf(&sb, "planner/1;dim=%s;column=%zu:%s;order=%s", bf_dimension_name(p->dim),
-                   strlen(p->column), p->column, bf_order_name(p->order));
+                   strlen(p->column), p->column, bf_batch_order_name(p->order));
     switch (p->dim) {
     case BF_DIM_TIME:
         bf__sb_appendf(&sb, ";zone=%zu:%s", strlen(bf_tz_name(p->tz)), bf_tz_name(p->tz));

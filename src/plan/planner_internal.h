@@ -18,7 +18,7 @@
 struct bf_planner {
     bf_dimension dim; /* 0 until a scope is set */
     char *column;
-    bf_order order;
+    bf_batch_order order;
 
     /* time */
     bf_tz *tz;

@@ -75,7 +75,7 @@ static int verify_range(const bf_plan *plan, const bf_planner *p)
     char x[64], y[64];
 
     for (size_t k = 0; k < n; k++) {
-        size_t i = p->order == BF_ORDER_NEWEST_FIRST ? n - 1 - k : k;
+        size_t i = p->order == BF_BATCH_ORDER_NEWEST_FIRST ? n - 1 - k : k;
         const bf_batch *b = bf_plan_batch(plan, i);
         int64_t lo = bf_batch_lo(b), hi = bf_batch_hi(b);
         int rc;
@@ -118,7 +118,7 @@ static int verify_discrete(const bf_plan *plan, const bf_planner *p)
                          n, p->dim == BF_DIM_PARTITION ? "partition values" : "buckets");
     for (size_t k = 0; k < n; k++) {
         const bf_batch *b = bf_plan_batch(plan, k);
-        int64_t want = (int64_t)(p->order == BF_ORDER_NEWEST_FIRST ? n - 1 - k : k);
+        int64_t want = (int64_t)(p->order == BF_BATCH_ORDER_NEWEST_FIRST ? n - 1 - k : k);
         int ok;
 
         if (p->dim == BF_DIM_PARTITION) {

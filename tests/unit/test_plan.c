@@ -270,24 +270,24 @@ START_TEST(parameters_in_every_time_format)
     bf_plan *plan;
     const bf_batch *b;
 
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_UNIX_MS), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_UNIX_MS), BF_OK);
     plan = plan_of(p);
     ck_assert_int_eq(int_param(bf_plan_batch(plan, 0), "start"), 1741496400000LL);
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_UNIX_US), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_UNIX_US), BF_OK);
     plan = plan_of(p);
     ck_assert_int_eq(int_param(bf_plan_batch(plan, 0), "end"), 1741579200000000LL);
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_ISO8601), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_ISO8601), BF_OK);
     plan = plan_of(p);
     b = bf_plan_batch(plan, 0);
     ck_assert_str_eq(text_param(b, "start"), "2025-03-09 05:00:00");
     ck_assert_str_eq(text_param(b, ":end"), "2025-03-10 04:00:00");
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_DATE), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_DATE), BF_OK);
     plan = plan_of(p);
     b = bf_plan_batch(plan, 0);
     ck_assert_str_eq(text_param(b, "start"), "2025-03-09");
@@ -302,7 +302,7 @@ START_TEST(date_format_needs_whole_days)
     bf_planner *p = time_planner("2025-03-09", "2025-03-10", "UTC", BF_GRAIN_HOUR, 1);
     bf_plan *plan = NULL;
 
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_DATE), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_DATE), BF_OK);
     ck_assert_int_eq(bf_planner_plan(&plan, p), BF_E_INVALID);
     ck_assert_str_eq(bf_last_error(), "time scope order_ts: hour batches cannot be bound as "
                                       "dates (time_format date); use a day grain or coarser");
@@ -324,7 +324,7 @@ START_TEST(newest_first_reverses_the_same_batches)
     bf_plan *oldest = plan_of(p), *newest;
     size_t n = bf_plan_count(oldest);
 
-    ck_assert_int_eq(bf_planner_set_order(p, BF_ORDER_NEWEST_FIRST), BF_OK);
+    ck_assert_int_eq(bf_planner_set_order(p, BF_BATCH_ORDER_NEWEST_FIRST), BF_OK);
     newest = plan_of(p);
     ck_assert_uint_eq(bf_plan_count(newest), n);
     for (size_t i = 0; i < n; i++) {
@@ -374,7 +374,7 @@ START_TEST(key_ranges_of_fixed_width)
     ck_assert_int_eq(bf_batch_hi(b), 45000);
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_order(p, BF_ORDER_NEWEST_FIRST), BF_OK);
+    ck_assert_int_eq(bf_planner_set_order(p, BF_BATCH_ORDER_NEWEST_FIRST), BF_OK);
     plan = plan_of(p);
     ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 0)), "order_id [40000, 45000)");
     ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 3)), "order_id [10000, 20000)");
@@ -484,7 +484,7 @@ START_TEST(partitions_one_batch_per_value)
     ck_assert_int_eq(v.i, 42);
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_order(p, BF_ORDER_NEWEST_FIRST), BF_OK);
+    ck_assert_int_eq(bf_planner_set_order(p, BF_BATCH_ORDER_NEWEST_FIRST), BF_OK);
     plan = plan_of(p);
     ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 0)), "42");
     bf_plan_free(plan);
@@ -578,7 +578,7 @@ START_TEST(names_of_grains_formats_and_orders)
 {
     bf_grain g;
     bf_time_format f;
-    bf_order o;
+    bf_batch_order o;
 
     ck_assert_int_eq(bf_grain_from_name(&g, "quarter"), BF_OK);
     ck_assert_int_eq(g, BF_GRAIN_QUARTER);
@@ -587,11 +587,11 @@ START_TEST(names_of_grains_formats_and_orders)
     ck_assert_str_eq(bf_last_error(),
                      "grain 'fortnight': expected hour, day, week, month, quarter or year");
     ck_assert_int_eq(bf_time_format_from_name(&f, "iso8601"), BF_OK);
-    ck_assert_int_eq(f, BF_TIME_ISO8601);
+    ck_assert_int_eq(f, BF_TIME_FORMAT_ISO8601);
     ck_assert_int_eq(bf_time_format_from_name(&f, "epoch"), BF_E_INVALID);
-    ck_assert_int_eq(bf_order_from_name(&o, "newest_first"), BF_OK);
-    ck_assert_int_eq(o, BF_ORDER_NEWEST_FIRST);
-    ck_assert_str_eq(bf_order_name(BF_ORDER_OLDEST_FIRST), "oldest_first");
+    ck_assert_int_eq(bf_batch_order_from_name(&o, "newest_first"), BF_OK);
+    ck_assert_int_eq(o, BF_BATCH_ORDER_NEWEST_FIRST);
+    ck_assert_str_eq(bf_batch_order_name(BF_BATCH_ORDER_OLDEST_FIRST), "oldest_first");
     ck_assert_ptr_null(bf_grain_name((bf_grain)0));
     ck_assert_ptr_null(bf_time_format_name((bf_time_format)9));
 }
@@ -608,7 +608,7 @@ START_TEST(fingerprint_is_deterministic_and_pins_the_settings)
     ck_assert_str_eq(bf_plan_fingerprint(a), bf_plan_fingerprint(b));
     ck_assert_uint_eq(strlen(bf_plan_fingerprint(a)), 32);
     /* Same batches in another format: a different plan. */
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_UNIX_MS), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_UNIX_MS), BF_OK);
     c = plan_of(p);
     ck_assert_str_ne(bf_plan_fingerprint(a), bf_plan_fingerprint(c));
     bf_plan_free(c);
@@ -616,7 +616,7 @@ START_TEST(fingerprint_is_deterministic_and_pins_the_settings)
     ck_assert_int_eq(bf_planner_set_time_scope(p, "order_ts", "2025-01-01", "2025-02-01",
                                                "US/Eastern"),
                      BF_OK);
-    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_UNIX_S), BF_OK);
+    ck_assert_int_eq(bf_planner_set_time_format(p, BF_TIME_FORMAT_UNIX_S), BF_OK);
     c = plan_of(p);
     ck_assert_int_eq(bf_batch_lo(bf_plan_batch(c, 0)), bf_batch_lo(bf_plan_batch(a, 0)));
     ck_assert_str_ne(bf_plan_fingerprint(a), bf_plan_fingerprint(c));
@@ -749,7 +749,7 @@ static void glibc_label(char *buf, size_t size, int64_t t, bf_grain grain)
     case BF_GRAIN_QUARTER:
         snprintf(buf, size, "%04d-Q%d", tm.tm_year + 1900, tm.tm_mon / 3 + 1);
         break;
-    case BF_GRAIN_YEAR:
+    default:
         strftime(buf, size, "%Y", &tm);
         break;
     }
@@ -807,7 +807,7 @@ START_TEST(random_scopes_tile_and_match_glibc_boundaries)
         EXPECT(bf_planner_set_time_scope(p, "ts", start, end, zone) == BF_OK, "%s %s %s: %s",
                start, end, zone, bf_last_error());
         bf_planner_set_grain(p, grain, every);
-        bf_planner_set_order(p, (bf_order)(rand_r(&seed) % 2));
+        bf_planner_set_order(p, (bf_batch_order)(1 + rand_r(&seed) % 2));
         bf_planner_set_time_format(p, (bf_time_format)(1 + rand_r(&seed) % 4));
         EXPECT(bf_planner_plan(&plan, p) == BF_OK, "%s", bf_last_error());
         EXPECT(bf_plan_verify(plan, p) == BF_OK, "%s %s %s %s x%u: %s", zone, start, end,
@@ -911,7 +911,7 @@ START_TEST(split_a_key_batch_in_two)
     bf_plan_free(split);
     bf_plan_free(plan);
 
-    ck_assert_int_eq(bf_planner_set_order(p, BF_ORDER_NEWEST_FIRST), BF_OK);
+    ck_assert_int_eq(bf_planner_set_order(p, BF_BATCH_ORDER_NEWEST_FIRST), BF_OK);
     plan = plan_of(p);
     ck_assert_int_eq(bf_plan_split_batch(&split, plan, 0), BF_OK);
     ck_assert_str_eq(bf_batch_label(bf_plan_batch(split, 0)), "order_id [25, 30)");
@@ -978,7 +978,7 @@ static int plan_op(void *arg)
     case 0:
         rc = bf_planner_set_time_scope(p, "ts", "2025-03-01", "2025-04-01", "America/New_York");
         if (rc == BF_OK)
-            rc = bf_planner_set_time_format(p, BF_TIME_ISO8601);
+            rc = bf_planner_set_time_format(p, BF_TIME_FORMAT_ISO8601);
         break;
     case 1:
         rc = bf_planner_set_key_scope(p, "id", 0, 1000);
