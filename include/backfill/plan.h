@@ -160,6 +160,20 @@ BF_API int bf_planner_new(bf_planner **out);
 BF_API void bf_planner_free(bf_planner *planner);
 
 /*
+ * A planner set from a brief's `scope`, `batching` and `target`: the time
+ * scope with `target.time_column`, `target.time_format`, `batching.grain`
+ * and `every` (default 1); a keys scope with `batching.width`; partitions;
+ * buckets; and `batching.order` (default oldest_first). `batching.by`, when
+ * given, must match the scope. For `rows_per_batch` the planner keeps the
+ * row count but has no key-boundary callback yet: call
+ * bf_planner_set_rows_per_batch() with the driver's before planning. Fails
+ * with BF_E_INVALID, naming the brief's JSON path, when something needed is
+ * missing or inconsistent; zone errors as bf_tz_load(). The caller frees
+ * *out with bf_planner_free(); the brief is not kept.
+ */
+BF_API int bf_planner_new_from_brief(bf_planner **out, const bf_brief *brief);
+
+/*
  * Scope: the half-open local time range [start, end) of `column`, with
  * start and end as "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS"
  * in the IANA zone `timezone` (NULL for "UTC"). Local times are resolved to

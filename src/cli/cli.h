@@ -58,6 +58,7 @@ int cli_brief_args(int argc, char **argv, const char **brief, const char *usage)
 json_t *cli_findings_json(const bf_findings *findings);
 
 /* commands: plan */
+int cmd_plan(int argc, char **argv);
 
 /* commands: fingerprint */
 

@@ -11,6 +11,8 @@ static const struct cli_command commands[] = {
      cmd_blast_radius},
 
     /* commands: plan */
+    {"plan", "BRIEF [--json]", "the pinned batch plan of the brief (a dry run: nothing is written)",
+     cmd_plan},
 
     /* commands: fingerprint */
 

@@ -418,6 +418,12 @@ int bf_planner_plan(bf_plan **out, const bf_planner *p)
         return bf__error(BF_E_INVALID,
                          "key scope %s: set a key width or rows_per_batch to batch it",
                          p->column);
+    if (p->dim == BF_DIM_KEY && p->rows && !p->boundary)
+        return bf__error(BF_E_INVALID,
+                         "key scope %s: rows_per_batch %lld needs a key-boundary callback (a "
+                         "warehouse driver walks the key); set one with "
+                         "bf_planner_set_rows_per_batch()",
+                         p->column, (long long)p->rows);
     rc = bf__plan_new(&plan, p->dim, p->column, capacity_hint(p));
     if (rc == BF_OK) {
         switch (p->dim) {
