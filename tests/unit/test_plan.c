@@ -1056,6 +1056,167 @@ START_TEST(split_and_resize_survive_every_allocation_failure)
 }
 END_TEST
 
+/* ---- from a brief ------------------------------------------------------------------ */
+
+static bf_brief *brief_of(const char *body)
+{
+    char json[2048];
+    bf_brief *b = NULL;
+
+    snprintf(json, sizeof json, "{\"format\": \"backfill-brief/1\", \"name\": \"t\", %s}", body);
+    ck_assert_msg(bf_brief_load_json(&b, json, strlen(json)) == BF_OK, "%s", bf_last_error());
+    return b;
+}
+
+START_TEST(planner_from_a_time_brief)
+{
+    bf_brief *b = brief_of(
+        "\"target\": {\"time_column\": \"order_ts\", \"time_format\": \"iso8601\"},"
+        "\"scope\": {\"time\": {\"start\": \"2025-01-01\", \"end\": \"2025-06-01\","
+        " \"timezone\": \"America/New_York\"}},"
+        "\"batching\": {\"by\": \"time\", \"grain\": \"day\", \"every\": 7, \"order\": \"newest_first\"}");
+    bf_planner *p = NULL, *q;
+    bf_plan *plan, *same;
+
+    ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_OK);
+    plan = plan_of(p);
+    ck_assert_uint_eq(bf_plan_count(plan), 22);
+    ck_assert_str_eq(bf_plan_column(plan), "order_ts");
+    ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 21)), "2025-01-01..2025-01-07");
+    ck_assert_str_eq(text_param(bf_plan_batch(plan, 21), "start"), "2025-01-01 05:00:00");
+    ck_assert_str_eq(text_param(bf_plan_batch(plan, 0), "end"), "2025-06-01 04:00:00");
+    /* The same settings by hand give the same plan. */
+    q = time_planner("2025-01-01", "2025-06-01", "America/New_York", BF_GRAIN_DAY, 7);
+    bf_planner_set_time_format(q, BF_TIME_FORMAT_ISO8601);
+    bf_planner_set_order(q, BF_BATCH_ORDER_NEWEST_FIRST);
+    same = plan_of(q);
+    ck_assert_str_eq(bf_plan_fingerprint(same), bf_plan_fingerprint(plan));
+    bf_plan_free(same);
+    bf_planner_free(q);
+    bf_plan_free(plan);
+    bf_planner_free(p);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(planner_from_key_partition_and_bucket_briefs)
+{
+    bf_brief *b = brief_of("\"scope\": {\"keys\": {\"column\": \"id\", \"start\": 5, \"end\": 30}},"
+                           "\"batching\": {\"width\": 10}");
+    bf_planner *p = NULL;
+    bf_plan *plan = NULL;
+
+    ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_OK);
+    plan = plan_of(p);
+    ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 2)), "id [25, 30)");
+    bf_plan_free(plan);
+    bf_planner_free(p);
+    bf_brief_free(b);
+
+    b = brief_of("\"scope\": {\"keys\": {\"column\": \"id\", \"start\": 0, \"end\": 101}},"
+                 "\"batching\": {\"by\": \"key\", \"rows_per_batch\": 3}");
+    ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, p), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "rows_per_batch 3 needs a key-boundary callback"));
+    bf_planner_free(p);
+    bf_brief_free(b);
+
+    b = brief_of("\"scope\": {\"partitions\": {\"column\": \"region\", \"values\": [\"eu\", 3]}}");
+    ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_OK);
+    plan = plan_of(p);
+    ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 1)), "3");
+    bf_plan_free(plan);
+    bf_planner_free(p);
+    bf_brief_free(b);
+
+    b = brief_of("\"scope\": {\"buckets\": {\"column\": \"cid\", \"count\": 8}},"
+                 "\"batching\": {\"by\": \"bucket\"}");
+    ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_OK);
+    plan = plan_of(p);
+    ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 7)), "bucket 7/8");
+    bf_plan_free(plan);
+    bf_planner_free(p);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(briefs_that_cannot_be_planned_are_refused_by_path)
+{
+    static const struct {
+        const char *body, *message;
+    } cases[] = {
+        {"\"reason\": \"x\"", "$.scope: the brief has no scope to plan"},
+        {"\"scope\": {\"time\": {\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}},"
+         "\"batching\": {\"grain\": \"day\"}",
+         "$.target.time_column: needed to plan time batches"},
+        {"\"target\": {\"time_column\": \"ts\"},"
+         "\"scope\": {\"time\": {\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}},"
+         "\"batching\": {\"grain\": \"day\"}",
+         "$.target.time_format: needed to bind the bounds of time batches"},
+        {"\"target\": {\"time_column\": \"ts\", \"time_format\": \"unix_s\"},"
+         "\"scope\": {\"time\": {\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}}",
+         "$.batching.grain: needed for time batches"},
+        {"\"scope\": {\"buckets\": {\"column\": \"c\", \"count\": 4}}, \"batching\": {\"by\": \"time\"}",
+         "$.batching.by: batching by time needs $.scope.time, but the scope is $.scope.buckets"},
+        {"\"scope\": {\"keys\": {\"column\": \"id\", \"start\": 0, \"end\": 10}}",
+         "$.batching: key batches need width or rows_per_batch"},
+    };
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(cases); i++) {
+        bf_brief *b = brief_of(cases[i].body);
+        bf_planner *p = NULL;
+
+        ck_assert_int_eq(bf_planner_new_from_brief(&p, b), BF_E_INVALID);
+        ck_assert_str_eq(bf_last_error(), cases[i].message);
+        ck_assert_ptr_null(p);
+        bf_brief_free(b);
+    }
+}
+END_TEST
+
+struct brief_ctx {
+    const bf_brief *brief;
+    bf_plan *plan;
+};
+
+static int brief_plan_op(void *arg)
+{
+    struct brief_ctx *ctx = arg;
+    bf_planner *p;
+    int rc = bf_planner_new_from_brief(&p, ctx->brief);
+
+    if (rc != BF_OK)
+        return rc;
+    rc = bf_planner_plan(&ctx->plan, p);
+    bf_planner_free(p);
+    return rc;
+}
+
+static void brief_plan_cleanup(void *arg)
+{
+    struct brief_ctx *ctx = arg;
+
+    bf_plan_free(ctx->plan);
+    ctx->plan = NULL;
+}
+
+START_TEST(planning_from_a_brief_survives_every_allocation_failure)
+{
+    bf_brief *b = brief_of(
+        "\"target\": {\"time_column\": \"ts\", \"time_format\": \"date\"},"
+        "\"scope\": {\"time\": {\"start\": \"2025-03-01\", \"end\": \"2025-04-01\","
+        " \"timezone\": \"Europe/London\"}}, \"batching\": {\"grain\": \"week\"}");
+    bf_brief *parts = brief_of("\"scope\": {\"partitions\": {\"column\": \"r\", \"values\": [\"a\", 2]}}");
+    struct brief_ctx ctx = {b, NULL};
+
+    ck_assert_int_gt(failalloc_sweep(brief_plan_op, brief_plan_cleanup, &ctx), 3);
+    ctx.brief = parts;
+    ck_assert_int_gt(failalloc_sweep(brief_plan_op, brief_plan_cleanup, &ctx), 3);
+    bf_brief_free(b);
+    bf_brief_free(parts);
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
     Suite *s = suite_create("plan");
@@ -1064,6 +1225,7 @@ static Suite *plan_suite(void)
     TCase *other = tcase_create("dimensions");
     TCase *proof = tcase_create("proof");
     TCase *sizing = tcase_create("sizing");
+    TCase *brief = tcase_create("brief");
 
     tcase_add_test(zones, new_york_2025_has_365_days_with_23_and_25_hour_dst_days);
     tcase_add_test(zones, utc_days_are_24_hours);
@@ -1103,6 +1265,12 @@ static Suite *plan_suite(void)
     tcase_add_test(sizing, planning_survives_every_allocation_failure);
     tcase_add_test(sizing, split_and_resize_survive_every_allocation_failure);
     suite_add_tcase(s, sizing);
+
+    tcase_add_test(brief, planner_from_a_time_brief);
+    tcase_add_test(brief, planner_from_key_partition_and_bucket_briefs);
+    tcase_add_test(brief, briefs_that_cannot_be_planned_are_refused_by_path);
+    tcase_add_test(brief, planning_from_a_brief_survives_every_allocation_failure);
+    suite_add_tcase(s, brief);
     return s;
 }
 
