@@ -84,7 +84,12 @@ BF_API void bf_civil_add_months(bf_civil *out, const bf_civil *civil, int64_t mo
  */
 BF_API int bf_civil_parse(bf_civil *out, const char *text);
 
-/* Whether the fields form a real date and time (month 1-12, day within it ...). */
+/*
+ * Whether the fields form a real date and time: year within
+ * +-BF_CIVIL_YEAR_MAX (so that seconds never overflow), month 1-12, day
+ * within the month, hour 0-23, minute and second 0-59.
+ */
+#define BF_CIVIL_YEAR_MAX 999999
 BF_API int bf_civil_valid(const bf_civil *civil);
 
 /* A time zone loaded from the tz database. Immutable; safe to share between threads. */

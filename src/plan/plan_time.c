@@ -133,6 +133,10 @@ void bf__time_param(bf_value *out, char *buf, int64_t t_s, bf_time_format format
 
 static int check_settings(const bf_planner *p)
 {
+    /*
+     * No count limit is needed: four-digit years allow at most 87.6 million
+     * hour batches, below BF_PLAN_MAX_BATCHES.
+     */
     if (p->format != BF_TIME_FORMAT_DATE)
         return BF_OK;
     if (p->grain == BF_GRAIN_HOUR)
@@ -169,13 +173,6 @@ static int cut(span **out, size_t *out_n, const bf_planner *p)
         lo = t0 > p->start_s ? t0 : p->start_s;
         hi = t1 < p->end_s ? t1 : p->end_s;
         if (lo < hi) {
-            if (n >= BF_PLAN_MAX_BATCHES) {
-                bf__free(spans);
-                return bf__error(BF_E_INVALID,
-                                 "time scope %s: more than %d batches; use a coarser grain or "
-                                 "a larger every",
-                                 p->column, BF_PLAN_MAX_BATCHES);
-            }
             if (bf__grow((void **)&spans, &cap, n + 1, sizeof *spans) != BF_OK) {
                 bf__free(spans);
                 return bf__nomem();

@@ -115,7 +115,7 @@ void bf_civil_add_months(bf_civil *out, const bf_civil *civil, int64_t months)
 
 int bf_civil_valid(const bf_civil *c)
 {
-    return c->month >= 1 && c->month <= 12 && c->day >= 1 &&
+    return c->year >= -BF_CIVIL_YEAR_MAX && c->year <= BF_CIVIL_YEAR_MAX && c->month >= 1 && c->month <= 12 && c->day >= 1 &&
            c->day <= bf_civil_month_days(c->year, c->month) && c->hour >= 0 && c->hour < 24 &&
            c->minute >= 0 && c->minute < 60 && c->second >= 0 && c->second < 60;
 }
