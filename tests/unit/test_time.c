@@ -224,6 +224,15 @@ START_TEST(utc_is_built_in)
     ck_assert_str_eq(bf_tz_name(tz), "UTC");
     ck_assert_int_eq(bf_tz_offset(tz, 1741503600), 0);
     ck_assert_int_eq(to_utc(tz, "2025-03-09"), 1741478400);
+    {
+        bf_civil far = {.year = BF_CIVIL_YEAR_MAX + 1, .month = 1, .day = 1};
+        int64_t t;
+
+        ck_assert(!bf_civil_valid(&far));
+        ck_assert_int_eq(bf_tz_to_utc(&t, tz, &far), BF_E_INVALID);
+        ck_assert_str_eq(bf_last_error(),
+                         "time zone 'UTC': 1000000-01-01 00:00:00 is not a valid local time");
+    }
     bf_tz_free(tz);
 }
 END_TEST
