@@ -959,9 +959,21 @@ END_TEST
 
 /* ---- allocation failures ---------------------------------------------------------- */
 
+/*
+ * The contexts of the allocation sweeps start with the plan they make, so
+ * that one cleanup frees it whatever the operation.
+ */
+static void free_made_plan(void *arg)
+{
+    bf_plan **made = arg;
+
+    bf_plan_free(*made);
+    *made = NULL;
+}
+
 struct plan_ctx {
-    int kind;
     bf_plan *plan;
+    int kind;
 };
 
 static int plan_op(void *arg)
@@ -998,27 +1010,19 @@ static int plan_op(void *arg)
     return rc;
 }
 
-static void plan_cleanup(void *arg)
-{
-    struct plan_ctx *ctx = arg;
-
-    bf_plan_free(ctx->plan);
-    ctx->plan = NULL;
-}
-
 START_TEST(planning_survives_every_allocation_failure)
 {
     for (int kind = 0; kind < 4; kind++) {
-        struct plan_ctx ctx = {kind, NULL};
+        struct plan_ctx ctx = {NULL, kind};
 
-        ck_assert_int_gt(failalloc_sweep(plan_op, plan_cleanup, &ctx), 3);
+        ck_assert_int_gt(failalloc_sweep(plan_op, free_made_plan, &ctx), 3);
     }
 }
 END_TEST
 
 struct split_ctx {
-    const bf_plan *plan;
     bf_plan *out;
+    const bf_plan *plan;
 };
 
 static int split_op(void *arg)
@@ -1035,22 +1039,14 @@ static int resize_op(void *arg)
     return bf_plan_resize_keys(&ctx->out, ctx->plan, 1, 3);
 }
 
-static void split_cleanup(void *arg)
-{
-    struct split_ctx *ctx = arg;
-
-    bf_plan_free(ctx->out);
-    ctx->out = NULL;
-}
-
 START_TEST(split_and_resize_survive_every_allocation_failure)
 {
     bf_planner *p = key_planner(0, 50, 10);
     bf_plan *plan = plan_of(p);
-    struct split_ctx ctx = {plan, NULL};
+    struct split_ctx ctx = {NULL, plan};
 
-    ck_assert_int_gt(failalloc_sweep(split_op, split_cleanup, &ctx), 3);
-    ck_assert_int_gt(failalloc_sweep(resize_op, split_cleanup, &ctx), 3);
+    ck_assert_int_gt(failalloc_sweep(split_op, free_made_plan, &ctx), 3);
+    ck_assert_int_gt(failalloc_sweep(resize_op, free_made_plan, &ctx), 3);
     bf_plan_free(plan);
     bf_planner_free(p);
 }
@@ -1175,8 +1171,8 @@ START_TEST(briefs_that_cannot_be_planned_are_refused_by_path)
 END_TEST
 
 struct brief_ctx {
-    const bf_brief *brief;
     bf_plan *plan;
+    const bf_brief *brief;
 };
 
 static int brief_plan_op(void *arg)
@@ -1192,14 +1188,6 @@ static int brief_plan_op(void *arg)
     return rc;
 }
 
-static void brief_plan_cleanup(void *arg)
-{
-    struct brief_ctx *ctx = arg;
-
-    bf_plan_free(ctx->plan);
-    ctx->plan = NULL;
-}
-
 START_TEST(planning_from_a_brief_survives_every_allocation_failure)
 {
     bf_brief *b = brief_of(
@@ -1207,11 +1195,11 @@ START_TEST(planning_from_a_brief_survives_every_allocation_failure)
         "\"scope\": {\"time\": {\"start\": \"2025-03-01\", \"end\": \"2025-04-01\","
         " \"timezone\": \"Europe/London\"}}, \"batching\": {\"grain\": \"week\"}");
     bf_brief *parts = brief_of("\"scope\": {\"partitions\": {\"column\": \"r\", \"values\": [\"a\", 2]}}");
-    struct brief_ctx ctx = {b, NULL};
+    struct brief_ctx ctx = {NULL, b};
 
-    ck_assert_int_gt(failalloc_sweep(brief_plan_op, brief_plan_cleanup, &ctx), 3);
+    ck_assert_int_gt(failalloc_sweep(brief_plan_op, free_made_plan, &ctx), 3);
     ctx.brief = parts;
-    ck_assert_int_gt(failalloc_sweep(brief_plan_op, brief_plan_cleanup, &ctx), 3);
+    ck_assert_int_gt(failalloc_sweep(brief_plan_op, free_made_plan, &ctx), 3);
     bf_brief_free(b);
     bf_brief_free(parts);
 }
