@@ -13,9 +13,10 @@
  * A setter that refuses a value leaves the brief unchanged.
  *
  * Ownership. Strings returned by getters belong to the brief and stay valid
- * until the same field is changed, the brief is changed by an adder or
- * setter of the same list, or the brief is freed. Strings passed to setters
- * are copied. Enumerations use 0 for "not given".
+ * until a setter, adder or bf_brief_unset() changes the same top-level
+ * section of the brief (any `batching` setter invalidates strings read from
+ * `batching`; bf_brief_set_name() those of `name`), or the brief is freed.
+ * Strings passed to setters are copied. Enumerations use 0 for "not given".
  */
 #ifndef BACKFILL_BRIEF_H
 #define BACKFILL_BRIEF_H

@@ -45,8 +45,9 @@ BF_API size_t bf_lineage_indirect_count(const bf_lineage *lineage);
 BF_API const char *bf_lineage_indirect(const bf_lineage *lineage, size_t index);
 
 /*
- * The people to tell: affected `stakeholder` assets, the owners of affected
- * assets, and `communication.stakeholders`, each once, in that order.
+ * The people to tell, each once: for every affected asset in dependency
+ * order, the asset itself if it is a `stakeholder` and its owner; then
+ * `communication.stakeholders`.
  * bf_lineage_human_reason() says why ("owner of mart_monthly_revenue",
  * "stakeholder depending on Revenue dashboard", "listed in
  * communication.stakeholders"; several reasons are joined by "; ").

@@ -103,7 +103,7 @@ int bf__zone_exists(const char *name);
  */
 int bf__json_text(json_t **out, const char *text, const char *dotted);
 
-/* Map a NULL from Jansson to BF_E_NOMEM. */
-#define BF_JSON_CHECK(expr) ((expr) ? BF_OK : bf__nomem())
+/* JSON text of `value` in memory of ours (free with bf__free). */
+int bf__json_dump(char **out, const json_t *value, size_t flags);
 
 #endif

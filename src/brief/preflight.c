@@ -131,6 +131,9 @@ static void rule_scope(struct pf *pf)
     int complete = 1, empty = 0;
     int64_t lo, hi;
 
+    if (!has(b, "scope.expected_rows"))
+        FIND(pf, "missing-expected-rows", WARN, "$.scope.expected_rows",
+             "No expected row count is given, so a wildly wrong result would not stand out.");
     if (kind == BF_SCOPE_NONE) {
         FIND(pf, "missing-scope", BLOCK, "$.scope",
              "The brief gives no scope (time, keys, partitions or buckets), so it would touch "
@@ -160,9 +163,6 @@ static void rule_scope(struct pf *pf)
         FIND(pf, "empty-scope", BLOCK, "$.scope",
              "The scope is empty (its start equals its end, or it lists no values), so nothing "
              "would be backfilled.");
-    if (!has(b, "scope.expected_rows"))
-        FIND(pf, "missing-expected-rows", WARN, "$.scope.expected_rows",
-             "No expected row count is given, so a wildly wrong result would not stand out.");
 }
 
 static void rule_batching(struct pf *pf)
@@ -187,6 +187,9 @@ static void rule_batching(struct pf *pf)
         if (by == BF_BATCH_BY_TIME && !bf_brief_time_column(b))
             FIND(pf, "incomplete-batching", BLOCK, "$.target.time_column",
                  "Time batches need the target's time column.");
+        if (by == BF_BATCH_BY_TIME && !bf_brief_time_format(b))
+            FIND(pf, "incomplete-batching", BLOCK, "$.target.time_format",
+                 "Time batches need the target's time format, to bind :start and :end in it.");
         if (by == BF_BATCH_BY_KEY && !has(b, "batching.width") && !has(b, "batching.rows_per_batch"))
             FIND(pf, "incomplete-batching", BLOCK, "$.batching.width",
                  "Key batches need a width or rows_per_batch.");
@@ -235,7 +238,6 @@ static const char *const known_params[] = {"start", "end", "lo", "hi", "partitio
                                            "bucket", "buckets", "run", "batch"};
 
 struct param_scan {
-    struct pf *pf;
     bf_batch_by by;
     int used[3]; /* which of bound_params[by] the job uses */
     char unknown[64]; /* the first parameter the batches would not bind */
@@ -267,7 +269,7 @@ static void rule_job(struct pf *pf)
 {
     const bf_brief *b = pf->b;
     const char *sql = bf_brief_job_select(b);
-    struct param_scan scan = {pf, bf_brief_batch_by(b), {0, 0, 0}, ""};
+    struct param_scan scan = {bf_brief_batch_by(b), {0, 0, 0}, ""};
 
     if (blank(sql)) {
         FIND(pf, "missing-job", BLOCK, "$.job.select",

@@ -275,6 +275,14 @@ static void range_words(bf__sb *sb, const json_t *range, const char *unit)
         bf__sb_append(sb, "by any amount");
 }
 
+/* A check's text member, or "?" in a draft that lacks it. */
+static const char *member_text(const json_t *check, const char *key)
+{
+    const char *text = json_string_value(json_object_get(check, key));
+
+    return text ? text : "?";
+}
+
 static void check_line(bf__sb *sb, const bf_brief *b, const json_t *c, size_t i)
 {
     const char *name = bf_brief_check_name(b, i);
@@ -302,12 +310,11 @@ static void check_line(bf__sb *sb, const bf_brief *b, const json_t *c, size_t i)
     case BF_CHECK_REFERENCES:
         bf__sb_append(sb, "Every ");
         code_list(sb, cols);
-        bf__sb_appendf(sb, " exists in `%s`", json_string_value(json_object_get(c, "parent"))
-                                                  ? json_string_value(json_object_get(c, "parent")) : "?");
+        bf__sb_appendf(sb, " exists in `%s`", member_text(c, "parent"));
         break;
     case BF_CHECK_METRIC:
         bf__sb_appendf(sb, "The metric \"%s\" (`%s`) moves ", name ? name : "unnamed",
-                       json_string_value(json_object_get(c, "expr")) ? json_string_value(json_object_get(c, "expr")) : "?");
+                       member_text(c, "expr"));
         if (json_object_get(c, "expect_delta_pct"))
             range_words(sb, json_object_get(c, "expect_delta_pct"), "%");
         else
@@ -335,7 +342,8 @@ static void check_line(bf__sb *sb, const bf_brief *b, const json_t *c, size_t i)
         bf__sb_append(sb, ", for every batch");
     else if (bf_brief_check_per(b, i) == BF_CHECK_PER_RUN)
         bf__sb_append(sb, ", over the whole run");
-    bf__sb_append(sb, bf_brief_check_severity(b, i) == BF_CHECK_SEVERITY_WARN ? " (a warning only).\n" : ".\n");
+    bf__sb_append(sb, bf_brief_check_severity(b, i) == BF_CHECK_SEVERITY_WARN ? " (a warning only).\n"
+                                                                               : ".\n");
 }
 
 static void checks_and_undo(bf__sb *sb, const bf_brief *b)
@@ -388,7 +396,8 @@ int bf_brief_render_markdown(char **out, const bf_brief *brief)
     if (rc != BF_OK)
         return rc;
     bf__sb_init(&sb);
-    bf__sb_appendf(&sb, "# Backfill brief: %s\n\n", bf_brief_name(brief) ? bf_brief_name(brief) : "(unnamed)");
+    bf__sb_appendf(&sb, "# Backfill brief: %s\n\n",
+                   bf_brief_name(brief) ? bf_brief_name(brief) : "(unnamed)");
     status(&sb, f);
     bf__sb_append(&sb, "## Why\n\n");
     or_not_given(&sb, bf_brief_reason(brief));

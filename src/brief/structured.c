@@ -3,7 +3,6 @@
  * downstream assets and validation checks. Changes go through
  * bf__brief_modify(), so each is validated like loading validates.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "brief/brief_internal.h"
@@ -187,7 +186,8 @@ int bf_brief_add_partition(bf_brief *brief, const bf_value *value)
         return bf__error(BF_E_INVALID, "bf_brief_add_partition: brief or value is NULL");
     if (bf_brief_scope_kind(brief) != BF_SCOPE_PARTITIONS)
         return bf__error(BF_E_INVALID,
-                         "$.scope.partitions: not the brief's scope; call bf_brief_set_scope_partitions first");
+                         "$.scope.partitions: not the brief's scope; "
+                         "call bf_brief_set_scope_partitions first");
     if (value->type == BF_VALUE_INT) {
         v = json_integer((json_int_t)value->i);
         if (!v)
@@ -385,19 +385,13 @@ const char *bf_brief_check_name(const bf_brief *brief, size_t index)
 int bf_brief_check_json(char **out, const bf_brief *brief, size_t index)
 {
     json_t *c = check(brief, index);
-    char *text;
 
     if (!out)
         return bf__error(BF_E_INVALID, "bf_brief_check_json: out is NULL");
     *out = NULL;
     if (!c)
         return bf__error(BF_E_NOT_FOUND, "$.validation[%zu]: no such check", index);
-    text = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!text)
-        return bf__nomem();
-    *out = bf__strdup(text);
-    free(text);
-    return *out ? BF_OK : bf__nomem();
+    return bf__json_dump(out, c, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 int bf_brief_add_check_json(bf_brief *brief, const char *json)

@@ -9,13 +9,13 @@ int cli_load_brief(bf_brief **out, const char *path)
 
     if (rc == BF_OK)
         return EXIT_DONE;
-    /* Any brief that cannot be read is bad input, whatever the reason; memory is a failure. */
-    if (rc == BF_E_NOMEM || rc == BF_E_IO)
+    /* A brief that cannot be read is bad input, whatever the reason; memory is a failure. */
+    if (rc == BF_E_NOMEM)
         return cli_fail_bf(rc, NULL);
     return cli_fail(EXIT_USAGE, "%s", bf_last_error());
 }
 
-/* The single BRIEF argument of a command that takes no other options than `allowed`. */
+/* The single BRIEF argument left in argv once the command took its own options. */
 int cli_brief_args(int argc, char **argv, const char **brief, const char *usage)
 {
     *brief = NULL;

@@ -47,8 +47,10 @@ static void print_assets(const bf_brief *brief, const bf_lineage *l, const char 
 
 static void print_text(const bf_brief *brief, const bf_lineage *l)
 {
-    printf("Blast radius of %s (target %s)\n\n", bf_brief_name(brief) ? bf_brief_name(brief) : "(unnamed brief)",
-           bf_brief_target_table(brief) ? bf_brief_target_table(brief) : "not given");
+    const char *name = bf_brief_name(brief), *target = bf_brief_target_table(brief);
+
+    printf("Blast radius of %s (target %s)\n\n", name ? name : "(unnamed brief)",
+           target ? target : "not given");
     print_assets(brief, l, "Direct dependents", bf_lineage_direct_count, bf_lineage_direct);
     print_assets(brief, l, "Indirect dependents", bf_lineage_indirect_count, bf_lineage_indirect);
     printf("People to tell:\n");

@@ -15,7 +15,7 @@ static void print_param(FILE *to, const bf_batch *b, size_t i)
 {
     bf_value v;
 
-    if (bf_batch_param_at(b, i, &v) != BF_OK)
+    if (bf_batch_param_at(&v, b, i) != BF_OK)
         return;
     fprintf(to, "%s=", bf_batch_param_name(b, i));
     if (v.type == BF_VALUE_INT)
@@ -67,7 +67,7 @@ static json_t *batch_json(const bf_batch *b)
     for (size_t i = 0; params && i < bf_batch_param_count(b); i++) {
         bf_value v;
 
-        if (bf_batch_param_at(b, i, &v) != BF_OK)
+        if (bf_batch_param_at(&v, b, i) != BF_OK)
             continue;
         json_object_set_new(params, bf_batch_param_name(b, i),
                             v.type == BF_VALUE_INT    ? json_integer(v.i)

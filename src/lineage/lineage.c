@@ -4,6 +4,7 @@
  * dependent. A stable topological order (Kahn's algorithm taking the lowest
  * node number first) gives the refresh order and finds cycles.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backfill/lineage.h"
@@ -21,13 +22,21 @@ struct bf_lineage {
     size_t nhumans, humans_cap;
 };
 
+struct named {
+    const char *name;
+    size_t node;
+};
+
 /* The graph while it is being built; names are borrowed from the brief. */
 struct graph {
     const bf_brief *brief;
     size_t n, nsources;
     const char **names;
+    struct named *index; /* named nodes sorted by name, then node: lookups in log time */
+    size_t nindex;
     size_t *ndeps;     /* per node: dependencies not yet placed (Kahn) */
-    size_t *dep_start; /* CSR of dependents: node i's dependents are dep_list[dep_start[i] .. dep_start[i+1]) */
+    /* Dependents in compressed rows: node i's are dep_list[dep_start[i] .. dep_start[i + 1]). */
+    size_t *dep_start;
     size_t *dep_list;
     size_t *order; /* topological order */
     unsigned char *affected, *direct;
@@ -36,6 +45,7 @@ struct graph {
 static void graph_dispose(struct graph *g)
 {
     bf__free(g->names);
+    bf__free(g->index);
     bf__free(g->ndeps);
     bf__free(g->dep_start);
     bf__free(g->dep_list);
@@ -49,39 +59,68 @@ static size_t asset_of(const struct graph *g, size_t node)
     return node - 1 - g->nsources;
 }
 
-/* The node named `name`, or g->n. The target wins over a source of the same name. */
+static int by_name(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c ? c : (x->node > y->node) - (x->node < y->node);
+}
+
+/* The first node named `name`, or g->n; the target wins over a source of the same name. */
 static size_t find_node(const struct graph *g, const char *name)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (g->names[i] && strcmp(g->names[i], name) == 0)
-            return i;
-    return g->n;
+    size_t lo = 0, hi = g->nindex;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(g->index[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->nindex && strcmp(g->index[lo].name, name) == 0 ? g->index[lo].node : g->n;
 }
 
 static int graph_nodes(struct graph *g)
 {
     const bf_brief *b = g->brief;
     size_t nassets = bf_brief_downstream_count(b);
+    size_t worst, clash = 0;
 
     g->nsources = bf_brief_source_count(b);
     g->n = 1 + g->nsources + nassets;
+    worst = g->n;
     g->names = bf__calloc(g->n, sizeof *g->names);
-    if (!g->names)
+    g->index = bf__calloc(g->n, sizeof *g->index);
+    if (!g->names || !g->index)
         return bf__nomem();
     g->names[0] = bf_brief_target_table(b);
     for (size_t i = 0; i < g->nsources; i++)
         g->names[1 + i] = bf_brief_source(b, i);
-    for (size_t a = 0; a < nassets; a++) {
-        size_t node = 1 + g->nsources + a;
-        const char *name = bf_brief_downstream_name(b, a);
-        size_t clash = find_node(g, name);
-
-        if (clash < node) {
-            const char *what = clash == 0 ? "the target table" : clash <= g->nsources ? "a source" : "another downstream asset";
-            return bf__error(BF_E_INVALID, "$.downstream[%zu].name: \"%s\" is already the name of %s",
-                             a, name, what);
+    for (size_t a = 0; a < nassets; a++)
+        g->names[1 + g->nsources + a] = bf_brief_downstream_name(b, a);
+    for (size_t i = 0; i < g->n; i++)
+        if (g->names[i])
+            g->index[g->nindex++] = (struct named){g->names[i], i};
+    qsort(g->index, g->nindex, sizeof *g->index, by_name);
+    /* An asset may not reuse a name; report the first such asset in brief order. */
+    for (size_t k = 1, first = 0; k < g->nindex; k++) {
+        if (strcmp(g->index[k].name, g->index[first].name) != 0) {
+            first = k;
+            continue;
         }
-        g->names[node] = name;
+        if (g->index[k].node > g->nsources && g->index[k].node < worst) {
+            worst = g->index[k].node;
+            clash = g->index[first].node;
+        }
+    }
+    if (worst < g->n) {
+        const char *what = clash == 0              ? "the target table"
+                           : clash <= g->nsources ? "a source"
+                                                  : "another downstream asset";
+        return bf__error(BF_E_INVALID, "$.downstream[%zu].name: \"%s\" is already the name of %s",
+                         asset_of(g, worst), g->names[worst], what);
     }
     return BF_OK;
 }

@@ -92,7 +92,7 @@ static int copy_batch(bf_plan *to, const bf_batch *b)
 
     for (size_t i = 0; i < n && i < BF_BATCH_MAX_PARAMS; i++) {
         names[i] = bf_batch_param_name(b, i);
-        bf_batch_param_at(b, i, &params[i]);
+        bf_batch_param_at(&params[i], b, i);
     }
     return bf__plan_add(to, bf_batch_lo(b), bf_batch_hi(b), bf_batch_label(b), n, names, params);
 }

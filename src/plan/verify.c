@@ -31,7 +31,7 @@ static int same_param(const bf_batch *b, const char *name, const bf_value *want)
 {
     bf_value got;
 
-    if (bf_batch_param(b, name, &got) != BF_OK || got.type != want->type)
+    if (bf_batch_param(&got, b, name) != BF_OK || got.type != want->type)
         return 0;
     if (got.type == BF_VALUE_INT)
         return got.i == want->i;

@@ -2,7 +2,7 @@
 # The brief commands: check, brief and blast-radius, on the example briefs and on malformed input.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 91
+plan 94
 
 ex="$BF_SOURCE_ROOT/examples/briefs"
 good="$ex/refund-join.json"
@@ -45,8 +45,9 @@ for code in missing-reason missing-owner missing-reviewer missing-risk missing-c
 done
 
 # --- unreadable input: exit 2 and one line naming the problem ---------------------------
+as_user= # a command prefix to run the check as another user
 unreadable() { # FILE PATTERN WHAT
-    run "$BACKFILL" check "$1"
+    run $as_user "$BACKFILL" check "$1"
     expect_rc 2 "$3"
     expect_lines "$work/err" 1 "$3: one line on stderr"
     expect_grep "$work/err" "$2" "$3: the line names the problem"
@@ -71,6 +72,14 @@ printf '{"scope": {"time": {"start": "2025-06-01", "end": "2025-01-01"}}}' >"$wo
 unreadable "$work/order.json" 'start: "2025-06-01" is after the end' "a start after its end"
 printf '{"scope": {"time": {"start": "2025-01-01", "end": "2025-06-01", "timezone": "Mars/Base"}}}' >"$work/zone.json"
 unreadable "$work/zone.json" 'timezone: expected an IANA time zone' "an unknown time zone"
+
+# Root reads every file, so as root the unreadable file is opened as the unprivileged user nobody.
+cp "$good" "$work/secret.json"
+chmod 000 "$work/secret.json"
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && as_user="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+unreadable "$work/secret.json" 'secret.json: cannot open: Permission denied' "a file without read permission"
+as_user=
 
 run "$BACKFILL" check "$work/nosuch.json" --json
 if [ "$rc" -eq 2 ] && grep -q '"exit": 2' "$work/out"; then ok "unreadable input under --json is a JSON error"; else

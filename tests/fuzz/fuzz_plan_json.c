@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bf_plan *again = NULL;
 
         /* Whatever is accepted must write back into an identical plan. */
-        if (bf_plan_to_json(plan, &json) != BF_OK || bf_plan_from_json(&again, json) != BF_OK ||
+        if (bf_plan_to_json(&json, plan) != BF_OK || bf_plan_from_json(&again, json) != BF_OK ||
             strcmp(bf_plan_fingerprint(plan), bf_plan_fingerprint(again)) != 0)
             abort();
         bf_plan_free(again);

@@ -149,6 +149,11 @@ START_TEST(unknown_and_duplicate_names_are_refused)
     expect_fail("{\"target\": {\"table\": \"t\"}, \"downstream\": ["
                 "{\"name\": \"a\", \"kind\": \"table\"}, {\"name\": \"a\", \"kind\": \"view\"}]}",
                 "$.downstream[1].name: \"a\" is already the name of another downstream asset");
+    /* The first repeat in brief order is named, whatever the names sort like. */
+    expect_fail("{\"target\": {\"table\": \"t\"}, \"downstream\": ["
+                "{\"name\": \"x\", \"kind\": \"table\"}, {\"name\": \"y\", \"kind\": \"view\"},"
+                "{\"name\": \"y\", \"kind\": \"view\"}, {\"name\": \"x\", \"kind\": \"view\"}]}",
+                "$.downstream[2].name: \"y\" is already the name of another downstream asset");
     expect_fail("{\"target\": {\"table\": \"t\"}, \"downstream\": [{\"name\": \"t\", \"kind\": \"view\"}]}",
                 "$.downstream[0].name: \"t\" is already the name of the target table");
     expect_fail("{\"target\": {\"table\": \"t\"}, \"sources\": [\"s\"], \"downstream\": "

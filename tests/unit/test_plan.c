@@ -63,7 +63,7 @@ static int64_t int_param(const bf_batch *b, const char *name)
 {
     bf_value v;
 
-    ck_assert_int_eq(bf_batch_param(b, name, &v), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&v, b, name), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_INT);
     return v.i;
 }
@@ -72,7 +72,7 @@ static const char *text_param(const bf_batch *b, const char *name)
 {
     bf_value v;
 
-    ck_assert_int_eq(bf_batch_param(b, name, &v), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&v, b, name), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_TEXT);
     return v.s;
 }
@@ -480,7 +480,7 @@ START_TEST(partitions_one_batch_per_value)
     ck_assert_str_eq(text_param(bf_plan_batch(plan, 1), "partition"), "us-east");
     ck_assert_int_eq(bf_batch_lo(bf_plan_batch(plan, 1)), 1);
     ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, 2)), "42");
-    ck_assert_int_eq(bf_batch_param(bf_plan_batch(plan, 2), "partition", &v), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&v, bf_plan_batch(plan, 2), "partition"), BF_OK);
     ck_assert_int_eq(v.i, 42);
     bf_plan_free(plan);
 
@@ -622,7 +622,7 @@ START_TEST(fingerprint_is_deterministic_and_pins_the_settings)
     ck_assert_str_ne(bf_plan_fingerprint(a), bf_plan_fingerprint(c));
     bf_plan_free(c);
     /* A JSON round trip keeps the fingerprint. */
-    ck_assert_int_eq(bf_plan_to_json(a, &json), BF_OK);
+    ck_assert_int_eq(bf_plan_to_json(&json, a), BF_OK);
     ck_assert_int_eq(bf_plan_from_json(&back, json), BF_OK);
     ck_assert_str_eq(bf_plan_fingerprint(back), bf_plan_fingerprint(a));
     bf_free(json);

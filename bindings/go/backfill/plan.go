@@ -9,7 +9,7 @@ static int bfgo_param(const bf_batch *b, size_t i, int *type, long long *ival, d
                       const char **sval, size_t *len)
 {
     bf_value v;
-    int rc = bf_batch_param_at(b, i, &v);
+    int rc = bf_batch_param_at(&v, b, i);
 
     if (rc != BF_OK)
         return rc;
@@ -82,7 +82,7 @@ func (p *Plan) ToJSON() (string, error) {
 	var out *C.char
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	rc := C.bf_plan_to_json(p.handle(), &out)
+	rc := C.bf_plan_to_json(&out, p.handle())
 	runtime.KeepAlive(p)
 	if err := lastError(rc); err != nil {
 		return "", err

@@ -96,7 +96,7 @@ _declare("bf_plan_batch", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t])
 _declare("bf_plan_dimension", ctypes.c_int, [ctypes.c_void_p])
 _declare("bf_plan_column", ctypes.c_char_p, [ctypes.c_void_p])
 _declare("bf_plan_fingerprint", ctypes.c_char_p, [ctypes.c_void_p])
-_declare("bf_plan_to_json", ctypes.c_int, [ctypes.c_void_p, c_void_pp], status=True)
+_declare("bf_plan_to_json", ctypes.c_int, [c_void_pp, ctypes.c_void_p], status=True)
 _declare("bf_plan_from_json", ctypes.c_int, [c_void_pp, ctypes.c_char_p], status=True)
 _declare("bf_batch_ordinal", ctypes.c_size_t, [ctypes.c_void_p])
 _declare("bf_batch_dimension", ctypes.c_int, [ctypes.c_void_p])
@@ -106,7 +106,7 @@ _declare("bf_batch_hi", ctypes.c_int64, [ctypes.c_void_p])
 _declare("bf_batch_param_count", ctypes.c_size_t, [ctypes.c_void_p])
 _declare("bf_batch_param_name", ctypes.c_char_p, [ctypes.c_void_p, ctypes.c_size_t])
 _declare("bf_batch_param_at", ctypes.c_int,
-         [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(Value)], status=True)
+         [ctypes.POINTER(Value), ctypes.c_void_p, ctypes.c_size_t], status=True)
 
 
 def take_string(ptr):

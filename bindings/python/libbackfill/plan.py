@@ -34,7 +34,7 @@ class Batch:
         out = {}
         for i in range(lib.bf_batch_param_count(self._h)):
             v = Value()
-            lib.bf_batch_param_at(self._h, i, ctypes.byref(v))
+            lib.bf_batch_param_at(ctypes.byref(v), self._h, i)
             out[lib.bf_batch_param_name(self._h, i).decode("utf-8")] = value_to_python(v)
         return out
 
@@ -56,7 +56,7 @@ class Plan:
 
     def to_json(self):
         out = ctypes.c_void_p()
-        lib.bf_plan_to_json(self._handle(), ctypes.byref(out))
+        lib.bf_plan_to_json(ctypes.byref(out), self._handle())
         return take_string(out)
 
     def _handle(self):
