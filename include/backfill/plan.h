@@ -16,7 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backfill/brief.h"
 #include "backfill/common.h"
 #include "backfill/value.h"
 
@@ -131,13 +130,46 @@ BF_API int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
  * ------------------------------------------------------------------------ */
 
 typedef struct bf_planner bf_planner;
+typedef struct bf_brief bf_brief; /* <backfill/brief.h> */
+
+/* `target.time_format`: how the target's time column stores instants. */
+typedef enum bf_time_format {
+    BF_TIME_FORMAT_UNSET = 0,
+    BF_TIME_FORMAT_UNIX_S = 1,
+    BF_TIME_FORMAT_UNIX_MS = 2,
+    BF_TIME_FORMAT_UNIX_US = 3,
+    BF_TIME_FORMAT_ISO8601 = 4, /* text "YYYY-MM-DD HH:MM:SS" in UTC */
+    BF_TIME_FORMAT_DATE = 5     /* text "YYYY-MM-DD" in the brief's time zone */
+} bf_time_format;
+
+/* `batching.grain`, for time batches. */
+typedef enum bf_grain {
+    BF_GRAIN_UNSET = 0,
+    BF_GRAIN_HOUR = 1,
+    BF_GRAIN_DAY = 2,
+    BF_GRAIN_WEEK = 3, /* ISO weeks, starting Monday */
+    BF_GRAIN_MONTH = 4,
+    BF_GRAIN_QUARTER = 5,
+    BF_GRAIN_YEAR = 6
+} bf_grain;
+
+/* `batching.order`. */
+typedef enum bf_batch_order {
+    BF_BATCH_ORDER_UNSET = 0,
+    BF_BATCH_ORDER_OLDEST_FIRST = 1,
+    BF_BATCH_ORDER_NEWEST_FIRST = 2
+} bf_batch_order;
 
 /*
- * Grains (bf_grain), time formats (bf_time_format) and orders
- * (bf_batch_order) are the brief's enumerations, from <backfill/brief.h>;
- * their names are the brief's ("day", "unix_s", "newest_first"). These parse
- * a name into its value; BF_E_INVALID, listing the valid names, otherwise.
+ * The names of grains, time formats and orders, as a brief spells them
+ * ("day", "unix_s", "newest_first"), or NULL for 0 and values out of range.
+ * The strings are static.
  */
+BF_API const char *bf_time_format_name(bf_time_format value);
+BF_API const char *bf_grain_name(bf_grain value);
+BF_API const char *bf_batch_order_name(bf_batch_order value);
+
+/* Parse such a name into its value; BF_E_INVALID, listing the valid names, otherwise. */
 BF_API int bf_grain_from_name(bf_grain *out, const char *name);
 BF_API int bf_time_format_from_name(bf_time_format *out, const char *name);
 BF_API int bf_batch_order_from_name(bf_batch_order *out, const char *name);

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 
+#include "backfill/brief.h"
 #include "common/internal.h"
 #include "plan/planner_internal.h"
 
