@@ -12,5 +12,7 @@
 #include "backfill/common.h"
 #include "backfill/value.h"
 #include "backfill/plan.h"
+#include "backfill/fingerprint.h"
+#include "backfill/driver.h"
 
 #endif
