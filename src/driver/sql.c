@@ -99,6 +99,8 @@ int bf__sql_ident(const bf__sql *s, bf__sb *sb, const char *name)
         if (!step)
             return bf__error(BF_E_INVALID, "identifier '%.60s': not valid UTF-8", name);
     }
+    if (!sb)
+        return BF_OK;
     bf__sb_appendc(sb, quote);
     for (const char *p = name; *p; p++) {
         if (*p == quote)
@@ -392,6 +394,9 @@ int bf__sql_describe(bf__sql *s, bf_table_info **out, const char *table)
     bf_table_info *info;
     int rc;
 
+    /* Validate the name like every other identifier before the connection sees it. */
+    if ((rc = bf__sql_ident(s, NULL, table)) != BF_OK)
+        return rc;
     if (bf__table_info_new(&info) != BF_OK)
         return BF_E_NOMEM;
     rc = s->vt.describe(s->ud, info, table);
@@ -442,20 +447,15 @@ void bf__sql_rollback(bf__sql *s)
 
 static int sql_describe(void *ud, bf_table_info *info, const char *table)
 {
-    bf__sql *s = ud;
-    bf__sb sb;
-    int rc;
+    bf_table_info *found;
+    int rc = bf__sql_describe(ud, &found, table);
 
-    /* Validate the name like every other identifier before a driver sees it. */
-    bf__sb_init(&sb);
-    rc = bf__sql_ident(s, &sb, table);
-    bf__sb_dispose(&sb);
     if (rc != BF_OK)
         return rc;
-    rc = s->vt.describe(s->ud, info, table);
-    if (rc == BF_E_NOT_FOUND)
-        return bf__error(BF_E_NOT_FOUND, "table %s: no such table", table);
-    return rc == BF_OK ? BF_OK : bf__sql_fail(s, rc, table);
+    /* Hand the columns over to the caller's description. */
+    *info = *found;
+    bf__free(found);
+    return BF_OK;
 }
 
 static int sql_execute(void *ud, const char *sql)

@@ -37,7 +37,8 @@ void bf__binds_batch(bf__binds *b, const bf_batch *batch);
  * BF_IDENT_MAX bytes, valid UTF-8, no control characters) and appends it
  * quoted in the dialect's quote character, doubling embedded quotes.
  * BF_E_INVALID names the identifier otherwise. Every identifier in every
- * statement the library writes goes through here.
+ * statement the library writes goes through here. With a NULL sb it only
+ * validates (for names handed to the connection as values).
  */
 int bf__sql_ident(const bf__sql *s, bf__sb *sb, const char *name);
 

@@ -426,29 +426,30 @@ int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *con
         bf_value v;
 
         while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            int64_t seg;
+
             if ((rc = bf__stmt_column(&st, 0, &v)) != BF_OK)
                 break;
+            seg = v.i;
             if (fn) {
-                bf_value f;
-
-                if ((rc = bf__stmt_column(&st, 1, &f)) != BF_OK ||
-                    (rc = fp_from_value(sc.s, &fp, &f)) != BF_OK ||
-                    (rc = add_segment(rows, lo + v.i * width, &fp)) != BF_OK)
+                if ((rc = bf__stmt_column(&st, 1, &v)) != BF_OK ||
+                    (rc = fp_from_value(sc.s, &fp, &v)) != BF_OK ||
+                    (rc = add_segment(rows, lo + seg * width, &fp)) != BF_OK)
                     break;
                 continue;
             }
             /* Rows arrive in key order: close a segment when the next one starts. */
-            if (fp.rows && v.i != current) {
+            if (fp.rows && seg != current) {
                 if ((rc = add_segment(rows, lo + current * width, &fp)) != BF_OK)
                     break;
                 fp = (bf_fingerprint){0, 0, 0};
             }
-            current = v.i;
+            current = seg;
             bf__fprow_reset(&row);
-            for (size_t i = 0; i < sc.t.col_count && rc == BF_SQL_ROW; i++)
-                if (bf__stmt_column(&st, 1 + (int)i, &v) != BF_OK || bf__fprow_put(&row, &v) != BF_OK)
-                    rc = bf_last_error_code();
-            if (rc != BF_SQL_ROW)
+            for (size_t i = 0; i < sc.t.col_count && rc == BF_OK; i++)
+                if ((rc = bf__stmt_column(&st, 1 + (int)i, &v)) == BF_OK)
+                    rc = bf__fprow_put(&row, &v);
+            if (rc != BF_OK)
                 break;
             bf__fprow_apply(&row, &fp, 1);
         }

@@ -321,11 +321,7 @@ static int check_staged(struct job *j)
         return BF_OK;
     if (!j->spec->key_count)
         return bf__error(BF_E_INVALID, "merge into %s needs the key columns", j->spec->table);
-    rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K HAVING count(*) > 1)",
-                   ARGS(j->stage, NULL));
-    if (rc == BF_OK && n)
-        return bf__error(BF_E_VALIDATION, "batch %s of %s: %lld keys are staged more than once",
-                         bf_batch_label(j->batch), j->spec->table, (long long)n);
+    rc = BF_OK;
     for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
         const char *key = j->spec->key[k];
 
@@ -334,6 +330,12 @@ static int check_staged(struct job *j)
             rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows have a NULL %s",
                            bf_batch_label(j->batch), j->spec->table, (long long)n, key);
     }
+    if (rc == BF_OK)
+        rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K HAVING count(*) > 1)",
+                   ARGS(j->stage, NULL));
+    if (rc == BF_OK && n)
+        rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld keys are staged more than once",
+                         bf_batch_label(j->batch), j->spec->table, (long long)n);
     return rc;
 }
 
