@@ -51,6 +51,7 @@ int cli_take_json_flag(int argc, char **argv);
 /* commands: plan */
 
 /* commands: fingerprint */
+int cmd_fingerprint(int argc, char **argv);
 
 /* commands: status, pause, resume, cancel, retry */
 
