@@ -4,6 +4,7 @@
  * boundaries and partition values.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver/sql.h"
@@ -164,7 +165,15 @@ static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec,
 
     bf__sb_init(&sb);
     bf__sb_append(&sb, "SELECT count(*)");
-    rc = add_aggregates(s, &sb, "nulls", spec->null_columns, spec->null_count);
+    if (spec->null_count && s->vt.null_count_function) {
+        bf__sb_append(&sb, ", ");
+        bf__sb_append(&sb, s->vt.null_count_function);
+        bf__sb_appendc(&sb, '(');
+        rc = bf__sql_ident_list(s, &sb, NULL, spec->null_columns, spec->null_count);
+        bf__sb_appendc(&sb, ')');
+    } else {
+        rc = add_aggregates(s, &sb, "nulls", spec->null_columns, spec->null_count);
+    }
     if (rc == BF_OK)
         rc = add_aggregates(s, &sb, "sum", spec->sum_columns, spec->sum_count);
     for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
@@ -186,6 +195,28 @@ static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec,
     return bf__sql_text(&sb, out);
 }
 
+/* Read "n1,n2,..." from the null-count aggregate (NULL: no rows, no NULLs). */
+static int parse_counts(const bf__sql *s, int64_t *out, size_t count, const bf_value *v)
+{
+    const char *p = v->s;
+    char *end;
+
+    if (v->type == BF_VALUE_NULL) {
+        memset(out, 0, count * sizeof *out);
+        return BF_OK;
+    }
+    for (size_t i = 0; v->type == BF_VALUE_TEXT && i < count; i++) {
+        out[i] = strtoll(p, &end, 10);
+        if (end == p || *end != (i + 1 < count ? ',' : '\0'))
+            break;
+        if (i + 1 == count)
+            return BF_OK;
+        p = end + 1;
+    }
+    return bf__error(BF_E_DRIVER, "%s: the null count function returned no counts",
+                     s->vt.dialect ? s->vt.dialect : "driver");
+}
+
 static int profile_fill(bf__stmt *st, bf_profile *p, const bf_profile_spec *spec, int with_fp)
 {
     bf_fingerprint fp;
@@ -195,10 +226,16 @@ static int profile_fill(bf__stmt *st, bf_profile *p, const bf_profile_spec *spec
     if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
         return rc;
     p->rows = v.i;
-    for (size_t i = 0; i < spec->null_count; i++) {
-        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
+    if (spec->null_count && st->s->vt.null_count_function) {
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
+            (rc = parse_counts(st->s, p->nulls, spec->null_count, &v)) != BF_OK)
             return rc;
-        p->nulls[i] = v.i;
+    } else {
+        for (size_t i = 0; i < spec->null_count; i++) {
+            if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
+                return rc;
+            p->nulls[i] = v.i;
+        }
     }
     for (size_t i = 0; i < spec->sum_count; i++)
         if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||

@@ -1,8 +1,9 @@
 /*
  * The SQLite reference driver: the SQL connection vtable over sqlite3, plus
  * the fast paths the SQL layer uses when a dialect offers them: an
- * application-defined aggregate bf_fingerprint(c1, ...) and the scalar
- * bf_bucket(x, n) used by bucket batch predicates.
+ * application-defined aggregate bf_fingerprint(c1, ...), the aggregate
+ * bf_nulls(c1, ...) counting NULLs of many columns in one call, and the
+ * scalar bf_bucket(x, n) used by bucket batch predicates.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -223,6 +224,7 @@ const bf_sql_vtable bf__sqlite_vtable = {
     .fingerprint_function = "bf_fingerprint",
     .bucket_function = "bf_bucket",
     .rowid_column = "rowid",
+    .null_count_function = "bf_nulls",
     .execute = lite_execute,
     .prepare = lite_prepare,
     .param_count = lite_param_count,
@@ -277,6 +279,40 @@ static void fp_final(sqlite3_context *ctx)
     sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
+/* NULL counts of every argument in one call per row, instead of one count() per column. */
+static void nulls_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t *counts = sqlite3_aggregate_context(ctx, (int)sizeof *counts * (argc + 1));
+
+    if (!counts) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    counts[0] = argc;
+    for (int i = 0; i < argc; i++)
+        counts[i + 1] += sqlite3_value_type(argv[i]) == SQLITE_NULL;
+}
+
+static void nulls_final(sqlite3_context *ctx)
+{
+    int64_t *counts = sqlite3_aggregate_context(ctx, 0);
+    sqlite3_str *str;
+
+    if (!counts || !counts[0]) {
+        sqlite3_result_null(ctx); /* no rows: no NULLs anywhere */
+        return;
+    }
+    str = sqlite3_str_new(NULL);
+    for (int64_t i = 1; i <= counts[0]; i++)
+        sqlite3_str_appendf(str, i > 1 ? ",%lld" : "%lld", (long long)counts[i]);
+    if (sqlite3_str_errcode(str) != SQLITE_OK) {
+        sqlite3_free(sqlite3_str_finish(str));
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, sqlite3_str_finish(str), -1, sqlite3_free);
+}
+
 static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     bf_value v;
@@ -319,6 +355,9 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
         rc = sqlite3_create_function_v2(c->db, "bf_fingerprint", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, fp_step,
                                         fp_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_nulls", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                        NULL, NULL, nulls_step, nulls_final, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_bucket", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                         NULL, bucket_fn, NULL, NULL, NULL);

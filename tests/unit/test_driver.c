@@ -234,7 +234,7 @@ END_TEST
 
 /* ---- fingerprints through the driver ---- */
 
-/* The connection vtable without the aggregate: the SQL layer hashes rows itself. */
+/* The connection vtable without the aggregates: the SQL layer's portable paths. */
 static bf_driver *open_plain(void)
 {
     bf_sql_vtable vt = bf__sqlite_vtable;
@@ -242,6 +242,7 @@ static bf_driver *open_plain(void)
     void *conn;
 
     vt.fingerprint_function = NULL;
+    vt.null_count_function = NULL;
     ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
     ck_assert_int_eq(bf_driver_new_sql(&d, &vt, conn, bf__sqlite_close), BF_OK);
     return d;
@@ -1231,14 +1232,38 @@ static void check_profile(bf_driver *d, const bf_plan *plan, const bf_batch *bat
     bf_profile_free(p);
 }
 
+/* A batch with no rows: zero counts, NULL sums, the empty fingerprint. */
+static void check_empty_profile(bf_driver *d, const bf_plan *plan)
+{
+    static const char *const cols[] = {"grp", "val"};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_fingerprint fp, empty = {0, 0, 0};
+    bf_profile *p;
+    bf_value v;
+
+    ps.null_columns = ps.sum_columns = cols;
+    ps.null_count = ps.sum_count = 2;
+    ps.fingerprint = 1;
+    ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, bf_plan_batch(plan, 3)), BF_OK);
+    ck_assert_int_eq(bf_profile_rows(p), 0);
+    ck_assert_int_eq(bf_profile_nulls(p, 1), 0);
+    ck_assert_int_eq(bf_profile_sum(p, 1, &v), BF_OK);
+    ck_assert_int_eq(v.type, BF_VALUE_NULL);
+    ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_OK);
+    ck_assert_fp_eq(fp, empty);
+    bf_profile_free(p);
+}
+
 START_TEST(profile_measures_everything_in_one_scan)
 {
-    bf_plan *plan = key_plan("id", 3);
+    bf_plan *plan = key_plan("id", 4);
     bf_driver *d, *plain;
 
     orders();
     d = open_driver();
     plain = open_plain();
+    check_empty_profile(d, plan);
+    check_empty_profile(plain, plan);
     check_profile(d, NULL, NULL);
     check_profile(d, plan, bf_plan_batch(plan, 1));
     check_profile(plain, plan, bf_plan_batch(plan, 1));

@@ -122,6 +122,8 @@ typedef struct bf_sql_vtable {
                                          library hashes fetched rows itself */
     const char *bucket_function;      /* scalar f(x, n) -> bucket; NULL: no bucket batches */
     const char *rowid_column;         /* stable row identity; NULL: no append snapshots */
+    const char *null_count_function;  /* aggregate f(c1, ...) -> "n1,n2,...", the NULLs of
+                                         each argument; NULL: count(*) - count(c) per column */
     /* Run SQL without parameters or results (several statements allowed). */
     int (*execute)(void *userdata, const char *sql);
     /* Prepare exactly one statement; trailing SQL is an error. */
@@ -146,7 +148,7 @@ typedef struct bf_sql_vtable {
 
 #define BF_SQL_VTABLE_VERSION 1u
 #define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
-                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);
