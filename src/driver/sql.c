@@ -206,6 +206,7 @@ int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tp
     int rc = BF_OK;
     size_t a = 0;
 
+    *out = NULL;
     bf__sb_init(&sb);
     for (const char *p = tpl; *p && rc == BF_OK; p++) {
         if (*p != '%') {
@@ -252,8 +253,8 @@ int bf__sql_fail(const bf__sql *s, int rc, const char *what)
     if (rc == BF_E_USER || rc == BF_E_NOMEM || rc == BF_E_LEASE_LOST)
         return rc == BF_E_NOMEM ? bf__nomem() : rc;
     msg = s->vt.error_message ? s->vt.error_message(s->ud) : NULL;
-    if (rc >= 0 || rc == BF_E_INVALID)
-        rc = rc == BF_E_INVALID ? rc : BF_E_DRIVER;
+    if (rc >= 0)
+        rc = BF_E_DRIVER;
     return bf__error(rc, "%s: %s (%.300s)", s->vt.dialect ? s->vt.dialect : "driver",
                      msg && msg[0] ? msg : bf_errdesc(rc), what);
 }
@@ -282,9 +283,11 @@ int bf__stmt_prepare(bf__stmt *st, bf__sql *s, const char *sql, const bf__binds 
         }
         v = binds_find(binds, name + 1);
         if (!v) {
+            /* The name belongs to the statement: report before finalizing it. */
+            rc = bf__error(BF_E_INVALID, "SQL uses %s, which this batch does not bind (%.200s)",
+                           name, sql);
             bf__stmt_finalize(st);
-            return bf__error(BF_E_INVALID, "SQL uses %s, which this batch does not bind (%.200s)",
-                             name, sql);
+            return rc;
         }
         rc = s->vt.bind(s->ud, st->h, i, v);
         if (rc != BF_OK) {

@@ -331,11 +331,11 @@ static int check_staged(struct job *j)
                            bf_batch_label(j->batch), j->spec->table, (long long)n, key);
     }
     if (rc == BF_OK)
-        rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K HAVING count(*) > 1)",
-                   ARGS(j->stage, NULL));
+        rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K "
+                       "HAVING count(*) > 1)", ARGS(j->stage, NULL));
     if (rc == BF_OK && n)
         rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld keys are staged more than once",
-                         bf_batch_label(j->batch), j->spec->table, (long long)n);
+                       bf_batch_label(j->batch), j->spec->table, (long long)n);
     return rc;
 }
 
@@ -592,10 +592,9 @@ int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run_id, int kee
     if (rc == BF_OK && (rc = bf__sql_exists(j.s, &exists, j.dest)) == BF_OK && !exists)
         rc = bf__error(BF_E_STATE, "cutover of %s: run %lld published nothing into %s",
                        spec->table, (long long)run_id, j.dest);
-    if (rc == BF_OK && spec->strategy == BF_WRITE_PARALLEL_VERSION && keep) {
-        job_dispose(&j);
-        return BF_OK;
-    }
+    /* Keeping the version table: nothing moves. */
+    if (spec->strategy == BF_WRITE_PARALLEL_VERSION && keep)
+        goto done;
     if (rc == BF_OK && (rc = bf__sql_exists(j.s, &exists, backup)) == BF_OK && exists)
         rc = bf__error(BF_E_CONFLICT, "cutover of %s: the backup table %s exists already",
                        spec->table, backup);
@@ -608,6 +607,7 @@ int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run_id, int kee
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
     }
+done:
     bf__free(backup);
     job_dispose(&j);
     return rc;
