@@ -14,16 +14,23 @@ struct bf_driver {
     bf__errbuf err;
 };
 
+int bf__versioned_init(void *ptr, size_t size, unsigned version, unsigned current,
+                       const char *what)
+{
+    if (!ptr)
+        return bf__error(BF_E_INVALID, "%s: NULL pointer", what);
+    if (version == 0 || version > current)
+        return bf__error(BF_E_ABI, "%s version %u is unknown (this library knows 1..%u)", what,
+                         version, current);
+    memset(ptr, 0, size);
+    *(unsigned *)ptr = version;
+    return BF_OK;
+}
+
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
 {
-    if (!vtable)
-        return bf__error(BF_E_INVALID, "bf_driver_vtable_init: NULL vtable");
-    if (version == 0 || version > BF_DRIVER_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "driver vtable version %u is unknown (this library knows 1..%u)",
-                         version, BF_DRIVER_VTABLE_VERSION);
-    memset(vtable, 0, sizeof *vtable);
-    vtable->version = version;
-    return BF_OK;
+    return bf__versioned_init(vtable, sizeof *vtable, version, BF_DRIVER_VTABLE_VERSION,
+                              "driver vtable");
 }
 
 int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdata,
@@ -172,36 +179,23 @@ int bf_write_strategy_parse(bf_write_strategy *out, const char *name)
 
 int bf_write_spec_init(bf_write_spec *spec, unsigned version)
 {
-    if (!spec)
-        return bf__error(BF_E_INVALID, "bf_write_spec_init: NULL spec");
-    if (version == 0 || version > BF_WRITE_SPEC_VERSION)
-        return bf__error(BF_E_ABI, "write spec version %u is unknown", version);
-    memset(spec, 0, sizeof *spec);
-    spec->version = version;
-    spec->strategy = BF_WRITE_PARTITION_OVERWRITE;
-    return BF_OK;
+    int rc = bf__versioned_init(spec, sizeof *spec, version, BF_WRITE_SPEC_VERSION, "write spec");
+
+    if (rc == BF_OK)
+        spec->strategy = BF_WRITE_PARTITION_OVERWRITE;
+    return rc;
 }
 
 int bf_publish_result_init(bf_publish_result *result, unsigned version)
 {
-    if (!result)
-        return bf__error(BF_E_INVALID, "bf_publish_result_init: NULL result");
-    if (version == 0 || version > BF_PUBLISH_RESULT_VERSION)
-        return bf__error(BF_E_ABI, "publish result version %u is unknown", version);
-    memset(result, 0, sizeof *result);
-    result->version = version;
-    return BF_OK;
+    return bf__versioned_init(result, sizeof *result, version, BF_PUBLISH_RESULT_VERSION,
+                              "publish result");
 }
 
 int bf_profile_spec_init(bf_profile_spec *spec, unsigned version)
 {
-    if (!spec)
-        return bf__error(BF_E_INVALID, "bf_profile_spec_init: NULL spec");
-    if (version == 0 || version > BF_PROFILE_SPEC_VERSION)
-        return bf__error(BF_E_ABI, "profile spec version %u is unknown", version);
-    memset(spec, 0, sizeof *spec);
-    spec->version = version;
-    return BF_OK;
+    return bf__versioned_init(spec, sizeof *spec, version, BF_PROFILE_SPEC_VERSION,
+                              "profile spec");
 }
 
 /* ---- operations ---- */

@@ -499,14 +499,7 @@ static const bf_driver_vtable sql_driver = {
 
 int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version)
 {
-    if (!vtable)
-        return bf__error(BF_E_INVALID, "bf_sql_vtable_init: NULL vtable");
-    if (version == 0 || version > BF_SQL_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "SQL vtable version %u is unknown (this library knows 1..%u)",
-                         version, BF_SQL_VTABLE_VERSION);
-    memset(vtable, 0, sizeof *vtable);
-    vtable->version = version;
-    return BF_OK;
+    return bf__versioned_init(vtable, sizeof *vtable, version, BF_SQL_VTABLE_VERSION, "SQL vtable");
 }
 
 int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,

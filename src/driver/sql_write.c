@@ -168,16 +168,31 @@ int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pl
     return rc;
 }
 
-int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
-                         const bf_batch *batch, int64_t run_id)
+/* Drop the batch's staging table, or its snapshot tables. */
+static int drop_batch_tables(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                             const bf_batch *batch, int64_t run_id, int snapshot)
 {
     struct job j;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     if (rc == BF_OK)
-        rc = drop_table(&j, j.stage);
+        rc = drop_table(&j, snapshot ? j.snap : j.stage);
+    if (rc == BF_OK && snapshot)
+        rc = drop_table(&j, j.keys);
     job_dispose(&j);
     return rc;
+}
+
+int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch, int64_t run_id)
+{
+    return drop_batch_tables(ud, spec, plan, batch, run_id, 0);
+}
+
+int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                          const bf_batch *batch, int64_t run_id)
+{
+    return drop_batch_tables(ud, spec, plan, batch, run_id, 1);
 }
 
 /* ---- fencing ---- */
@@ -558,18 +573,6 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
     }
-    job_dispose(&j);
-    return rc;
-}
-
-int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *plan,
-                          const bf_batch *batch, int64_t run_id)
-{
-    struct job j;
-    int rc = job_init(&j, ud, spec, plan, batch, run_id);
-
-    if (rc == BF_OK && (rc = drop_table(&j, j.snap)) == BF_OK)
-        rc = drop_table(&j, j.keys);
     job_dispose(&j);
     return rc;
 }

@@ -535,134 +535,138 @@ START_TEST(append_is_not_idempotent_but_restores)
 }
 END_TEST
 
-START_TEST(staged_rows_outside_the_bounds_are_refused)
-{
-    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
-    bf_plan *plan = key_plan("id", 2);
+/* The orders tables, a two-batch key plan, a driver and the target's fingerprint. */
+struct scene {
+    bf_write_spec spec;
+    bf_plan *plan;
     bf_driver *d;
     bf_fingerprint before;
+};
+
+static struct scene scene_open(bf_write_strategy strategy)
+{
+    struct scene sc = {spec_for(strategy, 0), key_plan("id", 2), NULL, {0, 0, 0}};
 
     orders();
-    d = open_driver();
-    before = fp_of(d, "t");
-    spec.select = "SELECT id, grp, val FROM src WHERE id >= :lo - 5 AND id < :hi";
-    stage_ok(d, &spec, plan, 1, 9);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1), BF_OK);
-    spec.select = "SELECT id + 100, grp, val FROM src WHERE id >= :lo AND id < :hi";
-    stage_ok(d, &spec, plan, 1, 9);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
-                     BF_E_VALIDATION);
-    ck_assert_str_eq(bf_driver_last_error(d),
+    sc.d = open_driver();
+    sc.before = fp_of(sc.d, "t");
+    return sc;
+}
+
+static void scene_close(struct scene *sc)
+{
+    bf_plan_free(sc->plan);
+    bf_driver_free(sc->d);
+}
+
+/* Stage batch 1 with `select` (NULL: keep the spec's) and publish it with `token`. */
+static int restage_publish(struct scene *sc, const char *select, int64_t token)
+{
+    if (select)
+        sc->spec.select = select;
+    stage_ok(sc->d, &sc->spec, sc->plan, 1, 9);
+    return bf_driver_publish(sc->d, NULL, &sc->spec, sc->plan, bf_plan_batch(sc->plan, 1), 1,
+                             token);
+}
+
+START_TEST(staged_rows_outside_the_bounds_are_refused)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_fingerprint published;
+
+    ck_assert_int_eq(restage_publish(&sc, "SELECT id, grp, val FROM src WHERE id >= :lo - 5 "
+                                          "AND id < :hi", 1), BF_OK);
+    published = fp_of(sc.d, "t");
+    ck_assert_int_eq(restage_publish(&sc, "SELECT id + 100, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert_str_eq(bf_driver_last_error(sc.d),
                      "batch id [10, 20) of t: 9 staged rows lie outside the batch's bounds");
-    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE id >= 100"), 0);
-    ck_assert(!bf_fingerprint_equal(&before, &(bf_fingerprint){0, 0, 0}));
-    bf_plan_free(plan);
-    bf_driver_free(d);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    scene_close(&sc);
 }
 END_TEST
 
 START_TEST(merge_refuses_null_and_repeated_keys)
 {
-    bf_write_spec spec = spec_for(BF_WRITE_MERGE, 0);
-    bf_plan *plan = key_plan("id", 2);
-    bf_driver *d;
-    bf_fingerprint before;
+    struct scene sc = scene_open(BF_WRITE_MERGE);
 
-    orders();
-    d = open_driver();
-    before = fp_of(d, "t");
-    spec.select = "SELECT NULL, grp, val FROM src WHERE id >= :lo AND id < :hi";
-    stage_ok(d, &spec, plan, 1, 9);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
-                     BF_E_VALIDATION);
-    ck_assert(strstr(bf_driver_last_error(d), "have a NULL id") != NULL);
-    spec.select = "SELECT 10, grp, val FROM src WHERE id >= :lo AND id < :hi";
-    stage_ok(d, &spec, plan, 1, 9);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
-                     BF_E_VALIDATION);
-    ck_assert(strstr(bf_driver_last_error(d), "1 keys are staged more than once") != NULL);
-    ck_assert_fp_eq(fp_of(d, "t"), before);
-    spec.key_count = 0;
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
-                     BF_E_INVALID);
-    bf_plan_free(plan);
-    bf_driver_free(d);
+    ck_assert_int_eq(restage_publish(&sc, "SELECT NULL, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "9 staged rows have a NULL id") != NULL);
+    ck_assert_int_eq(restage_publish(&sc, "SELECT 10, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "1 keys are staged more than once") != NULL);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    sc.spec.key_count = 0;
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t needs the key columns");
+    scene_close(&sc);
 }
 END_TEST
 
 START_TEST(merge_updates_only_the_named_columns)
 {
-    static const char *const cols[] = {"val"};
-    bf_write_spec spec = spec_for(BF_WRITE_MERGE, 0);
-    bf_plan *plan = key_plan("id", 2);
-    bf_driver *d;
+    static const char *const cols[] = {"val"}, *const wrong[] = {"nosuch"};
+    struct scene sc = scene_open(BF_WRITE_MERGE);
 
-    orders();
     sql("UPDATE src SET grp = 'changed'");
-    spec.columns = cols;
-    spec.column_count = 1;
-    d = open_driver();
-    stage_ok(d, &spec, plan, 1, 9);
-    publish_ok(d, &spec, plan, 1);
+    sc.spec.columns = cols;
+    sc.spec.column_count = 1;
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_OK);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'changed'"), 1); /* new id 17 */
     ck_assert_int_eq(query_int("SELECT val IS NULL FROM t WHERE id = 12"), 1);
     ck_assert_int_eq(query_int("SELECT val FROM t WHERE id = 16"), 124);
-    bf_plan_free(plan);
-    bf_driver_free(d);
+    sc.spec.columns = wrong;
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t: no column nosuch");
+    scene_close(&sc);
 }
 END_TEST
 
 START_TEST(stage_binds_run_and_batch_and_refuses_strangers)
 {
-    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
-    bf_plan *plan = key_plan("id", 2);
-    bf_driver *d;
-    bf_fingerprint before;
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    const bf_batch *b = bf_plan_batch(sc.plan, 1);
+    bf_write_spec *spec = &sc.spec;
 
-    orders();
-    d = open_driver();
-    before = fp_of(d, "t");
-    spec.select = "SELECT id, 'run ' || :run || ' batch ' || :batch, val FROM src "
-                  "WHERE id >= :lo AND id < :hi";
-    stage_ok(d, &spec, plan, 1, 9);
+    spec->select = "SELECT id, 'run ' || :run || ' batch ' || :batch, val FROM src "
+                   "WHERE id >= :lo AND id < :hi";
+    stage_ok(sc.d, spec, sc.plan, 1, 9);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t__bf_stage_1_1 WHERE grp = 'run 1 batch 1'"),
                      9);
-    spec.select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :until";
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_INVALID);
-    ck_assert(strstr(bf_driver_last_error(d), "uses :until, which this batch does not bind") != NULL);
-    ck_assert(strstr(bf_driver_last_error(d), "stage batch id [10, 20) of t") != NULL);
-    spec.select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi; DROP TABLE keep";
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_INVALID);
+    spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :until";
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "uses :until, which this batch does not bind"));
+    ck_assert(strstr(bf_driver_last_error(sc.d), "stage batch id [10, 20) of t") != NULL);
+    spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi; DROP TABLE keep";
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
     ck_assert(table_exists("keep"));
-    spec.select = "SELECT id, grp FROM src WHERE id >= :lo AND id < :hi";
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_DRIVER);
-    ck_assert(strstr(bf_driver_last_error(d), "sqlite: 2 values for 3 columns") != NULL);
-    spec.select = NULL;
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_INVALID);
-    ck_assert_fp_eq(fp_of(d, "t"), before);
+    spec->select = "SELECT id, grp FROM src WHERE id >= :lo AND id < :hi";
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "sqlite: 2 values for 3 columns") != NULL);
+    spec->select = NULL;
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     /* Publishing an unstaged batch is a state error. */
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 0), 1, 1), BF_E_STATE);
-    bf_plan_free(plan);
-    bf_driver_free(d);
+    ck_assert_int_eq(bf_driver_publish(sc.d, NULL, spec, sc.plan, bf_plan_batch(sc.plan, 0), 1, 1),
+                     BF_E_STATE);
+    scene_close(&sc);
 }
 END_TEST
 
 START_TEST(batches_of_another_plan_are_refused)
 {
-    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
-    bf_plan *plan = key_plan("id", 2), *other = key_plan("id", 2);
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_plan *other = key_plan("id", 2);
     bf_fingerprint fp;
-    bf_driver *d;
 
-    orders();
-    d = open_driver();
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(other, 1), 1), BF_E_INVALID);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &fp, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(other, 1), 1),
                      BF_E_INVALID);
-    ck_assert(strstr(bf_driver_last_error(d), "does not belong to the plan") != NULL);
-    bf_plan_free(plan);
+    ck_assert_int_eq(bf_driver_fingerprint(sc.d, &fp, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
+                     BF_E_INVALID);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "does not belong to the plan") != NULL);
     bf_plan_free(other);
-    bf_driver_free(d);
+    scene_close(&sc);
 }
 END_TEST
 
@@ -670,33 +674,25 @@ END_TEST
 
 START_TEST(stale_tokens_cannot_publish)
 {
-    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
-    bf_plan *plan = key_plan("id", 2);
-    const bf_batch *b = bf_plan_batch(plan, 1);
-    bf_driver *d;
-    bf_fingerprint before;
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
 
-    orders();
-    d = open_driver();
-    before = fp_of(d, "t");
-    stage_ok(d, &spec, plan, 1, 9);
+    sc.spec.snapshot = 1;
     /* A newer worker claimed the batch (token 2); the old one (token 1) must not write. */
-    ck_assert_int_eq(bf_driver_fence(d, "t", 1, 1, 2), BF_OK);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, b, 1, 1), BF_E_LEASE_LOST);
-    ck_assert_str_eq(bf_driver_last_error(d),
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_LEASE_LOST);
+    ck_assert_str_eq(bf_driver_last_error(sc.d),
                      "batch 1 of t (run 1): fencing token 1 is older than 2");
-    ck_assert_fp_eq(fp_of(d, "t"), before);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     ck_assert(!table_exists("t__bf_snap_1_1"));
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, b, 1, 2), BF_OK);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, b, 1, 3), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 3), BF_OK);
     ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 3);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, b, 1, 2), BF_E_LEASE_LOST);
-    ck_assert_int_eq(bf_driver_fence(d, "t", 1, 1, 2), BF_E_LEASE_LOST);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 2), BF_E_LEASE_LOST);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_E_LEASE_LOST);
     /* Other batches and runs have their own fences. */
-    ck_assert_int_eq(bf_driver_fence(d, "t", 2, 1, 1), BF_OK);
-    ck_assert_int_eq(bf_driver_fence(d, "t", 1, 0, 1), BF_OK);
-    bf_plan_free(plan);
-    bf_driver_free(d);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 2, 1, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 0, 1), BF_OK);
+    scene_close(&sc);
 }
 END_TEST
 
@@ -859,39 +855,23 @@ static void inject_everywhere(bf_write_strategy strategy, int delete_missing, co
     bf_driver_free(check);
 }
 
-START_TEST(failures_in_partition_overwrite_leave_the_target_unchanged)
-{
-    orders();
-    inject_everywhere(BF_WRITE_PARTITION_OVERWRITE, 0, "t");
-}
-END_TEST
+static const struct {
+    bf_write_strategy strategy;
+    int delete_missing;
+} injected_patterns[] = {
+    {BF_WRITE_PARTITION_OVERWRITE, 0}, {BF_WRITE_MERGE, 0},    {BF_WRITE_MERGE, 1},
+    {BF_WRITE_STAGING_SWAP, 0},        {BF_WRITE_PARALLEL_VERSION, 0}, {BF_WRITE_APPEND, 0},
+};
 
-START_TEST(failures_in_merge_leave_the_target_unchanged)
+/* Looped over injected_patterns: one warehouse per pattern. */
+START_TEST(failures_leave_the_target_unchanged)
 {
-    orders();
-    inject_everywhere(BF_WRITE_MERGE, 1, "t");
-}
-END_TEST
+    int append = injected_patterns[_i].strategy == BF_WRITE_APPEND;
 
-START_TEST(failures_in_staging_swap_leave_the_target_unchanged)
-{
-    orders();
-    inject_everywhere(BF_WRITE_STAGING_SWAP, 0, "t");
-}
-END_TEST
-
-START_TEST(failures_in_parallel_version_leave_the_target_unchanged)
-{
-    orders();
-    inject_everywhere(BF_WRITE_PARALLEL_VERSION, 0, "t");
-}
-END_TEST
-
-START_TEST(failures_in_append_leave_the_target_unchanged)
-{
     orders();
     sql("CREATE TABLE ev (id INTEGER, grp TEXT, val REAL); INSERT INTO ev VALUES (1, NULL, 2.5)");
-    inject_everywhere(BF_WRITE_APPEND, 0, "ev");
+    inject_everywhere(injected_patterns[_i].strategy, injected_patterns[_i].delete_missing,
+                      append ? "ev" : "t");
 }
 END_TEST
 
@@ -1599,11 +1579,8 @@ static Suite *suite(void)
     tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
-    tcase_add_test(tc, failures_in_partition_overwrite_leave_the_target_unchanged);
-    tcase_add_test(tc, failures_in_merge_leave_the_target_unchanged);
-    tcase_add_test(tc, failures_in_staging_swap_leave_the_target_unchanged);
-    tcase_add_test(tc, failures_in_parallel_version_leave_the_target_unchanged);
-    tcase_add_test(tc, failures_in_append_leave_the_target_unchanged);
+    tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
+                        (int)BF_ARRAY_LEN(injected_patterns));
     tcase_add_test(tc, vtables_from_the_future_are_refused);
     tcase_add_test(tc, null_members_are_unsupported);
     tcase_add_test(tc, strategies_have_brief_names);

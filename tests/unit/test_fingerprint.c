@@ -32,28 +32,32 @@ static const char *text(const bf_fingerprint *fp)
 /* The vectors written down in docs/fingerprint.md for the bindings. */
 START_TEST(test_vectors)
 {
-    bf_value null_row[] = {N}, int_row[] = {I(1)}, real_row[] = {R(1.0)};
-    bf_value split_row[] = {T("a|b"), T("c")};
-    bf_value mixed[] = {I(42), R(-0.0), T("h\xc3\xa9llo"), B("\x00\xff"), N};
-    bf_value r1[] = {I(1), T("a")}, r2[] = {I(2), T("b")}, r3[] = {I(3), N};
-    bf_value neg[] = {I(-1)}, empty_text[] = {T("")};
-    bf_fingerprint fp = {0, 0, 0}, v;
+    static const bf_value null_row[] = {N}, int_row[] = {I(1)}, real_row[] = {R(1.0)};
+    static const bf_value split_row[] = {T("a|b"), T("c")};
+    static const bf_value mixed[] = {I(42), R(-0.0), T("h\xc3\xa9llo"), B("\x00\xff"), N};
+    static const bf_value neg[] = {I(-1)}, empty_text[] = {T("")};
+    static const bf_value r1[] = {I(1), T("a")}, r2[] = {I(2), T("b")}, r3[] = {I(3), N};
+    static const struct {
+        const bf_value *row;
+        size_t n;
+        const char *want;
+    } one_row[] = {
+        {null_row, 1, "1:a6cd5e9392000f6ac44bdff4074eecdb"},
+        {int_row, 1, "1:4bf11acb9ef8ce739a0670b0dfa048f0"},
+        {real_row, 1, "1:3ce7151f7d7777d8c2e1e4a5e6d61dca"},
+        {split_row, 2, "1:f4ea4ba030d67da7ccbc740cc953d725"},
+        {mixed, 5, "1:d75cc219f4956cad8ba95ca3694f2219"},
+        {neg, 1, "1:c8376ffe4131faf5893fd9db86b0c612"},
+        {empty_text, 1, "1:7af663c80eb713021750123014926432"},
+    };
+    bf_fingerprint fp = {0, 0, 0};
 
     ck_assert_str_eq(text(&fp), "0:00000000000000000000000000000000");
-    v = of_row(null_row, 1);
-    ck_assert_str_eq(text(&v), "1:a6cd5e9392000f6ac44bdff4074eecdb");
-    v = of_row(int_row, 1);
-    ck_assert_str_eq(text(&v), "1:4bf11acb9ef8ce739a0670b0dfa048f0");
-    v = of_row(real_row, 1);
-    ck_assert_str_eq(text(&v), "1:3ce7151f7d7777d8c2e1e4a5e6d61dca");
-    v = of_row(split_row, 2);
-    ck_assert_str_eq(text(&v), "1:f4ea4ba030d67da7ccbc740cc953d725");
-    v = of_row(mixed, 5);
-    ck_assert_str_eq(text(&v), "1:d75cc219f4956cad8ba95ca3694f2219");
-    v = of_row(neg, 1);
-    ck_assert_str_eq(text(&v), "1:c8376ffe4131faf5893fd9db86b0c612");
-    v = of_row(empty_text, 1);
-    ck_assert_str_eq(text(&v), "1:7af663c80eb713021750123014926432");
+    for (size_t i = 0; i < BF_ARRAY_LEN(one_row); i++) {
+        bf_fingerprint v = of_row(one_row[i].row, one_row[i].n);
+
+        ck_assert_str_eq(text(&v), one_row[i].want);
+    }
     ck_assert_int_eq(bf_fingerprint_add_row(&fp, r1, 2), BF_OK);
     ck_assert_int_eq(bf_fingerprint_add_row(&fp, r2, 2), BF_OK);
     ck_assert_int_eq(bf_fingerprint_add_row(&fp, r3, 2), BF_OK);
