@@ -46,8 +46,9 @@ typedef struct bf_profile bf_profile;
 
 /*
  * Open the SQLite warehouse at `path` with the SQLite reference driver.
- * Without BF_SQLITE_CREATE a missing file fails with BF_E_NOT_FOUND. The
- * caller owns *out and frees it with bf_driver_free().
+ * Without BF_SQLITE_CREATE a missing file fails with BF_E_NOT_FOUND; other
+ * flag bits fail with BF_E_INVALID. The caller owns *out and frees it with
+ * bf_driver_free().
  */
 BF_API int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags);
 

@@ -261,6 +261,24 @@ int bf__sql_fence(void *ud, const char *table, int64_t run_id, size_t batch, int
 
 /* ---- publish ---- */
 
+/* An existing shadow (a named version table, say) must have the target's columns. */
+static int check_shadow(struct job *j)
+{
+    bf_table_info *info;
+    int rc = bf__sql_describe(j->s, &info, j->dest), same;
+
+    if (rc != BF_OK)
+        return rc;
+    same = info->count == j->info->count;
+    for (size_t i = 0; same && i < info->count; i++)
+        same = strcmp(info->columns[i].name, j->cols[i]) == 0;
+    bf_table_info_free(info);
+    if (!same)
+        return bf__error(BF_E_CONFLICT, "%s exists and its columns are not those of %s", j->dest,
+                         j->spec->table);
+    return BF_OK;
+}
+
 /* The shadow table of staging_swap/parallel_version starts as a full copy of the target. */
 static int ensure_shadow(struct job *j)
 {
@@ -269,8 +287,10 @@ static int ensure_shadow(struct job *j)
     int exists, rc;
     size_t pk = 0;
 
-    if ((rc = bf__sql_exists(j->s, &exists, j->dest)) != BF_OK || exists)
+    if ((rc = bf__sql_exists(j->s, &exists, j->dest)) != BF_OK)
         return rc;
+    if (exists)
+        return check_shadow(j);
     bf__sb_init(&sb);
     bf__sb_append(&sb, "CREATE TABLE ");
     rc = bf__sql_ident(j->s, &sb, j->dest);

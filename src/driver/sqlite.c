@@ -342,6 +342,8 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
     *out = NULL;
     if (!path || !path[0])
         return bf__error(BF_E_INVALID, "warehouse: no file name");
+    if (flags & ~BF_SQLITE_CREATE)
+        return bf__error(BF_E_INVALID, "warehouse %s: unknown flags 0x%x", path, flags);
     if (!(flags & BF_SQLITE_CREATE) && access(path, F_OK) != 0)
         return bf__error(BF_E_NOT_FOUND, "warehouse %s: no such file", path);
     c = bf__calloc(1, sizeof *c);

@@ -226,6 +226,7 @@ START_TEST(open_refuses_a_missing_file)
     ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, 0), BF_E_NOT_FOUND);
     ck_assert_ptr_null(d);
     ck_assert(strstr(bf_last_error(), "none.db: no such file") != NULL);
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, 2), BF_E_INVALID);
     ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, BF_SQLITE_CREATE), BF_OK);
     bf_driver_free(d);
     unlink(missing);
@@ -335,6 +336,64 @@ START_TEST(bucket_batches_partition_the_table)
     ck_assert_fp_eq(sum, whole);
     ck_assert_uint_ge(nonempty, 2);
     bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(time_and_partition_batches_bind_their_parameters)
+{
+    static const char *const time_names[] = {"start", "end"}, *const part_names[] = {"partition"};
+    static const char *const parts[] = {"g0", "g1", "g2"};
+    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
+    bf_plan *days, *groups;
+    bf_fingerprint sum = {0, 0, 0}, part;
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    bf_driver *d;
+
+    orders();
+    sql("ALTER TABLE t ADD COLUMN ts INTEGER; UPDATE t SET ts = 1741478400 + id * 3600;"
+        "ALTER TABLE src ADD COLUMN ts INTEGER; UPDATE src SET ts = 1741478400 + id * 3600");
+    /* Two days of unix seconds: ids 0..23 fall on the first, 24..29 on the second. */
+    ck_assert_int_eq(bf__plan_new(&days, BF_DIM_TIME, "ts", 2), BF_OK);
+    for (int i = 0; i < 2; i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = 1741478400 + i * 86400},
+                         {.type = BF_VALUE_INT, .i = 1741478400 + (i + 1) * 86400}};
+
+        ck_assert_int_eq(bf__plan_add(days, v[0].i * 1000000, v[1].i * 1000000,
+                                      i ? "2025-03-10" : "2025-03-09", 2, time_names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(days, ""), BF_OK);
+    ck_assert_int_eq(bf__plan_new(&groups, BF_DIM_PARTITION, "grp", 3), BF_OK);
+    for (int i = 0; i < 3; i++) {
+        bf_value v = {.type = BF_VALUE_TEXT, .s = parts[i], .len = 2};
+
+        ck_assert_int_eq(bf__plan_add(groups, i, i, parts[i], 1, part_names, &v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(groups, ""), BF_OK);
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, days, bf_plan_batch(days, 0)),
+                     BF_OK);
+    ck_assert_uint_eq(part.rows, 23);
+    ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, days, bf_plan_batch(days, 1)),
+                     BF_OK);
+    ck_assert_uint_eq(part.rows, 6);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, groups,
+                                               bf_plan_batch(groups, i)), BF_OK);
+        bf_fingerprint_add(&sum, &sum, &part);
+    }
+    ck_assert_uint_eq(sum.rows, 29 - 3); /* the three NULL groups belong to no partition */
+    /* Overwrite partition g1 from src: the classic partition backfill. */
+    spec.select = "SELECT id, grp, val, ts FROM src WHERE grp = :partition";
+    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1'"), 9);
+    ck_assert_int_eq(bf_driver_publish(d, &r, &spec, groups, bf_plan_batch(groups, 1), 1, 1), BF_OK);
+    ck_assert_int_eq(r.deleted, 9);
+    ck_assert_int_eq(r.written, query_int("SELECT count(*) FROM src WHERE grp = 'g1'"));
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
+                               "(SELECT id FROM src WHERE grp = 'g1')"), 0);
+    bf_plan_free(days);
+    bf_plan_free(groups);
     bf_driver_free(d);
 }
 END_TEST
@@ -496,6 +555,11 @@ START_TEST(parallel_version_uses_the_named_table)
         ck_assert_int_eq(query_int("SELECT count(*) FROM t_v2"), 29);
         ck_assert_int_eq(query_int("SELECT count(*) FROM t_v2 WHERE id = 15"), 0);
         ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE id = 15"), 1);
+        /* An unrelated table is never taken for the version table. */
+        spec.version_table = "keep";
+        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_E_CONFLICT);
+        ck_assert_str_eq(bf_driver_last_error(d), "keep exists and its columns are not those of t");
         bf_plan_free(plan);
         bf_driver_free(d);
     }
@@ -1566,6 +1630,7 @@ static Suite *suite(void)
     tcase_add_test(tc, table_fingerprint_matches_rows_hashed_in_c);
     tcase_add_test(tc, batch_fingerprints_add_up_to_the_table);
     tcase_add_test(tc, bucket_batches_partition_the_table);
+    tcase_add_test(tc, time_and_partition_batches_bind_their_parameters);
     tcase_add_test(tc, partition_overwrite_publishes_reruns_and_restores);
     tcase_add_test(tc, merge_publishes_reruns_and_restores);
     tcase_add_test(tc, merge_with_delete_missing_publishes_reruns_and_restores);

@@ -156,9 +156,8 @@ BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);
 /*
  * Make a driver from a SQL connection vtable: the library's SQL
  * implementation of every operation over that connection. Same ownership
- * and version rules as bf_driver_new(); execute, prepare, bind, step,
- * column_count, column, changes, finalize and describe are required
- * (BF_E_INVALID naming the first missing one).
+ * and version rules as bf_driver_new(); every function member except
+ * error_message is required (BF_E_INVALID naming the first missing one).
  */
 BF_API int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vtable, void *userdata,
                              void (*free_userdata)(void *userdata));
