@@ -83,6 +83,8 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
     j->ord = batch ? bf_batch_ordinal(batch) : 0;
     bf__binds_init(&j->binds);
     bf__binds_batch(&j->binds, batch);
+    if (spec->strategy == BF_WRITE_MERGE && !spec->key_count)
+        return bf__error(BF_E_INVALID, "merge into %s needs the key columns", spec->table);
     if ((rc = bf__sql_describe(j->s, &j->info, spec->table)) != BF_OK)
         return rc;
     j->cols = bf__calloc(j->info->count, sizeof *j->cols);
@@ -354,8 +356,6 @@ static int check_staged(struct job *j)
     }
     if (j->spec->strategy != BF_WRITE_MERGE)
         return BF_OK;
-    if (!j->spec->key_count)
-        return bf__error(BF_E_INVALID, "merge into %s needs the key columns", j->spec->table);
     rc = BF_OK;
     for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
         const char *key = j->spec->key[k];

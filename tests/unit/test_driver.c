@@ -662,8 +662,11 @@ START_TEST(merge_refuses_null_and_repeated_keys)
     ck_assert(strstr(bf_driver_last_error(sc.d), "1 keys are staged more than once") != NULL);
     ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     sc.spec.key_count = 0;
-    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_publish(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1,
+                                       1), BF_E_INVALID);
     ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t needs the key columns");
+    ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_E_INVALID);
     scene_close(&sc);
 }
 END_TEST
