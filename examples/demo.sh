@@ -16,8 +16,29 @@ fi
 ninja -C "$build" >/dev/null
 backfill="$build/src/cli/backfill"
 
-echo "== libbackfill"
-"$backfill" --version
+warehouse="$build/demo/warehouse.db"
+mkdir -p "$build/demo"
+rm -f "$warehouse" "$warehouse-wal" "$warehouse-shm"
+sqlite3 "$warehouse" <examples/warehouse/build.sql
+
+echo "== libbackfill $("$backfill" --version | cut -d' ' -f2)"
 echo
-echo "The runbook commands arrive module by module; 'backfill --help' lists what this build has."
-"$backfill" --help
+echo "== the bundled warehouse ($warehouse)"
+echo "fct_orders was built without refunds, so net revenue equals gross everywhere:"
+sqlite3 -header -column "$warehouse" "
+    SELECT count(*) AS orders,
+           round(sum(gross), 2) AS gross,
+           round(sum(net_revenue), 2) AS net_revenue,
+           (SELECT round(sum(amount), 2) FROM raw_refunds) AS refunds_never_joined
+    FROM fct_orders"
+
+brief=examples/warehouse/refund-join.json
+echo
+echo "== 1. preflight: backfill check $brief"
+"$backfill" check "$brief"
+echo
+echo "== 2. the one-page brief for the reviewer: backfill brief $brief (first lines)"
+"$backfill" brief "$brief" | head -n 24
+echo
+echo "== 3. who is affected: backfill blast-radius $brief"
+"$backfill" blast-radius "$brief"

@@ -12,6 +12,8 @@
 #include "backfill/common.h"
 #include "backfill/value.h"
 #include "backfill/plan.h"
+#include "backfill/brief.h"
+#include "backfill/lineage.h"
 #include "backfill/fingerprint.h"
 #include "backfill/driver.h"
 

@@ -21,4 +21,4 @@ bf_need_packages() {
 # What building libbackfill and running its tests needs.
 BF_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev
     libxxhash-dev check tzdata)
-BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils)
+BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils golang-go)

@@ -76,5 +76,12 @@ if [ -x tests/bench/run.sh ]; then
     fi
 fi
 
+echo "== the README's demo (examples/demo.sh)"
+if bash examples/demo.sh >"$build/demo.log" 2>&1; then passed=$((passed + 1)); else
+    failed=$((failed + 1))
+    status=1
+    tail -n 20 "$build/demo.log"
+fi
+
 echo "tests: $passed passed, $failed failed"
 exit $status

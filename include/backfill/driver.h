@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backfill/brief.h"
 #include "backfill/common.h"
 #include "backfill/fingerprint.h"
 #include "backfill/plan.h"
@@ -117,20 +118,6 @@ BF_API void bf_rows_free(bf_rows *rows);
 
 /* ---- Writing: staging, publishing, snapshots, fencing ------------------ */
 
-typedef enum bf_write_strategy {
-    BF_WRITE_PARTITION_OVERWRITE = 1, /* delete the batch's bounds, insert the staged rows */
-    BF_WRITE_MERGE = 2,               /* upsert by key; optionally delete missing rows in bounds */
-    BF_WRITE_STAGING_SWAP = 3,        /* overwrite bounds in a full copy; swap at cutover */
-    BF_WRITE_PARALLEL_VERSION = 4,    /* overwrite bounds in a versioned table; swap or keep */
-    BF_WRITE_APPEND = 5               /* insert only; not idempotent */
-} bf_write_strategy;
-
-/* The brief's name of a strategy ("merge"), or NULL for an unknown value. Static. */
-BF_API const char *bf_write_strategy_name(bf_write_strategy strategy);
-
-/* The strategy called `name` in the brief; BF_E_INVALID for an unknown name. */
-BF_API int bf_write_strategy_parse(bf_write_strategy *out, const char *name);
-
 /*
  * What a publish needs from the brief, filled by the host. The strings and
  * arrays are borrowed for the duration of each call.
@@ -144,7 +131,7 @@ typedef struct bf_write_spec {
     const char *const *columns;   /* target.columns: what merge updates (0: every non-key column) */
     size_t column_count;
     const char *select;           /* job.select: one SELECT yielding rows in the target's column order */
-    bf_write_strategy strategy;
+    bf_write_strategy strategy;   /* write.strategy (the enumeration of <backfill/brief.h>) */
     int delete_missing;           /* merge: delete rows in bounds the job no longer produces */
     const char *version_table;    /* parallel_version: NULL means "<table>__bf_v<run>" */
     int snapshot;                 /* keep each batch's pre-image for restore */

@@ -66,7 +66,7 @@ BF_API const char *bf_plan_fingerprint(const bf_plan *plan);
  * bf_plan_from_json() reads back into an identical plan with the same
  * fingerprint. The caller frees *out with bf_free().
  */
-BF_API int bf_plan_to_json(const bf_plan *plan, char **out);
+BF_API int bf_plan_to_json(char **out, const bf_plan *plan);
 
 /*
  * Read a plan written by bf_plan_to_json(). Fails with BF_E_PARSE on text
@@ -112,10 +112,10 @@ BF_API const char *bf_batch_param_name(const bf_batch *batch, size_t index);
  * Text values point into the plan and live as long as it. Fails with
  * BF_E_NOT_FOUND when the batch has no such parameter.
  */
-BF_API int bf_batch_param(const bf_batch *batch, const char *name, bf_value *out);
+BF_API int bf_batch_param(bf_value *out, const bf_batch *batch, const char *name);
 
 /* The value of parameter `index`; BF_E_NOT_FOUND past the end. */
-BF_API int bf_batch_param_at(const bf_batch *batch, size_t index, bf_value *out);
+BF_API int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index);
 
 #ifdef __cplusplus
 }

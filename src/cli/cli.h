@@ -47,6 +47,15 @@ int cli_take_json_flag(int argc, char **argv);
 /* Each command group declares its entry points below its own heading. */
 
 /* commands: check, brief, blast-radius */
+int cmd_check(int argc, char **argv);
+int cmd_brief(int argc, char **argv);
+int cmd_blast_radius(int argc, char **argv);
+/* Load a brief file; returns EXIT_DONE or the exit status after reporting the problem. */
+int cli_load_brief(bf_brief **out, const char *path);
+/* The one BRIEF argument of argv (no other options left); returns an exit status. */
+int cli_brief_args(int argc, char **argv, const char **brief, const char *usage);
+/* Findings as a JSON array of {code, severity, path, message}. */
+json_t *cli_findings_json(const bf_findings *findings);
 
 /* commands: plan */
 

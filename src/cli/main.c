@@ -5,6 +5,10 @@
 
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
+    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", cmd_check},
+    {"brief", "BRIEF [--format md|json]", "the one-page brief", cmd_brief},
+    {"blast-radius", "BRIEF", "downstream assets, direct and indirect, and who to tell",
+     cmd_blast_radius},
 
     /* commands: plan */
 

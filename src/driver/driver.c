@@ -153,29 +153,7 @@ static int check_spec(bf_driver *d, const bf_write_spec *spec, const char *op)
             return fail(d, BF_E_INVALID, "driver: %s: NULL argument", op);  \
     } while (0)
 
-/* ---- write specs, results and strategies ---- */
-
-static const char *const strategy_names[] = {
-    NULL, "partition_overwrite", "merge", "staging_swap", "parallel_version", "append",
-};
-
-const char *bf_write_strategy_name(bf_write_strategy strategy)
-{
-    if ((unsigned)strategy >= BF_ARRAY_LEN(strategy_names))
-        return NULL;
-    return strategy_names[strategy];
-}
-
-int bf_write_strategy_parse(bf_write_strategy *out, const char *name)
-{
-    for (size_t i = 1; name && i < BF_ARRAY_LEN(strategy_names); i++) {
-        if (strcmp(name, strategy_names[i]) == 0) {
-            *out = (bf_write_strategy)i;
-            return BF_OK;
-        }
-    }
-    return bf__error(BF_E_INVALID, "write strategy '%s' is unknown", name ? name : "(null)");
-}
+/* ---- write specs and results ---- */
 
 int bf_write_spec_init(bf_write_spec *spec, unsigned version)
 {

@@ -40,7 +40,7 @@ void bf__binds_batch(bf__binds *b, const bf_batch *batch)
     bf_value v;
 
     for (size_t i = 0; batch && i < bf_batch_param_count(batch); i++)
-        if (bf_batch_param_at(batch, i, &v) == BF_OK)
+        if (bf_batch_param_at(&v, batch, i) == BF_OK)
             bf__binds_value(b, bf_batch_param_name(batch, i), &v);
 }
 

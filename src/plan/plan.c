@@ -348,7 +348,7 @@ const char *bf_batch_param_name(const bf_batch *batch, size_t index)
     return batch->plan->text + batch->plan->params[batch->first_param + index].name;
 }
 
-int bf_batch_param_at(const bf_batch *batch, size_t index, bf_value *out)
+int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
 {
     const struct param *p;
 
@@ -367,7 +367,7 @@ int bf_batch_param_at(const bf_batch *batch, size_t index, bf_value *out)
     return BF_OK;
 }
 
-int bf_batch_param(const bf_batch *batch, const char *name, bf_value *out)
+int bf_batch_param(bf_value *out, const bf_batch *batch, const char *name)
 {
     if (!name)
         return bf__error(BF_E_INVALID, "batch %s: parameter name is NULL", bf_batch_label(batch));
@@ -375,6 +375,6 @@ int bf_batch_param(const bf_batch *batch, const char *name, bf_value *out)
         name++;
     for (size_t i = 0; i < batch->nparams; i++)
         if (strcmp(bf_batch_param_name(batch, i), name) == 0)
-            return bf_batch_param_at(batch, i, out);
+            return bf_batch_param_at(out, batch, i);
     return bf__error(BF_E_NOT_FOUND, "batch %s: no parameter ':%s'", bf_batch_label(batch), name);
 }

@@ -20,7 +20,7 @@ static json_t *param_json(const bf_value *v)
     }
 }
 
-int bf_plan_to_json(const bf_plan *plan, char **out)
+int bf_plan_to_json(char **out, const bf_plan *plan)
 {
     json_t *root, *batches;
     char *text;
@@ -51,7 +51,7 @@ int bf_plan_to_json(const bf_plan *plan, char **out)
         for (size_t p = 0; p < bf_batch_param_count(b); p++) {
             bf_value v;
 
-            bf_batch_param_at(b, p, &v);
+            bf_batch_param_at(&v, b, p);
             if (json_object_set_new(params, bf_batch_param_name(b, p), param_json(&v))) {
                 json_decref(root);
                 return bf__nomem();

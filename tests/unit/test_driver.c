@@ -732,6 +732,10 @@ START_TEST(batches_of_another_plan_are_refused)
     ck_assert_int_eq(bf_driver_fingerprint(sc.d, &fp, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
                      BF_E_INVALID);
     ck_assert(strstr(bf_driver_last_error(sc.d), "does not belong to the plan") != NULL);
+    sc.spec.strategy = BF_WRITE_UNSET;
+    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "driver: stage: unknown write strategy");
     bf_plan_free(other);
     scene_close(&sc);
 }
@@ -1057,20 +1061,6 @@ START_TEST(null_members_are_unsupported)
     ck_assert_int_eq(h.freed, 1);
     bf_driver_free(NULL);
     bf_plan_free(plan);
-}
-END_TEST
-
-START_TEST(strategies_have_brief_names)
-{
-    bf_write_strategy s;
-
-    ck_assert_str_eq(bf_write_strategy_name(BF_WRITE_STAGING_SWAP), "staging_swap");
-    ck_assert_ptr_null(bf_write_strategy_name((bf_write_strategy)0));
-    ck_assert_ptr_null(bf_write_strategy_name((bf_write_strategy)6));
-    ck_assert_int_eq(bf_write_strategy_parse(&s, "parallel_version"), BF_OK);
-    ck_assert_int_eq(s, BF_WRITE_PARALLEL_VERSION);
-    ck_assert_int_eq(bf_write_strategy_parse(&s, "upsert"), BF_E_INVALID);
-    ck_assert_str_eq(bf_last_error(), "write strategy 'upsert' is unknown");
 }
 END_TEST
 
@@ -1651,7 +1641,6 @@ static Suite *suite(void)
                         (int)BF_ARRAY_LEN(injected_patterns));
     tcase_add_test(tc, vtables_from_the_future_are_refused);
     tcase_add_test(tc, null_members_are_unsupported);
-    tcase_add_test(tc, strategies_have_brief_names);
     tcase_add_test(tc, hostile_names_are_quoted_safely);
     tcase_add_test(tc, malformed_names_are_rejected);
     tcase_add_test(tc, profile_measures_everything_in_one_scan);

@@ -46,10 +46,10 @@ START_TEST(batches_keep_bounds_labels_and_params)
     ck_assert_uint_eq(bf_batch_param_count(b), 2);
     ck_assert_str_eq(bf_batch_param_name(b, 0), "start");
     ck_assert_ptr_null(bf_batch_param_name(b, 2));
-    ck_assert_int_eq(bf_batch_param(b, ":end", &v), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&v, b, ":end"), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_INT);
     ck_assert_int_eq(v.i, 1741579200);
-    ck_assert_int_eq(bf_batch_param(b, "lo", &v), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_batch_param(&v, b, "lo"), BF_E_NOT_FOUND);
     ck_assert_str_eq(bf_last_error(), "batch 2025-03-09: no parameter ':lo'");
     ck_assert_ptr_null(bf_plan_batch(plan, 3));
     bf_plan_free(plan);
@@ -113,18 +113,18 @@ START_TEST(json_round_trip_is_exact)
                                       &v[i]),
                          BF_OK);
     ck_assert_int_eq(bf__plan_seal(plan, "partitions region"), BF_OK);
-    ck_assert_int_eq(bf_plan_to_json(plan, &json), BF_OK);
+    ck_assert_int_eq(bf_plan_to_json(&json, plan), BF_OK);
     ck_assert_int_eq(bf_plan_from_json(&back, json), BF_OK);
     ck_assert_str_eq(bf_plan_fingerprint(back), bf_plan_fingerprint(plan));
     ck_assert_uint_eq(bf_plan_count(back), 3);
-    ck_assert_int_eq(bf_batch_param(bf_plan_batch(back, 0), "partition", &got), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&got, bf_plan_batch(back, 0), "partition"), BF_OK);
     ck_assert_int_eq(got.type, BF_VALUE_TEXT);
     ck_assert_str_eq(got.s, "eu-\"west\"");
-    ck_assert_int_eq(bf_batch_param(bf_plan_batch(back, 1), "partition", &got), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&got, bf_plan_batch(back, 1), "partition"), BF_OK);
     ck_assert_int_eq(got.i, -7);
-    ck_assert_int_eq(bf_batch_param(bf_plan_batch(back, 2), "partition", &got), BF_OK);
+    ck_assert_int_eq(bf_batch_param(&got, bf_plan_batch(back, 2), "partition"), BF_OK);
     ck_assert(got.type == BF_VALUE_REAL && got.r == 2.5);
-    ck_assert_int_eq(bf_plan_to_json(back, &again), BF_OK);
+    ck_assert_int_eq(bf_plan_to_json(&again, back), BF_OK);
     ck_assert_str_eq(again, json);
     bf_free(json);
     bf_free(again);
@@ -138,7 +138,7 @@ START_TEST(edited_json_is_refused)
     bf_plan *plan = three_days("scope"), *back = NULL;
     char *json, *at;
 
-    ck_assert_int_eq(bf_plan_to_json(plan, &json), BF_OK);
+    ck_assert_int_eq(bf_plan_to_json(&json, plan), BF_OK);
     at = strstr(json, "2025-03-09");
     ck_assert_ptr_nonnull(at);
     at[9] = '8';
@@ -180,7 +180,7 @@ static int build_and_round_trip(void *arg)
     if (rc == BF_OK)
         rc = bf__plan_seal(rt->plan, "keys order_id [0, 200) width 10");
     if (rc == BF_OK)
-        rc = bf_plan_to_json(rt->plan, &rt->json);
+        rc = bf_plan_to_json(&rt->json, rt->plan);
     if (rc == BF_OK)
         rc = bf_plan_from_json(&rt->back, rt->json);
     return rc;

@@ -1,0 +1,3 @@
+module libbackfill.org/backfill
+
+go 1.19

@@ -1,0 +1,41 @@
+"""Python binding of libbackfill through ctypes.
+
+    import libbackfill
+    libbackfill.version()              # "0.1.0"
+    with libbackfill.Plan.from_json(text) as plan:
+        for batch in plan:
+            print(batch.label, batch.params)
+
+Failures raise subclasses of libbackfill.BackfillError carrying the BF_E_*
+code and the library's message.
+"""
+
+from ._native import lib as _lib
+from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictError,
+                     DriverError, InternalError, InvalidError, IOFailure, LeaseLostError,
+                     NotFoundError, OutOfMemoryError, ParseError, StateError, UnsupportedError,
+                     UserCallbackError, ValidationError)
+from .plan import Batch, Plan
+
+__all__ = [
+    "ABIError", "BackfillError", "Batch", "BlockedError", "BusyError", "ConflictError",
+    "DriverError", "IOFailure", "InternalError", "InvalidError", "LeaseLostError",
+    "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "StateError",
+    "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "version",
+    "version_number",
+]
+
+
+def version():
+    """The linked library's version, e.g. "0.1.0"."""
+    return _lib.bf_version_string().decode("ascii")
+
+
+def version_number():
+    """The linked library's BF_VERSION_NUMBER (0.1.0 is 100)."""
+    return _lib.bf_version()
+
+
+def errstr(code):
+    """The symbolic name of a BF_* status code."""
+    return _lib.bf_errstr(code).decode("ascii")

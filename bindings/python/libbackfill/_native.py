@@ -1,0 +1,117 @@
+"""Loading libbackfill and declaring the C functions the binding calls.
+
+Only the standard library's ctypes is used, so any Python 3 can use the
+binding with nothing to install but libbackfill itself.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+from .errors import raise_for
+
+
+def _load():
+    path = os.environ.get("BACKFILL_LIBRARY")
+    candidates = [path] if path else []
+    found = ctypes.util.find_library("backfill")
+    if found:
+        candidates.append(found)
+    candidates.append("libbackfill.so.0")
+    last = None
+    for candidate in candidates:
+        try:
+            return ctypes.CDLL(candidate)
+        except OSError as exc:
+            last = exc
+    raise ImportError(
+        "libbackfill: cannot load the shared library (tried %s; set BACKFILL_LIBRARY "
+        "to its path): %s" % (", ".join(candidates), last))
+
+
+lib = _load()
+
+
+class Value(ctypes.Structure):
+    """struct bf_value"""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("i", ctypes.c_int64),
+        ("r", ctypes.c_double),
+        ("s", ctypes.c_void_p),
+        ("len", ctypes.c_size_t),
+    ]
+
+
+VALUE_NULL, VALUE_INT, VALUE_REAL, VALUE_TEXT, VALUE_BLOB = range(5)
+
+
+def value_to_python(v):
+    if v.type == VALUE_INT:
+        return v.i
+    if v.type == VALUE_REAL:
+        return v.r
+    if v.type == VALUE_TEXT:
+        return ctypes.string_at(v.s, v.len).decode("utf-8")
+    if v.type == VALUE_BLOB:
+        return ctypes.string_at(v.s, v.len)
+    return None
+
+
+def _status(result, func, args):
+    """errcheck for functions returning a BF_* status: raise on failure."""
+    if result != 0:
+        raise_for(result, lib.bf_last_error().decode("utf-8", "replace"))
+    return result
+
+
+def _declare(name, restype, argtypes, status=False):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+    if status:
+        fn.errcheck = _status
+    return fn
+
+
+c_char_pp = ctypes.POINTER(ctypes.c_char_p)
+c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+
+# common.h
+_declare("bf_errstr", ctypes.c_char_p, [ctypes.c_int])
+_declare("bf_errdesc", ctypes.c_char_p, [ctypes.c_int])
+_declare("bf_last_error", ctypes.c_char_p, [])
+_declare("bf_last_error_code", ctypes.c_int, [])
+_declare("bf_clear_error", None, [])
+_declare("bf_free", None, [ctypes.c_void_p])
+_declare("bf_version", ctypes.c_uint, [])
+_declare("bf_version_string", ctypes.c_char_p, [])
+
+# plan.h
+_declare("bf_dimension_name", ctypes.c_char_p, [ctypes.c_int])
+_declare("bf_plan_free", None, [ctypes.c_void_p])
+_declare("bf_plan_count", ctypes.c_size_t, [ctypes.c_void_p])
+_declare("bf_plan_batch", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t])
+_declare("bf_plan_dimension", ctypes.c_int, [ctypes.c_void_p])
+_declare("bf_plan_column", ctypes.c_char_p, [ctypes.c_void_p])
+_declare("bf_plan_fingerprint", ctypes.c_char_p, [ctypes.c_void_p])
+_declare("bf_plan_to_json", ctypes.c_int, [c_void_pp, ctypes.c_void_p], status=True)
+_declare("bf_plan_from_json", ctypes.c_int, [c_void_pp, ctypes.c_char_p], status=True)
+_declare("bf_batch_ordinal", ctypes.c_size_t, [ctypes.c_void_p])
+_declare("bf_batch_dimension", ctypes.c_int, [ctypes.c_void_p])
+_declare("bf_batch_label", ctypes.c_char_p, [ctypes.c_void_p])
+_declare("bf_batch_lo", ctypes.c_int64, [ctypes.c_void_p])
+_declare("bf_batch_hi", ctypes.c_int64, [ctypes.c_void_p])
+_declare("bf_batch_param_count", ctypes.c_size_t, [ctypes.c_void_p])
+_declare("bf_batch_param_name", ctypes.c_char_p, [ctypes.c_void_p, ctypes.c_size_t])
+_declare("bf_batch_param_at", ctypes.c_int,
+         [ctypes.POINTER(Value), ctypes.c_void_p, ctypes.c_size_t], status=True)
+
+
+def take_string(ptr):
+    """Copy a library-allocated C string into Python and free it with bf_free."""
+    try:
+        return ctypes.string_at(ptr).decode("utf-8")
+    finally:
+        lib.bf_free(ptr)

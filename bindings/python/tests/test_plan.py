@@ -1,0 +1,75 @@
+import json
+import os
+import unittest
+
+import libbackfill
+
+SOURCE_ROOT = os.environ.get("BF_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../../.."))
+KEY_PLAN = os.path.join(SOURCE_ROOT, "tests/fuzz/corpus/plan_json/key-plan.json")
+
+
+def read_key_plan():
+    with open(KEY_PLAN) as f:
+        return f.read()
+
+
+class CommonTest(unittest.TestCase):
+    def test_version_is_the_built_library(self):
+        self.assertEqual(libbackfill.version(), os.environ.get("BF_VERSION", libbackfill.version()))
+        major, minor, patch = (int(x) for x in libbackfill.version().split("."))
+        self.assertEqual(libbackfill.version_number(), major * 10000 + minor * 100 + patch)
+
+    def test_errstr_names_codes(self):
+        self.assertEqual(libbackfill.errstr(-8), "BF_E_LEASE_LOST")
+        self.assertEqual(libbackfill.errstr(-99), "BF_E_UNKNOWN")
+
+
+class PlanTest(unittest.TestCase):
+    def test_reads_a_plan_and_its_batches(self):
+        text = read_key_plan()
+        recorded = json.loads(text)
+        with libbackfill.Plan.from_json(text) as plan:
+            self.assertEqual(len(plan), 3)
+            self.assertEqual(plan.dimension, "key")
+            self.assertEqual(plan.column, "order_id")
+            self.assertEqual(plan.fingerprint, recorded["fingerprint"])
+            labels = [b.label for b in plan]
+            self.assertEqual(labels, ["order_id [0, 10)", "order_id [10, 20)", "order_id [20, 30)"])
+            second = plan[1]
+            self.assertEqual((second.ordinal, second.lo, second.hi), (1, 10, 20))
+            self.assertEqual(second.params, {"lo": 10, "hi": 20})
+            self.assertEqual(plan[-1].label, "order_id [20, 30)")
+            with self.assertRaises(IndexError):
+                plan[3]
+
+    def test_round_trip_keeps_fingerprint(self):
+        with libbackfill.Plan.from_json(read_key_plan()) as plan:
+            again = plan.to_json()
+            with libbackfill.Plan.from_json(again) as back:
+                self.assertEqual(back.fingerprint, plan.fingerprint)
+                self.assertEqual(back.to_json(), again)
+
+    def test_edited_plan_raises_conflict_with_message(self):
+        edited = read_key_plan().replace("order_id [10, 20)", "order_id [10, 21)")
+        with self.assertRaises(libbackfill.ConflictError) as caught:
+            libbackfill.Plan.from_json(edited)
+        self.assertEqual(caught.exception.code, -6)
+        self.assertEqual(caught.exception.name, "BF_E_CONFLICT")
+        self.assertIn("the plan was edited", str(caught.exception))
+
+    def test_syntax_error_raises_parse_error(self):
+        with self.assertRaises(libbackfill.ParseError) as caught:
+            libbackfill.Plan.from_json('{"format": ')
+        self.assertIn("plan: 1:", str(caught.exception))
+        self.assertIsInstance(caught.exception, libbackfill.BackfillError)
+
+    def test_closed_plan_refuses_use(self):
+        plan = libbackfill.Plan.from_json(read_key_plan())
+        plan.close()
+        plan.close()
+        with self.assertRaises(ValueError):
+            len(plan)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,448 @@
+/*
+ * Preflight: one rule per checklist item of a good backfill (BRIEF-FORMAT.md,
+ * "Preflight"). Each rule adds findings with a stable code; docs/brief.md
+ * has the table of codes. Rules grow stricter as `risk` rises.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backfill/lineage.h"
+#include "brief/brief_internal.h"
+#include "brief/findings.h"
+#include "brief/job_params.h"
+
+struct pf {
+    const bf_brief *b;
+    bf_findings *f;
+    bf_risk risk;
+    int rc; /* the first failure; later findings are skipped */
+};
+
+#define BLOCK BF_SEVERITY_BLOCK
+#define WARN BF_SEVERITY_WARN
+
+#define FIND(pf, code, sev, path, ...)                                                     \
+    do {                                                                                   \
+        if ((pf)->rc == BF_OK)                                                             \
+            (pf)->rc = bf__findings_add((pf)->f, code, sev, path, __VA_ARGS__);            \
+    } while (0)
+
+/* Absent, empty or only blanks. */
+static int blank(const char *s)
+{
+    if (!s)
+        return 1;
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    return *s == '\0';
+}
+
+static int has(const bf_brief *b, const char *dotted)
+{
+    return bf__json_at(b->doc, dotted) != NULL;
+}
+
+/* Two names of people are the same person if they match ignoring case and surrounding blanks. */
+static int same_person(const char *a, const char *b)
+{
+    size_t la, lb;
+
+    while (isspace((unsigned char)*a))
+        a++;
+    while (isspace((unsigned char)*b))
+        b++;
+    la = strlen(a);
+    lb = strlen(b);
+    while (la && isspace((unsigned char)a[la - 1]))
+        la--;
+    while (lb && isspace((unsigned char)b[lb - 1]))
+        lb--;
+    if (la != lb)
+        return 0;
+    for (size_t i = 0; i < la; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+static void rule_identity(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    const char *owner = bf_brief_owner(b), *reviewer = bf_brief_reviewer(b);
+
+    if (!bf_brief_format(b))
+        FIND(pf, "missing-format", BLOCK, "$.format",
+             "The brief does not say its format; add \"format\": \"backfill-brief/1\".");
+    if (!bf_brief_name(b))
+        FIND(pf, "missing-name", BLOCK, "$.name",
+             "The brief has no name, so its runs cannot be numbered under one.");
+    if (blank(bf_brief_reason(b)))
+        FIND(pf, "missing-reason", BLOCK, "$.reason",
+             "The brief does not say why history is being rewritten.");
+    if (blank(owner))
+        FIND(pf, "missing-owner", BLOCK, "$.owner", "No one owns this backfill.");
+    if (blank(reviewer))
+        FIND(pf, "missing-reviewer", BLOCK, "$.reviewer",
+             "No reviewer is named to approve the cutover.");
+    if (!blank(owner) && !blank(reviewer) && same_person(owner, reviewer))
+        FIND(pf, "reviewer-is-owner", BLOCK, "$.reviewer",
+             "The reviewer is the owner (%s); a second person must review.", owner);
+    if (!bf_brief_risk(b))
+        FIND(pf, "missing-risk", BLOCK, "$.risk",
+             "The brief does not rate its risk (enrichment, metric_repair, schema_migration or "
+             "critical_rebuild).");
+    if (blank(bf_brief_code_version(b)))
+        FIND(pf, "missing-code-version", BLOCK, "$.code_version",
+             "The version of the logic that produces the corrected data is not recorded.");
+}
+
+static void rule_target(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+
+    if (!bf_brief_target_table(b))
+        FIND(pf, "missing-target-table", BLOCK, "$.target.table",
+             "The brief does not name the table it rewrites.");
+    if (bf_brief_key_count(b) == 0) {
+        if (bf_brief_write_strategy(b) == BF_WRITE_MERGE)
+            FIND(pf, "merge-without-key", BLOCK, "$.target.key",
+                 "A merge needs target.key to match rows, and none is given.");
+        else
+            FIND(pf, "missing-target-key", WARN, "$.target.key",
+                 "The target's key (one row per key) is not given, so uniqueness cannot be checked.");
+    }
+}
+
+/* The members a scope kind needs, and whether the scope it gives is empty. */
+static void rule_scope(struct pf *pf)
+{
+    static const struct {
+        const char *kind;
+        const char *members[3];
+    } needs[] = {
+        {"time", {"start", "end", NULL}},
+        {"keys", {"column", "start", "end"}},
+        {"partitions", {"column", "values", NULL}},
+        {"buckets", {"column", "count", NULL}},
+    };
+    const bf_brief *b = pf->b;
+    bf_scope_kind kind = bf_brief_scope_kind(b);
+    int complete = 1, empty = 0;
+    int64_t lo, hi;
+
+    if (!has(b, "scope.expected_rows"))
+        FIND(pf, "missing-expected-rows", WARN, "$.scope.expected_rows",
+             "No expected row count is given, so a wildly wrong result would not stand out.");
+    if (kind == BF_SCOPE_NONE) {
+        FIND(pf, "missing-scope", BLOCK, "$.scope",
+             "The brief gives no scope (time, keys, partitions or buckets), so it would touch "
+             "everything.");
+        return;
+    }
+    for (size_t m = 0; m < 3 && needs[kind - 1].members[m]; m++) {
+        char dotted[64], path[80];
+        snprintf(dotted, sizeof dotted, "scope.%s.%s", needs[kind - 1].kind, needs[kind - 1].members[m]);
+        if (has(b, dotted))
+            continue;
+        complete = 0;
+        snprintf(path, sizeof path, "$.%s", dotted);
+        FIND(pf, "incomplete-scope", BLOCK, path, "The %s scope does not give its %s.",
+             needs[kind - 1].kind, needs[kind - 1].members[m]);
+    }
+    if (!complete)
+        return;
+    if (kind == BF_SCOPE_TIME)
+        empty = strcmp(bf_brief_scope_start(b), bf_brief_scope_end(b)) == 0;
+    else if (kind == BF_SCOPE_KEYS)
+        empty = bf_brief_scope_key_start(&lo, b) == BF_OK && bf_brief_scope_key_end(&hi, b) == BF_OK &&
+                lo == hi;
+    else if (kind == BF_SCOPE_PARTITIONS)
+        empty = bf_brief_partition_count(b) == 0;
+    if (empty)
+        FIND(pf, "empty-scope", BLOCK, "$.scope",
+             "The scope is empty (its start equals its end, or it lists no values), so nothing "
+             "would be backfilled.");
+}
+
+static void rule_batching(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    bf_batch_by by = bf_brief_batch_by(b);
+    bf_scope_kind kind = bf_brief_scope_kind(b);
+    int64_t v;
+
+    if (!by) {
+        FIND(pf, "missing-batching", BLOCK, "$.batching.by",
+             "The brief does not say how to cut the work into batches (batching.by).");
+    } else {
+        /* batching.by and the scope kind are numbered alike. */
+        if (kind != BF_SCOPE_NONE && (int)kind != (int)by)
+            FIND(pf, "batching-scope-mismatch", BLOCK, "$.batching.by",
+                 "Batches are cut by %s but the scope is given as %s.", bf_batch_by_name(by),
+                 bf_scope_kind_name(kind));
+        if (by == BF_BATCH_BY_TIME && !bf_brief_grain(b))
+            FIND(pf, "incomplete-batching", BLOCK, "$.batching.grain",
+                 "Time batches need a grain (hour, day, week, month, quarter or year).");
+        if (by == BF_BATCH_BY_TIME && !bf_brief_time_column(b))
+            FIND(pf, "incomplete-batching", BLOCK, "$.target.time_column",
+                 "Time batches need the target's time column.");
+        if (by == BF_BATCH_BY_TIME && !bf_brief_time_format(b))
+            FIND(pf, "incomplete-batching", BLOCK, "$.target.time_format",
+                 "Time batches need the target's time format, to bind :start and :end in it.");
+        if (by == BF_BATCH_BY_KEY && !has(b, "batching.width") && !has(b, "batching.rows_per_batch"))
+            FIND(pf, "incomplete-batching", BLOCK, "$.batching.width",
+                 "Key batches need a width or rows_per_batch.");
+    }
+    if (!has(b, "batching.target_batch_s"))
+        FIND(pf, "missing-runtime-estimate", WARN, "$.batching.target_batch_s",
+             "There is no runtime estimate yet; give batching.target_batch_s or run a test slice.");
+    if (bf_brief_max_concurrency(&v, b) == BF_OK && v > 8)
+        FIND(pf, "high-concurrency", WARN, "$.batching.max_concurrency",
+             "%lld batches at once can starve production; 8 or fewer is safer.", (long long)v);
+}
+
+static void rule_write(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    bf_write_strategy s = bf_brief_write_strategy(b);
+
+    if (!s) {
+        FIND(pf, "missing-write-strategy", BLOCK, "$.write.strategy",
+             "The brief does not say how batches are written (write.strategy).");
+        return;
+    }
+    if (s == BF_WRITE_APPEND && !bf_brief_allow_non_idempotent(b))
+        FIND(pf, "append-not-idempotent", BLOCK, "$.write.strategy",
+             "Appending is not idempotent: a retried batch would duplicate rows; set "
+             "write.allow_non_idempotent to true to accept that.");
+    if (s == BF_WRITE_PARALLEL_VERSION && !bf_brief_version_table(b))
+        FIND(pf, "missing-version-table", BLOCK, "$.write.version_table",
+             "The parallel_version strategy needs the version_table it writes.");
+    if (pf->risk == BF_RISK_CRITICAL_REBUILD && !bf_brief_snapshot(b) &&
+        s != BF_WRITE_STAGING_SWAP && s != BF_WRITE_PARALLEL_VERSION)
+        FIND(pf, "critical-without-snapshot", BLOCK, "$.write",
+             "A critical rebuild must keep pre-images (write.snapshot) or write beside the table "
+             "(staging_swap or parallel_version).");
+}
+
+/* Parameters each batching dimension binds, by bf_batch_by; every batch also binds run and batch. */
+static const char *const bound_params[][3] = {
+    {NULL, NULL, NULL},
+    {"start", "end", NULL},
+    {"lo", "hi", NULL},
+    {"partition", NULL, NULL},
+    {"bucket", "buckets", NULL},
+};
+static const char *const known_params[] = {"start", "end", "lo", "hi", "partition",
+                                           "bucket", "buckets", "run", "batch"};
+
+struct param_scan {
+    bf_batch_by by;
+    int used[3]; /* which of bound_params[by] the job uses */
+    char unknown[64]; /* the first parameter the batches would not bind */
+};
+
+static int param_is(const char *name, size_t len, const char *want)
+{
+    return want && strlen(want) == len && strncmp(name, want, len) == 0;
+}
+
+static void on_param(const char *name, size_t len, void *arg)
+{
+    struct param_scan *scan = arg;
+    int bound = param_is(name, len, "run") || param_is(name, len, "batch");
+
+    for (int i = 0; i < 3; i++)
+        if (param_is(name, len, bound_params[scan->by][i])) {
+            scan->used[i] = 1;
+            bound = 1;
+        }
+    if (!scan->by)
+        for (size_t i = 0; i < BF_ARRAY_LEN(known_params); i++)
+            bound |= param_is(name, len, known_params[i]);
+    if (!bound && !scan->unknown[0])
+        snprintf(scan->unknown, sizeof scan->unknown, "%.*s", (int)(len < 60 ? len : 60), name);
+}
+
+static void rule_job(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    const char *sql = bf_brief_job_select(b);
+    struct param_scan scan = {bf_brief_batch_by(b), {0, 0, 0}, ""};
+
+    if (blank(sql)) {
+        FIND(pf, "missing-job", BLOCK, "$.job.select",
+             "The brief has no job.select producing the corrected rows.");
+        return;
+    }
+    /* Without batching.by the scope kind tells the dimension (they are numbered alike). */
+    if (!scan.by)
+        scan.by = (bf_batch_by)bf_brief_scope_kind(b);
+    bf__job_params(sql, on_param, &scan);
+    if (scan.by == BF_BATCH_BY_BUCKET)
+        scan.used[1] = 1; /* :bucket alone selects a bucket; :buckets is optional */
+    for (int i = 0; i < 3 && scan.by; i++)
+        if (bound_params[scan.by][i] && !scan.used[i]) {
+            FIND(pf, "job-ignores-bounds", BLOCK, "$.job.select",
+                 "The job never uses :%s, so every %s batch would rewrite the whole table.",
+                 bound_params[scan.by][i], bf_batch_by_name(scan.by));
+            break;
+        }
+    if (scan.unknown[0])
+        FIND(pf, "unknown-job-parameter", BLOCK, "$.job.select",
+             "The job uses :%s, which %s batches do not bind.", scan.unknown,
+             scan.by ? bf_batch_by_name(scan.by) : "the");
+}
+
+static void rule_rollback(struct pf *pf)
+{
+    if (!blank(bf_brief_rollback_plan(pf->b)))
+        return;
+    if (pf->risk > BF_RISK_ENRICHMENT)
+        FIND(pf, "missing-rollback-plan", BLOCK, "$.rollback.plan",
+             "A %s backfill needs a written rollback plan.", bf_risk_name(pf->risk));
+    else
+        FIND(pf, "missing-rollback-plan", WARN, "$.rollback.plan",
+             "There is no rollback plan; say how the change would be undone.");
+}
+
+/* The member a check needs before it can run (or *any2 instead), or NULL. */
+static const char *check_needs(bf_check_kind kind, int has_key, const char **any2)
+{
+    *any2 = NULL;
+    switch (kind) {
+    case BF_CHECK_ROW_COUNT:
+        *any2 = "max";
+        return "min";
+    case BF_CHECK_UNIQUE:
+        return has_key ? NULL : "columns";
+    case BF_CHECK_NOT_NULL:
+        return "columns";
+    case BF_CHECK_METRIC:
+        return "expr";
+    case BF_CHECK_RECORDS:
+        return "expect";
+    case BF_CHECK_SQL:
+        return "query";
+    default:
+        return NULL;
+    }
+}
+
+static const char *const references_needs[] = {"columns", "parent", "parent_columns"};
+
+static void rule_checks(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    json_t *checks = json_object_get(b->doc, "validation");
+    int has_metric = 0, has_unique = 0;
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(checks, i, c) {
+        bf_check_kind kind = bf_brief_check_kind(b, i);
+        const char *alt, *need = check_needs(kind, bf_brief_key_count(b) > 0, &alt);
+        char path[80];
+
+        if (kind == BF_CHECK_METRIC)
+            has_metric = 1;
+        if (kind == BF_CHECK_UNIQUE) {
+            json_t *cols = json_object_get(c, "columns");
+            json_t *key = bf__json_at(b->doc, "target.key");
+            has_unique |= !cols || (key && json_equal(cols, key));
+        }
+        if (need && !json_object_get(c, need) && !(alt && json_object_get(c, alt))) {
+            snprintf(path, sizeof path, "$.validation[%zu].%s", i, need);
+            FIND(pf, "incomplete-check", BLOCK, path, "The %s check needs %s%s%s.",
+                 bf_check_kind_name(kind), need, alt ? " or " : "", alt ? alt : "");
+        }
+        for (size_t m = 0; kind == BF_CHECK_REFERENCES && m < BF_ARRAY_LEN(references_needs); m++)
+            if (!json_object_get(c, references_needs[m])) {
+                snprintf(path, sizeof path, "$.validation[%zu].%s", i, references_needs[m]);
+                FIND(pf, "incomplete-check", BLOCK, path, "The references check needs %s.",
+                     references_needs[m]);
+            }
+        if (kind == BF_CHECK_METRIC && !json_object_get(c, "expect_delta_pct") &&
+            !json_object_get(c, "expect_delta")) {
+            snprintf(path, sizeof path, "$.validation[%zu].expect_delta_pct", i);
+            FIND(pf, "incomplete-check", BLOCK, path,
+                 "The metric check needs expect_delta_pct or expect_delta to judge the change.");
+        }
+    }
+    if (!has_metric && pf->risk >= BF_RISK_METRIC_REPAIR)
+        FIND(pf, "missing-metric-check", BLOCK, "$.validation",
+             "A %s backfill needs a metric check showing how the numbers move.",
+             bf_risk_name(pf->risk));
+    if (!has_unique)
+        FIND(pf, "missing-unique-check", WARN, "$.validation",
+             "No unique check on the target's key; duplicated rows would go unnoticed.");
+}
+
+static void rule_downstream(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    size_t n = bf_brief_downstream_count(b);
+    bf_lineage *lineage;
+    int people = 0, rc;
+
+    if (n == 0) {
+        FIND(pf, "missing-downstream", WARN, "$.downstream",
+             "No downstream assets are listed, so no one can tell what the change reaches.");
+        return;
+    }
+    rc = bf_lineage_new(&lineage, b);
+    if (rc == BF_E_NOMEM) {
+        pf->rc = rc;
+        return;
+    }
+    if (rc != BF_OK) {
+        /* The lineage message starts with its own "$.path: "; keep the path apart. */
+        const char *msg = bf_last_error();
+        const char *sep = strstr(msg, ": ");
+        char path[128];
+        size_t plen = sep ? (size_t)(sep - msg) : 0;
+
+        snprintf(path, sizeof path, "%.*s", (int)(plen < sizeof path ? plen : sizeof path - 1),
+                 sep ? msg : "$.downstream");
+        FIND(pf, "invalid-lineage", BLOCK, path, "%s.", sep ? sep + 2 : msg);
+    }
+    bf_lineage_free(lineage);
+    for (size_t i = 0; i < n; i++) {
+        bf_asset_kind kind = bf_brief_downstream_kind(b, i);
+        people |= kind == BF_ASSET_DASHBOARD || kind == BF_ASSET_STAKEHOLDER;
+    }
+    if (people && bf_brief_stakeholder_count(b) == 0)
+        FIND(pf, "missing-communication", WARN, "$.communication.stakeholders",
+             "Dashboards or stakeholders depend on this data but communication.stakeholders "
+             "names no one to tell.");
+}
+
+int bf_brief_check(bf_findings **out, const bf_brief *brief)
+{
+    struct pf pf;
+
+    if (!out || !brief)
+        return bf__error(BF_E_INVALID, "bf_brief_check: out or brief is NULL");
+    *out = NULL;
+    pf.b = brief;
+    pf.risk = bf_brief_risk(brief);
+    pf.rc = bf__findings_new(&pf.f);
+    if (pf.rc != BF_OK)
+        return pf.rc;
+    rule_identity(&pf);
+    rule_target(&pf);
+    rule_scope(&pf);
+    rule_batching(&pf);
+    rule_write(&pf);
+    rule_job(&pf);
+    rule_checks(&pf);
+    rule_rollback(&pf);
+    rule_downstream(&pf);
+    if (pf.rc != BF_OK) {
+        bf_findings_free(pf.f);
+        return pf.rc;
+    }
+    *out = pf.f;
+    return BF_OK;
+}

@@ -1,0 +1,70 @@
+/* backfill brief BRIEF [--format md|json]: the one-page brief, or the brief as JSON. */
+#include <string.h>
+
+#include "cli.h"
+
+#define USAGE "BRIEF [--format md|json]"
+
+/* Take "--format X" / "--format=X" out of argv; returns the new argc or -1 on a bad value. */
+static int take_format(int argc, char **argv, const char **format)
+{
+    int kept = 0;
+
+    for (int i = 0; i < argc; i++) {
+        const char *value = NULL;
+
+        if (strcmp(argv[i], "--format") == 0) {
+            if (i + 1 >= argc)
+                return -1;
+            value = argv[++i];
+        } else if (strncmp(argv[i], "--format=", 9) == 0) {
+            value = argv[i] + 9;
+        } else {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (strcmp(value, "md") != 0 && strcmp(value, "json") != 0)
+            return -1;
+        *format = value;
+    }
+    return kept;
+}
+
+static int print_brief(const bf_brief *brief, const char *format)
+{
+    char *text = NULL;
+    int json = strcmp(format, "json") == 0;
+    int rc = json ? bf_brief_save_json(&text, brief) : bf_brief_render_markdown(&text, brief);
+
+    if (rc != BF_OK)
+        return cli_fail_bf(rc, "brief");
+    if (cli_json && !json)
+        cli_print_json(json_pack("{s:s}", "markdown", text));
+    else
+        fputs(text, stdout);
+    if (json)
+        fputc('\n', stdout);
+    bf_free(text);
+    return EXIT_DONE;
+}
+
+int cmd_brief(int argc, char **argv)
+{
+    const char *path, *format = NULL;
+    bf_brief *brief = NULL;
+    int status;
+
+    argc = take_format(argc, argv, &format);
+    if (argc < 0)
+        return cli_fail(EXIT_USAGE, "brief: --format takes md or json (usage: backfill brief %s)", USAGE);
+    status = cli_brief_args(argc, argv, &path, USAGE);
+    if (status != EXIT_DONE)
+        return status;
+    status = cli_load_brief(&brief, path);
+    if (status != EXIT_DONE)
+        return status;
+    /* --json alone asks for the brief itself as JSON. */
+    status = print_brief(brief, format ? format : cli_json ? "json" : "md");
+    bf_brief_free(brief);
+    return status;
+}

@@ -1,0 +1,139 @@
+#!/bin/sh
+# The brief commands: check, brief and blast-radius, on the example briefs and on malformed input.
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 94
+
+ex="$BF_SOURCE_ROOT/examples/briefs"
+good="$ex/refund-join.json"
+
+# --- check ---------------------------------------------------------------------------
+run "$BACKFILL" check "$good"
+expect_rc 0 "check passes the good refund-join brief"
+expect_grep "$work/out" "^warn  missing-runtime-estimate \\\$\\.batching\\.target_batch_s: " "check lists the one warning with its path"
+expect_grep "$work/out" "^refund-join-fix-2025h1: 0 blocking, 1 warning; ready to plan\$" "check ends with a summary"
+
+run "$BACKFILL" check "$good" --json
+expect_rc 0 "check --json succeeds"
+expect_grep "$work/out" '"ok": true' "check --json says ok"
+expect_grep "$work/out" '"code": "missing-runtime-estimate"' "check --json gives finding codes"
+
+for pair in \
+    bad-append.json:append-not-idempotent \
+    bad-reviewer-is-owner.json:reviewer-is-owner \
+    bad-no-rollback.json:missing-rollback-plan \
+    bad-job-ignores-bounds.json:job-ignores-bounds \
+    bad-critical-without-snapshot.json:critical-without-snapshot \
+    bad-no-metric-check.json:missing-metric-check \
+    bad-merge-without-key.json:merge-without-key \
+    bad-lineage-cycle.json:invalid-lineage \
+    bad-draft.json:missing-reviewer; do
+    file=${pair%%:*}
+    code=${pair#*:}
+    run "$BACKFILL" check "$ex/$file"
+    expect_rc 3 "check blocks $file"
+    expect_grep "$work/out" "^block $code " "$file is blocked by $code"
+done
+
+run "$BACKFILL" check "$ex/bad-append.json" --json
+expect_rc 3 "check --json still exits 3 when blocked"
+expect_grep "$work/out" '"blocking": 1' "check --json counts blocking findings"
+
+run "$BACKFILL" check "$ex/bad-draft.json"
+for code in missing-reason missing-owner missing-reviewer missing-risk missing-code-version missing-job; do
+    expect_grep "$work/out" "^block $code " "a draft lists $code among everything missing"
+done
+
+# --- unreadable input: exit 2 and one line naming the problem ---------------------------
+as_user= # a command prefix to run the check as another user
+unreadable() { # FILE PATTERN WHAT
+    run $as_user "$BACKFILL" check "$1"
+    expect_rc 2 "$3"
+    expect_lines "$work/err" 1 "$3: one line on stderr"
+    expect_grep "$work/err" "$2" "$3: the line names the problem"
+}
+
+unreadable "$ex/bad-unknown-field.json" 'bad-unknown-field.json: \$\.batching\.evry: unknown field' "an unknown field"
+unreadable "$work/nosuch.json" 'nosuch.json: no such file' "a missing file"
+unreadable "$ex" 'not a regular file' "a directory"
+: >"$work/empty.json"
+unreadable "$work/empty.json" 'empty.json: empty input' "an empty file"
+head -c 120 "$good" >"$work/truncated.json"
+unreadable "$work/truncated.json" 'truncated.json:[0-9]+:[0-9]+: ' "a truncated brief"
+printf '{"name": "\377\376"}' >"$work/latin1.json"
+unreadable "$work/latin1.json" 'latin1.json:1:[0-9]+: unable to decode byte 0xff' "a brief that is not UTF-8"
+printf '{"batching": {"every": "7"}}' >"$work/type.json"
+unreadable "$work/type.json" '\$\.batching\.every: expected a positive integer, got "7"' "a wrong type"
+printf '{"scope": {"keys": {"start": 123456789012345678901234567890}}}' >"$work/huge.json"
+unreadable "$work/huge.json" 'huge.json:1:[0-9]+: too big integer' "a huge number"
+awk 'BEGIN { for (i = 0; i < 10000; i++) printf "["; for (i = 0; i < 10000; i++) printf "]" }' >"$work/deep.json"
+unreadable "$work/deep.json" 'maximum parsing depth reached' "10,000-deep nesting"
+printf '{"scope": {"time": {"start": "2025-06-01", "end": "2025-01-01"}}}' >"$work/order.json"
+unreadable "$work/order.json" 'start: "2025-06-01" is after the end' "a start after its end"
+printf '{"scope": {"time": {"start": "2025-01-01", "end": "2025-06-01", "timezone": "Mars/Base"}}}' >"$work/zone.json"
+unreadable "$work/zone.json" 'timezone: expected an IANA time zone' "an unknown time zone"
+
+# Root reads every file, so as root the unreadable file is opened as the unprivileged user nobody.
+cp "$good" "$work/secret.json"
+chmod 000 "$work/secret.json"
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && as_user="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+unreadable "$work/secret.json" 'secret.json: cannot open: Permission denied' "a file without read permission"
+as_user=
+
+run "$BACKFILL" check "$work/nosuch.json" --json
+if [ "$rc" -eq 2 ] && grep -q '"exit": 2' "$work/out"; then ok "unreadable input under --json is a JSON error"; else
+    not_ok "unreadable input under --json is a JSON error" "rc=$rc" "$(cat "$work/out")"; fi
+
+run "$BACKFILL" check
+expect_rc 2 "check without a brief is bad usage"
+run "$BACKFILL" check "$good" "$good"
+expect_rc 2 "check with two briefs is bad usage"
+run "$BACKFILL" check --strict "$good"
+expect_rc 2 "check with an unknown option is bad usage"
+
+# --- brief ------------------------------------------------------------------------------
+run "$BACKFILL" brief "$good"
+expect_rc 0 "brief renders the good brief"
+expect_grep "$work/out" '^# Backfill brief: refund-join-fix-2025h1$' "the one-page brief has a title"
+expect_grep "$work/out" '^## How to undo it$' "the one-page brief says how to undo it"
+expect_grep "$work/out" 'Indirectly \(through those\):\*\* Revenue dashboard, Board pack' "the one-page brief lists who is affected"
+
+run "$BACKFILL" brief "$ex/bad-no-rollback.json"
+expect_rc 0 "brief renders a blocked brief too"
+expect_grep "$work/out" 'Status: blocked' "a blocked brief says so on the page"
+
+run "$BACKFILL" brief "$good" --format json
+expect_rc 0 "brief --format json succeeds"
+cp "$work/out" "$work/saved.json"
+run "$BACKFILL" brief "$work/saved.json" --format json
+if cmp -s "$work/out" "$work/saved.json"; then ok "brief --format json output loads back to the same brief"; else
+    not_ok "brief --format json output loads back to the same brief" "$(diff "$work/out" "$work/saved.json" | head -5)"; fi
+expect_grep "$work/saved.json" '"name": "refund-join-fix-2025h1"' "the JSON form keeps the fields"
+
+run "$BACKFILL" brief "$good" --json
+expect_grep "$work/out" '"format": "backfill-brief/1"' "brief --json prints the brief as JSON"
+run "$BACKFILL" brief "$good" --format=md --json
+expect_grep "$work/out" '"markdown": "# Backfill brief' "brief --format md --json wraps the Markdown"
+run "$BACKFILL" brief "$good" --format xml
+expect_rc 2 "brief refuses an unknown format"
+expect_grep "$work/err" 'format takes md or json' "the error names the allowed formats"
+
+# --- blast-radius ----------------------------------------------------------------------
+run "$BACKFILL" blast-radius "$good"
+expect_rc 0 "blast-radius succeeds"
+expect_grep "$work/out" '^  mart_monthly_revenue \(table, owner analytics\)$' "blast-radius lists direct dependents"
+expect_grep "$work/out" '^  Board pack: stakeholder depending on Revenue dashboard$' "blast-radius lists who to tell and why"
+expect_grep "$work/out" '^  1\. mart_monthly_revenue$' "blast-radius gives the refresh order"
+
+run "$BACKFILL" blast-radius "$good" --json
+expect_grep "$work/out" '"refresh_order": \[' "blast-radius --json gives the refresh order"
+expect_grep "$work/out" '"reason": "owner of Revenue dashboard; listed in communication.stakeholders"' "blast-radius --json gives reasons"
+
+run "$BACKFILL" blast-radius "$ex/bad-lineage-cycle.json"
+expect_rc 2 "blast-radius refuses a cycle"
+expect_grep "$work/err" 'depends_on forms a cycle: mart_monthly_revenue -> Revenue dashboard -> mart_monthly_revenue' "the error names the cycle"
+
+run "$BACKFILL" --help
+expect_grep "$work/out" '^  blast-radius' "--help lists the brief commands"
+finish
