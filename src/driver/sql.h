@@ -11,6 +11,12 @@
 /* The longest identifier accepted, in bytes (derived names included). */
 #define BF_IDENT_MAX 200
 
+/*
+ * The most arguments the SQL layer gives a dialect's aggregate (SQLite
+ * allows 127 by default); wider column lists are hashed by the library.
+ */
+#define BF_AGG_MAX_ARGS 100
+
 typedef struct bf__sql {
     bf_sql_vtable vt;
     void *ud;

@@ -56,16 +56,29 @@ static int scan_init(struct scan *sc, void *ud, const char *table, const char *c
     return BF_OK;
 }
 
+/* The dialect's aggregate `fn` if it can take the scan's columns, else NULL. */
+static const char *aggregate(const struct scan *sc, const char *fn)
+{
+    return sc->t.col_count <= BF_AGG_MAX_ARGS ? fn : NULL;
+}
+
 static int scan_build(struct scan *sc, char **out, const char *tpl, const char *const *args)
 {
     return bf__sql_build(sc->s, out, &sc->t, tpl, args);
 }
 
-/* Parse a fingerprint aggregate's "rows:hex32" result. */
+/* Parse a fingerprint aggregate's "rows:hex32" result (what follows a space is not ours). */
 static int fp_from_value(const bf__sql *s, bf_fingerprint *out, const bf_value *v)
 {
-    if (v->type == BF_VALUE_TEXT && bf_fingerprint_parse(out, v->s) == BF_OK)
-        return BF_OK;
+    char text[BF_FINGERPRINT_TEXT_SIZE];
+    size_t len = v->type == BF_VALUE_TEXT ? strcspn(v->s, " ") : 0;
+
+    if (len && len < sizeof text) {
+        memcpy(text, v->s, len);
+        text[len] = '\0';
+        if (bf_fingerprint_parse(out, text) == BF_OK)
+            return BF_OK;
+    }
     return bf__error(BF_E_DRIVER, "%s: the fingerprint function returned no fingerprint",
                      s->vt.dialect ? s->vt.dialect : "driver");
 }
@@ -93,7 +106,7 @@ static int fp_rows(bf__stmt *st, bf_fingerprint *fp, int first, size_t count)
 /* The fingerprint of the scan's columns: the driver's aggregate, or rows hashed here. */
 static int fp_scan(struct scan *sc, bf_fingerprint *out)
 {
-    const char *fn = sc->s->vt.fingerprint_function;
+    const char *fn = aggregate(sc, sc->s->vt.fingerprint_function);
     bf_fingerprint fp = {0, 0, 0};
     bf__stmt st;
     bf_value v;
@@ -156,24 +169,31 @@ static int add_aggregates(const bf__sql *s, bf__sb *sb, const char *fn, const ch
     return BF_OK;
 }
 
-static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec, int with_fp)
+/*
+ * Where the fingerprint-and-nulls aggregate counts column `name`'s NULLs:
+ * its position among the fingerprint columns, or -1 when a count() must.
+ */
+static long fp_null_index(const struct scan *sc, int use_fpn, const char *name)
+{
+    for (size_t i = 0; use_fpn && i < sc->t.col_count; i++)
+        if (strcmp(sc->t.cols[i], name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec, int with_fp,
+                       int use_fpn)
 {
     const bf__sql *s = sc->s;
     bf__sb sb;
     char *tail = NULL;
-    int rc;
+    int rc = BF_OK;
 
     bf__sb_init(&sb);
     bf__sb_append(&sb, "SELECT count(*)");
-    if (spec->null_count && s->vt.null_count_function) {
-        bf__sb_append(&sb, ", ");
-        bf__sb_append(&sb, s->vt.null_count_function);
-        bf__sb_appendc(&sb, '(');
-        rc = bf__sql_ident_list(s, &sb, NULL, spec->null_columns, spec->null_count);
-        bf__sb_appendc(&sb, ')');
-    } else {
-        rc = add_aggregates(s, &sb, "nulls", spec->null_columns, spec->null_count);
-    }
+    for (size_t i = 0; i < spec->null_count && rc == BF_OK; i++)
+        if (fp_null_index(sc, use_fpn, spec->null_columns[i]) < 0)
+            rc = add_aggregates(s, &sb, "nulls", &spec->null_columns[i], 1);
     if (rc == BF_OK)
         rc = add_aggregates(s, &sb, "sum", spec->sum_columns, spec->sum_count);
     for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
@@ -183,7 +203,9 @@ static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec,
     }
     if (rc == BF_OK)
         rc = with_fp ? scan_build(sc, &tail, ", %S(%C) FROM %T WHERE %P",
-                                  ARGS(s->vt.fingerprint_function, NULL, sc->table, NULL))
+                                  ARGS(use_fpn ? s->vt.fingerprint_nulls_function
+                                               : s->vt.fingerprint_function,
+                                       NULL, sc->table, NULL))
                      : scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
     if (rc == BF_OK)
         bf__sb_append(&sb, tail);
@@ -195,29 +217,27 @@ static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec,
     return bf__sql_text(&sb, out);
 }
 
-/* Read "n1,n2,..." from the null-count aggregate (NULL: no rows, no NULLs). */
-static int parse_counts(const bf__sql *s, int64_t *out, size_t count, const bf_value *v)
+/* The n-th count of "rows:hex32 n0,n1,..." (no counts after the fingerprint: no rows, 0). */
+static int nth_count(const bf__sql *s, int64_t *out, const bf_value *v, long n)
 {
-    const char *p = v->s;
+    const char *p = v->type == BF_VALUE_TEXT ? strchr(v->s, ' ') : NULL;
     char *end;
 
-    if (v->type == BF_VALUE_NULL) {
-        memset(out, 0, count * sizeof *out);
+    *out = 0;
+    if (!p)
         return BF_OK;
+    for (long i = 0; i <= n; i++) {
+        *out = strtoll(p + 1, &end, 10);
+        if (end == p + 1 || (*end != ',' && (*end != '\0' || i < n)))
+            return bf__error(BF_E_DRIVER, "%s: the fingerprint function returned no NULL counts",
+                             s->vt.dialect ? s->vt.dialect : "driver");
+        p = end;
     }
-    for (size_t i = 0; v->type == BF_VALUE_TEXT && i < count; i++) {
-        out[i] = strtoll(p, &end, 10);
-        if (end == p || *end != (i + 1 < count ? ',' : '\0'))
-            break;
-        if (i + 1 == count)
-            return BF_OK;
-        p = end + 1;
-    }
-    return bf__error(BF_E_DRIVER, "%s: the null count function returned no counts",
-                     s->vt.dialect ? s->vt.dialect : "driver");
+    return BF_OK;
 }
 
-static int profile_fill(bf__stmt *st, bf_profile *p, const bf_profile_spec *spec, int with_fp)
+static int profile_fill(bf__stmt *st, struct scan *sc, bf_profile *p,
+                        const bf_profile_spec *spec, int with_fp, int use_fpn)
 {
     bf_fingerprint fp;
     bf_value v;
@@ -226,16 +246,12 @@ static int profile_fill(bf__stmt *st, bf_profile *p, const bf_profile_spec *spec
     if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
         return rc;
     p->rows = v.i;
-    if (spec->null_count && st->s->vt.null_count_function) {
-        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
-            (rc = parse_counts(st->s, p->nulls, spec->null_count, &v)) != BF_OK)
+    for (size_t i = 0; i < spec->null_count; i++) {
+        if (fp_null_index(sc, use_fpn, spec->null_columns[i]) >= 0)
+            continue;
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
             return rc;
-    } else {
-        for (size_t i = 0; i < spec->null_count; i++) {
-            if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
-                return rc;
-            p->nulls[i] = v.i;
-        }
+        p->nulls[i] = v.i;
     }
     for (size_t i = 0; i < spec->sum_count; i++)
         if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
@@ -254,6 +270,12 @@ static int profile_fill(bf__stmt *st, bf_profile *p, const bf_profile_spec *spec
     if ((rc = bf__stmt_column(st, col, &v)) != BF_OK ||
         (rc = fp_from_value(st->s, &fp, &v)) != BF_OK)
         return rc;
+    for (size_t i = 0; i < spec->null_count; i++) {
+        long at = fp_null_index(sc, use_fpn, spec->null_columns[i]);
+
+        if (at >= 0 && (rc = nth_count(st->s, &p->nulls[i], &v, at)) != BF_OK)
+            return rc;
+    }
     return bf_profile_set_fingerprint(p, &fp);
 }
 
@@ -263,16 +285,17 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     struct scan sc;
     bf__stmt st;
     char *sql = NULL;
-    int with_fp, rc;
+    int with_fp, use_fpn, rc;
 
     rc = scan_init(&sc, ud, table, spec->fingerprint_columns, spec->fingerprint_count, plan, batch);
-    with_fp = spec->fingerprint && sc.s->vt.fingerprint_function;
+    with_fp = spec->fingerprint && aggregate(&sc, sc.s->vt.fingerprint_function);
+    use_fpn = with_fp && aggregate(&sc, sc.s->vt.fingerprint_nulls_function);
     if (rc == BF_OK)
-        rc = profile_sql(&sc, &sql, spec, with_fp);
+        rc = profile_sql(&sc, &sql, spec, with_fp, use_fpn);
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
         if (rc == BF_SQL_ROW)
-            rc = profile_fill(&st, p, spec, with_fp);
+            rc = profile_fill(&st, &sc, p, spec, with_fp, use_fpn);
         else if (rc == BF_SQL_DONE)
             rc = bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no row", table);
         bf__stmt_finalize(&st);
@@ -440,11 +463,11 @@ int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *con
                      size_t column_count, const char *key_column, int64_t lo, int64_t hi,
                      int64_t width)
 {
-    const char *fn = ((bf__sql *)ud)->vt.fingerprint_function;
     struct scan sc;
     bf__stmt st;
     char *sql = NULL;
     int rc = scan_init(&sc, ud, table, columns, column_count, NULL, NULL);
+    const char *fn = aggregate(&sc, sc.s->vt.fingerprint_function);
 
     bf__binds_int(&sc.binds, "bf_lo", lo);
     bf__binds_int(&sc.binds, "bf_hi", hi);

@@ -1,9 +1,10 @@
 /*
  * The SQLite reference driver: the SQL connection vtable over sqlite3, plus
  * the fast paths the SQL layer uses when a dialect offers them: an
- * application-defined aggregate bf_fingerprint(c1, ...), the aggregate
- * bf_nulls(c1, ...) counting NULLs of many columns in one call, and the
- * scalar bf_bucket(x, n) used by bucket batch predicates.
+ * application-defined aggregates bf_fingerprint(c1, ...) and
+ * bf_fingerprint_nulls(c1, ...), which also counts each column's NULLs in
+ * the same pass, and the scalar bf_bucket(x, n) used by bucket batch
+ * predicates.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -224,7 +225,7 @@ const bf_sql_vtable bf__sqlite_vtable = {
     .fingerprint_function = "bf_fingerprint",
     .bucket_function = "bf_bucket",
     .rowid_column = "rowid",
-    .null_count_function = "bf_nulls",
+    .fingerprint_nulls_function = "bf_fingerprint_nulls",
     .execute = lite_execute,
     .prepare = lite_prepare,
     .param_count = lite_param_count,
@@ -241,15 +242,21 @@ const bf_sql_vtable bf__sqlite_vtable = {
 
 /* ---- SQL functions ---- */
 
-/* The aggregate's state lives in memory SQLite zeroes for each group. */
+/*
+ * The aggregates' state lives in memory SQLite zeroes for each group; the
+ * NULL counts of bf_fingerprint_nulls follow it, one per argument.
+ */
 struct fp_agg {
     bf_fingerprint fp;
     bf__fprow row;
+    int64_t columns; /* arguments counted in nulls[] */
+    int64_t nulls[];
 };
 
-static void fp_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static void fp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv, int count_nulls)
 {
-    struct fp_agg *agg = sqlite3_aggregate_context(ctx, sizeof *agg);
+    size_t size = sizeof(struct fp_agg) + (count_nulls ? (size_t)argc * sizeof(int64_t) : 0);
+    struct fp_agg *agg = sqlite3_aggregate_context(ctx, (int)size);
     bf_value v;
 
     if (!agg) {
@@ -263,48 +270,42 @@ static void fp_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             sqlite3_result_error_nomem(ctx);
             return;
         }
+        if (count_nulls)
+            agg->nulls[i] += v.type == BF_VALUE_NULL;
     }
+    agg->columns = count_nulls ? argc : 0;
     bf__fprow_apply(&agg->row, &agg->fp, 1);
 }
 
+static void fp_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    fp_add(ctx, argc, argv, 0);
+}
+
+static void fp_nulls_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    fp_add(ctx, argc, argv, 1);
+}
+
+/* "rows:hex32", then " n1,n2,..." when NULLs were counted (no rows: no counts). */
 static void fp_final(sqlite3_context *ctx)
 {
     struct fp_agg *agg = sqlite3_aggregate_context(ctx, 0);
     bf_fingerprint empty = {0, 0, 0};
     char text[BF_FINGERPRINT_TEXT_SIZE];
+    sqlite3_str *str;
 
     bf_fingerprint_format(text, sizeof text, agg ? &agg->fp : &empty);
     if (agg)
         bf__fprow_dispose(&agg->row);
-    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-}
-
-/* NULL counts of every argument in one call per row, instead of one count() per column. */
-static void nulls_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    int64_t *counts = sqlite3_aggregate_context(ctx, (int)sizeof *counts * (argc + 1));
-
-    if (!counts) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    counts[0] = argc;
-    for (int i = 0; i < argc; i++)
-        counts[i + 1] += sqlite3_value_type(argv[i]) == SQLITE_NULL;
-}
-
-static void nulls_final(sqlite3_context *ctx)
-{
-    int64_t *counts = sqlite3_aggregate_context(ctx, 0);
-    sqlite3_str *str;
-
-    if (!counts || !counts[0]) {
-        sqlite3_result_null(ctx); /* no rows: no NULLs anywhere */
+    if (!agg || !agg->columns) {
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
         return;
     }
     str = sqlite3_str_new(NULL);
-    for (int64_t i = 1; i <= counts[0]; i++)
-        sqlite3_str_appendf(str, i > 1 ? ",%lld" : "%lld", (long long)counts[i]);
+    sqlite3_str_appendall(str, text);
+    for (int64_t i = 0; i < agg->columns; i++)
+        sqlite3_str_appendf(str, "%c%lld", i ? ',' : ' ', (long long)agg->nulls[i]);
     if (sqlite3_str_errcode(str) != SQLITE_OK) {
         sqlite3_free(sqlite3_str_finish(str));
         sqlite3_result_error_nomem(ctx);
@@ -358,8 +359,9 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, fp_step,
                                         fp_final, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function_v2(c->db, "bf_nulls", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                        NULL, NULL, nulls_step, nulls_final, NULL);
+        rc = sqlite3_create_function_v2(c->db, "bf_fingerprint_nulls", -1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+                                        fp_nulls_step, fp_final, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_bucket", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                         NULL, bucket_fn, NULL, NULL, NULL);

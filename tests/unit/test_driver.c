@@ -243,7 +243,7 @@ static bf_driver *open_plain(void)
     void *conn;
 
     vt.fingerprint_function = NULL;
-    vt.null_count_function = NULL;
+    vt.fingerprint_nulls_function = NULL;
     ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
     ck_assert_int_eq(bf_driver_new_sql(&d, &vt, conn, bf__sqlite_close), BF_OK);
     return d;
@@ -281,6 +281,39 @@ START_TEST(table_fingerprint_matches_rows_hashed_in_c)
     ck_assert_fp_eq(sub, want_sub);
     ck_assert_int_eq(bf_driver_fingerprint(d, &sub, "nosuch", NULL, 0, NULL, NULL), BF_E_NOT_FOUND);
     bf_driver_free(plain);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* Wider than an aggregate takes arguments: the library hashes the rows itself. */
+START_TEST(wide_tables_are_fingerprinted_too)
+{
+    bf__sb create, insert;
+    bf_fingerprint want = {0, 0, 0};
+    bf_value row[130];
+    bf_driver *d;
+    char *a, *b;
+
+    bf__sb_init(&create);
+    bf__sb_init(&insert);
+    bf__sb_append(&create, "CREATE TABLE wide (");
+    bf__sb_append(&insert, "INSERT INTO wide VALUES (");
+    for (int i = 0; i < 130; i++) {
+        bf__sb_appendf(&create, "%sc%d INTEGER", i ? ", " : "", i);
+        bf__sb_appendf(&insert, "%s%d", i ? ", " : "", i * 7);
+        row[i] = (bf_value){.type = BF_VALUE_INT, .i = i * 7};
+    }
+    bf__sb_append(&create, ")");
+    bf__sb_append(&insert, ")");
+    ck_assert_int_eq(bf__sb_finish(&create, &a), BF_OK);
+    ck_assert_int_eq(bf__sb_finish(&insert, &b), BF_OK);
+    sql(a);
+    sql(b);
+    bf__free(a);
+    bf__free(b);
+    bf_fingerprint_add_row(&want, row, 130);
+    d = open_driver();
+    ck_assert_fp_eq(fp_of(d, "wide"), want);
     bf_driver_free(d);
 }
 END_TEST
@@ -1263,6 +1296,22 @@ static void check_profile(bf_driver *d, const bf_plan *plan, const bf_batch *bat
     ck_assert_int_eq(bf_driver_fingerprint(d, &direct, "t", NULL, 0, plan, batch), BF_OK);
     ck_assert_fp_eq(fp, direct);
     bf_profile_free(p);
+    /* Fingerprinting some columns: their NULLs come from its pass, the others' from count(). */
+    {
+        static const char *const fp_cols[] = {"val", "grp"};
+
+        ps.fingerprint_columns = fp_cols;
+        ps.fingerprint_count = 2;
+        ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, batch), BF_OK);
+        ck_assert_int_eq(bf_profile_nulls(p, 0), batch ? 1 : 3);
+        ck_assert_int_eq(bf_profile_nulls(p, 1), batch ? 2 : 6);
+        ck_assert_int_eq(bf_profile_nulls(p, 2), 0);
+        ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(d, &direct, "t", fp_cols, 2, plan, batch), BF_OK);
+        ck_assert_fp_eq(fp, direct);
+        bf_profile_free(p);
+        ps.fingerprint_count = 0;
+    }
     ps.fingerprint = 0;
     ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, batch), BF_OK);
     ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_E_NOT_FOUND);
@@ -1621,6 +1670,7 @@ static Suite *suite(void)
     tcase_add_test(tc, describe_gives_columns_types_and_key);
     tcase_add_test(tc, open_refuses_a_missing_file);
     tcase_add_test(tc, table_fingerprint_matches_rows_hashed_in_c);
+    tcase_add_test(tc, wide_tables_are_fingerprinted_too);
     tcase_add_test(tc, batch_fingerprints_add_up_to_the_table);
     tcase_add_test(tc, bucket_batches_partition_the_table);
     tcase_add_test(tc, time_and_partition_batches_bind_their_parameters);

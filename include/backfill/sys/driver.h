@@ -122,8 +122,10 @@ typedef struct bf_sql_vtable {
                                          library hashes fetched rows itself */
     const char *bucket_function;      /* scalar f(x, n) -> bucket; NULL: no bucket batches */
     const char *rowid_column;         /* stable row identity; NULL: no append snapshots */
-    const char *null_count_function;  /* aggregate f(c1, ...) -> "n1,n2,...", the NULLs of
-                                         each argument; NULL: count(*) - count(c) per column */
+    const char *fingerprint_nulls_function; /* aggregate f(c1, ...) -> "rows:hex32 n1,n2,...":
+                                         the fingerprint and each argument's NULLs, so a
+                                         profile counts NULLs in the fingerprint's pass;
+                                         NULL: count(*) - count(c) per column */
     /* Run SQL without parameters or results (several statements allowed). */
     int (*execute)(void *userdata, const char *sql);
     /* Prepare exactly one statement; trailing SQL is an error. */
