@@ -178,9 +178,11 @@ BF_API int bf_driver_stage(bf_driver *driver, int64_t *out, const bf_write_spec 
  * fails with BF_E_LEASE_LOST and nothing is written), the pre-image is saved
  * when spec->snapshot is set (the first publish of a batch keeps it; reruns
  * add only what they newly touch), and the rows are written. Staged rows
- * outside the batch's bounds fail with BF_E_VALIDATION for the overwriting
- * patterns, NULL keys for merge. Any failure rolls everything back. *out (may
- * be NULL; its version set by the caller) receives the row counts.
+ * that would make a rerun differ fail with BF_E_VALIDATION: rows outside the
+ * batch's bounds for the overwriting patterns, NULL or repeated keys for
+ * merge. An unstaged batch fails with BF_E_STATE. Any failure rolls
+ * everything back. *out (may be NULL; its version set by the caller)
+ * receives the row counts.
  */
 BF_API int bf_driver_publish(bf_driver *driver, bf_publish_result *out, const bf_write_spec *spec,
                              const bf_plan *plan, const bf_batch *batch, int64_t run,
