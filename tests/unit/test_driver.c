@@ -1185,7 +1185,20 @@ START_TEST(hostile_names_are_quoted_safely)
         snprintf(text, sizeof text, "SELECT count(*) FROM %s", q);
         ck_assert_int_eq(query_int(text), 1);
         ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        /* A merge keyed on id updates the hostile column by name. */
+        spec.strategy = BF_WRITE_MERGE;
+        spec.key = t_key;
+        spec.key_count = 1;
+        spec.columns = &cols[1];
+        spec.column_count = 1;
+        spec.select = "SELECT id + 10, note FROM keep WHERE id + 10 >= :lo AND id + 10 < :hi";
+        ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1), BF_OK);
+        snprintf(text, sizeof text, "SELECT count(*) FROM %s WHERE %s = 'must not change'", q, q);
+        ck_assert_int_eq(query_int(text), 1);
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
         ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        spec = (bf_write_spec)BF_WRITE_SPEC_INIT;
         sql("DROP TABLE bf_fence");
         after = world(d);
         ck_assert_str_eq(after, before);
