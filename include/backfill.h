@@ -15,5 +15,7 @@
 #include "backfill/brief.h"
 #include "backfill/lineage.h"
 #include "backfill/time.h"
+#include "backfill/fingerprint.h"
+#include "backfill/driver.h"
 
 #endif

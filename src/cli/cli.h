@@ -61,6 +61,7 @@ json_t *cli_findings_json(const bf_findings *findings);
 int cmd_plan(int argc, char **argv);
 
 /* commands: fingerprint */
+int cmd_fingerprint(int argc, char **argv);
 
 /* commands: status, pause, resume, cancel, retry */
 

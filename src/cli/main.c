@@ -15,6 +15,8 @@ static const struct cli_command commands[] = {
      cmd_plan},
 
     /* commands: fingerprint */
+    {"fingerprint", "TABLE --warehouse DB [--columns a,b]",
+     "the fingerprint rows:hex32 of a table (or of some columns)", cmd_fingerprint},
 
     /* commands: status, pause, resume, cancel, retry */
 
