@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "backfill/common.h"
+#include "backfill/driver.h"
 #include "backfill/plan.h"
 #include "backfill/value.h"
 
@@ -61,16 +62,6 @@ typedef enum bf_batch_by {
     BF_BATCH_BY_PARTITION = 3,
     BF_BATCH_BY_BUCKET = 4
 } bf_batch_by;
-
-/* `write.strategy`. */
-typedef enum bf_write_strategy {
-    BF_WRITE_UNSET = 0,
-    BF_WRITE_PARTITION_OVERWRITE = 1,
-    BF_WRITE_MERGE = 2,
-    BF_WRITE_STAGING_SWAP = 3,
-    BF_WRITE_PARALLEL_VERSION = 4,
-    BF_WRITE_APPEND = 5 /* not idempotent */
-} bf_write_strategy;
 
 /* `downstream[].kind`. */
 typedef enum bf_asset_kind {
@@ -126,7 +117,6 @@ typedef enum bf_severity {
 BF_API const char *bf_risk_name(bf_risk value);
 BF_API const char *bf_scope_kind_name(bf_scope_kind value);
 BF_API const char *bf_batch_by_name(bf_batch_by value);
-BF_API const char *bf_write_strategy_name(bf_write_strategy value);
 BF_API const char *bf_asset_kind_name(bf_asset_kind value);
 BF_API const char *bf_check_kind_name(bf_check_kind value);
 

@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backfill/brief.h"
 #include "backfill/common.h"
 #include "backfill/fingerprint.h"
 #include "backfill/plan.h"
@@ -118,6 +117,22 @@ BF_API void bf_rows_free(bf_rows *rows);
 
 /* ---- Writing: staging, publishing, snapshots, fencing ------------------ */
 
+/* How a batch is written: a brief's `write.strategy`. */
+typedef enum bf_write_strategy {
+    BF_WRITE_UNSET = 0,
+    BF_WRITE_PARTITION_OVERWRITE = 1,
+    BF_WRITE_MERGE = 2,
+    BF_WRITE_STAGING_SWAP = 3,
+    BF_WRITE_PARALLEL_VERSION = 4,
+    BF_WRITE_APPEND = 5 /* not idempotent */
+} bf_write_strategy;
+
+/*
+ * The strategy's name as a brief spells it ("partition_overwrite"), or NULL
+ * for 0 and values out of range. The string is static.
+ */
+BF_API const char *bf_write_strategy_name(bf_write_strategy value);
+
 /*
  * What a publish needs from the brief, filled by the host. The strings and
  * arrays are borrowed for the duration of each call.
@@ -131,7 +146,7 @@ typedef struct bf_write_spec {
     const char *const *columns;   /* target.columns: what merge updates (0: every non-key column) */
     size_t column_count;
     const char *select;           /* job.select: one SELECT yielding rows in the target's column order */
-    bf_write_strategy strategy;   /* write.strategy (the enumeration of <backfill/brief.h>) */
+    bf_write_strategy strategy;   /* write.strategy */
     int delete_missing;           /* merge: delete rows in bounds the job no longer produces */
     const char *version_table;    /* parallel_version: NULL means "<table>__bf_v<run>" */
     int snapshot;                 /* keep each batch's pre-image for restore */
