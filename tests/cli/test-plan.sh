@@ -2,7 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 28
+plan 37
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -60,13 +60,36 @@ run "$BACKFILL" plan "$work/hours.json"
 expect_rc 2 "hour batches bound as dates are refused"
 expect_grep "$work/err" "hour batches cannot be bound as dates" "the refusal says why"
 
-brief rows '"scope": {"keys": {"column": "order_id", "start": 0, "end": 100}}, "batching": {"by": "key", "rows_per_batch": 10}'
+# --- with a warehouse: rows per batch, and rows_per_batch key boundaries ----------------
+brief rows '"target": {"table": "t"}, "scope": {"keys": {"column": "order_id", "start": 0, "end": 100}}, "batching": {"by": "key", "rows_per_batch": 10}'
 run "$BACKFILL" plan "$work/rows.json"
 expect_rc 2 "rows_per_batch without a warehouse is refused"
-expect_grep "$work/err" 'rows_per_batch: finding key boundaries needs the warehouse' "the refusal names rows_per_batch"
+expect_grep "$work/err" 'rows_per_batch: finding key boundaries reads the warehouse' "the refusal names rows_per_batch"
 
+# 50 rows at the even keys 0..98: ten rows span twenty keys.
+sqlite3 "$work/keys.db" "CREATE TABLE t (order_id INTEGER PRIMARY KEY, v TEXT);
+    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 2 FROM n WHERE i < 98)
+    INSERT INTO t SELECT i, 'row ' || i FROM n;"
+run "$BACKFILL" plan "$work/rows.json" --warehouse "$work/keys.db"
+expect_rc 0 "rows_per_batch plans against the warehouse"
+expect_grep "$work/out" "^ +2  order_id \\[40, 60\\) \\[lo=40, hi=60\\)  10 rows\$" "boundaries fall every ten rows"
+if [ "$(grep -c '  10 rows$' "$work/out")" -eq 5 ]; then ok "five batches of ten rows each"; else
+    not_ok "five batches of ten rows each" "$(cat "$work/out")"; fi
+expect_grep "$work/out" "^5 batches; .*; 50 rows in scope now\$" "the summary counts the rows in scope"
+
+sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/build.sql"
+in_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1748750400")
 run "$BACKFILL" plan "$good" --warehouse "$work/wh.db"
-expect_rc 2 "--warehouse is refused until the driver exists"
+expect_rc 0 "plan with the example warehouse"
+expect_grep "$work/out" "^22 batches; .*; $in_scope rows in scope now\$" "the batches' rows add up to the rows in scope ($in_scope)"
+run "$BACKFILL" plan "$good" --warehouse="$work/wh.db" --json
+expect_grep "$work/out" "^  \"rows\": $in_scope,?\$" "JSON gives the rows in scope"
+
+run "$BACKFILL" plan "$good" --warehouse "$work/nosuch.db"
+expect_rc 2 "a missing warehouse file is bad input"
+expect_grep "$work/err" "nosuch.db: no such file" "the error names the warehouse file"
+run "$BACKFILL" plan "$good" --warehouse
+expect_rc 2 "--warehouse without a value is bad usage"
 
 run "$BACKFILL" plan "$work/missing.json"
 expect_rc 2 "a missing brief file is bad input"
