@@ -78,7 +78,7 @@ BF_API int bf_driver_last_error_code(const bf_driver *driver);
  * the primary key. BF_E_NOT_FOUND when there is no such table. The caller
  * owns *out and frees it with bf_table_info_free().
  */
-BF_API int bf_driver_describe(bf_driver *driver, bf_table_info **out, const char *table);
+BF_API int bf_driver_describe(bf_table_info **out, bf_driver *driver, const char *table);
 
 /* The number of columns. */
 BF_API size_t bf_table_info_column_count(const bf_table_info *info);
@@ -110,7 +110,7 @@ BF_API const char *bf_rows_column(const bf_rows *rows, size_t index);
  * The value at (row, column). Text and blob bytes belong to rows and live
  * as long as it. BF_E_NOT_FOUND past the end.
  */
-BF_API int bf_rows_value(const bf_rows *rows, size_t row, size_t column, bf_value *out);
+BF_API int bf_rows_value(bf_value *out, const bf_rows *rows, size_t row, size_t column);
 
 /* Release rows. Accepts NULL. */
 BF_API void bf_rows_free(bf_rows *rows);
@@ -184,7 +184,7 @@ BF_API int bf_publish_result_init(bf_publish_result *result, unsigned version);
  * batch. *out (may be NULL) receives the number of staged rows. A parameter
  * the select uses but the batch does not bind fails with BF_E_INVALID.
  */
-BF_API int bf_driver_stage(bf_driver *driver, int64_t *out, const bf_write_spec *spec,
+BF_API int bf_driver_stage(int64_t *out, bf_driver *driver, const bf_write_spec *spec,
                            const bf_plan *plan, const bf_batch *batch, int64_t run);
 
 /*
@@ -199,7 +199,7 @@ BF_API int bf_driver_stage(bf_driver *driver, int64_t *out, const bf_write_spec 
  * everything back. *out (may be NULL; its version set by the caller)
  * receives the row counts.
  */
-BF_API int bf_driver_publish(bf_driver *driver, bf_publish_result *out, const bf_write_spec *spec,
+BF_API int bf_driver_publish(bf_publish_result *out, bf_driver *driver, const bf_write_spec *spec,
                              const bf_plan *plan, const bf_batch *batch, int64_t run,
                              int64_t token);
 
@@ -242,7 +242,7 @@ BF_API int bf_driver_fence(bf_driver *driver, const char *table, int64_t run, si
  * The fingerprint of `table`'s rows over `columns` (NULL or 0: every column
  * in declared order) within `batch` of `plan` (NULL batch: the whole table).
  */
-BF_API int bf_driver_fingerprint(bf_driver *driver, bf_fingerprint *out, const char *table,
+BF_API int bf_driver_fingerprint(bf_fingerprint *out, bf_driver *driver, const char *table,
                                  const char *const *columns, size_t column_count,
                                  const bf_plan *plan, const bf_batch *batch);
 
@@ -272,7 +272,7 @@ BF_API int bf_profile_spec_init(bf_profile_spec *spec, unsigned version);
  * scope in one scan where the driver can. The caller owns *out and frees it
  * with bf_profile_free().
  */
-BF_API int bf_driver_profile(bf_driver *driver, bf_profile **out, const char *table,
+BF_API int bf_driver_profile(bf_profile **out, bf_driver *driver, const char *table,
                              const bf_profile_spec *spec, const bf_plan *plan,
                              const bf_batch *batch);
 
@@ -287,12 +287,12 @@ BF_API int64_t bf_profile_nulls(const bf_profile *profile, size_t index);
  * scope has no non-NULL value). Text belongs to the profile. BF_E_NOT_FOUND
  * past the end.
  */
-BF_API int bf_profile_sum(const bf_profile *profile, size_t index, bf_value *out);
-BF_API int bf_profile_min(const bf_profile *profile, size_t index, bf_value *out);
-BF_API int bf_profile_max(const bf_profile *profile, size_t index, bf_value *out);
+BF_API int bf_profile_sum(bf_value *out, const bf_profile *profile, size_t index);
+BF_API int bf_profile_min(bf_value *out, const bf_profile *profile, size_t index);
+BF_API int bf_profile_max(bf_value *out, const bf_profile *profile, size_t index);
 
 /* The fingerprint; BF_E_NOT_FOUND when the spec did not ask for one. */
-BF_API int bf_profile_fingerprint(const bf_profile *profile, bf_fingerprint *out);
+BF_API int bf_profile_fingerprint(bf_fingerprint *out, const bf_profile *profile);
 
 /* Release a profile. Accepts NULL. */
 BF_API void bf_profile_free(bf_profile *profile);
@@ -305,7 +305,7 @@ BF_API void bf_profile_free(bf_profile *profile);
  * the key columns and a column "rows" with their row count. The caller owns
  * *out (bf_rows_free).
  */
-BF_API int bf_driver_duplicates(bf_driver *driver, bf_rows **out, int64_t *out_count,
+BF_API int bf_driver_duplicates(bf_rows **out, int64_t *out_count, bf_driver *driver,
                                 const char *table, const char *const *key, size_t key_count,
                                 size_t max_samples, const bf_plan *plan, const bf_batch *batch);
 
@@ -317,7 +317,7 @@ BF_API int bf_driver_duplicates(bf_driver *driver, bf_rows **out, int64_t *out_c
  * NULL): up to max_samples distinct orphan values, smallest first, with a
  * column "rows". The caller owns *out.
  */
-BF_API int bf_driver_orphans(bf_driver *driver, bf_rows **out, int64_t *out_count,
+BF_API int bf_driver_orphans(bf_rows **out, int64_t *out_count, bf_driver *driver,
                              const char *table, const char *const *columns, size_t column_count,
                              const char *parent, const char *const *parent_columns,
                              size_t max_samples, const bf_plan *plan, const bf_batch *batch);
@@ -328,7 +328,7 @@ BF_API int bf_driver_orphans(bf_driver *driver, bf_rows **out, int64_t *out_coun
  * per non-empty segment, in key order: "segment" (its lower bound), "rows",
  * "fingerprint" (text rows:hex32 over `columns`, NULL/0 meaning all).
  */
-BF_API int bf_driver_segments(bf_driver *driver, bf_rows **out, const char *table,
+BF_API int bf_driver_segments(bf_rows **out, bf_driver *driver, const char *table,
                               const char *const *columns, size_t column_count,
                               const char *key_column, int64_t lo, int64_t hi, int64_t width);
 
@@ -337,7 +337,7 @@ BF_API int bf_driver_segments(bf_driver *driver, bf_rows **out, const char *tabl
  * bound of type NULL, leaves that side open), ordered by key_column, at most
  * `limit` (0: no limit), with `columns` (NULL/0: all).
  */
-BF_API int bf_driver_fetch(bf_driver *driver, bf_rows **out, const char *table,
+BF_API int bf_driver_fetch(bf_rows **out, bf_driver *driver, const char *table,
                            const char *const *columns, size_t column_count, const char *key_column,
                            const bf_value *lo, const bf_value *hi, size_t limit);
 
@@ -348,7 +348,7 @@ BF_API int bf_driver_fetch(bf_driver *driver, bf_rows **out, const char *table,
  * never split), then hi; *out_count their number (at least 2). Free *out with
  * bf_free().
  */
-BF_API int bf_driver_key_boundaries(bf_driver *driver, int64_t **out, size_t *out_count,
+BF_API int bf_driver_key_boundaries(int64_t **out, size_t *out_count, bf_driver *driver,
                                     const char *table, const char *key_column, int64_t lo,
                                     int64_t hi, int64_t rows_per_batch);
 
@@ -356,7 +356,7 @@ BF_API int bf_driver_key_boundaries(bf_driver *driver, int64_t **out, size_t *ou
  * The distinct non-NULL values of `column` in `table`, smallest first, as
  * rows of one column. The caller owns *out.
  */
-BF_API int bf_driver_partitions(bf_driver *driver, bf_rows **out, const char *table,
+BF_API int bf_driver_partitions(bf_rows **out, bf_driver *driver, const char *table,
                                 const char *column);
 
 /*

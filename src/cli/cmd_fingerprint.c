@@ -60,7 +60,7 @@ int cmd_fingerprint(int argc, char **argv)
         free(names);
         return cli_fail_bf(rc, NULL);
     }
-    rc = bf_driver_fingerprint(d, &fp, table, (const char *const *)names, (size_t)count, NULL,
+    rc = bf_driver_fingerprint(&fp, d, table, (const char *const *)names, (size_t)count, NULL,
                                NULL);
     free(names);
     if (rc != BF_OK) {

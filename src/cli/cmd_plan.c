@@ -135,8 +135,8 @@ static int next_boundary(int64_t *out, int64_t from, int64_t hi, int64_t rows, v
     int rc;
 
     if (!kb->keys) {
-        rc = bf_driver_key_boundaries(kb->driver, &kb->keys, &kb->count, kb->table,
-                                      kb->column, from, hi, rows);
+        rc = bf_driver_key_boundaries(&kb->keys, &kb->count, kb->driver, kb->table, kb->column,
+                                      from, hi, rows);
         if (rc != BF_OK)
             return rc;
     }
@@ -160,8 +160,7 @@ static int count_rows(int64_t **out, bf_driver *driver, const char *table, const
     for (size_t i = 0; rc == BF_OK && i < n; i++) {
         bf_profile *profile = NULL;
 
-        rc = bf_driver_profile(driver, &profile, table, &count_only, plan,
-                               bf_plan_batch(plan, i));
+        rc = bf_driver_profile(&profile, driver, table, &count_only, plan, bf_plan_batch(plan, i));
         if (rc == BF_OK)
             rows[i] = bf_profile_rows(profile);
         bf_profile_free(profile);

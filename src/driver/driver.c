@@ -178,7 +178,7 @@ int bf_profile_spec_init(bf_profile_spec *spec, unsigned version)
 
 /* ---- operations ---- */
 
-int bf_driver_describe(bf_driver *d, bf_table_info **out, const char *table)
+int bf_driver_describe(bf_table_info **out, bf_driver *d, const char *table)
 {
     bf_table_info *info;
     int rc;
@@ -200,7 +200,7 @@ int bf_driver_describe(bf_driver *d, bf_table_info **out, const char *table)
     return BF_OK;
 }
 
-int bf_driver_stage(bf_driver *d, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
+int bf_driver_stage(int64_t *out, bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
                     const bf_batch *batch, int64_t run)
 {
     int64_t rows = 0;
@@ -220,7 +220,7 @@ int bf_driver_stage(bf_driver *d, int64_t *out, const bf_write_spec *spec, const
     return rc;
 }
 
-int bf_driver_publish(bf_driver *d, bf_publish_result *out, const bf_write_spec *spec,
+int bf_driver_publish(bf_publish_result *out, bf_driver *d, const bf_write_spec *spec,
                       const bf_plan *plan, const bf_batch *batch, int64_t run, int64_t token)
 {
     bf_publish_result result = BF_PUBLISH_RESULT_INIT;
@@ -298,7 +298,7 @@ int bf_driver_fence(bf_driver *d, const char *table, int64_t run, size_t batch, 
     return op_end(d, d->vt.fence(d->userdata, table, run, batch, token), "fence");
 }
 
-int bf_driver_fingerprint(bf_driver *d, bf_fingerprint *out, const char *table,
+int bf_driver_fingerprint(bf_fingerprint *out, bf_driver *d, const char *table,
                           const char *const *columns, size_t column_count, const bf_plan *plan,
                           const bf_batch *batch)
 {
@@ -318,7 +318,7 @@ int bf_driver_fingerprint(bf_driver *d, bf_fingerprint *out, const char *table,
     return rc;
 }
 
-int bf_driver_profile(bf_driver *d, bf_profile **out, const char *table,
+int bf_driver_profile(bf_profile **out, bf_driver *d, const char *table,
                       const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch)
 {
     bf_profile *p;
@@ -377,7 +377,7 @@ static int give_rows(bf_rows **out, bf_rows *rows, int rc)
     return rc;
 }
 
-int bf_driver_duplicates(bf_driver *d, bf_rows **out, int64_t *out_count, const char *table,
+int bf_driver_duplicates(bf_rows **out, int64_t *out_count, bf_driver *d, const char *table,
                          const char *const *key, size_t key_count, size_t max_samples,
                          const bf_plan *plan, const bf_batch *batch)
 {
@@ -402,7 +402,7 @@ int bf_driver_duplicates(bf_driver *d, bf_rows **out, int64_t *out_count, const 
     return give_rows(out, rows, rc);
 }
 
-int bf_driver_orphans(bf_driver *d, bf_rows **out, int64_t *out_count, const char *table,
+int bf_driver_orphans(bf_rows **out, int64_t *out_count, bf_driver *d, const char *table,
                       const char *const *columns, size_t column_count, const char *parent,
                       const char *const *parent_columns, size_t max_samples, const bf_plan *plan,
                       const bf_batch *batch)
@@ -429,7 +429,7 @@ int bf_driver_orphans(bf_driver *d, bf_rows **out, int64_t *out_count, const cha
     return give_rows(out, rows, rc);
 }
 
-int bf_driver_segments(bf_driver *d, bf_rows **out, const char *table, const char *const *columns,
+int bf_driver_segments(bf_rows **out, bf_driver *d, const char *table, const char *const *columns,
                        size_t column_count, const char *key_column, int64_t lo, int64_t hi,
                        int64_t width)
 {
@@ -452,7 +452,7 @@ int bf_driver_segments(bf_driver *d, bf_rows **out, const char *table, const cha
     return give_rows(out, rows, rc);
 }
 
-int bf_driver_fetch(bf_driver *d, bf_rows **out, const char *table, const char *const *columns,
+int bf_driver_fetch(bf_rows **out, bf_driver *d, const char *table, const char *const *columns,
                     size_t column_count, const char *key_column, const bf_value *lo,
                     const bf_value *hi, size_t limit)
 {
@@ -469,7 +469,7 @@ int bf_driver_fetch(bf_driver *d, bf_rows **out, const char *table, const char *
         return rc;
     if (!columns || !column_count) {
         /* Every column: the result's names come from the table's description. */
-        if ((rc = bf_driver_describe(d, &info, table)) != BF_OK)
+        if ((rc = bf_driver_describe(&info, d, table)) != BF_OK)
             return rc;
         names = bf__calloc(info->count, sizeof *names);
         if (!names) {
@@ -493,7 +493,7 @@ int bf_driver_fetch(bf_driver *d, bf_rows **out, const char *table, const char *
     return rc;
 }
 
-int bf_driver_key_boundaries(bf_driver *d, int64_t **out, size_t *out_count, const char *table,
+int bf_driver_key_boundaries(int64_t **out, size_t *out_count, bf_driver *d, const char *table,
                              const char *key_column, int64_t lo, int64_t hi, int64_t rows_per_batch)
 {
     static const char *const names[] = {"boundary"};
@@ -522,7 +522,7 @@ int bf_driver_key_boundaries(bf_driver *d, int64_t **out, size_t *out_count, con
         return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < rows->count; i++) {
-        bf_rows_value(rows, i, 0, &v);
+        bf_rows_value(&v, rows, i, 0);
         if (v.type != BF_VALUE_INT || v.i < lo || v.i > hi || (i && v.i <= bounds[i - 1])) {
             bf__free(bounds);
             bf_rows_free(rows);
@@ -544,7 +544,7 @@ int bf_driver_key_boundaries(bf_driver *d, int64_t **out, size_t *out_count, con
     return BF_OK;
 }
 
-int bf_driver_partitions(bf_driver *d, bf_rows **out, const char *table, const char *column)
+int bf_driver_partitions(bf_rows **out, bf_driver *d, const char *table, const char *column)
 {
     bf_rows *rows;
     int rc;

@@ -178,7 +178,7 @@ const char *bf_rows_column(const bf_rows *rows, size_t index)
     return rows && index < rows->width ? rows->names[index] : NULL;
 }
 
-int bf_rows_value(const bf_rows *rows, size_t row, size_t column, bf_value *out)
+int bf_rows_value(bf_value *out, const bf_rows *rows, size_t row, size_t column)
 {
     if (!rows || !out)
         return bf__error(BF_E_INVALID, "rows: NULL argument");
@@ -323,25 +323,25 @@ static int get_value(const bf_value *array, size_t count, size_t index, bf_value
     return BF_OK;
 }
 
-int bf_profile_sum(const bf_profile *profile, size_t index, bf_value *out)
+int bf_profile_sum(bf_value *out, const bf_profile *profile, size_t index)
 {
     return get_value(profile ? profile->sums : NULL, profile ? profile->sum_count : 0, index, out,
                      "sum");
 }
 
-int bf_profile_min(const bf_profile *profile, size_t index, bf_value *out)
+int bf_profile_min(bf_value *out, const bf_profile *profile, size_t index)
 {
     return get_value(profile ? profile->mins : NULL, profile ? profile->minmax_count : 0, index,
                      out, "minimum");
 }
 
-int bf_profile_max(const bf_profile *profile, size_t index, bf_value *out)
+int bf_profile_max(bf_value *out, const bf_profile *profile, size_t index)
 {
     return get_value(profile ? profile->maxs : NULL, profile ? profile->minmax_count : 0, index,
                      out, "maximum");
 }
 
-int bf_profile_fingerprint(const bf_profile *profile, bf_fingerprint *out)
+int bf_profile_fingerprint(bf_fingerprint *out, const bf_profile *profile)
 {
     if (!profile || !out)
         return bf__error(BF_E_INVALID, "profile: NULL argument");

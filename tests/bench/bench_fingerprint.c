@@ -75,7 +75,7 @@ static double time_fingerprint(bf_driver *d, bf_fingerprint *out)
 {
     double t0 = now();
 
-    if (bf_driver_fingerprint(d, out, "t", cols, 6, NULL, NULL) != BF_OK)
+    if (bf_driver_fingerprint(out, d, "t", cols, 6, NULL, NULL) != BF_OK)
         die("fingerprint", bf_driver_last_error(d));
     return now() - t0;
 }
@@ -101,9 +101,9 @@ static double time_profile(bf_driver *d, bf_fingerprint *out)
     spec.sum_columns = sums;
     spec.sum_count = 3;
     spec.fingerprint = 1;
-    if (bf_driver_profile(d, &p, "t", &spec, NULL, NULL) != BF_OK)
+    if (bf_driver_profile(&p, d, "t", &spec, NULL, NULL) != BF_OK)
         die("profile", bf_driver_last_error(d));
-    bf_profile_fingerprint(p, out);
+    bf_profile_fingerprint(out, p);
     bf_profile_free(p);
     return now() - t0;
 }
@@ -122,7 +122,7 @@ static double time_separate(sqlite3 *db, bf_driver *d)
 
     for (size_t i = 0; i < sizeof queries / sizeof *queries; i++)
         query(db, queries[i]);
-    if (bf_driver_fingerprint(d, &fp, "t", cols, 6, NULL, NULL) != BF_OK)
+    if (bf_driver_fingerprint(&fp, d, "t", cols, 6, NULL, NULL) != BF_OK)
         die("fingerprint", bf_driver_last_error(d));
     return now() - t0;
 }

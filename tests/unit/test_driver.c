@@ -80,7 +80,7 @@ static bf_driver *open_driver(void)
 static bf_fingerprint fp_of(bf_driver *d, const char *table)
 {
     bf_fingerprint fp;
-    int rc = bf_driver_fingerprint(d, &fp, table, NULL, 0, NULL, NULL);
+    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, NULL, NULL);
 
     ck_assert_msg(rc == BF_OK, "fingerprint %s: %s", table, bf_last_error());
     return fp;
@@ -174,7 +174,7 @@ static void stage_ok(bf_driver *d, const bf_write_spec *spec, const bf_plan *pla
                      int64_t want_rows)
 {
     int64_t rows = -1;
-    int rc = bf_driver_stage(d, &rows, spec, plan, bf_plan_batch(plan, batch), 1);
+    int rc = bf_driver_stage(&rows, d, spec, plan, bf_plan_batch(plan, batch), 1);
 
     ck_assert_msg(rc == BF_OK, "stage: %s", bf_last_error());
     ck_assert_int_eq(rows, want_rows);
@@ -184,7 +184,7 @@ static bf_publish_result publish_ok(bf_driver *d, const bf_write_spec *spec, con
                                     size_t batch)
 {
     bf_publish_result r = BF_PUBLISH_RESULT_INIT;
-    int rc = bf_driver_publish(d, &r, spec, plan, bf_plan_batch(plan, batch), 1, 1);
+    int rc = bf_driver_publish(&r, d, spec, plan, bf_plan_batch(plan, batch), 1, 1);
 
     ck_assert_msg(rc == BF_OK, "publish: %s", bf_last_error());
     return r;
@@ -199,7 +199,7 @@ START_TEST(describe_gives_columns_types_and_key)
 
     sql("CREATE TABLE pk2 (a INTEGER NOT NULL, b TEXT, c DECIMAL(10, 2), d, PRIMARY KEY (b, a))");
     d = open_driver();
-    ck_assert_int_eq(bf_driver_describe(d, &info, "pk2"), BF_OK);
+    ck_assert_int_eq(bf_driver_describe(&info, d, "pk2"), BF_OK);
     ck_assert_uint_eq(bf_table_info_column_count(info), 4);
     ck_assert_str_eq(bf_table_info_column_name(info, 0), "a");
     ck_assert_str_eq(bf_table_info_column_type(info, 2), "DECIMAL(10, 2)");
@@ -209,7 +209,7 @@ START_TEST(describe_gives_columns_types_and_key)
     ck_assert_uint_eq(bf_table_info_column_pk(info, 2), 0);
     ck_assert_ptr_null(bf_table_info_column_name(info, 4));
     bf_table_info_free(info);
-    ck_assert_int_eq(bf_driver_describe(d, &info, "nosuch"), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_driver_describe(&info, d, "nosuch"), BF_E_NOT_FOUND);
     ck_assert_str_eq(bf_driver_last_error(d), "table nosuch: no such table");
     ck_assert_int_eq(bf_driver_last_error_code(d), BF_E_NOT_FOUND);
     ck_assert_ptr_null(info);
@@ -275,11 +275,11 @@ START_TEST(table_fingerprint_matches_rows_hashed_in_c)
     plain_fp = fp_of(plain, "f");
     ck_assert_fp_eq(got, want);
     ck_assert_fp_eq(plain_fp, want);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &sub, "f", cols, 2, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, d, "f", cols, 2, NULL, NULL), BF_OK);
     ck_assert_fp_eq(sub, want_sub);
-    ck_assert_int_eq(bf_driver_fingerprint(plain, &sub, "f", cols, 2, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, plain, "f", cols, 2, NULL, NULL), BF_OK);
     ck_assert_fp_eq(sub, want_sub);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &sub, "nosuch", NULL, 0, NULL, NULL), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, d, "nosuch", NULL, 0, NULL, NULL), BF_E_NOT_FOUND);
     bf_driver_free(plain);
     bf_driver_free(d);
 }
@@ -328,7 +328,8 @@ START_TEST(batch_fingerprints_add_up_to_the_table)
     d = open_driver();
     plan = key_plan("id", 3);
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+                         
                          BF_OK);
         ck_assert_uint_eq(part.rows, (uint64_t)query_int(i == 1 ? "SELECT 9" : "SELECT 10"));
         bf_fingerprint_add(&sum, &sum, &part);
@@ -360,7 +361,8 @@ START_TEST(bucket_batches_partition_the_table)
     ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
     d = open_driver();
     for (size_t i = 0; i < 4; i++) {
-        ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+                         
                          BF_OK);
         nonempty += part.rows > 0;
         bf_fingerprint_add(&sum, &sum, &part);
@@ -404,23 +406,24 @@ START_TEST(time_and_partition_batches_bind_their_parameters)
     }
     ck_assert_int_eq(bf__plan_seal(groups, ""), BF_OK);
     d = open_driver();
-    ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, days, bf_plan_batch(days, 0)),
+    ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, days, bf_plan_batch(days, 0)),
                      BF_OK);
     ck_assert_uint_eq(part.rows, 23);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, days, bf_plan_batch(days, 1)),
+    ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, days, bf_plan_batch(days, 1)),
                      BF_OK);
     ck_assert_uint_eq(part.rows, 6);
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(bf_driver_fingerprint(d, &part, "t", NULL, 0, groups,
-                                               bf_plan_batch(groups, i)), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, groups, bf_plan_batch(groups, i)),
+                         BF_OK);
         bf_fingerprint_add(&sum, &sum, &part);
     }
     ck_assert_uint_eq(sum.rows, 29 - 3); /* the three NULL groups belong to no partition */
     /* Overwrite partition g1 from src: the classic partition backfill. */
     spec.select = "SELECT id, grp, val, ts FROM src WHERE grp = :partition";
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1'"), 9);
-    ck_assert_int_eq(bf_driver_publish(d, &r, &spec, groups, bf_plan_batch(groups, 1), 1, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_publish(&r, d, &spec, groups, bf_plan_batch(groups, 1), 1, 1),
+                     BF_OK);
     ck_assert_int_eq(r.deleted, 9);
     ck_assert_int_eq(r.written, query_int("SELECT count(*) FROM src WHERE grp = 'g1'"));
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
@@ -590,7 +593,7 @@ START_TEST(parallel_version_uses_the_named_table)
         ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE id = 15"), 1);
         /* An unrelated table is never taken for the version table. */
         spec.version_table = "keep";
-        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
                          BF_E_CONFLICT);
         ck_assert_str_eq(bf_driver_last_error(d), "keep exists and its columns are not those of t");
         bf_plan_free(plan);
@@ -662,7 +665,7 @@ static int restage_publish(struct scene *sc, const char *select, int64_t token)
     if (select)
         sc->spec.select = select;
     stage_ok(sc->d, &sc->spec, sc->plan, 1, 9);
-    return bf_driver_publish(sc->d, NULL, &sc->spec, sc->plan, bf_plan_batch(sc->plan, 1), 1,
+    return bf_driver_publish(NULL, sc->d, &sc->spec, sc->plan, bf_plan_batch(sc->plan, 1), 1,
                              token);
 }
 
@@ -695,8 +698,8 @@ START_TEST(merge_refuses_null_and_repeated_keys)
     ck_assert(strstr(bf_driver_last_error(sc.d), "1 keys are staged more than once") != NULL);
     ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     sc.spec.key_count = 0;
-    ck_assert_int_eq(bf_driver_publish(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1,
-                                       1), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1, 1),
+                     BF_E_INVALID);
     ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t needs the key columns");
     ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
                      BF_E_INVALID);
@@ -735,20 +738,20 @@ START_TEST(stage_binds_run_and_batch_and_refuses_strangers)
     ck_assert_int_eq(query_int("SELECT count(*) FROM t__bf_stage_1_1 WHERE grp = 'run 1 batch 1'"),
                      9);
     spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :until";
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
     ck_assert(strstr(bf_driver_last_error(sc.d), "uses :until, which this batch does not bind"));
     ck_assert(strstr(bf_driver_last_error(sc.d), "stage batch id [10, 20) of t") != NULL);
     spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi; DROP TABLE keep";
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
     ck_assert(table_exists("keep"));
     spec->select = "SELECT id, grp FROM src WHERE id >= :lo AND id < :hi";
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_DRIVER);
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_DRIVER);
     ck_assert(strstr(bf_driver_last_error(sc.d), "sqlite: 2 values for 3 columns") != NULL);
     spec->select = NULL;
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
     ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     /* Publishing an unstaged batch is a state error. */
-    ck_assert_int_eq(bf_driver_publish(sc.d, NULL, spec, sc.plan, bf_plan_batch(sc.plan, 0), 1, 1),
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, spec, sc.plan, bf_plan_batch(sc.plan, 0), 1, 1),
                      BF_E_STATE);
     scene_close(&sc);
 }
@@ -760,13 +763,13 @@ START_TEST(batches_of_another_plan_are_refused)
     bf_plan *other = key_plan("id", 2);
     bf_fingerprint fp;
 
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(other, 1), 1),
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(other, 1), 1),
                      BF_E_INVALID);
-    ck_assert_int_eq(bf_driver_fingerprint(sc.d, &fp, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, sc.d, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
                      BF_E_INVALID);
     ck_assert(strstr(bf_driver_last_error(sc.d), "does not belong to the plan") != NULL);
     sc.spec.strategy = BF_WRITE_UNSET;
-    ck_assert_int_eq(bf_driver_stage(sc.d, NULL, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
                      BF_E_INVALID);
     ck_assert_str_eq(bf_driver_last_error(sc.d), "driver: stage: unknown write strategy");
     bf_plan_free(other);
@@ -935,11 +938,11 @@ static void inject_everywhere(bf_write_strategy strategy, int delete_missing, co
 
     spec.table = table;
     d = open_wrapped(&w);
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, b, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, b, 1), BF_OK);
     before = fp_of(check, table);
     for (long n = 1;; n++) {
         w->fail_at = w->calls + n;
-        rc = bf_driver_publish(d, NULL, &spec, plan, b, 1, 1);
+        rc = bf_driver_publish(NULL, d, &spec, plan, b, 1, 1);
         if (rc == BF_OK) {
             ck_assert_msg(!w->injected && w->calls < w->fail_at, "a failure was swallowed");
             break;
@@ -1065,28 +1068,34 @@ START_TEST(null_members_are_unsupported)
     vt.fingerprint = host_fingerprint;
     vt.last_error = host_error;
     ck_assert_int_eq(bf_driver_new(&d, &vt, &h, host_free), BF_OK);
-    ck_assert_int_eq(bf_driver_describe(d, &info, "t"), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_describe(&info, d, "t"), BF_E_UNSUPPORTED);
     ck_assert_str_eq(bf_driver_last_error(d), "driver: describe is not supported by this driver");
-    ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 0), 1, 1), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1, 1),
+                     BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_drop_snapshot(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_fence(d, "t", 1, 0, 1), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_profile(d, &prof, "t", &ps, NULL, NULL), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_duplicates(d, &rows, &n, "t", t_key, 1, 5, NULL, NULL), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_orphans(d, &rows, &n, "t", t_key, 1, "p", t_key, 5, NULL, NULL), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_segments(d, &rows, "t", NULL, 0, "id", 0, 10, 5), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_fetch(d, &rows, "t", t_key, 1, "id", NULL, NULL, 0), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_key_boundaries(d, &bounds, &nb, "t", "id", 0, 10, 5), BF_E_UNSUPPORTED);
-    ck_assert_int_eq(bf_driver_partitions(d, &rows, "t", "grp"), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_profile(&prof, d, "t", &ps, NULL, NULL), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "t", t_key, 1, 5, NULL, NULL),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_orphans(&rows, &n, d, "t", t_key, 1, "p", t_key, 5, NULL, NULL),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_segments(&rows, d, "t", NULL, 0, "id", 0, 10, 5), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_fetch(&rows, d, "t", t_key, 1, "id", NULL, NULL, 0),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_key_boundaries(&bounds, &nb, d, "t", "id", 0, 10, 5),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", "grp"), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_execute(d, "SELECT 1"), BF_E_UNSUPPORTED);
     ck_assert_int_eq(bf_driver_last_error_code(d), BF_E_UNSUPPORTED);
     /* The one member provided works, and a host failure passes through as BF_E_USER. */
-    ck_assert_int_eq(bf_driver_fingerprint(d, &fp, "t", NULL, 0, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", NULL, 0, NULL, NULL), BF_OK);
     ck_assert_uint_eq(fp.rows, 7);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &fp, "boom", NULL, 0, NULL, NULL), BF_E_USER);
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "boom", NULL, 0, NULL, NULL), BF_E_USER);
     ck_assert_str_eq(bf_driver_last_error(d), "driver: fingerprint failed: the host's own exception");
     ck_assert_uint_eq(fp.rows, 7);
     ck_assert_int_eq(h.calls, 2);
@@ -1164,12 +1173,13 @@ START_TEST(hostile_names_are_quoted_safely)
                  "INSERT INTO %s VALUES (11, 'a'), (12, 'a'), (25, NULL)", q, q, q);
         sql(text);
         before = world(d);
-        ck_assert_int_eq(bf_driver_describe(d, &info, hostile_ok[i]), BF_OK);
+        ck_assert_int_eq(bf_driver_describe(&info, d, hostile_ok[i]), BF_OK);
         ck_assert_str_eq(bf_table_info_column_name(info, 1), hostile_ok[i]);
         bf_table_info_free(info);
-        ck_assert_int_eq(bf_driver_fingerprint(d, &fp, hostile_ok[i], cols, 2, NULL, NULL), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, hostile_ok[i], cols, 2, NULL, NULL), BF_OK);
         ck_assert_uint_eq(fp.rows, 3);
-        ck_assert_int_eq(bf_driver_duplicates(d, &dups, &n, hostile_ok[i], &cols[1], 1, 3, NULL, NULL),
+        ck_assert_int_eq(bf_driver_duplicates(&dups, &n, d, hostile_ok[i], &cols[1], 1, 3, NULL, NULL),
+                         
                          BF_OK);
         ck_assert_int_eq(n, 2); /* one repeat of 'a', one NULL */
         bf_rows_free(dups);
@@ -1180,8 +1190,9 @@ START_TEST(hostile_names_are_quoted_safely)
         spec.table = hostile_ok[i];
         spec.select = "SELECT id, note FROM keep WHERE id >= :lo AND id < :hi";
         spec.snapshot = 1;
-        ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
-        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1), BF_OK);
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_OK);
         snprintf(text, sizeof text, "SELECT count(*) FROM %s", q);
         ck_assert_int_eq(query_int(text), 1);
         ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
@@ -1192,8 +1203,9 @@ START_TEST(hostile_names_are_quoted_safely)
         spec.columns = &cols[1];
         spec.column_count = 1;
         spec.select = "SELECT id + 10, note FROM keep WHERE id + 10 >= :lo AND id + 10 < :hi";
-        ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
-        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1), BF_OK);
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_OK);
         snprintf(text, sizeof text, "SELECT count(*) FROM %s WHERE %s = 'must not change'", q, q);
         ck_assert_int_eq(query_int(text), 1);
         ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
@@ -1234,18 +1246,20 @@ START_TEST(malformed_names_are_rejected)
         bf_rows *rows;
         int64_t n;
 
-        ck_assert_int_eq(bf_driver_describe(d, &info, bad[i]), BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_describe(&info, d, bad[i]), BF_E_INVALID);
         ck_assert(strncmp(bf_driver_last_error(d), "identifier", 10) == 0);
-        ck_assert_int_eq(bf_driver_fingerprint(d, &fp, "t", cols, 1, NULL, NULL), BF_E_INVALID);
-        ck_assert_int_eq(bf_driver_duplicates(d, &rows, &n, "t", cols, 1, 1, NULL, NULL), BF_E_INVALID);
-        ck_assert_int_eq(bf_driver_partitions(d, &rows, "t", bad[i]), BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", cols, 1, NULL, NULL), BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "t", cols, 1, 1, NULL, NULL),
+                         BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", bad[i]), BF_E_INVALID);
         spec.table = bad[i];
-        ck_assert_int_eq(bf_driver_stage(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1),
+                         BF_E_INVALID);
         spec.table = "t";
         spec.key = cols;
         spec.strategy = BF_WRITE_MERGE;
         stage_ok(d, &spec, plan, 1, 9);
-        ck_assert_int_eq(bf_driver_publish(d, NULL, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
                          BF_E_INVALID);
         ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
         spec.key = t_key;
@@ -1255,7 +1269,7 @@ START_TEST(malformed_names_are_rejected)
     {
         bf_fingerprint fp = {0, 0, 0};
 
-        ck_assert_int_eq(bf_driver_fingerprint(d, &fp, "t\0; DROP TABLE keep", NULL, 0, NULL, NULL),
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t\0; DROP TABLE keep", NULL, 0, NULL, NULL),
                          BF_OK);
         ck_assert_uint_eq(fp.rows, 29);
     }
@@ -1288,25 +1302,25 @@ static void check_profile(bf_driver *d, const bf_plan *plan, const bf_batch *bat
     ps.minmax_columns = mm;
     ps.minmax_count = 1;
     ps.fingerprint = 1;
-    ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, batch), BF_OK);
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
     ck_assert_int_eq(bf_profile_rows(p), batch ? 9 : 29);
     ck_assert_int_eq(bf_profile_nulls(p, 0), batch ? 1 : 3);
     ck_assert_int_eq(bf_profile_nulls(p, 1), batch ? 2 : 6);
     ck_assert_int_eq(bf_profile_nulls(p, 2), 0);
     ck_assert_int_eq(bf_profile_nulls(p, 3), -1);
-    ck_assert_int_eq(bf_profile_sum(p, 1, &v), BF_OK);
+    ck_assert_int_eq(bf_profile_sum(&v, p, 1), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_INT);
     ck_assert_int_eq(v.i, query_int(batch ? "SELECT sum(id) FROM t WHERE id >= 10 AND id < 20"
                                           : "SELECT sum(id) FROM t"));
-    ck_assert_int_eq(bf_profile_sum(p, 0, &v), BF_OK);
+    ck_assert_int_eq(bf_profile_sum(&v, p, 0), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_REAL);
-    ck_assert_int_eq(bf_profile_min(p, 0, &v), BF_OK);
+    ck_assert_int_eq(bf_profile_min(&v, p, 0), BF_OK);
     ck_assert_str_eq(v.s, "g0");
-    ck_assert_int_eq(bf_profile_max(p, 0, &v), BF_OK);
+    ck_assert_int_eq(bf_profile_max(&v, p, 0), BF_OK);
     ck_assert_str_eq(v.s, "g2");
-    ck_assert_int_eq(bf_profile_max(p, 1, &v), BF_E_NOT_FOUND);
-    ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_OK);
-    ck_assert_int_eq(bf_driver_fingerprint(d, &direct, "t", NULL, 0, plan, batch), BF_OK);
+    ck_assert_int_eq(bf_profile_max(&v, p, 1), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&direct, d, "t", NULL, 0, plan, batch), BF_OK);
     ck_assert_fp_eq(fp, direct);
     bf_profile_free(p);
     /* Fingerprinting some columns: their NULLs come from its pass, the others' from count(). */
@@ -1315,19 +1329,19 @@ static void check_profile(bf_driver *d, const bf_plan *plan, const bf_batch *bat
 
         ps.fingerprint_columns = fp_cols;
         ps.fingerprint_count = 2;
-        ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, batch), BF_OK);
+        ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
         ck_assert_int_eq(bf_profile_nulls(p, 0), batch ? 1 : 3);
         ck_assert_int_eq(bf_profile_nulls(p, 1), batch ? 2 : 6);
         ck_assert_int_eq(bf_profile_nulls(p, 2), 0);
-        ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_OK);
-        ck_assert_int_eq(bf_driver_fingerprint(d, &direct, "t", fp_cols, 2, plan, batch), BF_OK);
+        ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&direct, d, "t", fp_cols, 2, plan, batch), BF_OK);
         ck_assert_fp_eq(fp, direct);
         bf_profile_free(p);
         ps.fingerprint_count = 0;
     }
     ps.fingerprint = 0;
-    ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, batch), BF_OK);
-    ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_E_NOT_FOUND);
     bf_profile_free(p);
 }
 
@@ -1343,12 +1357,12 @@ static void check_empty_profile(bf_driver *d, const bf_plan *plan)
     ps.null_columns = ps.sum_columns = cols;
     ps.null_count = ps.sum_count = 2;
     ps.fingerprint = 1;
-    ck_assert_int_eq(bf_driver_profile(d, &p, "t", &ps, plan, bf_plan_batch(plan, 3)), BF_OK);
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, bf_plan_batch(plan, 3)), BF_OK);
     ck_assert_int_eq(bf_profile_rows(p), 0);
     ck_assert_int_eq(bf_profile_nulls(p, 1), 0);
-    ck_assert_int_eq(bf_profile_sum(p, 1, &v), BF_OK);
+    ck_assert_int_eq(bf_profile_sum(&v, p, 1), BF_OK);
     ck_assert_int_eq(v.type, BF_VALUE_NULL);
-    ck_assert_int_eq(bf_profile_fingerprint(p, &fp), BF_OK);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
     ck_assert_fp_eq(fp, empty);
     bf_profile_free(p);
 }
@@ -1385,25 +1399,25 @@ START_TEST(duplicates_count_composite_keys_and_nulls)
         "INSERT INTO dup VALUES (1, 'p', 0), (1, 'p', 1), (1, 'p', 2), (1, 'q', 0), (2, 'p', 0),"
         "(2, 'p', 0), (NULL, 'p', 0), (NULL, 'p', 0), (3, NULL, 0)");
     d = open_driver();
-    ck_assert_int_eq(bf_driver_duplicates(d, &rows, &n, "dup", key, 2, 10, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "dup", key, 2, 10, NULL, NULL), BF_OK);
     ck_assert_int_eq(n, 2 + 1 + 3); /* (1,p) x3, (2,p) x2, three rows with a NULL key part */
     ck_assert_uint_eq(bf_rows_count(rows), 2);
     ck_assert_uint_eq(bf_rows_width(rows), 3);
     ck_assert_str_eq(bf_rows_column(rows, 2), "rows");
-    bf_rows_value(rows, 0, 0, &v);
+    bf_rows_value(&v, rows, 0, 0);
     ck_assert_int_eq(v.i, 1);
-    bf_rows_value(rows, 0, 1, &v);
+    bf_rows_value(&v, rows, 0, 1);
     ck_assert_str_eq(v.s, "p");
-    bf_rows_value(rows, 0, 2, &v);
+    bf_rows_value(&v, rows, 0, 2);
     ck_assert_int_eq(v.i, 3);
-    bf_rows_value(rows, 1, 0, &v);
+    bf_rows_value(&v, rows, 1, 0);
     ck_assert_int_eq(v.i, 2);
-    ck_assert_int_eq(bf_rows_value(rows, 2, 0, &v), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_rows_value(&v, rows, 2, 0), BF_E_NOT_FOUND);
     bf_rows_free(rows);
-    ck_assert_int_eq(bf_driver_duplicates(d, &rows, &n, "dup", key, 2, 1, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "dup", key, 2, 1, NULL, NULL), BF_OK);
     ck_assert_uint_eq(bf_rows_count(rows), 1);
     bf_rows_free(rows);
-    ck_assert_int_eq(bf_driver_duplicates(d, NULL, &n, "dup", key, 1, 0, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_duplicates(NULL, &n, d, "dup", key, 1, 0, NULL, NULL), BF_OK);
     ck_assert_int_eq(n, 3 + 1 + 2); /* a alone: 1 x4, 2 x2, two NULLs */
     bf_driver_free(d);
 }
@@ -1422,26 +1436,28 @@ START_TEST(orphans_match_composite_keys_and_skip_nulls)
         "INSERT INTO kid VALUES (1, 1, 'x'), (2, 2, 'x'), (3, 2, 'x'), (4, 3, 'z'), (5, NULL, 'x'),"
         "(6, 1, NULL), (7, 2, 'y')");
     d = open_driver();
-    ck_assert_int_eq(bf_driver_orphans(d, &rows, &n, "kid", child, 2, "par", parent, 10, NULL, NULL),
+    ck_assert_int_eq(bf_driver_orphans(&rows, &n, d, "kid", child, 2, "par", parent, 10, NULL, NULL),
+                     
                      BF_OK);
     ck_assert_int_eq(n, 3); /* (2,'x') twice and (3,'z'); NULL references are not orphans */
     ck_assert_uint_eq(bf_rows_count(rows), 2);
-    bf_rows_value(rows, 0, 0, &v);
+    bf_rows_value(&v, rows, 0, 0);
     ck_assert_int_eq(v.i, 2);
-    bf_rows_value(rows, 0, 2, &v);
+    bf_rows_value(&v, rows, 0, 2);
     ck_assert_int_eq(v.i, 2);
-    bf_rows_value(rows, 1, 1, &v);
+    bf_rows_value(&v, rows, 1, 1);
     ck_assert_str_eq(v.s, "z");
     bf_rows_free(rows);
     {
         bf_plan *plan = key_plan("id", 1);
 
-        ck_assert_int_eq(bf_driver_orphans(d, NULL, &n, "kid", child, 2, "par", parent, 0, plan,
-                                           bf_plan_batch(plan, 0)), BF_OK);
+        ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "par", parent, 0, plan, bf_plan_batch(plan, 0)),
+                         BF_OK);
         ck_assert_int_eq(n, 3);
         bf_plan_free(plan);
     }
-    ck_assert_int_eq(bf_driver_orphans(d, NULL, &n, "kid", child, 2, "nopar", parent, 0, NULL, NULL),
+    ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "nopar", parent, 0, NULL, NULL),
+                     
                      BF_E_DRIVER);
     ck_assert(strstr(bf_driver_last_error(d), "no such table: nopar") != NULL);
     bf_driver_free(d);
@@ -1454,15 +1470,15 @@ static void check_segments(bf_driver *d, const char *table)
     bf_fingerprint sum = {0, 0, 0}, seg, whole = fp_of(d, table);
     bf_value v;
 
-    ck_assert_int_eq(bf_driver_segments(d, &rows, table, NULL, 0, "id", 0, 40, 8), BF_OK);
+    ck_assert_int_eq(bf_driver_segments(&rows, d, table, NULL, 0, "id", 0, 40, 8), BF_OK);
     /* ids 0..29 in segments of 8: [0,8) [8,16) [16,24) [24,32) */
     ck_assert_uint_eq(bf_rows_count(rows), 4);
     for (size_t i = 0; i < bf_rows_count(rows); i++) {
-        bf_rows_value(rows, i, 0, &v);
+        bf_rows_value(&v, rows, i, 0);
         ck_assert_int_eq(v.i, (int64_t)i * 8);
-        bf_rows_value(rows, i, 2, &v);
+        bf_rows_value(&v, rows, i, 2);
         ck_assert_int_eq(bf_fingerprint_parse(&seg, v.s), BF_OK);
-        bf_rows_value(rows, i, 1, &v);
+        bf_rows_value(&v, rows, i, 1);
         ck_assert_int_eq(v.i, (int64_t)seg.rows);
         bf_fingerprint_add(&sum, &sum, &seg);
     }
@@ -1482,33 +1498,33 @@ START_TEST(segments_locate_differences)
     plain = open_plain();
     check_segments(d, "t");
     check_segments(plain, "t");
-    ck_assert_int_eq(bf_driver_segments(d, &a, "t", NULL, 0, "id", 0, 40, 8), BF_OK);
-    ck_assert_int_eq(bf_driver_segments(plain, &b, "t2", NULL, 0, "id", 0, 40, 8), BF_OK);
+    ck_assert_int_eq(bf_driver_segments(&a, d, "t", NULL, 0, "id", 0, 40, 8), BF_OK);
+    ck_assert_int_eq(bf_driver_segments(&b, plain, "t2", NULL, 0, "id", 0, 40, 8), BF_OK);
     for (size_t i = 0; i < 4; i++) {
         bf_value x, y;
 
-        bf_rows_value(a, i, 2, &x);
-        bf_rows_value(b, i, 2, &y);
+        bf_rows_value(&x, a, i, 2);
+        bf_rows_value(&y, b, i, 2);
         ck_assert_int_eq(strcmp(x.s, y.s) != 0, i == 2);
     }
     bf_rows_free(a);
     bf_rows_free(b);
     /* Fetch only the differing segment's rows. */
-    ck_assert_int_eq(bf_driver_fetch(d, &fetched, "t2", NULL, 0, "id", &lo, &hi, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t2", NULL, 0, "id", &lo, &hi, 0), BF_OK);
     ck_assert_uint_eq(bf_rows_count(fetched), 7); /* 16..23 without 17 */
     ck_assert_str_eq(bf_rows_column(fetched, 2), "val");
-    bf_rows_value(fetched, 3, 2, &v);
+    bf_rows_value(&v, fetched, 3, 2);
     ck_assert_int_eq(v.type, BF_VALUE_REAL);
     ck_assert(v.r == -1.0);
     bf_rows_free(fetched);
-    ck_assert_int_eq(bf_driver_fetch(d, &fetched, "t", t_key, 1, "id", NULL, &hi, 3), BF_OK);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t", t_key, 1, "id", NULL, &hi, 3), BF_OK);
     ck_assert_uint_eq(bf_rows_count(fetched), 3);
     ck_assert_uint_eq(bf_rows_width(fetched), 1);
     bf_rows_free(fetched);
-    ck_assert_int_eq(bf_driver_fetch(d, &fetched, "t", t_key, 1, "id", &hi, NULL, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t", t_key, 1, "id", &hi, NULL, 0), BF_OK);
     ck_assert_uint_eq(bf_rows_count(fetched), 6);
     bf_rows_free(fetched);
-    ck_assert_int_eq(bf_driver_segments(d, &a, "t", NULL, 0, "id", 0, 40, 0), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_segments(&a, d, "t", NULL, 0, "id", 0, 40, 0), BF_E_INVALID);
     bf_driver_free(plain);
     bf_driver_free(d);
 }
@@ -1525,7 +1541,7 @@ START_TEST(key_boundaries_walk_the_key)
         "INSERT INTO k SELECT i * 10 FROM n;"              /* 10, 20, ..., 100 */
         "INSERT INTO k VALUES (50), (50), (50), (50), (50)"); /* a run of six 50s */
     d = open_driver();
-    ck_assert_int_eq(bf_driver_key_boundaries(d, &b, &n, "k", "id", 0, 1000, 3), BF_OK);
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 3), BF_OK);
     /*
      * [0,40): 10 20 30; [40,50): 40 alone, because the run of 50s is never
      * split; [50,60): the six 50s; [60,90): 60 70 80; then the rest.
@@ -1538,12 +1554,12 @@ START_TEST(key_boundaries_walk_the_key)
             ck_assert_int_eq(b[i], want[i]);
     }
     bf_free(b);
-    ck_assert_int_eq(bf_driver_key_boundaries(d, &b, &n, "k", "id", 0, 1000, 100), BF_OK);
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 100), BF_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(b[0], 0);
     ck_assert_int_eq(b[1], 1000);
     bf_free(b);
-    ck_assert_int_eq(bf_driver_key_boundaries(d, &b, &n, "k", "id", 0, 1000, 0), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 0), BF_E_INVALID);
     bf_driver_free(d);
 }
 END_TEST
@@ -1556,10 +1572,10 @@ START_TEST(partitions_and_refresh_sql)
 
     orders();
     d = open_driver();
-    ck_assert_int_eq(bf_driver_partitions(d, &rows, "t", "grp"), BF_OK);
+    ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", "grp"), BF_OK);
     ck_assert_uint_eq(bf_rows_count(rows), 3);
     ck_assert_str_eq(bf_rows_column(rows, 0), "grp");
-    bf_rows_value(rows, 2, 0, &v);
+    bf_rows_value(&v, rows, 2, 0);
     ck_assert_str_eq(v.s, "g2");
     bf_rows_free(rows);
     ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE mart AS SELECT grp, count(*) AS n FROM t "
@@ -1644,7 +1660,7 @@ static int sweep_fingerprint(void *ctx)
     bf_fingerprint fp;
 
     (void)ctx;
-    return bf_driver_fingerprint(swept, &fp, "t", cols, 2, NULL, NULL);
+    return bf_driver_fingerprint(&fp, swept, "t", cols, 2, NULL, NULL);
 }
 
 static int sweep_profile(void *ctx)
@@ -1658,7 +1674,7 @@ static int sweep_profile(void *ctx)
     ps.null_columns = ps.minmax_columns = cols;
     ps.null_count = ps.minmax_count = 2;
     ps.fingerprint = 1;
-    rc = bf_driver_profile(swept, &p, "t", &ps, NULL, NULL);
+    rc = bf_driver_profile(&p, swept, "t", &ps, NULL, NULL);
     bf_profile_free(p);
     return rc;
 }
