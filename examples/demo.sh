@@ -42,3 +42,12 @@ echo "== 2. the one-page brief for the reviewer: backfill brief $brief (first li
 echo
 echo "== 3. who is affected: backfill blast-radius $brief"
 "$backfill" blast-radius "$brief"
+echo
+echo "== 4. the pinned plan against the warehouse: backfill plan $brief --warehouse ... (first and last lines)"
+"$backfill" plan "$brief" --warehouse "$warehouse" >"$build/demo/plan.txt"
+head -n 4 "$build/demo/plan.txt"
+echo "   ..."
+tail -n 2 "$build/demo/plan.txt"
+echo
+echo "== 5. a fingerprint of the target before anything changes: backfill fingerprint fct_orders"
+"$backfill" fingerprint fct_orders --warehouse "$warehouse"

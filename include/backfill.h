@@ -14,6 +14,9 @@
 #include "backfill/plan.h"
 #include "backfill/brief.h"
 #include "backfill/lineage.h"
+#include "backfill/time.h"
+#include "backfill/fingerprint.h"
+#include "backfill/driver.h"
 #include "backfill/ledger.h"
 
 #endif

@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #include "backfill/common.h"
+#include "backfill/driver.h"
+#include "backfill/plan.h"
 #include "backfill/value.h"
 
 #ifdef __cplusplus
@@ -43,16 +45,6 @@ typedef enum bf_risk {
     BF_RISK_CRITICAL_REBUILD = 4
 } bf_risk;
 
-/* `target.time_format`: how the target's time column stores instants. */
-typedef enum bf_time_format {
-    BF_TIME_FORMAT_UNSET = 0,
-    BF_TIME_FORMAT_UNIX_S = 1,
-    BF_TIME_FORMAT_UNIX_MS = 2,
-    BF_TIME_FORMAT_UNIX_US = 3,
-    BF_TIME_FORMAT_ISO8601 = 4, /* text "YYYY-MM-DD HH:MM:SS" in UTC */
-    BF_TIME_FORMAT_DATE = 5     /* text "YYYY-MM-DD" in the brief's time zone */
-} bf_time_format;
-
 /* Which of `scope.time`, `scope.keys`, `scope.partitions`, `scope.buckets` is given. */
 typedef enum bf_scope_kind {
     BF_SCOPE_NONE = 0,
@@ -70,34 +62,6 @@ typedef enum bf_batch_by {
     BF_BATCH_BY_PARTITION = 3,
     BF_BATCH_BY_BUCKET = 4
 } bf_batch_by;
-
-/* `batching.grain`, for time batches. */
-typedef enum bf_grain {
-    BF_GRAIN_UNSET = 0,
-    BF_GRAIN_HOUR = 1,
-    BF_GRAIN_DAY = 2,
-    BF_GRAIN_WEEK = 3, /* ISO weeks, starting Monday */
-    BF_GRAIN_MONTH = 4,
-    BF_GRAIN_QUARTER = 5,
-    BF_GRAIN_YEAR = 6
-} bf_grain;
-
-/* `batching.order`. */
-typedef enum bf_batch_order {
-    BF_BATCH_ORDER_UNSET = 0,
-    BF_BATCH_ORDER_OLDEST_FIRST = 1,
-    BF_BATCH_ORDER_NEWEST_FIRST = 2
-} bf_batch_order;
-
-/* `write.strategy`. */
-typedef enum bf_write_strategy {
-    BF_WRITE_UNSET = 0,
-    BF_WRITE_PARTITION_OVERWRITE = 1,
-    BF_WRITE_MERGE = 2,
-    BF_WRITE_STAGING_SWAP = 3,
-    BF_WRITE_PARALLEL_VERSION = 4,
-    BF_WRITE_APPEND = 5 /* not idempotent */
-} bf_write_strategy;
 
 /* `downstream[].kind`. */
 typedef enum bf_asset_kind {
@@ -151,12 +115,8 @@ typedef enum bf_severity {
  * ...), or NULL for 0 and values out of range. The strings are static.
  */
 BF_API const char *bf_risk_name(bf_risk value);
-BF_API const char *bf_time_format_name(bf_time_format value);
 BF_API const char *bf_scope_kind_name(bf_scope_kind value);
 BF_API const char *bf_batch_by_name(bf_batch_by value);
-BF_API const char *bf_grain_name(bf_grain value);
-BF_API const char *bf_batch_order_name(bf_batch_order value);
-BF_API const char *bf_write_strategy_name(bf_write_strategy value);
 BF_API const char *bf_asset_kind_name(bf_asset_kind value);
 BF_API const char *bf_check_kind_name(bf_check_kind value);
 

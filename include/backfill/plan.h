@@ -117,6 +117,211 @@ BF_API int bf_batch_param(bf_value *out, const bf_batch *batch, const char *name
 /* The value of parameter `index`; BF_E_NOT_FOUND past the end. */
 BF_API int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index);
 
+/* ------------------------------------------------------------------------
+ * The planner: scope and batching in, pinned plan out.
+ *
+ * A bf_planner holds one scope (time, key range, partitions or buckets) and
+ * how to batch it, set through the setters below, so hosts without a brief
+ * can plan too. bf_planner_plan() cuts the scope into a plan. Planning is
+ * deterministic: it never reads the clock, and the same settings (and, for
+ * rows_per_batch, the same callback answers) always give the same plan with
+ * the same fingerprint. The fingerprint covers a canonical description of
+ * the settings and every batch.
+ * ------------------------------------------------------------------------ */
+
+typedef struct bf_planner bf_planner;
+typedef struct bf_brief bf_brief; /* <backfill/brief.h> */
+
+/* `target.time_format`: how the target's time column stores instants. */
+typedef enum bf_time_format {
+    BF_TIME_FORMAT_UNSET = 0,
+    BF_TIME_FORMAT_UNIX_S = 1,
+    BF_TIME_FORMAT_UNIX_MS = 2,
+    BF_TIME_FORMAT_UNIX_US = 3,
+    BF_TIME_FORMAT_ISO8601 = 4, /* text "YYYY-MM-DD HH:MM:SS" in UTC */
+    BF_TIME_FORMAT_DATE = 5     /* text "YYYY-MM-DD" in the brief's time zone */
+} bf_time_format;
+
+/* `batching.grain`, for time batches. */
+typedef enum bf_grain {
+    BF_GRAIN_UNSET = 0,
+    BF_GRAIN_HOUR = 1,
+    BF_GRAIN_DAY = 2,
+    BF_GRAIN_WEEK = 3, /* ISO weeks, starting Monday */
+    BF_GRAIN_MONTH = 4,
+    BF_GRAIN_QUARTER = 5,
+    BF_GRAIN_YEAR = 6
+} bf_grain;
+
+/* `batching.order`. */
+typedef enum bf_batch_order {
+    BF_BATCH_ORDER_UNSET = 0,
+    BF_BATCH_ORDER_OLDEST_FIRST = 1,
+    BF_BATCH_ORDER_NEWEST_FIRST = 2
+} bf_batch_order;
+
+/*
+ * The names of grains, time formats and orders, as a brief spells them
+ * ("day", "unix_s", "newest_first"), or NULL for 0 and values out of range.
+ * The strings are static.
+ */
+BF_API const char *bf_time_format_name(bf_time_format value);
+BF_API const char *bf_grain_name(bf_grain value);
+BF_API const char *bf_batch_order_name(bf_batch_order value);
+
+/* Parse such a name into its value; BF_E_INVALID, listing the valid names, otherwise. */
+BF_API int bf_grain_from_name(bf_grain *out, const char *name);
+BF_API int bf_time_format_from_name(bf_time_format *out, const char *name);
+BF_API int bf_batch_order_from_name(bf_batch_order *out, const char *name);
+
+/*
+ * Where the boundary of a rows_per_batch key batch lies. Called with the
+ * batch's inclusive lower key `from` and the scope's exclusive upper key
+ * `hi`, it stores in *out the smallest key k such that [from, k) holds
+ * `rows` rows, or `hi` when fewer rows remain (a driver finds k with a
+ * keyset walk). k must satisfy from < k <= hi. Return BF_OK, or BF_E_USER
+ * (or another code) to fail planning; the code is passed through untouched.
+ */
+typedef int (*bf_key_boundary_fn)(int64_t *out, int64_t from, int64_t hi, int64_t rows,
+                                  void *userdata);
+
+/* A planner with no scope yet (order oldest_first, time format unix_s). Free with bf_planner_free(). */
+BF_API int bf_planner_new(bf_planner **out);
+
+/* Release a planner. Accepts NULL. Plans it made stay valid. */
+BF_API void bf_planner_free(bf_planner *planner);
+
+/*
+ * A planner set from a brief's `scope`, `batching` and `target`: the time
+ * scope with `target.time_column`, `target.time_format`, `batching.grain`
+ * and `every` (default 1); a keys scope with `batching.width`; partitions;
+ * buckets; and `batching.order` (default oldest_first). `batching.by`, when
+ * given, must match the scope. For `rows_per_batch` the planner keeps the
+ * row count but has no key-boundary callback yet: call
+ * bf_planner_set_rows_per_batch() with the driver's before planning. Fails
+ * with BF_E_INVALID, naming the brief's JSON path, when something needed is
+ * missing or inconsistent; zone errors as bf_tz_load(). The caller frees
+ * *out with bf_planner_free(); the brief is not kept.
+ */
+BF_API int bf_planner_new_from_brief(bf_planner **out, const bf_brief *brief);
+
+/*
+ * Scope: the half-open local time range [start, end) of `column`, with
+ * start and end as "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS"
+ * in the IANA zone `timezone` (NULL for "UTC"). Local times are resolved to
+ * instants by the rule of <backfill/time.h>. Fails with BF_E_INVALID for bad
+ * text or a start at or after the end, and with bf_tz_load()'s codes for a
+ * zone that cannot be loaded. Replaces any earlier scope. Strings are copied.
+ */
+BF_API int bf_planner_set_time_scope(bf_planner *planner, const char *column, const char *start,
+                                     const char *end, const char *timezone);
+
+/* Time batching: `every` (at least 1) grains per batch. Default: 1 day. */
+BF_API int bf_planner_set_grain(bf_planner *planner, bf_grain grain, unsigned every);
+
+/* The target's time format for the "start" and "end" parameters. Default unix_s. */
+BF_API int bf_planner_set_time_format(bf_planner *planner, bf_time_format format);
+
+/*
+ * Scope: the integer key range [lo, hi) of `column` (lo < hi). Replaces any
+ * earlier scope. Batch it with bf_planner_set_key_width() or
+ * bf_planner_set_rows_per_batch().
+ */
+BF_API int bf_planner_set_key_scope(bf_planner *planner, const char *column, int64_t lo,
+                                    int64_t hi);
+
+/* Key batching: fixed ranges of `width` (at least 1) keys; the last one is clipped. */
+BF_API int bf_planner_set_key_width(bf_planner *planner, int64_t width);
+
+/*
+ * Key batching: about `rows` rows per batch (at least 1), the boundaries
+ * found by `boundary` (called in key order while planning; the planner keeps
+ * `userdata` only until bf_planner_plan() returns, and never frees it).
+ */
+BF_API int bf_planner_set_rows_per_batch(bf_planner *planner, int64_t rows,
+                                         bf_key_boundary_fn boundary, void *userdata);
+
+/*
+ * Scope: one batch per value of `column`, in the given order. Values are
+ * integers or text, distinct, at least one; they are copied.
+ */
+BF_API int bf_planner_set_partition_scope(bf_planner *planner, const char *column,
+                                          const bf_value *values, size_t count);
+
+/* Scope: `count` (at least 1) hash buckets of `column`, one batch each. */
+BF_API int bf_planner_set_bucket_scope(bf_planner *planner, const char *column, int64_t count);
+
+/* The order of the batches. Partitions and buckets: list order, or reversed. */
+BF_API int bf_planner_set_order(bf_planner *planner, bf_batch_order order);
+
+/*
+ * Cut the scope into a sealed plan; the caller frees *out with
+ * bf_plan_free(). Fails with BF_E_INVALID when no scope is set or the
+ * settings do not fit together (a date time format with hour batches or a
+ * scope that does not start and end at midnight; a key scope without width
+ * or rows_per_batch), when a boundary callback answers out of range, or when
+ * the plan would exceed 100,000,000 batches; a callback's own code is passed
+ * through.
+ */
+BF_API int bf_planner_plan(bf_plan **out, const bf_planner *planner);
+
+/*
+ * The coverage proof: check that `plan` tiles the planner's scope exactly,
+ * in the planner's order: same dimension and column; every batch non-empty;
+ * consecutive batches meet with no gap or overlap; the first and last meet
+ * the scope's ends (each partition value or bucket exactly once); and every
+ * batch's parameters are its bounds in the planner's format. Returns BF_OK,
+ * or BF_E_VALIDATION with a message naming the first offending batch.
+ */
+BF_API int bf_plan_verify(const bf_plan *plan, const bf_planner *planner);
+
+/* ------------------------------------------------------------------------
+ * Sizing.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Estimate the whole plan's runtime in seconds from measured batches
+ * (a test slice): `seconds[i]` is how long batch `ordinals[i]` took. Time
+ * scales with a batch's extent (microseconds for time, keys for key
+ * ranges, one for partitions and buckets), so a 25-hour day counts more
+ * than a 23-hour one and a clipped batch less. Fails with BF_E_INVALID for
+ * no measurements, a negative or non-finite duration, or an ordinal past
+ * the end.
+ */
+BF_API int bf_plan_estimate(double *out, const bf_plan *plan, const size_t *ordinals,
+                            const double *seconds, size_t count);
+
+/*
+ * Adaptive key-range sizing: the width for the next batches, given the
+ * current `width`, how long the last batch of that width took and whether
+ * it failed, and the target seconds per batch. A failed batch halves the
+ * width; a batch slower than the target shrinks it in proportion
+ * (width * target / seconds); a faster one grows it toward the target, by
+ * at most x1.2 per step. The result is at least 1.
+ */
+BF_API int bf_key_width_next(int64_t *out, int64_t width, double seconds, int failed,
+                             double target_s);
+
+/*
+ * Split key-range batch `ordinal` of `plan` in two halves, [lo, mid) and
+ * [mid, hi), in a NEW plan (the caller frees it with bf_plan_free(); `plan`
+ * is unchanged). The halves take the batch's place in plan order (lower
+ * half first under oldest_first); later batches' ordinals shift by one. The
+ * new plan's fingerprint differs: it is sealed over the old pin plus the
+ * split. Fails with BF_E_INVALID for a batch that is not a key range or
+ * holds a single key, BF_E_NOT_FOUND for an ordinal past the end.
+ */
+BF_API int bf_plan_split_batch(bf_plan **out, const bf_plan *plan, size_t ordinal);
+
+/*
+ * Re-cut the key range covered by batches `from` to the end of `plan` with
+ * a new `width` (after bf_key_width_next()), in a NEW plan that keeps
+ * batches before `from` as they are; the caller frees it. The covered
+ * range stays the same, so the plan still tiles the scope. Fails like
+ * bf_plan_split_batch(), and with BF_E_INVALID for a width below 1.
+ */
+BF_API int bf_plan_resize_keys(bf_plan **out, const bf_plan *plan, size_t from, int64_t width);
+
 #ifdef __cplusplus
 }
 #endif

@@ -88,16 +88,6 @@ size_t bf__brief_list_count(const bf_brief *brief, const char *dotted);
 const char *bf__brief_list_item(const bf_brief *brief, const char *dotted, size_t index);
 
 /*
- * Calendar and zone checks, until the time module's time.h lands.
- * bf__datetime_parse: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]", a real
- * calendar date; *out gets seconds since 1970-01-01 00:00 of the same wall
- * clock, which orders two values of the same zone. Returns 0 or -1.
- */
-int bf__datetime_parse(const char *text, int64_t *out);
-/* Whether an IANA zone name names a TZif file under $TZDIR (default /usr/share/zoneinfo). */
-int bf__zone_exists(const char *name);
-
-/*
  * A JSON string for text given by a host: BF_E_INVALID (naming $.<dotted>)
  * if the text is not UTF-8, BF_E_NOMEM if Jansson cannot allocate.
  */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backfill/time.h"
 #include "brief/brief_internal.h"
 
 enum skind {
@@ -249,16 +250,23 @@ static int hook_brief_name(const json_t *v, bf__jpath *p)
 
 static int hook_datetime(const json_t *v, bf__jpath *p)
 {
-    int64_t t;
+    bf_civil c;
 
-    if (bf__datetime_parse(json_string_value(v), &t) != 0)
+    if (bf_civil_parse(&c, json_string_value(v)) != BF_OK)
         return expected(p, "a real date \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM[:SS]\"", v);
     return BF_OK;
 }
 
 static int hook_zone(const json_t *v, bf__jpath *p)
 {
-    if (!bf__zone_exists(json_string_value(v)))
+    bf_tz *tz = NULL;
+    int rc = bf_tz_load(&tz, json_string_value(v));
+
+    /* Loading it whole is the proof the planner will be able to use it. */
+    bf_tz_free(tz);
+    if (rc == BF_E_NOMEM)
+        return rc;
+    if (rc != BF_OK)
         return expected(p, "an IANA time zone name known to this system (like \"Europe/Paris\")",
                         v);
     return BF_OK;
@@ -268,13 +276,13 @@ static int hook_time_scope(const json_t *v, bf__jpath *p)
 {
     json_t *start = json_object_get(v, "start");
     json_t *end = json_object_get(v, "end");
-    int64_t s, e;
+    bf_civil s, e;
 
-    if (!start || !end)
+    /* Malformed dates were already refused by their own hook. */
+    if (!start || !end || bf_civil_parse(&s, json_string_value(start)) != BF_OK ||
+        bf_civil_parse(&e, json_string_value(end)) != BF_OK)
         return BF_OK;
-    bf__datetime_parse(json_string_value(start), &s);
-    bf__datetime_parse(json_string_value(end), &e);
-    if (s > e) {
+    if (bf_civil_seconds(&s) > bf_civil_seconds(&e)) {
         size_t old = bf__jpath_key(p, "start");
         int rc = fail(p, "\"%s\" is after the end \"%s\"", json_string_value(start),
                       json_string_value(end));

@@ -41,6 +41,13 @@ int cli_exit_for(int code);
 /* Print a JSON value to stdout, indented, and release it. */
 void cli_print_json(json_t *value);
 
+/*
+ * Take "NAME VALUE" or "NAME=VALUE" out of argv (wherever it stands, the last
+ * one winning) into *value, which is left alone when the option is absent.
+ * Returns EXIT_DONE, or EXIT_USAGE (reported) when the value is missing.
+ */
+int cli_take_option(int *argc, char **argv, const char *name, const char **value);
+
 /* Remove "--json" from argv wherever it stands; returns the new argc. */
 int cli_take_json_flag(int argc, char **argv);
 
@@ -58,8 +65,10 @@ int cli_brief_args(int argc, char **argv, const char **brief, const char *usage)
 json_t *cli_findings_json(const bf_findings *findings);
 
 /* commands: plan */
+int cmd_plan(int argc, char **argv);
 
 /* commands: fingerprint */
+int cmd_fingerprint(int argc, char **argv);
 
 /* commands: status, pause, resume, cancel, retry */
 int cmd_status(int argc, char **argv);

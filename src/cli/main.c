@@ -11,8 +11,12 @@ static const struct cli_command commands[] = {
      cmd_blast_radius},
 
     /* commands: plan */
+    {"plan", "BRIEF [--json]", "the pinned batch plan of the brief (a dry run: nothing is written)",
+     cmd_plan},
 
     /* commands: fingerprint */
+    {"fingerprint", "TABLE --warehouse DB [--columns a,b]",
+     "the fingerprint rows:hex32 of a table (or of some columns)", cmd_fingerprint},
 
     /* commands: status, pause, resume, cancel, retry */
     {"status", "[RUN] --ledger FILE", "runs, or one run's batches by state, failures and ETA",

@@ -78,3 +78,24 @@ int cli_take_json_flag(int argc, char **argv)
     argv[kept] = NULL;
     return kept;
 }
+
+int cli_take_option(int *argc, char **argv, const char *name, const char **value)
+{
+    size_t len = strlen(name);
+    int kept = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], name) == 0) {
+            if (i + 1 >= *argc || argv[i + 1][0] == '-')
+                return cli_fail(EXIT_USAGE, "%s: %s needs a value", argv[0], name);
+            *value = argv[++i];
+        } else if (strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
+            *value = argv[i] + len + 1;
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return EXIT_DONE;
+}

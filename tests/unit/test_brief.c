@@ -171,7 +171,7 @@ static const struct field_case {
     {"target.time_format", "\"date\"", "\"unix\"", "got \"unix\""},
     {"sources", "[\"raw_orders\"]", "[1]", "$.sources[0]: expected a non-empty string, got 1"},
     {"scope.time.start", "\"2024-02-29\"", "\"2025-02-29\"", "expected a real date"},
-    {"scope.time.start", "\"2025-01-01 00:00:00\"", "\"2025-01-01T00:00:00\"", "expected a real date"},
+    {"scope.time.start", "\"2025-01-01 00:00:00\"", "\"2025-01-01 24:00\"", "expected a real date"},
     {"scope.time.end", "\"2025-06-01 12:30\"", "\"2025-06-01 24:00\"", "expected a real date"},
     {"scope.time.timezone", "\"Europe/Paris\"", "\"Mars/Olympus_Mons\"", "expected an IANA time zone"},
     {"scope.time.timezone", "\"UTC\"", "\"../../etc/passwd\"", "expected an IANA time zone"},
@@ -1196,47 +1196,73 @@ END_TEST
 
 /* ---- Dates and zones ------------------------------------------------------------------------ */
 
+/* A brief whose time scope is `start`..`end` in `zone`. */
+static void scope_text(char *buf, size_t size, const char *start, const char *end,
+                       const char *zone)
+{
+    snprintf(buf, size,
+             "{\"scope\": {\"time\": {\"start\": \"%s\", \"end\": \"%s\", \"timezone\": \"%s\"}}}",
+             start, end, zone);
+}
+
 START_TEST(dates_are_real_calendar_dates)
 {
-    int64_t a, b;
+    static const char *const bad[] = {"1900-02-29",       "2025-04-31",       "2025-13-01",
+                                      "2025-1-01",        "2025-01-01 10:60", "2025-01-01 10:00:60",
+                                      "2025-01-01 10:00:0x"};
+    char text[256];
 
-    ck_assert_int_eq(bf__datetime_parse("1970-01-01", &a), 0);
-    ck_assert_int_eq(a, 0);
-    ck_assert_int_eq(bf__datetime_parse("2000-02-29 23:59:59", &a), 0);
-    ck_assert_int_eq(bf__datetime_parse("2000-03-01", &b), 0);
-    ck_assert_int_eq(b - a, 1);
-    ck_assert_int_eq(bf__datetime_parse("1900-02-29", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-04-31", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-13-01", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-1-01", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-01-01 10:60", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-01-01 10:00:60", &a), -1);
-    ck_assert_int_eq(bf__datetime_parse("2025-01-01 10:00:0x", &a), -1);
-    ck_assert_int_eq(bf__zone_exists("Europe/Paris"), 1);
-    ck_assert_int_eq(bf__zone_exists("UTC"), 1);
-    ck_assert_int_eq(bf__zone_exists("Europe"), 0);  /* a directory */
-    ck_assert_int_eq(bf__zone_exists("Europe/../Europe/Paris"), 0);
-    ck_assert_int_eq(bf__zone_exists(""), 0);
-    ck_assert_int_eq(bf__zone_exists("zone.tab"), 0); /* a file, but not TZif */
+    scope_text(text, sizeof text, "2000-02-29 23:59:59", "2000-03-01", "UTC");
+    bf_brief_free(load_text(text));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scope_text(text, sizeof text, bad[i], "2030-01-01", "UTC");
+        expect_load_fail(text, BF_E_INVALID, "$.scope.time.start: expected a real date");
+    }
+    scope_text(text, sizeof text, "2000-03-01", "2000-02-29 23:59:59", "UTC");
+    expect_load_fail(text, BF_E_INVALID, "is after the end");
+}
+END_TEST
+
+START_TEST(zones_must_load)
+{
+    static const char *const bad[] = {"Europe", "Europe/../Europe/Paris", "zone.tab",
+                                      "/etc/localtime", "Mars/Base"};
+    char text[256];
+
+    scope_text(text, sizeof text, "2025-01-01", "2025-02-01", "Europe/Paris");
+    bf_brief_free(load_text(text));
+    scope_text(text, sizeof text, "2025-01-01", "2025-02-01", "UTC");
+    bf_brief_free(load_text(text));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scope_text(text, sizeof text, "2025-01-01", "2025-02-01", bad[i]);
+        expect_load_fail(text, BF_E_INVALID, "$.scope.time.timezone: expected an IANA time zone");
+    }
 }
 END_TEST
 
 START_TEST(zones_are_read_from_tzdir)
 {
-    char dir[] = "/tmp/bf-tz-XXXXXX", path[256];
+    char dir[] = "/tmp/bf-tz-XXXXXX", path[256], text[256];
     const char *old = getenv("TZDIR");
     char *saved = old ? strdup(old) : NULL;
-    FILE *f;
+    FILE *in = fopen("/usr/share/zoneinfo/Asia/Kathmandu", "rb"), *f;
+    char buf[4096];
+    size_t n;
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/Test_Zone", dir);
-    f = fopen(path, "w");
-    fputs("TZif2 and the rest", f);
+    f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(f);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, f), n);
+    fclose(in);
     fclose(f);
     setenv("TZDIR", dir, 1);
-    ck_assert_int_eq(bf__zone_exists("Test_Zone"), 1);
-    ck_assert_int_eq(bf__zone_exists("Europe/Paris"), 0);
-    ck_assert_int_eq(bf__zone_exists("UTC"), 1);
+    scope_text(text, sizeof text, "2025-01-01", "2025-02-01", "Test_Zone");
+    bf_brief_free(load_text(text));
+    scope_text(text, sizeof text, "2025-01-01", "2025-02-01", "Europe/Paris");
+    expect_load_fail(text, BF_E_INVALID, "$.scope.time.timezone");
     if (saved)
         setenv("TZDIR", saved, 1);
     else
@@ -1264,6 +1290,7 @@ int main(void)
     tcase_add_test(parse, every_example_round_trips);
     tcase_add_test(parse, save_file_writes_what_loads_back);
     tcase_add_test(parse, dates_are_real_calendar_dates);
+    tcase_add_test(parse, zones_must_load);
     tcase_add_test(parse, zones_are_read_from_tzdir);
     tcase_add_test(access, getters_read_the_example);
     tcase_add_test(access, check_json_gives_each_check);

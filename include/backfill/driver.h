@@ -1,0 +1,372 @@
+/*
+ * Warehouse drivers: the bf_driver handle and the operations the runbook
+ * performs on a warehouse (describe, stage, publish by write pattern,
+ * snapshots and restore, fencing, fingerprints and measurements).
+ *
+ * A driver is made from a vtable (see <backfill/sys/driver.h>) or opened with
+ * the SQLite reference driver. Every operation goes through the vtable; an
+ * operation the driver does not provide fails with BF_E_UNSUPPORTED. A
+ * handle is used by one thread at a time and keeps the message of its own
+ * last failure (bf_driver_last_error), besides the per-thread one.
+ *
+ * Scopes. Operations that read "a batch" take the plan and one of its
+ * batches; the predicate is written on the plan's column with the batch's
+ * bound parameters: TIME `col >= :start AND col < :end`, KEY
+ * `col >= :lo AND col < :hi`, PARTITION `col = :partition`, BUCKET
+ * `bf_bucket(col, :buckets) = :bucket`. A NULL batch means the whole table.
+ *
+ * Identifiers (tables, columns) are validated and quoted by the library;
+ * values are always bound, never spliced into SQL.
+ */
+#ifndef BACKFILL_DRIVER_H
+#define BACKFILL_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backfill/common.h"
+#include "backfill/fingerprint.h"
+#include "backfill/plan.h"
+#include "backfill/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bf_driver bf_driver;
+typedef struct bf_driver_vtable bf_driver_vtable; /* defined in <backfill/sys/driver.h> */
+typedef struct bf_table_info bf_table_info;
+typedef struct bf_rows bf_rows;
+typedef struct bf_profile bf_profile;
+
+/* ---- Handles ----------------------------------------------------------- */
+
+/* Create the warehouse file if it does not exist (bf_driver_open_sqlite). */
+#define BF_SQLITE_CREATE 1u
+
+/*
+ * Open the SQLite warehouse at `path` with the SQLite reference driver.
+ * Without BF_SQLITE_CREATE a missing file fails with BF_E_NOT_FOUND; other
+ * flag bits fail with BF_E_INVALID. The caller owns *out and frees it with
+ * bf_driver_free().
+ */
+BF_API int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags);
+
+/*
+ * Make a driver from a host's vtable. The vtable is copied; `userdata` is
+ * passed to every member and, when the driver is freed, to `free_userdata`
+ * (which may be NULL). A vtable whose version is newer than this library's
+ * BF_DRIVER_VTABLE_VERSION (or 0) fails with BF_E_ABI. On failure
+ * free_userdata is not called. The caller owns *out.
+ */
+BF_API int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdata,
+                         void (*free_userdata)(void *userdata));
+
+/* Release the driver and its userdata. Accepts NULL. */
+BF_API void bf_driver_free(bf_driver *driver);
+
+/* The message of this handle's last failure, or "". Owned by the handle. */
+BF_API const char *bf_driver_last_error(const bf_driver *driver);
+
+/* The code of this handle's last failure, or BF_OK. */
+BF_API int bf_driver_last_error_code(const bf_driver *driver);
+
+/* ---- Describe ---------------------------------------------------------- */
+
+/*
+ * Describe `table`: its columns in declared order, their declared types and
+ * the primary key. BF_E_NOT_FOUND when there is no such table. The caller
+ * owns *out and frees it with bf_table_info_free().
+ */
+BF_API int bf_driver_describe(bf_table_info **out, bf_driver *driver, const char *table);
+
+/* The number of columns. */
+BF_API size_t bf_table_info_column_count(const bf_table_info *info);
+
+/* Column `index`'s name, or NULL past the end. Owned by info. */
+BF_API const char *bf_table_info_column_name(const bf_table_info *info, size_t index);
+
+/* Column `index`'s declared type ("" when none), or NULL past the end. Owned by info. */
+BF_API const char *bf_table_info_column_type(const bf_table_info *info, size_t index);
+
+/* Column `index`'s 1-based position in the primary key, 0 when not part of it. */
+BF_API size_t bf_table_info_column_pk(const bf_table_info *info, size_t index);
+
+/* Release a description. Accepts NULL. */
+BF_API void bf_table_info_free(bf_table_info *info);
+
+/* ---- Rows: results of fetches and samples ------------------------------ */
+
+/* The number of rows. */
+BF_API size_t bf_rows_count(const bf_rows *rows);
+
+/* The number of columns. */
+BF_API size_t bf_rows_width(const bf_rows *rows);
+
+/* Column `index`'s name, or NULL past the end. Owned by rows. */
+BF_API const char *bf_rows_column(const bf_rows *rows, size_t index);
+
+/*
+ * The value at (row, column). Text and blob bytes belong to rows and live
+ * as long as it. BF_E_NOT_FOUND past the end.
+ */
+BF_API int bf_rows_value(bf_value *out, const bf_rows *rows, size_t row, size_t column);
+
+/* Release rows. Accepts NULL. */
+BF_API void bf_rows_free(bf_rows *rows);
+
+/* ---- Writing: staging, publishing, snapshots, fencing ------------------ */
+
+/* How a batch is written: a brief's `write.strategy`. */
+typedef enum bf_write_strategy {
+    BF_WRITE_UNSET = 0,
+    BF_WRITE_PARTITION_OVERWRITE = 1,
+    BF_WRITE_MERGE = 2,
+    BF_WRITE_STAGING_SWAP = 3,
+    BF_WRITE_PARALLEL_VERSION = 4,
+    BF_WRITE_APPEND = 5 /* not idempotent */
+} bf_write_strategy;
+
+/*
+ * The strategy's name as a brief spells it ("partition_overwrite"), or NULL
+ * for 0 and values out of range. The string is static.
+ */
+BF_API const char *bf_write_strategy_name(bf_write_strategy value);
+
+/*
+ * What a publish needs from the brief, filled by the host. The strings and
+ * arrays are borrowed for the duration of each call.
+ */
+typedef struct bf_write_spec {
+    unsigned version;
+    /* since version 1 */
+    const char *table;            /* target.table */
+    const char *const *key;       /* target.key columns (merge needs them) */
+    size_t key_count;
+    const char *const *columns;   /* target.columns: what merge updates (0: every non-key column) */
+    size_t column_count;
+    const char *select;           /* job.select: one SELECT yielding rows in the target's column order */
+    bf_write_strategy strategy;   /* write.strategy */
+    int delete_missing;           /* merge: delete rows in bounds the job no longer produces */
+    const char *version_table;    /* parallel_version: NULL means "<table>__bf_v<run>" */
+    int snapshot;                 /* keep each batch's pre-image for restore */
+} bf_write_spec;
+
+#define BF_WRITE_SPEC_VERSION 1u
+#define BF_WRITE_SPEC_INIT {BF_WRITE_SPEC_VERSION, NULL, NULL, 0, NULL, 0, NULL, \
+                            BF_WRITE_PARTITION_OVERWRITE, 0, NULL, 0}
+
+/*
+ * Zero *spec and set its version (partition_overwrite, no snapshot). Fails
+ * with BF_E_ABI for a version this library does not know.
+ */
+BF_API int bf_write_spec_init(bf_write_spec *spec, unsigned version);
+
+/* Rows a publish changed, filled by the library. */
+typedef struct bf_publish_result {
+    unsigned version;
+    /* since version 1 */
+    int64_t written;  /* rows written into the table (inserted plus updated) */
+    int64_t updated;  /* of those, rows that replaced an existing key (merge) */
+    int64_t deleted;  /* rows removed */
+} bf_publish_result;
+
+#define BF_PUBLISH_RESULT_VERSION 1u
+#define BF_PUBLISH_RESULT_INIT {BF_PUBLISH_RESULT_VERSION, 0, 0, 0}
+
+/* Zero *result and set its version; BF_E_ABI for an unknown version. */
+BF_API int bf_publish_result_init(bf_publish_result *result, unsigned version);
+
+/*
+ * Stage `batch` of `plan` for run `run`: run spec->select with the batch's
+ * bound parameters (plus :run and :batch, the batch ordinal) into the
+ * batch's own staging table, replacing an earlier staging of the same
+ * batch. *out (may be NULL) receives the number of staged rows. A parameter
+ * the select uses but the batch does not bind fails with BF_E_INVALID.
+ */
+BF_API int bf_driver_stage(int64_t *out, bf_driver *driver, const bf_write_spec *spec,
+                           const bf_plan *plan, const bf_batch *batch, int64_t run);
+
+/*
+ * Publish the staged rows of `batch` by spec->strategy in one transaction:
+ * the fence is checked (a token lower than the highest seen for this batch
+ * fails with BF_E_LEASE_LOST and nothing is written), the pre-image is saved
+ * when spec->snapshot is set (the first publish of a batch keeps it; reruns
+ * add only what they newly touch), and the rows are written. Staged rows
+ * that would make a rerun differ fail with BF_E_VALIDATION: rows outside the
+ * batch's bounds for the overwriting patterns, NULL or repeated keys for
+ * merge. An unstaged batch fails with BF_E_STATE. Any failure rolls
+ * everything back. *out (may be NULL; its version set by the caller)
+ * receives the row counts.
+ */
+BF_API int bf_driver_publish(bf_publish_result *out, bf_driver *driver, const bf_write_spec *spec,
+                             const bf_plan *plan, const bf_batch *batch, int64_t run,
+                             int64_t token);
+
+/*
+ * Put the batch's pre-image back, exactly, in one transaction, and drop the
+ * snapshot. BF_E_NOT_FOUND when the batch has no snapshot.
+ */
+BF_API int bf_driver_restore(bf_driver *driver, const bf_write_spec *spec, const bf_plan *plan,
+                             const bf_batch *batch, int64_t run);
+
+/* Drop the batch's snapshot (no error when there is none). */
+BF_API int bf_driver_drop_snapshot(bf_driver *driver, const bf_write_spec *spec,
+                                   const bf_plan *plan, const bf_batch *batch, int64_t run);
+
+/* Drop the batch's staging table (no error when there is none). */
+BF_API int bf_driver_drop_staging(bf_driver *driver, const bf_write_spec *spec,
+                                  const bf_plan *plan, const bf_batch *batch, int64_t run);
+
+/*
+ * Cut over run `run` in one transaction. staging_swap: the target becomes
+ * "<table>__bf_backup_<run>" and the full staging table becomes the target.
+ * parallel_version: the same with the version table, or, when `keep` is set,
+ * nothing moves and both tables stay. BF_E_STATE when nothing was published
+ * for the run, BF_E_CONFLICT when the backup name is taken, BF_E_INVALID for
+ * the other strategies.
+ */
+BF_API int bf_driver_cutover(bf_driver *driver, const bf_write_spec *spec, int64_t run, int keep);
+
+/*
+ * Raise the fence of (table, run, batch ordinal) to `token`, so that publishes
+ * with a lower token fail with BF_E_LEASE_LOST. A token lower than the
+ * recorded one fails with BF_E_LEASE_LOST itself.
+ */
+BF_API int bf_driver_fence(bf_driver *driver, const char *table, int64_t run, size_t batch,
+                           int64_t token);
+
+/* ---- Measuring --------------------------------------------------------- */
+
+/*
+ * The fingerprint of `table`'s rows over `columns` (NULL or 0: every column
+ * in declared order) within `batch` of `plan` (NULL batch: the whole table).
+ */
+BF_API int bf_driver_fingerprint(bf_fingerprint *out, bf_driver *driver, const char *table,
+                                 const char *const *columns, size_t column_count,
+                                 const bf_plan *plan, const bf_batch *batch);
+
+/* What one profiling scan computes; filled by the host. */
+typedef struct bf_profile_spec {
+    unsigned version;
+    /* since version 1 */
+    const char *const *null_columns;   /* count NULLs in each */
+    size_t null_count;
+    const char *const *sum_columns;    /* SUM() of each */
+    size_t sum_count;
+    const char *const *minmax_columns; /* MIN() and MAX() of each */
+    size_t minmax_count;
+    int fingerprint;                   /* also fingerprint the rows */
+    const char *const *fingerprint_columns; /* over these (0: every column) */
+    size_t fingerprint_count;
+} bf_profile_spec;
+
+#define BF_PROFILE_SPEC_VERSION 1u
+#define BF_PROFILE_SPEC_INIT {BF_PROFILE_SPEC_VERSION, NULL, 0, NULL, 0, NULL, 0, 0, NULL, 0}
+
+/* Zero *spec and set its version; BF_E_ABI for an unknown version. */
+BF_API int bf_profile_spec_init(bf_profile_spec *spec, unsigned version);
+
+/*
+ * Compute the row count and every metric of `spec` over `table` within the
+ * scope in one scan where the driver can. The caller owns *out and frees it
+ * with bf_profile_free().
+ */
+BF_API int bf_driver_profile(bf_profile **out, bf_driver *driver, const char *table,
+                             const bf_profile_spec *spec, const bf_plan *plan,
+                             const bf_batch *batch);
+
+/* Rows in the scope. */
+BF_API int64_t bf_profile_rows(const bf_profile *profile);
+
+/* NULLs in spec->null_columns[index], or -1 past the end. */
+BF_API int64_t bf_profile_nulls(const bf_profile *profile, size_t index);
+
+/*
+ * SUM(), MIN() and MAX() of the spec's columns at `index` (NULL when the
+ * scope has no non-NULL value). Text belongs to the profile. BF_E_NOT_FOUND
+ * past the end.
+ */
+BF_API int bf_profile_sum(bf_value *out, const bf_profile *profile, size_t index);
+BF_API int bf_profile_min(bf_value *out, const bf_profile *profile, size_t index);
+BF_API int bf_profile_max(bf_value *out, const bf_profile *profile, size_t index);
+
+/* The fingerprint; BF_E_NOT_FOUND when the spec did not ask for one. */
+BF_API int bf_profile_fingerprint(bf_fingerprint *out, const bf_profile *profile);
+
+/* Release a profile. Accepts NULL. */
+BF_API void bf_profile_free(bf_profile *profile);
+
+/*
+ * Duplicates of the key `key` (key_count columns) in `table` within the scope.
+ * *out_count: rows that break uniqueness, i.e. for every key value held by n
+ * rows n - 1, plus every row with a NULL in any key column. *out (may be NULL)
+ * receives up to max_samples duplicated key values, smallest first, as rows of
+ * the key columns and a column "rows" with their row count. The caller owns
+ * *out (bf_rows_free).
+ */
+BF_API int bf_driver_duplicates(bf_rows **out, int64_t *out_count, bf_driver *driver,
+                                const char *table, const char *const *key, size_t key_count,
+                                size_t max_samples, const bf_plan *plan, const bf_batch *batch);
+
+/*
+ * Orphans: rows of `table` within the scope whose `columns` match no row of
+ * `parent` on `parent_columns` (same count, compared pairwise with =). A row
+ * with a NULL in any of its columns is not an orphan (SQL's MATCH SIMPLE:
+ * a NULL reference refers to nothing). *out_count: orphan rows. *out (may be
+ * NULL): up to max_samples distinct orphan values, smallest first, with a
+ * column "rows". The caller owns *out.
+ */
+BF_API int bf_driver_orphans(bf_rows **out, int64_t *out_count, bf_driver *driver,
+                             const char *table, const char *const *columns, size_t column_count,
+                             const char *parent, const char *const *parent_columns,
+                             size_t max_samples, const bf_plan *plan, const bf_batch *batch);
+
+/*
+ * Segment fingerprints for diffs: the integer `key_column` range [lo, hi)
+ * split into segments [lo + k*width, lo + (k+1)*width). *out gets one row
+ * per non-empty segment, in key order: "segment" (its lower bound), "rows",
+ * "fingerprint" (text rows:hex32 over `columns`, NULL/0 meaning all).
+ */
+BF_API int bf_driver_segments(bf_rows **out, bf_driver *driver, const char *table,
+                              const char *const *columns, size_t column_count,
+                              const char *key_column, int64_t lo, int64_t hi, int64_t width);
+
+/*
+ * Rows of `table` with lo <= key_column < hi (a NULL bound pointer, or a
+ * bound of type NULL, leaves that side open), ordered by key_column, at most
+ * `limit` (0: no limit), with `columns` (NULL/0: all).
+ */
+BF_API int bf_driver_fetch(bf_rows **out, bf_driver *driver, const char *table,
+                           const char *const *columns, size_t column_count, const char *key_column,
+                           const bf_value *lo, const bf_value *hi, size_t limit);
+
+/*
+ * Batch boundaries for `rows_per_batch` planning by walking the integer key
+ * `key_column` over [lo, hi): *out receives lo, then each key at which the
+ * next rows_per_batch rows begin (strictly increasing: a run of equal keys is
+ * never split), then hi; *out_count their number (at least 2). Free *out with
+ * bf_free().
+ */
+BF_API int bf_driver_key_boundaries(int64_t **out, size_t *out_count, bf_driver *driver,
+                                    const char *table, const char *key_column, int64_t lo,
+                                    int64_t hi, int64_t rows_per_batch);
+
+/*
+ * The distinct non-NULL values of `column` in `table`, smallest first, as
+ * rows of one column. The caller owns *out.
+ */
+BF_API int bf_driver_partitions(bf_rows **out, bf_driver *driver, const char *table,
+                                const char *column);
+
+/*
+ * Run SQL with no parameters and no results, such as a downstream asset's
+ * refresh_sql; several statements separated by ';' are allowed.
+ */
+BF_API int bf_driver_execute(bf_driver *driver, const char *sql);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * For people who write warehouse drivers. Two ways in:
+ *
+ * 1. bf_driver_vtable: every driver operation (describe, stage, publish, ...)
+ *    implemented by the host; bf_driver_new() turns it into a bf_driver.
+ * 2. bf_sql_vtable: a tiny connection vtable (execute, prepare, bind, step,
+ *    column, changes, describe, dialect facts); bf_driver_new_sql() puts the
+ *    library's SQL implementation of every operation on top of it. A new
+ *    SQL warehouse needs only this. The SQLite reference driver is this.
+ *
+ * Both are versioned: `version` first, members appended only, each marked
+ * with the version that added it. The library refuses a vtable from a newer
+ * library with BF_E_ABI; a NULL member means "not provided" and the operation
+ * fails with BF_E_UNSUPPORTED.
+ *
+ * Members return BF_OK or a negative BF_E_* code. BF_E_USER is passed back
+ * to the caller untouched, so a binding can re-raise its own exception.
+ * Results are written into library-owned objects through the setters below.
+ */
+#ifndef BACKFILL_SYS_DRIVER_H
+#define BACKFILL_SYS_DRIVER_H
+
+#include "backfill/driver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Result objects a driver fills ------------------------------------- */
+
+/* Append a column to a description being filled; `type` may be "" or NULL. */
+BF_API int bf_table_info_add_column(bf_table_info *info, const char *name, const char *type,
+                                    size_t pk_position);
+
+/* Append a row of exactly bf_rows_width(rows) values (copied). */
+BF_API int bf_rows_append(bf_rows *rows, const bf_value *values, size_t count);
+
+/* Setters of a profile being filled; the index is into the spec's lists. Values are copied. */
+BF_API int bf_profile_set_rows(bf_profile *profile, int64_t rows);
+BF_API int bf_profile_set_nulls(bf_profile *profile, size_t index, int64_t nulls);
+BF_API int bf_profile_set_sum(bf_profile *profile, size_t index, const bf_value *value);
+BF_API int bf_profile_set_min(bf_profile *profile, size_t index, const bf_value *value);
+BF_API int bf_profile_set_max(bf_profile *profile, size_t index, const bf_value *value);
+BF_API int bf_profile_set_fingerprint(bf_profile *profile, const bf_fingerprint *fp);
+
+/* ---- The driver vtable ------------------------------------------------- */
+
+/*
+ * Each member mirrors the bf_driver_* function of the same name (see
+ * <backfill/driver.h> for meanings); arguments have been checked. Result
+ * objects (info, rows, profile) are created empty by the library and filled
+ * by the member; rows come with their column names already set.
+ * key_boundaries fills `rows` with one INT column. last_error, when present,
+ * gives the message for a failure the member did not describe.
+ */
+typedef struct bf_driver_vtable {
+    unsigned version;
+    /* since version 1 */
+    int (*describe)(void *userdata, bf_table_info *info, const char *table);
+    int (*stage)(void *userdata, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
+                 const bf_batch *batch, int64_t run);
+    int (*publish)(void *userdata, bf_publish_result *out, const bf_write_spec *spec,
+                   const bf_plan *plan, const bf_batch *batch, int64_t run, int64_t token);
+    int (*restore)(void *userdata, const bf_write_spec *spec, const bf_plan *plan,
+                   const bf_batch *batch, int64_t run);
+    int (*drop_snapshot)(void *userdata, const bf_write_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch, int64_t run);
+    int (*drop_staging)(void *userdata, const bf_write_spec *spec, const bf_plan *plan,
+                        const bf_batch *batch, int64_t run);
+    int (*cutover)(void *userdata, const bf_write_spec *spec, int64_t run, int keep);
+    int (*fence)(void *userdata, const char *table, int64_t run, size_t batch, int64_t token);
+    int (*fingerprint)(void *userdata, bf_fingerprint *out, const char *table,
+                       const char *const *columns, size_t column_count, const bf_plan *plan,
+                       const bf_batch *batch);
+    int (*profile)(void *userdata, bf_profile *profile, const char *table,
+                   const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch);
+    int (*duplicates)(void *userdata, bf_rows *samples, int64_t *out_count, const char *table,
+                      const char *const *key, size_t key_count, size_t max_samples,
+                      const bf_plan *plan, const bf_batch *batch);
+    int (*orphans)(void *userdata, bf_rows *samples, int64_t *out_count, const char *table,
+                   const char *const *columns, size_t column_count, const char *parent,
+                   const char *const *parent_columns, size_t max_samples, const bf_plan *plan,
+                   const bf_batch *batch);
+    int (*segments)(void *userdata, bf_rows *rows, const char *table, const char *const *columns,
+                    size_t column_count, const char *key_column, int64_t lo, int64_t hi,
+                    int64_t width);
+    int (*fetch)(void *userdata, bf_rows *rows, const char *table, const char *const *columns,
+                 size_t column_count, const char *key_column, const bf_value *lo,
+                 const bf_value *hi, size_t limit);
+    int (*key_boundaries)(void *userdata, bf_rows *rows, const char *table,
+                          const char *key_column, int64_t lo, int64_t hi, int64_t rows_per_batch);
+    int (*partitions)(void *userdata, bf_rows *rows, const char *table, const char *column);
+    int (*execute)(void *userdata, const char *sql);
+    const char *(*last_error)(void *userdata);
+} bf_driver_vtable;
+
+#define BF_DRIVER_VTABLE_VERSION 1u
+#define BF_DRIVER_VTABLE_INIT {BF_DRIVER_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, \
+                               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
+                               NULL, NULL}
+
+/* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
+BF_API int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version);
+
+/* ---- The SQL connection vtable ----------------------------------------- */
+
+/* What bf_sql_vtable.step returns besides errors. */
+#define BF_SQL_DONE 0
+#define BF_SQL_ROW 1
+
+/*
+ * A connection to a SQL warehouse. Statements are the driver's own opaque
+ * pointers. The dialect facts tell the SQL layer how to write SQL.
+ */
+typedef struct bf_sql_vtable {
+    unsigned version;
+    /* since version 1 */
+    const char *dialect;              /* a name for messages, e.g. "sqlite" */
+    int ident_quote;                  /* identifier quote character; 0 means '"' */
+    const char *begin_sql;            /* starts a write transaction; NULL means "BEGIN" */
+    const char *fingerprint_function; /* aggregate f(c1, ...) -> "rows:hex32"; NULL: the
+                                         library hashes fetched rows itself */
+    const char *bucket_function;      /* scalar f(x, n) -> bucket; NULL: no bucket batches */
+    const char *rowid_column;         /* stable row identity; NULL: no append snapshots */
+    const char *fingerprint_nulls_function; /* aggregate f(c1, ...) -> "rows:hex32 n1,n2,...":
+                                         the fingerprint and each argument's NULLs, so a
+                                         profile counts NULLs in the fingerprint's pass;
+                                         NULL: count(*) - count(c) per column */
+    /* Run SQL without parameters or results (several statements allowed). */
+    int (*execute)(void *userdata, const char *sql);
+    /* Prepare exactly one statement; trailing SQL is an error. */
+    int (*prepare)(void *userdata, void **out, const char *sql);
+    /* Number of parameters, and the name of parameter `index` (1-based, with its ':'). */
+    int (*param_count)(void *userdata, void *stmt);
+    const char *(*param_name)(void *userdata, void *stmt, int index);
+    int (*bind)(void *userdata, void *stmt, int index, const bf_value *value);
+    /* BF_SQL_ROW, BF_SQL_DONE or an error. */
+    int (*step)(void *userdata, void *stmt);
+    int (*column_count)(void *userdata, void *stmt);
+    /* Column `index` (0-based) of the current row; bytes valid until the next step. */
+    int (*column)(void *userdata, void *stmt, int index, bf_value *out);
+    /* Rows changed by the last INSERT, UPDATE or DELETE. */
+    int64_t (*changes)(void *userdata);
+    void (*finalize)(void *userdata, void *stmt);
+    /* Fill `info` with the table's columns; BF_E_NOT_FOUND when it does not exist. */
+    int (*describe)(void *userdata, bf_table_info *info, const char *table);
+    /* The connection's message for its last failure. */
+    const char *(*error_message)(void *userdata);
+} bf_sql_vtable;
+
+#define BF_SQL_VTABLE_VERSION 1u
+#define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
+                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+/* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
+BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);
+
+/*
+ * Make a driver from a SQL connection vtable: the library's SQL
+ * implementation of every operation over that connection. Same ownership
+ * and version rules as bf_driver_new(); every function member except
+ * error_message is required (BF_E_INVALID naming the first missing one).
+ */
+BF_API int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vtable, void *userdata,
+                             void (*free_userdata)(void *userdata));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,570 @@
+/*
+ * The bf_driver handle: checks arguments and vtable versions, creates the
+ * result objects, dispatches to the vtable and keeps the handle's last error.
+ */
+#include <string.h>
+
+#include "common/internal.h"
+#include "driver/driver_internal.h"
+
+struct bf_driver {
+    bf_driver_vtable vt;
+    void *userdata;
+    void (*free_userdata)(void *userdata);
+    bf__errbuf err;
+};
+
+int bf__versioned_init(void *ptr, size_t size, unsigned version, unsigned current,
+                       const char *what)
+{
+    if (!ptr)
+        return bf__error(BF_E_INVALID, "%s: NULL pointer", what);
+    if (version == 0 || version > current)
+        return bf__error(BF_E_ABI, "%s version %u is unknown (this library knows 1..%u)", what,
+                         version, current);
+    memset(ptr, 0, size);
+    *(unsigned *)ptr = version;
+    return BF_OK;
+}
+
+int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
+{
+    return bf__versioned_init(vtable, sizeof *vtable, version, BF_DRIVER_VTABLE_VERSION,
+                              "driver vtable");
+}
+
+int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdata,
+                  void (*free_userdata)(void *userdata))
+{
+    bf_driver *d;
+
+    if (!out || !vtable)
+        return bf__error(BF_E_INVALID, "bf_driver_new: NULL argument");
+    *out = NULL;
+    if (vtable->version == 0 || vtable->version > BF_DRIVER_VTABLE_VERSION)
+        return bf__error(BF_E_ABI,
+                         "driver vtable version %u is newer than this library's %u (or 0)",
+                         vtable->version, BF_DRIVER_VTABLE_VERSION);
+    d = bf__calloc(1, sizeof *d);
+    if (!d)
+        return bf__nomem();
+    /* Version 1 is the whole struct; later versions copy only what they define. */
+    d->vt = *vtable;
+    d->userdata = userdata;
+    d->free_userdata = free_userdata;
+    *out = d;
+    return BF_OK;
+}
+
+void bf_driver_free(bf_driver *driver)
+{
+    if (!driver)
+        return;
+    if (driver->free_userdata)
+        driver->free_userdata(driver->userdata);
+    bf__free(driver);
+}
+
+const char *bf_driver_last_error(const bf_driver *driver)
+{
+    return driver ? driver->err.msg : "";
+}
+
+int bf_driver_last_error_code(const bf_driver *driver)
+{
+    return driver ? driver->err.code : BF_E_INVALID;
+}
+
+/* ---- dispatch helpers ---- */
+
+/* Refuse a missing member; otherwise clear the thread's error so we can tell whether the member set one. */
+static int op_begin(bf_driver *d, int provided, const char *op)
+{
+    if (!provided)
+        return bf__herror(&d->err, BF_E_UNSUPPORTED, "driver: %s is not supported by this driver",
+                          op);
+    bf_clear_error();
+    return BF_OK;
+}
+
+/* Record a member's failure on the handle, with a message even if the member left none. */
+static int op_end(bf_driver *d, int rc, const char *op)
+{
+    const char *msg;
+
+    if (rc == BF_OK)
+        return BF_OK;
+    if (rc > 0)
+        rc = BF_E_DRIVER;
+    if (bf_last_error_code() == BF_OK || bf_last_error_code() != rc) {
+        msg = d->vt.last_error ? d->vt.last_error(d->userdata) : NULL;
+        bf__error(rc, "driver: %s failed: %s", op, msg && msg[0] ? msg : bf_errdesc(rc));
+    }
+    return bf__herror_from_thread(&d->err);
+}
+
+static int fail(bf_driver *d, int code, const char *fmt, const char *arg)
+{
+    if (d)
+        return bf__herror(&d->err, code, fmt, arg);
+    return bf__error(code, fmt, arg);
+}
+
+static int check_scope(bf_driver *d, const bf_plan *plan, const bf_batch *batch, const char *op)
+{
+    if (!batch)
+        return BF_OK;
+    if (!plan || bf_plan_batch(plan, bf_batch_ordinal(batch)) != batch)
+        return fail(d, BF_E_INVALID, "driver: %s: the batch does not belong to the plan given", op);
+    return BF_OK;
+}
+
+static int check_names(bf_driver *d, const char *const *names, size_t count, const char *op)
+{
+    if (count && !names)
+        return fail(d, BF_E_INVALID, "driver: %s: NULL column list", op);
+    for (size_t i = 0; i < count; i++)
+        if (!names[i])
+            return fail(d, BF_E_INVALID, "driver: %s: NULL column name", op);
+    return BF_OK;
+}
+
+static int check_spec(bf_driver *d, const bf_write_spec *spec, const char *op)
+{
+    if (!spec)
+        return fail(d, BF_E_INVALID, "driver: %s: NULL write spec", op);
+    if (spec->version == 0 || spec->version > BF_WRITE_SPEC_VERSION)
+        return fail(d, BF_E_ABI, "driver: %s: write spec version unknown to this library", op);
+    if (!spec->table)
+        return fail(d, BF_E_INVALID, "driver: %s: the write spec names no table", op);
+    if (!bf_write_strategy_name(spec->strategy))
+        return fail(d, BF_E_INVALID, "driver: %s: unknown write strategy", op);
+    if (check_names(d, spec->key, spec->key_count, op) ||
+        check_names(d, spec->columns, spec->column_count, op))
+        return BF_E_INVALID;
+    return BF_OK;
+}
+
+#define NEED(d, cond, op)                                                   \
+    do {                                                                    \
+        if (!(d))                                                           \
+            return bf__error(BF_E_INVALID, "driver: %s: NULL driver", op); \
+        if (!(cond))                                                        \
+            return fail(d, BF_E_INVALID, "driver: %s: NULL argument", op);  \
+    } while (0)
+
+/* ---- write specs and results ---- */
+
+int bf_write_spec_init(bf_write_spec *spec, unsigned version)
+{
+    int rc = bf__versioned_init(spec, sizeof *spec, version, BF_WRITE_SPEC_VERSION, "write spec");
+
+    if (rc == BF_OK)
+        spec->strategy = BF_WRITE_PARTITION_OVERWRITE;
+    return rc;
+}
+
+int bf_publish_result_init(bf_publish_result *result, unsigned version)
+{
+    return bf__versioned_init(result, sizeof *result, version, BF_PUBLISH_RESULT_VERSION,
+                              "publish result");
+}
+
+int bf_profile_spec_init(bf_profile_spec *spec, unsigned version)
+{
+    return bf__versioned_init(spec, sizeof *spec, version, BF_PROFILE_SPEC_VERSION,
+                              "profile spec");
+}
+
+/* ---- operations ---- */
+
+int bf_driver_describe(bf_table_info **out, bf_driver *d, const char *table)
+{
+    bf_table_info *info;
+    int rc;
+
+    NEED(d, out && table, "describe");
+    *out = NULL;
+    if ((rc = op_begin(d, d->vt.describe != NULL, "describe")) != BF_OK)
+        return rc;
+    if (bf__table_info_new(&info) != BF_OK)
+        return bf__herror_from_thread(&d->err);
+    rc = op_end(d, d->vt.describe(d->userdata, info, table), "describe");
+    if (rc == BF_OK && info->count == 0)
+        rc = bf__herror(&d->err, BF_E_NOT_FOUND, "table %s: no such table", table);
+    if (rc != BF_OK) {
+        bf_table_info_free(info);
+        return rc;
+    }
+    *out = info;
+    return BF_OK;
+}
+
+int bf_driver_stage(int64_t *out, bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
+                    const bf_batch *batch, int64_t run)
+{
+    int64_t rows = 0;
+    int rc;
+
+    NEED(d, batch, "stage");
+    if ((rc = check_spec(d, spec, "stage")) || (rc = check_scope(d, plan, batch, "stage")))
+        return rc;
+    if (!spec->select)
+        return fail(d, BF_E_INVALID, "driver: stage %s: the write spec has no job select",
+                    spec->table);
+    if ((rc = op_begin(d, d->vt.stage != NULL, "stage")) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.stage(d->userdata, &rows, spec, plan, batch, run), "stage");
+    if (rc == BF_OK && out)
+        *out = rows;
+    return rc;
+}
+
+int bf_driver_publish(bf_publish_result *out, bf_driver *d, const bf_write_spec *spec,
+                      const bf_plan *plan, const bf_batch *batch, int64_t run, int64_t token)
+{
+    bf_publish_result result = BF_PUBLISH_RESULT_INIT;
+    int rc;
+
+    NEED(d, batch, "publish");
+    if ((rc = check_spec(d, spec, "publish")) || (rc = check_scope(d, plan, batch, "publish")))
+        return rc;
+    if (out && (out->version == 0 || out->version > BF_PUBLISH_RESULT_VERSION))
+        return fail(d, BF_E_ABI, "driver: %s: publish result version unknown", "publish");
+    if ((rc = op_begin(d, d->vt.publish != NULL, "publish")) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.publish(d->userdata, &result, spec, plan, batch, run, token), "publish");
+    if (rc == BF_OK && out) {
+        out->written = result.written;
+        out->updated = result.updated;
+        out->deleted = result.deleted;
+    }
+    return rc;
+}
+
+typedef int (*batch_op)(void *, const bf_write_spec *, const bf_plan *, const bf_batch *, int64_t);
+
+static int run_batch_op(bf_driver *d, batch_op member, const char *op, const bf_write_spec *spec,
+                        const bf_plan *plan, const bf_batch *batch, int64_t run)
+{
+    int rc;
+
+    NEED(d, batch, op);
+    if ((rc = check_spec(d, spec, op)) || (rc = check_scope(d, plan, batch, op)))
+        return rc;
+    if ((rc = op_begin(d, member != NULL, op)) != BF_OK)
+        return rc;
+    return op_end(d, member(d->userdata, spec, plan, batch, run), op);
+}
+
+int bf_driver_restore(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
+                      const bf_batch *batch, int64_t run)
+{
+    return run_batch_op(d, d ? d->vt.restore : NULL, "restore", spec, plan, batch, run);
+}
+
+int bf_driver_drop_snapshot(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
+                            const bf_batch *batch, int64_t run)
+{
+    return run_batch_op(d, d ? d->vt.drop_snapshot : NULL, "drop_snapshot", spec, plan, batch,
+                        run);
+}
+
+int bf_driver_drop_staging(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
+                           const bf_batch *batch, int64_t run)
+{
+    return run_batch_op(d, d ? d->vt.drop_staging : NULL, "drop_staging", spec, plan, batch, run);
+}
+
+int bf_driver_cutover(bf_driver *d, const bf_write_spec *spec, int64_t run, int keep)
+{
+    int rc;
+
+    NEED(d, 1, "cutover");
+    if ((rc = check_spec(d, spec, "cutover")) != BF_OK)
+        return rc;
+    if ((rc = op_begin(d, d->vt.cutover != NULL, "cutover")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.cutover(d->userdata, spec, run, keep), "cutover");
+}
+
+int bf_driver_fence(bf_driver *d, const char *table, int64_t run, size_t batch, int64_t token)
+{
+    int rc;
+
+    NEED(d, table, "fence");
+    if ((rc = op_begin(d, d->vt.fence != NULL, "fence")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.fence(d->userdata, table, run, batch, token), "fence");
+}
+
+int bf_driver_fingerprint(bf_fingerprint *out, bf_driver *d, const char *table,
+                          const char *const *columns, size_t column_count, const bf_plan *plan,
+                          const bf_batch *batch)
+{
+    bf_fingerprint fp = {0, 0, 0};
+    int rc;
+
+    NEED(d, out && table, "fingerprint");
+    if ((rc = check_names(d, columns, column_count, "fingerprint")) ||
+        (rc = check_scope(d, plan, batch, "fingerprint")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.fingerprint != NULL, "fingerprint")) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.fingerprint(d->userdata, &fp, table, columns, column_count, plan, batch),
+                "fingerprint");
+    if (rc == BF_OK)
+        *out = fp;
+    return rc;
+}
+
+int bf_driver_profile(bf_profile **out, bf_driver *d, const char *table,
+                      const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch)
+{
+    bf_profile *p;
+    int rc;
+
+    NEED(d, out && table && spec, "profile");
+    *out = NULL;
+    if (spec->version == 0 || spec->version > BF_PROFILE_SPEC_VERSION)
+        return fail(d, BF_E_ABI, "driver: %s: profile spec version unknown", "profile");
+    if ((rc = check_names(d, spec->null_columns, spec->null_count, "profile")) ||
+        (rc = check_names(d, spec->sum_columns, spec->sum_count, "profile")) ||
+        (rc = check_names(d, spec->minmax_columns, spec->minmax_count, "profile")) ||
+        (rc = check_names(d, spec->fingerprint_columns, spec->fingerprint_count, "profile")) ||
+        (rc = check_scope(d, plan, batch, "profile")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.profile != NULL, "profile")) != BF_OK)
+        return rc;
+    if (bf__profile_new(&p, spec) != BF_OK)
+        return bf__herror_from_thread(&d->err);
+    rc = op_end(d, d->vt.profile(d->userdata, p, table, spec, plan, batch), "profile");
+    if (rc == BF_OK && spec->fingerprint && !p->has_fingerprint)
+        rc = bf__herror(&d->err, BF_E_DRIVER, "driver: profile of %s gave no fingerprint", table);
+    if (rc != BF_OK) {
+        bf_profile_free(p);
+        return rc;
+    }
+    *out = p;
+    return BF_OK;
+}
+
+/* Rows named by `names` plus, when `extra` is set, one more column called extra. */
+static int new_rows(bf_driver *d, bf_rows **out, const char *const *names, size_t count,
+                    const char *extra)
+{
+    const char **all = bf__calloc(count + 1, sizeof *all);
+    int rc;
+
+    if (!all)
+        return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        all[i] = names[i];
+    if (extra)
+        all[count++] = extra;
+    rc = bf__rows_new(out, all, count);
+    bf__free(all);
+    return rc == BF_OK ? BF_OK : bf__herror_from_thread(&d->err);
+}
+
+/* Hand rows to the caller when the member succeeded; free them otherwise. */
+static int give_rows(bf_rows **out, bf_rows *rows, int rc)
+{
+    if (rc == BF_OK && out)
+        *out = rows;
+    else
+        bf_rows_free(rows);
+    return rc;
+}
+
+int bf_driver_duplicates(bf_rows **out, int64_t *out_count, bf_driver *d, const char *table,
+                         const char *const *key, size_t key_count, size_t max_samples,
+                         const bf_plan *plan, const bf_batch *batch)
+{
+    bf_rows *rows;
+    int64_t count = 0;
+    int rc;
+
+    NEED(d, out_count && table && key && key_count, "duplicates");
+    if (out)
+        *out = NULL;
+    if ((rc = check_names(d, key, key_count, "duplicates")) ||
+        (rc = check_scope(d, plan, batch, "duplicates")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.duplicates != NULL, "duplicates")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, key, key_count, "rows")) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.duplicates(d->userdata, rows, &count, table, key, key_count,
+                                     out ? max_samples : 0, plan, batch), "duplicates");
+    if (rc == BF_OK)
+        *out_count = count;
+    return give_rows(out, rows, rc);
+}
+
+int bf_driver_orphans(bf_rows **out, int64_t *out_count, bf_driver *d, const char *table,
+                      const char *const *columns, size_t column_count, const char *parent,
+                      const char *const *parent_columns, size_t max_samples, const bf_plan *plan,
+                      const bf_batch *batch)
+{
+    bf_rows *rows;
+    int64_t count = 0;
+    int rc;
+
+    NEED(d, out_count && table && parent && columns && parent_columns && column_count, "orphans");
+    if (out)
+        *out = NULL;
+    if ((rc = check_names(d, columns, column_count, "orphans")) ||
+        (rc = check_names(d, parent_columns, column_count, "orphans")) ||
+        (rc = check_scope(d, plan, batch, "orphans")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.orphans != NULL, "orphans")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, columns, column_count, "rows")) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.orphans(d->userdata, rows, &count, table, columns, column_count, parent,
+                                  parent_columns, out ? max_samples : 0, plan, batch), "orphans");
+    if (rc == BF_OK)
+        *out_count = count;
+    return give_rows(out, rows, rc);
+}
+
+int bf_driver_segments(bf_rows **out, bf_driver *d, const char *table, const char *const *columns,
+                       size_t column_count, const char *key_column, int64_t lo, int64_t hi,
+                       int64_t width)
+{
+    static const char *const names[] = {"segment", "rows", "fingerprint"};
+    bf_rows *rows;
+    int rc;
+
+    NEED(d, out && table && key_column, "segments");
+    *out = NULL;
+    if ((rc = check_names(d, columns, column_count, "segments")) != BF_OK)
+        return rc;
+    if (width <= 0 || lo > hi)
+        return fail(d, BF_E_INVALID, "driver: segments of %s: need lo <= hi and width > 0", table);
+    if ((rc = op_begin(d, d->vt.segments != NULL, "segments")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, names, 3, NULL)) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.segments(d->userdata, rows, table, columns, column_count, key_column, lo,
+                                   hi, width), "segments");
+    return give_rows(out, rows, rc);
+}
+
+int bf_driver_fetch(bf_rows **out, bf_driver *d, const char *table, const char *const *columns,
+                    size_t column_count, const char *key_column, const bf_value *lo,
+                    const bf_value *hi, size_t limit)
+{
+    bf_table_info *info = NULL;
+    const char **names = NULL;
+    bf_rows *rows;
+    int rc;
+
+    NEED(d, out && table && key_column, "fetch");
+    *out = NULL;
+    if ((rc = check_names(d, columns, column_count, "fetch")) != BF_OK)
+        return rc;
+    if ((rc = op_begin(d, d->vt.fetch != NULL, "fetch")) != BF_OK)
+        return rc;
+    if (!columns || !column_count) {
+        /* Every column: the result's names come from the table's description. */
+        if ((rc = bf_driver_describe(&info, d, table)) != BF_OK)
+            return rc;
+        names = bf__calloc(info->count, sizeof *names);
+        if (!names) {
+            bf_table_info_free(info);
+            return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < info->count; i++)
+            names[i] = info->columns[i].name;
+        columns = names;
+        column_count = info->count;
+    }
+    rc = new_rows(d, &rows, columns, column_count, NULL);
+    if (rc == BF_OK) {
+        bf_clear_error();
+        rc = op_end(d, d->vt.fetch(d->userdata, rows, table, columns, column_count, key_column, lo,
+                                    hi, limit), "fetch");
+        rc = give_rows(out, rows, rc);
+    }
+    bf__free(names);
+    bf_table_info_free(info);
+    return rc;
+}
+
+int bf_driver_key_boundaries(int64_t **out, size_t *out_count, bf_driver *d, const char *table,
+                             const char *key_column, int64_t lo, int64_t hi, int64_t rows_per_batch)
+{
+    static const char *const names[] = {"boundary"};
+    bf_rows *rows;
+    int64_t *bounds;
+    bf_value v;
+    int rc;
+
+    NEED(d, out && out_count && table && key_column, "key_boundaries");
+    *out = NULL;
+    *out_count = 0;
+    if (rows_per_batch <= 0 || lo >= hi)
+        return fail(d, BF_E_INVALID,
+                    "driver: key boundaries of %s: need lo < hi and rows_per_batch > 0", table);
+    if ((rc = op_begin(d, d->vt.key_boundaries != NULL, "key_boundaries")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, names, 1, NULL)) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.key_boundaries(d->userdata, rows, table, key_column, lo, hi,
+                                         rows_per_batch), "key_boundaries");
+    if (rc != BF_OK)
+        return give_rows(NULL, rows, rc);
+    bounds = bf__calloc(rows->count ? rows->count : 1, sizeof *bounds);
+    if (!bounds) {
+        bf_rows_free(rows);
+        return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < rows->count; i++) {
+        bf_rows_value(&v, rows, i, 0);
+        if (v.type != BF_VALUE_INT || v.i < lo || v.i > hi || (i && v.i <= bounds[i - 1])) {
+            bf__free(bounds);
+            bf_rows_free(rows);
+            return bf__herror(&d->err, BF_E_DRIVER,
+                              "driver: key boundaries of %s are not increasing integers in range",
+                              table);
+        }
+        bounds[i] = v.i;
+    }
+    if (rows->count < 2 || bounds[0] != lo || bounds[rows->count - 1] != hi) {
+        bf__free(bounds);
+        bf_rows_free(rows);
+        return bf__herror(&d->err, BF_E_DRIVER,
+                          "driver: key boundaries of %s must start at lo and end at hi", table);
+    }
+    *out_count = rows->count;
+    *out = bounds;
+    bf_rows_free(rows);
+    return BF_OK;
+}
+
+int bf_driver_partitions(bf_rows **out, bf_driver *d, const char *table, const char *column)
+{
+    bf_rows *rows;
+    int rc;
+
+    NEED(d, out && table && column, "partitions");
+    *out = NULL;
+    if ((rc = op_begin(d, d->vt.partitions != NULL, "partitions")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, &column, 1, NULL)) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.partitions(d->userdata, rows, table, column), "partitions");
+    return give_rows(out, rows, rc);
+}
+
+int bf_driver_execute(bf_driver *d, const char *sql)
+{
+    int rc;
+
+    NEED(d, sql, "execute");
+    if ((rc = op_begin(d, d->vt.execute != NULL, "execute")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.execute(d->userdata, sql), "execute");
+}

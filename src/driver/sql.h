@@ -1,0 +1,164 @@
+/*
+ * The SQL layer: every driver operation written once over a connection
+ * vtable (bf_sql_vtable). This header is shared by its files.
+ */
+#ifndef BF_SQL_H
+#define BF_SQL_H
+
+#include "common/internal.h"
+#include "driver/driver_internal.h"
+
+/* The longest identifier accepted, in bytes (derived names included). */
+#define BF_IDENT_MAX 200
+
+/*
+ * The most arguments the SQL layer gives a dialect's aggregate (SQLite
+ * allows 127 by default); wider column lists are hashed by the library.
+ */
+#define BF_AGG_MAX_ARGS 100
+
+typedef struct bf__sql {
+    bf_sql_vtable vt;
+    void *ud;
+    void (*free_ud)(void *userdata);
+} bf__sql;
+
+/* Values bound by name (without the ':'): a batch's parameters and a few more. */
+#define BF_BINDS_MAX 12
+typedef struct bf__binds {
+    size_t count;
+    const char *names[BF_BINDS_MAX];
+    bf_value values[BF_BINDS_MAX];
+} bf__binds;
+
+void bf__binds_init(bf__binds *b);
+/* Set `name` (replacing an earlier value of the same name); names are borrowed. */
+void bf__binds_int(bf__binds *b, const char *name, int64_t value);
+void bf__binds_value(bf__binds *b, const char *name, const bf_value *value);
+/* Every parameter of the batch (nothing for a NULL batch). */
+void bf__binds_batch(bf__binds *b, const bf_batch *batch);
+
+/*
+ * THE identifier function: validates `name` (non-empty, at most
+ * BF_IDENT_MAX bytes, valid UTF-8, no control characters) and appends it
+ * quoted in the dialect's quote character, doubling embedded quotes.
+ * BF_E_INVALID names the identifier otherwise. Every identifier in every
+ * statement the library writes goes through here. With a NULL sb it only
+ * validates (for names handed to the connection as values).
+ */
+int bf__sql_ident(const bf__sql *s, bf__sb *sb, const char *name);
+
+/* Append `alias.name` (alias may be NULL) for each name, separated by ", ". */
+int bf__sql_ident_list(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *names,
+                       size_t count);
+
+/* Append "a.k1 = b.k1 AND a.k2 = b.k2 ..." for the key columns. */
+int bf__sql_key_match(const bf__sql *s, bf__sb *sb, const char *a, const char *b,
+                      const char *const *key, size_t count);
+
+/*
+ * Append the batch predicate on the plan's column, qualified with `alias`
+ * (may be NULL); "1 = 1" for a NULL batch. The batch's parameters must be
+ * bound (bf__binds_batch).
+ */
+int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const bf_batch *batch,
+                      const char *alias);
+
+/* What a statement template refers to (see bf__sql_build). */
+typedef struct bf__tpl {
+    const char *const *cols;
+    size_t col_count;
+    const char *const *key;
+    size_t key_count;
+    const bf_plan *plan;
+    const bf_batch *batch;
+} bf__tpl;
+
+/*
+ * Build a statement from a template where %T is a quoted identifier (next
+ * argument), %C the column list and %K the key list (each qualified by the
+ * next argument, which may be NULL), %M a key match "a.k = b.k AND ..." (two
+ * aliases next), %P the batch predicate (alias next) and %S a raw string
+ * (next argument). Everything else is copied.
+ */
+int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tpl,
+                  const char *const *args);
+#define ARGS(...) ((const char *const[]){__VA_ARGS__})
+
+/* Finish a built statement: BF_E_NOMEM if any append failed. */
+int bf__sql_text(bf__sb *sb, char **out);
+
+/* Record a connection failure: "<dialect>: <message> (<what>)". BF_E_USER passes through. */
+int bf__sql_fail(const bf__sql *s, int rc, const char *what);
+
+typedef struct bf__stmt {
+    bf__sql *s;
+    void *h;
+    const char *sql;
+} bf__stmt;
+
+/*
+ * Prepare `sql` and bind every parameter it names from `binds` (may be
+ * NULL); a parameter that binds do not hold fails with BF_E_INVALID.
+ */
+int bf__stmt_prepare(bf__stmt *st, bf__sql *s, const char *sql, const bf__binds *binds);
+/* BF_SQL_ROW, BF_SQL_DONE or an error (recorded). */
+int bf__stmt_step(bf__stmt *st);
+int bf__stmt_column(bf__stmt *st, int index, bf_value *out);
+void bf__stmt_finalize(bf__stmt *st);
+
+/* Prepare, bind, step to the end; *changes (may be NULL) gets the changed rows. */
+int bf__sql_run(bf__sql *s, const char *sql, const bf__binds *binds, int64_t *changes);
+/* The first column of the first row as an integer (0 when NULL or no row). */
+int bf__sql_query_int(bf__sql *s, int64_t *out, const char *sql, const bf__binds *binds);
+/* Run parameterless SQL through the connection's execute. */
+int bf__sql_exec(bf__sql *s, const char *sql);
+/* Run every row of a query into `rows` (same width). */
+int bf__sql_query_rows(bf__sql *s, bf_rows *rows, const char *sql, const bf__binds *binds);
+
+/* Describe through the connection; BF_E_NOT_FOUND when there is no such table. */
+int bf__sql_describe(bf__sql *s, bf_table_info **out, const char *table);
+/* Whether the table exists (*out 0 or 1). */
+int bf__sql_exists(bf__sql *s, int *out, const char *table);
+
+/* Start, commit and roll back the write transaction. */
+int bf__sql_begin(bf__sql *s);
+int bf__sql_commit(bf__sql *s);
+void bf__sql_rollback(bf__sql *s);
+
+/* The driver vtable members, in sql_write.c and sql_measure.c. */
+int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
+                  const bf_batch *batch, int64_t run);
+int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
+                    const bf_plan *plan, const bf_batch *batch, int64_t run, int64_t token);
+int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                    const bf_batch *batch, int64_t run);
+int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                          const bf_batch *batch, int64_t run);
+int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch, int64_t run);
+int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run, int keep);
+int bf__sql_fence(void *ud, const char *table, int64_t run, size_t batch, int64_t token);
+int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
+                        const char *const *columns, size_t column_count, const bf_plan *plan,
+                        const bf_batch *batch);
+int bf__sql_profile(void *ud, bf_profile *profile, const char *table, const bf_profile_spec *spec,
+                    const bf_plan *plan, const bf_batch *batch);
+int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
+                       const char *const *key, size_t key_count, size_t max_samples,
+                       const bf_plan *plan, const bf_batch *batch);
+int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
+                    const char *const *columns, size_t column_count, const char *parent,
+                    const char *const *parent_columns, size_t max_samples, const bf_plan *plan,
+                    const bf_batch *batch);
+int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                     size_t column_count, const char *key_column, int64_t lo, int64_t hi,
+                     int64_t width);
+int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                  size_t column_count, const char *key_column, const bf_value *lo,
+                  const bf_value *hi, size_t limit);
+int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const char *key_column,
+                           int64_t lo, int64_t hi, int64_t rows_per_batch);
+int bf__sql_partitions(void *ud, bf_rows *rows, const char *table, const char *column);
+
+#endif

@@ -1,0 +1,612 @@
+/*
+ * The SQL layer's reads for validation, diffs and planning: fingerprints,
+ * one-scan profiles, duplicates, orphans, segments, fetches, key
+ * boundaries and partition values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/sql.h"
+#include "fingerprint/fp_internal.h"
+
+/* A read of some columns of a table within a scope. */
+struct scan {
+    bf__sql *s;
+    const char *table;
+    bf_table_info *info;
+    const char **all;
+    bf__tpl t;
+    bf__binds binds;
+};
+
+static void scan_dispose(struct scan *sc)
+{
+    bf_table_info_free(sc->info);
+    bf__free(sc->all);
+}
+
+/* Describe the table (so a missing one is BF_E_NOT_FOUND) and pick the columns. */
+static int scan_init(struct scan *sc, void *ud, const char *table, const char *const *columns,
+                     size_t count, const bf_plan *plan, const bf_batch *batch)
+{
+    int rc;
+
+    memset(sc, 0, sizeof *sc);
+    sc->s = ud;
+    sc->table = table;
+    sc->t.plan = plan;
+    sc->t.batch = batch;
+    bf__binds_init(&sc->binds);
+    bf__binds_batch(&sc->binds, batch);
+    if ((rc = bf__sql_describe(sc->s, &sc->info, table)) != BF_OK)
+        return rc;
+    if (columns && count) {
+        sc->t.cols = columns;
+        sc->t.col_count = count;
+        return BF_OK;
+    }
+    sc->all = bf__calloc(sc->info->count, sizeof *sc->all);
+    if (!sc->all)
+        return bf__nomem();
+    for (size_t i = 0; i < sc->info->count; i++)
+        sc->all[i] = sc->info->columns[i].name;
+    sc->t.cols = sc->all;
+    sc->t.col_count = sc->info->count;
+    return BF_OK;
+}
+
+/* The dialect's aggregate `fn` if it can take the scan's columns, else NULL. */
+static const char *aggregate(const struct scan *sc, const char *fn)
+{
+    return sc->t.col_count <= BF_AGG_MAX_ARGS ? fn : NULL;
+}
+
+static int scan_build(struct scan *sc, char **out, const char *tpl, const char *const *args)
+{
+    return bf__sql_build(sc->s, out, &sc->t, tpl, args);
+}
+
+/* Parse a fingerprint aggregate's "rows:hex32" result (what follows a space is not ours). */
+static int fp_from_value(const bf__sql *s, bf_fingerprint *out, const bf_value *v)
+{
+    char text[BF_FINGERPRINT_TEXT_SIZE];
+    size_t len = v->type == BF_VALUE_TEXT ? strcspn(v->s, " ") : 0;
+
+    if (len && len < sizeof text) {
+        memcpy(text, v->s, len);
+        text[len] = '\0';
+        if (bf_fingerprint_parse(out, text) == BF_OK)
+            return BF_OK;
+    }
+    return bf__error(BF_E_DRIVER, "%s: the fingerprint function returned no fingerprint",
+                     s->vt.dialect ? s->vt.dialect : "driver");
+}
+
+/* Hash every row of a prepared statement's columns [first, first + count). */
+static int fp_rows(bf__stmt *st, bf_fingerprint *fp, int first, size_t count)
+{
+    bf__fprow row = {0};
+    bf_value v;
+    int rc;
+
+    while ((rc = bf__stmt_step(st)) == BF_SQL_ROW) {
+        bf__fprow_reset(&row);
+        for (size_t i = 0; i < count && rc == BF_SQL_ROW; i++)
+            if (bf__stmt_column(st, first + (int)i, &v) != BF_OK || bf__fprow_put(&row, &v) != BF_OK)
+                rc = bf_last_error_code();
+        if (rc != BF_SQL_ROW)
+            break;
+        bf__fprow_apply(&row, fp, 1);
+    }
+    bf__fprow_dispose(&row);
+    return rc == BF_SQL_DONE ? BF_OK : rc;
+}
+
+/* The fingerprint of the scan's columns: the driver's aggregate, or rows hashed here. */
+static int fp_scan(struct scan *sc, bf_fingerprint *out)
+{
+    const char *fn = aggregate(sc, sc->s->vt.fingerprint_function);
+    bf_fingerprint fp = {0, 0, 0};
+    bf__stmt st;
+    bf_value v;
+    char *sql;
+    int rc;
+
+    rc = fn ? scan_build(sc, &sql, "SELECT %S(%C) FROM %T WHERE %P", ARGS(fn, NULL, sc->table, NULL))
+            : scan_build(sc, &sql, "SELECT %C FROM %T WHERE %P", ARGS(NULL, sc->table, NULL));
+    if (rc != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
+        if (!fn) {
+            rc = fp_rows(&st, &fp, 0, sc->t.col_count);
+        } else if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            rc = bf__stmt_column(&st, 0, &v);
+            if (rc == BF_OK)
+                rc = fp_from_value(sc->s, &fp, &v);
+        } else if (rc == BF_SQL_DONE) {
+            rc = BF_OK;
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    if (rc == BF_OK)
+        *out = fp;
+    return rc;
+}
+
+int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
+                        const char *const *columns, size_t column_count, const bf_plan *plan,
+                        const bf_batch *batch)
+{
+    struct scan sc;
+    int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
+
+    if (rc == BF_OK)
+        rc = fp_scan(&sc, out);
+    scan_dispose(&sc);
+    return rc;
+}
+
+/* ---- profile ---- */
+
+/* Append ", <fn>(<col>)" for each column; fn "nulls" means count(*) - count(col). */
+static int add_aggregates(const bf__sql *s, bf__sb *sb, const char *fn, const char *const *cols,
+                          size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int nulls = strcmp(fn, "nulls") == 0;
+
+        bf__sb_append(sb, nulls ? ", count(*) - count(" : ", ");
+        if (!nulls) {
+            bf__sb_append(sb, fn);
+            bf__sb_appendc(sb, '(');
+        }
+        if (bf__sql_ident(s, sb, cols[i]) != BF_OK)
+            return BF_E_INVALID;
+        bf__sb_appendc(sb, ')');
+    }
+    return BF_OK;
+}
+
+/*
+ * Where the fingerprint-and-nulls aggregate counts column `name`'s NULLs:
+ * its position among the fingerprint columns, or -1 when a count() must.
+ */
+static long fp_null_index(const struct scan *sc, int use_fpn, const char *name)
+{
+    for (size_t i = 0; use_fpn && i < sc->t.col_count; i++)
+        if (strcmp(sc->t.cols[i], name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static int profile_sql(struct scan *sc, char **out, const bf_profile_spec *spec, int with_fp,
+                       int use_fpn)
+{
+    const bf__sql *s = sc->s;
+    bf__sb sb;
+    char *tail = NULL;
+    int rc = BF_OK;
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "SELECT count(*)");
+    for (size_t i = 0; i < spec->null_count && rc == BF_OK; i++)
+        if (fp_null_index(sc, use_fpn, spec->null_columns[i]) < 0)
+            rc = add_aggregates(s, &sb, "nulls", &spec->null_columns[i], 1);
+    if (rc == BF_OK)
+        rc = add_aggregates(s, &sb, "sum", spec->sum_columns, spec->sum_count);
+    for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
+        rc = add_aggregates(s, &sb, "min", &spec->minmax_columns[i], 1);
+        if (rc == BF_OK)
+            rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
+    }
+    if (rc == BF_OK)
+        rc = with_fp ? scan_build(sc, &tail, ", %S(%C) FROM %T WHERE %P",
+                                  ARGS(use_fpn ? s->vt.fingerprint_nulls_function
+                                               : s->vt.fingerprint_function,
+                                       NULL, sc->table, NULL))
+                     : scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
+    if (rc == BF_OK)
+        bf__sb_append(&sb, tail);
+    bf__free(tail);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* The n-th count of "rows:hex32 n0,n1,..." (no counts after the fingerprint: no rows, 0). */
+static int nth_count(const bf__sql *s, int64_t *out, const bf_value *v, long n)
+{
+    const char *p = v->type == BF_VALUE_TEXT ? strchr(v->s, ' ') : NULL;
+    char *end;
+
+    *out = 0;
+    if (!p)
+        return BF_OK;
+    for (long i = 0; i <= n; i++) {
+        *out = strtoll(p + 1, &end, 10);
+        if (end == p + 1 || (*end != ',' && (*end != '\0' || i < n)))
+            return bf__error(BF_E_DRIVER, "%s: the fingerprint function returned no NULL counts",
+                             s->vt.dialect ? s->vt.dialect : "driver");
+        p = end;
+    }
+    return BF_OK;
+}
+
+static int profile_fill(bf__stmt *st, struct scan *sc, bf_profile *p,
+                        const bf_profile_spec *spec, int with_fp, int use_fpn)
+{
+    bf_fingerprint fp;
+    bf_value v;
+    int col = 0, rc;
+
+    if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
+        return rc;
+    p->rows = v.i;
+    for (size_t i = 0; i < spec->null_count; i++) {
+        if (fp_null_index(sc, use_fpn, spec->null_columns[i]) >= 0)
+            continue;
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK)
+            return rc;
+        p->nulls[i] = v.i;
+    }
+    for (size_t i = 0; i < spec->sum_count; i++)
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
+            (rc = bf_profile_set_sum(p, i, &v)) != BF_OK)
+            return rc;
+    for (size_t i = 0; i < spec->minmax_count; i++) {
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
+            (rc = bf_profile_set_min(p, i, &v)) != BF_OK)
+            return rc;
+        if ((rc = bf__stmt_column(st, col++, &v)) != BF_OK ||
+            (rc = bf_profile_set_max(p, i, &v)) != BF_OK)
+            return rc;
+    }
+    if (!with_fp)
+        return BF_OK;
+    if ((rc = bf__stmt_column(st, col, &v)) != BF_OK ||
+        (rc = fp_from_value(st->s, &fp, &v)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < spec->null_count; i++) {
+        long at = fp_null_index(sc, use_fpn, spec->null_columns[i]);
+
+        if (at >= 0 && (rc = nth_count(st->s, &p->nulls[i], &v, at)) != BF_OK)
+            return rc;
+    }
+    return bf_profile_set_fingerprint(p, &fp);
+}
+
+int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile_spec *spec,
+                    const bf_plan *plan, const bf_batch *batch)
+{
+    struct scan sc;
+    bf__stmt st;
+    char *sql = NULL;
+    int with_fp, use_fpn, rc;
+
+    rc = scan_init(&sc, ud, table, spec->fingerprint_columns, spec->fingerprint_count, plan, batch);
+    with_fp = spec->fingerprint && aggregate(&sc, sc.s->vt.fingerprint_function);
+    use_fpn = with_fp && aggregate(&sc, sc.s->vt.fingerprint_nulls_function);
+    if (rc == BF_OK)
+        rc = profile_sql(&sc, &sql, spec, with_fp, use_fpn);
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
+        rc = bf__stmt_step(&st);
+        if (rc == BF_SQL_ROW)
+            rc = profile_fill(&st, &sc, p, spec, with_fp, use_fpn);
+        else if (rc == BF_SQL_DONE)
+            rc = bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no row", table);
+        bf__stmt_finalize(&st);
+    }
+    /* Without an aggregate the fingerprint takes its own scan. */
+    if (rc == BF_OK && spec->fingerprint && !with_fp) {
+        bf_fingerprint fp;
+
+        if ((rc = fp_scan(&sc, &fp)) == BF_OK)
+            rc = bf_profile_set_fingerprint(p, &fp);
+    }
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+/* ---- duplicates and orphans ---- */
+
+/* Append "(a.c1 IS NULL OR a.c2 IS NULL ...)". */
+static int any_null(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *cols,
+                    size_t count)
+{
+    bf__sb_appendc(sb, '(');
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            bf__sb_append(sb, " OR ");
+        if (alias) {
+            bf__sb_append(sb, alias);
+            bf__sb_appendc(sb, '.');
+        }
+        if (bf__sql_ident(s, sb, cols[i]) != BF_OK)
+            return BF_E_INVALID;
+        bf__sb_append(sb, " IS NULL");
+    }
+    bf__sb_appendc(sb, ')');
+    return BF_OK;
+}
+
+static int null_text(const bf__sql *s, char **out, const char *alias, const char *const *cols,
+                     size_t count)
+{
+    bf__sb sb;
+
+    bf__sb_init(&sb);
+    if (any_null(s, &sb, alias, cols, count) != BF_OK) {
+        bf__sb_dispose(&sb);
+        return BF_E_INVALID;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* Run a built query into rows (appending) when `max` samples are wanted. */
+static int sample(struct scan *sc, bf_rows *rows, size_t max, const char *tpl,
+                  const char *const *args)
+{
+    char *sql;
+    int rc;
+
+    if (!max)
+        return BF_OK;
+    bf__binds_int(&sc->binds, "bf_limit", max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    if ((rc = scan_build(sc, &sql, tpl, args)) != BF_OK)
+        return rc;
+    rc = bf__sql_query_rows(sc->s, rows, sql, &sc->binds);
+    bf__free(sql);
+    return rc;
+}
+
+static int scan_int(struct scan *sc, int64_t *out, const char *tpl, const char *const *args)
+{
+    char *sql;
+    int rc = scan_build(sc, &sql, tpl, args);
+
+    if (rc == BF_OK)
+        rc = bf__sql_query_int(sc->s, out, sql, &sc->binds);
+    bf__free(sql);
+    return rc;
+}
+
+int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
+                       const char *const *key, size_t key_count, size_t max_samples,
+                       const bf_plan *plan, const bf_batch *batch)
+{
+    struct scan sc;
+    char *nulls = NULL;
+    int rc = scan_init(&sc, ud, table, key, key_count, plan, batch);
+
+    if (rc == BF_OK)
+        rc = null_text(sc.s, &nulls, NULL, key, key_count);
+    /* One scan: NULL-key groups count whole, other groups beyond their first row. */
+    if (rc == BF_OK)
+        rc = scan_int(&sc, out_count,
+                      "SELECT coalesce(sum(CASE WHEN bf_null THEN n ELSE n - 1 END), 0) FROM "
+                      "(SELECT count(*) AS n, %S AS bf_null FROM %T WHERE %P GROUP BY %C)",
+                      ARGS(nulls, table, NULL, NULL));
+    if (rc == BF_OK)
+        rc = sample(&sc, samples, max_samples,
+                    "SELECT %C, count(*) FROM %T WHERE %P AND NOT %S GROUP BY %C "
+                    "HAVING count(*) > 1 ORDER BY %C LIMIT :bf_limit",
+                    ARGS(NULL, table, NULL, nulls, NULL, NULL));
+    bf__free(nulls);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
+                    const char *const *columns, size_t column_count, const char *parent,
+                    const char *const *parent_columns, size_t max_samples, const bf_plan *plan,
+                    const bf_batch *batch)
+{
+    struct scan sc;
+    char *nulls = NULL, *match = NULL;
+    bf__sb sb;
+    int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
+
+    if (rc == BF_OK)
+        rc = null_text(sc.s, &nulls, "c", columns, column_count);
+    if (rc == BF_OK) {
+        bf__sb_init(&sb);
+        for (size_t i = 0; i < column_count && rc == BF_OK; i++) {
+            bf__sb_append(&sb, i ? " AND p." : "p.");
+            rc = bf__sql_ident(sc.s, &sb, parent_columns[i]);
+            bf__sb_append(&sb, " = c.");
+            if (rc == BF_OK)
+                rc = bf__sql_ident(sc.s, &sb, columns[i]);
+        }
+        if (rc == BF_OK)
+            rc = bf__sql_text(&sb, &match);
+        else
+            bf__sb_dispose(&sb);
+    }
+    if (rc == BF_OK)
+        rc = scan_int(&sc, out_count,
+                      "SELECT count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
+                      "(SELECT 1 FROM %T p WHERE %S)",
+                      ARGS(table, "c", nulls, parent, match));
+    if (rc == BF_OK)
+        rc = sample(&sc, samples, max_samples,
+                    "SELECT %C, count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
+                    "(SELECT 1 FROM %T p WHERE %S) GROUP BY %C ORDER BY %C LIMIT :bf_limit",
+                    ARGS("c", table, "c", nulls, parent, match, "c", "c"));
+    bf__free(nulls);
+    bf__free(match);
+    scan_dispose(&sc);
+    return rc;
+}
+
+/* ---- diffs ---- */
+
+static int add_segment(bf_rows *rows, int64_t segment, const bf_fingerprint *fp)
+{
+    char text[BF_FINGERPRINT_TEXT_SIZE];
+    bf_value v[3] = {
+        {BF_VALUE_INT, segment, 0.0, NULL, 0},
+        {BF_VALUE_INT, (int64_t)fp->rows, 0.0, NULL, 0},
+        {BF_VALUE_TEXT, 0, 0.0, text, 0},
+    };
+
+    bf_fingerprint_format(text, sizeof text, fp);
+    v[2].len = strlen(text);
+    return bf_rows_append(rows, v, 3);
+}
+
+int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                     size_t column_count, const char *key_column, int64_t lo, int64_t hi,
+                     int64_t width)
+{
+    struct scan sc;
+    bf__stmt st;
+    char *sql = NULL;
+    int rc = scan_init(&sc, ud, table, columns, column_count, NULL, NULL);
+    const char *fn = aggregate(&sc, sc.s->vt.fingerprint_function);
+
+    bf__binds_int(&sc.binds, "bf_lo", lo);
+    bf__binds_int(&sc.binds, "bf_hi", hi);
+    bf__binds_int(&sc.binds, "bf_width", width);
+    if (rc == BF_OK)
+        rc = fn ? scan_build(&sc, &sql, "SELECT (%T - :bf_lo) / :bf_width AS bf_seg, %S(%C) FROM %T "
+                             "WHERE %T >= :bf_lo AND %T < :bf_hi GROUP BY bf_seg ORDER BY bf_seg",
+                             ARGS(key_column, fn, NULL, table, key_column, key_column))
+                : scan_build(&sc, &sql, "SELECT (%T - :bf_lo) / :bf_width, %C FROM %T WHERE "
+                             "%T >= :bf_lo AND %T < :bf_hi ORDER BY %T",
+                             ARGS(key_column, NULL, table, key_column, key_column, key_column));
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
+        bf__fprow row = {0};
+        bf_fingerprint fp = {0, 0, 0};
+        int64_t current = 0;
+        bf_value v;
+
+        while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            int64_t seg;
+
+            if ((rc = bf__stmt_column(&st, 0, &v)) != BF_OK)
+                break;
+            seg = v.i;
+            if (fn) {
+                if ((rc = bf__stmt_column(&st, 1, &v)) != BF_OK ||
+                    (rc = fp_from_value(sc.s, &fp, &v)) != BF_OK ||
+                    (rc = add_segment(rows, lo + seg * width, &fp)) != BF_OK)
+                    break;
+                continue;
+            }
+            /* Rows arrive in key order: close a segment when the next one starts. */
+            if (fp.rows && seg != current) {
+                if ((rc = add_segment(rows, lo + current * width, &fp)) != BF_OK)
+                    break;
+                fp = (bf_fingerprint){0, 0, 0};
+            }
+            current = seg;
+            bf__fprow_reset(&row);
+            for (size_t i = 0; i < sc.t.col_count && rc == BF_OK; i++)
+                if ((rc = bf__stmt_column(&st, 1 + (int)i, &v)) == BF_OK)
+                    rc = bf__fprow_put(&row, &v);
+            if (rc != BF_OK)
+                break;
+            bf__fprow_apply(&row, &fp, 1);
+        }
+        if (rc == BF_SQL_DONE && !fn && fp.rows)
+            rc = add_segment(rows, lo + current * width, &fp);
+        if (rc == BF_SQL_DONE)
+            rc = BF_OK;
+        bf__fprow_dispose(&row);
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                  size_t column_count, const char *key_column, const bf_value *lo,
+                  const bf_value *hi, size_t limit)
+{
+    static const bf_value open = {BF_VALUE_NULL, 0, 0.0, NULL, 0};
+    struct scan sc;
+    char *sql = NULL;
+    int rc = scan_init(&sc, ud, table, columns, column_count, NULL, NULL);
+
+    /* An open side is bound as NULL, so the statement text never depends on values. */
+    bf__binds_value(&sc.binds, "bf_lo", lo ? lo : &open);
+    bf__binds_value(&sc.binds, "bf_hi", hi ? hi : &open);
+    bf__binds_int(&sc.binds, "bf_limit", limit && limit < INT64_MAX ? (int64_t)limit : -1);
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE (:bf_lo IS NULL OR %T >= :bf_lo) "
+                        "AND (:bf_hi IS NULL OR %T < :bf_hi) ORDER BY %T LIMIT :bf_limit",
+                        ARGS(NULL, table, key_column, key_column, key_column));
+    if (rc == BF_OK)
+        rc = bf__sql_query_rows(sc.s, rows, sql, &sc.binds);
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+/* ---- planning ---- */
+
+int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const char *key_column,
+                           int64_t lo, int64_t hi, int64_t rows_per_batch)
+{
+    const char *const key[] = {key_column};
+    struct scan sc;
+    char *offset_sql = NULL, *next_sql = NULL;
+    bf_value v = {BF_VALUE_INT, lo, 0.0, NULL, 0};
+    int64_t cur = lo, next;
+    int rc = scan_init(&sc, ud, table, key, 1, NULL, NULL);
+
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &offset_sql, "SELECT coalesce((SELECT %T FROM %T WHERE %T >= :bf_cur AND "
+                        "%T < :bf_hi ORDER BY %T LIMIT 1 OFFSET :bf_n), :bf_hi)",
+                        ARGS(key_column, table, key_column, key_column, key_column));
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &next_sql, "SELECT coalesce(min(%T), :bf_hi) FROM %T WHERE %T > :bf_cur "
+                        "AND %T < :bf_hi",
+                        ARGS(key_column, table, key_column, key_column));
+    if (rc == BF_OK)
+        rc = bf_rows_append(rows, &v, 1);
+    bf__binds_int(&sc.binds, "bf_hi", hi);
+    bf__binds_int(&sc.binds, "bf_n", rows_per_batch);
+    /* Each step walks rows_per_batch keys from the last boundary along the key's order. */
+    while (rc == BF_OK) {
+        bf__binds_int(&sc.binds, "bf_cur", cur);
+        if ((rc = bf__sql_query_int(sc.s, &next, offset_sql, &sc.binds)) != BF_OK || next >= hi)
+            break;
+        /* A run of equal keys longer than a batch: the boundary moves to the next key. */
+        if (next <= cur &&
+            ((rc = bf__sql_query_int(sc.s, &next, next_sql, &sc.binds)) != BF_OK || next >= hi))
+            break;
+        v.i = cur = next;
+        rc = bf_rows_append(rows, &v, 1);
+    }
+    if (rc == BF_OK) {
+        v.i = hi;
+        rc = bf_rows_append(rows, &v, 1);
+    }
+    bf__free(offset_sql);
+    bf__free(next_sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_partitions(void *ud, bf_rows *rows, const char *table, const char *column)
+{
+    struct scan sc;
+    char *sql = NULL;
+    int rc = scan_init(&sc, ud, table, &column, 1, NULL, NULL);
+
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &sql, "SELECT DISTINCT %T FROM %T WHERE %T IS NOT NULL ORDER BY %T",
+                        ARGS(column, table, column, column));
+    if (rc == BF_OK)
+        rc = bf__sql_query_rows(sc.s, rows, sql, &sc.binds);
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}

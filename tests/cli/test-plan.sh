@@ -1,0 +1,97 @@
+#!/bin/sh
+# backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 37
+
+good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
+
+brief() { # brief NAME JSON-BODY: a draft brief with just what planning needs
+    printf '{"format": "backfill-brief/1", "name": "%s", %s}\n' "$1" "$2" >"$work/$1.json"
+}
+
+# --- the example brief: day batches every 7 days in America/New_York ----------------
+run "$BACKFILL" plan "$good"
+expect_rc 0 "plan of the refund-join brief"
+expect_grep "$work/out" "^plan refund-join-fix-2025h1: 22 batches by time on order_ts, fingerprint [0-9a-f]{32}\$" "the header names count, dimension, column and fingerprint"
+expect_grep "$work/out" "^     0  2025-01-01\\.\\.2025-01-07 \\[start=1735707600, end=1736312400\\)\$" "the first batch starts at local midnight, 05:00 UTC"
+expect_grep "$work/out" "^     9  2025-03-05\\.\\.2025-03-11 \\[start=1741150800, end=1741752000\\)\$" "the batch over the DST change is an hour short"
+expect_grep "$work/out" "^22 batches; first 2025-01-01\\.\\.2025-01-07 \\[start=1735707600, end=1736312400\\); last 2025-05-28\\.\\.2025-06-03 \\[start=1748404800, end=1748750400\\)\$" "the summary line gives the count and the first and last bounds"
+expect_lines "$work/out" 24 "one line per batch between header and summary"
+
+fp=$(sed -n 's/.*fingerprint \([0-9a-f]*\)$/\1/p' "$work/out")
+run "$BACKFILL" plan "$good"
+expect_grep "$work/out" "fingerprint $fp\$" "planning again gives the same fingerprint"
+
+run "$BACKFILL" plan "$good" --json
+expect_rc 0 "plan --json"
+expect_grep "$work/out" '"count": 22' "JSON gives the count"
+expect_grep "$work/out" "\"fingerprint\": \"$fp\"" "JSON gives the same fingerprint"
+expect_grep "$work/out" '"label": "2025-05-28\.\.2025-06-03"' "JSON lists the batches"
+expect_grep "$work/out" '"end": 1748750400' "JSON gives bound parameters"
+
+# --- keys, newest first -----------------------------------------------------------
+brief keys '"scope": {"keys": {"column": "order_id", "start": 0, "end": 25000}}, "batching": {"by": "key", "width": 10000, "order": "newest_first"}'
+run "$BACKFILL" plan "$work/keys.json"
+expect_rc 0 "plan of a key-range brief"
+expect_grep "$work/out" "^     0  order_id \\[20000, 25000\\) \\[lo=20000, hi=25000\\)\$" "newest first: the clipped top range comes first"
+expect_grep "$work/out" "^3 batches; first order_id \\[20000, 25000\\) .*; last order_id \\[0, 10000\\) \\[lo=0, hi=10000\\)\$" "key summary"
+
+# --- partitions and buckets ----------------------------------------------------------
+brief parts '"scope": {"partitions": {"column": "region", "values": ["eu", "us", 7]}}, "batching": {"by": "partition"}'
+run "$BACKFILL" plan "$work/parts.json"
+expect_rc 0 "plan of a partition brief"
+expect_grep "$work/out" "^     1  us \\[partition='us'\\]\$" "text partitions are bound as text"
+expect_grep "$work/out" "^     2  7 \\[partition=7\\]\$" "integer partitions are bound as integers"
+
+brief buckets '"scope": {"buckets": {"column": "customer_id", "count": 16}}, "batching": {"by": "bucket"}'
+run "$BACKFILL" plan "$work/buckets.json"
+expect_rc 0 "plan of a bucket brief"
+expect_grep "$work/out" "^     3  bucket 3/16 \\[bucket=3, buckets=16\\]\$" "bucket labels and parameters"
+
+# --- refusals -------------------------------------------------------------------------
+brief mismatch '"target": {"time_column": "ts", "time_format": "unix_s"}, "scope": {"time": {"start": "2025-01-01", "end": "2025-01-03"}}, "batching": {"by": "key", "width": 5}'
+run "$BACKFILL" plan "$work/mismatch.json"
+expect_rc 2 "batching by key over a time scope is refused"
+expect_grep "$work/err" '\$\.batching\.by: batching by key needs \$\.scope\.keys, but the scope is \$\.scope\.time' "the refusal names the JSON path"
+
+brief hours '"target": {"time_column": "ts", "time_format": "date"}, "scope": {"time": {"start": "2025-01-01", "end": "2025-01-03"}}, "batching": {"by": "time", "grain": "hour"}'
+run "$BACKFILL" plan "$work/hours.json"
+expect_rc 2 "hour batches bound as dates are refused"
+expect_grep "$work/err" "hour batches cannot be bound as dates" "the refusal says why"
+
+# --- with a warehouse: rows per batch, and rows_per_batch key boundaries ----------------
+brief rows '"target": {"table": "t"}, "scope": {"keys": {"column": "order_id", "start": 0, "end": 100}}, "batching": {"by": "key", "rows_per_batch": 10}'
+run "$BACKFILL" plan "$work/rows.json"
+expect_rc 2 "rows_per_batch without a warehouse is refused"
+expect_grep "$work/err" 'rows_per_batch: finding key boundaries reads the warehouse' "the refusal names rows_per_batch"
+
+# 50 rows at the even keys 0..98: ten rows span twenty keys.
+sqlite3 "$work/keys.db" "CREATE TABLE t (order_id INTEGER PRIMARY KEY, v TEXT);
+    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 2 FROM n WHERE i < 98)
+    INSERT INTO t SELECT i, 'row ' || i FROM n;"
+run "$BACKFILL" plan "$work/rows.json" --warehouse "$work/keys.db"
+expect_rc 0 "rows_per_batch plans against the warehouse"
+expect_grep "$work/out" "^ +2  order_id \\[40, 60\\) \\[lo=40, hi=60\\)  10 rows\$" "boundaries fall every ten rows"
+if [ "$(grep -c '  10 rows$' "$work/out")" -eq 5 ]; then ok "five batches of ten rows each"; else
+    not_ok "five batches of ten rows each" "$(cat "$work/out")"; fi
+expect_grep "$work/out" "^5 batches; .*; 50 rows in scope now\$" "the summary counts the rows in scope"
+
+sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/build.sql"
+in_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1748750400")
+run "$BACKFILL" plan "$good" --warehouse "$work/wh.db"
+expect_rc 0 "plan with the example warehouse"
+expect_grep "$work/out" "^22 batches; .*; $in_scope rows in scope now\$" "the batches' rows add up to the rows in scope ($in_scope)"
+run "$BACKFILL" plan "$good" --warehouse="$work/wh.db" --json
+expect_grep "$work/out" "^  \"rows\": $in_scope,?\$" "JSON gives the rows in scope"
+
+run "$BACKFILL" plan "$good" --warehouse "$work/nosuch.db"
+expect_rc 2 "a missing warehouse file is bad input"
+expect_grep "$work/err" "nosuch.db: no such file" "the error names the warehouse file"
+run "$BACKFILL" plan "$good" --warehouse
+expect_rc 2 "--warehouse without a value is bad usage"
+
+run "$BACKFILL" plan "$work/missing.json"
+expect_rc 2 "a missing brief file is bad input"
+
+finish

@@ -1,0 +1,1740 @@
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "backfill/sys/driver.h"
+#include "bftest.h"
+#include "common/internal.h"
+#include "driver/driver_internal.h"
+#include "plan/plan_internal.h"
+
+/* ---- fixture: a warehouse file per test, a raw connection for setup and checks ---- */
+
+static char dir[64];
+static char path[96];
+static sqlite3 *raw;
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/bf-driver-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/warehouse.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+}
+
+static void teardown(void)
+{
+    char journal[128];
+
+    sqlite3_close(raw);
+    snprintf(journal, sizeof journal, "%s-journal", path);
+    unlink(journal);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void sql(const char *text)
+{
+    char *err = NULL;
+
+    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+}
+
+static int64_t query_int(const char *text)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    ck_assert_msg(sqlite3_prepare_v2(raw, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", text,
+                  sqlite3_errmsg(raw));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int table_exists(const char *name)
+{
+    sqlite3_stmt *st;
+    int found;
+
+    sqlite3_prepare_v2(raw, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                       &st, NULL);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static bf_driver *open_driver(void)
+{
+    bf_driver *d;
+
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, path, 0), BF_OK);
+    return d;
+}
+
+static bf_fingerprint fp_of(bf_driver *d, const char *table)
+{
+    bf_fingerprint fp;
+    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, NULL, NULL);
+
+    ck_assert_msg(rc == BF_OK, "fingerprint %s: %s", table, bf_last_error());
+    return fp;
+}
+
+#define ck_assert_fp_eq(a, b)                                                                    \
+    do {                                                                                         \
+        bf_fingerprint fa_ = (a), fb_ = (b);                                                     \
+        char ta_[BF_FINGERPRINT_TEXT_SIZE], tb_[BF_FINGERPRINT_TEXT_SIZE];                       \
+        bf_fingerprint_format(ta_, sizeof ta_, &fa_);                                            \
+        bf_fingerprint_format(tb_, sizeof tb_, &fb_);                                            \
+        ck_assert_msg(bf_fingerprint_equal(&fa_, &fb_), "fingerprints differ: %s vs %s", ta_,  \
+                      tb_);                                                                      \
+    } while (0)
+
+/* Key batches [0,10), [10,20), ... on `column`, as the planner would make them. */
+static bf_plan *key_plan(const char *column, int batches)
+{
+    static const char *const names[] = {"lo", "hi"};
+    bf_plan *plan;
+    char label[64];
+
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_KEY, column, 0), BF_OK);
+    for (int i = 0; i < batches; i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = i * 10}, {.type = BF_VALUE_INT, .i = i * 10 + 10}};
+
+        snprintf(label, sizeof label, "%s [%d, %d)", column, i * 10, i * 10 + 10);
+        ck_assert_int_eq(bf__plan_add(plan, i * 10, i * 10 + 10, label, 2, names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+    return plan;
+}
+
+/*
+ * t: ids 0..29 without 17, NULLs in grp and val. src: the corrected rows of
+ * [10, 20): even ids changed, 15 gone, 17 new with a NULL grp, 12's val NULL.
+ */
+static void orders(void)
+{
+    sql("CREATE TABLE t (id INTEGER PRIMARY KEY, grp TEXT, val REAL);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29) "
+        "INSERT INTO t SELECT i, CASE WHEN i % 7 = 3 THEN NULL ELSE 'g' || (i % 3) END, "
+        "CASE WHEN i % 5 = 4 THEN NULL ELSE i * 1.5 END FROM n WHERE i <> 17;"
+        "CREATE TABLE src (id INTEGER PRIMARY KEY, grp TEXT, val REAL);"
+        "INSERT INTO src SELECT id, grp, CASE WHEN id % 2 = 0 THEN val + 100 ELSE val END "
+        "FROM t WHERE id >= 10 AND id < 20 AND id <> 15;"
+        "INSERT INTO src VALUES (17, NULL, 7.0);"
+        "UPDATE src SET val = NULL WHERE id = 12;"
+        "CREATE TABLE keep (id INTEGER PRIMARY KEY, note TEXT);"
+        "INSERT INTO keep VALUES (1, 'must not change'), (2, NULL);");
+}
+
+static const char *const t_key[] = {"id"};
+
+static bf_write_spec spec_for(bf_write_strategy strategy, int delete_missing)
+{
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+
+    spec.table = "t";
+    spec.key = t_key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi";
+    spec.strategy = strategy;
+    spec.delete_missing = delete_missing;
+    spec.snapshot = 1;
+    return spec;
+}
+
+/* What `table` should hold after publishing [lo, hi) from src, in the table "expect". */
+static void expect_after(const char *table, const bf_write_spec *spec, int lo, int hi)
+{
+    char text[1024];
+    int by_key = spec->strategy == BF_WRITE_MERGE && !spec->delete_missing;
+
+    snprintf(text, sizeof text,
+             "DROP TABLE IF EXISTS expect; CREATE TABLE expect (id INTEGER PRIMARY KEY, grp TEXT, "
+             "val REAL); INSERT INTO expect SELECT * FROM \"%s\" WHERE %s; "
+             "INSERT INTO expect SELECT * FROM src WHERE id >= %d AND id < %d;",
+             table, by_key ? "id NOT IN (SELECT id FROM src WHERE id >= %d AND id < %d)"
+                           : "NOT (id >= %d AND id < %d)",
+             lo, hi);
+    {
+        char filled[1200];
+
+        snprintf(filled, sizeof filled, text, lo, hi);
+        sql(filled);
+    }
+}
+
+static void stage_ok(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan, size_t batch,
+                     int64_t want_rows)
+{
+    int64_t rows = -1;
+    int rc = bf_driver_stage(&rows, d, spec, plan, bf_plan_batch(plan, batch), 1);
+
+    ck_assert_msg(rc == BF_OK, "stage: %s", bf_last_error());
+    ck_assert_int_eq(rows, want_rows);
+}
+
+static bf_publish_result publish_ok(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,
+                                    size_t batch)
+{
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    int rc = bf_driver_publish(&r, d, spec, plan, bf_plan_batch(plan, batch), 1, 1);
+
+    ck_assert_msg(rc == BF_OK, "publish: %s", bf_last_error());
+    return r;
+}
+
+/* ---- describe ---- */
+
+START_TEST(describe_gives_columns_types_and_key)
+{
+    bf_driver *d;
+    bf_table_info *info;
+
+    sql("CREATE TABLE pk2 (a INTEGER NOT NULL, b TEXT, c DECIMAL(10, 2), d, PRIMARY KEY (b, a))");
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "pk2"), BF_OK);
+    ck_assert_uint_eq(bf_table_info_column_count(info), 4);
+    ck_assert_str_eq(bf_table_info_column_name(info, 0), "a");
+    ck_assert_str_eq(bf_table_info_column_type(info, 2), "DECIMAL(10, 2)");
+    ck_assert_str_eq(bf_table_info_column_type(info, 3), "");
+    ck_assert_uint_eq(bf_table_info_column_pk(info, 0), 2);
+    ck_assert_uint_eq(bf_table_info_column_pk(info, 1), 1);
+    ck_assert_uint_eq(bf_table_info_column_pk(info, 2), 0);
+    ck_assert_ptr_null(bf_table_info_column_name(info, 4));
+    bf_table_info_free(info);
+    ck_assert_int_eq(bf_driver_describe(&info, d, "nosuch"), BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_driver_last_error(d), "table nosuch: no such table");
+    ck_assert_int_eq(bf_driver_last_error_code(d), BF_E_NOT_FOUND);
+    ck_assert_ptr_null(info);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(open_refuses_a_missing_file)
+{
+    bf_driver *d;
+    char missing[128];
+
+    snprintf(missing, sizeof missing, "%s/none.db", dir);
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, 0), BF_E_NOT_FOUND);
+    ck_assert_ptr_null(d);
+    ck_assert(strstr(bf_last_error(), "none.db: no such file") != NULL);
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, 2), BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, BF_SQLITE_CREATE), BF_OK);
+    bf_driver_free(d);
+    unlink(missing);
+}
+END_TEST
+
+/* ---- fingerprints through the driver ---- */
+
+/* The connection vtable without the aggregates: the SQL layer's portable paths. */
+static bf_driver *open_plain(void)
+{
+    bf_sql_vtable vt = bf__sqlite_vtable;
+    bf_driver *d;
+    void *conn;
+
+    vt.fingerprint_function = NULL;
+    vt.fingerprint_nulls_function = NULL;
+    ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_new_sql(&d, &vt, conn, bf__sqlite_close), BF_OK);
+    return d;
+}
+
+START_TEST(table_fingerprint_matches_rows_hashed_in_c)
+{
+    bf_value rows[3][3] = {
+        {{.type = BF_VALUE_INT, .i = 1}, {.type = BF_VALUE_TEXT, .s = "a", .len = 1}, {.type = BF_VALUE_REAL, .r = 1.0}},
+        {{.type = BF_VALUE_INT, .i = 2}, {.type = BF_VALUE_NULL}, {.type = BF_VALUE_INT, .i = 1}},
+        {{.type = BF_VALUE_INT, .i = 3}, {.type = BF_VALUE_BLOB, .s = "\x00\x01", .len = 2}, {.type = BF_VALUE_REAL, .r = 0.0}},
+    };
+    bf_fingerprint want = {0, 0, 0}, got, plain_fp, sub, want_sub = {0, 0, 0};
+    const char *cols[] = {"c", "a"};
+    bf_driver *d, *plain;
+
+    /* No affinity on c, so 1.0 stays REAL and 1 stays INTEGER; -0.0 is stored as 0.0. */
+    sql("CREATE TABLE f (a INTEGER, b, c); INSERT INTO f VALUES (1, 'a', 1.0), (2, NULL, 1), "
+        "(3, x'0001', -0.0)");
+    for (int i = 0; i < 3; i++) {
+        bf_value pick[2] = {rows[i][2], rows[i][0]};
+
+        bf_fingerprint_add_row(&want, rows[i], 3);
+        bf_fingerprint_add_row(&want_sub, pick, 2);
+    }
+    d = open_driver();
+    plain = open_plain();
+    got = fp_of(d, "f");
+    plain_fp = fp_of(plain, "f");
+    ck_assert_fp_eq(got, want);
+    ck_assert_fp_eq(plain_fp, want);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, d, "f", cols, 2, NULL, NULL), BF_OK);
+    ck_assert_fp_eq(sub, want_sub);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, plain, "f", cols, 2, NULL, NULL), BF_OK);
+    ck_assert_fp_eq(sub, want_sub);
+    ck_assert_int_eq(bf_driver_fingerprint(&sub, d, "nosuch", NULL, 0, NULL, NULL), BF_E_NOT_FOUND);
+    bf_driver_free(plain);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* Wider than an aggregate takes arguments: the library hashes the rows itself. */
+START_TEST(wide_tables_are_fingerprinted_too)
+{
+    bf__sb create, insert;
+    bf_fingerprint want = {0, 0, 0};
+    bf_value row[130];
+    bf_driver *d;
+    char *a, *b;
+
+    bf__sb_init(&create);
+    bf__sb_init(&insert);
+    bf__sb_append(&create, "CREATE TABLE wide (");
+    bf__sb_append(&insert, "INSERT INTO wide VALUES (");
+    for (int i = 0; i < 130; i++) {
+        bf__sb_appendf(&create, "%sc%d INTEGER", i ? ", " : "", i);
+        bf__sb_appendf(&insert, "%s%d", i ? ", " : "", i * 7);
+        row[i] = (bf_value){.type = BF_VALUE_INT, .i = i * 7};
+    }
+    bf__sb_append(&create, ")");
+    bf__sb_append(&insert, ")");
+    ck_assert_int_eq(bf__sb_finish(&create, &a), BF_OK);
+    ck_assert_int_eq(bf__sb_finish(&insert, &b), BF_OK);
+    sql(a);
+    sql(b);
+    bf__free(a);
+    bf__free(b);
+    bf_fingerprint_add_row(&want, row, 130);
+    d = open_driver();
+    ck_assert_fp_eq(fp_of(d, "wide"), want);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(batch_fingerprints_add_up_to_the_table)
+{
+    bf_plan *plan;
+    bf_driver *d;
+    bf_fingerprint sum = {0, 0, 0}, part, whole;
+
+    orders();
+    d = open_driver();
+    plan = key_plan("id", 3);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+                         
+                         BF_OK);
+        ck_assert_uint_eq(part.rows, (uint64_t)query_int(i == 1 ? "SELECT 9" : "SELECT 10"));
+        bf_fingerprint_add(&sum, &sum, &part);
+    }
+    whole = fp_of(d, "t");
+    ck_assert_fp_eq(sum, whole);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(bucket_batches_partition_the_table)
+{
+    static const char *const names[] = {"bucket", "buckets"};
+    bf_plan *plan;
+    bf_driver *d;
+    bf_fingerprint sum = {0, 0, 0}, part, whole;
+    uint64_t nonempty = 0;
+
+    orders();
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_BUCKET, "id", 4), BF_OK);
+    for (int b = 0; b < 4; b++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = b}, {.type = BF_VALUE_INT, .i = 4}};
+        char label[32];
+
+        snprintf(label, sizeof label, "bucket %d of 4", b);
+        ck_assert_int_eq(bf__plan_add(plan, b, 4, label, 2, names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+    d = open_driver();
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, plan, bf_plan_batch(plan, i)),
+                         
+                         BF_OK);
+        nonempty += part.rows > 0;
+        bf_fingerprint_add(&sum, &sum, &part);
+    }
+    whole = fp_of(d, "t");
+    ck_assert_fp_eq(sum, whole);
+    ck_assert_uint_ge(nonempty, 2);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(time_and_partition_batches_bind_their_parameters)
+{
+    static const char *const time_names[] = {"start", "end"}, *const part_names[] = {"partition"};
+    static const char *const parts[] = {"g0", "g1", "g2"};
+    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
+    bf_plan *days, *groups;
+    bf_fingerprint sum = {0, 0, 0}, part;
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    bf_driver *d;
+
+    orders();
+    sql("ALTER TABLE t ADD COLUMN ts INTEGER; UPDATE t SET ts = 1741478400 + id * 3600;"
+        "ALTER TABLE src ADD COLUMN ts INTEGER; UPDATE src SET ts = 1741478400 + id * 3600");
+    /* Two days of unix seconds: ids 0..23 fall on the first, 24..29 on the second. */
+    ck_assert_int_eq(bf__plan_new(&days, BF_DIM_TIME, "ts", 2), BF_OK);
+    for (int i = 0; i < 2; i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = 1741478400 + i * 86400},
+                         {.type = BF_VALUE_INT, .i = 1741478400 + (i + 1) * 86400}};
+
+        ck_assert_int_eq(bf__plan_add(days, v[0].i * 1000000, v[1].i * 1000000,
+                                      i ? "2025-03-10" : "2025-03-09", 2, time_names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(days, ""), BF_OK);
+    ck_assert_int_eq(bf__plan_new(&groups, BF_DIM_PARTITION, "grp", 3), BF_OK);
+    for (int i = 0; i < 3; i++) {
+        bf_value v = {.type = BF_VALUE_TEXT, .s = parts[i], .len = 2};
+
+        ck_assert_int_eq(bf__plan_add(groups, i, i, parts[i], 1, part_names, &v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(groups, ""), BF_OK);
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, days, bf_plan_batch(days, 0)),
+                     BF_OK);
+    ck_assert_uint_eq(part.rows, 23);
+    ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, days, bf_plan_batch(days, 1)),
+                     BF_OK);
+    ck_assert_uint_eq(part.rows, 6);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(bf_driver_fingerprint(&part, d, "t", NULL, 0, groups, bf_plan_batch(groups, i)),
+                         BF_OK);
+        bf_fingerprint_add(&sum, &sum, &part);
+    }
+    ck_assert_uint_eq(sum.rows, 29 - 3); /* the three NULL groups belong to no partition */
+    /* Overwrite partition g1 from src: the classic partition backfill. */
+    spec.select = "SELECT id, grp, val, ts FROM src WHERE grp = :partition";
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1'"), 9);
+    ck_assert_int_eq(bf_driver_publish(&r, d, &spec, groups, bf_plan_batch(groups, 1), 1, 1),
+                     BF_OK);
+    ck_assert_int_eq(r.deleted, 9);
+    ck_assert_int_eq(r.written, query_int("SELECT count(*) FROM src WHERE grp = 'g1'"));
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
+                               "(SELECT id FROM src WHERE grp = 'g1')"), 0);
+    bf_plan_free(days);
+    bf_plan_free(groups);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* ---- write patterns ---- */
+
+static const char *shadow_of(const bf_write_spec *spec)
+{
+    if (spec->strategy == BF_WRITE_STAGING_SWAP)
+        return "t__bf_full_1";
+    if (spec->strategy == BF_WRITE_PARALLEL_VERSION)
+        return spec->version_table ? spec->version_table : "t__bf_v1";
+    return "t";
+}
+
+/*
+ * Batches 1 (changes, a delete, an insert, NULLs), 2 (the job yields
+ * nothing: only deletes for the overwriting patterns) and 3 (nothing
+ * anywhere), each published, rerun, restored and published again.
+ */
+static void exercise(bf_write_strategy strategy, int delete_missing)
+{
+    bf_write_spec spec = spec_for(strategy, delete_missing);
+    const char *dest = shadow_of(&spec);
+    bf_plan *plan = key_plan("id", 4);
+    bf_driver *d = open_driver();
+    bf_fingerprint t_before = fp_of(d, "t"), keep_before = fp_of(d, "keep");
+    static const int64_t staged[] = {0, 9, 0, 0};
+
+    for (size_t b = 1; b <= 3; b++) {
+        bf_fingerprint before = fp_of(d, table_exists(dest) ? dest : "t"), after;
+        bf_publish_result r;
+
+        expect_after(table_exists(dest) ? dest : "t", &spec, (int)b * 10, (int)b * 10 + 10);
+        stage_ok(d, &spec, plan, b, staged[b]);
+        r = publish_ok(d, &spec, plan, b);
+        after = fp_of(d, dest);
+        ck_assert_fp_eq(after, fp_of(d, "expect"));
+        if (b == 1 && strategy == BF_WRITE_MERGE) {
+            ck_assert_int_eq(r.updated, 8);
+            ck_assert_int_eq(r.written, 9);
+            ck_assert_int_eq(r.deleted, delete_missing ? 1 : 0);
+        } else if (b == 1) {
+            ck_assert_int_eq(r.written, 9);
+            ck_assert_int_eq(r.deleted, 9);
+            ck_assert_int_eq(r.updated, 0);
+        } else if (b == 2) {
+            ck_assert_int_eq(r.written, 0);
+            ck_assert_int_eq(r.deleted, strategy == BF_WRITE_MERGE && !delete_missing ? 0 : 10);
+        } else {
+            ck_assert_int_eq(r.written + r.deleted + r.updated, 0);
+        }
+        /* Rerun: same staging, same publish, identical table. */
+        stage_ok(d, &spec, plan, b, staged[b]);
+        publish_ok(d, &spec, plan, b);
+        ck_assert_fp_eq(fp_of(d, dest), after);
+        /* Restore gives back the exact pre-image, then the batch can be published again. */
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, b), 1), BF_OK);
+        ck_assert_fp_eq(fp_of(d, dest), before);
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, b), 1),
+                         BF_E_NOT_FOUND);
+        publish_ok(d, &spec, plan, b);
+        ck_assert_fp_eq(fp_of(d, dest), after);
+        ck_assert_int_eq(bf_driver_drop_snapshot(d, &spec, plan, bf_plan_batch(plan, b), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, b), 1), BF_OK);
+    }
+    ck_assert(!table_exists("t__bf_snap_1_1"));
+    ck_assert(!table_exists("t__bf_stage_1_1"));
+    if (strcmp(dest, "t") != 0)
+        ck_assert_fp_eq(fp_of(d, "t"), t_before);
+    ck_assert_fp_eq(fp_of(d, "keep"), keep_before);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+
+START_TEST(partition_overwrite_publishes_reruns_and_restores)
+{
+    orders();
+    exercise(BF_WRITE_PARTITION_OVERWRITE, 0);
+}
+END_TEST
+
+START_TEST(merge_publishes_reruns_and_restores)
+{
+    orders();
+    exercise(BF_WRITE_MERGE, 0);
+}
+END_TEST
+
+START_TEST(merge_with_delete_missing_publishes_reruns_and_restores)
+{
+    orders();
+    exercise(BF_WRITE_MERGE, 1);
+}
+END_TEST
+
+START_TEST(staging_swap_leaves_the_target_until_cutover)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_STAGING_SWAP, 0);
+    bf_driver *d;
+    bf_fingerprint before, full;
+
+    orders();
+    exercise(BF_WRITE_STAGING_SWAP, 0);
+    d = open_driver();
+    before = fp_of(d, "t");
+    full = fp_of(d, "t__bf_full_1");
+    ck_assert(!bf_fingerprint_equal(&before, &full));
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "t"), full);
+    ck_assert_fp_eq(fp_of(d, "t__bf_backup_1"), before);
+    ck_assert(!table_exists("t__bf_full_1"));
+    /* The swapped-in table keeps the primary key. */
+    ck_assert_int_eq(query_int("SELECT pk FROM pragma_table_info('t') WHERE name = 'id'"), 1);
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_E_STATE);
+    spec.strategy = BF_WRITE_MERGE;
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_E_INVALID);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(parallel_version_keeps_or_swaps)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_PARALLEL_VERSION, 0);
+    bf_driver *d;
+    bf_fingerprint before, version;
+
+    orders();
+    exercise(BF_WRITE_PARALLEL_VERSION, 0);
+    d = open_driver();
+    before = fp_of(d, "t");
+    version = fp_of(d, "t__bf_v1");
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 1), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "t"), before);
+    ck_assert_fp_eq(fp_of(d, "t__bf_v1"), version);
+    sql("CREATE TABLE t__bf_backup_1 (x)");
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_E_CONFLICT);
+    ck_assert_fp_eq(fp_of(d, "t"), before);
+    sql("DROP TABLE t__bf_backup_1");
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "t"), version);
+    ck_assert_fp_eq(fp_of(d, "t__bf_backup_1"), before);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(parallel_version_uses_the_named_table)
+{
+    orders();
+    {
+        bf_write_spec spec = spec_for(BF_WRITE_PARALLEL_VERSION, 0);
+        bf_plan *plan = key_plan("id", 2);
+        bf_driver *d = open_driver();
+
+        spec.version_table = "t_v2";
+        stage_ok(d, &spec, plan, 1, 9);
+        publish_ok(d, &spec, plan, 1);
+        ck_assert(table_exists("t_v2"));
+        ck_assert_int_eq(query_int("SELECT count(*) FROM t_v2"), 29);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM t_v2 WHERE id = 15"), 0);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE id = 15"), 1);
+        /* An unrelated table is never taken for the version table. */
+        spec.version_table = "keep";
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_E_CONFLICT);
+        ck_assert_str_eq(bf_driver_last_error(d), "keep exists and its columns are not those of t");
+        bf_plan_free(plan);
+        bf_driver_free(d);
+    }
+}
+END_TEST
+
+START_TEST(append_is_not_idempotent_but_restores)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_APPEND, 0);
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+    bf_fingerprint before, once;
+    bf_publish_result r;
+
+    orders();
+    sql("CREATE TABLE ev (id INTEGER, grp TEXT, val REAL); INSERT INTO ev VALUES (1, 'x', NULL)");
+    spec.table = "ev";
+    d = open_driver();
+    before = fp_of(d, "ev");
+    stage_ok(d, &spec, plan, 1, 9);
+    r = publish_ok(d, &spec, plan, 1);
+    ck_assert_int_eq(r.written, 9);
+    ck_assert_int_eq(r.deleted, 0);
+    once = fp_of(d, "ev");
+    ck_assert_uint_eq(once.rows, 10);
+    publish_ok(d, &spec, plan, 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev"), 19);
+    {
+        bf_fingerprint twice = fp_of(d, "ev");
+
+        ck_assert(!bf_fingerprint_equal(&once, &twice));
+    }
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "ev"), before);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* The orders tables, a two-batch key plan, a driver and the target's fingerprint. */
+struct scene {
+    bf_write_spec spec;
+    bf_plan *plan;
+    bf_driver *d;
+    bf_fingerprint before;
+};
+
+static struct scene scene_open(bf_write_strategy strategy)
+{
+    struct scene sc = {spec_for(strategy, 0), key_plan("id", 2), NULL, {0, 0, 0}};
+
+    orders();
+    sc.d = open_driver();
+    sc.before = fp_of(sc.d, "t");
+    return sc;
+}
+
+static void scene_close(struct scene *sc)
+{
+    bf_plan_free(sc->plan);
+    bf_driver_free(sc->d);
+}
+
+/* Stage batch 1 with `select` (NULL: keep the spec's) and publish it with `token`. */
+static int restage_publish(struct scene *sc, const char *select, int64_t token)
+{
+    if (select)
+        sc->spec.select = select;
+    stage_ok(sc->d, &sc->spec, sc->plan, 1, 9);
+    return bf_driver_publish(NULL, sc->d, &sc->spec, sc->plan, bf_plan_batch(sc->plan, 1), 1,
+                             token);
+}
+
+START_TEST(staged_rows_outside_the_bounds_are_refused)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_fingerprint published;
+
+    ck_assert_int_eq(restage_publish(&sc, "SELECT id, grp, val FROM src WHERE id >= :lo - 5 "
+                                          "AND id < :hi", 1), BF_OK);
+    published = fp_of(sc.d, "t");
+    ck_assert_int_eq(restage_publish(&sc, "SELECT id + 100, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert_str_eq(bf_driver_last_error(sc.d),
+                     "batch id [10, 20) of t: 9 staged rows lie outside the batch's bounds");
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    scene_close(&sc);
+}
+END_TEST
+
+START_TEST(merge_refuses_null_and_repeated_keys)
+{
+    struct scene sc = scene_open(BF_WRITE_MERGE);
+
+    ck_assert_int_eq(restage_publish(&sc, "SELECT NULL, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "9 staged rows have a NULL id") != NULL);
+    ck_assert_int_eq(restage_publish(&sc, "SELECT 10, grp, val FROM src WHERE id >= :lo "
+                                          "AND id < :hi", 1), BF_E_VALIDATION);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "1 keys are staged more than once") != NULL);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    sc.spec.key_count = 0;
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1, 1),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t needs the key columns");
+    ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_E_INVALID);
+    scene_close(&sc);
+}
+END_TEST
+
+START_TEST(merge_updates_only_the_named_columns)
+{
+    static const char *const cols[] = {"val"}, *const wrong[] = {"nosuch"};
+    struct scene sc = scene_open(BF_WRITE_MERGE);
+
+    sql("UPDATE src SET grp = 'changed'");
+    sc.spec.columns = cols;
+    sc.spec.column_count = 1;
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'changed'"), 1); /* new id 17 */
+    ck_assert_int_eq(query_int("SELECT val IS NULL FROM t WHERE id = 12"), 1);
+    ck_assert_int_eq(query_int("SELECT val FROM t WHERE id = 16"), 124);
+    sc.spec.columns = wrong;
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t: no column nosuch");
+    scene_close(&sc);
+}
+END_TEST
+
+START_TEST(stage_binds_run_and_batch_and_refuses_strangers)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    const bf_batch *b = bf_plan_batch(sc.plan, 1);
+    bf_write_spec *spec = &sc.spec;
+
+    spec->select = "SELECT id, 'run ' || :run || ' batch ' || :batch, val FROM src "
+                   "WHERE id >= :lo AND id < :hi";
+    stage_ok(sc.d, spec, sc.plan, 1, 9);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t__bf_stage_1_1 WHERE grp = 'run 1 batch 1'"),
+                     9);
+    spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :until";
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "uses :until, which this batch does not bind"));
+    ck_assert(strstr(bf_driver_last_error(sc.d), "stage batch id [10, 20) of t") != NULL);
+    spec->select = "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi; DROP TABLE keep";
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert(table_exists("keep"));
+    spec->select = "SELECT id, grp FROM src WHERE id >= :lo AND id < :hi";
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "sqlite: 2 values for 3 columns") != NULL);
+    spec->select = NULL;
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, spec, sc.plan, b, 1), BF_E_INVALID);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    /* Publishing an unstaged batch is a state error. */
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, spec, sc.plan, bf_plan_batch(sc.plan, 0), 1, 1),
+                     BF_E_STATE);
+    scene_close(&sc);
+}
+END_TEST
+
+START_TEST(batches_of_another_plan_are_refused)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_plan *other = key_plan("id", 2);
+    bf_fingerprint fp;
+
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(other, 1), 1),
+                     BF_E_INVALID);
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, sc.d, "t", NULL, 0, NULL, bf_plan_batch(other, 1)),
+                     BF_E_INVALID);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "does not belong to the plan") != NULL);
+    sc.spec.strategy = BF_WRITE_UNSET;
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "driver: stage: unknown write strategy");
+    bf_plan_free(other);
+    scene_close(&sc);
+}
+END_TEST
+
+/* ---- fencing ---- */
+
+START_TEST(stale_tokens_cannot_publish)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+
+    sc.spec.snapshot = 1;
+    /* A newer worker claimed the batch (token 2); the old one (token 1) must not write. */
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_LEASE_LOST);
+    ck_assert_str_eq(bf_driver_last_error(sc.d),
+                     "batch 1 of t (run 1): fencing token 1 is older than 2");
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    ck_assert(!table_exists("t__bf_snap_1_1"));
+    ck_assert_int_eq(restage_publish(&sc, NULL, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 3), BF_OK);
+    ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 3);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 2), BF_E_LEASE_LOST);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_E_LEASE_LOST);
+    /* Other batches and runs have their own fences. */
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 2, 1, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 0, 1), BF_OK);
+    scene_close(&sc);
+}
+END_TEST
+
+/* ---- failures injected at every step of a publish ---- */
+
+struct wrap {
+    void *inner;
+    long calls;
+    long fail_at;
+    int injected;
+};
+
+static int injected(struct wrap *w)
+{
+    w->injected = ++w->calls == w->fail_at;
+    return w->injected;
+}
+
+static int w_execute(void *ud, const char *s)
+{
+    struct wrap *w = ud;
+
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.execute(w->inner, s);
+}
+
+static int w_prepare(void *ud, void **out, const char *s)
+{
+    struct wrap *w = ud;
+
+    *out = NULL;
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.prepare(w->inner, out, s);
+}
+
+static int w_param_count(void *ud, void *st)
+{
+    return bf__sqlite_vtable.param_count(((struct wrap *)ud)->inner, st);
+}
+
+static const char *w_param_name(void *ud, void *st, int i)
+{
+    return bf__sqlite_vtable.param_name(((struct wrap *)ud)->inner, st, i);
+}
+
+static int w_bind(void *ud, void *st, int i, const bf_value *v)
+{
+    struct wrap *w = ud;
+
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.bind(w->inner, st, i, v);
+}
+
+static int w_step(void *ud, void *st)
+{
+    struct wrap *w = ud;
+
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.step(w->inner, st);
+}
+
+static int w_column_count(void *ud, void *st)
+{
+    return bf__sqlite_vtable.column_count(((struct wrap *)ud)->inner, st);
+}
+
+static int w_column(void *ud, void *st, int i, bf_value *out)
+{
+    struct wrap *w = ud;
+
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.column(w->inner, st, i, out);
+}
+
+static int64_t w_changes(void *ud)
+{
+    return bf__sqlite_vtable.changes(((struct wrap *)ud)->inner);
+}
+
+static void w_finalize(void *ud, void *st)
+{
+    bf__sqlite_vtable.finalize(((struct wrap *)ud)->inner, st);
+}
+
+static int w_describe(void *ud, bf_table_info *info, const char *table)
+{
+    struct wrap *w = ud;
+
+    return injected(w) ? BF_E_DRIVER : bf__sqlite_vtable.describe(w->inner, info, table);
+}
+
+static const char *w_error(void *ud)
+{
+    struct wrap *w = ud;
+
+    return w->injected ? "injected failure" : bf__sqlite_vtable.error_message(w->inner);
+}
+
+static void w_free(void *ud)
+{
+    struct wrap *w = ud;
+
+    bf__sqlite_close(w->inner);
+    free(w);
+}
+
+static bf_driver *open_wrapped(struct wrap **out)
+{
+    bf_sql_vtable vt = bf__sqlite_vtable;
+    struct wrap *w = calloc(1, sizeof *w);
+    bf_driver *d;
+
+    ck_assert_int_eq(bf__sqlite_open(&w->inner, path, 0), BF_OK);
+    vt.execute = w_execute;
+    vt.prepare = w_prepare;
+    vt.param_count = w_param_count;
+    vt.param_name = w_param_name;
+    vt.bind = w_bind;
+    vt.step = w_step;
+    vt.column_count = w_column_count;
+    vt.column = w_column;
+    vt.changes = w_changes;
+    vt.finalize = w_finalize;
+    vt.describe = w_describe;
+    vt.error_message = w_error;
+    ck_assert_int_eq(bf_driver_new_sql(&d, &vt, w, w_free), BF_OK);
+    *out = w;
+    return d;
+}
+
+static void inject_everywhere(bf_write_strategy strategy, int delete_missing, const char *table)
+{
+    bf_write_spec spec = spec_for(strategy, delete_missing);
+    bf_plan *plan = key_plan("id", 2);
+    const bf_batch *b = bf_plan_batch(plan, 1);
+    bf_driver *check = open_driver(), *d;
+    struct wrap *w;
+    bf_fingerprint before;
+    long points = 0;
+    int rc;
+
+    spec.table = table;
+    d = open_wrapped(&w);
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, b, 1), BF_OK);
+    before = fp_of(check, table);
+    for (long n = 1;; n++) {
+        w->fail_at = w->calls + n;
+        rc = bf_driver_publish(NULL, d, &spec, plan, b, 1, 1);
+        if (rc == BF_OK) {
+            ck_assert_msg(!w->injected && w->calls < w->fail_at, "a failure was swallowed");
+            break;
+        }
+        points++;
+        ck_assert_msg(strstr(bf_driver_last_error(d), "injected failure") != NULL,
+                      "step %ld: %s", n, bf_driver_last_error(d));
+        ck_assert_fp_eq(fp_of(check, table), before);
+        ck_assert(!table_exists("t__bf_snap_1_1") && !table_exists("ev__bf_snap_1_1"));
+        ck_assert(!table_exists("t__bf_full_1") && !table_exists("t__bf_v1"));
+        ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = 'bf_fence'"), 0);
+    }
+    ck_assert_int_ge(points, 8);
+    ck_assert(table_exists(shadow_of(&spec)) || strcmp(table, "ev") == 0);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_driver_free(check);
+}
+
+static const struct {
+    bf_write_strategy strategy;
+    int delete_missing;
+} injected_patterns[] = {
+    {BF_WRITE_PARTITION_OVERWRITE, 0}, {BF_WRITE_MERGE, 0},    {BF_WRITE_MERGE, 1},
+    {BF_WRITE_STAGING_SWAP, 0},        {BF_WRITE_PARALLEL_VERSION, 0}, {BF_WRITE_APPEND, 0},
+};
+
+/* Looped over injected_patterns: one warehouse per pattern. */
+START_TEST(failures_leave_the_target_unchanged)
+{
+    int append = injected_patterns[_i].strategy == BF_WRITE_APPEND;
+
+    orders();
+    sql("CREATE TABLE ev (id INTEGER, grp TEXT, val REAL); INSERT INTO ev VALUES (1, NULL, 2.5)");
+    inject_everywhere(injected_patterns[_i].strategy, injected_patterns[_i].delete_missing,
+                      append ? "ev" : "t");
+}
+END_TEST
+
+/* ---- the vtable contract ---- */
+
+struct host {
+    int freed;
+    int calls;
+};
+
+static int host_fingerprint(void *ud, bf_fingerprint *out, const char *table,
+                            const char *const *columns, size_t count, const bf_plan *plan,
+                            const bf_batch *batch)
+{
+    struct host *h = ud;
+
+    (void)columns, (void)count, (void)plan, (void)batch;
+    h->calls++;
+    if (strcmp(table, "boom") == 0)
+        return BF_E_USER;
+    *out = (bf_fingerprint){7, 0, 42};
+    return BF_OK;
+}
+
+static const char *host_error(void *ud)
+{
+    (void)ud;
+    return "the host's own exception";
+}
+
+static void host_free(void *ud)
+{
+    ((struct host *)ud)->freed++;
+}
+
+START_TEST(vtables_from_the_future_are_refused)
+{
+    bf_driver_vtable vt;
+    bf_sql_vtable svt = bf__sqlite_vtable;
+    struct host h = {0, 0};
+    bf_driver *d = (bf_driver *)&h;
+
+    ck_assert_int_eq(bf_driver_vtable_init(&vt, BF_DRIVER_VTABLE_VERSION), BF_OK);
+    vt.version = BF_DRIVER_VTABLE_VERSION + 1;
+    ck_assert_int_eq(bf_driver_new(&d, &vt, &h, host_free), BF_E_ABI);
+    ck_assert_ptr_null(d);
+    ck_assert(strstr(bf_last_error(), "newer than this library's 1") != NULL);
+    vt.version = 0;
+    ck_assert_int_eq(bf_driver_new(&d, &vt, &h, host_free), BF_E_ABI);
+    ck_assert_int_eq(h.freed, 0);
+    ck_assert_int_eq(bf_driver_vtable_init(&vt, 99), BF_E_ABI);
+    svt.version = BF_SQL_VTABLE_VERSION + 1;
+    ck_assert_int_eq(bf_driver_new_sql(&d, &svt, NULL, NULL), BF_E_ABI);
+    ck_assert_int_eq(bf_sql_vtable_init(&svt, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_sql_vtable_init(&svt, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_new_sql(&d, &svt, NULL, NULL), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "SQL vtable: the required member execute is NULL");
+    {
+        bf_write_spec spec;
+        bf_publish_result r;
+        bf_profile_spec ps;
+
+        ck_assert_int_eq(bf_write_spec_init(&spec, 2), BF_E_ABI);
+        ck_assert_int_eq(bf_write_spec_init(&spec, 1), BF_OK);
+        ck_assert_int_eq(spec.strategy, BF_WRITE_PARTITION_OVERWRITE);
+        ck_assert_int_eq(bf_publish_result_init(&r, 2), BF_E_ABI);
+        ck_assert_int_eq(bf_profile_spec_init(&ps, 0), BF_E_ABI);
+    }
+}
+END_TEST
+
+START_TEST(null_members_are_unsupported)
+{
+    bf_driver_vtable vt = BF_DRIVER_VTABLE_INIT;
+    struct host h = {0, 0};
+    bf_write_spec spec = spec_for(BF_WRITE_MERGE, 0);
+    bf_plan *plan = key_plan("id", 1);
+    bf_table_info *info;
+    bf_rows *rows;
+    bf_profile *prof;
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_fingerprint fp;
+    int64_t n, *bounds;
+    size_t nb;
+    bf_driver *d;
+
+    vt.fingerprint = host_fingerprint;
+    vt.last_error = host_error;
+    ck_assert_int_eq(bf_driver_new(&d, &vt, &h, host_free), BF_OK);
+    ck_assert_int_eq(bf_driver_describe(&info, d, "t"), BF_E_UNSUPPORTED);
+    ck_assert_str_eq(bf_driver_last_error(d), "driver: describe is not supported by this driver");
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1, 1),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_drop_snapshot(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 0), 1), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_fence(d, "t", 1, 0, 1), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_profile(&prof, d, "t", &ps, NULL, NULL), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "t", t_key, 1, 5, NULL, NULL),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_orphans(&rows, &n, d, "t", t_key, 1, "p", t_key, 5, NULL, NULL),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_segments(&rows, d, "t", NULL, 0, "id", 0, 10, 5), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_fetch(&rows, d, "t", t_key, 1, "id", NULL, NULL, 0),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_key_boundaries(&bounds, &nb, d, "t", "id", 0, 10, 5),
+                     BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", "grp"), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT 1"), BF_E_UNSUPPORTED);
+    ck_assert_int_eq(bf_driver_last_error_code(d), BF_E_UNSUPPORTED);
+    /* The one member provided works, and a host failure passes through as BF_E_USER. */
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", NULL, 0, NULL, NULL), BF_OK);
+    ck_assert_uint_eq(fp.rows, 7);
+    ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "boom", NULL, 0, NULL, NULL), BF_E_USER);
+    ck_assert_str_eq(bf_driver_last_error(d), "driver: fingerprint failed: the host's own exception");
+    ck_assert_uint_eq(fp.rows, 7);
+    ck_assert_int_eq(h.calls, 2);
+    bf_driver_free(d);
+    ck_assert_int_eq(h.freed, 1);
+    bf_driver_free(NULL);
+    bf_plan_free(plan);
+}
+END_TEST
+
+/* ---- hostile identifiers ---- */
+
+/* Every table's name and fingerprint: what "nothing else changed" means. */
+static char *world(bf_driver *d)
+{
+    sqlite3_stmt *st;
+    bf__sb sb;
+    char *out;
+
+    bf__sb_init(&sb);
+    sqlite3_prepare_v2(raw, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                       -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        bf_fingerprint fp = fp_of(d, name);
+        char text[BF_FINGERPRINT_TEXT_SIZE];
+
+        bf_fingerprint_format(text, sizeof text, &fp);
+        bf__sb_appendf(&sb, "%s=%s\n", name, text);
+    }
+    sqlite3_finalize(st);
+    ck_assert_int_eq(bf__sb_finish(&sb, &out), BF_OK);
+    return out;
+}
+
+static void quote_into(char *out, size_t size, const char *name)
+{
+    size_t n = 0;
+
+    out[n++] = '"';
+    for (const char *p = name; *p && n + 3 < size; p++) {
+        if (*p == '"')
+            out[n++] = '"';
+        out[n++] = *p;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+static const char *const hostile_ok[] = {
+    "t\"; DROP TABLE keep; --", "t'; DROP TABLE keep; --", "t; DROP TABLE keep", "t -- comment",
+    "t /* comment */",          "\"\"\"",                  "`x`",                "[x]",
+    "\xe5\x90\x8d\xe5\x89\x8d", "emoji \xf0\x9f\x8e\x89",  "Robert'); DROP TABLE keep;--",
+};
+
+START_TEST(hostile_names_are_quoted_safely)
+{
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+
+    orders();
+    d = open_driver();
+    for (size_t i = 0; i < BF_ARRAY_LEN(hostile_ok); i++) {
+        char q[256], text[1024], *before, *after;
+        const char *cols[] = {"id", hostile_ok[i]};
+        bf_table_info *info;
+        bf_fingerprint fp;
+        bf_rows *dups;
+        int64_t n;
+
+        /* A table and a column with the hostile name, made by the test's own quoting. */
+        quote_into(q, sizeof q, hostile_ok[i]);
+        snprintf(text, sizeof text, "CREATE TABLE %s (id INTEGER PRIMARY KEY, %s TEXT); "
+                 "INSERT INTO %s VALUES (11, 'a'), (12, 'a'), (25, NULL)", q, q, q);
+        sql(text);
+        before = world(d);
+        ck_assert_int_eq(bf_driver_describe(&info, d, hostile_ok[i]), BF_OK);
+        ck_assert_str_eq(bf_table_info_column_name(info, 1), hostile_ok[i]);
+        bf_table_info_free(info);
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, hostile_ok[i], cols, 2, NULL, NULL), BF_OK);
+        ck_assert_uint_eq(fp.rows, 3);
+        ck_assert_int_eq(bf_driver_duplicates(&dups, &n, d, hostile_ok[i], &cols[1], 1, 3, NULL, NULL),
+                         
+                         BF_OK);
+        ck_assert_int_eq(n, 2); /* one repeat of 'a', one NULL */
+        bf_rows_free(dups);
+        after = world(d);
+        ck_assert_str_eq(after, before);
+        bf__free(after);
+        /* A publish into it writes only it (plus its own staging, snapshot and fence). */
+        spec.table = hostile_ok[i];
+        spec.select = "SELECT id, note FROM keep WHERE id >= :lo AND id < :hi";
+        spec.snapshot = 1;
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_OK);
+        snprintf(text, sizeof text, "SELECT count(*) FROM %s", q);
+        ck_assert_int_eq(query_int(text), 1);
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        /* A merge keyed on id updates the hostile column by name. */
+        spec.strategy = BF_WRITE_MERGE;
+        spec.key = t_key;
+        spec.key_count = 1;
+        spec.columns = &cols[1];
+        spec.column_count = 1;
+        spec.select = "SELECT id + 10, note FROM keep WHERE id + 10 >= :lo AND id + 10 < :hi";
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_OK);
+        snprintf(text, sizeof text, "SELECT count(*) FROM %s WHERE %s = 'must not change'", q, q);
+        ck_assert_int_eq(query_int(text), 1);
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        spec = (bf_write_spec)BF_WRITE_SPEC_INIT;
+        sql("DROP TABLE bf_fence");
+        after = world(d);
+        ck_assert_str_eq(after, before);
+        bf__free(after);
+        bf__free(before);
+    }
+    ck_assert(table_exists("keep"));
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(malformed_names_are_rejected)
+{
+    static char long_name[10001];
+    const char *bad[] = {
+        "", "a\nb", "tab\there", "bell\x07", "del\x7f", "\xff\xfe", "\xc0\xaf", "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "cut\xe5\x90", long_name,
+    };
+    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+    char *before, *after;
+
+    memset(long_name, 'x', sizeof long_name - 1);
+    orders();
+    d = open_driver();
+    before = world(d);
+    for (size_t i = 0; i < BF_ARRAY_LEN(bad); i++) {
+        const char *cols[] = {bad[i]};
+        bf_fingerprint fp;
+        bf_table_info *info;
+        bf_rows *rows;
+        int64_t n;
+
+        ck_assert_int_eq(bf_driver_describe(&info, d, bad[i]), BF_E_INVALID);
+        ck_assert(strncmp(bf_driver_last_error(d), "identifier", 10) == 0);
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", cols, 1, NULL, NULL), BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "t", cols, 1, 1, NULL, NULL),
+                         BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", bad[i]), BF_E_INVALID);
+        spec.table = bad[i];
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1),
+                         BF_E_INVALID);
+        spec.table = "t";
+        spec.key = cols;
+        spec.strategy = BF_WRITE_MERGE;
+        stage_ok(d, &spec, plan, 1, 9);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                         BF_E_INVALID);
+        ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        spec.key = t_key;
+        spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    }
+    /* A NUL ends a C string: "t\0; DROP TABLE keep" is just "t". */
+    {
+        bf_fingerprint fp = {0, 0, 0};
+
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t\0; DROP TABLE keep", NULL, 0, NULL, NULL),
+                         BF_OK);
+        ck_assert_uint_eq(fp.rows, 29);
+    }
+    sql("DROP TABLE IF EXISTS bf_fence");
+    after = world(d);
+    ck_assert_str_eq(after, before);
+    bf__free(after);
+    bf__free(before);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* ---- measurements ---- */
+
+static void check_profile(bf_driver *d, const bf_plan *plan, const bf_batch *batch)
+{
+    static const char *const nulls[] = {"grp", "val", "id"};
+    static const char *const sums[] = {"val", "id"};
+    static const char *const mm[] = {"grp"};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_profile *p;
+    bf_fingerprint fp, direct;
+    bf_value v;
+
+    ps.null_columns = nulls;
+    ps.null_count = 3;
+    ps.sum_columns = sums;
+    ps.sum_count = 2;
+    ps.minmax_columns = mm;
+    ps.minmax_count = 1;
+    ps.fingerprint = 1;
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
+    ck_assert_int_eq(bf_profile_rows(p), batch ? 9 : 29);
+    ck_assert_int_eq(bf_profile_nulls(p, 0), batch ? 1 : 3);
+    ck_assert_int_eq(bf_profile_nulls(p, 1), batch ? 2 : 6);
+    ck_assert_int_eq(bf_profile_nulls(p, 2), 0);
+    ck_assert_int_eq(bf_profile_nulls(p, 3), -1);
+    ck_assert_int_eq(bf_profile_sum(&v, p, 1), BF_OK);
+    ck_assert_int_eq(v.type, BF_VALUE_INT);
+    ck_assert_int_eq(v.i, query_int(batch ? "SELECT sum(id) FROM t WHERE id >= 10 AND id < 20"
+                                          : "SELECT sum(id) FROM t"));
+    ck_assert_int_eq(bf_profile_sum(&v, p, 0), BF_OK);
+    ck_assert_int_eq(v.type, BF_VALUE_REAL);
+    ck_assert_int_eq(bf_profile_min(&v, p, 0), BF_OK);
+    ck_assert_str_eq(v.s, "g0");
+    ck_assert_int_eq(bf_profile_max(&v, p, 0), BF_OK);
+    ck_assert_str_eq(v.s, "g2");
+    ck_assert_int_eq(bf_profile_max(&v, p, 1), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&direct, d, "t", NULL, 0, plan, batch), BF_OK);
+    ck_assert_fp_eq(fp, direct);
+    bf_profile_free(p);
+    /* Fingerprinting some columns: their NULLs come from its pass, the others' from count(). */
+    {
+        static const char *const fp_cols[] = {"val", "grp"};
+
+        ps.fingerprint_columns = fp_cols;
+        ps.fingerprint_count = 2;
+        ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
+        ck_assert_int_eq(bf_profile_nulls(p, 0), batch ? 1 : 3);
+        ck_assert_int_eq(bf_profile_nulls(p, 1), batch ? 2 : 6);
+        ck_assert_int_eq(bf_profile_nulls(p, 2), 0);
+        ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&direct, d, "t", fp_cols, 2, plan, batch), BF_OK);
+        ck_assert_fp_eq(fp, direct);
+        bf_profile_free(p);
+        ps.fingerprint_count = 0;
+    }
+    ps.fingerprint = 0;
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, batch), BF_OK);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_E_NOT_FOUND);
+    bf_profile_free(p);
+}
+
+/* A batch with no rows: zero counts, NULL sums, the empty fingerprint. */
+static void check_empty_profile(bf_driver *d, const bf_plan *plan)
+{
+    static const char *const cols[] = {"grp", "val"};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_fingerprint fp, empty = {0, 0, 0};
+    bf_profile *p;
+    bf_value v;
+
+    ps.null_columns = ps.sum_columns = cols;
+    ps.null_count = ps.sum_count = 2;
+    ps.fingerprint = 1;
+    ck_assert_int_eq(bf_driver_profile(&p, d, "t", &ps, plan, bf_plan_batch(plan, 3)), BF_OK);
+    ck_assert_int_eq(bf_profile_rows(p), 0);
+    ck_assert_int_eq(bf_profile_nulls(p, 1), 0);
+    ck_assert_int_eq(bf_profile_sum(&v, p, 1), BF_OK);
+    ck_assert_int_eq(v.type, BF_VALUE_NULL);
+    ck_assert_int_eq(bf_profile_fingerprint(&fp, p), BF_OK);
+    ck_assert_fp_eq(fp, empty);
+    bf_profile_free(p);
+}
+
+START_TEST(profile_measures_everything_in_one_scan)
+{
+    bf_plan *plan = key_plan("id", 4);
+    bf_driver *d, *plain;
+
+    orders();
+    d = open_driver();
+    plain = open_plain();
+    check_empty_profile(d, plan);
+    check_empty_profile(plain, plan);
+    check_profile(d, NULL, NULL);
+    check_profile(d, plan, bf_plan_batch(plan, 1));
+    check_profile(plain, plan, bf_plan_batch(plan, 1));
+    check_profile(plain, NULL, NULL);
+    bf_driver_free(plain);
+    bf_driver_free(d);
+    bf_plan_free(plan);
+}
+END_TEST
+
+START_TEST(duplicates_count_composite_keys_and_nulls)
+{
+    static const char *const key[] = {"a", "b"};
+    bf_driver *d;
+    bf_rows *rows;
+    bf_value v;
+    int64_t n;
+
+    sql("CREATE TABLE dup (a INTEGER, b TEXT, x);"
+        "INSERT INTO dup VALUES (1, 'p', 0), (1, 'p', 1), (1, 'p', 2), (1, 'q', 0), (2, 'p', 0),"
+        "(2, 'p', 0), (NULL, 'p', 0), (NULL, 'p', 0), (3, NULL, 0)");
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "dup", key, 2, 10, NULL, NULL), BF_OK);
+    ck_assert_int_eq(n, 2 + 1 + 3); /* (1,p) x3, (2,p) x2, three rows with a NULL key part */
+    ck_assert_uint_eq(bf_rows_count(rows), 2);
+    ck_assert_uint_eq(bf_rows_width(rows), 3);
+    ck_assert_str_eq(bf_rows_column(rows, 2), "rows");
+    bf_rows_value(&v, rows, 0, 0);
+    ck_assert_int_eq(v.i, 1);
+    bf_rows_value(&v, rows, 0, 1);
+    ck_assert_str_eq(v.s, "p");
+    bf_rows_value(&v, rows, 0, 2);
+    ck_assert_int_eq(v.i, 3);
+    bf_rows_value(&v, rows, 1, 0);
+    ck_assert_int_eq(v.i, 2);
+    ck_assert_int_eq(bf_rows_value(&v, rows, 2, 0), BF_E_NOT_FOUND);
+    bf_rows_free(rows);
+    ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, "dup", key, 2, 1, NULL, NULL), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(rows), 1);
+    bf_rows_free(rows);
+    ck_assert_int_eq(bf_driver_duplicates(NULL, &n, d, "dup", key, 1, 0, NULL, NULL), BF_OK);
+    ck_assert_int_eq(n, 3 + 1 + 2); /* a alone: 1 x4, 2 x2, two NULLs */
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(orphans_match_composite_keys_and_skip_nulls)
+{
+    static const char *const child[] = {"ca", "cb"}, *const parent[] = {"pa", "pb"};
+    bf_driver *d;
+    bf_rows *rows;
+    bf_value v;
+    int64_t n;
+
+    sql("CREATE TABLE par (pa INTEGER, pb TEXT); INSERT INTO par VALUES (1, 'x'), (2, 'y');"
+        "CREATE TABLE kid (id INTEGER, ca INTEGER, cb TEXT);"
+        "INSERT INTO kid VALUES (1, 1, 'x'), (2, 2, 'x'), (3, 2, 'x'), (4, 3, 'z'), (5, NULL, 'x'),"
+        "(6, 1, NULL), (7, 2, 'y')");
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_orphans(&rows, &n, d, "kid", child, 2, "par", parent, 10, NULL, NULL),
+                     
+                     BF_OK);
+    ck_assert_int_eq(n, 3); /* (2,'x') twice and (3,'z'); NULL references are not orphans */
+    ck_assert_uint_eq(bf_rows_count(rows), 2);
+    bf_rows_value(&v, rows, 0, 0);
+    ck_assert_int_eq(v.i, 2);
+    bf_rows_value(&v, rows, 0, 2);
+    ck_assert_int_eq(v.i, 2);
+    bf_rows_value(&v, rows, 1, 1);
+    ck_assert_str_eq(v.s, "z");
+    bf_rows_free(rows);
+    {
+        bf_plan *plan = key_plan("id", 1);
+
+        ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "par", parent, 0, plan, bf_plan_batch(plan, 0)),
+                         BF_OK);
+        ck_assert_int_eq(n, 3);
+        bf_plan_free(plan);
+    }
+    ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "nopar", parent, 0, NULL, NULL),
+                     
+                     BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "no such table: nopar") != NULL);
+    bf_driver_free(d);
+}
+END_TEST
+
+static void check_segments(bf_driver *d, const char *table)
+{
+    bf_rows *rows;
+    bf_fingerprint sum = {0, 0, 0}, seg, whole = fp_of(d, table);
+    bf_value v;
+
+    ck_assert_int_eq(bf_driver_segments(&rows, d, table, NULL, 0, "id", 0, 40, 8), BF_OK);
+    /* ids 0..29 in segments of 8: [0,8) [8,16) [16,24) [24,32) */
+    ck_assert_uint_eq(bf_rows_count(rows), 4);
+    for (size_t i = 0; i < bf_rows_count(rows); i++) {
+        bf_rows_value(&v, rows, i, 0);
+        ck_assert_int_eq(v.i, (int64_t)i * 8);
+        bf_rows_value(&v, rows, i, 2);
+        ck_assert_int_eq(bf_fingerprint_parse(&seg, v.s), BF_OK);
+        bf_rows_value(&v, rows, i, 1);
+        ck_assert_int_eq(v.i, (int64_t)seg.rows);
+        bf_fingerprint_add(&sum, &sum, &seg);
+    }
+    ck_assert_fp_eq(sum, whole);
+    bf_rows_free(rows);
+}
+
+START_TEST(segments_locate_differences)
+{
+    bf_driver *d, *plain;
+    bf_rows *a, *b, *fetched;
+    bf_value v, lo = {.type = BF_VALUE_INT, .i = 16}, hi = {.type = BF_VALUE_INT, .i = 24};
+
+    orders();
+    sql("CREATE TABLE t2 AS SELECT * FROM t; UPDATE t2 SET val = -1 WHERE id = 20");
+    d = open_driver();
+    plain = open_plain();
+    check_segments(d, "t");
+    check_segments(plain, "t");
+    ck_assert_int_eq(bf_driver_segments(&a, d, "t", NULL, 0, "id", 0, 40, 8), BF_OK);
+    ck_assert_int_eq(bf_driver_segments(&b, plain, "t2", NULL, 0, "id", 0, 40, 8), BF_OK);
+    for (size_t i = 0; i < 4; i++) {
+        bf_value x, y;
+
+        bf_rows_value(&x, a, i, 2);
+        bf_rows_value(&y, b, i, 2);
+        ck_assert_int_eq(strcmp(x.s, y.s) != 0, i == 2);
+    }
+    bf_rows_free(a);
+    bf_rows_free(b);
+    /* Fetch only the differing segment's rows. */
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t2", NULL, 0, "id", &lo, &hi, 0), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(fetched), 7); /* 16..23 without 17 */
+    ck_assert_str_eq(bf_rows_column(fetched, 2), "val");
+    bf_rows_value(&v, fetched, 3, 2);
+    ck_assert_int_eq(v.type, BF_VALUE_REAL);
+    ck_assert(v.r == -1.0);
+    bf_rows_free(fetched);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t", t_key, 1, "id", NULL, &hi, 3), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(fetched), 3);
+    ck_assert_uint_eq(bf_rows_width(fetched), 1);
+    bf_rows_free(fetched);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "t", t_key, 1, "id", &hi, NULL, 0), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(fetched), 6);
+    bf_rows_free(fetched);
+    ck_assert_int_eq(bf_driver_segments(&a, d, "t", NULL, 0, "id", 0, 40, 0), BF_E_INVALID);
+    bf_driver_free(plain);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(key_boundaries_walk_the_key)
+{
+    bf_driver *d;
+    int64_t *b;
+    size_t n;
+
+    sql("CREATE TABLE k (id INTEGER); CREATE INDEX k_id ON k (id);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) "
+        "INSERT INTO k SELECT i * 10 FROM n;"              /* 10, 20, ..., 100 */
+        "INSERT INTO k VALUES (50), (50), (50), (50), (50)"); /* a run of six 50s */
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 3), BF_OK);
+    /*
+     * [0,40): 10 20 30; [40,50): 40 alone, because the run of 50s is never
+     * split; [50,60): the six 50s; [60,90): 60 70 80; then the rest.
+     */
+    {
+        static const int64_t want[] = {0, 40, 50, 60, 90, 1000};
+
+        ck_assert_uint_eq(n, BF_ARRAY_LEN(want));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(b[i], want[i]);
+    }
+    bf_free(b);
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 100), BF_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(b[0], 0);
+    ck_assert_int_eq(b[1], 1000);
+    bf_free(b);
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 0), BF_E_INVALID);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(partitions_and_refresh_sql)
+{
+    bf_driver *d;
+    bf_rows *rows;
+    bf_value v;
+
+    orders();
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_partitions(&rows, d, "t", "grp"), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(rows), 3);
+    ck_assert_str_eq(bf_rows_column(rows, 0), "grp");
+    bf_rows_value(&v, rows, 2, 0);
+    ck_assert_str_eq(v.s, "g2");
+    bf_rows_free(rows);
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE mart AS SELECT grp, count(*) AS n FROM t "
+                                          "GROUP BY grp; DELETE FROM mart WHERE grp IS NULL"),
+                     BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM mart"), 3);
+    ck_assert_int_eq(bf_driver_execute(d, "DELETE FROM nosuch"), BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "sqlite: no such table: nosuch") != NULL);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* ---- allocation failures in the pure-C parts ---- */
+
+static int build_results(void *ctx)
+{
+    static const char *const names[] = {"a", "b"};
+    bf_value row[2] = {{.type = BF_VALUE_TEXT, .s = "text", .len = 4}, {.type = BF_VALUE_INT, .i = 1}};
+    bf_rows *rows;
+    bf_table_info *info;
+    int rc;
+
+    (void)ctx;
+    if ((rc = bf__rows_new(&rows, names, 2)) != BF_OK)
+        return rc;
+    for (int i = 0; i < 5 && rc == BF_OK; i++)
+        rc = bf_rows_append(rows, row, 2);
+    bf_rows_free(rows);
+    if (rc != BF_OK)
+        return rc;
+    if ((rc = bf__table_info_new(&info)) != BF_OK)
+        return rc;
+    for (int i = 0; i < 5 && rc == BF_OK; i++)
+        rc = bf_table_info_add_column(info, names[i % 2], "TEXT", 0);
+    bf_table_info_free(info);
+    return rc;
+}
+
+static int build_profile(void *ctx)
+{
+    static const char *const cols[] = {"a", "b"};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_value t = {.type = BF_VALUE_TEXT, .s = "min", .len = 3};
+    bf_profile *p;
+    int rc;
+
+    (void)ctx;
+    ps.sum_columns = ps.minmax_columns = ps.null_columns = cols;
+    ps.sum_count = ps.minmax_count = ps.null_count = 2;
+    if ((rc = bf__profile_new(&p, &ps)) != BF_OK)
+        return rc;
+    rc = bf_profile_set_min(p, 1, &t);
+    if (rc == BF_OK)
+        rc = bf_profile_set_sum(p, 0, &t);
+    bf_profile_free(p);
+    return rc;
+}
+
+static int make_driver(void *ctx)
+{
+    bf_driver_vtable vt = BF_DRIVER_VTABLE_INIT;
+    bf_driver *d;
+    int rc = bf_driver_new(&d, &vt, ctx, NULL);
+
+    bf_driver_free(d);
+    return rc;
+}
+
+START_TEST(result_objects_survive_allocation_failures)
+{
+    ck_assert_int_ge(failalloc_sweep(build_results, NULL, NULL), 10);
+    ck_assert_int_ge(failalloc_sweep(build_profile, NULL, NULL), 5);
+    ck_assert_int_ge(failalloc_sweep(make_driver, NULL, NULL), 1);
+}
+END_TEST
+
+static bf_driver *swept;
+
+static int sweep_fingerprint(void *ctx)
+{
+    static const char *const cols[] = {"val", "grp"};
+    bf_fingerprint fp;
+
+    (void)ctx;
+    return bf_driver_fingerprint(&fp, swept, "t", cols, 2, NULL, NULL);
+}
+
+static int sweep_profile(void *ctx)
+{
+    static const char *const cols[] = {"grp", "val"};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_profile *p = NULL;
+    int rc;
+
+    (void)ctx;
+    ps.null_columns = ps.minmax_columns = cols;
+    ps.null_count = ps.minmax_count = 2;
+    ps.fingerprint = 1;
+    rc = bf_driver_profile(&p, swept, "t", &ps, NULL, NULL);
+    bf_profile_free(p);
+    return rc;
+}
+
+START_TEST(sql_reads_survive_allocation_failures)
+{
+    orders();
+    swept = open_driver();
+    ck_assert_int_ge(failalloc_sweep(sweep_fingerprint, NULL, NULL), 5);
+    ck_assert_int_ge(failalloc_sweep(sweep_profile, NULL, NULL), 5);
+    bf_driver_free(swept);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("driver");
+    TCase *tc = tcase_create("driver");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, describe_gives_columns_types_and_key);
+    tcase_add_test(tc, open_refuses_a_missing_file);
+    tcase_add_test(tc, table_fingerprint_matches_rows_hashed_in_c);
+    tcase_add_test(tc, wide_tables_are_fingerprinted_too);
+    tcase_add_test(tc, batch_fingerprints_add_up_to_the_table);
+    tcase_add_test(tc, bucket_batches_partition_the_table);
+    tcase_add_test(tc, time_and_partition_batches_bind_their_parameters);
+    tcase_add_test(tc, partition_overwrite_publishes_reruns_and_restores);
+    tcase_add_test(tc, merge_publishes_reruns_and_restores);
+    tcase_add_test(tc, merge_with_delete_missing_publishes_reruns_and_restores);
+    tcase_add_test(tc, staging_swap_leaves_the_target_until_cutover);
+    tcase_add_test(tc, parallel_version_keeps_or_swaps);
+    tcase_add_test(tc, parallel_version_uses_the_named_table);
+    tcase_add_test(tc, append_is_not_idempotent_but_restores);
+    tcase_add_test(tc, staged_rows_outside_the_bounds_are_refused);
+    tcase_add_test(tc, merge_refuses_null_and_repeated_keys);
+    tcase_add_test(tc, merge_updates_only_the_named_columns);
+    tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
+    tcase_add_test(tc, batches_of_another_plan_are_refused);
+    tcase_add_test(tc, stale_tokens_cannot_publish);
+    tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
+                        (int)BF_ARRAY_LEN(injected_patterns));
+    tcase_add_test(tc, vtables_from_the_future_are_refused);
+    tcase_add_test(tc, null_members_are_unsupported);
+    tcase_add_test(tc, hostile_names_are_quoted_safely);
+    tcase_add_test(tc, malformed_names_are_rejected);
+    tcase_add_test(tc, profile_measures_everything_in_one_scan);
+    tcase_add_test(tc, duplicates_count_composite_keys_and_nulls);
+    tcase_add_test(tc, orphans_match_composite_keys_and_skip_nulls);
+    tcase_add_test(tc, segments_locate_differences);
+    tcase_add_test(tc, key_boundaries_walk_the_key);
+    tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, result_objects_survive_allocation_failures);
+    tcase_add_test(tc, sql_reads_survive_allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(suite());
+}
