@@ -14,7 +14,7 @@
  *                         batches: cost per cycle against one process's.
  *
  * BF_BENCH_QUICK=1 uses small sizes. The file is BF_BENCH_DIR/bench-ledger.db
- * (default: the current directory) and is removed afterwards.
+ * (default: a new directory under TMPDIR or /tmp) and is removed afterwards.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include "ledger/sqlite_store.h"
 
 static char path[4096];
+static char scratch[4000];
 
 static double now_s(void)
 {
@@ -259,7 +260,16 @@ int main(void)
     double t_ledger, t_bare, t_one, t_four, t_reg, t_ins;
     bf_ledger *ledger;
 
-    snprintf(path, sizeof path, "%s/bench-ledger.db", dir && dir[0] ? dir : ".");
+    if (dir && dir[0]) {
+        snprintf(path, sizeof path, "%s/bench-ledger.db", dir);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(scratch, sizeof scratch, "%s/bf-bench-ledger-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        if (!mkdtemp(scratch))
+            die("making a scratch directory", BF_E_IO);
+        snprintf(path, sizeof path, "%s/bench-ledger.db", scratch);
+    }
     lt_remove_ledger(path);
 
     t_ledger = cycles_of("bench-cycle", cycles, 1, 1, BF_DURABILITY_NORMAL);
@@ -291,5 +301,7 @@ int main(void)
                t_one / (double)cycles * 1e6, 2);
 
     lt_remove_ledger(path);
+    if (scratch[0])
+        rmdir(scratch);
     return 0;
 }
