@@ -48,15 +48,11 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
         "not_before = ?6, worker = ?7, started_at = ?8, finished_at = ?9, duration_us = ?10, "
         "rows_written = ?11, rows_deleted = ?12, fp_before = ?13, fp_after = ?14, "
         "idempotency_key = ?15, error = ?16 WHERE id = ?1",
-    /*
-     * Both read the open-batches index only; "state IN (0, 1)" repeats its
-     * WHERE clause so that the planner may use it.
-     */
-    [SQ_BATCH_NEXT] = "SELECT " BATCH_COLUMNS " FROM batches WHERE run_id = ?1 AND state IN (0, 1) AND state = 0 "
-                      "AND not_before <= ?2 ORDER BY ordinal, id LIMIT 1",
-    [SQ_BATCH_RUNNING] = "SELECT COALESCE(SUM(lease_until > ?2), 0), "
-                         "COALESCE(MIN(CASE WHEN lease_until <= ?2 THEN id END), 0) "
-                         "FROM batches WHERE run_id = ?1 AND state IN (0, 1) AND state = 1",
+    /* The listed batches of a run in plan order (see sqlite_open_batches.c). */
+    [SQ_BATCH_SCAN] = "SELECT id, state, lease_until, not_before, token, parent_id FROM batches "
+                      "WHERE run_id = ?1 AND listed = 1 ORDER BY ordinal, id",
+    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE id = ?1",
+    [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
                         "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
                         "COALESCE(SUM(duration_us), 0) FROM batches "
@@ -448,43 +444,15 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     bind_text(st, 14, b->fp_after);
     bind_text(st, 15, b->idempotency_key);
     bind_text(st, 16, b->error);
-    return step_done(s, st, "updating a batch");
-}
-
-int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now)
-{
-    sq_store *s = store;
-    sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_BATCH_NEXT);
-
+    rc = step_done(s, st, "updating a batch");
+    if (rc != BF_OK || b->state != 0)
+        return rc;
+    /* Back to pending: make sure the claim's list holds it again (it may have been pruned). */
+    rc = sq_stmt(&st, s, SQ_BATCH_RELIST);
     if (rc != BF_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, now);
-    return step_batch(out, s, st, "finding the next pending batch");
-}
-
-int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
-                     int64_t now)
-{
-    sq_store *s = store;
-    sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_BATCH_RUNNING);
-
-    if (rc != BF_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out_live = sqlite3_column_int64(st, 0);
-        *out_expired = sqlite3_column_int64(st, 1);
-        rc = BF_OK;
-    } else {
-        rc = sq_fail(s, rc, "counting running batches");
-    }
-    sqlite3_reset(st);
-    return rc;
+    sqlite3_bind_int64(st, 1, b->id);
+    return step_done(s, st, "listing a batch for claims");
 }
 
 int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)

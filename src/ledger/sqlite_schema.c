@@ -6,17 +6,17 @@
  *
  * Index design. A ledger write costs about one WAL frame per page it
  * changes, so a claim and a completion should change as few pages as
- * possible: the batch's row, one event row, and one index page.
+ * possible: the batch's row and one event row, and no index page.
  *
  * - Batch ids are run_id * 10^9 + n, so a run's batches are one range of
- *   the table's own key: listing and counting a run needs no index, and
- *   registering a batch is an append to the table plus one index entry.
- * - One partial index holds the open batches (pending and running) of each
- *   run, running first, then pending in plan order. A claim takes the
- *   first pending entry and puts it back as the last running one, next to
- *   it; a completion removes a running entry from the same place. So both
- *   change the same leaf page, and the claim's search and the concurrency
- *   count read only the open entries. Finished batches are not in it.
+ *   the table's own key: listing and counting a run needs no index.
+ * - The claim reads one partial index, batches_listed (run_id, ordinal)
+ *   WHERE listed = 1, in plan order. Every pending and running batch is
+ *   listed; a batch is listed when it is registered and whenever it
+ *   becomes pending again. Claiming, completing or failing a batch does not
+ *   touch the index: a finished batch stays listed until a later claim that
+ *   had to step over many of them unlists them together (see
+ *   sqlite_open_batches.c), so the index changes once per many transitions.
  */
 #include <stdio.h>
 #include <string.h>
@@ -75,8 +75,9 @@ static const sq_migration migrations[] = {
      " fp_before TEXT,"
      " fp_after TEXT,"
      " idempotency_key TEXT,"
-     " error TEXT);"
-     "CREATE INDEX batches_open ON batches (run_id, state DESC, ordinal) WHERE state IN (0, 1);"
+     " error TEXT,"
+     " listed INTEGER NOT NULL DEFAULT 1);"
+     "CREATE INDEX batches_listed ON batches (run_id, ordinal) WHERE listed = 1;"
      "CREATE TABLE events ("
      " run_id INTEGER NOT NULL,"
      " seq INTEGER NOT NULL,"

@@ -111,6 +111,9 @@ static void write_file(const char *p, const char *bytes, size_t len)
     fclose(f);
 }
 
+static bf_lease *claim_one(bf_run *run);
+static void fail_next(bf_run *run, const char *message);
+
 /* ---- opening ---- */
 
 START_TEST(open_creates_a_wal_ledger_with_a_schema_version)
@@ -662,6 +665,57 @@ START_TEST(expired_leases_return_to_pending_and_stale_tokens_lose)
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "the batch is completed with token 2"));
     bf_lease_free(first);
     bf_lease_free(again);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_straggler_keeps_its_slot_while_finished_batches_are_unlisted)
+{
+    bf_run *run = start_run(NULL, 100, 2, 3, 1, 60);
+    bf_lease *straggler, *lease, *none;
+
+    ck_assert_int_eq(bf_run_claim(&straggler, run), BF_OK);
+    for (int i = 0; i < 60; i++) {
+        ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+        ck_assert_ptr_nonnull(lease);
+        ck_assert_int_eq(bf_lease_ordinal(lease), i + 1);
+        /* The straggler still holds one of the two slots. */
+        ck_assert_int_eq(bf_run_claim(&none, run), BF_OK);
+        ck_assert_ptr_null(none);
+        ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    /* Finished batches left the claim's list in groups, the straggler did not. */
+    ck_assert_int_le(sql_int("SELECT count(*) FROM batches WHERE listed = 1 AND state = 2"), 16);
+    ck_assert_int_eq(sql_int("SELECT listed FROM batches WHERE id = 1000000001"), 1);
+    /* Its lease still expires, and the batch comes back first in plan order. */
+    fake_now += 61 * SEC;
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_int_eq(bf_lease_batch_id(lease), bf_lease_batch_id(straggler));
+    ck_assert_int_eq(bf_lease_token(lease), 2);
+    bf_lease_free(lease);
+    bf_lease_free(straggler);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry)
+{
+    bf_run *run = start_run(NULL, 60, 1, 1, 0, 60);
+    size_t n;
+
+    fail_next(run, "poison");
+    ck_assert_int_eq(lt_work(run, 40), 40);
+    ck_assert_int_eq(sql_int("SELECT listed FROM batches WHERE id = 1000000001"), 0);
+    ck_assert_int_eq(bf_run_retry(&n, run, 0), BF_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sql_int("SELECT listed FROM batches WHERE id = 1000000001"), 1);
+    {
+        bf_lease *lease = claim_one(run);
+
+        ck_assert_int_eq(bf_lease_ordinal(lease), 0);
+        bf_lease_free(lease);
+    }
     bf_run_free(run);
 }
 END_TEST
@@ -1233,6 +1287,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, claims_follow_plan_order_with_lease_and_token);
     tcase_add_test(tc, max_concurrency_limits_live_leases_across_handles);
     tcase_add_test(tc, expired_leases_return_to_pending_and_stale_tokens_lose);
+    tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
+    tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
     tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
     tcase_add_test(tc, complete_records_results);
     tcase_add_test(tc, failures_retry_with_doubling_backoff_then_fail_for_good);
