@@ -82,7 +82,9 @@ static int complete_op(bf_run *run, bf_store_run *rec, void *arg)
         return rc;
     b.state = BF_BATCH_COMPLETED;
     b.finished_at = now;
+    /* Nobody holds the batch any more (the completing worker is the event's actor). */
     b.lease_until = 0;
+    b.worker = NULL;
     b.error = NULL;
     if (r && r->duration_s > 0)
         b.duration_us = (int64_t)llround(r->duration_s * 1e6);

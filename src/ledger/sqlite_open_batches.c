@@ -9,8 +9,10 @@
  * never-claimed one (a "fresh" batch of the plan, not a split half) has
  * ever been claimed: the walk stops there, and reads only the batches that
  * are or were in play. Finished batches stay listed until a walk has
- * stepped over PRUNE_AT of them; it then unlists them together, so one
- * index change serves many transitions.
+ * stepped over PRUNE_AT of them; it then unlists them together. Fresh
+ * batches of the plan are listed WINDOW at a time, when a claim finds no
+ * listed batch to take. So one index change serves many transitions, and
+ * registering a plan writes no index at all.
  */
 #include <string.h>
 
@@ -19,6 +21,7 @@
 
 #define PRUNE_AT 16
 #define PRUNE_MAX 64
+#define WINDOW 64
 
 struct walk {
     int64_t live;    /* running with a lease that lasts past now */
@@ -41,11 +44,56 @@ static int unlist_finished(sq_store *s, const struct walk *w)
         if (rc != BF_OK)
             break;
         sqlite3_bind_int64(st, 1, w->finished[i]);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        rc = rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, "unlisting finished batches");
+        rc = sq_step_done(s, st, "unlisting finished batches");
     }
     return rc;
+}
+
+/*
+ * List the next window of fresh batches of the plan that are still pending
+ * (skipping windows with none); *out is how many were listed, 0 when the
+ * plan has no more.
+ */
+static int list_window(int64_t *out, sq_store *s, int64_t run_id)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t base = run_id * 1000000000, from, last;
+    int rc = sq_stmt(&st, s, SQ_RUN_WINDOW);
+
+    *out = 0;
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_fail(s, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "reading the claim window");
+    }
+    from = sqlite3_column_int64(st, 0) ? sqlite3_column_int64(st, 0) + 1 : base + 1;
+    last = base + sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (from > last)
+        return BF_OK;
+    while (*out == 0 && from <= last) {
+        int64_t to = from + WINDOW - 1 < last ? from + WINDOW - 1 : last;
+
+        rc = sq_stmt(&st, s, SQ_BATCH_LIST_WINDOW);
+        if (rc != BF_OK)
+            return rc;
+        sqlite3_bind_int64(st, 1, from);
+        sqlite3_bind_int64(st, 2, to);
+        rc = sq_step_done(s, st, "listing the next batches");
+        if (rc != BF_OK)
+            return rc;
+        *out = sqlite3_changes(s->db);
+        from = to + 1;
+    }
+    rc = sq_stmt(&st, s, SQ_RUN_SET_WINDOW);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, from - 1);
+    return sq_step_done(s, st, "moving the claim window");
 }
 
 /* Walk the run's listed batches; with `to_claimable`, stop at the first claimable one. */
@@ -83,7 +131,17 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return sq_fail(s, step, "reading the open batches");
-    return unlist_finished(s, w);
+    rc = unlist_finished(s, w);
+    if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next &&
+        sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE) {
+        /* Every listed batch is in play: list the next fresh ones and look again. */
+        int64_t listed;
+
+        rc = list_window(&listed, s, run_id);
+        if (rc == BF_OK && listed)
+            return walk(w, s, run_id, now, to_claimable);
+    }
+    return rc;
 }
 
 int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,

@@ -39,9 +39,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     /* The next id of the run's range (see sqlite_schema.c). */
     [SQ_BATCH_INSERT] =
         "INSERT INTO batches (id, run_id, ordinal, parent_id, state, dimension, label, lo, hi, "
-        "params, token, attempt, lease_until, not_before) VALUES (COALESCE(?14, (SELECT "
+        "params, token, attempt, lease_until, not_before, listed) VALUES (COALESCE(?14, (SELECT "
         "COALESCE(MAX(id), ?1 * 1000000000) + 1 FROM batches WHERE id BETWEEN ?1 * 1000000000 "
-        "AND ?1 * 1000000000 + 999999999)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "AND ?1 * 1000000000 + 999999999)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?3 != 0)",
     [SQ_BATCH_GET] = "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?",
     [SQ_BATCH_UPDATE] =
         "UPDATE batches SET state = ?2, token = ?3, attempt = ?4, lease_until = ?5, "
@@ -53,6 +54,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
                       "WHERE run_id = ?1 AND listed = 1 ORDER BY ordinal, id",
     [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE id = ?1",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
+    [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
+    [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
+    [SQ_BATCH_LIST_WINDOW] = "UPDATE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
+                             "AND state = 0 AND parent_id = 0",
     [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
                         "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
                         "COALESCE(SUM(duration_us), 0) FROM batches "
@@ -102,8 +107,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-/* Run a statement that returns no rows; resets it. */
-static int step_done(sq_store *s, sqlite3_stmt *st, const char *doing)
+int sq_step_done(sq_store *s, sqlite3_stmt *st, const char *doing)
 {
     int rc = sqlite3_step(st);
 
@@ -222,7 +226,7 @@ int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
     sqlite3_bind_int64(st, 16, r->started_at);
     sqlite3_bind_int64(st, 17, r->updated_at);
     sqlite3_bind_int64(st, 18, r->finished_at);
-    rc = step_done(s, st, "recording a run");
+    rc = sq_step_done(s, st, "recording a run");
     if (rc == BF_OK)
         *out = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -267,7 +271,7 @@ int sq_run_update(void *store, const bf_store_run *r)
     sqlite3_bind_int64(st, 3, r->started_at);
     sqlite3_bind_int64(st, 4, r->updated_at);
     sqlite3_bind_int64(st, 5, r->finished_at);
-    return step_done(s, st, "updating a run");
+    return sq_step_done(s, st, "updating a run");
 }
 
 /* Run a statement whose first row's first column is an id; BF_E_NOT_FOUND without a row. */
@@ -378,7 +382,7 @@ int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
         sqlite3_bind_int64(st, 14, b->id);
     else
         sqlite3_bind_null(st, 14);
-    rc = step_done(s, st, "recording a batch");
+    rc = sq_step_done(s, st, "recording a batch");
     if (rc == BF_OK)
         *out = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -444,7 +448,7 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     bind_text(st, 14, b->fp_after);
     bind_text(st, 15, b->idempotency_key);
     bind_text(st, 16, b->error);
-    rc = step_done(s, st, "updating a batch");
+    rc = sq_step_done(s, st, "updating a batch");
     if (rc != BF_OK || b->state != 0)
         return rc;
     /* Back to pending: make sure the claim's list holds it again (it may have been pruned). */
@@ -452,7 +456,7 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, b->id);
-    return step_done(s, st, "listing a batch for claims");
+    return sq_step_done(s, st, "listing a batch for claims");
 }
 
 int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
@@ -523,7 +527,7 @@ int sq_event_append(void *store, const bf_store_event *e)
     bind_text(st, 6, e->actor);
     sqlite3_bind_int64(st, 7, e->at);
     bind_text(st, 8, e->detail);
-    return step_done(s, st, "appending an audit event");
+    return sq_step_done(s, st, "appending an audit event");
 }
 
 struct event_each {

@@ -11,12 +11,13 @@
  * - Batch ids are run_id * 10^9 + n, so a run's batches are one range of
  *   the table's own key: listing and counting a run needs no index.
  * - The claim reads one partial index, batches_listed (run_id, ordinal)
- *   WHERE listed = 1, in plan order. Every pending and running batch is
- *   listed; a batch is listed when it is registered and whenever it
- *   becomes pending again. Claiming, completing or failing a batch does not
- *   touch the index: a finished batch stays listed until a later claim that
- *   had to step over many of them unlists them together (see
- *   sqlite_open_batches.c), so the index changes once per many transitions.
+ *   WHERE listed = 1, in plan order: the batches in play (running, pending
+ *   again, split halves, finished ones not yet unlisted) and a window of
+ *   the next never-claimed batches of the plan. Claiming, completing or
+ *   failing a batch does not touch the index. Claims unlist finished
+ *   batches and list the next window (runs.listed_to) many at a time, so
+ *   the index changes once per many transitions, and registering a plan is
+ *   a table append per batch and no index work.
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,7 @@ static const sq_migration migrations[] = {
      " started_at INTEGER NOT NULL DEFAULT 0,"
      " updated_at INTEGER NOT NULL,"
      " finished_at INTEGER NOT NULL DEFAULT 0,"
+     " listed_to INTEGER NOT NULL DEFAULT 0,"
      " UNIQUE (brief_name, seq));"
      "CREATE TABLE batches ("
      " id INTEGER PRIMARY KEY,"
@@ -76,7 +78,7 @@ static const sq_migration migrations[] = {
      " fp_after TEXT,"
      " idempotency_key TEXT,"
      " error TEXT,"
-     " listed INTEGER NOT NULL DEFAULT 1);"
+     " listed INTEGER NOT NULL DEFAULT 0);"
      "CREATE INDEX batches_listed ON batches (run_id, ordinal) WHERE listed = 1;"
      "CREATE TABLE events ("
      " run_id INTEGER NOT NULL,"

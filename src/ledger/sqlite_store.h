@@ -29,6 +29,9 @@ enum sq_stmt {
     SQ_BATCH_SCAN,
     SQ_BATCH_UNLIST,
     SQ_BATCH_RELIST,
+    SQ_RUN_WINDOW,
+    SQ_RUN_SET_WINDOW,
+    SQ_BATCH_LIST_WINDOW,
     SQ_BATCH_COUNTS,
     SQ_BATCH_LIST,
     SQ_EVENT_APPEND,
@@ -53,6 +56,9 @@ typedef struct sq_store {
 
 /* Map a SQLite failure to a BF_E_* code with a message naming the ledger file. */
 int sq_fail(sq_store *s, int rc, const char *doing);
+
+/* Run a statement that returns no rows and reset it; BF_OK or the failure, named by `doing`. */
+int sq_step_done(sq_store *s, sqlite3_stmt *st, const char *doing);
 
 /* The statement for `which`, prepared on first use and reset for a new use. */
 int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which);
