@@ -720,6 +720,42 @@ START_TEST(a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry)
 }
 END_TEST
 
+START_TEST(claims_cross_the_listing_windows_in_plan_order)
+{
+    bf_run *run = start_run(NULL, 200, 1, 3, 1, 60);
+    bf_lease *lease;
+
+    /* Registration lists nothing; the first claim lists the first window of 64. */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE listed = 1"), 0);
+    lease = claim_one(run);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE listed = 1"), 64);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+    bf_lease_free(lease);
+    /* Batches 64 to 127 are cancelled by hand before they were ever listed. */
+    for (int64_t i = 64; i < 128; i++)
+        ck_assert_int_eq(bf_run_mark_batch(run, first_batch(run) + i, BF_BATCH_CANCELLED, NULL),
+                         BF_OK);
+    for (int i = 1; i < 64; i++) {
+        lease = claim_one(run);
+        ck_assert_int_eq(bf_lease_ordinal(lease), i);
+        ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    /* The next claim skips the cancelled window and goes on at 128. */
+    for (int i = 128; i < 200; i++) {
+        lease = claim_one(run);
+        ck_assert_ptr_nonnull(lease);
+        ck_assert_int_eq(bf_lease_ordinal(lease), i);
+        ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    ck_assert_ptr_null(claim_one(run));
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 2"), 136);
+    ck_assert_int_le(sql_int("SELECT count(*) FROM batches WHERE listed = 1"), 16);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(an_expired_lease_on_the_last_attempt_fails_the_batch)
 {
     bf_run *run = start_run(NULL, 1, 1, 1, 1, 10);
@@ -1289,6 +1325,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, expired_leases_return_to_pending_and_stale_tokens_lose);
     tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
     tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
+    tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
     tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
     tcase_add_test(tc, complete_records_results);
     tcase_add_test(tc, failures_retry_with_doubling_backoff_then_fail_for_good);
