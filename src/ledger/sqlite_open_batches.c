@@ -147,24 +147,35 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
 int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
                      int64_t now)
 {
+    sq_store *s = store;
     struct walk w;
-    int rc = walk(&w, store, run_id, now, 0);
+    int rc = walk(&w, s, run_id, now, 0);
 
-    if (rc == BF_OK) {
-        *out_live = w.live;
-        *out_expired = w.expired;
-    }
-    return rc;
+    if (rc != BF_OK)
+        return rc;
+    *out_live = w.live;
+    *out_expired = w.expired;
+    /* A claim asks for the next batch right after: keep the answer while nothing changes. */
+    s->walk_run = run_id;
+    s->walk_now = now;
+    s->walk_changes = sqlite3_total_changes64(s->db);
+    s->walk_next = w.next;
+    return BF_OK;
 }
 
 int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now)
 {
+    sq_store *s = store;
     struct walk w;
-    int rc = walk(&w, store, run_id, now, 1);
+    int rc;
 
+    if (s->walk_next && s->walk_run == run_id && s->walk_now == now &&
+        s->walk_changes == sqlite3_total_changes64(s->db))
+        return sq_batch_get(out, s, s->walk_next);
+    rc = walk(&w, s, run_id, now, 1);
     if (rc != BF_OK)
         return rc;
     if (!w.next)
         return BF_E_NOT_FOUND;
-    return sq_batch_get(out, store, w.next);
+    return sq_batch_get(out, s, w.next);
 }

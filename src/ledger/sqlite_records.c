@@ -66,12 +66,15 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches "
                       "WHERE id BETWEEN ?1 * 1000000000 AND ?1 * 1000000000 + 999999999 "
                       "AND (?2 < 0 OR state = ?2) ORDER BY ordinal, id",
+    /* Event ids are run_id * 10^12 + seq (see sqlite_schema.c). */
     [SQ_EVENT_APPEND] =
-        "INSERT INTO events (run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail) "
-        "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?1), "
-        "?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (id, run_id, seq, batch_id, subject, from_state, to_state, actor, at, "
+        "detail) SELECT last + 1, ?1, last + 1 - ?1 * 1000000000000, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
+        "FROM (SELECT COALESCE(MAX(id), ?1 * 1000000000000) AS last FROM events "
+        "WHERE id BETWEEN ?1 * 1000000000000 AND ?1 * 1000000000000 + 999999999999)",
     [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
-                      "FROM events WHERE run_id = ? ORDER BY seq",
+                      "FROM events WHERE id BETWEEN ?1 * 1000000000000 "
+                      "AND ?1 * 1000000000000 + 999999999999 ORDER BY id",
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",

@@ -8,8 +8,10 @@
  * changes, so a claim and a completion should change as few pages as
  * possible: the batch's row and one event row, and no index page.
  *
- * - Batch ids are run_id * 10^9 + n, so a run's batches are one range of
- *   the table's own key: listing and counting a run needs no index.
+ * - Batch ids are run_id * 10^9 + n, and event ids run_id * 10^12 + seq,
+ *   so a run's batches and events are each one range of their table's own
+ *   key: listing and counting them needs no index, and appending an event
+ *   of the newest run appends to the table's last page.
  * - The claim reads one partial index, batches_listed (run_id, ordinal)
  *   WHERE listed = 1, in plan order: the batches in play (running, pending
  *   again, split halves, finished ones not yet unlisted) and a window of
@@ -81,6 +83,7 @@ static const sq_migration migrations[] = {
      " listed INTEGER NOT NULL DEFAULT 0);"
      "CREATE INDEX batches_listed ON batches (run_id, ordinal) WHERE listed = 1;"
      "CREATE TABLE events ("
+     " id INTEGER PRIMARY KEY,"
      " run_id INTEGER NOT NULL,"
      " seq INTEGER NOT NULL,"
      " batch_id INTEGER NOT NULL DEFAULT 0,"
@@ -89,8 +92,7 @@ static const sq_migration migrations[] = {
      " to_state TEXT,"
      " actor TEXT,"
      " at INTEGER NOT NULL,"
-     " detail TEXT,"
-     " PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"},
+     " detail TEXT);"},
 };
 
 static int query_int(int *out, sq_store *s, const char *sql, const char *doing)

@@ -219,7 +219,10 @@ static int control(sq_store *s, enum sq_stmt which, const char *doing)
 
 static int sq_begin(void *store, int write)
 {
-    return control(store, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    sq_store *s = store;
+
+    s->walk_next = 0; /* another process may have changed everything since */
+    return control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
 }
 
 static int sq_commit(void *store)

@@ -49,6 +49,14 @@ typedef struct sq_store {
     int busy_timeout_ms;
     int64_t busy_since_us; /* monotonic time of the first busy retry of the current wait */
     sqlite3_stmt *stmt[SQ_STMT_COUNT];
+    /*
+     * The claimable batch the last full walk of a run found (sqlite_open_batches.c),
+     * good within the same transaction while the connection has made no change.
+     */
+    int64_t walk_run;
+    int64_t walk_now;
+    int64_t walk_changes;
+    int64_t walk_next;
     /* Copies of the strings of the last run and batch read (run_get, batch_get). */
     char *scratch[2];
     size_t scratch_cap[2];
