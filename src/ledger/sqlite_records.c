@@ -518,8 +518,12 @@ int sq_event_append(void *store, const bf_store_event *e)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_EVENT_APPEND);
+    int rc;
 
+    if (e->run_id < 1 || e->run_id > INT64_MAX / 1000000000000 - 1)
+        return bf__error(BF_E_INVALID, "ledger %s: run id %lld out of range for events", s->path,
+                         (long long)e->run_id);
+    rc = sq_stmt(&st, s, SQ_EVENT_APPEND);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, e->run_id);
