@@ -158,7 +158,7 @@ int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64
     /* A claim asks for the next batch right after: keep the answer while nothing changes. */
     s->walk_run = run_id;
     s->walk_now = now;
-    s->walk_changes = sqlite3_total_changes64(s->db);
+    s->walk_changes = sqlite3_total_changes(s->db);
     s->walk_next = w.next;
     return BF_OK;
 }
@@ -170,7 +170,7 @@ int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int6
     int rc;
 
     if (s->walk_next && s->walk_run == run_id && s->walk_now == now &&
-        s->walk_changes == sqlite3_total_changes64(s->db))
+        s->walk_changes == sqlite3_total_changes(s->db))
         return sq_batch_get(out, s, s->walk_next);
     rc = walk(&w, s, run_id, now, 1);
     if (rc != BF_OK)
