@@ -15,11 +15,12 @@ from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictE
                      DriverError, InternalError, InvalidError, IOFailure, LeaseLostError,
                      NotFoundError, OutOfMemoryError, ParseError, StateError, UnsupportedError,
                      UserCallbackError, ValidationError)
+from .fingerprint import Fingerprint
 from .plan import Batch, Plan
 
 __all__ = [
     "ABIError", "BackfillError", "Batch", "BlockedError", "BusyError", "ConflictError",
-    "DriverError", "IOFailure", "InternalError", "InvalidError", "LeaseLostError",
+    "DriverError", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "LeaseLostError",
     "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "StateError",
     "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "version",
     "version_number",

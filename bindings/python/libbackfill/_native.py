@@ -109,6 +109,26 @@ _declare("bf_batch_param_at", ctypes.c_int,
          [ctypes.POINTER(Value), ctypes.c_void_p, ctypes.c_size_t], status=True)
 
 
+# fingerprint.h
+class FingerprintStruct(ctypes.Structure):
+    """struct bf_fingerprint"""
+
+    _fields_ = [("rows", ctypes.c_uint64), ("hi", ctypes.c_uint64), ("lo", ctypes.c_uint64)]
+
+
+_fp = ctypes.POINTER(FingerprintStruct)
+_declare("bf_fingerprint_add_row", ctypes.c_int, [_fp, ctypes.POINTER(Value), ctypes.c_size_t],
+         status=True)
+_declare("bf_fingerprint_remove_row", ctypes.c_int, [_fp, ctypes.POINTER(Value), ctypes.c_size_t],
+         status=True)
+_declare("bf_fingerprint_add", None, [_fp, _fp, _fp])
+_declare("bf_fingerprint_sub", None, [_fp, _fp, _fp])
+_declare("bf_fingerprint_equal", ctypes.c_int, [_fp, _fp])
+_declare("bf_fingerprint_format", ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t, _fp],
+         status=True)
+_declare("bf_fingerprint_parse", ctypes.c_int, [_fp, ctypes.c_char_p], status=True)
+
+
 def take_string(ptr):
     """Copy a library-allocated C string into Python and free it with bf_free."""
     try:

@@ -1,0 +1,98 @@
+"""The binding computes the fingerprints documented in docs/fingerprint.md.
+
+The vectors are read from the documentation itself, so the docs, the C
+library and the binding cannot drift apart."""
+
+import os
+import re
+import unittest
+
+import libbackfill
+from libbackfill import Fingerprint
+
+SOURCE_ROOT = os.environ.get("BF_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../../.."))
+
+
+def parse_value(token):
+    token = token.strip()
+    if token == "NULL":
+        return None
+    if token.startswith("x'"):
+        return bytes.fromhex(token[2:-1])
+    if token.startswith("'"):
+        return token[1:-1].replace("\\|", "|")
+    if re.fullmatch(r"-?\d+", token):
+        return int(token)
+    return float(token)
+
+
+def parse_row(text):
+    """One row in the docs' notation: (42, -0.0, 'héllo', x'00ff', NULL)."""
+    tokens, cur, quoted = [], "", False
+    for ch in text.strip()[1:-1]:
+        if ch == "'":
+            quoted = not quoted
+        if ch == "," and not quoted:
+            tokens.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    tokens.append(cur)
+    return [parse_value(t) for t in tokens]
+
+
+def documented_vectors():
+    with open(os.path.join(SOURCE_ROOT, "docs/fingerprint.md"), encoding="utf-8") as f:
+        doc = f.read()
+    table = doc[doc.index("## Test vectors"):]
+    vectors = []
+    for line in table.splitlines():
+        m = re.match(r"\| (.*) \| `(\d+:[0-9a-f]{32})` \|$", line)
+        if not m:
+            continue
+        # Rows are the backquoted cells; "*(none)*" has none, and notes stand outside quotes.
+        rows = [parse_row(r) for r in re.findall(r"`(\(.*?\))`", m.group(1))]
+        vectors.append((m.group(1), rows, m.group(2)))
+    return vectors
+
+
+class FingerprintTest(unittest.TestCase):
+    def test_documented_vectors(self):
+        vectors = documented_vectors()
+        self.assertGreaterEqual(len(vectors), 9, "the docs' vector table was not found")
+        for description, rows, expected in vectors:
+            with self.subTest(rows=description):
+                self.assertEqual(str(Fingerprint(rows)), expected)
+                self.assertEqual(Fingerprint.parse(expected), Fingerprint(rows))
+
+    def test_order_independent_multiset(self):
+        rows = [(1, "a"), (2, "b"), (2, "b"), (3, None)]
+        self.assertEqual(Fingerprint(rows), Fingerprint(reversed(rows)))
+        self.assertNotEqual(Fingerprint(rows), Fingerprint(rows[:3] + rows[3:] + [(2, "b")]))
+        self.assertEqual(Fingerprint(rows).rows, 4)
+
+    def test_types_are_distinct(self):
+        self.assertNotEqual(Fingerprint([(1,)]), Fingerprint([(1.0,)]))
+        self.assertNotEqual(Fingerprint([(None,)]), Fingerprint([("NULL",)]))
+        self.assertNotEqual(Fingerprint([(None,)]), Fingerprint([(0,)]))
+        self.assertNotEqual(Fingerprint([("ab",)]), Fingerprint([(b"ab",)]))
+        self.assertEqual(Fingerprint([(-0.0,)]), Fingerprint([(0.0,)]))
+        self.assertNotEqual(Fingerprint([("a|b", "c")]), Fingerprint([("a", "b|c")]))
+
+    def test_sums_and_differences(self):
+        a, b = Fingerprint([(1,), (2,)]), Fingerprint([(3,)])
+        self.assertEqual(a + b, Fingerprint([(1,), (2,), (3,)]))
+        self.assertEqual((a + b) - b, a)
+        self.assertEqual(Fingerprint([(1,), (2,)]).remove_row((2,)), Fingerprint([(1,)]))
+
+    def test_bad_input(self):
+        with self.assertRaises(libbackfill.ParseError):
+            Fingerprint.parse("12:xyz")
+        with self.assertRaises(TypeError):
+            Fingerprint([(True,)])
+        with self.assertRaises(TypeError):
+            Fingerprint([({},)])
+
+
+if __name__ == "__main__":
+    unittest.main()
