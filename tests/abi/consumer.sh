@@ -15,7 +15,9 @@ if [ -z "$pcfile" ]; then
     echo "meson install put no libbackfill.pc under $root" >&2
     exit 1
 fi
-for header in backfill.h backfill/common.h backfill/version.h; do
+# Every public header of the source tree, and the generated version.h, is installed.
+headers=$(cd "$(dirname "$0")/../../include" && find . -name '*.h' | sed 's|^\./||')
+for header in $headers backfill/version.h; do
     if [ -z "$(find "$root" -path "*/include/$header")" ]; then
         echo "installed tree lacks include/$header" >&2
         exit 1
