@@ -139,31 +139,6 @@ int bf_brief_load_file(bf_brief **out, const char *path)
     return rc;
 }
 
-int bf__json_dump(char **out, const json_t *value, size_t flags)
-{
-    /*
-     * Dump into memory of ours rather than json_dumps(): the caller frees
-     * with bf_free(), and a host that gave Jansson its own allocator is not
-     * handed memory from the wrong one.
-     */
-    size_t size = json_dumpb(value, NULL, 0, flags);
-    char *text;
-
-    *out = NULL;
-    if (size == 0)
-        return bf__nomem();
-    text = bf__malloc(size + 1);
-    if (!text)
-        return bf__nomem();
-    if (json_dumpb(value, text, size, flags) != size) {
-        bf__free(text);
-        return bf__nomem();
-    }
-    text[size] = '\0';
-    *out = text;
-    return BF_OK;
-}
-
 int bf_brief_save_json(char **out, const bf_brief *brief)
 {
     if (!out || !brief)

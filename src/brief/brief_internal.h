@@ -15,6 +15,7 @@
 
 #include "backfill/brief.h"
 #include "common/internal.h"
+#include "common/json.h"
 
 struct bf_brief {
     json_t *doc; /* a JSON object that passed bf__schema_validate */
@@ -93,7 +94,5 @@ const char *bf__brief_list_item(const bf_brief *brief, const char *dotted, size_
  */
 int bf__json_text(json_t **out, const char *text, const char *dotted);
 
-/* JSON text of `value` in memory of ours (free with bf__free). */
-int bf__json_dump(char **out, const json_t *value, size_t flags);
 
 #endif

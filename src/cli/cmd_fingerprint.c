@@ -31,19 +31,18 @@ static int split_columns(char *list, char ***out)
 
 int cmd_fingerprint(int argc, char **argv)
 {
-    const char *table = NULL, *warehouse = NULL;
-    char *columns = NULL, **names = NULL;
+    const char *table = NULL, *warehouse = NULL, *columns = NULL;
+    char **names = NULL;
     char text[BF_FINGERPRINT_TEXT_SIZE];
     bf_fingerprint fp;
     bf_driver *d;
     int count = 0, rc;
 
+    if (cli_take_option(&argc, argv, "--warehouse", &warehouse) != EXIT_DONE ||
+        cli_take_option(&argc, argv, "--columns", &columns) != EXIT_DONE)
+        return EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--warehouse") == 0 && i + 1 < argc)
-            warehouse = argv[++i];
-        else if (strcmp(argv[i], "--columns") == 0 && i + 1 < argc)
-            columns = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1])
+        if (argv[i][0] == '-' && argv[i][1])
             return cli_fail(EXIT_USAGE, "fingerprint: unknown option '%s'", argv[i]);
         else if (!table)
             table = argv[i];
@@ -53,7 +52,8 @@ int cmd_fingerprint(int argc, char **argv)
     if (!table || !warehouse)
         return cli_fail(EXIT_USAGE,
                         "usage: backfill fingerprint TABLE --warehouse DB [--columns a,b] [--json]");
-    if (columns && (count = split_columns(columns, &names)) < 0)
+    /* The list is split in place: it is an argv string, which is writable. */
+    if (columns && (count = split_columns((char *)columns, &names)) < 0)
         return cli_fail(EXIT_USAGE, "fingerprint: --columns needs names separated by commas");
     rc = bf_driver_open_sqlite(&d, warehouse, 0);
     if (rc != BF_OK) {

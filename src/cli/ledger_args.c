@@ -7,12 +7,10 @@ int cli_ledger_args(struct cli_ledger_args *out, int argc, char **argv, int run_
                     int split_allowed)
 {
     memset(out, 0, sizeof *out);
+    if (cli_take_option(&argc, argv, "--ledger", &out->ledger_path) != EXIT_DONE)
+        return EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--ledger") == 0) {
-            if (i + 1 >= argc)
-                return cli_fail(EXIT_USAGE, "%s: --ledger needs a FILE", argv[0]);
-            out->ledger_path = argv[++i];
-        } else if (split_allowed && strcmp(argv[i], "--split") == 0) {
+        if (split_allowed && strcmp(argv[i], "--split") == 0) {
             out->split = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "ledger/ledger_internal.h"
 
 int bf_progress_init(bf_progress *progress, unsigned version)
@@ -82,18 +83,10 @@ int bf_run_progress(bf_progress *out, bf_run *run)
 /* Hand a JSON value over as text the caller frees with bf_free(); consumes the value. */
 static int dump_json(char **out, json_t *value)
 {
-    size_t len = json_dumpb(value, NULL, 0, JSON_PRESERVE_ORDER | JSON_COMPACT);
-    char *text = len ? bf__malloc(len + 1) : NULL;
+    int rc = bf__json_dump(out, value, JSON_PRESERVE_ORDER | JSON_COMPACT);
 
-    if (!text || json_dumpb(value, text, len, JSON_PRESERVE_ORDER | JSON_COMPACT) != len) {
-        bf__free(text);
-        json_decref(value);
-        return bf__nomem();
-    }
-    text[len] = '\0';
     json_decref(value);
-    *out = text;
-    return BF_OK;
+    return rc;
 }
 
 /* Embedded JSON text as a value (or as a string when it does not parse). */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "common/internal.h"
+#include "common/json.h"
 #include "plan/plan_internal.h"
 
 #define PLAN_FORMAT "backfill-plan/1"
@@ -23,8 +24,7 @@ static json_t *param_json(const bf_value *v)
 int bf_plan_to_json(char **out, const bf_plan *plan)
 {
     json_t *root, *batches;
-    char *text;
-    size_t len;
+    int rc;
 
     *out = NULL;
     root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "format", PLAN_FORMAT, "dimension",
@@ -58,18 +58,9 @@ int bf_plan_to_json(char **out, const bf_plan *plan)
             }
         }
     }
-    /* Dumped into memory from the library's allocator, which bf_free releases. */
-    len = json_dumpb(root, NULL, 0, JSON_PRESERVE_ORDER | JSON_COMPACT);
-    text = len ? bf__malloc(len + 1) : NULL;
-    if (!text) {
-        json_decref(root);
-        return bf__nomem();
-    }
-    json_dumpb(root, text, len, JSON_PRESERVE_ORDER | JSON_COMPACT);
-    text[len] = '\0';
+    rc = bf__json_dump(out, root, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(root);
-    *out = text;
-    return BF_OK;
+    return rc;
 }
 
 static int parse_dimension(const char *name, bf_dimension *out)

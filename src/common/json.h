@@ -1,0 +1,14 @@
+/* Jansson helpers shared by the modules that read and write JSON. Not installed. */
+#ifndef BF_COMMON_JSON_H
+#define BF_COMMON_JSON_H
+
+#include <jansson.h>
+
+/*
+ * Dump `value` as text into memory from the library's allocator, so the
+ * caller frees it with bf_free() (json_dumps() would use Jansson's
+ * allocator, which a host may have replaced). BF_E_NOMEM on failure.
+ */
+int bf__json_dump(char **out, const json_t *value, size_t flags);
+
+#endif
