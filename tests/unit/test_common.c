@@ -211,6 +211,27 @@ START_TEST(string_builder_every_allocation_failure)
 }
 END_TEST
 
+/* The ABI promise: every handle's release function accepts NULL. */
+START_TEST(every_free_accepts_null)
+{
+    bf_free(NULL);
+    bf_brief_free(NULL);
+    bf_findings_free(NULL);
+    bf_lineage_free(NULL);
+    bf_plan_free(NULL);
+    bf_planner_free(NULL);
+    bf_tz_free(NULL);
+    bf_driver_free(NULL);
+    bf_table_info_free(NULL);
+    bf_rows_free(NULL);
+    bf_profile_free(NULL);
+    bf_ledger_close(NULL);
+    bf_run_free(NULL);
+    bf_lease_free(NULL);
+    ck_assert_int_eq(failalloc_live(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -231,6 +252,7 @@ int main(void)
     tcase_add_test(memory, grow_doubles_and_keeps_contents);
     tcase_add_test(memory, string_builder_appends);
     tcase_add_test(memory, string_builder_every_allocation_failure);
+    tcase_add_test(memory, every_free_accepts_null);
     suite_add_tcase(s, errors);
     suite_add_tcase(s, memory);
     suite_add_tcase(s, version);
