@@ -6,6 +6,12 @@
         for batch in plan:
             print(batch.label, batch.params)
 
+    with libbackfill.Ledger("ledger.db") as ledger:
+        run = ledger.start_run(plan, "my-backfill", max_concurrency=2)
+        lease = run.claim()                # None when nothing can be claimed now
+        ...                                # do the batch's work
+        run.complete(lease, rows_written=n)
+
 Failures raise subclasses of libbackfill.BackfillError carrying the BF_E_*
 code and the library's message.
 """
@@ -16,12 +22,13 @@ from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictE
                      NotFoundError, OutOfMemoryError, ParseError, StateError, UnsupportedError,
                      UserCallbackError, ValidationError)
 from .fingerprint import Fingerprint
+from .ledger import Lease, Ledger, Run
 from .plan import Batch, Plan
 
 __all__ = [
     "ABIError", "BackfillError", "Batch", "BlockedError", "BusyError", "ConflictError",
-    "DriverError", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "LeaseLostError",
-    "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "StateError",
+    "DriverError", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "Lease",
+    "LeaseLostError", "Ledger", "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "Run", "StateError",
     "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "version",
     "version_number",
 ]

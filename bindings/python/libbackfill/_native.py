@@ -129,6 +129,110 @@ _declare("bf_fingerprint_format", ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_
 _declare("bf_fingerprint_parse", ctypes.c_int, [_fp, ctypes.c_char_p], status=True)
 
 
+# ledger.h
+CLOCK_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+
+
+class LedgerOptions(ctypes.Structure):
+    """struct bf_ledger_options, version 1"""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("durability", ctypes.c_int),
+        ("busy_timeout_ms", ctypes.c_int),
+        ("clock", CLOCK_FN),
+        ("clock_userdata", ctypes.c_void_p),
+        ("actor", ctypes.c_char_p),
+        ("store", ctypes.c_void_p),
+        ("flags", ctypes.c_uint),
+    ]
+
+
+class RunSpec(ctypes.Structure):
+    """struct bf_run_spec, version 1"""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("brief_name", ctypes.c_char_p),
+        ("brief_json", ctypes.c_char_p),
+        ("code_version", ctypes.c_char_p),
+        ("operator_name", ctypes.c_char_p),
+        ("params_json", ctypes.c_char_p),
+        ("max_concurrency", ctypes.c_uint),
+        ("max_attempts", ctypes.c_uint),
+        ("retry_backoff_s", ctypes.c_double),
+        ("lease_s", ctypes.c_double),
+        ("flags", ctypes.c_uint),
+    ]
+
+
+class BatchResult(ctypes.Structure):
+    """struct bf_batch_result, version 1"""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("rows_written", ctypes.c_int64),
+        ("rows_deleted", ctypes.c_int64),
+        ("fingerprint_before", ctypes.c_char_p),
+        ("fingerprint_after", ctypes.c_char_p),
+        ("duration_s", ctypes.c_double),
+        ("idempotency_key", ctypes.c_char_p),
+    ]
+
+
+class Progress(ctypes.Structure):
+    """struct bf_progress, version 1"""
+
+    _fields_ = [("version", ctypes.c_uint), ("state", ctypes.c_int)] + [
+        (name, ctypes.c_int64) for name in (
+            "total", "pending", "running", "completed", "validated", "failed", "cancelled",
+            "rolled_back", "split", "rows_written", "rows_deleted")
+    ] + [("elapsed_s", ctypes.c_double), ("eta_s", ctypes.c_double)]
+
+
+_vp, _i64, _u = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint
+_declare("bf_ledger_options_init", ctypes.c_int, [ctypes.POINTER(LedgerOptions), _u], status=True)
+_declare("bf_run_spec_init", ctypes.c_int, [ctypes.POINTER(RunSpec), _u], status=True)
+_declare("bf_batch_result_init", ctypes.c_int, [ctypes.POINTER(BatchResult), _u], status=True)
+_declare("bf_progress_init", ctypes.c_int, [ctypes.POINTER(Progress), _u], status=True)
+_declare("bf_ledger_open", ctypes.c_int, [c_void_pp, ctypes.c_char_p, ctypes.POINTER(LedgerOptions)],
+         status=True)
+_declare("bf_ledger_close", None, [_vp])
+_declare("bf_ledger_path", ctypes.c_char_p, [_vp])
+_declare("bf_ledger_find_run", ctypes.c_int, [ctypes.POINTER(_i64), _vp, ctypes.c_char_p],
+         status=True)
+_declare("bf_ledger_runs_json", ctypes.c_int, [c_void_pp, _vp], status=True)
+_declare("bf_run_start", ctypes.c_int, [c_void_pp, _vp, ctypes.POINTER(RunSpec), _vp], status=True)
+_declare("bf_run_open", ctypes.c_int, [c_void_pp, _vp, _i64], status=True)
+_declare("bf_run_free", None, [_vp])
+_declare("bf_run_id", _i64, [_vp])
+_declare("bf_run_seq", _i64, [_vp])
+_declare("bf_run_brief_name", ctypes.c_char_p, [_vp])
+_declare("bf_run_plan_fingerprint", ctypes.c_char_p, [_vp])
+_declare("bf_run_current_state", ctypes.c_int, [_vp])
+_declare("bf_run_state_name", ctypes.c_char_p, [ctypes.c_int])
+_declare("bf_run_refresh", ctypes.c_int, [_vp], status=True)
+for _name in ("bf_run_pause", "bf_run_resume", "bf_run_cancel"):
+    _declare(_name, ctypes.c_int, [_vp, ctypes.c_char_p], status=True)
+_declare("bf_run_retry", ctypes.c_int, [ctypes.POINTER(ctypes.c_size_t), _vp, _u], status=True)
+_declare("bf_run_note", ctypes.c_int, [_vp, ctypes.c_char_p], status=True)
+_declare("bf_run_claim", ctypes.c_int, [c_void_pp, _vp], status=True)
+_declare("bf_lease_free", None, [_vp])
+for _name in ("bf_lease_batch_id", "bf_lease_ordinal", "bf_lease_lo", "bf_lease_hi",
+              "bf_lease_token", "bf_lease_attempt", "bf_lease_expires_at"):
+    _declare(_name, _i64, [_vp])
+_declare("bf_lease_label", ctypes.c_char_p, [_vp])
+_declare("bf_lease_params_json", ctypes.c_char_p, [_vp])
+_declare("bf_lease_dimension", ctypes.c_int, [_vp])
+_declare("bf_run_heartbeat", ctypes.c_int, [_vp, _i64, _i64], status=True)
+_declare("bf_run_complete", ctypes.c_int, [_vp, _i64, _i64, ctypes.POINTER(BatchResult)],
+         status=True)
+_declare("bf_run_fail", ctypes.c_int, [_vp, _i64, _i64, ctypes.c_char_p], status=True)
+_declare("bf_run_progress", ctypes.c_int, [ctypes.POINTER(Progress), _vp], status=True)
+_declare("bf_run_batches_json", ctypes.c_int, [c_void_pp, _vp, ctypes.c_int], status=True)
+_declare("bf_run_events_json", ctypes.c_int, [c_void_pp, _vp], status=True)
+
+
 def take_string(ptr):
     """Copy a library-allocated C string into Python and free it with bf_free."""
     try:

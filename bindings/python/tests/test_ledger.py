@@ -1,0 +1,125 @@
+"""Batch tracking from Python: the ledger through the binding."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+import libbackfill
+from libbackfill import Fingerprint, Ledger, Plan
+
+SOURCE_ROOT = os.environ.get("BF_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../../.."))
+
+
+def key_plan(name="key-plan.json"):
+    """A recorded plan: key-plan.json cuts order_id [0, 30) in tens, key-plan-width15.json in fifteens."""
+    with open(os.path.join(SOURCE_ROOT, "tests/fuzz/corpus/plan_json", name)) as f:
+        return Plan.from_json(f.read())
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1_750_000_000_000_000  # UTC microseconds
+
+    def __call__(self):
+        return self.now
+
+
+class LedgerTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="bf-py-ledger-")
+        self.path = os.path.join(self.dir, "ledger.db")
+        self.plan = key_plan()
+
+    def tearDown(self):
+        self.plan.close()
+        shutil.rmtree(self.dir)
+
+    def test_every_batch_once_in_plan_order(self):
+        with Ledger(self.path, durability="normal", actor="py-test") as ledger:
+            run = ledger.start_run(self.plan, "orders-fix", max_concurrency=3, code_version="v1")
+            self.assertEqual(run.state, "planned")
+            self.assertEqual(run.plan_fingerprint, self.plan.fingerprint)
+            leases = [run.claim() for _ in range(3)]
+            self.assertEqual([l.label for l in leases],
+                             ["order_id [0, 10)", "order_id [10, 20)", "order_id [20, 30)"])
+            self.assertEqual(leases[1].params, {"lo": 10, "hi": 20})
+            self.assertIsNone(run.claim(), "a fourth claim found a batch")
+            fp = Fingerprint([(1, "a")])
+            for n, lease in enumerate(leases):
+                run.complete(lease, rows_written=10 * (n + 1), fingerprint_after=fp)
+            progress = run.progress()
+            self.assertEqual((progress["total"], progress["completed"], progress["pending"]),
+                             (3, 3, 0))
+            self.assertEqual(progress["rows_written"], 60)
+            batches = run.batches("completed")
+            self.assertEqual(len(batches), 3)
+            completions = [e for e in run.events() if e.get("to") == "completed"]
+            self.assertEqual(len(completions), 3)
+            self.assertEqual({e["actor"] for e in completions}, {"py-test"})
+
+    def test_same_brief_resumes_and_other_plan_conflicts(self):
+        with Ledger(self.path) as ledger:
+            first = ledger.start_run(self.plan, "orders-fix")
+            lease = first.claim()
+            again = ledger.start_run(self.plan, "orders-fix")
+            self.assertEqual(again.id, first.id)
+            with key_plan() as same:
+                self.assertEqual(ledger.start_run(same, "orders-fix").id, first.id)
+            other = key_plan("key-plan-width15.json")
+            with self.assertRaises(libbackfill.ConflictError) as caught:
+                ledger.start_run(other, "orders-fix")
+            self.assertIn("orders-fix", str(caught.exception))
+            newer = ledger.start_run(other, "orders-fix", new=True)
+            self.assertNotEqual(newer.id, first.id)
+            self.assertEqual(newer.seq, first.seq + 1)
+            self.assertEqual(first.refresh(), "cancelled")
+            other.close()
+            self.assertEqual(ledger.run("orders-fix").id, newer.id)
+            self.assertEqual(ledger.run(first.id).state, "cancelled")
+            self.assertEqual(lease.label, "order_id [0, 10)")
+
+    def test_expired_lease_is_fenced_off(self):
+        clock = FakeClock()
+        with Ledger(self.path, clock=clock) as ledger:
+            run = ledger.start_run(self.plan, "orders-fix", lease_s=10)
+            zombie = run.claim()
+            clock.now += 20_000_000
+            fresh = run.claim()
+            self.assertEqual(fresh.batch_id, zombie.batch_id)
+            self.assertGreater(fresh.token, zombie.token)
+            with self.assertRaises(libbackfill.LeaseLostError):
+                run.complete(zombie, rows_written=1)
+            with self.assertRaises(libbackfill.LeaseLostError):
+                run.heartbeat(zombie)
+            run.complete(fresh, rows_written=5)
+            self.assertEqual(run.progress()["rows_written"], 5)
+
+    def test_failures_retry_and_pause(self):
+        with Ledger(self.path) as ledger:
+            run = ledger.start_run(self.plan, "orders-fix", max_attempts=1)
+            lease = run.claim()
+            run.fail(lease, "warehouse timed out")
+            failed = run.batches("failed")
+            self.assertEqual([b["label"] for b in failed], ["order_id [0, 10)"])
+            self.assertEqual(run.retry(), 1)
+            again = run.claim()
+            self.assertEqual((again.label, again.attempt), ("order_id [0, 10)", 1))
+            self.assertIsNone(run.claim(), "max_concurrency 1 let a second batch run")
+            run.complete(again, rows_written=3)
+            run.pause("nightly load")
+            self.assertEqual(run.state, "paused")
+            with self.assertRaises(libbackfill.StateError):
+                run.claim()
+            run.resume()
+            self.assertEqual(run.claim().label, "order_id [10, 20)")
+
+    def test_missing_ledger_with_must_exist(self):
+        with self.assertRaises(libbackfill.NotFoundError) as caught:
+            Ledger(os.path.join(self.dir, "nosuch.db"), must_exist=True)
+        self.assertIn("nosuch.db", str(caught.exception))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "nosuch.db")))
+
+
+if __name__ == "__main__":
+    unittest.main()
