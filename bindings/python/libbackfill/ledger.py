@@ -3,6 +3,7 @@ tokens, completions, failures and retries, progress and the audit log."""
 
 import ctypes
 import json
+import weakref
 
 from ._native import (CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib,
                       take_string)
@@ -75,9 +76,16 @@ class Ledger(_Handle):
         self._clock = CLOCK_FN(lambda _userdata: int(clock())) if clock else None
         if self._clock:
             opts.clock = self._clock
+        self._runs = weakref.WeakSet()
         out = ctypes.c_void_p()
         lib.bf_ledger_open(ctypes.byref(out), path.encode("utf-8"), ctypes.byref(opts))
         super().__init__(out)
+
+    def close(self):
+        """Close the ledger and every run opened through it."""
+        for run in list(getattr(self, "_runs", ())):
+            run.close()
+        super().close()
 
     @property
     def path(self):
@@ -145,6 +153,7 @@ class Run(_Handle):
     def __init__(self, ledger, handle):
         super().__init__(handle)
         self._ledger = ledger  # the run's handle needs its ledger open
+        ledger._runs.add(self)
 
     @property
     def id(self):

@@ -114,6 +114,15 @@ class LedgerTest(unittest.TestCase):
             run.resume()
             self.assertEqual(run.claim().label, "order_id [10, 20)")
 
+    def test_closing_the_ledger_closes_its_runs(self):
+        ledger = Ledger(self.path)
+        run = ledger.start_run(self.plan, "orders-fix")
+        ledger.close()
+        with self.assertRaises(ValueError):
+            run.claim()
+        with Ledger(self.path) as again:
+            self.assertEqual(again.run("orders-fix").state, "planned")
+
     def test_missing_ledger_with_must_exist(self):
         with self.assertRaises(libbackfill.NotFoundError) as caught:
             Ledger(os.path.join(self.dir, "nosuch.db"), must_exist=True)
