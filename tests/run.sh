@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build libbackfill and run every test suite: unit, ABI, consumer, scenarios,
-# bindings (where present), then the unit suites again under AddressSanitizer
-# and UndefinedBehaviorSanitizer, and the benchmarks in their quick mode.
+# bindings, then the unit, scenario, fuzz-replay and ledger stress suites again
+# under AddressSanitizer and UndefinedBehaviorSanitizer (a sanitizer report
+# changes the exit status a test checks), the benchmarks in their quick mode,
+# and the README's demo.
 # Installs the Debian packages it needs when they are missing (as root).
 # usage: tests/run.sh
 set -euo pipefail
@@ -61,11 +63,12 @@ echo "== tests"
 meson test -C "$build" --print-errorlogs || status=1
 count_results "$build"
 
-echo "== unit suites under address,undefined sanitizers ($asan)"
+echo "== unit, scenario, fuzz-replay and ledger stress suites under address,undefined sanitizers ($asan)"
 setup "$asan" -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C "$asan"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-    meson test -C "$asan" --suite unit --print-errorlogs || status=1
+    meson test -C "$asan" --suite unit --suite cli --suite fuzz --suite ledger-stress \
+    --print-errorlogs || status=1
 count_results "$asan"
 
 if [ -x tests/bench/run.sh ]; then
