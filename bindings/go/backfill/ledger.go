@@ -1,0 +1,385 @@
+package backfill
+
+/*
+#include <stdlib.h>
+#include <backfill.h>
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"strings"
+	"unsafe"
+)
+
+// RunStates and BatchStates name the ledger's states, indexed by their C values.
+var (
+	RunStates = []string{"planned", "running", "paused", "cancelled", "failed", "validating",
+		"awaiting_approval", "approved", "completed", "rolled_back"}
+	BatchStates = []string{"pending", "running", "completed", "validated", "failed", "cancelled",
+		"rolled_back", "split"}
+)
+
+// LedgerOptions open a ledger; the zero value means durability full, created when absent.
+type LedgerOptions struct {
+	DurabilityNormal bool   // WAL default sync instead of syncing every commit
+	MustExist        bool   // fail with ErrNotFound instead of creating the file
+	Actor            string // recorded in every event; "" means "$USER pid N"
+	BusyTimeoutMs    int    // 0 means 10000
+}
+
+// Ledger is a durable ledger of runs and batches (docs/ledger.md). It is used
+// by one goroutine at a time; open one per worker to work in parallel.
+type Ledger struct {
+	p    *C.bf_ledger
+	runs map[*Run]struct{}
+}
+
+// OpenLedger opens (or creates) the ledger file at path.
+func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
+	var o C.bf_ledger_options
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var actor *C.char
+	if opts.Actor != "" {
+		actor = C.CString(opts.Actor)
+		defer C.free(unsafe.Pointer(actor))
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := lastError(C.bf_ledger_options_init(&o, C.BF_LEDGER_OPTIONS_VERSION)); err != nil {
+		return nil, err
+	}
+	if opts.DurabilityNormal {
+		o.durability = C.BF_DURABILITY_NORMAL
+	}
+	if opts.MustExist {
+		o.flags = C.BF_LEDGER_MUST_EXIST
+	}
+	o.actor = actor
+	o.busy_timeout_ms = C.int(opts.BusyTimeoutMs)
+	var out *C.bf_ledger
+	if err := lastError(C.bf_ledger_open(&out, cpath, &o)); err != nil {
+		return nil, err
+	}
+	l := &Ledger{p: out, runs: map[*Run]struct{}{}}
+	runtime.SetFinalizer(l, (*Ledger).Close)
+	return l, nil
+}
+
+// Close closes the ledger and every run opened through it. Closing twice is fine.
+func (l *Ledger) Close() {
+	for r := range l.runs {
+		r.Close()
+	}
+	if l.p != nil {
+		C.bf_ledger_close(l.p)
+		l.p = nil
+	}
+}
+
+func (l *Ledger) handle() *C.bf_ledger {
+	if l.p == nil {
+		panic("backfill: use of a closed Ledger")
+	}
+	return l.p
+}
+
+// RunSpec describes a run to start; zero values take the library's defaults.
+type RunSpec struct {
+	BriefName      string // required
+	BriefJSON      string
+	CodeVersion    string
+	Operator       string
+	Params         map[string]interface{}
+	MaxConcurrency uint
+	MaxAttempts    uint
+	RetryBackoffS  float64 // 0 means 5 s; use a tiny positive value for no wait
+	LeaseS         float64
+	New            bool // start a new run even if the brief has an unfinished one
+}
+
+// StartRun starts the brief's run on plan, or resumes its unfinished run. A
+// different plan for an unfinished run is ErrConflict unless spec.New.
+func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
+	var s C.bf_run_spec
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	str := func(v string) *C.char {
+		if v == "" {
+			return nil
+		}
+		c := C.CString(v)
+		frees = append(frees, unsafe.Pointer(c))
+		return c
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := lastError(C.bf_run_spec_init(&s, C.BF_RUN_SPEC_VERSION)); err != nil {
+		return nil, err
+	}
+	s.brief_name = str(spec.BriefName)
+	s.brief_json = str(spec.BriefJSON)
+	s.code_version = str(spec.CodeVersion)
+	s.operator_name = str(spec.Operator)
+	if spec.Params != nil {
+		params, err := json.Marshal(spec.Params)
+		if err != nil {
+			return nil, &Error{Code: ErrInvalid, Message: "run params: " + err.Error()}
+		}
+		s.params_json = str(string(params))
+	}
+	s.max_concurrency = C.uint(spec.MaxConcurrency)
+	s.max_attempts = C.uint(spec.MaxAttempts)
+	if spec.RetryBackoffS > 0 {
+		s.retry_backoff_s = C.double(spec.RetryBackoffS)
+	}
+	s.lease_s = C.double(spec.LeaseS)
+	if spec.New {
+		s.flags = C.BF_RUN_NEW
+	}
+	var out *C.bf_run
+	err := lastError(C.bf_run_start(&out, l.handle(), &s, plan.handle()))
+	runtime.KeepAlive(plan)
+	if err != nil {
+		return nil, err
+	}
+	return l.adopt(out), nil
+}
+
+// Run opens a run by id ("12") or by brief name (its latest run).
+func (l *Ledger) Run(ref string) (*Run, error) {
+	cref := C.CString(ref)
+	defer C.free(unsafe.Pointer(cref))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var id C.int64_t
+	if err := lastError(C.bf_ledger_find_run(&id, l.handle(), cref)); err != nil {
+		return nil, err
+	}
+	var out *C.bf_run
+	if err := lastError(C.bf_run_open(&out, l.handle(), id)); err != nil {
+		return nil, err
+	}
+	return l.adopt(out), nil
+}
+
+func (l *Ledger) adopt(p *C.bf_run) *Run {
+	r := &Run{p: p, ledger: l}
+	l.runs[r] = struct{}{}
+	runtime.SetFinalizer(r, (*Run).Close)
+	return r
+}
+
+// Run is one run of a brief in a ledger.
+type Run struct {
+	p      *C.bf_run
+	ledger *Ledger // keeps the ledger, which the run's handle needs, alive
+}
+
+// Close releases the run. Closing twice is fine.
+func (r *Run) Close() {
+	if r.p != nil {
+		C.bf_run_free(r.p)
+		r.p = nil
+		delete(r.ledger.runs, r)
+	}
+}
+
+func (r *Run) handle() *C.bf_run {
+	if r.p == nil {
+		panic("backfill: use of a closed Run")
+	}
+	return r.p
+}
+
+// ID is the run's id in the ledger; Seq its number under its brief.
+func (r *Run) ID() int64  { return int64(C.bf_run_id(r.handle())) }
+func (r *Run) Seq() int64 { return int64(C.bf_run_seq(r.handle())) }
+
+// State is the run's state as last read; Refresh reads it again.
+func (r *Run) State() string { return RunStates[int(C.bf_run_current_state(r.handle()))] }
+
+// PlanFingerprint is the fingerprint of the plan the run was started on.
+func (r *Run) PlanFingerprint() string {
+	return C.GoString(C.bf_run_plan_fingerprint(r.handle()))
+}
+
+func (r *Run) call(rc func() C.int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := lastError(rc())
+	runtime.KeepAlive(r)
+	return err
+}
+
+// Refresh reads the run's state again.
+func (r *Run) Refresh() error {
+	return r.call(func() C.int { return C.bf_run_refresh(r.handle()) })
+}
+
+func (r *Run) withDetail(fn func(*C.bf_run, *C.char) C.int, detail string) error {
+	c := C.CString(detail)
+	defer C.free(unsafe.Pointer(c))
+	return r.call(func() C.int { return fn(r.handle(), c) })
+}
+
+// Pause stops new claims; Resume allows them again; Cancel stops the run.
+func (r *Run) Pause(detail string) error {
+	return r.withDetail(func(p *C.bf_run, d *C.char) C.int { return C.bf_run_pause(p, d) }, detail)
+}
+func (r *Run) Resume(detail string) error {
+	return r.withDetail(func(p *C.bf_run, d *C.char) C.int { return C.bf_run_resume(p, d) }, detail)
+}
+func (r *Run) Cancel(detail string) error {
+	return r.withDetail(func(p *C.bf_run, d *C.char) C.int { return C.bf_run_cancel(p, d) }, detail)
+}
+
+// Retry puts failed batches back to pending (split in two with split) and
+// returns how many it handled.
+func (r *Run) Retry(split bool) (int, error) {
+	var n C.size_t
+	var flags C.uint
+	if split {
+		flags = C.BF_RETRY_SPLIT
+	}
+	err := r.call(func() C.int { return C.bf_run_retry(&n, r.handle(), flags) })
+	return int(n), err
+}
+
+// Lease is a claimed batch.
+type Lease struct {
+	BatchID, Ordinal int64
+	Label            string
+	Lo, Hi           int64
+	Params           map[string]interface{}
+	Token, Attempt   int64
+	ExpiresAt        int64 // UTC microseconds
+}
+
+// Claim takes the next batch in plan order, or returns nil when none can be claimed now.
+func (r *Run) Claim() (*Lease, error) {
+	var out *C.bf_lease
+	if err := r.call(func() C.int { return C.bf_run_claim(&out, r.handle()) }); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, nil
+	}
+	defer C.bf_lease_free(out)
+	l := &Lease{
+		BatchID:   int64(C.bf_lease_batch_id(out)),
+		Ordinal:   int64(C.bf_lease_ordinal(out)),
+		Label:     C.GoString(C.bf_lease_label(out)),
+		Lo:        int64(C.bf_lease_lo(out)),
+		Hi:        int64(C.bf_lease_hi(out)),
+		Token:     int64(C.bf_lease_token(out)),
+		Attempt:   int64(C.bf_lease_attempt(out)),
+		ExpiresAt: int64(C.bf_lease_expires_at(out)),
+	}
+	d := json.NewDecoder(strings.NewReader(C.GoString(C.bf_lease_params_json(out))))
+	d.UseNumber()
+	if err := d.Decode(&l.Params); err != nil {
+		return nil, &Error{Code: ErrParse, Message: "lease params: " + err.Error()}
+	}
+	return l, nil
+}
+
+// Heartbeat extends the lease; ErrLeaseLost once another worker holds the batch.
+func (r *Run) Heartbeat(l *Lease) error {
+	return r.call(func() C.int {
+		return C.bf_run_heartbeat(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token))
+	})
+}
+
+// BatchResult is what a completed batch reports.
+type BatchResult struct {
+	RowsWritten, RowsDeleted            int64
+	FingerprintBefore, FingerprintAfter string // "rows:hex32" or ""
+	DurationS                           float64
+	IdempotencyKey                      string
+}
+
+// Complete records the batch as completed; ErrLeaseLost for a stale token.
+func (r *Run) Complete(l *Lease, res BatchResult) error {
+	var c C.bf_batch_result
+	C.bf_batch_result_init(&c, C.BF_BATCH_RESULT_VERSION)
+	c.rows_written = C.int64_t(res.RowsWritten)
+	c.rows_deleted = C.int64_t(res.RowsDeleted)
+	c.duration_s = C.double(res.DurationS)
+	for _, f := range []struct {
+		dst **C.char
+		v   string
+	}{{&c.fingerprint_before, res.FingerprintBefore}, {&c.fingerprint_after, res.FingerprintAfter},
+		{&c.idempotency_key, res.IdempotencyKey}} {
+		if f.v != "" {
+			*f.dst = C.CString(f.v)
+			defer C.free(unsafe.Pointer(*f.dst))
+		}
+	}
+	return r.call(func() C.int {
+		return C.bf_run_complete(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token), &c)
+	})
+}
+
+// Fail records a failed attempt; the batch is retried after backoff until max_attempts.
+func (r *Run) Fail(l *Lease, message string) error {
+	c := C.CString(message)
+	defer C.free(unsafe.Pointer(c))
+	return r.call(func() C.int {
+		return C.bf_run_fail(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token), c)
+	})
+}
+
+// Progress is a run's counts by state, rows and timing.
+type Progress struct {
+	State                                                  string
+	Total, Pending, Running, Completed, Validated, Failed  int64
+	Cancelled, RolledBack, Split, RowsWritten, RowsDeleted int64
+	ElapsedS                                               float64
+	EtaS                                                   float64 // < 0 when unknown
+}
+
+// Progress reads the run's progress.
+func (r *Run) Progress() (Progress, error) {
+	var p C.bf_progress
+	C.bf_progress_init(&p, C.BF_PROGRESS_VERSION)
+	if err := r.call(func() C.int { return C.bf_run_progress(&p, r.handle()) }); err != nil {
+		return Progress{}, err
+	}
+	return Progress{
+		State: RunStates[int(p.state)], Total: int64(p.total), Pending: int64(p.pending),
+		Running: int64(p.running), Completed: int64(p.completed), Validated: int64(p.validated),
+		Failed: int64(p.failed), Cancelled: int64(p.cancelled), RolledBack: int64(p.rolled_back),
+		Split: int64(p.split), RowsWritten: int64(p.rows_written), RowsDeleted: int64(p.rows_deleted),
+		ElapsedS: float64(p.elapsed_s), EtaS: float64(p.eta_s),
+	}, nil
+}
+
+// Batches lists the run's batches in plan order ("" for all states), as in docs/ledger.md.
+func (r *Run) Batches(state string) ([]map[string]interface{}, error) {
+	code := -1
+	for i, s := range BatchStates {
+		if s == state {
+			code = i
+		}
+	}
+	if state != "" && code < 0 {
+		return nil, &Error{Code: ErrInvalid, Message: "no batch state " + state}
+	}
+	var out *C.char
+	if err := r.call(func() C.int { return C.bf_run_batches_json(&out, r.handle(), C.int(code)) }); err != nil {
+		return nil, err
+	}
+	defer C.bf_free(unsafe.Pointer(out))
+	var list []map[string]interface{}
+	if err := json.Unmarshal([]byte(C.GoString(out)), &list); err != nil {
+		return nil, &Error{Code: ErrParse, Message: "batches: " + err.Error()}
+	}
+	return list, nil
+}
