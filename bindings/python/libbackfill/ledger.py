@@ -5,6 +5,7 @@ import ctypes
 import json
 import weakref
 
+from ._handle import Handle as _Handle
 from ._native import (CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib,
                       take_string)
 
@@ -24,35 +25,6 @@ def _json_out(fn, *args):
     out = ctypes.c_void_p()
     fn(ctypes.byref(out), *args)
     return json.loads(take_string(out))
-
-
-class _Handle:
-    _free = None
-
-    def __init__(self, handle):
-        self._h = handle
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("the %s is closed" % type(self).__name__.lower())
-        return self._h
-
-    def close(self):
-        if self._h:
-            type(self)._free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class Ledger(_Handle):

@@ -2,6 +2,7 @@
 
 import ctypes
 
+from ._handle import Handle
 from ._native import Value, lib, take_string, value_to_python
 
 
@@ -42,11 +43,10 @@ class Batch:
         return "<Batch %d %s>" % (self.ordinal, self.label)
 
 
-class Plan:
+class Plan(Handle):
     """An immutable, ordered list of batches pinned by a fingerprint."""
 
-    def __init__(self, handle):
-        self._h = handle
+    _free = staticmethod(lib.bf_plan_free)
 
     @classmethod
     def from_json(cls, text):
@@ -58,11 +58,6 @@ class Plan:
         out = ctypes.c_void_p()
         lib.bf_plan_to_json(ctypes.byref(out), self._handle())
         return take_string(out)
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("the plan is closed")
-        return self._h
 
     @property
     def fingerprint(self):
@@ -89,21 +84,3 @@ class Plan:
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
-
-    def close(self):
-        if self._h:
-            lib.bf_plan_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        # Interpreter shutdown may have torn down the module already.
-        try:
-            self.close()
-        except Exception:
-            pass
