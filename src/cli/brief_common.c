@@ -3,7 +3,7 @@
 
 #include "cli.h"
 
-int cli_load_brief(bf_brief **out, const char *path)
+static int load_brief(bf_brief **out, const char *path)
 {
     int rc = bf_brief_load_file(out, path);
 
@@ -16,7 +16,7 @@ int cli_load_brief(bf_brief **out, const char *path)
 }
 
 /* The single BRIEF argument left in argv once the command took its own options. */
-int cli_brief_args(int argc, char **argv, const char **brief, const char *usage)
+static int brief_args(int argc, char **argv, const char **brief, const char *usage)
 {
     *brief = NULL;
     for (int i = 1; i < argc; i++) {
@@ -32,6 +32,13 @@ int cli_brief_args(int argc, char **argv, const char **brief, const char *usage)
         return cli_fail(EXIT_USAGE, "%s: which brief? (usage: backfill %s %s)", argv[0], argv[0],
                         usage);
     return EXIT_DONE;
+}
+
+int cli_open_brief(bf_brief **out, const char **path, int argc, char **argv, const char *usage)
+{
+    int status = brief_args(argc, argv, path, usage);
+
+    return status == EXIT_DONE ? load_brief(out, *path) : status;
 }
 
 json_t *cli_findings_json(const bf_findings *f)

@@ -57,10 +57,12 @@ int cli_take_json_flag(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_brief(int argc, char **argv);
 int cmd_blast_radius(int argc, char **argv);
-/* Load a brief file; returns EXIT_DONE or the exit status after reporting the problem. */
-int cli_load_brief(bf_brief **out, const char *path);
-/* The one BRIEF argument of argv (no other options left); returns an exit status. */
-int cli_brief_args(int argc, char **argv, const char **brief, const char *usage);
+/*
+ * Take the one BRIEF argument of argv (the command has taken its own options
+ * already) and load that file into *out, *path naming it. Returns EXIT_DONE,
+ * or the exit status after reporting bad usage or an unreadable brief.
+ */
+int cli_open_brief(bf_brief **out, const char **path, int argc, char **argv, const char *usage);
 /* Findings as a JSON array of {code, severity, path, message}. */
 json_t *cli_findings_json(const bf_findings *findings);
 

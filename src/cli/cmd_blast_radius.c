@@ -88,10 +88,7 @@ int cmd_blast_radius(int argc, char **argv)
     bf_lineage *l = NULL;
     int status, rc;
 
-    status = cli_brief_args(argc, argv, &path, "BRIEF");
-    if (status != EXIT_DONE)
-        return status;
-    status = cli_load_brief(&brief, path);
+    status = cli_open_brief(&brief, &path, argc, argv, "BRIEF");
     if (status != EXIT_DONE)
         return status;
     rc = bf_lineage_new(&l, brief);

@@ -57,10 +57,7 @@ int cmd_brief(int argc, char **argv)
     argc = take_format(argc, argv, &format);
     if (argc < 0)
         return cli_fail(EXIT_USAGE, "brief: --format takes md or json (usage: backfill brief %s)", USAGE);
-    status = cli_brief_args(argc, argv, &path, USAGE);
-    if (status != EXIT_DONE)
-        return status;
-    status = cli_load_brief(&brief, path);
+    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
     if (status != EXIT_DONE)
         return status;
     /* --json alone asks for the brief itself as JSON. */

@@ -20,10 +20,7 @@ int cmd_check(int argc, char **argv)
     bf_findings *f = NULL;
     int status, rc;
 
-    status = cli_brief_args(argc, argv, &path, "BRIEF");
-    if (status != EXIT_DONE)
-        return status;
-    status = cli_load_brief(&brief, path);
+    status = cli_open_brief(&brief, &path, argc, argv, "BRIEF");
     if (status != EXIT_DONE)
         return status;
     rc = bf_brief_check(&f, brief);

@@ -132,6 +132,7 @@ struct boundaries {
 static int next_boundary(int64_t *out, int64_t from, int64_t hi, int64_t rows, void *userdata)
 {
     struct boundaries *kb = userdata;
+    size_t lo = 0, n;
     int rc;
 
     if (!kb->keys) {
@@ -140,12 +141,17 @@ static int next_boundary(int64_t *out, int64_t from, int64_t hi, int64_t rows, v
         if (rc != BF_OK)
             return rc;
     }
-    for (size_t i = 0; i < kb->count; i++)
-        if (kb->keys[i] > from) {
-            *out = kb->keys[i];
-            return BF_OK;
-        }
-    *out = hi;
+    /* Binary search for the first boundary past `from`: the keys strictly increase. */
+    n = kb->count;
+    while (lo < n) {
+        size_t mid = lo + (n - lo) / 2;
+
+        if (kb->keys[mid] > from)
+            n = mid;
+        else
+            lo = mid + 1;
+    }
+    *out = lo < kb->count ? kb->keys[lo] : hi;
     return BF_OK;
 }
 
@@ -186,9 +192,7 @@ int cmd_plan(int argc, char **argv)
 
     status = cli_take_option(&argc, argv, "--warehouse", &warehouse);
     if (status == EXIT_DONE)
-        status = cli_brief_args(argc, argv, &path, USAGE);
-    if (status == EXIT_DONE)
-        status = cli_load_brief(&brief, path);
+        status = cli_open_brief(&brief, &path, argc, argv, USAGE);
     if (status != EXIT_DONE)
         return status;
     rc = bf_planner_new_from_brief(&planner, brief);
