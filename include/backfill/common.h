@@ -87,9 +87,31 @@ BF_API void bf_clear_error(void);
 BF_API void bf_free(void *ptr);
 
 /*
- * Route every allocation the library makes through these functions. They
- * must behave like the C library's malloc, realloc and free (realloc(NULL, n)
- * allocates). Pass three NULLs to restore the C library's functions.
+ * Route the memory libbackfill allocates itself through these functions:
+ * every handle (brief, plan, planner, ledger, run, lease, driver, rows,
+ * profile, findings, lineage, zone), every string and buffer it hands out
+ * (which the caller frees with bf_free() or the module's *_free()), and its
+ * internal buffers. They must behave like the C library's malloc, realloc
+ * and free: memory aligned for any type, realloc(NULL, n) allocates, a
+ * failed realloc leaves the block as it was. The library never asks for
+ * zero bytes. When handles are used from several threads, the functions
+ * must be thread-safe. Pass three NULLs to restore the C library's
+ * functions.
+ *
+ * Not routed: the memory of the libraries libbackfill uses. Jansson's
+ * (the JSON trees a brief or plan is kept in, parsing and dumping) and
+ * SQLite's (the ledger's and the SQLite driver's connections, their page
+ * caches and statements) keep going to their own allocators, which are
+ * process-wide settings those libraries own; so does the C library's own
+ * (stdio when a brief is read from or written to a file). In a run of a
+ * brief, a plan, the ledger and the SQLite driver, SQLite accounts for
+ * nearly all the bytes and the hooks see about 1% of them. A host that
+ * wants those too routes them itself, for the whole process, before any
+ * other use of those libraries: json_set_alloc_funcs() for Jansson,
+ * sqlite3_config(SQLITE_CONFIG_MALLOC) for SQLite. libbackfill never
+ * changes either setting. Memory the library hands out never comes from
+ * Jansson or SQLite: it is always from these functions. docs/allocation.md
+ * has the details and how the share was measured.
  *
  * Call it before any other libbackfill function that allocates: once the
  * library has allocated anything, a different allocator would be asked to
