@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"unsafe"
@@ -370,7 +371,8 @@ func (r *Run) Batches(state string) ([]map[string]interface{}, error) {
 		}
 	}
 	if state != "" && code < 0 {
-		return nil, &Error{Code: ErrInvalid, Message: "no batch state " + state}
+		return nil, &Error{Code: ErrInvalid, Message: fmt.Sprintf("batch state must be one of %s, or \"\" for all; not %q",
+			strings.Join(BatchStates, ", "), state)}
 	}
 	var out *C.char
 	if err := r.call(func() C.int { return C.bf_run_batches_json(&out, r.handle(), C.int(code)) }); err != nil {
