@@ -1,9 +1,9 @@
 // Package backfill is the Go binding of libbackfill, through cgo.
 //
-// Handles are Go values with an explicit Close, backed by a finalizer for
-// the ones a program forgets. Failures are *Error values carrying the
-// library's BF_E_* Code and message; errors.Is(err, backfill.ErrLeaseLost)
-// tests the code.
+// Handles are Go values with an explicit Close (they are io.Closers),
+// backed by a finalizer for the ones a program forgets. Failures are *Error
+// values carrying the library's BF_E_* Code and message; errors.Is(err,
+// backfill.ErrLeaseLost) tests the code.
 package backfill
 
 /*
