@@ -60,6 +60,8 @@ class Ledger(_Handle):
     def close(self):
         """Close the ledger and every run opened through it."""
         for run in list(getattr(self, "_runs", ())):
+            if run._h:
+                run._closed_by = "its ledger was closed"
             run.close()
         super().close()
 

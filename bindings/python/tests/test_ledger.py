@@ -119,8 +119,13 @@ class LedgerTest(unittest.TestCase):
         ledger = Ledger(self.path)
         run = ledger.start_run(self.plan, "orders-fix")
         ledger.close()
-        with self.assertRaises(ValueError):
+        with self.assertRaises(ValueError) as caught:
             run.claim()
+        self.assertEqual(str(caught.exception), "the run is closed (its ledger was closed)")
+        for use in (lambda: run.state, lambda: run.progress(), lambda: run.batches()):
+            with self.assertRaises(ValueError):
+                use()
+        run.close()
         with Ledger(self.path) as again:
             self.assertEqual(again.run("orders-fix").state, "planned")
 
