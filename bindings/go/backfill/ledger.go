@@ -8,8 +8,11 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -31,10 +34,41 @@ type LedgerOptions struct {
 
 // Ledger is a durable ledger of runs and batches (docs/ledger.md). It is used
 // by one goroutine at a time; open one per worker to work in parallel.
+//
+// The Ledger and Run values a program holds carry the finalizers; the native
+// handles live in ledgerCore and runCore, which have none. A Run points at
+// its ledger's core, never at the Ledger, and the core lists runCores, never
+// Runs: so no two finalized values reach each other, and the garbage
+// collector finalizes a forgotten ledger and its runs (Go never finalizes
+// values in a cycle, which leaked their file descriptors).
 type Ledger struct {
-	p    *C.bf_ledger
-	runs map[*Run]struct{}
+	c *ledgerCore
 }
+
+// ledgerCore owns a bf_ledger and the runs opened through it.
+type ledgerCore struct {
+	// mu serializes the native calls on the ledger and its runs: finalizers
+	// run on their own goroutine, while the program may be using the ledger.
+	mu   sync.Mutex
+	p    *C.bf_ledger
+	runs map[*runCore]struct{}
+	// orphaned: the Ledger was finalized while runs were still reachable;
+	// the last run to close closes the ledger, which they need open.
+	orphaned bool
+}
+
+// runCore owns a bf_run.
+type runCore struct {
+	p      *C.bf_run
+	ledger *ledgerCore
+}
+
+// Compile-time checks: every handle is an io.Closer.
+var (
+	_ io.Closer = (*Ledger)(nil)
+	_ io.Closer = (*Run)(nil)
+	_ io.Closer = (*Plan)(nil)
+)
 
 // OpenLedger opens (or creates) the ledger file at path.
 func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
@@ -63,27 +97,70 @@ func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
 	if err := lastError(C.bf_ledger_open(&out, cpath, &o)); err != nil {
 		return nil, err
 	}
-	l := &Ledger{p: out, runs: map[*Run]struct{}{}}
-	runtime.SetFinalizer(l, (*Ledger).Close)
+	l := &Ledger{c: &ledgerCore{p: out, runs: map[*runCore]struct{}{}}}
+	runtime.SetFinalizer(l, (*Ledger).finalize)
 	return l, nil
 }
 
-// Close closes the ledger and every run opened through it. Closing twice is fine.
-func (l *Ledger) Close() {
-	for r := range l.runs {
-		r.Close()
+// Close closes the ledger and every run opened through it; using them later
+// panics. It returns nil; closing twice is fine.
+func (l *Ledger) Close() error {
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for rc := range c.runs {
+		rc.free()
 	}
-	if l.p != nil {
-		C.bf_ledger_close(l.p)
-		l.p = nil
+	c.close()
+	runtime.SetFinalizer(l, nil)
+	return nil
+}
+
+// finalize closes a forgotten ledger, or leaves that to its last open run.
+func (l *Ledger) finalize() {
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.runs) == 0 {
+		c.close()
+	} else {
+		c.orphaned = true
 	}
 }
 
+// close closes the native ledger; c.mu is held.
+func (c *ledgerCore) close() {
+	if c.p != nil {
+		C.bf_ledger_close(c.p)
+		c.p = nil
+	}
+}
+
+// free frees the native run; its ledger's mu is held.
+func (rc *runCore) free() {
+	if rc.p != nil {
+		C.bf_run_free(rc.p)
+		rc.p = nil
+	}
+	delete(rc.ledger.runs, rc)
+}
+
+// lock holds the ledger's lock for a native call; the returned function
+// releases it, keeping l reachable (and unfinalized) until then.
+func (l *Ledger) lock() func() {
+	l.c.mu.Lock()
+	return func() {
+		l.c.mu.Unlock()
+		runtime.KeepAlive(l)
+	}
+}
+
+// handle is the native ledger; l.lock() is held.
 func (l *Ledger) handle() *C.bf_ledger {
-	if l.p == nil {
+	if l.c.p == nil {
 		panic("backfill: use of a closed Ledger")
 	}
-	return l.p
+	return l.c.p
 }
 
 // RunSpec describes a run to start; zero values take the library's defaults.
@@ -143,6 +220,7 @@ func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
 	if spec.New {
 		s.flags = C.BF_RUN_NEW
 	}
+	defer l.lock()()
 	var out *C.bf_run
 	err := lastError(C.bf_run_start(&out, l.handle(), &s, plan.handle()))
 	runtime.KeepAlive(plan)
@@ -158,6 +236,7 @@ func (l *Ledger) Run(ref string) (*Run, error) {
 	defer C.free(unsafe.Pointer(cref))
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer l.lock()()
 	var id C.int64_t
 	if err := lastError(C.bf_ledger_find_run(&id, l.handle(), cref)); err != nil {
 		return nil, err
@@ -169,53 +248,85 @@ func (l *Ledger) Run(ref string) (*Run, error) {
 	return l.adopt(out), nil
 }
 
+// adopt wraps a run opened through l; l.lock() is held.
 func (l *Ledger) adopt(p *C.bf_run) *Run {
-	r := &Run{p: p, ledger: l}
-	l.runs[r] = struct{}{}
+	rc := &runCore{p: p, ledger: l.c}
+	l.c.runs[rc] = struct{}{}
+	r := &Run{c: rc}
 	runtime.SetFinalizer(r, (*Run).Close)
 	return r
 }
 
-// Run is one run of a brief in a ledger.
+// Run is one run of a brief in a ledger. A reachable Run keeps its ledger's
+// native handle open, even when the Ledger itself is no longer referenced.
 type Run struct {
-	p      *C.bf_run
-	ledger *Ledger // keeps the ledger, which the run's handle needs, alive
+	c *runCore
 }
 
-// Close releases the run. Closing twice is fine.
-func (r *Run) Close() {
-	if r.p != nil {
-		C.bf_run_free(r.p)
-		r.p = nil
-		delete(r.ledger.runs, r)
+// Close releases the run; using it later panics. It returns nil; closing
+// twice, or after its ledger was closed, is fine.
+func (r *Run) Close() error {
+	lc := r.c.ledger
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if r.c.p != nil {
+		r.c.free()
+		if lc.orphaned && len(lc.runs) == 0 {
+			lc.close()
+		}
+	}
+	runtime.SetFinalizer(r, nil)
+	return nil
+}
+
+// lock holds the ledger's lock for a native call on the run; the returned
+// function releases it, keeping r reachable (and unfinalized) until then.
+func (r *Run) lock() func() {
+	r.c.ledger.mu.Lock()
+	return func() {
+		r.c.ledger.mu.Unlock()
+		runtime.KeepAlive(r)
 	}
 }
 
+// handle is the native run; r.lock() is held (r.call holds it).
 func (r *Run) handle() *C.bf_run {
-	if r.p == nil {
+	if r.c.p == nil {
 		panic("backfill: use of a closed Run")
 	}
-	return r.p
+	return r.c.p
 }
 
 // ID is the run's id in the ledger; Seq its number under its brief.
-func (r *Run) ID() int64  { return int64(C.bf_run_id(r.handle())) }
-func (r *Run) Seq() int64 { return int64(C.bf_run_seq(r.handle())) }
+func (r *Run) ID() int64 {
+	defer r.lock()()
+	return int64(C.bf_run_id(r.handle()))
+}
+
+func (r *Run) Seq() int64 {
+	defer r.lock()()
+	return int64(C.bf_run_seq(r.handle()))
+}
 
 // State is the run's state as last read; Refresh reads it again.
-func (r *Run) State() string { return RunStates[int(C.bf_run_current_state(r.handle()))] }
+func (r *Run) State() string {
+	defer r.lock()()
+	return RunStates[int(C.bf_run_current_state(r.handle()))]
+}
 
 // PlanFingerprint is the fingerprint of the plan the run was started on.
 func (r *Run) PlanFingerprint() string {
+	defer r.lock()()
 	return C.GoString(C.bf_run_plan_fingerprint(r.handle()))
 }
 
+// call makes one native call on the run, under its ledger's lock, and reads
+// the thread's error on the same OS thread.
 func (r *Run) call(rc func() C.int) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	err := lastError(rc())
-	runtime.KeepAlive(r)
-	return err
+	defer r.lock()()
+	return lastError(rc())
 }
 
 // Refresh reads the run's state again.
@@ -370,7 +481,8 @@ func (r *Run) Batches(state string) ([]map[string]interface{}, error) {
 		}
 	}
 	if state != "" && code < 0 {
-		return nil, &Error{Code: ErrInvalid, Message: "no batch state " + state}
+		return nil, &Error{Code: ErrInvalid, Message: fmt.Sprintf("batch state must be one of %s, or \"\" for all; not %q",
+			strings.Join(BatchStates, ", "), state)}
 	}
 	var out *C.char
 	if err := r.call(func() C.int { return C.bf_run_batches_json(&out, r.handle(), C.int(code)) }); err != nil {

@@ -62,12 +62,15 @@ func PlanFromJSON(text string) (*Plan, error) {
 	return newPlan(out), nil
 }
 
-// Close releases the plan; later calls on it panic. Closing twice is fine.
-func (p *Plan) Close() {
+// Close releases the plan; later calls on it panic. Batches read from it
+// are copies and stay valid. It returns nil; closing twice is fine.
+func (p *Plan) Close() error {
 	if p.p != nil {
 		C.bf_plan_free(p.p)
 		p.p = nil
 	}
+	runtime.SetFinalizer(p, nil)
+	return nil
 }
 
 func (p *Plan) handle() *C.bf_plan {

@@ -6,13 +6,15 @@ class Handle:
     closed by the garbage collector as a last resort."""
 
     _free = None  # the C function that frees the handle
+    _closed_by = None  # why, when closing another handle closed this one
 
     def __init__(self, handle):
         self._h = handle
 
     def _handle(self):
         if not self._h:
-            raise ValueError("the %s is closed" % type(self).__name__.lower())
+            raise ValueError("the %s is closed%s" % (
+                type(self).__name__.lower(), " (%s)" % self._closed_by if self._closed_by else ""))
         return self._h
 
     def close(self):

@@ -3,8 +3,10 @@ tokens, completions, failures and retries, progress and the audit log."""
 
 import ctypes
 import json
+import os
 import weakref
 
+from ._args import choice, path_arg
 from ._handle import Handle as _Handle
 from ._native import (CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib,
                       take_string)
@@ -28,7 +30,8 @@ def _json_out(fn, *args):
 
 
 class Ledger(_Handle):
-    """A ledger file, created when absent (unless must_exist).
+    """A ledger file, created when absent (unless must_exist). `path` is a str,
+    bytes or os.PathLike; `durability` is "full" or "normal".
 
     `clock`, for tests, is a callable returning the time in UTC microseconds;
     it must not raise."""
@@ -37,9 +40,10 @@ class Ledger(_Handle):
 
     def __init__(self, path, durability="full", must_exist=False, actor=None, clock=None,
                  busy_timeout_ms=0):
+        cpath = path_arg(path)
         opts = LedgerOptions()
         lib.bf_ledger_options_init(ctypes.byref(opts), 1)
-        opts.durability = DURABILITY[durability]
+        opts.durability = choice("durability", durability, DURABILITY)
         opts.busy_timeout_ms = busy_timeout_ms
         opts.flags = _MUST_EXIST if must_exist else 0
         self._actor = _text(actor)
@@ -50,18 +54,21 @@ class Ledger(_Handle):
             opts.clock = self._clock
         self._runs = weakref.WeakSet()
         out = ctypes.c_void_p()
-        lib.bf_ledger_open(ctypes.byref(out), path.encode("utf-8"), ctypes.byref(opts))
+        lib.bf_ledger_open(ctypes.byref(out), cpath, ctypes.byref(opts))
         super().__init__(out)
 
     def close(self):
         """Close the ledger and every run opened through it."""
         for run in list(getattr(self, "_runs", ())):
+            if run._h:
+                run._closed_by = "its ledger was closed"
             run.close()
         super().close()
 
     @property
     def path(self):
-        return lib.bf_ledger_path(self._handle()).decode("utf-8")
+        """The path the ledger was opened with, as a str."""
+        return os.fsdecode(lib.bf_ledger_path(self._handle()))
 
     def runs(self):
         """Every run as a dict (fields in docs/ledger.md)."""
@@ -206,8 +213,9 @@ class Run(_Handle):
         return out
 
     def batches(self, state=None):
-        """The run's batches in plan order (all, or those in `state`), as dicts."""
-        code = -1 if state is None else BATCH_STATES.index(state)
+        """The run's batches in plan order (all, or those in `state`, one of
+        BATCH_STATES), as dicts."""
+        code = -1 if state is None else choice("batch state", state, BATCH_STATES)
         return _json_out(lib.bf_run_batches_json, self._handle(), code)
 
     def events(self):

@@ -7,37 +7,28 @@ from ._native import Value, lib, take_string, value_to_python
 
 
 class Batch:
-    """One batch of a plan; valid while its plan is open."""
+    """One batch of a plan, copied out of it: it stays readable after the plan
+    is closed."""
 
-    def __init__(self, plan, handle):
-        self._plan = plan  # keeps the plan, which owns the batch, alive
-        self._h = handle
+    __slots__ = ("ordinal", "label", "lo", "hi", "params")
 
-    @property
-    def ordinal(self):
-        return lib.bf_batch_ordinal(self._h)
+    def __init__(self, ordinal, label, lo, hi, params):
+        self.ordinal = ordinal
+        self.label = label
+        self.lo = lo
+        self.hi = hi
+        self.params = params  # the bound parameters as a dict, in the order they are bound
 
-    @property
-    def label(self):
-        return lib.bf_batch_label(self._h).decode("utf-8")
-
-    @property
-    def lo(self):
-        return lib.bf_batch_lo(self._h)
-
-    @property
-    def hi(self):
-        return lib.bf_batch_hi(self._h)
-
-    @property
-    def params(self):
-        """The bound parameters as a dict, in the order they are bound."""
-        out = {}
-        for i in range(lib.bf_batch_param_count(self._h)):
+    @classmethod
+    def _copy(cls, handle):
+        """Read everything out of a bf_batch now: it lives only as long as its plan."""
+        params = {}
+        for i in range(lib.bf_batch_param_count(handle)):
             v = Value()
-            lib.bf_batch_param_at(ctypes.byref(v), self._h, i)
-            out[lib.bf_batch_param_name(self._h, i).decode("utf-8")] = value_to_python(v)
-        return out
+            lib.bf_batch_param_at(ctypes.byref(v), handle, i)
+            params[lib.bf_batch_param_name(handle, i).decode("utf-8")] = value_to_python(v)
+        return cls(lib.bf_batch_ordinal(handle), lib.bf_batch_label(handle).decode("utf-8"),
+                   lib.bf_batch_lo(handle), lib.bf_batch_hi(handle), params)
 
     def __repr__(self):
         return "<Batch %d %s>" % (self.ordinal, self.label)
@@ -79,7 +70,7 @@ class Plan(Handle):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("plan has %d batches" % len(self))
-        return Batch(self, lib.bf_plan_batch(self._handle(), index))
+        return Batch._copy(lib.bf_plan_batch(self._handle(), index))
 
     def __iter__(self):
         for i in range(len(self)):

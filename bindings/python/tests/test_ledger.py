@@ -1,6 +1,7 @@
 """Batch tracking from Python: the ledger through the binding."""
 
 import os
+import pathlib
 import shutil
 import tempfile
 import unittest
@@ -118,8 +119,13 @@ class LedgerTest(unittest.TestCase):
         ledger = Ledger(self.path)
         run = ledger.start_run(self.plan, "orders-fix")
         ledger.close()
-        with self.assertRaises(ValueError):
+        with self.assertRaises(ValueError) as caught:
             run.claim()
+        self.assertEqual(str(caught.exception), "the run is closed (its ledger was closed)")
+        for use in (lambda: run.state, lambda: run.progress(), lambda: run.batches()):
+            with self.assertRaises(ValueError):
+                use()
+        run.close()
         with Ledger(self.path) as again:
             self.assertEqual(again.run("orders-fix").state, "planned")
 
@@ -128,6 +134,43 @@ class LedgerTest(unittest.TestCase):
             Ledger(os.path.join(self.dir, "nosuch.db"), must_exist=True)
         self.assertIn("nosuch.db", str(caught.exception))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "nosuch.db")))
+
+    def test_paths_may_be_path_like_or_bytes(self):
+        for path in (pathlib.Path(self.path), os.fsencode(self.path)):
+            with self.subTest(path=type(path).__name__):
+                with Ledger(path) as ledger:
+                    self.assertEqual(ledger.path, self.path)
+                    ledger.start_run(self.plan, "orders-fix")
+        with Ledger(pathlib.Path(self.path)) as ledger:
+            self.assertEqual([r["brief"] for r in ledger.runs()], ["orders-fix"])
+        with self.assertRaises(libbackfill.NotFoundError):
+            Ledger(pathlib.Path(self.dir) / "nosuch.db", must_exist=True)
+
+    def test_paths_with_a_null_byte_are_refused(self):
+        # C would stop reading at the null byte and open another file.
+        for path in (os.path.join(self.dir, "cut.db\0.bak"),
+                     pathlib.Path(self.dir) / "cut.db\0.bak"):
+            with self.subTest(path=path), self.assertRaises(ValueError):
+                Ledger(path)
+        self.assertEqual(os.listdir(self.dir), [])
+        with self.assertRaises(TypeError):
+            Ledger(42)
+
+    def test_bad_choices_name_the_allowed_values(self):
+        with self.assertRaises(ValueError) as caught:
+            Ledger(self.path, durability="Normal")
+        self.assertIn("'full', 'normal'", str(caught.exception))
+        self.assertIn("'Normal'", str(caught.exception))
+        self.assertFalse(os.path.exists(self.path), "a refused ledger was created")
+        with Ledger(self.path) as ledger:
+            run = ledger.start_run(self.plan, "orders-fix")
+            for bad in ("bogus", "Pending", 0):
+                with self.subTest(state=bad), self.assertRaises(ValueError) as caught:
+                    run.batches(bad)
+                self.assertIn("'pending', 'running', 'completed'", str(caught.exception))
+                self.assertIn("'split'", str(caught.exception))
+            self.assertEqual(len(run.batches()), 3)
+            self.assertEqual(len(run.batches("pending")), 3)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import os
 import unittest
 
 import libbackfill
+from support import run_child
 
 SOURCE_ROOT = os.environ.get("BF_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../../.."))
 KEY_PLAN = os.path.join(SOURCE_ROOT, "tests/fuzz/corpus/plan_json/key-plan.json")
@@ -69,6 +70,29 @@ class PlanTest(unittest.TestCase):
         plan.close()
         with self.assertRaises(ValueError):
             len(plan)
+
+    def test_batches_outlive_their_plan(self):
+        # Batches taken inside a with block are used after it: they were read
+        # through pointers into the freed plan (garbage, another plan's batch,
+        # or a crash). A child process, so that a crash fails only this test.
+        out = run_child(self, """
+            import json, os, libbackfill
+            corpus = os.path.join(os.environ["BF_SOURCE_ROOT"], "tests/fuzz/corpus/plan_json")
+            def read(name):
+                with open(os.path.join(corpus, name)) as f:
+                    return f.read()
+            with libbackfill.Plan.from_json(read("key-plan.json")) as plan:
+                batches = list(plan)
+                last = plan[-1]
+            others = [libbackfill.Plan.from_json(read("key-plan-width15.json")) for _ in range(50)]
+            print(json.dumps([[b.ordinal, b.label, b.lo, b.hi, b.params] for b in batches + [last]]))
+            """)
+        self.assertEqual(json.loads(out), [
+            [0, "order_id [0, 10)", 0, 10, {"lo": 0, "hi": 10}],
+            [1, "order_id [10, 20)", 10, 20, {"lo": 10, "hi": 20}],
+            [2, "order_id [20, 30)", 20, 30, {"lo": 20, "hi": 30}],
+            [2, "order_id [20, 30)", 20, 30, {"lo": 20, "hi": 30}],
+        ])
 
 
 if __name__ == "__main__":
