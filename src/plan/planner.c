@@ -180,9 +180,9 @@ int bf_planner_set_grain(bf_planner *p, bf_grain grain, unsigned every)
     if (every == 0)
         return bf__error(BF_E_INVALID, "batching: every must be at least 1 %s, got 0",
                          bf_grain_name(grain));
-    if (every > 100000)
-        return bf__error(BF_E_INVALID, "batching: every %u %ss is more than 100000", every,
-                         bf_grain_name(grain));
+    if (every > BF_PLAN_MAX_EVERY)
+        return bf__error(BF_E_INVALID, "batching: every %u %ss is more than %d", every,
+                         bf_grain_name(grain), BF_PLAN_MAX_EVERY);
     p->grain = grain;
     p->every = every;
     return BF_OK;

@@ -11,6 +11,8 @@
 
 /* More batches than this is a mistake in the settings, not a plan. */
 #define BF_PLAN_MAX_BATCHES 100000000
+/* The most grains one time batch may span (batching.every). */
+#define BF_PLAN_MAX_EVERY 100000
 
 /* Room for any label or text parameter the planner writes. */
 #define BF_LABEL_MAX 160
