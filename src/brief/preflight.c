@@ -8,14 +8,18 @@
 #include <string.h>
 
 #include "backfill/lineage.h"
+#include "backfill/time.h"
 #include "brief/brief_internal.h"
 #include "brief/findings.h"
 #include "brief/job_params.h"
+#include "plan/planner_internal.h"
 
 struct pf {
     const bf_brief *b;
     bf_findings *f;
     bf_risk risk;
+    int scope_ok;    /* the scope is complete and not empty */
+    int batching_ok; /* batching.by is given and nothing it needs is missing */
     int rc; /* the first failure; later findings are skipped */
 };
 
@@ -114,6 +118,49 @@ static void rule_target(struct pf *pf)
     }
 }
 
+/*
+ * Whether the time scope holds no instant: its start and end compared as
+ * instants of the scope's zone, as the planner resolves them (so "2025-01-01"
+ * and "2025-01-01 00:00:00" are one instant, and so are two local times in
+ * the same clock change). Adds the finding; -1 when the check itself failed.
+ */
+static int time_scope_empty(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    const char *start = bf_brief_scope_start(b), *end = bf_brief_scope_end(b);
+    const char *zone = bf_brief_scope_timezone(b);
+    bf_civil s, e;
+    bf_tz *tz = NULL;
+    int64_t s_utc, e_utc;
+    int rc;
+
+    /* The schema has parsed both dates and loaded the zone already. */
+    if (bf_civil_parse(&s, start) != BF_OK || bf_civil_parse(&e, end) != BF_OK)
+        return 0;
+    rc = bf_tz_load(&tz, zone);
+    if (rc != BF_OK) {
+        if (rc == BF_E_NOMEM && pf->rc == BF_OK)
+            pf->rc = rc;
+        return rc == BF_E_NOMEM ? -1 : 0;
+    }
+    bf_tz_to_utc(&s_utc, tz, &s);
+    bf_tz_to_utc(&e_utc, tz, &e);
+    bf_tz_free(tz);
+    if (s_utc < e_utc)
+        return 0;
+    if (bf_civil_seconds(&s) == bf_civil_seconds(&e))
+        FIND(pf, "empty-scope", BLOCK, "$.scope.time",
+             "The time scope is empty: its start \"%s\" and end \"%s\" are the same time, so "
+             "nothing would be backfilled.",
+             start, end);
+    else
+        FIND(pf, "empty-scope", BLOCK, "$.scope.time",
+             "The time scope is empty: its start \"%s\" and end \"%s\" fall in the same clock "
+             "change of %s and are the same instant, so nothing would be backfilled.",
+             start, end, zone);
+    return 1;
+}
+
 /* The members a scope kind needs, and whether the scope it gives is empty. */
 static void rule_scope(struct pf *pf)
 {
@@ -152,17 +199,33 @@ static void rule_scope(struct pf *pf)
     }
     if (!complete)
         return;
-    if (kind == BF_SCOPE_TIME)
-        empty = strcmp(bf_brief_scope_start(b), bf_brief_scope_end(b)) == 0;
-    else if (kind == BF_SCOPE_KEYS)
-        empty = bf_brief_scope_key_start(&lo, b) == BF_OK && bf_brief_scope_key_end(&hi, b) == BF_OK &&
-                lo == hi;
-    else if (kind == BF_SCOPE_PARTITIONS)
+    if (kind == BF_SCOPE_TIME) {
+        empty = time_scope_empty(pf);
+        if (empty < 0)
+            return;
+    } else if (kind == BF_SCOPE_KEYS) {
+        /* Numbers, compared as numbers; the schema keeps start <= end. */
+        bf_brief_scope_key_start(&lo, b);
+        bf_brief_scope_key_end(&hi, b);
+        if (lo >= hi) {
+            empty = 1;
+            FIND(pf, "empty-scope", BLOCK, "$.scope.keys",
+                 "The key scope is empty: its start %lld is not below its end %lld (the end is "
+                 "excluded), so nothing would be backfilled.",
+                 (long long)lo, (long long)hi);
+        }
+    } else if (kind == BF_SCOPE_PARTITIONS) {
         empty = bf_brief_partition_count(b) == 0;
-    if (empty)
-        FIND(pf, "empty-scope", BLOCK, "$.scope",
-             "The scope is empty (its start equals its end, or it lists no values), so nothing "
-             "would be backfilled.");
+        if (empty)
+            FIND(pf, "empty-scope", BLOCK, "$.scope.partitions.values",
+                 "The partition scope lists no values, so nothing would be backfilled.");
+    } else if (bf_brief_scope_buckets(&lo, b) == BF_OK && lo < 1) {
+        /* The schema refuses a count below 1; kept so that every kind has its rule. */
+        empty = 1;
+        FIND(pf, "empty-scope", BLOCK, "$.scope.buckets.count",
+             "The bucket scope has no buckets, so nothing would be backfilled.");
+    }
+    pf->scope_ok = !empty;
 }
 
 static void rule_batching(struct pf *pf)
@@ -176,6 +239,8 @@ static void rule_batching(struct pf *pf)
         FIND(pf, "missing-batching", BLOCK, "$.batching.by",
              "The brief does not say how to cut the work into batches (batching.by).");
     } else {
+        size_t before = bf_findings_count(pf->f);
+
         /* batching.by and the scope kind are numbered alike. */
         if (kind != BF_SCOPE_NONE && (int)kind != (int)by)
             FIND(pf, "batching-scope-mismatch", BLOCK, "$.batching.by",
@@ -193,6 +258,7 @@ static void rule_batching(struct pf *pf)
         if (by == BF_BATCH_BY_KEY && !has(b, "batching.width") && !has(b, "batching.rows_per_batch"))
             FIND(pf, "incomplete-batching", BLOCK, "$.batching.width",
                  "Key batches need a width or rows_per_batch.");
+        pf->batching_ok = bf_findings_count(pf->f) == before;
     }
     if (!has(b, "batching.target_batch_s"))
         FIND(pf, "missing-runtime-estimate", WARN, "$.batching.target_batch_s",
@@ -200,6 +266,51 @@ static void rule_batching(struct pf *pf)
     if (bf_brief_max_concurrency(&v, b) == BF_OK && v > 8)
         FIND(pf, "high-concurrency", WARN, "$.batching.max_concurrency",
              "%lld batches at once can starve production; 8 or fewer is safer.", (long long)v);
+}
+
+/* Split "$.path: why" (a library message) into its path and the rest, or use `path`. */
+static const char *split_path(char *out, size_t size, const char *msg, const char *path)
+{
+    const char *sep = msg[0] == '$' ? strstr(msg, ": ") : NULL;
+    size_t plen = sep ? (size_t)(sep - msg) : 0;
+
+    if (!sep) {
+        snprintf(out, size, "%s", path);
+        return msg;
+    }
+    snprintf(out, size, "%.*s", (int)(plen < size ? plen : size - 1), msg);
+    return sep + 2;
+}
+
+/*
+ * Whatever the planner refuses, preflight blocks: the brief's scope and
+ * batching are handed to the planner itself (bf_planner_new_from_brief and
+ * the checks bf_planner_plan makes before cutting), so the two cannot
+ * disagree. Runs once the scope and batching rules found nothing missing.
+ */
+static void rule_plannable(struct pf *pf)
+{
+    static const char *const scope_paths[] = {"$.scope", "$.scope.time", "$.scope.keys",
+                                              "$.scope.partitions", "$.scope.buckets"};
+    bf_planner *p = NULL;
+    char path[128];
+    const char *why;
+    int rc;
+
+    if (!pf->scope_ok || !pf->batching_ok || pf->rc != BF_OK)
+        return;
+    rc = bf_planner_new_from_brief(&p, pf->b);
+    if (rc == BF_OK)
+        rc = bf__planner_check(p);
+    bf_planner_free(p);
+    if (rc == BF_OK)
+        return;
+    if (rc == BF_E_NOMEM) {
+        pf->rc = rc;
+        return;
+    }
+    why = split_path(path, sizeof path, bf_last_error(), scope_paths[bf_brief_scope_kind(pf->b)]);
+    FIND(pf, "unplannable", BLOCK, path, "The planner refuses this brief: %s.", why);
 }
 
 static void rule_write(struct pf *pf)
@@ -427,6 +538,8 @@ int bf_brief_check(bf_findings **out, const bf_brief *brief)
     *out = NULL;
     pf.b = brief;
     pf.risk = bf_brief_risk(brief);
+    pf.scope_ok = 0;
+    pf.batching_ok = 0;
     pf.rc = bf__findings_new(&pf.f);
     if (pf.rc != BF_OK)
         return pf.rc;
@@ -434,6 +547,7 @@ int bf_brief_check(bf_findings **out, const bf_brief *brief)
     rule_target(&pf);
     rule_scope(&pf);
     rule_batching(&pf);
+    rule_plannable(&pf);
     rule_write(&pf);
     rule_job(&pf);
     rule_checks(&pf);

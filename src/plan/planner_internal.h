@@ -46,8 +46,19 @@ struct bf_planner {
     int64_t buckets;
 };
 
+/*
+ * Everything bf_planner_plan() refuses about the settings, checked without
+ * cutting a batch (so preflight can ask it of any brief): time scopes whose
+ * bounds the time format cannot bind, key widths that make more batches
+ * than a plan holds. BF_E_INVALID with the planner's message.
+ */
+int bf__planner_check(const bf_planner *p);
+
 /* The canonical settings text a plan is sealed over (its pin). */
 int bf__planner_pin(const bf_planner *p, char **out);
+
+/* The time settings bf__plan_time() refuses (hour batches bound as dates, ...). */
+int bf__plan_time_check(const bf_planner *p);
 
 /* Cut each dimension into `plan` (unsealed), in the planner's order. */
 int bf__plan_time(bf_plan *plan, const bf_planner *p);

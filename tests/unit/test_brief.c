@@ -845,12 +845,15 @@ static const struct rule_case {
      {{"scope.time", NULL}, {"scope.keys", "{\"column\": \"order_id\", \"end\": 5}"}}},
     {"incomplete-scope", BF_SEVERITY_BLOCK, "$.scope.buckets.count",
      {{"scope.time", NULL}, {"scope.buckets", "{\"column\": \"order_id\"}"}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope", {{"scope.time.end", "\"2025-01-01\""}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope",
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.time", {{"scope.time.end", "\"2025-01-01\""}}},
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.time", {{"scope.time.end", "\"2025-01-01 00:00:00\""}}},
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.partitions.values",
      {{"scope.time", NULL}, {"scope.partitions", "{\"column\": \"region\", \"values\": []}"},
       {"batching.by", "\"partition\""}, {"job.select", "\"SELECT 1 WHERE region = :partition\""}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope",
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.keys",
      {{"scope.time", NULL}, {"scope.keys", "{\"column\": \"order_id\", \"start\": 5, \"end\": 5}"}}},
+    {"unplannable", BF_SEVERITY_BLOCK, "$.scope.time",
+     {{"target.time_format", "\"date\""}, {"scope.time.start", "\"2025-01-01 06:00\""}}},
     {"missing-expected-rows", BF_SEVERITY_WARN, "$.scope.expected_rows", {{"scope.expected_rows", NULL}}},
     {"missing-batching", BF_SEVERITY_BLOCK, "$.batching.by", {{"batching.by", NULL}}},
     {"batching-scope-mismatch", BF_SEVERITY_BLOCK, "$.batching.by",
@@ -989,6 +992,119 @@ START_TEST(near_misses_do_not_fire)
 
     ck_assert_msg(!has_finding(f, r->code, NULL, NULL), "near miss %d: %s fired", _i, r->code);
     bf_findings_free(f);
+    free(text);
+}
+END_TEST
+
+/*
+ * Preflight and the planner agree: for each scope, `check` blocks exactly
+ * when planning the brief fails. Each case is the good example with its
+ * scope (and the batching and job that go with the scope's kind) replaced.
+ */
+static const struct scope_case {
+    const char *kind; /* time, keys, partitions, buckets */
+    const char *scope;
+    const char *batching; /* NULL: the example's (time, day, every 7) */
+    const char *code;     /* the blocking finding expected, or NULL when the plan succeeds */
+} scope_cases[] = {
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-01-01 00:00:00\"}", NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-01-01 00:00\", \"end\": \"2025-01-01T00:00:00\"}", NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-01-01 00:00:01\"}", NULL, NULL},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\", \"timezone\": \"Europe/Paris\"}", NULL, NULL},
+    /* 02:00-03:00 does not exist in New York on 2025-03-09: both bounds are 03:00 EDT. */
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 02:30\", \"timezone\": \"America/New_York\"}",
+     NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 03:00\", \"timezone\": \"America/New_York\"}",
+     NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 03:01\", \"timezone\": \"America/New_York\"}",
+     NULL, NULL},
+    /* 01:00-02:00 happens twice on 2025-11-02; the first one is taken. */
+    {"time", "{\"start\": \"2025-11-02 01:00\", \"end\": \"2025-11-02 01:30\", \"timezone\": \"America/New_York\"}",
+     NULL, NULL},
+    {"time", "{\"start\": \"2025-01-01 06:00\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"day\", \"date\": 1}", "unplannable"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"hour\", \"date\": 1}", "unplannable"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"day\", \"date\": 1}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 5, \"end\": 5}", NULL, "empty-scope"},
+    {"keys", "{\"column\": \"id\", \"start\": 9, \"end\": 10}", NULL, NULL},
+    /* Numbers, not text: "10" < "9" as text. */
+    {"keys", "{\"column\": \"id\", \"start\": -9223372036854775808, \"end\": 9223372036854775807}",
+     "{\"by\": \"key\", \"width\": 4611686018427387904}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 9223372036854775807}",
+     "{\"by\": \"key\", \"width\": 1}", "unplannable"},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 1000}", "{\"by\": \"key\", \"width\": 1}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 100000001}", "{\"by\": \"key\", \"width\": 1}",
+     "unplannable"},
+    {"partitions", "{\"column\": \"region\", \"values\": []}", NULL, "empty-scope"},
+    {"partitions", "{\"column\": \"region\", \"values\": [42, \"42\", \"eu\"]}", NULL, NULL},
+    {"partitions", "{\"column\": \"region\", \"values\": [\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]}",
+     NULL, NULL},
+    {"partitions", "{\"column\": \"region\", \"values\": [\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]}",
+     NULL, "unplannable"},
+    {"buckets", "{\"column\": \"id\", \"count\": 1}", NULL, NULL},
+    {"buckets", "{\"column\": \"id\", \"count\": 64}", NULL, NULL},
+};
+
+START_TEST(check_blocks_exactly_when_the_planner_refuses)
+{
+    static const struct {
+        const char *kind, *batching, *job;
+    } per_kind[] = {
+        {"time", NULL, "\"SELECT 1 WHERE ts >= :start AND ts < :end\""},
+        {"keys", "{\"by\": \"key\", \"width\": 1000}", "\"SELECT 1 WHERE id >= :lo AND id < :hi\""},
+        {"partitions", "{\"by\": \"partition\"}", "\"SELECT 1 WHERE region = :partition\""},
+        {"buckets", "{\"by\": \"bucket\"}", "\"SELECT 1 WHERE h = :bucket\""},
+    };
+    const struct scope_case *c = &scope_cases[_i];
+    char dotted[32], batching[256];
+    size_t k = 0;
+    bf_planner *planner = NULL;
+    bf_plan *plan = NULL;
+    int plan_rc;
+
+    while (strcmp(per_kind[k].kind, c->kind) != 0)
+        k++;
+    snprintf(dotted, sizeof dotted, "scope.%s", c->kind);
+    /* "date": 1 in a case's batching asks for time_format date (not a batching member). */
+    snprintf(batching, sizeof batching, "%s",
+             c->batching ? c->batching : per_kind[k].batching ? per_kind[k].batching : "");
+    char *hint = strstr(batching, ", \"date\": 1");
+    if (hint)
+        memmove(hint, hint + 11, strlen(hint + 11) + 1);
+    struct edit edits[5] = {{"scope.time", NULL}, {dotted, c->scope}, {"job.select", per_kind[k].job}};
+    size_t n = 3;
+
+    /* Keep the example's batching and time format unless the case changes them. */
+    if (batching[0])
+        edits[n++] = (struct edit){"batching", batching};
+    if (hint)
+        edits[n++] = (struct edit){"target.time_format", "\"date\""};
+    char *text = patched_example(edits, n);
+    bf_brief *b = load_text(text);
+    bf_findings *f = NULL;
+    ck_assert_int_eq(bf_brief_check(&f, b), BF_OK);
+
+    plan_rc = bf_planner_new_from_brief(&planner, b);
+    if (plan_rc == BF_OK)
+        plan_rc = bf_planner_plan(&plan, planner);
+    if (plan_rc == BF_OK)
+        plan_rc = bf_plan_verify(plan, planner);
+    ck_assert_msg((bf_findings_blocking(f) > 0) == (plan_rc != BF_OK),
+                  "scope case %d: check has %zu blocking finding(s) (first %s: %s), planning gave %s "
+                  "(%s)",
+                  _i, bf_findings_blocking(f), bf_findings_code(f, 0) ? bf_findings_code(f, 0) : "-",
+                  bf_findings_message(f, 0) ? bf_findings_message(f, 0) : "-", bf_errstr(plan_rc),
+                  plan_rc ? bf_last_error() : "");
+    if (c->code) {
+        ck_assert_msg(has_finding(f, c->code, NULL, NULL), "scope case %d: no %s", _i, c->code);
+        ck_assert_uint_eq(bf_findings_blocking(f), 1);
+    }
+    bf_plan_free(plan);
+    bf_planner_free(planner);
+    bf_findings_free(f);
+    bf_brief_free(b);
     free(text);
 }
 END_TEST
@@ -1318,6 +1434,8 @@ int main(void)
     tcase_add_test(access, new_brief_is_an_empty_draft);
     tcase_add_loop_test(preflight, each_rule_fires_on_a_brief_that_breaks_it, 0, (int)BF_ARRAY_LEN(rules));
     tcase_add_loop_test(preflight, near_misses_do_not_fire, 0, (int)BF_ARRAY_LEN(near_misses));
+    tcase_add_loop_test(preflight, check_blocks_exactly_when_the_planner_refuses, 0,
+                        (int)BF_ARRAY_LEN(scope_cases));
     tcase_add_test(preflight, good_example_passes_every_rule_but_the_estimate);
     tcase_add_test(preflight, blocking_findings_come_first);
     tcase_add_test(preflight, each_bad_example_triggers_its_rule);
