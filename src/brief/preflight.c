@@ -490,12 +490,69 @@ static void rule_checks(struct pf *pf)
              "No unique check on the target's key; duplicated rows would go unnoticed.");
 }
 
+/* The downstream asset named `name`, or the asset count. */
+static size_t asset_named(const bf_brief *b, const char *name)
+{
+    size_t n = bf_brief_downstream_count(b);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(bf_brief_downstream_name(b, i), name) == 0)
+            return i;
+    return n;
+}
+
+/* Append the affected dashboards and stakeholders of one lineage list to sb; counts them in *n. */
+static void people_assets(bf__sb *sb, size_t *n, const bf_brief *b, const bf_lineage *l,
+                          size_t (*count)(const bf_lineage *),
+                          const char *(*get)(const bf_lineage *, size_t))
+{
+    for (size_t i = 0; i < count(l); i++) {
+        bf_asset_kind kind = bf_brief_downstream_kind(b, asset_named(b, get(l, i)));
+
+        if (kind != BF_ASSET_DASHBOARD && kind != BF_ASSET_STAKEHOLDER)
+            continue;
+        bf__sb_appendf(sb, "%s\"%s\"", (*n)++ ? ", " : "", get(l, i));
+    }
+}
+
+/*
+ * Who must be told: the dashboards and stakeholders the target reaches,
+ * by the lineage's one definition of "affected" (what blast-radius lists as
+ * direct and indirect dependents). Assets that read only sources are not
+ * affected, so they ask for no one.
+ */
+static void rule_communication(struct pf *pf, const bf_lineage *l)
+{
+    const bf_brief *b = pf->b;
+    size_t n = 0;
+    bf__sb sb;
+    char *names;
+    int rc;
+
+    if (bf_brief_stakeholder_count(b) > 0)
+        return;
+    bf__sb_init(&sb);
+    people_assets(&sb, &n, b, l, bf_lineage_direct_count, bf_lineage_direct);
+    people_assets(&sb, &n, b, l, bf_lineage_indirect_count, bf_lineage_indirect);
+    rc = bf__sb_finish(&sb, &names);
+    if (rc != BF_OK) {
+        if (pf->rc == BF_OK)
+            pf->rc = rc;
+        return;
+    }
+    if (n)
+        FIND(pf, "missing-communication", WARN, "$.communication.stakeholders",
+             "The change reaches %s %s, but communication.stakeholders names no one to tell.",
+             n == 1 ? "the dashboard or stakeholder" : "the dashboards and stakeholders", names);
+    bf__free(names);
+}
+
 static void rule_downstream(struct pf *pf)
 {
     const bf_brief *b = pf->b;
     size_t n = bf_brief_downstream_count(b);
-    bf_lineage *lineage;
-    int people = 0, rc;
+    bf_lineage *lineage = NULL;
+    int rc;
 
     if (n == 0) {
         FIND(pf, "missing-downstream", WARN, "$.downstream",
@@ -509,24 +566,14 @@ static void rule_downstream(struct pf *pf)
     }
     if (rc != BF_OK) {
         /* The lineage message starts with its own "$.path: "; keep the path apart. */
-        const char *msg = bf_last_error();
-        const char *sep = strstr(msg, ": ");
         char path[128];
-        size_t plen = sep ? (size_t)(sep - msg) : 0;
+        const char *why = split_path(path, sizeof path, bf_last_error(), "$.downstream");
 
-        snprintf(path, sizeof path, "%.*s", (int)(plen < sizeof path ? plen : sizeof path - 1),
-                 sep ? msg : "$.downstream");
-        FIND(pf, "invalid-lineage", BLOCK, path, "%s.", sep ? sep + 2 : msg);
+        FIND(pf, "invalid-lineage", BLOCK, path, "%s.", why);
+        return;
     }
+    rule_communication(pf, lineage);
     bf_lineage_free(lineage);
-    for (size_t i = 0; i < n; i++) {
-        bf_asset_kind kind = bf_brief_downstream_kind(b, i);
-        people |= kind == BF_ASSET_DASHBOARD || kind == BF_ASSET_STAKEHOLDER;
-    }
-    if (people && bf_brief_stakeholder_count(b) == 0)
-        FIND(pf, "missing-communication", WARN, "$.communication.stakeholders",
-             "Dashboards or stakeholders depend on this data but communication.stakeholders "
-             "names no one to tell.");
 }
 
 int bf_brief_check(bf_findings **out, const bf_brief *brief)

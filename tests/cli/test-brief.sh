@@ -2,9 +2,14 @@
 # The brief commands: check, brief and blast-radius, on the example briefs and on malformed input.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 103
+plan 108
 
 ex="$BF_SOURCE_ROOT/examples/briefs"
+
+# expect_no_grep FILE PATTERN WHAT
+expect_no_grep() {
+    if grep -Eq -- "$2" "$1"; then not_ok "$3: /$2/ in $(basename "$1")" "$(head -c 600 "$1")"; else ok "$3"; fi
+}
 good="$ex/refund-join.json"
 
 # --- check ---------------------------------------------------------------------------
@@ -154,6 +159,23 @@ expect_grep "$work/out" '"reason": "owner of Revenue dashboard; listed in commun
 run "$BACKFILL" blast-radius "$ex/bad-lineage-cycle.json"
 expect_rc 2 "blast-radius refuses a cycle"
 expect_grep "$work/err" 'depends_on forms a cycle: mart_monthly_revenue -> Revenue dashboard -> mart_monthly_revenue' "the error names the cycle"
+
+# missing-communication and blast-radius agree on who is affected.
+cat >"$work/source-only.sed" <<'SED'
+/"downstream": \[/,/^  \],/c\
+  "downstream": [ { "name": "Raw dashboard", "kind": "dashboard", "depends_on": ["raw_orders"], "owner": "ops" } ],
+/"communication":/d
+SED
+sed -f "$work/source-only.sed" "$good" | sed 's/"rollback": \(.*\) },$/"rollback": \1 }/' >"$work/source-only.json"
+run "$BACKFILL" check "$work/source-only.json"
+expect_rc 0 "check passes a brief whose only dashboard reads a source"
+expect_no_grep "$work/out" 'missing-communication' "a dashboard on a source asks for no one to tell"
+run "$BACKFILL" blast-radius "$work/source-only.json"
+expect_grep "$work/out" '^People to tell:$' "blast-radius of the source-only brief runs"
+expect_no_grep "$work/out" 'Raw dashboard' "blast-radius does not list the dashboard on a source"
+sed '/"communication":/d' "$good" | sed 's/"rollback": \(.*\) },$/"rollback": \1 }/' >"$work/no-communication.json"
+run "$BACKFILL" check "$work/no-communication.json"
+expect_grep "$work/out" '^warn  missing-communication .*"Revenue dashboard", "Board pack"' "missing-communication names the affected dashboard and stakeholder"
 
 run "$BACKFILL" --help
 expect_grep "$work/out" '^  blast-radius' "--help lists the brief commands"

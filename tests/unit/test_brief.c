@@ -1109,6 +1109,81 @@ START_TEST(check_blocks_exactly_when_the_planner_refuses)
 }
 END_TEST
 
+/*
+ * missing-communication and blast-radius share one definition of affected:
+ * the assets the finding names are exactly the dashboards and stakeholders
+ * among the lineage's direct and indirect dependents.
+ */
+static const struct comm_case {
+    const char *downstream;
+    const char *names; /* the assets the finding names, as "a|b", or "" for no finding */
+} comm_cases[] = {
+    {"[{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"Revenue dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"mart\"]},"
+     " {\"name\": \"Board pack\", \"kind\": \"stakeholder\", \"depends_on\": [\"Revenue dashboard\"]}]",
+     "Revenue dashboard|Board pack"},
+    /* Reads only a source: not affected, so no one to tell. */
+    {"[{\"name\": \"Raw dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_orders\"]}]", ""},
+    {"[{\"name\": \"Raw dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_orders\"]},"
+     " {\"name\": \"Ops\", \"kind\": \"stakeholder\", \"depends_on\": [\"Raw dashboard\"]},"
+     " {\"name\": \"mart\", \"kind\": \"view\", \"depends_on\": [\"fct_orders\", \"raw_refunds\"]},"
+     " {\"name\": \"CFO\", \"kind\": \"stakeholder\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"Margin dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_refunds\", \"mart\"]}]",
+     "CFO|Margin dashboard"},
+    /* No depends_on at all: reaches nothing. */
+    {"[{\"name\": \"Loose dashboard\", \"kind\": \"dashboard\"}]", ""},
+    {"[{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"export\", \"kind\": \"export\", \"depends_on\": [\"mart\"]}]", ""},
+};
+
+START_TEST(missing_communication_names_what_blast_radius_reaches)
+{
+    const struct comm_case *c = &comm_cases[_i];
+    struct edit edits[2] = {{"communication", NULL}, {"downstream", c->downstream}};
+    char *text = patched_example(edits, 2);
+    bf_brief *b = load_text(text);
+    bf_findings *f = NULL;
+    bf_lineage *l = NULL;
+    char from_lineage[512] = "", from_finding[512] = "";
+    const char *msg = NULL;
+
+    ck_assert_int_eq(bf_brief_check(&f, b), BF_OK);
+    ck_assert_int_eq(bf_lineage_new(&l, b), BF_OK);
+    /* What blast-radius reports: dashboards and stakeholders among the dependents. */
+    for (int list = 0; list < 2; list++) {
+        size_t n = list ? bf_lineage_indirect_count(l) : bf_lineage_direct_count(l);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = list ? bf_lineage_indirect(l, i) : bf_lineage_direct(l, i);
+            for (size_t a = 0; a < bf_brief_downstream_count(b); a++) {
+                bf_asset_kind kind = bf_brief_downstream_kind(b, a);
+                if (strcmp(bf_brief_downstream_name(b, a), name) == 0 &&
+                    (kind == BF_ASSET_DASHBOARD || kind == BF_ASSET_STAKEHOLDER))
+                    snprintf(from_lineage + strlen(from_lineage), sizeof from_lineage - strlen(from_lineage),
+                             "%s%s", from_lineage[0] ? "|" : "", name);
+            }
+        }
+    }
+    /* What the finding names: its quoted asset names. */
+    for (size_t i = 0; i < bf_findings_count(f); i++)
+        if (strcmp(bf_findings_code(f, i), "missing-communication") == 0)
+            msg = bf_findings_message(f, i);
+    for (const char *q = msg ? strchr(msg, '"') : NULL; q; q = strchr(q, '"')) {
+        const char *end = strchr(q + 1, '"');
+        ck_assert_ptr_nonnull(end);
+        snprintf(from_finding + strlen(from_finding), sizeof from_finding - strlen(from_finding),
+                 "%s%.*s", from_finding[0] ? "|" : "", (int)(end - q - 1), q + 1);
+        q = end + 1;
+    }
+    ck_assert_str_eq(from_lineage, c->names);
+    ck_assert_str_eq(from_finding, from_lineage);
+    ck_assert_int_eq(msg != NULL, c->names[0] != '\0');
+    bf_lineage_free(l);
+    bf_findings_free(f);
+    bf_brief_free(b);
+    free(text);
+}
+END_TEST
+
 START_TEST(good_example_passes_every_rule_but_the_estimate)
 {
     bf_brief *b = load_example("refund-join.json");
@@ -1436,6 +1511,8 @@ int main(void)
     tcase_add_loop_test(preflight, near_misses_do_not_fire, 0, (int)BF_ARRAY_LEN(near_misses));
     tcase_add_loop_test(preflight, check_blocks_exactly_when_the_planner_refuses, 0,
                         (int)BF_ARRAY_LEN(scope_cases));
+    tcase_add_loop_test(preflight, missing_communication_names_what_blast_radius_reaches, 0,
+                        (int)BF_ARRAY_LEN(comm_cases));
     tcase_add_test(preflight, good_example_passes_every_rule_but_the_estimate);
     tcase_add_test(preflight, blocking_findings_come_first);
     tcase_add_test(preflight, each_bad_example_triggers_its_rule);
