@@ -3,7 +3,6 @@
  * "Preflight"). Each rule adds findings with a stable code; docs/brief.md
  * has the table of codes. Rules grow stricter as `risk` rises.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,42 +31,146 @@ struct pf {
             (pf)->rc = bf__findings_add((pf)->f, code, sev, path, __VA_ARGS__);            \
     } while (0)
 
-/* Absent, empty or only blanks. */
-static int blank(const char *s)
-{
-    if (!s)
-        return 1;
-    while (*s && isspace((unsigned char)*s))
-        s++;
-    return *s == '\0';
-}
 
 static int has(const bf_brief *b, const char *dotted)
 {
     return bf__json_at(b->doc, dotted) != NULL;
 }
 
+/*
+ * People are compared by Unicode simple case folding (CaseFolding.txt, status
+ * C and S) over Basic Latin, Latin-1 Supplement, Latin Extended-A, Greek and
+ * Cyrillic, in code, so the answer never depends on the host's locale
+ * (tolower/towlower do). Other characters compare as they are.
+ */
+static uint32_t fold(uint32_t c)
+{
+    if (c < 0x80)
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    if (c == 0xB5)
+        return 0x3BC; /* micro sign -> mu */
+    if ((c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xDE))
+        return c + 32;
+    if (c >= 0x100 && c <= 0x17F) {
+        if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149)
+            return c; /* dotted I folds only in Turkic rules; the rest have no simple folding */
+        if (c == 0x178)
+            return 0xFF;
+        if (c == 0x17F)
+            return 's';
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+            return c & 1 ? c + 1 : c; /* odd capitals */
+        return c & 1 ? c : c + 1;    /* even capitals */
+    }
+    if (c >= 0x370 && c <= 0x3FF) {
+        switch (c) {
+        case 0x370: case 0x372: case 0x376: return c + 1;
+        case 0x37F: return 0x3F3;
+        case 0x386: return 0x3AC;
+        case 0x388: case 0x389: case 0x38A: return c + 37;
+        case 0x38C: return 0x3CC;
+        case 0x38E: case 0x38F: return c + 63;
+        case 0x3C2: return 0x3C3; /* final sigma */
+        case 0x3CF: return 0x3D7;
+        case 0x3D0: return 0x3B2;
+        case 0x3D1: return 0x3B8;
+        case 0x3D5: return 0x3C6;
+        case 0x3D6: return 0x3C0;
+        case 0x3F0: return 0x3BA;
+        case 0x3F1: return 0x3C1;
+        case 0x3F4: return 0x3B8;
+        case 0x3F5: return 0x3B5;
+        case 0x3F7: case 0x3FA: return c + 1;
+        case 0x3F9: return 0x3F2;
+        case 0x3FD: case 0x3FE: case 0x3FF: return c - 130;
+        default: break;
+        }
+        if ((c >= 0x391 && c <= 0x3A1) || (c >= 0x3A3 && c <= 0x3AB))
+            return c + 32;
+        if (c >= 0x3D8 && c <= 0x3EF)
+            return c & 1 ? c : c + 1;
+        return c;
+    }
+    if (c == 0x345)
+        return 0x3B9; /* combining ypogegrammeni -> iota */
+    if (c >= 0x400 && c <= 0x52F) {
+        if (c <= 0x40F)
+            return c + 80;
+        if (c <= 0x42F)
+            return c + 32;
+        if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
+            return c & 1 ? c : c + 1;
+        if (c == 0x4C0)
+            return 0x4CF;
+        if (c >= 0x4C1 && c <= 0x4CE)
+            return c & 1 ? c + 1 : c;
+    }
+    return c;
+}
+
+/* The code point at *s (well-formed UTF-8, as the schema guarantees); advances *s. */
+static uint32_t next_cp(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    uint32_t c = p[0];
+    size_t n = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+
+    if (n)
+        c &= 0x3F >> n;
+    for (size_t i = 1; i <= n && p[i]; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    *s = p + 1 + n;
+    return c;
+}
+
+/* Unicode white space (White_Space=yes), not the locale's idea of it. */
+static int white(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+/* [*start, *end) of s without surrounding white space. */
+static void trim(const unsigned char **start, const unsigned char **end, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s, *q;
+
+    while (*p) {
+        q = p;
+        if (!white(next_cp(&p))) {
+            p = q;
+            break;
+        }
+    }
+    *start = *end = p;
+    while (*p)
+        if (!white(next_cp(&p)))
+            *end = p;
+}
+
+/* Absent, empty or only white space. */
+static int blank(const char *s)
+{
+    const unsigned char *start, *end;
+
+    if (!s)
+        return 1;
+    trim(&start, &end, s);
+    return start == end;
+}
+
 /* Two names of people are the same person if they match ignoring case and surrounding blanks. */
 static int same_person(const char *a, const char *b)
 {
-    size_t la, lb;
+    const unsigned char *pa, *ea, *pb, *eb;
 
-    while (isspace((unsigned char)*a))
-        a++;
-    while (isspace((unsigned char)*b))
-        b++;
-    la = strlen(a);
-    lb = strlen(b);
-    while (la && isspace((unsigned char)a[la - 1]))
-        la--;
-    while (lb && isspace((unsigned char)b[lb - 1]))
-        lb--;
-    if (la != lb)
-        return 0;
-    for (size_t i = 0; i < la; i++)
-        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+    trim(&pa, &ea, a);
+    trim(&pb, &eb, b);
+    while (pa < ea && pb < eb)
+        if (fold(next_cp(&pa)) != fold(next_cp(&pb)))
             return 0;
-    return 1;
+    return pa >= ea && pb >= eb;
 }
 
 static void rule_identity(struct pf *pf)

@@ -832,6 +832,17 @@ static const struct rule_case {
     {"missing-owner", BF_SEVERITY_BLOCK, "$.owner", {{"owner", NULL}}},
     {"missing-reviewer", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\"\""}}},
     {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\" ANA@example.com \""}}},
+    /* Case is folded for all of Latin-1, Latin Extended-A, Greek and Cyrillic, not just ASCII. */
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u00e9lodie.\u00f8stergaard@example.com\""}, {"reviewer", "\"\u00c9LODIE.\u00d8STERGAARD@EXAMPLE.COM\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u0141ukasz \u017b\u00f3\u0142kiewski\""}, {"reviewer", "\"\u0142UKASZ \u017c\u00d3\u0141KIEWSKI\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u03a3\u03c9\u03ba\u03c1\u03ac\u03c4\u03b7\u03c2\""}, {"reviewer", "\"\u03a3\u03a9\u039a\u03a1\u0386\u03a4\u0397\u03a3\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u0401\u043b\u043a\u0430 \u0406\u0432\u0430\u043d\u043e\u0432\u0430\""}, {"reviewer", "\"\u0451\u041b\u041a\u0410 \u0456\u0412\u0410\u041d\u041e\u0412\u0410\""}}},
+    /* Surrounding Unicode white space (no-break space, ideographic space) is trimmed too. */
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\"\u00a0Ana@Example.com\u3000\""}}},
     {"missing-risk", BF_SEVERITY_BLOCK, "$.risk", {{"risk", NULL}}},
     {"missing-code-version", BF_SEVERITY_BLOCK, "$.code_version", {{"code_version", NULL}}},
     {"missing-target-table", BF_SEVERITY_BLOCK, "$.target.table", {{"target.table", NULL}}},
@@ -948,6 +959,10 @@ END_TEST
 /* Near misses: briefs close to breaking a rule that must not trigger it. */
 static const struct rule_case near_misses[] = {
     {"reviewer-is-owner", 0, NULL, {{"reviewer", "\"ana@example.org\""}}},
+    /* Folding is not stripping accents, and the Turkic dotted I is not folded. */
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"elodie@example.com\""}, {"reviewer", "\"\u00e9lodie@example.com\""}}},
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"\u0130lker\""}, {"reviewer", "\"ilker\""}}},
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"\u0430na@example.com\""}, {"reviewer", "\"ana@example.com\""}}},
     {"missing-runtime-estimate", 0, NULL, {{"batching.target_batch_s", "60"}}},
     {"high-concurrency", 0, NULL, {{"batching.max_concurrency", "8"}}},
     {"append-not-idempotent", 0, NULL,
