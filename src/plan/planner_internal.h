@@ -83,7 +83,11 @@ int bf__plan_add_key(bf_plan *plan, const char *column, int64_t lo, int64_t hi);
 int bf__plan_key_widths(bf_plan *plan, const char *column, int64_t lo, int64_t hi,
                         int64_t width, int down);
 
-/* The label of a partition value, into buf (BF_LABEL_MAX bytes). */
+/*
+ * The label of a partition value, into buf (BF_LABEL_MAX + 2 bytes): an
+ * integer's digits; text as is, or in double quotes when it would read like
+ * an integer (or starts with a quote), so 42 and "42" are told apart.
+ */
 void bf__partition_label(char *buf, const bf_value *value);
 
 /*
