@@ -3,19 +3,22 @@
  * "Preflight"). Each rule adds findings with a stable code; docs/brief.md
  * has the table of codes. Rules grow stricter as `risk` rises.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backfill/lineage.h"
+#include "backfill/time.h"
 #include "brief/brief_internal.h"
 #include "brief/findings.h"
 #include "brief/job_params.h"
+#include "plan/planner_internal.h"
 
 struct pf {
     const bf_brief *b;
     bf_findings *f;
     bf_risk risk;
+    int scope_ok;    /* the scope is complete and not empty */
+    int batching_ok; /* batching.by is given and nothing it needs is missing */
     int rc; /* the first failure; later findings are skipped */
 };
 
@@ -28,42 +31,146 @@ struct pf {
             (pf)->rc = bf__findings_add((pf)->f, code, sev, path, __VA_ARGS__);            \
     } while (0)
 
-/* Absent, empty or only blanks. */
-static int blank(const char *s)
-{
-    if (!s)
-        return 1;
-    while (*s && isspace((unsigned char)*s))
-        s++;
-    return *s == '\0';
-}
 
 static int has(const bf_brief *b, const char *dotted)
 {
     return bf__json_at(b->doc, dotted) != NULL;
 }
 
+/*
+ * People are compared by Unicode simple case folding (CaseFolding.txt, status
+ * C and S) over Basic Latin, Latin-1 Supplement, Latin Extended-A, Greek and
+ * Cyrillic, in code, so the answer never depends on the host's locale
+ * (tolower/towlower do). Other characters compare as they are.
+ */
+static uint32_t fold(uint32_t c)
+{
+    if (c < 0x80)
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    if (c == 0xB5)
+        return 0x3BC; /* micro sign -> mu */
+    if ((c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xDE))
+        return c + 32;
+    if (c >= 0x100 && c <= 0x17F) {
+        if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149)
+            return c; /* dotted I folds only in Turkic rules; the rest have no simple folding */
+        if (c == 0x178)
+            return 0xFF;
+        if (c == 0x17F)
+            return 's';
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+            return c & 1 ? c + 1 : c; /* odd capitals */
+        return c & 1 ? c : c + 1;    /* even capitals */
+    }
+    if (c >= 0x370 && c <= 0x3FF) {
+        switch (c) {
+        case 0x370: case 0x372: case 0x376: return c + 1;
+        case 0x37F: return 0x3F3;
+        case 0x386: return 0x3AC;
+        case 0x388: case 0x389: case 0x38A: return c + 37;
+        case 0x38C: return 0x3CC;
+        case 0x38E: case 0x38F: return c + 63;
+        case 0x3C2: return 0x3C3; /* final sigma */
+        case 0x3CF: return 0x3D7;
+        case 0x3D0: return 0x3B2;
+        case 0x3D1: return 0x3B8;
+        case 0x3D5: return 0x3C6;
+        case 0x3D6: return 0x3C0;
+        case 0x3F0: return 0x3BA;
+        case 0x3F1: return 0x3C1;
+        case 0x3F4: return 0x3B8;
+        case 0x3F5: return 0x3B5;
+        case 0x3F7: case 0x3FA: return c + 1;
+        case 0x3F9: return 0x3F2;
+        case 0x3FD: case 0x3FE: case 0x3FF: return c - 130;
+        default: break;
+        }
+        if ((c >= 0x391 && c <= 0x3A1) || (c >= 0x3A3 && c <= 0x3AB))
+            return c + 32;
+        if (c >= 0x3D8 && c <= 0x3EF)
+            return c & 1 ? c : c + 1;
+        return c;
+    }
+    if (c == 0x345)
+        return 0x3B9; /* combining ypogegrammeni -> iota */
+    if (c >= 0x400 && c <= 0x52F) {
+        if (c <= 0x40F)
+            return c + 80;
+        if (c <= 0x42F)
+            return c + 32;
+        if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
+            return c & 1 ? c : c + 1;
+        if (c == 0x4C0)
+            return 0x4CF;
+        if (c >= 0x4C1 && c <= 0x4CE)
+            return c & 1 ? c + 1 : c;
+    }
+    return c;
+}
+
+/* The code point at *s (well-formed UTF-8, as the schema guarantees); advances *s. */
+static uint32_t next_cp(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    uint32_t c = p[0];
+    size_t n = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+
+    if (n)
+        c &= 0x3F >> n;
+    for (size_t i = 1; i <= n && p[i]; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    *s = p + 1 + n;
+    return c;
+}
+
+/* Unicode white space (White_Space=yes), not the locale's idea of it. */
+static int white(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+/* [*start, *end) of s without surrounding white space. */
+static void trim(const unsigned char **start, const unsigned char **end, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s, *q;
+
+    while (*p) {
+        q = p;
+        if (!white(next_cp(&p))) {
+            p = q;
+            break;
+        }
+    }
+    *start = *end = p;
+    while (*p)
+        if (!white(next_cp(&p)))
+            *end = p;
+}
+
+/* Absent, empty or only white space. */
+static int blank(const char *s)
+{
+    const unsigned char *start, *end;
+
+    if (!s)
+        return 1;
+    trim(&start, &end, s);
+    return start == end;
+}
+
 /* Two names of people are the same person if they match ignoring case and surrounding blanks. */
 static int same_person(const char *a, const char *b)
 {
-    size_t la, lb;
+    const unsigned char *pa, *ea, *pb, *eb;
 
-    while (isspace((unsigned char)*a))
-        a++;
-    while (isspace((unsigned char)*b))
-        b++;
-    la = strlen(a);
-    lb = strlen(b);
-    while (la && isspace((unsigned char)a[la - 1]))
-        la--;
-    while (lb && isspace((unsigned char)b[lb - 1]))
-        lb--;
-    if (la != lb)
-        return 0;
-    for (size_t i = 0; i < la; i++)
-        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+    trim(&pa, &ea, a);
+    trim(&pb, &eb, b);
+    while (pa < ea && pb < eb)
+        if (fold(next_cp(&pa)) != fold(next_cp(&pb)))
             return 0;
-    return 1;
+    return pa >= ea && pb >= eb;
 }
 
 static void rule_identity(struct pf *pf)
@@ -114,6 +221,49 @@ static void rule_target(struct pf *pf)
     }
 }
 
+/*
+ * Whether the time scope holds no instant: its start and end compared as
+ * instants of the scope's zone, as the planner resolves them (so "2025-01-01"
+ * and "2025-01-01 00:00:00" are one instant, and so are two local times in
+ * the same clock change). Adds the finding; -1 when the check itself failed.
+ */
+static int time_scope_empty(struct pf *pf)
+{
+    const bf_brief *b = pf->b;
+    const char *start = bf_brief_scope_start(b), *end = bf_brief_scope_end(b);
+    const char *zone = bf_brief_scope_timezone(b);
+    bf_civil s, e;
+    bf_tz *tz = NULL;
+    int64_t s_utc, e_utc;
+    int rc;
+
+    /* The schema has parsed both dates and loaded the zone already. */
+    if (bf_civil_parse(&s, start) != BF_OK || bf_civil_parse(&e, end) != BF_OK)
+        return 0;
+    rc = bf_tz_load(&tz, zone);
+    if (rc != BF_OK) {
+        if (rc == BF_E_NOMEM && pf->rc == BF_OK)
+            pf->rc = rc;
+        return rc == BF_E_NOMEM ? -1 : 0;
+    }
+    bf_tz_to_utc(&s_utc, tz, &s);
+    bf_tz_to_utc(&e_utc, tz, &e);
+    bf_tz_free(tz);
+    if (s_utc < e_utc)
+        return 0;
+    if (bf_civil_seconds(&s) == bf_civil_seconds(&e))
+        FIND(pf, "empty-scope", BLOCK, "$.scope.time",
+             "The time scope is empty: its start \"%s\" and end \"%s\" are the same time, so "
+             "nothing would be backfilled.",
+             start, end);
+    else
+        FIND(pf, "empty-scope", BLOCK, "$.scope.time",
+             "The time scope is empty: its start \"%s\" and end \"%s\" fall in the same clock "
+             "change of %s and are the same instant, so nothing would be backfilled.",
+             start, end, zone);
+    return 1;
+}
+
 /* The members a scope kind needs, and whether the scope it gives is empty. */
 static void rule_scope(struct pf *pf)
 {
@@ -152,17 +302,33 @@ static void rule_scope(struct pf *pf)
     }
     if (!complete)
         return;
-    if (kind == BF_SCOPE_TIME)
-        empty = strcmp(bf_brief_scope_start(b), bf_brief_scope_end(b)) == 0;
-    else if (kind == BF_SCOPE_KEYS)
-        empty = bf_brief_scope_key_start(&lo, b) == BF_OK && bf_brief_scope_key_end(&hi, b) == BF_OK &&
-                lo == hi;
-    else if (kind == BF_SCOPE_PARTITIONS)
+    if (kind == BF_SCOPE_TIME) {
+        empty = time_scope_empty(pf);
+        if (empty < 0)
+            return;
+    } else if (kind == BF_SCOPE_KEYS) {
+        /* Numbers, compared as numbers; the schema keeps start <= end. */
+        bf_brief_scope_key_start(&lo, b);
+        bf_brief_scope_key_end(&hi, b);
+        if (lo >= hi) {
+            empty = 1;
+            FIND(pf, "empty-scope", BLOCK, "$.scope.keys",
+                 "The key scope is empty: its start %lld is not below its end %lld (the end is "
+                 "excluded), so nothing would be backfilled.",
+                 (long long)lo, (long long)hi);
+        }
+    } else if (kind == BF_SCOPE_PARTITIONS) {
         empty = bf_brief_partition_count(b) == 0;
-    if (empty)
-        FIND(pf, "empty-scope", BLOCK, "$.scope",
-             "The scope is empty (its start equals its end, or it lists no values), so nothing "
-             "would be backfilled.");
+        if (empty)
+            FIND(pf, "empty-scope", BLOCK, "$.scope.partitions.values",
+                 "The partition scope lists no values, so nothing would be backfilled.");
+    } else if (bf_brief_scope_buckets(&lo, b) == BF_OK && lo < 1) {
+        /* The schema refuses a count below 1; kept so that every kind has its rule. */
+        empty = 1;
+        FIND(pf, "empty-scope", BLOCK, "$.scope.buckets.count",
+             "The bucket scope has no buckets, so nothing would be backfilled.");
+    }
+    pf->scope_ok = !empty;
 }
 
 static void rule_batching(struct pf *pf)
@@ -176,6 +342,8 @@ static void rule_batching(struct pf *pf)
         FIND(pf, "missing-batching", BLOCK, "$.batching.by",
              "The brief does not say how to cut the work into batches (batching.by).");
     } else {
+        size_t before = bf_findings_count(pf->f);
+
         /* batching.by and the scope kind are numbered alike. */
         if (kind != BF_SCOPE_NONE && (int)kind != (int)by)
             FIND(pf, "batching-scope-mismatch", BLOCK, "$.batching.by",
@@ -193,6 +361,7 @@ static void rule_batching(struct pf *pf)
         if (by == BF_BATCH_BY_KEY && !has(b, "batching.width") && !has(b, "batching.rows_per_batch"))
             FIND(pf, "incomplete-batching", BLOCK, "$.batching.width",
                  "Key batches need a width or rows_per_batch.");
+        pf->batching_ok = bf_findings_count(pf->f) == before;
     }
     if (!has(b, "batching.target_batch_s"))
         FIND(pf, "missing-runtime-estimate", WARN, "$.batching.target_batch_s",
@@ -200,6 +369,51 @@ static void rule_batching(struct pf *pf)
     if (bf_brief_max_concurrency(&v, b) == BF_OK && v > 8)
         FIND(pf, "high-concurrency", WARN, "$.batching.max_concurrency",
              "%lld batches at once can starve production; 8 or fewer is safer.", (long long)v);
+}
+
+/* Split "$.path: why" (a library message) into its path and the rest, or use `path`. */
+static const char *split_path(char *out, size_t size, const char *msg, const char *path)
+{
+    const char *sep = msg[0] == '$' ? strstr(msg, ": ") : NULL;
+    size_t plen = sep ? (size_t)(sep - msg) : 0;
+
+    if (!sep) {
+        snprintf(out, size, "%s", path);
+        return msg;
+    }
+    snprintf(out, size, "%.*s", (int)(plen < size ? plen : size - 1), msg);
+    return sep + 2;
+}
+
+/*
+ * Whatever the planner refuses, preflight blocks: the brief's scope and
+ * batching are handed to the planner itself (bf_planner_new_from_brief and
+ * the checks bf_planner_plan makes before cutting), so the two cannot
+ * disagree. Runs once the scope and batching rules found nothing missing.
+ */
+static void rule_plannable(struct pf *pf)
+{
+    static const char *const scope_paths[] = {"$.scope", "$.scope.time", "$.scope.keys",
+                                              "$.scope.partitions", "$.scope.buckets"};
+    bf_planner *p = NULL;
+    char path[128];
+    const char *why;
+    int rc;
+
+    if (!pf->scope_ok || !pf->batching_ok || pf->rc != BF_OK)
+        return;
+    rc = bf_planner_new_from_brief(&p, pf->b);
+    if (rc == BF_OK)
+        rc = bf__planner_check(p);
+    bf_planner_free(p);
+    if (rc == BF_OK)
+        return;
+    if (rc == BF_E_NOMEM) {
+        pf->rc = rc;
+        return;
+    }
+    why = split_path(path, sizeof path, bf_last_error(), scope_paths[bf_brief_scope_kind(pf->b)]);
+    FIND(pf, "unplannable", BLOCK, path, "The planner refuses this brief: %s.", why);
 }
 
 static void rule_write(struct pf *pf)
@@ -379,12 +593,69 @@ static void rule_checks(struct pf *pf)
              "No unique check on the target's key; duplicated rows would go unnoticed.");
 }
 
+/* The downstream asset named `name`, or the asset count. */
+static size_t asset_named(const bf_brief *b, const char *name)
+{
+    size_t n = bf_brief_downstream_count(b);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(bf_brief_downstream_name(b, i), name) == 0)
+            return i;
+    return n;
+}
+
+/* Append the affected dashboards and stakeholders of one lineage list to sb; counts them in *n. */
+static void people_assets(bf__sb *sb, size_t *n, const bf_brief *b, const bf_lineage *l,
+                          size_t (*count)(const bf_lineage *),
+                          const char *(*get)(const bf_lineage *, size_t))
+{
+    for (size_t i = 0; i < count(l); i++) {
+        bf_asset_kind kind = bf_brief_downstream_kind(b, asset_named(b, get(l, i)));
+
+        if (kind != BF_ASSET_DASHBOARD && kind != BF_ASSET_STAKEHOLDER)
+            continue;
+        bf__sb_appendf(sb, "%s\"%s\"", (*n)++ ? ", " : "", get(l, i));
+    }
+}
+
+/*
+ * Who must be told: the dashboards and stakeholders the target reaches,
+ * by the lineage's one definition of "affected" (what blast-radius lists as
+ * direct and indirect dependents). Assets that read only sources are not
+ * affected, so they ask for no one.
+ */
+static void rule_communication(struct pf *pf, const bf_lineage *l)
+{
+    const bf_brief *b = pf->b;
+    size_t n = 0;
+    bf__sb sb;
+    char *names;
+    int rc;
+
+    if (bf_brief_stakeholder_count(b) > 0)
+        return;
+    bf__sb_init(&sb);
+    people_assets(&sb, &n, b, l, bf_lineage_direct_count, bf_lineage_direct);
+    people_assets(&sb, &n, b, l, bf_lineage_indirect_count, bf_lineage_indirect);
+    rc = bf__sb_finish(&sb, &names);
+    if (rc != BF_OK) {
+        if (pf->rc == BF_OK)
+            pf->rc = rc;
+        return;
+    }
+    if (n)
+        FIND(pf, "missing-communication", WARN, "$.communication.stakeholders",
+             "The change reaches %s %s, but communication.stakeholders names no one to tell.",
+             n == 1 ? "the dashboard or stakeholder" : "the dashboards and stakeholders", names);
+    bf__free(names);
+}
+
 static void rule_downstream(struct pf *pf)
 {
     const bf_brief *b = pf->b;
     size_t n = bf_brief_downstream_count(b);
-    bf_lineage *lineage;
-    int people = 0, rc;
+    bf_lineage *lineage = NULL;
+    int rc;
 
     if (n == 0) {
         FIND(pf, "missing-downstream", WARN, "$.downstream",
@@ -398,24 +669,14 @@ static void rule_downstream(struct pf *pf)
     }
     if (rc != BF_OK) {
         /* The lineage message starts with its own "$.path: "; keep the path apart. */
-        const char *msg = bf_last_error();
-        const char *sep = strstr(msg, ": ");
         char path[128];
-        size_t plen = sep ? (size_t)(sep - msg) : 0;
+        const char *why = split_path(path, sizeof path, bf_last_error(), "$.downstream");
 
-        snprintf(path, sizeof path, "%.*s", (int)(plen < sizeof path ? plen : sizeof path - 1),
-                 sep ? msg : "$.downstream");
-        FIND(pf, "invalid-lineage", BLOCK, path, "%s.", sep ? sep + 2 : msg);
+        FIND(pf, "invalid-lineage", BLOCK, path, "%s.", why);
+        return;
     }
+    rule_communication(pf, lineage);
     bf_lineage_free(lineage);
-    for (size_t i = 0; i < n; i++) {
-        bf_asset_kind kind = bf_brief_downstream_kind(b, i);
-        people |= kind == BF_ASSET_DASHBOARD || kind == BF_ASSET_STAKEHOLDER;
-    }
-    if (people && bf_brief_stakeholder_count(b) == 0)
-        FIND(pf, "missing-communication", WARN, "$.communication.stakeholders",
-             "Dashboards or stakeholders depend on this data but communication.stakeholders "
-             "names no one to tell.");
 }
 
 int bf_brief_check(bf_findings **out, const bf_brief *brief)
@@ -427,6 +688,8 @@ int bf_brief_check(bf_findings **out, const bf_brief *brief)
     *out = NULL;
     pf.b = brief;
     pf.risk = bf_brief_risk(brief);
+    pf.scope_ok = 0;
+    pf.batching_ok = 0;
     pf.rc = bf__findings_new(&pf.f);
     if (pf.rc != BF_OK)
         return pf.rc;
@@ -434,6 +697,7 @@ int bf_brief_check(bf_findings **out, const bf_brief *brief)
     rule_target(&pf);
     rule_scope(&pf);
     rule_batching(&pf);
+    rule_plannable(&pf);
     rule_write(&pf);
     rule_job(&pf);
     rule_checks(&pf);

@@ -4,12 +4,14 @@
  * allocates: messages are built in fixed buffers, so it cannot fail for
  * lack of memory and setters can call it freely.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backfill/time.h"
 #include "brief/brief_internal.h"
+#include "plan/planner_internal.h"
 
 enum skind {
     S_OBJECT,        /* members: the allowed fields */
@@ -17,9 +19,7 @@ enum skind {
     S_STRING,        /* any string, "" included (drafts) */
     S_NAME,          /* a non-empty string */
     S_NAME_LIST,     /* an array of distinct non-empty strings */
-    S_INT,           /* any integer */
-    S_INT_NONNEG,    /* an integer >= 0 */
-    S_INT_POS,       /* an integer >= 1 */
+    S_INT,           /* an integer in [min, max] (the node's range) */
     S_NUMBER,        /* integer or real */
     S_BOOL,
     S_ENUM,          /* one of names */
@@ -37,7 +37,28 @@ struct bf__snode {
     const bf__snode *members;
     const bf__enum *names;
     hook_fn hook; /* rules across fields, run after the node's own */
+    /*
+     * S_INT: the range, checked on the JSON integer itself, so that no
+     * consumer ever narrows a value it was not built for (`every` becomes
+     * the planner's unsigned; a value past 2^32 must be refused, not wrapped).
+     */
+    json_int_t min, max;
 };
+
+#define JINT_MAX ((json_int_t)INT64_MAX)
+#define JINT_MIN ((json_int_t)INT64_MIN)
+/* An integer member with its range. */
+#define INT_NODE(key, lo, hi) {key, S_INT, NULL, NULL, NULL, lo, hi}
+#define ANY_INT(key) INT_NODE(key, JINT_MIN, JINT_MAX)
+#define NONNEG_INT(key) INT_NODE(key, 0, JINT_MAX)
+#define POS_INT(key) INT_NODE(key, 1, JINT_MAX)
+/* Seconds (or milliseconds) that a consumer turns into int64 microseconds. */
+#define SECONDS_MAX ((json_int_t)(INT64_MAX / 1000000))
+#define MILLIS_MAX ((json_int_t)(INT64_MAX / 1000))
+/* Days that a consumer turns into int64 microseconds. */
+#define DAYS_MAX ((json_int_t)(INT64_MAX / 86400 / 1000000))
+/* Counts the ledger keeps as unsigned int. */
+#define UINT_COUNT_MAX ((json_int_t)UINT_MAX)
 
 /* ---- Messages ----------------------------------------------------------- */
 
@@ -90,9 +111,20 @@ void bf__json_describe(const json_t *v, char *buf, size_t size)
     case JSON_INTEGER:
         snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
-    case JSON_REAL:
-        snprintf(buf, size, "%.17g", json_real_value(v));
+    case JSON_REAL: {
+        /*
+         * A real reads as one ("7.0", not "7", which would look like the
+         * integer the message asks for). Jansson writes it with a '.' in any
+         * locale and adds ".0" to integral values; 15 digits give back what
+         * a person wrote. Dumping a scalar into a buffer does not allocate.
+         */
+        char num[48];
+        size_t n = json_dumpb(v, num, sizeof num - 1, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+
+        num[n < sizeof num ? n : 0] = '\0';
+        snprintf(buf, size, "%s", num);
         break;
+    }
     case JSON_TRUE:
         snprintf(buf, size, "true");
         break;
@@ -128,7 +160,8 @@ static int expected(const bf__jpath *p, const char *what, const json_t *v)
     char got[64];
 
     bf__json_describe(v, got, sizeof got);
-    return fail(p, "expected %s, got %s", what, got);
+    /* "got 7.0, a real": where an integer is asked for, say why 7.0 is not one. */
+    return fail(p, "expected %s, got %s%s", what, got, json_is_real(v) ? ", a real" : "");
 }
 
 /* Whether text is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
@@ -387,183 +420,183 @@ static int hook_record(const json_t *v, bf__jpath *p)
 
 /* ---- The schema ---------------------------------------------------------- */
 
-#define END {NULL, S_OBJECT, NULL, NULL, NULL}
+#define END {NULL, S_OBJECT, NULL, NULL, NULL, 0, 0}
 
 static const bf__snode target_members[] = {
-    {"table", S_NAME, NULL, NULL, NULL},
-    {"key", S_NAME_LIST, NULL, NULL, NULL},
-    {"columns", S_NAME_LIST, NULL, NULL, NULL},
-    {"time_column", S_NAME, NULL, NULL, NULL},
-    {"time_format", S_ENUM, NULL, &bf__time_format_enum, NULL},
+    {"table", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"key", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"time_column", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"time_format", S_ENUM, NULL, &bf__time_format_enum, NULL, 0, 0},
     END,
 };
 
 static const bf__snode time_members[] = {
-    {"start", S_NAME, NULL, NULL, hook_datetime},
-    {"end", S_NAME, NULL, NULL, hook_datetime},
-    {"timezone", S_NAME, NULL, NULL, hook_zone},
+    {"start", S_NAME, NULL, NULL, hook_datetime, 0, 0},
+    {"end", S_NAME, NULL, NULL, hook_datetime, 0, 0},
+    {"timezone", S_NAME, NULL, NULL, hook_zone, 0, 0},
     END,
 };
 static const bf__snode keys_members[] = {
-    {"column", S_NAME, NULL, NULL, NULL},
-    {"start", S_INT, NULL, NULL, NULL},
-    {"end", S_INT, NULL, NULL, NULL},
+    {"column", S_NAME, NULL, NULL, NULL, 0, 0},
+    ANY_INT("start"),
+    ANY_INT("end"),
     END,
 };
 static const bf__snode partitions_members[] = {
-    {"column", S_NAME, NULL, NULL, NULL},
-    {"values", S_PARTITION_LIST, NULL, NULL, NULL},
+    {"column", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"values", S_PARTITION_LIST, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode buckets_members[] = {
-    {"column", S_NAME, NULL, NULL, NULL},
-    {"count", S_INT_POS, NULL, NULL, NULL},
+    {"column", S_NAME, NULL, NULL, NULL, 0, 0},
+    INT_NODE("count", 1, BF_PLAN_MAX_BATCHES),
     END,
 };
 static const bf__snode rows_range_members[] = {
-    {"min", S_INT_NONNEG, NULL, NULL, NULL},
-    {"max", S_INT_NONNEG, NULL, NULL, NULL},
+    NONNEG_INT("min"),
+    NONNEG_INT("max"),
     END,
 };
 static const bf__snode scope_members[] = {
-    {"time", S_OBJECT, time_members, NULL, hook_time_scope},
-    {"keys", S_OBJECT, keys_members, NULL, hook_keys_scope},
-    {"partitions", S_OBJECT, partitions_members, NULL, NULL},
-    {"buckets", S_OBJECT, buckets_members, NULL, NULL},
-    {"expected_rows", S_OBJECT, rows_range_members, NULL, hook_min_max},
+    {"time", S_OBJECT, time_members, NULL, hook_time_scope, 0, 0},
+    {"keys", S_OBJECT, keys_members, NULL, hook_keys_scope, 0, 0},
+    {"partitions", S_OBJECT, partitions_members, NULL, NULL, 0, 0},
+    {"buckets", S_OBJECT, buckets_members, NULL, NULL, 0, 0},
+    {"expected_rows", S_OBJECT, rows_range_members, NULL, hook_min_max, 0, 0},
     END,
 };
 
 static const bf__snode batching_members[] = {
-    {"by", S_ENUM, NULL, &bf__batch_by_enum, NULL},
-    {"grain", S_ENUM, NULL, &bf__grain_enum, NULL},
-    {"every", S_INT_POS, NULL, NULL, NULL},
-    {"width", S_INT_POS, NULL, NULL, NULL},
-    {"rows_per_batch", S_INT_POS, NULL, NULL, NULL},
-    {"order", S_ENUM, NULL, &bf__batch_order_enum, NULL},
-    {"max_concurrency", S_INT_POS, NULL, NULL, NULL},
-    {"max_attempts", S_INT_POS, NULL, NULL, NULL},
-    {"retry_backoff_s", S_INT_NONNEG, NULL, NULL, NULL},
-    {"lease_s", S_INT_POS, NULL, NULL, NULL},
-    {"target_batch_s", S_INT_POS, NULL, NULL, NULL},
-    {"pause_between_batches_ms", S_INT_NONNEG, NULL, NULL, NULL},
+    {"by", S_ENUM, NULL, &bf__batch_by_enum, NULL, 0, 0},
+    {"grain", S_ENUM, NULL, &bf__grain_enum, NULL, 0, 0},
+    INT_NODE("every", 1, BF_PLAN_MAX_EVERY),
+    POS_INT("width"),
+    POS_INT("rows_per_batch"),
+    {"order", S_ENUM, NULL, &bf__batch_order_enum, NULL, 0, 0},
+    INT_NODE("max_concurrency", 1, UINT_COUNT_MAX),
+    INT_NODE("max_attempts", 1, UINT_COUNT_MAX),
+    INT_NODE("retry_backoff_s", 0, SECONDS_MAX),
+    INT_NODE("lease_s", 1, SECONDS_MAX),
+    INT_NODE("target_batch_s", 1, SECONDS_MAX),
+    INT_NODE("pause_between_batches_ms", 0, MILLIS_MAX),
     END,
 };
 
 static const bf__snode write_members[] = {
-    {"strategy", S_ENUM, NULL, &bf__write_strategy_enum, NULL},
-    {"snapshot", S_BOOL, NULL, NULL, NULL},
-    {"delete_missing", S_BOOL, NULL, NULL, NULL},
-    {"version_table", S_NAME, NULL, NULL, NULL},
-    {"allow_non_idempotent", S_BOOL, NULL, NULL, NULL},
+    {"strategy", S_ENUM, NULL, &bf__write_strategy_enum, NULL, 0, 0},
+    {"snapshot", S_BOOL, NULL, NULL, NULL, 0, 0},
+    {"delete_missing", S_BOOL, NULL, NULL, NULL, 0, 0},
+    {"version_table", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"allow_non_idempotent", S_BOOL, NULL, NULL, NULL, 0, 0},
     END,
 };
 
 static const bf__snode job_members[] = {
-    {"select", S_STRING, NULL, NULL, NULL},
+    {"select", S_STRING, NULL, NULL, NULL, 0, 0},
     END,
 };
 
 static const bf__snode asset_members[] = {
-    {"name", S_NAME, NULL, NULL, NULL},
-    {"kind", S_ENUM, NULL, &bf__asset_kind_enum, NULL},
-    {"depends_on", S_NAME_LIST, NULL, NULL, NULL},
-    {"owner", S_STRING, NULL, NULL, NULL},
-    {"refresh_sql", S_STRING, NULL, NULL, NULL},
+    {"name", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"kind", S_ENUM, NULL, &bf__asset_kind_enum, NULL, 0, 0},
+    {"depends_on", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"owner", S_STRING, NULL, NULL, NULL, 0, 0},
+    {"refresh_sql", S_STRING, NULL, NULL, NULL, 0, 0},
     END,
 };
-static const bf__snode asset_node[] = {{"", S_OBJECT, asset_members, NULL, hook_asset}};
+static const bf__snode asset_node[] = {{"", S_OBJECT, asset_members, NULL, hook_asset, 0, 0}};
 
-static const bf__snode check_node[] = {{"", S_CHECK, NULL, NULL, NULL}};
+static const bf__snode check_node[] = {{"", S_CHECK, NULL, NULL, NULL, 0, 0}};
 
 static const bf__snode rollback_members[] = {
-    {"plan", S_STRING, NULL, NULL, NULL},
-    {"retention_days", S_INT_NONNEG, NULL, NULL, NULL},
-    {"owner", S_STRING, NULL, NULL, NULL},
+    {"plan", S_STRING, NULL, NULL, NULL, 0, 0},
+    INT_NODE("retention_days", 0, DAYS_MAX),
+    {"owner", S_STRING, NULL, NULL, NULL, 0, 0},
     END,
 };
 
 static const bf__snode communication_members[] = {
-    {"stakeholders", S_NAME_LIST, NULL, NULL, NULL},
-    {"channel", S_STRING, NULL, NULL, NULL},
+    {"stakeholders", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"channel", S_STRING, NULL, NULL, NULL, 0, 0},
     END,
 };
 
 static const bf__snode root_members[] = {
-    {"format", S_STRING, NULL, NULL, hook_format},
-    {"name", S_STRING, NULL, NULL, hook_brief_name},
-    {"reason", S_STRING, NULL, NULL, NULL},
-    {"owner", S_STRING, NULL, NULL, NULL},
-    {"reviewer", S_STRING, NULL, NULL, NULL},
-    {"risk", S_ENUM, NULL, &bf__risk_enum, NULL},
-    {"code_version", S_STRING, NULL, NULL, NULL},
-    {"target", S_OBJECT, target_members, NULL, NULL},
-    {"sources", S_NAME_LIST, NULL, NULL, NULL},
-    {"scope", S_OBJECT, scope_members, NULL, hook_scope},
-    {"batching", S_OBJECT, batching_members, NULL, NULL},
-    {"write", S_OBJECT, write_members, NULL, NULL},
-    {"job", S_OBJECT, job_members, NULL, NULL},
-    {"downstream", S_ARRAY, asset_node, NULL, NULL},
-    {"validation", S_ARRAY, check_node, NULL, NULL},
-    {"rollback", S_OBJECT, rollback_members, NULL, NULL},
-    {"communication", S_OBJECT, communication_members, NULL, NULL},
+    {"format", S_STRING, NULL, NULL, hook_format, 0, 0},
+    {"name", S_STRING, NULL, NULL, hook_brief_name, 0, 0},
+    {"reason", S_STRING, NULL, NULL, NULL, 0, 0},
+    {"owner", S_STRING, NULL, NULL, NULL, 0, 0},
+    {"reviewer", S_STRING, NULL, NULL, NULL, 0, 0},
+    {"risk", S_ENUM, NULL, &bf__risk_enum, NULL, 0, 0},
+    {"code_version", S_STRING, NULL, NULL, NULL, 0, 0},
+    {"target", S_OBJECT, target_members, NULL, NULL, 0, 0},
+    {"sources", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"scope", S_OBJECT, scope_members, NULL, hook_scope, 0, 0},
+    {"batching", S_OBJECT, batching_members, NULL, NULL, 0, 0},
+    {"write", S_OBJECT, write_members, NULL, NULL, 0, 0},
+    {"job", S_OBJECT, job_members, NULL, NULL, 0, 0},
+    {"downstream", S_ARRAY, asset_node, NULL, NULL, 0, 0},
+    {"validation", S_ARRAY, check_node, NULL, NULL, 0, 0},
+    {"rollback", S_OBJECT, rollback_members, NULL, NULL, 0, 0},
+    {"communication", S_OBJECT, communication_members, NULL, NULL, 0, 0},
     END,
 };
-static const bf__snode root_node = {"", S_OBJECT, root_members, NULL, NULL};
+static const bf__snode root_node = {"", S_OBJECT, root_members, NULL, NULL, 0, 0};
 
 /* Validation checks: members every check may have, then each kind's own. */
 static const bf__snode check_common[] = {
-    {"check", S_ENUM, NULL, &bf__check_kind_enum, NULL},
-    {"severity", S_ENUM, NULL, &bf__check_severity_enum, NULL},
-    {"per", S_ENUM, NULL, &bf__check_per_enum, NULL},
-    {"name", S_NAME, NULL, NULL, NULL},
+    {"check", S_ENUM, NULL, &bf__check_kind_enum, NULL, 0, 0},
+    {"severity", S_ENUM, NULL, &bf__check_severity_enum, NULL, 0, 0},
+    {"per", S_ENUM, NULL, &bf__check_per_enum, NULL, 0, 0},
+    {"name", S_NAME, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode check_row_count[] = {
-    {"min", S_INT_NONNEG, NULL, NULL, NULL},
-    {"max", S_INT_NONNEG, NULL, NULL, NULL},
+    NONNEG_INT("min"),
+    NONNEG_INT("max"),
     END,
 };
 static const bf__snode check_columns[] = {
-    {"columns", S_NAME_LIST, NULL, NULL, NULL},
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode check_not_null[] = {
-    {"columns", S_NAME_LIST, NULL, NULL, NULL},
-    {"max_rate", S_NUMBER, NULL, NULL, hook_rate},
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"max_rate", S_NUMBER, NULL, NULL, hook_rate, 0, 0},
     END,
 };
 static const bf__snode check_references[] = {
-    {"columns", S_NAME_LIST, NULL, NULL, NULL},
-    {"parent", S_NAME, NULL, NULL, NULL},
-    {"parent_columns", S_NAME_LIST, NULL, NULL, NULL},
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"parent", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"parent_columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode delta_members[] = {
-    {"min", S_NUMBER, NULL, NULL, NULL},
-    {"max", S_NUMBER, NULL, NULL, NULL},
+    {"min", S_NUMBER, NULL, NULL, NULL, 0, 0},
+    {"max", S_NUMBER, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode check_metric[] = {
-    {"expr", S_NAME, NULL, NULL, NULL},
-    {"expect_delta_pct", S_OBJECT, delta_members, NULL, hook_min_max},
-    {"expect_delta", S_OBJECT, delta_members, NULL, hook_min_max},
-    {"group_by", S_NAME_LIST, NULL, NULL, NULL},
+    {"expr", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"expect_delta_pct", S_OBJECT, delta_members, NULL, hook_min_max, 0, 0},
+    {"expect_delta", S_OBJECT, delta_members, NULL, hook_min_max, 0, 0},
+    {"group_by", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode record_members[] = {
-    {"key", S_SCALAR_LIST, NULL, NULL, NULL},
-    {"before", S_SCALAR_MAP, NULL, NULL, NULL},
-    {"after", S_SCALAR_MAP, NULL, NULL, NULL},
+    {"key", S_SCALAR_LIST, NULL, NULL, NULL, 0, 0},
+    {"before", S_SCALAR_MAP, NULL, NULL, NULL, 0, 0},
+    {"after", S_SCALAR_MAP, NULL, NULL, NULL, 0, 0},
     END,
 };
-static const bf__snode record_node[] = {{"", S_OBJECT, record_members, NULL, hook_record}};
+static const bf__snode record_node[] = {{"", S_OBJECT, record_members, NULL, hook_record, 0, 0}};
 static const bf__snode check_records[] = {
-    {"expect", S_ARRAY, record_node, NULL, NULL},
+    {"expect", S_ARRAY, record_node, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode check_sql[] = {
-    {"query", S_NAME, NULL, NULL, NULL},
+    {"query", S_NAME, NULL, NULL, NULL, 0, 0},
     END,
 };
 static const bf__snode check_none[] = {END};
@@ -680,6 +713,25 @@ static int element_scalar(const json_t *v, bf__jpath *p)
     return BF_OK;
 }
 
+/* An integer within the node's range, checked before anyone narrows it. */
+static int check_int(const bf__snode *node, const json_t *v, bf__jpath *p)
+{
+    char what[80];
+    const char *kind = node->min == 1   ? "a positive integer"
+                       : node->min == 0 ? "a non-negative integer"
+                                        : "an integer";
+
+    if (json_is_integer(v) && json_integer_value(v) >= node->min &&
+        json_integer_value(v) <= node->max)
+        return BF_OK;
+    /* The cap is named when it is what the value breaks. */
+    if (json_is_integer(v) && json_integer_value(v) > node->max)
+        snprintf(what, sizeof what, "%s of at most %" JSON_INTEGER_FORMAT, kind, node->max);
+    else
+        snprintf(what, sizeof what, "%s", kind);
+    return expected(p, what, v);
+}
+
 static int element_by_node(const bf__snode *node, const json_t *v, bf__jpath *p)
 {
     return validate(node, v, p);
@@ -712,15 +764,7 @@ static int validate_own(const bf__snode *node, const json_t *v, bf__jpath *p)
     case S_NAME_LIST:
         return validate_elements(v, p, element_name, 1);
     case S_INT:
-        return json_is_integer(v) ? BF_OK : expected(p, "an integer", v);
-    case S_INT_NONNEG:
-        return json_is_integer(v) && json_integer_value(v) >= 0
-                   ? BF_OK
-                   : expected(p, "a non-negative integer", v);
-    case S_INT_POS:
-        return json_is_integer(v) && json_integer_value(v) >= 1
-                   ? BF_OK
-                   : expected(p, "a positive integer", v);
+        return check_int(node, v, p);
     case S_NUMBER:
         return json_is_number(v) ? BF_OK : expected(p, "a number", v);
     case S_BOOL:

@@ -39,9 +39,10 @@ static int time_from_brief(bf_planner *p, const bf_brief *b)
         return bf__error(BF_E_INVALID, "$.batching.grain: needed for time batches");
     if (!bf_brief_scope_start(b) || !bf_brief_scope_end(b))
         return bf__error(BF_E_INVALID, "$.scope.time: needs both start and end");
-    if (bf_brief_every(&every, b) == BF_OK && (every < 1 || every > UINT32_MAX))
-        return bf__error(BF_E_INVALID, "$.batching.every: must be at least 1, got %lld",
-                         (long long)every);
+    /* The schema keeps every in 1..BF_PLAN_MAX_EVERY; refuse anything else before narrowing. */
+    if (bf_brief_every(&every, b) == BF_OK && (every < 1 || every > BF_PLAN_MAX_EVERY))
+        return bf__error(BF_E_INVALID, "$.batching.every: expected 1 to %d, got %lld",
+                         BF_PLAN_MAX_EVERY, (long long)every);
     rc = at_path(bf_planner_set_time_scope(p, column, bf_brief_scope_start(b),
                                            bf_brief_scope_end(b), bf_brief_scope_timezone(b)),
                  "$.scope.time");

@@ -123,10 +123,36 @@ int bf__plan_keys(bf_plan *plan, const bf_planner *p)
                                p->order == BF_BATCH_ORDER_NEWEST_FIRST);
 }
 
+/* Whether text reads like an integer label ("-12", "042") or starts with a quote. */
+static int needs_quotes(const char *s, size_t len)
+{
+    size_t i = len && s[0] == '-';
+
+    if (len && s[0] == '"')
+        return 1;
+    if (i == len)
+        return 0;
+    for (; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/*
+ * Integers are labelled by their digits and text by itself, except text
+ * that would read like an integer label (or starts with '"'), which is put
+ * in double quotes: 42 is "42" and the text "42" is "\"42\"". Wrapping in
+ * fixed quotes is one-to-one, so no two distinct values share a label.
+ */
 void bf__partition_label(char *buf, const bf_value *value)
 {
     if (value->type == BF_VALUE_INT) {
         buf[bf__fmt_i64(buf, value->i)] = '\0';
+    } else if (needs_quotes(value->s, value->len)) {
+        buf[0] = '"';
+        memcpy(buf + 1, value->s, value->len);
+        buf[value->len + 1] = '"';
+        buf[value->len + 2] = '\0';
     } else {
         memcpy(buf, value->s, value->len);
         buf[value->len] = '\0';
@@ -140,7 +166,7 @@ int bf__plan_partitions(bf_plan *plan, const bf_planner *p)
 
     for (size_t k = 0; k < p->nvalues && rc == BF_OK; k++) {
         size_t i = p->order == BF_BATCH_ORDER_NEWEST_FIRST ? p->nvalues - 1 - k : k;
-        char label[BF_LABEL_MAX];
+        char label[BF_LABEL_MAX + 2];
 
         bf__partition_label(label, &p->values[i]);
         rc = bf__plan_add(plan, (int64_t)i, (int64_t)i, label, 1, names, &p->values[i]);

@@ -131,7 +131,7 @@ void bf__time_param(bf_value *out, char *buf, int64_t t_s, bf_time_format format
     out->len = strlen(buf);
 }
 
-static int check_settings(const bf_planner *p)
+int bf__plan_time_check(const bf_planner *p)
 {
     /*
      * No count limit is needed: four-digit years allow at most 87.6 million
@@ -192,7 +192,7 @@ int bf__plan_time(bf_plan *plan, const bf_planner *p)
     static const char *const names[2] = {"start", "end"};
     span *spans = NULL;
     size_t n = 0;
-    int rc = check_settings(p);
+    int rc = bf__plan_time_check(p);
 
     if (rc == BF_OK)
         rc = cut(&spans, &n, p);

@@ -180,9 +180,9 @@ int bf_planner_set_grain(bf_planner *p, bf_grain grain, unsigned every)
     if (every == 0)
         return bf__error(BF_E_INVALID, "batching: every must be at least 1 %s, got 0",
                          bf_grain_name(grain));
-    if (every > 100000)
-        return bf__error(BF_E_INVALID, "batching: every %u %ss is more than 100000", every,
-                         bf_grain_name(grain));
+    if (every > BF_PLAN_MAX_EVERY)
+        return bf__error(BF_E_INVALID, "batching: every %u %ss is more than %d", every,
+                         bf_grain_name(grain), BF_PLAN_MAX_EVERY);
     p->grain = grain;
     p->every = every;
     return BF_OK;
@@ -406,6 +406,24 @@ static size_t capacity_hint(const bf_planner *p)
     }
 }
 
+int bf__planner_check(const bf_planner *p)
+{
+    if (p->dim == BF_DIM_TIME)
+        return bf__plan_time_check(p);
+    if (p->dim == BF_DIM_KEY && p->width) {
+        uint64_t span = (uint64_t)p->hi - (uint64_t)p->lo, w = (uint64_t)p->width;
+        uint64_t n = span / w + (span % w != 0);
+
+        if (n > BF_PLAN_MAX_BATCHES)
+            return bf__error(BF_E_INVALID,
+                             "key scope %s: width %lld makes %llu batches, more than a plan "
+                             "holds (%d); use a larger width",
+                             p->column, (long long)p->width, (unsigned long long)n,
+                             BF_PLAN_MAX_BATCHES);
+    }
+    return BF_OK;
+}
+
 int bf_planner_plan(bf_plan **out, const bf_planner *p)
 {
     bf_plan *plan = NULL;
@@ -424,6 +442,9 @@ int bf_planner_plan(bf_plan **out, const bf_planner *p)
                          "warehouse driver walks the key); set one with "
                          "bf_planner_set_rows_per_batch()",
                          p->column, (long long)p->rows);
+    rc = bf__planner_check(p);
+    if (rc != BF_OK)
+        return rc;
     rc = bf__plan_new(&plan, p->dim, p->column, capacity_hint(p));
     if (rc == BF_OK) {
         switch (p->dim) {

@@ -11,6 +11,8 @@
 
 /* More batches than this is a mistake in the settings, not a plan. */
 #define BF_PLAN_MAX_BATCHES 100000000
+/* The most grains one time batch may span (batching.every). */
+#define BF_PLAN_MAX_EVERY 100000
 
 /* Room for any label or text parameter the planner writes. */
 #define BF_LABEL_MAX 160
@@ -44,8 +46,19 @@ struct bf_planner {
     int64_t buckets;
 };
 
+/*
+ * Everything bf_planner_plan() refuses about the settings, checked without
+ * cutting a batch (so preflight can ask it of any brief): time scopes whose
+ * bounds the time format cannot bind, key widths that make more batches
+ * than a plan holds. BF_E_INVALID with the planner's message.
+ */
+int bf__planner_check(const bf_planner *p);
+
 /* The canonical settings text a plan is sealed over (its pin). */
 int bf__planner_pin(const bf_planner *p, char **out);
+
+/* The time settings bf__plan_time() refuses (hour batches bound as dates, ...). */
+int bf__plan_time_check(const bf_planner *p);
 
 /* Cut each dimension into `plan` (unsealed), in the planner's order. */
 int bf__plan_time(bf_plan *plan, const bf_planner *p);
@@ -70,7 +83,11 @@ int bf__plan_add_key(bf_plan *plan, const char *column, int64_t lo, int64_t hi);
 int bf__plan_key_widths(bf_plan *plan, const char *column, int64_t lo, int64_t hi,
                         int64_t width, int down);
 
-/* The label of a partition value, into buf (BF_LABEL_MAX bytes). */
+/*
+ * The label of a partition value, into buf (BF_LABEL_MAX + 2 bytes): an
+ * integer's digits; text as is, or in double quotes when it would read like
+ * an integer (or starts with a quote), so 42 and "42" are told apart.
+ */
 void bf__partition_label(char *buf, const bf_value *value);
 
 /*

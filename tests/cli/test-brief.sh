@@ -2,9 +2,14 @@
 # The brief commands: check, brief and blast-radius, on the example briefs and on malformed input.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 94
+plan 108
 
 ex="$BF_SOURCE_ROOT/examples/briefs"
+
+# expect_no_grep FILE PATTERN WHAT
+expect_no_grep() {
+    if grep -Eq -- "$2" "$1"; then not_ok "$3: /$2/ in $(basename "$1")" "$(head -c 600 "$1")"; else ok "$3"; fi
+}
 good="$ex/refund-join.json"
 
 # --- check ---------------------------------------------------------------------------
@@ -43,6 +48,27 @@ run "$BACKFILL" check "$ex/bad-draft.json"
 for code in missing-reason missing-owner missing-reviewer missing-risk missing-code-version missing-job; do
     expect_grep "$work/out" "^block $code " "a draft lists $code among everything missing"
 done
+
+# --- check and plan agree on the scope ---------------------------------------------------
+sed 's/"end": "2025-06-01"/"end": "2025-01-01 00:00:00"/' "$good" >"$work/same-instant.json"
+run "$BACKFILL" check "$work/same-instant.json"
+expect_rc 3 "check blocks a time scope whose start and end are the same instant written two ways"
+expect_grep "$work/out" '^block empty-scope \$\.scope\.time: ' "the same-instant scope is an empty-scope"
+run "$BACKFILL" plan "$work/same-instant.json"
+expect_rc 2 "plan refuses the same-instant scope too"
+sed 's/"end": "2025-06-01"/"end": "2025-01-01 00:00:01"/' "$good" >"$work/one-second.json"
+run "$BACKFILL" check "$work/one-second.json"
+expect_rc 0 "check passes a one-second scope"
+run "$BACKFILL" plan "$work/one-second.json"
+expect_rc 0 "plan plans the one-second scope"
+sed 's/"every": 7/"every": 4294967297/' "$good" >"$work/every-2-32.json"
+run "$BACKFILL" check "$work/every-2-32.json"
+expect_rc 2 "check refuses an every past 2^32 rather than wrapping it"
+expect_grep "$work/err" '\$\.batching\.every: expected a positive integer of at most 100000, got 4294967297' "the error names the cap"
+sed 's/"every": 7/"every": 7.0/' "$good" >"$work/every-real.json"
+run "$BACKFILL" check "$work/every-real.json"
+expect_rc 2 "check refuses a real every"
+expect_grep "$work/err" 'got 7\.0, a real$' "the error shows the real as written"
 
 # --- unreadable input: exit 2 and one line naming the problem ---------------------------
 as_user= # a command prefix to run the check as another user
@@ -133,6 +159,23 @@ expect_grep "$work/out" '"reason": "owner of Revenue dashboard; listed in commun
 run "$BACKFILL" blast-radius "$ex/bad-lineage-cycle.json"
 expect_rc 2 "blast-radius refuses a cycle"
 expect_grep "$work/err" 'depends_on forms a cycle: mart_monthly_revenue -> Revenue dashboard -> mart_monthly_revenue' "the error names the cycle"
+
+# missing-communication and blast-radius agree on who is affected.
+cat >"$work/source-only.sed" <<'SED'
+/"downstream": \[/,/^  \],/c\
+  "downstream": [ { "name": "Raw dashboard", "kind": "dashboard", "depends_on": ["raw_orders"], "owner": "ops" } ],
+/"communication":/d
+SED
+sed -f "$work/source-only.sed" "$good" | sed 's/"rollback": \(.*\) },$/"rollback": \1 }/' >"$work/source-only.json"
+run "$BACKFILL" check "$work/source-only.json"
+expect_rc 0 "check passes a brief whose only dashboard reads a source"
+expect_no_grep "$work/out" 'missing-communication' "a dashboard on a source asks for no one to tell"
+run "$BACKFILL" blast-radius "$work/source-only.json"
+expect_grep "$work/out" '^People to tell:$' "blast-radius of the source-only brief runs"
+expect_no_grep "$work/out" 'Raw dashboard' "blast-radius does not list the dashboard on a source"
+sed '/"communication":/d' "$good" | sed 's/"rollback": \(.*\) },$/"rollback": \1 }/' >"$work/no-communication.json"
+run "$BACKFILL" check "$work/no-communication.json"
+expect_grep "$work/out" '^warn  missing-communication .*"Revenue dashboard", "Board pack"' "missing-communication names the affected dashboard and stakeholder"
 
 run "$BACKFILL" --help
 expect_grep "$work/out" '^  blast-radius' "--help lists the brief commands"

@@ -185,7 +185,7 @@ static const struct field_case {
     {"scope.buckets.column", "\"customer_id\"", "\"\"", "expected a non-empty string"},
     {"scope.buckets.count", "16", "0", "expected a positive integer, got 0"},
     {"scope.expected_rows.min", "0", "-1", "expected a non-negative integer, got -1"},
-    {"scope.expected_rows.max", "250000", "2.5e5", "expected a non-negative integer"},
+    {"scope.expected_rows.max", "250000", "2.5e5", "expected a non-negative integer, got 250000.0, a real"},
     {"batching.by", "\"key\"", "\"row\"", "expected one of time, key, partition, bucket"},
     {"batching.grain", "\"quarter\"", "\"fortnight\"", "expected one of hour, day, week, month"},
     {"batching.every", "7", "\"7\"", "$.batching.every: expected a positive integer, got \"7\""},
@@ -199,6 +199,23 @@ static const struct field_case {
     {"batching.lease_s", "300", "0", "expected a positive integer"},
     {"batching.target_batch_s", "60", "0", "expected a positive integer"},
     {"batching.pause_between_batches_ms", "0", "-5", "expected a non-negative integer"},
+    /* Integers are range-checked as JSON integers, before anything narrows them. */
+    {"batching.every", "100000", "4294967297",
+     "$.batching.every: expected a positive integer of at most 100000, got 4294967297"},
+    {"batching.every", "7", "100001", "expected a positive integer of at most 100000, got 100001"},
+    {"batching.max_concurrency", "4", "4294967297", "of at most 4294967295, got 4294967297"},
+    {"batching.max_attempts", "4294967295", "4294967296", "of at most 4294967295, got 4294967296"},
+    {"batching.retry_backoff_s", "9223372036854", "9223372036855", "of at most 9223372036854"},
+    {"batching.lease_s", "9223372036854", "9223372036855", "of at most 9223372036854"},
+    {"batching.target_batch_s", "60", "9223372036855", "of at most 9223372036854"},
+    {"batching.pause_between_batches_ms", "9223372036854775", "9223372036854776",
+     "of at most 9223372036854775"},
+    {"rollback.retention_days", "106751991", "106751992", "of at most 106751991, got 106751992"},
+    {"scope.buckets.count", "100000000", "100000001", "of at most 100000000, got 100000001"},
+    /* A real where an integer is asked for says it is a real, as written. */
+    {"batching.every", "7", "7.0", "$.batching.every: expected a positive integer, got 7.0, a real"},
+    {"batching.width", "10", "1e3", "expected a positive integer, got 1000.0, a real"},
+    {"scope.keys.start", "0", "0.5", "expected an integer, got 0.5, a real"},
     {"write.strategy", "\"staging_swap\"", "\"upsert\"", "expected one of partition_overwrite"},
     {"write.snapshot", "false", "\"yes\"", "expected true or false, got \"yes\""},
     {"write.delete_missing", "true", "1", "expected true or false, got 1"},
@@ -815,6 +832,17 @@ static const struct rule_case {
     {"missing-owner", BF_SEVERITY_BLOCK, "$.owner", {{"owner", NULL}}},
     {"missing-reviewer", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\"\""}}},
     {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\" ANA@example.com \""}}},
+    /* Case is folded for all of Latin-1, Latin Extended-A, Greek and Cyrillic, not just ASCII. */
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u00e9lodie.\u00f8stergaard@example.com\""}, {"reviewer", "\"\u00c9LODIE.\u00d8STERGAARD@EXAMPLE.COM\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u0141ukasz \u017b\u00f3\u0142kiewski\""}, {"reviewer", "\"\u0142UKASZ \u017c\u00d3\u0141KIEWSKI\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u03a3\u03c9\u03ba\u03c1\u03ac\u03c4\u03b7\u03c2\""}, {"reviewer", "\"\u03a3\u03a9\u039a\u03a1\u0386\u03a4\u0397\u03a3\""}}},
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer",
+     {{"owner", "\"\u0401\u043b\u043a\u0430 \u0406\u0432\u0430\u043d\u043e\u0432\u0430\""}, {"reviewer", "\"\u0451\u041b\u041a\u0410 \u0456\u0412\u0410\u041d\u041e\u0412\u0410\""}}},
+    /* Surrounding Unicode white space (no-break space, ideographic space) is trimmed too. */
+    {"reviewer-is-owner", BF_SEVERITY_BLOCK, "$.reviewer", {{"reviewer", "\"\u00a0Ana@Example.com\u3000\""}}},
     {"missing-risk", BF_SEVERITY_BLOCK, "$.risk", {{"risk", NULL}}},
     {"missing-code-version", BF_SEVERITY_BLOCK, "$.code_version", {{"code_version", NULL}}},
     {"missing-target-table", BF_SEVERITY_BLOCK, "$.target.table", {{"target.table", NULL}}},
@@ -828,12 +856,15 @@ static const struct rule_case {
      {{"scope.time", NULL}, {"scope.keys", "{\"column\": \"order_id\", \"end\": 5}"}}},
     {"incomplete-scope", BF_SEVERITY_BLOCK, "$.scope.buckets.count",
      {{"scope.time", NULL}, {"scope.buckets", "{\"column\": \"order_id\"}"}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope", {{"scope.time.end", "\"2025-01-01\""}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope",
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.time", {{"scope.time.end", "\"2025-01-01\""}}},
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.time", {{"scope.time.end", "\"2025-01-01 00:00:00\""}}},
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.partitions.values",
      {{"scope.time", NULL}, {"scope.partitions", "{\"column\": \"region\", \"values\": []}"},
       {"batching.by", "\"partition\""}, {"job.select", "\"SELECT 1 WHERE region = :partition\""}}},
-    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope",
+    {"empty-scope", BF_SEVERITY_BLOCK, "$.scope.keys",
      {{"scope.time", NULL}, {"scope.keys", "{\"column\": \"order_id\", \"start\": 5, \"end\": 5}"}}},
+    {"unplannable", BF_SEVERITY_BLOCK, "$.scope.time",
+     {{"target.time_format", "\"date\""}, {"scope.time.start", "\"2025-01-01 06:00\""}}},
     {"missing-expected-rows", BF_SEVERITY_WARN, "$.scope.expected_rows", {{"scope.expected_rows", NULL}}},
     {"missing-batching", BF_SEVERITY_BLOCK, "$.batching.by", {{"batching.by", NULL}}},
     {"batching-scope-mismatch", BF_SEVERITY_BLOCK, "$.batching.by",
@@ -928,6 +959,10 @@ END_TEST
 /* Near misses: briefs close to breaking a rule that must not trigger it. */
 static const struct rule_case near_misses[] = {
     {"reviewer-is-owner", 0, NULL, {{"reviewer", "\"ana@example.org\""}}},
+    /* Folding is not stripping accents, and the Turkic dotted I is not folded. */
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"elodie@example.com\""}, {"reviewer", "\"\u00e9lodie@example.com\""}}},
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"\u0130lker\""}, {"reviewer", "\"ilker\""}}},
+    {"reviewer-is-owner", 0, NULL, {{"owner", "\"\u0430na@example.com\""}, {"reviewer", "\"ana@example.com\""}}},
     {"missing-runtime-estimate", 0, NULL, {{"batching.target_batch_s", "60"}}},
     {"high-concurrency", 0, NULL, {{"batching.max_concurrency", "8"}}},
     {"append-not-idempotent", 0, NULL,
@@ -972,6 +1007,194 @@ START_TEST(near_misses_do_not_fire)
 
     ck_assert_msg(!has_finding(f, r->code, NULL, NULL), "near miss %d: %s fired", _i, r->code);
     bf_findings_free(f);
+    free(text);
+}
+END_TEST
+
+/*
+ * Preflight and the planner agree: for each scope, `check` blocks exactly
+ * when planning the brief fails. Each case is the good example with its
+ * scope (and the batching and job that go with the scope's kind) replaced.
+ */
+static const struct scope_case {
+    const char *kind; /* time, keys, partitions, buckets */
+    const char *scope;
+    const char *batching; /* NULL: the example's (time, day, every 7) */
+    const char *code;     /* the blocking finding expected, or NULL when the plan succeeds */
+} scope_cases[] = {
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-01-01 00:00:00\"}", NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-01-01 00:00\", \"end\": \"2025-01-01T00:00:00\"}", NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-01-01 00:00:01\"}", NULL, NULL},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\", \"timezone\": \"Europe/Paris\"}", NULL, NULL},
+    /* 02:00-03:00 does not exist in New York on 2025-03-09: both bounds are 03:00 EDT. */
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 02:30\", \"timezone\": \"America/New_York\"}",
+     NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 03:00\", \"timezone\": \"America/New_York\"}",
+     NULL, "empty-scope"},
+    {"time", "{\"start\": \"2025-03-09 02:00\", \"end\": \"2025-03-09 03:01\", \"timezone\": \"America/New_York\"}",
+     NULL, NULL},
+    /* 01:00-02:00 happens twice on 2025-11-02; the first one is taken. */
+    {"time", "{\"start\": \"2025-11-02 01:00\", \"end\": \"2025-11-02 01:30\", \"timezone\": \"America/New_York\"}",
+     NULL, NULL},
+    {"time", "{\"start\": \"2025-01-01 06:00\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"day\", \"date\": 1}", "unplannable"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"hour\", \"date\": 1}", "unplannable"},
+    {"time", "{\"start\": \"2025-01-01\", \"end\": \"2025-02-01\"}",
+     "{\"by\": \"time\", \"grain\": \"day\", \"date\": 1}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 5, \"end\": 5}", NULL, "empty-scope"},
+    {"keys", "{\"column\": \"id\", \"start\": 9, \"end\": 10}", NULL, NULL},
+    /* Numbers, not text: "10" < "9" as text. */
+    {"keys", "{\"column\": \"id\", \"start\": -9223372036854775808, \"end\": 9223372036854775807}",
+     "{\"by\": \"key\", \"width\": 4611686018427387904}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 9223372036854775807}",
+     "{\"by\": \"key\", \"width\": 1}", "unplannable"},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 1000}", "{\"by\": \"key\", \"width\": 1}", NULL},
+    {"keys", "{\"column\": \"id\", \"start\": 0, \"end\": 100000001}", "{\"by\": \"key\", \"width\": 1}",
+     "unplannable"},
+    {"partitions", "{\"column\": \"region\", \"values\": []}", NULL, "empty-scope"},
+    {"partitions", "{\"column\": \"region\", \"values\": [42, \"42\", \"eu\"]}", NULL, NULL},
+    {"partitions", "{\"column\": \"region\", \"values\": [\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]}",
+     NULL, NULL},
+    {"partitions", "{\"column\": \"region\", \"values\": [\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]}",
+     NULL, "unplannable"},
+    {"buckets", "{\"column\": \"id\", \"count\": 1}", NULL, NULL},
+    {"buckets", "{\"column\": \"id\", \"count\": 64}", NULL, NULL},
+};
+
+START_TEST(check_blocks_exactly_when_the_planner_refuses)
+{
+    static const struct {
+        const char *kind, *batching, *job;
+    } per_kind[] = {
+        {"time", NULL, "\"SELECT 1 WHERE ts >= :start AND ts < :end\""},
+        {"keys", "{\"by\": \"key\", \"width\": 1000}", "\"SELECT 1 WHERE id >= :lo AND id < :hi\""},
+        {"partitions", "{\"by\": \"partition\"}", "\"SELECT 1 WHERE region = :partition\""},
+        {"buckets", "{\"by\": \"bucket\"}", "\"SELECT 1 WHERE h = :bucket\""},
+    };
+    const struct scope_case *c = &scope_cases[_i];
+    char dotted[32], batching[256];
+    size_t k = 0;
+    bf_planner *planner = NULL;
+    bf_plan *plan = NULL;
+    int plan_rc;
+
+    while (strcmp(per_kind[k].kind, c->kind) != 0)
+        k++;
+    snprintf(dotted, sizeof dotted, "scope.%s", c->kind);
+    /* "date": 1 in a case's batching asks for time_format date (not a batching member). */
+    snprintf(batching, sizeof batching, "%s",
+             c->batching ? c->batching : per_kind[k].batching ? per_kind[k].batching : "");
+    char *hint = strstr(batching, ", \"date\": 1");
+    if (hint)
+        memmove(hint, hint + 11, strlen(hint + 11) + 1);
+    struct edit edits[5] = {{"scope.time", NULL}, {dotted, c->scope}, {"job.select", per_kind[k].job}};
+    size_t n = 3;
+
+    /* Keep the example's batching and time format unless the case changes them. */
+    if (batching[0])
+        edits[n++] = (struct edit){"batching", batching};
+    if (hint)
+        edits[n++] = (struct edit){"target.time_format", "\"date\""};
+    char *text = patched_example(edits, n);
+    bf_brief *b = load_text(text);
+    bf_findings *f = NULL;
+    ck_assert_int_eq(bf_brief_check(&f, b), BF_OK);
+
+    plan_rc = bf_planner_new_from_brief(&planner, b);
+    if (plan_rc == BF_OK)
+        plan_rc = bf_planner_plan(&plan, planner);
+    if (plan_rc == BF_OK)
+        plan_rc = bf_plan_verify(plan, planner);
+    ck_assert_msg((bf_findings_blocking(f) > 0) == (plan_rc != BF_OK),
+                  "scope case %d: check has %zu blocking finding(s) (first %s: %s), planning gave %s "
+                  "(%s)",
+                  _i, bf_findings_blocking(f), bf_findings_code(f, 0) ? bf_findings_code(f, 0) : "-",
+                  bf_findings_message(f, 0) ? bf_findings_message(f, 0) : "-", bf_errstr(plan_rc),
+                  plan_rc ? bf_last_error() : "");
+    if (c->code) {
+        ck_assert_msg(has_finding(f, c->code, NULL, NULL), "scope case %d: no %s", _i, c->code);
+        ck_assert_uint_eq(bf_findings_blocking(f), 1);
+    }
+    bf_plan_free(plan);
+    bf_planner_free(planner);
+    bf_findings_free(f);
+    bf_brief_free(b);
+    free(text);
+}
+END_TEST
+
+/*
+ * missing-communication and blast-radius share one definition of affected:
+ * the assets the finding names are exactly the dashboards and stakeholders
+ * among the lineage's direct and indirect dependents.
+ */
+static const struct comm_case {
+    const char *downstream;
+    const char *names; /* the assets the finding names, as "a|b", or "" for no finding */
+} comm_cases[] = {
+    {"[{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"Revenue dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"mart\"]},"
+     " {\"name\": \"Board pack\", \"kind\": \"stakeholder\", \"depends_on\": [\"Revenue dashboard\"]}]",
+     "Revenue dashboard|Board pack"},
+    /* Reads only a source: not affected, so no one to tell. */
+    {"[{\"name\": \"Raw dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_orders\"]}]", ""},
+    {"[{\"name\": \"Raw dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_orders\"]},"
+     " {\"name\": \"Ops\", \"kind\": \"stakeholder\", \"depends_on\": [\"Raw dashboard\"]},"
+     " {\"name\": \"mart\", \"kind\": \"view\", \"depends_on\": [\"fct_orders\", \"raw_refunds\"]},"
+     " {\"name\": \"CFO\", \"kind\": \"stakeholder\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"Margin dashboard\", \"kind\": \"dashboard\", \"depends_on\": [\"raw_refunds\", \"mart\"]}]",
+     "CFO|Margin dashboard"},
+    /* No depends_on at all: reaches nothing. */
+    {"[{\"name\": \"Loose dashboard\", \"kind\": \"dashboard\"}]", ""},
+    {"[{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"fct_orders\"]},"
+     " {\"name\": \"export\", \"kind\": \"export\", \"depends_on\": [\"mart\"]}]", ""},
+};
+
+START_TEST(missing_communication_names_what_blast_radius_reaches)
+{
+    const struct comm_case *c = &comm_cases[_i];
+    struct edit edits[2] = {{"communication", NULL}, {"downstream", c->downstream}};
+    char *text = patched_example(edits, 2);
+    bf_brief *b = load_text(text);
+    bf_findings *f = NULL;
+    bf_lineage *l = NULL;
+    char from_lineage[512] = "", from_finding[512] = "";
+    const char *msg = NULL;
+
+    ck_assert_int_eq(bf_brief_check(&f, b), BF_OK);
+    ck_assert_int_eq(bf_lineage_new(&l, b), BF_OK);
+    /* What blast-radius reports: dashboards and stakeholders among the dependents. */
+    for (int list = 0; list < 2; list++) {
+        size_t n = list ? bf_lineage_indirect_count(l) : bf_lineage_direct_count(l);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = list ? bf_lineage_indirect(l, i) : bf_lineage_direct(l, i);
+            for (size_t a = 0; a < bf_brief_downstream_count(b); a++) {
+                bf_asset_kind kind = bf_brief_downstream_kind(b, a);
+                if (strcmp(bf_brief_downstream_name(b, a), name) == 0 &&
+                    (kind == BF_ASSET_DASHBOARD || kind == BF_ASSET_STAKEHOLDER))
+                    snprintf(from_lineage + strlen(from_lineage), sizeof from_lineage - strlen(from_lineage),
+                             "%s%s", from_lineage[0] ? "|" : "", name);
+            }
+        }
+    }
+    /* What the finding names: its quoted asset names. */
+    for (size_t i = 0; i < bf_findings_count(f); i++)
+        if (strcmp(bf_findings_code(f, i), "missing-communication") == 0)
+            msg = bf_findings_message(f, i);
+    for (const char *q = msg ? strchr(msg, '"') : NULL; q; q = strchr(q, '"')) {
+        const char *end = strchr(q + 1, '"');
+        ck_assert_ptr_nonnull(end);
+        snprintf(from_finding + strlen(from_finding), sizeof from_finding - strlen(from_finding),
+                 "%s%.*s", from_finding[0] ? "|" : "", (int)(end - q - 1), q + 1);
+        q = end + 1;
+    }
+    ck_assert_str_eq(from_lineage, c->names);
+    ck_assert_str_eq(from_finding, from_lineage);
+    ck_assert_int_eq(msg != NULL, c->names[0] != '\0');
+    bf_lineage_free(l);
+    bf_findings_free(f);
+    bf_brief_free(b);
     free(text);
 }
 END_TEST
@@ -1301,6 +1524,10 @@ int main(void)
     tcase_add_test(access, new_brief_is_an_empty_draft);
     tcase_add_loop_test(preflight, each_rule_fires_on_a_brief_that_breaks_it, 0, (int)BF_ARRAY_LEN(rules));
     tcase_add_loop_test(preflight, near_misses_do_not_fire, 0, (int)BF_ARRAY_LEN(near_misses));
+    tcase_add_loop_test(preflight, check_blocks_exactly_when_the_planner_refuses, 0,
+                        (int)BF_ARRAY_LEN(scope_cases));
+    tcase_add_loop_test(preflight, missing_communication_names_what_blast_radius_reaches, 0,
+                        (int)BF_ARRAY_LEN(comm_cases));
     tcase_add_test(preflight, good_example_passes_every_rule_but_the_estimate);
     tcase_add_test(preflight, blocking_findings_come_first);
     tcase_add_test(preflight, each_bad_example_triggers_its_rule);

@@ -463,6 +463,41 @@ START_TEST(rows_per_batch_walks_the_key)
 }
 END_TEST
 
+/* 42 and "42" are two values with two labels; text reading like an integer is quoted. */
+START_TEST(partition_labels_tell_integers_from_text)
+{
+    static const char long_digits[] = "1234567890123456789012345678901234567890123456789012345678901234567890"
+                                      "1234567890123456789012345678901234567890123456789012345678901234567890"
+                                      "123456789012345678";
+    bf_value values[7] = {{.type = BF_VALUE_INT, .i = 42},
+                          {.type = BF_VALUE_TEXT, .s = "42", .len = 2},
+                          {.type = BF_VALUE_INT, .i = -7},
+                          {.type = BF_VALUE_TEXT, .s = "-7", .len = 2},
+                          {.type = BF_VALUE_TEXT, .s = "\"42\"", .len = 4},
+                          {.type = BF_VALUE_TEXT, .s = "eu-2025", .len = 7},
+                          {.type = BF_VALUE_TEXT, .s = long_digits, .len = sizeof long_digits - 1}};
+    static const char *const want[7] = {"42", "\"42\"", "-7", "\"-7\"", "\"\"42\"\"", "eu-2025", NULL};
+    bf_planner *p;
+    bf_plan *plan;
+
+    ck_assert_uint_eq(sizeof long_digits - 1, 158); /* the longest text value a partition takes */
+    ck_assert_int_eq(bf_planner_new(&p), BF_OK);
+    ck_assert_int_eq(bf_planner_set_partition_scope(p, "region", values, 7), BF_OK);
+    plan = plan_of(p);
+    ck_assert_uint_eq(bf_plan_count(plan), 7);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_str_eq(bf_batch_label(bf_plan_batch(plan, i)), want[i]);
+    ck_assert_uint_eq(strlen(bf_batch_label(bf_plan_batch(plan, 6))), 160);
+    ck_assert_int_eq(bf_batch_label(bf_plan_batch(plan, 6))[0], '"');
+    for (size_t i = 0; i < 7; i++)
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(bf_batch_label(bf_plan_batch(plan, i)), bf_batch_label(bf_plan_batch(plan, j)));
+    ck_assert_int_eq(bf_plan_verify(plan, p), BF_OK);
+    bf_plan_free(plan);
+    bf_planner_free(p);
+}
+END_TEST
+
 START_TEST(partitions_one_batch_per_value)
 {
     bf_value values[3] = {{.type = BF_VALUE_TEXT, .s = "eu-west", .len = 7},
@@ -1234,6 +1269,7 @@ static Suite *plan_suite(void)
     tcase_add_test(other, key_ranges_span_the_whole_int64_range);
     tcase_add_test(other, rows_per_batch_walks_the_key);
     tcase_add_test(other, partitions_one_batch_per_value);
+    tcase_add_test(other, partition_labels_tell_integers_from_text);
     tcase_add_test(other, buckets_one_batch_each);
     tcase_add_test(other, bad_scopes_and_batching_are_refused);
     tcase_add_test(other, names_of_grains_formats_and_orders);
