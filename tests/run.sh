@@ -66,8 +66,10 @@ count_results "$build"
 echo "== unit, scenario, fuzz-replay and ledger stress suites under address,undefined sanitizers ($asan)"
 setup "$asan" -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C "$asan"
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-    meson test -C "$asan" --suite unit --suite cli --suite fuzz --suite ledger-stress \
+# Sanitized code runs several times slower: Check's per-test limit and meson's
+# grow with it, so a busy machine does not turn slowness into failures.
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 CK_TIMEOUT_MULTIPLIER=5 \
+    meson test -C "$asan" --timeout-multiplier 3 --suite unit --suite cli --suite fuzz --suite ledger-stress \
     --print-errorlogs || status=1
 count_results "$asan"
 
