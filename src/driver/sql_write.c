@@ -40,8 +40,9 @@ struct job {
     const bf_batch *batch;
     int64_t run;
     size_t ord;
-    bf_table_info *info; /* the target's columns */
-    const char **cols;   /* their names */
+    bf_table_info *info; /* the target's columns, generated ones included */
+    const char **cols;   /* the names of those a write gives values: not the generated ones */
+    size_t ncols;
     char *stage, *snap, *keys, *dest; /* dest: where rows go (target or its shadow) */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
@@ -96,8 +97,10 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
                                 : bf__strdup(spec->table);
     if (!j->cols || !j->stage || !j->snap || !j->keys || !j->dest)
         return bf__nomem();
+    /* The warehouse computes generated columns: every write leaves them out. */
     for (size_t i = 0; i < j->info->count; i++)
-        j->cols[i] = j->info->columns[i].name;
+        if (!j->info->columns[i].generated)
+            j->cols[j->ncols++] = j->info->columns[i].name;
     bf__sb_init(&sb);
     rc = bf__sql_ident(j->s, &sb, j->dest);
     if (rc != BF_OK) {
@@ -110,7 +113,7 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
 /* Build and run; *changes (may be NULL) gets the changed rows. */
 static int run(struct job *j, int64_t *changes, const char *tpl, const char *const *args)
 {
-    bf__tpl t = {j->cols, j->info->count, j->spec->key, j->spec->key_count, j->plan, j->batch};
+    bf__tpl t = {j->cols, j->ncols, j->spec->key, j->spec->key_count, j->plan, j->batch};
     char *sql;
     int rc = bf__sql_build(j->s, &sql, &t, tpl, args);
 
@@ -122,7 +125,7 @@ static int run(struct job *j, int64_t *changes, const char *tpl, const char *con
 
 static int query_int(struct job *j, int64_t *out, const char *tpl, const char *const *args)
 {
-    bf__tpl t = {j->cols, j->info->count, j->spec->key, j->spec->key_count, j->plan, j->batch};
+    bf__tpl t = {j->cols, j->ncols, j->spec->key, j->spec->key_count, j->plan, j->batch};
     char *sql;
     int rc = bf__sql_build(j->s, &sql, &t, tpl, args);
 
@@ -273,7 +276,8 @@ static int check_shadow(struct job *j)
         return rc;
     same = info->count == j->info->count;
     for (size_t i = 0; same && i < info->count; i++)
-        same = strcmp(info->columns[i].name, j->cols[i]) == 0;
+        same = strcmp(info->columns[i].name, j->info->columns[i].name) == 0 &&
+               info->columns[i].generated == j->info->columns[i].generated;
     bf_table_info_free(info);
     if (!same)
         return bf__error(BF_E_CONFLICT, "%s exists and its columns are not those of %s", j->dest,
@@ -300,14 +304,21 @@ static int ensure_shadow(struct job *j)
     for (size_t i = 0; i < j->info->count && rc == BF_OK; i++) {
         const char *type = j->info->columns[i].type;
 
+        /* A copy would hold the values but not the expression: the swapped-in table would differ. */
+        if (j->info->columns[i].generated) {
+            rc = bf__error(BF_E_UNSUPPORTED, "table %s: column %s is generated, and %s cannot copy "
+                           "its definition into %s", j->spec->table, j->info->columns[i].name,
+                           bf_write_strategy_name(j->spec->strategy), j->dest);
+            break;
+        }
         if (i)
             bf__sb_append(&sb, ", ");
-        rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+        rc = bf__sql_ident(j->s, &sb, j->info->columns[i].name);
         /* A declared type is SQL text: copy only plain ones like DECIMAL(10, 2). */
         if (type[0] && strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                     "0123456789_ (),") != strlen(type))
             rc = bf__error(BF_E_UNSUPPORTED, "table %s: column %s's declared type '%.60s' "
-                           "cannot be copied", j->spec->table, j->cols[i], type);
+                           "cannot be copied", j->spec->table, j->info->columns[i].name, type);
         bf__sb_appendc(&sb, ' ');
         bf__sb_append(&sb, type);
         if (j->info->columns[i].pk > pk)
@@ -320,7 +331,7 @@ static int ensure_shadow(struct job *j)
                 if (j->info->columns[i].pk == k) {
                     if (k > 1)
                         bf__sb_append(&sb, ", ");
-                    rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+                    rc = bf__sql_ident(j->s, &sb, j->info->columns[i].name);
                 }
         bf__sb_appendc(&sb, ')');
     }
@@ -433,7 +444,7 @@ static int merge_update(struct job *j, int64_t *updated)
     int rc = BF_OK, any = 0;
 
     bf__sb_init(&sb);
-    for (size_t i = 0; i < j->info->count && rc == BF_OK; i++) {
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         const char *c = j->cols[i];
         int chosen = 0;
 
@@ -465,9 +476,14 @@ static int merge_update(struct job *j, int64_t *updated)
         int found = 0;
 
         for (size_t i = 0; i < j->info->count; i++)
-            found |= strcmp(j->spec->columns[k], j->cols[i]) == 0;
+            if (strcmp(j->spec->columns[k], j->info->columns[i].name) == 0)
+                found = j->info->columns[i].generated ? 2 : 1;
         if (!found)
             rc = bf__error(BF_E_INVALID, "merge into %s: no column %s", j->spec->table,
+                           j->spec->columns[k]);
+        else if (found == 2)
+            rc = bf__error(BF_E_INVALID, "merge into %s: column %s is generated; the warehouse "
+                           "computes it, so it cannot be updated", j->spec->table,
                            j->spec->columns[k]);
     }
     if (rc == BF_OK)

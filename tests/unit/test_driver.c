@@ -1588,6 +1588,146 @@ START_TEST(partitions_and_refresh_sql)
 }
 END_TEST
 
+/* ---- generated columns: every column SELECT * returns is read, none of them written ---- */
+
+/* g: a VIRTUAL and a STORED generated column between ordinary ones; gsrc: rows to publish. */
+static void generated(void)
+{
+    sql("CREATE TABLE g (id INTEGER PRIMARY KEY, a INT, v INT GENERATED ALWAYS AS (a * 2) VIRTUAL, "
+        "s TEXT GENERATED ALWAYS AS ('s' || a) STORED, b TEXT);"
+        "INSERT INTO g (id, a, b) VALUES (1, 10, 'x'), (12, 20, NULL), (15, NULL, 'z');"
+        "CREATE TABLE gsrc (id INTEGER PRIMARY KEY, a INT, b TEXT);"
+        "INSERT INTO gsrc VALUES (11, 7, 'new'), (12, 21, 'changed')");
+}
+
+START_TEST(generated_columns_are_read_like_select_star)
+{
+    bf_value rows[3][5] = {
+        {{.type = BF_VALUE_INT, .i = 1}, {.type = BF_VALUE_INT, .i = 10}, {.type = BF_VALUE_INT, .i = 20},
+         {.type = BF_VALUE_TEXT, .s = "s10", .len = 3}, {.type = BF_VALUE_TEXT, .s = "x", .len = 1}},
+        {{.type = BF_VALUE_INT, .i = 12}, {.type = BF_VALUE_INT, .i = 20}, {.type = BF_VALUE_INT, .i = 40},
+         {.type = BF_VALUE_TEXT, .s = "s20", .len = 3}, {.type = BF_VALUE_NULL}},
+        {{.type = BF_VALUE_INT, .i = 15}, {.type = BF_VALUE_NULL}, {.type = BF_VALUE_NULL},
+         {.type = BF_VALUE_NULL}, {.type = BF_VALUE_TEXT, .s = "z", .len = 1}},
+    };
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_fingerprint want = {0, 0, 0}, got;
+    bf_table_info *info;
+    bf_profile *prof;
+    bf_rows *fetched;
+    bf_driver *d, *plain;
+    bf_value v;
+
+    generated();
+    for (int i = 0; i < 3; i++)
+        bf_fingerprint_add_row(&want, rows[i], 5);
+    d = open_driver();
+    plain = open_plain();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "g"), BF_OK);
+    ck_assert_uint_eq(bf_table_info_column_count(info), 5);
+    ck_assert_str_eq(bf_table_info_column_name(info, 2), "v");
+    ck_assert_str_eq(bf_table_info_column_name(info, 3), "s");
+    ck_assert_int_eq(bf_table_info_column_generated(info, 1), 0);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 2), 1);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 3), 1);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 4), 0);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 5), 0);
+    bf_table_info_free(info);
+    /* The default fingerprint is over every column SELECT * returns, in the aggregate and in C. */
+    ck_assert_fp_eq(fp_of(d, "g"), want);
+    ck_assert_fp_eq(fp_of(plain, "g"), want);
+    ps.fingerprint = 1;
+    ck_assert_int_eq(bf_driver_profile(&prof, d, "g", &ps, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_profile_fingerprint(&got, prof), BF_OK);
+    ck_assert_fp_eq(got, want);
+    bf_profile_free(prof);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "g", NULL, 0, "id", NULL, NULL, 0), BF_OK);
+    ck_assert_uint_eq(bf_rows_width(fetched), 5);
+    ck_assert_str_eq(bf_rows_column(fetched, 3), "s");
+    ck_assert_int_eq(bf_rows_value(&v, fetched, 1, 2), BF_OK);
+    ck_assert_int_eq(v.i, 40);
+    bf_rows_free(fetched);
+    bf_driver_free(plain);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(hidden_columns_of_virtual_tables_are_not_columns)
+{
+    bf_table_info *info;
+    bf_driver *d;
+
+    if (sqlite3_exec(raw, "CREATE VIRTUAL TABLE ft USING fts5(x, y)", NULL, NULL, NULL) != SQLITE_OK)
+        return; /* SQLite built without FTS5 */
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "ft"), BF_OK);
+    ck_assert_uint_eq(bf_table_info_column_count(info), 2);
+    ck_assert_str_eq(bf_table_info_column_name(info, 1), "y");
+    bf_table_info_free(info);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(generated_columns_are_never_written)
+{
+    static const char *const cols_v[] = {"v"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_plan *plan = key_plan("id", 2);
+    bf_fingerprint before;
+    bf_driver *d;
+
+    generated();
+    d = open_driver();
+    before = fp_of(d, "g");
+    spec.table = "g";
+    spec.key = t_key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+    spec.snapshot = 1;
+    /* Every in-place pattern stages, publishes and restores the writable columns only. */
+    for (int strategy = BF_WRITE_PARTITION_OVERWRITE; strategy <= BF_WRITE_APPEND; strategy++) {
+        if (strategy == BF_WRITE_STAGING_SWAP || strategy == BF_WRITE_PARALLEL_VERSION)
+            continue;
+        spec.strategy = (bf_write_strategy)strategy;
+        if (strategy == BF_WRITE_APPEND)
+            spec.select = "SELECT id + 100, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+        stage_ok(d, &spec, plan, 1, 2);
+        publish_ok(d, &spec, plan, 1);
+        ck_assert_int_eq(query_int("SELECT v FROM g WHERE id = 12 OR id = 112 ORDER BY id DESC"),
+                         42);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE s = 's7'"), 1);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE id = 15"),
+                         strategy == BF_WRITE_PARTITION_OVERWRITE ? 0 : 1);
+        ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK,
+                      "restore (%s): %s", bf_write_strategy_name(spec.strategy), bf_last_error());
+        ck_assert_fp_eq(fp_of(d, "g"), before);
+    }
+    /* A merge cannot be told to update a generated column. */
+    spec.strategy = BF_WRITE_MERGE;
+    spec.columns = cols_v;
+    spec.column_count = 1;
+    spec.select = "SELECT id, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+    stage_ok(d, &spec, plan, 1, 2);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(d), "merge into g: column v is generated; the warehouse "
+                                              "computes it, so it cannot be updated");
+    /* A shadow copy would turn the generated columns into plain ones: refused, nothing written. */
+    spec.columns = NULL;
+    spec.column_count = 0;
+    spec.strategy = BF_WRITE_STAGING_SWAP;
+    stage_ok(d, &spec, plan, 1, 2);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                     BF_E_UNSUPPORTED);
+    ck_assert_str_eq(bf_driver_last_error(d), "table g: column v is generated, and staging_swap "
+                                              "cannot copy its definition into g__bf_full_1");
+    ck_assert(!table_exists("g__bf_full_1"));
+    ck_assert_fp_eq(fp_of(d, "g"), before);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- allocation failures in the pure-C parts ---- */
 
 static int build_results(void *ctx)
@@ -1728,6 +1868,9 @@ static Suite *suite(void)
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
     tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, generated_columns_are_read_like_select_star);
+    tcase_add_test(tc, hidden_columns_of_virtual_tables_are_not_columns);
+    tcase_add_test(tc, generated_columns_are_never_written);
     tcase_add_test(tc, result_objects_survive_allocation_failures);
     tcase_add_test(tc, sql_reads_survive_allocation_failures);
     suite_add_tcase(s, tc);

@@ -32,6 +32,12 @@ extern "C" {
 BF_API int bf_table_info_add_column(bf_table_info *info, const char *name, const char *type,
                                     size_t pk_position);
 
+/*
+ * Mark column `index` of a description being filled as generated (or not):
+ * the library reads it but never writes it. BF_E_NOT_FOUND past the end.
+ */
+BF_API int bf_table_info_set_generated(bf_table_info *info, size_t index, int generated);
+
 /* Append a row of exactly bf_rows_width(rows) values (copied). */
 BF_API int bf_rows_append(bf_rows *rows, const bf_value *values, size_t count);
 
