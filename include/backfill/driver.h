@@ -215,8 +215,12 @@ BF_API int bf_driver_publish(bf_publish_result *out, bf_driver *driver, const bf
                              int64_t token);
 
 /*
- * Put the batch's pre-image back, exactly, in one transaction, and drop the
- * snapshot. BF_E_NOT_FOUND when the batch has no snapshot.
+ * Undo the batch exactly, in one transaction, and drop the snapshot: put the
+ * pre-image back (append: delete exactly the rows it added, found by their
+ * values). BF_E_NOT_FOUND when the batch has no snapshot. BF_E_CONFLICT,
+ * with nothing changed, when what the batch wrote is no longer what it
+ * wrote (another writer changed rows in its bounds or keys, or changed or
+ * deleted appended rows), so an exact undo cannot be proved.
  */
 BF_API int bf_driver_restore(bf_driver *driver, const bf_write_spec *spec, const bf_plan *plan,
                              const bf_batch *batch, int64_t run);

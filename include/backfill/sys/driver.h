@@ -127,7 +127,9 @@ typedef struct bf_sql_vtable {
     const char *fingerprint_function; /* aggregate f(c1, ...) -> "rows:hex32"; NULL: the
                                          library hashes fetched rows itself */
     const char *bucket_function;      /* scalar f(x, n) -> bucket; NULL: no bucket batches */
-    const char *rowid_column;         /* stable row identity; NULL: no append snapshots */
+    const char *rowid_column;         /* a row's identity within a statement, to delete n of
+                                         several identical rows when restoring an append;
+                                         NULL: such a restore is refused */
     const char *fingerprint_nulls_function; /* aggregate f(c1, ...) -> "rows:hex32 n1,n2,...":
                                          the fingerprint and each argument's NULLs, so a
                                          profile counts NULLs in the fingerprint's pass;
