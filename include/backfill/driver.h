@@ -74,7 +74,8 @@ BF_API int bf_driver_last_error_code(const bf_driver *driver);
 /* ---- Describe ---------------------------------------------------------- */
 
 /*
- * Describe `table`: its columns in declared order, their declared types and
+ * Describe `table`: its columns in declared order (every column `SELECT *`
+ * returns, generated ones included and marked), their declared types and
  * the primary key. BF_E_NOT_FOUND when there is no such table. The caller
  * owns *out and frees it with bf_table_info_free().
  */
@@ -91,6 +92,15 @@ BF_API const char *bf_table_info_column_type(const bf_table_info *info, size_t i
 
 /* Column `index`'s 1-based position in the primary key, 0 when not part of it. */
 BF_API size_t bf_table_info_column_pk(const bf_table_info *info, size_t index);
+
+/*
+ * 1 when column `index` is generated (computed by the warehouse from the
+ * other columns), 0 otherwise or past the end. A table's columns are every
+ * column `SELECT *` returns, generated ones included: reads (fingerprints,
+ * profiles, fetches) take them all, writes (staging, publish, restore) only
+ * the others.
+ */
+BF_API int bf_table_info_column_generated(const bf_table_info *info, size_t index);
 
 /* Release a description. Accepts NULL. */
 BF_API void bf_table_info_free(bf_table_info *info);
@@ -145,7 +155,8 @@ typedef struct bf_write_spec {
     size_t key_count;
     const char *const *columns;   /* target.columns: what merge updates (0: every non-key column) */
     size_t column_count;
-    const char *select;           /* job.select: one SELECT yielding rows in the target's column order */
+    const char *select;           /* job.select: one SELECT yielding the target's columns that are
+                                     not generated, in their order */
     bf_write_strategy strategy;   /* write.strategy */
     int delete_missing;           /* merge: delete rows in bounds the job no longer produces */
     const char *version_table;    /* parallel_version: NULL means "<table>__bf_v<run>" */
@@ -204,8 +215,12 @@ BF_API int bf_driver_publish(bf_publish_result *out, bf_driver *driver, const bf
                              int64_t token);
 
 /*
- * Put the batch's pre-image back, exactly, in one transaction, and drop the
- * snapshot. BF_E_NOT_FOUND when the batch has no snapshot.
+ * Undo the batch exactly, in one transaction, and drop the snapshot: put the
+ * pre-image back (append: delete exactly the rows it added, found by their
+ * values). BF_E_NOT_FOUND when the batch has no snapshot. BF_E_CONFLICT,
+ * with nothing changed, when what the batch wrote is no longer what it
+ * wrote (another writer changed rows in its bounds or keys, or changed or
+ * deleted appended rows), so an exact undo cannot be proved.
  */
 BF_API int bf_driver_restore(bf_driver *driver, const bf_write_spec *spec, const bf_plan *plan,
                              const bf_batch *batch, int64_t run);

@@ -16,7 +16,8 @@ static const struct cli_command commands[] = {
 
     /* commands: fingerprint */
     {"fingerprint", "TABLE --warehouse DB [--columns a,b]",
-     "the fingerprint rows:hex32 of a table (or of some columns)", cmd_fingerprint},
+     "the fingerprint rows:hex32 of a table: every column SELECT * returns, generated "
+     "ones included (or some columns)", cmd_fingerprint},
 
     /* commands: status, pause, resume, cancel, retry */
     {"status", "[RUN] --ledger FILE", "runs, or one run's batches by state, failures and ETA",

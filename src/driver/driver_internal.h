@@ -14,6 +14,7 @@ struct bf_table_info {
         char *name;
         char *type;
         size_t pk;
+        int generated; /* computed by the warehouse: read, never written */
     } *columns;
 };
 

@@ -64,6 +64,7 @@ int bf_table_info_add_column(bf_table_info *info, const char *name, const char *
     col.name = bf__strdup(name);
     col.type = bf__strdup(type ? type : "");
     col.pk = pk_position;
+    col.generated = 0;
     if (!col.name || !col.type) {
         bf__free(col.name);
         bf__free(col.type);
@@ -91,6 +92,19 @@ const char *bf_table_info_column_type(const bf_table_info *info, size_t index)
 size_t bf_table_info_column_pk(const bf_table_info *info, size_t index)
 {
     return info && index < info->count ? info->columns[index].pk : 0;
+}
+
+int bf_table_info_column_generated(const bf_table_info *info, size_t index)
+{
+    return info && index < info->count ? info->columns[index].generated : 0;
+}
+
+int bf_table_info_set_generated(bf_table_info *info, size_t index, int generated)
+{
+    if (!info || index >= info->count)
+        return bf__error(BF_E_NOT_FOUND, "table description: no column %zu", index);
+    info->columns[index].generated = generated != 0;
+    return BF_OK;
 }
 
 void bf_table_info_free(bf_table_info *info)

@@ -121,6 +121,15 @@ int bf__sql_describe(bf__sql *s, bf_table_info **out, const char *table);
 /* Whether the table exists (*out 0 or 1). */
 int bf__sql_exists(bf__sql *s, int *out, const char *table);
 
+/*
+ * The fingerprint of `table`'s rows over `columns` (NULL/0: every column)
+ * within the batch (NULL: the whole table) that also satisfy `where` (SQL
+ * text whose identifiers the caller quoted; NULL: no more condition).
+ */
+int bf__sql_fingerprint_where(bf__sql *s, bf_fingerprint *out, const char *table,
+                              const char *const *columns, size_t column_count,
+                              const bf_plan *plan, const bf_batch *batch, const char *where);
+
 /* Start, commit and roll back the write transaction. */
 int bf__sql_begin(bf__sql *s);
 int bf__sql_commit(bf__sql *s);

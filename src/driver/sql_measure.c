@@ -18,6 +18,7 @@ struct scan {
     const char **all;
     bf__tpl t;
     bf__binds binds;
+    const char *where; /* more SQL the rows must satisfy, or NULL */
 };
 
 static void scan_dispose(struct scan *sc)
@@ -113,8 +114,12 @@ static int fp_scan(struct scan *sc, bf_fingerprint *out)
     char *sql;
     int rc;
 
-    rc = fn ? scan_build(sc, &sql, "SELECT %S(%C) FROM %T WHERE %P", ARGS(fn, NULL, sc->table, NULL))
-            : scan_build(sc, &sql, "SELECT %C FROM %T WHERE %P", ARGS(NULL, sc->table, NULL));
+    const char *where = sc->where ? sc->where : "1 = 1";
+
+    rc = fn ? scan_build(sc, &sql, "SELECT %S(%C) FROM %T WHERE %P AND %S",
+                         ARGS(fn, NULL, sc->table, NULL, where))
+            : scan_build(sc, &sql, "SELECT %C FROM %T WHERE %P AND %S",
+                         ARGS(NULL, sc->table, NULL, where));
     if (rc != BF_OK)
         return rc;
     if ((rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
@@ -142,6 +147,20 @@ int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
     struct scan sc;
     int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
 
+    if (rc == BF_OK)
+        rc = fp_scan(&sc, out);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_fingerprint_where(bf__sql *s, bf_fingerprint *out, const char *table,
+                              const char *const *columns, size_t column_count,
+                              const bf_plan *plan, const bf_batch *batch, const char *where)
+{
+    struct scan sc;
+    int rc = scan_init(&sc, s, table, columns, column_count, plan, batch);
+
+    sc.where = where;
     if (rc == BF_OK)
         rc = fp_scan(&sc, out);
     scan_dispose(&sc);

@@ -9,7 +9,7 @@
 #include "driver/sql.h"
 
 /* Tables the library derives from the target's name. */
-enum derived { STAGE, SNAP, SNAPKEYS, FULL, VERSION, BACKUP };
+enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
 
 static char *derived_name(const bf_write_spec *spec, enum derived kind, int64_t run, size_t batch)
 {
@@ -20,6 +20,8 @@ static char *derived_name(const bf_write_spec *spec, enum derived kind, int64_t 
         return bf__asprintf("%s__bf_snap_%lld_%zu", spec->table, (long long)run, batch);
     case SNAPKEYS:
         return bf__asprintf("%s__bf_snapkeys_%lld_%zu", spec->table, (long long)run, batch);
+    case SNAPFP:
+        return bf__asprintf("%s__bf_snapfp_%lld_%zu", spec->table, (long long)run, batch);
     case FULL:
         return bf__asprintf("%s__bf_full_%lld", spec->table, (long long)run);
     case VERSION:
@@ -40,9 +42,11 @@ struct job {
     const bf_batch *batch;
     int64_t run;
     size_t ord;
-    bf_table_info *info; /* the target's columns */
-    const char **cols;   /* their names */
+    bf_table_info *info; /* the target's columns, generated ones included */
+    const char **cols;   /* the names of those a write gives values: not the generated ones */
+    size_t ncols;
     char *stage, *snap, *keys, *dest; /* dest: where rows go (target or its shadow) */
+    char *postfp;        /* the fingerprint of what the batch's last publish wrote */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
 };
@@ -64,6 +68,7 @@ static void job_dispose(struct job *j)
     bf__free(j->stage);
     bf__free(j->snap);
     bf__free(j->keys);
+    bf__free(j->postfp);
     bf__free(j->dest);
     bf__free(j->qdest);
 }
@@ -91,13 +96,16 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
     j->stage = derived_name(spec, STAGE, run, j->ord);
     j->snap = derived_name(spec, SNAP, run, j->ord);
     j->keys = derived_name(spec, SNAPKEYS, run, j->ord);
+    j->postfp = derived_name(spec, SNAPFP, run, j->ord);
     j->dest = is_shadowed(spec) ? derived_name(spec, spec->strategy == BF_WRITE_STAGING_SWAP
                                                          ? FULL : VERSION, run, 0)
                                 : bf__strdup(spec->table);
-    if (!j->cols || !j->stage || !j->snap || !j->keys || !j->dest)
+    if (!j->cols || !j->stage || !j->snap || !j->keys || !j->postfp || !j->dest)
         return bf__nomem();
+    /* The warehouse computes generated columns: every write leaves them out. */
     for (size_t i = 0; i < j->info->count; i++)
-        j->cols[i] = j->info->columns[i].name;
+        if (!j->info->columns[i].generated)
+            j->cols[j->ncols++] = j->info->columns[i].name;
     bf__sb_init(&sb);
     rc = bf__sql_ident(j->s, &sb, j->dest);
     if (rc != BF_OK) {
@@ -110,7 +118,7 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
 /* Build and run; *changes (may be NULL) gets the changed rows. */
 static int run(struct job *j, int64_t *changes, const char *tpl, const char *const *args)
 {
-    bf__tpl t = {j->cols, j->info->count, j->spec->key, j->spec->key_count, j->plan, j->batch};
+    bf__tpl t = {j->cols, j->ncols, j->spec->key, j->spec->key_count, j->plan, j->batch};
     char *sql;
     int rc = bf__sql_build(j->s, &sql, &t, tpl, args);
 
@@ -122,7 +130,7 @@ static int run(struct job *j, int64_t *changes, const char *tpl, const char *con
 
 static int query_int(struct job *j, int64_t *out, const char *tpl, const char *const *args)
 {
-    bf__tpl t = {j->cols, j->info->count, j->spec->key, j->spec->key_count, j->plan, j->batch};
+    bf__tpl t = {j->cols, j->ncols, j->spec->key, j->spec->key_count, j->plan, j->batch};
     char *sql;
     int rc = bf__sql_build(j->s, &sql, &t, tpl, args);
 
@@ -181,6 +189,8 @@ static int drop_batch_tables(void *ud, const bf_write_spec *spec, const bf_plan 
         rc = drop_table(&j, snapshot ? j.snap : j.stage);
     if (rc == BF_OK && snapshot)
         rc = drop_table(&j, j.keys);
+    if (rc == BF_OK && snapshot)
+        rc = drop_table(&j, j.postfp);
     job_dispose(&j);
     return rc;
 }
@@ -261,6 +271,222 @@ int bf__sql_fence(void *ud, const char *table, int64_t run_id, size_t batch, int
     return rc;
 }
 
+/* ---- what a batch wrote: identities its restore relies on ---- */
+
+static const char *label_of(const bf_batch *batch)
+{
+    return batch ? bf_batch_label(batch) : "(the whole table)";
+}
+
+static int build(struct job *j, char **out, const char *tpl, const char *const *args)
+{
+    bf__tpl t = {j->cols, j->ncols, j->spec->key, j->spec->key_count, j->plan, j->batch};
+
+    return bf__sql_build(j->s, out, &t, tpl, args);
+}
+
+/*
+ * "(a.c = b.c OR (a.c IS NULL AND b.c IS NULL)) AND ..." over the written
+ * columns: two rows hold the same values, in portable SQL. `a` and `b` are
+ * aliases or quoted names.
+ */
+static int same_row(struct job *j, char **out, const char *a, const char *b)
+{
+    bf__sb sb;
+    int rc = BF_OK;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        const char *parts[] = {a, " = ", b, " OR (", a, " IS NULL AND ", b, " IS NULL))"};
+
+        bf__sb_append(&sb, i ? " AND (" : "(");
+        for (size_t p = 0; p < BF_ARRAY_LEN(parts) && rc == BF_OK; p++) {
+            bf__sb_append(&sb, parts[p]);
+            if (p % 2 == 0) {
+                bf__sb_appendc(&sb, '.');
+                rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+            }
+        }
+    }
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/*
+ * The fingerprint, over every column, of the rows the batch's publishes
+ * own in the destination: those within its bounds for the overwriting
+ * patterns, those with a key it touched for merge.
+ */
+static int written_fp(struct job *j, bf_fingerprint *out)
+{
+    char *where = NULL;
+    int merge = j->spec->strategy == BF_WRITE_MERGE, rc = BF_OK;
+
+    if (merge)
+        rc = build(j, &where, "EXISTS (SELECT 1 FROM %T k WHERE %M)", ARGS(j->keys, j->qdest, "k"));
+    if (rc == BF_OK)
+        rc = bf__sql_fingerprint_where(j->s, out, j->dest, NULL, 0, merge ? NULL : j->plan,
+                                       merge ? NULL : j->batch, where);
+    bf__free(where);
+    return rc;
+}
+
+/* After a publish with a snapshot: remember what it left, so restore can tell whether it changed. */
+static int record_written(struct job *j)
+{
+    char text[BF_FINGERPRINT_TEXT_SIZE];
+    bf_fingerprint fp;
+    bf_value v = {BF_VALUE_TEXT, 0, 0.0, text, 0};
+    int rc;
+
+    if (!j->spec->snapshot || j->spec->strategy == BF_WRITE_APPEND)
+        return BF_OK;
+    if ((rc = written_fp(j, &fp)) != BF_OK)
+        return rc;
+    bf_fingerprint_format(text, sizeof text, &fp);
+    v.len = strlen(text);
+    bf__binds_value(&j->binds, "bf_fp", &v);
+    if ((rc = run(j, NULL, "CREATE TABLE IF NOT EXISTS %T (bf_fingerprint TEXT)",
+                  ARGS(j->postfp))) == BF_OK &&
+        (rc = run(j, NULL, "DELETE FROM %T", ARGS(j->postfp))) == BF_OK)
+        rc = run(j, NULL, "INSERT INTO %T (bf_fingerprint) VALUES (:bf_fp)", ARGS(j->postfp));
+    return rc;
+}
+
+/*
+ * Before putting a pre-image back: the rows the batch owns must be exactly
+ * what its last publish left, or the restore would overwrite another
+ * writer's changes. (A snapshot without the record, from an earlier
+ * release, restores as it did then.)
+ */
+static int check_written(struct job *j)
+{
+    char text[BF_FINGERPRINT_TEXT_SIZE] = "";
+    bf_fingerprint then, now;
+    bf__stmt st;
+    bf_value v;
+    char *sql;
+    int exists, rc;
+
+    if ((rc = bf__sql_exists(j->s, &exists, j->postfp)) != BF_OK || !exists)
+        return rc;
+    if ((rc = build(j, &sql, "SELECT bf_fingerprint FROM %T", ARGS(j->postfp))) != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_prepare(&st, j->s, sql, NULL)) == BF_OK) {
+        if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW &&
+            (rc = bf__stmt_column(&st, 0, &v)) == BF_OK && v.type == BF_VALUE_TEXT &&
+            v.len < sizeof text)
+            memcpy(text, v.s, v.len);
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    if (rc < 0)
+        return rc;
+    if (bf_fingerprint_parse(&then, text) != BF_OK)
+        return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the record of what "
+                         "it wrote (%s) is unreadable; nothing was restored", label_of(j->batch),
+                         j->spec->table, (long long)j->run, j->postfp);
+    if ((rc = written_fp(j, &now)) != BF_OK)
+        return rc;
+    if (!bf_fingerprint_equal(&then, &now))
+        return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the rows it wrote "
+                         "in %s were changed since by another writer (%llu rows when published, "
+                         "%llu now); nothing was restored", label_of(j->batch), j->spec->table,
+                         (long long)j->run, j->dest, (unsigned long long)then.rows,
+                         (unsigned long long)now.rows);
+    return BF_OK;
+}
+
+/*
+ * Undo an append. Row ids prove nothing (SQLite renumbers them on VACUUM
+ * and reuses them after deletes), so the snapshot holds the appended rows'
+ * values, and the rows to delete are found by value: for each distinct
+ * appended row seen n times, n rows of the table holding those values.
+ * Rows with equal values are interchangeable, so which of them go does not
+ * change what the table holds. Refused (nothing deleted) when fewer than n
+ * remain, when the table holds extra copies and the dialect has no row
+ * identity to delete only n, or when the rows picked differ from the
+ * appended ones (equal under the warehouse's comparison but not the same
+ * values: 1 and 1.0, or text under a NOCASE collation).
+ */
+static int undo_append(struct job *j)
+{
+    const char *rowid = j->s->vt.rowid_column;
+    char *same = NULL, *same_dest = NULL, *groups = NULL, *scope = NULL;
+    int64_t appended = 0, missing = 0, extra = 0, deleted = 0;
+    bf_fingerprint want, got;
+    int exists, rc;
+
+    if ((rc = bf__sql_exists(j->s, &exists, j->keys)) != BF_OK)
+        return rc;
+    if (exists)
+        return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the snapshot, "
+                         "taken by an earlier release, holds only row ids, which do not prove "
+                         "which rows the batch appended; nothing was restored",
+                         label_of(j->batch), j->spec->table, (long long)j->run);
+    if ((rc = same_row(j, &same, "d", "s")) == BF_OK &&
+        (rc = same_row(j, &same_dest, j->qdest, "s")) == BF_OK)
+        rc = build(j, &groups, "SELECT %C, count(*) AS bf_n, min(%S) AS bf_g FROM %T GROUP BY %C",
+                   ARGS(NULL, rowid ? rowid : "0", j->snap, NULL));
+    if (rc == BF_OK)
+        rc = query_int(j, &appended, "SELECT count(*) FROM %T", ARGS(j->snap));
+    if (rc == BF_OK)
+        rc = query_int(j, &missing, "SELECT coalesce(sum(bf_n - bf_m), 0) FROM (SELECT s.bf_n, "
+                       "(SELECT count(*) FROM %T d WHERE %S) AS bf_m FROM (%S) s) WHERE bf_m < bf_n",
+                       ARGS(j->dest, same, groups));
+    if (rc == BF_OK && missing)
+        rc = bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): %lld of the %lld rows "
+                       "it appended are no longer in %s (changed or deleted since); nothing was "
+                       "restored", label_of(j->batch), j->spec->table, (long long)j->run,
+                       (long long)missing, (long long)appended, j->dest);
+    if (rc == BF_OK && !rowid) {
+        rc = query_int(j, &extra, "SELECT coalesce(sum(bf_m - bf_n), 0) FROM (SELECT s.bf_n, "
+                       "(SELECT count(*) FROM %T d WHERE %S) AS bf_m FROM (%S) s) WHERE bf_m > bf_n",
+                       ARGS(j->dest, same, groups));
+        if (rc == BF_OK && extra)
+            rc = bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): %s holds %lld "
+                           "more rows equal to appended ones than the batch appended, and the %s "
+                           "driver has no row identity to delete only those; nothing was restored",
+                           label_of(j->batch), j->spec->table, (long long)j->run, j->dest,
+                           (long long)extra, j->s->vt.dialect ? j->s->vt.dialect : "SQL");
+        if (rc == BF_OK)
+            rc = build(j, &scope, "EXISTS (SELECT 1 FROM %T s WHERE %S)", ARGS(j->snap, same_dest));
+    } else if (rc == BF_OK) {
+        /* Pick n rows per distinct appended row, the most recent first, into the keys table. */
+        if ((rc = run(j, NULL, "CREATE TABLE %T (bf_rowid INTEGER)", ARGS(j->keys))) == BF_OK)
+            rc = run(j, NULL, "INSERT INTO %T (bf_rowid) SELECT bf_rid FROM (SELECT d.%S AS bf_rid, "
+                     "s.bf_n AS bf_n, row_number() OVER (PARTITION BY s.bf_g ORDER BY d.%S DESC) "
+                     "AS bf_k FROM (%S) s JOIN %T d ON %S) WHERE bf_k <= bf_n",
+                     ARGS(j->keys, rowid, rowid, groups, j->dest, same));
+        if (rc == BF_OK)
+            rc = build(j, &scope, "%S IN (SELECT bf_rowid FROM %T)", ARGS(rowid, j->keys));
+    }
+    /* The rows picked must be the appended ones, value for value and type for type. */
+    if (rc == BF_OK)
+        rc = bf__sql_fingerprint_where(j->s, &want, j->snap, j->cols, j->ncols, NULL, NULL, NULL);
+    if (rc == BF_OK)
+        rc = bf__sql_fingerprint_where(j->s, &got, j->dest, j->cols, j->ncols, NULL, NULL, scope);
+    if (rc == BF_OK && !bf_fingerprint_equal(&want, &got))
+        rc = bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): rows of %s compare "
+                       "equal to the %lld it appended but hold other values (types or "
+                       "collation); nothing was restored", label_of(j->batch), j->spec->table,
+                       (long long)j->run, j->dest, (long long)appended);
+    if (rc == BF_OK)
+        rc = run(j, &deleted, "DELETE FROM %T WHERE %S", ARGS(j->dest, scope));
+    if (rc == BF_OK && deleted != appended)
+        rc = bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): %lld rows matched "
+                       "the %lld it appended; nothing was restored", label_of(j->batch),
+                       j->spec->table, (long long)j->run, (long long)deleted, (long long)appended);
+    bf__free(same);
+    bf__free(same_dest);
+    bf__free(groups);
+    bf__free(scope);
+    return rc;
+}
+
 /* ---- publish ---- */
 
 /* An existing shadow (a named version table, say) must have the target's columns. */
@@ -273,7 +499,8 @@ static int check_shadow(struct job *j)
         return rc;
     same = info->count == j->info->count;
     for (size_t i = 0; same && i < info->count; i++)
-        same = strcmp(info->columns[i].name, j->cols[i]) == 0;
+        same = strcmp(info->columns[i].name, j->info->columns[i].name) == 0 &&
+               info->columns[i].generated == j->info->columns[i].generated;
     bf_table_info_free(info);
     if (!same)
         return bf__error(BF_E_CONFLICT, "%s exists and its columns are not those of %s", j->dest,
@@ -300,14 +527,21 @@ static int ensure_shadow(struct job *j)
     for (size_t i = 0; i < j->info->count && rc == BF_OK; i++) {
         const char *type = j->info->columns[i].type;
 
+        /* A copy would hold the values but not the expression: the swapped-in table would differ. */
+        if (j->info->columns[i].generated) {
+            rc = bf__error(BF_E_UNSUPPORTED, "table %s: column %s is generated, and %s cannot copy "
+                           "its definition into %s", j->spec->table, j->info->columns[i].name,
+                           bf_write_strategy_name(j->spec->strategy), j->dest);
+            break;
+        }
         if (i)
             bf__sb_append(&sb, ", ");
-        rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+        rc = bf__sql_ident(j->s, &sb, j->info->columns[i].name);
         /* A declared type is SQL text: copy only plain ones like DECIMAL(10, 2). */
         if (type[0] && strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                     "0123456789_ (),") != strlen(type))
             rc = bf__error(BF_E_UNSUPPORTED, "table %s: column %s's declared type '%.60s' "
-                           "cannot be copied", j->spec->table, j->cols[i], type);
+                           "cannot be copied", j->spec->table, j->info->columns[i].name, type);
         bf__sb_appendc(&sb, ' ');
         bf__sb_append(&sb, type);
         if (j->info->columns[i].pk > pk)
@@ -320,7 +554,7 @@ static int ensure_shadow(struct job *j)
                 if (j->info->columns[i].pk == k) {
                     if (k > 1)
                         bf__sb_append(&sb, ", ");
-                    rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+                    rc = bf__sql_ident(j->s, &sb, j->info->columns[i].name);
                 }
         bf__sb_appendc(&sb, ')');
     }
@@ -376,13 +610,20 @@ static int check_staged(struct job *j)
 
 static int snapshot(struct job *j)
 {
-    const char *rowid = j->s->vt.rowid_column;
     int exists, rc;
 
     if (!j->spec->snapshot)
         return BF_OK;
     if ((rc = bf__sql_exists(j->s, &exists, j->snap)) != BF_OK)
         return rc;
+    /*
+     * append keeps the rows it adds, converted as the target converts them:
+     * a table made from the target's columns has their types (in SQLite,
+     * their affinities).
+     */
+    if (!exists && j->spec->strategy == BF_WRITE_APPEND)
+        return run(j, NULL, "CREATE TABLE %T AS SELECT %C FROM %T WHERE 1 = 0",
+                   ARGS(j->snap, NULL, j->dest));
     if (!exists && (rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK)
         return rc;
     switch (j->spec->strategy) {
@@ -409,13 +650,6 @@ static int snapshot(struct job *j)
             rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T EXCEPT SELECT %K FROM %T",
                      ARGS(j->keys, NULL, NULL, j->stage, NULL, j->keys));
         return rc;
-    case BF_WRITE_APPEND:
-        if (!rowid)
-            return bf__error(BF_E_UNSUPPORTED, "%s: no row identity, so append cannot snapshot",
-                             j->s->vt.dialect ? j->s->vt.dialect : "driver");
-        if (!exists)
-            rc = run(j, NULL, "CREATE TABLE %T (bf_rowid INTEGER)", ARGS(j->keys));
-        return rc;
     default:
         /* The first publish's pre-image of the bounds is the one to restore. */
         if (exists)
@@ -433,7 +667,7 @@ static int merge_update(struct job *j, int64_t *updated)
     int rc = BF_OK, any = 0;
 
     bf__sb_init(&sb);
-    for (size_t i = 0; i < j->info->count && rc == BF_OK; i++) {
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         const char *c = j->cols[i];
         int chosen = 0;
 
@@ -465,9 +699,14 @@ static int merge_update(struct job *j, int64_t *updated)
         int found = 0;
 
         for (size_t i = 0; i < j->info->count; i++)
-            found |= strcmp(j->spec->columns[k], j->cols[i]) == 0;
+            if (strcmp(j->spec->columns[k], j->info->columns[i].name) == 0)
+                found = j->info->columns[i].generated ? 2 : 1;
         if (!found)
             rc = bf__error(BF_E_INVALID, "merge into %s: no column %s", j->spec->table,
+                           j->spec->columns[k]);
+        else if (found == 2)
+            rc = bf__error(BF_E_INVALID, "merge into %s: column %s is generated; the warehouse "
+                           "computes it, so it cannot be updated", j->spec->table,
                            j->spec->columns[k]);
     }
     if (rc == BF_OK)
@@ -483,7 +722,7 @@ static int merge_update(struct job *j, int64_t *updated)
 
 static int write_rows(struct job *j, bf_publish_result *out)
 {
-    int64_t n = 0, max = 0;
+    int64_t n = 0;
     int rc = BF_OK;
 
     switch (j->spec->strategy) {
@@ -501,17 +740,12 @@ static int write_rows(struct job *j, bf_publish_result *out)
         out->written = out->updated + n;
         return rc;
     case BF_WRITE_APPEND:
-        if (j->spec->snapshot)
-            rc = query_int(j, &max, "SELECT coalesce(max(%S), 0) FROM %T",
-                           ARGS(j->s->vt.rowid_column, j->dest));
-        if (rc == BF_OK)
-            rc = run(j, &out->written, "INSERT INTO %T (%C) SELECT %C FROM %T",
-                     ARGS(j->dest, NULL, NULL, j->stage));
-        if (rc == BF_OK && j->spec->snapshot) {
-            bf__binds_int(&j->binds, "bf_max", max);
-            rc = run(j, NULL, "INSERT INTO %T (bf_rowid) SELECT %S FROM %T WHERE %S > :bf_max",
-                     ARGS(j->keys, j->s->vt.rowid_column, j->dest, j->s->vt.rowid_column));
-        }
+        /* Every publish's rows join the snapshot: a restore removes all of them. */
+        rc = run(j, &out->written, "INSERT INTO %T (%C) SELECT %C FROM %T",
+                 ARGS(j->dest, NULL, NULL, j->stage));
+        if (rc == BF_OK && j->spec->snapshot)
+            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
+                     ARGS(j->snap, NULL, NULL, j->stage));
         return rc;
     default:
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P", ARGS(j->dest, NULL));
@@ -543,6 +777,8 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
         if (rc == BF_OK)
             rc = write_rows(&j, out);
         if (rc == BF_OK)
+            rc = record_written(&j);
+        if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
@@ -567,6 +803,8 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
         if (rc == BF_OK && !exists)
             rc = bf__error(BF_E_NOT_FOUND, "batch %s of %s (run %lld) has no snapshot",
                            bf_batch_label(batch), spec->table, (long long)run_id);
+        if (rc == BF_OK && spec->strategy != BF_WRITE_APPEND)
+            rc = check_written(&j);
         if (rc == BF_OK) {
             switch (spec->strategy) {
             case BF_WRITE_MERGE:
@@ -574,20 +812,20 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                          ARGS(j.dest, j.keys, j.qdest, "k"));
                 break;
             case BF_WRITE_APPEND:
-                rc = run(&j, NULL, "DELETE FROM %T WHERE %S IN (SELECT bf_rowid FROM %T)",
-                         ARGS(j.dest, j.s->vt.rowid_column ? j.s->vt.rowid_column : "rowid",
-                              j.keys));
+                rc = undo_append(&j);
                 break;
             default:
                 rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
             }
         }
-        if (rc == BF_OK)
+        /* append's snapshot holds what it added, not a pre-image. */
+        if (rc == BF_OK && spec->strategy != BF_WRITE_APPEND)
             rc = run(&j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
                      ARGS(j.dest, NULL, NULL, j.snap));
-        /* The pre-image is used up: a later publish takes a fresh one. */
-        if (rc == BF_OK && (rc = drop_table(&j, j.snap)) == BF_OK)
-            rc = drop_table(&j, j.keys);
+        /* The snapshot is used up: a later publish takes a fresh one. */
+        if (rc == BF_OK && (rc = drop_table(&j, j.snap)) == BF_OK &&
+            (rc = drop_table(&j, j.keys)) == BF_OK)
+            rc = drop_table(&j, j.postfp);
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)

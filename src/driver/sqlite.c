@@ -191,18 +191,27 @@ static int lite_describe(void *ud, bf_table_info *info, const char *table)
     sqlite3_stmt *st = NULL;
     int rc, out = BF_OK;
 
-    /* The table-valued pragma takes the name as a bound value. */
-    rc = sqlite3_prepare_v2(c->db, "SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid",
-                            -1, &st, NULL);
+    /*
+     * A table's columns are those `SELECT *` returns: pragma_table_xinfo
+     * lists generated columns too (hidden 2: virtual, 3: stored), which
+     * pragma_table_info leaves out; hidden 1 marks a virtual table's hidden
+     * columns, which `SELECT *` leaves out. The pragma takes the name as a
+     * bound value.
+     */
+    rc = sqlite3_prepare_v2(c->db, "SELECT name, type, pk, hidden FROM pragma_table_xinfo(?1) "
+                            "WHERE hidden <> 1 ORDER BY cid", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return failed(c, rc);
     sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
     while (out == BF_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         const char *type = (const char *)sqlite3_column_text(st, 1);
+        int hidden = sqlite3_column_int(st, 3);
 
         out = bf_table_info_add_column(info, name ? name : "", type ? type : "",
                                        (size_t)sqlite3_column_int64(st, 2));
+        if (out == BF_OK && (hidden == 2 || hidden == 3))
+            out = bf_table_info_set_generated(info, info->count - 1, 1);
     }
     if (out == BF_OK && rc != SQLITE_DONE)
         out = failed(c, rc);

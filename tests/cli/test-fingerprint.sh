@@ -2,7 +2,7 @@
 # backfill fingerprint: compare two tables, check a restore by hand.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 16
+plan 19
 
 db="$work/wh.db"
 python3 - "$db" <<'PY'
@@ -17,6 +17,13 @@ CREATE TABLE c (id INTEGER PRIMARY KEY, name TEXT, amount REAL);
 INSERT INTO c VALUES (1, 'x', 1.5), (2, NULL, 2.0), (3, 'a|b', 0.0);
 CREATE TABLE v (x);
 INSERT INTO v VALUES (1);
+CREATE TABLE g (id INTEGER PRIMARY KEY, a INT, dbl INT GENERATED ALWAYS AS (a * 2) VIRTUAL,
+                tag TEXT GENERATED ALWAYS AS ('t' || a) STORED, b TEXT);
+INSERT INTO g (id, a, b) VALUES (1, 10, 'x'), (2, NULL, 'y');
+CREATE TABLE gplain (id INTEGER PRIMARY KEY, a INT, dbl INT, tag TEXT, b TEXT);
+INSERT INTO gplain SELECT * FROM g;
+CREATE TABLE gbase (id INTEGER PRIMARY KEY, a INT, b TEXT);
+INSERT INTO gbase SELECT id, a, b FROM g;
 """)
 c.commit()
 PY
@@ -49,6 +56,17 @@ run "$BACKFILL" fingerprint a --warehouse "$db" --json
 expect_rc 0 "--json succeeds"
 expect_grep "$work/out" '"rows": 3' "--json gives the row count"
 expect_grep "$work/out" "\"fingerprint\": \"$fa\"" "--json gives the text form"
+
+# Every column means every column SELECT * returns: generated ones (VIRTUAL and STORED) included.
+run "$BACKFILL" fingerprint g --warehouse "$db"
+expect_rc 0 "fingerprint of a table with generated columns"
+fg=$(cat "$work/out")
+run "$BACKFILL" fingerprint gplain --warehouse "$db"
+if [ "$(cat "$work/out")" = "$fg" ]; then ok "generated columns are fingerprinted like stored values"; else
+    not_ok "generated columns are fingerprinted like stored values" "$fg" "$(cat "$work/out")"; fi
+run "$BACKFILL" fingerprint gbase --warehouse "$db"
+if [ "$(cat "$work/out")" != "$fg" ]; then ok "leaving generated columns out changes the fingerprint"; else
+    not_ok "leaving generated columns out changes the fingerprint" "$fg"; fi
 
 run "$BACKFILL" fingerprint nosuch --warehouse "$db"
 expect_rc 2 "a missing table is bad input"

@@ -1588,6 +1588,347 @@ START_TEST(partitions_and_refresh_sql)
 }
 END_TEST
 
+/* ---- generated columns: every column SELECT * returns is read, none of them written ---- */
+
+/* g: a VIRTUAL and a STORED generated column between ordinary ones; gsrc: rows to publish. */
+static void generated(void)
+{
+    sql("CREATE TABLE g (id INTEGER PRIMARY KEY, a INT, v INT GENERATED ALWAYS AS (a * 2) VIRTUAL, "
+        "s TEXT GENERATED ALWAYS AS ('s' || a) STORED, b TEXT);"
+        "INSERT INTO g (id, a, b) VALUES (1, 10, 'x'), (12, 20, NULL), (15, NULL, 'z');"
+        "CREATE TABLE gsrc (id INTEGER PRIMARY KEY, a INT, b TEXT);"
+        "INSERT INTO gsrc VALUES (11, 7, 'new'), (12, 21, 'changed')");
+}
+
+START_TEST(generated_columns_are_read_like_select_star)
+{
+    bf_value rows[3][5] = {
+        {{.type = BF_VALUE_INT, .i = 1}, {.type = BF_VALUE_INT, .i = 10}, {.type = BF_VALUE_INT, .i = 20},
+         {.type = BF_VALUE_TEXT, .s = "s10", .len = 3}, {.type = BF_VALUE_TEXT, .s = "x", .len = 1}},
+        {{.type = BF_VALUE_INT, .i = 12}, {.type = BF_VALUE_INT, .i = 20}, {.type = BF_VALUE_INT, .i = 40},
+         {.type = BF_VALUE_TEXT, .s = "s20", .len = 3}, {.type = BF_VALUE_NULL}},
+        {{.type = BF_VALUE_INT, .i = 15}, {.type = BF_VALUE_NULL}, {.type = BF_VALUE_NULL},
+         {.type = BF_VALUE_NULL}, {.type = BF_VALUE_TEXT, .s = "z", .len = 1}},
+    };
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_fingerprint want = {0, 0, 0}, got;
+    bf_table_info *info;
+    bf_profile *prof;
+    bf_rows *fetched;
+    bf_driver *d, *plain;
+    bf_value v;
+
+    generated();
+    for (int i = 0; i < 3; i++)
+        bf_fingerprint_add_row(&want, rows[i], 5);
+    d = open_driver();
+    plain = open_plain();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "g"), BF_OK);
+    ck_assert_uint_eq(bf_table_info_column_count(info), 5);
+    ck_assert_str_eq(bf_table_info_column_name(info, 2), "v");
+    ck_assert_str_eq(bf_table_info_column_name(info, 3), "s");
+    ck_assert_int_eq(bf_table_info_column_generated(info, 1), 0);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 2), 1);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 3), 1);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 4), 0);
+    ck_assert_int_eq(bf_table_info_column_generated(info, 5), 0);
+    bf_table_info_free(info);
+    /* The default fingerprint is over every column SELECT * returns, in the aggregate and in C. */
+    ck_assert_fp_eq(fp_of(d, "g"), want);
+    ck_assert_fp_eq(fp_of(plain, "g"), want);
+    ps.fingerprint = 1;
+    ck_assert_int_eq(bf_driver_profile(&prof, d, "g", &ps, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_profile_fingerprint(&got, prof), BF_OK);
+    ck_assert_fp_eq(got, want);
+    bf_profile_free(prof);
+    ck_assert_int_eq(bf_driver_fetch(&fetched, d, "g", NULL, 0, "id", NULL, NULL, 0), BF_OK);
+    ck_assert_uint_eq(bf_rows_width(fetched), 5);
+    ck_assert_str_eq(bf_rows_column(fetched, 3), "s");
+    ck_assert_int_eq(bf_rows_value(&v, fetched, 1, 2), BF_OK);
+    ck_assert_int_eq(v.i, 40);
+    bf_rows_free(fetched);
+    bf_driver_free(plain);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(hidden_columns_of_virtual_tables_are_not_columns)
+{
+    bf_table_info *info;
+    bf_driver *d;
+
+    if (sqlite3_exec(raw, "CREATE VIRTUAL TABLE ft USING fts5(x, y)", NULL, NULL, NULL) != SQLITE_OK)
+        return; /* SQLite built without FTS5 */
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "ft"), BF_OK);
+    ck_assert_uint_eq(bf_table_info_column_count(info), 2);
+    ck_assert_str_eq(bf_table_info_column_name(info, 1), "y");
+    bf_table_info_free(info);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(generated_columns_are_never_written)
+{
+    static const char *const cols_v[] = {"v"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_plan *plan = key_plan("id", 2);
+    bf_fingerprint before;
+    bf_driver *d;
+
+    generated();
+    d = open_driver();
+    before = fp_of(d, "g");
+    spec.table = "g";
+    spec.key = t_key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+    spec.snapshot = 1;
+    /* Every in-place pattern stages, publishes and restores the writable columns only. */
+    for (int strategy = BF_WRITE_PARTITION_OVERWRITE; strategy <= BF_WRITE_APPEND; strategy++) {
+        if (strategy == BF_WRITE_STAGING_SWAP || strategy == BF_WRITE_PARALLEL_VERSION)
+            continue;
+        spec.strategy = (bf_write_strategy)strategy;
+        if (strategy == BF_WRITE_APPEND)
+            spec.select = "SELECT id + 100, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+        stage_ok(d, &spec, plan, 1, 2);
+        publish_ok(d, &spec, plan, 1);
+        ck_assert_int_eq(query_int("SELECT v FROM g WHERE id = 12 OR id = 112 ORDER BY id DESC"),
+                         42);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE s = 's7'"), 1);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE id = 15"),
+                         strategy == BF_WRITE_PARTITION_OVERWRITE ? 0 : 1);
+        ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK,
+                      "restore (%s): %s", bf_write_strategy_name(spec.strategy), bf_last_error());
+        ck_assert_fp_eq(fp_of(d, "g"), before);
+    }
+    /* A merge cannot be told to update a generated column. */
+    spec.strategy = BF_WRITE_MERGE;
+    spec.columns = cols_v;
+    spec.column_count = 1;
+    spec.select = "SELECT id, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+    stage_ok(d, &spec, plan, 1, 2);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_driver_last_error(d), "merge into g: column v is generated; the warehouse "
+                                              "computes it, so it cannot be updated");
+    /* A shadow copy would turn the generated columns into plain ones: refused, nothing written. */
+    spec.columns = NULL;
+    spec.column_count = 0;
+    spec.strategy = BF_WRITE_STAGING_SWAP;
+    stage_ok(d, &spec, plan, 1, 2);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
+                     BF_E_UNSUPPORTED);
+    ck_assert_str_eq(bf_driver_last_error(d), "table g: column v is generated, and staging_swap "
+                                              "cannot copy its definition into g__bf_full_1");
+    ck_assert(!table_exists("g__bf_full_1"));
+    ck_assert_fp_eq(fp_of(d, "g"), before);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* ---- restore undoes exactly what the batch did, or refuses ---- */
+
+/* esrc: 20 rows in [10, 20), each twice (identical rows: a multiset); ev: 5 old rows, no INTEGER PRIMARY KEY. */
+static void appends(void)
+{
+    sql("CREATE TABLE esrc (id INTEGER, grp TEXT, val REAL);"
+        "WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 19) "
+        "INSERT INTO esrc SELECT i, 'new', i * 0.5 FROM n UNION ALL SELECT i, 'new', i * 0.5 FROM n;"
+        "CREATE TABLE ev (id INTEGER, grp TEXT, val REAL);"
+        "INSERT INTO ev VALUES (1, 'old', 1.0), (2, 'old', NULL), (3, 'old', 3.0), (4, NULL, 4.0), "
+        "(5, 'old', 5.0)");
+}
+
+static bf_write_spec append_spec(const char *table)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_APPEND, 0);
+
+    spec.table = table;
+    spec.select = "SELECT id, grp, val FROM esrc WHERE id >= :lo AND id < :hi";
+    return spec;
+}
+
+START_TEST(append_restore_survives_vacuum_deletes_and_reinserts)
+{
+    bf_write_spec spec = append_spec("ev");
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+
+    appends();
+    d = open_driver();
+    stage_ok(d, &spec, plan, 1, 20);
+    publish_ok(d, &spec, plan, 1);
+    /* Another writer: 100 rows, two copies of an appended row, deletes old rows, VACUUM. */
+    sql("WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 1099) "
+        "INSERT INTO ev SELECT i, 'other', i FROM n;"
+        "INSERT INTO ev VALUES (10, 'new', 5.0), (10, 'new', 5.0);"
+        "DELETE FROM ev WHERE id IN (1, 2); VACUUM;"
+        "CREATE TABLE expect (id INTEGER, grp TEXT, val REAL);"
+        "INSERT INTO expect SELECT * FROM ev WHERE grp IS NOT 'new';"
+        "INSERT INTO expect VALUES (10, 'new', 5.0), (10, 'new', 5.0)");
+    ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev"), 105);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev WHERE grp = 'other'"), 100);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev WHERE grp = 'new'"), 2);
+    ck_assert_fp_eq(fp_of(d, "ev"), fp_of(d, "expect"));
+    ck_assert(!table_exists("ev__bf_snap_1_1"));
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(append_restore_with_a_rowid_alias)
+{
+    bf_write_spec spec = append_spec("ea");
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+
+    appends();
+    /* The appended ids lie below the table's largest one; 1004 is deleted and reused. */
+    sql("CREATE TABLE ea (id INTEGER PRIMARY KEY, grp TEXT, val REAL);"
+        "INSERT INTO ea VALUES (1000, 'old', 1), (1004, 'old', 2);"
+        "DELETE FROM esrc WHERE rowid > 10");
+    d = open_driver();
+    stage_ok(d, &spec, plan, 1, 10);
+    publish_ok(d, &spec, plan, 1);
+    sql("DELETE FROM ea WHERE id = 1004; INSERT INTO ea VALUES (1004, 'reused', 3); VACUUM");
+    ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ea"), 2);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ea WHERE id = 1004 AND grp = 'reused'"), 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ea WHERE id < 1000"), 0);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+START_TEST(append_restore_refuses_when_it_cannot_prove_the_rows)
+{
+    bf_write_spec spec = append_spec("ev");
+    bf_plan *plan = key_plan("id", 2);
+    bf_fingerprint changed;
+    bf_driver *d;
+
+    appends();
+    d = open_driver();
+    stage_ok(d, &spec, plan, 1, 20);
+    publish_ok(d, &spec, plan, 1);
+    /* Another writer changes one appended row and deletes another. */
+    sql("UPDATE ev SET val = -1 WHERE rowid = (SELECT min(rowid) FROM ev WHERE id = 12);"
+        "DELETE FROM ev WHERE rowid = (SELECT min(rowid) FROM ev WHERE id = 17)");
+    changed = fp_of(d, "ev");
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_CONFLICT);
+    ck_assert_str_eq(bf_driver_last_error(d), "restore of batch id [10, 20) of ev (run 1): 2 of the "
+                     "20 rows it appended are no longer in ev (changed or deleted since); nothing "
+                     "was restored");
+    ck_assert_fp_eq(fp_of(d, "ev"), changed);
+    ck_assert(table_exists("ev__bf_snap_1_1"));
+    bf_driver_drop_snapshot(d, &spec, plan, bf_plan_batch(plan, 1), 1);
+    /* Values that compare equal but are not the same: the integer 12 became the real 12.0. */
+    sql("DROP TABLE ev; CREATE TABLE ev (id, grp, val); DELETE FROM esrc WHERE rowid > 10");
+    stage_ok(d, &spec, plan, 1, 10);
+    publish_ok(d, &spec, plan, 1);
+    sql("UPDATE ev SET id = 12.0 WHERE id = 12");
+    changed = fp_of(d, "ev");
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_CONFLICT);
+    ck_assert_str_eq(bf_driver_last_error(d), "restore of batch id [10, 20) of ev (run 1): rows of "
+                     "ev compare equal to the 10 it appended but hold other values (types or "
+                     "collation); nothing was restored");
+    ck_assert_fp_eq(fp_of(d, "ev"), changed);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* A SQL dialect without row identities: identical rows cannot be told apart. */
+START_TEST(append_restore_without_row_identity)
+{
+    bf_write_spec spec = append_spec("ev");
+    bf_plan *plan = key_plan("id", 2);
+    bf_sql_vtable vt = bf__sqlite_vtable;
+    bf_fingerprint before;
+    bf_driver *d;
+    void *conn;
+
+    appends();
+    vt.rowid_column = NULL;
+    ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_new_sql(&d, &vt, conn, bf__sqlite_close), BF_OK);
+    before = fp_of(d, "ev");
+    stage_ok(d, &spec, plan, 1, 20);
+    publish_ok(d, &spec, plan, 1);
+    sql("INSERT INTO ev VALUES (2000, 'other', 1)");
+    ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev"), 6);
+    sql("DELETE FROM ev WHERE id = 2000");
+    ck_assert_fp_eq(fp_of(d, "ev"), before);
+    stage_ok(d, &spec, plan, 1, 20);
+    publish_ok(d, &spec, plan, 1);
+    sql("INSERT INTO ev VALUES (11, 'new', 5.5)");
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_E_CONFLICT);
+    ck_assert_str_eq(bf_driver_last_error(d), "restore of batch id [10, 20) of ev (run 1): ev holds "
+                     "1 more rows equal to appended ones than the batch appended, and the sqlite "
+                     "driver has no row identity to delete only those; nothing was restored");
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev"), 26);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* Overwrite, merge and shadow patterns: restore refuses to overwrite another writer's changes. */
+START_TEST(restore_refuses_over_another_writers_changes)
+{
+    static const bf_write_strategy strategies[] = {
+        BF_WRITE_PARTITION_OVERWRITE, BF_WRITE_MERGE, BF_WRITE_STAGING_SWAP,
+        BF_WRITE_PARALLEL_VERSION,
+    };
+    char text[256], msg[512];
+
+    orders();
+    for (size_t i = 0; i < BF_ARRAY_LEN(strategies); i++) {
+        bf_write_spec spec = spec_for(strategies[i], i == 1);
+        const char *dest = shadow_of(&spec);
+        bf_plan *plan = key_plan("id", 2);
+        bf_driver *d = open_driver();
+        bf_fingerprint before = fp_of(d, "t"), changed;
+
+        if (strcmp(dest, "t") != 0) {
+            snprintf(text, sizeof text, "DROP TABLE IF EXISTS \"%s\"", dest);
+            sql(text);
+        }
+        stage_ok(d, &spec, plan, 1, 9);
+        publish_ok(d, &spec, plan, 1);
+        /* A change outside what the batch wrote does not stand in the way. */
+        snprintf(text, sizeof text, "UPDATE \"%s\" SET grp = 'x' WHERE id = 25", dest);
+        sql(text);
+        snprintf(text, sizeof text, "UPDATE \"%s\" SET grp = 'changed' WHERE id = 11", dest);
+        sql(text);
+        changed = fp_of(d, dest);
+        ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1),
+                         BF_E_CONFLICT);
+        snprintf(msg, sizeof msg, "restore of batch id [10, 20) of t (run 1): the rows it wrote in "
+                 "%s were changed since by another writer (9 rows when published, 9 now); nothing "
+                 "was restored", dest);
+        ck_assert_str_eq(bf_driver_last_error(d), msg);
+        ck_assert_fp_eq(fp_of(d, dest), changed);
+        /* The other writer's change undone: the restore goes through. */
+        snprintf(text, sizeof text, "UPDATE \"%s\" SET grp = 'g2' WHERE id = 11;"
+                 "UPDATE \"%s\" SET grp = 'g1' WHERE id = 25", dest, dest);
+        sql(text);
+        ck_assert_msg(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1) == BF_OK,
+                      "%s: %s", bf_write_strategy_name(spec.strategy), bf_last_error());
+        /* The shadow tables started as copies of t. */
+        ck_assert_fp_eq(fp_of(d, dest), before);
+        bf_plan_free(plan);
+        bf_driver_free(d);
+    }
+}
+END_TEST
+
 /* ---- allocation failures in the pure-C parts ---- */
 
 static int build_results(void *ctx)
@@ -1728,6 +2069,14 @@ static Suite *suite(void)
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
     tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, generated_columns_are_read_like_select_star);
+    tcase_add_test(tc, hidden_columns_of_virtual_tables_are_not_columns);
+    tcase_add_test(tc, generated_columns_are_never_written);
+    tcase_add_test(tc, append_restore_survives_vacuum_deletes_and_reinserts);
+    tcase_add_test(tc, append_restore_with_a_rowid_alias);
+    tcase_add_test(tc, append_restore_refuses_when_it_cannot_prove_the_rows);
+    tcase_add_test(tc, append_restore_without_row_identity);
+    tcase_add_test(tc, restore_refuses_over_another_writers_changes);
     tcase_add_test(tc, result_objects_survive_allocation_failures);
     tcase_add_test(tc, sql_reads_survive_allocation_failures);
     suite_add_tcase(s, tc);

@@ -32,6 +32,12 @@ extern "C" {
 BF_API int bf_table_info_add_column(bf_table_info *info, const char *name, const char *type,
                                     size_t pk_position);
 
+/*
+ * Mark column `index` of a description being filled as generated (or not):
+ * the library reads it but never writes it. BF_E_NOT_FOUND past the end.
+ */
+BF_API int bf_table_info_set_generated(bf_table_info *info, size_t index, int generated);
+
 /* Append a row of exactly bf_rows_width(rows) values (copied). */
 BF_API int bf_rows_append(bf_rows *rows, const bf_value *values, size_t count);
 
@@ -121,7 +127,9 @@ typedef struct bf_sql_vtable {
     const char *fingerprint_function; /* aggregate f(c1, ...) -> "rows:hex32"; NULL: the
                                          library hashes fetched rows itself */
     const char *bucket_function;      /* scalar f(x, n) -> bucket; NULL: no bucket batches */
-    const char *rowid_column;         /* stable row identity; NULL: no append snapshots */
+    const char *rowid_column;         /* a row's identity within a statement, to delete n of
+                                         several identical rows when restoring an append;
+                                         NULL: such a restore is refused */
     const char *fingerprint_nulls_function; /* aggregate f(c1, ...) -> "rows:hex32 n1,n2,...":
                                          the fingerprint and each argument's NULLs, so a
                                          profile counts NULLs in the fingerprint's pass;
