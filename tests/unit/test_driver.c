@@ -1588,6 +1588,33 @@ START_TEST(partitions_and_refresh_sql)
 }
 END_TEST
 
+/* ---- names that do not exist ---- */
+
+/*
+ * SQLite's double-quoted-string fallback is off on the driver's connection:
+ * "nope" names a column, so a missing one fails instead of reading as 'nope'.
+ */
+START_TEST(double_quoted_names_are_never_strings)
+{
+    bf_driver *d;
+
+    orders();
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE c AS SELECT \"nope\" AS v FROM t"),
+                     BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "no such column: nope") != NULL);
+    ck_assert(!table_exists("c"));
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE INDEX t_nope ON t (\"nope\")"), BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "nope") != NULL);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = 't_nope'"), 0);
+    /* A real column in double quotes still works. */
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE c AS SELECT \"grp\" AS v FROM t"), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM c WHERE v = 'g1'"),
+                     query_int("SELECT count(*) FROM t WHERE grp = 'g1'"));
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- allocation failures in the pure-C parts ---- */
 
 static int build_results(void *ctx)
@@ -1728,6 +1755,7 @@ static Suite *suite(void)
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
     tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, double_quoted_names_are_never_strings);
     tcase_add_test(tc, result_objects_survive_allocation_failures);
     tcase_add_test(tc, sql_reads_survive_allocation_failures);
     suite_add_tcase(s, tc);
