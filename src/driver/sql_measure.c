@@ -26,7 +26,10 @@ static void scan_dispose(struct scan *sc)
     bf__free(sc->all);
 }
 
-/* Describe the table (so a missing one is BF_E_NOT_FOUND) and pick the columns. */
+/*
+ * Describe the table (so a missing one is BF_E_NOT_FOUND), check that the
+ * columns named and the batch's column are the table's, and pick the columns.
+ */
 static int scan_init(struct scan *sc, void *ud, const char *table, const char *const *columns,
                      size_t count, const bf_plan *plan, const bf_batch *batch)
 {
@@ -39,7 +42,9 @@ static int scan_init(struct scan *sc, void *ud, const char *table, const char *c
     sc->t.batch = batch;
     bf__binds_init(&sc->binds);
     bf__binds_batch(&sc->binds, batch);
-    if ((rc = bf__sql_describe(sc->s, &sc->info, table)) != BF_OK)
+    if ((rc = bf__sql_describe(sc->s, &sc->info, table)) != BF_OK ||
+        (rc = bf__sql_check_columns(sc->s, sc->info, table, columns, count)) != BF_OK ||
+        (rc = bf__sql_check_scope(sc->s, sc->info, table, plan, batch)) != BF_OK)
         return rc;
     if (columns && count) {
         sc->t.cols = columns;
@@ -54,6 +59,12 @@ static int scan_init(struct scan *sc, void *ud, const char *table, const char *c
     sc->t.cols = sc->all;
     sc->t.col_count = sc->info->count;
     return BF_OK;
+}
+
+/* Check more names of the scan's table (a key column, a profile's metrics). */
+static int scan_check(const struct scan *sc, const char *const *names, size_t count)
+{
+    return bf__sql_check_columns(sc->s, sc->info, sc->table, names, count);
 }
 
 /* The dialect's aggregate `fn` if it can take the scan's columns, else NULL. */
@@ -288,6 +299,9 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     int with_fp, use_fpn, rc;
 
     rc = scan_init(&sc, ud, table, spec->fingerprint_columns, spec->fingerprint_count, plan, batch);
+    if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
+        (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
+        rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
     with_fp = spec->fingerprint && aggregate(&sc, sc.s->vt.fingerprint_function);
     use_fpn = with_fp && aggregate(&sc, sc.s->vt.fingerprint_nulls_function);
     if (rc == BF_OK)
@@ -409,8 +423,13 @@ int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *
     struct scan sc;
     char *nulls = NULL, *match = NULL;
     bf__sb sb;
+    bf_table_info *parent_info = NULL;
     int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
 
+    /* The parent and its columns exist too: a missing one would make every row an orphan. */
+    if (rc == BF_OK && (rc = bf__sql_describe(sc.s, &parent_info, parent)) == BF_OK)
+        rc = bf__sql_check_columns(sc.s, parent_info, parent, parent_columns, column_count);
+    bf_table_info_free(parent_info);
     if (rc == BF_OK)
         rc = null_text(sc.s, &nulls, "c", columns, column_count);
     if (rc == BF_OK) {
@@ -468,6 +487,9 @@ int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *con
     char *sql = NULL;
     int rc = scan_init(&sc, ud, table, columns, column_count, NULL, NULL);
     const char *fn = aggregate(&sc, sc.s->vt.fingerprint_function);
+
+    if (rc == BF_OK)
+        rc = scan_check(&sc, &key_column, 1);
 
     bf__binds_int(&sc.binds, "bf_lo", lo);
     bf__binds_int(&sc.binds, "bf_hi", hi);
@@ -538,6 +560,8 @@ int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const 
     bf__binds_value(&sc.binds, "bf_lo", lo ? lo : &open);
     bf__binds_value(&sc.binds, "bf_hi", hi ? hi : &open);
     bf__binds_int(&sc.binds, "bf_limit", limit && limit < INT64_MAX ? (int64_t)limit : -1);
+    if (rc == BF_OK)
+        rc = scan_check(&sc, &key_column, 1);
     if (rc == BF_OK)
         rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE (:bf_lo IS NULL OR %T >= :bf_lo) "
                         "AND (:bf_hi IS NULL OR %T < :bf_hi) ORDER BY %T LIMIT :bf_limit",

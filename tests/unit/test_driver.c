@@ -720,8 +720,12 @@ START_TEST(merge_updates_only_the_named_columns)
     ck_assert_int_eq(query_int("SELECT val IS NULL FROM t WHERE id = 12"), 1);
     ck_assert_int_eq(query_int("SELECT val FROM t WHERE id = 16"), 124);
     sc.spec.columns = wrong;
-    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
-    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t: no column nosuch");
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 9),
+                     BF_E_NOT_FOUND);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "table t: no such column nosuch") != NULL);
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 9,
+                                       1), BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "table t: no such column nosuch");
     scene_close(&sc);
 }
 END_TEST
@@ -1258,10 +1262,12 @@ START_TEST(malformed_names_are_rejected)
         spec.table = "t";
         spec.key = cols;
         spec.strategy = BF_WRITE_MERGE;
-        stage_ok(d, &spec, plan, 1, 9);
+        /* A malformed key name is refused before anything is staged. */
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1),
+                         BF_E_INVALID);
         ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
                          BF_E_INVALID);
-        ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert(strstr(bf_driver_last_error(d), "identifier") != NULL);
         spec.key = t_key;
         spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
     }
@@ -1457,9 +1463,8 @@ START_TEST(orphans_match_composite_keys_and_skip_nulls)
         bf_plan_free(plan);
     }
     ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "nopar", parent, 0, NULL, NULL),
-                     
-                     BF_E_DRIVER);
-    ck_assert(strstr(bf_driver_last_error(d), "no such table: nopar") != NULL);
+                     BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_driver_last_error(d), "table nopar: no such table");
     bf_driver_free(d);
 }
 END_TEST
@@ -1615,6 +1620,134 @@ START_TEST(double_quoted_names_are_never_strings)
 }
 END_TEST
 
+/* The call failed with BF_E_NOT_FOUND and a message that names `what`. */
+#define ck_assert_names(call, d, what)                                                          \
+    do {                                                                                        \
+        int rc_ = (call);                                                                       \
+        ck_assert_msg(rc_ == BF_E_NOT_FOUND, "%s: %s (%s)", #call, bf_errstr(rc_),              \
+                      bf_driver_last_error(d));                                                 \
+        ck_assert_msg(strstr(bf_driver_last_error(d), what) != NULL, "%s: '%s' lacks '%s'",     \
+                      #call, bf_driver_last_error(d), what);                                    \
+    } while (0)
+
+/*
+ * Every entry point that takes a table or column names checks them against
+ * the table: a mistyped one is BF_E_NOT_FOUND naming it, never a result
+ * computed over a string constant or an empty scope.
+ */
+START_TEST(unknown_tables_and_columns_are_named)
+{
+    static const char *const nope[] = {"id", "nope"}, *const ok[] = {"id", "grp"};
+    static const char *const col[] = {"nope"}, *const parent[] = {"id", "note"};
+    const char *const no_col = "table t: no such column nope";
+    bf_plan *plan = key_plan("id", 3), *typo = key_plan("idd", 3);
+    bf_value lo = {.type = BF_VALUE_INT, .i = 0};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
+    bf_fingerprint fp;
+    bf_profile *p = NULL;
+    bf_rows *rows = NULL;
+    int64_t n, *b = NULL;
+    size_t nb;
+    bf_driver *d;
+    char *before, *after;
+
+    orders();
+    d = open_driver();
+    before = world(d);
+    /* Tables. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "tt", NULL, 0, NULL, NULL), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_profile(&p, d, "tt", &ps, NULL, NULL), d, "table tt: no such table");
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "tt", ok, 1, 0, NULL, NULL), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", ok, 1, "kep", parent, 0, NULL, NULL), d,
+                    "table kep: no such table");
+    ck_assert_names(bf_driver_segments(&rows, d, "tt", NULL, 0, "id", 0, 30, 10), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_fetch(&rows, d, "tt", ok, 2, "id", NULL, NULL, 0), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_key_boundaries(&b, &nb, d, "tt", "id", 0, 30, 5), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_partitions(&rows, d, "tt", "grp"), d, "table tt: no such table");
+    spec.table = "tt";
+    ck_assert_names(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), d,
+                    "table tt: no such table");
+    spec.table = "t";
+
+    /* Columns of every list an entry point takes. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "t", nope, 2, NULL, NULL), d, no_col);
+    ps.null_columns = col;
+    ps.null_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.null_count = 0;
+    ps.sum_columns = col;
+    ps.sum_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.sum_count = 0;
+    ps.minmax_columns = col;
+    ps.minmax_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.minmax_count = 0;
+    ps.fingerprint = 1;
+    ps.fingerprint_columns = nope;
+    ps.fingerprint_count = 2;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "t", nope, 2, 0, NULL, NULL), d, no_col);
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", nope, 2, "keep", parent, 0, NULL, NULL), d,
+                    no_col);
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", ok, 2, "keep", nope, 0, NULL, NULL), d,
+                    "table keep: no such column nope");
+    ck_assert_names(bf_driver_segments(&rows, d, "t", nope, 2, "id", 0, 30, 10), d, no_col);
+    ck_assert_names(bf_driver_segments(&rows, d, "t", NULL, 0, "nope", 0, 30, 10), d, no_col);
+    ck_assert_names(bf_driver_fetch(&rows, d, "t", nope, 2, "id", &lo, NULL, 0), d, no_col);
+    ck_assert_names(bf_driver_fetch(&rows, d, "t", NULL, 0, "nope", &lo, NULL, 0), d, no_col);
+    ck_assert_names(bf_driver_key_boundaries(&b, &nb, d, "t", "nope", 0, 30, 5), d, no_col);
+    ck_assert_names(bf_driver_partitions(&rows, d, "t", "nope"), d, no_col);
+    spec.key = col;
+    ck_assert_names(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), d, no_col);
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1), d,
+                    no_col);
+    spec.key = t_key;
+    spec.columns = col;
+    spec.column_count = 1;
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1), d,
+                    no_col);
+    spec.column_count = 0;
+
+    /* The column a plan's batches are cut on, in every read and write of a batch. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "t", NULL, 0, typo, bf_plan_batch(typo, 1)), d,
+                    "table t: no such column idd (the plan's batches are cut on it)");
+    ps = (bf_profile_spec)BF_PROFILE_SPEC_INIT;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, typo, bf_plan_batch(typo, 0)), d,
+                    "no such column idd");
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "t", ok, 1, 0, typo, bf_plan_batch(typo, 0)),
+                    d, "no such column idd");
+    stage_ok(d, &spec, plan, 1, 9);
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, typo, bf_plan_batch(typo, 1), 1, 1), d,
+                    "table t: no such column idd");
+    ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+
+    /* A column in other letter case is the same column, as in SQL. */
+    {
+        static const char *const upper[] = {"ID", "Grp"};
+        bf_fingerprint same;
+
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", ok, 2, NULL, NULL), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&same, d, "t", upper, 2, NULL, NULL), BF_OK);
+        ck_assert_fp_eq(fp, same);
+    }
+    sql("DROP TABLE IF EXISTS bf_fence");
+    after = world(d);
+    ck_assert_str_eq(after, before);
+    bf__free(after);
+    bf__free(before);
+    bf_plan_free(plan);
+    bf_plan_free(typo);
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- allocation failures in the pure-C parts ---- */
 
 static int build_results(void *ctx)
@@ -1756,6 +1889,7 @@ static Suite *suite(void)
     tcase_add_test(tc, key_boundaries_walk_the_key);
     tcase_add_test(tc, partitions_and_refresh_sql);
     tcase_add_test(tc, double_quoted_names_are_never_strings);
+    tcase_add_test(tc, unknown_tables_and_columns_are_named);
     tcase_add_test(tc, result_objects_survive_allocation_failures);
     tcase_add_test(tc, sql_reads_survive_allocation_failures);
     suite_add_tcase(s, tc);
