@@ -1569,6 +1569,140 @@ START_TEST(key_boundaries_walk_the_key)
 }
 END_TEST
 
+/*
+ * What a user of rows_per_batch relies on, counted with plain SQL over the
+ * boundaries: the batches tile [lo, hi) at keys of the table; none is empty
+ * unless the scope is; a batch holds at most `rows` rows unless it is one
+ * key's run (never split); and it stops only where the next key's rows would
+ * take it past `rows`.
+ */
+static void check_walk(bf_driver *d, int64_t lo, int64_t hi, int64_t rows)
+{
+    char q[256];
+    int64_t *b, total, sum = 0;
+    size_t n;
+
+    ck_assert_msg(bf_driver_key_boundaries(&b, &n, d, "k", "id", lo, hi, rows) == BF_OK, "%s",
+                  bf_driver_last_error(d));
+    snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id >= %lld AND id < %lld", (long long)lo,
+             (long long)hi);
+    total = query_int(q);
+    ck_assert_uint_ge(n, 2);
+    ck_assert_int_eq(b[0], lo);
+    ck_assert_int_eq(b[n - 1], hi);
+    for (size_t i = 0; i + 1 < n; i++) {
+        int64_t count, keys, next_run;
+
+        snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id >= %lld AND id < %lld",
+                 (long long)b[i], (long long)b[i + 1]);
+        count = query_int(q);
+        snprintf(q, sizeof q, "SELECT count(DISTINCT id) FROM k WHERE id >= %lld AND id < %lld",
+                 (long long)b[i], (long long)b[i + 1]);
+        keys = query_int(q);
+        sum += count;
+        ck_assert_msg(count > 0 || total == 0, "rows %lld: batch [%lld, %lld) is empty",
+                      (long long)rows, (long long)b[i], (long long)b[i + 1]);
+        ck_assert_msg(count <= rows || keys == 1, "rows %lld: batch [%lld, %lld) holds %lld rows "
+                      "of %lld keys", (long long)rows, (long long)b[i], (long long)b[i + 1],
+                      (long long)count, (long long)keys);
+        if (i + 2 < n) {
+            snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id = %lld", (long long)b[i + 1]);
+            next_run = query_int(q);
+            ck_assert_msg(next_run > 0, "boundary %lld is not a key", (long long)b[i + 1]);
+            ck_assert_msg(count + next_run > rows, "rows %lld: batch [%lld, %lld) of %lld rows "
+                          "could take the %lld rows of key %lld", (long long)rows,
+                          (long long)b[i], (long long)b[i + 1], (long long)count,
+                          (long long)next_run, (long long)b[i + 1]);
+        }
+    }
+    ck_assert_int_eq(sum, total);
+    bf_free(b);
+}
+
+START_TEST(key_boundaries_never_make_empty_batches)
+{
+    static const char *const tables[] = {
+        /* the first key repeats: 5 5 5 7 8 9 */
+        "INSERT INTO k VALUES (5), (5), (5), (7), (8), (9)",
+        /* heavy duplicates at the start, in the middle, at the end */
+        "INSERT INTO k VALUES (1), (1), (1), (1), (1), (1), (1), (2), (3), (4), (6)",
+        "INSERT INTO k VALUES (1), (2), (3), (50), (50), (50), (50), (50), (50), (50), (50), (60),"
+        " (61), (62)",
+        "INSERT INTO k VALUES (1), (2), (3), (4), (90), (90), (90), (90), (90), (90), (90)",
+        /* a single key */
+        "INSERT INTO k VALUES (42), (42), (42), (42), (42)",
+        /* sparse keys, negative ones too */
+        "INSERT INTO k VALUES (-900000), (3), (1000), (50000), (700000), (700000), (999999)",
+        /* nothing */
+        "",
+    };
+    bf_driver *d = open_driver();
+
+    for (size_t t = 0; t < BF_ARRAY_LEN(tables); t++) {
+        sql("DROP TABLE IF EXISTS k; CREATE TABLE k (id INTEGER); CREATE INDEX k_id ON k (id)");
+        if (tables[t][0])
+            sql(tables[t]);
+        for (int64_t rows = 1; rows <= 5; rows++) {
+            check_walk(d, -1000000, 1000000, rows);
+            check_walk(d, 0, 100, rows);
+            check_walk(d, 3, 91, rows);
+        }
+    }
+    /* The example of the report, exactly: [0, 7) holds the three 5s, not [0, 5) nothing. */
+    sql("DROP TABLE k; CREATE TABLE k (id INTEGER); INSERT INTO k VALUES (5), (5), (5), (7), (8), "
+        "(9)");
+    {
+        static const int64_t want[] = {0, 7, 9, 100};
+        int64_t *b;
+        size_t n;
+
+        ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, 2), BF_OK);
+        ck_assert_uint_eq(n, BF_ARRAY_LEN(want));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(b[i], want[i]);
+        bf_free(b);
+    }
+    bf_driver_free(d);
+}
+END_TEST
+
+/*
+ * Keys that are not whole numbers (3.5 and 3.6 both read back as 3) made the
+ * walk step from 3 to 3 forever; now they are refused, naming column and
+ * value, wherever in the scope they are. Whole reals (4.0) are keys.
+ */
+START_TEST(key_boundaries_refuse_keys_that_are_not_integers)
+{
+    bf_driver *d = open_driver();
+    int64_t *b = NULL;
+    size_t n;
+
+    sql("CREATE TABLE k (id, v); INSERT INTO k VALUES (1, 'a'), (3.6, 'b'), (3.5, 'c'), (7, 'd')");
+    for (int64_t rows = 1; rows <= 4; rows++) {
+        ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, rows),
+                         BF_E_INVALID);
+        ck_assert_str_eq(bf_driver_last_error(d), "table k: column id holds 3.5, which is not an "
+                         "integer; rows_per_batch walks integer keys");
+        ck_assert_ptr_null(b);
+    }
+    /* Outside the scope they do not matter. */
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 4, 100, 1), BF_OK);
+    ck_assert_uint_eq(n, 2);
+    bf_free(b);
+    sql("DELETE FROM k WHERE id > 3 AND id < 4; INSERT INTO k VALUES (4.0, 'e'), (5.0, 'f')");
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, 1), BF_OK);
+    {
+        static const int64_t want[] = {0, 4, 5, 7, 100};
+
+        ck_assert_uint_eq(n, BF_ARRAY_LEN(want));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(b[i], want[i]);
+    }
+    bf_free(b);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(partitions_and_refresh_sql)
 {
     bf_driver *d;
@@ -1887,6 +2021,8 @@ static Suite *suite(void)
     tcase_add_test(tc, orphans_match_composite_keys_and_skip_nulls);
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
+    tcase_add_test(tc, key_boundaries_never_make_empty_batches);
+    tcase_add_test(tc, key_boundaries_refuse_keys_that_are_not_integers);
     tcase_add_test(tc, partitions_and_refresh_sql);
     tcase_add_test(tc, double_quoted_names_are_never_strings);
     tcase_add_test(tc, unknown_tables_and_columns_are_named);
