@@ -199,7 +199,7 @@ static int check_validation(bf_driver *driver, const bf_brief *brief, const bf_t
 {
     const char *table = bf_brief_target_table(brief);
     bf_table_info *parent_info = NULL;
-    json_t *check, *list, *parent;
+    json_t *check, *list, *item, *parent;
     char *text = NULL, where[96];
     size_t i;
     int status = EXIT_DONE;
@@ -211,21 +211,21 @@ static int check_validation(bf_driver *driver, const bf_brief *brief, const bf_t
     if (!check)
         return cli_fail(EXIT_FAILURE_, "plan: out of memory reading $.validation[%zu]", index);
     list = json_object_get(check, "columns");
-    json_array_foreach(list, i, parent) {
+    json_array_foreach(list, i, item) {
         snprintf(where, sizeof where, "$.validation[%zu].columns[%zu]", index, i);
-        if (status == EXIT_DONE && json_is_string(parent))
-            status = has_column(target, table, json_string_value(parent), path, where);
+        if (status == EXIT_DONE && json_is_string(item))
+            status = has_column(target, table, json_string_value(item), path, where);
     }
     parent = json_object_get(check, "parent");
     if (status == EXIT_DONE && json_is_string(parent)) {
         snprintf(where, sizeof where, "$.validation[%zu].parent", index);
         status = describe(&parent_info, driver, json_string_value(parent), path, where);
         list = json_object_get(check, "parent_columns");
-        for (i = 0; status == EXIT_DONE && i < json_array_size(list); i++) {
+        json_array_foreach(list, i, item) {
             snprintf(where, sizeof where, "$.validation[%zu].parent_columns[%zu]", index, i);
-            if (json_is_string(json_array_get(list, i)))
+            if (status == EXIT_DONE && json_is_string(item))
                 status = has_column(parent_info, json_string_value(parent),
-                                    json_string_value(json_array_get(list, i)), path, where);
+                                    json_string_value(item), path, where);
         }
     }
     bf_table_info_free(parent_info);
