@@ -155,6 +155,126 @@ static int next_boundary(int64_t *out, int64_t from, int64_t hi, int64_t rows, v
     return BF_OK;
 }
 
+/* ---- the brief's names against the warehouse ---- */
+
+/* Column names match as SQL identifiers do: ASCII letters in either case. */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+/* Describe `table` for the brief at `where`; the exit status of a failure, reported. */
+static int describe(bf_table_info **out, bf_driver *driver, const char *table, const char *path,
+                    const char *where)
+{
+    int rc = bf_driver_describe(out, driver, table);
+
+    if (rc == BF_E_NOT_FOUND)
+        return cli_fail(EXIT_USAGE, "%s: %s: no table %s in the warehouse", path, where, table);
+    if (rc != BF_OK)
+        return cli_fail(cli_exit_for(rc), "%s", bf_driver_last_error(driver));
+    return EXIT_DONE;
+}
+
+/* EXIT_DONE when `column` (named at JSON path `where`) is a column of the table, else reported. */
+static int has_column(const bf_table_info *info, const char *table, const char *column,
+                      const char *path, const char *where)
+{
+    for (size_t i = 0; i < bf_table_info_column_count(info); i++)
+        if (same_name(bf_table_info_column_name(info, i), column))
+            return EXIT_DONE;
+    return cli_fail(EXIT_USAGE, "%s: %s: table %s has no column %s", path, where, table, column);
+}
+
+/* The columns a validation check names: `columns` on the target, `parent_columns` on `parent`. */
+static int check_validation(bf_driver *driver, const bf_brief *brief, const bf_table_info *target,
+                            size_t index, const char *path)
+{
+    const char *table = bf_brief_target_table(brief);
+    bf_table_info *parent_info = NULL;
+    json_t *check, *list, *item, *parent;
+    char *text = NULL, where[96];
+    size_t i;
+    int status = EXIT_DONE;
+
+    if (bf_brief_check_json(&text, brief, index) != BF_OK)
+        return cli_fail_bf(bf_last_error_code(), path);
+    check = json_loads(text, 0, NULL);
+    bf_free(text);
+    if (!check)
+        return cli_fail(EXIT_FAILURE_, "plan: out of memory reading $.validation[%zu]", index);
+    list = json_object_get(check, "columns");
+    json_array_foreach(list, i, item) {
+        snprintf(where, sizeof where, "$.validation[%zu].columns[%zu]", index, i);
+        if (status == EXIT_DONE && json_is_string(item))
+            status = has_column(target, table, json_string_value(item), path, where);
+    }
+    parent = json_object_get(check, "parent");
+    if (status == EXIT_DONE && json_is_string(parent)) {
+        snprintf(where, sizeof where, "$.validation[%zu].parent", index);
+        status = describe(&parent_info, driver, json_string_value(parent), path, where);
+        list = json_object_get(check, "parent_columns");
+        json_array_foreach(list, i, item) {
+            snprintf(where, sizeof where, "$.validation[%zu].parent_columns[%zu]", index, i);
+            if (status == EXIT_DONE && json_is_string(item))
+                status = has_column(parent_info, json_string_value(parent),
+                                    json_string_value(item), path, where);
+        }
+    }
+    bf_table_info_free(parent_info);
+    json_decref(check);
+    return status;
+}
+
+/*
+ * Every table and column the brief names, checked against the warehouse
+ * before anything is planned or counted: a typo is bad input naming the
+ * JSON path and the name, never a plan of empty batches.
+ */
+static int check_names(bf_driver *driver, const bf_brief *brief, const char *path)
+{
+    static const char *const scopes[] = {
+        [BF_SCOPE_KEYS] = "$.scope.keys.column",
+        [BF_SCOPE_PARTITIONS] = "$.scope.partitions.column",
+        [BF_SCOPE_BUCKETS] = "$.scope.buckets.column",
+    };
+    const char *table = bf_brief_target_table(brief), *column;
+    bf_table_info *info = NULL;
+    bf_scope_kind kind = bf_brief_scope_kind(brief);
+    char where[64];
+    int status;
+
+    if (!table)
+        return cli_fail(EXIT_USAGE, "%s: $.target.table: planning against a warehouse needs the "
+                        "target table", path);
+    if ((status = describe(&info, driver, table, path, "$.target.table")) != EXIT_DONE)
+        return status;
+    if ((column = bf_brief_time_column(brief)) != NULL)
+        status = has_column(info, table, column, path, "$.target.time_column");
+    for (size_t i = 0; status == EXIT_DONE && i < bf_brief_key_count(brief); i++) {
+        snprintf(where, sizeof where, "$.target.key[%zu]", i);
+        status = has_column(info, table, bf_brief_key(brief, i), path, where);
+    }
+    for (size_t i = 0; status == EXIT_DONE && i < bf_brief_column_count(brief); i++) {
+        snprintf(where, sizeof where, "$.target.columns[%zu]", i);
+        status = has_column(info, table, bf_brief_column(brief, i), path, where);
+    }
+    column = bf_brief_scope_column(brief);
+    if (status == EXIT_DONE && column && (size_t)kind < sizeof scopes / sizeof scopes[0] && scopes[kind])
+        status = has_column(info, table, column, path, scopes[kind]);
+    for (size_t i = 0; status == EXIT_DONE && i < bf_brief_check_count(brief); i++)
+        status = check_validation(driver, brief, info, i, path);
+    bf_table_info_free(info);
+    return status;
+}
+
 /* Each batch's rows in the target now; the caller frees *out with free(). */
 static int count_rows(int64_t **out, bf_driver *driver, const char *table, const bf_plan *plan)
 {
@@ -202,6 +322,8 @@ int cmd_plan(int argc, char **argv)
             status = cli_fail_bf(rc, warehouse);
             goto done;
         }
+        if ((status = check_names(driver, brief, path)) != EXIT_DONE)
+            goto done;
     }
     if (rc == BF_OK && bf_brief_scope_kind(brief) == BF_SCOPE_KEYS &&
         bf_brief_rows_per_batch(&per_batch, brief) == BF_OK) {

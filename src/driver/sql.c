@@ -425,6 +425,63 @@ int bf__sql_exists(bf__sql *s, int *out, const char *table)
     return rc == BF_E_NOT_FOUND ? BF_OK : rc;
 }
 
+/* ---- names against what exists ---- */
+
+static int same_ident(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static int check_column(const bf__sql *s, const bf_table_info *info, const char *table,
+                        const char *name, const char *why)
+{
+    int rc = bf__sql_ident(s, NULL, name);
+
+    if (rc != BF_OK)
+        return rc;
+    for (size_t i = 0; i < info->count; i++)
+        if (same_ident(info->columns[i].name, name))
+            return BF_OK;
+    return bf__error(BF_E_NOT_FOUND, "table %s: no such column %s%s", table, name, why);
+}
+
+int bf__sql_check_columns(const bf__sql *s, const bf_table_info *info, const char *table,
+                          const char *const *names, size_t count)
+{
+    int rc = BF_OK;
+
+    for (size_t i = 0; i < count && rc == BF_OK; i++)
+        rc = check_column(s, info, table, names[i], "");
+    return rc;
+}
+
+int bf__sql_check_scope(const bf__sql *s, const bf_table_info *info, const char *table,
+                        const bf_plan *plan, const bf_batch *batch)
+{
+    if (!batch || !plan)
+        return BF_OK;
+    return check_column(s, info, table, bf_plan_column(plan), " (the plan's batches are cut on it)");
+}
+
+int bf__sql_check_spec(const bf__sql *s, const bf_table_info *info, const bf_write_spec *spec,
+                       const bf_plan *plan, const bf_batch *batch)
+{
+    int rc = bf__sql_check_columns(s, info, spec->table, spec->key, spec->key_count);
+
+    if (rc == BF_OK)
+        rc = bf__sql_check_columns(s, info, spec->table, spec->columns, spec->column_count);
+    if (rc == BF_OK)
+        rc = bf__sql_check_scope(s, info, spec->table, plan, batch);
+    return rc;
+}
+
 int bf__sql_begin(bf__sql *s)
 {
     return bf__sql_exec(s, s->vt.begin_sql ? s->vt.begin_sql : "BEGIN");

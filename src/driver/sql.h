@@ -130,6 +130,21 @@ int bf__sql_fingerprint_where(bf__sql *s, bf_fingerprint *out, const char *table
                               const char *const *columns, size_t column_count,
                               const bf_plan *plan, const bf_batch *batch, const char *where);
 
+/*
+ * Check names against a table's description: each of `names` must be a
+ * valid identifier (BF_E_INVALID) and a column of `table` (BF_E_NOT_FOUND,
+ * "table t: no such column c"). Columns match as SQL matches identifiers:
+ * ASCII letters in either case.
+ */
+int bf__sql_check_columns(const bf__sql *s, const bf_table_info *info, const char *table,
+                          const char *const *names, size_t count);
+/* The same for the column a batch's predicate is written on (nothing for a NULL batch). */
+int bf__sql_check_scope(const bf__sql *s, const bf_table_info *info, const char *table,
+                        const bf_plan *plan, const bf_batch *batch);
+/* Every name of a write spec: its key and columns, and the batch's column. */
+int bf__sql_check_spec(const bf__sql *s, const bf_table_info *info, const bf_write_spec *spec,
+                       const bf_plan *plan, const bf_batch *batch);
+
 /* Start, commit and roll back the write transaction. */
 int bf__sql_begin(bf__sql *s);
 int bf__sql_commit(bf__sql *s);

@@ -27,7 +27,10 @@ static void scan_dispose(struct scan *sc)
     bf__free(sc->all);
 }
 
-/* Describe the table (so a missing one is BF_E_NOT_FOUND) and pick the columns. */
+/*
+ * Describe the table (so a missing one is BF_E_NOT_FOUND), check that the
+ * columns named and the batch's column are the table's, and pick the columns.
+ */
 static int scan_init(struct scan *sc, void *ud, const char *table, const char *const *columns,
                      size_t count, const bf_plan *plan, const bf_batch *batch)
 {
@@ -40,7 +43,9 @@ static int scan_init(struct scan *sc, void *ud, const char *table, const char *c
     sc->t.batch = batch;
     bf__binds_init(&sc->binds);
     bf__binds_batch(&sc->binds, batch);
-    if ((rc = bf__sql_describe(sc->s, &sc->info, table)) != BF_OK)
+    if ((rc = bf__sql_describe(sc->s, &sc->info, table)) != BF_OK ||
+        (rc = bf__sql_check_columns(sc->s, sc->info, table, columns, count)) != BF_OK ||
+        (rc = bf__sql_check_scope(sc->s, sc->info, table, plan, batch)) != BF_OK)
         return rc;
     if (columns && count) {
         sc->t.cols = columns;
@@ -55,6 +60,12 @@ static int scan_init(struct scan *sc, void *ud, const char *table, const char *c
     sc->t.cols = sc->all;
     sc->t.col_count = sc->info->count;
     return BF_OK;
+}
+
+/* Check more names of the scan's table (a key column, a profile's metrics). */
+static int scan_check(const struct scan *sc, const char *const *names, size_t count)
+{
+    return bf__sql_check_columns(sc->s, sc->info, sc->table, names, count);
 }
 
 /* The dialect's aggregate `fn` if it can take the scan's columns, else NULL. */
@@ -307,6 +318,9 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     int with_fp, use_fpn, rc;
 
     rc = scan_init(&sc, ud, table, spec->fingerprint_columns, spec->fingerprint_count, plan, batch);
+    if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
+        (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
+        rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
     with_fp = spec->fingerprint && aggregate(&sc, sc.s->vt.fingerprint_function);
     use_fpn = with_fp && aggregate(&sc, sc.s->vt.fingerprint_nulls_function);
     if (rc == BF_OK)
@@ -428,8 +442,13 @@ int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *
     struct scan sc;
     char *nulls = NULL, *match = NULL;
     bf__sb sb;
+    bf_table_info *parent_info = NULL;
     int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
 
+    /* The parent and its columns exist too: a missing one would make every row an orphan. */
+    if (rc == BF_OK && (rc = bf__sql_describe(sc.s, &parent_info, parent)) == BF_OK)
+        rc = bf__sql_check_columns(sc.s, parent_info, parent, parent_columns, column_count);
+    bf_table_info_free(parent_info);
     if (rc == BF_OK)
         rc = null_text(sc.s, &nulls, "c", columns, column_count);
     if (rc == BF_OK) {
@@ -487,6 +506,9 @@ int bf__sql_segments(void *ud, bf_rows *rows, const char *table, const char *con
     char *sql = NULL;
     int rc = scan_init(&sc, ud, table, columns, column_count, NULL, NULL);
     const char *fn = aggregate(&sc, sc.s->vt.fingerprint_function);
+
+    if (rc == BF_OK)
+        rc = scan_check(&sc, &key_column, 1);
 
     bf__binds_int(&sc.binds, "bf_lo", lo);
     bf__binds_int(&sc.binds, "bf_hi", hi);
@@ -558,6 +580,8 @@ int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const 
     bf__binds_value(&sc.binds, "bf_hi", hi ? hi : &open);
     bf__binds_int(&sc.binds, "bf_limit", limit && limit < INT64_MAX ? (int64_t)limit : -1);
     if (rc == BF_OK)
+        rc = scan_check(&sc, &key_column, 1);
+    if (rc == BF_OK)
         rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE (:bf_lo IS NULL OR %T >= :bf_lo) "
                         "AND (:bf_hi IS NULL OR %T < :bf_hi) ORDER BY %T LIMIT :bf_limit",
                         ARGS(NULL, table, key_column, key_column, key_column));
@@ -570,37 +594,146 @@ int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const 
 
 /* ---- planning ---- */
 
+/* A key value as text for a message: the number, or the text quoted and cut. */
+static void key_text(char *buf, size_t size, const bf_value *v)
+{
+    switch (v->type) {
+    case BF_VALUE_INT:
+        snprintf(buf, size, "%lld", (long long)v->i);
+        break;
+    case BF_VALUE_REAL:
+        snprintf(buf, size, "%.17g", v->r);
+        break;
+    case BF_VALUE_TEXT:
+        snprintf(buf, size, "'%.*s'", (int)(v->len < 60 ? v->len : 60), v->s);
+        break;
+    case BF_VALUE_BLOB:
+        snprintf(buf, size, "a blob of %zu bytes", v->len);
+        break;
+    default:
+        snprintf(buf, size, "NULL");
+    }
+}
+
+static int not_integer(const struct scan *sc, const char *column, const bf_value *v)
+{
+    char text[96];
+
+    key_text(text, sizeof text, v);
+    return bf__error(BF_E_INVALID, "table %s: column %s holds %s, which is not an integer; "
+                     "rows_per_batch walks integer keys", sc->table, column, text);
+}
+
+/*
+ * The key the one-row query `sql` answers: *found is 0 when it answers no
+ * row or NULL. A value that is not an integer (3.5, text) is BF_E_INVALID
+ * naming the column and the value: the walk steps from key to key, and a
+ * value read back as a neighbouring integer would never move it on.
+ */
+static int key_query(struct scan *sc, int64_t *out, int *found, const char *column,
+                     const char *sql)
+{
+    bf__stmt st;
+    bf_value v;
+    int rc;
+
+    *found = 0;
+    if ((rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) != BF_OK)
+        return rc;
+    rc = bf__stmt_step(&st);
+    if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK) {
+        if (v.type == BF_VALUE_INT) {
+            *out = v.i;
+            *found = 1;
+        } else if (v.type == BF_VALUE_REAL && v.r >= -9223372036854775808.0 &&
+                   v.r < 9223372036854775808.0 && v.r == (double)(int64_t)v.r) {
+            *out = (int64_t)v.r;
+            *found = 1;
+        } else if (v.type != BF_VALUE_NULL) {
+            rc = not_integer(sc, column, &v);
+        }
+    } else if (rc == BF_SQL_DONE) {
+        rc = BF_OK;
+    }
+    bf__stmt_finalize(&st);
+    return rc;
+}
+
+/* Refuse the first value the query `sql` finds (values of the scope that are not whole). */
+static int odd_key(struct scan *sc, const char *column, const char *sql)
+{
+    bf__stmt st;
+    bf_value v;
+    int rc;
+
+    if ((rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) != BF_OK)
+        return rc;
+    rc = bf__stmt_step(&st);
+    if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
+        rc = not_integer(sc, column, &v);
+    else if (rc == BF_SQL_DONE)
+        rc = BF_OK;
+    bf__stmt_finalize(&st);
+    return rc;
+}
+
 int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const char *key_column,
                            int64_t lo, int64_t hi, int64_t rows_per_batch)
 {
     const char *const key[] = {key_column};
     struct scan sc;
-    char *offset_sql = NULL, *next_sql = NULL;
+    char *odd_sql = NULL, *first_sql = NULL, *offset_sql = NULL, *next_sql = NULL;
     bf_value v = {BF_VALUE_INT, lo, 0.0, NULL, 0};
-    int64_t cur = lo, next;
-    int rc = scan_init(&sc, ud, table, key, 1, NULL, NULL);
+    int64_t cur = lo, first, next;
+    int found, rc = scan_init(&sc, ud, table, key, 1, NULL, NULL);
 
+    /* Any value in the scope that is not a whole number is refused up front, by name. */
     if (rc == BF_OK)
-        rc = scan_build(&sc, &offset_sql, "SELECT coalesce((SELECT %T FROM %T WHERE %T >= :bf_cur AND "
-                        "%T < :bf_hi ORDER BY %T LIMIT 1 OFFSET :bf_n), :bf_hi)",
+        rc = scan_build(&sc, &odd_sql, "SELECT %T FROM %T WHERE %T >= :bf_cur AND %T < :bf_hi "
+                        "AND %T <> CAST(%T AS INTEGER) ORDER BY %T LIMIT 1",
+                        ARGS(key_column, table, key_column, key_column, key_column, key_column,
+                             key_column));
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &first_sql, "SELECT min(%T) FROM %T WHERE %T >= :bf_cur AND "
+                        "%T < :bf_hi", ARGS(key_column, table, key_column, key_column));
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &offset_sql, "SELECT %T FROM %T WHERE %T >= :bf_cur AND %T < :bf_hi "
+                        "ORDER BY %T LIMIT 1 OFFSET :bf_n",
                         ARGS(key_column, table, key_column, key_column, key_column));
     if (rc == BF_OK)
-        rc = scan_build(&sc, &next_sql, "SELECT coalesce(min(%T), :bf_hi) FROM %T WHERE %T > :bf_cur "
-                        "AND %T < :bf_hi",
-                        ARGS(key_column, table, key_column, key_column));
+        rc = scan_build(&sc, &next_sql, "SELECT min(%T) FROM %T WHERE %T > :bf_first AND "
+                        "%T < :bf_hi", ARGS(key_column, table, key_column, key_column));
     if (rc == BF_OK)
         rc = bf_rows_append(rows, &v, 1);
+    bf__binds_int(&sc.binds, "bf_cur", lo);
     bf__binds_int(&sc.binds, "bf_hi", hi);
     bf__binds_int(&sc.binds, "bf_n", rows_per_batch);
-    /* Each step walks rows_per_batch keys from the last boundary along the key's order. */
+    if (rc == BF_OK && (rc = odd_key(&sc, key_column, odd_sql)) != BF_OK)
+        goto done;
+    /*
+     * Each batch [cur, next) ends where the key at offset rows_per_batch from
+     * its first row begins, so a run of equal keys is never split. When that
+     * run is the batch's own first key, the batch would be empty: it takes
+     * the whole run instead and ends at the next key. Every boundary is a
+     * key of the table greater than the last, so the walk always moves on.
+     */
     while (rc == BF_OK) {
         bf__binds_int(&sc.binds, "bf_cur", cur);
-        if ((rc = bf__sql_query_int(sc.s, &next, offset_sql, &sc.binds)) != BF_OK || next >= hi)
+        if ((rc = key_query(&sc, &first, &found, key_column, first_sql)) != BF_OK || !found)
             break;
-        /* A run of equal keys longer than a batch: the boundary moves to the next key. */
-        if (next <= cur &&
-            ((rc = bf__sql_query_int(sc.s, &next, next_sql, &sc.binds)) != BF_OK || next >= hi))
+        if ((rc = key_query(&sc, &next, &found, key_column, offset_sql)) != BF_OK || !found)
             break;
+        if (next <= first) {
+            bf__binds_int(&sc.binds, "bf_first", first);
+            if ((rc = key_query(&sc, &next, &found, key_column, next_sql)) != BF_OK || !found)
+                break;
+        }
+        if (next <= cur || next >= hi) {
+            if (next <= cur)
+                rc = bf__error(BF_E_INTERNAL, "key boundaries of %s: the walk on %s stopped at "
+                               "%lld", table, key_column, (long long)cur);
+            break;
+        }
         v.i = cur = next;
         rc = bf_rows_append(rows, &v, 1);
     }
@@ -608,6 +741,9 @@ int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const cha
         v.i = hi;
         rc = bf_rows_append(rows, &v, 1);
     }
+done:
+    bf__free(odd_sql);
+    bf__free(first_sql);
     bf__free(offset_sql);
     bf__free(next_sql);
     scan_dispose(&sc);

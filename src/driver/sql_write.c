@@ -90,7 +90,8 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
     bf__binds_batch(&j->binds, batch);
     if (spec->strategy == BF_WRITE_MERGE && !spec->key_count)
         return bf__error(BF_E_INVALID, "merge into %s needs the key columns", spec->table);
-    if ((rc = bf__sql_describe(j->s, &j->info, spec->table)) != BF_OK)
+    if ((rc = bf__sql_describe(j->s, &j->info, spec->table)) != BF_OK ||
+        (rc = bf__sql_check_spec(j->s, j->info, spec, plan, batch)) != BF_OK)
         return rc;
     j->cols = bf__calloc(j->info->count, sizeof *j->cols);
     j->stage = derived_name(spec, STAGE, run, j->ord);

@@ -363,6 +363,14 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
                          (flags & BF_SQLITE_CREATE ? SQLITE_OPEN_CREATE : 0), NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(c->db, 5000);
+    /*
+     * No double-quoted string literals: "nope" is an identifier, so a name
+     * that is not a column fails instead of becoming the text 'nope'.
+     */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_fingerprint", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, fp_step,

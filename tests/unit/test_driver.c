@@ -720,8 +720,12 @@ START_TEST(merge_updates_only_the_named_columns)
     ck_assert_int_eq(query_int("SELECT val IS NULL FROM t WHERE id = 12"), 1);
     ck_assert_int_eq(query_int("SELECT val FROM t WHERE id = 16"), 124);
     sc.spec.columns = wrong;
-    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_INVALID);
-    ck_assert_str_eq(bf_driver_last_error(sc.d), "merge into t: no column nosuch");
+    ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 9),
+                     BF_E_NOT_FOUND);
+    ck_assert(strstr(bf_driver_last_error(sc.d), "table t: no such column nosuch") != NULL);
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 9,
+                                       1), BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_driver_last_error(sc.d), "table t: no such column nosuch");
     scene_close(&sc);
 }
 END_TEST
@@ -1258,10 +1262,12 @@ START_TEST(malformed_names_are_rejected)
         spec.table = "t";
         spec.key = cols;
         spec.strategy = BF_WRITE_MERGE;
-        stage_ok(d, &spec, plan, 1, 9);
+        /* A malformed key name is refused before anything is staged. */
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1),
+                         BF_E_INVALID);
         ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
                          BF_E_INVALID);
-        ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+        ck_assert(strstr(bf_driver_last_error(d), "identifier") != NULL);
         spec.key = t_key;
         spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
     }
@@ -1457,9 +1463,8 @@ START_TEST(orphans_match_composite_keys_and_skip_nulls)
         bf_plan_free(plan);
     }
     ck_assert_int_eq(bf_driver_orphans(NULL, &n, d, "kid", child, 2, "nopar", parent, 0, NULL, NULL),
-                     
-                     BF_E_DRIVER);
-    ck_assert(strstr(bf_driver_last_error(d), "no such table: nopar") != NULL);
+                     BF_E_NOT_FOUND);
+    ck_assert_str_eq(bf_driver_last_error(d), "table nopar: no such table");
     bf_driver_free(d);
 }
 END_TEST
@@ -1560,6 +1565,140 @@ START_TEST(key_boundaries_walk_the_key)
     ck_assert_int_eq(b[1], 1000);
     bf_free(b);
     ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 1000, 0), BF_E_INVALID);
+    bf_driver_free(d);
+}
+END_TEST
+
+/*
+ * What a user of rows_per_batch relies on, counted with plain SQL over the
+ * boundaries: the batches tile [lo, hi) at keys of the table; none is empty
+ * unless the scope is; a batch holds at most `rows` rows unless it is one
+ * key's run (never split); and it stops only where the next key's rows would
+ * take it past `rows`.
+ */
+static void check_walk(bf_driver *d, int64_t lo, int64_t hi, int64_t rows)
+{
+    char q[256];
+    int64_t *b, total, sum = 0;
+    size_t n;
+
+    ck_assert_msg(bf_driver_key_boundaries(&b, &n, d, "k", "id", lo, hi, rows) == BF_OK, "%s",
+                  bf_driver_last_error(d));
+    snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id >= %lld AND id < %lld", (long long)lo,
+             (long long)hi);
+    total = query_int(q);
+    ck_assert_uint_ge(n, 2);
+    ck_assert_int_eq(b[0], lo);
+    ck_assert_int_eq(b[n - 1], hi);
+    for (size_t i = 0; i + 1 < n; i++) {
+        int64_t count, keys, next_run;
+
+        snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id >= %lld AND id < %lld",
+                 (long long)b[i], (long long)b[i + 1]);
+        count = query_int(q);
+        snprintf(q, sizeof q, "SELECT count(DISTINCT id) FROM k WHERE id >= %lld AND id < %lld",
+                 (long long)b[i], (long long)b[i + 1]);
+        keys = query_int(q);
+        sum += count;
+        ck_assert_msg(count > 0 || total == 0, "rows %lld: batch [%lld, %lld) is empty",
+                      (long long)rows, (long long)b[i], (long long)b[i + 1]);
+        ck_assert_msg(count <= rows || keys == 1, "rows %lld: batch [%lld, %lld) holds %lld rows "
+                      "of %lld keys", (long long)rows, (long long)b[i], (long long)b[i + 1],
+                      (long long)count, (long long)keys);
+        if (i + 2 < n) {
+            snprintf(q, sizeof q, "SELECT count(*) FROM k WHERE id = %lld", (long long)b[i + 1]);
+            next_run = query_int(q);
+            ck_assert_msg(next_run > 0, "boundary %lld is not a key", (long long)b[i + 1]);
+            ck_assert_msg(count + next_run > rows, "rows %lld: batch [%lld, %lld) of %lld rows "
+                          "could take the %lld rows of key %lld", (long long)rows,
+                          (long long)b[i], (long long)b[i + 1], (long long)count,
+                          (long long)next_run, (long long)b[i + 1]);
+        }
+    }
+    ck_assert_int_eq(sum, total);
+    bf_free(b);
+}
+
+START_TEST(key_boundaries_never_make_empty_batches)
+{
+    static const char *const tables[] = {
+        /* the first key repeats: 5 5 5 7 8 9 */
+        "INSERT INTO k VALUES (5), (5), (5), (7), (8), (9)",
+        /* heavy duplicates at the start, in the middle, at the end */
+        "INSERT INTO k VALUES (1), (1), (1), (1), (1), (1), (1), (2), (3), (4), (6)",
+        "INSERT INTO k VALUES (1), (2), (3), (50), (50), (50), (50), (50), (50), (50), (50), (60),"
+        " (61), (62)",
+        "INSERT INTO k VALUES (1), (2), (3), (4), (90), (90), (90), (90), (90), (90), (90)",
+        /* a single key */
+        "INSERT INTO k VALUES (42), (42), (42), (42), (42)",
+        /* sparse keys, negative ones too */
+        "INSERT INTO k VALUES (-900000), (3), (1000), (50000), (700000), (700000), (999999)",
+        /* nothing */
+        "",
+    };
+    bf_driver *d = open_driver();
+
+    for (size_t t = 0; t < BF_ARRAY_LEN(tables); t++) {
+        sql("DROP TABLE IF EXISTS k; CREATE TABLE k (id INTEGER); CREATE INDEX k_id ON k (id)");
+        if (tables[t][0])
+            sql(tables[t]);
+        for (int64_t rows = 1; rows <= 5; rows++) {
+            check_walk(d, -1000000, 1000000, rows);
+            check_walk(d, 0, 100, rows);
+            check_walk(d, 3, 91, rows);
+        }
+    }
+    /* The example of the report, exactly: [0, 7) holds the three 5s, not [0, 5) nothing. */
+    sql("DROP TABLE k; CREATE TABLE k (id INTEGER); INSERT INTO k VALUES (5), (5), (5), (7), (8), "
+        "(9)");
+    {
+        static const int64_t want[] = {0, 7, 9, 100};
+        int64_t *b;
+        size_t n;
+
+        ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, 2), BF_OK);
+        ck_assert_uint_eq(n, BF_ARRAY_LEN(want));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(b[i], want[i]);
+        bf_free(b);
+    }
+    bf_driver_free(d);
+}
+END_TEST
+
+/*
+ * Keys that are not whole numbers (3.5 and 3.6 both read back as 3) made the
+ * walk step from 3 to 3 forever; now they are refused, naming column and
+ * value, wherever in the scope they are. Whole reals (4.0) are keys.
+ */
+START_TEST(key_boundaries_refuse_keys_that_are_not_integers)
+{
+    bf_driver *d = open_driver();
+    int64_t *b = NULL;
+    size_t n;
+
+    sql("CREATE TABLE k (id, v); INSERT INTO k VALUES (1, 'a'), (3.6, 'b'), (3.5, 'c'), (7, 'd')");
+    for (int64_t rows = 1; rows <= 4; rows++) {
+        ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, rows),
+                         BF_E_INVALID);
+        ck_assert_str_eq(bf_driver_last_error(d), "table k: column id holds 3.5, which is not an "
+                         "integer; rows_per_batch walks integer keys");
+        ck_assert_ptr_null(b);
+    }
+    /* Outside the scope they do not matter. */
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 4, 100, 1), BF_OK);
+    ck_assert_uint_eq(n, 2);
+    bf_free(b);
+    sql("DELETE FROM k WHERE id > 3 AND id < 4; INSERT INTO k VALUES (4.0, 'e'), (5.0, 'f')");
+    ck_assert_int_eq(bf_driver_key_boundaries(&b, &n, d, "k", "id", 0, 100, 1), BF_OK);
+    {
+        static const int64_t want[] = {0, 4, 5, 7, 100};
+
+        ck_assert_uint_eq(n, BF_ARRAY_LEN(want));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(b[i], want[i]);
+    }
+    bf_free(b);
     bf_driver_free(d);
 }
 END_TEST
@@ -1929,6 +2068,161 @@ START_TEST(restore_refuses_over_another_writers_changes)
 }
 END_TEST
 
+/* ---- names that do not exist ---- */
+
+/*
+ * SQLite's double-quoted-string fallback is off on the driver's connection:
+ * "nope" names a column, so a missing one fails instead of reading as 'nope'.
+ */
+START_TEST(double_quoted_names_are_never_strings)
+{
+    bf_driver *d;
+
+    orders();
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE c AS SELECT \"nope\" AS v FROM t"),
+                     BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "no such column: nope") != NULL);
+    ck_assert(!table_exists("c"));
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE INDEX t_nope ON t (\"nope\")"), BF_E_DRIVER);
+    ck_assert(strstr(bf_driver_last_error(d), "nope") != NULL);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = 't_nope'"), 0);
+    /* A real column in double quotes still works. */
+    ck_assert_int_eq(bf_driver_execute(d, "CREATE TABLE c AS SELECT \"grp\" AS v FROM t"), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM c WHERE v = 'g1'"),
+                     query_int("SELECT count(*) FROM t WHERE grp = 'g1'"));
+    bf_driver_free(d);
+}
+END_TEST
+
+/* The call failed with BF_E_NOT_FOUND and a message that names `what`. */
+#define ck_assert_names(call, d, what)                                                          \
+    do {                                                                                        \
+        int rc_ = (call);                                                                       \
+        ck_assert_msg(rc_ == BF_E_NOT_FOUND, "%s: %s (%s)", #call, bf_errstr(rc_),              \
+                      bf_driver_last_error(d));                                                 \
+        ck_assert_msg(strstr(bf_driver_last_error(d), what) != NULL, "%s: '%s' lacks '%s'",     \
+                      #call, bf_driver_last_error(d), what);                                    \
+    } while (0)
+
+/*
+ * Every entry point that takes a table or column names checks them against
+ * the table: a mistyped one is BF_E_NOT_FOUND naming it, never a result
+ * computed over a string constant or an empty scope.
+ */
+START_TEST(unknown_tables_and_columns_are_named)
+{
+    static const char *const nope[] = {"id", "nope"}, *const ok[] = {"id", "grp"};
+    static const char *const col[] = {"nope"}, *const parent[] = {"id", "note"};
+    const char *const no_col = "table t: no such column nope";
+    bf_plan *plan = key_plan("id", 3), *typo = key_plan("idd", 3);
+    bf_value lo = {.type = BF_VALUE_INT, .i = 0};
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_write_spec spec = spec_for(BF_WRITE_PARTITION_OVERWRITE, 0);
+    bf_fingerprint fp;
+    bf_profile *p = NULL;
+    bf_rows *rows = NULL;
+    int64_t n, *b = NULL;
+    size_t nb;
+    bf_driver *d;
+    char *before, *after;
+
+    orders();
+    d = open_driver();
+    before = world(d);
+    /* Tables. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "tt", NULL, 0, NULL, NULL), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_profile(&p, d, "tt", &ps, NULL, NULL), d, "table tt: no such table");
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "tt", ok, 1, 0, NULL, NULL), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", ok, 1, "kep", parent, 0, NULL, NULL), d,
+                    "table kep: no such table");
+    ck_assert_names(bf_driver_segments(&rows, d, "tt", NULL, 0, "id", 0, 30, 10), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_fetch(&rows, d, "tt", ok, 2, "id", NULL, NULL, 0), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_key_boundaries(&b, &nb, d, "tt", "id", 0, 30, 5), d,
+                    "table tt: no such table");
+    ck_assert_names(bf_driver_partitions(&rows, d, "tt", "grp"), d, "table tt: no such table");
+    spec.table = "tt";
+    ck_assert_names(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), d,
+                    "table tt: no such table");
+    spec.table = "t";
+
+    /* Columns of every list an entry point takes. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "t", nope, 2, NULL, NULL), d, no_col);
+    ps.null_columns = col;
+    ps.null_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.null_count = 0;
+    ps.sum_columns = col;
+    ps.sum_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.sum_count = 0;
+    ps.minmax_columns = col;
+    ps.minmax_count = 1;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ps.minmax_count = 0;
+    ps.fingerprint = 1;
+    ps.fingerprint_columns = nope;
+    ps.fingerprint_count = 2;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, NULL, NULL), d, no_col);
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "t", nope, 2, 0, NULL, NULL), d, no_col);
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", nope, 2, "keep", parent, 0, NULL, NULL), d,
+                    no_col);
+    ck_assert_names(bf_driver_orphans(NULL, &n, d, "t", ok, 2, "keep", nope, 0, NULL, NULL), d,
+                    "table keep: no such column nope");
+    ck_assert_names(bf_driver_segments(&rows, d, "t", nope, 2, "id", 0, 30, 10), d, no_col);
+    ck_assert_names(bf_driver_segments(&rows, d, "t", NULL, 0, "nope", 0, 30, 10), d, no_col);
+    ck_assert_names(bf_driver_fetch(&rows, d, "t", nope, 2, "id", &lo, NULL, 0), d, no_col);
+    ck_assert_names(bf_driver_fetch(&rows, d, "t", NULL, 0, "nope", &lo, NULL, 0), d, no_col);
+    ck_assert_names(bf_driver_key_boundaries(&b, &nb, d, "t", "nope", 0, 30, 5), d, no_col);
+    ck_assert_names(bf_driver_partitions(&rows, d, "t", "nope"), d, no_col);
+    spec.key = col;
+    ck_assert_names(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), d, no_col);
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1), d,
+                    no_col);
+    spec.key = t_key;
+    spec.columns = col;
+    spec.column_count = 1;
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1), d,
+                    no_col);
+    spec.column_count = 0;
+
+    /* The column a plan's batches are cut on, in every read and write of a batch. */
+    ck_assert_names(bf_driver_fingerprint(&fp, d, "t", NULL, 0, typo, bf_plan_batch(typo, 1)), d,
+                    "table t: no such column idd (the plan's batches are cut on it)");
+    ps = (bf_profile_spec)BF_PROFILE_SPEC_INIT;
+    ck_assert_names(bf_driver_profile(&p, d, "t", &ps, typo, bf_plan_batch(typo, 0)), d,
+                    "no such column idd");
+    ck_assert_names(bf_driver_duplicates(NULL, &n, d, "t", ok, 1, 0, typo, bf_plan_batch(typo, 0)),
+                    d, "no such column idd");
+    stage_ok(d, &spec, plan, 1, 9);
+    ck_assert_names(bf_driver_publish(NULL, d, &spec, typo, bf_plan_batch(typo, 1), 1, 1), d,
+                    "table t: no such column idd");
+    ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+
+    /* A column in other letter case is the same column, as in SQL. */
+    {
+        static const char *const upper[] = {"ID", "Grp"};
+        bf_fingerprint same;
+
+        ck_assert_int_eq(bf_driver_fingerprint(&fp, d, "t", ok, 2, NULL, NULL), BF_OK);
+        ck_assert_int_eq(bf_driver_fingerprint(&same, d, "t", upper, 2, NULL, NULL), BF_OK);
+        ck_assert_fp_eq(fp, same);
+    }
+    sql("DROP TABLE IF EXISTS bf_fence");
+    after = world(d);
+    ck_assert_str_eq(after, before);
+    bf__free(after);
+    bf__free(before);
+    bf_plan_free(plan);
+    bf_plan_free(typo);
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- allocation failures in the pure-C parts ---- */
 
 static int build_results(void *ctx)
@@ -2068,7 +2362,11 @@ static Suite *suite(void)
     tcase_add_test(tc, orphans_match_composite_keys_and_skip_nulls);
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
+    tcase_add_test(tc, key_boundaries_never_make_empty_batches);
+    tcase_add_test(tc, key_boundaries_refuse_keys_that_are_not_integers);
     tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, double_quoted_names_are_never_strings);
+    tcase_add_test(tc, unknown_tables_and_columns_are_named);
     tcase_add_test(tc, generated_columns_are_read_like_select_star);
     tcase_add_test(tc, hidden_columns_of_virtual_tables_are_not_columns);
     tcase_add_test(tc, generated_columns_are_never_written);
