@@ -332,6 +332,131 @@ START_TEST(must_exist_does_not_create)
 }
 END_TEST
 
+/* The bytes and modification time of a file, to tell whether anything touched it. */
+struct file_print {
+    char *bytes;
+    size_t len;
+    struct timespec mtime;
+};
+
+static struct file_print print_file(const char *p)
+{
+    struct file_print fp;
+    struct stat st;
+    FILE *f;
+
+    ck_assert_int_eq(stat(p, &st), 0);
+    fp.mtime = st.st_mtim;
+    fp.len = (size_t)st.st_size;
+    fp.bytes = malloc(fp.len + 1);
+    ck_assert_ptr_nonnull(fp.bytes);
+    f = fopen(p, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(fp.bytes, 1, fp.len, f), fp.len);
+    fclose(f);
+    return fp;
+}
+
+static void assert_untouched(const char *p, struct file_print *before, const char *what)
+{
+    struct file_print after = print_file(p);
+
+    ck_assert_msg(after.len == before->len && memcmp(after.bytes, before->bytes, after.len) == 0,
+                  "%s: the file's bytes changed", what);
+    ck_assert_msg(after.mtime.tv_sec == before->mtime.tv_sec &&
+                      after.mtime.tv_nsec == before->mtime.tv_nsec,
+                  "%s: the file's mtime changed", what);
+    free(after.bytes);
+    free(before->bytes);
+}
+
+/*
+ * Every kind of file that is not a ledger this library can use is refused,
+ * in both open modes, with a message naming it, and left byte for byte as it
+ * was: the journal mode is not switched, an empty file is not made a ledger.
+ */
+START_TEST(a_refused_file_is_left_as_it_was)
+{
+    char app[320], rollback[320], text[320], empty[320], emptydb[320], newer[320], sub[320];
+    struct {
+        const char *file;
+        int code;
+        const char *says;
+    } cases[] = {
+        {app, BF_E_PARSE, "a SQLite database but not a libbackfill ledger"},
+        {rollback, BF_E_PARSE, "a SQLite database but not a libbackfill ledger"},
+        {text, BF_E_PARSE, "corrupt or another kind of file"},
+        {empty, BF_E_PARSE, "an empty file or database, not a libbackfill ledger"},
+        {emptydb, BF_E_PARSE, "an empty file or database, not a libbackfill ledger"},
+        {newer, BF_E_UNSUPPORTED, "schema version 7 was written by a newer libbackfill"},
+    };
+    bf_ledger *l;
+
+    snprintf(app, sizeof app, "%s/app-wal.db", dir);
+    snprintf(rollback, sizeof rollback, "%s/app.db", dir);
+    snprintf(text, sizeof text, "%s/notes.txt", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    snprintf(emptydb, sizeof emptydb, "%s/empty.db", dir);
+    snprintf(newer, sizeof newer, "%s/newer.db", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    sql_exec(app, "PRAGMA journal_mode=WAL; CREATE TABLE customers (id INTEGER PRIMARY KEY); "
+                  "INSERT INTO customers VALUES (1)");
+    sql_exec(rollback, "CREATE TABLE t (x); INSERT INTO t VALUES ('x')");
+    write_file(text, "id,name\n1,ana\n", 14);
+    write_file(empty, "", 0);
+    sql_exec(emptydb, "PRAGMA user_version = 0; VACUUM");
+    ck_assert_int_eq(open_at(&l, newer, BF_DURABILITY_NORMAL), BF_OK);
+    bf_ledger_close(l);
+    sql_exec(newer, "INSERT INTO bf_schema_version (version, description) VALUES (7, 'future')");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+
+    for (int must_exist = 0; must_exist <= 1; must_exist++) {
+        bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+
+        opts.flags = must_exist ? BF_LEDGER_MUST_EXIST : 0u;
+        for (size_t i = 0; i < BF_ARRAY_LEN(cases); i++) {
+            struct file_print before = print_file(cases[i].file);
+            char what[400];
+
+            snprintf(what, sizeof what, "%s (%s)", cases[i].file,
+                     must_exist ? "must exist" : "create");
+            l = NULL;
+            ck_assert_msg(bf_ledger_open(&l, cases[i].file, &opts) == cases[i].code,
+                          "%s: %s", what, bf_last_error());
+            ck_assert_ptr_null(l);
+            ck_assert_msg(strstr(bf_last_error(), cases[i].file) &&
+                              strstr(bf_last_error(), cases[i].says),
+                          "%s: %s", what, bf_last_error());
+            assert_untouched(cases[i].file, &before, what);
+        }
+        ck_assert_int_eq(bf_ledger_open(&l, sub, &opts), BF_E_INVALID);
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), sub));
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "is a directory"));
+    }
+    /* The rollback-journal database got no WAL file beside it, and is still a good database. */
+    ck_assert_int_eq(access(rollback, F_OK), 0);
+    {
+        char side[340];
+
+        snprintf(side, sizeof side, "%s-wal", rollback);
+        ck_assert_int_eq(access(side, F_OK), -1);
+    }
+    sql_exec(rollback, "SELECT count(*) FROM t");
+}
+END_TEST
+
+/* A new ledger appears complete or not at all: no temporary file is left beside it. */
+START_TEST(creating_a_ledger_leaves_no_temporary_file)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s' | grep -v '^ledger.db\\(-wal\\|-shm\\)\\?$')\"",
+             dir);
+    ck_assert_msg(system(cmd) == 0, "files other than the ledger in %s", dir);
+    ck_assert_int_eq(sql_int("PRAGMA application_id"), 0x62664c67);
+}
+END_TEST
+
 START_TEST(versioned_structs_refuse_unknown_versions)
 {
     bf_ledger_options opts;
@@ -1703,6 +1828,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, a_missing_directory_is_an_io_error);
     tcase_add_test(tc, a_read_only_directory_is_an_io_error);
     tcase_add_test(tc, must_exist_does_not_create);
+    tcase_add_test(tc, a_refused_file_is_left_as_it_was);
+    tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
     tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
     tcase_add_test(tc, every_run_transition_is_checked);
     tcase_add_test(tc, resume_moves_only_a_paused_run);
