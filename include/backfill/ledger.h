@@ -208,6 +208,18 @@ BF_API int bf_run_resume(bf_run *run, const char *detail);
  */
 BF_API int bf_run_cancel(bf_run *run, const char *detail);
 
+/*
+ * Finish the run: move it to completed once every batch is completed,
+ * validated or cancelled (split parents aside). For a host that tracks
+ * batches through the ledger; completing the last batch does not finish a
+ * run by itself. Allowed from planned or running (a run that goes through
+ * no approval) and from approved; refused with BF_E_STATE for a run in
+ * validating or awaiting_approval (it finishes once approved), in any other
+ * state, or with batches left, the message counting them by state.
+ * `detail` (may be NULL) goes into the event.
+ */
+BF_API int bf_run_finish(bf_run *run, const char *detail);
+
 /* bf_run_retry() flags */
 #define BF_RETRY_SPLIT 1u /* split failed key-range batches into two halves instead */
 

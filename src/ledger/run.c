@@ -37,19 +37,13 @@ const char *bf__run_describe(const bf_run *run, char *buf, size_t size)
     return buf;
 }
 
-int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
+/* Write the run's move to `to` (already judged legal) and its event. In a write transaction. */
+static int write_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
 {
-    char who[160];
     int from = rec->state;
     int64_t now = bf__ledger_now(ledger);
     int rc;
 
-    if (!bf__run_transition_legal(from, to))
-        return bf__error(BF_E_STATE, "%s: cannot move from %s to %s",
-                         bf__run_record_describe(rec, who, sizeof who),
-                         bf_run_state_name((bf_run_state)from),
-                         bf_run_state_name((bf_run_state)to) ? bf_run_state_name((bf_run_state)to)
-                                                             : "an unknown state");
     rec->state = to;
     rec->updated_at = now;
     if (to == BF_RUN_RUNNING && !rec->started_at)
@@ -61,6 +55,20 @@ int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detai
         rc = bf__ledger_event(ledger, rec->id, 0, "run", bf_run_state_name((bf_run_state)from),
                               bf_run_state_name((bf_run_state)to), detail);
     return rc;
+}
+
+int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
+{
+    char who[160];
+    int from = rec->state;
+
+    if (!bf__run_transition_legal(from, to))
+        return bf__error(BF_E_STATE, "%s: cannot move from %s to %s",
+                         bf__run_record_describe(rec, who, sizeof who),
+                         bf_run_state_name((bf_run_state)from),
+                         bf_run_state_name((bf_run_state)to) ? bf_run_state_name((bf_run_state)to)
+                                                             : "an unknown state");
+    return write_move(ledger, rec, to, detail);
 }
 
 int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const char *detail)
@@ -528,4 +536,55 @@ int bf_run_note(bf_run *run, const char *text)
     if (!text || !text[0])
         return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_note: the note is empty"));
     return bf__run_write(run, note_op, (void *)text);
+}
+
+static int finish_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    bf_ledger *ledger = run->ledger;
+    const char *detail = arg;
+    bf_store_counts c;
+    char who[160], made[160];
+    int64_t done, left;
+    int rc;
+
+    bf__run_record_describe(rec, who, sizeof who);
+    if (rec->state == BF_RUN_VALIDATING || rec->state == BF_RUN_AWAITING_APPROVAL)
+        return bf__error(BF_E_STATE, "%s is %s: it finishes once approved", who,
+                         bf_run_state_name((bf_run_state)rec->state));
+    if (rec->state != BF_RUN_PLANNED && rec->state != BF_RUN_RUNNING &&
+        rec->state != BF_RUN_APPROVED)
+        return bf__error(BF_E_STATE, "%s is %s: only a planned, running or approved run can "
+                         "finish", who, bf_run_state_name((bf_run_state)rec->state));
+    rc = BF__STORE(ledger, batch_counts, (&c, ledger->db, rec->id));
+    if (rc != BF_OK)
+        return rc;
+    left = c.by_state[BF_BATCH_PENDING] + c.by_state[BF_BATCH_RUNNING] +
+           c.by_state[BF_BATCH_FAILED] + c.by_state[BF_BATCH_ROLLED_BACK];
+    if (left)
+        return bf__error(BF_E_STATE, "%s cannot finish: %lld batch%s not finished (%lld pending, "
+                         "%lld running, %lld failed, %lld rolled back)", who, (long long)left,
+                         left == 1 ? " is" : "es are", (long long)c.by_state[BF_BATCH_PENDING],
+                         (long long)c.by_state[BF_BATCH_RUNNING],
+                         (long long)c.by_state[BF_BATCH_FAILED],
+                         (long long)c.by_state[BF_BATCH_ROLLED_BACK]);
+    done = c.by_state[BF_BATCH_COMPLETED] + c.by_state[BF_BATCH_VALIDATED];
+    if (!detail || !detail[0]) {
+        snprintf(made, sizeof made, "finished: %lld batches done, %lld cancelled", (long long)done,
+                 (long long)c.by_state[BF_BATCH_CANCELLED]);
+        detail = made;
+    }
+    /*
+     * approved -> completed is in the table; planned or running -> completed
+     * is this call's own move, for a run that went through no approval.
+     */
+    if (rec->state == BF_RUN_APPROVED)
+        return bf__run_move(ledger, rec, BF_RUN_COMPLETED, detail);
+    return write_move(ledger, rec, BF_RUN_COMPLETED, detail);
+}
+
+int bf_run_finish(bf_run *run, const char *detail)
+{
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_finish: run is NULL");
+    return bf__run_write(run, finish_op, (void *)detail);
 }

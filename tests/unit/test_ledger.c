@@ -1270,6 +1270,80 @@ START_TEST(progress_counts_rows_and_estimates_time_left)
 }
 END_TEST
 
+
+/* ---- finishing a run ---- */
+
+START_TEST(finish_completes_a_run_whose_batches_are_all_done)
+{
+    bf_run *run = start_run(NULL, 3, 1, 1, 0, 60);
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_lease *lease;
+    long long events;
+
+    /* Nothing done yet: refused, counted by state, nothing changed. */
+    events = run_events(run);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_run_last_error(run), "run 1 (orders-fix #1) cannot finish: 3 "
+                                 "batches are not finished (3 pending, 0 running, 0 failed, 0 "
+                                 "rolled back)"));
+    ck_assert_int_eq(run_events(run), events);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PLANNED);
+
+    /* Two completed, one failed for good (one attempt): still refused, the failed one counted. */
+    ck_assert_int_eq(lt_work(run, 2), 2);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), bf_lease_token(lease), "x"), BF_OK);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "1 batch is not finished (0 pending, 0 running, "
+                                 "1 failed, 0 rolled back)"));
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+
+    /* Given up on: the run finishes, with an event and its end time. */
+    ck_assert_int_eq(bf_run_mark_batch(run, bf_lease_batch_id(lease), BF_BATCH_CANCELLED, "skip"),
+                     BF_OK);
+    bf_lease_free(lease);
+    fake_now += 10 * SEC;
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_COMPLETED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE run_id = 1 AND from_state = "
+                             "'running' AND to_state = 'completed' AND detail = 'finished: 2 "
+                             "batches done, 1 cancelled'"), 1);
+    ck_assert_int_eq(sql_int("SELECT finished_at FROM runs WHERE id = 1"), fake_now);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.state, BF_RUN_COMPLETED);
+    /* Finishing twice is refused. */
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is completed: only a planned, running or "
+                                 "approved run can finish"));
+    bf_run_free(run);
+}
+END_TEST
+
+/* A run on its way through approval is not finished past it; an approved one finishes. */
+START_TEST(finish_does_not_skip_approval)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    static const int refused[] = {BF_RUN_PAUSED, BF_RUN_FAILED, BF_RUN_VALIDATING,
+                                  BF_RUN_AWAITING_APPROVAL, BF_RUN_CANCELLED, BF_RUN_ROLLED_BACK};
+
+    ck_assert_int_eq(lt_work(run, 0), 2);
+    for (size_t i = 0; i < BF_ARRAY_LEN(refused); i++) {
+        force_run_state(run, refused[i]);
+        ck_assert_int_eq(bf_run_finish(run, "by host"), BF_E_STATE);
+        ck_assert_int_eq(bf_run_current_state(run), refused[i]);
+    }
+    force_run_state(run, BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is awaiting_approval: it finishes once approved"));
+    ck_assert_int_eq(bf_run_set_state(run, BF_RUN_APPROVED, "ok"), BF_OK);
+    ck_assert_int_eq(bf_run_finish(run, "by host"), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_COMPLETED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE from_state = 'approved' AND "
+                             "to_state = 'completed' AND detail = 'by host'"), 1);
+    bf_run_free(run);
+}
+END_TEST
+
 /* ---- a store that fails on demand ---- */
 
 /*
@@ -1380,6 +1454,7 @@ struct fs_state {
     bf_ledger *ledger;
     bf_run *run;
     bf_run *paused;
+    bf_run *all_done; /* run 3 "fs-done": its one batch completed */
     int64_t done_id, failed_id, running_id, running_token;
     char file[400];
 };
@@ -1407,6 +1482,12 @@ static void fs_setup(void)
     ck_assert_int_eq(bf_run_start(&fs.paused, fs.ledger, &spec, plan), BF_OK);
     ck_assert_int_eq(bf_run_pause(fs.paused, NULL), BF_OK);
     bf_plan_free(plan);
+    plan = lt_key_plan(1, 100, "pin");
+    ck_assert_ptr_nonnull(plan);
+    spec.brief_name = "fs-done";
+    ck_assert_int_eq(bf_run_start(&fs.all_done, fs.ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    ck_assert_int_eq(lt_work(fs.all_done, 0), 1);
     ck_assert_int_eq(bf_run_claim(&lease, fs.run), BF_OK);
     fs.done_id = bf_lease_batch_id(lease);
     ck_assert_int_eq(bf_run_complete(fs.run, fs.done_id, bf_lease_token(lease), NULL), BF_OK);
@@ -1425,6 +1506,7 @@ static void fs_teardown(void)
 {
     bf_run_free(fs.run);
     bf_run_free(fs.paused);
+    bf_run_free(fs.all_done);
     bf_ledger_close(fs.ledger);
     lt_remove_ledger(fs.file);
     memset(&fs, 0, sizeof fs);
@@ -1435,6 +1517,7 @@ static int fs_resume(void) { return bf_run_resume(fs.paused, "op"); }
 static int fs_cancel(void) { return bf_run_cancel(fs.run, "op"); }
 static int fs_set_state(void) { return bf_run_set_state(fs.run, BF_RUN_VALIDATING, "op"); }
 static int fs_note(void) { return bf_run_note(fs.run, "a note"); }
+static int fs_finish(void) { return bf_run_finish(fs.all_done, NULL); }
 static int fs_refresh(void) { return bf_run_refresh(fs.run); }
 static int fs_heartbeat(void) { return bf_run_heartbeat(fs.run, fs.running_id, fs.running_token); }
 static int fs_complete(void)
@@ -1549,6 +1632,7 @@ static const struct {
     {"cancel", fs_cancel},
     {"set_state", fs_set_state},
     {"note", fs_note},
+    {"finish", fs_finish},
     {"refresh", fs_refresh},
     {"heartbeat", fs_heartbeat},
     {"complete", fs_complete},
@@ -1854,6 +1938,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, runs_are_found_by_id_or_brief_name);
     tcase_add_test(tc, every_transition_appends_an_event_and_notes_are_kept);
     tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
+    tcase_add_test(tc, finish_completes_a_run_whose_batches_are_all_done);
+    tcase_add_test(tc, finish_does_not_skip_approval);
     tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
     tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);
