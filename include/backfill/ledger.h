@@ -72,7 +72,7 @@ typedef enum bf_durability {
 typedef int64_t (*bf_clock_fn)(void *userdata);
 
 /* bf_ledger_options.flags */
-#define BF_LEDGER_MUST_EXIST 1u /* fail with BF_E_NOT_FOUND instead of creating the file */
+#define BF_LEDGER_MUST_EXIST 1u /* open an existing ledger only: BF_E_NOT_FOUND instead of creating one */
 
 /* Options the host fills for bf_ledger_open(). */
 typedef struct bf_ledger_options {
@@ -93,14 +93,17 @@ typedef struct bf_ledger_options {
 BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
 
 /*
- * Open the ledger at `path`, creating the file when it does not exist
- * (unless BF_LEDGER_MUST_EXIST), and bring its schema up to date. `opts`
- * may be NULL for defaults; it is copied, except the strings and the store
- * vtable, which must outlive the ledger. Fails with BF_E_IO (missing or
- * unwritable directory), BF_E_PARSE (not a database, or a database that is
- * not a ledger), BF_E_UNSUPPORTED (a ledger written by a newer libbackfill),
- * BF_E_NOT_FOUND (BF_LEDGER_MUST_EXIST and no file), each naming the file.
- * The caller closes *out with bf_ledger_close().
+ * Open the ledger at `path`, creating it when no file exists there (unless
+ * BF_LEDGER_MUST_EXIST), and bring its schema up to date. Anything already
+ * at the path must be a ledger: it is identified by reading only, and
+ * refused before anything is written to it. `opts` may be NULL for
+ * defaults; it is copied, except the strings and the store vtable, which
+ * must outlive the ledger. Fails with BF_E_IO (missing or unwritable
+ * directory), BF_E_INVALID (a directory), BF_E_PARSE (not a database, an
+ * empty file or database, a database that is not a ledger),
+ * BF_E_UNSUPPORTED (a ledger written by a newer libbackfill), BF_E_NOT_FOUND
+ * (BF_LEDGER_MUST_EXIST and no file), each naming the file. The caller
+ * closes *out with bf_ledger_close().
  */
 BF_API int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *opts);
 
@@ -204,6 +207,18 @@ BF_API int bf_run_resume(bf_run *run, const char *detail);
  * batches may still complete, or become cancelled when their lease expires.
  */
 BF_API int bf_run_cancel(bf_run *run, const char *detail);
+
+/*
+ * Finish the run: move it to completed once every batch is completed,
+ * validated or cancelled (split parents aside). For a host that tracks
+ * batches through the ledger; completing the last batch does not finish a
+ * run by itself. Allowed from planned or running (a run that goes through
+ * no approval) and from approved; refused with BF_E_STATE for a run in
+ * validating or awaiting_approval (it finishes once approved), in any other
+ * state, or with batches left, the message counting them by state.
+ * `detail` (may be NULL) goes into the event.
+ */
+BF_API int bf_run_finish(bf_run *run, const char *detail);
 
 /* bf_run_retry() flags */
 #define BF_RETRY_SPLIT 1u /* split failed key-range batches into two halves instead */

@@ -72,12 +72,13 @@ int cmd_plan(int argc, char **argv);
 /* commands: fingerprint */
 int cmd_fingerprint(int argc, char **argv);
 
-/* commands: status, pause, resume, cancel, retry */
+/* commands: status, pause, resume, cancel, retry, finish */
 int cmd_status(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
+int cmd_finish(int argc, char **argv);
 
 /* "[RUN] --ledger FILE [--split]", as the ledger commands take them. */
 struct cli_ledger_args {

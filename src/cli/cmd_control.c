@@ -1,10 +1,13 @@
-/* backfill pause|resume|cancel|retry RUN --ledger FILE: steer a run from outside its workers. */
+/*
+ * backfill pause|resume|cancel|retry|finish RUN --ledger FILE: steer a run
+ * from outside its workers.
+ */
 #include <string.h>
 
 #include "cli.h"
 
 /* Which change the command makes. */
-enum control { CONTROL_PAUSE, CONTROL_RESUME, CONTROL_CANCEL, CONTROL_RETRY };
+enum control { CONTROL_PAUSE, CONTROL_RESUME, CONTROL_CANCEL, CONTROL_RETRY, CONTROL_FINISH };
 
 static int apply(bf_run *run, enum control what, int split, size_t *retried)
 {
@@ -17,6 +20,8 @@ static int apply(bf_run *run, enum control what, int split, size_t *retried)
         return bf_run_cancel(run, "backfill cancel");
     case CONTROL_RETRY:
         return bf_run_retry(retried, run, split ? BF_RETRY_SPLIT : 0u);
+    case CONTROL_FINISH:
+        return bf_run_finish(run, "backfill finish");
     }
     return BF_E_INVALID;
 }
@@ -75,4 +80,9 @@ int cmd_cancel(int argc, char **argv)
 int cmd_retry(int argc, char **argv)
 {
     return control(argc, argv, CONTROL_RETRY);
+}
+
+int cmd_finish(int argc, char **argv)
+{
+    return control(argc, argv, CONTROL_FINISH);
 }

@@ -32,10 +32,24 @@ int cli_ledger_open(bf_ledger **out, const char *path)
     bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
     int rc;
 
-    /* Reading or steering runs never creates a ledger: a typo must not make an empty one. */
+    /*
+     * Reading or steering runs never creates a ledger: a typo must not make
+     * an empty one. The library refuses anything at the path that is not a
+     * ledger before writing to it.
+     */
     opts.flags = BF_LEDGER_MUST_EXIST;
     rc = bf_ledger_open(out, path, &opts);
-    return rc == BF_OK ? EXIT_DONE : cli_fail_bf(rc, NULL);
+    if (rc == BF_OK)
+        return EXIT_DONE;
+    /*
+     * A path that names no ledger this library can use (missing, a
+     * directory, another kind of file, a ledger of a newer libbackfill) is
+     * bad input, whatever the code; I/O and a busy ledger stay failures.
+     */
+    if (rc == BF_E_NOT_FOUND || rc == BF_E_INVALID || rc == BF_E_PARSE ||
+        rc == BF_E_UNSUPPORTED)
+        return cli_fail(EXIT_USAGE, "%s", bf_last_error());
+    return cli_fail_bf(rc, NULL);
 }
 
 int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref)

@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
      "the fingerprint rows:hex32 of a table: every column SELECT * returns, generated "
      "ones included (or some columns)", cmd_fingerprint},
 
-    /* commands: status, pause, resume, cancel, retry */
+    /* commands: status, pause, resume, cancel, retry, finish */
     {"status", "[RUN] --ledger FILE", "runs, or one run's batches by state, failures and ETA",
      cmd_status},
     {"pause", "RUN --ledger FILE", "stop new claims; running batches go on", cmd_pause},
@@ -27,6 +27,7 @@ static const struct cli_command commands[] = {
     {"cancel", "RUN --ledger FILE", "stop the run; pending batches are cancelled", cmd_cancel},
     {"retry", "RUN --ledger FILE [--split]",
      "failed batches back to pending (split key ranges in two)", cmd_retry},
+    {"finish", "RUN --ledger FILE", "mark the run completed once every batch is done", cmd_finish},
 
     {NULL, NULL, NULL, NULL},
 };

@@ -41,7 +41,7 @@ static int heartbeat_op(bf_run *run, bf_store_run *rec, void *arg)
         return rc;
     /* Not a transition: no event, so that frequent heartbeats stay cheap. */
     b.lease_until = bf__ledger_now(run->ledger) + rec->lease_us;
-    return run->ledger->store->batch_update(run->ledger->db, &b);
+    return BF__STORE(run->ledger, batch_update, (run->ledger->db, &b));
 }
 
 int bf_run_heartbeat(bf_run *run, int64_t batch_id, int64_t token)
@@ -232,7 +232,7 @@ static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
     h.lo = lo;
     h.hi = hi;
     h.params_json = params;
-    rc = ledger->store->batch_insert(out, ledger->db, &h);
+    rc = BF__STORE(ledger, batch_insert, (out, ledger->db, &h));
     if (rc == BF_OK) {
         snprintf(detail, sizeof detail, "split from batch %lld", (long long)parent->id);
         rc = bf__ledger_event(ledger, h.run_id, *out, "batch", NULL, "pending", detail);

@@ -110,7 +110,7 @@ int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *o
         config.durability = (int)opts->durability;
         config.busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 10000;
         config.create = !(opts->flags & BF_LEDGER_MUST_EXIST);
-        rc = l->store->open(&l->db, path, &config);
+        rc = BF__STORE(l, open, (&l->db, path, &config));
     }
     if (rc != BF_OK) {
         bf_ledger_close(l);
@@ -146,23 +146,55 @@ int64_t bf__ledger_now(bf_ledger *ledger)
     return ledger->clock(ledger->clock_userdata);
 }
 
+int bf__store_result(bf_ledger *ledger, int rc, const char *member)
+{
+    if (rc == BF_OK)
+        return BF_OK;
+    if (rc > 0)
+        return bf__error(BF_E_INTERNAL, "ledger %s: the store's %s returned %d, which is not a "
+                         "status code", ledger->path, member, rc);
+    if (bf_last_error_code() != rc || !bf_last_error()[0])
+        bf__error(rc, "ledger %s: the store's %s failed: %s (%s, no message given)", ledger->path,
+                  member, bf_errdesc(rc), bf_errstr(rc));
+    return rc;
+}
+
+int bf__ledger_fail(bf_ledger *ledger, int code)
+{
+    if (code == BF_OK)
+        code = bf__error(BF_E_INTERNAL, "ledger %s: an operation failed without a status code",
+                         ledger->path);
+    else if (bf_last_error_code() != code || !bf_last_error()[0])
+        bf__error(code, "ledger %s: %s", ledger->path, bf_errdesc(code));
+    bf__herror_from_thread(&ledger->err);
+    return code;
+}
+
 int bf__ledger_begin(bf_ledger *ledger, int write)
 {
-    return ledger->store->begin(ledger->db, write);
+    return BF__STORE(ledger, begin, (ledger->db, write));
 }
 
 int bf__ledger_commit(bf_ledger *ledger)
 {
-    int rc = ledger->store->commit(ledger->db);
+    int rc = BF__STORE(ledger, commit, (ledger->db));
 
     if (rc != BF_OK)
-        ledger->store->rollback(ledger->db);
+        bf__ledger_rollback(ledger);
     return rc;
 }
 
 void bf__ledger_rollback(bf_ledger *ledger)
 {
+    char msg[BF_ERRMSG_MAX];
+    int code = bf_last_error_code();
+
+    memcpy(msg, bf_last_error(), sizeof msg);
     ledger->store->rollback(ledger->db);
+    if (code != BF_OK)
+        bf__error(code, "%s", msg);
+    else
+        bf_clear_error();
 }
 
 int bf__ledger_event(bf_ledger *ledger, int64_t run_id, int64_t batch_id, const char *subject,
@@ -179,7 +211,7 @@ int bf__ledger_event(bf_ledger *ledger, int64_t run_id, int64_t batch_id, const 
     e.actor = ledger->actor;
     e.at = bf__ledger_now(ledger);
     e.detail = detail;
-    return ledger->store->event_append(ledger->db, &e);
+    return BF__STORE(ledger, event_append, (ledger->db, &e));
 }
 
 static int parse_run_id(int64_t *out, const char *ref)
@@ -207,11 +239,11 @@ int bf_ledger_find_run(int64_t *out, bf_ledger *ledger, const char *ref)
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
         if (parse_run_id(&id, ref)) {
-            rc = ledger->store->run_get(&rec, ledger->db, id);
+            rc = BF__STORE(ledger, run_get, (&rec, ledger->db, id));
             if (rc == BF_E_NOT_FOUND)
                 rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %s", ledger->path, ref);
         } else {
-            rc = ledger->store->run_find(&id, ledger->db, ref, 0);
+            rc = BF__STORE(ledger, run_find, (&id, ledger->db, ref, 0));
             if (rc == BF_E_NOT_FOUND)
                 rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run with id or brief name '%s'",
                                ledger->path, ref);
@@ -219,7 +251,7 @@ int bf_ledger_find_run(int64_t *out, bf_ledger *ledger, const char *ref)
         bf__ledger_rollback(ledger);
     }
     if (rc != BF_OK)
-        return bf__herror_from_thread(&ledger->err);
+        return bf__ledger_fail(ledger, rc);
     *out = id;
     return BF_OK;
 }

@@ -53,7 +53,31 @@ struct bf_lease {
 /* The ledger's clock, in UTC microseconds. */
 int64_t bf__ledger_now(bf_ledger *ledger);
 
-/* Store transactions; rollback is safe to call when none is open. */
+/*
+ * Every call of a store member goes through BF__STORE(ledger, member,
+ * (args)), as the driver's dispatch does: the thread's error is cleared
+ * before the call, so that afterwards a failure is known to carry the
+ * member's own message, and bf__store_result() makes sure it has one. A
+ * member that fails without a message (or with the message of another
+ * code) gets one made up that names the ledger and the member; its code is
+ * kept (BF_E_USER and every other BF_E_* code pass through), and a
+ * positive return, which is no status, becomes BF_E_INTERNAL. The void
+ * members (close, rollback) are called directly.
+ */
+int bf__store_result(bf_ledger *ledger, int rc, const char *member);
+#define BF__STORE(ledger, member, args) \
+    (bf_clear_error(), bf__store_result((ledger), (ledger)->store->member args, #member))
+
+/*
+ * Record a failure on the ledger handle and return `code`, making up a
+ * message naming the ledger if the thread's error is not about `code`.
+ */
+int bf__ledger_fail(bf_ledger *ledger, int code);
+
+/*
+ * Store transactions; rollback is safe to call when none is open, and keeps
+ * the thread's error (a rollback follows a failure whose message matters).
+ */
 int bf__ledger_begin(bf_ledger *ledger, int write);
 int bf__ledger_commit(bf_ledger *ledger);
 void bf__ledger_rollback(bf_ledger *ledger);
@@ -119,7 +143,11 @@ int bf__run_split_locked(int64_t out[2], bf_ledger *ledger, const bf_store_run *
 typedef int (*bf__run_op)(bf_run *run, bf_store_run *rec, void *arg);
 int bf__run_write(bf_run *run, bf__run_op op, void *arg);
 
-/* Record a failure on the run handle and the thread; returns code. */
+/*
+ * Record a failure on the run handle and the thread; returns code (never
+ * BF_OK), making up a message naming the run if the thread's error is not
+ * about `code`.
+ */
 int bf__run_fail(bf_run *run, int code);
 
 /* Append `s` to sb as a JSON string literal. */

@@ -70,7 +70,7 @@ int bf_run_progress(bf_progress *out, bf_run *run)
     if (rc == BF_OK) {
         rc = bf__run_get(run, &rec);
         if (rc == BF_OK)
-            rc = ledger->store->batch_counts(&counts, ledger->db, run->id);
+            rc = BF__STORE(ledger, batch_counts, (&counts, ledger->db, run->id));
         bf__ledger_rollback(ledger);
     }
     if (rc != BF_OK)
@@ -138,18 +138,18 @@ int bf_ledger_runs_json(char **out, bf_ledger *ledger)
         return bf__error(BF_E_INVALID, "bf_ledger_runs_json: out and ledger are required");
     array = json_array();
     if (!array)
-        return bf__nomem() ? bf__herror_from_thread(&ledger->err) : BF_E_NOMEM;
+        return bf__ledger_fail(ledger, bf__nomem());
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
-        rc = ledger->store->run_list(ledger->db, run_item, array);
+        rc = BF__STORE(ledger, run_list, (ledger->db, run_item, array));
         bf__ledger_rollback(ledger);
     }
     if (rc != BF_OK) {
         json_decref(array);
-        return bf__herror_from_thread(&ledger->err);
+        return bf__ledger_fail(ledger, rc);
     }
     rc = dump_json(out, array);
-    return rc == BF_OK ? BF_OK : bf__herror_from_thread(&ledger->err);
+    return rc == BF_OK ? BF_OK : bf__ledger_fail(ledger, rc);
 }
 
 static int batch_item(void *userdata, const bf_store_batch *b)
@@ -196,9 +196,9 @@ static int run_listing(char **out, bf_run *run, int state)
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
         if (state == -2)
-            rc = ledger->store->event_list(ledger->db, run->id, event_item, array);
+            rc = BF__STORE(ledger, event_list, (ledger->db, run->id, event_item, array));
         else
-            rc = ledger->store->batch_list(ledger->db, run->id, state, batch_item, array);
+            rc = BF__STORE(ledger, batch_list, (ledger->db, run->id, state, batch_item, array));
         bf__ledger_rollback(ledger);
     }
     if (rc == BF_OK)

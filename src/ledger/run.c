@@ -37,12 +37,30 @@ const char *bf__run_describe(const bf_run *run, char *buf, size_t size)
     return buf;
 }
 
+/* Write the run's move to `to` (already judged legal) and its event. In a write transaction. */
+static int write_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
+{
+    int from = rec->state;
+    int64_t now = bf__ledger_now(ledger);
+    int rc;
+
+    rec->state = to;
+    rec->updated_at = now;
+    if (to == BF_RUN_RUNNING && !rec->started_at)
+        rec->started_at = now;
+    if (!bf__run_unfinished(to))
+        rec->finished_at = now;
+    rc = BF__STORE(ledger, run_update, (ledger->db, rec));
+    if (rc == BF_OK)
+        rc = bf__ledger_event(ledger, rec->id, 0, "run", bf_run_state_name((bf_run_state)from),
+                              bf_run_state_name((bf_run_state)to), detail);
+    return rc;
+}
+
 int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
 {
     char who[160];
     int from = rec->state;
-    int64_t now = bf__ledger_now(ledger);
-    int rc;
 
     if (!bf__run_transition_legal(from, to))
         return bf__error(BF_E_STATE, "%s: cannot move from %s to %s",
@@ -50,22 +68,12 @@ int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detai
                          bf_run_state_name((bf_run_state)from),
                          bf_run_state_name((bf_run_state)to) ? bf_run_state_name((bf_run_state)to)
                                                              : "an unknown state");
-    rec->state = to;
-    rec->updated_at = now;
-    if (to == BF_RUN_RUNNING && !rec->started_at)
-        rec->started_at = now;
-    if (!bf__run_unfinished(to))
-        rec->finished_at = now;
-    rc = ledger->store->run_update(ledger->db, rec);
-    if (rc == BF_OK)
-        rc = bf__ledger_event(ledger, rec->id, 0, "run", bf_run_state_name((bf_run_state)from),
-                              bf_run_state_name((bf_run_state)to), detail);
-    return rc;
+    return write_move(ledger, rec, to, detail);
 }
 
 int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const char *detail)
 {
-    int rc = ledger->store->batch_update(ledger->db, b);
+    int rc = BF__STORE(ledger, batch_update, (ledger->db, b));
 
     if (rc == BF_OK)
         rc = bf__ledger_event(ledger, b->run_id, b->id, "batch",
@@ -76,13 +84,13 @@ int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const c
 
 int bf__run_get(bf_run *run, bf_store_run *out)
 {
-    return run->ledger->store->run_get(out, run->ledger->db, run->id);
+    return BF__STORE(run->ledger, run_get, (out, run->ledger->db, run->id));
 }
 
 int bf__run_batch_get(bf_run *run, bf_store_batch *out, int64_t batch_id)
 {
     char who[160];
-    int rc = run->ledger->store->batch_get(out, run->ledger->db, batch_id);
+    int rc = BF__STORE(run->ledger, batch_get, (out, run->ledger->db, batch_id));
 
     if (rc == BF_OK && out->run_id != run->id)
         rc = BF_E_NOT_FOUND;
@@ -111,7 +119,7 @@ static int collect_id(void *userdata, const bf_store_batch *b)
 int bf__run_batch_ids(int64_t **out, size_t *count, bf_ledger *ledger, int64_t run_id, int state)
 {
     struct id_list list = {NULL, 0, 0};
-    int rc = ledger->store->batch_list(ledger->db, run_id, state, collect_id, &list);
+    int rc = BF__STORE(ledger, batch_list, (ledger->db, run_id, state, collect_id, &list));
 
     if (rc != BF_OK) {
         bf__free(list.ids);
@@ -160,7 +168,7 @@ static int cancel_locked(bf_ledger *ledger, bf_store_run *rec, const char *detai
     for (size_t i = 0; rc == BF_OK && i < count; i++) {
         bf_store_batch b;
 
-        rc = ledger->store->batch_get(&b, ledger->db, ids[i]);
+        rc = BF__STORE(ledger, batch_get, (&b, ledger->db, ids[i]));
         if (rc != BF_OK)
             break;
         b.state = BF_BATCH_CANCELLED;
@@ -217,7 +225,7 @@ static int create_locked(bf_store_run *out, bf_ledger *ledger, const bf_store_ru
 {
     char detail[200];
     int64_t id;
-    int rc = ledger->store->run_insert(&id, ledger->db, rec);
+    int rc = BF__STORE(ledger, run_insert, (&id, ledger->db, rec));
 
     if (rc == BF_OK)
         rc = bf__run_register_plan(ledger, id, plan);
@@ -227,7 +235,7 @@ static int create_locked(bf_store_run *out, bf_ledger *ledger, const bf_store_ru
         rc = bf__ledger_event(ledger, id, 0, "run", NULL, "planned", detail);
     }
     if (rc == BF_OK)
-        rc = ledger->store->run_get(out, ledger->db, id);
+        rc = BF__STORE(ledger, run_get, (out, ledger->db, id));
     return rc;
 }
 
@@ -237,12 +245,12 @@ static int start_locked(bf_store_run *out, bf_ledger *ledger, const bf_run_spec 
 {
     char who[160], detail[200];
     int64_t id;
-    int rc = ledger->store->run_find(&id, ledger->db, spec->brief_name, 1);
+    int rc = BF__STORE(ledger, run_find, (&id, ledger->db, spec->brief_name, 1));
 
     if (rc == BF_E_NOT_FOUND)
         return create_locked(out, ledger, rec, plan);
     if (rc == BF_OK)
-        rc = ledger->store->run_get(out, ledger->db, id);
+        rc = BF__STORE(ledger, run_get, (out, ledger->db, id));
     if (rc != BF_OK)
         return rc;
     if (!(spec->flags & BF_RUN_NEW)) {
@@ -272,7 +280,7 @@ int bf_run_start(bf_run **out, bf_ledger *ledger, const bf_run_spec *spec, const
     if (rc == BF_OK)
         rc = bf__ledger_begin(ledger, 1);
     if (rc != BF_OK)
-        return bf__herror_from_thread(&ledger->err);
+        return bf__ledger_fail(ledger, rc);
     rc = start_locked(&stored, ledger, spec, &rec, plan);
     if (rc == BF_OK)
         rc = run_from_record(out, ledger, &stored);
@@ -283,7 +291,7 @@ int bf_run_start(bf_run **out, bf_ledger *ledger, const bf_run_spec *spec, const
     if (rc != BF_OK) {
         bf_run_free(*out);
         *out = NULL;
-        return bf__herror_from_thread(&ledger->err);
+        return bf__ledger_fail(ledger, rc);
     }
     return BF_OK;
 }
@@ -298,12 +306,12 @@ int bf_run_open(bf_run **out, bf_ledger *ledger, int64_t run_id)
     *out = NULL;
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
-        rc = ledger->store->run_get(&rec, ledger->db, run_id);
+        rc = BF__STORE(ledger, run_get, (&rec, ledger->db, run_id));
         if (rc == BF_OK)
             rc = run_from_record(out, ledger, &rec);
         bf__ledger_rollback(ledger);
     }
-    return rc == BF_OK ? BF_OK : bf__herror_from_thread(&ledger->err);
+    return rc == BF_OK ? BF_OK : bf__ledger_fail(ledger, rc);
 }
 
 void bf_run_free(bf_run *run)
@@ -348,8 +356,15 @@ const char *bf_run_last_error(const bf_run *run)
 
 int bf__run_fail(bf_run *run, int code)
 {
-    (void)code;
-    return bf__herror_from_thread(&run->err);
+    char who[160];
+
+    if (code == BF_OK)
+        code = bf__error(BF_E_INTERNAL, "%s: an operation failed without a status code",
+                         bf__run_describe(run, who, sizeof who));
+    else if (bf_last_error_code() != code || !bf_last_error()[0])
+        bf__error(code, "%s: %s", bf__run_describe(run, who, sizeof who), bf_errdesc(code));
+    bf__herror_from_thread(&run->err);
+    return code;
 }
 
 int bf_run_refresh(bf_run *run)
@@ -477,7 +492,7 @@ static int retry_op(bf_run *run, bf_store_run *rec, void *arg)
     for (size_t i = 0; rc == BF_OK && i < count; i++) {
         bf_store_batch b;
 
-        rc = ledger->store->batch_get(&b, ledger->db, ids[i]);
+        rc = BF__STORE(ledger, batch_get, (&b, ledger->db, ids[i]));
         if (rc != BF_OK)
             break;
         if ((r->flags & BF_RETRY_SPLIT) && b.dimension == BF_DIM_KEY && b.hi - b.lo >= 2) {
@@ -521,4 +536,55 @@ int bf_run_note(bf_run *run, const char *text)
     if (!text || !text[0])
         return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_note: the note is empty"));
     return bf__run_write(run, note_op, (void *)text);
+}
+
+static int finish_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    bf_ledger *ledger = run->ledger;
+    const char *detail = arg;
+    bf_store_counts c;
+    char who[160], made[160];
+    int64_t done, left;
+    int rc;
+
+    bf__run_record_describe(rec, who, sizeof who);
+    if (rec->state == BF_RUN_VALIDATING || rec->state == BF_RUN_AWAITING_APPROVAL)
+        return bf__error(BF_E_STATE, "%s is %s: it finishes once approved", who,
+                         bf_run_state_name((bf_run_state)rec->state));
+    if (rec->state != BF_RUN_PLANNED && rec->state != BF_RUN_RUNNING &&
+        rec->state != BF_RUN_APPROVED)
+        return bf__error(BF_E_STATE, "%s is %s: only a planned, running or approved run can "
+                         "finish", who, bf_run_state_name((bf_run_state)rec->state));
+    rc = BF__STORE(ledger, batch_counts, (&c, ledger->db, rec->id));
+    if (rc != BF_OK)
+        return rc;
+    left = c.by_state[BF_BATCH_PENDING] + c.by_state[BF_BATCH_RUNNING] +
+           c.by_state[BF_BATCH_FAILED] + c.by_state[BF_BATCH_ROLLED_BACK];
+    if (left)
+        return bf__error(BF_E_STATE, "%s cannot finish: %lld batch%s not finished (%lld pending, "
+                         "%lld running, %lld failed, %lld rolled back)", who, (long long)left,
+                         left == 1 ? " is" : "es are", (long long)c.by_state[BF_BATCH_PENDING],
+                         (long long)c.by_state[BF_BATCH_RUNNING],
+                         (long long)c.by_state[BF_BATCH_FAILED],
+                         (long long)c.by_state[BF_BATCH_ROLLED_BACK]);
+    done = c.by_state[BF_BATCH_COMPLETED] + c.by_state[BF_BATCH_VALIDATED];
+    if (!detail || !detail[0]) {
+        snprintf(made, sizeof made, "finished: %lld batches done, %lld cancelled", (long long)done,
+                 (long long)c.by_state[BF_BATCH_CANCELLED]);
+        detail = made;
+    }
+    /*
+     * approved -> completed is in the table; planned or running -> completed
+     * is this call's own move, for a run that went through no approval.
+     */
+    if (rec->state == BF_RUN_APPROVED)
+        return bf__run_move(ledger, rec, BF_RUN_COMPLETED, detail);
+    return write_move(ledger, rec, BF_RUN_COMPLETED, detail);
+}
+
+int bf_run_finish(bf_run *run, const char *detail)
+{
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_finish: run is NULL");
+    return bf__run_write(run, finish_op, (void *)detail);
 }

@@ -208,13 +208,16 @@ int sq_schema_migrate(sq_store *s, const sq_migration *list, size_t count)
     return rc;
 }
 
-int sq_schema_prepare(sq_store *s)
+int sq_schema_check(int *out_version, sq_store *s)
 {
     int latest = migrations[BF_ARRAY_LEN(migrations) - 1].version;
     int is_ledger, version = 0, rc;
 
     rc = identify(&is_ledger, s);
-    if (rc == BF_OK && is_ledger)
+    if (rc == BF_OK && !is_ledger)
+        return bf__error(BF_E_PARSE, "ledger %s: an empty file or database, not a libbackfill "
+                         "ledger (a ledger is created only where no file exists)", s->path);
+    if (rc == BF_OK)
         rc = sq_schema_version(&version, s);
     if (rc != BF_OK)
         return rc;
@@ -222,7 +225,13 @@ int sq_schema_prepare(sq_store *s)
         return bf__error(BF_E_UNSUPPORTED, "ledger %s: schema version %d was written by a newer "
                          "libbackfill (this one knows up to %d); upgrade libbackfill to use it",
                          s->path, version, latest);
-    if (version == latest)
+    *out_version = version;
+    return BF_OK;
+}
+
+int sq_schema_prepare(sq_store *s, int version)
+{
+    if (version == migrations[BF_ARRAY_LEN(migrations) - 1].version)
         return BF_OK;
     return sq_schema_migrate(s, migrations, BF_ARRAY_LEN(migrations));
 }

@@ -6,7 +6,10 @@
  * several processes flowing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -118,16 +121,13 @@ static int exec(sq_store *s, const char *sql, const char *doing)
     return rc == SQLITE_OK ? BF_OK : sq_fail(s, rc, doing);
 }
 
-/* WAL, the durability setting, the busy handler; then the schema. */
-static int configure(sq_store *s, const bf_store_config *config)
+/* Switch the connection's file to WAL mode (a write to its header). */
+static int use_wal(sq_store *s)
 {
     sqlite3_stmt *st = NULL;
-    int rc;
     const char *mode;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
 
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_handler(s->db, busy_wait, s);
-    rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -136,32 +136,127 @@ static int configure(sq_store *s, const bf_store_config *config)
         return rc;
     }
     mode = (const char *)sqlite3_column_text(st, 0);
-    if (!mode || strcmp(mode, "wal") != 0) {
+    rc = BF_OK;
+    if (!mode || strcmp(mode, "wal") != 0)
         rc = bf__error(BF_E_IO, "ledger %s: the file cannot use WAL mode (journal mode %s)",
                        s->path, mode ? mode : "?");
-        sqlite3_finalize(st);
-        return rc;
-    }
     sqlite3_finalize(st);
-    rc = exec(s, config->durability == 1 ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-              "setting durability");
+    return rc;
+}
+
+/* The durability setting and the checkpoint interval (connection settings: nothing is written). */
+static int tune(sq_store *s, const bf_store_config *config)
+{
+    int rc = exec(s, config->durability == 1 ? "PRAGMA synchronous=NORMAL"
+                                             : "PRAGMA synchronous=FULL",
+                  "setting durability");
+
     /*
      * A checkpoint syncs the WAL and the database file; ledger transactions
      * are small and many, so checkpoint every 4000 pages rather than 1000.
      */
     if (rc == BF_OK)
-        rc = exec(s, "PRAGMA wal_autocheckpoint=" BF_STR(SQ_WAL_AUTOCHECKPOINT), "setting the checkpoint interval");
-    if (rc != BF_OK)
-        return rc;
-    return sq_schema_prepare(s);
+        rc = exec(s, "PRAGMA wal_autocheckpoint=" BF_STR(SQ_WAL_AUTOCHECKPOINT),
+                  "setting the checkpoint interval");
+    return rc;
 }
 
+/* A store on a new connection to `path` (which must exist: nothing is created here). */
+static int sq_connect(sq_store **out, const char *path, const bf_store_config *config)
+{
+    sq_store *s = bf__calloc(1, sizeof *s);
+    int rc;
+
+    *out = NULL;
+    if (!s)
+        return bf__nomem();
+    s->path = bf__strdup(path);
+    if (!s->path) {
+        bf__free(s);
+        return bf__nomem();
+    }
+    s->busy_timeout_ms = config->busy_timeout_ms > 0 ? config->busy_timeout_ms : 10000;
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_fail(s, rc, "opening");
+        sq_close(s);
+        return rc;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_handler(s->db, busy_wait, s);
+    *out = s;
+    return BF_OK;
+}
+
+/* Remove a file and the WAL files SQLite may have left beside it (without allocating). */
+static void remove_with_side_files(const char *path)
+{
+    char side[PATH_MAX + 8];
+
+    unlink(path);
+    if ((size_t)snprintf(side, sizeof side, "%s-wal", path) < sizeof side)
+        unlink(side);
+    if ((size_t)snprintf(side, sizeof side, "%s-shm", path) < sizeof side)
+        unlink(side);
+}
+
+/*
+ * Create a ledger where no file exists, atomically: build it complete under
+ * a temporary name beside `path` (schema written in rollback-journal mode,
+ * so that everything is in the file itself, then switched to WAL), and link
+ * it into place, which fails if another process created `path` meanwhile;
+ * then that ledger is opened. Nobody ever sees a half-made ledger at `path`.
+ */
+static int create_ledger(const char *path, const bf_store_config *config)
+{
+    static unsigned counter;
+    struct timespec ts;
+    sq_store *s = NULL;
+    char *tmp;
+    int fd, rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    tmp = bf__asprintf("%s.new-%ld-%ld-%u", path, (long)getpid(), (long)ts.tv_nsec, counter++);
+    if (!tmp)
+        return bf__nomem();
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = bf__error(BF_E_IO, "ledger %s: cannot create %s: %s", path, tmp, strerror(errno));
+        bf__free(tmp);
+        return rc;
+    }
+    close(fd);
+    rc = sq_connect(&s, tmp, config);
+    if (rc == BF_OK) {
+        bf__free(s->path); /* messages name the ledger, not the temporary file */
+        s->path = bf__strdup(path);
+        if (!s->path)
+            rc = bf__nomem();
+    }
+    if (rc == BF_OK)
+        rc = sq_schema_prepare(s, 0);
+    if (rc == BF_OK)
+        rc = use_wal(s);
+    sq_close(s);
+    if (rc == BF_OK && link(tmp, path) != 0 && errno != EEXIST)
+        rc = bf__error(BF_E_IO, "ledger %s: cannot create it: %s", path, strerror(errno));
+    remove_with_side_files(tmp);
+    bf__free(tmp);
+    return rc;
+}
+
+/*
+ * Open the ledger at `path`. Whatever is there is identified first, by
+ * reading only: a file that is not a ledger of this or an older schema is
+ * refused before anything is written to it (the switch to WAL mode writes
+ * the file's header), and the connection does not checkpoint on close until
+ * the file is known to be a ledger.
+ */
 static int sq_open(void **out, const char *path, const bf_store_config *config)
 {
-    sq_store *s;
+    sq_store *s = NULL;
     struct stat st;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    int rc;
+    int version = 0, rc;
 
     *out = NULL;
     if (!config || config->version < 1)
@@ -172,30 +267,31 @@ static int sq_open(void **out, const char *path, const bf_store_config *config)
         if (!config->create)
             return bf__error(BF_E_NOT_FOUND, "ledger %s: no such file", path);
         rc = check_directory(path, 1);
-        if (rc != BF_OK)
-            return rc;
-        flags |= SQLITE_OPEN_CREATE;
+        if (rc == BF_OK)
+            rc = create_ledger(path, config);
+    } else if (S_ISDIR(st.st_mode)) {
+        rc = bf__error(BF_E_INVALID, "ledger %s: is a directory, not a ledger file", path);
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = bf__error(BF_E_INVALID, "ledger %s: not a regular file", path);
     } else {
-        if (S_ISDIR(st.st_mode))
-            return bf__error(BF_E_IO, "ledger %s: is a directory", path);
         rc = check_directory(path, 0);
-        if (rc != BF_OK)
-            return rc;
     }
-    s = bf__calloc(1, sizeof *s);
-    if (!s)
-        return bf__nomem();
-    s->path = bf__strdup(path);
-    if (!s->path) {
-        bf__free(s);
-        return bf__nomem();
-    }
-    s->busy_timeout_ms = config->busy_timeout_ms > 0 ? config->busy_timeout_ms : 10000;
-    rc = sqlite3_open_v2(path, &s->db, flags, NULL);
-    if (rc != SQLITE_OK)
-        rc = sq_fail(s, rc, "opening");
-    else
-        rc = configure(s, config);
+    if (rc == BF_OK)
+        rc = sq_connect(&s, path, config);
+    if (rc == BF_OK && sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) !=
+                           SQLITE_OK)
+        rc = sq_fail(s, sqlite3_errcode(s->db), "configuring the connection");
+    if (rc == BF_OK)
+        rc = sq_schema_check(&version, s);
+    if (rc == BF_OK && sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL) !=
+                           SQLITE_OK)
+        rc = sq_fail(s, sqlite3_errcode(s->db), "configuring the connection");
+    if (rc == BF_OK)
+        rc = use_wal(s);
+    if (rc == BF_OK)
+        rc = tune(s, config);
+    if (rc == BF_OK)
+        rc = sq_schema_prepare(s, version);
     if (rc != BF_OK) {
         sq_close(s);
         return rc;

@@ -72,11 +72,17 @@ int sq_step_done(sq_store *s, sqlite3_stmt *st, const char *doing);
 int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which);
 
 /*
- * Identify the file as a ledger (or an empty database that becomes one) and
- * apply the forward migrations; BF_E_PARSE for another kind of database,
- * BF_E_UNSUPPORTED for a newer schema.
+ * Identify the file as a ledger, reading only: *out_version is its schema
+ * version. BF_E_PARSE for anything else (another database, an empty one, a
+ * file that is no database), BF_E_UNSUPPORTED for a newer schema.
  */
-int sq_schema_prepare(sq_store *s);
+int sq_schema_check(int *out_version, sq_store *s);
+
+/*
+ * Apply the forward migrations to a ledger of schema `version` (0 for the
+ * empty database of a ledger being created).
+ */
+int sq_schema_prepare(sq_store *s, int version);
 
 /* A forward migration: the schema version it produces and the SQL that does it. */
 typedef struct sq_migration {

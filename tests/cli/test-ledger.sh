@@ -4,7 +4,7 @@
 # 2 pending; run 2 events-fix: completed).
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 46
+plan 91
 
 L="$work/ledger.db"
 "$BF_LEDGER_FIXTURE" "$L"
@@ -90,6 +90,58 @@ expect_grep "$work/err" "cannot move from completed to paused" "the refusal name
 
 run "$BACKFILL" retry orders-fix --ledger "$L" --bogus
 expect_rc 2 "an unknown option is bad usage"
+
+# finish: a host that tracks its batches itself marks the run completed when all are done.
+run "$BACKFILL" finish orders-fix --ledger "$L"
+expect_rc 4 "finishing a cancelled run is refused"
+expect_grep "$work/err" "is cancelled: only a planned, running or approved run can finish" "the refusal names the state"
+F="$work/finish.db"
+"$BF_LEDGER_FIXTURE" "$F"
+run "$BACKFILL" finish orders-fix --ledger "$F"
+expect_rc 4 "finishing a run with batches left is refused"
+expect_grep "$work/err" "cannot finish: 3 batches are not finished \(2 pending, 0 running, 1 failed, 0 rolled back\)" \
+    "the refusal counts the batches left by state"
+sqlite3 "$F" "UPDATE batches SET state = 5 WHERE run_id = 1 AND state IN (0, 4);"
+run "$BACKFILL" status orders-fix --ledger "$F"
+expect_rc 0 "every batch done or cancelled: status says done"
+run "$BACKFILL" finish orders-fix --ledger "$F"
+expect_rc 0 "finish"
+expect_grep "$work/out" "^run 1 \(orders-fix #1\): completed$" "finish reports completed"
+run "$BACKFILL" status --ledger "$F"
+expect_grep "$work/out" "^1 +orders-fix +1 +completed +6$" "the run is completed in the ledger"
+run "$BACKFILL" finish orders-fix --ledger "$F" --json
+expect_rc 4 "finishing twice is refused"
+
+# Bad ledger paths: every command that takes --ledger exits 2 with a message naming the path,
+# and changes nothing in a file it refuses (bytes and modification time).
+mkdir "$work/bad"
+mkdir "$work/bad/dir"
+sqlite3 "$work/bad/app.db" "CREATE TABLE customers (id INTEGER PRIMARY KEY); INSERT INTO customers VALUES (1);"
+printf 'id,name\n1,ana\n' >"$work/bad/notes.txt"
+: >"$work/bad/empty"
+"$BF_LEDGER_FIXTURE" "$work/bad/newer.db"
+sqlite3 "$work/bad/newer.db" "INSERT INTO bf_schema_version (version, description) VALUES (7, 'future');"
+for f in app.db notes.txt empty newer.db; do
+    cp -p "$work/bad/$f" "$work/bad/$f.orig"
+    stat -c %y "$work/bad/$f" >"$work/bad/$f.mtime"
+done
+for cmd in status pause resume cancel retry finish; do
+    for f in dir missing.db app.db notes.txt empty newer.db; do
+        p="$work/bad/$f"
+        if [ "$cmd" = status ]; then run "$BACKFILL" status --ledger "$p"; else run "$BACKFILL" "$cmd" 1 --ledger "$p"; fi
+        why=""
+        [ "$rc" -eq 2 ] || why="exit $rc"
+        grep -qF "ledger $p:" "$work/err" || why="$why; stderr does not name the path"
+        if [ -f "$p.orig" ]; then
+            cmp -s "$p" "$p.orig" || why="$why; the bytes changed"
+            [ "$(stat -c %y "$p")" = "$(cat "$p.mtime")" ] || why="$why; the mtime changed"
+        fi
+        [ "$f" != missing.db ] || [ ! -e "$p" ] || why="$why; a file was created"
+        if [ -z "$why" ]; then ok "$cmd --ledger $f: exit 2, path named, nothing changed"; else
+            not_ok "$cmd --ledger $f: $why" "$(cat "$work/err")"
+        fi
+    done
+done
 
 run "$BACKFILL" status nosuch --ledger "$L" --json
 if [ "$rc" -eq 2 ] && grep -q '"exit": 2' "$work/out"; then

@@ -332,6 +332,131 @@ START_TEST(must_exist_does_not_create)
 }
 END_TEST
 
+/* The bytes and modification time of a file, to tell whether anything touched it. */
+struct file_print {
+    char *bytes;
+    size_t len;
+    struct timespec mtime;
+};
+
+static struct file_print print_file(const char *p)
+{
+    struct file_print fp;
+    struct stat st;
+    FILE *f;
+
+    ck_assert_int_eq(stat(p, &st), 0);
+    fp.mtime = st.st_mtim;
+    fp.len = (size_t)st.st_size;
+    fp.bytes = malloc(fp.len + 1);
+    ck_assert_ptr_nonnull(fp.bytes);
+    f = fopen(p, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(fp.bytes, 1, fp.len, f), fp.len);
+    fclose(f);
+    return fp;
+}
+
+static void assert_untouched(const char *p, struct file_print *before, const char *what)
+{
+    struct file_print after = print_file(p);
+
+    ck_assert_msg(after.len == before->len && memcmp(after.bytes, before->bytes, after.len) == 0,
+                  "%s: the file's bytes changed", what);
+    ck_assert_msg(after.mtime.tv_sec == before->mtime.tv_sec &&
+                      after.mtime.tv_nsec == before->mtime.tv_nsec,
+                  "%s: the file's mtime changed", what);
+    free(after.bytes);
+    free(before->bytes);
+}
+
+/*
+ * Every kind of file that is not a ledger this library can use is refused,
+ * in both open modes, with a message naming it, and left byte for byte as it
+ * was: the journal mode is not switched, an empty file is not made a ledger.
+ */
+START_TEST(a_refused_file_is_left_as_it_was)
+{
+    char app[320], rollback[320], text[320], empty[320], emptydb[320], newer[320], sub[320];
+    struct {
+        const char *file;
+        int code;
+        const char *says;
+    } cases[] = {
+        {app, BF_E_PARSE, "a SQLite database but not a libbackfill ledger"},
+        {rollback, BF_E_PARSE, "a SQLite database but not a libbackfill ledger"},
+        {text, BF_E_PARSE, "corrupt or another kind of file"},
+        {empty, BF_E_PARSE, "an empty file or database, not a libbackfill ledger"},
+        {emptydb, BF_E_PARSE, "an empty file or database, not a libbackfill ledger"},
+        {newer, BF_E_UNSUPPORTED, "schema version 7 was written by a newer libbackfill"},
+    };
+    bf_ledger *l;
+
+    snprintf(app, sizeof app, "%s/app-wal.db", dir);
+    snprintf(rollback, sizeof rollback, "%s/app.db", dir);
+    snprintf(text, sizeof text, "%s/notes.txt", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    snprintf(emptydb, sizeof emptydb, "%s/empty.db", dir);
+    snprintf(newer, sizeof newer, "%s/newer.db", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    sql_exec(app, "PRAGMA journal_mode=WAL; CREATE TABLE customers (id INTEGER PRIMARY KEY); "
+                  "INSERT INTO customers VALUES (1)");
+    sql_exec(rollback, "CREATE TABLE t (x); INSERT INTO t VALUES ('x')");
+    write_file(text, "id,name\n1,ana\n", 14);
+    write_file(empty, "", 0);
+    sql_exec(emptydb, "PRAGMA user_version = 0; VACUUM");
+    ck_assert_int_eq(open_at(&l, newer, BF_DURABILITY_NORMAL), BF_OK);
+    bf_ledger_close(l);
+    sql_exec(newer, "INSERT INTO bf_schema_version (version, description) VALUES (7, 'future')");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+
+    for (int must_exist = 0; must_exist <= 1; must_exist++) {
+        bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+
+        opts.flags = must_exist ? BF_LEDGER_MUST_EXIST : 0u;
+        for (size_t i = 0; i < BF_ARRAY_LEN(cases); i++) {
+            struct file_print before = print_file(cases[i].file);
+            char what[400];
+
+            snprintf(what, sizeof what, "%s (%s)", cases[i].file,
+                     must_exist ? "must exist" : "create");
+            l = NULL;
+            ck_assert_msg(bf_ledger_open(&l, cases[i].file, &opts) == cases[i].code,
+                          "%s: %s", what, bf_last_error());
+            ck_assert_ptr_null(l);
+            ck_assert_msg(strstr(bf_last_error(), cases[i].file) &&
+                              strstr(bf_last_error(), cases[i].says),
+                          "%s: %s", what, bf_last_error());
+            assert_untouched(cases[i].file, &before, what);
+        }
+        ck_assert_int_eq(bf_ledger_open(&l, sub, &opts), BF_E_INVALID);
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), sub));
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "is a directory"));
+    }
+    /* The rollback-journal database got no WAL file beside it, and is still a good database. */
+    ck_assert_int_eq(access(rollback, F_OK), 0);
+    {
+        char side[340];
+
+        snprintf(side, sizeof side, "%s-wal", rollback);
+        ck_assert_int_eq(access(side, F_OK), -1);
+    }
+    sql_exec(rollback, "SELECT count(*) FROM t");
+}
+END_TEST
+
+/* A new ledger appears complete or not at all: no temporary file is left beside it. */
+START_TEST(creating_a_ledger_leaves_no_temporary_file)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s' | grep -v '^ledger.db\\(-wal\\|-shm\\)\\?$')\"",
+             dir);
+    ck_assert_msg(system(cmd) == 0, "files other than the ledger in %s", dir);
+    ck_assert_int_eq(sql_int("PRAGMA application_id"), 0x62664c67);
+}
+END_TEST
+
 START_TEST(versioned_structs_refuse_unknown_versions)
 {
     bf_ledger_options opts;
@@ -1145,6 +1270,477 @@ START_TEST(progress_counts_rows_and_estimates_time_left)
 }
 END_TEST
 
+
+/* ---- finishing a run ---- */
+
+START_TEST(finish_completes_a_run_whose_batches_are_all_done)
+{
+    bf_run *run = start_run(NULL, 3, 1, 1, 0, 60);
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_lease *lease;
+    long long events;
+
+    /* Nothing done yet: refused, counted by state, nothing changed. */
+    events = run_events(run);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_run_last_error(run), "run 1 (orders-fix #1) cannot finish: 3 "
+                                 "batches are not finished (3 pending, 0 running, 0 failed, 0 "
+                                 "rolled back)"));
+    ck_assert_int_eq(run_events(run), events);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PLANNED);
+
+    /* Two completed, one failed for good (one attempt): still refused, the failed one counted. */
+    ck_assert_int_eq(lt_work(run, 2), 2);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(lease), bf_lease_token(lease), "x"), BF_OK);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "1 batch is not finished (0 pending, 0 running, "
+                                 "1 failed, 0 rolled back)"));
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+
+    /* Given up on: the run finishes, with an event and its end time. */
+    ck_assert_int_eq(bf_run_mark_batch(run, bf_lease_batch_id(lease), BF_BATCH_CANCELLED, "skip"),
+                     BF_OK);
+    bf_lease_free(lease);
+    fake_now += 10 * SEC;
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_COMPLETED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE run_id = 1 AND from_state = "
+                             "'running' AND to_state = 'completed' AND detail = 'finished: 2 "
+                             "batches done, 1 cancelled'"), 1);
+    ck_assert_int_eq(sql_int("SELECT finished_at FROM runs WHERE id = 1"), fake_now);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.state, BF_RUN_COMPLETED);
+    /* Finishing twice is refused. */
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is completed: only a planned, running or "
+                                 "approved run can finish"));
+    bf_run_free(run);
+}
+END_TEST
+
+/* A run on its way through approval is not finished past it; an approved one finishes. */
+START_TEST(finish_does_not_skip_approval)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    static const int refused[] = {BF_RUN_PAUSED, BF_RUN_FAILED, BF_RUN_VALIDATING,
+                                  BF_RUN_AWAITING_APPROVAL, BF_RUN_CANCELLED, BF_RUN_ROLLED_BACK};
+
+    ck_assert_int_eq(lt_work(run, 0), 2);
+    for (size_t i = 0; i < BF_ARRAY_LEN(refused); i++) {
+        force_run_state(run, refused[i]);
+        ck_assert_int_eq(bf_run_finish(run, "by host"), BF_E_STATE);
+        ck_assert_int_eq(bf_run_current_state(run), refused[i]);
+    }
+    force_run_state(run, BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bf_run_finish(run, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is awaiting_approval: it finishes once approved"));
+    ck_assert_int_eq(bf_run_set_state(run, BF_RUN_APPROVED, "ok"), BF_OK);
+    ck_assert_int_eq(bf_run_finish(run, "by host"), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_COMPLETED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE from_state = 'approved' AND "
+                             "to_state = 'completed' AND detail = 'by host'"), 1);
+    bf_run_free(run);
+}
+END_TEST
+
+/* ---- a store that fails on demand ---- */
+
+/*
+ * Forwards every member to the SQLite store, except the n-th call (counted
+ * over all members from fs_calls = 0), which fails with the member's code
+ * below and no message: what a host's own store may do.
+ */
+static int fs_calls, fs_fail_at;
+static const char *fs_member; /* the member made to fail, and its code */
+static int fs_code;
+static const char *fs_message; /* a message the failing member sets first, or NULL */
+
+static int fs_hit(const char *member, int code)
+{
+    if (++fs_calls != fs_fail_at)
+        return 0;
+    fs_member = member;
+    fs_code = code;
+    if (fs_message)
+        bf__error(code, "%s", fs_message);
+    return 1;
+}
+
+#define FS_MEMBER(member, code, params, args)                 \
+    static int fs_##member params                             \
+    {                                                         \
+        if (fs_hit(#member, code))                            \
+            return code;                                      \
+        return bf_store_sqlite()->member args;                \
+    }
+
+FS_MEMBER(open, BF_E_IO, (void **out, const char *p, const bf_store_config *config),
+          (out, p, config))
+FS_MEMBER(begin, BF_E_BUSY, (void *s, int write), (s, write))
+FS_MEMBER(commit, BF_E_IO, (void *s), (s))
+FS_MEMBER(run_insert, BF_E_INTERNAL, (int64_t *out, void *s, const bf_store_run *r), (out, s, r))
+FS_MEMBER(run_get, BF_E_IO, (bf_store_run *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(run_update, BF_E_UNSUPPORTED, (void *s, const bf_store_run *r), (s, r))
+FS_MEMBER(run_find, BF_E_BUSY, (int64_t *out, void *s, const char *name, int unfinished),
+          (out, s, name, unfinished))
+FS_MEMBER(run_list, BF_E_IO, (void *s, bf_store_run_fn each, void *u), (s, each, u))
+FS_MEMBER(batch_insert, BF_E_USER, (int64_t *out, void *s, const bf_store_batch *b), (out, s, b))
+FS_MEMBER(batch_get, BF_E_INTERNAL, (bf_store_batch *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(batch_update, BF_E_USER, (void *s, const bf_store_batch *b), (s, b))
+FS_MEMBER(batch_next_pending, BF_E_IO, (bf_store_batch *out, void *s, int64_t run, int64_t now),
+          (out, s, run, now))
+FS_MEMBER(batch_running, BF_E_BUSY,
+          (int64_t *live, int64_t *expired, void *s, int64_t run, int64_t now),
+          (live, expired, s, run, now))
+FS_MEMBER(batch_counts, BF_E_UNSUPPORTED, (bf_store_counts *out, void *s, int64_t run),
+          (out, s, run))
+FS_MEMBER(batch_list, BF_E_IO, (void *s, int64_t run, int state, bf_store_batch_fn each, void *u),
+          (s, run, state, each, u))
+FS_MEMBER(event_append, BF_E_INTERNAL, (void *s, const bf_store_event *e), (s, e))
+FS_MEMBER(event_list, BF_E_BUSY, (void *s, int64_t run, bf_store_event_fn each, void *u),
+          (s, run, each, u))
+
+static void fs_close(void *s)
+{
+    bf_store_sqlite()->close(s);
+}
+
+static void fs_rollback(void *s)
+{
+    bf_store_sqlite()->rollback(s);
+}
+
+static const bf_store_vtable failing_store = {
+    BF_STORE_VTABLE_VERSION, fs_open, fs_close, fs_begin, fs_commit, fs_rollback,
+    fs_run_insert, fs_run_get, fs_run_update, fs_run_find, fs_run_list, fs_batch_insert,
+    fs_batch_get, fs_batch_update, fs_batch_next_pending, fs_batch_running, fs_batch_counts,
+    fs_batch_list, fs_event_append, fs_event_list,
+};
+
+/* Every row of the ledger file as text, read through a connection of its own. */
+static int dump_row(void *arg, int n, char **values, char **names)
+{
+    bf__sb *sb = arg;
+
+    (void)names;
+    for (int i = 0; i < n; i++)
+        bf__sb_appendf(sb, "%s|", values[i] ? values[i] : "NULL");
+    bf__sb_appendc(sb, '\n');
+    return 0;
+}
+
+static char *dump_ledger(const char *p)
+{
+    sqlite3 *db;
+    bf__sb sb;
+
+    bf__sb_init(&sb);
+    ck_assert_int_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "SELECT * FROM runs ORDER BY id; SELECT * FROM batches "
+                                  "ORDER BY id; SELECT * FROM events ORDER BY id",
+                                  dump_row, &sb, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert(!sb.failed);
+    return sb.buf;
+}
+
+/*
+ * The state every failing-store case starts from: run 1 of brief "fs",
+ * 6 key batches, max 3 attempts... batch 1 completed, batch 2 failed for
+ * good, batch 3 running under fs_lease; run 2 "fs-paused" paused.
+ */
+struct fs_state {
+    bf_ledger *ledger;
+    bf_run *run;
+    bf_run *paused;
+    bf_run *all_done; /* run 3 "fs-done": its one batch completed */
+    int64_t done_id, failed_id, running_id, running_token;
+    char file[400];
+};
+
+static struct fs_state fs;
+static int fs_case;
+
+static void fs_setup(void)
+{
+    bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+    bf_run_spec spec = lt_spec("fs", 2, 1, 0, 60);
+    bf_plan *plan = lt_key_plan(6, 100, "pin");
+    bf_lease *lease;
+
+    snprintf(fs.file, sizeof fs.file, "%s/fs-%d.db", dir, ++fs_case);
+    opts.clock = fake_clock;
+    opts.actor = "tester";
+    opts.durability = BF_DURABILITY_NORMAL;
+    opts.store = &failing_store;
+    fs_fail_at = 0;
+    ck_assert_int_eq(bf_ledger_open(&fs.ledger, fs.file, &opts), BF_OK);
+    ck_assert_ptr_nonnull(plan);
+    ck_assert_int_eq(bf_run_start(&fs.run, fs.ledger, &spec, plan), BF_OK);
+    spec.brief_name = "fs-paused";
+    ck_assert_int_eq(bf_run_start(&fs.paused, fs.ledger, &spec, plan), BF_OK);
+    ck_assert_int_eq(bf_run_pause(fs.paused, NULL), BF_OK);
+    bf_plan_free(plan);
+    plan = lt_key_plan(1, 100, "pin");
+    ck_assert_ptr_nonnull(plan);
+    spec.brief_name = "fs-done";
+    ck_assert_int_eq(bf_run_start(&fs.all_done, fs.ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    ck_assert_int_eq(lt_work(fs.all_done, 0), 1);
+    ck_assert_int_eq(bf_run_claim(&lease, fs.run), BF_OK);
+    fs.done_id = bf_lease_batch_id(lease);
+    ck_assert_int_eq(bf_run_complete(fs.run, fs.done_id, bf_lease_token(lease), NULL), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, fs.run), BF_OK);
+    fs.failed_id = bf_lease_batch_id(lease);
+    ck_assert_int_eq(bf_run_fail(fs.run, fs.failed_id, bf_lease_token(lease), "boom"), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, fs.run), BF_OK);
+    fs.running_id = bf_lease_batch_id(lease);
+    fs.running_token = bf_lease_token(lease);
+    bf_lease_free(lease);
+}
+
+static void fs_teardown(void)
+{
+    bf_run_free(fs.run);
+    bf_run_free(fs.paused);
+    bf_run_free(fs.all_done);
+    bf_ledger_close(fs.ledger);
+    lt_remove_ledger(fs.file);
+    memset(&fs, 0, sizeof fs);
+}
+
+static int fs_pause(void) { return bf_run_pause(fs.run, "op"); }
+static int fs_resume(void) { return bf_run_resume(fs.paused, "op"); }
+static int fs_cancel(void) { return bf_run_cancel(fs.run, "op"); }
+static int fs_set_state(void) { return bf_run_set_state(fs.run, BF_RUN_VALIDATING, "op"); }
+static int fs_note(void) { return bf_run_note(fs.run, "a note"); }
+static int fs_finish(void) { return bf_run_finish(fs.all_done, NULL); }
+static int fs_refresh(void) { return bf_run_refresh(fs.run); }
+static int fs_heartbeat(void) { return bf_run_heartbeat(fs.run, fs.running_id, fs.running_token); }
+static int fs_complete(void)
+{
+    return bf_run_complete(fs.run, fs.running_id, fs.running_token, NULL);
+}
+static int fs_fail(void) { return bf_run_fail(fs.run, fs.running_id, fs.running_token, "again"); }
+static int fs_mark(void) { return bf_run_mark_batch(fs.run, fs.done_id, BF_BATCH_VALIDATED, "ok"); }
+
+static int fs_retry(void)
+{
+    size_t n;
+
+    return bf_run_retry(&n, fs.run, 0);
+}
+
+static int fs_retry_split(void)
+{
+    size_t n;
+
+    return bf_run_retry(&n, fs.run, BF_RETRY_SPLIT);
+}
+
+static int fs_split(void)
+{
+    int64_t halves[2];
+
+    return bf_run_split_batch(halves, fs.run, fs.failed_id);
+}
+
+static int fs_claim(void)
+{
+    bf_lease *lease = NULL;
+    int rc = bf_run_claim(&lease, fs.run);
+
+    ck_assert(rc == BF_OK ? lease != NULL : lease == NULL);
+    bf_lease_free(lease);
+    return rc;
+}
+
+/* The running batch's lease has expired: the claim returns it to pending first. */
+static int fs_claim_expired(void)
+{
+    int rc;
+
+    fake_now += 120 * SEC;
+    rc = fs_claim();
+    fake_now -= 120 * SEC;
+    return rc;
+}
+
+static int fs_progress(void)
+{
+    bf_progress p = BF_PROGRESS_INIT;
+
+    return bf_run_progress(&p, fs.run);
+}
+
+static int fs_json(int which)
+{
+    char *text = NULL;
+    int rc = which == 0   ? bf_ledger_runs_json(&text, fs.ledger)
+             : which == 1 ? bf_run_batches_json(&text, fs.run, -1)
+                          : bf_run_events_json(&text, fs.run);
+
+    bf_free(text);
+    return rc;
+}
+
+static int fs_runs_json(void) { return fs_json(0); }
+static int fs_batches_json(void) { return fs_json(1); }
+static int fs_events_json(void) { return fs_json(2); }
+
+static int fs_find_and_open(void)
+{
+    int64_t id;
+    bf_run *run = NULL;
+    int rc = bf_ledger_find_run(&id, fs.ledger, "fs");
+
+    if (rc == BF_OK)
+        rc = bf_run_open(&run, fs.ledger, id);
+    bf_run_free(run);
+    return rc;
+}
+
+static int fs_start(const char *brief, size_t count, unsigned flags)
+{
+    bf_run_spec spec = lt_spec(brief, 2, 1, 0, 60);
+    bf_plan *plan = lt_key_plan(count, 100, "pin");
+    bf_run *run = NULL;
+    int rc;
+
+    ck_assert_ptr_nonnull(plan);
+    spec.flags = flags;
+    rc = bf_run_start(&run, fs.ledger, &spec, plan);
+    ck_assert(rc == BF_OK ? run != NULL : run == NULL);
+    bf_run_free(run);
+    bf_plan_free(plan);
+    return rc;
+}
+
+static int fs_start_resume(void) { return fs_start("fs", 6, 0); }
+static int fs_start_new_brief(void) { return fs_start("fs-new", 3, 0); }
+static int fs_start_replacing(void) { return fs_start("fs", 4, BF_RUN_NEW); }
+
+static const struct {
+    const char *name;
+    int (*op)(void);
+} fs_ops[] = {
+    {"pause", fs_pause},
+    {"resume", fs_resume},
+    {"cancel", fs_cancel},
+    {"set_state", fs_set_state},
+    {"note", fs_note},
+    {"finish", fs_finish},
+    {"refresh", fs_refresh},
+    {"heartbeat", fs_heartbeat},
+    {"complete", fs_complete},
+    {"fail", fs_fail},
+    {"mark_batch", fs_mark},
+    {"retry", fs_retry},
+    {"retry split", fs_retry_split},
+    {"split_batch", fs_split},
+    {"claim", fs_claim},
+    {"claim after a lease expired", fs_claim_expired},
+    {"progress", fs_progress},
+    {"runs_json", fs_runs_json},
+    {"batches_json", fs_batches_json},
+    {"events_json", fs_events_json},
+    {"find_run and run_open", fs_find_and_open},
+    {"start (resume)", fs_start_resume},
+    {"start (new brief)", fs_start_new_brief},
+    {"start (BF_RUN_NEW)", fs_start_replacing},
+};
+
+/*
+ * Each operation, with each store call it makes failing in turn (no message
+ * given): the operation returns that member's code with a message naming the
+ * member, and the ledger file is as it was.
+ */
+START_TEST(a_failing_store_member_fails_the_operation_and_changes_nothing)
+{
+    static const char *const members[] = {
+        "begin", "commit", "run_insert", "run_get", "run_update", "run_find", "run_list",
+        "batch_insert", "batch_get", "batch_update", "batch_next_pending", "batch_running",
+        "batch_counts", "batch_list", "event_append", "event_list",
+    };
+    int seen[BF_ARRAY_LEN(members)] = {0};
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(fs_ops); i++) {
+        int calls, rc;
+
+        fs_setup();
+        fs_calls = 0;
+        rc = fs_ops[i].op();
+        ck_assert_msg(rc == BF_OK, "%s: %s", fs_ops[i].name, bf_last_error());
+        calls = fs_calls;
+        fs_teardown();
+        for (int n = 1; n <= calls; n++) {
+            char *before, *after, want[64];
+
+            fs_setup();
+            before = dump_ledger(fs.file);
+            bf_clear_error();
+            fs_calls = 0;
+            fs_fail_at = n;
+            fs_member = NULL;
+            rc = fs_ops[i].op();
+            fs_fail_at = 0;
+            ck_assert_msg(fs_member, "%s: call %d was not made", fs_ops[i].name, n);
+            ck_assert_msg(rc == fs_code, "%s with %s failing (call %d): returned %s, not %s (%s)",
+                          fs_ops[i].name, fs_member, n, bf_errstr(rc), bf_errstr(fs_code),
+                          bf_last_error());
+            snprintf(want, sizeof want, "the store's %s failed", fs_member);
+            ck_assert_msg(strstr(bf_last_error(), want) && strstr(bf_last_error(), fs.file),
+                          "%s: message '%s' does not name the member and ledger", fs_ops[i].name,
+                          bf_last_error());
+            ck_assert_int_eq(bf_last_error_code(), fs_code);
+            after = dump_ledger(fs.file);
+            ck_assert_msg(strcmp(before, after) == 0, "%s with %s failing changed the ledger",
+                          fs_ops[i].name, fs_member);
+            bf__free(before);
+            bf__free(after);
+            for (size_t m = 0; m < BF_ARRAY_LEN(members); m++)
+                seen[m] |= strcmp(members[m], fs_member) == 0;
+            fs_teardown();
+        }
+    }
+    for (size_t m = 0; m < BF_ARRAY_LEN(members); m++)
+        ck_assert_msg(seen[m], "no operation failed on %s", members[m]);
+}
+END_TEST
+
+/* A failing open, without a message; BF_E_USER with the member's own message is kept as it is. */
+START_TEST(a_store_failure_keeps_its_code_and_a_message)
+{
+    bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+    bf_ledger *l = NULL;
+
+    snprintf(fs.file, sizeof fs.file, "%s/fs-open.db", dir);
+    opts.store = &failing_store;
+    fs_calls = 0;
+    fs_fail_at = 1;
+    ck_assert_int_eq(bf_ledger_open(&l, fs.file, &opts), BF_E_IO);
+    ck_assert_ptr_null(l);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "the store's open failed"));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), fs.file));
+
+    /* batch_update fails with BF_E_USER and a message of its own: both reach the caller. */
+    fs_setup();
+    fs_message = "host store: quota exceeded on shard 3";
+    fs_calls = 0;
+    fs_fail_at = 1 + 1 + 1; /* begin, run_get, batch_get, then batch_update */
+    fs_fail_at++;
+    ck_assert_int_eq(bf_run_heartbeat(fs.run, fs.running_id, fs.running_token), BF_E_USER);
+    fs_message = NULL;
+    ck_assert_str_eq(fs_member, "batch_update");
+    ck_assert_str_eq(bf_last_error(), "host store: quota exceeded on shard 3");
+    ck_assert_str_eq(bf_run_last_error(fs.run), "host store: quota exceeded on shard 3");
+    fs_teardown();
+}
+END_TEST
+
 /* ---- allocation failures ---- */
 
 struct sweep_ctx {
@@ -1316,6 +1912,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, a_missing_directory_is_an_io_error);
     tcase_add_test(tc, a_read_only_directory_is_an_io_error);
     tcase_add_test(tc, must_exist_does_not_create);
+    tcase_add_test(tc, a_refused_file_is_left_as_it_was);
+    tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
     tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
     tcase_add_test(tc, every_run_transition_is_checked);
     tcase_add_test(tc, resume_moves_only_a_paused_run);
@@ -1340,6 +1938,10 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, runs_are_found_by_id_or_brief_name);
     tcase_add_test(tc, every_transition_appends_an_event_and_notes_are_kept);
     tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
+    tcase_add_test(tc, finish_completes_a_run_whose_batches_are_all_done);
+    tcase_add_test(tc, finish_does_not_skip_approval);
+    tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
+    tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);
     tcase_add_test(tc, allocation_failures_in_claim_leave_the_ledger_consistent);
     tcase_add_test(tc, allocation_failures_in_complete_leave_the_ledger_consistent);

@@ -351,6 +351,15 @@ func (r *Run) Cancel(detail string) error {
 	return r.withDetail(func(p *C.bf_run, d *C.char) C.int { return C.bf_run_cancel(p, d) }, detail)
 }
 
+// Finish marks the run completed once every batch is completed, validated or
+// cancelled: for a host that tracks its own batches, whose last completion
+// does not finish the run by itself. An *Error with ErrState, counting the
+// batches left by state, while some are not done, and for a run that is not
+// planned, running or approved.
+func (r *Run) Finish(detail string) error {
+	return r.withDetail(func(p *C.bf_run, d *C.char) C.int { return C.bf_run_finish(p, d) }, detail)
+}
+
 // Retry puts failed batches back to pending (split in two with split) and
 // returns how many it handled.
 func (r *Run) Retry(split bool) (int, error) {

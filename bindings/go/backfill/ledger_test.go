@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -155,6 +156,46 @@ func TestLedgerFailRetryPauseAndFencing(t *testing.T) {
 	}
 	if next, err := run.Claim(); err != nil || next.Label != "order_id [10, 20)" {
 		t.Fatalf("claim after resume: %+v, %v", next, err)
+	}
+}
+
+func TestLedgerFinishOnceEveryBatchIsDone(t *testing.T) {
+	plan := recordedPlan(t, "key-plan.json")
+	defer plan.Close()
+	l := openTestLedger(t)
+	defer l.Close()
+	run, err := l.StartRun(plan, RunSpec{BriefName: "orders-fix", MaxConcurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run.Finish("")
+	if !errors.Is(err, &Error{Code: ErrState}) ||
+		!strings.Contains(err.Error(), "3 batches are not finished (3 pending, 0 running, 0 failed") {
+		t.Fatalf("finishing a run with nothing done: %v", err)
+	}
+	for {
+		lease, err := run.Claim()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lease == nil {
+			break
+		}
+		if err := run.Complete(lease, BatchResult{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run.Finish("host says done"); err != nil {
+		t.Fatal(err)
+	}
+	if run.State() != "completed" {
+		t.Fatalf("finished run is %s", run.State())
+	}
+	if p, err := run.Progress(); err != nil || p.State != "completed" {
+		t.Fatalf("progress after finish: %+v, %v", p, err)
+	}
+	if err := run.Finish(""); !errors.Is(err, &Error{Code: ErrState}) {
+		t.Fatalf("finishing twice: %v", err)
 	}
 }
 

@@ -212,7 +212,7 @@ _declare("bf_run_plan_fingerprint", ctypes.c_char_p, [_vp])
 _declare("bf_run_current_state", ctypes.c_int, [_vp])
 _declare("bf_run_state_name", ctypes.c_char_p, [ctypes.c_int])
 _declare("bf_run_refresh", ctypes.c_int, [_vp], status=True)
-for _name in ("bf_run_pause", "bf_run_resume", "bf_run_cancel"):
+for _name in ("bf_run_pause", "bf_run_resume", "bf_run_cancel", "bf_run_finish"):
     _declare(_name, ctypes.c_int, [_vp, ctypes.c_char_p], status=True)
 _declare("bf_run_retry", ctypes.c_int, [ctypes.POINTER(ctypes.c_size_t), _vp, _u], status=True)
 _declare("bf_run_note", ctypes.c_int, [_vp, ctypes.c_char_p], status=True)

@@ -168,6 +168,16 @@ class Run(_Handle):
     def cancel(self, detail=None):
         lib.bf_run_cancel(self._handle(), _text(detail))
 
+    def finish(self, detail=None):
+        """Mark the run completed once every batch is completed, validated or cancelled.
+
+        For a host that tracks its own batches: the last completion does not
+        finish the run by itself. Raises StateError, counting the batches
+        left by state, while some are not done, and for a run that is not
+        planned, running or approved (one being approved finishes once
+        approved)."""
+        lib.bf_run_finish(self._handle(), _text(detail))
+
     def retry(self, split=False):
         """Failed batches back to pending; returns how many."""
         n = ctypes.c_size_t()

@@ -129,6 +129,23 @@ class LedgerTest(unittest.TestCase):
         with Ledger(self.path) as again:
             self.assertEqual(again.run("orders-fix").state, "planned")
 
+    def test_finish_once_every_batch_is_done(self):
+        with Ledger(self.path, durability="normal") as ledger:
+            run = ledger.start_run(self.plan, "orders-fix", max_concurrency=3)
+            with self.assertRaises(libbackfill.StateError) as caught:
+                run.finish()
+            self.assertIn("3 batches are not finished (3 pending, 0 running, 0 failed",
+                          str(caught.exception))
+            self.assertEqual(run.refresh(), "planned")
+            for lease in [run.claim() for _ in range(3)]:
+                run.complete(lease)
+            run.finish("host says done")
+            self.assertEqual(run.state, "completed")
+            self.assertEqual(run.progress()["state"], "completed")
+            self.assertEqual(run.events()[-1]["detail"], "host says done")
+            with self.assertRaises(libbackfill.StateError):
+                run.finish()
+
     def test_missing_ledger_with_must_exist(self):
         with self.assertRaises(libbackfill.NotFoundError) as caught:
             Ledger(os.path.join(self.dir, "nosuch.db"), must_exist=True)
