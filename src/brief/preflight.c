@@ -3,7 +3,6 @@
  * "Preflight"). Each rule adds findings with a stable code; docs/brief.md
  * has the table of codes. Rules grow stricter as `risk` rises.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,7 +32,7 @@ static int blank(const char *s)
 {
     if (!s)
         return 1;
-    while (*s && isspace((unsigned char)*s))
+    while (*s && bf__ascii_isspace((unsigned char)*s))
         s++;
     return *s == '\0';
 }
@@ -48,20 +47,20 @@ static int same_person(const char *a, const char *b)
 {
     size_t la, lb;
 
-    while (isspace((unsigned char)*a))
+    while (bf__ascii_isspace((unsigned char)*a))
         a++;
-    while (isspace((unsigned char)*b))
+    while (bf__ascii_isspace((unsigned char)*b))
         b++;
     la = strlen(a);
     lb = strlen(b);
-    while (la && isspace((unsigned char)a[la - 1]))
+    while (la && bf__ascii_isspace((unsigned char)a[la - 1]))
         la--;
-    while (lb && isspace((unsigned char)b[lb - 1]))
+    while (lb && bf__ascii_isspace((unsigned char)b[lb - 1]))
         lb--;
     if (la != lb)
         return 0;
     for (size_t i = 0; i < la; i++)
-        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+        if (bf__ascii_tolower((unsigned char)a[i]) != bf__ascii_tolower((unsigned char)b[i]))
             return 0;
     return 1;
 }

@@ -91,7 +91,7 @@ void bf__json_describe(const json_t *v, char *buf, size_t size)
         snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
     case JSON_REAL:
-        snprintf(buf, size, "%.17g", json_real_value(v));
+        bf__snprintf(buf, size, "%.17g", json_real_value(v));
         break;
     case JSON_TRUE:
         snprintf(buf, size, "true");
@@ -118,7 +118,7 @@ static int fail(const bf__jpath *p, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    bf__vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return bf__error(BF_E_INVALID, "%s: %s", p->buf, msg);
 }

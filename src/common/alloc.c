@@ -91,14 +91,14 @@ char *bf__vasprintf(const char *fmt, va_list ap)
     char *out;
 
     va_copy(again, ap);
-    n = vsnprintf(NULL, 0, fmt, again);
+    n = bf__vsnprintf(NULL, 0, fmt, again);
     va_end(again);
     if (n < 0)
         return NULL;
     out = bf__malloc((size_t)n + 1);
     if (!out)
         return NULL;
-    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    bf__vsnprintf(out, (size_t)n + 1, fmt, ap);
     return out;
 }
 
