@@ -65,6 +65,25 @@ static inline int bf__ascii_tolower(int c)
 }
 
 /*
+ * The environment (env.c). The library never calls getenv() anywhere else:
+ * each variable is read once, at its first use, and the copy is used from
+ * then on, so a host thread's setenv() can neither crash a library call nor
+ * change its behaviour. docs/environment.md lists every variable.
+ */
+typedef enum bf__env_var {
+    BF__ENV_TZDIR, /* the tz database directory; read at the first zone load */
+    BF__ENV_USER,  /* the default ledger actor; read at the first ledger open without one */
+    BF__ENV_COUNT
+} bf__env_var;
+
+/*
+ * The variable's value as read at first use, or NULL when it was unset or
+ * empty, or longer than the library keeps (then *too_long, if given, is 1).
+ */
+const char *bf__env(bf__env_var var, int *too_long);
+const char *bf__env_name(bf__env_var var);
+
+/*
  * Grow *array (of *capacity elements of elem_size bytes) so that it holds at
  * least `need` elements. Doubles; fails on overflow or allocation failure.
  */

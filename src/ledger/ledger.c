@@ -66,9 +66,9 @@ static int check_store(const bf_store_vtable *vt, const char *path)
 
 static char *default_actor(void)
 {
-    const char *user = getenv("USER");
+    const char *user = bf__env(BF__ENV_USER, NULL); /* read once, at the first need */
 
-    if (user && user[0])
+    if (user)
         return bf__asprintf("%s pid %ld", user, (long)getpid());
     return bf__asprintf("pid %ld", (long)getpid());
 }

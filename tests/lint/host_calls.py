@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Locale-sensitive calls in the library's sources, which must not exist.
+"""Calls in the library's sources that a library inside a host's process must
+not make: locale-sensitive ones, and reads or changes of process state.
 
 The library's files, JSON, hash inputs and messages must be the same under
 every locale a host may set. This lists, as TAP, each call that would depend
 on it: <ctype.h> classes, strtod and friends, setlocale/localeconv, a
 printf-family call formatting a real without going through the library's
 "C"-locale helpers (bf__snprintf, bf__asprintf, bf__sb_appendf, bf__error),
-and Jansson's loaders and dumpers outside src/common/json.c.
-usage: locale_calls.py SOURCE_ROOT
+and Jansson's loaders and dumpers outside src/common/json.c; getenv outside
+src/common/env.c (which reads each variable once), and setenv, signal
+handlers, atexit or fork handlers anywhere in the library.
+usage: host_calls.py SOURCE_ROOT
 """
 import os
 import re
@@ -23,6 +26,9 @@ LOCALE = re.compile(r"(?<![\w.>])(setlocale|localeconv|nl_langinfo|strcoll|strxf
 JANSSON = re.compile(r"(?<![\w.>])json_(loads|loadb|loadf|loadfd|load_file|load_callback|dumps|"
                      r"dumpb|dumpf|dumpfd|dump_file|dump_callback)\s*\(")
 PRINTF = re.compile(r"(?<![\w.>])(v?s?n?printf|v?fprintf|v?dprintf|cli_fail)\s*\(")
+ENV = re.compile(r"(?<![\w.>])(secure_)?getenv\s*\(")
+PROCESS = re.compile(r"(?<![\w.>])(setenv|unsetenv|putenv|clearenv|signal|sigaction|sigprocmask|"
+                     r"pthread_atfork|atexit|at_quick_exit|exit|_Exit|abort|umask|chdir)\s*\(")
 REAL = re.compile(r"%[-+ #0-9.*]*[lL]?[aAeEfFgG]")
 
 # Files allowed to make a kind of call, with the reason.
@@ -30,6 +36,7 @@ ALLOWED = {
     "locale": {"src/cli/main.c"},          # the host's own setlocale(LC_ALL, "")
     "printf": {"src/common/locale.c"},     # the helpers themselves
     "jansson": {"src/common/json.c"},      # the "C"-locale wrappers
+    "env": {"src/common/env.c"},           # the one place that reads the environment
 }
 
 
@@ -75,6 +82,12 @@ for dirpath, _, files in os.walk(src):
         if rel not in ALLOWED["jansson"] and not rel.startswith("src/cli/"):
             for m in JANSSON.finditer(code):
                 report(m, "Jansson outside the \"C\"-locale wrappers of common/json.h")
+        if not rel.startswith("src/cli/"):  # the tool is the host: it may
+            if rel not in ALLOWED["env"]:
+                for m in ENV.finditer(code):
+                    report(m, "reads the environment on every call; use bf__env (read once)")
+            for m in PROCESS.finditer(code):
+                report(m, "changes process-wide state that belongs to the host")
         if rel not in ALLOWED["printf"]:
             for m in PRINTF.finditer(text):
                 call = call_text(text, m.end() - 1)
@@ -87,8 +100,8 @@ for dirpath, _, files in os.walk(src):
 
 print("1..1")
 if problems:
-    print("not ok 1 - no locale-sensitive calls in src/")
+    print("not ok 1 - no locale-sensitive or process-state calls in src/")
     for p in problems:
         print("#   " + p)
     sys.exit(1)
-print("ok 1 - no locale-sensitive calls in src/")
+print("ok 1 - no locale-sensitive or process-state calls in src/")
