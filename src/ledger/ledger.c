@@ -99,6 +99,7 @@ int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *o
     l->store = opts->store ? opts->store : bf_store_sqlite();
     l->clock = opts->clock ? opts->clock : system_clock;
     l->clock_userdata = opts->clock ? opts->clock_userdata : NULL;
+    l->pid = getpid();
     l->path = bf__strdup(path);
     l->actor = opts->actor ? bf__strdup(opts->actor) : default_actor();
     if (!l->path || !l->actor) {
@@ -124,7 +125,12 @@ void bf_ledger_close(bf_ledger *ledger)
 {
     if (!ledger)
         return;
-    if (ledger->db)
+    /*
+     * In a child after fork() the store belongs to the parent: closing it
+     * here could checkpoint or delete files under the parent's feet. Only
+     * the handle's own memory is released.
+     */
+    if (ledger->db && ledger->pid == getpid())
         ledger->store->close(ledger->db);
     bf__free(ledger->path);
     bf__free(ledger->actor);
@@ -148,12 +154,23 @@ int64_t bf__ledger_now(bf_ledger *ledger)
 
 int bf__ledger_begin(bf_ledger *ledger, int write)
 {
+    pid_t now = getpid();
+
+    if (now != ledger->pid)
+        return bf__herror(&ledger->err, BF_E_STATE,
+                          "ledger %s: the handle was opened in process %ld and used in process "
+                          "%ld; a handle must not cross fork(): open a new one in the child",
+                          ledger->path, (long)ledger->pid, (long)now);
     return ledger->store->begin(ledger->db, write);
 }
 
 int bf__ledger_commit(bf_ledger *ledger)
 {
-    int rc = ledger->store->commit(ledger->db);
+    int rc;
+
+    if (ledger->pid != getpid())
+        return BF_E_STATE; /* begin refused and said why */
+    rc = ledger->store->commit(ledger->db);
 
     if (rc != BF_OK)
         ledger->store->rollback(ledger->db);
@@ -162,6 +179,8 @@ int bf__ledger_commit(bf_ledger *ledger)
 
 void bf__ledger_rollback(bf_ledger *ledger)
 {
+    if (ledger->pid != getpid())
+        return;
     ledger->store->rollback(ledger->db);
 }
 

@@ -217,6 +217,176 @@ START_TEST(messages_keep_a_decimal_point)
 }
 END_TEST
 
+/* ---- the environment, read once ---- */
+
+START_TEST(tzdir_is_read_once_at_the_first_zone_load)
+{
+    bf_tz *tz;
+
+    ck_assert_int_eq(setenv("TZDIR", "/usr/share/zoneinfo", 1), 0);
+    ck_assert_int_eq(bf_tz_load(&tz, "America/New_York"), BF_OK);
+    bf_tz_free(tz);
+    /* A host thread changes the environment afterwards: the library does not notice. */
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent/bf-tzdir", 1), 0);
+    ck_assert_msg(bf_tz_load(&tz, "Europe/Berlin") == BF_OK, "%s", bf_last_error());
+    bf_tz_free(tz);
+    ck_assert_int_eq(unsetenv("TZDIR"), 0);
+    ck_assert_msg(bf_tz_load(&tz, "Asia/Tokyo") == BF_OK, "%s", bf_last_error());
+    bf_tz_free(tz);
+}
+END_TEST
+
+START_TEST(a_bogus_tzdir_at_the_first_load_is_kept)
+{
+    bf_tz *tz;
+
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent/bf-tzdir", 1), 0);
+    ck_assert_int_eq(bf_tz_load(&tz, "Europe/Berlin"), BF_E_NOT_FOUND);
+    ck_assert_msg(strstr(bf_last_error(), "/nonexistent/bf-tzdir/Europe/Berlin") != NULL, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(setenv("TZDIR", "/usr/share/zoneinfo", 1), 0);
+    ck_assert_int_eq(bf_tz_load(&tz, "Europe/Berlin"), BF_E_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(user_is_read_once_at_the_first_default_actor)
+{
+    bf_ledger *first, *second;
+    char want[64];
+
+    make_dir();
+    ck_assert_int_eq(setenv("USER", "alice", 1), 0);
+    ck_assert_int_eq(bf_ledger_open(&first, path, NULL), BF_OK);
+    ck_assert_int_eq(setenv("USER", "mallory", 1), 0);
+    ck_assert_int_eq(bf_ledger_open(&second, path, NULL), BF_OK);
+    snprintf(want, sizeof want, "alice pid %ld", (long)getpid());
+    ck_assert_str_eq(first->actor, want);
+    ck_assert_str_eq(second->actor, want);
+    bf_ledger_close(second);
+    bf_ledger_close(first);
+    remove_dir();
+}
+END_TEST
+
+/* ---- handles do not cross fork() ---- */
+
+/* In the child: a check that failed exits with its line number. */
+#define CHILD_CHECK(cond)                                                                      \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "child: %s failed: %s\n", #cond, bf_last_error());                 \
+            _exit(__LINE__ % 250 + 1);                                                         \
+        }                                                                                      \
+    } while (0)
+
+static void wait_child(pid_t child)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child's checks failed (status %d)", status);
+}
+
+START_TEST(a_ledger_used_after_fork_refuses)
+{
+    bf_run_spec spec = lt_spec("orders-fix", 1, 3, 1, 60);
+    bf_plan *plan = lt_key_plan(3, 100, "pin");
+    bf_ledger *ledger;
+    bf_run *run;
+    bf_lease *lease;
+    char *events_before, *events_after, *runs_before, *runs_after;
+    pid_t parent = getpid(), child;
+
+    make_dir();
+    ck_assert_int_eq(bf_ledger_open(&ledger, path, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    ck_assert_int_eq(bf_run_events_json(&events_before, run), BF_OK);
+    ck_assert_int_eq(bf_ledger_runs_json(&runs_before, ledger), BF_OK);
+    child = fork();
+    ck_assert_int_ne(child, -1);
+    if (child == 0) {
+        char want[700];
+        char *text = NULL;
+        int64_t id;
+
+        snprintf(want, sizeof want,
+                 "ledger %s: the handle was opened in process %ld and used in process %ld; "
+                 "a handle must not cross fork(): open a new one in the child",
+                 path, (long)parent, (long)getpid());
+        CHILD_CHECK(bf_run_claim(&lease, run) == BF_E_STATE);
+        CHILD_CHECK(strcmp(bf_last_error(), want) == 0);
+        CHILD_CHECK(strcmp(bf_run_last_error(run), want) == 0);
+        CHILD_CHECK(bf_run_pause(run, "from the child") == BF_E_STATE);
+        CHILD_CHECK(bf_run_note(run, "from the child") == BF_E_STATE);
+        CHILD_CHECK(bf_run_refresh(run) == BF_E_STATE);
+        CHILD_CHECK(bf_ledger_find_run(&id, ledger, "orders-fix") == BF_E_STATE);
+        CHILD_CHECK(strcmp(bf_ledger_last_error(ledger), want) == 0);
+        CHILD_CHECK(bf_ledger_runs_json(&text, ledger) == BF_E_STATE && text == NULL);
+        CHILD_CHECK(bf_run_start(&run, ledger, &spec, plan) == BF_E_STATE);
+        /* A new handle in the child works. */
+        bf_ledger *own;
+        CHILD_CHECK(bf_ledger_open(&own, path, NULL) == BF_OK);
+        CHILD_CHECK(bf_ledger_find_run(&id, own, "orders-fix") == BF_OK);
+        bf_ledger_close(own);
+        bf_ledger_close(ledger); /* frees the handle, leaves the parent's store alone */
+        _exit(0);
+    }
+    wait_child(child);
+    /* Nothing was written, and the parent's handles still work. */
+    ck_assert_int_eq(bf_run_events_json(&events_after, run), BF_OK);
+    ck_assert_str_eq(events_after, events_before);
+    ck_assert_int_eq(bf_ledger_runs_json(&runs_after, ledger), BF_OK);
+    ck_assert_str_eq(runs_after, runs_before);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_int_eq(bf_lease_ordinal(lease), 0);
+    bf_lease_free(lease);
+    bf_free(events_before);
+    bf_free(events_after);
+    bf_free(runs_before);
+    bf_free(runs_after);
+    bf_run_free(run);
+    bf_ledger_close(ledger);
+    bf_plan_free(plan);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(a_driver_used_after_fork_refuses)
+{
+    char db[320];
+    bf_driver *driver;
+    bf_table_info *info;
+    pid_t parent = getpid(), child;
+
+    make_dir();
+    snprintf(db, sizeof db, "%s/wh.db", dir);
+    ck_assert_int_eq(bf_driver_open_sqlite(&driver, db, BF_SQLITE_CREATE), BF_OK);
+    ck_assert_int_eq(bf_driver_execute(driver, "CREATE TABLE t (id INTEGER PRIMARY KEY)"), BF_OK);
+    child = fork();
+    ck_assert_int_ne(child, -1);
+    if (child == 0) {
+        char want[700];
+
+        snprintf(want, sizeof want,
+                 "driver: execute: the handle was created in process %ld and used in process "
+                 "%ld; a handle must not cross fork(): create a new one in the child",
+                 (long)parent, (long)getpid());
+        CHILD_CHECK(bf_driver_execute(driver, "INSERT INTO t VALUES (1)") == BF_E_STATE);
+        CHILD_CHECK(strcmp(bf_driver_last_error(driver), want) == 0);
+        CHILD_CHECK(bf_driver_describe(&info, driver, "t") == BF_E_STATE);
+        bf_driver_free(driver);
+        _exit(0);
+    }
+    wait_child(child);
+    ck_assert_int_eq(bf_driver_execute(driver, "INSERT INTO t VALUES (2)"), BF_OK);
+    ck_assert_int_eq(bf_driver_describe(&info, driver, "t"), BF_OK);
+    bf_table_info_free(info);
+    bf_driver_free(driver);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("host");
@@ -228,5 +398,16 @@ int main(void)
     tcase_add_test(loc, markdown_brief_keeps_a_decimal_point);
     tcase_add_test(loc, fingerprints_of_reals_do_not_change);
     tcase_add_test(loc, messages_keep_a_decimal_point);
+
+    TCase *env = tcase_create("environment");
+    suite_add_tcase(s, env);
+    tcase_add_test(env, tzdir_is_read_once_at_the_first_zone_load);
+    tcase_add_test(env, a_bogus_tzdir_at_the_first_load_is_kept);
+    tcase_add_test(env, user_is_read_once_at_the_first_default_actor);
+
+    TCase *fork_ = tcase_create("fork");
+    suite_add_tcase(s, fork_);
+    tcase_add_test(fork_, a_ledger_used_after_fork_refuses);
+    tcase_add_test(fork_, a_driver_used_after_fork_refuses);
     return bftest_run(s);
 }
