@@ -102,15 +102,15 @@ char *bf__vasprintf(const char *fmt, va_list ap)
     int n;
     char *out;
 
+    locale_t previous = bf__c_locale_enter(); /* both passes in the "C" locale, one switch */
+
     va_copy(again, ap);
-    n = bf__vsnprintf(NULL, 0, fmt, again);
+    n = vsnprintf(NULL, 0, fmt, again);
     va_end(again);
-    if (n < 0)
-        return NULL;
-    out = bf__malloc((size_t)n + 1);
-    if (!out)
-        return NULL;
-    bf__vsnprintf(out, (size_t)n + 1, fmt, ap);
+    out = n < 0 ? NULL : bf__malloc((size_t)n + 1);
+    if (out)
+        vsnprintf(out, (size_t)n + 1, fmt, ap);
+    bf__c_locale_leave(previous);
     return out;
 }
 
