@@ -21,4 +21,31 @@ bf_need_packages() {
 # What building libbackfill and running its tests needs.
 BF_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev
     libxxhash-dev check tzdata)
-BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils golang-go)
+BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils golang-go locales)
+
+# bf_need_locale NAME: generates a locale (e.g. de_DE.UTF-8) that `locale -a`
+# does not list, as root. The host suite runs the library under a locale with
+# a decimal comma and fails (it does not skip) when that locale is missing.
+bf_need_locale() {
+    local name=$1 want
+    want=$(printf '%s' "$name" | tr 'A-Z' 'a-z' | sed 's/utf-8$/utf8/')
+    if locale -a 2>/dev/null | tr 'A-Z' 'a-z' | grep -qx "$want"; then
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing locale: $name (run as root, or generate it with locale-gen)" >&2
+        return 1
+    fi
+    echo "generating locale: $name" >&2
+    if ! grep -q "^$name " /etc/locale.gen 2>/dev/null; then
+        if grep -q "^# *$name " /etc/locale.gen 2>/dev/null; then
+            sed -i "s/^# *\($name .*\)/\1/" /etc/locale.gen
+        else
+            echo "$name ${name#*.}" >>/etc/locale.gen
+        fi
+    fi
+    locale-gen >&2
+}
+
+# The locales the tests run under.
+BF_TEST_LOCALES=(de_DE.UTF-8)

@@ -4,13 +4,15 @@
 # under AddressSanitizer and UndefinedBehaviorSanitizer (a sanitizer report
 # changes the exit status a test checks), the benchmarks in their quick mode,
 # and the README's demo.
-# Installs the Debian packages it needs when they are missing (as root).
+# Installs the Debian packages it needs when they are missing, and generates
+# the locales the tests run under (as root).
 # usage: tests/run.sh
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tests/deps.sh
 bf_need_packages "${BF_BUILD_PACKAGES[@]}" "${BF_TEST_PACKAGES[@]}"
+for loc in "${BF_TEST_LOCALES[@]}"; do bf_need_locale "$loc"; done
 
 build=${BF_BUILD_DIR:-build-test}
 asan=${BF_ASAN_DIR:-build-asan}

@@ -55,7 +55,7 @@ static int load(bf_brief **out, const char *text, size_t len, const char *source
     int rc;
 
     *out = NULL;
-    doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    doc = bf__json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!doc)
         return parse_error(&err, source, len);
     rc = bf__schema_validate_doc(doc);

@@ -114,14 +114,14 @@ void bf__json_describe(const json_t *v, char *buf, size_t size)
     case JSON_REAL: {
         /*
          * A real reads as one ("7.0", not "7", which would look like the
-         * integer the message asks for). Jansson writes it with a '.' in any
-         * locale and adds ".0" to integral values; 15 digits give back what
-         * a person wrote. Dumping a scalar into a buffer does not allocate.
+         * integer the message asks for); 15 digits give back what a person
+         * wrote, with a '.' whatever the host's locale.
          */
         char num[48];
-        size_t n = json_dumpb(v, num, sizeof num - 1, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        size_t n = (size_t)bf__snprintf(num, sizeof num, "%.15g", json_real_value(v));
 
-        num[n < sizeof num ? n : 0] = '\0';
+        if (n == strspn(num, "-0123456789"))
+            snprintf(num + n, sizeof num - n, ".0");
         snprintf(buf, size, "%s", num);
         break;
     }
@@ -150,7 +150,7 @@ static int fail(const bf__jpath *p, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    bf__vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return bf__error(BF_E_INVALID, "%s: %s", p->buf, msg);
 }

@@ -403,7 +403,7 @@ int bf_brief_add_check_json(bf_brief *brief, const char *json)
 
     if (!brief || !json)
         return bf__error(BF_E_INVALID, "bf_brief_add_check_json: brief or json is NULL");
-    c = json_loads(json, JSON_REJECT_DUPLICATES, &err);
+    c = bf__json_loads(json, JSON_REJECT_DUPLICATES, &err);
     if (!c) {
         if (json_error_code(&err) == json_error_out_of_memory)
             return bf__nomem();

@@ -27,8 +27,8 @@ static void print_duration(double s)
         printf("%ldh %02ldm %02lds", total / 3600, total / 60 % 60, total % 60);
     else if (total >= 60)
         printf("%ldm %02lds", total / 60, total % 60);
-    else
-        printf("%.1fs", s);
+    else /* tenths by hand: "%.1f" would print a decimal comma in some locales */
+        printf("%ld.%lds", (long)(s * 10 + 0.5) / 10, (long)(s * 10 + 0.5) % 10);
 }
 
 static int list_runs(bf_ledger *ledger)

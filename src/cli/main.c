@@ -1,4 +1,5 @@
 /* backfill: the command-line host of libbackfill. */
+#include <locale.h>
 #include <string.h>
 
 #include "cli.h"
@@ -64,6 +65,13 @@ int main(int argc, char **argv)
 {
     const char *name;
 
+    /*
+     * Like any interactive program, honour the user's locale (LC_ALL, LC_*,
+     * LANG). The library's output does not depend on it, and this tool
+     * prints no locale-dependent number itself, so files, JSON and text
+     * stay the same under every locale.
+     */
+    setlocale(LC_ALL, "");
     argc = cli_take_json_flag(argc, argv);
     if (argc < 2) {
         print_help(stderr);

@@ -12,6 +12,18 @@ static void (*hook_free)(void *) = free;
 /* Set by the first allocation; after it the hooks can no longer change. */
 static atomic_bool allocated;
 
+/*
+ * Record that the library has allocated. Written once: later allocations
+ * only read the flag (a relaxed load of a line every core keeps shared),
+ * where a store on every allocation would bounce the cache line between
+ * cores. Relaxed order is enough, the flag guards no other data.
+ */
+static inline void note_allocation(void)
+{
+    if (!atomic_load_explicit(&allocated, memory_order_relaxed))
+        atomic_store_explicit(&allocated, true, memory_order_relaxed);
+}
+
 int bf_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
                      void (*free_fn)(void *))
 {
@@ -20,7 +32,7 @@ int bf_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, siz
     if (given != 0 && given != 3)
         return bf__error(BF_E_INVALID,
                          "bf_set_allocator: give all three of malloc, realloc and free, or none");
-    if (atomic_load(&allocated))
+    if (atomic_load_explicit(&allocated, memory_order_relaxed))
         return bf__error(BF_E_STATE,
                          "bf_set_allocator: the library has already allocated memory; "
                          "set the allocator before any other call");
@@ -32,7 +44,7 @@ int bf_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, siz
 
 void *bf__malloc(size_t size)
 {
-    atomic_store(&allocated, true);
+    note_allocation();
     return hook_malloc(size ? size : 1);
 }
 
@@ -50,7 +62,7 @@ void *bf__calloc(size_t count, size_t size)
 
 void *bf__realloc(void *ptr, size_t size)
 {
-    atomic_store(&allocated, true);
+    note_allocation();
     return hook_realloc(ptr, size ? size : 1);
 }
 
@@ -90,15 +102,15 @@ char *bf__vasprintf(const char *fmt, va_list ap)
     int n;
     char *out;
 
+    locale_t previous = bf__c_locale_enter(); /* both passes in the "C" locale, one switch */
+
     va_copy(again, ap);
     n = vsnprintf(NULL, 0, fmt, again);
     va_end(again);
-    if (n < 0)
-        return NULL;
-    out = bf__malloc((size_t)n + 1);
-    if (!out)
-        return NULL;
-    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    out = n < 0 ? NULL : bf__malloc((size_t)n + 1);
+    if (out)
+        vsnprintf(out, (size_t)n + 1, fmt, ap);
+    bf__c_locale_leave(previous);
     return out;
 }
 

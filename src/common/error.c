@@ -66,7 +66,7 @@ void bf_clear_error(void)
 int bf__verror(int code, const char *fmt, va_list ap)
 {
     last_code = code;
-    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    bf__vsnprintf(last_msg, sizeof last_msg, fmt, ap);
     return code;
 }
 

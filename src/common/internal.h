@@ -5,6 +5,7 @@
 #ifndef BF_INTERNAL_H
 #define BF_INTERNAL_H
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,59 @@ char *bf__strdup(const char *s);               /* NULL in, NULL out */
 char *bf__strndup(const char *s, size_t len);
 char *bf__asprintf(const char *fmt, ...) BF_PRINTF(1, 2);
 char *bf__vasprintf(const char *fmt, va_list ap);
+
+/*
+ * Locale independence (locale.c). The library's output never depends on the
+ * host's locale: every printf-family call of the library goes through
+ * bf__snprintf/bf__vsnprintf, bf__asprintf, bf__sb_appendf or bf__error,
+ * which format in the "C" locale (a decimal point, never a comma). Code
+ * that calls a C library function whose result depends on LC_NUMERIC or
+ * LC_CTYPE (Jansson's dumping and loading of reals, strtod) brackets it with
+ * bf__c_locale_enter()/bf__c_locale_leave(), which switch only the calling
+ * thread. For character classes use the bf__ascii_* helpers below, never
+ * <ctype.h>.
+ */
+int bf__snprintf(char *buf, size_t size, const char *fmt, ...) BF_PRINTF(3, 4);
+int bf__vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+/* Returns the thread's previous locale, to hand to bf__c_locale_leave(). */
+locale_t bf__c_locale_enter(void);
+void bf__c_locale_leave(locale_t previous);
+
+static inline int bf__ascii_isdigit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline int bf__ascii_isalpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline int bf__ascii_isspace(int c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+static inline int bf__ascii_tolower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/*
+ * The environment (env.c). The library never calls getenv() anywhere else:
+ * each variable is read once, at its first use, and the copy is used from
+ * then on, so a host thread's setenv() can neither crash a library call nor
+ * change its behaviour. docs/environment.md lists every variable.
+ */
+typedef enum bf__env_var {
+    BF__ENV_TZDIR, /* the tz database directory; read at the first zone load */
+    BF__ENV_USER,  /* the default ledger actor; read at the first ledger open without one */
+    BF__ENV_COUNT
+} bf__env_var;
+
+/*
+ * The variable's value as read at first use, or NULL when it was unset or
+ * empty, or longer than the library keeps (then *too_long, if given, is 1).
+ */
+const char *bf__env(bf__env_var var, int *too_long);
+const char *bf__env_name(bf__env_var var);
 
 /*
  * Grow *array (of *capacity elements of elem_size bytes) so that it holds at

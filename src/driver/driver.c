@@ -3,6 +3,7 @@
  * result objects, dispatches to the vtable and keeps the handle's last error.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "common/internal.h"
 #include "driver/driver_internal.h"
@@ -11,6 +12,7 @@ struct bf_driver {
     bf_driver_vtable vt;
     void *userdata;
     void (*free_userdata)(void *userdata);
+    pid_t pid; /* the process that created it: the handle must not cross fork() */
     bf__errbuf err;
 };
 
@@ -52,6 +54,7 @@ int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdat
     d->vt = *vtable;
     d->userdata = userdata;
     d->free_userdata = free_userdata;
+    d->pid = getpid();
     *out = d;
     return BF_OK;
 }
@@ -60,7 +63,8 @@ void bf_driver_free(bf_driver *driver)
 {
     if (!driver)
         return;
-    if (driver->free_userdata)
+    /* In a child after fork() the connection is the parent's: leave it alone. */
+    if (driver->free_userdata && driver->pid == getpid())
         driver->free_userdata(driver->userdata);
     bf__free(driver);
 }
@@ -80,6 +84,13 @@ int bf_driver_last_error_code(const bf_driver *driver)
 /* Refuse a missing member; otherwise clear the thread's error so we can tell whether the member set one. */
 static int op_begin(bf_driver *d, int provided, const char *op)
 {
+    pid_t now = getpid();
+
+    if (now != d->pid)
+        return bf__herror(&d->err, BF_E_STATE,
+                          "driver: %s: the handle was created in process %ld and used in process "
+                          "%ld; a handle must not cross fork(): create a new one in the child",
+                          op, (long)d->pid, (long)now);
     if (!provided)
         return bf__herror(&d->err, BF_E_UNSUPPORTED, "driver: %s is not supported by this driver",
                           op);

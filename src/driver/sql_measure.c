@@ -602,7 +602,7 @@ static void key_text(char *buf, size_t size, const bf_value *v)
         snprintf(buf, size, "%lld", (long long)v->i);
         break;
     case BF_VALUE_REAL:
-        snprintf(buf, size, "%.17g", v->r);
+        bf__snprintf(buf, size, "%.17g", v->r);
         break;
     case BF_VALUE_TEXT:
         snprintf(buf, size, "'%.*s'", (int)(v->len < 60 ? v->len : 60), v->s);

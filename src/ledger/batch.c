@@ -150,7 +150,7 @@ static int fail_op(bf_run *run, bf_store_run *rec, void *arg)
 
         b.state = BF_BATCH_PENDING;
         b.not_before = now + wait;
-        snprintf(detail, sizeof detail, "attempt %lld of %lld failed, retry after %.3f s: %s",
+        bf__snprintf(detail, sizeof detail, "attempt %lld of %lld failed, retry after %.3f s: %s",
                  (long long)b.attempt, (long long)rec->max_attempts, (double)wait / 1e6, t->message);
     } else {
         b.state = BF_BATCH_FAILED;

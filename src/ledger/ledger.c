@@ -66,9 +66,9 @@ static int check_store(const bf_store_vtable *vt, const char *path)
 
 static char *default_actor(void)
 {
-    const char *user = getenv("USER");
+    const char *user = bf__env(BF__ENV_USER, NULL); /* read once, at the first need */
 
-    if (user && user[0])
+    if (user)
         return bf__asprintf("%s pid %ld", user, (long)getpid());
     return bf__asprintf("pid %ld", (long)getpid());
 }
@@ -99,6 +99,7 @@ int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *o
     l->store = opts->store ? opts->store : bf_store_sqlite();
     l->clock = opts->clock ? opts->clock : system_clock;
     l->clock_userdata = opts->clock ? opts->clock_userdata : NULL;
+    l->pid = getpid();
     l->path = bf__strdup(path);
     l->actor = opts->actor ? bf__strdup(opts->actor) : default_actor();
     if (!l->path || !l->actor) {
@@ -124,7 +125,12 @@ void bf_ledger_close(bf_ledger *ledger)
 {
     if (!ledger)
         return;
-    if (ledger->db)
+    /*
+     * In a child after fork() the store belongs to the parent: closing it
+     * here could checkpoint or delete files under the parent's feet. Only
+     * the handle's own memory is released.
+     */
+    if (ledger->db && ledger->pid == getpid())
         ledger->store->close(ledger->db);
     bf__free(ledger->path);
     bf__free(ledger->actor);
@@ -172,12 +178,23 @@ int bf__ledger_fail(bf_ledger *ledger, int code)
 
 int bf__ledger_begin(bf_ledger *ledger, int write)
 {
+    pid_t now = getpid();
+
+    if (now != ledger->pid)
+        return bf__herror(&ledger->err, BF_E_STATE,
+                          "ledger %s: the handle was opened in process %ld and used in process "
+                          "%ld; a handle must not cross fork(): open a new one in the child",
+                          ledger->path, (long)ledger->pid, (long)now);
     return BF__STORE(ledger, begin, (ledger->db, write));
 }
 
 int bf__ledger_commit(bf_ledger *ledger)
 {
-    int rc = BF__STORE(ledger, commit, (ledger->db));
+    int rc;
+
+    if (ledger->pid != getpid())
+        return BF_E_STATE; /* begin refused and said why */
+    rc = BF__STORE(ledger, commit, (ledger->db));
 
     if (rc != BF_OK)
         bf__ledger_rollback(ledger);
@@ -189,6 +206,8 @@ void bf__ledger_rollback(bf_ledger *ledger)
     char msg[BF_ERRMSG_MAX];
     int code = bf_last_error_code();
 
+    if (ledger->pid != getpid())
+        return;
     memcpy(msg, bf_last_error(), sizeof msg);
     ledger->store->rollback(ledger->db);
     if (code != BF_OK)

@@ -6,6 +6,7 @@
 #define BF_LEDGER_INTERNAL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backfill/ledger.h"
 #include "backfill/sys/store.h"
@@ -18,6 +19,7 @@ struct bf_ledger {
     char *actor;
     bf_clock_fn clock;
     void *clock_userdata;
+    pid_t pid; /* the process that opened it: the handle must not cross fork() */
     bf__errbuf err;
 };
 
@@ -77,6 +79,10 @@ int bf__ledger_fail(bf_ledger *ledger, int code);
 /*
  * Store transactions; rollback is safe to call when none is open, and keeps
  * the thread's error (a rollback follows a failure whose message matters).
+ * Begin refuses, with BF_E_STATE, a ledger opened in another process (a
+ * handle inherited through fork()); commit and rollback then do nothing.
+ * Every use of the store goes through a transaction, so a run handle, which
+ * uses its ledger's, is refused too.
  */
 int bf__ledger_begin(bf_ledger *ledger, int write);
 int bf__ledger_commit(bf_ledger *ledger);

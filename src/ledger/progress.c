@@ -96,7 +96,7 @@ static json_t *embedded(const char *text)
 
     if (!text)
         return json_null();
-    v = json_loads(text, JSON_DECODE_ANY, NULL);
+    v = bf__json_loads(text, JSON_DECODE_ANY, NULL);
     return v ? v : json_string(text);
 }
 

@@ -128,7 +128,7 @@ int bf_plan_from_json(bf_plan **out, const char *json)
     *out = NULL;
     if (!json)
         return bf__error(BF_E_INVALID, "plan: no JSON text given");
-    root = json_loads(json, JSON_REJECT_DUPLICATES, &err);
+    root = bf__json_loads(json, JSON_REJECT_DUPLICATES, &err);
     if (!root)
         return bf__error(BF_E_PARSE, "plan: %d:%d: %s", err.line, err.column, err.text);
     if (json_unpack_ex(root, &err, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "format",

@@ -4,7 +4,6 @@
  * 1 March so that the leap day is the last day of a year and month lengths
  * follow a simple linear formula.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "backfill/time.h"
@@ -126,7 +125,7 @@ static int digits(const char **p, int n, int *out)
     int v = 0;
 
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
+        if (!bf__ascii_isdigit((unsigned char)(*p)[i]))
             return 0;
         v = v * 10 + ((*p)[i] - '0');
     }

@@ -5,7 +5,6 @@
  * -167 to 167 hours, so a rule can say "the Saturday before the last Sunday
  * at 24:00" as "M3.5.0/-24".
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "common/internal.h"
@@ -48,7 +47,7 @@ static int parse_name(cursor *c)
         c->p++;
         return 1;
     }
-    while (!at_end(c) && isalpha((unsigned char)*c->p))
+    while (!at_end(c) && bf__ascii_isalpha((unsigned char)*c->p))
         c->p++;
     return c->p - start >= 3;
 }
@@ -58,7 +57,7 @@ static int parse_number(cursor *c, int max_digits, int max, int *out)
     int v = 0;
     int n = 0;
 
-    while (n < max_digits && isdigit(peek(c))) {
+    while (n < max_digits && bf__ascii_isdigit(peek(c))) {
         v = v * 10 + (*c->p - '0');
         c->p++;
         n++;

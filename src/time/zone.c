@@ -94,14 +94,18 @@ static int read_file(unsigned char **out, size_t *out_len, const char *path, con
 
 static int load_file(bf_tz *tz, const char *name)
 {
-    const char *dir = getenv("TZDIR");
+    int too_long;
+    const char *dir = bf__env(BF__ENV_TZDIR, &too_long); /* read once, at the first load */
     unsigned char *data = NULL;
     size_t len = 0;
     char *path;
     char *what;
     int rc;
 
-    if (!dir || !dir[0])
+    if (too_long)
+        return bf__error(BF_E_INVALID, "time zone '%s': the TZDIR environment variable is too "
+                         "long to be a directory", name);
+    if (!dir)
         dir = DEFAULT_TZDIR;
     path = bf__asprintf("%s/%s", dir, name);
     if (!path)
