@@ -12,7 +12,7 @@ static int load_brief(bf_brief **out, const char *path)
     /* A brief that cannot be read is bad input, whatever the reason; memory is a failure. */
     if (rc == BF_E_NOMEM)
         return cli_fail_bf(rc, NULL);
-    return cli_fail(EXIT_USAGE, "%s", bf_last_error());
+    return cli_fail_code(rc, EXIT_USAGE, "%s", bf_last_error());
 }
 
 /* The single BRIEF argument left in argv once the command took its own options. */

@@ -16,21 +16,45 @@ enum {
     EXIT_UNFINISHED = 4  /* paused, cancelled, batches left */
 };
 
+/*
+ * One option of a command. Its table drives the parser (getopt_long), the
+ * command's --help, `backfill --man` and `backfill --bash-completion`, so an
+ * option is added in one place: its command's table in main.c. Every command
+ * also takes --json and -h/--help, which are not listed in the tables.
+ */
+struct cli_option {
+    const char *name;  /* the long name without "--": "warehouse" */
+    char short_name;   /* a one-letter alias, or 0 */
+    const char *arg;   /* the value's placeholder ("DB"), "a|b" for a choice, NULL for a flag */
+    const char *help;  /* one line */
+    int required;      /* shown without brackets in the usage line; the command checks it */
+};
+
 struct cli_command {
     const char *name;
-    const char *usage;   /* arguments after the name, e.g. "BRIEF [--format md|json]" */
+    const char *args;    /* positional arguments after the name, e.g. "BRIEF" or "[RUN]" */
     const char *summary; /* one line for --help */
-    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const struct cli_option *options; /* terminated by {NULL}; NULL for none */
+    const char *json_format; /* the "format" of its --json output, e.g. "backfill-plan/1" */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name, then its operands */
 };
 
 /* Set from the global --json flag or the command's own. */
 extern int cli_json;
 
+/* The "format" key cli_print_json() adds: the running command's json_format. */
+extern const char *cli_json_format;
+
 /*
- * Print one line "backfill: <message>" to stderr (or, under --json, a JSON
- * object {"error": ..., "code": ...} to stdout as well) and return `status`.
+ * Print one line "backfill: <message>" to stderr (under --json, also the
+ * object {"format": "backfill-error/1", "error": ..., "code": "BF_E_...",
+ * "exit": status} to stdout) and return `status`. cli_fail() names the code
+ * of the status's class (BF_E_INVALID for bad usage); cli_fail_code() names
+ * the library status code `code`.
  */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_fail_code(int code, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Report a library failure: the message of bf_last_error(), exit status by code. */
 int cli_fail_bf(int code, const char *what);
@@ -38,18 +62,41 @@ int cli_fail_bf(int code, const char *what);
 /* The exit status for a library status code. */
 int cli_exit_for(int code);
 
-/* Print a JSON value to stdout, indented, and release it. */
+/*
+ * Print a JSON value to stdout, indented, and release it: the one JSON dumper
+ * of the command. An object gets "format": cli_json_format (or `format`) as
+ * its first key unless it has one; reals are printed in their shortest form
+ * that reads back to the same double; every integer member NAME_us (a
+ * microsecond instant) is followed by NAME_iso, the instant in ISO 8601 UTC
+ * ("2025-01-01T05:00:00Z"), or null for 0 (not set).
+ */
 void cli_print_json(json_t *value);
+void cli_print_json_as(const char *format, json_t *value);
+
+/* An instant in microseconds as ISO 8601 UTC text: "2025-01-01T05:00:00Z", ".ffffffZ" if needed. */
+json_t *cli_iso_json(int64_t us);
 
 /*
- * Take "NAME VALUE" or "NAME=VALUE" out of argv (wherever it stands, the last
- * one winning) into *value, which is left alone when the option is absent.
- * Returns EXIT_DONE, or EXIT_USAGE (reported) when the value is missing.
+ * The parsed options of the running command (main parses them with the
+ * command's table before calling it): the value of option `name` (the last
+ * one given wins), or NULL when absent; cli_flag() says whether a flag was
+ * given. Asking for a name the command's table lacks is a bug and aborts.
  */
-int cli_take_option(int *argc, char **argv, const char *name, const char **value);
+const char *cli_opt(const char *name);
+int cli_flag(const char *name);
 
-/* Remove "--json" from argv wherever it stands; returns the new argc. */
+/* Remove "--json" from argv wherever it stands (before "--"); returns the new argc. */
 int cli_take_json_flag(int argc, char **argv);
+
+/* options.c: parsing, help, man page and completion from the tables. */
+int cli_parse_options(const struct cli_command *cmd, int *argc, char **argv);
+enum { CLI_HELP_SHOWN = -1 };
+void cli_print_usage(FILE *to, const struct cli_command *cmd);
+void cli_print_command_help(FILE *to, const struct cli_command *cmd);
+void cli_print_man(FILE *to, const struct cli_command *commands);
+void cli_print_completion(FILE *to, const struct cli_command *commands);
+/* The candidate nearest to `word` by edit distance, or NULL when none is close. */
+const char *cli_nearest(const char *word, const char *const *candidates, size_t n);
 
 /* Each command group declares its entry points below its own heading. */
 

@@ -5,31 +5,6 @@
 
 #define USAGE "BRIEF [--format md|json]"
 
-/* Take "--format X" / "--format=X" out of argv; returns the new argc or -1 on a bad value. */
-static int take_format(int argc, char **argv, const char **format)
-{
-    int kept = 0;
-
-    for (int i = 0; i < argc; i++) {
-        const char *value = NULL;
-
-        if (strcmp(argv[i], "--format") == 0) {
-            if (i + 1 >= argc)
-                return -1;
-            value = argv[++i];
-        } else if (strncmp(argv[i], "--format=", 9) == 0) {
-            value = argv[i] + 9;
-        } else {
-            argv[kept++] = argv[i];
-            continue;
-        }
-        if (strcmp(value, "md") != 0 && strcmp(value, "json") != 0)
-            return -1;
-        *format = value;
-    }
-    return kept;
-}
-
 static int print_brief(const bf_brief *brief, const char *format)
 {
     char *text = NULL;
@@ -39,7 +14,7 @@ static int print_brief(const bf_brief *brief, const char *format)
     if (rc != BF_OK)
         return cli_fail_bf(rc, "brief");
     if (cli_json && !json)
-        cli_print_json(json_pack("{s:s}", "markdown", text));
+        cli_print_json_as("backfill-brief-page/1", json_pack("{s:s}", "markdown", text));
     else
         fputs(text, stdout);
     if (json)
@@ -54,8 +29,8 @@ int cmd_brief(int argc, char **argv)
     bf_brief *brief = NULL;
     int status;
 
-    argc = take_format(argc, argv, &format);
-    if (argc < 0)
+    format = cli_opt("format");
+    if (format && strcmp(format, "md") != 0 && strcmp(format, "json") != 0)
         return cli_fail(EXIT_USAGE, "brief: --format takes md or json (usage: backfill brief %s)", USAGE);
     status = cli_open_brief(&brief, &path, argc, argv, USAGE);
     if (status != EXIT_DONE)

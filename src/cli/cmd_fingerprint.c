@@ -38,9 +38,8 @@ int cmd_fingerprint(int argc, char **argv)
     bf_driver *d;
     int count = 0, rc;
 
-    if (cli_take_option(&argc, argv, "--warehouse", &warehouse) != EXIT_DONE ||
-        cli_take_option(&argc, argv, "--columns", &columns) != EXIT_DONE)
-        return EXIT_USAGE;
+    warehouse = cli_opt("warehouse");
+    columns = cli_opt("columns");
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
             return cli_fail(EXIT_USAGE, "fingerprint: unknown option '%s'", argv[i]);
@@ -64,7 +63,7 @@ int cmd_fingerprint(int argc, char **argv)
                                NULL);
     free(names);
     if (rc != BF_OK) {
-        rc = cli_fail(cli_exit_for(rc), "%s", bf_driver_last_error(d));
+        rc = cli_fail_code(rc, cli_exit_for(rc), "%s", bf_driver_last_error(d));
         bf_driver_free(d);
         return rc;
     }

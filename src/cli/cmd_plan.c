@@ -78,6 +78,7 @@ static int print_text(const bf_brief *brief, const bf_plan *plan, const int64_t 
 
 static json_t *batch_json(const bf_batch *b, const int64_t *rows)
 {
+    int time = bf_batch_dimension(b) == BF_DIM_TIME;
     json_t *params = json_object();
     json_t *o;
 
@@ -91,9 +92,12 @@ static json_t *batch_json(const bf_batch *b, const int64_t *rows)
                             : v.type == BF_VALUE_TEXT ? json_stringn(v.s, v.len)
                                                       : json_null());
     }
-    o = json_pack("{s:I, s:s, s:I, s:I, s:o*}", "ordinal", (json_int_t)bf_batch_ordinal(b),
-                  "label", bf_batch_label(b), "lo", (json_int_t)bf_batch_lo(b), "hi",
-                  (json_int_t)bf_batch_hi(b), "params", params);
+    /* Time batches' lo and hi are UTC microseconds: their ISO 8601 forms follow them. */
+    o = json_pack("{s:I, s:s, s:I, s:I, s:o*, s:o*, s:o*}", "ordinal",
+                  (json_int_t)bf_batch_ordinal(b), "label", bf_batch_label(b), "lo",
+                  (json_int_t)bf_batch_lo(b), "hi", (json_int_t)bf_batch_hi(b), "lo_iso",
+                  time ? cli_iso_json(bf_batch_lo(b)) : NULL, "hi_iso",
+                  time ? cli_iso_json(bf_batch_hi(b)) : NULL, "params", params);
     if (o && rows)
         json_object_set_new(o, "rows", json_integer(rows[bf_batch_ordinal(b)]));
     return o;
@@ -310,9 +314,8 @@ int cmd_plan(int argc, char **argv)
     int64_t *rows = NULL, per_batch;
     int status, rc;
 
-    status = cli_take_option(&argc, argv, "--warehouse", &warehouse);
-    if (status == EXIT_DONE)
-        status = cli_open_brief(&brief, &path, argc, argv, USAGE);
+    warehouse = cli_opt("warehouse");
+    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
     if (status != EXIT_DONE)
         return status;
     rc = bf_planner_new_from_brief(&planner, brief);

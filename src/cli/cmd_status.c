@@ -46,7 +46,7 @@ static int list_runs(bf_ledger *ledger)
     if (cli_json) {
         json_array_foreach(runs, i, run)
             json_object_del(run, "brief_json");
-        cli_print_json(json_pack("{s:o}", "runs", runs));
+        cli_print_json_as("backfill-run-list/1", json_pack("{s:o}", "runs", runs));
         return EXIT_DONE;
     }
     if (json_array_size(runs) == 0)

@@ -7,14 +7,10 @@ int cli_ledger_args(struct cli_ledger_args *out, int argc, char **argv, int run_
                     int split_allowed)
 {
     memset(out, 0, sizeof *out);
-    if (cli_take_option(&argc, argv, "--ledger", &out->ledger_path) != EXIT_DONE)
-        return EXIT_USAGE;
+    out->ledger_path = cli_opt("ledger");
+    out->split = split_allowed && cli_flag("split");
     for (int i = 1; i < argc; i++) {
-        if (split_allowed && strcmp(argv[i], "--split") == 0) {
-            out->split = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
-        } else if (!out->run_ref) {
+        if (!out->run_ref) {
             out->run_ref = argv[i];
         } else {
             return cli_fail(EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[i]);

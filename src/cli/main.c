@@ -4,48 +4,86 @@
 
 #include "cli.h"
 
+/*
+ * The options of each command. A new option is one line here: the parser,
+ * --help, the man page and the bash completion all read these tables, and
+ * the command reads the value with cli_opt("name") or cli_flag("name").
+ */
+static const struct cli_option brief_options[] = {
+    {"format", 0, "md|json", "md: the one-page brief (the default); json: the brief itself", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option plan_options[] = {
+    {"warehouse", 0, "DB", "count each batch's rows in this SQLite warehouse", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option fingerprint_options[] = {
+    {"warehouse", 0, "DB", "the SQLite warehouse that holds the table", 1},
+    {"columns", 0, "a,b", "fingerprint only these columns, separated by commas", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option ledger_options[] = {
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option retry_options[] = {
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {"split", 0, NULL, "split failed key ranges in two", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
-    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", cmd_check},
-    {"brief", "BRIEF [--format md|json]", "the one-page brief", cmd_brief},
-    {"blast-radius", "BRIEF", "downstream assets, direct and indirect, and who to tell",
-     cmd_blast_radius},
+    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", NULL,
+     "backfill-check/1", cmd_check},
+    {"brief", "BRIEF", "the one-page brief", brief_options, "backfill-brief/1", cmd_brief},
+    {"blast-radius", "BRIEF", "downstream assets, direct and indirect, and who to tell", NULL,
+     "backfill-blast-radius/1", cmd_blast_radius},
 
     /* commands: plan */
-    {"plan", "BRIEF [--json]", "the pinned batch plan of the brief (a dry run: nothing is written)",
-     cmd_plan},
+    {"plan", "BRIEF", "the pinned batch plan of the brief (a dry run: nothing is written)",
+     plan_options, "backfill-plan/1", cmd_plan},
 
     /* commands: fingerprint */
-    {"fingerprint", "TABLE --warehouse DB [--columns a,b]",
-     "the fingerprint rows:hex32 of a table: every column SELECT * returns, generated "
-     "ones included (or some columns)", cmd_fingerprint},
+    {"fingerprint", "TABLE",
+     "the fingerprint rows:hex32 of a table: every column SELECT * returns, generated ones "
+     "included (or some columns)",
+     fingerprint_options, "backfill-fingerprint/1", cmd_fingerprint},
 
     /* commands: status, pause, resume, cancel, retry, finish */
-    {"status", "[RUN] --ledger FILE", "runs, or one run's batches by state, failures and ETA",
-     cmd_status},
-    {"pause", "RUN --ledger FILE", "stop new claims; running batches go on", cmd_pause},
-    {"resume", "RUN --ledger FILE", "allow claims again after a pause", cmd_resume},
-    {"cancel", "RUN --ledger FILE", "stop the run; pending batches are cancelled", cmd_cancel},
-    {"retry", "RUN --ledger FILE [--split]",
-     "failed batches back to pending (split key ranges in two)", cmd_retry},
-    {"finish", "RUN --ledger FILE", "mark the run completed once every batch is done", cmd_finish},
+    {"status", "[RUN]", "runs, or one run's batches by state, failures and ETA", ledger_options,
+     "backfill-status/1", cmd_status},
+    {"pause", "RUN", "stop new claims; running batches go on", ledger_options,
+     "backfill-control/1", cmd_pause},
+    {"resume", "RUN", "allow claims again after a pause", ledger_options, "backfill-control/1",
+     cmd_resume},
+    {"cancel", "RUN", "stop the run; pending batches are cancelled", ledger_options,
+     "backfill-control/1", cmd_cancel},
+    {"retry", "RUN", "failed batches back to pending (split key ranges in two)", retry_options,
+     "backfill-control/1", cmd_retry},
+    {"finish", "RUN", "mark the run completed once every batch is done", ledger_options,
+     "backfill-control/1", cmd_finish},
 
-    {NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 static void print_help(FILE *to)
 {
     fprintf(to,
             "usage: backfill [--version] [--help] COMMAND [ARGS] [--json]\n"
+            "       backfill COMMAND --help\n"
             "\n"
             "Plan, run, validate and report controlled historical backfills.\n"
             "\n"
             "commands:\n");
-    for (const struct cli_command *c = commands; c->name; c++)
-        fprintf(to, "  %-14s %s\n  %-14s   %s\n", c->name, c->usage, "", c->summary);
+    for (const struct cli_command *c = commands; c->name; c++) {
+        fprintf(to, "  %-14s ", c->name);
+        cli_print_usage(to, c);
+        fprintf(to, "\n  %-14s   %s\n", "", c->summary);
+    }
     fprintf(to,
             "\n"
-            "Every command takes --json for machine-readable output.\n"
+            "Every command takes --json for machine-readable output and -h/--help.\n"
             "Exit status: 0 done, 1 failure, 2 bad usage or input, 3 blocked,\n"
             "4 not finished.\n");
 }
@@ -53,17 +91,69 @@ static void print_help(FILE *to)
 static int print_version(void)
 {
     if (cli_json) {
-        cli_print_json(json_pack("{s:s, s:i}", "version", bf_version_string(),
-                                 "version_number", (int)bf_version()));
+        cli_print_json_as("backfill-version/1",
+                          json_pack("{s:s, s:i}", "version", bf_version_string(), "version_number",
+                                    (int)bf_version()));
         return EXIT_DONE;
     }
     printf("backfill %s\n", bf_version_string());
     return EXIT_DONE;
 }
 
+static const struct cli_command *find_command(const char *name)
+{
+    for (const struct cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[sizeof commands / sizeof commands[0]];
+    const char *near;
+    size_t n = 0;
+
+    for (const struct cli_command *c = commands; c->name; c++)
+        names[n++] = c->name;
+    near = cli_nearest(name, names, n);
+    if (near)
+        return cli_fail(EXIT_USAGE, "unknown command '%s' (did you mean '%s'?)", name, near);
+    return cli_fail(EXIT_USAGE, "unknown command '%s' (see 'backfill --help')", name);
+}
+
+static int unknown_global_option(const char *arg)
+{
+    static const char *const names[] = {"help", "version", "json"};
+    const char *word = arg + strspn(arg, "-");
+    const char *near = cli_nearest(word, names, sizeof names / sizeof names[0]);
+
+    if (near)
+        return cli_fail(EXIT_USAGE, "unknown option '%s' (did you mean '--%s'?)", arg, near);
+    return cli_fail(EXIT_USAGE, "unknown option '%s' (see 'backfill --help')", arg);
+}
+
+/* backfill help [COMMAND] */
+static int help(int argc, char **argv)
+{
+    const struct cli_command *c;
+
+    if (argc < 3) {
+        print_help(stdout);
+        return EXIT_DONE;
+    }
+    c = find_command(argv[2]);
+    if (!c)
+        return unknown_command(argv[2]);
+    cli_print_command_help(stdout, c);
+    return EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
+    const struct cli_command *c;
     const char *name;
+    int status;
 
     /*
      * Like any interactive program, honour the user's locale (LC_ALL, LC_*,
@@ -80,14 +170,31 @@ int main(int argc, char **argv)
     name = argv[1];
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
         return print_version();
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        print_help(stdout);
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        return help(1, argv);
+    if (strcmp(name, "help") == 0)
+        return help(argc, argv);
+    /* Hidden: the build writes the man page and the bash completion from the tables. */
+    if (strcmp(name, "--man") == 0) {
+        cli_print_man(stdout, commands);
         return EXIT_DONE;
     }
-    for (const struct cli_command *c = commands; c->name; c++)
-        if (strcmp(c->name, name) == 0)
-            return c->run(argc - 1, argv + 1);
+    if (strcmp(name, "--bash-completion") == 0) {
+        cli_print_completion(stdout, commands);
+        return EXIT_DONE;
+    }
     if (name[0] == '-')
-        return cli_fail(EXIT_USAGE, "unknown option '%s' (see 'backfill --help')", name);
-    return cli_fail(EXIT_USAGE, "unknown command '%s' (see 'backfill --help')", name);
+        return unknown_global_option(name);
+    c = find_command(name);
+    if (!c)
+        return unknown_command(name);
+    argc--;
+    argv++;
+    status = cli_parse_options(c, &argc, argv);
+    if (status == CLI_HELP_SHOWN)
+        return EXIT_DONE;
+    if (status != EXIT_DONE)
+        return status;
+    cli_json_format = c->json_format;
+    return c->run(argc, argv);
 }

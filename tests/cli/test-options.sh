@@ -1,0 +1,92 @@
+#!/bin/sh
+# Options from the tables: every command's --help and -h, "did you mean", JSON errors that
+# name the BF_E_* code, and a "format" key in every --json output.
+set -eu
+. "$(dirname "$0")/tap.sh"
+
+# The commands, as backfill --help lists them ("  NAME  usage").
+"$BACKFILL" --help >"$work/help"
+commands=$(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$work/help")
+ncommands=$(echo "$commands" | wc -w)
+plan $((ncommands * 6 + 28))
+
+for cmd in $commands; do
+    for flag in --help -h; do
+        run "$BACKFILL" "$cmd" $flag
+        expect_rc 0 "$cmd $flag"
+        expect_grep "$work/out" "^usage: backfill $cmd " "$cmd $flag prints its usage line"
+    done
+    # backfill --help shows the same usage line as the command's own help.
+    usage=$(sed -n 's/^usage: backfill //p' "$work/out")
+    if grep -qF "  $(printf '%-14s' "$cmd") $usage" "$work/help"; then ok "backfill --help gives $cmd's usage line"; else
+        not_ok "backfill --help gives $cmd's usage line" "$usage" "$(grep "^  $cmd " "$work/help")"; fi
+    run "$BACKFILL" help "$cmd"
+    if [ "$rc" -eq 0 ] && grep -q "^usage: backfill $cmd " "$work/out"; then ok "backfill help $cmd"; else
+        not_ok "backfill help $cmd" "rc=$rc" "$(cat "$work/out")"; fi
+done
+
+# Every command of the table is in backfill --help (the list above came from it: check known ones).
+missing=
+for cmd in check brief blast-radius plan fingerprint status pause resume cancel retry; do
+    echo "$commands" | grep -qx -- "$cmd" || missing="$missing $cmd"
+done
+if [ -z "$missing" ]; then ok "backfill --help lists the documented commands"; else
+    not_ok "backfill --help lists the documented commands" "missing:$missing"; fi
+
+# --- did you mean ----------------------------------------------------------------------
+run "$BACKFILL" stauts
+expect_rc 2 "a mistyped command is bad usage"
+expect_grep "$work/err" "unknown command 'stauts' \(did you mean 'status'\?\)" "a mistyped command gets 'did you mean'"
+run "$BACKFILL" status --ledgr x.db
+expect_rc 2 "a mistyped option is bad usage"
+expect_grep "$work/err" "unknown option '--ledgr' \(did you mean '--ledger'\?\)" "a mistyped option gets 'did you mean'"
+run "$BACKFILL" plan brief.json --warehose=x.db
+expect_grep "$work/err" "unknown option '--warehose' \(did you mean '--warehouse'\?\)" "'did you mean' for --name=value"
+run env LC_ALL=C.UTF-8 "$BACKFILL" BLAST-RADIUS
+expect_grep "$work/err" "did you mean 'blast-radius'" "case does not stop a suggestion"
+run "$BACKFILL" zzzzzz
+expect_grep "$work/err" "unknown command 'zzzzzz' \(see 'backfill --help'\)" "no suggestion when nothing is close"
+
+# --- JSON errors -------------------------------------------------------------------------
+L="$work/ledger.db"
+"$BF_LEDGER_FIXTURE" "$L"
+run "$BACKFILL" status nosuch --ledger "$L" --json
+expect_rc 2 "an unknown run under --json"
+expect_grep "$work/out" '"code": "BF_E_NOT_FOUND"' "the JSON error names BF_E_NOT_FOUND"
+expect_grep "$work/out" '"exit": 2' "the JSON error keeps the exit status"
+expect_grep "$work/out" '"error": "ledger .*no run with id or brief name' "the JSON error keeps the message"
+run "$BACKFILL" stauts --json
+expect_grep "$work/out" '"code": "BF_E_INVALID"' "bad usage under --json is BF_E_INVALID"
+run "$BACKFILL" check "$work/nosuch.json" --json
+expect_grep "$work/out" '"code": "BF_E_NOT_FOUND"' "a missing brief is BF_E_NOT_FOUND"
+
+# --- every --json output has a format ---------------------------------------------------
+good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
+sqlite3 "$work/wh.db" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');"
+has_format() { # FORMAT WHAT ARGS...
+    want=$1 what=$2
+    shift 2
+    run "$BACKFILL" "$@" --json
+    if head -2 "$work/out" | grep -q "^  \"format\": \"$want\",\$"; then ok "$what: format $want"; else
+        not_ok "$what: format $want" "rc=$rc" "$(head -c 300 "$work/out")"; fi
+}
+has_format backfill-version/1 "--version --json" --version
+has_format backfill-check/1 "check --json" check "$good"
+has_format backfill-brief/1 "brief --json" brief "$good"
+has_format backfill-brief-page/1 "brief --format md --json" brief "$good" --format md
+has_format backfill-blast-radius/1 "blast-radius --json" blast-radius "$good"
+has_format backfill-plan/1 "plan --json" plan "$good"
+has_format backfill-fingerprint/1 "fingerprint --json" fingerprint t --warehouse "$work/wh.db"
+has_format backfill-run-list/1 "status --json" status --ledger "$L"
+has_format backfill-status/1 "status RUN --json" status 1 --ledger "$L"
+has_format backfill-control/1 "pause --json" pause 1 --ledger "$L"
+has_format backfill-error/1 "an error under --json" status 99 --ledger "$L"
+
+# --- times and reals -----------------------------------------------------------------------
+run "$BACKFILL" plan "$good" --json
+expect_grep "$work/out" '"lo_iso": "2025-01-01T05:00:00Z",' "plan gives time bounds in ISO 8601 beside the microseconds"
+run "$BACKFILL" status 1 --ledger "$L" --json
+expect_grep "$work/out" '"started_at_iso": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z",' "status gives instants in ISO 8601"
+if grep -Eq '[0-9]\.[0-9]{15,}' "$work/out"; then not_ok "reals are printed in their shortest form" "$(grep -E '[0-9]\.[0-9]{15,}' "$work/out")"; else
+    ok "reals are printed in their shortest form"; fi
+finish
