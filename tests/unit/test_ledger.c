@@ -466,7 +466,8 @@ START_TEST(versioned_structs_refuse_unknown_versions)
     bf_store_vtable vt;
     bf_ledger *l;
 
-    ck_assert_int_eq(bf_ledger_options_init(&opts, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_ledger_options_init(&opts, 3), BF_E_ABI);
+    ck_assert_int_eq(bf_ledger_options_init(&opts, 1), BF_OK); /* every older version is accepted */
     ck_assert_int_eq(bf_run_spec_init(&spec, 0), BF_E_ABI);
     ck_assert_int_eq(bf_batch_result_init(&result, 9), BF_E_ABI);
     ck_assert_int_eq(bf_progress_init(&progress, 2), BF_E_ABI);
@@ -1363,7 +1364,7 @@ static int fs_hit(const char *member, int code)
     fs_member = member;
     fs_code = code;
     if (fs_message)
-        bf__error(code, "%s", fs_message);
+        bf_error_set(code, "%s", fs_message); /* as a host's store reports */
     return 1;
 }
 
@@ -1375,26 +1376,26 @@ static int fs_hit(const char *member, int code)
         return bf_store_sqlite()->member args;                \
     }
 
-FS_MEMBER(open, BF_E_IO, (void **out, const char *p, const bf_store_config *config),
-          (out, p, config))
+FS_MEMBER(open, BF_E_IO, (void *u, void **out, const char *p, const bf_store_config *config),
+          (u, out, p, config))
 FS_MEMBER(begin, BF_E_BUSY, (void *s, int write), (s, write))
 FS_MEMBER(commit, BF_E_IO, (void *s), (s))
-FS_MEMBER(run_insert, BF_E_INTERNAL, (int64_t *out, void *s, const bf_store_run *r), (out, s, r))
-FS_MEMBER(run_get, BF_E_IO, (bf_store_run *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(run_insert, BF_E_INTERNAL, (void *s, int64_t *out, const bf_store_run *r), (s, out, r))
+FS_MEMBER(run_get, BF_E_IO, (void *s, bf_store_run *out, int64_t id), (s, out, id))
 FS_MEMBER(run_update, BF_E_UNSUPPORTED, (void *s, const bf_store_run *r), (s, r))
-FS_MEMBER(run_find, BF_E_BUSY, (int64_t *out, void *s, const char *name, int unfinished),
-          (out, s, name, unfinished))
+FS_MEMBER(run_find, BF_E_BUSY, (void *s, int64_t *out, const char *name, int unfinished),
+          (s, out, name, unfinished))
 FS_MEMBER(run_list, BF_E_IO, (void *s, bf_store_run_fn each, void *u), (s, each, u))
-FS_MEMBER(batch_insert, BF_E_USER, (int64_t *out, void *s, const bf_store_batch *b), (out, s, b))
-FS_MEMBER(batch_get, BF_E_INTERNAL, (bf_store_batch *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(batch_insert, BF_E_USER, (void *s, int64_t *out, const bf_store_batch *b), (s, out, b))
+FS_MEMBER(batch_get, BF_E_INTERNAL, (void *s, bf_store_batch *out, int64_t id), (s, out, id))
 FS_MEMBER(batch_update, BF_E_USER, (void *s, const bf_store_batch *b), (s, b))
-FS_MEMBER(batch_next_pending, BF_E_IO, (bf_store_batch *out, void *s, int64_t run, int64_t now),
-          (out, s, run, now))
+FS_MEMBER(batch_next_pending, BF_E_IO, (void *s, bf_store_batch *out, int64_t run, int64_t now),
+          (s, out, run, now))
 FS_MEMBER(batch_running, BF_E_BUSY,
-          (int64_t *live, int64_t *expired, void *s, int64_t run, int64_t now),
-          (live, expired, s, run, now))
-FS_MEMBER(batch_counts, BF_E_UNSUPPORTED, (bf_store_counts *out, void *s, int64_t run),
-          (out, s, run))
+          (void *s, int64_t *live, int64_t *expired, int64_t run, int64_t now),
+          (s, live, expired, run, now))
+FS_MEMBER(batch_counts, BF_E_UNSUPPORTED, (void *s, bf_store_counts *out, int64_t run),
+          (s, out, run))
 FS_MEMBER(batch_list, BF_E_IO, (void *s, int64_t run, int state, bf_store_batch_fn each, void *u),
           (s, run, state, each, u))
 FS_MEMBER(event_append, BF_E_INTERNAL, (void *s, const bf_store_event *e), (s, e))
