@@ -77,17 +77,26 @@ typedef int64_t (*bf_clock_fn)(void *userdata);
 /* Options the host fills for bf_ledger_open(). */
 typedef struct bf_ledger_options {
     unsigned version;
+    /* since version 1 */
     bf_durability durability;
     int busy_timeout_ms;  /* wait for other writers this long before BF_E_BUSY; 0: 10000 */
     bf_clock_fn clock;    /* NULL: the system's real-time clock */
     void *clock_userdata;
     const char *actor;    /* who acts, recorded in every event; NULL: "$USER pid N" */
-    const struct bf_store_vtable *store; /* NULL: bf_store_sqlite() */
+    const struct bf_store_vtable *store; /* NULL: bf_store_sqlite(); copied */
     unsigned flags;       /* BF_LEDGER_* */
+    /* since version 2 */
+    void *store_userdata; /* passed to the store's open() */
+    /*
+     * Called with store_userdata when the ledger is closed; may be NULL. As
+     * with bf_driver_new(), a failed bf_ledger_open() does not call it.
+     */
+    void (*free_store_userdata)(void *userdata);
 } bf_ledger_options;
 
-#define BF_LEDGER_OPTIONS_VERSION 1
-#define BF_LEDGER_OPTIONS_INIT {BF_LEDGER_OPTIONS_VERSION, BF_DURABILITY_FULL, 0, NULL, NULL, NULL, NULL, 0u}
+#define BF_LEDGER_OPTIONS_VERSION 2u
+#define BF_LEDGER_OPTIONS_INIT {BF_LEDGER_OPTIONS_VERSION, BF_DURABILITY_FULL, 0, NULL, NULL, NULL, \
+                                NULL, 0u, NULL, NULL}
 
 /* Fill *opts with defaults for `version`; BF_E_ABI for a version this library does not know. */
 BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
@@ -97,8 +106,10 @@ BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
  * BF_LEDGER_MUST_EXIST), and bring its schema up to date. Anything already
  * at the path must be a ledger: it is identified by reading only, and
  * refused before anything is written to it. `opts` may be NULL for
- * defaults; it is copied, except the strings and the store vtable, which
- * must outlive the ledger. Fails with BF_E_IO (missing or unwritable
+ * defaults; it is copied, and so are the actor and the store vtable
+ * (a store's userdata belongs to the ledger from then on, see
+ * bf_ledger_options.free_store_userdata). `path` is handed to the store's
+ * open(): a file for the SQLite store, whatever another store takes. Fails with BF_E_IO (missing or unwritable
  * directory), BF_E_INVALID (a directory), BF_E_PARSE (not a database, an
  * empty file or database, a database that is not a ledger),
  * BF_E_UNSUPPORTED (a ledger written by a newer libbackfill), BF_E_NOT_FOUND
@@ -148,7 +159,7 @@ typedef struct bf_run_spec {
     unsigned flags;            /* BF_RUN_* */
 } bf_run_spec;
 
-#define BF_RUN_SPEC_VERSION 1
+#define BF_RUN_SPEC_VERSION 1u
 #define BF_RUN_SPEC_INIT {BF_RUN_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0u, 0u, -1.0, 0.0, 0u}
 
 /* Fill *spec with defaults for `version`; BF_E_ABI for a version this library does not know. */
@@ -289,7 +300,7 @@ typedef struct bf_batch_result {
     const char *idempotency_key;    /* or NULL */
 } bf_batch_result;
 
-#define BF_BATCH_RESULT_VERSION 1
+#define BF_BATCH_RESULT_VERSION 1u
 #define BF_BATCH_RESULT_INIT {BF_BATCH_RESULT_VERSION, 0, 0, NULL, NULL, 0.0, NULL}
 
 /* Fill *result with zeros for `version`; BF_E_ABI for a version this library does not know. */
@@ -349,7 +360,7 @@ typedef struct bf_progress {
     double eta_s;     /* remaining work from the mean completed duration and max_concurrency; < 0 unknown */
 } bf_progress;
 
-#define BF_PROGRESS_VERSION 1
+#define BF_PROGRESS_VERSION 1u
 #define BF_PROGRESS_INIT {BF_PROGRESS_VERSION, BF_RUN_PLANNED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, -1.0}
 
 /* Zero *progress for `version`; BF_E_ABI for a version this library does not know. */

@@ -45,14 +45,6 @@ int bf__rows_new(bf_rows **out, const char *const *names, size_t width);
 /* A profile with room for every metric of `spec`, all NULL/0. */
 int bf__profile_new(bf_profile **out, const bf_profile_spec *spec);
 
-/*
- * Zero a host-filled struct of `size` bytes whose first member is its
- * version and set that version; BF_E_ABI outside 1..current. `what` names
- * the struct in messages. Behind every bf_x_init().
- */
-int bf__versioned_init(void *ptr, size_t size, unsigned version, unsigned current,
-                       const char *what);
-
 /* Copy a value, duplicating text and blob bytes (NUL-terminated); free with bf__value_dispose. */
 int bf__value_copy(bf_value *dst, const bf_value *src);
 void bf__value_dispose(bf_value *value);

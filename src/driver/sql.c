@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "common/versioned.h"
 #include "driver/sql.h"
 
 /* ---- bindings ---- */
@@ -554,14 +555,19 @@ static const bf_driver_vtable sql_driver = {
     .last_error = NULL,
 };
 
+static const size_t sql_vtable_sizes[] = {0, sizeof(bf_sql_vtable)};
+static const bf__struct_desc sql_vtable_desc = {"SQL vtable", BF_SQL_VTABLE_VERSION,
+                                                sql_vtable_sizes, NULL};
+
 int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version)
 {
-    return bf__versioned_init(vtable, sizeof *vtable, version, BF_SQL_VTABLE_VERSION, "SQL vtable");
+    return bf__struct_init(vtable, version, &sql_vtable_desc);
 }
 
-int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
+int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *host_vt, void *userdata,
                       void (*free_userdata)(void *userdata))
 {
+    bf_sql_vtable copy, *vt = &copy;
     static const char *const required[] = {
         "execute", "prepare", "param_count", "param_name", "bind", "step",
         "column_count", "column", "changes", "finalize", "describe",
@@ -569,12 +575,11 @@ int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
     bf__sql *s;
     int rc;
 
-    if (!out || !vt)
+    if (!out || !host_vt)
         return bf__error(BF_E_INVALID, "bf_driver_new_sql: NULL argument");
     *out = NULL;
-    if (vt->version == 0 || vt->version > BF_SQL_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "SQL vtable version %u is newer than this library's %u (or 0)",
-                         vt->version, BF_SQL_VTABLE_VERSION);
+    if (bf__vtable_check(&copy, host_vt, &sql_vtable_desc, "bf_driver_new_sql") != BF_OK)
+        return BF_E_ABI;
     {
         const int present[] = {
             vt->execute != NULL, vt->prepare != NULL, vt->param_count != NULL,
@@ -590,7 +595,7 @@ int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
     s = bf__calloc(1, sizeof *s);
     if (!s)
         return bf__nomem();
-    s->vt = *vt;
+    s->vt = copy;
     s->ud = userdata;
     rc = bf_driver_new(out, &sql_driver, s, sql_free);
     if (rc != BF_OK) {

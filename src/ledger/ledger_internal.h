@@ -13,7 +13,10 @@
 #include "common/internal.h"
 
 struct bf_ledger {
-    const bf_store_vtable *store;
+    bf_store_vtable store_vt;     /* the host's vtable, copied up to its version */
+    const bf_store_vtable *store; /* &store_vt */
+    void *store_userdata;
+    void (*free_store_userdata)(void *userdata);
     void *db;
     char *path;
     char *actor;
@@ -57,9 +60,10 @@ int64_t bf__ledger_now(bf_ledger *ledger);
 
 /*
  * Every call of a store member goes through BF__STORE(ledger, member,
- * (args)), as the driver's dispatch does: the thread's error is cleared
+ * (ledger->db, args)), as the driver's dispatch does: the thread's error is cleared
  * before the call, so that afterwards a failure is known to carry the
- * member's own message, and bf__store_result() makes sure it has one. A
+ * member's own message (set with bf_error_set() by a host's store), and
+ * bf__store_result() makes sure it has one. A
  * member that fails without a message (or with the message of another
  * code) gets one made up that names the ledger and the member; its code is
  * kept (BF_E_USER and every other BF_E_* code pass through), and a

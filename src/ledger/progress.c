@@ -7,19 +7,7 @@
 
 #include "common/json.h"
 #include "ledger/ledger_internal.h"
-
-int bf_progress_init(bf_progress *progress, unsigned version)
-{
-    bf_progress init = BF_PROGRESS_INIT;
-
-    if (!progress)
-        return bf__error(BF_E_INVALID, "bf_progress_init: progress is NULL");
-    if (version != BF_PROGRESS_VERSION)
-        return bf__error(BF_E_ABI, "bf_progress_init: unknown version %u (this library knows %d)",
-                         version, BF_PROGRESS_VERSION);
-    *progress = init;
-    return BF_OK;
-}
+#include "ledger/versions.h"
 
 static void fill_progress(bf_progress *p, const bf_store_run *rec, const bf_store_counts *c,
                           int64_t now)
@@ -56,27 +44,28 @@ int bf_run_progress(bf_progress *out, bf_run *run)
 {
     bf_store_run rec;
     bf_store_counts counts;
+    bf_progress full = BF_PROGRESS_INIT;
     bf_ledger *ledger;
+    unsigned version;
     int rc;
 
     if (!out || !run)
         return bf__error(BF_E_INVALID, "bf_run_progress: out and run are required");
-    if (out->version < 1 || out->version > BF_PROGRESS_VERSION)
-        return bf__run_fail(run, bf__error(BF_E_ABI, "bf_run_progress: progress version %u "
-                                           "unknown (this library knows 1 to %d)",
-                                           out->version, BF_PROGRESS_VERSION));
+    if (bf__struct_version(&version, out, &bf__progress_desc, "bf_run_progress") != BF_OK)
+        return bf__run_fail(run, BF_E_ABI);
     ledger = run->ledger;
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
         rc = bf__run_get(run, &rec);
         if (rc == BF_OK)
-            rc = BF__STORE(ledger, batch_counts, (&counts, ledger->db, run->id));
+            rc = BF__STORE(ledger, batch_counts, (ledger->db, &counts, run->id));
         bf__ledger_rollback(ledger);
     }
     if (rc != BF_OK)
         return bf__run_fail(run, rc);
     run->state = rec.state;
-    fill_progress(out, &rec, &counts, bf__ledger_now(ledger));
+    fill_progress(&full, &rec, &counts, bf__ledger_now(ledger));
+    bf__struct_write(out, &full, &bf__progress_desc); /* up to the host's version */
     return BF_OK;
 }
 

@@ -144,7 +144,7 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     return rc;
 }
 
-int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
+int sq_batch_running(void *store, int64_t *out_live, int64_t *out_expired, int64_t run_id,
                      int64_t now)
 {
     sq_store *s = store;
@@ -163,7 +163,7 @@ int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64
     return BF_OK;
 }
 
-int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now)
+int sq_batch_next_pending(void *store, bf_store_batch *out, int64_t run_id, int64_t now)
 {
     sq_store *s = store;
     struct walk w;
@@ -171,11 +171,11 @@ int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int6
 
     if (s->walk_next && s->walk_run == run_id && s->walk_now == now &&
         s->walk_changes == sqlite3_total_changes(s->db))
-        return sq_batch_get(out, s, s->walk_next);
+        return sq_batch_get(s, out, s->walk_next);
     rc = walk(&w, s, run_id, now, 1);
     if (rc != BF_OK)
         return rc;
     if (!w.next)
         return BF_E_NOT_FOUND;
-    return sq_batch_get(out, s, w.next);
+    return sq_batch_get(s, out, w.next);
 }

@@ -203,7 +203,7 @@ static void read_batch(sqlite3_stmt *st, bf_store_batch *b)
     b->error = col_text(st, 23);
 }
 
-int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
+int sq_run_insert(void *store, int64_t *out, const bf_store_run *r)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -235,7 +235,7 @@ int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
     return rc;
 }
 
-int sq_run_get(bf_store_run *out, void *store, int64_t id)
+int sq_run_get(void *store, bf_store_run *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -294,7 +294,7 @@ static int step_id(int64_t *out, sq_store *s, sqlite3_stmt *st, const char *doin
     return rc;
 }
 
-int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only)
+int sq_run_find(void *store, int64_t *out, const char *brief_name, int unfinished_only)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -356,7 +356,7 @@ int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
     return rc == BF_OK ? each_row(s, st, run_row, &c, "listing runs") : rc;
 }
 
-int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
+int sq_batch_insert(void *store, int64_t *out, const bf_store_batch *b)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -412,7 +412,7 @@ static int step_batch(bf_store_batch *out, sq_store *s, sqlite3_stmt *st, const 
     return rc;
 }
 
-int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
+int sq_batch_get(void *store, bf_store_batch *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -462,7 +462,7 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     return sq_step_done(s, st, "listing a batch for claims");
 }
 
-int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
+int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;

@@ -17,6 +17,7 @@
 
 #include "common/internal.h"
 #include "ledger/sqlite_store.h"
+#include "ledger/versions.h"
 
 int sq_fail(sq_store *s, int rc, const char *doing)
 {
@@ -252,12 +253,13 @@ static int create_ledger(const char *path, const bf_store_config *config)
  * the file's header), and the connection does not checkpoint on close until
  * the file is known to be a ledger.
  */
-static int sq_open(void **out, const char *path, const bf_store_config *config)
+static int sq_open(void *userdata, void **out, const char *path, const bf_store_config *config)
 {
     sq_store *s = NULL;
     struct stat st;
     int version = 0, rc;
 
+    (void)userdata; /* the SQLite store needs none */
     *out = NULL;
     if (!config || config->version < 1)
         return bf__error(BF_E_ABI, "ledger %s: store config version missing", path);
@@ -364,13 +366,5 @@ const bf_store_vtable *bf_store_sqlite(void)
 
 int bf_store_vtable_init(bf_store_vtable *vtable, unsigned version)
 {
-    bf_store_vtable init = BF_STORE_VTABLE_INIT;
-
-    if (!vtable)
-        return bf__error(BF_E_INVALID, "bf_store_vtable_init: vtable is NULL");
-    if (version != BF_STORE_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "bf_store_vtable_init: unknown version %u (this library knows %d)",
-                         version, BF_STORE_VTABLE_VERSION);
-    *vtable = init;
-    return BF_OK;
+    return bf__struct_init(vtable, version, &bf__store_vtable_desc);
 }

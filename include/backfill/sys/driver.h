@@ -13,14 +13,22 @@
  * library with BF_E_ABI; a NULL member means "not provided" and the operation
  * fails with BF_E_UNSUPPORTED.
  *
- * Members return BF_OK or a negative BF_E_* code. BF_E_USER is passed back
- * to the caller untouched, so a binding can re-raise its own exception.
+ * Ownership: vtables are copied, this header's as the ledger's store vtable
+ * (<backfill/sys/store.h>): bf_driver_new() and bf_driver_new_sql() copy the
+ * host's vtable up to its version, so it may be a stack variable; only the
+ * userdata is kept, released through free_userdata.
+ *
+ * Members return BF_OK or a negative BF_E_* code, after setting a message
+ * with bf_error_set() (<backfill/sys/errors.h>), which the dispatch keeps.
+ * BF_E_USER is passed back to the caller untouched, so a binding can
+ * re-raise its own exception.
  * Results are written into library-owned objects through the setters below.
  */
 #ifndef BACKFILL_SYS_DRIVER_H
 #define BACKFILL_SYS_DRIVER_H
 
 #include "backfill/driver.h"
+#include "backfill/sys/errors.h"
 
 #ifdef __cplusplus
 extern "C" {
