@@ -184,6 +184,15 @@ static int sq_connect(sq_store **out, const char *path, const bf_store_config *c
         return rc;
     }
     sqlite3_extended_result_codes(s->db, 1);
+    /* A double-quoted name is a name: a typo in the ledger's SQL fails instead of reading a string. */
+    rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_fail(s, rc, "configuring");
+        sq_close(s);
+        return rc;
+    }
     sqlite3_busy_handler(s->db, busy_wait, s);
     *out = s;
     return BF_OK;

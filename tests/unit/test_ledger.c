@@ -189,6 +189,23 @@ START_TEST(durability_sets_the_sync_mode)
 }
 END_TEST
 
+/* The ledger runs only SQL it writes, and a double-quoted name there is a name, never a string. */
+START_TEST(double_quoted_names_are_never_strings)
+{
+    sq_store *s = ledger->db;
+    sqlite3_stmt *st = NULL;
+    int dml = -1, ddl = -1;
+
+    ck_assert_int_eq(sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, -1, &dml), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, -1, &ddl), SQLITE_OK);
+    ck_assert_int_eq(dml, 0);
+    ck_assert_int_eq(ddl, 0);
+    ck_assert_int_eq(sqlite3_prepare_v2(s->db, "SELECT \"no_such_column\" FROM bf_schema_version",
+                                        -1, &st, NULL), SQLITE_ERROR);
+    ck_assert_ptr_null(st);
+}
+END_TEST
+
 START_TEST(a_newer_schema_is_refused)
 {
     bf_ledger *other;
@@ -2033,6 +2050,7 @@ static Suite *ledger_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, open_creates_a_wal_ledger_with_a_schema_version);
     tcase_add_test(tc, durability_sets_the_sync_mode);
+    tcase_add_test(tc, double_quoted_names_are_never_strings);
     tcase_add_test(tc, a_newer_schema_is_refused);
     tcase_add_test(tc, an_older_schema_is_migrated_forward);
     tcase_add_test(tc, another_sqlite_database_is_refused);
