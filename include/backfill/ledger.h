@@ -360,8 +360,9 @@ BF_API int bf_run_progress(bf_progress *out, bf_run *run);
 
 /*
  * The run's batches in plan order as a JSON array (fields in
- * docs/ledger.md); `state` < 0 for all batches, else only that state. The
- * caller frees *out with bf_free().
+ * docs/ledger.md); `state` < 0 for all batches, else only that state
+ * (BF_E_INVALID for a value that is no state). The caller frees *out with
+ * bf_free().
  */
 BF_API int bf_run_batches_json(char **out, bf_run *run, int state);
 
@@ -378,8 +379,9 @@ BF_API int bf_run_events_json(char **out, bf_run *run);
  * by one thread at a time.
  *
  * Accessors take an index from 0 to count - 1. For an index out of range
- * (or a NULL listing) a string accessor returns NULL, a state accessor -1,
- * a dimension 0 (no dimension), and every other integer 0. Strings are
+ * (or a NULL listing) a string accessor returns NULL, a state accessor
+ * BF_E_INVALID (-1), a dimension 0 (no dimension), and every other integer
+ * 0; count is 0 for NULL. Strings are
  * owned by the listing and valid until it is freed; NULL also stands for a
  * value the ledger did not record (a code version, a worker, an error).
  * Times are UTC microseconds, 0 when not set. States are returned as int
@@ -405,7 +407,7 @@ BF_API int64_t bf_run_list_id(const bf_run_list *list, size_t i);
 /* The run's number under its brief: 1, 2, ... */
 BF_API int64_t bf_run_list_seq(const bf_run_list *list, size_t i);
 BF_API const char *bf_run_list_brief_name(const bf_run_list *list, size_t i);
-/* A bf_run_state, or -1 for an index out of range. */
+/* A bf_run_state, or BF_E_INVALID (-1) for an index out of range. */
 BF_API int bf_run_list_state(const bf_run_list *list, size_t i);
 BF_API const char *bf_run_list_plan_fingerprint(const bf_run_list *list, size_t i);
 BF_API bf_dimension bf_run_list_dimension(const bf_run_list *list, size_t i);
@@ -433,8 +435,8 @@ BF_API int64_t bf_run_list_finished_at(const bf_run_list *list, size_t i);
 
 /*
  * The run's batches in plan order (ordinal, then id); `state` < 0 for all
- * batches, else only those in that bf_batch_state. The caller frees *out
- * with bf_batch_list_free().
+ * batches, else only those in that bf_batch_state (BF_E_INVALID for a
+ * value that is no state). The caller frees *out with bf_batch_list_free().
  */
 BF_API int bf_run_batches(bf_batch_list **out, bf_run *run, int state);
 
@@ -447,7 +449,7 @@ BF_API int64_t bf_batch_list_id(const bf_batch_list *list, size_t i);
 BF_API int64_t bf_batch_list_ordinal(const bf_batch_list *list, size_t i);
 /* The batch this one was split from, or 0. */
 BF_API int64_t bf_batch_list_parent_id(const bf_batch_list *list, size_t i);
-/* A bf_batch_state, or -1 for an index out of range. */
+/* A bf_batch_state, or BF_E_INVALID (-1) for an index out of range. */
 BF_API int bf_batch_list_state(const bf_batch_list *list, size_t i);
 BF_API bf_dimension bf_batch_list_dimension(const bf_batch_list *list, size_t i);
 /* The label ("" when none was recorded). */
@@ -497,8 +499,9 @@ BF_API const char *bf_event_list_from(const bf_event_list *list, size_t i);
 BF_API const char *bf_event_list_to(const bf_event_list *list, size_t i);
 /*
  * The same states as numbers: a bf_run_state for a "run" event, a
- * bf_batch_state for a "batch" event; -1 when there is none (notes, a new
- * run, a name this library does not know) or the index is out of range.
+ * bf_batch_state for a "batch" event; BF_E_INVALID (-1) when there is none
+ * (notes, a new run, a name this library does not know) or the index is
+ * out of range.
  */
 BF_API int bf_event_list_from_state(const bf_event_list *list, size_t i);
 BF_API int bf_event_list_to_state(const bf_event_list *list, size_t i);

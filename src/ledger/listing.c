@@ -199,7 +199,7 @@ int bf_run_list_state(const bf_run_list *list, size_t i)
 {
     const bf_store_run *r = run_at(list, i);
 
-    return r ? r->state : -1;
+    return r ? r->state : BF_E_INVALID;
 }
 
 bf_dimension bf_run_list_dimension(const bf_run_list *list, size_t i)
@@ -269,6 +269,9 @@ int bf_run_batches(bf_batch_list **out, bf_run *run, int state)
     if (!out || !run)
         return bf__error(BF_E_INVALID, "bf_run_batches: out and run are required");
     *out = NULL;
+    if (state >= 0 && !bf_batch_state_name((bf_batch_state)state))
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_batches: %d is no batch state "
+                                           "(0 to %d, or < 0 for all)", state, BF_BATCH_SPLIT));
     list = bf__calloc(1, sizeof *list);
     if (!list)
         return bf__run_fail(run, bf__nomem());
@@ -331,7 +334,7 @@ int bf_batch_list_state(const bf_batch_list *list, size_t i)
 {
     const bf_store_batch *b = batch_at(list, i);
 
-    return b ? b->state : -1;
+    return b ? b->state : BF_E_INVALID;
 }
 
 bf_dimension bf_batch_list_dimension(const bf_batch_list *list, size_t i)
@@ -435,7 +438,7 @@ static int state_number(const char *subject, const char *name)
     int batch = strcmp(subject, "batch") == 0;
 
     if (!name || (!batch && strcmp(subject, "run") != 0))
-        return -1;
+        return BF_E_INVALID;
     for (int s = 0; s < BF_STORE_MAX_STATES; s++) {
         const char *known = batch ? bf_batch_state_name((bf_batch_state)s)
                                   : bf_run_state_name((bf_run_state)s);
@@ -443,19 +446,19 @@ static int state_number(const char *subject, const char *name)
         if (known && strcmp(known, name) == 0)
             return s;
     }
-    return -1;
+    return BF_E_INVALID;
 }
 
 int bf_event_list_from_state(const bf_event_list *list, size_t i)
 {
     const bf_store_event *e = event_at(list, i);
 
-    return e ? state_number(e->subject, e->from_state) : -1;
+    return e ? state_number(e->subject, e->from_state) : BF_E_INVALID;
 }
 
 int bf_event_list_to_state(const bf_event_list *list, size_t i)
 {
     const bf_store_event *e = event_at(list, i);
 
-    return e ? state_number(e->subject, e->to_state) : -1;
+    return e ? state_number(e->subject, e->to_state) : BF_E_INVALID;
 }
