@@ -371,13 +371,154 @@ BF_API int bf_run_progress(bf_progress *out, bf_run *run);
 
 /*
  * The run's batches in plan order as a JSON array (fields in
- * docs/ledger.md); `state` < 0 for all batches, else only that state. The
- * caller frees *out with bf_free().
+ * docs/ledger.md); `state` < 0 for all batches, else only that state
+ * (BF_E_INVALID for a value that is no state). The caller frees *out with
+ * bf_free().
  */
 BF_API int bf_run_batches_json(char **out, bf_run *run, int state);
 
 /* The run's audit events, oldest first, as a JSON array. The caller frees *out with bf_free(). */
 BF_API int bf_run_events_json(char **out, bf_run *run);
+
+/* ---- Typed listings ---- */
+
+/*
+ * Runs, batches and audit events as handles with typed accessors, for hosts
+ * that would rather not parse the JSON listings above (which are made from
+ * these). A listing is a copy read in one transaction: it does not change
+ * with the ledger and outlives the run and ledger it came from. It is used
+ * by one thread at a time.
+ *
+ * Accessors take an index from 0 to count - 1. For an index out of range
+ * (or a NULL listing) a string accessor returns NULL, a state accessor
+ * BF_E_INVALID (-1), a dimension 0 (no dimension), and every other integer
+ * 0; count is 0 for NULL. Strings are
+ * owned by the listing and valid until it is freed; NULL also stands for a
+ * value the ledger did not record (a code version, a worker, an error).
+ * Times are UTC microseconds, 0 when not set. States are returned as int
+ * so that -1 can be tested: in range they are bf_run_state or
+ * bf_batch_state values.
+ */
+typedef struct bf_run_list bf_run_list;
+typedef struct bf_batch_list bf_batch_list;
+typedef struct bf_event_list bf_event_list;
+
+/*
+ * Every run of the ledger, oldest first; with `brief_name` (may be NULL for
+ * all), only that brief's runs. The caller frees *out with
+ * bf_run_list_free().
+ */
+BF_API int bf_ledger_runs(bf_run_list **out, bf_ledger *ledger, const char *brief_name);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_run_list_free(bf_run_list *list);
+
+BF_API size_t bf_run_list_count(const bf_run_list *list);
+BF_API int64_t bf_run_list_id(const bf_run_list *list, size_t i);
+/* The run's number under its brief: 1, 2, ... */
+BF_API int64_t bf_run_list_seq(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_brief_name(const bf_run_list *list, size_t i);
+/* A bf_run_state, or BF_E_INVALID (-1) for an index out of range. */
+BF_API int bf_run_list_state(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_plan_fingerprint(const bf_run_list *list, size_t i);
+BF_API bf_dimension bf_run_list_dimension(const bf_run_list *list, size_t i);
+/* The plan's batching column. */
+BF_API const char *bf_run_list_column(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_code_version(const bf_run_list *list, size_t i);
+/* Who started the run. */
+BF_API const char *bf_run_list_operator(const bf_run_list *list, size_t i);
+/* The run parameters and the brief as the JSON text recorded at the start. */
+BF_API const char *bf_run_list_params_json(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_brief_json(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_max_concurrency(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_max_attempts(const bf_run_list *list, size_t i);
+/* The spec's retry_backoff_s and lease_s, in microseconds. */
+BF_API int64_t bf_run_list_retry_backoff_us(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_lease_us(const bf_run_list *list, size_t i);
+/* Batches registered from the plan (split halves not counted). */
+BF_API int64_t bf_run_list_batch_count(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_created_at(const bf_run_list *list, size_t i);
+/* The first claim. */
+BF_API int64_t bf_run_list_started_at(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_updated_at(const bf_run_list *list, size_t i);
+/* The move to cancelled, completed or rolled_back. */
+BF_API int64_t bf_run_list_finished_at(const bf_run_list *list, size_t i);
+
+/*
+ * The run's batches in plan order (ordinal, then id); `state` < 0 for all
+ * batches, else only those in that bf_batch_state (BF_E_INVALID for a
+ * value that is no state). The caller frees *out with bf_batch_list_free().
+ */
+BF_API int bf_run_batches(bf_batch_list **out, bf_run *run, int state);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_batch_list_free(bf_batch_list *list);
+
+BF_API size_t bf_batch_list_count(const bf_batch_list *list);
+BF_API int64_t bf_batch_list_id(const bf_batch_list *list, size_t i);
+/* The position in plan order; the halves of a split keep their parent's. */
+BF_API int64_t bf_batch_list_ordinal(const bf_batch_list *list, size_t i);
+/* The batch this one was split from, or 0. */
+BF_API int64_t bf_batch_list_parent_id(const bf_batch_list *list, size_t i);
+/* A bf_batch_state, or BF_E_INVALID (-1) for an index out of range. */
+BF_API int bf_batch_list_state(const bf_batch_list *list, size_t i);
+BF_API bf_dimension bf_batch_list_dimension(const bf_batch_list *list, size_t i);
+/* The label ("" when none was recorded). */
+BF_API const char *bf_batch_list_label(const bf_batch_list *list, size_t i);
+/* The native bounds, as bf_lease_lo() and bf_lease_hi(). */
+BF_API int64_t bf_batch_list_lo(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_hi(const bf_batch_list *list, size_t i);
+/* The bound parameters as a JSON object, as bf_lease_params_json(). */
+BF_API const char *bf_batch_list_params_json(const bf_batch_list *list, size_t i);
+/* The fencing token of the latest claim (0 before any claim). */
+BF_API int64_t bf_batch_list_token(const bf_batch_list *list, size_t i);
+/* Claims since the batch was last reset. */
+BF_API int64_t bf_batch_list_attempt(const bf_batch_list *list, size_t i);
+/* When the latest claim's lease expires, unless extended. */
+BF_API int64_t bf_batch_list_lease_until(const bf_batch_list *list, size_t i);
+/* Retry backoff: not claimable before this instant. */
+BF_API int64_t bf_batch_list_not_before(const bf_batch_list *list, size_t i);
+/* Who holds or last held the lease, when the ledger recorded it. */
+BF_API const char *bf_batch_list_worker(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_started_at(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_finished_at(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_duration_us(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_rows_written(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_rows_deleted(const bf_batch_list *list, size_t i);
+/* The fingerprints the completion reported ("rows:hex32"). */
+BF_API const char *bf_batch_list_fingerprint_before(const bf_batch_list *list, size_t i);
+BF_API const char *bf_batch_list_fingerprint_after(const bf_batch_list *list, size_t i);
+BF_API const char *bf_batch_list_idempotency_key(const bf_batch_list *list, size_t i);
+/* The message of the latest failure. */
+BF_API const char *bf_batch_list_error(const bf_batch_list *list, size_t i);
+
+/* The run's audit events, oldest first. The caller frees *out with bf_event_list_free(). */
+BF_API int bf_run_events(bf_event_list **out, bf_run *run);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_event_list_free(bf_event_list *list);
+
+BF_API size_t bf_event_list_count(const bf_event_list *list);
+/* The event's position in its run's log: 1, 2, ... */
+BF_API int64_t bf_event_list_seq(const bf_event_list *list, size_t i);
+/* The batch the event is about, or 0 for the run and notes. */
+BF_API int64_t bf_event_list_batch_id(const bf_event_list *list, size_t i);
+/* "run", "batch" or "note" ("" when none was recorded). */
+BF_API const char *bf_event_list_subject(const bf_event_list *list, size_t i);
+/* The state names moved from and to ("planned", "pending", ...); NULL when none (notes, a new run). */
+BF_API const char *bf_event_list_from(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_to(const bf_event_list *list, size_t i);
+/*
+ * The same states as numbers: a bf_run_state for a "run" event, a
+ * bf_batch_state for a "batch" event; BF_E_INVALID (-1) when there is none
+ * (notes, a new run, a name this library does not know) or the index is
+ * out of range.
+ */
+BF_API int bf_event_list_from_state(const bf_event_list *list, size_t i);
+BF_API int bf_event_list_to_state(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_actor(const bf_event_list *list, size_t i);
+BF_API int64_t bf_event_list_at(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_detail(const bf_event_list *list, size_t i);
 
 #ifdef __cplusplus
 }
