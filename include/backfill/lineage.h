@@ -15,12 +15,13 @@
 
 #include "backfill/brief.h"
 #include "backfill/common.h"
+#include "backfill/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_lineage bf_lineage;
+/* bf_lineage is declared in <backfill/types.h>. */
 
 /*
  * Build the lineage of a brief. Every `depends_on` name must be the target
