@@ -10,6 +10,7 @@
 
 #include "backfill/version.h"
 #include "backfill/common.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 #include "backfill/plan.h"
 #include "backfill/brief.h"

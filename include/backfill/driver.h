@@ -27,17 +27,17 @@
 #include "backfill/common.h"
 #include "backfill/fingerprint.h"
 #include "backfill/plan.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_driver bf_driver;
-typedef struct bf_driver_vtable bf_driver_vtable; /* defined in <backfill/sys/driver.h> */
-typedef struct bf_table_info bf_table_info;
-typedef struct bf_rows bf_rows;
-typedef struct bf_profile bf_profile;
+/*
+ * bf_driver, bf_table_info, bf_rows, bf_profile and bf_driver_vtable (defined
+ * in <backfill/sys/driver.h>) are declared in <backfill/types.h>.
+ */
 
 /* ---- Handles ----------------------------------------------------------- */
 
@@ -127,21 +127,7 @@ BF_API void bf_rows_free(bf_rows *rows);
 
 /* ---- Writing: staging, publishing, snapshots, fencing ------------------ */
 
-/* How a batch is written: a brief's `write.strategy`. */
-typedef enum bf_write_strategy {
-    BF_WRITE_UNSET = 0,
-    BF_WRITE_PARTITION_OVERWRITE = 1,
-    BF_WRITE_MERGE = 2,
-    BF_WRITE_STAGING_SWAP = 3,
-    BF_WRITE_PARALLEL_VERSION = 4,
-    BF_WRITE_APPEND = 5 /* not idempotent */
-} bf_write_strategy;
-
-/*
- * The strategy's name as a brief spells it ("partition_overwrite"), or NULL
- * for 0 and values out of range. The string is static.
- */
-BF_API const char *bf_write_strategy_name(bf_write_strategy value);
+/* How a batch is written: bf_write_strategy, in <backfill/types.h>. */
 
 /*
  * What a publish needs from the brief, filled by the host. The strings and

@@ -20,14 +20,13 @@
 
 #include "backfill/common.h"
 #include "backfill/plan.h"
+#include "backfill/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_ledger bf_ledger;
-typedef struct bf_run bf_run;
-typedef struct bf_lease bf_lease;
+/* bf_ledger, bf_run and bf_lease are declared in <backfill/types.h>. */
 struct bf_store_vtable;
 
 /* Run states. Legal transitions are listed in docs/ledger.md. */

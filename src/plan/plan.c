@@ -97,21 +97,6 @@ static const struct layout *layout_of(const bf_batch *b)
     return &plan_of(b)->layouts[b->layout];
 }
 
-const char *bf_dimension_name(bf_dimension dim)
-{
-    switch (dim) {
-    case BF_DIM_TIME:
-        return "time";
-    case BF_DIM_KEY:
-        return "key";
-    case BF_DIM_PARTITION:
-        return "partition";
-    case BF_DIM_BUCKET:
-        return "bucket";
-    }
-    return NULL;
-}
-
 int bf__plan_new(bf_plan **out, bf_dimension dim, const char *column, size_t capacity_hint)
 {
     bf_plan *plan;

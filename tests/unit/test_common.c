@@ -357,6 +357,54 @@ START_TEST(error_set_is_what_plugins_report_with)
 }
 END_TEST
 
+/* Every shared enumeration's names go both ways, and unknown names are refused with the list. */
+START_TEST(type_names_round_trip)
+{
+    bf_dimension dim = BF_DIM_TIME;
+    bf_grain grain = BF_GRAIN_UNSET;
+    bf_time_format format = BF_TIME_FORMAT_UNSET;
+    bf_batch_order order = BF_BATCH_ORDER_UNSET;
+    bf_write_strategy strategy = BF_WRITE_UNSET;
+
+    for (int v = BF_DIM_TIME; v <= BF_DIM_BUCKET; v++) {
+        ck_assert_int_eq(bf_dimension_from_name(&dim, bf_dimension_name((bf_dimension)v)), BF_OK);
+        ck_assert_int_eq(dim, v);
+    }
+    for (int v = BF_GRAIN_HOUR; v <= BF_GRAIN_YEAR; v++) {
+        ck_assert_int_eq(bf_grain_from_name(&grain, bf_grain_name((bf_grain)v)), BF_OK);
+        ck_assert_int_eq(grain, v);
+    }
+    for (int v = BF_TIME_FORMAT_UNIX_S; v <= BF_TIME_FORMAT_DATE; v++) {
+        ck_assert_int_eq(bf_time_format_from_name(&format, bf_time_format_name((bf_time_format)v)),
+                         BF_OK);
+        ck_assert_int_eq(format, v);
+    }
+    for (int v = BF_BATCH_ORDER_OLDEST_FIRST; v <= BF_BATCH_ORDER_NEWEST_FIRST; v++) {
+        ck_assert_int_eq(bf_batch_order_from_name(&order, bf_batch_order_name((bf_batch_order)v)),
+                         BF_OK);
+        ck_assert_int_eq(order, v);
+    }
+    for (int v = BF_WRITE_PARTITION_OVERWRITE; v <= BF_WRITE_APPEND; v++) {
+        ck_assert_int_eq(
+            bf_write_strategy_from_name(&strategy, bf_write_strategy_name((bf_write_strategy)v)),
+            BF_OK);
+        ck_assert_int_eq(strategy, v);
+    }
+    ck_assert_str_eq(bf_dimension_name(BF_DIM_PARTITION), "partition");
+    ck_assert_str_eq(bf_write_strategy_name(BF_WRITE_STAGING_SWAP), "staging_swap");
+    ck_assert_ptr_null(bf_dimension_name((bf_dimension)0));
+    ck_assert_ptr_null(bf_grain_name(BF_GRAIN_UNSET));
+    ck_assert_ptr_null(bf_write_strategy_name((bf_write_strategy)6));
+    ck_assert_int_eq(bf_dimension_from_name(&dim, "row"), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "dimension 'row': expected time, key, partition or bucket");
+    ck_assert_int_eq(dim, BF_DIM_BUCKET);
+    ck_assert_int_eq(bf_write_strategy_from_name(&strategy, NULL), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "write strategy '(null)': expected partition_overwrite, "
+                                      "merge, staging_swap, parallel_version or append");
+    ck_assert_int_eq(strategy, BF_WRITE_APPEND);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -374,6 +422,7 @@ int main(void)
     tcase_add_test(version, vtable_check_copies_up_to_the_hosts_version);
     tcase_add_test(version, old_ledger_options_are_not_overrun);
     tcase_add_test(errors, error_set_is_what_plugins_report_with);
+    tcase_add_test(version, type_names_round_trip);
     tcase_add_test(memory, set_allocator_refuses_partial_hooks);
     tcase_add_test(memory, set_allocator_refused_after_first_allocation);
     tcase_add_test(memory, allocations_go_through_hooks);

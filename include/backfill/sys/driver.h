@@ -67,7 +67,7 @@ BF_API int bf_profile_set_fingerprint(bf_profile *profile, const bf_fingerprint 
  * key_boundaries fills `rows` with one INT column. last_error, when present,
  * gives the message for a failure the member did not describe.
  */
-typedef struct bf_driver_vtable {
+struct bf_driver_vtable {
     unsigned version;
     /* since version 1 */
     int (*describe)(void *userdata, bf_table_info *info, const char *table);
@@ -106,7 +106,7 @@ typedef struct bf_driver_vtable {
     int (*partitions)(void *userdata, bf_rows *rows, const char *table, const char *column);
     int (*execute)(void *userdata, const char *sql);
     const char *(*last_error)(void *userdata);
-} bf_driver_vtable;
+};
 
 #define BF_DRIVER_VTABLE_VERSION 1u
 #define BF_DRIVER_VTABLE_INIT {BF_DRIVER_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, \
