@@ -2,6 +2,7 @@
  * The bf_driver handle: checks arguments and vtable versions, creates the
  * result objects, dispatches to the vtable and keeps the handle's last error.
  */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,8 +51,9 @@ int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdat
     d = bf__calloc(1, sizeof *d);
     if (!d)
         return bf__nomem();
-    /* Version 1 is the whole struct; later versions copy only what they define. */
-    d->vt = *vtable;
+    /* A host's vtable is as long as its version: copy only the members it defines. */
+    memcpy(&d->vt, vtable, vtable->version == 1 ? offsetof(bf_driver_vtable, count_batches)
+                                                : sizeof d->vt);
     d->userdata = userdata;
     d->free_userdata = free_userdata;
     d->pid = getpid();
@@ -578,4 +580,48 @@ int bf_driver_execute(bf_driver *d, const char *sql)
     if ((rc = op_begin(d, d->vt.execute != NULL, "execute")) != BF_OK)
         return rc;
     return op_end(d, d->vt.execute(d->userdata, sql), "execute");
+}
+
+/* Handle error helpers for the driver module's own composite operations. */
+void bf__driver_clear_error(bf_driver *d)
+{
+    d->err.code = BF_OK;
+    d->err.msg[0] = '\0';
+}
+
+int bf__driver_fail_from_thread(bf_driver *d)
+{
+    return bf__herror_from_thread(&d->err);
+}
+
+int bf_driver_count_batches(int64_t *out_counts, bf_driver *d, const bf_plan *plan,
+                            const char *table)
+{
+    size_t n;
+    int rc;
+
+    NEED(d, out_counts && plan && table, "count_batches");
+    if (d->pid != getpid())
+        return op_begin(d, 1, "count_batches");
+    n = bf_plan_count(plan);
+    for (size_t i = 0; i < n; i++)
+        out_counts[i] = 0;
+    if (!d->vt.count_batches) {
+        /* A driver without the member: one count per batch. */
+        bf_profile_spec count_only = BF_PROFILE_SPEC_INIT;
+
+        for (size_t i = 0; i < n; i++) {
+            bf_profile *profile = NULL;
+
+            rc = bf_driver_profile(&profile, d, table, &count_only, plan, bf_plan_batch(plan, i));
+            if (rc != BF_OK)
+                return rc;
+            out_counts[i] = bf_profile_rows(profile);
+            bf_profile_free(profile);
+        }
+        return BF_OK;
+    }
+    if ((rc = op_begin(d, 1, "count_batches")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.count_batches(d->userdata, out_counts, plan, table), "count_batches");
 }

@@ -2,6 +2,7 @@
  * The SQL layer's core: identifiers, predicates, statements with named
  * bindings, transactions, and the driver made from a connection vtable.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "driver/sql.h"
@@ -11,6 +12,14 @@
 void bf__binds_init(bf__binds *b)
 {
     b->count = 0;
+    b->list = NULL;
+    b->list_count = 0;
+}
+
+void bf__binds_list(bf__binds *b, const bf_value *values, size_t count)
+{
+    b->list = values;
+    b->list_count = count;
 }
 
 void bf__binds_value(bf__binds *b, const char *name, const bf_value *value)
@@ -46,10 +55,18 @@ void bf__binds_batch(bf__binds *b, const bf_batch *batch)
 
 static const bf_value *binds_find(const bf__binds *b, const char *name)
 {
+    size_t index = 0;
+    const char *p;
+
     for (size_t i = 0; b && i < b->count; i++)
         if (strcmp(b->names[i], name) == 0)
             return &b->values[i];
-    return NULL;
+    /* "bf_v<N>": element N of the list. */
+    if (!b || !b->list || strncmp(name, "bf_v", 4) != 0 || !name[4])
+        return NULL;
+    for (p = name + 4; *p >= '0' && *p <= '9' && index < b->list_count; p++)
+        index = index * 10 + (size_t)(*p - '0');
+    return *p == '\0' && index < b->list_count ? &b->list[index] : NULL;
 }
 
 /* ---- identifiers ---- */
@@ -552,6 +569,7 @@ static const bf_driver_vtable sql_driver = {
     .partitions = bf__sql_partitions,
     .execute = sql_execute,
     .last_error = NULL,
+    .count_batches = bf__sql_count_batches,
 };
 
 int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version)
@@ -590,7 +608,9 @@ int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
     s = bf__calloc(1, sizeof *s);
     if (!s)
         return bf__nomem();
-    s->vt = *vt;
+    /* A host's vtable is as long as its version: copy only the members it defines. */
+    memcpy(&s->vt, vt, vt->version == 1 ? offsetof(bf_sql_vtable, batch_counts_function)
+                                        : sizeof s->vt);
     s->ud = userdata;
     rc = bf_driver_new(out, &sql_driver, s, sql_free);
     if (rc != BF_OK) {
