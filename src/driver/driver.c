@@ -2,6 +2,7 @@
  * The bf_driver handle: checks arguments and vtable versions, creates the
  * result objects, dispatches to the vtable and keeps the handle's last error.
  */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,7 +18,8 @@ struct bf_driver {
     bf__errbuf err;
 };
 
-static const size_t driver_vtable_sizes[] = {0, sizeof(bf_driver_vtable)};
+static const size_t driver_vtable_sizes[] = {0, BF__SIZE_TO(bf_driver_vtable, last_error),
+                                             sizeof(bf_driver_vtable)};
 static const bf__struct_desc driver_vtable_desc = {"driver vtable", BF_DRIVER_VTABLE_VERSION,
                                                    driver_vtable_sizes, NULL};
 
@@ -578,4 +580,48 @@ int bf_driver_execute(bf_driver *d, const char *sql)
     if ((rc = op_begin(d, d->vt.execute != NULL, "execute")) != BF_OK)
         return rc;
     return op_end(d, d->vt.execute(d->userdata, sql), "execute");
+}
+
+/* Handle error helpers for the driver module's own composite operations. */
+void bf__driver_clear_error(bf_driver *d)
+{
+    d->err.code = BF_OK;
+    d->err.msg[0] = '\0';
+}
+
+int bf__driver_fail_from_thread(bf_driver *d)
+{
+    return bf__herror_from_thread(&d->err);
+}
+
+int bf_driver_count_batches(int64_t *out_counts, bf_driver *d, const bf_plan *plan,
+                            const char *table)
+{
+    size_t n;
+    int rc;
+
+    NEED(d, out_counts && plan && table, "count_batches");
+    if (d->pid != getpid())
+        return op_begin(d, 1, "count_batches");
+    n = bf_plan_count(plan);
+    for (size_t i = 0; i < n; i++)
+        out_counts[i] = 0;
+    if (!d->vt.count_batches) {
+        /* A driver without the member: one count per batch. */
+        bf_profile_spec count_only = BF_PROFILE_SPEC_INIT;
+
+        for (size_t i = 0; i < n; i++) {
+            bf_profile *profile = NULL;
+
+            rc = bf_driver_profile(&profile, d, table, &count_only, plan, bf_plan_batch(plan, i));
+            if (rc != BF_OK)
+                return rc;
+            out_counts[i] = bf_profile_rows(profile);
+            bf_profile_free(profile);
+        }
+        return BF_OK;
+    }
+    if ((rc = op_begin(d, 1, "count_batches")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.count_batches(d->userdata, out_counts, plan, table), "count_batches");
 }

@@ -58,4 +58,11 @@ extern const bf_sql_vtable bf__sqlite_vtable;
 int bf__sqlite_open(void **out, const char *path, unsigned flags);
 void bf__sqlite_close(void *conn);
 
+/*
+ * For the module's composite operations (bf_driver_plan_brief): forget the
+ * handle's last failure, and record the thread's last failure on it.
+ */
+void bf__driver_clear_error(bf_driver *driver);
+int bf__driver_fail_from_thread(bf_driver *driver);
+
 #endif

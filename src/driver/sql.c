@@ -2,6 +2,7 @@
  * The SQL layer's core: identifiers, predicates, statements with named
  * bindings, transactions, and the driver made from a connection vtable.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "common/versioned.h"
@@ -12,6 +13,14 @@
 void bf__binds_init(bf__binds *b)
 {
     b->count = 0;
+    b->list = NULL;
+    b->list_count = 0;
+}
+
+void bf__binds_list(bf__binds *b, const bf_value *values, size_t count)
+{
+    b->list = values;
+    b->list_count = count;
 }
 
 void bf__binds_value(bf__binds *b, const char *name, const bf_value *value)
@@ -47,10 +56,18 @@ void bf__binds_batch(bf__binds *b, const bf_batch *batch)
 
 static const bf_value *binds_find(const bf__binds *b, const char *name)
 {
+    size_t index = 0;
+    const char *p;
+
     for (size_t i = 0; b && i < b->count; i++)
         if (strcmp(b->names[i], name) == 0)
             return &b->values[i];
-    return NULL;
+    /* "bf_v<N>": element N of the list. */
+    if (!b || !b->list || strncmp(name, "bf_v", 4) != 0 || !name[4])
+        return NULL;
+    for (p = name + 4; *p >= '0' && *p <= '9' && index < b->list_count; p++)
+        index = index * 10 + (size_t)(*p - '0');
+    return *p == '\0' && index < b->list_count ? &b->list[index] : NULL;
 }
 
 /* ---- identifiers ---- */
@@ -553,9 +570,11 @@ static const bf_driver_vtable sql_driver = {
     .partitions = bf__sql_partitions,
     .execute = sql_execute,
     .last_error = NULL,
+    .count_batches = bf__sql_count_batches,
 };
 
-static const size_t sql_vtable_sizes[] = {0, sizeof(bf_sql_vtable)};
+static const size_t sql_vtable_sizes[] = {0, BF__SIZE_TO(bf_sql_vtable, error_message),
+                                          sizeof(bf_sql_vtable)};
 static const bf__struct_desc sql_vtable_desc = {"SQL vtable", BF_SQL_VTABLE_VERSION,
                                                 sql_vtable_sizes, NULL};
 

@@ -65,7 +65,8 @@ BF_API int bf_profile_set_fingerprint(bf_profile *profile, const bf_fingerprint 
  * objects (info, rows, profile) are created empty by the library and filled
  * by the member; rows come with their column names already set.
  * key_boundaries fills `rows` with one INT column. last_error, when present,
- * gives the message for a failure the member did not describe.
+ * gives the message for a failure the member did not describe. A vtable of
+ * version 1 ends before count_batches: the library reads only its members.
  */
 struct bf_driver_vtable {
     unsigned version;
@@ -106,12 +107,16 @@ struct bf_driver_vtable {
     int (*partitions)(void *userdata, bf_rows *rows, const char *table, const char *column);
     int (*execute)(void *userdata, const char *sql);
     const char *(*last_error)(void *userdata);
+    /* since version 2 */
+    /* Rows per batch of `plan` in `table`: out_counts has bf_plan_count(plan) elements, zeroed. */
+    int (*count_batches)(void *userdata, int64_t *out_counts, const bf_plan *plan,
+                         const char *table);
 };
 
-#define BF_DRIVER_VTABLE_VERSION 1u
+#define BF_DRIVER_VTABLE_VERSION 2u
 #define BF_DRIVER_VTABLE_INIT {BF_DRIVER_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, \
                                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-                               NULL, NULL}
+                               NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version);
@@ -162,11 +167,27 @@ typedef struct bf_sql_vtable {
     int (*describe)(void *userdata, bf_table_info *info, const char *table);
     /* The connection's message for its last failure. */
     const char *(*error_message)(void *userdata);
+    /* since version 2 */
+    /*
+     * Aggregate f(x, bounds) that counts a time or key plan's rows per batch
+     * in one pass (bf_driver_count_batches()); NULL: a GROUP BY over a CASE
+     * expression does it. `bounds` is a blob of the n + 1 increasing
+     * boundaries b0 < ... < bn of the plan's batches in key order: the byte
+     * 'I' and each boundary as 8 bytes little-endian two's complement, or
+     * the byte 'T' and each as a 4-byte little-endian length and its bytes.
+     * The library passes only rows with b0 <= x < bn. f returns a blob of n
+     * 8-byte little-endian counts (an empty blob when there were no rows), count i for b(i) <= x < b(i+1) as the
+     * dialect's own comparison orders them, or NULL when it met a value it
+     * cannot place exactly as that comparison would (the library then counts
+     * with the GROUP BY).
+     */
+    const char *batch_counts_function;
 } bf_sql_vtable;
 
-#define BF_SQL_VTABLE_VERSION 1u
+#define BF_SQL_VTABLE_VERSION 2u
 #define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
-                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                            NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);
