@@ -478,7 +478,8 @@ static int check_inputs(ctx *x, const bf__vcheck *c)
         rc = list_of(&cols, &n, json_object_get(c->cfg, "group_by"));
         if (rc == BF_OK)
             rc = check_cols(x, c, x->info, x->v->table, cols, n);
-        if (rc == BF_OK && metric_form(expr, col, sizeof col) > M_COUNT) {
+        if (rc == BF_OK && metric_form(expr, col, sizeof col) != M_NONE &&
+            metric_form(expr, col, sizeof col) != M_COUNT) {
             const char *cc = col;
             rc = check_cols(x, c, x->info, x->v->table, &cc, 1);
             if (rc == BF_OK && is_texty(column_type(x->info, col)))
