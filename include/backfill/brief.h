@@ -90,7 +90,9 @@ typedef enum bf_check_kind {
     BF_CHECK_UNCHANGED_COLUMNS = 6,
     BF_CHECK_RECORDS = 7,
     BF_CHECK_SQL = 8,
-    BF_CHECK_COVERAGE = 9
+    BF_CHECK_COVERAGE = 9,
+    BF_CHECK_COMPLETENESS = 10,
+    BF_CHECK_FOOTPRINT = 11
 } bf_check_kind;
 
 /* `validation[].severity`: what a failing check does. */

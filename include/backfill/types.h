@@ -34,6 +34,11 @@ typedef struct bf_profile bf_profile;             /* <backfill/driver.h> */
 typedef struct bf_ledger bf_ledger;               /* <backfill/ledger.h> */
 typedef struct bf_run bf_run;                     /* <backfill/ledger.h> */
 typedef struct bf_lease bf_lease;                 /* <backfill/ledger.h> */
+typedef struct bf_validator bf_validator;         /* <backfill/validate.h> */
+typedef struct bf_validation_state bf_validation_state; /* <backfill/validate.h> */
+typedef struct bf_results bf_results;             /* <backfill/validate.h> */
+typedef struct bf_check_result bf_check_result;   /* <backfill/sys/validator.h> */
+typedef struct bf_validator_vtable bf_validator_vtable; /* defined in <backfill/sys/validator.h> */
 
 /* ---- Shared enumerations ------------------------------------------------ */
 

@@ -218,7 +218,7 @@ static const char *const asset_kind_names[] = {NULL,     "table",      "view",  
 static const char *const check_kind_names[] = {NULL,      "row_count",         "unique",
                                                "not_null", "references",       "metric",
                                                "unchanged_columns", "records", "sql",
-                                               "coverage"};
+                                               "coverage", "completeness", "footprint"};
 static const char *const check_severity_names[] = {"error", "warn"};
 static const char *const check_per_names[] = {NULL, "batch", "run"};
 
@@ -610,14 +610,25 @@ static const bf__snode check_sql[] = {
     END,
 };
 static const bf__snode check_none[] = {END};
+static const bf__snode check_completeness[] = {
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"partition_column", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"max_loss_pct", S_NUMBER, NULL, NULL, NULL, 0, 0},
+    END,
+};
+static const bf__snode check_footprint[] = {
+    {"max_growth_pct", S_NUMBER, NULL, NULL, NULL, 0, 0},
+    END,
+};
 
 /* Indexed by bf_check_kind. */
 static const bf__snode *const check_kinds[] = {
     NULL,           check_row_count, check_columns, check_not_null, check_references,
     check_metric,   check_columns,   check_records, check_sql,      check_none,
+    check_completeness, check_footprint,
 };
 static const hook_fn check_hooks[] = {
-    NULL, hook_min_max, NULL, NULL, hook_references, NULL, NULL, NULL, NULL, NULL,
+    NULL, hook_min_max, NULL, NULL, hook_references, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ---- The walker ------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include "common/internal.h"
 #include "common/versioned.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 
 struct bf_driver {
     bf_driver_vtable vt;
@@ -22,6 +23,13 @@ static const size_t driver_vtable_sizes[] = {0, BF__SIZE_TO(bf_driver_vtable, la
                                              sizeof(bf_driver_vtable)};
 static const bf__struct_desc driver_vtable_desc = {"driver vtable", BF_DRIVER_VTABLE_VERSION,
                                                    driver_vtable_sizes, NULL};
+
+bf__sql *bf__driver_sql(bf_driver *d)
+{
+    if (!d || d->vt.profile != bf__sql_profile || d->vt.stage != bf__sql_stage)
+        return NULL;
+    return d->userdata;
+}
 
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
 {

@@ -190,4 +190,12 @@ int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const cha
 int bf__sql_partitions(void *ud, bf_rows *rows, const char *table, const char *column);
 int bf__sql_count_batches(void *ud, int64_t *out_counts, const bf_plan *plan, const char *table);
 
+/*
+ * The SQL layer under a driver made by bf_driver_new_sql() (the SQLite
+ * reference driver included), or NULL for a driver made from a host's
+ * bf_driver_vtable. For modules above the driver (validate) that write
+ * their own statements through the same quoter and binder.
+ */
+bf__sql *bf__driver_sql(bf_driver *driver);
+
 #endif
