@@ -19,5 +19,6 @@
 #include "backfill/fingerprint.h"
 #include "backfill/driver.h"
 #include "backfill/ledger.h"
+#include "backfill/idempotency.h"
 
 #endif

@@ -34,6 +34,8 @@ typedef struct bf_profile bf_profile;             /* <backfill/driver.h> */
 typedef struct bf_ledger bf_ledger;               /* <backfill/ledger.h> */
 typedef struct bf_run bf_run;                     /* <backfill/ledger.h> */
 typedef struct bf_lease bf_lease;                 /* <backfill/ledger.h> */
+typedef struct bf_idem_findings bf_idem_findings; /* <backfill/idempotency.h> */
+typedef struct bf_idem_probe bf_idem_probe;       /* <backfill/idempotency.h> */
 
 /* ---- Shared enumerations ------------------------------------------------ */
 
