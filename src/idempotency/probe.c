@@ -306,10 +306,9 @@ static int drop_scratch(struct probe *pr)
 static int cleanup(struct probe *pr)
 {
     int rc = bf_driver_drop_staging(pr->driver, &pr->job_spec, pr->plan, pr->batch, pr->run);
+    int rc2 = drop_scratch(pr); /* tried even when the staging table could not be dropped */
 
-    if (rc == BF_E_NOT_FOUND)
-        return BF_OK; /* no scratch table, so no staging table named by it */
-    return rc == BF_OK ? drop_scratch(pr) : rc;
+    return rc != BF_OK ? rc : rc2;
 }
 
 /* Stage and publish `spec` into the scratch table; *refused gets a refused publish's message. */
@@ -393,8 +392,11 @@ static int probe(bf_idem_probe *p, struct probe *pr)
 
     if ((rc = bf_driver_describe(&pr->info, pr->driver, spec->table)) != BF_OK)
         return rc;
-    /* A scratch table left by an interrupted probe goes first, with its staging table. */
-    if ((rc = cleanup(pr)) != BF_OK)
+    /*
+     * A scratch table left by an interrupted probe goes first (a staging
+     * table it left is replaced by the first stage).
+     */
+    if ((rc = drop_scratch(pr)) != BF_OK)
         return rc;
     if ((rc = create_sql(&create, pr)) == BF_OK)
         rc = bf_driver_execute(pr->driver, create);
@@ -414,6 +416,10 @@ static int probe(bf_idem_probe *p, struct probe *pr)
     if (rc == BF_OK && !refused && spec->key_count)
         rc = bf_driver_duplicates(&p->samples, &p->duplicates, pr->driver, pr->scratch,
                                   spec->key, spec->key_count, SAMPLE_KEYS, NULL, NULL);
+    if (rc == BF_OK && p->duplicates == 0) {
+        bf_rows_free(p->samples);
+        p->samples = NULL;
+    }
     if (rc == BF_OK)
         rc = verdict(p, pr, refused, pass - 1);
     bf__free(refused);

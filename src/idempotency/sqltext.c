@@ -237,13 +237,27 @@ int bf__sql_reads_table(int *out, const char *sql, const char *table)
     enum { NONE, EXPECT, AFTER_FROM_TABLE } state = NONE;
     struct toks t;
     int rc = tokenize(&t, sql ? sql : ""), found = 0, from_list = 0;
+    /* resume[d]: the parenthesis opened at depth d is a subquery in a FROM list */
+    unsigned char resume[64] = {0};
+    size_t depth = 0;
 
     if (rc != BF_OK)
         return rc;
     for (size_t i = 0; i < t.count && !found; i++) {
         const struct tok *k = &t.v[i];
 
-        if (is_word(k, "FROM")) {
+        if (is_punct(k, '(')) {
+            depth++;
+            if (depth < sizeof resume)
+                resume[depth] = state == EXPECT && from_list;
+            state = NONE;
+        } else if (is_punct(k, ')')) {
+            state = depth && depth < sizeof resume && resume[depth] ? AFTER_FROM_TABLE : NONE;
+            if (state == AFTER_FROM_TABLE)
+                from_list = 1;
+            if (depth)
+                depth--;
+        } else if (is_word(k, "FROM")) {
             state = EXPECT;
             from_list = 1;
         } else if (is_word(k, "JOIN")) {
@@ -257,11 +271,11 @@ int bf__sql_reads_table(int *out, const char *sql, const char *table)
             found = names(&t.v[i], table);
             state = from_list ? AFTER_FROM_TABLE : NONE;
         } else if (state == EXPECT) {
-            state = NONE; /* a subquery or a function: its own FROM is read in turn */
+            state = NONE; /* a table function or the like */
         } else if (state == AFTER_FROM_TABLE) {
             if (is_punct(k, ','))
                 state = EXPECT;
-            else if (is_punct(k, ')') || is_punct(k, ';') ||
+            else if (is_punct(k, ';') ||
                      in_list(k, clause_words, BF_ARRAY_LEN(clause_words)))
                 state = NONE;
         }
