@@ -84,7 +84,7 @@ BF_API size_t bf_idem_findings_blocking(const bf_idem_findings *findings);
 
 /*
  * Finding `index`'s code ("merge-key-not-unique"), JSON path in the brief
- * ("target.key"), sentence, and severity; NULL (0) past the end. Owned by
+ * ("$.target.key"), sentence, and severity; NULL (0) past the end. Owned by
  * the list.
  */
 BF_API const char *bf_idem_findings_code(const bf_idem_findings *findings, size_t index);

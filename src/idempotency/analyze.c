@@ -69,14 +69,14 @@ static int check_merge_key(bf_idem_findings *f, bf_driver *driver, const bf_writ
         rc = bf__idem_describe_keys(&text, samples);
         if (rc == BF_OK)
             rc = bf__idem_findings_add(
-                f, "merge-key-not-unique", BF_IDEM_BLOCK, "target.key",
+                f, "merge-key-not-unique", BF_IDEM_BLOCK, "$.target.key",
                 "%lld rows of %s repeat a merge key (%s) or have a NULL in it, e.g. %s: a merge "
                 "updates every row of a repeated key and cannot tell them apart, so its result "
                 "depends on rows it never wrote",
                 (long long)dups, spec->table, keys, text);
     } else {
         rc = bf__idem_findings_add(
-            f, "merge-key-not-enforced", BF_IDEM_WARN, "target.key",
+            f, "merge-key-not-enforced", BF_IDEM_WARN, "$.target.key",
             "the merge key (%s) is unique in %s today, but no primary key covers it, so nothing "
             "keeps it unique (a UNIQUE index is not seen: the driver describes only the primary "
             "key)",
@@ -103,13 +103,13 @@ static int check_bounds(bf_idem_findings *f, const bf_write_spec *spec, const bf
             break;
         if (near < 0)
             rc = bf__idem_findings_add(
-                f, "overwrite-bounds-mismatch", BF_IDEM_BLOCK, "job.select",
+                f, "overwrite-bounds-mismatch", BF_IDEM_BLOCK, "$.job.select",
                 "the job's SELECT does not use :%s, so it does not select the batch's bounds on "
                 "%s that the %s deletes and rewrites",
                 params[i], column, bf_write_strategy_name(spec->strategy));
         else if (!near)
             rc = bf__idem_findings_add(
-                f, "overwrite-bounds-mismatch", BF_IDEM_BLOCK, "job.select",
+                f, "overwrite-bounds-mismatch", BF_IDEM_BLOCK, "$.job.select",
                 "the job's SELECT uses :%s%s%s but never beside the plan's column %s: it may "
                 "select other rows than the bounds the %s deletes and rewrites",
                 params[i], other ? " beside " : "", other ? other : "", column,
@@ -142,7 +142,7 @@ static int analyze(bf_idem_findings *f, bf_driver *driver, const bf_write_spec *
         if (spec->key[k] && find_column(info, spec->key[k]) >= 0)
             continue;
         unknown = 1;
-        rc = bf__idem_findings_add(f, "key-unknown-column", BF_IDEM_BLOCK, "target.key",
+        rc = bf__idem_findings_add(f, "key-unknown-column", BF_IDEM_BLOCK, "$.target.key",
                                    "the key column %s is not a column of %s",
                                    spec->key[k] ? spec->key[k] : "(null)", spec->table);
     }
@@ -152,13 +152,13 @@ static int analyze(bf_idem_findings *f, bf_driver *driver, const bf_write_spec *
     case BF_WRITE_APPEND:
         if (!spec->key_count)
             rc = bf__idem_findings_add(
-                f, "append-without-key", BF_IDEM_BLOCK, "target.key",
+                f, "append-without-key", BF_IDEM_BLOCK, "$.target.key",
                 "append adds the job's rows again on every rerun and %s has no key to tell a "
                 "repeated row from a new one: a retried batch silently duplicates its rows",
                 spec->table);
         else
             rc = bf__idem_findings_add(
-                f, "append-not-idempotent", BF_IDEM_WARN, "write.strategy",
+                f, "append-not-idempotent", BF_IDEM_WARN, "$.write.strategy",
                 "append adds the job's rows again on every rerun; the key (%s) lets the "
                 "duplicates be found, not prevented: skip completed batches by their "
                 "idempotency key",
@@ -166,7 +166,7 @@ static int analyze(bf_idem_findings *f, bf_driver *driver, const bf_write_spec *
         break;
     case BF_WRITE_MERGE:
         if (!spec->key_count)
-            rc = bf__idem_findings_add(f, "merge-without-key", BF_IDEM_BLOCK, "target.key",
+            rc = bf__idem_findings_add(f, "merge-without-key", BF_IDEM_BLOCK, "$.target.key",
                                        "merge into %s needs key columns to match rows by",
                                        spec->table);
         else if (!unknown)
@@ -182,7 +182,7 @@ static int analyze(bf_idem_findings *f, bf_driver *driver, const bf_write_spec *
         rc = bf__sql_reads_table(&reads, spec->select, spec->table);
     if (rc == BF_OK && reads)
         rc = bf__idem_findings_add(
-            f, "job-reads-target", BF_IDEM_WARN, "job.select",
+            f, "job-reads-target", BF_IDEM_WARN, "$.job.select",
             "the job reads its own target %s (after FROM or JOIN): a rerun reads what the first "
             "run wrote, so it is idempotent only if the job's transformation is; the rerun "
             "probe, which never writes the target, cannot see this",

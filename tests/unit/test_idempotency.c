@@ -232,7 +232,7 @@ START_TEST(analysis_flags_append_merge_bounds_and_self_reads)
     ck_assert_int_eq(count_code(f, "append-without-key", &sev, NULL), 1);
     ck_assert_int_eq(sev, BF_IDEM_BLOCK);
     ck_assert_int_eq(bf_idem_findings_blocking(f), 1);
-    ck_assert_str_eq(bf_idem_findings_path(f, 0), "target.key");
+    ck_assert_str_eq(bf_idem_findings_path(f, 0), "$.target.key");
     ck_assert_int_eq(bf_idem_findings_to_json(&json, f), BF_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"code\":\"append-without-key\""));
     ck_assert_ptr_nonnull(strstr(json, "\"severity\":\"block\""));
