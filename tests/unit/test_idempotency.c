@@ -486,6 +486,72 @@ START_TEST(probe_failures_leave_nothing_behind)
 }
 END_TEST
 
+/* The scope is copied by each dimension's predicate: partitions, buckets and time. */
+START_TEST(probe_copies_the_scope_of_every_dimension)
+{
+    bf_driver *d;
+    bf_planner *pl;
+    bf_plan *plan;
+    bf_write_spec s;
+    bf_idem_probe *p;
+    bf_fingerprint f0;
+    bf_value parts[2] = {{.type = BF_VALUE_TEXT, .s = "a", .len = 1},
+                         {.type = BF_VALUE_TEXT, .s = "b", .len = 1}};
+
+    sql("CREATE TABLE g (id INTEGER PRIMARY KEY, grp TEXT, ts INTEGER, v INTEGER);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29) "
+        "INSERT INTO g SELECT i, CASE WHEN i % 3 = 0 THEN 'a' ELSE 'b' END, "
+        "1735689600 + i * 3600, i FROM n;"
+        "CREATE TABLE gsrc AS SELECT id, grp, ts, v * 2 AS v FROM g;");
+    d = open_driver();
+
+    ck_assert_int_eq(bf_planner_new(&pl), BF_OK);
+    ck_assert_int_eq(bf_planner_set_partition_scope(pl, "grp", parts, 2), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, pl), BF_OK);
+    s = spec_of("g", BF_WRITE_PARTITION_OVERWRITE,
+                "SELECT id, grp, ts, v FROM gsrc WHERE grp = :partition", NULL, 0);
+    p = probe(d, &s, plan, 0);
+    ck_assert_msg(bf_idem_probe_idempotent(p), "%s", bf_idem_probe_message(p));
+    ck_assert_int_eq(bf_idem_probe_fingerprint(&f0, p, 0), BF_OK);
+    ck_assert_int_eq(f0.rows, 10);
+    bf_idem_probe_free(p);
+    bf_plan_free(plan);
+
+    ck_assert_int_eq(bf_planner_set_bucket_scope(pl, "id", 4), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, pl), BF_OK);
+    s.select = "SELECT id, grp, ts, v FROM gsrc WHERE bf_bucket(id, :buckets) = :bucket";
+    p = probe(d, &s, plan, 1);
+    ck_assert_msg(bf_idem_probe_idempotent(p), "%s", bf_idem_probe_message(p));
+    ck_assert_int_eq(bf_idem_probe_fingerprint(&f0, p, 0), BF_OK);
+    {
+        bf_fingerprint in_bucket;
+
+        ck_assert_int_eq(bf_driver_fingerprint(&in_bucket, d, "g", NULL, 0, plan,
+                                               bf_plan_batch(plan, 1)),
+                         BF_OK);
+        ck_assert(bf_fingerprint_equal(&f0, &in_bucket)); /* the copy is the batch's rows */
+        ck_assert_int_gt(f0.rows, 0);
+        ck_assert_int_lt(f0.rows, 30);
+    }
+    bf_idem_probe_free(p);
+    bf_plan_free(plan);
+
+    ck_assert_int_eq(bf_planner_set_time_scope(pl, "ts", "2025-01-01", "2025-01-03", "UTC"),
+                     BF_OK);
+    ck_assert_int_eq(bf_planner_set_grain(pl, BF_GRAIN_DAY, 1), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, pl), BF_OK);
+    s.select = "SELECT id, grp, ts, v FROM gsrc WHERE ts >= :start AND ts < :end";
+    p = probe(d, &s, plan, 0);
+    ck_assert_msg(bf_idem_probe_idempotent(p), "%s", bf_idem_probe_message(p));
+    ck_assert_int_eq(bf_idem_probe_fingerprint(&f0, p, 0), BF_OK);
+    ck_assert_int_eq(f0.rows, 24); /* the first day's hours */
+    bf_idem_probe_free(p);
+    bf_plan_free(plan);
+    bf_planner_free(pl);
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- the ledger: completed batches found by key ---- */
 
 static bf_ledger *open_ledger(void)
@@ -660,6 +726,7 @@ static Suite *suite(void)
     tcase_add_test(tc, probe_passes_correct_overwrite_and_merge);
     tcase_add_test(tc, probe_flags_append_and_a_merge_on_a_repeated_key);
     tcase_add_test(tc, probe_failures_leave_nothing_behind);
+    tcase_add_test(tc, probe_copies_the_scope_of_every_dimension);
     tcase_add_test(tc, ledger_finds_completed_batches_by_key);
     tcase_add_test(tc, everything_survives_allocation_failures);
     suite_add_tcase(s, tc);
