@@ -20,5 +20,6 @@
 #include "backfill/driver.h"
 #include "backfill/ledger.h"
 #include "backfill/validate.h"
+#include "backfill/idempotency.h"
 
 #endif

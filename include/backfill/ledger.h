@@ -314,6 +314,18 @@ BF_API int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token,
                            const bf_batch_result *result);
 
 /*
+ * Find a batch that already did the work of idempotency key `key` (see
+ * bf_idempotency_key() in <backfill/idempotency.h>): a batch in state
+ * completed or validated whose recorded idempotency_key is `key`, in any run
+ * of the brief `brief_name` (NULL: of any brief), oldest run first. *out is
+ * its id, or 0 when there is none (which is no failure). Failed, cancelled
+ * and rolled-back batches do not count: their work is not in the table. The
+ * search reads every batch of the brief's runs.
+ */
+BF_API int bf_ledger_find_completed_key(int64_t *out, bf_ledger *ledger, const char *brief_name,
+                                        const char *key);
+
+/*
  * Record a failed attempt with `message`. The batch goes back to pending,
  * claimable after the retry backoff (retry_backoff_s doubled for each
  * attempt after the first), or becomes failed for good on its last attempt

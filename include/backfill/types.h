@@ -39,6 +39,8 @@ typedef struct bf_validation_state bf_validation_state; /* <backfill/validate.h>
 typedef struct bf_results bf_results;             /* <backfill/validate.h> */
 typedef struct bf_check_result bf_check_result;   /* <backfill/sys/validator.h> */
 typedef struct bf_validator_vtable bf_validator_vtable; /* defined in <backfill/sys/validator.h> */
+typedef struct bf_idem_findings bf_idem_findings; /* <backfill/idempotency.h> */
+typedef struct bf_idem_probe bf_idem_probe;       /* <backfill/idempotency.h> */
 
 /* ---- Shared enumerations ------------------------------------------------ */
 
