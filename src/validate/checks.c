@@ -638,10 +638,11 @@ static int capture_groups(const ctx *x, const bf__vcheck *c, json_t **out)
         if (!map)
             rc = bf__nomem();
         json_array_foreach(rows, i, r) {
-            json_t *k = json_array();
+            json_t *k;
             char *text = NULL;
             if (rc != BF_OK)
                 break;
+            k = json_array();
             for (size_t j = 0; k && j < n; j++) {
                 char nm[24];
                 bf__snprintf(nm, sizeof nm, "%zu", j);
