@@ -350,6 +350,53 @@ BF_API int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to,
  */
 BF_API int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id);
 
+/* ---- Validation results ---- */
+
+/* bf_run_record_validation() flags */
+#define BF_VALIDATION_SETTLE 1u /* apply the settle rule in the same transaction */
+
+/*
+ * Record the validation results of a batch (batch_id > 0) or of the run
+ * (batch_id 0), replacing what was recorded for it before. The ledger does
+ * not read the results: `results_json` is kept as given (NULL: "{}"),
+ * `tally` (may be NULL: zeros) counts the checks by outcome in the order
+ * pass, warn, fail, error, skipped, and `failure` is NULL when the results
+ * pass, else the sentence of the check that stops the run. With
+ * BF_VALIDATION_SETTLE the settle rule is applied in the same transaction:
+ * a passing batch that is completed becomes validated (a validated one
+ * stays); a failure leaves the batch as it is and pauses the run (from
+ * planned, running or validating; a run already paused stays paused) with
+ * "validation failed: <failure>" as the reason. Settling a batch that is
+ * neither completed nor validated fails with BF_E_STATE naming it and
+ * records nothing. BF_E_NOT_FOUND for a batch not in the run;
+ * BF_E_UNSUPPORTED for a store that keeps no validation results (a store
+ * vtable of version 1).
+ */
+BF_API int bf_run_record_validation(bf_run *run, int64_t batch_id, const char *results_json,
+                                    const int64_t tally[5], const char *failure, unsigned flags);
+
+/*
+ * The run's recorded validation results, the run's own (batch id 0) first,
+ * then by batch id; `batch_id` < 0 for all, else only that one (0: the
+ * run's). A typed listing with the rules of the listings below. The caller
+ * frees *out with bf_validation_list_free().
+ */
+typedef struct bf_validation_list bf_validation_list;
+BF_API int bf_run_validations(bf_validation_list **out, bf_run *run, int64_t batch_id);
+BF_API void bf_validation_list_free(bf_validation_list *list);
+BF_API size_t bf_validation_list_count(const bf_validation_list *list);
+/* The batch the results are for, or 0 for the run. */
+BF_API int64_t bf_validation_list_batch_id(const bf_validation_list *list, size_t i);
+/* 1 when the results passed, 0 when they failed, BF_E_INVALID (-1) out of range. */
+BF_API int bf_validation_list_passed(const bf_validation_list *list, size_t i);
+/* Checks with outcome `outcome` (0 pass, 1 warn, 2 fail, 3 error, 4 skipped); 0 out of range. */
+BF_API int64_t bf_validation_list_tally(const bf_validation_list *list, size_t i, int outcome);
+/* The results JSON as recorded. */
+BF_API const char *bf_validation_list_results_json(const bf_validation_list *list, size_t i);
+/* The first and the latest recording. */
+BF_API int64_t bf_validation_list_created_at(const bf_validation_list *list, size_t i);
+BF_API int64_t bf_validation_list_updated_at(const bf_validation_list *list, size_t i);
+
 /* ---- Progress and listings ---- */
 
 /* A run's progress; a value the library fills for a caller-chosen version. */

@@ -150,6 +150,22 @@ BF_API int bf_results_status(const bf_results *results);
  */
 BF_API int bf_results_to_json(char **out, const bf_results *results);
 
+/* ---- Results in the ledger ---- */
+
+/*
+ * Record `results` in the run's ledger for the batch `batch_id` (0: the
+ * run's own results) and settle it, in one ledger transaction
+ * (bf_run_record_validation() with BF_VALIDATION_SETTLE): when no check
+ * failed or errored, a completed batch becomes validated; otherwise the
+ * batch stays as it is and the run pauses with "validation failed: batch
+ * LABEL: SENTENCE", the sentence of the first check that failed. A warn is
+ * recorded and does not stop anything. Returns BF_OK when the results were
+ * recorded, whatever their verdict (bf_results_status() gives it), or the
+ * ledger's failure (BF_E_STATE for a batch that is not completed or
+ * validated, BF_E_NOT_FOUND, BF_E_UNSUPPORTED), with nothing changed.
+ */
+BF_API int bf_validator_settle(bf_run *run, int64_t batch_id, const bf_results *results);
+
 #ifdef __cplusplus
 }
 #endif

@@ -151,4 +151,7 @@ int cli_ledger_open(bf_ledger **out, const char *path);
 /* Open the run a reference names; EXIT_DONE or the reported failure's status. */
 int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref);
 
+/* commands: validate */
+int cmd_validate(int argc, char **argv);
+
 #endif

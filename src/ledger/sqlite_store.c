@@ -366,6 +366,8 @@ static const bf_store_vtable sqlite_vtable = {
     .batch_list = sq_batch_list,
     .event_append = sq_event_append,
     .event_list = sq_event_list,
+    .validation_put = sq_validation_put,
+    .validation_list = sq_validation_list,
 };
 
 const bf_store_vtable *bf_store_sqlite(void)

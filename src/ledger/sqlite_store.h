@@ -36,6 +36,8 @@ enum sq_stmt {
     SQ_BATCH_LIST,
     SQ_EVENT_APPEND,
     SQ_EVENT_LIST,
+    SQ_VALIDATION_PUT,
+    SQ_VALIDATION_LIST,
     SQ_BEGIN_READ,
     SQ_BEGIN_WRITE,
     SQ_COMMIT,
@@ -113,5 +115,11 @@ int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id);
 int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata);
 int sq_event_append(void *store, const bf_store_event *event);
 int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata);
+int sq_validation_put(void *store, const bf_store_validation *validation);
+int sq_validation_list(void *store, int64_t run_id, int64_t batch_id, bf_store_validation_fn each,
+                       void *userdata);
+
+/* The migrations this library knows, oldest first (tests build older ledgers from a prefix). */
+const sq_migration *sq_migrations(size_t *count);
 
 #endif

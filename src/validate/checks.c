@@ -635,24 +635,39 @@ static int capture_groups(const ctx *x, const bf__vcheck *c, json_t **out)
         json_t *map = json_object();
         size_t i;
         json_t *r;
+        if (!map)
+            rc = bf__nomem();
         json_array_foreach(rows, i, r) {
-            json_t *k = json_array();
+            json_t *k;
             char *text = NULL;
-            for (size_t j = 0; j < n; j++) {
+            if (rc != BF_OK)
+                break;
+            k = json_array();
+            for (size_t j = 0; k && j < n; j++) {
                 char nm[24];
                 bf__snprintf(nm, sizeof nm, "%zu", j);
-                json_array_append(k, json_object_get(r, nm));
+                if (json_array_append(k, json_object_get(r, nm)) != 0) {
+                    json_decref(k);
+                    k = NULL;
+                }
             }
-            {
+            /* A lost group would read as one that moved: fail instead. */
+            if (!k) {
+                rc = bf__nomem();
+            } else {
                 char nm[24];
                 bf__snprintf(nm, sizeof nm, "%zu", n);
-                if (bf__json_dump(&text, k, JSON_COMPACT) == BF_OK)
-                    json_object_set(map, text, json_object_get(r, nm));
+                rc = bf__json_dump(&text, k, JSON_COMPACT);
+                if (rc == BF_OK && json_object_set(map, text, json_object_get(r, nm)) != 0)
+                    rc = bf__nomem();
             }
             bf__free(text);
             json_decref(k);
         }
-        *out = map;
+        if (rc == BF_OK)
+            *out = map;
+        else
+            json_decref(map);
     }
     json_decref(rows);
     bf__free(sql);
@@ -1027,7 +1042,8 @@ static int eval_not_null(ctx *x, const bf__vcheck *c, bf__rentry *e)
                                                 (json_int_t)nulls, "rate", rate));
         }
     }
-    if (bf__sb_finish(&obs, &o) != BF_OK || bf__sb_finish(&bad, &b) != BF_OK)
+    /* Both finished, so that a failure of the first does not leak the second. */
+    if ((bf__sb_finish(&obs, &o) != BF_OK) | (bf__sb_finish(&bad, &b) != BF_OK))
         rc = bf__nomem();
     if (rc == BF_OK)
         rc = verdict(e, failed, SAY("%s", o), SAY("NULL rate at most %g", max_rate),

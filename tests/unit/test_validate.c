@@ -7,6 +7,8 @@
 #include "backfill.h"
 #include "backfill/sys/validator.h"
 #include "bftest.h"
+#include "failalloc.h"
+#include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
 
 static char dir[64], path[96];
@@ -285,6 +287,347 @@ START_TEST(custom_validators)
 }
 END_TEST
 
+
+/* ---- results in the ledger ---- */
+
+/* Validate batch `i` with no before state and return the results. */
+static bf_results *run_batch(bf_validator *v, size_t i)
+{
+    bf_results *r = NULL;
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, bf_plan_batch(plan, i), NULL) == BF_OK, "%s",
+                  bf_last_error());
+    return r;
+}
+
+static int64_t clock_now = 1000000;
+static int64_t test_clock(void *ud)
+{
+    (void)ud;
+    return clock_now += 1000;
+}
+
+static bf_ledger *open_ledger(const char *file)
+{
+    bf_ledger_options o = BF_LEDGER_OPTIONS_INIT;
+    bf_ledger *l = NULL;
+    o.clock = test_clock;
+    ck_assert_msg(bf_ledger_open(&l, file, &o) == BF_OK, "%s", bf_last_error());
+    return l;
+}
+
+/* Start a run of the fixture's plan and complete its first `done` batches; ids into ids[]. */
+static bf_run *start_run(bf_ledger *l, size_t done, int64_t ids[3])
+{
+    bf_run_spec spec = BF_RUN_SPEC_INIT;
+    bf_run *run = NULL;
+    spec.brief_name = "t-fix";
+    ck_assert_msg(bf_run_start(&run, l, &spec, plan) == BF_OK, "%s", bf_last_error());
+    for (size_t i = 0; i < 3; i++) {
+        bf_lease *lease = NULL;
+        if (i >= done)
+            break;
+        ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+        ck_assert_ptr_nonnull(lease);
+        ids[i] = bf_lease_batch_id(lease);
+        ck_assert_int_eq(bf_run_complete(run, ids[i], bf_lease_token(lease), NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    return run;
+}
+
+static int batch_state(bf_run *run, int64_t id)
+{
+    bf_batch_list *bl = NULL;
+    int state = -1;
+    ck_assert_int_eq(bf_run_batches(&bl, run, -1), BF_OK);
+    for (size_t i = 0; i < bf_batch_list_count(bl); i++)
+        if (bf_batch_list_id(bl, i) == id)
+            state = bf_batch_list_state(bl, i);
+    bf_batch_list_free(bl);
+    return state;
+}
+
+START_TEST(settle_validates_a_passing_batch_and_pauses_on_failure)
+{
+    char lpath[128];
+    int64_t ids[3] = {0, 0, 0};
+    bf_validation_list *vl = NULL;
+    bf_event_list *ev = NULL;
+    bf_ledger *l;
+    bf_run *run;
+    bf_results *r;
+    bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"val\"]}");
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\", \"min\": 10, "
+                                                    "\"max\": 10, \"severity\": \"warn\"}"), BF_OK);
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    l = open_ledger(lpath);
+    run = start_run(l, 2, ids);
+
+    /* Batch 0 passes (the warn-level row_count too): it becomes validated. */
+    r = run_batch(v, 0);
+    ck_assert_int_eq(bf_validator_settle(run, ids[0], r), BF_OK);
+    bf_results_free(r);
+    ck_assert_int_eq(batch_state(run, ids[0]), BF_BATCH_VALIDATED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+
+    /* Batch 1 has a NULL and an extra row: the error check fails, the warn warns. */
+    sql("UPDATE t SET val = NULL WHERE id = 12; INSERT INTO t VALUES (15, 'g9', 1, 'x');");
+    r = run_batch(v, 1);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_WARN);
+    ck_assert_int_eq(bf_validator_settle(run, ids[1], r), BF_OK);
+    ck_assert_int_eq(batch_state(run, ids[1]), BF_BATCH_COMPLETED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_events(&ev, run), BF_OK);
+    {
+        size_t last = bf_event_list_count(ev) - 1;
+        char want[600];
+        snprintf(want, sizeof want, "validation failed: batch id [10, 20): %s", bf_results_message(r, 0));
+        ck_assert_str_eq(bf_event_list_to(ev, last), "paused");
+        ck_assert_str_eq(bf_event_list_detail(ev, last), want);
+        ck_assert_ptr_nonnull(strstr(want, "val"));
+    }
+    bf_event_list_free(ev);
+    bf_results_free(r);
+
+    /* A batch not written is refused and nothing is recorded for it. */
+    r = run_batch(v, 2);
+    ck_assert_int_eq(bf_validator_settle(run, ids[0] + 2, r), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is pending"));
+    bf_results_free(r);
+
+    /* The records: one per batch, tallies, the JSON as bf_results_to_json wrote it. */
+    ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 2);
+    ck_assert_int_eq(bf_validation_list_batch_id(vl, 0), ids[0]);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 0), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 0, BF_OUTCOME_PASS), 2);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 1), 0);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 1, BF_OUTCOME_FAIL), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 1, BF_OUTCOME_WARN), 1);
+    ck_assert_ptr_nonnull(strstr(bf_validation_list_results_json(vl, 1), "\"status\": \"fail\""));
+    ck_assert_int_eq(bf_validation_list_passed(vl, 2), BF_E_INVALID);
+    ck_assert_ptr_null(bf_validation_list_results_json(vl, 2));
+    {
+        int64_t created = bf_validation_list_created_at(vl, 0);
+        bf_validation_list_free(vl);
+        /* Re-recording keeps the first timestamp; the run level is batch 0. */
+        ck_assert_int_eq(bf_run_record_validation(run, ids[0], "{\"again\": 1}", NULL, NULL, 0), BF_OK);
+        ck_assert_int_eq(bf_run_record_validation(run, 0, "{}", NULL, "run-level check", 0), BF_OK);
+        ck_assert_int_eq(bf_run_validations(&vl, run, ids[0]), BF_OK);
+        ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+        ck_assert_int_eq(bf_validation_list_created_at(vl, 0), created);
+        ck_assert_int_gt(bf_validation_list_updated_at(vl, 0), created);
+        ck_assert_str_eq(bf_validation_list_results_json(vl, 0), "{\"again\": 1}");
+        bf_validation_list_free(vl);
+        ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+        ck_assert_int_eq(bf_validation_list_batch_id(vl, 0), 0);
+        ck_assert_int_eq(bf_validation_list_passed(vl, 0), 0);
+        bf_validation_list_free(vl);
+    }
+    ck_assert_int_eq(bf_run_record_validation(run, 9, NULL, NULL, NULL, 0), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record_validation(run, -1, NULL, NULL, NULL, 0), BF_E_INVALID);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_validator_free(v);
+    unlink(lpath);
+}
+END_TEST
+
+/* A run-level failure pauses a running run too. */
+START_TEST(settle_run_level_failure_pauses)
+{
+    char lpath[128];
+    int64_t ids[3];
+    bf_ledger *l;
+    bf_run *run;
+    bf_results *r;
+    bf_validator *v = make(NULL);
+    ck_assert_int_eq(bf_validator_set_expected_rows(v, 100, 200), BF_OK);
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    l = open_ledger(lpath);
+    run = start_run(l, 1, ids);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(bf_validator_settle(run, 0, r), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_refresh(run), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    bf_results_free(r);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_validator_free(v);
+    unlink(lpath);
+}
+END_TEST
+
+/* A ledger written at schema version 1 (before validation results) migrates and is usable. */
+START_TEST(ledger_of_the_previous_schema_migrates)
+{
+    char lpath[128];
+    size_t n;
+    const sq_migration *m = sq_migrations(&n);
+    sq_store s;
+    sqlite3 *db;
+    bf_ledger *l;
+    bf_run *run = NULL;
+    bf_validation_list *vl = NULL;
+    int64_t id = 0;
+
+    ck_assert_uint_ge(n, 2);
+    ck_assert_int_eq(m[0].version, 1);
+    snprintf(lpath, sizeof lpath, "%s/old.db", dir);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    s.path = lpath;
+    ck_assert_int_eq(sq_schema_migrate(&s, m, 1), BF_OK);
+    /* A run with one completed batch, written as version 1 wrote it. */
+    ck_assert_int_eq(sqlite3_exec(db,
+        "INSERT INTO runs (id, brief_name, seq, state, brief_json, plan_fingerprint, dimension,"
+        " max_concurrency, max_attempts, retry_backoff_us, lease_us, batch_count, created_at,"
+        " updated_at) VALUES (1, 'old', 1, 1, '{}', 'fp', 1, 1, 3, 0, 1, 1, 1, 1);"
+        "INSERT INTO batches (id, run_id, ordinal, state, dimension, label, lo, hi, params)"
+        " VALUES (1000000001, 1, 0, 2, 1, 'old [0, 10)', 0, 10, '{}');",
+        NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+
+    l = open_ledger(lpath);
+    ck_assert_int_eq(bf_ledger_find_run(&id, l, "old"), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_record_validation(run, 1000000001, "{\"status\": \"pass\"}", NULL, NULL,
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    ck_assert_int_eq(batch_state(run, 1000000001), BF_BATCH_VALIDATED);
+    ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+    bf_validation_list_free(vl);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    {
+        sqlite3_stmt *st;
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bf_schema_version", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), m[n - 1].version);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    unlink(lpath);
+}
+END_TEST
+
+/* ---- allocation failures ---- */
+
+struct vsweep {
+    bf_validator *v;
+    bf_validation_state *st;
+    bf_results *r;
+    bf_brief *brief;
+    char *json;
+};
+
+static int new_op(void *arg)
+{
+    static const char *const key[] = {"id", "grp"};
+    static const char *const cols[] = {"val", "note"};
+    struct vsweep *c = arg;
+    return bf_validator_new(&c->v, "t", key, 2, cols, 2);
+}
+
+static int new_from_brief_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_new_from_brief(&c->v, c->brief);
+}
+
+static void free_v(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validator_free(c->v);
+    c->v = NULL;
+}
+
+static int before_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_before(&c->st, c->v, drv, plan, bf_plan_batch(plan, 0));
+}
+
+static void free_st(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validation_state_free(c->st);
+    c->st = NULL;
+}
+
+static int after_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_after(&c->r, c->v, drv, plan, bf_plan_batch(plan, 0), c->st);
+}
+
+static void free_r(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_results_free(c->r);
+    c->r = NULL;
+}
+
+static int to_json_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_results_to_json(&c->json, c->r);
+}
+
+static void free_json(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_free(c->json);
+    c->json = NULL;
+}
+
+static const char *const sweep_checks[] = {
+    "{\"check\": \"row_count\", \"min\": 1}",
+    "{\"check\": \"unique\"}",
+    "{\"check\": \"not_null\", \"columns\": [\"val\", \"note\"]}",
+    "{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta_pct\": {\"min\": -1, \"max\": 1}, \"group_by\": [\"grp\"]}",
+    "{\"check\": \"unchanged_columns\", \"columns\": [\"note\"]}",
+    "{\"check\": \"sql\", \"query\": \"SELECT id FROM t WHERE id = 3\"}",
+    "{\"check\": \"references\", \"columns\": [\"id\"], \"parent\": \"p\", \"parent_columns\": [\"id\"]}",
+};
+
+START_TEST(allocation_failures_are_reported)
+{
+    struct vsweep c;
+    memset(&c, 0, sizeof c);
+    ck_assert_int_gt(failalloc_sweep(new_op, free_v, &c), 0);
+
+    {
+        static const char brief[] = "{\"format\": \"backfill-brief/1\", \"name\": \"t-fix\", \"target\": {\"table\": \"t\","
+        " \"key\": [\"id\"], \"columns\": [\"val\"]},"
+        " \"validation\": [{\"check\": \"unique\"}, {\"check\": \"not_null\", \"columns\": [\"val\"]}]}";
+        ck_assert_msg(bf_brief_load_json(&c.brief, brief, strlen(brief)) == BF_OK, "%s", bf_last_error());
+    }
+    ck_assert_int_gt(failalloc_sweep(new_from_brief_op, free_v, &c), 0);
+    bf_brief_free(c.brief);
+
+    ck_assert_int_eq(new_op(&c), BF_OK);
+    for (size_t i = 0; i < sizeof sweep_checks / sizeof *sweep_checks; i++)
+        ck_assert_msg(bf_validator_add_check_json(c.v, sweep_checks[i]) == BF_OK, "%s", bf_last_error());
+    /* A failing check too, so that samples are built under failure. */
+    sql("INSERT INTO t VALUES (1, 'g1', 9, 'x'), (3, NULL, NULL, 'y');");
+    ck_assert_int_gt(failalloc_sweep(before_op, free_st, &c), 0);
+    ck_assert_int_eq(before_op(&c), BF_OK);
+    ck_assert_int_gt(failalloc_sweep(after_op, free_r, &c), 0);
+    ck_assert_int_eq(after_op(&c), BF_OK);
+    ck_assert_int_eq(bf_results_status(c.r), BF_E_VALIDATION);
+    ck_assert_int_gt(failalloc_sweep(to_json_op, free_json, &c), 0);
+    free_r(&c);
+    free_st(&c);
+    free_v(&c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("validate");
@@ -298,6 +641,10 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_input_is_a_clear_error);
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
+    tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
+    tcase_add_test(tc, settle_run_level_failure_pauses);
+    tcase_add_test(tc, ledger_of_the_previous_schema_migrates);
+    tcase_add_test(tc, allocation_failures_are_reported);
     suite_add_tcase(s, tc);
     return s;
 }

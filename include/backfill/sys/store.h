@@ -145,10 +145,27 @@ typedef struct bf_store_counts {
     int64_t done_duration_us; /* the sum of those durations */
 } bf_store_counts;
 
+/*
+ * The validation results of a batch (batch_id > 0) or of the run (batch_id
+ * 0), one record per (run_id, batch_id): validation_put replaces the
+ * record, keeping its created_at. Since vtable version 2.
+ */
+typedef struct bf_store_validation {
+    /* since version 2 */
+    int64_t run_id;
+    int64_t batch_id;
+    int passed;          /* 1: no check failed or errored; 0: the verdict is fail */
+    int64_t tally[5];    /* checks by outcome: pass, warn, fail, error, skipped */
+    const char *results_json;
+    int64_t created_at;  /* the first recording */
+    int64_t updated_at;  /* the latest */
+} bf_store_validation;
+
 /* Iteration callbacks: return BF_OK to go on, anything else stops and is returned. */
 typedef int (*bf_store_run_fn)(void *userdata, const bf_store_run *run);
 typedef int (*bf_store_batch_fn)(void *userdata, const bf_store_batch *batch);
 typedef int (*bf_store_event_fn)(void *userdata, const bf_store_event *event);
+typedef int (*bf_store_validation_fn)(void *userdata, const bf_store_validation *validation);
 
 typedef struct bf_store_vtable {
     unsigned version;
@@ -218,11 +235,21 @@ typedef struct bf_store_vtable {
     int (*event_append)(void *store, const bf_store_event *event);
     /* The run's events, oldest first. */
     int (*event_list)(void *store, int64_t run_id, bf_store_event_fn each, void *userdata);
+
+    /* since version 2 (a store of version 1 keeps no validation results: the
+     * ledger's validation calls then fail with BF_E_UNSUPPORTED) */
+
+    /* Insert or replace the record of (run_id, batch_id); created_at is kept when it exists. */
+    int (*validation_put)(void *store, const bf_store_validation *validation);
+    /* The run's records, run-level (batch_id 0) first, then by batch id; batch_id < 0 for all. */
+    int (*validation_list)(void *store, int64_t run_id, int64_t batch_id,
+                           bf_store_validation_fn each, void *userdata);
 } bf_store_vtable;
 
-#define BF_STORE_VTABLE_VERSION 1u
+#define BF_STORE_VTABLE_VERSION 2u
 #define BF_STORE_VTABLE_INIT {BF_STORE_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+                              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                              NULL, NULL}
 
 /*
  * Zero a vtable of `version` (1 to BF_STORE_VTABLE_VERSION; only the bytes
