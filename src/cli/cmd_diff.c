@@ -164,15 +164,19 @@ int cmd_diff(int argc, char **argv)
     }
     tols = calloc((size_t)tc + 1, sizeof *tols);
     for (int i = 0; tols && i < tc; i++) {
-        char *eq = strchr(tol[i], '='), *end;
+        char *eq = strchr(tol[i], '=');
+        json_t *number;
 
         if (!eq || eq == tol[i]) {
             status = cli_fail(EXIT_USAGE, "diff: --tolerance needs col=x, not '%s'", tol[i]);
             goto done;
         }
         *eq = '\0';
-        tols[i] = strtod(eq + 1, &end);
-        if (end == eq + 1 || *end || !(tols[i] >= 0)) {
+        /* Read as JSON, in the "C" locale: "0.5" whatever LC_NUMERIC says. */
+        number = cli_embedded_json(eq + 1);
+        tols[i] = json_is_number(number) ? json_number_value(number) : -1;
+        json_decref(number);
+        if (!(tols[i] >= 0)) {
             status = cli_fail(EXIT_USAGE, "diff: --tolerance %s: '%s' is not a number >= 0", tol[i],
                               eq + 1);
             goto done;
