@@ -29,7 +29,7 @@ extern "C" {
 typedef struct bf_diff_options {
     unsigned version;
     /* since version 1 */
-    int64_t segments;         /* capture: number of key-hash segments; 0: one per 64 rows */
+    int64_t segments;         /* capture: number of key-hash segments; 0: one per 32 rows */
     const char *before_table; /* compute: a table holding the scope's before rows (the batch's
                                  snapshot table, or a copy); NULL: none (fails if rows differ) */
     const char *const *tolerance_columns; /* numeric columns compared with a tolerance */

@@ -28,7 +28,7 @@ static const struct cli_option diff_options[] = {
     {"key", 0, "a,b", "the key columns rows are matched on, separated by commas", 1},
     {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0},
     {"samples", 0, "N", "rows of each kind to show (default 5)", 0},
-    {"segments", 0, "N", "key-hash segments to compare (default: one per 64 rows)", 0},
+    {"segments", 0, "N", "key-hash segments to compare (default: one per 32 rows)", 0},
     {"metric", 0, "EXPR", "explain the delta of SUM(expr), COUNT(*) or COUNT(expr)", 0},
     {"group-by", 0, "EXPR", "with --metric: the groups that contributed most", 0},
     {NULL, 0, NULL, NULL, 0},

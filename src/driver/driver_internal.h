@@ -6,6 +6,7 @@
 #define BF_DRIVER_INTERNAL_H
 
 #include "backfill/sys/driver.h"
+#include "fingerprint/fp_internal.h"
 
 struct bf_table_info {
     size_t count;
@@ -72,6 +73,7 @@ int bf__driver_fail_from_thread(bf_driver *driver);
 typedef struct bf__segacc {
     int64_t n;
     bf_fingerprint *fps; /* n of them, zeroed */
+    bf__fprow row;       /* the encoder, reused row after row */
 } bf__segacc;
 int bf__segacc_init(bf__segacc *acc, int64_t segments);
 void bf__segacc_dispose(bf__segacc *acc);

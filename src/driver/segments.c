@@ -38,6 +38,7 @@ int64_t bf_key_segment(const bf_value *key, size_t key_count, int64_t segments)
 
 int bf__segacc_init(bf__segacc *acc, int64_t segments)
 {
+    memset(acc, 0, sizeof *acc);
     acc->n = segments;
     acc->fps = bf__calloc((size_t)segments, sizeof *acc->fps);
     return acc->fps ? BF_OK : bf__nomem();
@@ -47,23 +48,22 @@ void bf__segacc_dispose(bf__segacc *acc)
 {
     bf__free(acc->fps);
     acc->fps = NULL;
+    bf__fprow_dispose(&acc->row);
 }
 
 int bf__segacc_add(bf__segacc *acc, const bf_value *key, size_t key_count, const bf_value *cols,
                    size_t col_count)
 {
-    bf__fprow row = {0};
-    int64_t seg = key_segment(&row, key, key_count, acc->n);
+    int64_t seg = key_segment(&acc->row, key, key_count, acc->n);
     int rc = seg < 0 ? bf_last_error_code() : BF_OK;
 
     if (rc == BF_OK) {
-        bf__fprow_reset(&row);
+        bf__fprow_reset(&acc->row);
         for (size_t i = 0; i < col_count && rc == BF_OK; i++)
-            rc = bf__fprow_put(&row, &cols[i]);
+            rc = bf__fprow_put(&acc->row, &cols[i]);
         if (rc == BF_OK)
-            bf__fprow_apply(&row, &acc->fps[seg], 1);
+            bf__fprow_apply(&acc->row, &acc->fps[seg], 1);
     }
-    bf__fprow_dispose(&row);
     return rc;
 }
 

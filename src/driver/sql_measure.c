@@ -805,7 +805,9 @@ int bf__sql_key_segments(void *ud, bf_rows *rows, const char *table, const char 
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
         size_t width = key_count + sc.t.col_count;
         bf_value *vals = bf__calloc(width, sizeof *vals);
-        bf__segacc acc = {0, NULL};
+        bf__segacc acc;
+
+        memset(&acc, 0, sizeof acc);
         bf_value v;
 
         if (!vals)

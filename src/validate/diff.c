@@ -154,7 +154,7 @@ int bf_diff_capture(bf_diff_before **out, bf_driver *d, const char *table,
 
         if ((rc = bf_driver_profile(&p, d, table, &spec, plan, batch)) != BF_OK)
             return rc;
-        n = bf_profile_rows(p) / 64 + 1;
+        n = bf_profile_rows(p) / 32 + 1;
         if (n > BF_SEGMENTS_MAX)
             n = BF_SEGMENTS_MAX;
         bf_profile_free(p);
