@@ -655,7 +655,13 @@ static void seg_in_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (!set) {
         const char *text = (const char *)sqlite3_value_text(argv[0]);
 
-        if (bf__segset_parse(&set, text ? text : "", n) != BF_OK) {
+        int rc = bf__segset_parse(&set, text ? text : "", n);
+
+        if (rc == BF_E_NOMEM || (!text && sqlite3_value_type(argv[0]) != SQLITE_NULL)) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        if (rc != BF_OK) {
             sqlite3_result_error(ctx, bf_last_error(), -1);
             return;
         }

@@ -588,6 +588,57 @@ START_TEST(diff_of_a_published_batch_against_its_snapshot)
 }
 END_TEST
 
+/* ---- allocation failures: every one is BF_E_NOMEM and leaks nothing ---- */
+
+static int sweep_all(void *ctx)
+{
+    bf_driver *d = ctx;
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL, *parsed = NULL;
+    bf_diff *diff = NULL;
+    bf_diff_explained *e = NULL;
+    char *json = NULL, *djson = NULL, *ejson = NULL;
+    int rc;
+
+    o.segments = 8;
+    o.before_table = "old";
+    rc = bf_diff_capture(&before, d, "old", comp_key, 2, NULL, NULL, &o);
+    if (rc == BF_OK)
+        rc = bf_diff_before_to_json(&json, before);
+    if (rc == BF_OK)
+        rc = bf_diff_before_from_json(&parsed, json);
+    if (rc == BF_OK)
+        rc = bf_diff_compute(&diff, d, "t", comp_key, 2, NULL, NULL, parsed, &o);
+    if (rc == BF_OK)
+        rc = bf_diff_to_json(&djson, diff, 3);
+    if (rc == BF_OK)
+        rc = bf_diff_explain(&e, diff, d, NULL, NULL, "SUM(amount)", "note", 2);
+    if (rc == BF_OK)
+        rc = bf_diff_explained_to_json(&ejson, e);
+    bf_free(json);
+    bf_free(djson);
+    bf_free(ejson);
+    bf_diff_explained_free(e);
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+    bf_diff_before_free(parsed);
+    return rc;
+}
+
+START_TEST(diff_survives_allocation_failures)
+{
+    bf_driver *portable;
+
+    make_table(KEY_COMPOSITE, 5, 40);
+    sql("UPDATE t SET amount = amount + 1 WHERE id = 2; DELETE FROM t WHERE id = 5;"
+        "INSERT INTO t VALUES (99, 'c0', 1, 1.0, 'n')");
+    ck_assert_int_ge(failalloc_sweep(sweep_all, NULL, drv), 20);
+    portable = portable_driver();
+    ck_assert_int_ge(failalloc_sweep(sweep_all, NULL, portable), 20);
+    bf_driver_free(portable);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("diff");
@@ -603,6 +654,7 @@ static Suite *suite(void)
     tcase_add_test(tc, explained_delta_sums_exactly);
     tcase_add_test(tc, explained_delta_of_reals_within_tolerance);
     tcase_add_test(tc, metrics_that_do_not_decompose_are_refused);
+    tcase_add_test(tc, diff_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
