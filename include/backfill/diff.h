@@ -35,10 +35,14 @@ typedef struct bf_diff_options {
     const char *const *tolerance_columns; /* numeric columns compared with a tolerance */
     const double *tolerances;             /* |after - before| <= tolerance counts as equal */
     size_t tolerance_count;
+    const char *before_keys_table; /* merge: the keys the batch touched
+                                      (<table>__bf_snapkeys_<run>_<batch>, key columns as
+                                      `key`); before_table then holds only those keys' before
+                                      rows, and rows of other keys count as untouched */
 } bf_diff_options;
 
 #define BF_DIFF_OPTIONS_VERSION 1u
-#define BF_DIFF_OPTIONS_INIT {BF_DIFF_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0}
+#define BF_DIFF_OPTIONS_INIT {BF_DIFF_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0, NULL}
 
 /* Zero *options and set its version; BF_E_ABI for an unknown version. */
 BF_API int bf_diff_options_init(bf_diff_options *options, unsigned version);

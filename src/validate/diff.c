@@ -439,6 +439,48 @@ static int equal_within(const bf_value *a, const bf_value *b, double tol)
     return fabs(x - y) <= tol;
 }
 
+/* Append to `old` every row of `after` whose key is not in options->before_keys_table. */
+static int add_untouched(bf_rows *old, const bf_rows *after, bf_driver *d,
+                         const bf_diff_options *o, const char *const *key, size_t key_count,
+                         const size_t *kidx, int64_t segments, const bf_diff *diff)
+{
+    bf_rows *touched = NULL;
+    size_t *order = NULL, *tk = bf__calloc(key_count + 1, sizeof *tk);
+    int rc;
+
+    if (!tk)
+        return bf__nomem();
+    for (size_t k = 0; k < key_count; k++)
+        tk[k] = k;
+    rc = bf_driver_segment_rows(&touched, d, o->before_keys_table, key, key_count, NULL, 0, key,
+                                key_count, segments, diff->differing, diff->differing_count, NULL,
+                                NULL);
+    if (rc == BF_OK)
+        rc = bf__diff_sort(&order, touched, tk, key_count);
+    for (size_t r = 0; rc == BF_OK && r < bf_rows_count(after); r++) {
+        size_t lo = 0, hi = bf_rows_count(touched);
+        int found = 0;
+
+        while (lo < hi && !found) {
+            size_t mid = (lo + hi) / 2;
+            int c = bf__diff_key_cmp(touched, order[mid], after, r, tk, kidx, key_count);
+
+            if (c == 0)
+                found = 1;
+            else if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (!found)
+            rc = append_row(old, after, r);
+    }
+    bf__free(order);
+    bf__free(tk);
+    bf_rows_free(touched);
+    return rc;
+}
+
 int bf_diff_compute(bf_diff **out, bf_driver *d, const char *table, const char *const *key,
                     size_t key_count, const bf_plan *plan, const bf_batch *batch,
                     const bf_diff_before *before, const bf_diff_options *options)
@@ -558,6 +600,14 @@ int bf_diff_compute(bf_diff **out, bf_driver *d, const char *table, const char *
                                      diff->column_count, NULL, 0, key, key_count,
                                      before->segments, diff->differing, diff->differing_count,
                                      plan, batch)) != BF_OK)
+        goto done;
+    /*
+     * A merge's snapshot holds the before rows of the keys it touched only;
+     * a row of any other key was not touched, so its before values are its
+     * values now.
+     */
+    if (o.before_keys_table && (rc = add_untouched(old, after, d, &o, key, key_count, kidx,
+                                                   before->segments, diff)) != BF_OK)
         goto done;
     /* 3. The before rows must be the captured ones, segment by segment. */
     {

@@ -348,7 +348,12 @@ START_TEST(missing_or_wrong_before_rows_are_refused)
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "does not hold the before rows"));
     ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", text_key, 1, NULL, NULL, before, &o),
                      BF_E_INVALID);
-    ck_assert_int_eq(bf_diff_before_from_json(&before, "{\"format\": 1}") == BF_E_PARSE, 1);
+    {
+        bf_diff_before *bad = NULL;
+
+        ck_assert_int_eq(bf_diff_before_from_json(&bad, "{\"format\": 1}"), BF_E_PARSE);
+        ck_assert_ptr_null(bad);
+    }
     bf_diff_before_free(before);
 }
 END_TEST
@@ -503,9 +508,13 @@ START_TEST(metrics_that_do_not_decompose_are_refused)
     bf_diff_free(diff);
     /* A per-row term that is not numeric, on a changed row. */
     sql("UPDATE t SET note = 'x' WHERE id = 1");
-    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before,
-                                     &(bf_diff_options){BF_DIFF_OPTIONS_VERSION, 0, "old", NULL,
-                                                        NULL, 0}), BF_OK);
+    {
+        bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+
+        o.before_table = "old";
+        ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, &o),
+                         BF_OK);
+    }
     ck_assert_int_eq(bf_diff_explain(&e, diff, drv, NULL, NULL, "SUM(note)", NULL, 0), BF_E_INVALID);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "not numeric"));
     bf_diff_free(diff);
@@ -588,6 +597,71 @@ START_TEST(diff_of_a_published_batch_against_its_snapshot)
 }
 END_TEST
 
+/* A merge's snapshot holds only the touched keys: the untouched rows come from the table. */
+START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
+{
+    static const char *const key[] = {"code"};
+
+    for (int delete_missing = 0; delete_missing <= 1; delete_missing++) {
+        bf_write_spec spec = BF_WRITE_SPEC_INIT;
+        bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+        bf_plan *plan = key_plan(3);
+        const bf_batch *batch = bf_plan_batch(plan, 1);
+        bf_diff_before *before = NULL;
+        bf_diff *diff = NULL;
+        const char *scope = "SELECT * FROM t WHERE id >= 100 AND id < 200";
+        char q[512];
+        int rc;
+
+        sql("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS old;"
+            "DROP TABLE IF EXISTS t__bf_snap_1_1; DROP TABLE IF EXISTS t__bf_snapkeys_1_1;"
+            "DROP TABLE IF EXISTS t__bf_snapfp_1_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
+            "CREATE TABLE t (id INTEGER, code TEXT, amount INTEGER);"
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+            "INSERT INTO t SELECT i, 'k' || i, i % 13 FROM n;"
+            "CREATE TABLE src AS SELECT id, code, amount + 1 AS amount FROM t "
+            "WHERE id >= 100 AND id < 200 AND id % 4 = 0;"
+            "INSERT INTO src VALUES (150, 'k150new', 4), (151, 'k151', 0);"
+            "CREATE TABLE old AS SELECT * FROM t WHERE id >= 100 AND id < 200");
+        spec.table = "t";
+        spec.key = key;
+        spec.key_count = 1;
+        spec.select = "SELECT id, code, amount FROM src WHERE id >= :lo AND id < :hi";
+        spec.strategy = BF_WRITE_MERGE;
+        spec.delete_missing = delete_missing;
+        spec.snapshot = 1;
+        o.segments = 16;
+        ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, 1, plan, batch, &o), BF_OK);
+        ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
+        ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, 1) == BF_OK, "%s",
+                      bf_last_error());
+        o.before_table = "t__bf_snap_1_1";
+        /* Without delete_missing the snapshot alone lacks the untouched rows: refused. */
+        rc = bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o);
+        ck_assert_int_eq(rc, delete_missing ? BF_OK : BF_E_CONFLICT);
+        bf_diff_free(diff);
+        diff = NULL;
+        o.before_keys_table = "t__bf_snapkeys_1_1";
+        ck_assert_msg(bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o) == BF_OK,
+                      "%s", bf_last_error());
+        snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT code FROM (%s) EXCEPT SELECT code FROM old)",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED), query_int(q));
+        snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT code FROM old EXCEPT SELECT code FROM (%s))",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), query_int(q));
+        snprintf(q, sizeof q, "SELECT count(*) FROM (%s EXCEPT SELECT * FROM old) JOIN old USING (code)",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), query_int(q));
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), 26);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), delete_missing ? 74 : 0);
+        bf_diff_free(diff);
+        bf_diff_before_free(before);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
 /* ---- allocation failures: every one is BF_E_NOMEM and leaks nothing ---- */
 
 static int sweep_all(void *ctx)
@@ -649,6 +723,7 @@ static Suite *suite(void)
     tcase_add_test(tc, diff_agrees_with_except_on_random_tables);
     tcase_add_test(tc, both_paths_segment_alike);
     tcase_add_test(tc, diff_of_a_published_batch_against_its_snapshot);
+    tcase_add_test(tc, diff_of_a_merge_against_its_snapshot_and_keys);
     tcase_add_test(tc, missing_or_wrong_before_rows_are_refused);
     tcase_add_test(tc, tolerance_and_samples);
     tcase_add_test(tc, explained_delta_sums_exactly);
