@@ -387,6 +387,7 @@ void bf_diff_free(bf_diff *diff)
         return;
     bf__free(diff->table);
     bf__free(diff->before_table);
+    bf__free(diff->before_keys_table);
     free_strv(diff->key, diff->key_count);
     bf__free(diff->differing);
     free_strv(diff->columns, diff->column_count);
@@ -439,31 +440,36 @@ static int equal_within(const bf_value *a, const bf_value *b, double tol)
     return fabs(x - y) <= tol;
 }
 
-/* Append to `old` every row of `after` whose key is not in options->before_keys_table. */
-static int add_untouched(bf_rows *old, const bf_rows *after, bf_driver *d,
-                         const bf_diff_options *o, const char *const *key, size_t key_count,
-                         const size_t *kidx, int64_t segments, const bf_diff *diff)
+int bf__diff_touched(bf_rows **out, const bf_rows *rows, const size_t *kidx, bf_driver *d,
+                     const bf_diff *diff, int touched)
 {
-    bf_rows *touched = NULL;
-    size_t *order = NULL, *tk = bf__calloc(key_count + 1, sizeof *tk);
-    int rc;
+    bf_rows *keys = NULL, *kept = NULL;
+    size_t *order = NULL, *tk = bf__calloc(diff->key_count + 1, sizeof *tk);
+    const char **names = bf__calloc(bf_rows_width(rows) + 1, sizeof *names);
+    int rc = tk && names ? BF_OK : bf__nomem();
 
-    if (!tk)
-        return bf__nomem();
-    for (size_t k = 0; k < key_count; k++)
+    *out = NULL;
+    for (size_t k = 0; rc == BF_OK && k < diff->key_count; k++)
         tk[k] = k;
-    rc = bf_driver_segment_rows(&touched, d, o->before_keys_table, key, key_count, NULL, 0, key,
-                                key_count, segments, diff->differing, diff->differing_count, NULL,
-                                NULL);
+    for (size_t c = 0; rc == BF_OK && c < bf_rows_width(rows); c++)
+        names[c] = bf_rows_column(rows, c);
     if (rc == BF_OK)
-        rc = bf__diff_sort(&order, touched, tk, key_count);
-    for (size_t r = 0; rc == BF_OK && r < bf_rows_count(after); r++) {
-        size_t lo = 0, hi = bf_rows_count(touched);
+        rc = bf__rows_new(&kept, names, bf_rows_width(rows));
+    if (rc == BF_OK)
+        rc = bf_driver_segment_rows(&keys, d, diff->before_keys_table,
+                                    (const char *const *)diff->key, diff->key_count, NULL, 0,
+                                    (const char *const *)diff->key, diff->key_count,
+                                    diff->segments, diff->differing, diff->differing_count, NULL,
+                                    NULL);
+    if (rc == BF_OK)
+        rc = bf__diff_sort(&order, keys, tk, diff->key_count);
+    for (size_t r = 0; rc == BF_OK && r < bf_rows_count(rows); r++) {
+        size_t lo = 0, hi = bf_rows_count(keys);
         int found = 0;
 
         while (lo < hi && !found) {
             size_t mid = (lo + hi) / 2;
-            int c = bf__diff_key_cmp(touched, order[mid], after, r, tk, kidx, key_count);
+            int c = bf__diff_key_cmp(keys, order[mid], rows, r, tk, kidx, diff->key_count);
 
             if (c == 0)
                 found = 1;
@@ -472,13 +478,19 @@ static int add_untouched(bf_rows *old, const bf_rows *after, bf_driver *d,
             else
                 hi = mid;
         }
-        if (!found)
-            rc = append_row(old, after, r);
+        if (found == touched)
+            rc = append_row(kept, rows, r);
     }
     bf__free(order);
     bf__free(tk);
-    bf_rows_free(touched);
-    return rc;
+    bf__free(names);
+    bf_rows_free(keys);
+    if (rc != BF_OK) {
+        bf_rows_free(kept);
+        return rc;
+    }
+    *out = kept;
+    return BF_OK;
 }
 
 int bf_diff_compute(bf_diff **out, bf_driver *d, const char *table, const char *const *key,
@@ -514,7 +526,8 @@ int bf_diff_compute(bf_diff **out, bf_driver *d, const char *table, const char *
     diff->segments = before->segments;
     diff->key_count = key_count;
     if (!(diff->table = bf__strdup(table)) || !(diff->key = dup_strv(key, key_count)) ||
-        (o.before_table && !(diff->before_table = bf__strdup(o.before_table)))) {
+        (o.before_table && !(diff->before_table = bf__strdup(o.before_table))) ||
+        (o.before_keys_table && !(diff->before_keys_table = bf__strdup(o.before_keys_table)))) {
         rc = bf__nomem();
         goto done;
     }
@@ -606,9 +619,17 @@ int bf_diff_compute(bf_diff **out, bf_driver *d, const char *table, const char *
      * a row of any other key was not touched, so its before values are its
      * values now.
      */
-    if (o.before_keys_table && (rc = add_untouched(old, after, d, &o, key, key_count, kidx,
-                                                   before->segments, diff)) != BF_OK)
-        goto done;
+    if (o.before_keys_table) {
+        bf_rows *untouched = NULL;
+
+        if ((rc = bf__diff_touched(&untouched, after, kidx, d, diff, 0)) != BF_OK)
+            goto done;
+        for (size_t r = 0; rc == BF_OK && r < bf_rows_count(untouched); r++)
+            rc = append_row(old, untouched, r);
+        bf_rows_free(untouched);
+        if (rc != BF_OK)
+            goto done;
+    }
     /* 3. The before rows must be the captured ones, segment by segment. */
     {
         size_t nd = diff->differing_count;

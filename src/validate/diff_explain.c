@@ -270,7 +270,9 @@ int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
         e->parts[i] = zero;
     if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, diff->table, metric, plan, batch)) != BF_OK)
         goto done;
-    if (diff->before_table)
+    if (diff->before_keys_table) /* a merge's before table holds only touched keys: derived below */
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+    else if (diff->before_table)
         rc = total(&e->parts[BF_DIFF_PART_BEFORE], d, diff->before_table, metric, plan, batch);
     else if (diff->differing_count)
         rc = bf__error(BF_E_UNSUPPORTED, "explain %s: the diff has no before rows", metric);
@@ -303,6 +305,15 @@ int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
     }
     for (size_t k = 0; k < diff->key_count; k++)
         kidx[k] = k;
+    if (diff->before_keys_table) {
+        /* Rows of untouched keys were not written: the same before and after, no contribution. */
+        bf_rows *touched = NULL;
+
+        if ((rc = bf__diff_touched(&touched, a, kidx, d, diff, 1)) != BF_OK)
+            goto done;
+        bf_rows_free(a);
+        a = touched;
+    }
     if ((rc = bf__diff_sort(&ia, a, kidx, diff->key_count)) != BF_OK ||
         (rc = bf__diff_sort(&ib, b, kidx, diff->key_count)) != BF_OK)
         goto done;
@@ -352,6 +363,17 @@ int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
             if (c >= 0)
                 j++;
         }
+    }
+    if (rc == BF_OK && diff->before_keys_table) {
+        /* BEFORE = AFTER - (ADDED + REMOVED + CHANGED); DELTA is then their sum. */
+        num sum = zero;
+
+        num_add(&sum, &e->parts[BF_DIFF_PART_ADDED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_REMOVED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_CHANGED], 1);
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+        num_add(&e->parts[BF_DIFF_PART_BEFORE], &sum, -1);
+        e->parts[BF_DIFF_PART_DELTA] = sum;
     }
     if (rc == BF_OK && e->group_count) {
         /* Largest absolute contribution first (insertion sort: groups are few), then keep top_n. */

@@ -655,6 +655,20 @@ START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
         ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), query_int(q));
         ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), 26);
         ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), delete_missing ? 74 : 0);
+        {
+            bf_diff_explained *e = NULL;
+            bf_value v;
+
+            ck_assert_int_eq(bf_diff_explain(&e, diff, drv, plan, batch, "SUM(amount)", "id % 3",
+                                             0), BF_OK);
+            ck_assert_int_eq(bf_diff_explained_value(&v, e, BF_DIFF_PART_DELTA), BF_OK);
+            snprintf(q, sizeof q, "SELECT (SELECT sum(amount) FROM (%s)) - (SELECT sum(amount) "
+                     "FROM old)", scope);
+            ck_assert_int_eq(v.i, query_int(q));
+            ck_assert_int_eq(bf_diff_explained_value(&v, e, BF_DIFF_PART_BEFORE), BF_OK);
+            ck_assert_int_eq(v.i, query_int("SELECT sum(amount) FROM old"));
+            bf_diff_explained_free(e);
+        }
         bf_diff_free(diff);
         bf_diff_before_free(before);
         bf_plan_free(plan);
