@@ -21,5 +21,6 @@
 #include "backfill/ledger.h"
 #include "backfill/validate.h"
 #include "backfill/idempotency.h"
+#include "backfill/diff.h"
 
 #endif

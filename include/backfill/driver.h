@@ -401,6 +401,53 @@ BF_API int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief
 BF_API int bf_driver_count_batches(int64_t *out_counts, bf_driver *driver, const bf_plan *plan,
                                    const char *table);
 
+/* ---- Segments by key hash (since driver vtable version 3) -------------- */
+
+/* The most segments bf_driver_key_segments() and bf_driver_segment_rows() take. */
+#define BF_SEGMENTS_MAX 4194304
+
+/*
+ * The segment of a key among `segments` (1 to BF_SEGMENTS_MAX): XXH3-64
+ * (seed 0) of the concatenated canonical encodings of the key's values
+ * (docs/fingerprint.md), modulo segments. Works for any key: integer, text,
+ * real, blob, composite; deterministic across platforms and releases.
+ * -1 for a bad argument or out of memory.
+ */
+BF_API int64_t bf_key_segment(const bf_value *key, size_t key_count, int64_t segments);
+
+/*
+ * Segment fingerprints by key hash: the rows of `table` within the scope
+ * (NULL batch: the whole table) split by bf_key_segment() of their `key`
+ * columns. *out gets one row per non-empty segment, segment order:
+ * "segment", "rows", "fingerprint" (rows:hex32 over `columns`, NULL/0: all).
+ */
+BF_API int bf_driver_key_segments(bf_rows **out, bf_driver *driver, const char *table,
+                                  const char *const *columns, size_t column_count,
+                                  const char *const *key, size_t key_count, int64_t segments,
+                                  const bf_plan *plan, const bf_batch *batch);
+
+/*
+ * The rows of `table` within the scope whose key lies in one of the
+ * `wanted` segments (of `segments`), in no particular order: `columns`
+ * (NULL/0: all), then one column "expr1", "expr2", ... per expression, each
+ * SQL the caller wrote (like job.select: run as written) evaluated per row.
+ */
+BF_API int bf_driver_segment_rows(bf_rows **out, bf_driver *driver, const char *table,
+                                  const char *const *columns, size_t column_count,
+                                  const char *const *expressions, size_t expression_count,
+                                  const char *const *key, size_t key_count, int64_t segments,
+                                  const int64_t *wanted, size_t wanted_count,
+                                  const bf_plan *plan, const bf_batch *batch);
+
+/*
+ * Evaluate aggregate SQL expressions (the caller's own SQL, e.g. "SUM(amount)")
+ * over the rows of `table` within the scope: *out gets one row, columns
+ * "expr1", "expr2", ...
+ */
+BF_API int bf_driver_evaluate(bf_rows **out, bf_driver *driver, const char *table,
+                              const char *const *expressions, size_t expression_count,
+                              const bf_plan *plan, const bf_batch *batch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,9 @@ typedef struct bf_check_result bf_check_result;   /* <backfill/sys/validator.h> 
 typedef struct bf_validator_vtable bf_validator_vtable; /* defined in <backfill/sys/validator.h> */
 typedef struct bf_idem_findings bf_idem_findings; /* <backfill/idempotency.h> */
 typedef struct bf_idem_probe bf_idem_probe;       /* <backfill/idempotency.h> */
+typedef struct bf_diff_before bf_diff_before;     /* <backfill/diff.h> */
+typedef struct bf_diff bf_diff;                   /* <backfill/diff.h> */
+typedef struct bf_diff_explained bf_diff_explained; /* <backfill/diff.h> */
 
 /* ---- Shared enumerations ------------------------------------------------ */
 

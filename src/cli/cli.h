@@ -83,6 +83,9 @@ json_t *cli_iso_json(int64_t us);
  */
 json_t *cli_embedded_json(const char *text);
 
+/* A real as the shortest text that reads back to it, with a "." whatever the locale. */
+void cli_real_text(char *out, size_t size, double x);
+
 /*
  * The parsed options of the running command (main parses them with the
  * command's table before calling it): the value of option `name` (the last
@@ -125,6 +128,9 @@ int cmd_plan(int argc, char **argv);
 
 /* commands: fingerprint */
 int cmd_fingerprint(int argc, char **argv);
+
+/* commands: diff */
+int cmd_diff(int argc, char **argv);
 
 /* commands: status, pause, resume, cancel, retry, finish */
 int cmd_status(int argc, char **argv);

@@ -22,6 +22,17 @@ static const struct cli_option fingerprint_options[] = {
     {"columns", 0, "a,b", "fingerprint only these columns, separated by commas", 0},
     {NULL, 0, NULL, NULL, 0},
 };
+static const struct cli_option diff_options[] = {
+    {"warehouse", 0, "DB", "the SQLite warehouse that holds both tables", 1},
+    {"against", 0, "TABLE", "the table holding the rows before (a snapshot, a copy)", 1},
+    {"key", 0, "a,b", "the key columns rows are matched on, separated by commas", 1},
+    {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0},
+    {"samples", 0, "N", "rows of each kind to show (default 5)", 0},
+    {"segments", 0, "N", "key-hash segments to compare (default: one per 32 rows)", 0},
+    {"metric", 0, "EXPR", "explain the delta of SUM(expr), COUNT(*) or COUNT(expr)", 0},
+    {"group-by", 0, "EXPR", "with --metric: the groups that contributed most", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
 static const struct cli_option ledger_options[] = {
     {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
     {NULL, 0, NULL, NULL, 0},
@@ -55,6 +66,12 @@ static const struct cli_command commands[] = {
      "the fingerprint rows:hex32 of a table: every column SELECT * returns, generated ones "
      "included (or some columns)",
      fingerprint_options, "backfill-fingerprint/1", cmd_fingerprint},
+
+    /* commands: diff */
+    {"diff", "TABLE",
+     "rows added, removed and changed by key between TABLE and the table --against, read "
+     "only where segment fingerprints differ; per-column counts, samples, explained metrics",
+     diff_options, "backfill-diff/1", cmd_diff},
 
     /* commands: status, pause, resume, cancel, retry, finish */
     {"status", "[RUN]", "runs, or one run's batches by state, failures and ETA", ledger_options,

@@ -177,6 +177,11 @@ static void real_text(char *out, size_t size, double x)
     }
 }
 
+void cli_real_text(char *out, size_t size, double x)
+{
+    real_text(out, size, x);
+}
+
 static void indent(FILE *to, int depth)
 {
     fprintf(to, "%*s", 2 * depth, "");

@@ -3,6 +3,7 @@
  * result objects, dispatches to the vtable and keeps the handle's last error.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ struct bf_driver {
 };
 
 static const size_t driver_vtable_sizes[] = {0, BF__SIZE_TO(bf_driver_vtable, last_error),
+                                             BF__SIZE_TO(bf_driver_vtable, count_batches),
                                              sizeof(bf_driver_vtable)};
 static const bf__struct_desc driver_vtable_desc = {"driver vtable", BF_DRIVER_VTABLE_VERSION,
                                                    driver_vtable_sizes, NULL};
@@ -632,4 +634,162 @@ int bf_driver_count_batches(int64_t *out_counts, bf_driver *d, const bf_plan *pl
     if ((rc = op_begin(d, 1, "count_batches")) != BF_OK)
         return rc;
     return op_end(d, d->vt.count_batches(d->userdata, out_counts, plan, table), "count_batches");
+}
+
+/* ---- segments by key hash (vtable version 3) ---- */
+
+static int check_exprs(bf_driver *d, const char *const *exprs, size_t count, const char *op)
+{
+    if (count && !exprs)
+        return fail(d, BF_E_INVALID, "driver: %s: NULL expression list", op);
+    for (size_t i = 0; i < count; i++)
+        if (!exprs[i] || !exprs[i][0])
+            return fail(d, BF_E_INVALID, "driver: %s: empty expression", op);
+    return BF_OK;
+}
+
+static int check_segments(bf_driver *d, int64_t segments, const char *op)
+{
+    if (segments <= 0 || segments > BF_SEGMENTS_MAX)
+        return bf__herror(&d->err, BF_E_INVALID, "driver: %s: segments must be 1 to %d, not %lld",
+                          op, BF_SEGMENTS_MAX, (long long)segments);
+    return BF_OK;
+}
+
+int bf_driver_key_segments(bf_rows **out, bf_driver *d, const char *table,
+                           const char *const *columns, size_t column_count,
+                           const char *const *key, size_t key_count, int64_t segments,
+                           const bf_plan *plan, const bf_batch *batch)
+{
+    static const char *const names[] = {"segment", "rows", "fingerprint"};
+    bf_rows *rows;
+    int rc;
+
+    NEED(d, out && table && key && key_count, "key_segments");
+    *out = NULL;
+    if ((rc = check_names(d, columns, column_count, "key_segments")) ||
+        (rc = check_names(d, key, key_count, "key_segments")) ||
+        (rc = check_segments(d, segments, "key_segments")) ||
+        (rc = check_scope(d, plan, batch, "key_segments")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.key_segments != NULL, "key_segments")) != BF_OK)
+        return rc;
+    if ((rc = new_rows(d, &rows, names, 3, NULL)) != BF_OK)
+        return rc;
+    rc = op_end(d, d->vt.key_segments(d->userdata, rows, table, columns, column_count, key,
+                                       key_count, segments, plan, batch), "key_segments");
+    return give_rows(out, rows, rc);
+}
+
+/* Column names plus "expr1".."exprN"; *names_out freed by the caller, *strs too. */
+static int expr_names(bf_driver *d, const char ***names_out, char **strs_out,
+                      const char *const *cols, size_t col_count, size_t expr_count)
+{
+    const char **names = bf__calloc(col_count + expr_count + 1, sizeof *names);
+    char *strs = bf__calloc(expr_count + 1, 24);
+
+    if (!names || !strs) {
+        bf__free(names);
+        bf__free(strs);
+        return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < col_count; i++)
+        names[i] = cols[i];
+    for (size_t i = 0; i < expr_count; i++) {
+        snprintf(strs + 24 * i, 24, "expr%zu", i + 1);
+        names[col_count + i] = strs + 24 * i;
+    }
+    *names_out = names;
+    *strs_out = strs;
+    return BF_OK;
+}
+
+int bf_driver_segment_rows(bf_rows **out, bf_driver *d, const char *table,
+                           const char *const *columns, size_t column_count,
+                           const char *const *expressions, size_t expression_count,
+                           const char *const *key, size_t key_count, int64_t segments,
+                           const int64_t *wanted, size_t wanted_count, const bf_plan *plan,
+                           const bf_batch *batch)
+{
+    bf_table_info *info = NULL;
+    const char **all = NULL, **names = NULL;
+    char *strs = NULL;
+    bf_rows *rows = NULL;
+    int rc;
+
+    NEED(d, out && table && key && key_count && (wanted || !wanted_count), "segment_rows");
+    *out = NULL;
+    if ((rc = check_names(d, columns, column_count, "segment_rows")) ||
+        (rc = check_names(d, key, key_count, "segment_rows")) ||
+        (rc = check_exprs(d, expressions, expression_count, "segment_rows")) ||
+        (rc = check_segments(d, segments, "segment_rows")) ||
+        (rc = check_scope(d, plan, batch, "segment_rows")))
+        return rc;
+    for (size_t i = 0; i < wanted_count; i++)
+        if (wanted[i] < 0 || wanted[i] >= segments)
+            return bf__herror(&d->err, BF_E_INVALID, "driver: segment_rows: segment %lld is not "
+                              "one of %lld", (long long)wanted[i], (long long)segments);
+    if ((rc = op_begin(d, d->vt.segment_rows != NULL, "segment_rows")) != BF_OK)
+        return rc;
+    if (!columns || !column_count) {
+        if ((rc = bf_driver_describe(&info, d, table)) != BF_OK)
+            return rc;
+        all = bf__calloc(info->count + 1, sizeof *all);
+        if (!all) {
+            bf_table_info_free(info);
+            return bf__herror(&d->err, BF_E_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < info->count; i++)
+            all[i] = info->columns[i].name;
+        columns = all;
+        column_count = info->count;
+    }
+    rc = expr_names(d, &names, &strs, columns, column_count, expression_count);
+    if (rc == BF_OK)
+        rc = new_rows(d, &rows, names, column_count + expression_count, NULL);
+    if (rc == BF_OK) {
+        if (!wanted_count) {
+            rc = BF_OK; /* no segment wanted: no rows */
+        } else {
+            bf_clear_error();
+            rc = op_end(d, d->vt.segment_rows(d->userdata, rows, table, columns, column_count,
+                                               expressions, expression_count, key, key_count,
+                                               segments, wanted, wanted_count, plan, batch),
+                        "segment_rows");
+        }
+        rc = give_rows(out, rows, rc);
+    }
+    bf__free(names);
+    bf__free(strs);
+    bf__free(all);
+    bf_table_info_free(info);
+    return rc;
+}
+
+int bf_driver_evaluate(bf_rows **out, bf_driver *d, const char *table,
+                       const char *const *expressions, size_t expression_count,
+                       const bf_plan *plan, const bf_batch *batch)
+{
+    const char **names = NULL;
+    char *strs = NULL;
+    bf_rows *rows = NULL;
+    int rc;
+
+    NEED(d, out && table && expressions && expression_count, "evaluate");
+    *out = NULL;
+    if ((rc = check_exprs(d, expressions, expression_count, "evaluate")) ||
+        (rc = check_scope(d, plan, batch, "evaluate")))
+        return rc;
+    if ((rc = op_begin(d, d->vt.evaluate != NULL, "evaluate")) != BF_OK)
+        return rc;
+    rc = expr_names(d, &names, &strs, NULL, 0, expression_count);
+    if (rc == BF_OK)
+        rc = new_rows(d, &rows, names, expression_count, NULL);
+    if (rc == BF_OK)
+        rc = give_rows(out, rows, op_end(d, d->vt.evaluate(d->userdata, rows, table, expressions,
+                                                             expression_count, plan, batch),
+                                          "evaluate"));
+    bf__free(names);
+    bf__free(strs);
+    return rc;
 }

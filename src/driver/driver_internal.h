@@ -6,6 +6,7 @@
 #define BF_DRIVER_INTERNAL_H
 
 #include "backfill/sys/driver.h"
+#include "fingerprint/fp_internal.h"
 
 struct bf_table_info {
     size_t count;
@@ -64,5 +65,28 @@ void bf__sqlite_close(void *conn);
  */
 void bf__driver_clear_error(bf_driver *driver);
 int bf__driver_fail_from_thread(bf_driver *driver);
+
+/*
+ * Segment accumulators by key hash (segments.c), shared by the SQL layer's
+ * fallback and the SQLite aggregate: one fingerprint per segment.
+ */
+typedef struct bf__segacc {
+    int64_t n;
+    bf_fingerprint *fps; /* n of them, zeroed */
+    bf__fprow row;       /* the encoder, reused row after row */
+} bf__segacc;
+int bf__segacc_init(bf__segacc *acc, int64_t segments);
+void bf__segacc_dispose(bf__segacc *acc);
+/* Add one row: its key values (for the segment) and its columns (for the fingerprint). */
+int bf__segacc_add(bf__segacc *acc, const bf_value *key, size_t key_count, const bf_value *cols,
+                   size_t col_count);
+/* The text "segment rows:hex32\n" per non-empty segment; free with bf__free. */
+int bf__segacc_text(char **out, const bf__segacc *acc);
+/* Parse such text into rows (segment, rows, fingerprint). */
+int bf__segacc_parse(bf_rows *rows, const char *text);
+/* A wanted-set membership bitmap: parse "s1,s2,..." (segments < n). */
+int bf__segset_parse(unsigned char **out, const char *text, int64_t n);
+/* 1 when the key lies in a segment of the set, 0 when not, -1 on failure. */
+int bf__segset_has(const unsigned char *set, const bf_value *key, size_t key_count, int64_t n);
 
 #endif

@@ -571,9 +571,13 @@ static const bf_driver_vtable sql_driver = {
     .execute = sql_execute,
     .last_error = NULL,
     .count_batches = bf__sql_count_batches,
+    .key_segments = bf__sql_key_segments,
+    .segment_rows = bf__sql_segment_rows,
+    .evaluate = bf__sql_evaluate,
 };
 
 static const size_t sql_vtable_sizes[] = {0, BF__SIZE_TO(bf_sql_vtable, error_message),
+                                          BF__SIZE_TO(bf_sql_vtable, batch_counts_function),
                                           sizeof(bf_sql_vtable)};
 static const bf__struct_desc sql_vtable_desc = {"SQL vtable", BF_SQL_VTABLE_VERSION,
                                                 sql_vtable_sizes, NULL};

@@ -197,5 +197,15 @@ int bf__sql_count_batches(void *ud, int64_t *out_counts, const bf_plan *plan, co
  * their own statements through the same quoter and binder.
  */
 bf__sql *bf__driver_sql(bf_driver *driver);
+int bf__sql_key_segments(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                         size_t column_count, const char *const *key, size_t key_count,
+                         int64_t segments, const bf_plan *plan, const bf_batch *batch);
+int bf__sql_segment_rows(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                         size_t column_count, const char *const *expressions,
+                         size_t expression_count, const char *const *key, size_t key_count,
+                         int64_t segments, const int64_t *wanted, size_t wanted_count,
+                         const bf_plan *plan, const bf_batch *batch);
+int bf__sql_evaluate(void *ud, bf_rows *rows, const char *table, const char *const *expressions,
+                     size_t expression_count, const bf_plan *plan, const bf_batch *batch);
 
 #endif

@@ -765,3 +765,180 @@ int bf__sql_partitions(void *ud, bf_rows *rows, const char *table, const char *c
     scan_dispose(&sc);
     return rc;
 }
+
+/* ---- segments by key hash ---- */
+
+/* ", (e1), (e2) ..." for the caller's expressions. */
+static int expr_list(char **out, const char *const *exprs, size_t count, int leading_comma)
+{
+    bf__sb sb;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < count; i++)
+        bf__sb_appendf(&sb, "%s(%s)", i || leading_comma ? ", " : "", exprs[i]);
+    return bf__sb_finish(&sb, out);
+}
+
+int bf__sql_key_segments(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                         size_t column_count, const char *const *key, size_t key_count,
+                         int64_t segments, const bf_plan *plan, const bf_batch *batch)
+{
+    struct scan sc;
+    bf__stmt st;
+    char *sql = NULL;
+    int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
+    const char *fn = sc.s->vt.segments_function;
+
+    if (rc == BF_OK)
+        rc = scan_check(&sc, key, key_count);
+    sc.t.key = key;
+    sc.t.key_count = key_count;
+    if (sc.t.col_count + key_count + 2 > BF_AGG_MAX_ARGS)
+        fn = NULL;
+    bf__binds_int(&sc.binds, "bf_n", segments);
+    bf__binds_int(&sc.binds, "bf_kc", (int64_t)key_count);
+    if (rc == BF_OK)
+        rc = fn ? scan_build(&sc, &sql, "SELECT %S(:bf_n, :bf_kc, %K, %C) FROM %T WHERE %P",
+                             ARGS(fn, NULL, NULL, table, NULL))
+                : scan_build(&sc, &sql, "SELECT %K, %C FROM %T WHERE %P",
+                             ARGS(NULL, NULL, table, NULL));
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
+        size_t width = key_count + sc.t.col_count;
+        bf_value *vals = bf__calloc(width, sizeof *vals);
+        bf__segacc acc;
+
+        memset(&acc, 0, sizeof acc);
+        bf_value v;
+
+        if (!vals)
+            rc = bf__nomem();
+        else if (fn) {
+            if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
+                rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(rows, v.s)
+                     : v.type == BF_VALUE_NULL ? BF_OK
+                     : bf__error(BF_E_DRIVER, "%s: %s returned no segment list",
+                                 sc.s->vt.dialect ? sc.s->vt.dialect : "driver", fn);
+        } else if ((rc = bf__segacc_init(&acc, segments)) == BF_OK) {
+            while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+                for (size_t i = 0; i < width && rc == BF_SQL_ROW; i++)
+                    if (bf__stmt_column(&st, (int)i, &vals[i]) != BF_OK)
+                        rc = bf_last_error_code();
+                if (rc != BF_SQL_ROW ||
+                    (rc = bf__segacc_add(&acc, vals, key_count, vals + key_count,
+                                         sc.t.col_count)) != BF_OK)
+                    break;
+                rc = BF_SQL_ROW;
+            }
+            if (rc == BF_SQL_DONE) {
+                char *text = NULL;
+
+                if ((rc = bf__segacc_text(&text, &acc)) == BF_OK)
+                    rc = bf__segacc_parse(rows, text);
+                bf__free(text);
+            }
+            bf__segacc_dispose(&acc);
+        }
+        bf__free(vals);
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_segment_rows(void *ud, bf_rows *rows, const char *table, const char *const *columns,
+                         size_t column_count, const char *const *expressions,
+                         size_t expression_count, const char *const *key, size_t key_count,
+                         int64_t segments, const int64_t *wanted, size_t wanted_count,
+                         const bf_plan *plan, const bf_batch *batch)
+{
+    struct scan sc;
+    bf__stmt st;
+    char *sql = NULL, *exprs = NULL, *set_text = NULL;
+    unsigned char *set = NULL;
+    int rc = scan_init(&sc, ud, table, columns, column_count, plan, batch);
+    const char *fn = sc.s->vt.segment_filter_function;
+    bf__sb sb;
+
+    if (rc == BF_OK)
+        rc = scan_check(&sc, key, key_count);
+    sc.t.key = key;
+    sc.t.key_count = key_count;
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < wanted_count; i++)
+        bf__sb_appendf(&sb, "%s%lld", i ? "," : "", (long long)wanted[i]);
+    if (rc == BF_OK)
+        rc = bf__sb_finish(&sb, &set_text);
+    else
+        bf__sb_dispose(&sb);
+    if (rc == BF_OK)
+        rc = expr_list(&exprs, expressions, expression_count, 1);
+    bf__binds_int(&sc.binds, "bf_n", segments);
+    if (rc == BF_OK && fn) {
+        bf_value v = {BF_VALUE_TEXT, 0, 0.0, set_text, strlen(set_text)};
+
+        bf__binds_value(&sc.binds, "bf_set", &v);
+        rc = scan_build(&sc, &sql, "SELECT %C%S FROM %T WHERE %P AND %S(:bf_set, :bf_n, %K) = 1",
+                        ARGS(NULL, exprs, table, NULL, fn, NULL));
+        if (rc == BF_OK)
+            rc = bf__sql_query_rows(sc.s, rows, sql, &sc.binds);
+    } else if (rc == BF_OK) {
+        /* Portable: read the scope and keep the rows of wanted segments. */
+        rc = bf__segset_parse(&set, set_text, segments);
+        if (rc == BF_OK)
+            rc = scan_build(&sc, &sql, "SELECT %C%S, %K FROM %T WHERE %P",
+                            ARGS(NULL, exprs, NULL, table, NULL));
+        if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
+            size_t out_width = sc.t.col_count + expression_count;
+            bf_value *vals = bf__calloc(out_width + key_count, sizeof *vals);
+
+            if (!vals)
+                rc = bf__nomem();
+            while (vals && (rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+                int has;
+
+                for (size_t i = 0; i < out_width + key_count && rc == BF_SQL_ROW; i++)
+                    if (bf__stmt_column(&st, (int)i, &vals[i]) != BF_OK)
+                        rc = bf_last_error_code();
+                if (rc != BF_SQL_ROW)
+                    break;
+                has = bf__segset_has(set, vals + out_width, key_count, segments);
+                if (has < 0) {
+                    rc = bf__nomem();
+                    break;
+                }
+                if (has && (rc = bf_rows_append(rows, vals, out_width)) != BF_OK)
+                    break;
+            }
+            if (rc == BF_SQL_DONE)
+                rc = BF_OK;
+            bf__free(vals);
+            bf__stmt_finalize(&st);
+        }
+    }
+    bf__free(set);
+    bf__free(set_text);
+    bf__free(exprs);
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_evaluate(void *ud, bf_rows *rows, const char *table, const char *const *expressions,
+                     size_t expression_count, const bf_plan *plan, const bf_batch *batch)
+{
+    struct scan sc;
+    char *sql = NULL, *exprs = NULL;
+    int rc = scan_init(&sc, ud, table, NULL, 0, plan, batch);
+
+    if (rc == BF_OK)
+        rc = expr_list(&exprs, expressions, expression_count, 0);
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &sql, "SELECT %S FROM %T WHERE %P", ARGS(exprs, table, NULL));
+    if (rc == BF_OK)
+        rc = bf__sql_query_rows(sc.s, rows, sql, &sc.binds);
+    bf__free(exprs);
+    bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}

@@ -249,6 +249,8 @@ const bf_sql_vtable bf__sqlite_vtable = {
     .finalize = lite_finalize,
     .describe = lite_describe,
     .error_message = lite_error_message,
+    .segments_function = "bf_segment_fingerprints",
+    .segment_filter_function = "bf_segment_in",
 };
 
 /* ---- SQL functions ---- */
@@ -572,6 +574,125 @@ static void bc_final(sqlite3_context *ctx)
     bc_dispose(a);
 }
 
+/*
+ * bf_segment_fingerprints(n, key_count, k1.., c1..): one accumulator per
+ * segment of the key hash, in one pass; the result lists the non-empty
+ * segments as "segment rows:hex32" lines.
+ */
+struct seg_agg {
+    bf__segacc acc;
+    int failed;
+};
+
+static void seg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct seg_agg *agg = sqlite3_aggregate_context(ctx, sizeof *agg);
+    bf_value vals[128];
+    int64_t n, kc;
+
+    if (!agg) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (agg->failed)
+        return;
+    n = sqlite3_value_int64(argv[0]);
+    kc = sqlite3_value_int64(argv[1]);
+    if (!agg->acc.fps) {
+        if (n <= 0 || n > BF_SEGMENTS_MAX || kc < 1 || kc > argc - 2 || argc - 2 > 128) {
+            agg->failed = 1;
+            sqlite3_result_error(ctx, "bf_segment_fingerprints: bad arguments", -1);
+            return;
+        }
+        if (bf__segacc_init(&agg->acc, n) != BF_OK) {
+            agg->failed = 1;
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+    }
+    for (int i = 2; i < argc; i++)
+        to_value(argv[i], &vals[i - 2]);
+    if (bf__segacc_add(&agg->acc, vals, (size_t)kc, vals + kc, (size_t)(argc - 2 - kc)) != BF_OK) {
+        agg->failed = 1;
+        sqlite3_result_error_nomem(ctx);
+    }
+}
+
+static void seg_final(sqlite3_context *ctx)
+{
+    struct seg_agg *agg = sqlite3_aggregate_context(ctx, 0);
+    char *text = NULL;
+
+    if (!agg || !agg->acc.fps) {
+        sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+        return;
+    }
+    if (!agg->failed && bf__segacc_text(&text, &agg->acc) == BF_OK)
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    else if (!agg->failed)
+        sqlite3_result_error_nomem(ctx);
+    bf__free(text);
+    bf__segacc_dispose(&agg->acc);
+}
+
+/* bf_segment_in(wanted, n, k1, ...): the parsed set is cached on the statement. */
+static void seg_in_free(void *p)
+{
+    bf__free(p);
+}
+
+static void seg_in_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    unsigned char *set = sqlite3_get_auxdata(ctx, 0);
+    int64_t n = sqlite3_value_int64(argv[1]);
+    bf_value key[128];
+    int has;
+
+    if (n <= 0 || n > BF_SEGMENTS_MAX || argc - 2 > 128 || argc < 3) {
+        sqlite3_result_error(ctx, "bf_segment_in: bad arguments", -1);
+        return;
+    }
+    if (!set) {
+        const char *text = (const char *)sqlite3_value_text(argv[0]);
+
+        int rc = bf__segset_parse(&set, text ? text : "", n);
+
+        if (rc == BF_E_NOMEM || (!text && sqlite3_value_type(argv[0]) != SQLITE_NULL)) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        if (rc != BF_OK) {
+            sqlite3_result_error(ctx, bf_last_error(), -1);
+            return;
+        }
+        sqlite3_set_auxdata(ctx, 0, set, seg_in_free);
+        set = sqlite3_get_auxdata(ctx, 0);
+        if (!set) {
+            /* SQLite freed it (out of memory): parse per row */
+            if (bf__segset_parse(&set, (const char *)sqlite3_value_text(argv[0]), n) != BF_OK) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+            for (int i = 2; i < argc; i++)
+                to_value(argv[i], &key[i - 2]);
+            has = bf__segset_has(set, key, (size_t)(argc - 2), n);
+            bf__free(set);
+            if (has < 0)
+                sqlite3_result_error_nomem(ctx);
+            else
+                sqlite3_result_int(ctx, has);
+            return;
+        }
+    }
+    for (int i = 2; i < argc; i++)
+        to_value(argv[i], &key[i - 2]);
+    has = bf__segset_has(set, key, (size_t)(argc - 2), n);
+    if (has < 0)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_int(ctx, has);
+}
+
 /* ---- opening ---- */
 
 int bf__sqlite_open(void **out, const char *path, unsigned flags)
@@ -616,6 +737,14 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
         rc = sqlite3_create_function_v2(c->db, "bf_batch_counts", 2,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, bc_step,
                                         bc_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_segment_fingerprints", -1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, seg_step,
+                                        seg_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_segment_in", -1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, seg_in_fn, NULL,
+                                        NULL, NULL);
     if (rc != SQLITE_OK) {
         int code = code_for(rc);
 

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Build and run every benchmark under tests/bench; each prints its BENCH lines.
+# Build and run every benchmark under tests/bench; each prints its BENCH lines
+# (bench_plan, bench_plan_memory, bench_fingerprint, bench_ledger, bench_diff:
+# every build/tests/bench/bench_* executable is run).
 # usage: tests/bench/run.sh [--quick] [BUILD_DIR]     (default build dir: build)
 # --quick uses small sizes (BF_BENCH_QUICK=1): it checks the benchmarks work,
 # not how fast this machine is.

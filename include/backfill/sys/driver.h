@@ -111,12 +111,26 @@ struct bf_driver_vtable {
     /* Rows per batch of `plan` in `table`: out_counts has bf_plan_count(plan) elements, zeroed. */
     int (*count_batches)(void *userdata, int64_t *out_counts, const bf_plan *plan,
                          const char *table);
+    /* since version 3 */
+    int (*key_segments)(void *userdata, bf_rows *rows, const char *table,
+                        const char *const *columns, size_t column_count, const char *const *key,
+                        size_t key_count, int64_t segments, const bf_plan *plan,
+                        const bf_batch *batch);
+    int (*segment_rows)(void *userdata, bf_rows *rows, const char *table,
+                        const char *const *columns, size_t column_count,
+                        const char *const *expressions, size_t expression_count,
+                        const char *const *key, size_t key_count, int64_t segments,
+                        const int64_t *wanted, size_t wanted_count, const bf_plan *plan,
+                        const bf_batch *batch);
+    int (*evaluate)(void *userdata, bf_rows *rows, const char *table,
+                    const char *const *expressions, size_t expression_count, const bf_plan *plan,
+                    const bf_batch *batch);
 };
 
-#define BF_DRIVER_VTABLE_VERSION 2u
+#define BF_DRIVER_VTABLE_VERSION 3u
 #define BF_DRIVER_VTABLE_INIT {BF_DRIVER_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, \
                                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-                               NULL, NULL, NULL}
+                               NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version);
@@ -182,12 +196,19 @@ typedef struct bf_sql_vtable {
      * with the GROUP BY).
      */
     const char *batch_counts_function;
+    /* since version 3 */
+    const char *segments_function;    /* aggregate f(n, key_count, k1.., c1..) -> text, one line
+                                         "segment rows:hex32" per non-empty segment of n, in
+                                         order; NULL: the library hashes fetched rows */
+    const char *segment_filter_function; /* scalar f(wanted, n, k1, ...) -> 1 when the key's
+                                         segment of n is in `wanted` ("s1,s2,..."), else 0;
+                                         NULL: rows are filtered by the library */
 } bf_sql_vtable;
 
-#define BF_SQL_VTABLE_VERSION 2u
+#define BF_SQL_VTABLE_VERSION 3u
 #define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
                             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                            NULL}
+                            NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);

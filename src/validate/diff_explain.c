@@ -1,0 +1,472 @@
+/*
+ * Explained deltas: a metric's before and after totals over the diff's
+ * scope, and the contributions of added, removed and changed rows, which
+ * sum to the delta. Only metrics that are a sum of per-row terms decompose:
+ * SUM(expr), COUNT(*) and COUNT(expr).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "driver/driver_internal.h"
+#include "validate/diff_internal.h"
+
+/* An exact integer while every term is one and nothing overflows; else a real. */
+typedef struct num {
+    int is_real;
+    int is_null;
+    int64_t i;
+    double r;
+} num;
+
+static void num_add(num *acc, const num *x, int sign)
+{
+    if (x->is_null)
+        return;
+    acc->is_null = 0;
+    if (!acc->is_real && !x->is_real) {
+        int64_t v = x->i, out;
+
+        if (sign < 0 && v == INT64_MIN)
+            goto real;
+        v = sign < 0 ? -v : v;
+        if (!__builtin_add_overflow(acc->i, v, &out)) {
+            acc->i = out;
+            return;
+        }
+    }
+real:
+    if (!acc->is_real) {
+        acc->r = (double)acc->i;
+        acc->is_real = 1;
+    }
+    acc->r += sign * (x->is_real ? x->r : (double)x->i);
+}
+
+static num num_of(const bf_value *v)
+{
+    num n = {0, 1, 0, 0.0};
+
+    if (v->type == BF_VALUE_INT) {
+        n.is_null = 0;
+        n.i = v->i;
+    } else if (v->type == BF_VALUE_REAL) {
+        n.is_null = 0;
+        n.is_real = 1;
+        n.r = v->r;
+    }
+    return n;
+}
+
+static bf_value num_value(const num *n)
+{
+    bf_value v = {BF_VALUE_NULL, 0, 0.0, NULL, 0};
+
+    if (!n->is_null) {
+        v.type = n->is_real ? BF_VALUE_REAL : BF_VALUE_INT;
+        v.i = n->i;
+        v.r = n->r;
+    }
+    return v;
+}
+
+static double num_abs(const num *n)
+{
+    return n->is_null ? 0 : n->is_real ? fabs(n->r) : fabs((double)n->i);
+}
+
+struct group {
+    bf_value value; /* owned copy */
+    num contribution;
+};
+
+struct bf_diff_explained {
+    char *metric;
+    num parts[7]; /* indexed by bf_diff_part */
+    struct group *groups;
+    size_t group_count;
+};
+
+void bf_diff_explained_free(bf_diff_explained *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->group_count; i++)
+        bf__value_dispose(&e->groups[i].value);
+    bf__free(e->groups);
+    bf__free(e->metric);
+    bf__free(e);
+}
+
+static int strncasecmp_ascii(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int x = (a[i] >= 'A' && a[i] <= 'Z') ? a[i] + 32 : (unsigned char)a[i];
+        int y = (b[i] >= 'A' && b[i] <= 'Z') ? b[i] + 32 : (unsigned char)b[i];
+
+        if (x != y)
+            return x - y;
+    }
+    return 0;
+}
+
+/*
+ * The per-row term of a metric: SUM(x) -> x, COUNT(*) -> 1,
+ * COUNT(x) -> CASE WHEN (x) IS NULL THEN 0 ELSE 1 END. *out freed by the caller.
+ */
+static int per_row(char **out, const char *metric)
+{
+    const char *p = metric, *open, *end;
+    size_t len;
+    int depth = 0, is_sum;
+
+    *out = NULL;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    len = strlen(p);
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\n'))
+        len--;
+    end = p + len;
+    is_sum = len > 4 && (p[0] | 32) == 's' && (p[1] | 32) == 'u' && (p[2] | 32) == 'm';
+    if (!is_sum && !(len > 6 && (p[0] | 32) == 'c' && (p[1] | 32) == 'o' && (p[2] | 32) == 'u' &&
+                     (p[3] | 32) == 'n' && (p[4] | 32) == 't'))
+        goto refuse;
+    open = p + (is_sum ? 3 : 5);
+    while (open < end && *open == ' ')
+        open++;
+    if (open >= end || *open != '(' || end[-1] != ')')
+        goto refuse;
+    /* The call's parentheses must enclose everything: "SUM(a) / SUM(b)" does not decompose. */
+    for (const char *q = open; q < end; q++) {
+        if (*q == '\'' || *q == '"') {
+            char quote = *q++;
+
+            while (q < end && *q != quote)
+                q++;
+            continue;
+        }
+        if (*q == '(')
+            depth++;
+        else if (*q == ')' && --depth == 0 && q != end - 1)
+            goto refuse;
+    }
+    {
+        const char *a = open + 1, *b = end - 1;
+
+        while (a < b && *a == ' ')
+            a++;
+        while (b > a && b[-1] == ' ')
+            b--;
+        if (a == b)
+            goto refuse;
+        if (!is_sum && b - a >= 9 && strncasecmp_ascii(a, "distinct ", 9) == 0)
+            goto refuse;
+        if (!is_sum && b - a == 1 && *a == '*')
+            return (*out = bf__strdup("1")) ? BF_OK : bf__nomem();
+        if (is_sum)
+            *out = bf__asprintf("%.*s", (int)(b - a), a);
+        else
+            *out = bf__asprintf("CASE WHEN (%.*s) IS NULL THEN 0 ELSE 1 END", (int)(b - a), a);
+        return *out ? BF_OK : bf__nomem();
+    }
+refuse:
+    return bf__error(BF_E_INVALID, "metric %s: only SUM(expr), COUNT(*) and COUNT(expr) decompose "
+                     "into per-row contributions; AVG, MIN, MAX, COUNT(DISTINCT ...) and "
+                     "expressions of several aggregates do not", metric);
+}
+
+/* Add `c` (times sign) to the group holding `g`, keeping groups sorted by value. */
+static int add_group(bf_diff_explained *e, size_t *cap, const bf_value *g, const num *c, int sign)
+{
+    size_t lo = 0, hi = e->group_count;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = bf__diff_value_cmp(&e->groups[mid].value, g);
+
+        if (cmp < 0)
+            lo = mid + 1;
+        else if (cmp > 0)
+            hi = mid;
+        else {
+            num_add(&e->groups[mid].contribution, c, sign);
+            return BF_OK;
+        }
+    }
+    if (e->group_count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct group *ng = bf__realloc(e->groups, ncap * sizeof *ng);
+
+        if (!ng)
+            return bf__nomem();
+        e->groups = ng;
+        *cap = ncap;
+    }
+    memmove(&e->groups[lo + 1], &e->groups[lo], (e->group_count - lo) * sizeof *e->groups);
+    memset(&e->groups[lo], 0, sizeof *e->groups);
+    e->group_count++;
+    if (bf__value_copy(&e->groups[lo].value, g) != BF_OK) {
+        memmove(&e->groups[lo], &e->groups[lo + 1], (e->group_count - lo - 1) * sizeof *e->groups);
+        e->group_count--;
+        return bf__nomem();
+    }
+    e->groups[lo].contribution = (num){0, 1, 0, 0.0};
+    num_add(&e->groups[lo].contribution, c, sign);
+    return BF_OK;
+}
+
+static int total(num *out, bf_driver *d, const char *table, const char *metric,
+                 const bf_plan *plan, const bf_batch *batch)
+{
+    bf_rows *rows = NULL;
+    bf_value v;
+    int rc = bf_driver_evaluate(&rows, d, table, &metric, 1, plan, batch);
+
+    if (rc != BF_OK)
+        return rc;
+    *out = (num){0, 1, 0, 0.0};
+    if (bf_rows_count(rows) && bf_rows_value(&v, rows, 0, 0) == BF_OK) {
+        if (v.type != BF_VALUE_INT && v.type != BF_VALUE_REAL && v.type != BF_VALUE_NULL)
+            rc = bf__error(BF_E_INVALID, "metric %s over %s is not numeric", metric, table);
+        *out = num_of(&v);
+    }
+    bf_rows_free(rows);
+    return rc;
+}
+
+static int group_cmp_abs(const struct group *a, const struct group *b)
+{
+    double x = num_abs(&a->contribution), y = num_abs(&b->contribution);
+
+    if (x != y)
+        return x > y ? -1 : 1;
+    return bf__diff_value_cmp(&a->value, &b->value);
+}
+
+int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
+                    const bf_plan *plan, const bf_batch *batch, const char *metric,
+                    const char *group_by, size_t top_n)
+{
+    bf_diff_explained *e;
+    char *term = NULL;
+    const char *exprs[2];
+    bf_rows *a = NULL, *b = NULL;
+    size_t *kidx = NULL, *ia = NULL, *ib = NULL, cap = 0;
+    num zero = {0, 0, 0, 0.0};
+    int rc;
+
+    if (!out || !diff || !d || !metric)
+        return bf__error(BF_E_INVALID, "bf_diff_explain: NULL argument");
+    *out = NULL;
+    if ((rc = per_row(&term, metric)) != BF_OK)
+        return rc;
+    e = bf__calloc(1, sizeof *e);
+    if (!e || !(e->metric = bf__strdup(metric))) {
+        bf__free(term);
+        bf__free(e);
+        return bf__nomem();
+    }
+    for (int i = 0; i < 7; i++)
+        e->parts[i] = zero;
+    if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, diff->table, metric, plan, batch)) != BF_OK)
+        goto done;
+    if (diff->before_keys_table) /* a merge's before table holds only touched keys: derived below */
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+    else if (diff->before_table)
+        rc = total(&e->parts[BF_DIFF_PART_BEFORE], d, diff->before_table, metric, plan, batch);
+    else if (diff->differing_count)
+        rc = bf__error(BF_E_UNSUPPORTED, "explain %s: the diff has no before rows", metric);
+    else
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+    if (rc != BF_OK)
+        goto done;
+    e->parts[BF_DIFF_PART_DELTA] = zero;
+    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_AFTER], 1);
+    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_BEFORE], -1);
+    if (!diff->differing_count)
+        goto done;
+    exprs[0] = term;
+    exprs[1] = group_by;
+    if ((rc = bf_driver_segment_rows(&a, d, diff->table, (const char *const *)diff->key,
+                                     diff->key_count, exprs, group_by ? 2 : 1,
+                                     (const char *const *)diff->key, diff->key_count,
+                                     diff->segments, diff->differing, diff->differing_count, plan,
+                                     batch)) != BF_OK ||
+        (rc = bf_driver_segment_rows(&b, d, diff->before_table, (const char *const *)diff->key,
+                                     diff->key_count, exprs, group_by ? 2 : 1,
+                                     (const char *const *)diff->key, diff->key_count,
+                                     diff->segments, diff->differing, diff->differing_count, plan,
+                                     batch)) != BF_OK)
+        goto done;
+    kidx = bf__calloc(diff->key_count + 1, sizeof *kidx);
+    if (!kidx) {
+        rc = bf__nomem();
+        goto done;
+    }
+    for (size_t k = 0; k < diff->key_count; k++)
+        kidx[k] = k;
+    if (diff->before_keys_table) {
+        /* Rows of untouched keys were not written: the same before and after, no contribution. */
+        bf_rows *touched = NULL;
+
+        if ((rc = bf__diff_touched(&touched, a, kidx, d, diff, 1)) != BF_OK)
+            goto done;
+        bf_rows_free(a);
+        a = touched;
+    }
+    if ((rc = bf__diff_sort(&ia, a, kidx, diff->key_count)) != BF_OK ||
+        (rc = bf__diff_sort(&ib, b, kidx, diff->key_count)) != BF_OK)
+        goto done;
+    {
+        size_t na = bf_rows_count(a), nb = bf_rows_count(b), i = 0, j = 0, kc = diff->key_count;
+
+        while (rc == BF_OK && (i < na || j < nb)) {
+            int c = i >= na ? 1 : j >= nb ? -1
+                    : bf__diff_key_cmp(a, ia[i], b, ib[j], kidx, kidx, kc);
+            bf_value va, vb, ga, gb;
+            num x, y;
+
+            if (c <= 0) {
+                bf_rows_value(&va, a, ia[i], kc);
+                x = num_of(&va);
+                if (va.type == BF_VALUE_TEXT || va.type == BF_VALUE_BLOB)
+                    rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
+            }
+            if (c >= 0) {
+                bf_rows_value(&vb, b, ib[j], kc);
+                y = num_of(&vb);
+                if (vb.type == BF_VALUE_TEXT || vb.type == BF_VALUE_BLOB)
+                    rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
+            }
+            if (rc != BF_OK)
+                break;
+            if (c < 0) {
+                num_add(&e->parts[BF_DIFF_PART_ADDED], &x, 1);
+            } else if (c > 0) {
+                num_add(&e->parts[BF_DIFF_PART_REMOVED], &y, -1);
+            } else {
+                num_add(&e->parts[BF_DIFF_PART_CHANGED], &x, 1);
+                num_add(&e->parts[BF_DIFF_PART_CHANGED], &y, -1);
+            }
+            if (group_by) {
+                if (c <= 0) {
+                    bf_rows_value(&ga, a, ia[i], kc + 1);
+                    rc = add_group(e, &cap, &ga, &x, 1);
+                }
+                if (rc == BF_OK && c >= 0) {
+                    bf_rows_value(&gb, b, ib[j], kc + 1);
+                    rc = add_group(e, &cap, &gb, &y, -1);
+                }
+            }
+            if (c <= 0)
+                i++;
+            if (c >= 0)
+                j++;
+        }
+    }
+    if (rc == BF_OK && diff->before_keys_table) {
+        /* BEFORE = AFTER - (ADDED + REMOVED + CHANGED); DELTA is then their sum. */
+        num sum = zero;
+
+        num_add(&sum, &e->parts[BF_DIFF_PART_ADDED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_REMOVED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_CHANGED], 1);
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+        num_add(&e->parts[BF_DIFF_PART_BEFORE], &sum, -1);
+        e->parts[BF_DIFF_PART_DELTA] = sum;
+    }
+    if (rc == BF_OK && e->group_count) {
+        /* Largest absolute contribution first (insertion sort: groups are few), then keep top_n. */
+        for (size_t i = 1; i < e->group_count; i++) {
+            struct group g = e->groups[i];
+            size_t j = i;
+
+            while (j > 0 && group_cmp_abs(&g, &e->groups[j - 1]) < 0) {
+                e->groups[j] = e->groups[j - 1];
+                j--;
+            }
+            e->groups[j] = g;
+        }
+        while (top_n && e->group_count > top_n)
+            bf__value_dispose(&e->groups[--e->group_count].value);
+    }
+done:
+    bf__free(term);
+    bf__free(kidx);
+    bf__free(ia);
+    bf__free(ib);
+    bf_rows_free(a);
+    bf_rows_free(b);
+    if (rc != BF_OK) {
+        bf_diff_explained_free(e);
+        return rc;
+    }
+    *out = e;
+    return BF_OK;
+}
+
+int bf_diff_explained_value(bf_value *out, const bf_diff_explained *e, bf_diff_part part)
+{
+    if (!out || !e)
+        return bf__error(BF_E_INVALID, "bf_diff_explained_value: NULL argument");
+    if (part < BF_DIFF_PART_BEFORE || part > BF_DIFF_PART_CHANGED)
+        return bf__error(BF_E_NOT_FOUND, "bf_diff_explained_value: no part %d", (int)part);
+    *out = num_value(&e->parts[part]);
+    return BF_OK;
+}
+
+size_t bf_diff_explained_group_count(const bf_diff_explained *e)
+{
+    return e ? e->group_count : 0;
+}
+
+int bf_diff_explained_group(bf_value *group, bf_value *contribution, const bf_diff_explained *e,
+                            size_t index)
+{
+    if (!e || index >= e->group_count)
+        return bf__error(BF_E_NOT_FOUND, "bf_diff_explained_group: no group %zu", index);
+    if (group)
+        *group = e->groups[index].value;
+    if (contribution)
+        *contribution = num_value(&e->groups[index].contribution);
+    return BF_OK;
+}
+
+static json_t *num_json(const num *n)
+{
+    if (n->is_null)
+        return json_integer(0);
+    return n->is_real ? json_real(n->r) : json_integer(n->i);
+}
+
+int bf_diff_explained_to_json(char **out, const bf_diff_explained *e)
+{
+    static const char *const names[] = {NULL, "before", "after", "delta", "added", "removed",
+                                         "changed"};
+    json_t *root, *groups;
+    int rc;
+
+    if (!out || !e)
+        return bf__error(BF_E_INVALID, "bf_diff_explained_to_json: NULL argument");
+    *out = NULL;
+    root = json_object();
+    groups = json_array();
+    json_object_set_new(root, "metric", json_string(e->metric));
+    for (int i = 1; i < 7; i++)
+        json_object_set_new(root, names[i], num_json(&e->parts[i]));
+    for (size_t i = 0; i < e->group_count; i++) {
+        json_t *g = json_object();
+        const bf_value *v = &e->groups[i].value;
+
+        json_object_set_new(g, "group", v->type == BF_VALUE_INT ? json_integer(v->i)
+                                        : v->type == BF_VALUE_REAL ? json_real(v->r)
+                                        : v->type == BF_VALUE_TEXT ? json_stringn_nocheck(v->s, v->len)
+                                        : json_null());
+        json_object_set_new(g, "contribution", num_json(&e->groups[i].contribution));
+        json_array_append_new(groups, g);
+    }
+    json_object_set_new(root, "groups", groups);
+    rc = bf__json_dump(out, root, JSON_INDENT(2));
+    json_decref(root);
+    return rc;
+}

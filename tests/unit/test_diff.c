@@ -1,0 +1,754 @@
+/*
+ * The before/after diff by key and explained deltas (validate module),
+ * checked against plain SQL written independently here: EXCEPT both ways,
+ * joined by key.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "backfill/sys/driver.h"
+#include "bftest.h"
+#include "driver/driver_internal.h"
+#include "plan/plan_internal.h"
+
+static char dir[64];
+static char path[96];
+static sqlite3 *raw;
+static bf_driver *drv;
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/bf-diff-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/warehouse.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+    ck_assert_int_eq(bf_driver_open_sqlite(&drv, path, 0), BF_OK);
+}
+
+static void teardown(void)
+{
+    bf_driver_free(drv);
+    sqlite3_close(raw);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void sql(const char *text)
+{
+    char *err = NULL;
+
+    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+}
+
+static int64_t query_int(const char *text)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    ck_assert_msg(sqlite3_prepare_v2(raw, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", text,
+                  sqlite3_errmsg(raw));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static double query_real(const char *text)
+{
+    sqlite3_stmt *st;
+    double v = NAN;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The portable path: the SQLite connection without the segment functions. */
+static bf_driver *portable_driver(void)
+{
+    bf_sql_vtable vt = bf__sqlite_vtable;
+    void *conn;
+    bf_driver *d;
+
+    vt.segments_function = NULL;
+    vt.segment_filter_function = NULL;
+    ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_new_sql(&d, &vt, conn, bf__sqlite_close), BF_OK);
+    return d;
+}
+
+enum keykind { KEY_INT, KEY_TEXT, KEY_COMPOSITE };
+
+static const char *const int_key[] = {"id"};
+static const char *const text_key[] = {"code"};
+static const char *const comp_key[] = {"id", "code"};
+
+/* A table t(id, code, amount, price, note) with unique keys of the kind given. */
+static void make_table(enum keykind kind, unsigned seed, int rows)
+{
+    char stmt[512];
+
+    sql("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS old");
+    sql("CREATE TABLE t (id INTEGER, code TEXT, amount INTEGER, price REAL, note TEXT)");
+    srand(seed);
+    sql("BEGIN");
+    for (int i = 0; i < rows; i++) {
+        int id = kind == KEY_COMPOSITE ? i / 3 : i;
+        snprintf(stmt, sizeof stmt,
+                 "INSERT INTO t VALUES (%d, 'c%s%d', %d, %d.25, %s)", id,
+                 kind == KEY_TEXT ? "x" : "", kind == KEY_COMPOSITE ? i % 3 : i,
+                 rand() % 1000 - 300, rand() % 100, rand() % 5 ? "'n'" : "NULL");
+        sql(stmt);
+    }
+    sql("COMMIT; CREATE TABLE old AS SELECT * FROM t");
+}
+
+/* Random deletes, inserts and updates (some that write the same value). */
+static void mutate(enum keykind kind, int rows)
+{
+    char stmt[512];
+    int changes = 1 + rand() % 40;
+
+    for (int c = 0; c < changes; c++) {
+        int r = rand() % rows, op = rand() % 4;
+        const char *where = kind == KEY_COMPOSITE ? "id = %d AND code = 'c%d'"
+                            : kind == KEY_TEXT ? "code = 'cx%d'%.0d" : "id = %d%.0d";
+        char cond[128];
+
+        if (kind == KEY_COMPOSITE)
+            snprintf(cond, sizeof cond, where, r / 3, r % 3);
+        else
+            snprintf(cond, sizeof cond, where, r, 0);
+        if (op == 0)
+            snprintf(stmt, sizeof stmt, "DELETE FROM t WHERE %s", cond);
+        else if (op == 1)
+            snprintf(stmt, sizeof stmt, "UPDATE t SET amount = amount + %d, note = "
+                     "CASE WHEN %d THEN note ELSE 'changed' END WHERE %s", rand() % 50 - 25,
+                     rand() % 2, cond);
+        else if (op == 2)
+            snprintf(stmt, sizeof stmt, "UPDATE t SET amount = amount WHERE %s", cond);
+        else
+            snprintf(stmt, sizeof stmt, "INSERT INTO t VALUES (%d, 'cnew%d', %d, 1.5, NULL)",
+                     kind == KEY_TEXT ? r : rows + c, c, rand() % 100);
+        sql(stmt);
+    }
+}
+
+/* Put a diff's keys of a kind into table got (same key columns). */
+static void store_keys(const bf_diff *diff, bf_diff_kind kind, const char *const *key,
+                       size_t key_count)
+{
+    const bf_rows *rows = bf_diff_rows(diff, kind, 0);
+    sqlite3_stmt *st;
+    char stmt[256];
+
+    sql("DROP TABLE IF EXISTS got");
+    snprintf(stmt, sizeof stmt, "CREATE TABLE got (%s%s%s)", key[0], key_count > 1 ? ", " : "",
+             key_count > 1 ? key[1] : "");
+    sql(stmt);
+    snprintf(stmt, sizeof stmt, "INSERT INTO got VALUES (?%s)", key_count > 1 ? ", ?" : "");
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, stmt, -1, &st, NULL), SQLITE_OK);
+    for (size_t r = 0; r < bf_rows_count(rows); r++) {
+        for (size_t k = 0; k < key_count; k++) {
+            size_t col = 0;
+            bf_value v;
+
+            while (strcmp(bf_rows_column(rows, col), key[k]) != 0)
+                col++;
+            ck_assert_int_eq(bf_rows_value(&v, rows, r, col), BF_OK);
+            if (v.type == BF_VALUE_INT)
+                sqlite3_bind_int64(st, (int)k + 1, v.i);
+            else
+                sqlite3_bind_text(st, (int)k + 1, v.s, (int)v.len, SQLITE_TRANSIENT);
+        }
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+}
+
+static void check_against_sql(bf_driver *d, enum keykind kind, unsigned seed, int64_t segments)
+{
+    const char *const *key = kind == KEY_INT ? int_key : kind == KEY_TEXT ? text_key : comp_key;
+    size_t kc = kind == KEY_COMPOSITE ? 2 : 1;
+    const char *k = kind == KEY_INT ? "id" : kind == KEY_TEXT ? "code" : "id, code";
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL, *parsed = NULL;
+    bf_diff *diff = NULL;
+    char *json = NULL, q[1024];
+    int rows = 50 + (int)(seed % 7) * 40;
+
+    make_table(kind, seed, rows);
+    o.segments = segments;
+    ck_assert_int_eq(bf_diff_capture(&before, d, "t", key, kc, NULL, NULL, &o), BF_OK);
+    /* The before-state travels as JSON (the ledger keeps it so). */
+    ck_assert_int_eq(bf_diff_before_to_json(&json, before), BF_OK);
+    ck_assert_int_eq(bf_diff_before_from_json(&parsed, json), BF_OK);
+    ck_assert_int_eq(bf_diff_before_rows(parsed), rows);
+    mutate(kind, rows);
+    o.before_table = "old";
+    ck_assert_msg(bf_diff_compute(&diff, d, "t", key, kc, NULL, NULL, parsed, &o) == BF_OK, "%s",
+                  bf_last_error());
+
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT %s FROM t EXCEPT SELECT %s FROM old)", k, k);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED), query_int(q));
+    store_keys(diff, BF_DIFF_ADDED, key, kc);
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT %s FROM t EXCEPT SELECT %s FROM old "
+             "EXCEPT SELECT %s FROM got)", k, k, k);
+    ck_assert_int_eq(query_int(q), 0);
+
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT %s FROM old EXCEPT SELECT %s FROM t)", k, k);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), query_int(q));
+    store_keys(diff, BF_DIFF_REMOVED, key, kc);
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT %s FROM old EXCEPT SELECT %s FROM t "
+             "EXCEPT SELECT %s FROM got)", k, k, k);
+    ck_assert_int_eq(query_int(q), 0);
+
+    /* Changed: rows of t not in old (EXCEPT) whose key old has. */
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM old) n "
+             "JOIN old o USING (%s)", k);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), query_int(q));
+    store_keys(diff, BF_DIFF_CHANGED, key, kc);
+    snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT %s FROM (SELECT * FROM t EXCEPT SELECT * "
+             "FROM old) n JOIN old o USING (%s) EXCEPT SELECT %s FROM got)", k, k, k);
+    ck_assert_int_eq(query_int(q), 0);
+    /* Per-column counts: amount and note, as plain SQL counts them. */
+    snprintf(q, sizeof q, "SELECT count(*) FROM t n JOIN old o USING (%s) WHERE "
+             "n.amount IS NOT o.amount", k);
+    ck_assert_int_eq(bf_diff_column_changes(diff, 2), query_int(q));
+    snprintf(q, sizeof q, "SELECT count(*) FROM t n JOIN old o USING (%s) WHERE n.note IS NOT o.note",
+             k);
+    ck_assert_int_eq(bf_diff_column_changes(diff, 4), query_int(q));
+    ck_assert_int_eq(bf_diff_column_changes(diff, 3), 0);
+
+    bf_free(json);
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+    bf_diff_before_free(parsed);
+}
+
+START_TEST(diff_agrees_with_except_on_random_tables)
+{
+    bf_driver *portable = portable_driver();
+
+    for (unsigned seed = 1; seed <= 25; seed++) {
+        for (int kind = KEY_INT; kind <= KEY_COMPOSITE; kind++) {
+            int64_t segments = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 7 : 1000;
+
+            check_against_sql(drv, kind, seed, segments);
+            if (seed % 5 == 0)
+                check_against_sql(portable, kind, seed, segments);
+        }
+    }
+    bf_driver_free(portable);
+}
+END_TEST
+
+START_TEST(both_paths_segment_alike)
+{
+    bf_driver *portable = portable_driver();
+    bf_rows *a = NULL, *b = NULL;
+    int64_t wanted[] = {1, 3};
+
+    make_table(KEY_COMPOSITE, 3, 200);
+    ck_assert_int_eq(bf_driver_key_segments(&a, drv, "t", NULL, 0, comp_key, 2, 5, NULL, NULL),
+                     BF_OK);
+    ck_assert_int_eq(bf_driver_key_segments(&b, portable, "t", NULL, 0, comp_key, 2, 5, NULL,
+                                            NULL), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(a), bf_rows_count(b));
+    for (size_t r = 0; r < bf_rows_count(a); r++) {
+        bf_value x, y;
+
+        bf_rows_value(&x, a, r, 2);
+        bf_rows_value(&y, b, r, 2);
+        ck_assert_str_eq(x.s, y.s);
+    }
+    bf_rows_free(a);
+    bf_rows_free(b);
+    ck_assert_int_eq(bf_driver_segment_rows(&a, drv, "t", NULL, 0, NULL, 0, comp_key, 2, 5,
+                                            wanted, 2, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_segment_rows(&b, portable, "t", NULL, 0, NULL, 0, comp_key, 2, 5,
+                                            wanted, 2, NULL, NULL), BF_OK);
+    ck_assert_uint_eq(bf_rows_count(a), bf_rows_count(b));
+    ck_assert_uint_gt(bf_rows_count(a), 0);
+    for (size_t r = 0; r < bf_rows_count(a); r++) {
+        bf_value key[2];
+        int64_t seg;
+
+        bf_rows_value(&key[0], a, r, 0);
+        bf_rows_value(&key[1], a, r, 1);
+        seg = bf_key_segment(key, 2, 5);
+        ck_assert(seg == 1 || seg == 3);
+    }
+    bf_rows_free(a);
+    bf_rows_free(b);
+    ck_assert_int_eq(bf_driver_key_segments(&a, drv, "t", NULL, 0, comp_key, 2, 0, NULL, NULL),
+                     BF_E_INVALID);
+    /* A host's version-1 SQL vtable has no segment functions: the portable path. */
+    {
+        bf_sql_vtable v1 = bf__sqlite_vtable;
+        bf_driver_vtable dv1 = BF_DRIVER_VTABLE_INIT;
+        void *conn;
+        bf_driver *old;
+
+        v1.version = 1;
+        ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
+        ck_assert_int_eq(bf_driver_new_sql(&old, &v1, conn, bf__sqlite_close), BF_OK);
+        ck_assert_int_eq(bf_driver_key_segments(&b, old, "t", NULL, 0, comp_key, 2, 5, NULL, NULL),
+                         BF_OK);
+        ck_assert_int_eq(bf_driver_key_segments(&a, drv, "t", NULL, 0, comp_key, 2, 5, NULL, NULL),
+                         BF_OK);
+        ck_assert_uint_eq(bf_rows_count(a), bf_rows_count(b));
+        bf_rows_free(a);
+        bf_rows_free(b);
+        bf_driver_free(old);
+        /* A version-1 driver vtable has no segment operations. */
+        dv1.version = 1;
+        ck_assert_int_eq(bf_driver_new(&old, &dv1, NULL, NULL), BF_OK);
+        ck_assert_int_eq(bf_driver_key_segments(&a, old, "t", NULL, 0, comp_key, 2, 5, NULL, NULL),
+                         BF_E_UNSUPPORTED);
+        bf_driver_free(old);
+    }
+    ck_assert_int_eq(bf_driver_segment_rows(&a, drv, "t", NULL, 0, NULL, 0, comp_key, 2, 5,
+                                            (int64_t[]){5}, 1, NULL, NULL), BF_E_INVALID);
+    bf_driver_free(portable);
+}
+END_TEST
+
+START_TEST(missing_or_wrong_before_rows_are_refused)
+{
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+
+    make_table(KEY_INT, 9, 100);
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", int_key, 1, NULL, NULL, NULL), BF_OK);
+    /* Nothing changed: an empty diff needs no before rows. */
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, NULL), BF_OK);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED) + bf_diff_count(diff, BF_DIFF_REMOVED) +
+                     bf_diff_count(diff, BF_DIFF_CHANGED), 0);
+    ck_assert_int_eq(bf_diff_segments_differing(diff), 0);
+    bf_diff_free(diff);
+    sql("UPDATE t SET amount = amount + 1 WHERE id = 7");
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, NULL),
+                     BF_E_UNSUPPORTED);
+    ck_assert_ptr_null(diff);
+    /* A before table that is not the before state: refused, naming the segment. */
+    sql("UPDATE old SET note = 'other' WHERE id = 7");
+    o.before_table = "old";
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, &o),
+                     BF_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "does not hold the before rows"));
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", text_key, 1, NULL, NULL, before, &o),
+                     BF_E_INVALID);
+    {
+        bf_diff_before *bad = NULL;
+
+        ck_assert_int_eq(bf_diff_before_from_json(&bad, "{\"format\": 1}"), BF_E_PARSE);
+        ck_assert_ptr_null(bad);
+    }
+    bf_diff_before_free(before);
+}
+END_TEST
+
+START_TEST(tolerance_and_samples)
+{
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    const char *cols[] = {"price"};
+    double tols[] = {0.01};
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+    char *json = NULL;
+
+    make_table(KEY_TEXT, 4, 60);
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", text_key, 1, NULL, NULL, NULL), BF_OK);
+    sql("UPDATE t SET price = price + 0.001 WHERE code IN ('cx1', 'cx2');"
+        "UPDATE t SET price = price + 5 WHERE code = 'cx3'");
+    o.before_table = "old";
+    o.tolerance_columns = cols;
+    o.tolerances = tols;
+    o.tolerance_count = 1;
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", text_key, 1, NULL, NULL, before, &o), BF_OK);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), 1);
+    ck_assert_int_eq(bf_diff_column_changes(diff, 3), 1);
+    ck_assert_str_eq(bf_diff_column_name(diff, 3), "price");
+    ck_assert_int_eq(bf_diff_to_json(&json, diff, 5), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"changed\": 1"));
+    ck_assert_ptr_nonnull(strstr(json, "\"before\""));
+    bf_free(json);
+    bf_diff_free(diff);
+    o.tolerance_count = 0;
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", text_key, 1, NULL, NULL, before, &o), BF_OK);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), 3);
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+}
+END_TEST
+
+static int64_t part_int(const bf_diff_explained *e, bf_diff_part p)
+{
+    bf_value v;
+
+    ck_assert_int_eq(bf_diff_explained_value(&v, e, p), BF_OK);
+    ck_assert_int_ne(v.type, BF_VALUE_REAL);
+    return v.type == BF_VALUE_INT ? v.i : 0;
+}
+
+static double part_real(const bf_diff_explained *e, bf_diff_part p)
+{
+    bf_value v;
+
+    ck_assert_int_eq(bf_diff_explained_value(&v, e, p), BF_OK);
+    return v.type == BF_VALUE_REAL ? v.r : v.type == BF_VALUE_INT ? (double)v.i : 0;
+}
+
+START_TEST(explained_delta_sums_exactly)
+{
+    static const char *const metrics[] = {"SUM(amount)", "count(*)", "COUNT(note)",
+                                          " sum( amount * 2 + id ) "};
+    static const char *const naive[] = {"sum(amount)", "count(*)", "count(note)",
+                                        "sum(amount * 2 + id)"};
+
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        int kind = (int)(seed % 3);
+        const char *const *key = kind == KEY_INT ? int_key : kind == KEY_TEXT ? text_key : comp_key;
+        size_t kc = kind == KEY_COMPOSITE ? 2 : 1;
+        bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+        bf_diff_before *before = NULL;
+        bf_diff *diff = NULL;
+
+        make_table(kind, seed * 7, 120);
+        ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, kc, NULL, NULL, NULL), BF_OK);
+        mutate(kind, 120);
+        o.before_table = "old";
+        ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", key, kc, NULL, NULL, before, &o), BF_OK);
+        for (size_t m = 0; m < 4; m++) {
+            bf_diff_explained *e = NULL;
+            char q[256];
+            int64_t observed, groups = 0;
+
+            snprintf(q, sizeof q, "SELECT coalesce((SELECT %s FROM t), 0) - "
+                     "coalesce((SELECT %s FROM old), 0)", naive[m], naive[m]);
+            observed = query_int(q);
+            ck_assert_msg(bf_diff_explain(&e, diff, drv, NULL, NULL, metrics[m], "note", 0) ==
+                          BF_OK, "%s", bf_last_error());
+            ck_assert_int_eq(part_int(e, BF_DIFF_PART_DELTA), observed);
+            ck_assert_int_eq(part_int(e, BF_DIFF_PART_ADDED) + part_int(e, BF_DIFF_PART_REMOVED) +
+                             part_int(e, BF_DIFF_PART_CHANGED), observed);
+            for (size_t g = 0; g < bf_diff_explained_group_count(e); g++) {
+                bf_value c;
+
+                ck_assert_int_eq(bf_diff_explained_group(NULL, &c, e, g), BF_OK);
+                groups += c.type == BF_VALUE_INT ? c.i : 0;
+            }
+            ck_assert_int_eq(groups, observed);
+            bf_diff_explained_free(e);
+        }
+        bf_diff_free(diff);
+        bf_diff_before_free(before);
+    }
+}
+END_TEST
+
+START_TEST(explained_delta_of_reals_within_tolerance)
+{
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+
+    make_table(KEY_INT, 11, 300);
+    sql("UPDATE t SET price = price / 7.0; DROP TABLE old; CREATE TABLE old AS SELECT * FROM t");
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", int_key, 1, NULL, NULL, NULL), BF_OK);
+    sql("UPDATE t SET price = price * 1.1 WHERE id % 7 = 0; DELETE FROM t WHERE id % 11 = 0;"
+        "INSERT INTO t VALUES (1000, 'c1000', 1, 3.3333333, NULL)");
+    o.before_table = "old";
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, &o), BF_OK);
+    {
+        bf_diff_explained *e = NULL;
+        double observed = query_real("SELECT (SELECT sum(price) FROM t) - (SELECT sum(price) FROM old)");
+        double sum;
+
+        ck_assert_int_eq(bf_diff_explain(&e, diff, drv, NULL, NULL, "SUM(price)", NULL, 3), BF_OK);
+        sum = part_real(e, BF_DIFF_PART_ADDED) + part_real(e, BF_DIFF_PART_REMOVED) +
+              part_real(e, BF_DIFF_PART_CHANGED);
+        /* Reals: the parts sum to the delta up to rounding, 1e-9 relative to the totals. */
+        ck_assert_msg(fabs(sum - observed) <= 1e-9 * fabs(part_real(e, BF_DIFF_PART_AFTER)),
+                      "%.17g vs %.17g", sum, observed);
+        bf_diff_explained_free(e);
+    }
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+}
+END_TEST
+
+START_TEST(metrics_that_do_not_decompose_are_refused)
+{
+    static const char *const bad[] = {"AVG(amount)", "MIN(amount)", "max(amount)",
+                                      "COUNT(DISTINCT note)", "SUM(amount) / SUM(price)",
+                                      "SUM()", "amount", "SUM(amount) + 1"};
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+    bf_diff_explained *e = NULL;
+
+    make_table(KEY_INT, 2, 30);
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", int_key, 1, NULL, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, NULL), BF_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(bf_diff_explain(&e, diff, drv, NULL, NULL, bad[i], NULL, 0) == BF_E_INVALID,
+                      "%s accepted", bad[i]);
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "decompose"));
+    }
+    bf_diff_free(diff);
+    /* A per-row term that is not numeric, on a changed row. */
+    sql("UPDATE t SET note = 'x' WHERE id = 1");
+    {
+        bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+
+        o.before_table = "old";
+        ck_assert_int_eq(bf_diff_compute(&diff, drv, "t", int_key, 1, NULL, NULL, before, &o),
+                         BF_OK);
+    }
+    ck_assert_int_eq(bf_diff_explain(&e, diff, drv, NULL, NULL, "SUM(note)", NULL, 0), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "not numeric"));
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+}
+END_TEST
+
+/* Key batches [0,100), [100,200), ... on id. */
+static bf_plan *key_plan(int batches)
+{
+    static const char *const names[] = {"lo", "hi"};
+    bf_plan *plan;
+    char label[64];
+
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_KEY, "id", 0), BF_OK);
+    for (int i = 0; i < batches; i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = i * 100}, {.type = BF_VALUE_INT, .i = i * 100 + 100}};
+
+        snprintf(label, sizeof label, "id [%d, %d)", i * 100, i * 100 + 100);
+        ck_assert_int_eq(bf__plan_add(plan, i * 100, i * 100 + 100, label, 2, names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+    return plan;
+}
+
+/*
+ * The runbook's case: capture the batch's scope before the publish, publish
+ * with a snapshot, diff against the snapshot (the batch's pre-image), on a
+ * text key different from the plan's column. Checked against EXCEPT over
+ * the scope of a copy taken before the publish.
+ */
+START_TEST(diff_of_a_published_batch_against_its_snapshot)
+{
+    static const char *const key[] = {"code"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_plan *plan = key_plan(3);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+    bf_diff_explained *e = NULL;
+    bf_value v;
+
+    sql("CREATE TABLE t (id INTEGER, code TEXT, amount INTEGER);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+        "INSERT INTO t SELECT i, 'k' || i, i % 13 FROM n;"
+        "CREATE TABLE src AS SELECT id, code, CASE WHEN id % 9 = 0 THEN amount + 5 ELSE amount END "
+        "AS amount FROM t WHERE id >= 100 AND id < 200 AND id % 10 <> 3;"
+        "INSERT INTO src VALUES (150, 'k150b', 4);"
+        "CREATE TABLE old AS SELECT * FROM t WHERE id >= 100 AND id < 200");
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, code, amount FROM src WHERE id >= :lo AND id < :hi";
+    spec.snapshot = 1;
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, 1, plan, batch, NULL), BF_OK);
+    ck_assert_int_eq(bf_diff_before_rows(before), 100);
+    ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
+    ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, 1) == BF_OK, "%s",
+                  bf_last_error());
+    o.before_table = "t__bf_snap_1_1";
+    ck_assert_msg(bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED),
+                     query_int("SELECT count(*) FROM (SELECT code FROM t WHERE id >= 100 AND id < 200 "
+                               "EXCEPT SELECT code FROM old)"));
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED), 1);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), 10);
+    ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED),
+                     query_int("SELECT count(*) FROM (SELECT * FROM t WHERE id >= 100 AND id < 200 "
+                               "EXCEPT SELECT * FROM old) JOIN old USING (code)"));
+    ck_assert_int_eq(bf_diff_explain(&e, diff, drv, plan, batch, "SUM(amount)", NULL, 0), BF_OK);
+    ck_assert_int_eq(bf_diff_explained_value(&v, e, BF_DIFF_PART_DELTA), BF_OK);
+    ck_assert_int_eq(v.i, query_int("SELECT (SELECT sum(amount) FROM t WHERE id >= 100 AND id < 200)"
+                                    " - (SELECT sum(amount) FROM old)"));
+    bf_diff_explained_free(e);
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+    bf_plan_free(plan);
+}
+END_TEST
+
+/* A merge's snapshot holds only the touched keys: the untouched rows come from the table. */
+START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
+{
+    static const char *const key[] = {"code"};
+
+    for (int delete_missing = 0; delete_missing <= 1; delete_missing++) {
+        bf_write_spec spec = BF_WRITE_SPEC_INIT;
+        bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+        bf_plan *plan = key_plan(3);
+        const bf_batch *batch = bf_plan_batch(plan, 1);
+        bf_diff_before *before = NULL;
+        bf_diff *diff = NULL;
+        const char *scope = "SELECT * FROM t WHERE id >= 100 AND id < 200";
+        char q[512];
+        int rc;
+
+        sql("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS old;"
+            "DROP TABLE IF EXISTS t__bf_snap_1_1; DROP TABLE IF EXISTS t__bf_snapkeys_1_1;"
+            "DROP TABLE IF EXISTS t__bf_snapfp_1_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
+            "CREATE TABLE t (id INTEGER, code TEXT, amount INTEGER);"
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+            "INSERT INTO t SELECT i, 'k' || i, i % 13 FROM n;"
+            "CREATE TABLE src AS SELECT id, code, amount + 1 AS amount FROM t "
+            "WHERE id >= 100 AND id < 200 AND id % 4 = 0;"
+            "INSERT INTO src VALUES (150, 'k150new', 4), (151, 'k151', 0);"
+            "CREATE TABLE old AS SELECT * FROM t WHERE id >= 100 AND id < 200");
+        spec.table = "t";
+        spec.key = key;
+        spec.key_count = 1;
+        spec.select = "SELECT id, code, amount FROM src WHERE id >= :lo AND id < :hi";
+        spec.strategy = BF_WRITE_MERGE;
+        spec.delete_missing = delete_missing;
+        spec.snapshot = 1;
+        o.segments = 16;
+        ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, 1, plan, batch, &o), BF_OK);
+        ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
+        ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, 1) == BF_OK, "%s",
+                      bf_last_error());
+        o.before_table = "t__bf_snap_1_1";
+        /* Without delete_missing the snapshot alone lacks the untouched rows: refused. */
+        rc = bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o);
+        ck_assert_int_eq(rc, delete_missing ? BF_OK : BF_E_CONFLICT);
+        bf_diff_free(diff);
+        diff = NULL;
+        o.before_keys_table = "t__bf_snapkeys_1_1";
+        ck_assert_msg(bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o) == BF_OK,
+                      "%s", bf_last_error());
+        snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT code FROM (%s) EXCEPT SELECT code FROM old)",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED), query_int(q));
+        snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT code FROM old EXCEPT SELECT code FROM (%s))",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), query_int(q));
+        snprintf(q, sizeof q, "SELECT count(*) FROM (%s EXCEPT SELECT * FROM old) JOIN old USING (code)",
+                 scope);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), query_int(q));
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_CHANGED), 26);
+        ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_REMOVED), delete_missing ? 74 : 0);
+        {
+            bf_diff_explained *e = NULL;
+            bf_value v;
+
+            ck_assert_int_eq(bf_diff_explain(&e, diff, drv, plan, batch, "SUM(amount)", "id % 3",
+                                             0), BF_OK);
+            ck_assert_int_eq(bf_diff_explained_value(&v, e, BF_DIFF_PART_DELTA), BF_OK);
+            snprintf(q, sizeof q, "SELECT (SELECT sum(amount) FROM (%s)) - (SELECT sum(amount) "
+                     "FROM old)", scope);
+            ck_assert_int_eq(v.i, query_int(q));
+            ck_assert_int_eq(bf_diff_explained_value(&v, e, BF_DIFF_PART_BEFORE), BF_OK);
+            ck_assert_int_eq(v.i, query_int("SELECT sum(amount) FROM old"));
+            bf_diff_explained_free(e);
+        }
+        bf_diff_free(diff);
+        bf_diff_before_free(before);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
+/* ---- allocation failures: every one is BF_E_NOMEM and leaks nothing ---- */
+
+static int sweep_all(void *ctx)
+{
+    bf_driver *d = ctx;
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL, *parsed = NULL;
+    bf_diff *diff = NULL;
+    bf_diff_explained *e = NULL;
+    char *json = NULL, *djson = NULL, *ejson = NULL;
+    int rc;
+
+    o.segments = 8;
+    o.before_table = "old";
+    rc = bf_diff_capture(&before, d, "old", comp_key, 2, NULL, NULL, &o);
+    if (rc == BF_OK)
+        rc = bf_diff_before_to_json(&json, before);
+    if (rc == BF_OK)
+        rc = bf_diff_before_from_json(&parsed, json);
+    if (rc == BF_OK)
+        rc = bf_diff_compute(&diff, d, "t", comp_key, 2, NULL, NULL, parsed, &o);
+    if (rc == BF_OK)
+        rc = bf_diff_to_json(&djson, diff, 3);
+    if (rc == BF_OK)
+        rc = bf_diff_explain(&e, diff, d, NULL, NULL, "SUM(amount)", "note", 2);
+    if (rc == BF_OK)
+        rc = bf_diff_explained_to_json(&ejson, e);
+    bf_free(json);
+    bf_free(djson);
+    bf_free(ejson);
+    bf_diff_explained_free(e);
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+    bf_diff_before_free(parsed);
+    return rc;
+}
+
+START_TEST(diff_survives_allocation_failures)
+{
+    bf_driver *portable;
+
+    make_table(KEY_COMPOSITE, 5, 40);
+    sql("UPDATE t SET amount = amount + 1 WHERE id = 2; DELETE FROM t WHERE id = 5;"
+        "INSERT INTO t VALUES (99, 'c0', 1, 1.0, 'n')");
+    ck_assert_int_ge(failalloc_sweep(sweep_all, NULL, drv), 20);
+    portable = portable_driver();
+    ck_assert_int_ge(failalloc_sweep(sweep_all, NULL, portable), 20);
+    bf_driver_free(portable);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("diff");
+    TCase *tc = tcase_create("diff");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, diff_agrees_with_except_on_random_tables);
+    tcase_add_test(tc, both_paths_segment_alike);
+    tcase_add_test(tc, diff_of_a_published_batch_against_its_snapshot);
+    tcase_add_test(tc, diff_of_a_merge_against_its_snapshot_and_keys);
+    tcase_add_test(tc, missing_or_wrong_before_rows_are_refused);
+    tcase_add_test(tc, tolerance_and_samples);
+    tcase_add_test(tc, explained_delta_sums_exactly);
+    tcase_add_test(tc, explained_delta_of_reals_within_tolerance);
+    tcase_add_test(tc, metrics_that_do_not_decompose_are_refused);
+    tcase_add_test(tc, diff_survives_allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(suite());
+}
