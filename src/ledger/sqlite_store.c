@@ -82,8 +82,8 @@ static void sq_close(void *store)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     bf__free(s->path);
-    bf__free(s->scratch[0]);
-    bf__free(s->scratch[1]);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->scratch); i++)
+        bf__free(s->scratch[i]);
     bf__free(s);
 }
 

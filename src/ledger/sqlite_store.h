@@ -51,15 +51,22 @@ typedef struct sq_store {
     sqlite3_stmt *stmt[SQ_STMT_COUNT];
     /*
      * The claimable batch the last full walk of a run found (sqlite_open_batches.c),
-     * good within the same transaction while the connection has made no change.
+     * good within the same transaction while the connection has made no change:
+     * its id and its record, read by the walk itself (strings in scratch[2]).
      */
     int64_t walk_run;
     int64_t walk_now;
     int64_t walk_changes;
     int64_t walk_next;
-    /* Copies of the strings of the last run and batch read (run_get, batch_get). */
-    char *scratch[2];
-    size_t scratch_cap[2];
+    bf_store_batch walk_batch;
+    /* Batches this connection moved out of play (finished) since it last unlisted them. */
+    int64_t finished_since_unlist;
+    /*
+     * Copies of the strings of the last run and batch read (run_get,
+     * batch_get) and of the walk's claimable batch.
+     */
+    char *scratch[3];
+    size_t scratch_cap[3];
 } sq_store;
 
 /* Map a SQLite failure to a BF_E_* code with a message naming the ledger file. */
@@ -70,6 +77,15 @@ int sq_step_done(sq_store *s, sqlite3_stmt *st, const char *doing);
 
 /* The statement for `which`, prepared on first use and reset for a new use. */
 int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which);
+
+/*
+ * Read the row `st` stands on, whose columns are BATCH_COLUMNS, into *out,
+ * with its strings copied into scratch buffer `slot` (they survive the reset).
+ */
+int sq_batch_row(bf_store_batch *out, sq_store *s, int slot, sqlite3_stmt *st);
+
+/* Copy the strings of *b into scratch buffer `slot` and point *b at the copies. */
+int sq_batch_keep(bf_store_batch *b, sq_store *s, int slot);
 
 /*
  * Identify the file as a ledger, reading only: *out_version is its schema
