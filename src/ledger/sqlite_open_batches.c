@@ -191,5 +191,8 @@ int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int6
     }
     /* Strings where batch_get keeps them: valid until the next read of a batch. */
     *out = s->walk_batch;
-    return sq_batch_keep(out, s, 1);
+    rc = sq_batch_keep(out, s, 1);
+    if (rc == BF_OK)
+        rc = sq_known_set_batch(s, out);
+    return rc;
 }

@@ -79,12 +79,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      * Event ids are run_id * 10^12 + seq (see sqlite_schema.c). VALUES with
      * the run's last id as a scalar subquery (one seek from the end of the
      * run's range): an INSERT ... SELECT that reads its own table would copy
-     * its row through a temporary table first.
+     * its row through a temporary table first. ?9 is the id when the
+     * connection knows it (sqlite_known.c).
      */
     [SQ_EVENT_APPEND] =
         "INSERT INTO events (id, run_id, seq, batch_id, subject, from_state, to_state, actor, at, "
-        "detail) VALUES (" EVENT_NEXT_ID ", ?1, " EVENT_NEXT_ID " - ?1 * 1000000000000, ?2, ?3, "
-        "?4, ?5, ?6, ?7, ?8)",
+        "detail) VALUES (COALESCE(?9, " EVENT_NEXT_ID "), ?1, COALESCE(?9, " EVENT_NEXT_ID ") "
+        "- ?1 * 1000000000000, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
                       "FROM events WHERE id BETWEEN ?1 * 1000000000000 "
                       "AND ?1 * 1000000000000 + 999999999999 ORDER BY id",
@@ -252,19 +253,23 @@ int sq_run_get(bf_store_run *out, void *store, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_RUN_GET);
+    const char **fields[] = {&out->brief_name,   &out->brief_json,    &out->plan_fingerprint,
+                             &out->plan_column,  &out->code_version,  &out->operator_name,
+                             &out->params_json};
+    int rc;
 
+    if (sq_known_run(out, s, id))
+        return keep_strings(s, 0, fields, BF_ARRAY_LEN(fields));
+    rc = sq_stmt(&st, s, SQ_RUN_GET);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char **fields[] = {&out->brief_name,   &out->brief_json,    &out->plan_fingerprint,
-                                 &out->plan_column,  &out->code_version,  &out->operator_name,
-                                 &out->params_json};
-
         read_run(st, out);
         rc = keep_strings(s, 0, fields, BF_ARRAY_LEN(fields));
+        if (rc == BF_OK)
+            rc = sq_known_set_run(s, out);
     } else if (rc == SQLITE_DONE) {
         rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %lld", s->path, (long long)id);
     } else {
@@ -287,7 +292,10 @@ int sq_run_update(void *store, const bf_store_run *r)
     sqlite3_bind_int64(st, 3, r->started_at);
     sqlite3_bind_int64(st, 4, r->updated_at);
     sqlite3_bind_int64(st, 5, r->finished_at);
-    return sq_step_done(s, st, "updating a run");
+    rc = sq_step_done(s, st, "updating a run");
+    if (rc == BF_OK)
+        sq_known_run_update(s, r);
+    return rc;
 }
 
 /* Run a statement whose first row's first column is an id; BF_E_NOT_FOUND without a row. */
@@ -439,12 +447,17 @@ int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_BATCH_GET);
+    int rc;
 
+    if (sq_known_batch(out, s, id))
+        return sq_batch_keep(out, s, 1);
+    rc = sq_stmt(&st, s, SQ_BATCH_GET);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = step_batch(out, s, st, "reading a batch");
+    if (rc == BF_OK)
+        rc = sq_known_set_batch(s, out);
     if (rc == BF_E_NOT_FOUND)
         return bf__error(BF_E_NOT_FOUND, "ledger %s: no batch %lld", s->path, (long long)id);
     return rc;
@@ -475,6 +488,8 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     bind_text(st, 15, b->idempotency_key);
     bind_text(st, 16, b->error);
     rc = sq_step_done(s, st, "updating a batch");
+    if (rc == BF_OK)
+        rc = sq_known_batch_update(s, b);
     if (rc == BF_OK && b->state >= 2)
         s->finished_since_unlist++; /* out of play: the claim's list can drop it (in bulk) */
     if (rc != BF_OK || b->state != 0)
@@ -543,6 +558,7 @@ int sq_event_append(void *store, const bf_store_event *e)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
+    int64_t next;
     int rc;
 
     if (e->run_id < 1 || e->run_id > INT64_MAX / 1000000000000 - 1)
@@ -559,7 +575,15 @@ int sq_event_append(void *store, const bf_store_event *e)
     bind_text(st, 6, e->actor);
     sqlite3_bind_int64(st, 7, e->at);
     bind_text(st, 8, e->detail);
-    return sq_step_done(s, st, "appending an audit event");
+    next = sq_known_event_next(s, e->run_id);
+    if (next)
+        sqlite3_bind_int64(st, 9, next);
+    else
+        sqlite3_bind_null(st, 9);
+    rc = sq_step_done(s, st, "appending an audit event");
+    if (rc == BF_OK)
+        sq_known_set_event(s, e->run_id, sqlite3_last_insert_rowid(s->db));
+    return rc;
 }
 
 struct event_each {

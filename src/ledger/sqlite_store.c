@@ -84,6 +84,8 @@ static void sq_close(void *store)
     bf__free(s->path);
     for (int i = 0; i < (int)BF_ARRAY_LEN(s->scratch); i++)
         bf__free(s->scratch[i]);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->known.buf); i++)
+        bf__free(s->known.buf[i]);
     bf__free(s);
 }
 
@@ -290,19 +292,28 @@ static int sq_begin(void *store, int write)
 {
     sq_store *s = store;
 
+    int rc;
+
     s->walk_next = 0; /* another process may have changed everything since */
-    return control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    rc = control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    if (rc == BF_OK)
+        sq_known_begin(s, write);
+    return rc;
 }
 
 static int sq_commit(void *store)
 {
-    return control(store, SQ_COMMIT, "committing");
+    int rc = control(store, SQ_COMMIT, "committing");
+
+    sq_known_commit(store, rc == BF_OK);
+    return rc;
 }
 
 static void sq_rollback(void *store)
 {
     sq_store *s = store;
 
+    sq_known_rollback(s);
     if (!sqlite3_get_autocommit(s->db) && control(s, SQ_ROLLBACK, "rolling back") != BF_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
