@@ -36,10 +36,16 @@ struct walk {
     int64_t live;    /* running with a lease that lasts past now */
     int64_t expired; /* a running batch whose lease has lapsed, or 0 */
     int64_t next;    /* the first pending batch claimable now (s->walk_batch), or 0 */
+    int64_t fresh;   /* the ordinal of the first fresh batch, or INT64_MAX when none is listed */
 };
 
-/* Unlist every finished batch of the run (inside a write transaction). */
-static int unlist_finished(sq_store *s, int64_t run_id)
+/*
+ * Unlist every finished batch of the run before ordinal `before` (inside a
+ * write transaction). No batch from the first fresh one on has ever been
+ * claimed, so none there has finished by a claim: bounding the statement by
+ * its ordinal spares it the rest of the window.
+ */
+static int unlist_finished(sq_store *s, int64_t run_id, int64_t before)
 {
     sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_UNLIST);
@@ -47,6 +53,7 @@ static int unlist_finished(sq_store *s, int64_t run_id)
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, before);
     rc = sq_step_done(s, st, "unlisting finished batches");
     if (rc == BF_OK)
         s->finished_since_unlist = 0;
@@ -108,10 +115,14 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     int writing, step;
 
     memset(w, 0, sizeof *w);
+    w->fresh = INT64_MAX;
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    /* Columns of BATCH_COLUMNS: 0 id, 3 parent_id, 4 state, 10 token, 12 lease_until, 13 not_before. */
+    /*
+     * Columns of BATCH_COLUMNS: 0 id, 2 ordinal, 3 parent_id, 4 state, 10 token, 12 lease_until,
+     * 13 not_before.
+     */
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
 
@@ -127,11 +138,19 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
             if (rc != BF_OK)
                 break;
             w->next = id;
-            if (to_claimable)
+            if (to_claimable) {
+                /* Where it stops, unless it goes on to a fresh batch below. */
+                if (sqlite3_column_int64(st, 10) == 0 && sqlite3_column_int64(st, 3) == 0)
+                    w->fresh = sqlite3_column_int64(st, 2);
+                else
+                    w->fresh = 0; /* not known: unlist nothing before it on this walk */
                 break;
+            }
         }
-        if (sqlite3_column_int64(st, 10) == 0 && sqlite3_column_int64(st, 3) == 0)
+        if (sqlite3_column_int64(st, 10) == 0 && sqlite3_column_int64(st, 3) == 0) {
+            w->fresh = sqlite3_column_int64(st, 2);
             break; /* fresh: every batch after it is fresh and pending too */
+        }
     }
     sqlite3_reset(st);
     if (rc != BF_OK)
@@ -140,14 +159,14 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
         return sq_fail(s, step, "reading the open batches");
     /* Housekeeping belongs to the caller's write transaction; a reader leaves it for later. */
     writing = sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE;
-    if (writing && s->finished_since_unlist >= UNLIST_AT)
-        rc = unlist_finished(s, run_id);
+    if (writing && s->finished_since_unlist >= UNLIST_AT && w->fresh)
+        rc = unlist_finished(s, run_id, w->fresh);
     if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next && writing) {
         /* Every listed batch is in play: list the next fresh ones and look again. */
         int64_t listed;
 
         if (s->finished_since_unlist)
-            rc = unlist_finished(s, run_id);
+            rc = unlist_finished(s, run_id, INT64_MAX);
         if (rc == BF_OK)
             rc = list_window(&listed, s, run_id);
         if (rc == BF_OK && listed)

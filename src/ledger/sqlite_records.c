@@ -60,8 +60,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      */
     [SQ_BATCH_SCAN] = "SELECT " BATCH_COLUMNS " FROM batches "
                       "WHERE run_id = ?1 AND listed = 1 AND state < 2 ORDER BY ordinal, id",
-    /* Every finished batch of the run off the claim's list, in one statement. */
-    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 AND state >= 2",
+    /*
+     * Every finished batch of the run before ordinal ?2 off the claim's
+     * list, in one statement (?2: where the walk met the first fresh batch,
+     * after which none has finished).
+     */
+    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
+                        "AND ordinal < ?2 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
