@@ -10,6 +10,7 @@
 
 #include "backfill/version.h"
 #include "backfill/common.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 #include "backfill/plan.h"
 #include "backfill/brief.h"
@@ -18,5 +19,7 @@
 #include "backfill/fingerprint.h"
 #include "backfill/driver.h"
 #include "backfill/ledger.h"
+#include "backfill/validate.h"
+#include "backfill/idempotency.h"
 
 #endif

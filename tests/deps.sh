@@ -21,7 +21,7 @@ bf_need_packages() {
 # What building libbackfill and running its tests needs.
 BF_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libsqlite3-dev libjansson-dev
     libxxhash-dev check tzdata)
-BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils golang-go locales)
+BF_TEST_PACKAGES=(abigail-tools sqlite3 python3 binutils golang-go locales g++)
 
 # bf_need_locale NAME: generates a locale (e.g. de_DE.UTF-8) that `locale -a`
 # does not list, as root. The host suite runs the library under a locale with

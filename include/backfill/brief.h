@@ -25,16 +25,18 @@
 #include <stdint.h>
 
 #include "backfill/common.h"
-#include "backfill/driver.h"
-#include "backfill/plan.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_brief bf_brief;
-typedef struct bf_findings bf_findings;
+/*
+ * bf_brief and bf_findings, and the enumerations briefs share with plans and
+ * drivers (bf_time_format, bf_grain, bf_batch_order, bf_write_strategy), are
+ * declared in <backfill/types.h>.
+ */
 
 /* `risk`: how much a wrong backfill would hurt; higher risk demands more of the brief. */
 typedef enum bf_risk {
@@ -88,7 +90,9 @@ typedef enum bf_check_kind {
     BF_CHECK_UNCHANGED_COLUMNS = 6,
     BF_CHECK_RECORDS = 7,
     BF_CHECK_SQL = 8,
-    BF_CHECK_COVERAGE = 9
+    BF_CHECK_COVERAGE = 9,
+    BF_CHECK_COMPLETENESS = 10,
+    BF_CHECK_FOOTPRINT = 11
 } bf_check_kind;
 
 /* `validation[].severity`: what a failing check does. */
@@ -111,7 +115,7 @@ typedef enum bf_severity {
 } bf_severity;
 
 /*
- * The JSON names of enumeration values ("metric_repair", "partition_overwrite",
+ * The JSON names of enumeration values ("metric_repair", "partitions",
  * ...), or NULL for 0 and values out of range. The strings are static.
  */
 BF_API const char *bf_risk_name(bf_risk value);

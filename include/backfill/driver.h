@@ -27,17 +27,17 @@
 #include "backfill/common.h"
 #include "backfill/fingerprint.h"
 #include "backfill/plan.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_driver bf_driver;
-typedef struct bf_driver_vtable bf_driver_vtable; /* defined in <backfill/sys/driver.h> */
-typedef struct bf_table_info bf_table_info;
-typedef struct bf_rows bf_rows;
-typedef struct bf_profile bf_profile;
+/*
+ * bf_driver, bf_table_info, bf_rows, bf_profile and bf_driver_vtable (defined
+ * in <backfill/sys/driver.h>) are declared in <backfill/types.h>.
+ */
 
 /* ---- Handles ----------------------------------------------------------- */
 
@@ -127,21 +127,7 @@ BF_API void bf_rows_free(bf_rows *rows);
 
 /* ---- Writing: staging, publishing, snapshots, fencing ------------------ */
 
-/* How a batch is written: a brief's `write.strategy`. */
-typedef enum bf_write_strategy {
-    BF_WRITE_UNSET = 0,
-    BF_WRITE_PARTITION_OVERWRITE = 1,
-    BF_WRITE_MERGE = 2,
-    BF_WRITE_STAGING_SWAP = 3,
-    BF_WRITE_PARALLEL_VERSION = 4,
-    BF_WRITE_APPEND = 5 /* not idempotent */
-} bf_write_strategy;
-
-/*
- * The strategy's name as a brief spells it ("partition_overwrite"), or NULL
- * for 0 and values out of range. The string is static.
- */
-BF_API const char *bf_write_strategy_name(bf_write_strategy value);
+/* How a batch is written: bf_write_strategy, in <backfill/types.h>. */
 
 /*
  * What a publish needs from the brief, filled by the host. The strings and
@@ -379,6 +365,41 @@ BF_API int bf_driver_partitions(bf_rows **out, bf_driver *driver, const char *ta
  * refresh_sql; several statements separated by ';' are allowed.
  */
 BF_API int bf_driver_execute(bf_driver *driver, const char *sql);
+
+/* ---- Planning against the warehouse ------------------------------------ */
+
+/*
+ * The pinned plan of `brief` against the warehouse, as `backfill plan
+ * --warehouse` makes it. First the planner is set from the brief
+ * (bf_planner_new_from_brief()); then every name the brief gives is checked
+ * against the warehouse: the target table, `target.time_column`,
+ * `target.key`, `target.columns`, the scope's column, and each validation
+ * check's `columns`, `parent` and `parent_columns`; then, for a brief
+ * batched by `rows_per_batch`, the key column is walked once over the scope
+ * (bf_driver_key_boundaries()) and the batches cut there; last the plan is
+ * made and proved to tile the scope (bf_plan_verify()). Nothing is written.
+ *
+ * A fault of the brief (a name the warehouse lacks: "$.target.time_column:
+ * table fct_orders has no column order_tz"; a scope that cannot be planned)
+ * fails with BF_E_INVALID and a message naming the JSON path, and leaves
+ * the handle's last error at BF_OK; a failure of the warehouse (it cannot
+ * be read, a key that is not an integer) is recorded on the handle as for
+ * every other operation. The caller frees *out with bf_plan_free().
+ */
+BF_API int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief);
+
+/*
+ * Each batch's rows in `table` now: out_counts[i] (an array of
+ * bf_plan_count(plan) elements) receives the number of rows the predicate
+ * of batch i selects, exactly as bf_driver_profile() would count them
+ * batch by batch, but in one scan of the plan's scope: the SQL drivers
+ * group the scope's rows by batch in one statement (a dialect's
+ * batch_counts_function, else a GROUP BY over a bucket expression). A
+ * driver without the count_batches member is asked batch by batch.
+ * On failure out_counts is left unspecified.
+ */
+BF_API int bf_driver_count_batches(int64_t *out_counts, bf_driver *driver, const bf_plan *plan,
+                                   const char *table);
 
 #ifdef __cplusplus
 }

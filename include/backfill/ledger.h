@@ -20,14 +20,13 @@
 
 #include "backfill/common.h"
 #include "backfill/plan.h"
+#include "backfill/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_ledger bf_ledger;
-typedef struct bf_run bf_run;
-typedef struct bf_lease bf_lease;
+/* bf_ledger, bf_run and bf_lease are declared in <backfill/types.h>. */
 struct bf_store_vtable;
 
 /* Run states. Legal transitions are listed in docs/ledger.md. */
@@ -77,17 +76,26 @@ typedef int64_t (*bf_clock_fn)(void *userdata);
 /* Options the host fills for bf_ledger_open(). */
 typedef struct bf_ledger_options {
     unsigned version;
+    /* since version 1 */
     bf_durability durability;
     int busy_timeout_ms;  /* wait for other writers this long before BF_E_BUSY; 0: 10000 */
     bf_clock_fn clock;    /* NULL: the system's real-time clock */
     void *clock_userdata;
     const char *actor;    /* who acts, recorded in every event; NULL: "$USER pid N" */
-    const struct bf_store_vtable *store; /* NULL: bf_store_sqlite() */
+    const struct bf_store_vtable *store; /* NULL: bf_store_sqlite(); copied */
     unsigned flags;       /* BF_LEDGER_* */
+    /* since version 2 */
+    void *store_userdata; /* passed to the store's open() */
+    /*
+     * Called with store_userdata when the ledger is closed; may be NULL. As
+     * with bf_driver_new(), a failed bf_ledger_open() does not call it.
+     */
+    void (*free_store_userdata)(void *userdata);
 } bf_ledger_options;
 
-#define BF_LEDGER_OPTIONS_VERSION 1
-#define BF_LEDGER_OPTIONS_INIT {BF_LEDGER_OPTIONS_VERSION, BF_DURABILITY_FULL, 0, NULL, NULL, NULL, NULL, 0u}
+#define BF_LEDGER_OPTIONS_VERSION 2u
+#define BF_LEDGER_OPTIONS_INIT {BF_LEDGER_OPTIONS_VERSION, BF_DURABILITY_FULL, 0, NULL, NULL, NULL, \
+                                NULL, 0u, NULL, NULL}
 
 /* Fill *opts with defaults for `version`; BF_E_ABI for a version this library does not know. */
 BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
@@ -97,8 +105,10 @@ BF_API int bf_ledger_options_init(bf_ledger_options *opts, unsigned version);
  * BF_LEDGER_MUST_EXIST), and bring its schema up to date. Anything already
  * at the path must be a ledger: it is identified by reading only, and
  * refused before anything is written to it. `opts` may be NULL for
- * defaults; it is copied, except the strings and the store vtable, which
- * must outlive the ledger. Fails with BF_E_IO (missing or unwritable
+ * defaults; it is copied, and so are the actor and the store vtable
+ * (a store's userdata belongs to the ledger from then on, see
+ * bf_ledger_options.free_store_userdata). `path` is handed to the store's
+ * open(): a file for the SQLite store, whatever another store takes. Fails with BF_E_IO (missing or unwritable
  * directory), BF_E_INVALID (a directory), BF_E_PARSE (not a database, an
  * empty file or database, a database that is not a ledger),
  * BF_E_UNSUPPORTED (a ledger written by a newer libbackfill), BF_E_NOT_FOUND
@@ -148,7 +158,7 @@ typedef struct bf_run_spec {
     unsigned flags;            /* BF_RUN_* */
 } bf_run_spec;
 
-#define BF_RUN_SPEC_VERSION 1
+#define BF_RUN_SPEC_VERSION 1u
 #define BF_RUN_SPEC_INIT {BF_RUN_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0u, 0u, -1.0, 0.0, 0u}
 
 /* Fill *spec with defaults for `version`; BF_E_ABI for a version this library does not know. */
@@ -289,7 +299,7 @@ typedef struct bf_batch_result {
     const char *idempotency_key;    /* or NULL */
 } bf_batch_result;
 
-#define BF_BATCH_RESULT_VERSION 1
+#define BF_BATCH_RESULT_VERSION 1u
 #define BF_BATCH_RESULT_INIT {BF_BATCH_RESULT_VERSION, 0, 0, NULL, NULL, 0.0, NULL}
 
 /* Fill *result with zeros for `version`; BF_E_ABI for a version this library does not know. */
@@ -302,6 +312,18 @@ BF_API int bf_batch_result_init(bf_batch_result *result, unsigned version);
  */
 BF_API int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token,
                            const bf_batch_result *result);
+
+/*
+ * Find a batch that already did the work of idempotency key `key` (see
+ * bf_idempotency_key() in <backfill/idempotency.h>): a batch in state
+ * completed or validated whose recorded idempotency_key is `key`, in any run
+ * of the brief `brief_name` (NULL: of any brief), oldest run first. *out is
+ * its id, or 0 when there is none (which is no failure). Failed, cancelled
+ * and rolled-back batches do not count: their work is not in the table. The
+ * search reads every batch of the brief's runs.
+ */
+BF_API int bf_ledger_find_completed_key(int64_t *out, bf_ledger *ledger, const char *brief_name,
+                                        const char *key);
 
 /*
  * Record a failed attempt with `message`. The batch goes back to pending,
@@ -328,6 +350,53 @@ BF_API int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to,
  */
 BF_API int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id);
 
+/* ---- Validation results ---- */
+
+/* bf_run_record_validation() flags */
+#define BF_VALIDATION_SETTLE 1u /* apply the settle rule in the same transaction */
+
+/*
+ * Record the validation results of a batch (batch_id > 0) or of the run
+ * (batch_id 0), replacing what was recorded for it before. The ledger does
+ * not read the results: `results_json` is kept as given (NULL: "{}"),
+ * `tally` (may be NULL: zeros) counts the checks by outcome in the order
+ * pass, warn, fail, error, skipped, and `failure` is NULL when the results
+ * pass, else the sentence of the check that stops the run. With
+ * BF_VALIDATION_SETTLE the settle rule is applied in the same transaction:
+ * a passing batch that is completed becomes validated (a validated one
+ * stays); a failure leaves the batch as it is and pauses the run (from
+ * planned, running or validating; a run already paused stays paused) with
+ * "validation failed: <failure>" as the reason. Settling a batch that is
+ * neither completed nor validated fails with BF_E_STATE naming it and
+ * records nothing. BF_E_NOT_FOUND for a batch not in the run;
+ * BF_E_UNSUPPORTED for a store that keeps no validation results (a store
+ * vtable of version 1).
+ */
+BF_API int bf_run_record_validation(bf_run *run, int64_t batch_id, const char *results_json,
+                                    const int64_t tally[5], const char *failure, unsigned flags);
+
+/*
+ * The run's recorded validation results, the run's own (batch id 0) first,
+ * then by batch id; `batch_id` < 0 for all, else only that one (0: the
+ * run's). A typed listing with the rules of the listings below. The caller
+ * frees *out with bf_validation_list_free().
+ */
+typedef struct bf_validation_list bf_validation_list;
+BF_API int bf_run_validations(bf_validation_list **out, bf_run *run, int64_t batch_id);
+BF_API void bf_validation_list_free(bf_validation_list *list);
+BF_API size_t bf_validation_list_count(const bf_validation_list *list);
+/* The batch the results are for, or 0 for the run. */
+BF_API int64_t bf_validation_list_batch_id(const bf_validation_list *list, size_t i);
+/* 1 when the results passed, 0 when they failed, BF_E_INVALID (-1) out of range. */
+BF_API int bf_validation_list_passed(const bf_validation_list *list, size_t i);
+/* Checks with outcome `outcome` (0 pass, 1 warn, 2 fail, 3 error, 4 skipped); 0 out of range. */
+BF_API int64_t bf_validation_list_tally(const bf_validation_list *list, size_t i, int outcome);
+/* The results JSON as recorded. */
+BF_API const char *bf_validation_list_results_json(const bf_validation_list *list, size_t i);
+/* The first and the latest recording. */
+BF_API int64_t bf_validation_list_created_at(const bf_validation_list *list, size_t i);
+BF_API int64_t bf_validation_list_updated_at(const bf_validation_list *list, size_t i);
+
 /* ---- Progress and listings ---- */
 
 /* A run's progress; a value the library fills for a caller-chosen version. */
@@ -349,7 +418,7 @@ typedef struct bf_progress {
     double eta_s;     /* remaining work from the mean completed duration and max_concurrency; < 0 unknown */
 } bf_progress;
 
-#define BF_PROGRESS_VERSION 1
+#define BF_PROGRESS_VERSION 1u
 #define BF_PROGRESS_INIT {BF_PROGRESS_VERSION, BF_RUN_PLANNED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, -1.0}
 
 /* Zero *progress for `version`; BF_E_ABI for a version this library does not know. */
@@ -360,13 +429,154 @@ BF_API int bf_run_progress(bf_progress *out, bf_run *run);
 
 /*
  * The run's batches in plan order as a JSON array (fields in
- * docs/ledger.md); `state` < 0 for all batches, else only that state. The
- * caller frees *out with bf_free().
+ * docs/ledger.md); `state` < 0 for all batches, else only that state
+ * (BF_E_INVALID for a value that is no state). The caller frees *out with
+ * bf_free().
  */
 BF_API int bf_run_batches_json(char **out, bf_run *run, int state);
 
 /* The run's audit events, oldest first, as a JSON array. The caller frees *out with bf_free(). */
 BF_API int bf_run_events_json(char **out, bf_run *run);
+
+/* ---- Typed listings ---- */
+
+/*
+ * Runs, batches and audit events as handles with typed accessors, for hosts
+ * that would rather not parse the JSON listings above (which are made from
+ * these). A listing is a copy read in one transaction: it does not change
+ * with the ledger and outlives the run and ledger it came from. It is used
+ * by one thread at a time.
+ *
+ * Accessors take an index from 0 to count - 1. For an index out of range
+ * (or a NULL listing) a string accessor returns NULL, a state accessor
+ * BF_E_INVALID (-1), a dimension 0 (no dimension), and every other integer
+ * 0; count is 0 for NULL. Strings are
+ * owned by the listing and valid until it is freed; NULL also stands for a
+ * value the ledger did not record (a code version, a worker, an error).
+ * Times are UTC microseconds, 0 when not set. States are returned as int
+ * so that -1 can be tested: in range they are bf_run_state or
+ * bf_batch_state values.
+ */
+typedef struct bf_run_list bf_run_list;
+typedef struct bf_batch_list bf_batch_list;
+typedef struct bf_event_list bf_event_list;
+
+/*
+ * Every run of the ledger, oldest first; with `brief_name` (may be NULL for
+ * all), only that brief's runs. The caller frees *out with
+ * bf_run_list_free().
+ */
+BF_API int bf_ledger_runs(bf_run_list **out, bf_ledger *ledger, const char *brief_name);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_run_list_free(bf_run_list *list);
+
+BF_API size_t bf_run_list_count(const bf_run_list *list);
+BF_API int64_t bf_run_list_id(const bf_run_list *list, size_t i);
+/* The run's number under its brief: 1, 2, ... */
+BF_API int64_t bf_run_list_seq(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_brief_name(const bf_run_list *list, size_t i);
+/* A bf_run_state, or BF_E_INVALID (-1) for an index out of range. */
+BF_API int bf_run_list_state(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_plan_fingerprint(const bf_run_list *list, size_t i);
+BF_API bf_dimension bf_run_list_dimension(const bf_run_list *list, size_t i);
+/* The plan's batching column. */
+BF_API const char *bf_run_list_column(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_code_version(const bf_run_list *list, size_t i);
+/* Who started the run. */
+BF_API const char *bf_run_list_operator(const bf_run_list *list, size_t i);
+/* The run parameters and the brief as the JSON text recorded at the start. */
+BF_API const char *bf_run_list_params_json(const bf_run_list *list, size_t i);
+BF_API const char *bf_run_list_brief_json(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_max_concurrency(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_max_attempts(const bf_run_list *list, size_t i);
+/* The spec's retry_backoff_s and lease_s, in microseconds. */
+BF_API int64_t bf_run_list_retry_backoff_us(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_lease_us(const bf_run_list *list, size_t i);
+/* Batches registered from the plan (split halves not counted). */
+BF_API int64_t bf_run_list_batch_count(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_created_at(const bf_run_list *list, size_t i);
+/* The first claim. */
+BF_API int64_t bf_run_list_started_at(const bf_run_list *list, size_t i);
+BF_API int64_t bf_run_list_updated_at(const bf_run_list *list, size_t i);
+/* The move to cancelled, completed or rolled_back. */
+BF_API int64_t bf_run_list_finished_at(const bf_run_list *list, size_t i);
+
+/*
+ * The run's batches in plan order (ordinal, then id); `state` < 0 for all
+ * batches, else only those in that bf_batch_state (BF_E_INVALID for a
+ * value that is no state). The caller frees *out with bf_batch_list_free().
+ */
+BF_API int bf_run_batches(bf_batch_list **out, bf_run *run, int state);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_batch_list_free(bf_batch_list *list);
+
+BF_API size_t bf_batch_list_count(const bf_batch_list *list);
+BF_API int64_t bf_batch_list_id(const bf_batch_list *list, size_t i);
+/* The position in plan order; the halves of a split keep their parent's. */
+BF_API int64_t bf_batch_list_ordinal(const bf_batch_list *list, size_t i);
+/* The batch this one was split from, or 0. */
+BF_API int64_t bf_batch_list_parent_id(const bf_batch_list *list, size_t i);
+/* A bf_batch_state, or BF_E_INVALID (-1) for an index out of range. */
+BF_API int bf_batch_list_state(const bf_batch_list *list, size_t i);
+BF_API bf_dimension bf_batch_list_dimension(const bf_batch_list *list, size_t i);
+/* The label ("" when none was recorded). */
+BF_API const char *bf_batch_list_label(const bf_batch_list *list, size_t i);
+/* The native bounds, as bf_lease_lo() and bf_lease_hi(). */
+BF_API int64_t bf_batch_list_lo(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_hi(const bf_batch_list *list, size_t i);
+/* The bound parameters as a JSON object, as bf_lease_params_json(). */
+BF_API const char *bf_batch_list_params_json(const bf_batch_list *list, size_t i);
+/* The fencing token of the latest claim (0 before any claim). */
+BF_API int64_t bf_batch_list_token(const bf_batch_list *list, size_t i);
+/* Claims since the batch was last reset. */
+BF_API int64_t bf_batch_list_attempt(const bf_batch_list *list, size_t i);
+/* When the latest claim's lease expires, unless extended. */
+BF_API int64_t bf_batch_list_lease_until(const bf_batch_list *list, size_t i);
+/* Retry backoff: not claimable before this instant. */
+BF_API int64_t bf_batch_list_not_before(const bf_batch_list *list, size_t i);
+/* Who holds or last held the lease, when the ledger recorded it. */
+BF_API const char *bf_batch_list_worker(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_started_at(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_finished_at(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_duration_us(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_rows_written(const bf_batch_list *list, size_t i);
+BF_API int64_t bf_batch_list_rows_deleted(const bf_batch_list *list, size_t i);
+/* The fingerprints the completion reported ("rows:hex32"). */
+BF_API const char *bf_batch_list_fingerprint_before(const bf_batch_list *list, size_t i);
+BF_API const char *bf_batch_list_fingerprint_after(const bf_batch_list *list, size_t i);
+BF_API const char *bf_batch_list_idempotency_key(const bf_batch_list *list, size_t i);
+/* The message of the latest failure. */
+BF_API const char *bf_batch_list_error(const bf_batch_list *list, size_t i);
+
+/* The run's audit events, oldest first. The caller frees *out with bf_event_list_free(). */
+BF_API int bf_run_events(bf_event_list **out, bf_run *run);
+
+/* Release the listing. Accepts NULL. */
+BF_API void bf_event_list_free(bf_event_list *list);
+
+BF_API size_t bf_event_list_count(const bf_event_list *list);
+/* The event's position in its run's log: 1, 2, ... */
+BF_API int64_t bf_event_list_seq(const bf_event_list *list, size_t i);
+/* The batch the event is about, or 0 for the run and notes. */
+BF_API int64_t bf_event_list_batch_id(const bf_event_list *list, size_t i);
+/* "run", "batch" or "note" ("" when none was recorded). */
+BF_API const char *bf_event_list_subject(const bf_event_list *list, size_t i);
+/* The state names moved from and to ("planned", "pending", ...); NULL when none (notes, a new run). */
+BF_API const char *bf_event_list_from(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_to(const bf_event_list *list, size_t i);
+/*
+ * The same states as numbers: a bf_run_state for a "run" event, a
+ * bf_batch_state for a "batch" event; BF_E_INVALID (-1) when there is none
+ * (notes, a new run, a name this library does not know) or the index is
+ * out of range.
+ */
+BF_API int bf_event_list_from_state(const bf_event_list *list, size_t i);
+BF_API int bf_event_list_to_state(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_actor(const bf_event_list *list, size_t i);
+BF_API int64_t bf_event_list_at(const bf_event_list *list, size_t i);
+BF_API const char *bf_event_list_detail(const bf_event_list *list, size_t i);
 
 #ifdef __cplusplus
 }

@@ -13,17 +13,18 @@
 
 #include <stddef.h>
 
-#include "backfill/brief.h"
 #include "backfill/common.h"
+#include "backfill/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct bf_lineage bf_lineage;
+/* bf_lineage and bf_brief are declared in <backfill/types.h>. */
 
 /*
- * Build the lineage of a brief. Every `depends_on` name must be the target
+ * Build the lineage of a brief (a function of the brief module: the lineage
+ * itself is built from a graph of names and knows nothing of briefs). Every `depends_on` name must be the target
  * table, a source or another downstream asset, and names must be unique;
  * otherwise BF_E_INVALID with a message naming the asset and the name
  * ("$.downstream[1].depends_on: \"Revenue dashboard\" depends on \"mart\",

@@ -17,24 +17,17 @@
 #include <stdint.h>
 
 #include "backfill/common.h"
+#include "backfill/types.h"
 #include "backfill/value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum bf_dimension {
-    BF_DIM_TIME = 1,
-    BF_DIM_KEY = 2,
-    BF_DIM_PARTITION = 3,
-    BF_DIM_BUCKET = 4
-} bf_dimension;
-
-typedef struct bf_plan bf_plan;
-typedef struct bf_batch bf_batch;
-
-/* "time", "key", "partition", "bucket", or NULL for another value. Static. */
-BF_API const char *bf_dimension_name(bf_dimension dim);
+/*
+ * bf_plan, bf_batch and bf_planner are declared in <backfill/types.h>, with
+ * bf_dimension, bf_grain, bf_time_format, bf_batch_order and their names.
+ */
 
 /* Release a plan and its batches. Accepts NULL. */
 BF_API void bf_plan_free(bf_plan *plan);
@@ -128,51 +121,6 @@ BF_API int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
  * the same fingerprint. The fingerprint covers a canonical description of
  * the settings and every batch.
  * ------------------------------------------------------------------------ */
-
-typedef struct bf_planner bf_planner;
-typedef struct bf_brief bf_brief; /* <backfill/brief.h> */
-
-/* `target.time_format`: how the target's time column stores instants. */
-typedef enum bf_time_format {
-    BF_TIME_FORMAT_UNSET = 0,
-    BF_TIME_FORMAT_UNIX_S = 1,
-    BF_TIME_FORMAT_UNIX_MS = 2,
-    BF_TIME_FORMAT_UNIX_US = 3,
-    BF_TIME_FORMAT_ISO8601 = 4, /* text "YYYY-MM-DD HH:MM:SS" in UTC */
-    BF_TIME_FORMAT_DATE = 5     /* text "YYYY-MM-DD" in the brief's time zone */
-} bf_time_format;
-
-/* `batching.grain`, for time batches. */
-typedef enum bf_grain {
-    BF_GRAIN_UNSET = 0,
-    BF_GRAIN_HOUR = 1,
-    BF_GRAIN_DAY = 2,
-    BF_GRAIN_WEEK = 3, /* ISO weeks, starting Monday */
-    BF_GRAIN_MONTH = 4,
-    BF_GRAIN_QUARTER = 5,
-    BF_GRAIN_YEAR = 6
-} bf_grain;
-
-/* `batching.order`. */
-typedef enum bf_batch_order {
-    BF_BATCH_ORDER_UNSET = 0,
-    BF_BATCH_ORDER_OLDEST_FIRST = 1,
-    BF_BATCH_ORDER_NEWEST_FIRST = 2
-} bf_batch_order;
-
-/*
- * The names of grains, time formats and orders, as a brief spells them
- * ("day", "unix_s", "newest_first"), or NULL for 0 and values out of range.
- * The strings are static.
- */
-BF_API const char *bf_time_format_name(bf_time_format value);
-BF_API const char *bf_grain_name(bf_grain value);
-BF_API const char *bf_batch_order_name(bf_batch_order value);
-
-/* Parse such a name into its value; BF_E_INVALID, listing the valid names, otherwise. */
-BF_API int bf_grain_from_name(bf_grain *out, const char *name);
-BF_API int bf_time_format_from_name(bf_time_format *out, const char *name);
-BF_API int bf_batch_order_from_name(bf_batch_order *out, const char *name);
 
 /*
  * Where the boundary of a rows_per_batch key batch lies. Called with the

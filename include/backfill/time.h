@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "backfill/common.h"
+#include "backfill/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,8 +93,10 @@ BF_API int bf_civil_parse(bf_civil *out, const char *text);
 #define BF_CIVIL_YEAR_MAX 999999
 BF_API int bf_civil_valid(const bf_civil *civil);
 
-/* A time zone loaded from the tz database. Immutable; safe to share between threads. */
-typedef struct bf_tz bf_tz;
+/*
+ * bf_tz, declared in <backfill/types.h>: a time zone loaded from the tz
+ * database. Immutable; safe to share between threads.
+ */
 
 /*
  * Load the zone `name` (an IANA name such as "America/New_York", or "UTC").

@@ -105,12 +105,8 @@ static int add_name(bf_brief *brief, const char *dotted, const char *value)
     const char *bf_##type##_name(bf_##type value) { return bf__enum_name(&table, (int)value); }
 
 ENUM_NAME(risk, bf__risk_enum)
-ENUM_NAME(time_format, bf__time_format_enum)
 ENUM_NAME(scope_kind, bf__scope_kind_enum)
 ENUM_NAME(batch_by, bf__batch_by_enum)
-ENUM_NAME(grain, bf__grain_enum)
-ENUM_NAME(batch_order, bf__batch_order_enum)
-ENUM_NAME(write_strategy, bf__write_strategy_enum)
 ENUM_NAME(asset_kind, bf__asset_kind_enum)
 ENUM_NAME(check_kind, bf__check_kind_enum)
 

@@ -55,7 +55,7 @@ int bf__schema_validate_check(const json_t *check, size_t index);
 /* An enumeration's JSON names, indexed by value; names[0] is NULL when 0 means "not given". */
 typedef struct bf__enum {
     int count;
-    const char *names[10];
+    const char *const *names; /* count entries; NULL for values without a name */
 } bf__enum;
 
 extern const bf__enum bf__risk_enum, bf__time_format_enum, bf__scope_kind_enum,

@@ -530,7 +530,10 @@ static const char *check_needs(bf_check_kind kind, int has_key, const char **any
         *any2 = "max";
         return "min";
     case BF_CHECK_UNIQUE:
+    case BF_CHECK_COMPLETENESS: /* distinct keys: columns, else target.key */
         return has_key ? NULL : "columns";
+    case BF_CHECK_FOOTPRINT: /* without a bound the growth judges nothing */
+        return "max_growth_pct";
     case BF_CHECK_NOT_NULL:
         return "columns";
     case BF_CHECK_METRIC:

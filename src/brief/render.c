@@ -332,6 +332,17 @@ static void check_line(bf__sb *sb, const bf_brief *b, const json_t *c, size_t i)
     case BF_CHECK_SQL:
         bf__sb_append(sb, "A custom query finds no failing rows");
         break;
+    case BF_CHECK_COMPLETENESS:
+        bf__sb_append(sb, "No key, partition or day goes missing");
+        break;
+    case BF_CHECK_FOOTPRINT:
+        bf__sb_append(sb, "The table's size on disk ");
+        if (json_object_get(c, "max_growth_pct"))
+            bf__sb_appendf(sb, "grows by at most %g%%",
+                           json_number_value(json_object_get(c, "max_growth_pct")));
+        else
+            bf__sb_append(sb, "is recorded before and after");
+        break;
     case BF_CHECK_COVERAGE:
     case BF_CHECK_UNSET:
         break;

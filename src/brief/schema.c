@@ -11,7 +11,7 @@
 
 #include "backfill/time.h"
 #include "brief/brief_internal.h"
-#include "plan/planner_internal.h"
+#include "common/types.h"
 
 enum skind {
     S_OBJECT,        /* members: the allowed fields */
@@ -207,23 +207,33 @@ int bf__json_text(json_t **out, const char *text, const char *dotted)
 
 /* ---- Enumerations ------------------------------------------------------- */
 
-const bf__enum bf__risk_enum = {
-    5, {NULL, "enrichment", "metric_repair", "schema_migration", "critical_rebuild"}};
-const bf__enum bf__time_format_enum = {
-    6, {NULL, "unix_s", "unix_ms", "unix_us", "iso8601", "date"}};
-const bf__enum bf__scope_kind_enum = {5, {NULL, "time", "keys", "partitions", "buckets"}};
-const bf__enum bf__batch_by_enum = {5, {NULL, "time", "key", "partition", "bucket"}};
-const bf__enum bf__grain_enum = {7, {NULL, "hour", "day", "week", "month", "quarter", "year"}};
-const bf__enum bf__batch_order_enum = {3, {NULL, "oldest_first", "newest_first"}};
-const bf__enum bf__write_strategy_enum = {
-    6, {NULL, "partition_overwrite", "merge", "staging_swap", "parallel_version", "append"}};
-const bf__enum bf__asset_kind_enum = {10, {NULL, "table", "view", "model", "dashboard", "export",
-                                           "alert", "ml_feature", "reverse_etl", "stakeholder"}};
-const bf__enum bf__check_kind_enum = {10, {NULL, "row_count", "unique", "not_null", "references",
-                                           "metric", "unchanged_columns", "records", "sql",
-                                           "coverage"}};
-const bf__enum bf__check_severity_enum = {2, {"error", "warn"}};
-const bf__enum bf__check_per_enum = {3, {NULL, "batch", "run"}};
+/* The brief's own enumerations; those it shares with plans and drivers are common/types.c's. */
+static const char *const risk_names[] = {NULL, "enrichment", "metric_repair", "schema_migration",
+                                         "critical_rebuild"};
+static const char *const scope_kind_names[] = {NULL, "time", "keys", "partitions", "buckets"};
+static const char *const batch_by_names[] = {NULL, "time", "key", "partition", "bucket"};
+static const char *const asset_kind_names[] = {NULL,     "table",      "view",        "model",
+                                               "dashboard", "export",  "alert",       "ml_feature",
+                                               "reverse_etl", "stakeholder"};
+static const char *const check_kind_names[] = {NULL,      "row_count",         "unique",
+                                               "not_null", "references",       "metric",
+                                               "unchanged_columns", "records", "sql",
+                                               "coverage", "completeness", "footprint"};
+static const char *const check_severity_names[] = {"error", "warn"};
+static const char *const check_per_names[] = {NULL, "batch", "run"};
+
+#define ENUM_OF(names) {(int)BF_ARRAY_LEN(names), names}
+const bf__enum bf__risk_enum = ENUM_OF(risk_names);
+const bf__enum bf__time_format_enum = ENUM_OF(bf__time_format_names);
+const bf__enum bf__scope_kind_enum = ENUM_OF(scope_kind_names);
+const bf__enum bf__batch_by_enum = ENUM_OF(batch_by_names);
+const bf__enum bf__grain_enum = ENUM_OF(bf__grain_names);
+const bf__enum bf__batch_order_enum = ENUM_OF(bf__batch_order_names);
+const bf__enum bf__write_strategy_enum = ENUM_OF(bf__write_strategy_names);
+const bf__enum bf__asset_kind_enum = ENUM_OF(asset_kind_names);
+const bf__enum bf__check_kind_enum = ENUM_OF(check_kind_names);
+const bf__enum bf__check_severity_enum = ENUM_OF(check_severity_names);
+const bf__enum bf__check_per_enum = ENUM_OF(check_per_names);
 
 int bf__enum_value(const bf__enum *e, const char *name)
 {
@@ -600,14 +610,25 @@ static const bf__snode check_sql[] = {
     END,
 };
 static const bf__snode check_none[] = {END};
+static const bf__snode check_completeness[] = {
+    {"columns", S_NAME_LIST, NULL, NULL, NULL, 0, 0},
+    {"partition_column", S_NAME, NULL, NULL, NULL, 0, 0},
+    {"max_loss_pct", S_NUMBER, NULL, NULL, NULL, 0, 0},
+    END,
+};
+static const bf__snode check_footprint[] = {
+    {"max_growth_pct", S_NUMBER, NULL, NULL, NULL, 0, 0},
+    END,
+};
 
 /* Indexed by bf_check_kind. */
 static const bf__snode *const check_kinds[] = {
     NULL,           check_row_count, check_columns, check_not_null, check_references,
     check_metric,   check_columns,   check_records, check_sql,      check_none,
+    check_completeness, check_footprint,
 };
 static const hook_fn check_hooks[] = {
-    NULL, hook_min_max, NULL, NULL, hook_references, NULL, NULL, NULL, NULL, NULL,
+    NULL, hook_min_max, NULL, NULL, hook_references, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ---- The walker ------------------------------------------------------------ */

@@ -77,6 +77,13 @@ void cli_print_json_as(const char *format, json_t *value);
 json_t *cli_iso_json(int64_t us);
 
 /*
+ * JSON text the ledger keeps (run or batch parameters) as a value to embed:
+ * parsed in the "C" locale, kept as a string when it does not parse, null
+ * for NULL.
+ */
+json_t *cli_embedded_json(const char *text);
+
+/*
  * The parsed options of the running command (main parses them with the
  * command's table before calling it): the value of option `name` (the last
  * one given wins), or NULL when absent; cli_flag() says whether a flag was
@@ -143,5 +150,8 @@ int cli_ledger_open(bf_ledger **out, const char *path);
 
 /* Open the run a reference names; EXIT_DONE or the reported failure's status. */
 int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref);
+
+/* commands: validate */
+int cmd_validate(int argc, char **argv);
 
 #endif

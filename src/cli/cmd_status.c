@@ -8,15 +8,6 @@
 
 #include "cli.h"
 
-/* Parse library JSON text (freeing it); NULL when it does not parse. */
-static json_t *take_json(char *text)
-{
-    json_t *v = json_loads(text, 0, NULL);
-
-    bf_free(text);
-    return v;
-}
-
 static void print_duration(double s)
 {
     long total = (long)(s + 0.5);
@@ -31,38 +22,76 @@ static void print_duration(double s)
         printf("%ld.%lds", (long)(s * 10 + 0.5) / 10, (long)(s * 10 + 0.5) % 10);
 }
 
+/* One run of the list as JSON: the fields of bf_ledger_runs_json() but the brief. */
+static json_t *run_json(const bf_run_list *l, size_t i)
+{
+    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:I, s:I, s:f, s:f, "
+                     "s:I, s:I, s:I, s:I, s:I}",
+                     "id", (json_int_t)bf_run_list_id(l, i), "brief", bf_run_list_brief_name(l, i),
+                     "seq", (json_int_t)bf_run_list_seq(l, i), "state",
+                     bf_run_state_name((bf_run_state)bf_run_list_state(l, i)), "plan_fingerprint",
+                     bf_run_list_plan_fingerprint(l, i), "dimension",
+                     bf_dimension_name(bf_run_list_dimension(l, i)), "column",
+                     bf_run_list_column(l, i), "code_version", bf_run_list_code_version(l, i),
+                     "operator", bf_run_list_operator(l, i), "params",
+                     cli_embedded_json(bf_run_list_params_json(l, i)), "max_concurrency",
+                     (json_int_t)bf_run_list_max_concurrency(l, i), "max_attempts",
+                     (json_int_t)bf_run_list_max_attempts(l, i), "retry_backoff_s",
+                     (double)bf_run_list_retry_backoff_us(l, i) / 1e6, "lease_s",
+                     (double)bf_run_list_lease_us(l, i) / 1e6, "batches",
+                     (json_int_t)bf_run_list_batch_count(l, i), "created_at_us",
+                     (json_int_t)bf_run_list_created_at(l, i), "started_at_us",
+                     (json_int_t)bf_run_list_started_at(l, i), "updated_at_us",
+                     (json_int_t)bf_run_list_updated_at(l, i), "finished_at_us",
+                     (json_int_t)bf_run_list_finished_at(l, i));
+}
+
+static int print_runs_json(const bf_run_list *list)
+{
+    json_t *runs = json_array();
+
+    for (size_t i = 0; runs && i < bf_run_list_count(list); i++) {
+        json_t *run = run_json(list, i);
+
+        if (!run || json_array_append_new(runs, run) != 0) {
+            json_decref(runs);
+            runs = NULL;
+        }
+    }
+    if (!runs)
+        return cli_fail(EXIT_FAILURE_, "status: cannot read the list of runs");
+    cli_print_json_as("backfill-run-list/1", json_pack("{s:o}", "runs", runs));
+    return EXIT_DONE;
+}
+
 static int list_runs(bf_ledger *ledger)
 {
-    char *text;
-    json_t *runs, *run;
-    size_t i;
-    int rc = bf_ledger_runs_json(&text, ledger);
+    bf_run_list *list;
+    size_t n;
+    int status = EXIT_DONE;
+    int rc = bf_ledger_runs(&list, ledger, NULL);
 
     if (rc != BF_OK)
         return cli_fail_bf(rc, NULL);
-    runs = take_json(text);
-    if (!runs)
-        return cli_fail(EXIT_FAILURE_, "status: cannot read the list of runs");
+    n = bf_run_list_count(list);
     if (cli_json) {
-        json_array_foreach(runs, i, run)
-            json_object_del(run, "brief_json");
-        cli_print_json_as("backfill-run-list/1", json_pack("{s:o}", "runs", runs));
-        return EXIT_DONE;
+        status = print_runs_json(list);
+        bf_run_list_free(list);
+        return status;
     }
-    if (json_array_size(runs) == 0)
+    if (n == 0)
         printf("no runs in %s\n", bf_ledger_path(ledger));
     else
         printf("%-6s %-32s %-4s %-18s %s\n", "RUN", "BRIEF", "#", "STATE", "BATCHES");
-    json_array_foreach(runs, i, run) {
-        printf("%-6lld %-32s %-4lld %-18s %lld\n",
-               (long long)json_integer_value(json_object_get(run, "id")),
-               json_string_value(json_object_get(run, "brief")),
-               (long long)json_integer_value(json_object_get(run, "seq")),
-               json_string_value(json_object_get(run, "state")),
-               (long long)json_integer_value(json_object_get(run, "batches")));
+    for (size_t i = 0; i < n; i++) {
+        const char *state = bf_run_state_name((bf_run_state)bf_run_list_state(list, i));
+
+        printf("%-6lld %-32s %-4lld %-18s %lld\n", (long long)bf_run_list_id(list, i),
+               bf_run_list_brief_name(list, i), (long long)bf_run_list_seq(list, i),
+               state ? state : "?", (long long)bf_run_list_batch_count(list, i));
     }
-    json_decref(runs);
-    return EXIT_DONE;
+    bf_run_list_free(list);
+    return status;
 }
 
 /* The exit status of a run's status: nothing left to do, or not finished. */
@@ -86,11 +115,8 @@ static json_t *progress_json(const bf_progress *p)
                      "eta_s", p->eta_s < 0 ? json_null() : json_real(p->eta_s));
 }
 
-static void print_run(bf_run *run, const bf_progress *p, json_t *failed)
+static void print_run(bf_run *run, const bf_progress *p, const bf_batch_list *failed)
 {
-    json_t *b;
-    size_t i;
-
     printf("run %lld (%s #%lld): %s\n", (long long)bf_run_id(run), bf_run_brief_name(run),
            (long long)bf_run_seq(run), bf_run_state_name(p->state));
     printf("  plan %s\n", bf_run_plan_fingerprint(run));
@@ -108,26 +134,66 @@ static void print_run(bf_run *run, const bf_progress *p, json_t *failed)
     printf(", ETA ");
     print_duration(p->eta_s);
     printf("\n");
-    if (json_array_size(failed) == 0)
+    if (bf_batch_list_count(failed) == 0)
         return;
     printf("failed batches:\n");
-    json_array_foreach(failed, i, b) {
-        printf("  %s (batch %lld, attempt %lld): %s\n",
-               json_string_value(json_object_get(b, "label")),
-               (long long)json_integer_value(json_object_get(b, "id")),
-               (long long)json_integer_value(json_object_get(b, "attempt")),
-               json_is_string(json_object_get(b, "error"))
-                   ? json_string_value(json_object_get(b, "error"))
-                   : "(no message)");
+    for (size_t i = 0; i < bf_batch_list_count(failed); i++) {
+        const char *error = bf_batch_list_error(failed, i);
+
+        printf("  %s (batch %lld, attempt %lld): %s\n", bf_batch_list_label(failed, i),
+               (long long)bf_batch_list_id(failed, i), (long long)bf_batch_list_attempt(failed, i),
+               error ? error : "(no message)");
     }
+}
+
+/* One batch as JSON, with the fields of bf_run_batches_json(). */
+static json_t *batch_json(const bf_batch_list *l, size_t i)
+{
+    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:s?, s:I, s:I, s:I, s:I, "
+                     "s:f, s:I, s:I, s:s?, s:s?, s:s?, s:s?}",
+                     "id", (json_int_t)bf_batch_list_id(l, i), "ordinal",
+                     (json_int_t)bf_batch_list_ordinal(l, i), "label", bf_batch_list_label(l, i),
+                     "state", bf_batch_state_name((bf_batch_state)bf_batch_list_state(l, i)),
+                     "attempt", (json_int_t)bf_batch_list_attempt(l, i), "token",
+                     (json_int_t)bf_batch_list_token(l, i), "lo", (json_int_t)bf_batch_list_lo(l, i),
+                     "hi", (json_int_t)bf_batch_list_hi(l, i), "params",
+                     cli_embedded_json(bf_batch_list_params_json(l, i)), "parent_id",
+                     (json_int_t)bf_batch_list_parent_id(l, i), "worker",
+                     bf_batch_list_worker(l, i), "lease_until_us",
+                     (json_int_t)bf_batch_list_lease_until(l, i), "not_before_us",
+                     (json_int_t)bf_batch_list_not_before(l, i), "started_at_us",
+                     (json_int_t)bf_batch_list_started_at(l, i), "finished_at_us",
+                     (json_int_t)bf_batch_list_finished_at(l, i), "duration_s",
+                     (double)bf_batch_list_duration_us(l, i) / 1e6, "rows_written",
+                     (json_int_t)bf_batch_list_rows_written(l, i), "rows_deleted",
+                     (json_int_t)bf_batch_list_rows_deleted(l, i), "fingerprint_before",
+                     bf_batch_list_fingerprint_before(l, i), "fingerprint_after",
+                     bf_batch_list_fingerprint_after(l, i), "idempotency_key",
+                     bf_batch_list_idempotency_key(l, i), "error", bf_batch_list_error(l, i));
+}
+
+/* The batches as a JSON array, or NULL when one could not be made. */
+static json_t *batches_json(const bf_batch_list *list)
+{
+    json_t *array = json_array();
+
+    for (size_t i = 0; array && i < bf_batch_list_count(list); i++) {
+        json_t *b = batch_json(list, i);
+
+        if (!b || json_array_append_new(array, b) != 0) {
+            json_decref(array);
+            array = NULL;
+        }
+    }
+    return array;
 }
 
 static int show_run(bf_ledger *ledger, const char *ref)
 {
     bf_progress p = BF_PROGRESS_INIT;
     bf_run *run = NULL;
-    json_t *failed = NULL;
-    char *text;
+    bf_batch_list *failed = NULL;
+    json_t *failed_json;
     int status = cli_run_open(&run, ledger, ref);
     int rc;
 
@@ -135,26 +201,28 @@ static int show_run(bf_ledger *ledger, const char *ref)
         return status;
     rc = bf_run_progress(&p, run);
     if (rc == BF_OK)
-        rc = bf_run_batches_json(&text, run, BF_BATCH_FAILED);
+        rc = bf_run_batches(&failed, run, BF_BATCH_FAILED);
     if (rc != BF_OK) {
         status = cli_fail_bf(rc, NULL);
         bf_run_free(run);
         return status;
     }
-    failed = take_json(text);
-    if (!failed) {
-        bf_run_free(run);
-        return cli_fail(EXIT_FAILURE_, "status: cannot read the failed batches");
-    }
-    if (cli_json)
-        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:O}", "run",
+    if (cli_json) {
+        failed_json = batches_json(failed);
+        if (!failed_json) {
+            bf_batch_list_free(failed);
+            bf_run_free(run);
+            return cli_fail(EXIT_FAILURE_, "status: cannot read the failed batches");
+        }
+        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o}", "run",
                                  (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run), "seq",
                                  (json_int_t)bf_run_seq(run), "state", bf_run_state_name(p.state),
                                  "plan_fingerprint", bf_run_plan_fingerprint(run), "progress",
-                                 progress_json(&p), "failed", failed));
-    else
+                                 progress_json(&p), "failed", failed_json));
+    } else {
         print_run(run, &p, failed);
-    json_decref(failed);
+    }
+    bf_batch_list_free(failed);
     status = run_exit(&p);
     bf_run_free(run);
     return status;

@@ -31,6 +31,12 @@ static const struct cli_option retry_options[] = {
     {"split", 0, NULL, "split failed key ranges in two", 0},
     {NULL, 0, NULL, NULL, 0},
 };
+static const struct cli_option validate_options[] = {
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
+    {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
 
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
@@ -63,6 +69,11 @@ static const struct cli_command commands[] = {
      "backfill-control/1", cmd_retry},
     {"finish", "RUN", "mark the run completed once every batch is done", ledger_options,
      "backfill-control/1", cmd_finish},
+
+    /* commands: validate */
+    {"validate", "RUN",
+     "re-run the run's checks on the warehouse and record them (exit 3 failed, 4 unwritten)",
+     validate_options, "backfill-validate/1", cmd_validate},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -115,6 +115,24 @@ json_t *cli_iso_json(int64_t us)
     return json_string(text);
 }
 
+json_t *cli_embedded_json(const char *text)
+{
+    static locale_t c_locale;
+    locale_t was = (locale_t)0;
+    json_t *v;
+
+    if (!text)
+        return json_null();
+    if (!c_locale)
+        c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_locale)
+        was = uselocale(c_locale);
+    v = json_loads(text, JSON_DECODE_ANY, NULL);
+    if (c_locale)
+        uselocale(was);
+    return v ? v : json_string(text);
+}
+
 /*
  * The shortest text that reads back to the same double, in the form Jansson
  * gives its reals (always a "." or an exponent; no "+" or leading zeros in

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backfill/sys/errors.h"
 #include "common/internal.h"
 
 /* The calling thread's last failure: fixed storage, so reporting never allocates. */
@@ -102,4 +103,27 @@ int bf__herror_from_thread(bf__errbuf *h)
         memcpy(h->msg, last_msg, sizeof h->msg);
     }
     return last_code;
+}
+
+int bf_error_setv(int code, const char *fmt, va_list ap)
+{
+    if (code >= BF_OK)
+        code = BF_E_INVALID; /* a success has no message: recording one would be a bug */
+    if (!fmt) {
+        last_code = code;
+        bf__snprintf(last_msg, sizeof last_msg, "%s", bf_errdesc(code));
+        return code;
+    }
+    return bf__verror(code, fmt, ap);
+}
+
+int bf_error_set(int code, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = bf_error_setv(code, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -2,11 +2,14 @@
  * The bf_driver handle: checks arguments and vtable versions, creates the
  * result objects, dispatches to the vtable and keeps the handle's last error.
  */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/internal.h"
+#include "common/versioned.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 
 struct bf_driver {
     bf_driver_vtable vt;
@@ -16,42 +19,39 @@ struct bf_driver {
     bf__errbuf err;
 };
 
-int bf__versioned_init(void *ptr, size_t size, unsigned version, unsigned current,
-                       const char *what)
+static const size_t driver_vtable_sizes[] = {0, BF__SIZE_TO(bf_driver_vtable, last_error),
+                                             sizeof(bf_driver_vtable)};
+static const bf__struct_desc driver_vtable_desc = {"driver vtable", BF_DRIVER_VTABLE_VERSION,
+                                                   driver_vtable_sizes, NULL};
+
+bf__sql *bf__driver_sql(bf_driver *d)
 {
-    if (!ptr)
-        return bf__error(BF_E_INVALID, "%s: NULL pointer", what);
-    if (version == 0 || version > current)
-        return bf__error(BF_E_ABI, "%s version %u is unknown (this library knows 1..%u)", what,
-                         version, current);
-    memset(ptr, 0, size);
-    *(unsigned *)ptr = version;
-    return BF_OK;
+    if (!d || d->vt.profile != bf__sql_profile || d->vt.stage != bf__sql_stage)
+        return NULL;
+    return d->userdata;
 }
 
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
 {
-    return bf__versioned_init(vtable, sizeof *vtable, version, BF_DRIVER_VTABLE_VERSION,
-                              "driver vtable");
+    return bf__struct_init(vtable, version, &driver_vtable_desc);
 }
 
 int bf_driver_new(bf_driver **out, const bf_driver_vtable *vtable, void *userdata,
                   void (*free_userdata)(void *userdata))
 {
+    bf_driver_vtable vt;
     bf_driver *d;
 
     if (!out || !vtable)
         return bf__error(BF_E_INVALID, "bf_driver_new: NULL argument");
     *out = NULL;
-    if (vtable->version == 0 || vtable->version > BF_DRIVER_VTABLE_VERSION)
-        return bf__error(BF_E_ABI,
-                         "driver vtable version %u is newer than this library's %u (or 0)",
-                         vtable->version, BF_DRIVER_VTABLE_VERSION);
+    if (bf__vtable_check(&vt, vtable, &driver_vtable_desc, "bf_driver_new") != BF_OK)
+        return BF_E_ABI;
     d = bf__calloc(1, sizeof *d);
     if (!d)
         return bf__nomem();
-    /* Version 1 is the whole struct; later versions copy only what they define. */
-    d->vt = *vtable;
+    /* The vtable is copied up to the host's version; later members stay NULL. */
+    d->vt = vt;
     d->userdata = userdata;
     d->free_userdata = free_userdata;
     d->pid = getpid();
@@ -140,12 +140,29 @@ static int check_names(bf_driver *d, const char *const *names, size_t count, con
     return BF_OK;
 }
 
+static const bf_write_spec write_spec_defaults = {
+    .version = BF_WRITE_SPEC_VERSION, .strategy = BF_WRITE_PARTITION_OVERWRITE};
+static const size_t write_spec_sizes[] = {0, sizeof(bf_write_spec)};
+static const bf__struct_desc write_spec_desc = {"write spec", BF_WRITE_SPEC_VERSION,
+                                                write_spec_sizes, &write_spec_defaults};
+static const bf_publish_result publish_result_defaults = BF_PUBLISH_RESULT_INIT;
+static const size_t publish_result_sizes[] = {0, sizeof(bf_publish_result)};
+static const bf__struct_desc publish_result_desc = {"publish result", BF_PUBLISH_RESULT_VERSION,
+                                                    publish_result_sizes,
+                                                    &publish_result_defaults};
+static const bf_profile_spec profile_spec_defaults = BF_PROFILE_SPEC_INIT;
+static const size_t profile_spec_sizes[] = {0, sizeof(bf_profile_spec)};
+static const bf__struct_desc profile_spec_desc = {"profile spec", BF_PROFILE_SPEC_VERSION,
+                                                  profile_spec_sizes, &profile_spec_defaults};
+
 static int check_spec(bf_driver *d, const bf_write_spec *spec, const char *op)
 {
+    unsigned version;
+
     if (!spec)
         return fail(d, BF_E_INVALID, "driver: %s: NULL write spec", op);
-    if (spec->version == 0 || spec->version > BF_WRITE_SPEC_VERSION)
-        return fail(d, BF_E_ABI, "driver: %s: write spec version unknown to this library", op);
+    if (bf__struct_version(&version, spec, &write_spec_desc, op) != BF_OK)
+        return bf__herror_from_thread(&d->err);
     if (!spec->table)
         return fail(d, BF_E_INVALID, "driver: %s: the write spec names no table", op);
     if (!bf_write_strategy_name(spec->strategy))
@@ -168,23 +185,17 @@ static int check_spec(bf_driver *d, const bf_write_spec *spec, const char *op)
 
 int bf_write_spec_init(bf_write_spec *spec, unsigned version)
 {
-    int rc = bf__versioned_init(spec, sizeof *spec, version, BF_WRITE_SPEC_VERSION, "write spec");
-
-    if (rc == BF_OK)
-        spec->strategy = BF_WRITE_PARTITION_OVERWRITE;
-    return rc;
+    return bf__struct_init(spec, version, &write_spec_desc);
 }
 
 int bf_publish_result_init(bf_publish_result *result, unsigned version)
 {
-    return bf__versioned_init(result, sizeof *result, version, BF_PUBLISH_RESULT_VERSION,
-                              "publish result");
+    return bf__struct_init(result, version, &publish_result_desc);
 }
 
 int bf_profile_spec_init(bf_profile_spec *spec, unsigned version)
 {
-    return bf__versioned_init(spec, sizeof *spec, version, BF_PROFILE_SPEC_VERSION,
-                              "profile spec");
+    return bf__struct_init(spec, version, &profile_spec_desc);
 }
 
 /* ---- operations ---- */
@@ -235,21 +246,19 @@ int bf_driver_publish(bf_publish_result *out, bf_driver *d, const bf_write_spec 
                       const bf_plan *plan, const bf_batch *batch, int64_t run, int64_t token)
 {
     bf_publish_result result = BF_PUBLISH_RESULT_INIT;
+    unsigned version;
     int rc;
 
     NEED(d, batch, "publish");
     if ((rc = check_spec(d, spec, "publish")) || (rc = check_scope(d, plan, batch, "publish")))
         return rc;
-    if (out && (out->version == 0 || out->version > BF_PUBLISH_RESULT_VERSION))
-        return fail(d, BF_E_ABI, "driver: %s: publish result version unknown", "publish");
+    if (out && bf__struct_version(&version, out, &publish_result_desc, "driver: publish") != BF_OK)
+        return bf__herror_from_thread(&d->err);
     if ((rc = op_begin(d, d->vt.publish != NULL, "publish")) != BF_OK)
         return rc;
     rc = op_end(d, d->vt.publish(d->userdata, &result, spec, plan, batch, run, token), "publish");
-    if (rc == BF_OK && out) {
-        out->written = result.written;
-        out->updated = result.updated;
-        out->deleted = result.deleted;
-    }
+    if (rc == BF_OK && out)
+        bf__struct_write(out, &result, &publish_result_desc); /* up to the host's version */
     return rc;
 }
 
@@ -333,12 +342,13 @@ int bf_driver_profile(bf_profile **out, bf_driver *d, const char *table,
                       const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch)
 {
     bf_profile *p;
+    unsigned version;
     int rc;
 
     NEED(d, out && table && spec, "profile");
     *out = NULL;
-    if (spec->version == 0 || spec->version > BF_PROFILE_SPEC_VERSION)
-        return fail(d, BF_E_ABI, "driver: %s: profile spec version unknown", "profile");
+    if (bf__struct_version(&version, spec, &profile_spec_desc, "driver: profile") != BF_OK)
+        return bf__herror_from_thread(&d->err);
     if ((rc = check_names(d, spec->null_columns, spec->null_count, "profile")) ||
         (rc = check_names(d, spec->sum_columns, spec->sum_count, "profile")) ||
         (rc = check_names(d, spec->minmax_columns, spec->minmax_count, "profile")) ||
@@ -578,4 +588,48 @@ int bf_driver_execute(bf_driver *d, const char *sql)
     if ((rc = op_begin(d, d->vt.execute != NULL, "execute")) != BF_OK)
         return rc;
     return op_end(d, d->vt.execute(d->userdata, sql), "execute");
+}
+
+/* Handle error helpers for the driver module's own composite operations. */
+void bf__driver_clear_error(bf_driver *d)
+{
+    d->err.code = BF_OK;
+    d->err.msg[0] = '\0';
+}
+
+int bf__driver_fail_from_thread(bf_driver *d)
+{
+    return bf__herror_from_thread(&d->err);
+}
+
+int bf_driver_count_batches(int64_t *out_counts, bf_driver *d, const bf_plan *plan,
+                            const char *table)
+{
+    size_t n;
+    int rc;
+
+    NEED(d, out_counts && plan && table, "count_batches");
+    if (d->pid != getpid())
+        return op_begin(d, 1, "count_batches");
+    n = bf_plan_count(plan);
+    for (size_t i = 0; i < n; i++)
+        out_counts[i] = 0;
+    if (!d->vt.count_batches) {
+        /* A driver without the member: one count per batch. */
+        bf_profile_spec count_only = BF_PROFILE_SPEC_INIT;
+
+        for (size_t i = 0; i < n; i++) {
+            bf_profile *profile = NULL;
+
+            rc = bf_driver_profile(&profile, d, table, &count_only, plan, bf_plan_batch(plan, i));
+            if (rc != BF_OK)
+                return rc;
+            out_counts[i] = bf_profile_rows(profile);
+            bf_profile_free(profile);
+        }
+        return BF_OK;
+    }
+    if ((rc = op_begin(d, 1, "count_batches")) != BF_OK)
+        return rc;
+    return op_end(d, d->vt.count_batches(d->userdata, out_counts, plan, table), "count_batches");
 }

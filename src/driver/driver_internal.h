@@ -45,14 +45,6 @@ int bf__rows_new(bf_rows **out, const char *const *names, size_t width);
 /* A profile with room for every metric of `spec`, all NULL/0. */
 int bf__profile_new(bf_profile **out, const bf_profile_spec *spec);
 
-/*
- * Zero a host-filled struct of `size` bytes whose first member is its
- * version and set that version; BF_E_ABI outside 1..current. `what` names
- * the struct in messages. Behind every bf_x_init().
- */
-int bf__versioned_init(void *ptr, size_t size, unsigned version, unsigned current,
-                       const char *what);
-
 /* Copy a value, duplicating text and blob bytes (NUL-terminated); free with bf__value_dispose. */
 int bf__value_copy(bf_value *dst, const bf_value *src);
 void bf__value_dispose(bf_value *value);
@@ -65,5 +57,12 @@ void bf__value_dispose(bf_value *value);
 extern const bf_sql_vtable bf__sqlite_vtable;
 int bf__sqlite_open(void **out, const char *path, unsigned flags);
 void bf__sqlite_close(void *conn);
+
+/*
+ * For the module's composite operations (bf_driver_plan_brief): forget the
+ * handle's last failure, and record the thread's last failure on it.
+ */
+void bf__driver_clear_error(bf_driver *driver);
+int bf__driver_fail_from_thread(bf_driver *driver);
 
 #endif

@@ -2,8 +2,10 @@
  * The SQL layer's core: identifiers, predicates, statements with named
  * bindings, transactions, and the driver made from a connection vtable.
  */
+#include <stddef.h>
 #include <string.h>
 
+#include "common/versioned.h"
 #include "driver/sql.h"
 
 /* ---- bindings ---- */
@@ -11,6 +13,14 @@
 void bf__binds_init(bf__binds *b)
 {
     b->count = 0;
+    b->list = NULL;
+    b->list_count = 0;
+}
+
+void bf__binds_list(bf__binds *b, const bf_value *values, size_t count)
+{
+    b->list = values;
+    b->list_count = count;
 }
 
 void bf__binds_value(bf__binds *b, const char *name, const bf_value *value)
@@ -46,10 +56,18 @@ void bf__binds_batch(bf__binds *b, const bf_batch *batch)
 
 static const bf_value *binds_find(const bf__binds *b, const char *name)
 {
+    size_t index = 0;
+    const char *p;
+
     for (size_t i = 0; b && i < b->count; i++)
         if (strcmp(b->names[i], name) == 0)
             return &b->values[i];
-    return NULL;
+    /* "bf_v<N>": element N of the list. */
+    if (!b || !b->list || strncmp(name, "bf_v", 4) != 0 || !name[4])
+        return NULL;
+    for (p = name + 4; *p >= '0' && *p <= '9' && index < b->list_count; p++)
+        index = index * 10 + (size_t)(*p - '0');
+    return *p == '\0' && index < b->list_count ? &b->list[index] : NULL;
 }
 
 /* ---- identifiers ---- */
@@ -552,16 +570,23 @@ static const bf_driver_vtable sql_driver = {
     .partitions = bf__sql_partitions,
     .execute = sql_execute,
     .last_error = NULL,
+    .count_batches = bf__sql_count_batches,
 };
+
+static const size_t sql_vtable_sizes[] = {0, BF__SIZE_TO(bf_sql_vtable, error_message),
+                                          sizeof(bf_sql_vtable)};
+static const bf__struct_desc sql_vtable_desc = {"SQL vtable", BF_SQL_VTABLE_VERSION,
+                                                sql_vtable_sizes, NULL};
 
 int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version)
 {
-    return bf__versioned_init(vtable, sizeof *vtable, version, BF_SQL_VTABLE_VERSION, "SQL vtable");
+    return bf__struct_init(vtable, version, &sql_vtable_desc);
 }
 
-int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
+int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *host_vt, void *userdata,
                       void (*free_userdata)(void *userdata))
 {
+    bf_sql_vtable copy, *vt = &copy;
     static const char *const required[] = {
         "execute", "prepare", "param_count", "param_name", "bind", "step",
         "column_count", "column", "changes", "finalize", "describe",
@@ -569,12 +594,11 @@ int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
     bf__sql *s;
     int rc;
 
-    if (!out || !vt)
+    if (!out || !host_vt)
         return bf__error(BF_E_INVALID, "bf_driver_new_sql: NULL argument");
     *out = NULL;
-    if (vt->version == 0 || vt->version > BF_SQL_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "SQL vtable version %u is newer than this library's %u (or 0)",
-                         vt->version, BF_SQL_VTABLE_VERSION);
+    if (bf__vtable_check(&copy, host_vt, &sql_vtable_desc, "bf_driver_new_sql") != BF_OK)
+        return BF_E_ABI;
     {
         const int present[] = {
             vt->execute != NULL, vt->prepare != NULL, vt->param_count != NULL,
@@ -590,7 +614,7 @@ int bf_driver_new_sql(bf_driver **out, const bf_sql_vtable *vt, void *userdata,
     s = bf__calloc(1, sizeof *s);
     if (!s)
         return bf__nomem();
-    s->vt = *vt;
+    s->vt = copy;
     s->ud = userdata;
     rc = bf_driver_new(out, &sql_driver, s, sql_free);
     if (rc != BF_OK) {

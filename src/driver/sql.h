@@ -29,12 +29,16 @@ typedef struct bf__binds {
     size_t count;
     const char *names[BF_BINDS_MAX];
     bf_value values[BF_BINDS_MAX];
+    const bf_value *list; /* bound as :bf_v0, :bf_v1, ... (borrowed), or NULL */
+    size_t list_count;
 } bf__binds;
 
 void bf__binds_init(bf__binds *b);
 /* Set `name` (replacing an earlier value of the same name); names are borrowed. */
 void bf__binds_int(bf__binds *b, const char *name, int64_t value);
 void bf__binds_value(bf__binds *b, const char *name, const bf_value *value);
+/* A list of values bound as :bf_v0 ... :bf_v<count - 1> (borrowed). */
+void bf__binds_list(bf__binds *b, const bf_value *values, size_t count);
 /* Every parameter of the batch (nothing for a NULL batch). */
 void bf__binds_batch(bf__binds *b, const bf_batch *batch);
 
@@ -184,5 +188,14 @@ int bf__sql_fetch(void *ud, bf_rows *rows, const char *table, const char *const 
 int bf__sql_key_boundaries(void *ud, bf_rows *rows, const char *table, const char *key_column,
                            int64_t lo, int64_t hi, int64_t rows_per_batch);
 int bf__sql_partitions(void *ud, bf_rows *rows, const char *table, const char *column);
+int bf__sql_count_batches(void *ud, int64_t *out_counts, const bf_plan *plan, const char *table);
+
+/*
+ * The SQL layer under a driver made by bf_driver_new_sql() (the SQLite
+ * reference driver included), or NULL for a driver made from a host's
+ * bf_driver_vtable. For modules above the driver (validate) that write
+ * their own statements through the same quoter and binder.
+ */
+bf__sql *bf__driver_sql(bf_driver *driver);
 
 #endif

@@ -3,8 +3,9 @@
  * the fast paths the SQL layer uses when a dialect offers them: an
  * application-defined aggregates bf_fingerprint(c1, ...) and
  * bf_fingerprint_nulls(c1, ...), which also counts each column's NULLs in
- * the same pass, and the scalar bf_bucket(x, n) used by bucket batch
- * predicates.
+ * the same pass, the scalar bf_bucket(x, n) used by bucket batch
+ * predicates, and the aggregate bf_batch_counts(x, bounds) that counts a
+ * plan's rows per batch in one pass.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -235,6 +236,7 @@ const bf_sql_vtable bf__sqlite_vtable = {
     .bucket_function = "bf_bucket",
     .rowid_column = "rowid",
     .fingerprint_nulls_function = "bf_fingerprint_nulls",
+    .batch_counts_function = "bf_batch_counts",
     .execute = lite_execute,
     .prepare = lite_prepare,
     .param_count = lite_param_count,
@@ -342,6 +344,234 @@ static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_int64(ctx, b);
 }
 
+/*
+ * bf_batch_counts(x, bounds): rows per batch of a time or key plan in one
+ * pass (bf_sql_vtable.batch_counts_function). The boundaries are decoded
+ * once per statement; each row is placed by a binary search that compares
+ * as SQLite does: integers and reals exactly against integer bounds, text
+ * bytewise against text bounds. Values whose order could depend on the
+ * column's affinity or collation (text against integer bounds, text with
+ * other characters than those of a date or time) make it answer NULL, and
+ * the library counts with SQL comparisons instead.
+ */
+struct bc_agg {
+    int ready;
+    int unplaced;
+    char kind;        /* 'I' or 'T' */
+    size_t n;         /* batches */
+    int64_t *ints;    /* n + 1 integer bounds */
+    const unsigned char **texts; /* n + 1 text bounds, pointing into copy */
+    size_t *lens;
+    unsigned char *copy;
+    int64_t *counts;
+};
+
+static void bc_dispose(struct bc_agg *a)
+{
+    sqlite3_free(a->ints);
+    sqlite3_free(a->texts);
+    sqlite3_free(a->lens);
+    sqlite3_free(a->copy);
+    sqlite3_free(a->counts);
+}
+
+/* Decode the bounds blob; 0 when it is malformed. */
+static int bc_decode(struct bc_agg *a, const unsigned char *p, size_t len)
+{
+    size_t count = 0, at;
+
+    if (len < 1 || (p[0] != 'I' && p[0] != 'T'))
+        return 0;
+    a->kind = (char)p[0];
+    if (a->kind == 'I') {
+        if ((len - 1) % 8 || (len - 1) / 8 < 2)
+            return 0;
+        count = (len - 1) / 8;
+        if (!(a->ints = sqlite3_malloc64(count * sizeof *a->ints)))
+            return 0;
+        for (size_t i = 0; i < count; i++) {
+            uint64_t u = 0;
+
+            for (int b = 7; b >= 0; b--)
+                u = (u << 8) | p[1 + 8 * i + (size_t)b];
+            a->ints[i] = (int64_t)u;
+        }
+    } else {
+        if (!(a->copy = sqlite3_malloc64(len)))
+            return 0;
+        memcpy(a->copy, p, len);
+        for (at = 1; at + 4 <= len; count++) {
+            size_t l = (size_t)p[at] | (size_t)p[at + 1] << 8 | (size_t)p[at + 2] << 16 |
+                       (size_t)p[at + 3] << 24;
+
+            if (l > len - at - 4)
+                return 0;
+            at += 4 + l;
+        }
+        if (at != len || count < 2 || !(a->texts = sqlite3_malloc64(count * sizeof *a->texts)) ||
+            !(a->lens = sqlite3_malloc64(count * sizeof *a->lens)))
+            return 0;
+        at = 1;
+        for (size_t i = 0; i < count; i++) {
+            a->lens[i] = (size_t)p[at] | (size_t)p[at + 1] << 8 | (size_t)p[at + 2] << 16 |
+                         (size_t)p[at + 3] << 24;
+            a->texts[i] = a->copy + at + 4;
+            at += 4 + a->lens[i];
+        }
+    }
+    a->n = count - 1;
+    a->counts = sqlite3_malloc64(a->n * sizeof *a->counts);
+    if (!a->counts)
+        return 0;
+    memset(a->counts, 0, a->n * sizeof *a->counts);
+    return 1;
+}
+
+/* The exact order of a real and an integer, as SQLite compares them. */
+static int real_vs_int(double r, int64_t b)
+{
+    int64_t t;
+    double frac;
+
+    if (r < -9223372036854775808.0)
+        return -1;
+    if (r >= 9223372036854775808.0)
+        return 1;
+    t = (int64_t)r;
+    if (t != b)
+        return t < b ? -1 : 1;
+    frac = r - (double)t;
+    return (frac > 0) - (frac < 0);
+}
+
+/* Characters of dates and times, which BINARY, NOCASE and RTRIM order alike. */
+static int plain_time_text(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == ':' || s[i] == '.' ||
+              s[i] == '+' || s[i] == 'T' || s[i] == 'Z' || (s[i] == ' ' && i + 1 < len)))
+            return 0;
+    return 1;
+}
+
+static int text_cmp(const unsigned char *x, size_t xl, const unsigned char *b, size_t bl)
+{
+    int r = memcmp(x, b, xl < bl ? xl : bl);
+
+    return r ? r : (xl > bl) - (xl < bl);
+}
+
+static void bc_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct bc_agg *a = sqlite3_aggregate_context(ctx, (int)sizeof *a);
+    int type = sqlite3_value_type(argv[0]);
+    size_t lo = 0, hi;
+    const unsigned char *xs = NULL;
+    size_t xl = 0;
+    int64_t xi = 0;
+    double xr = 0;
+
+    (void)argc;
+    if (!a) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (!a->ready) {
+        a->ready = 1;
+        if (sqlite3_value_type(argv[1]) != SQLITE_BLOB ||
+            !bc_decode(a, sqlite3_value_blob(argv[1]), (size_t)sqlite3_value_bytes(argv[1]))) {
+            a->unplaced = 1;
+            a->n = 0;
+        }
+    }
+    if (a->unplaced)
+        return;
+    if (a->kind == 'I' && type == SQLITE_INTEGER)
+        xi = sqlite3_value_int64(argv[0]);
+    else if (a->kind == 'I' && type == SQLITE_FLOAT)
+        xr = sqlite3_value_double(argv[0]);
+    else if (a->kind == 'T' && type == SQLITE_TEXT) {
+        xs = sqlite3_value_text(argv[0]);
+        xl = (size_t)sqlite3_value_bytes(argv[0]);
+        if (!xs || !plain_time_text(xs, xl))
+            xs = NULL;
+    }
+    if (!xs && !(a->kind == 'I' && (type == SQLITE_INTEGER || type == SQLITE_FLOAT))) {
+        a->unplaced = 1;
+        return;
+    }
+    /*
+     * Integers: guess the batch by interpolation (exact for key widths,
+     * off by one at most around a DST day), then step to it.
+     */
+    if (type == SQLITE_INTEGER && xi >= a->ints[0] && xi < a->ints[a->n]) {
+        double span = (double)a->ints[a->n] - (double)a->ints[0];
+        size_t g = (size_t)(((double)xi - (double)a->ints[0]) / span * (double)a->n);
+
+        if (g >= a->n)
+            g = a->n - 1;
+        for (int step = 0; step < 4; step++) {
+            if (xi < a->ints[g])
+                g--;
+            else if (xi >= a->ints[g + 1])
+                g++;
+            else {
+                a->counts[g]++;
+                return;
+            }
+        }
+    }
+    /* The last boundary at or below x: bounds[lo] <= x < bounds[lo + 1]. */
+    hi = a->n + 1;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        int below = a->kind == 'T'   ? text_cmp(xs, xl, a->texts[mid], a->lens[mid]) < 0
+                    : type == SQLITE_INTEGER ? xi < a->ints[mid]
+                                             : real_vs_int(xr, a->ints[mid]) < 0;
+
+        if (below)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    /* Below the first or at or past the last boundary: the library said it would not send these. */
+    if (lo >= a->n || (a->kind == 'I' && type == SQLITE_INTEGER && xi < a->ints[0]) ||
+        (a->kind == 'I' && type == SQLITE_FLOAT && real_vs_int(xr, a->ints[0]) < 0) ||
+        (a->kind == 'T' && text_cmp(xs, xl, a->texts[0], a->lens[0]) < 0)) {
+        a->unplaced = 1;
+        return;
+    }
+    a->counts[lo]++;
+}
+
+/* n little-endian 8-byte counts; an empty blob for no rows; NULL when a value was unplaced. */
+static void bc_final(sqlite3_context *ctx)
+{
+    struct bc_agg *a = sqlite3_aggregate_context(ctx, 0);
+    unsigned char *out;
+
+    if (!a) {
+        sqlite3_result_zeroblob(ctx, 0);
+        return;
+    }
+    if (a->unplaced) {
+        bc_dispose(a);
+        sqlite3_result_null(ctx);
+        return;
+    }
+    out = sqlite3_malloc64(a->n ? a->n * 8 : 1);
+    if (!out) {
+        bc_dispose(a);
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        for (int b = 0; b < 8; b++)
+            out[8 * i + (size_t)b] = (unsigned char)((uint64_t)a->counts[i] >> (8 * b));
+    sqlite3_result_blob64(ctx, out, a->n * 8, sqlite3_free);
+    bc_dispose(a);
+}
+
 /* ---- opening ---- */
 
 int bf__sqlite_open(void **out, const char *path, unsigned flags)
@@ -382,6 +612,10 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_bucket", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                         NULL, bucket_fn, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_batch_counts", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, bc_step,
+                                        bc_final, NULL);
     if (rc != SQLITE_OK) {
         int code = code_for(rc);
 

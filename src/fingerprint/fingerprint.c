@@ -43,10 +43,19 @@ static int fprow_reserve(bf__fprow *row, size_t more)
     return bf__grow((void **)&row->heap, &row->heap_cap, need, 1) == BF_OK ? BF_OK : bf__nomem();
 }
 
+/*
+ * Compilers do not always merge the byte loop into one store, and it runs
+ * for most values of every row, so little-endian hosts copy the word.
+ */
 static void put_le64(unsigned char *p, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, sizeof v);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
+#endif
 }
 
 int bf__fprow_put(bf__fprow *row, const bf_value *value)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ledger/ledger_internal.h"
+#include "ledger/versions.h"
 
 /* The batch must still be running under `token`; otherwise the caller's lease is gone. */
 static int check_token(bf_run *run, const bf_store_batch *b, int64_t token, const char *doing)
@@ -53,19 +54,6 @@ int bf_run_heartbeat(bf_run *run, int64_t batch_id, int64_t token)
     return bf__run_write(run, heartbeat_op, &t);
 }
 
-int bf_batch_result_init(bf_batch_result *result, unsigned version)
-{
-    bf_batch_result init = BF_BATCH_RESULT_INIT;
-
-    if (!result)
-        return bf__error(BF_E_INVALID, "bf_batch_result_init: result is NULL");
-    if (version != BF_BATCH_RESULT_VERSION)
-        return bf__error(BF_E_ABI, "bf_batch_result_init: unknown version %u (this library "
-                         "knows %d)", version, BF_BATCH_RESULT_VERSION);
-    *result = init;
-    return BF_OK;
-}
-
 static int complete_op(bf_run *run, bf_store_run *rec, void *arg)
 {
     struct token_arg *t = arg;
@@ -109,13 +97,14 @@ static int complete_op(bf_run *run, bf_store_run *rec, void *arg)
 int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token, const bf_batch_result *result)
 {
     struct token_arg t = {batch_id, token, result, NULL};
+    unsigned version;
     int rc;
 
     if (!run)
         return bf__error(BF_E_INVALID, "bf_run_complete: run is NULL");
-    if (result && (result->version < 1 || result->version > BF_BATCH_RESULT_VERSION))
-        return bf__run_fail(run, bf__error(BF_E_ABI, "bf_run_complete: batch result version %u "
-                                           "unknown", result->version));
+    if (result && bf__struct_version(&version, result, &bf__batch_result_desc,
+                                     "bf_run_complete") != BF_OK)
+        return bf__run_fail(run, BF_E_ABI);
     rc = bf__ledger_begin(run->ledger, 1);
     if (rc == BF_OK)
         rc = complete_op(run, NULL, &t);
@@ -232,7 +221,7 @@ static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
     h.lo = lo;
     h.hi = hi;
     h.params_json = params;
-    rc = BF__STORE(ledger, batch_insert, (out, ledger->db, &h));
+    rc = BF__STORE(ledger, batch_insert, (ledger->db, out, &h));
     if (rc == BF_OK) {
         snprintf(detail, sizeof detail, "split from batch %lld", (long long)parent->id);
         rc = bf__ledger_event(ledger, h.run_id, *out, "batch", NULL, "pending", detail);

@@ -19,7 +19,7 @@ int bf__run_expire_leases(int64_t *out_live, bf_ledger *ledger, const bf_store_r
         char detail[160];
         bf_store_batch b;
         int64_t live, expired;
-        int rc = BF__STORE(ledger, batch_running, (&live, &expired, ledger->db, rec->id, now));
+        int rc = BF__STORE(ledger, batch_running, (ledger->db, &live, &expired, rec->id, now));
 
         if (rc != BF_OK)
             return rc;
@@ -27,7 +27,7 @@ int bf__run_expire_leases(int64_t *out_live, bf_ledger *ledger, const bf_store_r
             *out_live = live;
             return BF_OK;
         }
-        rc = BF__STORE(ledger, batch_get, (&b, ledger->db, expired));
+        rc = BF__STORE(ledger, batch_get, (ledger->db, &b, expired));
         if (rc != BF_OK)
             return rc;
         snprintf(detail, sizeof detail, "lease of token %lld expired (attempt %lld of %lld, %s)",
@@ -82,7 +82,7 @@ static int settle(bf_ledger *ledger, bf_store_run *rec)
 
     if (rec->state != BF_RUN_RUNNING)
         return BF_OK;
-    rc = BF__STORE(ledger, batch_counts, (&counts, ledger->db, rec->id));
+    rc = BF__STORE(ledger, batch_counts, (ledger->db, &counts, rec->id));
     if (rc != BF_OK || counts.by_state[BF_BATCH_PENDING] || counts.by_state[BF_BATCH_RUNNING] ||
         !counts.by_state[BF_BATCH_FAILED])
         return rc;
@@ -113,7 +113,7 @@ static int claim_op(bf_run *run, bf_store_run *rec, void *arg)
     }
     if (live >= rec->max_concurrency)
         return BF_OK;
-    rc = BF__STORE(ledger, batch_next_pending, (&b, ledger->db, rec->id, now));
+    rc = BF__STORE(ledger, batch_next_pending, (ledger->db, &b, rec->id, now));
     if (rc == BF_E_NOT_FOUND)
         return live ? BF_OK : settle(ledger, rec);
     if (rc != BF_OK)

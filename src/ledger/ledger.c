@@ -8,19 +8,7 @@
 #include <unistd.h>
 
 #include "ledger/ledger_internal.h"
-
-int bf_ledger_options_init(bf_ledger_options *opts, unsigned version)
-{
-    bf_ledger_options init = BF_LEDGER_OPTIONS_INIT;
-
-    if (!opts)
-        return bf__error(BF_E_INVALID, "bf_ledger_options_init: opts is NULL");
-    if (version != BF_LEDGER_OPTIONS_VERSION)
-        return bf__error(BF_E_ABI, "bf_ledger_options_init: unknown version %u (this library "
-                         "knows %d)", version, BF_LEDGER_OPTIONS_VERSION);
-    *opts = init;
-    return BF_OK;
-}
+#include "ledger/versions.h"
 
 static int64_t system_clock(void *userdata)
 {
@@ -31,16 +19,13 @@ static int64_t system_clock(void *userdata)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A store is usable only when it provides every member this library calls. */
+/* A store is usable only when it provides every member this library calls (vt is the copy). */
 static int check_store(const bf_store_vtable *vt, const char *path)
 {
 #define NEED(member) \
     if (!vt->member) \
         return bf__error(BF_E_UNSUPPORTED, "ledger %s: the store does not provide " #member, path)
 
-    if (vt->version < 1 || vt->version > BF_STORE_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "ledger %s: store vtable version %u unknown (this library "
-                         "knows 1 to %d)", path, vt->version, BF_STORE_VTABLE_VERSION);
     NEED(open);
     NEED(close);
     NEED(begin);
@@ -73,10 +58,11 @@ static char *default_actor(void)
     return bf__asprintf("pid %ld", (long)getpid());
 }
 
-int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *opts)
+int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *host_opts)
 {
-    bf_ledger_options defaults = BF_LEDGER_OPTIONS_INIT;
+    bf_ledger_options defaults = BF_LEDGER_OPTIONS_INIT, copy, *opts = &copy;
     bf_store_config config = {BF_STORE_CONFIG_VERSION, 0, 0, 1};
+    char op[300];
     bf_ledger *l;
     int rc;
 
@@ -85,18 +71,23 @@ int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *o
     *out = NULL;
     if (!path || !path[0])
         return bf__error(BF_E_INVALID, "bf_ledger_open: no ledger path given");
-    if (!opts)
-        opts = &defaults;
-    if (opts->version < 1 || opts->version > BF_LEDGER_OPTIONS_VERSION)
-        return bf__error(BF_E_ABI, "ledger %s: options version %u unknown (this library knows 1 "
-                         "to %d)", path, opts->version, BF_LEDGER_OPTIONS_VERSION);
+    bf__snprintf(op, sizeof op, "ledger %s", path);
+    /* Members of a later version than the host's take their defaults. */
+    if (bf__struct_read(&copy, host_opts ? host_opts : &defaults, &bf__ledger_options_desc, op))
+        return BF_E_ABI;
     if (opts->durability != BF_DURABILITY_FULL && opts->durability != BF_DURABILITY_NORMAL)
         return bf__error(BF_E_INVALID, "ledger %s: durability %d is neither full nor normal",
                          path, (int)opts->durability);
     l = bf__calloc(1, sizeof *l);
     if (!l)
         return bf__nomem();
-    l->store = opts->store ? opts->store : bf_store_sqlite();
+    rc = bf__vtable_check(&l->store_vt, opts->store ? opts->store : bf_store_sqlite(),
+                          &bf__store_vtable_desc, op);
+    if (rc != BF_OK) {
+        bf__free(l);
+        return rc;
+    }
+    l->store = &l->store_vt;
     l->clock = opts->clock ? opts->clock : system_clock;
     l->clock_userdata = opts->clock ? opts->clock_userdata : NULL;
     l->pid = getpid();
@@ -108,15 +99,17 @@ int bf_ledger_open(bf_ledger **out, const char *path, const bf_ledger_options *o
     }
     rc = check_store(l->store, path);
     if (rc == BF_OK) {
+        l->store_userdata = opts->store_userdata;
         config.durability = (int)opts->durability;
         config.busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 10000;
         config.create = !(opts->flags & BF_LEDGER_MUST_EXIST);
-        rc = BF__STORE(l, open, (&l->db, path, &config));
+        rc = BF__STORE(l, open, (l->store_userdata, &l->db, path, &config));
     }
     if (rc != BF_OK) {
-        bf_ledger_close(l);
+        bf_ledger_close(l); /* the host keeps store_userdata: free_store_userdata is not set yet */
         return rc;
     }
+    l->free_store_userdata = opts->free_store_userdata;
     *out = l;
     return BF_OK;
 }
@@ -132,6 +125,8 @@ void bf_ledger_close(bf_ledger *ledger)
      */
     if (ledger->db && ledger->pid == getpid())
         ledger->store->close(ledger->db);
+    if (ledger->free_store_userdata && ledger->pid == getpid())
+        ledger->free_store_userdata(ledger->store_userdata);
     bf__free(ledger->path);
     bf__free(ledger->actor);
     bf__free(ledger);
@@ -258,11 +253,11 @@ int bf_ledger_find_run(int64_t *out, bf_ledger *ledger, const char *ref)
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
         if (parse_run_id(&id, ref)) {
-            rc = BF__STORE(ledger, run_get, (&rec, ledger->db, id));
+            rc = BF__STORE(ledger, run_get, (ledger->db, &rec, id));
             if (rc == BF_E_NOT_FOUND)
                 rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %s", ledger->path, ref);
         } else {
-            rc = BF__STORE(ledger, run_find, (&id, ledger->db, ref, 0));
+            rc = BF__STORE(ledger, run_find, (ledger->db, &id, ref, 0));
             if (rc == BF_E_NOT_FOUND)
                 rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run with id or brief name '%s'",
                                ledger->path, ref);

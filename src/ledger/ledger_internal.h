@@ -3,8 +3,9 @@
  * store, the clock, audit events and the transition tables. The files call
  * one another in one direction only (docs/ledger.md, "Inside the ledger";
  * tests/layering/ledger_files.py checks it): run.c and progress.c over
- * claim.c and batch.c, over txn.c and register.c, over describe.c, ledger.c
- * and states.c, over the SQLite store.
+ * claim.c, batch.c, listing.c and validations.c, over txn.c, register.c and
+ * find_key.c, over describe.c, ledger.c and states.c, over the SQLite store,
+ * with versions.c at the bottom.
  */
 #ifndef BF_LEDGER_INTERNAL_H
 #define BF_LEDGER_INTERNAL_H
@@ -17,7 +18,10 @@
 #include "common/internal.h"
 
 struct bf_ledger {
-    const bf_store_vtable *store;
+    bf_store_vtable store_vt;     /* the host's vtable, copied up to its version */
+    const bf_store_vtable *store; /* &store_vt */
+    void *store_userdata;
+    void (*free_store_userdata)(void *userdata);
     void *db;
     char *path;
     char *actor;
@@ -61,9 +65,10 @@ int64_t bf__ledger_now(bf_ledger *ledger);
 
 /*
  * Every call of a store member goes through BF__STORE(ledger, member,
- * (args)), as the driver's dispatch does: the thread's error is cleared
+ * (ledger->db, args)), as the driver's dispatch does: the thread's error is cleared
  * before the call, so that afterwards a failure is known to carry the
- * member's own message, and bf__store_result() makes sure it has one. A
+ * member's own message (set with bf_error_set() by a host's store), and
+ * bf__store_result() makes sure it has one. A
  * member that fails without a message (or with the message of another
  * code) gets one made up that names the ledger and the member; its code is
  * kept (BF_E_USER and every other BF_E_* code pass through), and a

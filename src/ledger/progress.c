@@ -1,25 +1,14 @@
 /*
  * Reading a ledger back: a run's progress with its ETA, and the runs,
- * batches and audit events as JSON for hosts, the CLI and bindings.
+ * batches and audit events as JSON, made from the typed listings
+ * (listing.c) for hosts that want the text.
  */
 #include <jansson.h>
 #include <string.h>
 
 #include "common/json.h"
 #include "ledger/ledger_internal.h"
-
-int bf_progress_init(bf_progress *progress, unsigned version)
-{
-    bf_progress init = BF_PROGRESS_INIT;
-
-    if (!progress)
-        return bf__error(BF_E_INVALID, "bf_progress_init: progress is NULL");
-    if (version != BF_PROGRESS_VERSION)
-        return bf__error(BF_E_ABI, "bf_progress_init: unknown version %u (this library knows %d)",
-                         version, BF_PROGRESS_VERSION);
-    *progress = init;
-    return BF_OK;
-}
+#include "ledger/versions.h"
 
 static void fill_progress(bf_progress *p, const bf_store_run *rec, const bf_store_counts *c,
                           int64_t now)
@@ -56,27 +45,28 @@ int bf_run_progress(bf_progress *out, bf_run *run)
 {
     bf_store_run rec;
     bf_store_counts counts;
+    bf_progress full = BF_PROGRESS_INIT;
     bf_ledger *ledger;
+    unsigned version;
     int rc;
 
     if (!out || !run)
         return bf__error(BF_E_INVALID, "bf_run_progress: out and run are required");
-    if (out->version < 1 || out->version > BF_PROGRESS_VERSION)
-        return bf__run_fail(run, bf__error(BF_E_ABI, "bf_run_progress: progress version %u "
-                                           "unknown (this library knows 1 to %d)",
-                                           out->version, BF_PROGRESS_VERSION));
+    if (bf__struct_version(&version, out, &bf__progress_desc, "bf_run_progress") != BF_OK)
+        return bf__run_fail(run, BF_E_ABI);
     ledger = run->ledger;
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
         rc = bf__run_get(run, &rec);
         if (rc == BF_OK)
-            rc = BF__STORE(ledger, batch_counts, (&counts, ledger->db, run->id));
+            rc = BF__STORE(ledger, batch_counts, (ledger->db, &counts, run->id));
         bf__ledger_rollback(ledger);
     }
     if (rc != BF_OK)
         return bf__run_fail(run, rc);
     run->state = rec.state;
-    fill_progress(out, &rec, &counts, bf__ledger_now(ledger));
+    fill_progress(&full, &rec, &counts, bf__ledger_now(ledger));
+    bf__struct_write(out, &full, &bf__progress_desc); /* up to the host's version */
     return BF_OK;
 }
 
@@ -108,115 +98,132 @@ static int append(json_t *array, json_t *item)
     return BF_OK;
 }
 
-static int run_item(void *userdata, const bf_store_run *r)
+static json_t *run_item(const bf_run_list *l, size_t i)
 {
-    return append(userdata,
-                  json_pack("{s:I, s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:I, s:I, "
-                            "s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:o}",
-                            "id", (json_int_t)r->id, "brief", r->brief_name, "seq",
-                            (json_int_t)r->seq, "state", bf_run_state_name((bf_run_state)r->state),
-                            "plan_fingerprint", r->plan_fingerprint, "dimension",
-                            bf_dimension_name((bf_dimension)r->dimension), "column",
-                            r->plan_column, "code_version", r->code_version, "operator",
-                            r->operator_name, "params", embedded(r->params_json),
-                            "max_concurrency", (json_int_t)r->max_concurrency, "max_attempts",
-                            (json_int_t)r->max_attempts, "retry_backoff_s",
-                            (double)r->retry_backoff_us / 1e6, "lease_s",
-                            (double)r->lease_us / 1e6, "batches", (json_int_t)r->batch_count,
-                            "created_at_us", (json_int_t)r->created_at, "started_at_us",
-                            (json_int_t)r->started_at, "updated_at_us", (json_int_t)r->updated_at,
-                            "finished_at_us", (json_int_t)r->finished_at, "brief_json",
-                            embedded(r->brief_json)));
+    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:I, s:I, s:f, s:f, "
+                     "s:I, s:I, s:I, s:I, s:I, s:o}",
+                     "id", (json_int_t)bf_run_list_id(l, i), "brief", bf_run_list_brief_name(l, i),
+                     "seq", (json_int_t)bf_run_list_seq(l, i), "state",
+                     bf_run_state_name((bf_run_state)bf_run_list_state(l, i)), "plan_fingerprint",
+                     bf_run_list_plan_fingerprint(l, i), "dimension",
+                     bf_dimension_name(bf_run_list_dimension(l, i)), "column",
+                     bf_run_list_column(l, i), "code_version", bf_run_list_code_version(l, i),
+                     "operator", bf_run_list_operator(l, i), "params",
+                     embedded(bf_run_list_params_json(l, i)), "max_concurrency",
+                     (json_int_t)bf_run_list_max_concurrency(l, i), "max_attempts",
+                     (json_int_t)bf_run_list_max_attempts(l, i), "retry_backoff_s",
+                     (double)bf_run_list_retry_backoff_us(l, i) / 1e6, "lease_s",
+                     (double)bf_run_list_lease_us(l, i) / 1e6, "batches",
+                     (json_int_t)bf_run_list_batch_count(l, i), "created_at_us",
+                     (json_int_t)bf_run_list_created_at(l, i), "started_at_us",
+                     (json_int_t)bf_run_list_started_at(l, i), "updated_at_us",
+                     (json_int_t)bf_run_list_updated_at(l, i), "finished_at_us",
+                     (json_int_t)bf_run_list_finished_at(l, i), "brief_json",
+                     embedded(bf_run_list_brief_json(l, i)));
 }
 
 int bf_ledger_runs_json(char **out, bf_ledger *ledger)
 {
+    bf_run_list *list;
     json_t *array;
     int rc;
 
     if (!out || !ledger)
         return bf__error(BF_E_INVALID, "bf_ledger_runs_json: out and ledger are required");
+    rc = bf_ledger_runs(&list, ledger, NULL);
+    if (rc != BF_OK)
+        return rc;
     array = json_array();
-    if (!array)
-        return bf__ledger_fail(ledger, bf__nomem());
-    rc = bf__ledger_begin(ledger, 0);
-    if (rc == BF_OK) {
-        rc = BF__STORE(ledger, run_list, (ledger->db, run_item, array));
-        bf__ledger_rollback(ledger);
-    }
-    if (rc != BF_OK) {
+    rc = array ? BF_OK : bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++)
+        rc = append(array, run_item(list, i));
+    bf_run_list_free(list);
+    if (rc == BF_OK)
+        rc = dump_json(out, array);
+    else
         json_decref(array);
-        return bf__ledger_fail(ledger, rc);
-    }
-    rc = dump_json(out, array);
     return rc == BF_OK ? BF_OK : bf__ledger_fail(ledger, rc);
 }
 
-static int batch_item(void *userdata, const bf_store_batch *b)
+static json_t *batch_item(const bf_batch_list *l, size_t i)
 {
-    return append(userdata,
-                  json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:s?, s:I, s:I, "
-                            "s:I, s:I, s:f, s:I, s:I, s:s?, s:s?, s:s?, s:s?}",
-                            "id", (json_int_t)b->id, "ordinal", (json_int_t)b->ordinal, "label",
-                            b->label ? b->label : "", "state",
-                            bf_batch_state_name((bf_batch_state)b->state), "attempt",
-                            (json_int_t)b->attempt, "token", (json_int_t)b->token, "lo",
-                            (json_int_t)b->lo, "hi", (json_int_t)b->hi, "params",
-                            embedded(b->params_json), "parent_id", (json_int_t)b->parent_id,
-                            "worker", b->worker, "lease_until_us", (json_int_t)b->lease_until,
-                            "not_before_us", (json_int_t)b->not_before, "started_at_us",
-                            (json_int_t)b->started_at, "finished_at_us",
-                            (json_int_t)b->finished_at, "duration_s",
-                            (double)b->duration_us / 1e6, "rows_written",
-                            (json_int_t)b->rows_written, "rows_deleted",
-                            (json_int_t)b->rows_deleted, "fingerprint_before", b->fp_before,
-                            "fingerprint_after", b->fp_after, "idempotency_key",
-                            b->idempotency_key, "error", b->error));
+    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:s?, s:I, s:I, s:I, s:I, "
+                     "s:f, s:I, s:I, s:s?, s:s?, s:s?, s:s?}",
+                     "id", (json_int_t)bf_batch_list_id(l, i), "ordinal",
+                     (json_int_t)bf_batch_list_ordinal(l, i), "label", bf_batch_list_label(l, i),
+                     "state", bf_batch_state_name((bf_batch_state)bf_batch_list_state(l, i)),
+                     "attempt", (json_int_t)bf_batch_list_attempt(l, i), "token",
+                     (json_int_t)bf_batch_list_token(l, i), "lo", (json_int_t)bf_batch_list_lo(l, i),
+                     "hi", (json_int_t)bf_batch_list_hi(l, i), "params",
+                     embedded(bf_batch_list_params_json(l, i)), "parent_id",
+                     (json_int_t)bf_batch_list_parent_id(l, i), "worker",
+                     bf_batch_list_worker(l, i), "lease_until_us",
+                     (json_int_t)bf_batch_list_lease_until(l, i), "not_before_us",
+                     (json_int_t)bf_batch_list_not_before(l, i), "started_at_us",
+                     (json_int_t)bf_batch_list_started_at(l, i), "finished_at_us",
+                     (json_int_t)bf_batch_list_finished_at(l, i), "duration_s",
+                     (double)bf_batch_list_duration_us(l, i) / 1e6, "rows_written",
+                     (json_int_t)bf_batch_list_rows_written(l, i), "rows_deleted",
+                     (json_int_t)bf_batch_list_rows_deleted(l, i), "fingerprint_before",
+                     bf_batch_list_fingerprint_before(l, i), "fingerprint_after",
+                     bf_batch_list_fingerprint_after(l, i), "idempotency_key",
+                     bf_batch_list_idempotency_key(l, i), "error", bf_batch_list_error(l, i));
 }
 
-static int event_item(void *userdata, const bf_store_event *e)
+static json_t *event_item(const bf_event_list *l, size_t i)
 {
-    return append(userdata,
-                  json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "seq",
-                            (json_int_t)e->seq, "batch_id", (json_int_t)e->batch_id, "subject",
-                            e->subject ? e->subject : "", "from", e->from_state, "to",
-                            e->to_state, "actor", e->actor, "at_us", (json_int_t)e->at, "detail",
-                            e->detail));
+    return json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "seq",
+                     (json_int_t)bf_event_list_seq(l, i), "batch_id",
+                     (json_int_t)bf_event_list_batch_id(l, i), "subject",
+                     bf_event_list_subject(l, i), "from", bf_event_list_from(l, i), "to",
+                     bf_event_list_to(l, i), "actor", bf_event_list_actor(l, i), "at_us",
+                     (json_int_t)bf_event_list_at(l, i), "detail", bf_event_list_detail(l, i));
 }
 
-/* List the run's batches (state >= -1) or, with state == -2, its events. */
-static int run_listing(char **out, bf_run *run, int state)
+/* Dump an array the caller filled (rc says whether it did), recording a failure on the run. */
+static int run_json(char **out, bf_run *run, json_t *array, int rc)
 {
-    bf_ledger *ledger = run->ledger;
-    json_t *array = json_array();
-    int rc;
-
-    if (!array)
-        return bf__run_fail(run, bf__nomem());
-    rc = bf__ledger_begin(ledger, 0);
-    if (rc == BF_OK) {
-        if (state == -2)
-            rc = BF__STORE(ledger, event_list, (ledger->db, run->id, event_item, array));
-        else
-            rc = BF__STORE(ledger, batch_list, (ledger->db, run->id, state, batch_item, array));
-        bf__ledger_rollback(ledger);
-    }
     if (rc == BF_OK)
-        return dump_json(out, array) == BF_OK ? BF_OK : bf__run_fail(run, BF_E_NOMEM);
-    json_decref(array);
-    return bf__run_fail(run, rc);
+        rc = dump_json(out, array);
+    else
+        json_decref(array);
+    return rc == BF_OK ? BF_OK : bf__run_fail(run, rc);
 }
 
 int bf_run_batches_json(char **out, bf_run *run, int state)
 {
+    bf_batch_list *list;
+    json_t *array;
+    int rc;
+
     if (!out || !run)
         return bf__error(BF_E_INVALID, "bf_run_batches_json: out and run are required");
-    return run_listing(out, run, state < 0 ? -1 : state);
+    rc = bf_run_batches(&list, run, state);
+    if (rc != BF_OK)
+        return rc;
+    array = json_array();
+    rc = array ? BF_OK : bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(list); i++)
+        rc = append(array, batch_item(list, i));
+    bf_batch_list_free(list);
+    return run_json(out, run, array, rc);
 }
 
 int bf_run_events_json(char **out, bf_run *run)
 {
+    bf_event_list *list;
+    json_t *array;
+    int rc;
+
     if (!out || !run)
         return bf__error(BF_E_INVALID, "bf_run_events_json: out and run are required");
-    return run_listing(out, run, -2);
+    rc = bf_run_events(&list, run);
+    if (rc != BF_OK)
+        return rc;
+    array = json_array();
+    rc = array ? BF_OK : bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(list); i++)
+        rc = append(array, event_item(list, i));
+    bf_event_list_free(list);
+    return run_json(out, run, array, rc);
 }

@@ -122,7 +122,7 @@ int bf__run_register_plan(bf_ledger *ledger, int64_t run_id, const bf_plan *plan
         b.lo = bf_batch_lo(batch);
         b.hi = bf_batch_hi(batch);
         b.params_json = sb.buf;
-        rc = BF__STORE(ledger, batch_insert, (&id, ledger->db, &b));
+        rc = BF__STORE(ledger, batch_insert, (ledger->db, &id, &b));
     }
     bf__sb_dispose(&sb);
     return rc;

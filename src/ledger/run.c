@@ -8,20 +8,8 @@
 #include <string.h>
 
 #include "ledger/ledger_internal.h"
+#include "ledger/versions.h"
 #include "plan/plan_internal.h"
-
-int bf_run_spec_init(bf_run_spec *spec, unsigned version)
-{
-    bf_run_spec init = BF_RUN_SPEC_INIT;
-
-    if (!spec)
-        return bf__error(BF_E_INVALID, "bf_run_spec_init: spec is NULL");
-    if (version != BF_RUN_SPEC_VERSION)
-        return bf__error(BF_E_ABI, "bf_run_spec_init: unknown version %u (this library knows %d)",
-                         version, BF_RUN_SPEC_VERSION);
-    *spec = init;
-    return BF_OK;
-}
 
 static int run_from_record(bf_run **out, bf_ledger *ledger, const bf_store_run *rec)
 {
@@ -61,7 +49,7 @@ static int cancel_locked(bf_ledger *ledger, bf_store_run *rec, const char *detai
     for (size_t i = 0; rc == BF_OK && i < count; i++) {
         bf_store_batch b;
 
-        rc = BF__STORE(ledger, batch_get, (&b, ledger->db, ids[i]));
+        rc = BF__STORE(ledger, batch_get, (ledger->db, &b, ids[i]));
         if (rc != BF_OK)
             break;
         b.state = BF_BATCH_CANCELLED;
@@ -84,9 +72,10 @@ static int64_t seconds_to_us(double s, double fallback)
 static int spec_to_record(bf_store_run *rec, bf_ledger *ledger, const bf_run_spec *spec,
                           const bf_plan *plan)
 {
-    if (!spec || spec->version < 1 || spec->version > BF_RUN_SPEC_VERSION)
-        return bf__error(BF_E_ABI, "bf_run_start: run spec version %u unknown (this library "
-                         "knows 1 to %d)", spec ? spec->version : 0u, BF_RUN_SPEC_VERSION);
+    unsigned version;
+
+    if (bf__struct_version(&version, spec, &bf__run_spec_desc, "bf_run_start") != BF_OK)
+        return bf_last_error_code();
     if (!spec->brief_name || !spec->brief_name[0])
         return bf__error(BF_E_INVALID, "bf_run_start: the run spec has no brief name");
     if (!plan || !bf_plan_fingerprint(plan))
@@ -118,7 +107,7 @@ static int create_locked(bf_store_run *out, bf_ledger *ledger, const bf_store_ru
 {
     char detail[200];
     int64_t id;
-    int rc = BF__STORE(ledger, run_insert, (&id, ledger->db, rec));
+    int rc = BF__STORE(ledger, run_insert, (ledger->db, &id, rec));
 
     if (rc == BF_OK)
         rc = bf__run_register_plan(ledger, id, plan);
@@ -128,7 +117,7 @@ static int create_locked(bf_store_run *out, bf_ledger *ledger, const bf_store_ru
         rc = bf__ledger_event(ledger, id, 0, "run", NULL, "planned", detail);
     }
     if (rc == BF_OK)
-        rc = BF__STORE(ledger, run_get, (out, ledger->db, id));
+        rc = BF__STORE(ledger, run_get, (ledger->db, out, id));
     return rc;
 }
 
@@ -138,12 +127,12 @@ static int start_locked(bf_store_run *out, bf_ledger *ledger, const bf_run_spec 
 {
     char who[160], detail[200];
     int64_t id;
-    int rc = BF__STORE(ledger, run_find, (&id, ledger->db, spec->brief_name, 1));
+    int rc = BF__STORE(ledger, run_find, (ledger->db, &id, spec->brief_name, 1));
 
     if (rc == BF_E_NOT_FOUND)
         return create_locked(out, ledger, rec, plan);
     if (rc == BF_OK)
-        rc = BF__STORE(ledger, run_get, (out, ledger->db, id));
+        rc = BF__STORE(ledger, run_get, (ledger->db, out, id));
     if (rc != BF_OK)
         return rc;
     if (!(spec->flags & BF_RUN_NEW)) {
@@ -199,7 +188,7 @@ int bf_run_open(bf_run **out, bf_ledger *ledger, int64_t run_id)
     *out = NULL;
     rc = bf__ledger_begin(ledger, 0);
     if (rc == BF_OK) {
-        rc = BF__STORE(ledger, run_get, (&rec, ledger->db, run_id));
+        rc = BF__STORE(ledger, run_get, (ledger->db, &rec, run_id));
         if (rc == BF_OK)
             rc = run_from_record(out, ledger, &rec);
         bf__ledger_rollback(ledger);
@@ -349,7 +338,7 @@ static int retry_op(bf_run *run, bf_store_run *rec, void *arg)
     for (size_t i = 0; rc == BF_OK && i < count; i++) {
         bf_store_batch b;
 
-        rc = BF__STORE(ledger, batch_get, (&b, ledger->db, ids[i]));
+        rc = BF__STORE(ledger, batch_get, (ledger->db, &b, ids[i]));
         if (rc != BF_OK)
             break;
         if ((r->flags & BF_RETRY_SPLIT) && b.dimension == BF_DIM_KEY && b.hi - b.lo >= 2) {
@@ -412,7 +401,7 @@ static int finish_op(bf_run *run, bf_store_run *rec, void *arg)
         rec->state != BF_RUN_APPROVED)
         return bf__error(BF_E_STATE, "%s is %s: only a planned, running or approved run can "
                          "finish", who, bf_run_state_name((bf_run_state)rec->state));
-    rc = BF__STORE(ledger, batch_counts, (&c, ledger->db, rec->id));
+    rc = BF__STORE(ledger, batch_counts, (ledger->db, &c, rec->id));
     if (rc != BF_OK)
         return rc;
     left = c.by_state[BF_BATCH_PENDING] + c.by_state[BF_BATCH_RUNNING] +

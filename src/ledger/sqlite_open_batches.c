@@ -175,7 +175,7 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     return rc;
 }
 
-int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
+int sq_batch_running(void *store, int64_t *out_live, int64_t *out_expired, int64_t run_id,
                      int64_t now)
 {
     sq_store *s = store;
@@ -194,7 +194,7 @@ int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64
     return BF_OK;
 }
 
-int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now)
+int sq_batch_next_pending(void *store, bf_store_batch *out, int64_t run_id, int64_t now)
 {
     sq_store *s = store;
     struct walk w;

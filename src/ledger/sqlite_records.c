@@ -94,6 +94,18 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
                       "FROM events WHERE id BETWEEN ?1 * 1000000000000 "
                       "AND ?1 * 1000000000000 + 999999999999 ORDER BY id",
+    /* One record per (run, batch); a new recording keeps the first created_at. */
+    [SQ_VALIDATION_PUT] =
+        "INSERT INTO validations (run_id, batch_id, passed, n_pass, n_warn, n_fail, n_error, "
+        "n_skipped, results_json, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?10) ON CONFLICT (run_id, batch_id) DO UPDATE SET passed = excluded.passed, "
+        "n_pass = excluded.n_pass, n_warn = excluded.n_warn, n_fail = excluded.n_fail, "
+        "n_error = excluded.n_error, n_skipped = excluded.n_skipped, "
+        "results_json = excluded.results_json, updated_at = excluded.updated_at",
+    [SQ_VALIDATION_LIST] =
+        "SELECT run_id, batch_id, passed, n_pass, n_warn, n_fail, n_error, n_skipped, "
+        "results_json, created_at, updated_at FROM validations WHERE run_id = ?1 "
+        "AND (?2 < 0 OR batch_id = ?2) ORDER BY batch_id",
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -222,7 +234,7 @@ static void read_batch(sqlite3_stmt *st, bf_store_batch *b)
     b->error = col_text(st, 23);
 }
 
-int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
+int sq_run_insert(void *store, int64_t *out, const bf_store_run *r)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -254,7 +266,7 @@ int sq_run_insert(int64_t *out, void *store, const bf_store_run *r)
     return rc;
 }
 
-int sq_run_get(bf_store_run *out, void *store, int64_t id)
+int sq_run_get(void *store, bf_store_run *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -320,7 +332,7 @@ static int step_id(int64_t *out, sq_store *s, sqlite3_stmt *st, const char *doin
     return rc;
 }
 
-int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only)
+int sq_run_find(void *store, int64_t *out, const char *brief_name, int unfinished_only)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -382,7 +394,7 @@ int sq_run_list(void *store, bf_store_run_fn each, void *userdata)
     return rc == BF_OK ? each_row(s, st, run_row, &c, "listing runs") : rc;
 }
 
-int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *b)
+int sq_batch_insert(void *store, int64_t *out, const bf_store_batch *b)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -448,7 +460,7 @@ static int step_batch(bf_store_batch *out, sq_store *s, sqlite3_stmt *st, const 
     return rc;
 }
 
-int sq_batch_get(bf_store_batch *out, void *store, int64_t id)
+int sq_batch_get(void *store, bf_store_batch *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -507,7 +519,7 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     return sq_step_done(s, st, "listing a batch for claims");
 }
 
-int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id)
+int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
@@ -624,4 +636,58 @@ int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *use
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     return each_row(s, st, event_row, &c, "listing events");
+}
+
+int sq_validation_put(void *store, const bf_store_validation *v)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt(&st, s, SQ_VALIDATION_PUT);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, v->run_id);
+    sqlite3_bind_int64(st, 2, v->batch_id);
+    sqlite3_bind_int(st, 3, v->passed != 0);
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(st, 4 + i, v->tally[i]);
+    bind_text(st, 9, v->results_json);
+    sqlite3_bind_int64(st, 10, v->updated_at);
+    return sq_step_done(s, st, "recording validation results");
+}
+
+struct validation_each {
+    bf_store_validation_fn each;
+    void *userdata;
+};
+
+static int validation_row(sqlite3_stmt *st, void *ctx)
+{
+    struct validation_each *c = ctx;
+    bf_store_validation v;
+
+    v.run_id = sqlite3_column_int64(st, 0);
+    v.batch_id = sqlite3_column_int64(st, 1);
+    v.passed = sqlite3_column_int(st, 2);
+    for (int i = 0; i < 5; i++)
+        v.tally[i] = sqlite3_column_int64(st, 3 + i);
+    v.results_json = col_text(st, 8);
+    v.created_at = sqlite3_column_int64(st, 9);
+    v.updated_at = sqlite3_column_int64(st, 10);
+    return c->each(c->userdata, &v);
+}
+
+int sq_validation_list(void *store, int64_t run_id, int64_t batch_id, bf_store_validation_fn each,
+                       void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    struct validation_each c = {each, userdata};
+    int rc = sq_stmt(&st, s, SQ_VALIDATION_LIST);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, batch_id);
+    return each_row(s, st, validation_row, &c, "listing validation results");
 }

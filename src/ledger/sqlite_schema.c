@@ -93,7 +93,32 @@ static const sq_migration migrations[] = {
      " actor TEXT,"
      " at INTEGER NOT NULL,"
      " detail TEXT);"},
+    /*
+     * Validation results: the latest per batch (batch_id 0: the run), keyed
+     * so a run's results are one range of the primary key. A separate step
+     * from the other work of issue 11 (renumbered on merge if need be).
+     */
+    {2, "validation results",
+     "CREATE TABLE validations ("
+     " run_id INTEGER NOT NULL REFERENCES runs (id),"
+     " batch_id INTEGER NOT NULL,"
+     " passed INTEGER NOT NULL,"
+     " n_pass INTEGER NOT NULL,"
+     " n_warn INTEGER NOT NULL,"
+     " n_fail INTEGER NOT NULL,"
+     " n_error INTEGER NOT NULL,"
+     " n_skipped INTEGER NOT NULL,"
+     " results_json TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY (run_id, batch_id)) WITHOUT ROWID;"},
 };
+
+const sq_migration *sq_migrations(size_t *count)
+{
+    *count = BF_ARRAY_LEN(migrations);
+    return migrations;
+}
 
 static int query_int(int *out, sq_store *s, const char *sql, const char *doing)
 {

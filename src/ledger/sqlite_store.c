@@ -17,6 +17,7 @@
 
 #include "common/internal.h"
 #include "ledger/sqlite_store.h"
+#include "ledger/versions.h"
 
 static int64_t monotonic_us(void)
 {
@@ -158,6 +159,15 @@ static int sq_connect(sq_store **out, const char *path, const bf_store_config *c
         return rc;
     }
     sqlite3_extended_result_codes(s->db, 1);
+    /* A double-quoted name is a name: a typo in the ledger's SQL fails instead of reading a string. */
+    rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_fail(s, rc, "configuring");
+        sq_close(s);
+        return rc;
+    }
     sqlite3_busy_handler(s->db, busy_wait, s);
     *out = s;
     return BF_OK;
@@ -227,12 +237,13 @@ static int create_ledger(const char *path, const bf_store_config *config)
  * the file's header), and the connection does not checkpoint on close until
  * the file is known to be a ledger.
  */
-static int sq_open(void **out, const char *path, const bf_store_config *config)
+static int sq_open(void *userdata, void **out, const char *path, const bf_store_config *config)
 {
     sq_store *s = NULL;
     struct stat st;
     int version = 0, rc;
 
+    (void)userdata; /* the SQLite store needs none */
     *out = NULL;
     if (!config || config->version < 1)
         return bf__error(BF_E_ABI, "ledger %s: store config version missing", path);
@@ -339,6 +350,8 @@ static const bf_store_vtable sqlite_vtable = {
     .batch_list = sq_batch_list,
     .event_append = sq_event_append,
     .event_list = sq_event_list,
+    .validation_put = sq_validation_put,
+    .validation_list = sq_validation_list,
 };
 
 const bf_store_vtable *bf_store_sqlite(void)
@@ -348,13 +361,5 @@ const bf_store_vtable *bf_store_sqlite(void)
 
 int bf_store_vtable_init(bf_store_vtable *vtable, unsigned version)
 {
-    bf_store_vtable init = BF_STORE_VTABLE_INIT;
-
-    if (!vtable)
-        return bf__error(BF_E_INVALID, "bf_store_vtable_init: vtable is NULL");
-    if (version != BF_STORE_VTABLE_VERSION)
-        return bf__error(BF_E_ABI, "bf_store_vtable_init: unknown version %u (this library knows %d)",
-                         version, BF_STORE_VTABLE_VERSION);
-    *vtable = init;
-    return BF_OK;
+    return bf__struct_init(vtable, version, &bf__store_vtable_desc);
 }

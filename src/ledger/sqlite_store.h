@@ -36,6 +36,8 @@ enum sq_stmt {
     SQ_BATCH_LIST,
     SQ_EVENT_APPEND,
     SQ_EVENT_LIST,
+    SQ_VALIDATION_PUT,
+    SQ_VALIDATION_LIST,
     SQ_BEGIN_READ,
     SQ_BEGIN_WRITE,
     SQ_COMMIT,
@@ -147,20 +149,26 @@ int sq_schema_migrate(sq_store *s, const sq_migration *list, size_t count);
 int sq_schema_version(int *out, sq_store *s);
 
 /* The record members of the vtable (sqlite_records.c); see sys/store.h. */
-int sq_run_insert(int64_t *out, void *store, const bf_store_run *run);
-int sq_run_get(bf_store_run *out, void *store, int64_t id);
+int sq_run_insert(void *store, int64_t *out, const bf_store_run *run);
+int sq_run_get(void *store, bf_store_run *out, int64_t id);
 int sq_run_update(void *store, const bf_store_run *run);
-int sq_run_find(int64_t *out, void *store, const char *brief_name, int unfinished_only);
+int sq_run_find(void *store, int64_t *out, const char *brief_name, int unfinished_only);
 int sq_run_list(void *store, bf_store_run_fn each, void *userdata);
-int sq_batch_insert(int64_t *out, void *store, const bf_store_batch *batch);
-int sq_batch_get(bf_store_batch *out, void *store, int64_t id);
+int sq_batch_insert(void *store, int64_t *out, const bf_store_batch *batch);
+int sq_batch_get(void *store, bf_store_batch *out, int64_t id);
 int sq_batch_update(void *store, const bf_store_batch *batch);
-int sq_batch_next_pending(bf_store_batch *out, void *store, int64_t run_id, int64_t now);
-int sq_batch_running(int64_t *out_live, int64_t *out_expired, void *store, int64_t run_id,
+int sq_batch_next_pending(void *store, bf_store_batch *out, int64_t run_id, int64_t now);
+int sq_batch_running(void *store, int64_t *out_live, int64_t *out_expired, int64_t run_id,
                      int64_t now);
-int sq_batch_counts(bf_store_counts *out, void *store, int64_t run_id);
+int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id);
 int sq_batch_list(void *store, int64_t run_id, int state, bf_store_batch_fn each, void *userdata);
 int sq_event_append(void *store, const bf_store_event *event);
 int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *userdata);
+int sq_validation_put(void *store, const bf_store_validation *validation);
+int sq_validation_list(void *store, int64_t run_id, int64_t batch_id, bf_store_validation_fn each,
+                       void *userdata);
+
+/* The migrations this library knows, oldest first (tests build older ledgers from a prefix). */
+const sq_migration *sq_migrations(size_t *count);
 
 #endif

@@ -57,13 +57,13 @@ int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const c
 
 int bf__run_get(bf_run *run, bf_store_run *out)
 {
-    return BF__STORE(run->ledger, run_get, (out, run->ledger->db, run->id));
+    return BF__STORE(run->ledger, run_get, (run->ledger->db, out, run->id));
 }
 
 int bf__run_batch_get(bf_run *run, bf_store_batch *out, int64_t batch_id)
 {
     char who[160];
-    int rc = BF__STORE(run->ledger, batch_get, (out, run->ledger->db, batch_id));
+    int rc = BF__STORE(run->ledger, batch_get, (run->ledger->db, out, batch_id));
 
     if (rc == BF_OK && out->run_id != run->id)
         rc = BF_E_NOT_FOUND;

@@ -1,14 +1,14 @@
 /*
  * The lineage graph: node 0 is the target table, then the sources, then the
- * downstream assets in brief order. Edges run from a dependency to its
+ * downstream nodes in the order given. Edges run from a dependency to its
  * dependent. A stable topological order (Kahn's algorithm taking the lowest
  * node number first) gives the refresh order and finds cycles.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backfill/lineage.h"
 #include "common/internal.h"
+#include "lineage/lineage_internal.h"
 
 struct human {
     char *name;
@@ -27,9 +27,9 @@ struct named {
     size_t node;
 };
 
-/* The graph while it is being built; names are borrowed from the brief. */
+/* The graph while it is being built; names are borrowed from the caller's. */
 struct graph {
-    const bf_brief *brief;
+    const bf__lineage_graph *spec;
     size_t n, nsources;
     const char **names;
     struct named *index; /* named nodes sorted by name, then node: lookups in log time */
@@ -82,29 +82,44 @@ static size_t find_node(const struct graph *g, const char *name)
     return lo < g->nindex && strcmp(g->index[lo].name, name) == 0 ? g->index[lo].node : g->n;
 }
 
+/* The nodes' kinds must come in order: the target, the sources, then the downstream nodes. */
+static int graph_kinds(struct graph *g)
+{
+    const bf__lineage_graph *s = g->spec;
+
+    if (s->node_count == 0 || s->nodes[0].kind != BF__LINEAGE_TARGET)
+        return bf__error(BF_E_INTERNAL, "lineage graph: node 0 is not the target");
+    g->nsources = 0;
+    while (1 + g->nsources < s->node_count && s->nodes[1 + g->nsources].kind == BF__LINEAGE_SOURCE)
+        g->nsources++;
+    for (size_t i = 0; i < s->node_count; i++) {
+        bf__lineage_kind k = s->nodes[i].kind;
+        int downstream = k == BF__LINEAGE_ASSET || k == BF__LINEAGE_PERSON;
+
+        if ((i > g->nsources && !downstream) || (!downstream && s->nodes[i].depends_count))
+            return bf__error(BF_E_INTERNAL, "lineage graph: node %zu is out of order", i);
+    }
+    return BF_OK;
+}
+
 static int graph_nodes(struct graph *g)
 {
-    const bf_brief *b = g->brief;
-    size_t nassets = bf_brief_downstream_count(b);
+    const bf__lineage_node *nodes = g->spec->nodes;
     size_t worst, clash = 0;
 
-    g->nsources = bf_brief_source_count(b);
-    g->n = 1 + g->nsources + nassets;
+    g->n = g->spec->node_count;
     worst = g->n;
     g->names = bf__calloc(g->n, sizeof *g->names);
     g->index = bf__calloc(g->n, sizeof *g->index);
     if (!g->names || !g->index)
         return bf__nomem();
-    g->names[0] = bf_brief_target_table(b);
-    for (size_t i = 0; i < g->nsources; i++)
-        g->names[1 + i] = bf_brief_source(b, i);
-    for (size_t a = 0; a < nassets; a++)
-        g->names[1 + g->nsources + a] = bf_brief_downstream_name(b, a);
+    for (size_t i = 0; i < g->n; i++)
+        g->names[i] = nodes[i].name;
     for (size_t i = 0; i < g->n; i++)
         if (g->names[i])
             g->index[g->nindex++] = (struct named){g->names[i], i};
     qsort(g->index, g->nindex, sizeof *g->index, by_name);
-    /* An asset may not reuse a name; report the first such asset in brief order. */
+    /* An asset may not reuse a name; report the first such asset in the order given. */
     for (size_t k = 1, first = 0; k < g->nindex; k++) {
         if (strcmp(g->index[k].name, g->index[first].name) != 0) {
             first = k;
@@ -119,8 +134,8 @@ static int graph_nodes(struct graph *g)
         const char *what = clash == 0              ? "the target table"
                            : clash <= g->nsources ? "a source"
                                                   : "another downstream asset";
-        return bf__error(BF_E_INVALID, "$.downstream[%zu].name: \"%s\" is already the name of %s",
-                         asset_of(g, worst), g->names[worst], what);
+        return bf__error(BF_E_INVALID, "%s[%zu].name: \"%s\" is already the name of %s",
+                         g->spec->where, asset_of(g, worst), g->names[worst], what);
     }
     return BF_OK;
 }
@@ -128,7 +143,7 @@ static int graph_nodes(struct graph *g)
 /* Count dependencies, check their names, and lay out the dependents lists. */
 static int graph_edges(struct graph *g)
 {
-    const bf_brief *b = g->brief;
+    const bf__lineage_node *nodes = g->spec->nodes;
     size_t edges = 0, *fill;
 
     g->ndeps = bf__calloc(g->n, sizeof *g->ndeps);
@@ -137,17 +152,17 @@ static int graph_edges(struct graph *g)
         return bf__nomem();
     for (size_t node = 1 + g->nsources; node < g->n; node++) {
         size_t a = asset_of(g, node);
-        size_t nd = bf_brief_downstream_depends_count(b, a);
+        size_t nd = nodes[node].depends_count;
 
         for (size_t d = 0; d < nd; d++) {
-            const char *dep = bf_brief_downstream_depends_on(b, a, d);
-            size_t from = find_node(g, dep);
+            const char *dep = nodes[node].depends_on[d];
+            size_t from = dep ? find_node(g, dep) : g->n;
 
             if (from == g->n)
                 return bf__error(BF_E_INVALID,
-                                 "$.downstream[%zu].depends_on: \"%s\" depends on \"%s\", which is not "
+                                 "%s[%zu].depends_on: \"%s\" depends on \"%s\", which is not "
                                  "the target table, a source or another downstream asset",
-                                 a, g->names[node], dep);
+                                 g->spec->where, a, g->names[node], dep ? dep : "(null)");
             g->dep_start[from + 1]++;
             g->ndeps[node]++;
             edges++;
@@ -162,11 +177,10 @@ static int graph_edges(struct graph *g)
         return bf__nomem();
     }
     for (size_t node = 1 + g->nsources; node < g->n; node++) {
-        size_t a = asset_of(g, node);
-        size_t nd = bf_brief_downstream_depends_count(b, a);
+        size_t nd = nodes[node].depends_count;
 
         for (size_t d = 0; d < nd; d++) {
-            size_t from = find_node(g, bf_brief_downstream_depends_on(b, a, d));
+            size_t from = find_node(g, nodes[node].depends_on[d]);
             g->dep_list[g->dep_start[from] + fill[from]++] = node;
         }
     }
@@ -174,7 +188,7 @@ static int graph_edges(struct graph *g)
     return BF_OK;
 }
 
-/* A min-heap of node numbers: the ready node that comes first in the brief is placed first. */
+/* A min-heap of node numbers: the ready node that comes first in the graph is placed first. */
 static void heap_push(size_t *heap, size_t *len, size_t v)
 {
     size_t i = (*len)++;
@@ -212,7 +226,7 @@ static size_t heap_pop(size_t *heap, size_t *len)
 /* Name one cycle among the nodes Kahn's algorithm could not place. */
 static int cycle_error(const struct graph *g)
 {
-    const bf_brief *b = g->brief;
+    const bf__lineage_node *nodes = g->spec->nodes;
     size_t *step = bf__calloc(g->n, sizeof *step); /* 1 + position on the walk, 0 = not visited */
     size_t *walk = bf__calloc(g->n + 1, sizeof *walk);
     size_t node = 0, len = 0;
@@ -229,12 +243,12 @@ static int cycle_error(const struct graph *g)
         node++;
     /* Every unplaced node has an unplaced dependency: follow them until one repeats. */
     while (!step[node]) {
-        size_t a = asset_of(g, node), nd = bf_brief_downstream_depends_count(b, a), next = g->n;
+        size_t nd = nodes[node].depends_count, next = g->n;
 
         step[node] = ++len;
         walk[len - 1] = node;
         for (size_t d = 0; d < nd && next == g->n; d++) {
-            size_t dep = find_node(g, bf_brief_downstream_depends_on(b, a, d));
+            size_t dep = find_node(g, nodes[node].depends_on[d]);
             if (g->ndeps[dep] > 0)
                 next = dep;
         }
@@ -249,7 +263,7 @@ static int cycle_error(const struct graph *g)
     rc = bf__sb_finish(&sb, &path);
     if (rc != BF_OK)
         return rc;
-    rc = bf__error(BF_E_INVALID, "$.downstream: depends_on forms a cycle: %s", path);
+    rc = bf__error(BF_E_INVALID, "%s: depends_on forms a cycle: %s", g->spec->where, path);
     bf__free(path);
     return rc;
 }
@@ -344,40 +358,31 @@ static int add_human(bf_lineage *l, const char *name, const char *reason)
 
 static int lineage_humans(bf_lineage *l, const struct graph *g)
 {
-    const bf_brief *b = g->brief;
+    const bf__lineage_graph *s = g->spec;
     int rc = BF_OK;
 
     for (size_t k = 0; rc == BF_OK && k < g->n; k++) {
         size_t node = g->order[k];
-        size_t a;
+        const bf__lineage_node *nd = &s->nodes[node];
         char *reason;
 
         if (node <= g->nsources || !g->affected[node])
             continue;
-        a = asset_of(g, node);
-        if (bf_brief_downstream_kind(b, a) == BF_ASSET_STAKEHOLDER) {
-            const char *via = bf_brief_downstream_depends_on(b, a, 0);
+        if (nd->kind == BF__LINEAGE_PERSON) {
+            const char *via = nd->depends_count ? nd->depends_on[0] : NULL;
             reason = bf__asprintf("stakeholder depending on %s", via ? via : "the target");
             rc = reason ? add_human(l, g->names[node], reason) : bf__nomem();
             bf__free(reason);
         }
-        if (rc == BF_OK && bf_brief_downstream_owner(b, a)) {
+        if (rc == BF_OK && nd->owner) {
             reason = bf__asprintf("owner of %s", g->names[node]);
-            rc = reason ? add_human(l, bf_brief_downstream_owner(b, a), reason) : bf__nomem();
+            rc = reason ? add_human(l, nd->owner, reason) : bf__nomem();
             bf__free(reason);
         }
     }
-    for (size_t i = 0; rc == BF_OK && i < bf_brief_stakeholder_count(b); i++)
-        rc = add_human(l, bf_brief_stakeholder(b, i), "listed in communication.stakeholders");
+    for (size_t i = 0; rc == BF_OK && i < s->people_count; i++)
+        rc = add_human(l, s->people[i], s->people_reason ? s->people_reason : "listed");
     return rc;
-}
-
-static int refreshable(const bf_brief *b, size_t a)
-{
-    bf_asset_kind kind = bf_brief_downstream_kind(b, a);
-
-    return bf_brief_downstream_refresh_sql(b, a) || kind == BF_ASSET_TABLE ||
-           kind == BF_ASSET_VIEW || kind == BF_ASSET_MODEL;
 }
 
 static int lineage_lists(bf_lineage *l, const struct graph *g)
@@ -398,23 +403,24 @@ static int lineage_lists(bf_lineage *l, const struct graph *g)
     }
     for (size_t k = 0; rc == BF_OK && k < g->n; k++) {
         size_t node = g->order[k];
-        if (node > g->nsources && g->affected[node] && refreshable(g->brief, asset_of(g, node)))
+        if (node > g->nsources && g->affected[node] && g->spec->nodes[node].refresh)
             rc = push_name(&l->refresh, &l->nrefresh, g->names[node]);
     }
     return rc;
 }
 
-int bf_lineage_new(bf_lineage **out, const bf_brief *brief)
+int bf__lineage_build(bf_lineage **out, const bf__lineage_graph *graph)
 {
     struct graph g;
     bf_lineage *l;
     int rc;
 
-    if (!out || !brief)
-        return bf__error(BF_E_INVALID, "bf_lineage_new: out or brief is NULL");
     *out = NULL;
     memset(&g, 0, sizeof g);
-    g.brief = brief;
+    g.spec = graph;
+    rc = graph_kinds(&g);
+    if (rc != BF_OK)
+        return rc;
     l = bf__calloc(1, sizeof *l);
     if (!l)
         return bf__nomem();

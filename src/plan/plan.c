@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -6,28 +7,59 @@
 #include "plan/plan_internal.h"
 
 /*
- * Batches are fixed-size records; their labels, parameter names and text
- * values live in one text arena, addressed by offset so the arena can grow
- * while the plan is built. A million batches cost three allocations that
- * double, not millions of small ones.
+ * Batch storage. Plans of tens of millions of batches are common and
+ * planning is bound by memory, so a batch is a 24-byte record: its bounds,
+ * where its text starts, its slot in its chunk and its parameter layout.
+ *
+ * - Records live in chunks of up to CHUNK_BATCHES. A chunk's header holds
+ *   the plan and the ordinal of its first record, so a bf_batch handle (a
+ *   pointer to its record) finds its plan and ordinal from its slot, without
+ *   a pointer back in every record. Chunks never move once full, and a plan
+ *   is only handed out sealed, so handles stay valid for the plan's life.
+ * - Parameter names, types and where each value comes from are a layout,
+ *   shared by every batch with the same shape (a plan has one or two). A
+ *   value equal to a bound (key lo/hi, bucket, unix_s/ms/us instants) is
+ *   read back from the bound instead of being stored again.
+ * - Each chunk has a text area: per batch the label and a NUL, then the
+ *   values the layout does not derive from the bounds (partition values,
+ *   iso8601 and date text), packed: 8 bytes for an integer or real, an
+ *   8-byte length, the bytes and a NUL for text.
  */
-struct param {
-    size_t name;  /* offset of the name in the arena */
-    bf_value_type type;
-    int64_t i;
-    double r;
-    size_t text;  /* offset of a TEXT value */
-    size_t len;
+#define CHUNK_SHIFT 12
+#define CHUNK_BATCHES ((size_t)1 << CHUNK_SHIFT)
+#define MAX_LAYOUTS 65535
+
+enum {
+    SRC_STORED = 0,
+    SRC_LO = 1, /* + divisor index: value = lo / divisor */
+    SRC_HI = 4  /* + divisor index: value = hi / divisor */
+};
+static const int64_t divisors[3] = {1, 1000, 1000000};
+
+struct layout {
+    unsigned n;
+    unsigned char type[BF_BATCH_MAX_PARAMS];
+    unsigned char src[BF_BATCH_MAX_PARAMS];
+    char *names[BF_BATCH_MAX_PARAMS];
 };
 
 struct bf_batch {
-    const bf_plan *plan;
     int64_t lo;
     int64_t hi;
-    size_t ordinal;
-    size_t label;
-    size_t first_param;
-    unsigned nparams;
+    uint32_t text;   /* offset of the label in the chunk's text */
+    uint16_t slot;   /* index in the chunk */
+    uint16_t layout; /* index in the plan's layouts */
+};
+
+struct chunk {
+    const bf_plan *plan;
+    size_t first; /* ordinal of batches[0] */
+    char *text;
+    size_t text_len;
+    size_t text_cap;
+    size_t count;
+    size_t cap;
+    bf_batch batches[];
 };
 
 struct bf_plan {
@@ -36,33 +68,33 @@ struct bf_plan {
     char *pin;
     int sealed;
     char fingerprint[33];
-
-    bf_batch *batches;
     size_t count;
-    size_t cap;
+    size_t hint; /* expected batches, 0 if unknown */
 
-    struct param *params;
-    size_t nparams;
-    size_t params_cap;
+    struct chunk **chunks;
+    size_t nchunks;
+    size_t chunks_cap;
 
-    char *text;
-    size_t text_len;
-    size_t text_cap;
+    struct layout *layouts;
+    size_t nlayouts;
+    size_t layouts_cap;
+    size_t last_layout;
 };
 
-const char *bf_dimension_name(bf_dimension dim)
+static const struct chunk *chunk_of(const bf_batch *b)
 {
-    switch (dim) {
-    case BF_DIM_TIME:
-        return "time";
-    case BF_DIM_KEY:
-        return "key";
-    case BF_DIM_PARTITION:
-        return "partition";
-    case BF_DIM_BUCKET:
-        return "bucket";
-    }
-    return NULL;
+    return (const struct chunk *)(const void *)((const char *)(b - b->slot) -
+                                                offsetof(struct chunk, batches));
+}
+
+static const bf_plan *plan_of(const bf_batch *b)
+{
+    return chunk_of(b)->plan;
+}
+
+static const struct layout *layout_of(const bf_batch *b)
+{
+    return &plan_of(b)->layouts[b->layout];
 }
 
 int bf__plan_new(bf_plan **out, bf_dimension dim, const char *column, size_t capacity_hint)
@@ -81,11 +113,7 @@ int bf__plan_new(bf_plan **out, bf_dimension dim, const char *column, size_t cap
     plan->column = bf__strdup(column);
     if (!plan->column)
         goto nomem;
-    if (capacity_hint) {
-        if (bf__grow((void **)&plan->batches, &plan->cap, capacity_hint, sizeof *plan->batches) ||
-            bf__grow((void **)&plan->text, &plan->text_cap, capacity_hint * 16, 1))
-            goto nomem;
-    }
+    plan->hint = capacity_hint;
     *out = plan;
     return BF_OK;
 nomem:
@@ -99,24 +127,16 @@ void bf_plan_free(bf_plan *plan)
         return;
     bf__free(plan->column);
     bf__free(plan->pin);
-    bf__free(plan->batches);
-    bf__free(plan->params);
-    bf__free(plan->text);
+    for (size_t i = 0; i < plan->nchunks; i++) {
+        bf__free(plan->chunks[i]->text);
+        bf__free(plan->chunks[i]);
+    }
+    bf__free(plan->chunks);
+    for (size_t i = 0; i < plan->nlayouts; i++)
+        for (unsigned k = 0; k < plan->layouts[i].n; k++)
+            bf__free(plan->layouts[i].names[k]);
+    bf__free(plan->layouts);
     bf__free(plan);
-}
-
-/* Copy len bytes plus a NUL into the arena; *off receives their offset. */
-static int arena_put(bf_plan *plan, const char *s, size_t len, size_t *off)
-{
-    if (len > SIZE_MAX - plan->text_len - 1)
-        return bf__nomem();
-    if (bf__grow((void **)&plan->text, &plan->text_cap, plan->text_len + len + 1, 1))
-        return BF_E_NOMEM;
-    memcpy(plan->text + plan->text_len, s, len);
-    plan->text[plan->text_len + len] = '\0';
-    *off = plan->text_len;
-    plan->text_len += len + 1;
-    return BF_OK;
 }
 
 static int check_params(size_t nparams, const char *const *names, const bf_value *params)
@@ -150,10 +170,137 @@ static int check_params(size_t nparams, const char *const *names, const bf_value
     return BF_OK;
 }
 
+/* Where parameter value `v` of a batch [lo, hi) comes from. */
+static unsigned char source_of(const bf_value *v, int64_t lo, int64_t hi)
+{
+    if (v->type != BF_VALUE_INT)
+        return SRC_STORED;
+    for (unsigned d = 0; d < 3; d++) {
+        if (lo % divisors[d] == 0 && lo / divisors[d] == v->i)
+            return (unsigned char)(SRC_LO + d);
+        if (hi % divisors[d] == 0 && hi / divisors[d] == v->i)
+            return (unsigned char)(SRC_HI + d);
+    }
+    return SRC_STORED;
+}
+
+static int layout_matches(const struct layout *l, size_t n, const unsigned char *type,
+                          const unsigned char *src, const char *const *names)
+{
+    if (l->n != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (l->type[i] != type[i] || l->src[i] != src[i] || strcmp(l->names[i], names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The index of the layout of this shape, added if new. */
+static int find_layout(size_t *out, bf_plan *plan, size_t n, const unsigned char *type,
+                       const unsigned char *src, const char *const *names)
+{
+    struct layout *l;
+
+    if (plan->nlayouts &&
+        layout_matches(&plan->layouts[plan->last_layout], n, type, src, names)) {
+        *out = plan->last_layout;
+        return BF_OK;
+    }
+    for (size_t i = 0; i < plan->nlayouts; i++) {
+        if (layout_matches(&plan->layouts[i], n, type, src, names)) {
+            *out = plan->last_layout = i;
+            return BF_OK;
+        }
+    }
+    if (plan->nlayouts == MAX_LAYOUTS)
+        return bf__error(BF_E_INVALID, "plan: more than %d different parameter layouts",
+                         MAX_LAYOUTS);
+    if (bf__grow((void **)&plan->layouts, &plan->layouts_cap, plan->nlayouts + 1,
+                 sizeof *plan->layouts))
+        return BF_E_NOMEM;
+    l = &plan->layouts[plan->nlayouts];
+    memset(l, 0, sizeof *l);
+    for (size_t i = 0; i < n; i++) {
+        l->names[i] = bf__strdup(names[i]);
+        if (!l->names[i]) {
+            while (i--)
+                bf__free(l->names[i]);
+            return bf__nomem();
+        }
+        l->type[i] = (unsigned char)type[i];
+        l->src[i] = src[i];
+    }
+    l->n = (unsigned)n;
+    *out = plan->last_layout = plan->nlayouts++;
+    return BF_OK;
+}
+
+/* A chunk with room for one more batch: the last one, grown, or a new one. */
+static struct chunk *chunk_for_add(bf_plan *plan)
+{
+    struct chunk *c = plan->nchunks ? plan->chunks[plan->nchunks - 1] : NULL;
+    size_t cap;
+
+    if (c && c->count < c->cap)
+        return c;
+    if (c && c->cap < CHUNK_BATCHES) {
+        cap = c->cap * 2 < CHUNK_BATCHES ? c->cap * 2 : CHUNK_BATCHES;
+        c = bf__realloc(c, sizeof *c + cap * sizeof c->batches[0]);
+        if (!c)
+            return NULL;
+        c->cap = cap;
+        plan->chunks[plan->nchunks - 1] = c;
+        return c;
+    }
+    if (c && c->text_cap > c->text_len) {
+        /* A full chunk never grows again: give back the text area's slack. */
+        char *fit = bf__realloc(c->text, c->text_len ? c->text_len : 1);
+
+        if (!fit)
+            return NULL;
+        c->text = fit;
+        c->text_cap = c->text_len ? c->text_len : 1;
+    }
+    if (bf__grow((void **)&plan->chunks, &plan->chunks_cap, plan->nchunks + 1,
+                 sizeof *plan->chunks))
+        return NULL;
+    /* Sized for the batches still expected, so a known-size plan never reallocates. */
+    cap = plan->hint > plan->count ? plan->hint - plan->count : 16;
+    if (cap > CHUNK_BATCHES)
+        cap = CHUNK_BATCHES;
+    c = bf__calloc(1, sizeof *c + cap * sizeof c->batches[0]);
+    if (!c)
+        return NULL;
+    c->plan = plan;
+    c->first = plan->count;
+    c->cap = cap;
+    plan->chunks[plan->nchunks++] = c;
+    return c;
+}
+
+static int text_put(struct chunk *c, const void *data, size_t len)
+{
+    if (len > UINT32_MAX - c->text_len)
+        return bf__error(BF_E_INVALID, "plan: more than 4 GiB of labels and values in %zu "
+                                       "batches", CHUNK_BATCHES);
+    if (bf__grow((void **)&c->text, &c->text_cap, c->text_len + len, 1))
+        return BF_E_NOMEM;
+    memcpy(c->text + c->text_len, data, len);
+    c->text_len += len;
+    return BF_OK;
+}
+
+static int text_put_u64(struct chunk *c, uint64_t v)
+{
+    return text_put(c, &v, sizeof v);
+}
+
 int bf__plan_add(bf_plan *plan, int64_t lo, int64_t hi, const char *label, size_t nparams,
                  const char *const *names, const bf_value *params)
 {
-    size_t text_mark = plan->text_len;
+    unsigned char type[BF_BATCH_MAX_PARAMS], src[BF_BATCH_MAX_PARAMS];
+    size_t layout = 0, text_mark;
+    struct chunk *c;
     bf_batch *b;
     int rc;
 
@@ -164,41 +311,86 @@ int bf__plan_add(bf_plan *plan, int64_t lo, int64_t hi, const char *label, size_
     rc = check_params(nparams, names, params);
     if (rc)
         return rc;
-    if (bf__grow((void **)&plan->batches, &plan->cap, plan->count + 1, sizeof *plan->batches) ||
-        bf__grow((void **)&plan->params, &plan->params_cap, plan->nparams + nparams,
-                 sizeof *plan->params))
-        return BF_E_NOMEM;
-
-    b = &plan->batches[plan->count];
-    b->plan = plan;
-    b->lo = lo;
-    b->hi = hi;
-    b->ordinal = plan->count;
-    b->first_param = plan->nparams;
-    b->nparams = (unsigned)nparams;
-    if (arena_put(plan, label, strlen(label), &b->label))
-        goto nomem;
     for (size_t i = 0; i < nparams; i++) {
-        struct param *p = &plan->params[plan->nparams + i];
+        type[i] = (unsigned char)params[i].type;
+        src[i] = source_of(&params[i], lo, hi);
+    }
+    rc = find_layout(&layout, plan, nparams, type, src, names);
+    if (rc)
+        return rc;
+    c = chunk_for_add(plan);
+    if (!c)
+        return bf__nomem();
+    text_mark = c->text_len;
+    rc = text_put(c, label, strlen(label) + 1);
+    for (size_t i = 0; i < nparams && rc == BF_OK; i++) {
+        uint64_t bits;
 
-        memset(p, 0, sizeof *p);
-        p->type = params[i].type;
-        p->i = params[i].i;
-        p->r = params[i].r;
-        if (arena_put(plan, names[i], strlen(names[i]), &p->name))
-            goto nomem;
-        if (p->type == BF_VALUE_TEXT) {
-            p->len = params[i].len;
-            if (arena_put(plan, params[i].s, p->len, &p->text))
-                goto nomem;
+        if (src[i] != SRC_STORED)
+            continue;
+        switch (params[i].type) {
+        case BF_VALUE_INT:
+            rc = text_put_u64(c, (uint64_t)params[i].i);
+            break;
+        case BF_VALUE_REAL:
+            memcpy(&bits, &params[i].r, sizeof bits);
+            rc = text_put_u64(c, bits);
+            break;
+        case BF_VALUE_TEXT:
+            rc = text_put_u64(c, params[i].len);
+            if (rc == BF_OK)
+                rc = text_put(c, params[i].s, params[i].len);
+            if (rc == BF_OK)
+                rc = text_put(c, "", 1);
+            break;
+        default:
+            break;
         }
     }
-    plan->nparams += nparams;
+    if (rc != BF_OK) {
+        c->text_len = text_mark;
+        return rc;
+    }
+    b = &c->batches[c->count];
+    b->lo = lo;
+    b->hi = hi;
+    b->text = (uint32_t)text_mark;
+    b->slot = (uint16_t)c->count;
+    b->layout = (uint16_t)layout;
+    c->count++;
     plan->count++;
     return BF_OK;
-nomem:
-    plan->text_len = text_mark;
-    return BF_E_NOMEM;
+}
+
+/*
+ * Give back the slack of the last chunk once no batch can be added. A
+ * shrinking realloc that fails is still reported, as every failed
+ * allocation is.
+ */
+static int trim_last_chunk(bf_plan *plan)
+{
+    struct chunk *c;
+
+    if (!plan->nchunks)
+        return BF_OK;
+    c = plan->chunks[plan->nchunks - 1];
+    if (c->count && c->count < c->cap) {
+        struct chunk *fit = bf__realloc(c, sizeof *c + c->count * sizeof c->batches[0]);
+
+        if (!fit)
+            return bf__nomem();
+        fit->cap = fit->count;
+        plan->chunks[plan->nchunks - 1] = c = fit;
+    }
+    if (c->text_len && c->text_len < c->text_cap) {
+        char *fit = bf__realloc(c->text, c->text_len);
+
+        if (!fit)
+            return bf__nomem();
+        c->text = fit;
+        c->text_cap = c->text_len;
+    }
+    return BF_OK;
 }
 
 /*
@@ -252,6 +444,8 @@ int bf__plan_seal(bf_plan *plan, const char *pin)
 
     if (plan->sealed)
         return bf__error(BF_E_STATE, "plan: already sealed");
+    if (trim_last_chunk(plan) != BF_OK)
+        return BF_E_NOMEM;
     plan->pin = bf__strdup(pin ? pin : "");
     if (!plan->pin)
         return bf__nomem();
@@ -273,30 +467,32 @@ int bf__plan_seal(bf_plan *plan, const char *pin)
     hash_bytes(&hs, plan->column, strlen(plan->column));
     hash_u64(&hs, plan->count);
     for (size_t b = 0; b < plan->count; b++) {
-        const bf_batch *batch = &plan->batches[b];
-        const char *label = plan->text + batch->label;
+        const bf_batch *batch = bf_plan_batch(plan, b);
+        const char *label = bf_batch_label(batch);
+        size_t nparams = bf_batch_param_count(batch);
 
         hash_u64(&hs, (uint64_t)batch->lo);
         hash_u64(&hs, (uint64_t)batch->hi);
         hash_bytes(&hs, label, strlen(label));
-        hash_u64(&hs, batch->nparams);
-        for (unsigned i = 0; i < batch->nparams; i++) {
-            const struct param *p = &plan->params[batch->first_param + i];
-            const char *name = plan->text + p->name;
+        hash_u64(&hs, nparams);
+        for (size_t i = 0; i < nparams; i++) {
+            const char *name = bf_batch_param_name(batch, i);
+            bf_value v;
             uint64_t bits;
 
+            bf_batch_param_at(&v, batch, i);
             hash_bytes(&hs, name, strlen(name));
-            hash_u64(&hs, (uint64_t)p->type);
-            switch (p->type) {
+            hash_u64(&hs, (uint64_t)v.type);
+            switch (v.type) {
             case BF_VALUE_INT:
-                hash_u64(&hs, (uint64_t)p->i);
+                hash_u64(&hs, (uint64_t)v.i);
                 break;
             case BF_VALUE_REAL:
-                memcpy(&bits, &p->r, sizeof bits);
+                memcpy(&bits, &v.r, sizeof bits);
                 hash_u64(&hs, bits);
                 break;
             case BF_VALUE_TEXT:
-                hash_bytes(&hs, plan->text + p->text, p->len);
+                hash_bytes(&hs, v.s, v.len);
                 break;
             default:
                 break;
@@ -324,7 +520,9 @@ size_t bf_plan_count(const bf_plan *plan)
 
 const bf_batch *bf_plan_batch(const bf_plan *plan, size_t index)
 {
-    return index < plan->count ? &plan->batches[index] : NULL;
+    if (index >= plan->count)
+        return NULL;
+    return &plan->chunks[index >> CHUNK_SHIFT]->batches[index & (CHUNK_BATCHES - 1)];
 }
 
 bf_dimension bf_plan_dimension(const bf_plan *plan)
@@ -344,17 +542,17 @@ const char *bf_plan_fingerprint(const bf_plan *plan)
 
 size_t bf_batch_ordinal(const bf_batch *batch)
 {
-    return batch->ordinal;
+    return chunk_of(batch)->first + batch->slot;
 }
 
 bf_dimension bf_batch_dimension(const bf_batch *batch)
 {
-    return batch->plan->dim;
+    return plan_of(batch)->dim;
 }
 
 const char *bf_batch_label(const bf_batch *batch)
 {
-    return batch->plan->text + batch->label;
+    return chunk_of(batch)->text + batch->text;
 }
 
 int64_t bf_batch_lo(const bf_batch *batch)
@@ -369,31 +567,78 @@ int64_t bf_batch_hi(const bf_batch *batch)
 
 size_t bf_batch_param_count(const bf_batch *batch)
 {
-    return batch->nparams;
+    return layout_of(batch)->n;
 }
 
 const char *bf_batch_param_name(const bf_batch *batch, size_t index)
 {
-    if (index >= batch->nparams)
-        return NULL;
-    return batch->plan->text + batch->plan->params[batch->first_param + index].name;
+    const struct layout *l = layout_of(batch);
+
+    return index < l->n ? l->names[index] : NULL;
+}
+
+static uint64_t read_u64(const char *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
 int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
 {
-    const struct param *p;
+    const struct layout *l = layout_of(batch);
+    const char *p;
+    uint64_t bits;
 
-    if (index >= batch->nparams)
+    if (index >= l->n)
         return bf__error(BF_E_NOT_FOUND, "batch %s: no parameter %zu (it has %u)",
-                         bf_batch_label(batch), index, batch->nparams);
-    p = &batch->plan->params[batch->first_param + index];
+                         bf_batch_label(batch), index, l->n);
     memset(out, 0, sizeof *out);
-    out->type = p->type;
-    out->i = p->i;
-    out->r = p->r;
-    if (p->type == BF_VALUE_TEXT) {
-        out->s = batch->plan->text + p->text;
-        out->len = p->len;
+    out->type = (bf_value_type)l->type[index];
+    if (l->src[index] != SRC_STORED) {
+        int64_t bound = l->src[index] >= SRC_HI ? batch->hi : batch->lo;
+
+        out->i = bound / divisors[l->src[index] - (l->src[index] >= SRC_HI ? SRC_HI : SRC_LO)];
+        return BF_OK;
+    }
+    /* The stored values follow the label, in parameter order. */
+    p = bf_batch_label(batch);
+    p += strlen(p) + 1;
+    for (size_t i = 0; i <= index; i++) {
+        size_t len = 0;
+
+        if (l->src[i] != SRC_STORED)
+            continue;
+        switch (l->type[i]) {
+        case BF_VALUE_INT:
+        case BF_VALUE_REAL:
+            len = 8;
+            break;
+        case BF_VALUE_TEXT:
+            len = 8 + (size_t)read_u64(p) + 1;
+            break;
+        default:
+            break;
+        }
+        if (i == index) {
+            switch (l->type[i]) {
+            case BF_VALUE_INT:
+                out->i = (int64_t)read_u64(p);
+                break;
+            case BF_VALUE_REAL:
+                bits = read_u64(p);
+                memcpy(&out->r, &bits, sizeof bits);
+                break;
+            case BF_VALUE_TEXT:
+                out->len = (size_t)read_u64(p);
+                out->s = p + 8;
+                break;
+            default:
+                break;
+            }
+        }
+        p += len;
     }
     return BF_OK;
 }
@@ -404,7 +649,7 @@ int bf_batch_param(bf_value *out, const bf_batch *batch, const char *name)
         return bf__error(BF_E_INVALID, "batch %s: parameter name is NULL", bf_batch_label(batch));
     if (name[0] == ':')
         name++;
-    for (size_t i = 0; i < batch->nparams; i++)
+    for (size_t i = 0; i < bf_batch_param_count(batch); i++)
         if (strcmp(bf_batch_param_name(batch, i), name) == 0)
             return bf_batch_param_at(out, batch, i);
     return bf__error(BF_E_NOT_FOUND, "batch %s: no parameter ':%s'", bf_batch_label(batch), name);

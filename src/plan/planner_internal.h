@@ -7,12 +7,10 @@
 
 #include "backfill/plan.h"
 #include "backfill/time.h"
+#include "common/types.h"
 #include "plan/plan_internal.h"
 
-/* More batches than this is a mistake in the settings, not a plan. */
-#define BF_PLAN_MAX_BATCHES 100000000
-/* The most grains one time batch may span (batching.every). */
-#define BF_PLAN_MAX_EVERY 100000
+/* BF_PLAN_MAX_BATCHES and BF_PLAN_MAX_EVERY are in common/types.h, where the brief's schema reads them. */
 
 /* Room for any label or text parameter the planner writes. */
 #define BF_LABEL_MAX 160

@@ -188,15 +188,38 @@ static int64_t rule_instant(const bf__tz_date *d, int64_t year, int32_t utoff_be
     return day * 86400 + d->time - utoff_before;
 }
 
-typedef struct edge {
-    int64_t at;
-    int isdst; /* the state from this instant on */
-} edge;
+/*
+ * The edges of years [from, to] into `edges` (room for 2 * (to - from + 1)),
+ * sorted. Edges are generated in year order, start before end, which is
+ * also the order of equal instants ("all year DST" rules end one year at the
+ * instant the next one starts); the sort is stable, since southern-hemisphere
+ * rules end before they start within a year.
+ */
+static size_t rule_edges(bf__tz_edge *edges, const bf__tz_rule *rule, int64_t from, int64_t to)
+{
+    size_t n = 0;
+
+    for (int64_t y = from; y <= to; y++) {
+        edges[n++] = (bf__tz_edge){rule_instant(&rule->start, y, rule->std.utoff), 1};
+        edges[n++] = (bf__tz_edge){rule_instant(&rule->end, y, rule->dst.utoff), 0};
+    }
+    for (size_t i = 1; i < n; i++) {
+        bf__tz_edge e = edges[i];
+        size_t j = i;
+
+        while (j > 0 && edges[j - 1].at > e.at) {
+            edges[j] = edges[j - 1];
+            j--;
+        }
+        edges[j] = e;
+    }
+    return n;
+}
 
 bf__tz_type bf__tz_rule_at(const bf__tz_rule *rule, int64_t t, int64_t *out_next)
 {
-    edge edges[10];
-    size_t n = 0;
+    bf__tz_edge edges[10];
+    size_t n;
     bf_civil civil;
     int isdst;
 
@@ -206,26 +229,10 @@ bf__tz_type bf__tz_rule_at(const bf__tz_rule *rule, int64_t t, int64_t *out_next
     /*
      * Transitions of a year can move up to a week into its neighbours
      * (167-hour times), so the years around t's year hold both the change
-     * before t and the next one. Edges are generated in year order, start
-     * before end, which is also the order of equal instants ("all year DST"
-     * rules end one year at the instant the next one starts).
+     * before t and the next one.
      */
     bf_civil_from_seconds(&civil, t);
-    for (int64_t y = civil.year - 2; y <= civil.year + 2; y++) {
-        edges[n++] = (edge){rule_instant(&rule->start, y, rule->std.utoff), 1};
-        edges[n++] = (edge){rule_instant(&rule->end, y, rule->dst.utoff), 0};
-    }
-    /* Southern-hemisphere rules end before they start within a year: sort. */
-    for (size_t i = 1; i < n; i++) {
-        edge e = edges[i];
-        size_t j = i;
-
-        while (j > 0 && edges[j - 1].at > e.at) {
-            edges[j] = edges[j - 1];
-            j--;
-        }
-        edges[j] = e;
-    }
+    n = rule_edges(edges, rule, civil.year - 2, civil.year + 2);
     isdst = !edges[0].isdst;
     for (size_t i = 0; i < n; i++) {
         if (edges[i].at <= t) {
@@ -236,4 +243,56 @@ bf__tz_type bf__tz_rule_at(const bf__tz_rule *rule, int64_t t, int64_t *out_next
         }
     }
     return isdst ? rule->dst : rule->std;
+}
+
+/* Years of rule edges precomputed from the year of the last transition (or 1970) on. */
+#define RULE_TABLE_YEARS 250
+
+int bf__tz_rule_table(bf_tz *tz)
+{
+    bf_civil civil;
+    int64_t from, to;
+
+    if (!tz->rule.present || !tz->rule.has_dst)
+        return BF_OK;
+    bf_civil_from_seconds(&civil, tz->ntrans ? tz->trans[tz->ntrans - 1] : 0);
+    from = civil.year;
+    to = from + RULE_TABLE_YEARS - 1;
+    /* Two years either side, as bf__tz_rule_at() looks at for any year in [from, to]. */
+    tz->edges = bf__calloc((size_t)(to - from + 5) * 2, sizeof *tz->edges);
+    if (!tz->edges)
+        return bf__nomem();
+    tz->nedges = rule_edges(tz->edges, &tz->rule, from - 2, to + 2);
+    tz->edges_from = bf_civil_days(from, 1, 1) * 86400;
+    tz->edges_until = bf_civil_days(to + 1, 1, 1) * 86400;
+    return BF_OK;
+}
+
+int bf__tz_rule_lookup(const bf_tz *tz, int64_t t, bf__tz_type *out, int64_t *out_next)
+{
+    size_t lo = 0, hi;
+    int isdst;
+
+    if (!tz->edges || t < tz->edges_from || t >= tz->edges_until)
+        return 0;
+    /* The last edge at or before t (there is one: the table starts two years early). */
+    hi = tz->nedges;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (tz->edges[mid].at <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    isdst = tz->edges[lo].isdst;
+    *out_next = INT64_MAX;
+    for (size_t i = lo + 1; i < tz->nedges; i++) {
+        if (tz->edges[i].isdst != isdst) {
+            *out_next = tz->edges[i].at;
+            break;
+        }
+    }
+    *out = isdst ? tz->rule.dst : tz->rule.std;
+    return 1;
 }

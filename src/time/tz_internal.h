@@ -37,6 +37,12 @@ typedef struct bf__tz_rule {
     bf__tz_date end;   /* out of it, in daylight-saving local time */
 } bf__tz_rule;
 
+/* A rule edge: from instant `at` on, daylight-saving time is `isdst`. */
+typedef struct bf__tz_edge {
+    int64_t at;
+    int isdst;
+} bf__tz_edge;
+
 struct bf_tz {
     char *name;
     size_t ntrans;
@@ -45,6 +51,16 @@ struct bf_tz {
     size_t ntypes;
     bf__tz_type *types;
     bf__tz_rule rule;   /* for instants at and after the last transition */
+    /*
+     * The rule's edges, sorted, computed once at load for the centuries after
+     * the transition table, so lookups there cost a binary search instead of
+     * re-deriving five years of edges. They answer for instants in
+     * [edges_from, edges_until) only (NULL when the rule has no DST).
+     * Written at load only, so a loaded zone stays immutable.
+     */
+    bf__tz_edge *edges;
+    size_t nedges;
+    int64_t edges_from, edges_until;
 };
 
 /*
@@ -59,6 +75,19 @@ int bf__tz_rule_parse(bf__tz_rule *out, const char *text, size_t len, const char
  * it never does).
  */
 bf__tz_type bf__tz_rule_at(const bf__tz_rule *rule, int64_t t, int64_t *out_next);
+
+/*
+ * Precompute tz->edges from tz->rule for the years after the transition
+ * table. BF_OK, or BF_E_NOMEM (the zone is then unusable: free it).
+ */
+int bf__tz_rule_table(bf_tz *tz);
+
+/*
+ * The type the rule gives at `t` from the precomputed edges, as
+ * bf__tz_rule_at(); returns 0 (and leaves *out alone) when `t` is outside
+ * the table.
+ */
+int bf__tz_rule_lookup(const bf_tz *tz, int64_t t, bf__tz_type *out, int64_t *out_next);
 
 /*
  * Parse TZif data (RFC 8536, versions 1-4) into the tables of `tz`.

@@ -132,6 +132,7 @@ int bf__tzif_parse(bf_tz *tz, const unsigned char *data, size_t len, const char 
             return bf__error(BF_E_PARSE, "%s: unterminated TZif footer", what);
         if (nl == start)
             return BF_OK;
-        return bf__tz_rule_parse(&tz->rule, (const char *)start, (size_t)(nl - start), what);
+        rc = bf__tz_rule_parse(&tz->rule, (const char *)start, (size_t)(nl - start), what);
+        return rc == BF_OK ? bf__tz_rule_table(tz) : rc;
     }
 }

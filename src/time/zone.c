@@ -24,6 +24,7 @@ void bf_tz_free(bf_tz *tz)
     bf__free(tz->trans);
     bf__free(tz->trans_type);
     bf__free(tz->types);
+    bf__free(tz->edges);
     bf__free(tz);
 }
 
@@ -158,6 +159,10 @@ bf__tz_type bf__tz_at(const bf_tz *tz, int64_t t, int64_t *out_next)
     size_t lo = 0, hi = tz->ntrans;
 
     if (tz->ntrans == 0 || t >= tz->trans[tz->ntrans - 1]) {
+        bf__tz_type type;
+
+        if (bf__tz_rule_lookup(tz, t, &type, out_next))
+            return type;
         if (tz->rule.present)
             return bf__tz_rule_at(&tz->rule, t, out_next);
         *out_next = INT64_MAX;

@@ -5,6 +5,12 @@
  * batch holds (bounds, the two parameter values and the label text) and
  * fills them, formatting the label with snprintf as a host would. Each
  * figure is the best of three runs. BF_BENCH_QUICK=1 plans 10,000 batches.
+ *
+ * plan_hourly_2050: hourly batches of one year (8,759 batches, from March 1)
+ * in America/New_York from 2050, past the zone file's last transition, where
+ * the zone's POSIX rule applies; baseline the same plan length from 2000,
+ * inside the transition table, in the same run. Best of seven each
+ * (BF_BENCH_QUICK=1: June, best of two).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +85,54 @@ static double run_planner(int64_t n, int64_t width, int64_t *check)
     return now() - t0;
 }
 
+static double run_hourly(const char *start, const char *end, size_t *count)
+{
+    bf_planner *p = NULL;
+    bf_plan *plan = NULL;
+    double t0, t;
+
+    if (bf_planner_new(&p) != BF_OK ||
+        bf_planner_set_time_scope(p, "ts", start, end, "America/New_York") != BF_OK ||
+        bf_planner_set_grain(p, BF_GRAIN_HOUR, 1) != BF_OK) {
+        fprintf(stderr, "bench_plan: %s\n", bf_last_error());
+        exit(1);
+    }
+    t0 = now();
+    if (bf_planner_plan(&plan, p) != BF_OK) {
+        fprintf(stderr, "bench_plan: %s\n", bf_last_error());
+        exit(1);
+    }
+    t = now() - t0;
+    *count = bf_plan_count(plan);
+    bf_plan_free(plan);
+    bf_planner_free(p);
+    return t;
+}
+
+static void bench_hourly(int quick)
+{
+    double best_2050 = 1e9, best_2000 = 1e9;
+    size_t n2050 = 0, n2000 = 0;
+
+    for (int round = 0; round < (quick ? 2 : 7); round++) {
+        double a = quick ? run_hourly("2000-06-01", "2000-07-01", &n2000)
+                         : run_hourly("2000-03-01", "2001-03-01", &n2000);
+        double b = quick ? run_hourly("2050-06-01", "2050-07-01", &n2050)
+                         : run_hourly("2050-03-01", "2051-03-01", &n2050);
+
+        best_2000 = a < best_2000 ? a : best_2000;
+        best_2050 = b < best_2050 ? b : best_2050;
+    }
+    if (n2000 != n2050) {
+        fprintf(stderr, "bench_plan: %zu hourly batches from 2000, %zu from 2050\n", n2000,
+                n2050);
+        exit(1);
+    }
+    printf("BENCH name=plan_hourly_2050 value=%.5f unit=s baseline=%.5f ratio=%.2f "
+           "target=max:1.15\n",
+           best_2050, best_2000, best_2050 / best_2000);
+}
+
 int main(void)
 {
     const char *quick = getenv("BF_BENCH_QUICK");
@@ -108,5 +162,6 @@ int main(void)
     printf("BENCH name=plan_1m_key_batches value=%.4f unit=s baseline=%.4f ratio=%.2f "
            "target=max:3\n",
            best_plan, best_base, best_plan / best_base);
+    bench_hourly(n != 1000000);
     return 0;
 }

@@ -5,7 +5,10 @@
 
 #include "backfill.h"
 #include "bftest.h"
+#include "backfill/sys/errors.h"
+#include "backfill/sys/store.h"
 #include "common/internal.h"
+#include "common/versioned.h"
 
 START_TEST(errstr_names_every_code)
 {
@@ -232,6 +235,176 @@ START_TEST(every_free_accepts_null)
 }
 END_TEST
 
+/* ---- the one rule for versioned structs ---- */
+
+/* A struct at version 2, which added `extra` to version 1's two members. */
+typedef struct vs {
+    unsigned version;
+    int a;     /* since version 1 */
+    double b;
+    char extra[40]; /* since version 2 */
+} vs;
+
+static const vs vs_defaults = {2u, 7, 1.5, "two"};
+static const size_t vs_sizes[] = {0, BF__SIZE_TO(vs, b), sizeof(vs)};
+static const bf__struct_desc vs_desc = {"test struct", 2u, vs_sizes, &vs_defaults};
+
+/* Members of a struct allocated shorter than the type, read and written bytewise. */
+static int vs_a(const unsigned char *p)
+{
+    int a;
+
+    memcpy(&a, p + offsetof(vs, a), sizeof a);
+    return a;
+}
+
+static unsigned vs_version(const unsigned char *p)
+{
+    unsigned v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void vs_set(unsigned char *p, size_t off, int value)
+{
+    memcpy(p + off, &value, sizeof value);
+}
+
+START_TEST(struct_init_accepts_every_known_version_and_writes_only_its_bytes)
+{
+    vs whole;
+    unsigned char *old = malloc(vs_sizes[1]); /* exactly version 1: ASan sees any overrun */
+    vs copy;
+
+    ck_assert_ptr_nonnull(old);
+    ck_assert_int_eq(bf__struct_init(&whole, 2, &vs_desc), BF_OK);
+    ck_assert_uint_eq(whole.version, 2);
+    ck_assert_str_eq(whole.extra, "two");
+    ck_assert_int_eq(bf__struct_init(old, 1, &vs_desc), BF_OK);
+    ck_assert_int_eq(vs_a(old), 7);
+    ck_assert_uint_eq(vs_version(old), 1);
+    ck_assert_int_eq(bf__struct_init(old, 0, &vs_desc), BF_E_ABI);
+    ck_assert_int_eq(bf__struct_init(old, 3, &vs_desc), BF_E_ABI);
+    ck_assert_str_eq(bf_last_error(), "initialising test struct: test struct version 3 is "
+                                      "unknown (this library knows 1 to 2)");
+    ck_assert_int_eq(bf__struct_init(NULL, 1, &vs_desc), BF_E_INVALID);
+    /* Reading an old struct: its members, then the defaults of later ones. */
+    vs_set(old, offsetof(vs, a), 42);
+    ck_assert_int_eq(bf__struct_read(&copy, old, &vs_desc, "op"), BF_OK);
+    ck_assert_int_eq(copy.a, 42);
+    ck_assert_uint_eq(copy.version, 1);
+    ck_assert_str_eq(copy.extra, "two");
+    /* Writing back: only the old struct's bytes. */
+    copy.a = 9;
+    strcpy(copy.extra, "not for version 1");
+    bf__struct_write(old, &copy, &vs_desc);
+    ck_assert_int_eq(vs_a(old), 9);
+    ck_assert_uint_eq(vs_version(old), 1);
+    free(old);
+}
+END_TEST
+
+START_TEST(vtable_check_copies_up_to_the_hosts_version)
+{
+    unsigned char *old = malloc(vs_sizes[1]);
+    vs mine;
+
+    ck_assert_ptr_nonnull(old);
+    ck_assert_int_eq(bf__struct_init(old, 1, &vs_desc), BF_OK);
+    ck_assert_int_eq(bf__vtable_check(&mine, old, &vs_desc, "op"), BF_OK);
+    ck_assert_int_eq(mine.a, 7);
+    vs_set(old, 0, 5);
+    ck_assert_int_eq(bf__vtable_check(&mine, old, &vs_desc, "op"), BF_E_ABI);
+    free(old);
+    /* Every public bf_x_init refuses 0 and the future alike. */
+    {
+        bf_store_vtable vt;
+
+        ck_assert_int_eq(bf_store_vtable_init(&vt, 0), BF_E_ABI);
+        ck_assert_int_eq(bf_store_vtable_init(&vt, BF_STORE_VTABLE_VERSION + 1), BF_E_ABI);
+        ck_assert_int_eq(bf_store_vtable_init(&vt, BF_STORE_VTABLE_VERSION), BF_OK);
+        ck_assert(vt.open == NULL);
+    }
+}
+END_TEST
+
+START_TEST(old_ledger_options_are_not_overrun)
+{
+    /* Version 1 ended at flags; version 2 added the store's userdata. */
+    size_t v1 = offsetof(bf_ledger_options, flags) + sizeof(unsigned);
+    unsigned char *opts = malloc(v1); /* a host compiled against version 1 */
+    bf_ledger *l = NULL;
+
+    ck_assert_ptr_nonnull(opts);
+    ck_assert_int_eq(bf_ledger_options_init((bf_ledger_options *)opts, 1), BF_OK);
+    ck_assert_uint_eq(vs_version(opts), 1);
+    ck_assert_int_eq(bf_ledger_open(&l, "/nonexistent-dir/x.ledger", (bf_ledger_options *)opts),
+                     BF_E_IO);
+    free(opts);
+}
+END_TEST
+
+START_TEST(error_set_is_what_plugins_report_with)
+{
+    ck_assert_int_eq(bf_error_set(BF_E_USER, "host %s failed %d times", "check", 3), BF_E_USER);
+    ck_assert_int_eq(bf_last_error_code(), BF_E_USER);
+    ck_assert_str_eq(bf_last_error(), "host check failed 3 times");
+    ck_assert_int_eq(bf_error_set(BF_E_IO, NULL), BF_E_IO);
+    ck_assert_str_eq(bf_last_error(), "input/output error");
+    ck_assert_int_eq(bf_error_set(BF_OK, "not an error"), BF_E_INVALID);
+    ck_assert_int_eq(bf_last_error_code(), BF_E_INVALID);
+}
+END_TEST
+
+/* Every shared enumeration's names go both ways, and unknown names are refused with the list. */
+START_TEST(type_names_round_trip)
+{
+    bf_dimension dim = BF_DIM_TIME;
+    bf_grain grain = BF_GRAIN_UNSET;
+    bf_time_format format = BF_TIME_FORMAT_UNSET;
+    bf_batch_order order = BF_BATCH_ORDER_UNSET;
+    bf_write_strategy strategy = BF_WRITE_UNSET;
+
+    for (int v = BF_DIM_TIME; v <= BF_DIM_BUCKET; v++) {
+        ck_assert_int_eq(bf_dimension_from_name(&dim, bf_dimension_name((bf_dimension)v)), BF_OK);
+        ck_assert_int_eq(dim, v);
+    }
+    for (int v = BF_GRAIN_HOUR; v <= BF_GRAIN_YEAR; v++) {
+        ck_assert_int_eq(bf_grain_from_name(&grain, bf_grain_name((bf_grain)v)), BF_OK);
+        ck_assert_int_eq(grain, v);
+    }
+    for (int v = BF_TIME_FORMAT_UNIX_S; v <= BF_TIME_FORMAT_DATE; v++) {
+        ck_assert_int_eq(bf_time_format_from_name(&format, bf_time_format_name((bf_time_format)v)),
+                         BF_OK);
+        ck_assert_int_eq(format, v);
+    }
+    for (int v = BF_BATCH_ORDER_OLDEST_FIRST; v <= BF_BATCH_ORDER_NEWEST_FIRST; v++) {
+        ck_assert_int_eq(bf_batch_order_from_name(&order, bf_batch_order_name((bf_batch_order)v)),
+                         BF_OK);
+        ck_assert_int_eq(order, v);
+    }
+    for (int v = BF_WRITE_PARTITION_OVERWRITE; v <= BF_WRITE_APPEND; v++) {
+        ck_assert_int_eq(
+            bf_write_strategy_from_name(&strategy, bf_write_strategy_name((bf_write_strategy)v)),
+            BF_OK);
+        ck_assert_int_eq(strategy, v);
+    }
+    ck_assert_str_eq(bf_dimension_name(BF_DIM_PARTITION), "partition");
+    ck_assert_str_eq(bf_write_strategy_name(BF_WRITE_STAGING_SWAP), "staging_swap");
+    ck_assert_ptr_null(bf_dimension_name((bf_dimension)0));
+    ck_assert_ptr_null(bf_grain_name(BF_GRAIN_UNSET));
+    ck_assert_ptr_null(bf_write_strategy_name((bf_write_strategy)6));
+    ck_assert_int_eq(bf_dimension_from_name(&dim, "row"), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "dimension 'row': expected time, key, partition or bucket");
+    ck_assert_int_eq(dim, BF_DIM_BUCKET);
+    ck_assert_int_eq(bf_write_strategy_from_name(&strategy, NULL), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "write strategy '(null)': expected partition_overwrite, "
+                                      "merge, staging_swap, parallel_version or append");
+    ck_assert_int_eq(strategy, BF_WRITE_APPEND);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -245,6 +418,11 @@ int main(void)
     tcase_add_test(errors, last_error_is_per_thread);
     tcase_add_test(errors, handle_error_copies_message);
     tcase_add_test(version, version_matches_header);
+    tcase_add_test(version, struct_init_accepts_every_known_version_and_writes_only_its_bytes);
+    tcase_add_test(version, vtable_check_copies_up_to_the_hosts_version);
+    tcase_add_test(version, old_ledger_options_are_not_overrun);
+    tcase_add_test(errors, error_set_is_what_plugins_report_with);
+    tcase_add_test(version, type_names_round_trip);
     tcase_add_test(memory, set_allocator_refuses_partial_hooks);
     tcase_add_test(memory, set_allocator_refused_after_first_allocation);
     tcase_add_test(memory, allocations_go_through_hooks);

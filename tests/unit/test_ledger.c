@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../ledger/ext_store.h"
 #include "../ledger/ledger_testlib.h"
 #include "bftest.h"
 #include "common/internal.h"
@@ -30,14 +31,37 @@ static int64_t fake_clock(void *userdata)
     return fake_now;
 }
 
+/*
+ * The store the conformance cases run against: the built-in SQLite store, or
+ * the external one of tests/ledger/ext_store.h (set by the fixture).
+ */
+static int use_external;
+static int host_freed; /* the external store's userdata was released */
+
 static int open_at(bf_ledger **out, const char *p, bf_durability durability)
 {
     bf_ledger_options opts;
+    bf_store_vtable vt; /* on the stack: the ledger copies it */
+    int rc;
 
     ck_assert_int_eq(bf_ledger_options_init(&opts, BF_LEDGER_OPTIONS_VERSION), BF_OK);
     opts.clock = fake_clock;
     opts.actor = "tester";
     opts.durability = durability;
+    if (use_external) {
+        xs_host *h = calloc(1, sizeof *h);
+
+        ck_assert_ptr_nonnull(h);
+        h->freed = &host_freed;
+        xs_vtable(&vt);
+        opts.store = &vt;
+        opts.store_userdata = h;
+        opts.free_store_userdata = xs_free_host;
+        rc = bf_ledger_open(out, p, &opts);
+        if (rc != BF_OK)
+            free(h); /* a failed open leaves the userdata to the host */
+        return rc;
+    }
     return bf_ledger_open(out, p, &opts);
 }
 
@@ -50,14 +74,24 @@ static void setup(void)
     ck_assert_int_eq(open_at(&ledger, path, BF_DURABILITY_NORMAL), BF_OK);
 }
 
+static void setup_external(void)
+{
+    use_external = 1;
+    host_freed = 0;
+    setup();
+}
+
 static void teardown(void)
 {
     char cmd[600];
 
     bf_ledger_close(ledger);
     ledger = NULL;
+    if (use_external)
+        ck_assert_int_eq(host_freed, 1); /* the ledger released the store's userdata */
     snprintf(cmd, sizeof cmd, "chattr -i '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
     ck_assert_int_eq(system(cmd), 0);
+    use_external = 0;
 }
 
 /* A run of `count` key batches of 100 keys, brief "orders-fix" unless named. */
@@ -122,7 +156,7 @@ START_TEST(open_creates_a_wal_ledger_with_a_schema_version)
 
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_str_eq(bf_ledger_path(ledger), path);
-    ck_assert_int_eq(sql_int("SELECT MAX(version) FROM bf_schema_version"), 1);
+    ck_assert_int_eq(sql_int("SELECT MAX(version) FROM bf_schema_version"), 2);
     ck_assert_int_eq(sql_int("PRAGMA application_id"), 0x62664c67);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
                      1);
@@ -155,6 +189,23 @@ START_TEST(durability_sets_the_sync_mode)
 }
 END_TEST
 
+/* The ledger runs only SQL it writes, and a double-quoted name there is a name, never a string. */
+START_TEST(double_quoted_names_are_never_strings)
+{
+    sq_store *s = ledger->db;
+    sqlite3_stmt *st = NULL;
+    int dml = -1, ddl = -1;
+
+    ck_assert_int_eq(sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, -1, &dml), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, -1, &ddl), SQLITE_OK);
+    ck_assert_int_eq(dml, 0);
+    ck_assert_int_eq(ddl, 0);
+    ck_assert_int_eq(sqlite3_prepare_v2(s->db, "SELECT \"no_such_column\" FROM bf_schema_version",
+                                        -1, &st, NULL), SQLITE_ERROR);
+    ck_assert_ptr_null(st);
+}
+END_TEST
+
 START_TEST(a_newer_schema_is_refused)
 {
     bf_ledger *other;
@@ -164,7 +215,7 @@ START_TEST(a_newer_schema_is_refused)
     ck_assert_ptr_null(other);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), path));
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "schema version 7 was written by a newer "
-                                                  "libbackfill (this one knows up to 1)"));
+                                                  "libbackfill (this one knows up to 2)"));
 }
 END_TEST
 
@@ -174,8 +225,8 @@ START_TEST(an_older_schema_is_migrated_forward)
     bf_ledger *l;
     sq_store *s;
     static const sq_migration two[] = {
-        {1, "unused", "SELECT 1"},
-        {2, "an extra table", "CREATE TABLE extra (x INTEGER)"},
+        {2, "unused", "SELECT 1"},
+        {3, "an extra table", "CREATE TABLE extra (x INTEGER)"},
     };
 
     /* A ledger file with the version table but no migration applied yet. */
@@ -188,12 +239,12 @@ START_TEST(an_older_schema_is_migrated_forward)
         int v;
 
         ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
-        ck_assert_int_eq(v, 1);
+        ck_assert_int_eq(v, 2); /* runs, batches, events; validation results */
         /* The next migration applies once, in order, and is recorded. */
         ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
         ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
         ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
-        ck_assert_int_eq(v, 2);
+        ck_assert_int_eq(v, 3);
     }
     ck_assert_int_eq(sqlite3_exec(s->db, "INSERT INTO extra VALUES (1); INSERT INTO runs "
                                   "SELECT * FROM runs WHERE 0", NULL, NULL, NULL), SQLITE_OK);
@@ -466,11 +517,12 @@ START_TEST(versioned_structs_refuse_unknown_versions)
     bf_store_vtable vt;
     bf_ledger *l;
 
-    ck_assert_int_eq(bf_ledger_options_init(&opts, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_ledger_options_init(&opts, 3), BF_E_ABI);
+    ck_assert_int_eq(bf_ledger_options_init(&opts, 1), BF_OK); /* every older version is accepted */
     ck_assert_int_eq(bf_run_spec_init(&spec, 0), BF_E_ABI);
     ck_assert_int_eq(bf_batch_result_init(&result, 9), BF_E_ABI);
     ck_assert_int_eq(bf_progress_init(&progress, 2), BF_E_ABI);
-    ck_assert_int_eq(bf_store_vtable_init(&vt, 2), BF_E_ABI);
+    ck_assert_int_eq(bf_store_vtable_init(&vt, 3), BF_E_ABI);
     ck_assert_int_eq(bf_store_vtable_init(&vt, BF_STORE_VTABLE_VERSION), BF_OK);
     ck_assert_int_eq(bf_ledger_options_init(&opts, BF_LEDGER_OPTIONS_VERSION), BF_OK);
     opts.version = 5;
@@ -876,6 +928,42 @@ START_TEST(another_handles_changes_are_seen_by_the_next_transaction)
                              "WHERE seq = (SELECT max(seq) FROM events)"), 1);
     bf_lease_free(lease);
     bf_lease_free(next);
+    bf_run_free(other_run);
+    bf_ledger_close(other);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(another_handles_validation_is_seen_by_the_next_transaction)
+{
+    /*
+     * What the SQLite store knows without reading again (sqlite_known.c)
+     * gives way to validation results another handle recorded and settled.
+     */
+    bf_run *run = start_run(NULL, 10, 1, 3, 1, 60), *other_run;
+    bf_ledger *other;
+    bf_lease *lease;
+    int64_t id;
+    char q[100];
+
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&other_run, other, bf_run_id(run)), BF_OK);
+    lease = claim_one(run);
+    id = bf_lease_batch_id(lease);
+    ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), NULL), BF_OK);
+    /* The other handle settles it: validated, so the first one can no longer fail it by hand. */
+    ck_assert_int_eq(bf_run_record_validation(other_run, id, "{}", NULL, NULL,
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    ck_assert_int_eq(bf_run_mark_batch(run, id, BF_BATCH_FAILED, "refused"), BF_E_STATE);
+    snprintf(q, sizeof q, "SELECT state FROM batches WHERE id = %lld", (long long)id);
+    ck_assert_int_eq(sql_int(q), BF_BATCH_VALIDATED);
+    /* A failure the other handle records pauses the run: the first one's next claim is refused. */
+    ck_assert_int_eq(bf_run_record_validation(other_run, id, "{}", NULL, "row count fell",
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_E_STATE);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events"),
+                     sql_int("SELECT count(DISTINCT seq) FROM events"));
     bf_run_free(other_run);
     bf_ledger_close(other);
     bf_run_free(run);
@@ -1400,7 +1488,7 @@ static int fs_hit(const char *member, int code)
     fs_member = member;
     fs_code = code;
     if (fs_message)
-        bf__error(code, "%s", fs_message);
+        bf_error_set(code, "%s", fs_message); /* as a host's store reports */
     return 1;
 }
 
@@ -1412,26 +1500,26 @@ static int fs_hit(const char *member, int code)
         return bf_store_sqlite()->member args;                \
     }
 
-FS_MEMBER(open, BF_E_IO, (void **out, const char *p, const bf_store_config *config),
-          (out, p, config))
+FS_MEMBER(open, BF_E_IO, (void *u, void **out, const char *p, const bf_store_config *config),
+          (u, out, p, config))
 FS_MEMBER(begin, BF_E_BUSY, (void *s, int write), (s, write))
 FS_MEMBER(commit, BF_E_IO, (void *s), (s))
-FS_MEMBER(run_insert, BF_E_INTERNAL, (int64_t *out, void *s, const bf_store_run *r), (out, s, r))
-FS_MEMBER(run_get, BF_E_IO, (bf_store_run *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(run_insert, BF_E_INTERNAL, (void *s, int64_t *out, const bf_store_run *r), (s, out, r))
+FS_MEMBER(run_get, BF_E_IO, (void *s, bf_store_run *out, int64_t id), (s, out, id))
 FS_MEMBER(run_update, BF_E_UNSUPPORTED, (void *s, const bf_store_run *r), (s, r))
-FS_MEMBER(run_find, BF_E_BUSY, (int64_t *out, void *s, const char *name, int unfinished),
-          (out, s, name, unfinished))
+FS_MEMBER(run_find, BF_E_BUSY, (void *s, int64_t *out, const char *name, int unfinished),
+          (s, out, name, unfinished))
 FS_MEMBER(run_list, BF_E_IO, (void *s, bf_store_run_fn each, void *u), (s, each, u))
-FS_MEMBER(batch_insert, BF_E_USER, (int64_t *out, void *s, const bf_store_batch *b), (out, s, b))
-FS_MEMBER(batch_get, BF_E_INTERNAL, (bf_store_batch *out, void *s, int64_t id), (out, s, id))
+FS_MEMBER(batch_insert, BF_E_USER, (void *s, int64_t *out, const bf_store_batch *b), (s, out, b))
+FS_MEMBER(batch_get, BF_E_INTERNAL, (void *s, bf_store_batch *out, int64_t id), (s, out, id))
 FS_MEMBER(batch_update, BF_E_USER, (void *s, const bf_store_batch *b), (s, b))
-FS_MEMBER(batch_next_pending, BF_E_IO, (bf_store_batch *out, void *s, int64_t run, int64_t now),
-          (out, s, run, now))
+FS_MEMBER(batch_next_pending, BF_E_IO, (void *s, bf_store_batch *out, int64_t run, int64_t now),
+          (s, out, run, now))
 FS_MEMBER(batch_running, BF_E_BUSY,
-          (int64_t *live, int64_t *expired, void *s, int64_t run, int64_t now),
-          (live, expired, s, run, now))
-FS_MEMBER(batch_counts, BF_E_UNSUPPORTED, (bf_store_counts *out, void *s, int64_t run),
-          (out, s, run))
+          (void *s, int64_t *live, int64_t *expired, int64_t run, int64_t now),
+          (s, live, expired, run, now))
+FS_MEMBER(batch_counts, BF_E_UNSUPPORTED, (void *s, bf_store_counts *out, int64_t run),
+          (s, out, run))
 FS_MEMBER(batch_list, BF_E_IO, (void *s, int64_t run, int state, bf_store_batch_fn each, void *u),
           (s, run, state, each, u))
 FS_MEMBER(event_append, BF_E_INTERNAL, (void *s, const bf_store_event *e), (s, e))
@@ -1452,7 +1540,7 @@ static const bf_store_vtable failing_store = {
     BF_STORE_VTABLE_VERSION, fs_open, fs_close, fs_begin, fs_commit, fs_rollback,
     fs_run_insert, fs_run_get, fs_run_update, fs_run_find, fs_run_list, fs_batch_insert,
     fs_batch_get, fs_batch_update, fs_batch_next_pending, fs_batch_running, fs_batch_counts,
-    fs_batch_list, fs_event_append, fs_event_list,
+    fs_batch_list, fs_event_append, fs_event_list, NULL, NULL, /* keeps no validation results */
 };
 
 /* Every row of the ledger file as text, read through a connection of its own. */
@@ -1933,25 +2021,74 @@ START_TEST(allocation_failures_in_start_leave_nothing_half_registered)
 }
 END_TEST
 
-static Suite *ledger_suite(void)
-{
-    Suite *s = suite_create("ledger");
-    TCase *tc = tcase_create("ledger");
+/* ---- a store written outside the library ---- */
 
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, open_creates_a_wal_ledger_with_a_schema_version);
-    tcase_add_test(tc, durability_sets_the_sync_mode);
-    tcase_add_test(tc, a_newer_schema_is_refused);
-    tcase_add_test(tc, an_older_schema_is_migrated_forward);
-    tcase_add_test(tc, another_sqlite_database_is_refused);
-    tcase_add_test(tc, a_corrupt_file_is_refused);
-    tcase_add_test(tc, a_missing_directory_is_an_io_error);
-    tcase_add_test(tc, a_read_only_directory_is_an_io_error);
-    tcase_add_test(tc, must_exist_does_not_create);
-    tcase_add_test(tc, a_refused_file_is_left_as_it_was);
-    tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
-    tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
+static int quota_run_list(void *store, bf_store_run_fn each, void *userdata)
+{
+    (void)store;
+    (void)each;
+    (void)userdata;
+    return bf_error_set(BF_E_USER, "host store: quota of %d listings exceeded", 3);
+}
+
+static int silent_batch_counts(void *store, bf_store_counts *out, int64_t run_id)
+{
+    (void)store;
+    (void)out;
+    (void)run_id;
+    return BF_E_IO; /* no message: the ledger makes one up */
+}
+
+START_TEST(an_external_store_gets_its_userdata_and_reports_through_bf_error_set)
+{
+    bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+    bf_store_vtable vt;
+    bf_ledger *other;
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60), *again;
+    int freed = 0;
+    xs_host *h = calloc(1, sizeof *h);
+    char *json = NULL;
+
+    ck_assert_ptr_nonnull(h);
+    h->freed = &freed;
+    xs_vtable(&vt);
+    vt.run_list = quota_run_list;
+    vt.batch_counts = silent_batch_counts;
+    opts.store = &vt;
+    opts.store_userdata = h;
+    opts.free_store_userdata = xs_free_host;
+    opts.clock = fake_clock;
+    ck_assert_int_eq(bf_ledger_open(&other, path, &opts), BF_OK);
+    memset(&vt, 0, sizeof vt); /* copied at open: the ledger no longer needs it */
+    ck_assert_int_eq(h->opens, 1);
+    /* A member's own message, set with bf_error_set, reaches the caller untouched. */
+    ck_assert_int_eq(bf_ledger_runs_json(&json, other), BF_E_USER);
+    ck_assert_ptr_null(json);
+    ck_assert_str_eq(bf_last_error(), "host store: quota of 3 listings exceeded");
+    ck_assert_str_eq(bf_ledger_last_error(other), "host store: quota of 3 listings exceeded");
+    /* Without one, the ledger names itself and the member. */
+    ck_assert_int_eq(bf_run_open(&again, other, bf_run_id(run)), BF_OK);
+    ck_assert_int_eq(bf_run_progress(&p, again), BF_E_IO);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "the store's batch_counts failed"));
+    bf_run_free(again);
+    /* The store's own "not found", set with bf_error_set, names the ledger. */
+    ck_assert_int_eq(bf_run_open(&again, other, 77), BF_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "no run 77"));
+    ck_assert_int_eq(freed, 0);
+    bf_ledger_close(other);
+    ck_assert_int_eq(freed, 1); /* released at close */
+    bf_run_free(run);
+}
+END_TEST
+
+/*
+ * The conformance cases: runs, claims, leases, fencing, completion, pause,
+ * resume and cancel, retry and split, events, progress and finishing, for
+ * any store. They run once per store factory below.
+ */
+static void add_conformance(TCase *tc)
+{
     tcase_add_test(tc, every_run_transition_is_checked);
     tcase_add_test(tc, resume_moves_only_a_paused_run);
     tcase_add_test(tc, every_manual_batch_transition_is_checked);
@@ -1959,9 +2096,6 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, claims_follow_plan_order_with_lease_and_token);
     tcase_add_test(tc, max_concurrency_limits_live_leases_across_handles);
     tcase_add_test(tc, expired_leases_return_to_pending_and_stale_tokens_lose);
-    tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
-    tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
-    tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
     tcase_add_test(tc, another_handles_changes_are_seen_by_the_next_transaction);
     tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
     tcase_add_test(tc, complete_records_results);
@@ -1978,13 +2112,47 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
     tcase_add_test(tc, finish_completes_a_run_whose_batches_are_all_done);
     tcase_add_test(tc, finish_does_not_skip_approval);
+}
+
+static Suite *ledger_suite(void)
+{
+    Suite *s = suite_create("ledger");
+    TCase *tc = tcase_create("ledger");
+    TCase *ext = tcase_create("external-store");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, open_creates_a_wal_ledger_with_a_schema_version);
+    tcase_add_test(tc, durability_sets_the_sync_mode);
+    tcase_add_test(tc, double_quoted_names_are_never_strings);
+    tcase_add_test(tc, a_newer_schema_is_refused);
+    tcase_add_test(tc, an_older_schema_is_migrated_forward);
+    tcase_add_test(tc, another_sqlite_database_is_refused);
+    tcase_add_test(tc, a_corrupt_file_is_refused);
+    tcase_add_test(tc, a_missing_directory_is_an_io_error);
+    tcase_add_test(tc, a_read_only_directory_is_an_io_error);
+    tcase_add_test(tc, must_exist_does_not_create);
+    tcase_add_test(tc, a_refused_file_is_left_as_it_was);
+    tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
+    tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
+    tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
+    tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
+    tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
+    tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);
     tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
     tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);
     tcase_add_test(tc, allocation_failures_in_claim_leave_the_ledger_consistent);
     tcase_add_test(tc, allocation_failures_in_complete_leave_the_ledger_consistent);
     tcase_add_test(tc, allocation_failures_in_start_leave_nothing_half_registered);
+    add_conformance(tc);
     suite_add_tcase(s, tc);
+
+    tcase_add_checked_fixture(ext, setup_external, teardown);
+    tcase_set_timeout(ext, 120);
+    add_conformance(ext);
+    tcase_add_test(ext, an_external_store_gets_its_userdata_and_reports_through_bf_error_set);
+    suite_add_tcase(s, ext);
     return s;
 }
 

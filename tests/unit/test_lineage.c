@@ -9,6 +9,7 @@
 #include "backfill.h"
 #include "bftest.h"
 #include "common/internal.h"
+#include "lineage/lineage_internal.h"
 
 static bf_brief *brief_from(const char *text)
 {
@@ -259,6 +260,57 @@ START_TEST(every_allocation_failure_is_reported_without_leaks)
 }
 END_TEST
 
+/* The lineage module on its own: a graph of names, no brief. */
+START_TEST(neutral_graph_without_a_brief)
+{
+    static const char *const on_target[] = {"orders"};
+    static const char *const on_mart[] = {"mart"};
+    static const char *const people[] = {"finance"};
+    const bf__lineage_node nodes[] = {
+        {"orders", BF__LINEAGE_TARGET, NULL, 0, NULL, 0},
+        {"raw", BF__LINEAGE_SOURCE, NULL, 0, NULL, 0},
+        {"mart", BF__LINEAGE_ASSET, "ann", 1, on_target, 1},
+        {"dash", BF__LINEAGE_ASSET, NULL, 0, on_mart, 1},
+        {"cfo", BF__LINEAGE_PERSON, NULL, 0, on_mart, 1},
+    };
+    bf__lineage_graph g = {nodes, 5, people, 1, "named", "$.graph"};
+    bf_lineage *l = NULL;
+
+    ck_assert_int_eq(bf__lineage_build(&l, &g), BF_OK);
+    ck_assert_uint_eq(bf_lineage_direct_count(l), 1);
+    ck_assert_str_eq(bf_lineage_direct(l, 0), "mart");
+    ck_assert_uint_eq(bf_lineage_indirect_count(l), 2);
+    ck_assert_uint_eq(bf_lineage_refresh_count(l), 1);
+    ck_assert_str_eq(bf_lineage_refresh(l, 0), "mart");
+    ck_assert_uint_eq(bf_lineage_human_count(l), 3);
+    ck_assert_str_eq(bf_lineage_human(l, 0), "ann");
+    ck_assert_str_eq(bf_lineage_human(l, 1), "cfo");
+    ck_assert_str_eq(bf_lineage_human_reason(l, 1), "stakeholder depending on mart");
+    ck_assert_str_eq(bf_lineage_human(l, 2), "finance");
+    ck_assert_str_eq(bf_lineage_human_reason(l, 2), "named");
+    bf_lineage_free(l);
+
+    /* Messages name the caller's path; a graph out of order is a bug of the caller. */
+    static const char *const on_nothing[] = {"nowhere"};
+    const bf__lineage_node unknown[] = {
+        {"orders", BF__LINEAGE_TARGET, NULL, 0, NULL, 0},
+        {"mart", BF__LINEAGE_ASSET, NULL, 0, on_nothing, 1},
+    };
+    bf__lineage_graph bad = {unknown, 2, NULL, 0, NULL, "$.graph"};
+    ck_assert_int_eq(bf__lineage_build(&l, &bad), BF_E_INVALID);
+    ck_assert_ptr_null(l);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "$.graph[0].depends_on: \"mart\" depends on"));
+    const bf__lineage_node disorder[] = {
+        {"orders", BF__LINEAGE_TARGET, NULL, 0, NULL, 0},
+        {"mart", BF__LINEAGE_ASSET, NULL, 0, NULL, 0},
+        {"raw", BF__LINEAGE_SOURCE, NULL, 0, NULL, 0},
+    };
+    bad = (bf__lineage_graph){disorder, 3, NULL, 0, NULL, "$.graph"};
+    ck_assert_int_eq(bf__lineage_build(&l, &bad), BF_E_INTERNAL);
+    ck_assert_int_eq(failalloc_live(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lineage");
@@ -272,6 +324,7 @@ int main(void)
     tcase_add_test(graph, empty_lineage);
     tcase_add_test(graph, lineage_survives_its_brief_changing);
     tcase_add_test(graph, many_assets_in_a_chain);
+    tcase_add_test(graph, neutral_graph_without_a_brief);
     tcase_add_test(errors, unknown_and_duplicate_names_are_refused);
     tcase_add_test(errors, cycles_are_named);
     tcase_add_test(memory, every_allocation_failure_is_reported_without_leaks);

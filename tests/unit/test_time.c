@@ -687,6 +687,40 @@ START_TEST(every_system_zone_loads)
 END_TEST
 
 /*
+ * Past the transition table, the edges precomputed at load answer exactly
+ * as the rule evaluated afresh: same type, same next change, in every system
+ * zone with a DST rule, every five days and an hour from the last transition to
+ * past the end of the table.
+ */
+START_TEST(precomputed_rule_edges_agree_with_the_rule)
+{
+    size_t checked = 0;
+
+    collect_zones();
+    for (size_t z = 0; z < nzones; z++) {
+        bf_tz *tz = load(zones[z]);
+        int64_t from = tz->ntrans ? tz->trans[tz->ntrans - 1] : 0;
+
+        if (tz->edges) {
+            for (int64_t t = from; t < tz->edges_until + 3 * 365 * 86400LL; t += 5 * 86400 + 3617) {
+                int64_t next_a, next_b;
+                bf__tz_type a = bf__tz_at(tz, t, &next_a);
+                bf__tz_type b = bf__tz_rule_at(&tz->rule, t, &next_b);
+
+                EXPECT(a.utoff == b.utoff && a.isdst == b.isdst && next_a == next_b,
+                       "%s at %lld: %d/%d next %lld, rule %d/%d next %lld", zones[z],
+                       (long long)t, a.utoff, a.isdst, (long long)next_a, b.utoff, b.isdst,
+                       (long long)next_b);
+                checked++;
+            }
+        }
+        bf_tz_free(tz);
+    }
+    ck_assert_uint_gt(checked, 1000);
+}
+END_TEST
+
+/*
  * Every local midnight from 2000 to 2030 in every zone with DST then,
  * checked against glibc: the instant shows that midnight or later, the
  * second before shows an earlier time, and no earlier instant at the
@@ -867,6 +901,7 @@ static Suite *time_suite(void)
 
     tcase_set_timeout(all_tc, 120);
     tcase_add_test(all_tc, every_system_zone_loads);
+    tcase_add_test(all_tc, precomputed_rule_edges_agree_with_the_rule);
     tcase_add_test(all_tc, local_midnights_agree_with_glibc_in_every_dst_zone);
     tcase_add_test(all_tc, local_midnights_agree_with_date_command);
     suite_add_tcase(s, all_tc);

@@ -481,8 +481,108 @@ func (r *Run) Progress() (Progress, error) {
 	}, nil
 }
 
-// Batches lists the run's batches in plan order ("" for all states), as in docs/ledger.md.
-func (r *Run) Batches(state string) ([]map[string]interface{}, error) {
+// goString copies a C string owned by a listing; "" for NULL (not recorded).
+func goString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// stateName names a state number; "" for -1 (none, or unknown).
+func stateName(names []string, v C.int) string {
+	if v < 0 || int(v) >= len(names) {
+		return ""
+	}
+	return names[int(v)]
+}
+
+func dimensionName(d C.bf_dimension) string {
+	return goString(C.bf_dimension_name(d))
+}
+
+// RunRecord is one run of Ledger.Runs. Times are UTC microseconds, 0 when
+// not set; strings the ledger did not record are "".
+type RunRecord struct {
+	ID, Seq                     int64
+	BriefName, State            string
+	PlanFingerprint             string
+	Dimension, Column           string // "key", "order_id"
+	CodeVersion, Operator       string
+	ParamsJSON, BriefJSON       string // as recorded at the start
+	MaxConcurrency, MaxAttempts int64
+	RetryBackoffUs, LeaseUs     int64
+	BatchCount                  int64
+	CreatedAt, StartedAt        int64
+	UpdatedAt, FinishedAt       int64
+}
+
+// Runs lists every run of the ledger, oldest first; with a brief name, only
+// that brief's runs ("" for all).
+func (l *Ledger) Runs(briefName string) ([]RunRecord, error) {
+	var cname *C.char
+	if briefName != "" {
+		cname = C.CString(briefName)
+		defer C.free(unsafe.Pointer(cname))
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer l.lock()()
+	var list *C.bf_run_list
+	if err := lastError(C.bf_ledger_runs(&list, l.handle(), cname)); err != nil {
+		return nil, err
+	}
+	defer C.bf_run_list_free(list)
+	n := C.bf_run_list_count(list)
+	out := make([]RunRecord, 0, int(n))
+	for i := C.size_t(0); i < n; i++ {
+		out = append(out, RunRecord{
+			ID:              int64(C.bf_run_list_id(list, i)),
+			Seq:             int64(C.bf_run_list_seq(list, i)),
+			BriefName:       goString(C.bf_run_list_brief_name(list, i)),
+			State:           stateName(RunStates, C.bf_run_list_state(list, i)),
+			PlanFingerprint: goString(C.bf_run_list_plan_fingerprint(list, i)),
+			Dimension:       dimensionName(C.bf_run_list_dimension(list, i)),
+			Column:          goString(C.bf_run_list_column(list, i)),
+			CodeVersion:     goString(C.bf_run_list_code_version(list, i)),
+			Operator:        goString(C.bf_run_list_operator(list, i)),
+			ParamsJSON:      goString(C.bf_run_list_params_json(list, i)),
+			BriefJSON:       goString(C.bf_run_list_brief_json(list, i)),
+			MaxConcurrency:  int64(C.bf_run_list_max_concurrency(list, i)),
+			MaxAttempts:     int64(C.bf_run_list_max_attempts(list, i)),
+			RetryBackoffUs:  int64(C.bf_run_list_retry_backoff_us(list, i)),
+			LeaseUs:         int64(C.bf_run_list_lease_us(list, i)),
+			BatchCount:      int64(C.bf_run_list_batch_count(list, i)),
+			CreatedAt:       int64(C.bf_run_list_created_at(list, i)),
+			StartedAt:       int64(C.bf_run_list_started_at(list, i)),
+			UpdatedAt:       int64(C.bf_run_list_updated_at(list, i)),
+			FinishedAt:      int64(C.bf_run_list_finished_at(list, i)),
+		})
+	}
+	return out, nil
+}
+
+// BatchRecord is one batch of Run.Batches. Times are UTC microseconds, 0
+// when not set; strings the ledger did not record (worker, fingerprints,
+// idempotency key, error) are "".
+type BatchRecord struct {
+	ID, Ordinal                         int64
+	ParentID                            int64 // the batch this one was split from, or 0
+	State, Dimension, Label             string
+	Lo, Hi                              int64
+	ParamsJSON                          string // e.g. {"lo":0,"hi":10}
+	Token, Attempt                      int64
+	LeaseUntil, NotBefore               int64
+	Worker                              string // who holds or last held the lease
+	StartedAt, FinishedAt, DurationUs   int64
+	RowsWritten, RowsDeleted            int64
+	FingerprintBefore, FingerprintAfter string
+	IdempotencyKey                      string
+	Error                               string // the latest failure's message
+}
+
+// Batches lists the run's batches in plan order ("" for all states).
+func (r *Run) Batches(state string) ([]BatchRecord, error) {
 	code := -1
 	for i, s := range BatchStates {
 		if s == state {
@@ -493,14 +593,74 @@ func (r *Run) Batches(state string) ([]map[string]interface{}, error) {
 		return nil, &Error{Code: ErrInvalid, Message: fmt.Sprintf("batch state must be one of %s, or \"\" for all; not %q",
 			strings.Join(BatchStates, ", "), state)}
 	}
-	var out *C.char
-	if err := r.call(func() C.int { return C.bf_run_batches_json(&out, r.handle(), C.int(code)) }); err != nil {
+	var list *C.bf_batch_list
+	if err := r.call(func() C.int { return C.bf_run_batches(&list, r.handle(), C.int(code)) }); err != nil {
 		return nil, err
 	}
-	defer C.bf_free(unsafe.Pointer(out))
-	var list []map[string]interface{}
-	if err := json.Unmarshal([]byte(C.GoString(out)), &list); err != nil {
-		return nil, &Error{Code: ErrParse, Message: "batches: " + err.Error()}
+	defer C.bf_batch_list_free(list)
+	n := C.bf_batch_list_count(list)
+	out := make([]BatchRecord, 0, int(n))
+	for i := C.size_t(0); i < n; i++ {
+		out = append(out, BatchRecord{
+			ID:                int64(C.bf_batch_list_id(list, i)),
+			Ordinal:           int64(C.bf_batch_list_ordinal(list, i)),
+			ParentID:          int64(C.bf_batch_list_parent_id(list, i)),
+			State:             stateName(BatchStates, C.bf_batch_list_state(list, i)),
+			Dimension:         dimensionName(C.bf_batch_list_dimension(list, i)),
+			Label:             goString(C.bf_batch_list_label(list, i)),
+			Lo:                int64(C.bf_batch_list_lo(list, i)),
+			Hi:                int64(C.bf_batch_list_hi(list, i)),
+			ParamsJSON:        goString(C.bf_batch_list_params_json(list, i)),
+			Token:             int64(C.bf_batch_list_token(list, i)),
+			Attempt:           int64(C.bf_batch_list_attempt(list, i)),
+			LeaseUntil:        int64(C.bf_batch_list_lease_until(list, i)),
+			NotBefore:         int64(C.bf_batch_list_not_before(list, i)),
+			Worker:            goString(C.bf_batch_list_worker(list, i)),
+			StartedAt:         int64(C.bf_batch_list_started_at(list, i)),
+			FinishedAt:        int64(C.bf_batch_list_finished_at(list, i)),
+			DurationUs:        int64(C.bf_batch_list_duration_us(list, i)),
+			RowsWritten:       int64(C.bf_batch_list_rows_written(list, i)),
+			RowsDeleted:       int64(C.bf_batch_list_rows_deleted(list, i)),
+			FingerprintBefore: goString(C.bf_batch_list_fingerprint_before(list, i)),
+			FingerprintAfter:  goString(C.bf_batch_list_fingerprint_after(list, i)),
+			IdempotencyKey:    goString(C.bf_batch_list_idempotency_key(list, i)),
+			Error:             goString(C.bf_batch_list_error(list, i)),
+		})
 	}
-	return list, nil
+	return out, nil
+}
+
+// Event is one entry of a run's audit log. From and To are state names (of
+// the run or of a batch, by Subject: "run", "batch" or "note"), "" when
+// there is none; At is in UTC microseconds.
+type Event struct {
+	Seq, BatchID      int64
+	Subject, From, To string
+	Actor             string
+	At                int64
+	Detail            string
+}
+
+// Events lists the run's audit log, oldest first.
+func (r *Run) Events() ([]Event, error) {
+	var list *C.bf_event_list
+	if err := r.call(func() C.int { return C.bf_run_events(&list, r.handle()) }); err != nil {
+		return nil, err
+	}
+	defer C.bf_event_list_free(list)
+	n := C.bf_event_list_count(list)
+	out := make([]Event, 0, int(n))
+	for i := C.size_t(0); i < n; i++ {
+		out = append(out, Event{
+			Seq:     int64(C.bf_event_list_seq(list, i)),
+			BatchID: int64(C.bf_event_list_batch_id(list, i)),
+			Subject: goString(C.bf_event_list_subject(list, i)),
+			From:    goString(C.bf_event_list_from(list, i)),
+			To:      goString(C.bf_event_list_to(list, i)),
+			Actor:   goString(C.bf_event_list_actor(list, i)),
+			At:      int64(C.bf_event_list_at(list, i)),
+			Detail:  goString(C.bf_event_list_detail(list, i)),
+		})
+	}
+	return out, nil
 }

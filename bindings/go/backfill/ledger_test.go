@@ -126,7 +126,7 @@ func TestLedgerFailRetryPauseAndFencing(t *testing.T) {
 	if err := run.Fail(lease, "warehouse timed out"); err != nil {
 		t.Fatal(err)
 	}
-	if failed, _ := run.Batches("failed"); len(failed) != 1 || failed[0]["label"] != "order_id [0, 10)" {
+	if failed, _ := run.Batches("failed"); len(failed) != 1 || failed[0].Label != "order_id [0, 10)" {
 		t.Fatalf("failed batches: %v", failed)
 	}
 	if err := run.Complete(lease, BatchResult{}); !errors.Is(err, &Error{Code: ErrLeaseLost}) {
@@ -206,5 +206,96 @@ func TestMissingLedgerWithMustExist(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("MustExist created the file")
+	}
+}
+
+func TestLedgerTypedListings(t *testing.T) {
+	plan := recordedPlan(t, "key-plan.json")
+	defer plan.Close()
+	l := openTestLedger(t)
+	defer l.Close()
+	run, err := l.StartRun(plan, RunSpec{BriefName: "orders-fix", MaxConcurrency: 2, MaxAttempts: 1,
+		CodeVersion: "v1", LeaseS: 60, Params: map[string]interface{}{"source": "go"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := run.Claim()
+	if err := run.Complete(done, BatchResult{RowsWritten: 7, RowsDeleted: 1, DurationS: 1.5,
+		IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	failing, _ := run.Claim()
+	if err := run.Fail(failing, "warehouse timed out"); err != nil {
+		t.Fatal(err)
+	}
+	held, _ := run.Claim()
+	if err := run.Pause("nightly load"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.StartRun(plan, RunSpec{BriefName: "events-fix"}); err != nil {
+		t.Fatal(err)
+	}
+
+	runs, err := l.Runs("")
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs: %+v, %v", runs, err)
+	}
+	r := runs[0]
+	if r.ID != run.ID() || r.BriefName != "orders-fix" || r.State != "paused" || r.Seq != 1 ||
+		r.Dimension != "key" || r.Column != "order_id" || r.CodeVersion != "v1" ||
+		r.Operator != "go-test" || r.ParamsJSON != `{"source":"go"}` ||
+		r.PlanFingerprint != plan.Fingerprint() || r.MaxConcurrency != 2 || r.MaxAttempts != 1 ||
+		r.LeaseUs != 60000000 || r.BatchCount != 3 || r.CreatedAt == 0 ||
+		r.StartedAt < r.CreatedAt || r.FinishedAt != 0 {
+		t.Fatalf("run record %+v", r)
+	}
+	if runs[1].BriefName != "events-fix" || runs[1].State != "planned" || runs[1].StartedAt != 0 {
+		t.Fatalf("second run record %+v", runs[1])
+	}
+	if only, err := l.Runs("events-fix"); err != nil || len(only) != 1 || only[0].ID != runs[1].ID {
+		t.Fatalf("runs of events-fix: %+v, %v", only, err)
+	}
+
+	batches, err := run.Batches("")
+	if err != nil || len(batches) != 3 {
+		t.Fatalf("batches: %+v, %v", batches, err)
+	}
+	b := batches[0]
+	if b.ID != done.BatchID || b.State != "completed" || b.Label != "order_id [0, 10)" ||
+		b.Lo != 0 || b.Hi != 10 || b.ParamsJSON != `{"lo":0,"hi":10}` || b.Dimension != "key" ||
+		b.Token != 1 || b.Attempt != 1 || b.RowsWritten != 7 || b.RowsDeleted != 1 ||
+		b.DurationUs != 1500000 || b.IdempotencyKey != "k1" || b.Error != "" || b.Worker != "" ||
+		b.FinishedAt < b.StartedAt || b.ParentID != 0 {
+		t.Fatalf("completed batch %+v", b)
+	}
+	if batches[1].State != "failed" || batches[1].Error != "warehouse timed out" {
+		t.Fatalf("failed batch %+v", batches[1])
+	}
+	if batches[2].State != "running" || batches[2].Worker != "go-test" ||
+		batches[2].Token != held.Token || batches[2].LeaseUntil != held.ExpiresAt {
+		t.Fatalf("running batch %+v (lease %+v)", batches[2], held)
+	}
+
+	events, err := run.Events()
+	if err != nil || len(events) < 8 {
+		t.Fatalf("events: %+v, %v", events, err)
+	}
+	if e := events[0]; e.Seq != 1 || e.Subject != "run" || e.From != "" || e.To != "planned" ||
+		e.Actor != "go-test" || e.At < r.CreatedAt {
+		t.Fatalf("first event %+v", e)
+	}
+	last := events[len(events)-1]
+	if last.Subject != "run" || last.From != "running" || last.To != "paused" ||
+		last.Detail != "nightly load" || last.Seq != int64(len(events)) {
+		t.Fatalf("last event %+v", last)
+	}
+	var failures int
+	for _, e := range events {
+		if e.BatchID == failing.BatchID && e.To == "failed" {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Fatalf("%d failure events for batch %d in %+v", failures, failing.BatchID, events)
 	}
 }

@@ -22,13 +22,13 @@ from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictE
                      NotFoundError, OutOfMemoryError, ParseError, StateError, UnsupportedError,
                      UserCallbackError, ValidationError)
 from .fingerprint import Fingerprint
-from .ledger import Lease, Ledger, Run
+from .ledger import BatchRecord, EventRecord, Lease, Ledger, Run, RunRecord
 from .plan import Batch, Plan
 
 __all__ = [
-    "ABIError", "BackfillError", "Batch", "BlockedError", "BusyError", "ConflictError",
-    "DriverError", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "Lease",
-    "LeaseLostError", "Ledger", "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "Run", "StateError",
+    "ABIError", "BackfillError", "Batch", "BatchRecord", "BlockedError", "BusyError", "ConflictError",
+    "DriverError", "EventRecord", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "Lease",
+    "LeaseLostError", "Ledger", "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "Run", "RunRecord", "StateError",
     "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "version",
     "version_number",
 ]

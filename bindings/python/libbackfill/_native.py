@@ -232,6 +232,38 @@ _declare("bf_run_progress", ctypes.c_int, [ctypes.POINTER(Progress), _vp], statu
 _declare("bf_run_batches_json", ctypes.c_int, [c_void_pp, _vp, ctypes.c_int], status=True)
 _declare("bf_run_events_json", ctypes.c_int, [c_void_pp, _vp], status=True)
 
+# Typed listings: each accessor takes (listing, index).
+_sz = ctypes.c_size_t
+_declare("bf_ledger_runs", ctypes.c_int, [c_void_pp, _vp, ctypes.c_char_p], status=True)
+_declare("bf_run_batches", ctypes.c_int, [c_void_pp, _vp, ctypes.c_int], status=True)
+_declare("bf_run_events", ctypes.c_int, [c_void_pp, _vp], status=True)
+LISTING_TEXT = {
+    "run": ("brief_name", "plan_fingerprint", "column", "code_version", "operator",
+            "params_json", "brief_json"),
+    "batch": ("label", "params_json", "worker", "fingerprint_before", "fingerprint_after",
+              "idempotency_key", "error"),
+    "event": ("subject", "from", "to", "actor", "detail"),
+}
+LISTING_INT = {
+    "run": ("id", "seq", "max_concurrency", "max_attempts", "retry_backoff_us", "lease_us",
+            "batch_count", "created_at", "started_at", "updated_at", "finished_at"),
+    "batch": ("id", "ordinal", "parent_id", "lo", "hi", "token", "attempt", "lease_until",
+              "not_before", "started_at", "finished_at", "duration_us", "rows_written",
+              "rows_deleted"),
+    "event": ("seq", "batch_id", "at"),
+}
+LISTING_STATE = {"run": ("state", "dimension"), "batch": ("state", "dimension"),
+                 "event": ("from_state", "to_state")}
+for _kind in ("run", "batch", "event"):
+    _declare("bf_%s_list_free" % _kind, None, [_vp])
+    _declare("bf_%s_list_count" % _kind, _sz, [_vp])
+    for _name in LISTING_TEXT[_kind]:
+        _declare("bf_%s_list_%s" % (_kind, _name), ctypes.c_char_p, [_vp, _sz])
+    for _name in LISTING_INT[_kind]:
+        _declare("bf_%s_list_%s" % (_kind, _name), _i64, [_vp, _sz])
+    for _name in LISTING_STATE[_kind]:
+        _declare("bf_%s_list_%s" % (_kind, _name), ctypes.c_int, [_vp, _sz])
+
 
 def take_string(ptr):
     """Copy a library-allocated C string into Python and free it with bf_free."""

@@ -2,14 +2,14 @@
 tokens, completions, failures and retries, progress and the audit log."""
 
 import ctypes
+import dataclasses
 import json
 import os
 import weakref
 
 from ._args import choice, path_arg
 from ._handle import Handle as _Handle
-from ._native import (CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib,
-                      take_string)
+from ._native import CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib
 
 DURABILITY = {"full": 0, "normal": 1}
 RUN_STATES = ("planned", "running", "paused", "cancelled", "failed", "validating",
@@ -23,10 +23,151 @@ def _text(value):
     return None if value is None else value.encode("utf-8")
 
 
-def _json_out(fn, *args):
+def _name(names, value):
+    return names[value] if 0 <= value < len(names) else None
+
+
+def _embedded(text):
+    """JSON text the ledger keeps (parameters, a brief) as a value; the text itself if it
+    does not parse."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One run of Ledger.runs(). Times are UTC microseconds, 0 when not set."""
+
+    id: int
+    seq: int
+    brief_name: str
+    state: str
+    plan_fingerprint: str
+    dimension: str
+    column: str
+    code_version: str
+    operator: str
+    params: object
+    brief: object
+    max_concurrency: int
+    max_attempts: int
+    retry_backoff_us: int
+    lease_us: int
+    batch_count: int
+    created_at: int
+    started_at: int
+    updated_at: int
+    finished_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchRecord:
+    """One batch of Run.batches(). Times are UTC microseconds, 0 when not set; worker,
+    fingerprints, idempotency_key and error are None when not recorded."""
+
+    id: int
+    ordinal: int
+    parent_id: int
+    state: str
+    dimension: str
+    label: str
+    lo: int
+    hi: int
+    params: object
+    token: int
+    attempt: int
+    lease_until: int
+    not_before: int
+    worker: str
+    started_at: int
+    finished_at: int
+    duration_us: int
+    rows_written: int
+    rows_deleted: int
+    fingerprint_before: str
+    fingerprint_after: str
+    idempotency_key: str
+    error: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EventRecord:
+    """One event of Run.events(): `from_state` and `to_state` are state names (of a run or a
+    batch, by `subject`), None when there is none; `at` is in UTC microseconds."""
+
+    seq: int
+    batch_id: int
+    subject: str
+    from_state: str
+    to_state: str
+    actor: str
+    at: int
+    detail: str
+
+
+def _listing(kind, fill, make):
+    """Read a typed listing (bf_<kind>_list) that fill(out) makes, one record per item."""
     out = ctypes.c_void_p()
-    fn(ctypes.byref(out), *args)
-    return json.loads(take_string(out))
+    fill(ctypes.byref(out))
+    handle = out.value
+    prefix = "bf_%s_list_" % kind
+
+    def text(name, i):
+        value = getattr(lib, prefix + name)(handle, i)
+        return None if value is None else value.decode("utf-8")
+
+    def num(name, i):
+        return getattr(lib, prefix + name)(handle, i)
+
+    try:
+        return [make(text, num, i) for i in range(getattr(lib, prefix + "count")(handle))]
+    finally:
+        getattr(lib, prefix + "free")(handle)
+
+
+def _dimension(value):
+    name = lib.bf_dimension_name(value)
+    return None if name is None else name.decode("ascii")
+
+
+def _run_record(text, num, i):
+    return RunRecord(
+        id=num("id", i), seq=num("seq", i), brief_name=text("brief_name", i),
+        state=_name(RUN_STATES, num("state", i)),
+        plan_fingerprint=text("plan_fingerprint", i), dimension=_dimension(num("dimension", i)),
+        column=text("column", i), code_version=text("code_version", i),
+        operator=text("operator", i), params=_embedded(text("params_json", i)),
+        brief=_embedded(text("brief_json", i)), max_concurrency=num("max_concurrency", i),
+        max_attempts=num("max_attempts", i), retry_backoff_us=num("retry_backoff_us", i),
+        lease_us=num("lease_us", i), batch_count=num("batch_count", i),
+        created_at=num("created_at", i), started_at=num("started_at", i),
+        updated_at=num("updated_at", i), finished_at=num("finished_at", i))
+
+
+def _batch_record(text, num, i):
+    return BatchRecord(
+        id=num("id", i), ordinal=num("ordinal", i), parent_id=num("parent_id", i),
+        state=_name(BATCH_STATES, num("state", i)), dimension=_dimension(num("dimension", i)),
+        label=text("label", i), lo=num("lo", i), hi=num("hi", i),
+        params=_embedded(text("params_json", i)), token=num("token", i),
+        attempt=num("attempt", i), lease_until=num("lease_until", i),
+        not_before=num("not_before", i), worker=text("worker", i),
+        started_at=num("started_at", i), finished_at=num("finished_at", i),
+        duration_us=num("duration_us", i), rows_written=num("rows_written", i),
+        rows_deleted=num("rows_deleted", i), fingerprint_before=text("fingerprint_before", i),
+        fingerprint_after=text("fingerprint_after", i),
+        idempotency_key=text("idempotency_key", i), error=text("error", i))
+
+
+def _event_record(text, num, i):
+    return EventRecord(
+        seq=num("seq", i), batch_id=num("batch_id", i), subject=text("subject", i),
+        from_state=text("from", i), to_state=text("to", i), actor=text("actor", i),
+        at=num("at", i), detail=text("detail", i))
 
 
 class Ledger(_Handle):
@@ -70,9 +211,10 @@ class Ledger(_Handle):
         """The path the ledger was opened with, as a str."""
         return os.fsdecode(lib.bf_ledger_path(self._handle()))
 
-    def runs(self):
-        """Every run as a dict (fields in docs/ledger.md)."""
-        return _json_out(lib.bf_ledger_runs_json, self._handle())
+    def runs(self, brief_name=None):
+        """Every run, oldest first (only the brief's, given its name), as RunRecords."""
+        return _listing("run", lambda out: lib.bf_ledger_runs(out, self._handle(),
+                                                              _text(brief_name)), _run_record)
 
     def start_run(self, plan, brief_name, brief_json=None, code_version=None, operator=None,
                   params=None, max_concurrency=1, max_attempts=3, retry_backoff_s=5.0,
@@ -224,10 +366,12 @@ class Run(_Handle):
 
     def batches(self, state=None):
         """The run's batches in plan order (all, or those in `state`, one of
-        BATCH_STATES), as dicts."""
+        BATCH_STATES), as BatchRecords."""
         code = -1 if state is None else choice("batch state", state, BATCH_STATES)
-        return _json_out(lib.bf_run_batches_json, self._handle(), code)
+        return _listing("batch", lambda out: lib.bf_run_batches(out, self._handle(), code),
+                        _batch_record)
 
     def events(self):
-        """The run's audit log, oldest first, as dicts."""
-        return _json_out(lib.bf_run_events_json, self._handle())
+        """The run's audit log, oldest first, as EventRecords."""
+        return _listing("event", lambda out: lib.bf_run_events(out, self._handle()),
+                        _event_record)

@@ -1,5 +1,8 @@
 """Batch tracking from Python: the ledger through the binding."""
 
+import ctypes
+import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -7,7 +10,8 @@ import tempfile
 import unittest
 
 import libbackfill
-from libbackfill import Fingerprint, Ledger, Plan
+from libbackfill import BatchRecord, EventRecord, Fingerprint, Ledger, Plan, RunRecord
+from libbackfill._native import lib
 
 SOURCE_ROOT = os.environ.get("BF_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../../.."))
 
@@ -55,9 +59,86 @@ class LedgerTest(unittest.TestCase):
             self.assertEqual(progress["rows_written"], 60)
             batches = run.batches("completed")
             self.assertEqual(len(batches), 3)
-            completions = [e for e in run.events() if e.get("to") == "completed"]
+            completions = [e for e in run.events() if e.to_state == "completed"]
             self.assertEqual(len(completions), 3)
-            self.assertEqual({e["actor"] for e in completions}, {"py-test"})
+            self.assertEqual({e.actor for e in completions}, {"py-test"})
+
+    def test_typed_listings(self):
+        clock = FakeClock()
+        t0 = clock.now
+        with Ledger(self.path, clock=clock, actor="py-test") as ledger:
+            run = ledger.start_run(self.plan, "orders-fix", max_attempts=1, max_concurrency=2,
+                                   params={"dry_run": False}, code_version="v1", lease_s=60)
+            clock.now += 1_000_000
+            done = run.claim()
+            clock.now += 2_000_000
+            run.complete(done, rows_written=7, rows_deleted=1, duration_s=1.5,
+                         fingerprint_after=Fingerprint([(1, "a")]), idempotency_key="k1")
+            failing = run.claim()
+            run.fail(failing, "warehouse timed out")
+            held = run.claim()
+            run.note("looking")
+            ledger.start_run(self.plan, "events-fix")
+
+            runs = ledger.runs()
+            self.assertTrue(all(isinstance(r, RunRecord) for r in runs))
+            self.assertEqual([(r.id, r.brief_name, r.state) for r in runs],
+                             [(1, "orders-fix", "running"), (2, "events-fix", "planned")])
+            r = runs[0]
+            self.assertEqual((r.seq, r.dimension, r.column, r.code_version, r.operator),
+                             (1, "key", "order_id", "v1", "py-test"))
+            self.assertEqual(r.params, {"dry_run": False})
+            self.assertEqual(r.plan_fingerprint, self.plan.fingerprint)
+            self.assertEqual((r.max_concurrency, r.max_attempts, r.lease_us, r.batch_count),
+                             (2, 1, 60_000_000, 3))
+            self.assertEqual((r.created_at, r.started_at, r.finished_at),
+                             (t0, t0 + 1_000_000, 0))
+            self.assertEqual([r.id for r in ledger.runs("events-fix")], [2])
+            self.assertEqual(ledger.runs("nosuch"), [])
+
+            batches = run.batches()
+            self.assertTrue(all(isinstance(b, BatchRecord) for b in batches))
+            self.assertEqual([b.state for b in batches], ["completed", "failed", "running"])
+            b = batches[0]
+            self.assertEqual((b.id, b.ordinal, b.label, b.lo, b.hi, b.params),
+                             (done.batch_id, 0, "order_id [0, 10)", 0, 10, {"lo": 0, "hi": 10}))
+            self.assertEqual((b.token, b.attempt, b.rows_written, b.rows_deleted, b.duration_us),
+                             (1, 1, 7, 1, 1_500_000))
+            self.assertEqual((b.started_at, b.finished_at), (t0 + 1_000_000, t0 + 3_000_000))
+            self.assertEqual((b.fingerprint_after, b.fingerprint_before, b.idempotency_key),
+                             (str(Fingerprint([(1, "a")])), None, "k1"))
+            self.assertIsNone(b.error)
+            self.assertEqual(batches[1].error, "warehouse timed out")
+            self.assertEqual((batches[2].worker, batches[2].lease_until, batches[2].token),
+                             ("py-test", t0 + 63_000_000, held.token))
+            self.assertEqual([b.id for b in run.batches("failed")], [failing.batch_id])
+
+            events = run.events()
+            self.assertTrue(all(isinstance(e, EventRecord) for e in events))
+            self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
+            self.assertEqual((events[0].subject, events[0].from_state, events[0].to_state),
+                             ("run", None, "planned"))
+            self.assertEqual((events[-1].subject, events[-1].detail), ("note", "looking"))
+            self.assertTrue(all(e.actor == "py-test" for e in events))
+
+            # The library's JSON listings say the same.
+            out = ctypes.c_void_p()
+            lib.bf_run_batches_json(ctypes.byref(out), run._handle(), -1)
+            as_json = json.loads(ctypes.string_at(out.value).decode("utf-8"))
+            lib.bf_free(out)
+            self.assertEqual([(j["id"], j["state"], j["label"], j["params"], j["error"], j["worker"])
+                              for j in as_json],
+                             [(b.id, b.state, b.label, b.params, b.error, b.worker)
+                              for b in batches])
+            lib.bf_run_events_json(ctypes.byref(out), run._handle())
+            as_json = json.loads(ctypes.string_at(out.value).decode("utf-8"))
+            lib.bf_free(out)
+            self.assertEqual([(j["seq"], j["subject"], j["from"], j["to"], j["at_us"], j["detail"])
+                              for j in as_json],
+                             [(e.seq, e.subject, e.from_state, e.to_state, e.at, e.detail)
+                              for e in events])
+            with self.assertRaises(dataclasses.FrozenInstanceError):
+                b.state = "pending"
 
     def test_same_brief_resumes_and_other_plan_conflicts(self):
         with Ledger(self.path) as ledger:
@@ -102,7 +183,7 @@ class LedgerTest(unittest.TestCase):
             lease = run.claim()
             run.fail(lease, "warehouse timed out")
             failed = run.batches("failed")
-            self.assertEqual([b["label"] for b in failed], ["order_id [0, 10)"])
+            self.assertEqual([b.label for b in failed], ["order_id [0, 10)"])
             self.assertEqual(run.retry(), 1)
             again = run.claim()
             self.assertEqual((again.label, again.attempt), ("order_id [0, 10)", 1))
@@ -142,7 +223,7 @@ class LedgerTest(unittest.TestCase):
             run.finish("host says done")
             self.assertEqual(run.state, "completed")
             self.assertEqual(run.progress()["state"], "completed")
-            self.assertEqual(run.events()[-1]["detail"], "host says done")
+            self.assertEqual(run.events()[-1].detail, "host says done")
             with self.assertRaises(libbackfill.StateError):
                 run.finish()
 
@@ -159,7 +240,7 @@ class LedgerTest(unittest.TestCase):
                     self.assertEqual(ledger.path, self.path)
                     ledger.start_run(self.plan, "orders-fix")
         with Ledger(pathlib.Path(self.path)) as ledger:
-            self.assertEqual([r["brief"] for r in ledger.runs()], ["orders-fix"])
+            self.assertEqual([r.brief_name for r in ledger.runs()], ["orders-fix"])
         with self.assertRaises(libbackfill.NotFoundError):
             Ledger(pathlib.Path(self.dir) / "nosuch.db", must_exist=True)
 

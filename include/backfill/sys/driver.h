@@ -13,14 +13,22 @@
  * library with BF_E_ABI; a NULL member means "not provided" and the operation
  * fails with BF_E_UNSUPPORTED.
  *
- * Members return BF_OK or a negative BF_E_* code. BF_E_USER is passed back
- * to the caller untouched, so a binding can re-raise its own exception.
+ * Ownership: vtables are copied, this header's as the ledger's store vtable
+ * (<backfill/sys/store.h>): bf_driver_new() and bf_driver_new_sql() copy the
+ * host's vtable up to its version, so it may be a stack variable; only the
+ * userdata is kept, released through free_userdata.
+ *
+ * Members return BF_OK or a negative BF_E_* code, after setting a message
+ * with bf_error_set() (<backfill/sys/errors.h>), which the dispatch keeps.
+ * BF_E_USER is passed back to the caller untouched, so a binding can
+ * re-raise its own exception.
  * Results are written into library-owned objects through the setters below.
  */
 #ifndef BACKFILL_SYS_DRIVER_H
 #define BACKFILL_SYS_DRIVER_H
 
 #include "backfill/driver.h"
+#include "backfill/sys/errors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,9 +65,10 @@ BF_API int bf_profile_set_fingerprint(bf_profile *profile, const bf_fingerprint 
  * objects (info, rows, profile) are created empty by the library and filled
  * by the member; rows come with their column names already set.
  * key_boundaries fills `rows` with one INT column. last_error, when present,
- * gives the message for a failure the member did not describe.
+ * gives the message for a failure the member did not describe. A vtable of
+ * version 1 ends before count_batches: the library reads only its members.
  */
-typedef struct bf_driver_vtable {
+struct bf_driver_vtable {
     unsigned version;
     /* since version 1 */
     int (*describe)(void *userdata, bf_table_info *info, const char *table);
@@ -98,12 +107,16 @@ typedef struct bf_driver_vtable {
     int (*partitions)(void *userdata, bf_rows *rows, const char *table, const char *column);
     int (*execute)(void *userdata, const char *sql);
     const char *(*last_error)(void *userdata);
-} bf_driver_vtable;
+    /* since version 2 */
+    /* Rows per batch of `plan` in `table`: out_counts has bf_plan_count(plan) elements, zeroed. */
+    int (*count_batches)(void *userdata, int64_t *out_counts, const bf_plan *plan,
+                         const char *table);
+};
 
-#define BF_DRIVER_VTABLE_VERSION 1u
+#define BF_DRIVER_VTABLE_VERSION 2u
 #define BF_DRIVER_VTABLE_INIT {BF_DRIVER_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, \
                                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-                               NULL, NULL}
+                               NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version);
@@ -154,11 +167,27 @@ typedef struct bf_sql_vtable {
     int (*describe)(void *userdata, bf_table_info *info, const char *table);
     /* The connection's message for its last failure. */
     const char *(*error_message)(void *userdata);
+    /* since version 2 */
+    /*
+     * Aggregate f(x, bounds) that counts a time or key plan's rows per batch
+     * in one pass (bf_driver_count_batches()); NULL: a GROUP BY over a CASE
+     * expression does it. `bounds` is a blob of the n + 1 increasing
+     * boundaries b0 < ... < bn of the plan's batches in key order: the byte
+     * 'I' and each boundary as 8 bytes little-endian two's complement, or
+     * the byte 'T' and each as a 4-byte little-endian length and its bytes.
+     * The library passes only rows with b0 <= x < bn. f returns a blob of n
+     * 8-byte little-endian counts (an empty blob when there were no rows), count i for b(i) <= x < b(i+1) as the
+     * dialect's own comparison orders them, or NULL when it met a value it
+     * cannot place exactly as that comparison would (the library then counts
+     * with the GROUP BY).
+     */
+    const char *batch_counts_function;
 } bf_sql_vtable;
 
-#define BF_SQL_VTABLE_VERSION 1u
+#define BF_SQL_VTABLE_VERSION 2u
 #define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
-                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                            NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);

@@ -1,0 +1,213 @@
+/*
+ * backfill validate RUN --ledger FILE --warehouse DB [--batch ID] [--json]:
+ * re-run a run's after-checks against the warehouse, per written batch (or
+ * the one --batch) and, once every batch is written, the run-level checks;
+ * print them, record them in the ledger (bf_validator_settle: a passing
+ * batch becomes validated, a failing error check pauses the run). Checks
+ * that compare with before report "skipped": no before state exists later.
+ * Exit 0 all pass, 3 an error-level check failed, 4 batches not yet written.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+#define USAGE "validate RUN --ledger FILE --warehouse DB [--batch ID]"
+
+/* The brief the run recorded at its start (a copy), or NULL with the status reported. */
+static int run_brief(bf_brief **out, bf_ledger *ledger, bf_run *run)
+{
+    bf_run_list *list = NULL;
+    int rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run));
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
+        if (bf_run_list_id(list, i) == bf_run_id(run)) {
+            const char *text = bf_run_list_brief_json(list, i);
+            rc = bf_brief_load_json(out, text, strlen(text));
+            break;
+        }
+    }
+    bf_run_list_free(list);
+    if (rc != BF_OK)
+        return cli_fail_bf(rc, "validate: the run's recorded brief");
+    if (!*out)
+        return cli_fail(EXIT_FAILURE_, "validate: run %lld has no recorded brief",
+                        (long long)bf_run_id(run));
+    return EXIT_DONE;
+}
+
+static void print_results(const bf_results *r, const char *label)
+{
+    for (size_t i = 0; i < bf_results_count(r); i++) {
+        const char *name = bf_results_name(r, i);
+        printf("%-7s %s %s%s%s: %s\n", bf_outcome_name(bf_results_outcome(r, i)),
+               label ? label : "run", bf_results_check(r, i), name ? " " : "", name ? name : "",
+               bf_results_message(r, i));
+    }
+}
+
+/* Validate, print (text) or collect (JSON), and record one batch (batch_id 0: the run). */
+static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, bf_run *run,
+               const bf_batch *batch, int64_t batch_id, int *failed)
+{
+    bf_results *r = NULL;
+    char *text = NULL;
+    int rc = bf_validator_after(&r, v, d, plan, batch, NULL);
+
+    if (rc == BF_OK)
+        rc = bf_validator_settle(run, batch_id, r);
+    if (rc == BF_OK && cli_json)
+        rc = bf_results_to_json(&text, r);
+    if (rc != BF_OK) {
+        bf_results_free(r);
+        return rc;
+    }
+    if (bf_results_status(r) != BF_OK)
+        *failed = 1;
+    if (cli_json) {
+        json_t *j = cli_embedded_json(text);
+        json_object_set_new(j, "batch_id", json_integer(batch_id));
+        json_array_append_new(out, j);
+        bf_free(text);
+    } else {
+        print_results(r, batch ? bf_batch_label(batch) : NULL);
+    }
+    bf_results_free(r);
+    return BF_OK;
+}
+
+static int written(int state)
+{
+    return state == BF_BATCH_COMPLETED || state == BF_BATCH_VALIDATED;
+}
+
+static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64_t only)
+{
+    bf_brief *brief = NULL;
+    bf_driver *d = NULL;
+    bf_plan *plan = NULL;
+    bf_validator *v = NULL;
+    bf_batch_list *bl = NULL;
+    json_t *results = json_array();
+    size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0;
+    int64_t *rows = NULL;
+    int failed = 0, status = run_brief(&brief, ledger, run), rc = BF_OK;
+
+    if (status != EXIT_DONE)
+        goto done;
+    if ((rc = bf_driver_open_sqlite(&d, warehouse, 0)) != BF_OK ||
+        (rc = bf_driver_plan_brief(&plan, d, brief)) != BF_OK ||
+        (rc = bf_validator_new_from_brief(&v, brief)) != BF_OK ||
+        (rc = bf_run_batches(&bl, run, -1)) != BF_OK) {
+        status = cli_fail_bf(rc, "validate");
+        goto done;
+    }
+    if (strcmp(bf_plan_fingerprint(plan), bf_run_plan_fingerprint(run)) != 0) {
+        status = cli_fail(EXIT_USAGE, "validate: the brief's plan against %s has fingerprint %s, "
+                          "but run %lld was planned as %s: not the same batches", warehouse,
+                          bf_plan_fingerprint(plan), (long long)bf_run_id(run),
+                          bf_run_plan_fingerprint(run));
+        goto done;
+    }
+    ords = calloc(bf_batch_list_count(bl) + 1, sizeof *ords);
+    rows = calloc(bf_batch_list_count(bl) + 1, sizeof *rows);
+    if (!ords || !rows || !results) {
+        status = cli_fail(EXIT_FAILURE_, "validate: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
+        int state = bf_batch_list_state(bl, i);
+        int64_t id = bf_batch_list_id(bl, i), ord = bf_batch_list_ordinal(bl, i);
+        const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(plan)
+                                ? bf_plan_batch(plan, (size_t)ord) : NULL;
+
+        if (state == BF_BATCH_SPLIT || state == BF_BATCH_CANCELLED)
+            continue;
+        if (only && id != only)
+            continue;
+        seen++;
+        if (!written(state)) {
+            unwritten++;
+            if (!cli_json)
+                printf("%-7s %s: batch %lld is %s, not written yet\n", "unwritten",
+                       bf_batch_list_label(bl, i), (long long)id,
+                       bf_batch_state_name((bf_batch_state)state));
+            continue;
+        }
+        ords[nw] = (size_t)ord;
+        rows[nw++] = bf_batch_list_rows_written(bl, i);
+        if (!b || bf_batch_list_parent_id(bl, i) != 0)
+            continue; /* a split half: its bounds are not a plan batch's */
+        if ((rc = one(results, v, d, plan, run, b, id, &failed)) != BF_OK) {
+            status = cli_fail_bf(rc, "validate");
+            goto done;
+        }
+    }
+    if (only && !seen) {
+        status = cli_fail(EXIT_USAGE, "validate: run %lld has no batch %lld (see backfill status)",
+                          (long long)bf_run_id(run), (long long)only);
+        goto done;
+    }
+    /* The run-level checks (coverage, expected rows) once the whole run is written. */
+    if (!only && !unwritten) {
+        if ((rc = bf_validator_set_written(v, ords, rows, nw)) != BF_OK ||
+            (rc = one(results, v, d, plan, run, NULL, 0, &failed)) != BF_OK) {
+            status = cli_fail_bf(rc, "validate");
+            goto done;
+        }
+    }
+    status = failed ? EXIT_BLOCKED : unwritten ? EXIT_UNFINISHED : EXIT_DONE;
+    if (cli_json) {
+        cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:b, s:O}", "run",
+                                 (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run),
+                                 "status", failed ? "fail" : unwritten ? "unfinished" : "pass",
+                                 "unwritten", (json_int_t)unwritten, "run_checked",
+                                 !only && !unwritten, "results", results));
+    } else {
+        printf("validate run %lld (%s): %s", (long long)bf_run_id(run), bf_run_brief_name(run),
+               failed ? "FAILED" : "passed");
+        if (unwritten)
+            printf(", %zu batches not written yet", unwritten);
+        printf("\n");
+    }
+done:
+    json_decref(results);
+    free(ords);
+    free(rows);
+    bf_batch_list_free(bl);
+    bf_validator_free(v);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_brief_free(brief);
+    return status;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    struct cli_ledger_args args;
+    bf_ledger *ledger = NULL;
+    bf_run *run = NULL;
+    const char *warehouse = cli_opt("warehouse"), *batch = cli_opt("batch");
+    int64_t only = 0;
+    int status = cli_ledger_args(&args, argc, argv, 1, 0);
+
+    if (status == EXIT_DONE && !warehouse)
+        status = cli_fail(EXIT_USAGE, "validate: --warehouse DB is required (usage: " USAGE ")");
+    if (status == EXIT_DONE && batch) {
+        char *end = NULL;
+        long long n = strtoll(batch, &end, 10);
+        if (!*batch || *end || n <= 0)
+            status = cli_fail(EXIT_USAGE, "validate: --batch takes a batch id (a positive "
+                              "integer, as backfill status --json shows), not '%s'", batch);
+        only = n;
+    }
+    if (status == EXIT_DONE)
+        status = cli_ledger_open(&ledger, args.ledger_path);
+    if (status == EXIT_DONE)
+        status = cli_run_open(&run, ledger, args.run_ref);
+    if (status == EXIT_DONE)
+        status = validate(ledger, run, warehouse, only);
+    bf_run_free(run);
+    bf_ledger_close(ledger);
+    return status;
+}

@@ -1,0 +1,214 @@
+/*
+ * Planning a brief against the warehouse: the brief's names checked
+ * against the tables, key boundaries for rows_per_batch found by one walk,
+ * and the pinned, verified plan. What `backfill plan --warehouse` does, for
+ * any host. The planner knows nothing of drivers; this is where the two
+ * meet.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "backfill/brief.h"
+#include "common/internal.h"
+#include "common/json.h"
+#include "driver/driver_internal.h"
+
+/* Boundaries walked once over the whole key scope, then answered from memory. */
+struct boundaries {
+    bf_driver *driver;
+    const char *table;
+    const char *column;
+    int64_t *keys;
+    size_t count;
+};
+
+static int next_boundary(int64_t *out, int64_t from, int64_t hi, int64_t rows, void *userdata)
+{
+    struct boundaries *kb = userdata;
+    size_t lo = 0, n;
+    int rc;
+
+    if (!kb->keys) {
+        rc = bf_driver_key_boundaries(&kb->keys, &kb->count, kb->driver, kb->table, kb->column,
+                                      from, hi, rows);
+        if (rc != BF_OK)
+            return rc;
+    }
+    /* Binary search for the first boundary past `from`: the keys strictly increase. */
+    n = kb->count;
+    while (lo < n) {
+        size_t mid = lo + (n - lo) / 2;
+
+        if (kb->keys[mid] > from)
+            n = mid;
+        else
+            lo = mid + 1;
+    }
+    *out = lo < kb->count ? kb->keys[lo] : hi;
+    return BF_OK;
+}
+
+/* ---- the brief's names against the warehouse ---- */
+
+/* Column names match as SQL identifiers do: ASCII letters in either case. */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+/*
+ * Describe `table`, named by the brief at `where`. A table the warehouse
+ * lacks is the brief's fault (BF_E_INVALID, the handle's error cleared);
+ * any other failure is the warehouse's and stays on the handle.
+ */
+static int describe(bf_table_info **out, bf_driver *driver, const char *table, const char *where)
+{
+    int rc = bf_driver_describe(out, driver, table);
+
+    if (rc == BF_E_NOT_FOUND) {
+        bf__driver_clear_error(driver);
+        return bf__error(BF_E_INVALID, "%s: no table %s in the warehouse", where, table);
+    }
+    return rc;
+}
+
+/* BF_OK when `column` (named at JSON path `where`) is a column of the table. */
+static int has_column(const bf_table_info *info, const char *table, const char *column,
+                      const char *where)
+{
+    for (size_t i = 0; i < bf_table_info_column_count(info); i++)
+        if (same_name(bf_table_info_column_name(info, i), column))
+            return BF_OK;
+    return bf__error(BF_E_INVALID, "%s: table %s has no column %s", where, table, column);
+}
+
+/* The columns a validation check names: `columns` on the target, `parent_columns` on `parent`. */
+static int check_validation(bf_driver *driver, const bf_brief *brief, const bf_table_info *target,
+                            size_t index)
+{
+    const char *table = bf_brief_target_table(brief);
+    bf_table_info *parent_info = NULL;
+    json_t *check, *list, *item, *parent;
+    char *text = NULL, where[96];
+    size_t i;
+    int rc;
+
+    if ((rc = bf_brief_check_json(&text, brief, index)) != BF_OK)
+        return rc;
+    check = bf__json_loads(text, 0, NULL);
+    bf_free(text);
+    if (!check)
+        return bf__nomem();
+    rc = BF_OK;
+    list = json_object_get(check, "columns");
+    json_array_foreach(list, i, item) {
+        snprintf(where, sizeof where, "$.validation[%zu].columns[%zu]", index, i);
+        if (rc == BF_OK && json_is_string(item))
+            rc = has_column(target, table, json_string_value(item), where);
+    }
+    parent = json_object_get(check, "parent");
+    if (rc == BF_OK && json_is_string(parent)) {
+        snprintf(where, sizeof where, "$.validation[%zu].parent", index);
+        rc = describe(&parent_info, driver, json_string_value(parent), where);
+        list = json_object_get(check, "parent_columns");
+        json_array_foreach(list, i, item) {
+            snprintf(where, sizeof where, "$.validation[%zu].parent_columns[%zu]", index, i);
+            if (rc == BF_OK && json_is_string(item))
+                rc = has_column(parent_info, json_string_value(parent), json_string_value(item),
+                                where);
+        }
+    }
+    bf_table_info_free(parent_info);
+    json_decref(check);
+    return rc;
+}
+
+/*
+ * Every table and column the brief names, checked against the warehouse
+ * before anything is planned or counted: a typo is bad input naming the
+ * JSON path and the name, never a plan of empty batches.
+ */
+static int check_names(bf_driver *driver, const bf_brief *brief)
+{
+    static const char *const scopes[] = {
+        [BF_SCOPE_KEYS] = "$.scope.keys.column",
+        [BF_SCOPE_PARTITIONS] = "$.scope.partitions.column",
+        [BF_SCOPE_BUCKETS] = "$.scope.buckets.column",
+    };
+    const char *table = bf_brief_target_table(brief), *column;
+    bf_table_info *info = NULL;
+    bf_scope_kind kind = bf_brief_scope_kind(brief);
+    char where[64];
+    int rc;
+
+    if (!table)
+        return bf__error(BF_E_INVALID,
+                         "$.target.table: planning against a warehouse needs the target table");
+    if ((rc = describe(&info, driver, table, "$.target.table")) != BF_OK)
+        return rc;
+    if ((column = bf_brief_time_column(brief)) != NULL)
+        rc = has_column(info, table, column, "$.target.time_column");
+    for (size_t i = 0; rc == BF_OK && i < bf_brief_key_count(brief); i++) {
+        snprintf(where, sizeof where, "$.target.key[%zu]", i);
+        rc = has_column(info, table, bf_brief_key(brief, i), where);
+    }
+    for (size_t i = 0; rc == BF_OK && i < bf_brief_column_count(brief); i++) {
+        snprintf(where, sizeof where, "$.target.columns[%zu]", i);
+        rc = has_column(info, table, bf_brief_column(brief, i), where);
+    }
+    column = bf_brief_scope_column(brief);
+    if (rc == BF_OK && column && (size_t)kind < BF_ARRAY_LEN(scopes) && scopes[kind])
+        rc = has_column(info, table, column, scopes[kind]);
+    for (size_t i = 0; rc == BF_OK && i < bf_brief_check_count(brief); i++)
+        rc = check_validation(driver, brief, info, i);
+    bf_table_info_free(info);
+    return rc;
+}
+
+int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief)
+{
+    bf_planner *planner = NULL;
+    bf_plan *plan = NULL;
+    struct boundaries kb = {0};
+    int64_t per_batch;
+    int rc;
+
+    if (!driver)
+        return bf__error(BF_E_INVALID, "driver: plan_brief: NULL driver");
+    if (out)
+        *out = NULL;
+    bf__driver_clear_error(driver);
+    if (!out || !brief) {
+        bf__error(BF_E_INVALID, "driver: plan_brief: NULL argument");
+        return bf__driver_fail_from_thread(driver);
+    }
+    rc = bf_planner_new_from_brief(&planner, brief);
+    if (rc == BF_OK)
+        rc = check_names(driver, brief);
+    if (rc == BF_OK && bf_brief_scope_kind(brief) == BF_SCOPE_KEYS &&
+        bf_brief_rows_per_batch(&per_batch, brief) == BF_OK) {
+        kb.driver = driver;
+        kb.table = bf_brief_target_table(brief);
+        kb.column = bf_brief_scope_column(brief);
+        rc = bf_planner_set_rows_per_batch(planner, per_batch, next_boundary, &kb);
+    }
+    if (rc == BF_OK)
+        rc = bf_planner_plan(&plan, planner);
+    if (rc == BF_OK)
+        rc = bf_plan_verify(plan, planner);
+    bf__free(kb.keys);
+    bf_planner_free(planner);
+    if (rc != BF_OK) {
+        bf_plan_free(plan);
+        return rc;
+    }
+    *out = plan;
+    return BF_OK;
+}

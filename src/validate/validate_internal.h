@@ -1,0 +1,43 @@
+/* Internals of the validate module, shared by its files. Not installed. */
+#ifndef BF_VALIDATE_INTERNAL_H
+#define BF_VALIDATE_INTERNAL_H
+
+#include <jansson.h>
+
+#include "backfill/sys/validator.h"
+#include "common/internal.h"
+
+/* Check kinds beyond bf_check_kind. */
+#define BF__CHECK_CUSTOM 100
+#define BF__CHECK_EXPECTED_ROWS 101
+
+typedef struct bf__vcheck {
+    int kind;            /* bf_check_kind or BF__CHECK_* */
+    char *kind_name;     /* custom validators: their name */
+    json_t *cfg;         /* the check's JSON (built-ins) */
+    bf_check_severity severity;
+    int per_run;
+    bf_validator_vtable vt; /* custom */
+    void *ud;
+    void (*free_ud)(void *userdata);
+} bf__vcheck;
+
+struct bf_validator {
+    char *table;
+    char **key;
+    size_t key_count;
+    char **columns;
+    size_t column_count;
+    size_t max_samples;
+    bf__vcheck *checks;
+    size_t count, cap;
+    int has_written;
+    size_t *written;
+    int64_t *rows_written;
+    size_t written_count;
+};
+
+/* Add a built-in check from JSON that the brief schema has validated (a reference is taken). */
+int bf__validator_add_json(bf_validator *v, json_t *check);
+
+#endif

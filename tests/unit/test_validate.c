@@ -1,0 +1,655 @@
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "backfill/sys/validator.h"
+#include "bftest.h"
+#include "failalloc.h"
+#include "ledger/sqlite_store.h"
+#include "plan/plan_internal.h"
+
+static char dir[64], path[96];
+static sqlite3 *raw;
+static bf_driver *drv;
+static bf_plan *plan;
+
+static void sql(const char *text)
+{
+    char *err = NULL;
+    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+}
+
+static int64_t qint(const char *text)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void setup(void)
+{
+    static const char *const names[] = {"lo", "hi"};
+    strcpy(dir, "/tmp/bf-validate-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/w.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+    sql("CREATE TABLE t (id INTEGER, grp TEXT, val REAL, note TEXT);"
+        "CREATE TABLE p (id INTEGER, grp TEXT);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29)"
+        " INSERT INTO t SELECT i, 'g' || (i % 3), i * 1.0, 'n' || i FROM n;"
+        "INSERT INTO p SELECT id, grp FROM t WHERE id <> 3;");
+    ck_assert_int_eq(bf_driver_open_sqlite(&drv, path, 0), BF_OK);
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_KEY, "id", 0), BF_OK);
+    for (int i = 0; i < 3; i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = i * 10}, {.type = BF_VALUE_INT, .i = i * 10 + 10}};
+        char label[32];
+        snprintf(label, sizeof label, "id [%d, %d)", i * 10, i * 10 + 10);
+        ck_assert_int_eq(bf__plan_add(plan, i * 10, i * 10 + 10, label, 2, names, v), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+}
+
+static void teardown(void)
+{
+    bf_plan_free(plan);
+    bf_driver_free(drv);
+    sqlite3_close(raw);
+    unlink(path);
+    rmdir(dir);
+}
+
+static bf_validator *make(const char *check)
+{
+    static const char *const key[] = {"id", "grp"};
+    static const char *const cols[] = {"val"};
+    bf_validator *v;
+    ck_assert_int_eq(bf_validator_new(&v, "t", key, 2, cols, 1), BF_OK);
+    if (check)
+        ck_assert_msg(bf_validator_add_check_json(v, check) == BF_OK, "%s", bf_last_error());
+    return v;
+}
+
+/* Run before, `change`, after on batch 0; return the results. */
+static bf_results *run(bf_validator *v, const char *change)
+{
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    const bf_batch *b = bf_plan_batch(plan, 0);
+    ck_assert_msg(bf_validator_before(&st, v, drv, plan, b) == BF_OK, "%s", bf_last_error());
+    if (change)
+        sql(change);
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, b, st) == BF_OK, "%s", bf_last_error());
+    bf_validation_state_free(st);
+    return r;
+}
+
+START_TEST(unique_counts_duplicate_rows_and_null_keys)
+{
+    bf_validator *v = make("{\"check\": \"unique\"}");
+    bf_results *r = run(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    sql("INSERT INTO t VALUES (1, 'g1', 9, 'x'), (1, 'g1', 9, 'y'), (2, NULL, 1, 'z');");
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    /* Independently: rows beyond the first of each key, plus rows with a NULL key. */
+    {
+        int64_t want = qint("SELECT (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM t"
+                            " WHERE id >= 0 AND id < 10 AND grp IS NOT NULL GROUP BY id, grp))"
+                            " + (SELECT count(*) FROM t WHERE id >= 0 AND id < 10 AND grp IS NULL)");
+        char buf[64];
+        snprintf(buf, sizeof buf, "%lld duplicate rows, 1 with a NULL key", (long long)want);
+        ck_assert_str_eq(bf_results_observed(r, 0), buf);
+    }
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "\"g1\""));
+    ck_assert_int_eq(bf_results_status(r), BF_E_VALIDATION);
+    bf_results_free(r);
+    bf_validator_free(v);
+    v = make("{\"check\": \"unique\", \"severity\": \"warn\"}");
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_WARN);
+    ck_assert_int_eq(bf_results_status(r), BF_OK);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(not_null_and_row_count_share_a_scan)
+{
+    bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"val\", \"note\"], \"max_rate\": 0.15}");
+    bf_results *r;
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\", \"min\": 5, \"max\": 10}"), BF_OK);
+    r = run(v, "UPDATE t SET note = NULL WHERE id = 4");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_PASS);
+    ck_assert_str_eq(bf_results_observed(r, 1), "10 rows");
+    bf_results_free(r);
+    r = run(v, "UPDATE t SET note = NULL WHERE id IN (5, 6); INSERT INTO t VALUES (7, 'g', 1, 'n')");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(qint("SELECT count(*) FROM t WHERE id < 10 AND note IS NULL"), 3);
+    ck_assert_ptr_nonnull(strstr(bf_results_observed(r, 0), "note: 3 of 11 NULL"));
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(metric_compares_before_and_after)
+{
+    bf_validator *v = make("{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta_pct\": {\"min\": 0, \"max\": 10}}");
+    bf_results *r = run(v, "UPDATE t SET val = val * 1.05 WHERE id < 10");
+    char *json = NULL;
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    ck_assert_int_eq(bf_results_to_json(&json, r), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"contributions\": \"see diff\""));
+    bf_free(json);
+    bf_results_free(r);
+    r = run(v, "UPDATE t SET val = val * 2 WHERE id < 10");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    bf_validator_free(v);
+    v = make("{\"check\": \"metric\", \"expr\": \"max(val) - min(val)\", \"expect_delta\": {\"min\": 0, \"max\": 0}, \"group_by\": [\"grp\"]}");
+    r = run(v, "UPDATE t SET val = 100 WHERE id = 4");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "g1"));
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(unchanged_columns_compare_fingerprints)
+{
+    bf_validator *v = make("{\"check\": \"unchanged_columns\"}");
+    bf_results *r = run(v, "UPDATE t SET val = 7 WHERE id = 3");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    r = run(v, "UPDATE t SET note = 'changed' WHERE id = 3");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    /* A change outside the batch is not read. */
+    r = run(v, "UPDATE t SET note = 'changed' WHERE id = 25");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(references_sql_records_completeness_footprint)
+{
+    bf_validator *v = make("{\"check\": \"references\", \"columns\": [\"id\", \"grp\"], \"parent\": \"p\", \"parent_columns\": [\"id\", \"grp\"]}");
+    bf_results *r;
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"sql\", \"query\": \"SELECT id FROM t WHERE id >= :lo AND id < :hi AND val < 0\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"records\", \"expect\": [{\"key\": [5, \"g2\"], \"before\": {\"val\": 5}, \"after\": {\"val\": 6}}]}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"completeness\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"footprint\", \"max_growth_pct\": 1000}"), BF_OK);
+    sql("UPDATE t SET grp = NULL WHERE id = 8");
+    r = run(v, "UPDATE t SET val = 6 WHERE id = 5; UPDATE t SET val = -1 WHERE id = 9");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_str_eq(bf_results_observed(r, 0), "1 orphan rows, 1 skipped with a NULL reference");
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_FAIL);
+    ck_assert_str_eq(bf_results_samples_json(r, 1), "[{\"0\":9}]");
+    ck_assert_int_eq(bf_results_outcome(r, 2), BF_OUTCOME_PASS);
+    ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_PASS);
+    ck_assert_int_eq(bf_results_outcome(r, 4), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    r = run(v, "UPDATE t SET val = 8 WHERE id = 5; DELETE FROM t WHERE id = 2");
+    ck_assert_int_eq(bf_results_outcome(r, 2), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 2), "\"actual\":8"));
+    ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(bad_input_is_a_clear_error)
+{
+    bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"nope\"]}");
+    bf_validation_state *st = NULL;
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, bf_plan_batch(plan, 0)), BF_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "nope"));
+    ck_assert_ptr_null(st);
+    bf_validator_free(v);
+    v = make("{\"check\": \"sql\", \"query\": \"SELEC nonsense\"}");
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, bf_plan_batch(plan, 0)), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "does not prepare"));
+    bf_validator_free(v);
+    v = make("{\"check\": \"metric\", \"expr\": \"SUM(note)\", \"expect_delta\": {\"min\": 0, \"max\": 0}}");
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, bf_plan_batch(plan, 0)), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "not numeric"));
+    bf_validator_free(v);
+    v = make("{\"check\": \"metric\", \"expr\": \"max(note)\", \"expect_delta\": {\"min\": 0, \"max\": 0}}");
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, bf_plan_batch(plan, 0)), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "not numeric"));
+    bf_validator_free(v);
+    ck_assert_int_eq(qint("SELECT count(*) FROM t"), 30);
+}
+END_TEST
+
+START_TEST(coverage_and_expected_rows_in_the_run)
+{
+    bf_validator *v = make(NULL);
+    size_t ord[] = {0, 1};
+    int64_t rows[] = {10, 9};
+    bf_results *r = NULL;
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"coverage\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_set_expected_rows(v, 10, 20), BF_OK);
+    ck_assert_int_eq(bf_validator_set_written(v, ord, rows, 2), BF_OK);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "id [20, 30)"));
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "\"rows_written\":9"));
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_FAIL); /* 30 rows > 20 */
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+static int custom_after(void *ud, bf_check_result *res, bf_driver *d, const bf_plan *p,
+                        const bf_batch *b, void *state)
+{
+    (void)ud; (void)d; (void)p; (void)b; (void)state;
+    bf_check_result_add_sample(res, "{\"why\": 1}");
+    return bf_check_result_set(res, 1, "1", "0", "custom says no");
+}
+
+static int custom_user(void *ud, bf_check_result *res, bf_driver *d, const bf_plan *p,
+                       const bf_batch *b, void *state)
+{
+    (void)ud; (void)res; (void)d; (void)p; (void)b; (void)state;
+    return bf_error_set(BF_E_USER, "host exception");
+}
+
+START_TEST(custom_validators)
+{
+    bf_validator *v = make(NULL);
+    bf_validator_vtable vt = BF_VALIDATOR_VTABLE_INIT;
+    bf_results *r = NULL;
+    vt.after = custom_after;
+    ck_assert_int_eq(bf_validator_add_custom(v, "mine", BF_CHECK_SEVERITY_WARN, 0, &vt, NULL, NULL), BF_OK);
+    r = run(v, NULL);
+    ck_assert_str_eq(bf_results_check(r, 0), "mine");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_WARN);
+    bf_results_free(r);
+    vt.after = custom_user;
+    ck_assert_int_eq(bf_validator_add_custom(v, "user", BF_CHECK_SEVERITY_ERROR, 0, &vt, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, bf_plan_batch(plan, 0), NULL), BF_E_USER);
+    ck_assert_str_eq(bf_last_error(), "host exception");
+    vt.version = 99;
+    ck_assert_int_eq(bf_validator_add_custom(v, "x", BF_CHECK_SEVERITY_ERROR, 0, &vt, NULL, NULL), BF_E_ABI);
+    bf_validator_free(v);
+}
+END_TEST
+
+
+/* ---- results in the ledger ---- */
+
+/* Validate batch `i` with no before state and return the results. */
+static bf_results *run_batch(bf_validator *v, size_t i)
+{
+    bf_results *r = NULL;
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, bf_plan_batch(plan, i), NULL) == BF_OK, "%s",
+                  bf_last_error());
+    return r;
+}
+
+static int64_t clock_now = 1000000;
+static int64_t test_clock(void *ud)
+{
+    (void)ud;
+    return clock_now += 1000;
+}
+
+static bf_ledger *open_ledger(const char *file)
+{
+    bf_ledger_options o = BF_LEDGER_OPTIONS_INIT;
+    bf_ledger *l = NULL;
+    o.clock = test_clock;
+    ck_assert_msg(bf_ledger_open(&l, file, &o) == BF_OK, "%s", bf_last_error());
+    return l;
+}
+
+/* Start a run of the fixture's plan and complete its first `done` batches; ids into ids[]. */
+static bf_run *start_run(bf_ledger *l, size_t done, int64_t ids[3])
+{
+    bf_run_spec spec = BF_RUN_SPEC_INIT;
+    bf_run *run = NULL;
+    spec.brief_name = "t-fix";
+    ck_assert_msg(bf_run_start(&run, l, &spec, plan) == BF_OK, "%s", bf_last_error());
+    for (size_t i = 0; i < 3; i++) {
+        bf_lease *lease = NULL;
+        if (i >= done)
+            break;
+        ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+        ck_assert_ptr_nonnull(lease);
+        ids[i] = bf_lease_batch_id(lease);
+        ck_assert_int_eq(bf_run_complete(run, ids[i], bf_lease_token(lease), NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    return run;
+}
+
+static int batch_state(bf_run *run, int64_t id)
+{
+    bf_batch_list *bl = NULL;
+    int state = -1;
+    ck_assert_int_eq(bf_run_batches(&bl, run, -1), BF_OK);
+    for (size_t i = 0; i < bf_batch_list_count(bl); i++)
+        if (bf_batch_list_id(bl, i) == id)
+            state = bf_batch_list_state(bl, i);
+    bf_batch_list_free(bl);
+    return state;
+}
+
+START_TEST(settle_validates_a_passing_batch_and_pauses_on_failure)
+{
+    char lpath[128];
+    int64_t ids[3] = {0, 0, 0};
+    bf_validation_list *vl = NULL;
+    bf_event_list *ev = NULL;
+    bf_ledger *l;
+    bf_run *run;
+    bf_results *r;
+    bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"val\"]}");
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\", \"min\": 10, "
+                                                    "\"max\": 10, \"severity\": \"warn\"}"), BF_OK);
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    l = open_ledger(lpath);
+    run = start_run(l, 2, ids);
+
+    /* Batch 0 passes (the warn-level row_count too): it becomes validated. */
+    r = run_batch(v, 0);
+    ck_assert_int_eq(bf_validator_settle(run, ids[0], r), BF_OK);
+    bf_results_free(r);
+    ck_assert_int_eq(batch_state(run, ids[0]), BF_BATCH_VALIDATED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+
+    /* Batch 1 has a NULL and an extra row: the error check fails, the warn warns. */
+    sql("UPDATE t SET val = NULL WHERE id = 12; INSERT INTO t VALUES (15, 'g9', 1, 'x');");
+    r = run_batch(v, 1);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_WARN);
+    ck_assert_int_eq(bf_validator_settle(run, ids[1], r), BF_OK);
+    ck_assert_int_eq(batch_state(run, ids[1]), BF_BATCH_COMPLETED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_events(&ev, run), BF_OK);
+    {
+        size_t last = bf_event_list_count(ev) - 1;
+        char want[600];
+        snprintf(want, sizeof want, "validation failed: batch id [10, 20): %s", bf_results_message(r, 0));
+        ck_assert_str_eq(bf_event_list_to(ev, last), "paused");
+        ck_assert_str_eq(bf_event_list_detail(ev, last), want);
+        ck_assert_ptr_nonnull(strstr(want, "val"));
+    }
+    bf_event_list_free(ev);
+    bf_results_free(r);
+
+    /* A batch not written is refused and nothing is recorded for it. */
+    r = run_batch(v, 2);
+    ck_assert_int_eq(bf_validator_settle(run, ids[0] + 2, r), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is pending"));
+    bf_results_free(r);
+
+    /* The records: one per batch, tallies, the JSON as bf_results_to_json wrote it. */
+    ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 2);
+    ck_assert_int_eq(bf_validation_list_batch_id(vl, 0), ids[0]);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 0), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 0, BF_OUTCOME_PASS), 2);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 1), 0);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 1, BF_OUTCOME_FAIL), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 1, BF_OUTCOME_WARN), 1);
+    ck_assert_ptr_nonnull(strstr(bf_validation_list_results_json(vl, 1), "\"status\": \"fail\""));
+    ck_assert_int_eq(bf_validation_list_passed(vl, 2), BF_E_INVALID);
+    ck_assert_ptr_null(bf_validation_list_results_json(vl, 2));
+    {
+        int64_t created = bf_validation_list_created_at(vl, 0);
+        bf_validation_list_free(vl);
+        /* Re-recording keeps the first timestamp; the run level is batch 0. */
+        ck_assert_int_eq(bf_run_record_validation(run, ids[0], "{\"again\": 1}", NULL, NULL, 0), BF_OK);
+        ck_assert_int_eq(bf_run_record_validation(run, 0, "{}", NULL, "run-level check", 0), BF_OK);
+        ck_assert_int_eq(bf_run_validations(&vl, run, ids[0]), BF_OK);
+        ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+        ck_assert_int_eq(bf_validation_list_created_at(vl, 0), created);
+        ck_assert_int_gt(bf_validation_list_updated_at(vl, 0), created);
+        ck_assert_str_eq(bf_validation_list_results_json(vl, 0), "{\"again\": 1}");
+        bf_validation_list_free(vl);
+        ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+        ck_assert_int_eq(bf_validation_list_batch_id(vl, 0), 0);
+        ck_assert_int_eq(bf_validation_list_passed(vl, 0), 0);
+        bf_validation_list_free(vl);
+    }
+    ck_assert_int_eq(bf_run_record_validation(run, 9, NULL, NULL, NULL, 0), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record_validation(run, -1, NULL, NULL, NULL, 0), BF_E_INVALID);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_validator_free(v);
+    unlink(lpath);
+}
+END_TEST
+
+/* A run-level failure pauses a running run too. */
+START_TEST(settle_run_level_failure_pauses)
+{
+    char lpath[128];
+    int64_t ids[3];
+    bf_ledger *l;
+    bf_run *run;
+    bf_results *r;
+    bf_validator *v = make(NULL);
+    ck_assert_int_eq(bf_validator_set_expected_rows(v, 100, 200), BF_OK);
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    l = open_ledger(lpath);
+    run = start_run(l, 1, ids);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_int_eq(bf_validator_settle(run, 0, r), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_refresh(run), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    bf_results_free(r);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_validator_free(v);
+    unlink(lpath);
+}
+END_TEST
+
+/* A ledger written at schema version 1 (before validation results) migrates and is usable. */
+START_TEST(ledger_of_the_previous_schema_migrates)
+{
+    char lpath[128];
+    size_t n;
+    const sq_migration *m = sq_migrations(&n);
+    sq_store s;
+    sqlite3 *db;
+    bf_ledger *l;
+    bf_run *run = NULL;
+    bf_validation_list *vl = NULL;
+    int64_t id = 0;
+
+    ck_assert_uint_ge(n, 2);
+    ck_assert_int_eq(m[0].version, 1);
+    snprintf(lpath, sizeof lpath, "%s/old.db", dir);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    s.path = lpath;
+    ck_assert_int_eq(sq_schema_migrate(&s, m, 1), BF_OK);
+    /* A run with one completed batch, written as version 1 wrote it. */
+    ck_assert_int_eq(sqlite3_exec(db,
+        "INSERT INTO runs (id, brief_name, seq, state, brief_json, plan_fingerprint, dimension,"
+        " max_concurrency, max_attempts, retry_backoff_us, lease_us, batch_count, created_at,"
+        " updated_at) VALUES (1, 'old', 1, 1, '{}', 'fp', 1, 1, 3, 0, 1, 1, 1, 1);"
+        "INSERT INTO batches (id, run_id, ordinal, state, dimension, label, lo, hi, params)"
+        " VALUES (1000000001, 1, 0, 2, 1, 'old [0, 10)', 0, 10, '{}');",
+        NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+
+    l = open_ledger(lpath);
+    ck_assert_int_eq(bf_ledger_find_run(&id, l, "old"), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_record_validation(run, 1000000001, "{\"status\": \"pass\"}", NULL, NULL,
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    ck_assert_int_eq(batch_state(run, 1000000001), BF_BATCH_VALIDATED);
+    ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+    bf_validation_list_free(vl);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    {
+        sqlite3_stmt *st;
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bf_schema_version", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), m[n - 1].version);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    unlink(lpath);
+}
+END_TEST
+
+/* ---- allocation failures ---- */
+
+struct vsweep {
+    bf_validator *v;
+    bf_validation_state *st;
+    bf_results *r;
+    bf_brief *brief;
+    char *json;
+};
+
+static int new_op(void *arg)
+{
+    static const char *const key[] = {"id", "grp"};
+    static const char *const cols[] = {"val", "note"};
+    struct vsweep *c = arg;
+    return bf_validator_new(&c->v, "t", key, 2, cols, 2);
+}
+
+static int new_from_brief_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_new_from_brief(&c->v, c->brief);
+}
+
+static void free_v(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validator_free(c->v);
+    c->v = NULL;
+}
+
+static int before_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_before(&c->st, c->v, drv, plan, bf_plan_batch(plan, 0));
+}
+
+static void free_st(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validation_state_free(c->st);
+    c->st = NULL;
+}
+
+static int after_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_validator_after(&c->r, c->v, drv, plan, bf_plan_batch(plan, 0), c->st);
+}
+
+static void free_r(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_results_free(c->r);
+    c->r = NULL;
+}
+
+static int to_json_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf_results_to_json(&c->json, c->r);
+}
+
+static void free_json(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_free(c->json);
+    c->json = NULL;
+}
+
+static const char *const sweep_checks[] = {
+    "{\"check\": \"row_count\", \"min\": 1}",
+    "{\"check\": \"unique\"}",
+    "{\"check\": \"not_null\", \"columns\": [\"val\", \"note\"]}",
+    "{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta_pct\": {\"min\": -1, \"max\": 1}, \"group_by\": [\"grp\"]}",
+    "{\"check\": \"unchanged_columns\", \"columns\": [\"note\"]}",
+    "{\"check\": \"sql\", \"query\": \"SELECT id FROM t WHERE id = 3\"}",
+    "{\"check\": \"references\", \"columns\": [\"id\"], \"parent\": \"p\", \"parent_columns\": [\"id\"]}",
+};
+
+START_TEST(allocation_failures_are_reported)
+{
+    struct vsweep c;
+    memset(&c, 0, sizeof c);
+    ck_assert_int_gt(failalloc_sweep(new_op, free_v, &c), 0);
+
+    {
+        static const char brief[] = "{\"format\": \"backfill-brief/1\", \"name\": \"t-fix\", \"target\": {\"table\": \"t\","
+        " \"key\": [\"id\"], \"columns\": [\"val\"]},"
+        " \"validation\": [{\"check\": \"unique\"}, {\"check\": \"not_null\", \"columns\": [\"val\"]}]}";
+        ck_assert_msg(bf_brief_load_json(&c.brief, brief, strlen(brief)) == BF_OK, "%s", bf_last_error());
+    }
+    ck_assert_int_gt(failalloc_sweep(new_from_brief_op, free_v, &c), 0);
+    bf_brief_free(c.brief);
+
+    ck_assert_int_eq(new_op(&c), BF_OK);
+    for (size_t i = 0; i < sizeof sweep_checks / sizeof *sweep_checks; i++)
+        ck_assert_msg(bf_validator_add_check_json(c.v, sweep_checks[i]) == BF_OK, "%s", bf_last_error());
+    /* A failing check too, so that samples are built under failure. */
+    sql("INSERT INTO t VALUES (1, 'g1', 9, 'x'), (3, NULL, NULL, 'y');");
+    ck_assert_int_gt(failalloc_sweep(before_op, free_st, &c), 0);
+    ck_assert_int_eq(before_op(&c), BF_OK);
+    ck_assert_int_gt(failalloc_sweep(after_op, free_r, &c), 0);
+    ck_assert_int_eq(after_op(&c), BF_OK);
+    ck_assert_int_eq(bf_results_status(c.r), BF_E_VALIDATION);
+    ck_assert_int_gt(failalloc_sweep(to_json_op, free_json, &c), 0);
+    free_r(&c);
+    free_st(&c);
+    free_v(&c);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("validate");
+    TCase *tc = tcase_create("validate");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
+    tcase_add_test(tc, not_null_and_row_count_share_a_scan);
+    tcase_add_test(tc, metric_compares_before_and_after);
+    tcase_add_test(tc, unchanged_columns_compare_fingerprints);
+    tcase_add_test(tc, references_sql_records_completeness_footprint);
+    tcase_add_test(tc, bad_input_is_a_clear_error);
+    tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
+    tcase_add_test(tc, custom_validators);
+    tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
+    tcase_add_test(tc, settle_run_level_failure_pauses);
+    tcase_add_test(tc, ledger_of_the_previous_schema_migrates);
+    tcase_add_test(tc, allocation_failures_are_reported);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(suite());
+}
