@@ -1,6 +1,11 @@
 /*
  * The ledger's handles and the helpers its files share: transactions on the
- * store, the clock, audit events and the transition tables.
+ * store, the clock, audit events and the transition tables. The files call
+ * one another in one direction only (docs/ledger.md, "Inside the ledger";
+ * tests/layering/ledger_files.py checks it): run.c and progress.c over
+ * claim.c, batch.c, listing.c and validations.c, over txn.c, register.c and
+ * find_key.c, over describe.c, ledger.c and states.c, over the SQLite store,
+ * with versions.c at the bottom.
  */
 #ifndef BF_LEDGER_INTERNAL_H
 #define BF_LEDGER_INTERNAL_H
@@ -109,6 +114,8 @@ int bf__run_unfinished(int state);
  * (BF_E_STATE naming the run and both states), write it and its event.
  */
 int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail);
+/* The same move already judged legal (bf_run_finish's own move to completed). */
+int bf__run_write_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail);
 
 /*
  * Inside a write transaction: write the batch, whose state the caller has

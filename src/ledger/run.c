@@ -11,113 +11,6 @@
 #include "ledger/versions.h"
 #include "plan/plan_internal.h"
 
-const char *bf__run_record_describe(const bf_store_run *rec, char *buf, size_t size)
-{
-    snprintf(buf, size, "run %lld (%s #%lld)", (long long)rec->id,
-             rec->brief_name ? rec->brief_name : "?", (long long)rec->seq);
-    return buf;
-}
-
-const char *bf__run_describe(const bf_run *run, char *buf, size_t size)
-{
-    snprintf(buf, size, "run %lld (%s #%lld)", (long long)run->id, run->brief_name,
-             (long long)run->seq);
-    return buf;
-}
-
-/* Write the run's move to `to` (already judged legal) and its event. In a write transaction. */
-static int write_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
-{
-    int from = rec->state;
-    int64_t now = bf__ledger_now(ledger);
-    int rc;
-
-    rec->state = to;
-    rec->updated_at = now;
-    if (to == BF_RUN_RUNNING && !rec->started_at)
-        rec->started_at = now;
-    if (!bf__run_unfinished(to))
-        rec->finished_at = now;
-    rc = BF__STORE(ledger, run_update, (ledger->db, rec));
-    if (rc == BF_OK)
-        rc = bf__ledger_event(ledger, rec->id, 0, "run", bf_run_state_name((bf_run_state)from),
-                              bf_run_state_name((bf_run_state)to), detail);
-    return rc;
-}
-
-int bf__run_move(bf_ledger *ledger, bf_store_run *rec, int to, const char *detail)
-{
-    char who[160];
-    int from = rec->state;
-
-    if (!bf__run_transition_legal(from, to))
-        return bf__error(BF_E_STATE, "%s: cannot move from %s to %s",
-                         bf__run_record_describe(rec, who, sizeof who),
-                         bf_run_state_name((bf_run_state)from),
-                         bf_run_state_name((bf_run_state)to) ? bf_run_state_name((bf_run_state)to)
-                                                             : "an unknown state");
-    return write_move(ledger, rec, to, detail);
-}
-
-int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const char *detail)
-{
-    int rc = BF__STORE(ledger, batch_update, (ledger->db, b));
-
-    if (rc == BF_OK)
-        rc = bf__ledger_event(ledger, b->run_id, b->id, "batch",
-                              bf_batch_state_name((bf_batch_state)from),
-                              bf_batch_state_name((bf_batch_state)b->state), detail);
-    return rc;
-}
-
-int bf__run_get(bf_run *run, bf_store_run *out)
-{
-    return BF__STORE(run->ledger, run_get, (run->ledger->db, out, run->id));
-}
-
-int bf__run_batch_get(bf_run *run, bf_store_batch *out, int64_t batch_id)
-{
-    char who[160];
-    int rc = BF__STORE(run->ledger, batch_get, (run->ledger->db, out, batch_id));
-
-    if (rc == BF_OK && out->run_id != run->id)
-        rc = BF_E_NOT_FOUND;
-    if (rc == BF_E_NOT_FOUND)
-        return bf__error(BF_E_NOT_FOUND, "%s has no batch %lld",
-                         bf__run_describe(run, who, sizeof who), (long long)batch_id);
-    return rc;
-}
-
-struct id_list {
-    int64_t *ids;
-    size_t count;
-    size_t cap;
-};
-
-static int collect_id(void *userdata, const bf_store_batch *b)
-{
-    struct id_list *list = userdata;
-
-    if (bf__grow((void **)&list->ids, &list->cap, list->count + 1, sizeof *list->ids) != BF_OK)
-        return bf__nomem();
-    list->ids[list->count++] = b->id;
-    return BF_OK;
-}
-
-int bf__run_batch_ids(int64_t **out, size_t *count, bf_ledger *ledger, int64_t run_id, int state)
-{
-    struct id_list list = {NULL, 0, 0};
-    int rc = BF__STORE(ledger, batch_list, (ledger->db, run_id, state, collect_id, &list));
-
-    if (rc != BF_OK) {
-        bf__free(list.ids);
-        return rc;
-    }
-    *out = list.ids;
-    *count = list.count;
-    return BF_OK;
-}
-
 static int run_from_record(bf_run **out, bf_ledger *ledger, const bf_store_run *rec)
 {
     bf_run *run = bf__calloc(1, sizeof *run);
@@ -343,19 +236,6 @@ const char *bf_run_last_error(const bf_run *run)
     return run ? run->err.msg : "";
 }
 
-int bf__run_fail(bf_run *run, int code)
-{
-    char who[160];
-
-    if (code == BF_OK)
-        code = bf__error(BF_E_INTERNAL, "%s: an operation failed without a status code",
-                         bf__run_describe(run, who, sizeof who));
-    else if (bf_last_error_code() != code || !bf_last_error()[0])
-        bf__error(code, "%s: %s", bf__run_describe(run, who, sizeof who), bf_errdesc(code));
-    bf__herror_from_thread(&run->err);
-    return code;
-}
-
 int bf_run_refresh(bf_run *run)
 {
     bf_store_run rec;
@@ -371,29 +251,6 @@ int bf_run_refresh(bf_run *run)
         bf__ledger_rollback(run->ledger);
     }
     return rc == BF_OK ? BF_OK : bf__run_fail(run, rc);
-}
-
-int bf__run_write(bf_run *run, bf__run_op op, void *arg)
-{
-    bf_store_run rec;
-    int rc = bf__ledger_begin(run->ledger, 1);
-
-    if (rc != BF_OK)
-        return bf__run_fail(run, rc);
-    rc = bf__run_get(run, &rec);
-    if (rc == BF_OK) {
-        /* What the ledger said before the change: right even if the change rolls back. */
-        run->state = rec.state;
-        rc = op(run, &rec, arg);
-    }
-    if (rc == BF_OK)
-        rc = bf__ledger_commit(run->ledger);
-    else
-        bf__ledger_rollback(run->ledger);
-    if (rc != BF_OK)
-        return bf__run_fail(run, rc);
-    run->state = rec.state;
-    return BF_OK;
 }
 
 struct move_arg {
@@ -568,7 +425,7 @@ static int finish_op(bf_run *run, bf_store_run *rec, void *arg)
      */
     if (rec->state == BF_RUN_APPROVED)
         return bf__run_move(ledger, rec, BF_RUN_COMPLETED, detail);
-    return write_move(ledger, rec, BF_RUN_COMPLETED, detail);
+    return bf__run_write_move(ledger, rec, BF_RUN_COMPLETED, detail);
 }
 
 int bf_run_finish(bf_run *run, const char *detail)

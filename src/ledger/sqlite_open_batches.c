@@ -8,44 +8,55 @@
  * that was never claimed is always claimable, so no batch after the first
  * never-claimed one (a "fresh" batch of the plan, not a split half) has
  * ever been claimed: the walk stops there, and reads only the batches that
- * are or were in play. Finished batches stay listed until a walk has
- * stepped over PRUNE_AT of them; it then unlists them together. Fresh
- * batches of the plan are listed WINDOW at a time, when a claim finds no
- * listed batch to take. So one index change serves many transitions, and
- * registering a plan writes no index at all.
+ * are or were in play. The scan returns only pending and running batches:
+ * finished ones still listed are passed over inside SQLite, without a step
+ * each. They stay listed until this connection has finished UNLIST_AT
+ * batches or lists the next window, when one UPDATE unlists every finished
+ * batch of the run. Fresh batches of the plan are listed WINDOW at a time,
+ * when a claim finds no listed batch to take. So one index change serves
+ * many transitions, and registering a plan writes no index at all.
+ *
+ * The walk keeps the record of the claimable batch it found (the scan reads
+ * every column), so that the claim that asks for it next, in the same
+ * transaction and with nothing changed since, reads nothing more.
  */
 #include <string.h>
 
 #include "common/internal.h"
 #include "ledger/sqlite_store.h"
 
-#define PRUNE_AT 16
-#define PRUNE_MAX 64
+#define UNLIST_AT 16
 #define WINDOW 64
+
+/* Batch states, as the scan reads them (bf_batch_state). */
+#define PENDING 0
+#define RUNNING 1
 
 struct walk {
     int64_t live;    /* running with a lease that lasts past now */
     int64_t expired; /* a running batch whose lease has lapsed, or 0 */
-    int64_t next;    /* the first pending batch claimable now, or 0 */
-    int64_t finished[PRUNE_MAX];
-    size_t nfinished;
+    int64_t next;    /* the first pending batch claimable now (s->walk_batch), or 0 */
+    int64_t fresh;   /* the ordinal of the first fresh batch, or INT64_MAX when none is listed */
 };
 
-static int unlist_finished(sq_store *s, const struct walk *w)
+/*
+ * Unlist every finished batch of the run before ordinal `before` (inside a
+ * write transaction). No batch from the first fresh one on has ever been
+ * claimed, so none there has finished by a claim: bounding the statement by
+ * its ordinal spares it the rest of the window.
+ */
+static int unlist_finished(sq_store *s, int64_t run_id, int64_t before)
 {
     sqlite3_stmt *st = NULL;
-    int rc = BF_OK;
+    int rc = sq_stmt(&st, s, SQ_BATCH_UNLIST);
 
-    /* Housekeeping belongs to the caller's write transaction; a reader leaves it for later. */
-    if (w->nfinished < PRUNE_AT || sqlite3_txn_state(s->db, NULL) != SQLITE_TXN_WRITE)
-        return BF_OK;
-    for (size_t i = 0; rc == BF_OK && i < w->nfinished; i++) {
-        rc = sq_stmt(&st, s, SQ_BATCH_UNLIST);
-        if (rc != BF_OK)
-            break;
-        sqlite3_bind_int64(st, 1, w->finished[i]);
-        rc = sq_step_done(s, st, "unlisting finished batches");
-    }
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, before);
+    rc = sq_step_done(s, st, "unlisting finished batches");
+    if (rc == BF_OK)
+        s->finished_since_unlist = 0;
     return rc;
 }
 
@@ -101,43 +112,63 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
 {
     sqlite3_stmt *st = NULL;
     int rc = sq_stmt(&st, s, SQ_BATCH_SCAN);
-    int step;
+    int writing, step;
 
     memset(w, 0, sizeof *w);
+    w->fresh = INT64_MAX;
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
+    /*
+     * Columns of BATCH_COLUMNS: 0 id, 2 ordinal, 3 parent_id, 4 state, 10 token, 12 lease_until,
+     * 13 not_before.
+     */
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
-        int state = sqlite3_column_int(st, 1);
 
-        if (state == 1) {
-            if (sqlite3_column_int64(st, 2) > now)
+        if (sqlite3_column_int(st, 4) == RUNNING) {
+            if (sqlite3_column_int64(st, 12) > now)
                 w->live++;
             else if (!w->expired)
                 w->expired = id;
-        } else if (state == 0) {
-            if (!w->next && sqlite3_column_int64(st, 3) <= now) {
-                w->next = id;
-                if (to_claimable)
-                    break;
+            continue;
+        }
+        if (!w->next && sqlite3_column_int64(st, 13) <= now) {
+            rc = sq_batch_row(&s->walk_batch, s, 2, st);
+            if (rc != BF_OK)
+                break;
+            w->next = id;
+            if (to_claimable) {
+                /* Where it stops, unless it goes on to a fresh batch below. */
+                if (sqlite3_column_int64(st, 10) == 0 && sqlite3_column_int64(st, 3) == 0)
+                    w->fresh = sqlite3_column_int64(st, 2);
+                else
+                    w->fresh = 0; /* not known: unlist nothing before it on this walk */
+                break;
             }
-            if (sqlite3_column_int64(st, 4) == 0 && sqlite3_column_int64(st, 5) == 0)
-                break; /* fresh: every batch after it is fresh and pending too */
-        } else if (w->nfinished < PRUNE_MAX) {
-            w->finished[w->nfinished++] = id;
+        }
+        if (sqlite3_column_int64(st, 10) == 0 && sqlite3_column_int64(st, 3) == 0) {
+            w->fresh = sqlite3_column_int64(st, 2);
+            break; /* fresh: every batch after it is fresh and pending too */
         }
     }
     sqlite3_reset(st);
+    if (rc != BF_OK)
+        return rc;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return sq_fail(s, step, "reading the open batches");
-    rc = unlist_finished(s, w);
-    if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next &&
-        sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE) {
+    /* Housekeeping belongs to the caller's write transaction; a reader leaves it for later. */
+    writing = sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE;
+    if (writing && s->finished_since_unlist >= UNLIST_AT && w->fresh)
+        rc = unlist_finished(s, run_id, w->fresh);
+    if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next && writing) {
         /* Every listed batch is in play: list the next fresh ones and look again. */
         int64_t listed;
 
-        rc = list_window(&listed, s, run_id);
+        if (s->finished_since_unlist)
+            rc = unlist_finished(s, run_id, INT64_MAX);
+        if (rc == BF_OK)
+            rc = list_window(&listed, s, run_id);
         if (rc == BF_OK && listed)
             return walk(w, s, run_id, now, to_claimable);
     }
@@ -169,13 +200,18 @@ int sq_batch_next_pending(void *store, bf_store_batch *out, int64_t run_id, int6
     struct walk w;
     int rc;
 
-    if (s->walk_next && s->walk_run == run_id && s->walk_now == now &&
-        s->walk_changes == sqlite3_total_changes(s->db))
-        return sq_batch_get(s, out, s->walk_next);
-    rc = walk(&w, s, run_id, now, 1);
-    if (rc != BF_OK)
-        return rc;
-    if (!w.next)
-        return BF_E_NOT_FOUND;
-    return sq_batch_get(s, out, w.next);
+    if (!(s->walk_next && s->walk_run == run_id && s->walk_now == now &&
+          s->walk_changes == sqlite3_total_changes(s->db))) {
+        rc = walk(&w, s, run_id, now, 1);
+        if (rc != BF_OK)
+            return rc;
+        if (!w.next)
+            return BF_E_NOT_FOUND;
+    }
+    /* Strings where batch_get keeps them: valid until the next read of a batch. */
+    *out = s->walk_batch;
+    rc = sq_batch_keep(out, s, 1);
+    if (rc == BF_OK)
+        rc = sq_known_set_batch(s, out);
+    return rc;
 }

@@ -19,6 +19,11 @@
     "lease_until, not_before, worker, started_at, finished_at, duration_us, rows_written, " \
     "rows_deleted, fp_before, fp_after, idempotency_key, error"
 
+/* The next event id of run ?1: one more than its last, or run_id * 10^12 + 1. */
+#define EVENT_NEXT_ID \
+    "(COALESCE((SELECT id FROM events WHERE id BETWEEN ?1 * 1000000000000 " \
+    "AND ?1 * 1000000000000 + 999999999999 ORDER BY id DESC LIMIT 1), ?1 * 1000000000000) + 1)"
+
 static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_RUN_INSERT] =
         "INSERT INTO runs (brief_name, seq, state, brief_json, plan_fingerprint, dimension, "
@@ -49,10 +54,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
         "not_before = ?6, worker = ?7, started_at = ?8, finished_at = ?9, duration_us = ?10, "
         "rows_written = ?11, rows_deleted = ?12, fp_before = ?13, fp_after = ?14, "
         "idempotency_key = ?15, error = ?16 WHERE id = ?1",
-    /* The listed batches of a run in plan order (see sqlite_open_batches.c). */
-    [SQ_BATCH_SCAN] = "SELECT id, state, lease_until, not_before, token, parent_id FROM batches "
-                      "WHERE run_id = ?1 AND listed = 1 ORDER BY ordinal, id",
-    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE id = ?1",
+    /*
+     * The listed batches of a run still in play, in plan order (see
+     * sqlite_open_batches.c): finished ones are passed over inside SQLite.
+     */
+    [SQ_BATCH_SCAN] = "SELECT " BATCH_COLUMNS " FROM batches "
+                      "WHERE run_id = ?1 AND listed = 1 AND state < 2 ORDER BY ordinal, id",
+    /*
+     * Every finished batch of the run before ordinal ?2 off the claim's
+     * list, in one statement (?2: where the walk met the first fresh batch,
+     * after which none has finished).
+     */
+    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
+                        "AND ordinal < ?2 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
@@ -66,12 +80,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches "
                       "WHERE id BETWEEN ?1 * 1000000000 AND ?1 * 1000000000 + 999999999 "
                       "AND (?2 < 0 OR state = ?2) ORDER BY ordinal, id",
-    /* Event ids are run_id * 10^12 + seq (see sqlite_schema.c). */
+    /*
+     * Event ids are run_id * 10^12 + seq (see sqlite_schema.c). VALUES with
+     * the run's last id as a scalar subquery (one seek from the end of the
+     * run's range): an INSERT ... SELECT that reads its own table would copy
+     * its row through a temporary table first. ?9 is the id when the
+     * connection knows it (sqlite_known.c).
+     */
     [SQ_EVENT_APPEND] =
         "INSERT INTO events (id, run_id, seq, batch_id, subject, from_state, to_state, actor, at, "
-        "detail) SELECT last + 1, ?1, last + 1 - ?1 * 1000000000000, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
-        "FROM (SELECT COALESCE(MAX(id), ?1 * 1000000000000) AS last FROM events "
-        "WHERE id BETWEEN ?1 * 1000000000000 AND ?1 * 1000000000000 + 999999999999)",
+        "detail) VALUES (COALESCE(?9, " EVENT_NEXT_ID "), ?1, COALESCE(?9, " EVENT_NEXT_ID ") "
+        "- ?1 * 1000000000000, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQ_EVENT_LIST] = "SELECT run_id, seq, batch_id, subject, from_state, to_state, actor, at, detail "
                       "FROM events WHERE id BETWEEN ?1 * 1000000000000 "
                       "AND ?1 * 1000000000000 + 999999999999 ORDER BY id",
@@ -251,19 +270,23 @@ int sq_run_get(void *store, bf_store_run *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_RUN_GET);
+    const char **fields[] = {&out->brief_name,   &out->brief_json,    &out->plan_fingerprint,
+                             &out->plan_column,  &out->code_version,  &out->operator_name,
+                             &out->params_json};
+    int rc;
 
+    if (sq_known_run(out, s, id))
+        return keep_strings(s, 0, fields, BF_ARRAY_LEN(fields));
+    rc = sq_stmt(&st, s, SQ_RUN_GET);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char **fields[] = {&out->brief_name,   &out->brief_json,    &out->plan_fingerprint,
-                                 &out->plan_column,  &out->code_version,  &out->operator_name,
-                                 &out->params_json};
-
         read_run(st, out);
         rc = keep_strings(s, 0, fields, BF_ARRAY_LEN(fields));
+        if (rc == BF_OK)
+            rc = sq_known_set_run(s, out);
     } else if (rc == SQLITE_DONE) {
         rc = bf__error(BF_E_NOT_FOUND, "ledger %s: no run %lld", s->path, (long long)id);
     } else {
@@ -286,7 +309,10 @@ int sq_run_update(void *store, const bf_store_run *r)
     sqlite3_bind_int64(st, 3, r->started_at);
     sqlite3_bind_int64(st, 4, r->updated_at);
     sqlite3_bind_int64(st, 5, r->finished_at);
-    return sq_step_done(s, st, "updating a run");
+    rc = sq_step_done(s, st, "updating a run");
+    if (rc == BF_OK)
+        sq_known_run_update(s, r);
+    return rc;
 }
 
 /* Run a statement whose first row's first column is an id; BF_E_NOT_FOUND without a row. */
@@ -403,18 +429,28 @@ int sq_batch_insert(void *store, int64_t *out, const bf_store_batch *b)
     return rc;
 }
 
+int sq_batch_keep(bf_store_batch *b, sq_store *s, int slot)
+{
+    const char **fields[] = {&b->label,    &b->params_json, &b->worker,
+                             &b->fp_before, &b->fp_after,    &b->idempotency_key,
+                             &b->error};
+
+    return keep_strings(s, slot, fields, BF_ARRAY_LEN(fields));
+}
+
+int sq_batch_row(bf_store_batch *out, sq_store *s, int slot, sqlite3_stmt *st)
+{
+    read_batch(st, out);
+    return sq_batch_keep(out, s, slot);
+}
+
 /* Step a statement that selects BATCH_COLUMNS and keep the first row in *out. */
 static int step_batch(bf_store_batch *out, sq_store *s, sqlite3_stmt *st, const char *doing)
 {
     int rc = sqlite3_step(st);
 
     if (rc == SQLITE_ROW) {
-        const char **fields[] = {&out->label,    &out->params_json, &out->worker,
-                                 &out->fp_before, &out->fp_after,    &out->idempotency_key,
-                                 &out->error};
-
-        read_batch(st, out);
-        rc = keep_strings(s, 1, fields, BF_ARRAY_LEN(fields));
+        rc = sq_batch_row(out, s, 1, st);
     } else if (rc == SQLITE_DONE) {
         rc = BF_E_NOT_FOUND;
     } else {
@@ -428,12 +464,17 @@ int sq_batch_get(void *store, bf_store_batch *out, int64_t id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_BATCH_GET);
+    int rc;
 
+    if (sq_known_batch(out, s, id))
+        return sq_batch_keep(out, s, 1);
+    rc = sq_stmt(&st, s, SQ_BATCH_GET);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = step_batch(out, s, st, "reading a batch");
+    if (rc == BF_OK)
+        rc = sq_known_set_batch(s, out);
     if (rc == BF_E_NOT_FOUND)
         return bf__error(BF_E_NOT_FOUND, "ledger %s: no batch %lld", s->path, (long long)id);
     return rc;
@@ -464,6 +505,10 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     bind_text(st, 15, b->idempotency_key);
     bind_text(st, 16, b->error);
     rc = sq_step_done(s, st, "updating a batch");
+    if (rc == BF_OK)
+        rc = sq_known_batch_update(s, b);
+    if (rc == BF_OK && b->state >= 2)
+        s->finished_since_unlist++; /* out of play: the claim's list can drop it (in bulk) */
     if (rc != BF_OK || b->state != 0)
         return rc;
     /* Back to pending: make sure the claim's list holds it again (it may have been pruned). */
@@ -530,6 +575,7 @@ int sq_event_append(void *store, const bf_store_event *e)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
+    int64_t next;
     int rc;
 
     if (e->run_id < 1 || e->run_id > INT64_MAX / 1000000000000 - 1)
@@ -546,7 +592,15 @@ int sq_event_append(void *store, const bf_store_event *e)
     bind_text(st, 6, e->actor);
     sqlite3_bind_int64(st, 7, e->at);
     bind_text(st, 8, e->detail);
-    return sq_step_done(s, st, "appending an audit event");
+    next = sq_known_event_next(s, e->run_id);
+    if (next)
+        sqlite3_bind_int64(st, 9, next);
+    else
+        sqlite3_bind_null(st, 9);
+    rc = sq_step_done(s, st, "appending an audit event");
+    if (rc == BF_OK)
+        sq_known_set_event(s, e->run_id, sqlite3_last_insert_rowid(s->db));
+    return rc;
 }
 
 struct event_each {

@@ -19,33 +19,6 @@
 #include "ledger/sqlite_store.h"
 #include "ledger/versions.h"
 
-int sq_fail(sq_store *s, int rc, const char *doing)
-{
-    const char *path = s && s->path ? s->path : "?";
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-
-    switch (rc & 0xff) {
-    case SQLITE_NOMEM:
-        return bf__nomem();
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return bf__error(BF_E_BUSY, "ledger %s: %s: still locked by another writer (%s)", path,
-                         doing, msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return bf__error(BF_E_PARSE, "ledger %s: %s: not a readable SQLite database, corrupt or "
-                         "another kind of file (%s)", path, doing, msg);
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-        return bf__error(BF_E_IO, "ledger %s: %s: %s", path, doing, msg);
-    default:
-        return bf__error(BF_E_INTERNAL, "ledger %s: %s: %s", path, doing, msg);
-    }
-}
-
 static int64_t monotonic_us(void)
 {
     struct timespec ts;
@@ -110,8 +83,10 @@ static void sq_close(void *store)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     bf__free(s->path);
-    bf__free(s->scratch[0]);
-    bf__free(s->scratch[1]);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->scratch); i++)
+        bf__free(s->scratch[i]);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->known.buf); i++)
+        bf__free(s->known.buf[i]);
     bf__free(s);
 }
 
@@ -328,19 +303,28 @@ static int sq_begin(void *store, int write)
 {
     sq_store *s = store;
 
+    int rc;
+
     s->walk_next = 0; /* another process may have changed everything since */
-    return control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    rc = control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    if (rc == BF_OK)
+        sq_known_begin(s, write);
+    return rc;
 }
 
 static int sq_commit(void *store)
 {
-    return control(store, SQ_COMMIT, "committing");
+    int rc = control(store, SQ_COMMIT, "committing");
+
+    sq_known_commit(store, rc == BF_OK);
+    return rc;
 }
 
 static void sq_rollback(void *store)
 {
     sq_store *s = store;
 
+    sq_known_rollback(s);
     if (!sqlite3_get_autocommit(s->db) && control(s, SQ_ROLLBACK, "rolling back") != BF_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }

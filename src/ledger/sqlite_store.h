@@ -45,6 +45,19 @@ enum sq_stmt {
     SQ_STMT_COUNT
 };
 
+/* What a connection knows without reading (sqlite_known.c). */
+typedef struct sq_known {
+    unsigned version; /* the data version right after this connection's last commit */
+    int valid;        /* what follows held at that commit */
+    int usable;       /* a write transaction is open: what follows holds now */
+    bf_store_run run;     /* id 0: none */
+    bf_store_batch batch; /* id 0: none */
+    int64_t event_run;    /* 0: none */
+    int64_t event_last;   /* the last event id of event_run */
+    char *buf[3];         /* the strings of run, of batch, and a spare */
+    size_t cap[3];
+} sq_known;
+
 typedef struct sq_store {
     sqlite3 *db;
     char *path;
@@ -53,16 +66,43 @@ typedef struct sq_store {
     sqlite3_stmt *stmt[SQ_STMT_COUNT];
     /*
      * The claimable batch the last full walk of a run found (sqlite_open_batches.c),
-     * good within the same transaction while the connection has made no change.
+     * good within the same transaction while the connection has made no change:
+     * its id and its record, read by the walk itself (strings in scratch[2]).
      */
     int64_t walk_run;
     int64_t walk_now;
     int64_t walk_changes;
     int64_t walk_next;
-    /* Copies of the strings of the last run and batch read (run_get, batch_get). */
-    char *scratch[2];
-    size_t scratch_cap[2];
+    bf_store_batch walk_batch;
+    /* Batches this connection moved out of play (finished) since it last unlisted them. */
+    int64_t finished_since_unlist;
+    /*
+     * Copies of the strings of the last run and batch read (run_get,
+     * batch_get) and of the walk's claimable batch.
+     */
+    char *scratch[3];
+    size_t scratch_cap[3];
+    sq_known known;
 } sq_store;
+
+/*
+ * What the connection knows without reading (sqlite_known.c). begin, commit
+ * and rollback keep it in step with the transactions; the lookups return 1
+ * and fill *out only inside a write transaction, when it still holds; the
+ * setters return BF_E_NOMEM when they cannot keep a copy.
+ */
+void sq_known_begin(sq_store *s, int write);
+void sq_known_commit(sq_store *s, int committed);
+void sq_known_rollback(sq_store *s);
+void sq_known_forget(sq_store *s);
+int sq_known_run(bf_store_run *out, sq_store *s, int64_t id);
+int sq_known_set_run(sq_store *s, const bf_store_run *r);
+void sq_known_run_update(sq_store *s, const bf_store_run *r);
+int sq_known_batch(bf_store_batch *out, sq_store *s, int64_t id);
+int sq_known_set_batch(sq_store *s, const bf_store_batch *b);
+int sq_known_batch_update(sq_store *s, const bf_store_batch *b);
+int64_t sq_known_event_next(sq_store *s, int64_t run_id);
+void sq_known_set_event(sq_store *s, int64_t run_id, int64_t id);
 
 /* Map a SQLite failure to a BF_E_* code with a message naming the ledger file. */
 int sq_fail(sq_store *s, int rc, const char *doing);
@@ -72,6 +112,15 @@ int sq_step_done(sq_store *s, sqlite3_stmt *st, const char *doing);
 
 /* The statement for `which`, prepared on first use and reset for a new use. */
 int sq_stmt(sqlite3_stmt **out, sq_store *s, enum sq_stmt which);
+
+/*
+ * Read the row `st` stands on, whose columns are BATCH_COLUMNS, into *out,
+ * with its strings copied into scratch buffer `slot` (they survive the reset).
+ */
+int sq_batch_row(bf_store_batch *out, sq_store *s, int slot, sqlite3_stmt *st);
+
+/* Copy the strings of *b into scratch buffer `slot` and point *b at the copies. */
+int sq_batch_keep(bf_store_batch *b, sq_store *s, int slot);
 
 /*
  * Identify the file as a ledger, reading only: *out_version is its schema

@@ -30,6 +30,22 @@
 static char path[4096];
 static char scratch[4000];
 
+/*
+ * Every sqlite3_step() call of this program, the ledger's included (the
+ * benchmark links with -Wl,--wrap=sqlite3_step): statement steps per cycle,
+ * the ledger's against the baseline's, say where a cycle's time goes.
+ */
+static unsigned long long steps;
+static unsigned long long cycle_steps; /* those of the last one-process work_run() */
+int __real_sqlite3_step(sqlite3_stmt *st);
+int __wrap_sqlite3_step(sqlite3_stmt *st);
+
+int __wrap_sqlite3_step(sqlite3_stmt *st)
+{
+    steps++;
+    return __real_sqlite3_step(st);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -119,10 +135,13 @@ static double work_run(int64_t id, size_t count, int procs, bf_durability durabi
             rc = bf_run_open(&run, ledger, id);
             if (rc != BF_OK)
                 die("opening the run", rc);
-            if (procs == 1)
+            if (procs == 1) {
                 t0 = now_s();
+                cycle_steps = steps;
+            }
             done = lt_work(run, 0);
             t1 = now_s();
+            cycle_steps = steps - cycle_steps;
             if (done < 0)
                 die("claim/complete", (int)done);
             bf_run_free(run);
@@ -265,6 +284,7 @@ int main(void)
     size_t cycles_full = quick ? 100 : 2000;
     size_t registered = quick ? 5000 : 100000;
     double t_ledger, t_bare, t_one, t_four, t_reg, t_ins;
+    unsigned long long steps_at, steps_ledger, steps_bare;
     bf_ledger *ledger;
 
     if (dir && dir[0]) {
@@ -286,9 +306,14 @@ int main(void)
      */
     cycles_of("bench-warm-up", 1000, 1, 1, BF_DURABILITY_NORMAL);
     t_ledger = cycles_of("bench-cycle", cycles, 1, 1, BF_DURABILITY_NORMAL);
+    steps_ledger = cycle_steps;
+    steps_at = steps;
     t_bare = bare_updates(cycles, BF_DURABILITY_NORMAL);
+    steps_bare = steps - steps_at - cycles; /* less the untimed inserts of its rows */
     printf("ledger: %.0f claim+complete cycles/s (durability normal, %zu cycles)\n",
            (double)cycles / t_ledger, cycles);
+    printf("ledger: %.2f statement steps per cycle, baseline %.2f\n",
+           (double)steps_ledger / (double)cycles, (double)steps_bare / (double)cycles);
     bench_line("ledger_cycle", t_ledger / (double)cycles * 1e6, "us", t_bare / (double)cycles * 1e6,
                2.5);
 

@@ -897,6 +897,79 @@ START_TEST(a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry)
 }
 END_TEST
 
+START_TEST(another_handles_changes_are_seen_by_the_next_transaction)
+{
+    /* A handle does not read again what it wrote last, unless another one has written since. */
+    bf_run *run = start_run(NULL, 10, 2, 3, 1, 60), *other_run;
+    bf_ledger *other;
+    bf_lease *lease, *next;
+
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&other_run, other, bf_run_id(run)), BF_OK);
+    lease = claim_one(run);
+    /* The other handle completes the batch: the first one's lease is gone. */
+    ck_assert_int_eq(bf_run_complete(other_run, bf_lease_batch_id(lease), bf_lease_token(lease),
+                                     NULL), BF_OK);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), NULL),
+                     BF_E_LEASE_LOST);
+    /* The other handle pauses the run: the first one's next claim is refused. */
+    ck_assert_int_eq(bf_run_pause(other_run, "by the other handle"), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&next, run), BF_E_STATE);
+    ck_assert_int_eq(bf_run_resume(other_run, NULL), BF_OK);
+    next = claim_one(run);
+    /* Events of both handles interleave with one seq each, in order. */
+    ck_assert_int_eq(bf_run_note(other_run, "a note between claim and completion"), BF_OK);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(next), bf_lease_token(next), NULL),
+                     BF_OK);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events"),
+                     sql_int("SELECT count(DISTINCT seq) FROM events"));
+    ck_assert_int_eq(sql_int("SELECT max(seq) FROM events"), sql_int("SELECT count(*) FROM events"));
+    ck_assert_int_eq(sql_int("SELECT to_state = 'completed' FROM events "
+                             "WHERE seq = (SELECT max(seq) FROM events)"), 1);
+    bf_lease_free(lease);
+    bf_lease_free(next);
+    bf_run_free(other_run);
+    bf_ledger_close(other);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(another_handles_validation_is_seen_by_the_next_transaction)
+{
+    /*
+     * What the SQLite store knows without reading again (sqlite_known.c)
+     * gives way to validation results another handle recorded and settled.
+     */
+    bf_run *run = start_run(NULL, 10, 1, 3, 1, 60), *other_run;
+    bf_ledger *other;
+    bf_lease *lease;
+    int64_t id;
+    char q[100];
+
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&other_run, other, bf_run_id(run)), BF_OK);
+    lease = claim_one(run);
+    id = bf_lease_batch_id(lease);
+    ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), NULL), BF_OK);
+    /* The other handle settles it: validated, so the first one can no longer fail it by hand. */
+    ck_assert_int_eq(bf_run_record_validation(other_run, id, "{}", NULL, NULL,
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    ck_assert_int_eq(bf_run_mark_batch(run, id, BF_BATCH_FAILED, "refused"), BF_E_STATE);
+    snprintf(q, sizeof q, "SELECT state FROM batches WHERE id = %lld", (long long)id);
+    ck_assert_int_eq(sql_int(q), BF_BATCH_VALIDATED);
+    /* A failure the other handle records pauses the run: the first one's next claim is refused. */
+    ck_assert_int_eq(bf_run_record_validation(other_run, id, "{}", NULL, "row count fell",
+                                              BF_VALIDATION_SETTLE), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_E_STATE);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events"),
+                     sql_int("SELECT count(DISTINCT seq) FROM events"));
+    bf_run_free(other_run);
+    bf_ledger_close(other);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(claims_cross_the_listing_windows_in_plan_order)
 {
     bf_run *run = start_run(NULL, 200, 1, 3, 1, 60);
@@ -2023,6 +2096,7 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, claims_follow_plan_order_with_lease_and_token);
     tcase_add_test(tc, max_concurrency_limits_live_leases_across_handles);
     tcase_add_test(tc, expired_leases_return_to_pending_and_stale_tokens_lose);
+    tcase_add_test(tc, another_handles_changes_are_seen_by_the_next_transaction);
     tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
     tcase_add_test(tc, complete_records_results);
     tcase_add_test(tc, failures_retry_with_doubling_backoff_then_fail_for_good);
@@ -2064,6 +2138,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
     tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
     tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
+    tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);
     tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
     tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);
