@@ -175,6 +175,15 @@ int bf__sql_profile(void *ud, bf_profile *profile, const char *table, const bf_p
 int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
                        const char *const *key, size_t key_count, size_t max_samples,
                        const bf_plan *plan, const bf_batch *batch);
+/*
+ * bf__sql_duplicates with the rows of a NULL key part also apart in
+ * *out_nulls (may be NULL): one ordered pass over the key. samples may be
+ * NULL; its columns are the key's and the rows per key.
+ */
+int bf__sql_duplicates_nulls(bf__sql *s, bf_rows *samples, int64_t *out_count,
+                             int64_t *out_nulls, const char *table, const char *const *key,
+                             size_t key_count, size_t max_samples, const bf_plan *plan,
+                             const bf_batch *batch);
 int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
                     const char *const *columns, size_t column_count, const char *parent,
                     const char *const *parent_columns, size_t max_samples, const bf_plan *plan,

@@ -408,30 +408,158 @@ static int scan_int(struct scan *sc, int64_t *out, const char *tpl, const char *
     return rc;
 }
 
+/*
+ * Two non-NULL key values are the same key as GROUP BY sees it: numbers by
+ * value (1 and 1.0 alike), text and blobs byte for byte.
+ */
+static int same_value(const bf_value *a, const bf_value *b)
+{
+    const bf_value *iv, *rv;
+
+    if (a->type == BF_VALUE_INT && b->type == BF_VALUE_INT)
+        return a->i == b->i;
+    if (a->type == BF_VALUE_REAL && b->type == BF_VALUE_REAL)
+        return a->r == b->r;
+    if ((a->type == BF_VALUE_INT && b->type == BF_VALUE_REAL) ||
+        (a->type == BF_VALUE_REAL && b->type == BF_VALUE_INT)) {
+        iv = a->type == BF_VALUE_INT ? a : b;
+        rv = a->type == BF_VALUE_INT ? b : a;
+        return rv->r >= -9223372036854775808.0 && rv->r < 9223372036854775808.0 &&
+               (double)(int64_t)rv->r == rv->r && (int64_t)rv->r == iv->i;
+    }
+    if (a->type != b->type || a->len != b->len)
+        return 0;
+    return a->len == 0 || memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* The previous key of the ordered pass, its bytes copied out of the statement. */
+struct prev_key {
+    bf_value *v;
+    char *buf;
+    size_t cap;
+};
+
+static int prev_copy(struct prev_key *p, const bf_value *cur, size_t n)
+{
+    size_t need = 0, at = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (cur[i].type == BF_VALUE_TEXT || cur[i].type == BF_VALUE_BLOB)
+            need += cur[i].len + 1;
+    if (need > p->cap) {
+        char *nb = bf__realloc(p->buf, need * 2);
+        if (!nb)
+            return bf__nomem();
+        p->buf = nb;
+        p->cap = need * 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        p->v[i] = cur[i];
+        if (cur[i].type == BF_VALUE_TEXT || cur[i].type == BF_VALUE_BLOB) {
+            if (cur[i].len)
+                memcpy(p->buf + at, cur[i].s, cur[i].len);
+            p->buf[at + cur[i].len] = '\0';
+            p->v[i].s = p->buf + at;
+            at += cur[i].len + 1;
+        }
+    }
+    return BF_OK;
+}
+
+/*
+ * A group of `run` rows with the key in p ended: its rows beyond the first
+ * are duplicates, and the first `max` such keys are the samples.
+ */
+static int close_group(struct prev_key *p, size_t n, int64_t run, int64_t *dups,
+                       bf_rows *samples, size_t max)
+{
+    if (run < 2)
+        return BF_OK;
+    *dups += run - 1;
+    if (samples && bf_rows_count(samples) < max) {
+        p->v[n] = (bf_value){BF_VALUE_INT, run, 0.0, NULL, 0};
+        return bf_rows_append(samples, p->v, n + 1);
+    }
+    return BF_OK;
+}
+
+/*
+ * One ordered pass over the key: rows arrive sorted by the key (read from an
+ * index on it in order when there is one, else sorted once), each is
+ * compared with the one before, and only the first max_samples repeated keys
+ * are kept. NULL-key rows are counted whole, and apart in *out_nulls.
+ */
+int bf__sql_duplicates_nulls(bf__sql *s, bf_rows *samples, int64_t *out_count,
+                             int64_t *out_nulls, const char *table, const char *const *key,
+                             size_t key_count, size_t max_samples, const bf_plan *plan,
+                             const bf_batch *batch)
+{
+    struct scan sc;
+    struct prev_key prev = {NULL, NULL, 0};
+    bf_value *cur = NULL;
+    bf__stmt st;
+    char *sql = NULL;
+    int64_t dups = 0, nulls = 0, run = 0;
+    int rc = scan_init(&sc, s, table, key, key_count, plan, batch);
+
+    if (rc == BF_OK && (!(prev.v = bf__calloc(key_count + 1, sizeof *prev.v)) ||
+                        !(cur = bf__calloc(key_count, sizeof *cur))))
+        rc = bf__nomem();
+    if (rc == BF_OK)
+        rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE %P ORDER BY %C",
+                        ARGS(NULL, table, NULL, NULL));
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
+        while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            int null = 0, same = run > 0;
+
+            for (size_t i = 0; i < key_count && rc == BF_SQL_ROW; i++) {
+                if ((rc = bf__stmt_column(&st, (int)i, &cur[i])) != BF_OK)
+                    break;
+                rc = BF_SQL_ROW;
+                null |= cur[i].type == BF_VALUE_NULL;
+                same = same && !null && same_value(&cur[i], &prev.v[i]);
+            }
+            if (rc != BF_SQL_ROW)
+                break;
+            if (same) {
+                run++;
+                continue;
+            }
+            /* A new key (or a NULL one) closes the group before it. */
+            if ((rc = close_group(&prev, key_count, run, &dups, samples, max_samples)) != BF_OK)
+                break;
+            run = 0;
+            if (null) {
+                nulls++;
+                continue;
+            }
+            if ((rc = prev_copy(&prev, cur, key_count)) != BF_OK)
+                break;
+            run = 1;
+        }
+        if (rc == BF_SQL_DONE)
+            rc = close_group(&prev, key_count, run, &dups, samples, max_samples);
+        bf__stmt_finalize(&st);
+    }
+    if (rc == BF_OK) {
+        *out_count = dups + nulls;
+        if (out_nulls)
+            *out_nulls = nulls;
+    }
+    bf__free(sql);
+    bf__free(cur);
+    bf__free(prev.v);
+    bf__free(prev.buf);
+    scan_dispose(&sc);
+    return rc;
+}
+
 int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
                        const char *const *key, size_t key_count, size_t max_samples,
                        const bf_plan *plan, const bf_batch *batch)
 {
-    struct scan sc;
-    char *nulls = NULL;
-    int rc = scan_init(&sc, ud, table, key, key_count, plan, batch);
-
-    if (rc == BF_OK)
-        rc = null_text(sc.s, &nulls, NULL, key, key_count);
-    /* One scan: NULL-key groups count whole, other groups beyond their first row. */
-    if (rc == BF_OK)
-        rc = scan_int(&sc, out_count,
-                      "SELECT coalesce(sum(CASE WHEN bf_null THEN n ELSE n - 1 END), 0) FROM "
-                      "(SELECT count(*) AS n, %S AS bf_null FROM %T WHERE %P GROUP BY %C)",
-                      ARGS(nulls, table, NULL, NULL));
-    if (rc == BF_OK)
-        rc = sample(&sc, samples, max_samples,
-                    "SELECT %C, count(*) FROM %T WHERE %P AND NOT %S GROUP BY %C "
-                    "HAVING count(*) > 1 ORDER BY %C LIMIT :bf_limit",
-                    ARGS(NULL, table, NULL, nulls, NULL, NULL));
-    bf__free(nulls);
-    scan_dispose(&sc);
-    return rc;
+    return bf__sql_duplicates_nulls(ud, max_samples ? samples : NULL, out_count, NULL, table, key,
+                                    key_count, max_samples, plan, batch);
 }
 
 int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *table,

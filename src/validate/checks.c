@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "driver/sql.h"
 #include "validate/results_internal.h"
 
@@ -982,18 +983,22 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
 {
     const char **cols = NULL;
     size_t n;
+    const char **names = NULL;
     bf_rows *rows = NULL;
     int64_t dups = 0, nullrows = 0;
-    char *cond = NULL;
     int rc = cols_or(&cols, &n, c, x->v->key, x->v->key_count);
 
+    /* One ordered pass counts the duplicates and the NULL keys and keeps the samples. */
+    if (rc == BF_OK && !(names = bf__calloc(n + 1, sizeof *names)))
+        rc = bf__nomem();
+    if (rc == BF_OK) {
+        memcpy(names, cols, n * sizeof *names);
+        names[n] = "rows";
+        rc = bf__rows_new(&rows, names, n + 1);
+    }
     if (rc == BF_OK)
-        rc = bf_driver_duplicates(&rows, &dups, x->d, x->v->table, cols, n, x->v->max_samples,
-                                  x->plan, x->batch);
-    if (rc == BF_OK)
-        rc = any_null(x, &cond, cols, n);
-    if (rc == BF_OK)
-        rc = count_where(x, &nullrows, x->v->table, cond);
+        rc = bf__sql_duplicates_nulls(x->s, rows, &dups, &nullrows, x->v->table, cols, n,
+                                      x->v->max_samples, x->plan, x->batch);
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {
         json_t *o = json_object();
         bf_value v;
@@ -1012,7 +1017,7 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
                          check_name_of(c), x->v->table, (long long)dups, cols[0],
                          n > 1 ? ", ..." : "", x->where, (long long)nullrows));
     bf_rows_free(rows);
-    bf__free(cond);
+    bf__free(names);
     bf__free(cols);
     return rc;
 }

@@ -1459,6 +1459,42 @@ START_TEST(duplicates_count_composite_keys_and_nulls)
 }
 END_TEST
 
+/* The ordered pass compares neighbours as GROUP BY does: 1 and 1.0 alike, text and blobs by bytes. */
+START_TEST(duplicates_ordered_pass_matches_group_by)
+{
+    static const char *const key[] = {"k"};
+    static const char *const tables[] = {"mixed", "mixed_ix"};
+    bf_driver *d;
+    bf_rows *rows;
+    bf_value v;
+    int64_t n;
+
+    sql("CREATE TABLE mixed (k, x);"
+        "INSERT INTO mixed VALUES (1, 0), (1.0, 1), (2.5, 0), (2.5, 1), (2.5, 2), ('a', 0),"
+        "('a', 1), ('ab', 0), (x'00', 0), (x'00', 1), (x'0000', 0), ('', 0), ('', 1), (NULL, 0),"
+        "(9223372036854775807, 0), (9.2233720368547758e18, 0), (3, 0);"
+        "CREATE TABLE mixed_ix AS SELECT * FROM mixed; CREATE INDEX mixed_ix_k ON mixed_ix (k);");
+    d = open_driver();
+    for (int t = 0; t < 2; t++) {
+        ck_assert_int_eq(bf_driver_duplicates(&rows, &n, d, tables[t], key, 1, 2, NULL, NULL),
+                         BF_OK);
+        ck_assert_int_eq(n, 1 + 2 + 1 + 1 + 1 + 1); /* 1/1.0, 2.5 x3, 'a', x'00', '', NULL */
+        ck_assert_uint_eq(bf_rows_count(rows), 2); /* the first two repeated keys in order */
+        bf_rows_value(&v, rows, 0, 0);
+        ck_assert_int_eq(v.type, BF_VALUE_INT);
+        ck_assert_int_eq(v.i, 1);
+        bf_rows_value(&v, rows, 0, 1);
+        ck_assert_int_eq(v.i, 2);
+        bf_rows_value(&v, rows, 1, 0);
+        ck_assert(v.type == BF_VALUE_REAL && v.r == 2.5);
+        bf_rows_value(&v, rows, 1, 1);
+        ck_assert_int_eq(v.i, 3);
+        bf_rows_free(rows);
+    }
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(orphans_match_composite_keys_and_skip_nulls)
 {
     static const char *const child[] = {"ca", "cb"}, *const parent[] = {"pa", "pb"};
@@ -2390,6 +2426,7 @@ static Suite *suite(void)
     tcase_add_test(tc, malformed_names_are_rejected);
     tcase_add_test(tc, profile_measures_everything_in_one_scan);
     tcase_add_test(tc, duplicates_count_composite_keys_and_nulls);
+    tcase_add_test(tc, duplicates_ordered_pass_matches_group_by);
     tcase_add_test(tc, orphans_match_composite_keys_and_skip_nulls);
     tcase_add_test(tc, segments_locate_differences);
     tcase_add_test(tc, key_boundaries_walk_the_key);
