@@ -65,12 +65,12 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      * list, in one statement (?2: where the walk met the first fresh batch,
      * after which none has finished).
      */
-    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
+    [SQ_BATCH_UNLIST] = "UPDATE OR IGNORE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
                         "AND ordinal < ?2 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
-    [SQ_BATCH_LIST_WINDOW] = "UPDATE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
+    [SQ_BATCH_LIST_WINDOW] = "UPDATE OR IGNORE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
                              "AND state = 0 AND parent_id = 0",
     [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
                         "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
