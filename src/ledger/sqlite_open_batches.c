@@ -26,6 +26,8 @@
 #include "ledger/sqlite_store.h"
 
 #define UNLIST_AT 16
+/* The widest range of ids unlisted by range rather than through the index. */
+#define UNLIST_SPAN (16 * UNLIST_AT)
 #define WINDOW 64
 
 /* Batch states, as the scan reads them (bf_batch_state). */
@@ -54,6 +56,31 @@ static int unlist_finished(sq_store *s, int64_t run_id, int64_t before)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, before);
+    rc = sq_step_done(s, st, "unlisting finished batches");
+    if (rc == BF_OK)
+        s->finished_since_unlist = 0;
+    return rc;
+}
+
+/*
+ * Unlist the finished batches among the ids of those this connection
+ * finished, when they lie close together (as a worker's claims do, in plan
+ * order); otherwise, or when none are known, every finished batch of the
+ * run before ordinal `before`. Either is correct: a finished batch is out of
+ * play wherever it lies, and one left listed is only passed over.
+ */
+static int unlist_some(sq_store *s, int64_t run_id, int64_t before)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (!s->finished_since_unlist || s->finished_hi - s->finished_lo >= UNLIST_SPAN)
+        return unlist_finished(s, run_id, before);
+    rc = sq_stmt(&st, s, SQ_BATCH_UNLIST_RANGE);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, s->finished_lo);
+    sqlite3_bind_int64(st, 2, s->finished_hi);
     rc = sq_step_done(s, st, "unlisting finished batches");
     if (rc == BF_OK)
         s->finished_since_unlist = 0;
@@ -160,7 +187,7 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     /* Housekeeping belongs to the caller's write transaction; a reader leaves it for later. */
     writing = sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE;
     if (writing && s->finished_since_unlist >= UNLIST_AT && w->fresh)
-        rc = unlist_finished(s, run_id, w->fresh);
+        rc = unlist_some(s, run_id, w->fresh);
     if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next && writing) {
         /* Every listed batch is in play: list the next fresh ones and look again. */
         int64_t listed;

@@ -67,6 +67,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      */
     [SQ_BATCH_UNLIST] = "UPDATE OR IGNORE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
                         "AND ordinal < ?2 AND state >= 2",
+    /*
+     * The same by a range of ids (those this connection finished): a search
+     * of the table, not of the index it changes, so SQLite updates in one
+     * pass instead of first copying the row ids into a temporary table.
+     */
+    [SQ_BATCH_UNLIST_RANGE] = "UPDATE OR IGNORE batches SET listed = 0 WHERE id BETWEEN ?1 AND ?2 "
+                              "AND listed = 1 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
@@ -507,8 +514,15 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     rc = sq_step_done(s, st, "updating a batch");
     if (rc == BF_OK)
         rc = sq_known_batch_update(s, b);
-    if (rc == BF_OK && b->state >= 2)
-        s->finished_since_unlist++; /* out of play: the claim's list can drop it (in bulk) */
+    if (rc == BF_OK && b->state >= 2) {
+        /* Out of play: the claim's list can drop it (in bulk). */
+        if (!s->finished_since_unlist++)
+            s->finished_lo = s->finished_hi = b->id;
+        else if (b->id < s->finished_lo)
+            s->finished_lo = b->id;
+        else if (b->id > s->finished_hi)
+            s->finished_hi = b->id;
+    }
     if (rc != BF_OK || b->state != 0)
         return rc;
     /* Back to pending: make sure the claim's list holds it again (it may have been pruned). */
