@@ -74,6 +74,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      */
     [SQ_BATCH_UNLIST_RANGE] = "UPDATE OR IGNORE batches SET listed = 0 WHERE id BETWEEN ?1 AND ?2 "
                               "AND listed = 1 AND state >= 2",
+    /* The ids between which lie the run's finished batches that SQ_BATCH_UNLIST would unlist. */
+    [SQ_BATCH_FINISHED_SPAN] = "SELECT min(id), max(id) FROM batches WHERE run_id = ?1 "
+                               "AND listed = 1 AND ordinal < ?2 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
