@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "driver/driver_internal.h"
 #include "driver/sql.h"
+#include "plan/plan_internal.h"
 #include "validate/results_internal.h"
 
 typedef struct cstate {
@@ -36,6 +37,11 @@ typedef struct ctx {
     bf__sql *s;
     const bf_plan *plan;
     const bf_batch *batch;
+    /* What queries read: the batch, or for the run the plan's scope (scope_plan's one batch
+     * for time and key plans; NULL, the whole table, for partition and bucket plans). */
+    const bf_plan *qplan;
+    const bf_batch *qbatch;
+    bf_plan *scope_plan;
     bf_table_info *info;
     const char *nulls[64], *sums[64], **fpcols;
     size_t nnull, nsum, nfp;
@@ -128,13 +134,13 @@ static int unchanged_cols(const char ***out, size_t *n, const ctx *x, const bf__
 static void batch_binds(bf__binds *b, const ctx *x)
 {
     bf__binds_init(b);
-    bf__binds_batch(b, x->batch);
+    bf__binds_batch(b, x->qbatch);
 }
 
 static int build(const ctx *x, char **out, const char *const *cols, size_t ncols, const char *tpl,
                  const char *const *args)
 {
-    bf__tpl t = {cols, ncols, NULL, 0, x->plan, x->batch};
+    bf__tpl t = {cols, ncols, NULL, 0, x->qplan, x->qbatch};
     return bf__sql_build(x->s, out, &t, tpl, args);
 }
 
@@ -550,7 +556,7 @@ static int plan_profile(ctx *x, int before)
         char col[200];
         int form;
 
-        if (c->per_run != (x->batch == NULL))
+        if (!BF__RUNS_IN(c, x->batch))
             continue;
         switch (c->kind) {
         case BF_CHECK_ROW_COUNT:
@@ -603,7 +609,7 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
-    return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->plan, x->batch);
+    return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->qplan, x->qbatch);
 }
 
 /* ---- captures used by both phases ---- */
@@ -620,7 +626,7 @@ static int capture_groups(const ctx *x, const bf__vcheck *c, json_t **out)
 
     *out = NULL;
     if (rc == BF_OK) {
-        bf__tpl t = {g, n, NULL, 0, x->plan, x->batch};
+        bf__tpl t = {g, n, NULL, 0, x->qplan, x->qbatch};
         char *tmp = NULL;
         rc = bf__sql_build(x->s, &tmp, &t, "%C", ARGS(NULL));
         glist = tmp;
@@ -834,8 +840,8 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
             size_t n = 0;
             rc = unchanged_cols(&cols, &n, x, c);
             if (rc == BF_OK)
-                rc = bf_driver_fingerprint(&cs->fp, x->d, x->v->table, cols, n, x->plan,
-                                           x->batch);
+                rc = bf_driver_fingerprint(&cs->fp, x->d, x->v->table, cols, n, x->qplan,
+                                           x->qbatch);
             bf__free(cols);
         }
         break;
@@ -863,6 +869,57 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
     return rc;
 }
 
+/*
+ * The run's scope as one batch: for a time or key plan the range from the lowest batch's lo
+ * to the highest batch's hi on the plan's column (its parameters taken from those two
+ * batches). Partition and bucket plans, and no plan, leave it NULL: the whole table.
+ */
+static int scope_of(ctx *x)
+{
+    const bf_batch *first = NULL, *last = NULL;
+    const char *names[BF_BATCH_MAX_PARAMS];
+    bf_value vals[BF_BATCH_MAX_PARAMS];
+    size_t n;
+    bf_dimension dim;
+    int rc;
+
+    x->qplan = x->plan;
+    x->qbatch = NULL;
+    if (!x->plan || !bf_plan_count(x->plan))
+        return BF_OK;
+    dim = bf_plan_dimension(x->plan);
+    if (dim != BF_DIM_TIME && dim != BF_DIM_KEY)
+        return BF_OK;
+    for (size_t i = 0; i < bf_plan_count(x->plan); i++) {
+        const bf_batch *b = bf_plan_batch(x->plan, i);
+        if (!first || bf_batch_lo(b) < bf_batch_lo(first))
+            first = b;
+        if (!last || bf_batch_hi(b) > bf_batch_hi(last))
+            last = b;
+    }
+    n = bf_batch_param_count(first);
+    for (size_t i = 0; i < n && i < BF_BATCH_MAX_PARAMS; i++) {
+        names[i] = bf_batch_param_name(first, i);
+        if ((rc = bf_batch_param_at(&vals[i], first, i)) != BF_OK)
+            return rc;
+        /* The upper bound comes from the last batch. */
+        if (strcmp(names[i], "end") == 0 || strcmp(names[i], "hi") == 0)
+            if ((rc = bf_batch_param(&vals[i], last, names[i])) != BF_OK)
+                return rc;
+    }
+    rc = bf__plan_new(&x->scope_plan, dim, bf_plan_column(x->plan), 1);
+    if (rc == BF_OK)
+        rc = bf__plan_add(x->scope_plan, bf_batch_lo(first), bf_batch_hi(last), "scope",
+                          n < BF_BATCH_MAX_PARAMS ? n : BF_BATCH_MAX_PARAMS, names, vals);
+    if (rc == BF_OK)
+        rc = bf__plan_seal(x->scope_plan, "validate:run-scope");
+    if (rc != BF_OK)
+        return rc;
+    x->qplan = x->scope_plan;
+    x->qbatch = bf_plan_batch(x->scope_plan, 0);
+    return BF_OK;
+}
+
 static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
                     const bf_batch *batch, int before)
 {
@@ -873,15 +930,19 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
     x->d = d;
     x->plan = plan;
     x->batch = batch;
+    x->qplan = plan;
+    x->qbatch = batch;
     if (batch)
         bf__snprintf(x->where, sizeof x->where, "in batch %s", bf_batch_label(batch));
     else
         bf__snprintf(x->where, sizeof x->where, "in the run");
     if (batch && (!plan || bf_plan_batch(plan, bf_batch_ordinal(batch)) != batch))
         return bf__error(BF_E_INVALID, "validate: the batch does not belong to the plan given");
+    if (!batch && (rc = scope_of(x)) != BF_OK)
+        return rc;
     for (size_t i = 0; i < v->count; i++)
         if (v->checks[i].kind != BF__CHECK_CUSTOM && v->checks[i].kind != BF_CHECK_COVERAGE &&
-            v->checks[i].per_run == (batch == NULL))
+            BF__RUNS_IN(&v->checks[i], batch))
             x->s = (void *)1;
     if (!x->s)
         return BF_OK; /* only custom checks and coverage: no SQL needed */
@@ -890,10 +951,11 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
                          "validate: the built-in checks need a SQL driver (bf_driver_new_sql)");
     if ((rc = bf__sql_describe(x->s, &x->info, v->table)) != BF_OK)
         return rc;
-    if (batch && (rc = bf__sql_check_scope(x->s, x->info, v->table, plan, batch)) != BF_OK)
+    if (x->qbatch &&
+        (rc = bf__sql_check_scope(x->s, x->info, v->table, x->qplan, x->qbatch)) != BF_OK)
         return rc;
     for (size_t i = 0; i < v->count; i++)
-        if (v->checks[i].per_run == (batch == NULL) &&
+        if (BF__RUNS_IN(&v->checks[i], batch) &&
             (rc = check_inputs(x, &v->checks[i])) != BF_OK)
             return rc;
     return plan_profile(x, before);
@@ -904,6 +966,7 @@ static void ctx_close(ctx *x)
     bf_profile_free(x->prof);
     bf_table_info_free(x->info);
     bf__free(x->fpcols);
+    bf_plan_free(x->scope_plan);
 }
 
 void bf_validation_state_free(bf_validation_state *st)
@@ -938,7 +1001,7 @@ int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d
     st->count = v->count;
     rc = ctx_open(&x, v, d, plan, batch, 1);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++)
-        if (v->checks[i].per_run == (batch == NULL))
+        if (BF__RUNS_IN(&v->checks[i], batch))
             rc = capture(&x, &v->checks[i], i, &st->cs[i]);
     ctx_close(&x);
     if (rc != BF_OK) {
@@ -998,7 +1061,7 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
     }
     if (rc == BF_OK)
         rc = bf__sql_duplicates_nulls(x->s, rows, &dups, &nullrows, x->v->table, cols, n,
-                                      x->v->max_samples, x->plan, x->batch);
+                                      x->v->max_samples, x->qplan, x->qbatch);
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {
         json_t *o = json_object();
         bf_value v;
@@ -1075,7 +1138,7 @@ static int eval_references(ctx *x, const bf__vcheck *c, bf__rentry *e)
         rc = list_of(&pcols, &pn, json_object_get(c->cfg, "parent_columns"));
     if (rc == BF_OK)
         rc = bf_driver_orphans(&rows, &orphans, x->d, x->v->table, cols, n, member(c, "parent"),
-                               pcols, x->v->max_samples, x->plan, x->batch);
+                               pcols, x->v->max_samples, x->qplan, x->qbatch);
     if (rc == BF_OK)
         rc = any_null(x, &cond, cols, n);
     if (rc == BF_OK)
@@ -1176,7 +1239,7 @@ static int eval_unchanged(ctx *x, const bf__vcheck *c, size_t idx, bf__rentry *e
         size_t n = 0;
         rc = unchanged_cols(&cols, &n, x, c);
         if (rc == BF_OK)
-            rc = bf_driver_fingerprint(&fp, x->d, x->v->table, cols, n, x->plan, x->batch);
+            rc = bf_driver_fingerprint(&fp, x->d, x->v->table, cols, n, x->qplan, x->qbatch);
         bf__free(cols);
     }
     if (rc != BF_OK)
@@ -1407,7 +1470,7 @@ int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf
         const cstate *cs = state && i < state->count ? &state->cs[i] : NULL;
         bf__rentry *e;
 
-        if (c->per_run != (batch == NULL))
+        if (!BF__RUNS_IN(c, batch))
             continue;
         if ((rc = bf__results_add(&e, r, kname(c), member(c, "name"), c->severity)) != BF_OK)
             break;
