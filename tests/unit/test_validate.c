@@ -300,6 +300,37 @@ START_TEST(run_checks_read_only_the_plans_scope)
 }
 END_TEST
 
+START_TEST(run_scope_of_a_time_plan)
+{
+    static const char *const names[] = {"start", "end"};
+    static const char *const days[] = {"2024-01-01", "2024-01-02", "2024-01-03"};
+    bf_plan *tp = NULL;
+    bf_validator *v = make("{\"check\": \"row_count\", \"per\": \"run\", \"min\": 0, \"max\": 1000}");
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    char want[64];
+    sql("ALTER TABLE t ADD COLUMN day TEXT; UPDATE t SET day = date('2023-12-30', '+' || (id % 6) || ' days')");
+    ck_assert_int_eq(bf__plan_new(&tp, BF_DIM_TIME, "day", 2), BF_OK);
+    /* Listed newest first: the scope is still [first start, last end). */
+    for (int i = 1; i >= 0; i--) {
+        bf_value vv[2] = {{.type = BF_VALUE_TEXT, .s = days[i], .len = 10},
+                          {.type = BF_VALUE_TEXT, .s = days[i + 1], .len = 10}};
+        ck_assert_int_eq(bf__plan_add(tp, 1704067200 + i * 86400, 1704067200 + (i + 1) * 86400, days[i], 2, names, vv), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(tp, ""), BF_OK);
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, tp, NULL), BF_OK);
+    ck_assert_msg(bf_validator_after(&r, v, drv, tp, NULL, st) == BF_OK, "%s", bf_last_error());
+    snprintf(want, sizeof want, "%lld rows",
+             (long long)qint("SELECT count(*) FROM t WHERE day >= '2024-01-01' AND day < '2024-01-03'"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    ck_assert_int_lt(qint("SELECT count(*) FROM t WHERE day >= '2024-01-01' AND day < '2024-01-03'"), qint("SELECT count(*) FROM t"));
+    bf_results_free(r);
+    bf_validation_state_free(st);
+    bf_plan_free(tp);
+    bf_validator_free(v);
+}
+END_TEST
+
 START_TEST(metric_runs_per_batch_and_per_run)
 {
     bf_validator *v = make("{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta\": {\"min\": 0, \"max\": 50}}");
@@ -870,6 +901,7 @@ static Suite *suite(void)
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
     tcase_add_test(tc, run_checks_read_only_the_plans_scope);
+    tcase_add_test(tc, run_scope_of_a_time_plan);
     tcase_add_test(tc, metric_runs_per_batch_and_per_run);
     tcase_add_test(tc, coverage_fails_when_rows_outside_the_scope_change);
     tcase_add_test(tc, footprint_fails_its_growth_bound);
