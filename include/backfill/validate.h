@@ -11,9 +11,11 @@
  *     ... publish the batch ...
  *     bf_validator_after(&results, v, driver, plan, batch, state);
  *
- * A batch runs the checks whose `per` is `batch` (the default); a NULL
- * batch runs the `per: run` checks (row_count with scope.expected_rows,
- * coverage) over the whole target table. Checks that can share a scan do: one
+ * A batch runs the checks whose `per` is `batch`; a NULL batch runs the
+ * `per: run` checks (row_count with scope.expected_rows, coverage) over the
+ * plan's scope (time and key plans: from the lowest lo to the highest hi).
+ * Without `per` a metric runs in both, coverage for the run, the rest per
+ * batch. Checks that can share a scan do: one
  * driver profile gives the row count, the NULLs of every not_null column,
  * the sums of SUM/AVG/COUNT(*) metrics and the unchanged_columns fingerprint.
  * A per-batch check never reads outside its batch. docs/validate.md lists
@@ -109,7 +111,10 @@ BF_API void bf_validation_state_free(bf_validation_state *state);
  * `state` is what bf_validator_before captured for the same batch, or NULL:
  * checks that compare with before then report BF_OUTCOME_SKIPPED. Bad input
  * fails as bf_validator_before does. A failing check is an outcome, not an
- * error: the call returns BF_OK; bf_results_status() gives the verdict.
+ * error, and so is a check that cannot be evaluated (BF_OUTCOME_ERROR with
+ * the reason as its message): the call returns BF_OK, unless the library
+ * itself fails (BF_E_NOMEM, BF_E_IO, BF_E_BUSY, BF_E_LEASE_LOST, BF_E_USER,
+ * BF_E_ABI, BF_E_INTERNAL); bf_results_status() gives the verdict.
  */
 BF_API int bf_validator_after(bf_results **out, bf_validator *validator, bf_driver *driver,
                               const bf_plan *plan, const bf_batch *batch,

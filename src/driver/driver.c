@@ -685,8 +685,10 @@ int bf_driver_key_segments(bf_rows **out, bf_driver *d, const char *table,
 static int expr_names(bf_driver *d, const char ***names_out, char **strs_out,
                       const char *const *cols, size_t col_count, size_t expr_count)
 {
+    /* "expr" and up to 20 digits of a size_t, and the NUL. */
+    enum { NAME_MAX_LEN = 25 };
     const char **names = bf__calloc(col_count + expr_count + 1, sizeof *names);
-    char *strs = bf__calloc(expr_count + 1, 24);
+    char *strs = bf__calloc(expr_count + 1, NAME_MAX_LEN);
 
     if (!names || !strs) {
         bf__free(names);
@@ -696,8 +698,8 @@ static int expr_names(bf_driver *d, const char ***names_out, char **strs_out,
     for (size_t i = 0; i < col_count; i++)
         names[i] = cols[i];
     for (size_t i = 0; i < expr_count; i++) {
-        snprintf(strs + 24 * i, 24, "expr%zu", i + 1);
-        names[col_count + i] = strs + 24 * i;
+        snprintf(strs + NAME_MAX_LEN * i, NAME_MAX_LEN, "expr%zu", i + 1);
+        names[col_count + i] = strs + NAME_MAX_LEN * i;
     }
     *names_out = names;
     *strs_out = strs;

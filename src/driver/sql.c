@@ -578,6 +578,7 @@ static const bf_driver_vtable sql_driver = {
 
 static const size_t sql_vtable_sizes[] = {0, BF__SIZE_TO(bf_sql_vtable, error_message),
                                           BF__SIZE_TO(bf_sql_vtable, batch_counts_function),
+                                          BF__SIZE_TO(bf_sql_vtable, segment_filter_function),
                                           sizeof(bf_sql_vtable)};
 static const bf__struct_desc sql_vtable_desc = {"SQL vtable", BF_SQL_VTABLE_VERSION,
                                                 sql_vtable_sizes, NULL};

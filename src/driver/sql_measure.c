@@ -309,6 +309,188 @@ static int profile_fill(bf__stmt *st, struct scan *sc, bf_profile *p,
     return bf_profile_set_fingerprint(p, &fp);
 }
 
+/* ---- profile through the dialect's profile aggregate ---- */
+
+/* How many columns the fused aggregate fingerprints (0: none), or -1 when it cannot serve. */
+static long pf_fp_count(const struct scan *sc, const bf_profile_spec *spec)
+{
+    size_t nf = spec->fingerprint ? sc->t.col_count : 0;
+
+    if (!sc->s->vt.profile_function ||
+        3 + nf + spec->null_count + spec->sum_count > BF_AGG_MAX_ARGS)
+        return -1;
+    return (long)nf;
+}
+
+/* SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch */
+static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf)
+{
+    const bf__sql *s = sc->s;
+    bf__sb sb;
+    char *tail = NULL;
+    int rc = BF_OK;
+
+    bf__sb_init(&sb);
+    bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf, spec->null_count,
+                   spec->sum_count);
+    if (nf) {
+        bf__sb_append(&sb, ", ");
+        rc = bf__sql_ident_list(s, &sb, NULL, sc->t.cols, nf);
+    }
+    for (size_t i = 0; i < spec->null_count && rc == BF_OK; i++) {
+        bf__sb_append(&sb, ", ");
+        rc = bf__sql_ident(s, &sb, spec->null_columns[i]);
+    }
+    for (size_t i = 0; i < spec->sum_count && rc == BF_OK; i++) {
+        bf__sb_append(&sb, ", ");
+        rc = bf__sql_ident(s, &sb, spec->sum_columns[i]);
+    }
+    bf__sb_appendc(&sb, ')');
+    /* min() and max() compare with the column's collation: SQL's own aggregates keep them. */
+    for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
+        rc = add_aggregates(s, &sb, "min", &spec->minmax_columns[i], 1);
+        if (rc == BF_OK)
+            rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
+    }
+    if (rc == BF_OK)
+        rc = scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
+    if (rc == BF_OK)
+        bf__sb_append(&sb, tail);
+    bf__free(tail);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+static int pf_bad(const bf__sql *s)
+{
+    return bf__error(BF_E_DRIVER, "%s: the profile function returned no profile",
+                     s->vt.dialect ? s->vt.dialect : "driver");
+}
+
+/* One "i<int>", "r<16 hex digits>" or "null" sum. */
+static int pf_sum(const bf__sql *s, bf_value *out, const char *tok, size_t len)
+{
+    char buf[24], *end;
+    uint64_t bits;
+
+    memset(out, 0, sizeof *out);
+    if (len == 4 && memcmp(tok, "null", 4) == 0) {
+        out->type = BF_VALUE_NULL;
+        return BF_OK;
+    }
+    if (len < 2 || len >= sizeof buf || (tok[0] != 'i' && tok[0] != 'r'))
+        return pf_bad(s);
+    memcpy(buf, tok + 1, len - 1);
+    buf[len - 1] = '\0';
+    if (tok[0] == 'i') {
+        out->type = BF_VALUE_INT;
+        out->i = strtoll(buf, &end, 10);
+    } else {
+        if (len != 17)
+            return pf_bad(s);
+        out->type = BF_VALUE_REAL;
+        bits = strtoull(buf, &end, 16);
+        memcpy(&out->r, &bits, sizeof out->r);
+    }
+    return *end == '\0' && end != buf ? BF_OK : pf_bad(s);
+}
+
+/* Fill the profile from the aggregate's "ROWS FP N1.. S1.." (NULL: no rows). */
+static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec, size_t nf,
+                   const bf_value *v)
+{
+    size_t want = 2 + spec->null_count + spec->sum_count, at = 0;
+    const char *q, *end;
+    bf_value sum;
+    int rc = BF_OK;
+
+    if (v->type == BF_VALUE_NULL) {
+        static const bf_value null = {BF_VALUE_NULL, 0, 0.0, NULL, 0};
+        bf_fingerprint empty = {0, 0, 0};
+
+        p->rows = 0;
+        for (size_t i = 0; i < spec->null_count; i++)
+            p->nulls[i] = 0;
+        for (size_t i = 0; i < spec->sum_count && rc == BF_OK; i++)
+            rc = bf_profile_set_sum(p, i, &null);
+        return rc == BF_OK && spec->fingerprint ? bf_profile_set_fingerprint(p, &empty) : rc;
+    }
+    if (v->type != BF_VALUE_TEXT || !v->s)
+        return pf_bad(s);
+    for (q = v->s, end = v->s + v->len; at < want && rc == BF_OK; at++) {
+        const char *sp = memchr(q, ' ', (size_t)(end - q));
+        size_t len = sp ? (size_t)(sp - q) : (size_t)(end - q);
+        char num[32], *stop;
+
+        if ((at + 1 < want) != (sp != NULL) || !len)
+            return pf_bad(s);
+        if (at == 1) { /* the fingerprint, or "-" */
+            char text[BF_FINGERPRINT_TEXT_SIZE];
+            bf_fingerprint fp;
+
+            if (!nf) {
+                if (len != 1 || *q != '-')
+                    return pf_bad(s);
+            } else {
+                if (len >= sizeof text)
+                    return pf_bad(s);
+                memcpy(text, q, len);
+                text[len] = '\0';
+                if (bf_fingerprint_parse(&fp, text) != BF_OK)
+                    return pf_bad(s);
+                rc = bf_profile_set_fingerprint(p, &fp);
+            }
+        } else if (at < 2 + spec->null_count) { /* the row count, a NULL count */
+            if (len >= sizeof num)
+                return pf_bad(s);
+            memcpy(num, q, len);
+            num[len] = '\0';
+            int64_t n = strtoll(num, &stop, 10);
+
+            if (*stop || n < 0)
+                return pf_bad(s);
+            if (at == 0)
+                p->rows = n;
+            else
+                p->nulls[at - 2] = n;
+        } else if ((rc = pf_sum(s, &sum, q, len)) == BF_OK) {
+            rc = bf_profile_set_sum(p, at - 2 - spec->null_count, &sum);
+        }
+        q = sp ? sp + 1 : end;
+    }
+    return rc;
+}
+
+/* The whole profile in one statement around the dialect's profile aggregate. */
+static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spec, size_t nf)
+{
+    bf__stmt st;
+    bf_value v;
+    char *sql = NULL;
+    int rc = pf_sql(sc, &sql, spec, nf);
+
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
+        rc = bf__stmt_step(&st);
+        if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
+            rc = pf_fill(sc->s, p, spec, nf, &v);
+        else if (rc == BF_SQL_DONE)
+            rc = bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no row", sc->table);
+        for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
+            if ((rc = bf__stmt_column(&st, 1 + 2 * (int)i, &v)) != BF_OK ||
+                (rc = bf_profile_set_min(p, i, &v)) != BF_OK)
+                break;
+            if ((rc = bf__stmt_column(&st, 2 + 2 * (int)i, &v)) == BF_OK)
+                rc = bf_profile_set_max(p, i, &v);
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    return rc;
+}
+
 int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile_spec *spec,
                     const bf_plan *plan, const bf_batch *batch)
 {
@@ -321,6 +503,11 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
         (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
         rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
+    if (rc == BF_OK && pf_fp_count(&sc, spec) >= 0) {
+        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec));
+        scan_dispose(&sc);
+        return rc;
+    }
     with_fp = spec->fingerprint && aggregate(&sc, sc.s->vt.fingerprint_function);
     use_fpn = with_fp && aggregate(&sc, sc.s->vt.fingerprint_nulls_function);
     if (rc == BF_OK)

@@ -4,9 +4,11 @@
  * application-defined aggregates bf_fingerprint(c1, ...) and
  * bf_fingerprint_nulls(c1, ...), which also counts each column's NULLs in
  * the same pass, the scalar bf_bucket(x, n) used by bucket batch
- * predicates, and the aggregate bf_batch_counts(x, bounds) that counts a
- * plan's rows per batch in one pass.
+ * predicates, the aggregate bf_batch_counts(x, bounds) that counts a
+ * plan's rows per batch in one pass, and bf_profile(nf, nn, ns, ...), a
+ * whole profile (rows, NULLs, sums, fingerprint) in one call per row.
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -251,6 +253,7 @@ const bf_sql_vtable bf__sqlite_vtable = {
     .error_message = lite_error_message,
     .segments_function = "bf_segment_fingerprints",
     .segment_filter_function = "bf_segment_in",
+    .profile_function = "bf_profile",
 };
 
 /* ---- SQL functions ---- */
@@ -319,6 +322,236 @@ static void fp_final(sqlite3_context *ctx)
     sqlite3_str_appendall(str, text);
     for (int64_t i = 0; i < agg->columns; i++)
         sqlite3_str_appendf(str, "%c%lld", i ? ',' : ' ', (long long)agg->nulls[i]);
+    if (sqlite3_str_errcode(str) != SQLITE_OK) {
+        sqlite3_free(sqlite3_str_finish(str));
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, sqlite3_str_finish(str), -1, sqlite3_free);
+}
+
+/*
+ * bf_profile(nf, nn, ns, f1.., n1.., s1..): the profile's row count, NULL
+ * counts, sums and fingerprint in one call per row
+ * (bf_sql_vtable.profile_function). Each sum is SQLite's own sum(): the
+ * same numeric conversion of each argument (sqlite3_value_numeric_type),
+ * an exact integer sum while every value is an integer, "integer overflow"
+ * where sum() fails, and the floating-point sum of the linked SQLite's
+ * version: Kahan-Babuska-Neumaier since 3.43.0, a plain double sum before.
+ */
+struct sum_acc {
+    double r, err;
+    int64_t i, cnt;
+    unsigned char approx, ovrfl;
+};
+
+struct pf_agg {
+    int ready, bad, kbn;
+    int nf, nn, ns;
+    int64_t rows;
+    bf_fingerprint fp;
+    bf__fprow row;
+    int64_t *nulls;      /* nn, within the context */
+    struct sum_acc *sums; /* ns, within the context */
+};
+
+static void kbn_step(struct sum_acc *p, double r)
+{
+    volatile double s = p->r;
+    volatile double t = s + r;
+
+    if (fabs(s) > fabs(r))
+        p->err += (s - t) + r;
+    else
+        p->err += (r - t) + s;
+    p->r = t;
+}
+
+static void kbn_step_int(struct sum_acc *p, int64_t v)
+{
+    if (v <= -4503599627370496LL || v >= 4503599627370496LL) {
+        int64_t sm = v % 16384;
+
+        kbn_step(p, (double)(v - sm));
+        kbn_step(p, (double)sm);
+    } else {
+        kbn_step(p, (double)v);
+    }
+}
+
+static void kbn_init(struct sum_acc *p, int64_t v)
+{
+    if (v <= -4503599627370496LL || v >= 4503599627370496LL) {
+        int64_t sm = v % 16384;
+
+        p->r = (double)(v - sm);
+        p->err = (double)sm;
+    } else {
+        p->r = (double)v;
+        p->err = 0.0;
+    }
+}
+
+static int add_overflows(int64_t *acc, int64_t v)
+{
+    if ((v > 0 && *acc > INT64_MAX - v) || (v < 0 && *acc < INT64_MIN - v))
+        return 1;
+    *acc += v;
+    return 0;
+}
+
+static void sum_add(struct sum_acc *p, sqlite3_value *x, int kbn)
+{
+    int type = sqlite3_value_numeric_type(x);
+
+    if (type == SQLITE_NULL)
+        return;
+    p->cnt++;
+    if (!kbn) { /* SQLite before 3.43.0 */
+        if (type == SQLITE_INTEGER) {
+            int64_t v = sqlite3_value_int64(x);
+
+            p->r += (double)v;
+            if (!(p->approx | p->ovrfl) && add_overflows(&p->i, v))
+                p->approx = p->ovrfl = 1;
+        } else {
+            p->r += sqlite3_value_double(x);
+            p->approx = 1;
+        }
+        return;
+    }
+    if (!p->approx) {
+        if (type != SQLITE_INTEGER) {
+            kbn_init(p, p->i);
+            p->approx = 1;
+            kbn_step(p, sqlite3_value_double(x));
+        } else {
+            int64_t v = sqlite3_value_int64(x);
+
+            if (add_overflows(&p->i, v)) {
+                p->ovrfl = 1;
+                kbn_init(p, p->i);
+                p->approx = 1;
+                kbn_step_int(p, v);
+            }
+        }
+    } else if (type == SQLITE_INTEGER) {
+        kbn_step_int(p, sqlite3_value_int64(x));
+    } else {
+        p->ovrfl = 0;
+        kbn_step(p, sqlite3_value_double(x));
+    }
+}
+
+static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    size_t n = argc > 3 ? (size_t)argc - 3 : 0;
+    size_t size = sizeof(struct pf_agg) + n * sizeof(int64_t) + n * sizeof(struct sum_acc);
+    struct pf_agg *a = sqlite3_aggregate_context(ctx, (int)size);
+    bf_value v;
+
+    if (!a) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (!a->ready) {
+        int64_t nf = argc >= 3 ? sqlite3_value_int64(argv[0]) : -1;
+        int64_t nn = argc >= 3 ? sqlite3_value_int64(argv[1]) : -1;
+        int64_t ns = argc >= 3 ? sqlite3_value_int64(argv[2]) : -1;
+
+        a->ready = 1;
+        if (nf < 0 || nn < 0 || ns < 0 || nf + nn + ns != argc - 3)
+            a->bad = 1;
+        a->nf = (int)nf;
+        a->nn = (int)nn;
+        a->ns = (int)ns;
+        a->kbn = sqlite3_libversion_number() >= 3043000;
+        /* Both arrays follow the struct; sum_acc is 8-byte aligned like int64_t. */
+        a->nulls = (int64_t *)(a + 1);
+        a->sums = (struct sum_acc *)(a->nulls + n);
+    }
+    if (a->bad) {
+        sqlite3_result_error(ctx, "bf_profile: bad arguments", -1);
+        return;
+    }
+    a->rows++;
+    if (a->nf) {
+        bf__fprow_reset(&a->row);
+        for (int i = 0; i < a->nf; i++) {
+            to_value(argv[3 + i], &v);
+            if (bf__fprow_put(&a->row, &v) != BF_OK) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+        }
+        bf__fprow_apply(&a->row, &a->fp, 1);
+    }
+    for (int i = 0; i < a->nn; i++)
+        a->nulls[i] += sqlite3_value_type(argv[3 + a->nf + i]) == SQLITE_NULL;
+    for (int i = 0; i < a->ns; i++)
+        sum_add(&a->sums[i], argv[3 + a->nf + a->nn + i], a->kbn);
+}
+
+/* The sum as sum() gives it; 0 after setting the error sum() would fail with. */
+static int sum_text(sqlite3_context *ctx, sqlite3_str *str, const struct sum_acc *p, int kbn)
+{
+    double r;
+    uint64_t bits;
+
+    if (!p->cnt) {
+        sqlite3_str_appendall(str, " null");
+        return 1;
+    }
+    if (p->ovrfl) {
+        sqlite3_result_error(ctx, "integer overflow", -1);
+        return 0;
+    }
+    if (!p->approx) {
+        sqlite3_str_appendf(str, " i%lld", (long long)p->i);
+        return 1;
+    }
+    r = kbn && !isnan(p->err) && !isinf(p->err) ? p->r + p->err : p->r;
+    if (isnan(r)) { /* SQLite stores a NaN result as NULL */
+        sqlite3_str_appendall(str, " null");
+        return 1;
+    }
+    memcpy(&bits, &r, sizeof bits);
+    sqlite3_str_appendf(str, " r%016llx", (unsigned long long)bits);
+    return 1;
+}
+
+/* "ROWS FP N1.. S1.." (see bf_sql_vtable.profile_function); NULL when there were no rows. */
+static void pf_final(sqlite3_context *ctx)
+{
+    struct pf_agg *a = sqlite3_aggregate_context(ctx, 0);
+    char text[BF_FINGERPRINT_TEXT_SIZE];
+    sqlite3_str *str;
+    int ok = 1;
+
+    if (!a || !a->ready || a->bad) {
+        if (a)
+            bf__fprow_dispose(&a->row);
+        if (!a || !a->bad)
+            sqlite3_result_null(ctx);
+        return;
+    }
+    bf__fprow_dispose(&a->row);
+    str = sqlite3_str_new(NULL);
+    sqlite3_str_appendf(str, "%lld ", (long long)a->rows);
+    if (a->nf) {
+        bf_fingerprint_format(text, sizeof text, &a->fp);
+        sqlite3_str_appendall(str, text);
+    } else {
+        sqlite3_str_appendall(str, "-");
+    }
+    for (int i = 0; i < a->nn; i++)
+        sqlite3_str_appendf(str, " %lld", (long long)a->nulls[i]);
+    for (int i = 0; i < a->ns && ok; i++)
+        ok = sum_text(ctx, str, &a->sums[i], a->kbn);
+    if (!ok) {
+        sqlite3_free(sqlite3_str_finish(str));
+        return;
+    }
     if (sqlite3_str_errcode(str) != SQLITE_OK) {
         sqlite3_free(sqlite3_str_finish(str));
         sqlite3_result_error_nomem(ctx);
@@ -730,6 +963,10 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
         rc = sqlite3_create_function_v2(c->db, "bf_fingerprint_nulls", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
                                         fp_nulls_step, fp_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_profile", -1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, pf_step,
+                                        pf_final, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_bucket", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                         NULL, bucket_fn, NULL, NULL, NULL);

@@ -11,10 +11,11 @@
  * are or were in play. The scan returns only pending and running batches:
  * finished ones still listed are passed over inside SQLite, without a step
  * each. They stay listed until this connection has finished UNLIST_AT
- * batches or lists the next window, when one UPDATE unlists every finished
- * batch of the run. Fresh batches of the plan are listed WINDOW at a time,
- * when a claim finds no listed batch to take. So one index change serves
- * many transitions, and registering a plan writes no index at all.
+ * batches or lists the next window, when one UPDATE unlists finished
+ * batches many at a time (see unlist_some). Fresh batches of the plan are
+ * listed WINDOW at a time, when a claim finds no listed batch to take. So
+ * one index change serves many transitions, and registering a plan writes
+ * no index at all.
  *
  * The walk keeps the record of the claimable batch it found (the scan reads
  * every column), so that the claim that asks for it next, in the same
@@ -26,6 +27,8 @@
 #include "ledger/sqlite_store.h"
 
 #define UNLIST_AT 16
+/* The widest range of ids unlisted by range rather than through the index. */
+#define UNLIST_SPAN (16 * UNLIST_AT)
 #define WINDOW 64
 
 /* Batch states, as the scan reads them (bf_batch_state). */
@@ -40,16 +43,61 @@ struct walk {
 };
 
 /*
+ * Unlist the finished batches with ids from `lo` to `hi`: a search of the
+ * table by id, not of the index the statement changes, so that SQLite
+ * updates in one pass (an UPDATE that walks the index it changes first
+ * copies the row ids into a temporary table: a new b-tree, page-size
+ * allocations, ~90 us).
+ */
+static int unlist_range(sq_store *s, int64_t lo, int64_t hi)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt(&st, s, SQ_BATCH_UNLIST_RANGE);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    rc = sq_step_done(s, st, "unlisting finished batches");
+    if (rc == BF_OK)
+        s->finished_since_unlist = 0;
+    return rc;
+}
+
+/*
  * Unlist every finished batch of the run before ordinal `before` (inside a
  * write transaction). No batch from the first fresh one on has ever been
  * claimed, so none there has finished by a claim: bounding the statement by
- * its ordinal spares it the rest of the window.
+ * its ordinal spares it the rest of the window. When their ids lie close
+ * together (the usual case: claims go in plan order) by id range, else
+ * through the index.
  */
 static int unlist_finished(sq_store *s, int64_t run_id, int64_t before)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sq_stmt(&st, s, SQ_BATCH_UNLIST);
+    int64_t lo, hi;
+    int rc = sq_stmt(&st, s, SQ_BATCH_FINISHED_SPAN);
 
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, before);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_fail(s, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "finding finished batches");
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        sqlite3_reset(st);
+        s->finished_since_unlist = 0; /* none is listed */
+        return BF_OK;
+    }
+    lo = sqlite3_column_int64(st, 0);
+    hi = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (hi - lo < UNLIST_SPAN)
+        return unlist_range(s, lo, hi);
+    rc = sq_stmt(&st, s, SQ_BATCH_UNLIST);
     if (rc != BF_OK)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -58,6 +106,22 @@ static int unlist_finished(sq_store *s, int64_t run_id, int64_t before)
     if (rc == BF_OK)
         s->finished_since_unlist = 0;
     return rc;
+}
+
+/*
+ * Unlist the finished batches among the ids of those this connection
+ * finished, when they lie close together (as a worker's claims do, in plan
+ * order); otherwise every finished batch of the run before ordinal
+ * `before`. Either is correct: a finished batch is out of play wherever it
+ * lies, and one left listed is only passed over. Batches finished by other
+ * workers, even dead ones, leave the list at the latest when the next
+ * window is listed (unlist_finished).
+ */
+static int unlist_some(sq_store *s, int64_t run_id, int64_t before)
+{
+    if (!s->finished_since_unlist || s->finished_hi - s->finished_lo >= UNLIST_SPAN)
+        return unlist_finished(s, run_id, before);
+    return unlist_range(s, s->finished_lo, s->finished_hi);
 }
 
 /*
@@ -160,7 +224,7 @@ static int walk(struct walk *w, sq_store *s, int64_t run_id, int64_t now, int to
     /* Housekeeping belongs to the caller's write transaction; a reader leaves it for later. */
     writing = sqlite3_txn_state(s->db, NULL) == SQLITE_TXN_WRITE;
     if (writing && s->finished_since_unlist >= UNLIST_AT && w->fresh)
-        rc = unlist_finished(s, run_id, w->fresh);
+        rc = unlist_some(s, run_id, w->fresh);
     if (rc == BF_OK && step == SQLITE_DONE && to_claimable && !w->next && writing) {
         /* Every listed batch is in play: list the next fresh ones and look again. */
         int64_t listed;

@@ -65,12 +65,22 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
      * list, in one statement (?2: where the walk met the first fresh batch,
      * after which none has finished).
      */
-    [SQ_BATCH_UNLIST] = "UPDATE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
+    [SQ_BATCH_UNLIST] = "UPDATE OR IGNORE batches SET listed = 0 WHERE run_id = ?1 AND listed = 1 "
                         "AND ordinal < ?2 AND state >= 2",
+    /*
+     * The same by a range of ids (those this connection finished): a search
+     * of the table, not of the index it changes, so SQLite updates in one
+     * pass instead of first copying the row ids into a temporary table.
+     */
+    [SQ_BATCH_UNLIST_RANGE] = "UPDATE OR IGNORE batches SET listed = 0 WHERE id BETWEEN ?1 AND ?2 "
+                              "AND listed = 1 AND state >= 2",
+    /* The ids between which lie the run's finished batches that SQ_BATCH_UNLIST would unlist. */
+    [SQ_BATCH_FINISHED_SPAN] = "SELECT min(id), max(id) FROM batches WHERE run_id = ?1 "
+                               "AND listed = 1 AND ordinal < ?2 AND state >= 2",
     [SQ_BATCH_RELIST] = "UPDATE batches SET listed = 1 WHERE id = ?1 AND listed = 0",
     [SQ_RUN_WINDOW] = "SELECT listed_to, batch_count FROM runs WHERE id = ?1",
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
-    [SQ_BATCH_LIST_WINDOW] = "UPDATE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
+    [SQ_BATCH_LIST_WINDOW] = "UPDATE OR IGNORE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
                              "AND state = 0 AND parent_id = 0",
     [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
                         "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
@@ -514,8 +524,15 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     rc = sq_step_done(s, st, "updating a batch");
     if (rc == BF_OK)
         rc = sq_known_batch_update(s, b);
-    if (rc == BF_OK && b->state >= 2)
-        s->finished_since_unlist++; /* out of play: the claim's list can drop it (in bulk) */
+    if (rc == BF_OK && b->state >= 2) {
+        /* Out of play: the claim's list can drop it (in bulk). */
+        if (!s->finished_since_unlist++)
+            s->finished_lo = s->finished_hi = b->id;
+        else if (b->id < s->finished_lo)
+            s->finished_lo = b->id;
+        else if (b->id > s->finished_hi)
+            s->finished_hi = b->id;
+    }
     if (rc != BF_OK || b->state != 0)
         return rc;
     /* Back to pending: make sure the claim's list holds it again (it may have been pruned). */

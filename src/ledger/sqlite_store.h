@@ -28,6 +28,8 @@ enum sq_stmt {
     SQ_BATCH_UPDATE,
     SQ_BATCH_SCAN,
     SQ_BATCH_UNLIST,
+    SQ_BATCH_UNLIST_RANGE,
+    SQ_BATCH_FINISHED_SPAN,
     SQ_BATCH_RELIST,
     SQ_RUN_WINDOW,
     SQ_RUN_SET_WINDOW,
@@ -76,8 +78,13 @@ typedef struct sq_store {
     int64_t walk_changes;
     int64_t walk_next;
     bf_store_batch walk_batch;
-    /* Batches this connection moved out of play (finished) since it last unlisted them. */
+    /*
+     * Batches this connection moved out of play (finished) since it last
+     * unlisted them, and the least and greatest of their ids.
+     */
     int64_t finished_since_unlist;
+    int64_t finished_lo;
+    int64_t finished_hi;
     /*
      * Copies of the strings of the last run and batch read (run_get,
      * batch_get) and of the walk's claimable batch.

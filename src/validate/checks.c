@@ -4,11 +4,13 @@
  * each, scoped by the batch predicate.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
 #include "driver/driver_internal.h"
 #include "driver/sql.h"
+#include "plan/plan_internal.h"
 #include "validate/results_internal.h"
 
 typedef struct cstate {
@@ -18,6 +20,9 @@ typedef struct cstate {
     bf_fingerprint fp;
     json_t *data; /* groups, records */
     int64_t a, b; /* completeness: distinct keys, partitions; footprint: bytes */
+    uint64_t *hashes; /* coverage: the sorted hashes of the rows outside the scope */
+    size_t nhashes;
+    int have_outside;
     void *custom;
 } cstate;
 
@@ -36,6 +41,11 @@ typedef struct ctx {
     bf__sql *s;
     const bf_plan *plan;
     const bf_batch *batch;
+    /* What queries read: the batch, or for the run the plan's scope (scope_plan's one batch
+     * for time and key plans; NULL, the whole table, for partition and bucket plans). */
+    const bf_plan *qplan;
+    const bf_batch *qbatch;
+    bf_plan *scope_plan;
     bf_table_info *info;
     const char *nulls[64], *sums[64], **fpcols;
     size_t nnull, nsum, nfp;
@@ -128,13 +138,13 @@ static int unchanged_cols(const char ***out, size_t *n, const ctx *x, const bf__
 static void batch_binds(bf__binds *b, const ctx *x)
 {
     bf__binds_init(b);
-    bf__binds_batch(b, x->batch);
+    bf__binds_batch(b, x->qbatch);
 }
 
 static int build(const ctx *x, char **out, const char *const *cols, size_t ncols, const char *tpl,
                  const char *const *args)
 {
-    bf__tpl t = {cols, ncols, NULL, 0, x->plan, x->batch};
+    bf__tpl t = {cols, ncols, NULL, 0, x->qplan, x->qbatch};
     return bf__sql_build(x->s, out, &t, tpl, args);
 }
 
@@ -550,7 +560,7 @@ static int plan_profile(ctx *x, int before)
         char col[200];
         int form;
 
-        if (c->per_run != (x->batch == NULL))
+        if (!BF__RUNS_IN(c, x->batch))
             continue;
         switch (c->kind) {
         case BF_CHECK_ROW_COUNT:
@@ -603,7 +613,7 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
-    return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->plan, x->batch);
+    return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->qplan, x->qbatch);
 }
 
 /* ---- captures used by both phases ---- */
@@ -620,7 +630,7 @@ static int capture_groups(const ctx *x, const bf__vcheck *c, json_t **out)
 
     *out = NULL;
     if (rc == BF_OK) {
-        bf__tpl t = {g, n, NULL, 0, x->plan, x->batch};
+        bf__tpl t = {g, n, NULL, 0, x->qplan, x->qbatch};
         char *tmp = NULL;
         rc = bf__sql_build(x->s, &tmp, &t, "%C", ARGS(NULL));
         glist = tmp;
@@ -814,6 +824,86 @@ static int capture_footprint(const ctx *x, int64_t *bytes, int64_t *exact)
     return rc;
 }
 
+/* ---- coverage: the rows outside the run's scope ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One 64-bit hash per row of the target outside the scope (every column), sorted. */
+static int outside_hashes(const ctx *x, uint64_t **out, size_t *count)
+{
+    char *sql = NULL;
+    bf__binds b;
+    bf__stmt st;
+    uint64_t *h = NULL;
+    size_t n = 0, cap = 0;
+    int rc, ncol;
+
+    *out = NULL;
+    *count = 0;
+    rc = build(x, &sql, NULL, 0, "SELECT * FROM %T WHERE NOT coalesce(%P, 0)",
+               ARGS(x->v->table, NULL));
+    batch_binds(&b, x);
+    if (rc == BF_OK)
+        rc = bf__stmt_prepare(&st, x->s, sql, &b);
+    if (rc != BF_OK) {
+        bf__free(sql);
+        return rc;
+    }
+    ncol = x->s->vt.column_count(x->s->ud, st.h);
+    while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+        uint64_t hv = 14695981039346656037ULL;
+        bf_value v;
+        for (int i = 0; i < ncol && rc == BF_SQL_ROW; i++) {
+            unsigned char t;
+            if (bf__stmt_column(&st, i, &v) != BF_OK) {
+                rc = bf_last_error_code();
+                break;
+            }
+            t = (unsigned char)v.type;
+            hv = fnv(hv, &t, 1);
+            if (v.type == BF_VALUE_INT)
+                hv = fnv(hv, &v.i, sizeof v.i);
+            else if (v.type == BF_VALUE_REAL)
+                hv = fnv(hv, &v.r, sizeof v.r);
+            else if (v.type == BF_VALUE_TEXT || v.type == BF_VALUE_BLOB) {
+                uint64_t len = v.len;
+                hv = fnv(hv, &len, sizeof len);
+                hv = fnv(hv, v.s, v.len);
+            }
+        }
+        if (rc != BF_SQL_ROW)
+            break;
+        if (bf__grow((void **)&h, &cap, n + 1, sizeof *h) != BF_OK) {
+            rc = bf__nomem();
+            break;
+        }
+        h[n++] = hv;
+    }
+    bf__stmt_finalize(&st);
+    bf__free(sql);
+    if (rc != BF_SQL_DONE) {
+        bf__free(h);
+        return rc == BF_SQL_ROW ? BF_E_INTERNAL : rc;
+    }
+    if (n)
+        qsort(h, n, sizeof *h, cmp_u64);
+    *out = h;
+    *count = n;
+    return BF_OK;
+}
+
 /* ---- before ---- */
 
 static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
@@ -834,8 +924,8 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
             size_t n = 0;
             rc = unchanged_cols(&cols, &n, x, c);
             if (rc == BF_OK)
-                rc = bf_driver_fingerprint(&cs->fp, x->d, x->v->table, cols, n, x->plan,
-                                           x->batch);
+                rc = bf_driver_fingerprint(&cs->fp, x->d, x->v->table, cols, n, x->qplan,
+                                           x->qbatch);
             bf__free(cols);
         }
         break;
@@ -847,6 +937,12 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
         break;
     case BF_CHECK_FOOTPRINT:
         rc = capture_footprint(x, &cs->a, &cs->b);
+        break;
+    case BF_CHECK_COVERAGE:
+        if (x->s && !x->batch) {
+            rc = outside_hashes(x, &cs->hashes, &cs->nhashes);
+            cs->have_outside = rc == BF_OK;
+        }
         break;
     case BF__CHECK_CUSTOM:
         if (c->vt.before) {
@@ -863,37 +959,100 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
     return rc;
 }
 
+/*
+ * The run's scope as one batch: for a time or key plan the range from the lowest batch's lo
+ * to the highest batch's hi on the plan's column (its parameters taken from those two
+ * batches). Partition and bucket plans, and no plan, leave it NULL: the whole table.
+ */
+static int scope_of(ctx *x)
+{
+    const bf_batch *first = NULL, *last = NULL;
+    const char *names[BF_BATCH_MAX_PARAMS];
+    bf_value vals[BF_BATCH_MAX_PARAMS];
+    size_t n;
+    bf_dimension dim;
+    int rc;
+
+    x->qplan = x->plan;
+    x->qbatch = NULL;
+    if (!x->plan || !bf_plan_count(x->plan))
+        return BF_OK;
+    dim = bf_plan_dimension(x->plan);
+    if (dim != BF_DIM_TIME && dim != BF_DIM_KEY)
+        return BF_OK;
+    for (size_t i = 0; i < bf_plan_count(x->plan); i++) {
+        const bf_batch *b = bf_plan_batch(x->plan, i);
+        if (!first || bf_batch_lo(b) < bf_batch_lo(first))
+            first = b;
+        if (!last || bf_batch_hi(b) > bf_batch_hi(last))
+            last = b;
+    }
+    n = bf_batch_param_count(first);
+    for (size_t i = 0; i < n && i < BF_BATCH_MAX_PARAMS; i++) {
+        names[i] = bf_batch_param_name(first, i);
+        if ((rc = bf_batch_param_at(&vals[i], first, i)) != BF_OK)
+            return rc;
+        /* The upper bound comes from the last batch. */
+        if (strcmp(names[i], "end") == 0 || strcmp(names[i], "hi") == 0)
+            if ((rc = bf_batch_param(&vals[i], last, names[i])) != BF_OK)
+                return rc;
+    }
+    rc = bf__plan_new(&x->scope_plan, dim, bf_plan_column(x->plan), 1);
+    if (rc == BF_OK)
+        rc = bf__plan_add(x->scope_plan, bf_batch_lo(first), bf_batch_hi(last), "scope",
+                          n < BF_BATCH_MAX_PARAMS ? n : BF_BATCH_MAX_PARAMS, names, vals);
+    if (rc == BF_OK)
+        rc = bf__plan_seal(x->scope_plan, "validate:run-scope");
+    if (rc != BF_OK)
+        return rc;
+    x->qplan = x->scope_plan;
+    x->qbatch = bf_plan_batch(x->scope_plan, 0);
+    return BF_OK;
+}
+
 static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
                     const bf_batch *batch, int before)
 {
-    int rc;
+    int rc, need_sql = 0, has_cov = 0;
 
     memset(x, 0, sizeof *x);
     x->v = v;
     x->d = d;
     x->plan = plan;
     x->batch = batch;
+    x->qplan = plan;
+    x->qbatch = batch;
     if (batch)
         bf__snprintf(x->where, sizeof x->where, "in batch %s", bf_batch_label(batch));
     else
         bf__snprintf(x->where, sizeof x->where, "in the run");
     if (batch && (!plan || bf_plan_batch(plan, bf_batch_ordinal(batch)) != batch))
         return bf__error(BF_E_INVALID, "validate: the batch does not belong to the plan given");
-    for (size_t i = 0; i < v->count; i++)
-        if (v->checks[i].kind != BF__CHECK_CUSTOM && v->checks[i].kind != BF_CHECK_COVERAGE &&
-            v->checks[i].per_run == (batch == NULL))
-            x->s = (void *)1;
-    if (!x->s)
-        return BF_OK; /* only custom checks and coverage: no SQL needed */
-    if (!(x->s = bf__driver_sql(d)))
+    if (!batch && (rc = scope_of(x)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < v->count; i++) {
+        if (!BF__RUNS_IN(&v->checks[i], batch) || v->checks[i].kind == BF__CHECK_CUSTOM)
+            continue;
+        if (v->checks[i].kind == BF_CHECK_COVERAGE)
+            has_cov = 1;
+        else
+            need_sql = 1;
+    }
+    if (!need_sql && !has_cov)
+        return BF_OK; /* only custom checks: no SQL needed */
+    if (!(x->s = bf__driver_sql(d))) {
+        if (!need_sql)
+            return BF_OK; /* coverage without SQL: no check of the rows outside the scope */
         return bf__error(BF_E_UNSUPPORTED,
                          "validate: the built-in checks need a SQL driver (bf_driver_new_sql)");
+    }
     if ((rc = bf__sql_describe(x->s, &x->info, v->table)) != BF_OK)
         return rc;
-    if (batch && (rc = bf__sql_check_scope(x->s, x->info, v->table, plan, batch)) != BF_OK)
+    if (x->qbatch &&
+        (rc = bf__sql_check_scope(x->s, x->info, v->table, x->qplan, x->qbatch)) != BF_OK)
         return rc;
     for (size_t i = 0; i < v->count; i++)
-        if (v->checks[i].per_run == (batch == NULL) &&
+        if (BF__RUNS_IN(&v->checks[i], batch) &&
             (rc = check_inputs(x, &v->checks[i])) != BF_OK)
             return rc;
     return plan_profile(x, before);
@@ -904,6 +1063,7 @@ static void ctx_close(ctx *x)
     bf_profile_free(x->prof);
     bf_table_info_free(x->info);
     bf__free(x->fpcols);
+    bf_plan_free(x->scope_plan);
 }
 
 void bf_validation_state_free(bf_validation_state *st)
@@ -912,6 +1072,7 @@ void bf_validation_state_free(bf_validation_state *st)
         return;
     for (size_t i = 0; i < st->count; i++) {
         json_decref(st->cs[i].data);
+        bf__free(st->cs[i].hashes);
         if (st->cs[i].custom && st->v->checks[i].vt.free_state)
             st->v->checks[i].vt.free_state(st->v->checks[i].ud, st->cs[i].custom);
     }
@@ -938,7 +1099,7 @@ int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d
     st->count = v->count;
     rc = ctx_open(&x, v, d, plan, batch, 1);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++)
-        if (v->checks[i].per_run == (batch == NULL))
+        if (BF__RUNS_IN(&v->checks[i], batch))
             rc = capture(&x, &v->checks[i], i, &st->cs[i]);
     ctx_close(&x);
     if (rc != BF_OK) {
@@ -998,7 +1159,7 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
     }
     if (rc == BF_OK)
         rc = bf__sql_duplicates_nulls(x->s, rows, &dups, &nullrows, x->v->table, cols, n,
-                                      x->v->max_samples, x->plan, x->batch);
+                                      x->v->max_samples, x->qplan, x->qbatch);
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {
         json_t *o = json_object();
         bf_value v;
@@ -1075,7 +1236,7 @@ static int eval_references(ctx *x, const bf__vcheck *c, bf__rentry *e)
         rc = list_of(&pcols, &pn, json_object_get(c->cfg, "parent_columns"));
     if (rc == BF_OK)
         rc = bf_driver_orphans(&rows, &orphans, x->d, x->v->table, cols, n, member(c, "parent"),
-                               pcols, x->v->max_samples, x->plan, x->batch);
+                               pcols, x->v->max_samples, x->qplan, x->qbatch);
     if (rc == BF_OK)
         rc = any_null(x, &cond, cols, n);
     if (rc == BF_OK)
@@ -1176,7 +1337,7 @@ static int eval_unchanged(ctx *x, const bf__vcheck *c, size_t idx, bf__rentry *e
         size_t n = 0;
         rc = unchanged_cols(&cols, &n, x, c);
         if (rc == BF_OK)
-            rc = bf_driver_fingerprint(&fp, x->d, x->v->table, cols, n, x->plan, x->batch);
+            rc = bf_driver_fingerprint(&fp, x->d, x->v->table, cols, n, x->qplan, x->qbatch);
         bf__free(cols);
     }
     if (rc != BF_OK)
@@ -1304,8 +1465,9 @@ static int eval_footprint(ctx *x, const bf__vcheck *c, bf__rentry *e, const csta
                        growth, exact ? "dbstat" : "page_count estimate"));
 }
 
-static int eval_coverage(ctx *x, const bf__vcheck *c, bf__rentry *e)
+static int eval_coverage(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate *cs)
 {
+    size_t gone = 0, added = 0;
     size_t total = x->plan ? bf_plan_count(x->plan) : 0, missing = 0, gaps = 0, mism = 0;
     bf_dimension dim = x->plan ? bf_plan_dimension(x->plan) : 0;
     int rc = BF_OK;
@@ -1359,15 +1521,42 @@ static int eval_coverage(ctx *x, const bf__vcheck *c, bf__rentry *e)
         }
         bf_profile_free(p);
     }
+    /* No row outside the scope touched: its rows' hashes before and after, as multisets. */
+    if (rc == BF_OK && x->s && cs && cs->have_outside) {
+        uint64_t *h = NULL;
+        size_t n = 0, i = 0, k = 0;
+        rc = outside_hashes(x, &h, &n);
+        while (rc == BF_OK && (i < cs->nhashes || k < n)) {
+            if (k >= n || (i < cs->nhashes && cs->hashes[i] < h[k])) {
+                gone++;
+                i++;
+            } else if (i >= cs->nhashes || h[k] < cs->hashes[i]) {
+                added++;
+                k++;
+            } else {
+                i++;
+                k++;
+            }
+        }
+        bf__free(h);
+        if (rc == BF_OK && (gone || added))
+            rc = bf__rentry_sample(e, json_pack("{sIsI}", "outside_rows_gone_or_altered",
+                                                (json_int_t)gone, "outside_rows_new_or_altered",
+                                                (json_int_t)added));
+    }
     if (rc != BF_OK)
         return rc;
-    return verdict(e, missing || gaps || mism,
+    return verdict(e, missing || gaps || mism || gone || added,
                    SAY("%zu of %zu batches written, %zu gaps or overlaps, %zu batches whose rows "
-                       "differ from what they wrote", total - missing, total, gaps, mism),
-                   SAY("every batch, no gaps"),
+                       "differ from what they wrote, %zu rows outside the scope changed",
+                       total - missing, total, gaps, mism, gone > added ? gone : added),
+                   SAY("every batch, no gaps, nothing outside the scope touched"),
                    SAY("check %s: %zu of %zu planned batches not validated, %zu gaps or overlaps "
-                       "in the plan, %zu batches whose bounds hold other than the rows they wrote",
-                       check_name_of(c), missing, total, gaps, mism));
+                       "in the plan, %zu batches whose bounds hold other than the rows they "
+                       "wrote, %zu rows outside the scope changed (%zu rows gone or altered, "
+                       "%zu new or altered)",
+                       check_name_of(c), missing, total, gaps, mism, gone > added ? gone : added,
+                       gone, added));
 }
 
 static int eval_custom(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate *cs)
@@ -1385,6 +1574,31 @@ static int eval_custom(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate 
     if (!res.set)
         return bf__rentry_verdict(e, 0, "", "", "custom check passed");
     return BF_OK;
+}
+
+static int fatal(int rc)
+{
+    return rc == BF_E_NOMEM || rc == BF_E_IO || rc == BF_E_LEASE_LOST || rc == BF_E_BUSY ||
+           rc == BF_E_USER || rc == BF_E_ABI || rc == BF_E_INTERNAL;
+}
+
+static int check_error(bf__rentry *e, const bf__vcheck *c, const ctx *x)
+{
+    const char *why = bf_last_error();
+    char *msg = SAY("check %s: could not be evaluated %s: %s", check_name_of(c), x->where,
+                    why && why[0] ? why : bf_errdesc(bf_last_error_code()));
+    int rc;
+
+    if (!msg)
+        return bf__nomem();
+    json_decref(e->samples);
+    e->samples = json_array();
+    json_decref(e->extra);
+    e->extra = NULL;
+    rc = e->samples ? bf__rentry_set(e, BF_OUTCOME_ERROR, "", "", msg) : bf__nomem();
+    bf__free(msg);
+    bf_clear_error();
+    return rc;
 }
 
 int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
@@ -1407,7 +1621,7 @@ int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf
         const cstate *cs = state && i < state->count ? &state->cs[i] : NULL;
         bf__rentry *e;
 
-        if (c->per_run != (batch == NULL))
+        if (!BF__RUNS_IN(c, batch))
             continue;
         if ((rc = bf__results_add(&e, r, kname(c), member(c, "name"), c->severity)) != BF_OK)
             break;
@@ -1444,12 +1658,17 @@ int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf
             rc = eval_footprint(&x, c, e, cs);
             break;
         case BF_CHECK_COVERAGE:
-            rc = eval_coverage(&x, c, e);
+            rc = eval_coverage(&x, c, e, cs);
             break;
         case BF__CHECK_CUSTOM:
             rc = eval_custom(&x, c, e, cs);
             break;
         }
+        /* A check that cannot be evaluated is an outcome (error, with the reason); only the
+         * library's own failures (memory, I/O, a lost lease, a busy warehouse, a host
+         * callback's cancel, a bug) fail the call. */
+        if (rc != BF_OK && !fatal(rc))
+            rc = check_error(e, c, &x);
     }
     ctx_close(&x);
     if (rc != BF_OK) {

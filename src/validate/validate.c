@@ -118,7 +118,16 @@ int bf__validator_add_json(bf_validator *v, json_t *cfg)
     c->cfg = json_incref(cfg);
     c->severity = sev && strcmp(sev, "warn") == 0 ? BF_CHECK_SEVERITY_WARN
                                                   : BF_CHECK_SEVERITY_ERROR;
-    c->per_run = per ? strcmp(per, "run") == 0 : k == BF_CHECK_COVERAGE;
+    /* `per` absent: coverage runs for the run, a metric for each batch and for the run, the
+     * others for each batch. */
+    if (per)
+        c->phases = strcmp(per, "run") == 0 ? BF__PHASE_RUN : BF__PHASE_BATCH;
+    else if (k == BF_CHECK_COVERAGE)
+        c->phases = BF__PHASE_RUN;
+    else if (k == BF_CHECK_METRIC)
+        c->phases = BF__PHASE_BATCH | BF__PHASE_RUN;
+    else
+        c->phases = BF__PHASE_BATCH;
     v->count++;
     return BF_OK;
 }
@@ -138,7 +147,7 @@ int bf_validator_set_expected_rows(bf_validator *v, int64_t min, int64_t max)
     c->kind = BF__CHECK_EXPECTED_ROWS;
     c->cfg = cfg;
     c->severity = BF_CHECK_SEVERITY_ERROR;
-    c->per_run = 1;
+    c->phases = BF__PHASE_RUN;
     v->count++;
     return BF_OK;
 }
@@ -216,7 +225,7 @@ int bf_validator_add_custom(bf_validator *v, const char *name, bf_check_severity
     c->kind = BF__CHECK_CUSTOM;
     c->kind_name = copy;
     c->severity = severity;
-    c->per_run = per_run != 0;
+    c->phases = per_run ? BF__PHASE_RUN : BF__PHASE_BATCH;
     c->vt = vt;
     c->ud = userdata;
     c->free_ud = free_userdata;

@@ -11,12 +11,18 @@
 #define BF__CHECK_CUSTOM 100
 #define BF__CHECK_EXPECTED_ROWS 101
 
+/* The phases a check runs in. */
+#define BF__PHASE_BATCH 1
+#define BF__PHASE_RUN 2
+/* Whether check c runs for `batch` (NULL: the run). */
+#define BF__RUNS_IN(c, batch) (((c)->phases & ((batch) ? BF__PHASE_BATCH : BF__PHASE_RUN)) != 0)
+
 typedef struct bf__vcheck {
     int kind;            /* bf_check_kind or BF__CHECK_* */
     char *kind_name;     /* custom validators: their name */
     json_t *cfg;         /* the check's JSON (built-ins) */
     bf_check_severity severity;
-    int per_run;
+    int phases;          /* BF__PHASE_BATCH | BF__PHASE_RUN: where the check is evaluated */
     bf_validator_vtable vt; /* custom */
     void *ud;
     void (*free_ud)(void *userdata);

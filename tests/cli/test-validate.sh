@@ -5,7 +5,7 @@
 # results recorded in the ledger and the settle rule.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 33
+plan 34
 
 W="$work/wh.db"
 L="$work/ledger.db"
@@ -90,8 +90,14 @@ n=$(sqlite3 "$L" "SELECT count(*) FROM validations WHERE run_id = 1")
 run "$BACKFILL" status 1 --ledger "$L"
 expect_grep "$work/out" "0 completed, 3 validated" "every batch is validated"
 
-# The run-level check fails: exit 3.
+# A row outside the plan's scope [0, 30) is not the run's: the run-level checks still pass.
 sqlite3 "$W" "INSERT INTO orders VALUES (100, 1.0, 'outside');"
+run "$BACKFILL" validate 1 --ledger "$L" --warehouse "$W"
+expect_rc 0 "a row outside the scope does not count for the run"
+sqlite3 "$W" "DELETE FROM orders WHERE id = 100;"
+
+# The run-level check fails: exit 3.
+sqlite3 "$W" "INSERT INTO orders VALUES (25.5, 1.0, 'inside');"
 run "$BACKFILL" validate 1 --ledger "$L" --warehouse "$W" --json
 expect_rc 3 "a failing run-level check: exit 3"
 expect_grep "$work/out" '"status": "fail"' "JSON verdict fail"

@@ -1065,6 +1065,8 @@ START_TEST(vtables_from_the_future_are_refused)
     svt.version = BF_SQL_VTABLE_VERSION + 1;
     ck_assert_int_eq(bf_driver_new_sql(&d, &svt, NULL, NULL), BF_E_ABI);
     ck_assert_int_eq(bf_sql_vtable_init(&svt, BF_SQL_VTABLE_VERSION + 1), BF_E_ABI);
+    ck_assert_int_eq(bf_sql_vtable_init(&svt, 4), BF_OK);
+    ck_assert_ptr_null(svt.profile_function);
     ck_assert_int_eq(bf_sql_vtable_init(&svt, 3), BF_OK);
     ck_assert_int_eq(bf_sql_vtable_init(&svt, 2), BF_OK);
     ck_assert_int_eq(bf_sql_vtable_init(&svt, 1), BF_OK);
@@ -1418,6 +1420,181 @@ START_TEST(profile_measures_everything_in_one_scan)
     check_profile(plain, plan, bf_plan_batch(plan, 1));
     check_profile(plain, NULL, NULL);
     bf_driver_free(plain);
+    bf_driver_free(d);
+    bf_plan_free(plan);
+}
+END_TEST
+
+/* ---- the fused profile aggregate (bf_sql_vtable version 4) ---- */
+
+static void assert_same_value(const bf_value *a, const bf_value *b, const char *what, size_t i)
+{
+    ck_assert_msg(a->type == b->type, "%s %zu: type %d vs %d", what, i, (int)a->type, (int)b->type);
+    if (a->type == BF_VALUE_INT)
+        ck_assert_msg(a->i == b->i, "%s %zu: %lld vs %lld", what, i, (long long)a->i,
+                      (long long)b->i);
+    else if (a->type == BF_VALUE_REAL)
+        ck_assert_msg(memcmp(&a->r, &b->r, sizeof a->r) == 0, "%s %zu: %.17g vs %.17g", what, i,
+                      a->r, b->r);
+    else if (a->type == BF_VALUE_TEXT || a->type == BF_VALUE_BLOB)
+        ck_assert(a->len == b->len && (!a->len || memcmp(a->s, b->s, a->len) == 0));
+}
+
+/*
+ * The profile of `fused` (the SQLite driver, bf_profile) equals `plain`'s
+ * (today's SQL) field for field, bit for bit; both fail alike where sum()
+ * fails. Returns the status.
+ */
+static int assert_same_profile(bf_driver *fused, bf_driver *plain, const char *table,
+                               const bf_profile_spec *ps, const bf_plan *plan,
+                               const bf_batch *batch)
+{
+    bf_profile *a = NULL, *b = NULL;
+    char msg_a[512];
+    int ra, rb;
+
+    ra = bf_driver_profile(&a, fused, table, ps, plan, batch);
+    snprintf(msg_a, sizeof msg_a, "%s", ra ? bf_last_error() : "");
+    rb = bf_driver_profile(&b, plain, table, ps, plan, batch);
+    ck_assert_msg(ra == rb, "%s: fused %d (%s) vs plain %d (%s)", table, ra, msg_a, rb,
+                  rb ? bf_last_error() : "");
+    if (ra != BF_OK) {
+        ck_assert_msg(strstr(msg_a, "integer overflow") && strstr(bf_last_error(), "integer overflow"),
+                      "%s vs %s", msg_a, bf_last_error());
+        return ra;
+    }
+    ck_assert_int_eq(bf_profile_rows(a), bf_profile_rows(b));
+    for (size_t i = 0; i < ps->null_count; i++)
+        ck_assert_int_eq(bf_profile_nulls(a, i), bf_profile_nulls(b, i));
+    for (size_t i = 0; i < ps->sum_count; i++) {
+        bf_value va, vb;
+
+        ck_assert_int_eq(bf_profile_sum(&va, a, i), BF_OK);
+        ck_assert_int_eq(bf_profile_sum(&vb, b, i), BF_OK);
+        assert_same_value(&va, &vb, "sum", i);
+    }
+    for (size_t i = 0; i < ps->minmax_count; i++) {
+        bf_value va, vb;
+
+        ck_assert_int_eq(bf_profile_min(&va, a, i), BF_OK);
+        ck_assert_int_eq(bf_profile_min(&vb, b, i), BF_OK);
+        assert_same_value(&va, &vb, "min", i);
+        ck_assert_int_eq(bf_profile_max(&va, a, i), BF_OK);
+        ck_assert_int_eq(bf_profile_max(&vb, b, i), BF_OK);
+        assert_same_value(&va, &vb, "max", i);
+    }
+    if (ps->fingerprint) {
+        bf_fingerprint fa, fb;
+
+        ck_assert_int_eq(bf_profile_fingerprint(&fa, a), BF_OK);
+        ck_assert_int_eq(bf_profile_fingerprint(&fb, b), BF_OK);
+        ck_assert_fp_eq(fa, fb);
+    } else {
+        bf_fingerprint fa;
+
+        ck_assert_int_eq(bf_profile_fingerprint(&fa, a), BF_E_NOT_FOUND);
+    }
+    bf_profile_free(a);
+    bf_profile_free(b);
+    return BF_OK;
+}
+
+static bf_driver *open_sql_vtable(const bf_sql_vtable *vt)
+{
+    bf_driver *d;
+    void *conn;
+
+    ck_assert_int_eq(bf__sqlite_open(&conn, path, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_new_sql(&d, vt, conn, bf__sqlite_close), BF_OK);
+    return d;
+}
+
+START_TEST(profile_aggregate_matches_plain_sql)
+{
+    static const char *const cols[] = {"i", "r", "t", "b", "m", "big", "neg", "h"};
+    static const char *const ovf[] = {"ovf"}, *const ovf_then_real[] = {"ovr"};
+    bf_sql_vtable v3 = bf__sqlite_vtable, none = bf__sqlite_vtable, bogus = bf__sqlite_vtable;
+    bf_driver *d, *old, *plain, *bad;
+    bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
+    bf_plan *plan = key_plan("id", 4);
+    bf_profile *p;
+
+    /*
+     * NULLs everywhere; reals that round; text that is and is not a number;
+     * blobs; a column of mixed types without affinity; integers whose sum
+     * comes within a few units of INT64_MAX and INT64_MIN; sums that overflow.
+     */
+    sql("CREATE TABLE x (id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, m, big INTEGER, "
+        "neg INTEGER, ovf INTEGER, ovr, h REAL);"
+        "INSERT INTO x VALUES "
+        "(0, 1, 0.1, '12', x'00ff', 1, 9223372036854775000, -9223372036854775000, "
+        "  9223372036854775807, 9223372036854775807, 1e308),"
+        "(1, NULL, 0.2, 'abc', NULL, 2.5, 800, -800, 1, 1, 1e308),"
+        "(2, -7, NULL, NULL, x'3132', '3.25', 7, -8, NULL, 0.5, -1e308),"
+        "(3, 4, 0.3, '1e3', x'', x'35', NULL, NULL, NULL, NULL, NULL),"
+        "(4, NULL, 1e16, '-4', NULL, NULL, NULL, NULL, NULL, NULL, 0.1),"
+        "(5, 9007199254740993, 1.0, '  7 ', x'41', 'x', NULL, NULL, NULL, NULL, NULL),"
+        "(6, NULL, -1e16, NULL, NULL, 0.1, NULL, NULL, NULL, NULL, NULL),"
+        "(12, 3, 1e-17, '0x10', NULL, -0.0, -1, 1, NULL, NULL, NULL),"
+        "(13, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+        "(14, 2, 3.0, '5', x'00', 4, -2, 2, NULL, NULL, NULL)");
+    v3.version = 3; /* ends before profile_function: today's SQL */
+    none.profile_function = NULL;
+    none.fingerprint_function = NULL;
+    none.fingerprint_nulls_function = NULL;
+    bogus.profile_function = "no_such_profile";
+    d = open_driver();
+    old = open_sql_vtable(&v3);
+    plain = open_sql_vtable(&none);
+    bad = open_sql_vtable(&bogus);
+    ps.null_columns = cols;
+    ps.null_count = 8;
+    ps.sum_columns = cols;
+    ps.sum_count = 8;
+    ps.minmax_columns = cols;
+    ps.minmax_count = 8;
+    for (int fp = 0; fp < 2; fp++) {
+        ps.fingerprint = fp;
+        ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, NULL, NULL), BF_OK);
+        ck_assert_int_eq(assert_same_profile(d, plain, "x", &ps, NULL, NULL), BF_OK);
+        for (size_t k = 0; k < 4; k++) {
+            ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, plan, bf_plan_batch(plan, k)),
+                             BF_OK);
+            ck_assert_int_eq(assert_same_profile(d, plain, "x", &ps, plan, bf_plan_batch(plan, k)),
+                             BF_OK);
+        }
+        /* Some fingerprint columns; nothing but the fingerprint; nothing at all. */
+        ps.fingerprint_columns = cols + 2;
+        ps.fingerprint_count = 3;
+        ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, NULL, NULL), BF_OK);
+        ps.fingerprint_columns = NULL;
+        ps.fingerprint_count = 0;
+    }
+    {
+        bf_profile_spec only = BF_PROFILE_SPEC_INIT;
+
+        ck_assert_int_eq(assert_same_profile(d, old, "x", &only, NULL, NULL), BF_OK);
+        only.fingerprint = 1;
+        ck_assert_int_eq(assert_same_profile(d, plain, "x", &only, plan, bf_plan_batch(plan, 2)),
+                         BF_OK);
+    }
+    /* Integer overflow: sum() fails, and so does the fused aggregate, alike. */
+    ps.sum_columns = ovf;
+    ps.sum_count = 1;
+    ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, NULL, NULL), BF_E_DRIVER);
+    ps.sum_columns = ovf_then_real;
+    assert_same_profile(d, old, "x", &ps, NULL, NULL);
+    /* The SQLite driver really takes the fused path, and a version-3 vtable never reads it. */
+    ck_assert_int_eq(bf_driver_profile(&p, bad, "x", &ps, NULL, NULL), BF_E_DRIVER);
+    ck_assert_msg(strstr(bf_last_error(), "no_such_profile") != NULL, "%s", bf_last_error());
+    bogus.version = 3;
+    bf_driver_free(bad);
+    bad = open_sql_vtable(&bogus);
+    ps.sum_columns = cols;
+    ck_assert_int_eq(assert_same_profile(d, bad, "x", &ps, NULL, NULL), BF_OK);
+    bf_driver_free(bad);
+    bf_driver_free(plain);
+    bf_driver_free(old);
     bf_driver_free(d);
     bf_plan_free(plan);
 }
@@ -2425,6 +2602,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hostile_names_are_quoted_safely);
     tcase_add_test(tc, malformed_names_are_rejected);
     tcase_add_test(tc, profile_measures_everything_in_one_scan);
+    tcase_add_test(tc, profile_aggregate_matches_plain_sql);
     tcase_add_test(tc, duplicates_count_composite_keys_and_nulls);
     tcase_add_test(tc, duplicates_ordered_pass_matches_group_by);
     tcase_add_test(tc, orphans_match_composite_keys_and_skip_nulls);

@@ -876,6 +876,40 @@ START_TEST(a_straggler_keeps_its_slot_while_finished_batches_are_unlisted)
 }
 END_TEST
 
+/*
+ * A worker unlists the batches it finished itself, by id range; those
+ * another worker finished and left listed (it went away first) leave the
+ * claim's list when the next window is listed.
+ */
+START_TEST(batches_a_gone_worker_finished_leave_the_list_with_the_next_window)
+{
+    bf_run *run = start_run(NULL, 200, 1, 3, 1, 60), *theirs;
+    bf_ledger *other;
+    bf_lease *lease;
+
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&theirs, other, bf_run_id(run)), BF_OK);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(bf_run_claim(&lease, theirs), BF_OK);
+        ck_assert_int_eq(bf_run_complete(theirs, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    bf_run_free(theirs);
+    bf_ledger_close(other);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE listed = 1 AND state = 2"), 10);
+    for (int i = 0; i < 70; i++) {
+        ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+        ck_assert_int_eq(bf_lease_ordinal(lease), 10 + i);
+        ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), 1, NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE id <= 1000000010 AND listed = 1"),
+                     0);
+    ck_assert_int_le(sql_int("SELECT count(*) FROM batches WHERE listed = 1 AND state = 2"), 16);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry)
 {
     bf_run *run = start_run(NULL, 60, 1, 1, 0, 60);
@@ -2137,6 +2171,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
     tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
     tcase_add_test(tc, a_straggler_keeps_its_slot_while_finished_batches_are_unlisted);
+    tcase_add_test(tc, batches_a_gone_worker_finished_leave_the_list_with_the_next_window);
     tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
     tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
     tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);

@@ -252,6 +252,265 @@ START_TEST(coverage_and_expected_rows_in_the_run)
 }
 END_TEST
 
+/* The run's checks and results: before and after with a NULL batch. */
+static bf_results *run_level(bf_validator *v, const char *change)
+{
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    ck_assert_msg(bf_validator_before(&st, v, drv, plan, NULL) == BF_OK, "%s", bf_last_error());
+    if (change)
+        sql(change);
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, NULL, st) == BF_OK, "%s", bf_last_error());
+    bf_validation_state_free(st);
+    return r;
+}
+
+START_TEST(run_checks_read_only_the_plans_scope)
+{
+    bf_validator *v = make("{\"check\": \"row_count\", \"per\": \"run\", \"min\": 30, \"max\": 30}");
+    bf_results *r;
+    char want[96];
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"unique\", \"per\": \"run\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"not_null\", \"per\": \"run\", \"columns\": [\"note\"]}"), BF_OK);
+    ck_assert_int_eq(bf_validator_set_expected_rows(v, 30, 30), BF_OK);
+    /* Outside the scope [0, 30): duplicates, NULL keys and NULL notes that would fail every check. */
+    sql("INSERT INTO t VALUES (50, 'g0', 1, NULL), (50, 'g0', 1, NULL), (-5, NULL, 1, NULL), (30, 'g0', 1, NULL)");
+    r = run_level(v, NULL);
+    ck_assert_int_eq(bf_results_count(r), 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(bf_results_outcome(r, i) == BF_OUTCOME_PASS, "%s", bf_results_message(r, i));
+    snprintf(want, sizeof want, "%lld rows", (long long)qint("SELECT count(*) FROM t WHERE id >= 0 AND id < 30"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    ck_assert_str_eq(bf_results_observed(r, 3), want);
+    bf_results_free(r);
+    /* Inside the scope they count. */
+    r = run_level(v, "INSERT INTO t VALUES (7, 'g1', 1, NULL), (7, 'g1', 2, 'x')");
+    snprintf(want, sizeof want, "%lld rows", (long long)qint("SELECT count(*) FROM t WHERE id >= 0 AND id < 30"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    snprintf(want, sizeof want, "%lld duplicate rows, 0 with a NULL key",
+             (long long)qint("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM t WHERE id >= 0 AND id < 30 GROUP BY id, grp)"));
+    ck_assert_str_eq(bf_results_observed(r, 1), want);
+    snprintf(want, sizeof want, "note: %lld of %lld NULL",
+             (long long)qint("SELECT count(*) FROM t WHERE id >= 0 AND id < 30 AND note IS NULL"),
+             (long long)qint("SELECT count(*) FROM t WHERE id >= 0 AND id < 30"));
+    ck_assert_str_eq(bf_results_observed(r, 2), want);
+    ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(run_scope_of_a_time_plan)
+{
+    static const char *const names[] = {"start", "end"};
+    static const char *const days[] = {"2024-01-01", "2024-01-02", "2024-01-03"};
+    bf_plan *tp = NULL;
+    bf_validator *v = make("{\"check\": \"row_count\", \"per\": \"run\", \"min\": 0, \"max\": 1000}");
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    char want[64];
+    sql("ALTER TABLE t ADD COLUMN day TEXT; UPDATE t SET day = date('2023-12-30', '+' || (id % 6) || ' days')");
+    ck_assert_int_eq(bf__plan_new(&tp, BF_DIM_TIME, "day", 2), BF_OK);
+    /* Listed newest first: the scope is still [first start, last end). */
+    for (int i = 1; i >= 0; i--) {
+        bf_value vv[2] = {{.type = BF_VALUE_TEXT, .s = days[i], .len = 10},
+                          {.type = BF_VALUE_TEXT, .s = days[i + 1], .len = 10}};
+        ck_assert_int_eq(bf__plan_add(tp, 1704067200 + i * 86400, 1704067200 + (i + 1) * 86400, days[i], 2, names, vv), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(tp, ""), BF_OK);
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, tp, NULL), BF_OK);
+    ck_assert_msg(bf_validator_after(&r, v, drv, tp, NULL, st) == BF_OK, "%s", bf_last_error());
+    snprintf(want, sizeof want, "%lld rows",
+             (long long)qint("SELECT count(*) FROM t WHERE day >= '2024-01-01' AND day < '2024-01-03'"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    ck_assert_int_lt(qint("SELECT count(*) FROM t WHERE day >= '2024-01-01' AND day < '2024-01-03'"), qint("SELECT count(*) FROM t"));
+    bf_results_free(r);
+    bf_validation_state_free(st);
+    bf_plan_free(tp);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(metric_runs_per_batch_and_per_run)
+{
+    bf_validator *v = make("{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta\": {\"min\": 0, \"max\": 50}}");
+    bf_validator *vb = make("{\"check\": \"metric\", \"per\": \"batch\", \"expr\": \"SUM(val)\", \"expect_delta\": {\"min\": 0, \"max\": 50}}");
+    bf_results *r;
+    char *json = NULL;
+    double before = (double)qint("SELECT sum(val) FROM t WHERE id >= 0 AND id < 30"), after;
+    char want[64];
+
+    /* Batch 0 unchanged: the batch passes. */
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_count(r), 1);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    /* The run: +40 inside the scope (batch 2), +1000 outside it: the delta is 40, within bounds. */
+    r = run_level(v, "UPDATE t SET val = val + 40 WHERE id = 25; INSERT INTO t VALUES (90, 'g0', 1000, 'out')");
+    after = (double)qint("SELECT sum(val) FROM t WHERE id >= 0 AND id < 30");
+    ck_assert_int_eq(bf_results_count(r), 1);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    snprintf(want, sizeof want, "\"delta\": %.1f", after - before);
+    ck_assert_int_eq(bf_results_to_json(&json, r), BF_OK);
+    ck_assert_msg(strstr(json, want) != NULL, "%s not in %s", want, json);
+    bf_free(json);
+    bf_results_free(r);
+    /* The bounds apply to the run too: +60 fails it. */
+    r = run_level(v, "UPDATE t SET val = val + 60 WHERE id = 15");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    /* per: batch is not evaluated for the run. */
+    r = run_level(vb, NULL);
+    ck_assert_int_eq(bf_results_count(r), 0);
+    bf_results_free(r);
+    bf_validator_free(vb);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(coverage_fails_when_rows_outside_the_scope_change)
+{
+    bf_validator *v = make("{\"check\": \"coverage\"}");
+    size_t ord[] = {0, 1, 2};
+    bf_results *r;
+    sql("INSERT INTO t VALUES (50, 'g0', 1, 'a'), (51, 'g1', 2, 'b'), (NULL, 'g2', 3, 'c')");
+    ck_assert_int_eq(bf_validator_set_written(v, ord, NULL, 3), BF_OK);
+    /* Inside the scope only: passes. */
+    r = run_level(v, "UPDATE t SET val = 99 WHERE id = 5; DELETE FROM t WHERE id = 6");
+    ck_assert_msg(bf_results_outcome(r, 0) == BF_OUTCOME_PASS, "%s", bf_results_message(r, 0));
+    bf_results_free(r);
+    /* Outside: one row altered, one added, the NULL-key row removed. */
+    r = run_level(v, "UPDATE t SET note = 'z' WHERE id = 50; INSERT INTO t VALUES (70, 'g0', 1, 'd');"
+                     " DELETE FROM t WHERE id IS NULL");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 0), "2 rows outside the scope changed (2 rows gone or altered, 2 new or altered)"));
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "\"outside_rows_gone_or_altered\":2"));
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(footprint_fails_its_growth_bound)
+{
+    bf_validator *v = make("{\"check\": \"footprint\", \"max_growth_pct\": 5}");
+    bf_results *r = run(v, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)"
+                           " INSERT INTO t SELECT i % 10, 'g9', i, hex(randomblob(200)) FROM n");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_expected(r, 0), "growth at most 5%"));
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(completeness_by_day_and_by_composite_keys_with_nulls)
+{
+    bf_validator *v = make("{\"check\": \"completeness\", \"columns\": [\"id\", \"grp\"], \"partition_column\": \"day\"}");
+    bf_results *r;
+    char want[96];
+    sql("ALTER TABLE t ADD COLUMN day TEXT; UPDATE t SET day = date('2024-01-01', '+' || (id % 4) || ' days');"
+        "INSERT INTO t VALUES (3, NULL, 1, 'n', '2024-01-01'), (3, NULL, 2, 'n', '2024-01-01')");
+    /* Rows removed but no key or day lost: passes. */
+    r = run(v, "DELETE FROM t WHERE id = 3 AND grp IS NULL AND val = 2");
+    ck_assert_msg(bf_results_outcome(r, 0) == BF_OUTCOME_PASS, "%s", bf_results_message(r, 0));
+    snprintf(want, sizeof want, "%lld distinct keys, %lld partitions",
+             (long long)qint("SELECT count(*) FROM (SELECT DISTINCT id, grp FROM t WHERE id >= 0 AND id < 10)"),
+             (long long)qint("SELECT count(DISTINCT day) FROM t WHERE id >= 0 AND id < 10"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    bf_results_free(r);
+    /* A day lost (ids 2 and 6 are day 3): fails. */
+    r = run(v, "DELETE FROM t WHERE id IN (2, 6)");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    snprintf(want, sizeof want, "%lld distinct keys, %lld partitions",
+             (long long)qint("SELECT count(*) FROM (SELECT DISTINCT id, grp FROM t WHERE id >= 0 AND id < 10)"),
+             (long long)qint("SELECT count(DISTINCT day) FROM t WHERE id >= 0 AND id < 10"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    bf_results_free(r);
+    bf_validator_free(v);
+    /* Keys only, the NULL-grp key lost: fails; within max_loss_pct: passes. */
+    v = make("{\"check\": \"completeness\", \"columns\": [\"id\", \"grp\"]}");
+    r = run(v, "DELETE FROM t WHERE id = 3 AND grp IS NULL");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    bf_results_free(r);
+    bf_validator_free(v);
+    v = make("{\"check\": \"completeness\", \"columns\": [\"id\", \"grp\"], \"max_loss_pct\": 50}");
+    r = run(v, "DELETE FROM t WHERE id = 4");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+START_TEST(validator_from_the_good_brief)
+{
+    char file[512];
+    bf_brief *b = NULL;
+    bf_validator *v = NULL;
+    const char *root = getenv("BF_SOURCE_ROOT");
+    snprintf(file, sizeof file, "%s/examples/briefs/refund-join.json", root ? root : ".");
+    ck_assert_msg(bf_brief_load_file(&b, file) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_validator_new_from_brief(&v, b), BF_OK);
+    /* Its eight checks plus scope.expected_rows. */
+    ck_assert_uint_eq(bf_brief_check_count(b), 8);
+    ck_assert_uint_eq(bf_validator_check_count(v), 9);
+    /* Its checks, on a table of the brief's shape: seven per batch, three for the run. */
+    sql("CREATE TABLE fct_orders (id INTEGER, order_id INTEGER, customer_id INTEGER,"
+        " refund_amount REAL, net_revenue REAL, order_ts INTEGER);"
+        "CREATE TABLE dim_customers (customer_id INTEGER);"
+        "INSERT INTO dim_customers VALUES (1);"
+        "INSERT INTO fct_orders VALUES (1, 1001, 1, 0, 80.0, 0), (2, 1002, 1, 0, 5, 0)");
+    {
+        static const char *const batch_kinds[] = {"unique", "not_null", "references", "metric",
+                                                  "unchanged_columns", "records", "sql"};
+        static const char *const run_kinds[] = {"row_count", "metric", "row_count"};
+        bf_results *r = run(v, NULL);
+        ck_assert_uint_eq(bf_results_count(r), 7);
+        for (size_t i = 0; i < 7; i++)
+            ck_assert_str_eq(bf_results_check(r, i), batch_kinds[i]);
+        ck_assert_str_eq(bf_results_name(r, 3), "net revenue");
+        ck_assert_str_eq(bf_results_name(r, 6), "no negative net");
+        ck_assert_int_eq(bf_results_severity(r, 6), BF_CHECK_SEVERITY_WARN);
+        ck_assert_int_eq(bf_results_outcome(r, 5), BF_OUTCOME_PASS); /* order 1001 has 80.0 */
+        ck_assert_int_eq(bf_results_status(r), BF_OK);
+        bf_results_free(r);
+        r = run_level(v, NULL);
+        ck_assert_uint_eq(bf_results_count(r), 3);
+        for (size_t i = 0; i < 3; i++)
+            ck_assert_str_eq(bf_results_check(r, i), run_kinds[i]);
+        /* 2 rows against 150000..250000, both the check and scope.expected_rows. */
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+        ck_assert_int_eq(bf_results_outcome(r, 2), BF_OUTCOME_FAIL);
+        ck_assert_str_eq(bf_results_observed(r, 2), "2 rows");
+        bf_results_free(r);
+    }
+    bf_validator_free(v);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(a_check_that_cannot_be_evaluated_is_an_error_outcome)
+{
+    /* Prepares, then fails while it runs (integer overflow). */
+    bf_validator *v = make("{\"check\": \"sql\", \"name\": \"overflow\", \"query\": \"SELECT abs(-9223372036854775807 - 1) WHERE :lo >= 0\"}");
+    bf_results *r;
+    char *json = NULL;
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\", \"min\": 1}"), BF_OK);
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_count(r), 2);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_ERROR);
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 0), "check overflow: could not be evaluated in batch id [0, 10)"));
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 0), "overflow"));
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_PASS);
+    ck_assert_uint_eq(bf_results_tally(r, BF_OUTCOME_ERROR), 1);
+    ck_assert_int_eq(bf_results_status(r), BF_E_VALIDATION);
+    ck_assert_int_eq(bf_results_to_json(&json, r), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"outcome\": \"error\""));
+    bf_free(json);
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
 static int custom_after(void *ud, bf_check_result *res, bf_driver *d, const bf_plan *p,
                         const bf_batch *b, void *state)
 {
@@ -773,6 +1032,14 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_input_is_a_clear_error);
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
+    tcase_add_test(tc, run_checks_read_only_the_plans_scope);
+    tcase_add_test(tc, run_scope_of_a_time_plan);
+    tcase_add_test(tc, metric_runs_per_batch_and_per_run);
+    tcase_add_test(tc, coverage_fails_when_rows_outside_the_scope_change);
+    tcase_add_test(tc, footprint_fails_its_growth_bound);
+    tcase_add_test(tc, completeness_by_day_and_by_composite_keys_with_nulls);
+    tcase_add_test(tc, validator_from_the_good_brief);
+    tcase_add_test(tc, a_check_that_cannot_be_evaluated_is_an_error_outcome);
     tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
     tcase_add_test(tc, settle_run_level_failure_pauses);
     tcase_add_test(tc, ledger_of_the_previous_schema_migrates);

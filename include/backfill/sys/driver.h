@@ -203,12 +203,26 @@ typedef struct bf_sql_vtable {
     const char *segment_filter_function; /* scalar f(wanted, n, k1, ...) -> 1 when the key's
                                          segment of n is in `wanted` ("s1,s2,..."), else 0;
                                          NULL: rows are filtered by the library */
+    /* since version 4 */
+    /*
+     * Aggregate f(nf, nn, ns, f1.., n1.., s1..) that computes a profile in
+     * one call per row (bf_driver_profile()); NULL: count(*), count(c) and
+     * sum(c) beside the fingerprint aggregate. nf, nn and ns are how many
+     * fingerprint, NULL-count and sum columns follow (nf 0: no
+     * fingerprint). f returns NULL when it saw no rows, else the text
+     * "ROWS FP N1 .. Nnn S1 .. Sns", tokens separated by one space: FP is
+     * the fingerprint "rows:hex32" of f1.. or "-" when nf is 0, Ni the
+     * NULLs of ni, Si the dialect's sum(si) as "null", "i" and a decimal
+     * integer, or "r" and the 16 hex digits of the IEEE-754 double's bits.
+     * Where sum() would fail (integer overflow), f fails the same way.
+     */
+    const char *profile_function;
 } bf_sql_vtable;
 
-#define BF_SQL_VTABLE_VERSION 3u
+#define BF_SQL_VTABLE_VERSION 4u
 #define BF_SQL_VTABLE_INIT {BF_SQL_VTABLE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
                             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                            NULL, NULL, NULL}
+                            NULL, NULL, NULL, NULL}
 
 /* Zero *vtable and set its version; BF_E_ABI for a version this library does not know. */
 BF_API int bf_sql_vtable_init(bf_sql_vtable *vtable, unsigned version);
