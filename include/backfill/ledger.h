@@ -397,6 +397,23 @@ BF_API const char *bf_validation_list_results_json(const bf_validation_list *lis
 BF_API int64_t bf_validation_list_created_at(const bf_validation_list *list, size_t i);
 BF_API int64_t bf_validation_list_updated_at(const bf_validation_list *list, size_t i);
 
+/*
+ * Record the before-state captured for a batch of the run (the JSON of
+ * bf_diff_before_to_json(), kept as given), replacing what was recorded
+ * for it before; `backfill diff RUN` reads it back. BF_E_INVALID for a
+ * NULL or empty json or a batch id <= 0; BF_E_NOT_FOUND for a batch not in
+ * the run; BF_E_UNSUPPORTED for a store that keeps no before-states (a
+ * store vtable of version 1 or 2).
+ */
+BF_API int bf_run_record_before_state(bf_run *run, int64_t batch_id, const char *json);
+
+/*
+ * The before-state recorded for a batch of the run, a copy the caller frees
+ * with bf_free(). BF_E_NOT_FOUND naming the run and the batch when none is
+ * recorded; BF_E_UNSUPPORTED as above.
+ */
+BF_API int bf_run_before_state(char **json_out, bf_run *run, int64_t batch_id);
+
 /* ---- Progress and listings ---- */
 
 /* A run's progress; a value the library fills for a caller-chosen version. */

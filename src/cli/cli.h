@@ -157,6 +157,9 @@ int cli_ledger_open(bf_ledger **out, const char *path);
 /* Open the run a reference names; EXIT_DONE or the reported failure's status. */
 int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref);
 
+/* The brief the run recorded at its start (a copy); EXIT_DONE or the reported failure's status. */
+int cli_run_brief(bf_brief **out, bf_ledger *ledger, bf_run *run, const char *command);
+
 /* commands: validate */
 int cmd_validate(int argc, char **argv);
 

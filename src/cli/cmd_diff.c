@@ -3,12 +3,22 @@
  * removed and changed by key between two tables. OTHER holds the rows
  * before (a batch's snapshot, a copy); its segment fingerprints are
  * captured, TABLE's compared with them, and only differing segments read.
+ *
+ * backfill diff RUN --ledger FILE --warehouse DB [--batch ID]: the same per
+ * batch of a run, against the before-state the host recorded in the ledger
+ * (bf_run_record_before_state) and the batch's snapshot table when the
+ * publish kept one. --ledger is what tells the forms apart: with it the
+ * argument is a run (an id or a brief name), without it a table.
+ * Exit 4 when a batch has no recorded before-state yet.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
+#define RUN_USAGE "usage: backfill diff RUN --ledger FILE --warehouse DB [--batch ID] " \
+                  "[--samples N] [--json]"
 #define USAGE "usage: backfill diff TABLE --against OTHER --key a,b --warehouse DB " \
               "[--tolerance col=x,...] [--samples N] [--segments N] [--metric EXPR " \
               "[--group-by EXPR]] [--json]"
@@ -71,7 +81,7 @@ static void print_value(const bf_value *v)
     }
 }
 
-static void print_key(const bf_rows *rows, size_t r, char **key, size_t kc)
+static void print_key(const bf_rows *rows, size_t r, const char *const *key, size_t kc)
 {
     for (size_t k = 0; k < kc; k++)
         for (size_t c = 0; c < bf_rows_width(rows); c++)
@@ -84,8 +94,8 @@ static void print_key(const bf_rows *rows, size_t r, char **key, size_t kc)
             }
 }
 
-static void print_text(const bf_diff *diff, const char *table, const char *against, char **key,
-                       size_t kc, size_t samples)
+static void print_text(const bf_diff *diff, const char *table, const char *against,
+                       const char *const *key, size_t kc, size_t samples)
 {
     static const char *const kinds[] = {NULL, "added", "removed", "changed"};
 
@@ -127,6 +137,201 @@ static void print_text(const bf_diff *diff, const char *table, const char *again
     }
 }
 
+/* ---- backfill diff RUN ---- */
+
+static int table_exists(bf_driver *d, const char *table)
+{
+    bf_table_info *info = NULL;
+    int rc = bf_driver_describe(&info, d, table);
+
+    bf_table_info_free(info);
+    return rc == BF_OK;
+}
+
+/* Diff one batch against its recorded before-state; prints or appends to out. */
+static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf_plan *plan,
+                      const bf_batch *b, int64_t run_id, int64_t batch_id, const char *label,
+                      const char *state_json, size_t samples)
+{
+    const char *table = bf_brief_target_table(brief);
+    size_t kc = bf_brief_key_count(brief);
+    const char **key = calloc(kc + 1, sizeof *key);
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff_before *before = NULL;
+    bf_diff *diff = NULL;
+    size_t snap_size = strlen(table) + 64;
+    char *snap = malloc(snap_size), *text = NULL;
+    int rc = BF_OK;
+
+    if (!key || !snap) {
+        free(key);
+        free(snap);
+        return cli_fail(EXIT_FAILURE_, "diff: out of memory");
+    }
+    /* The driver's name for the batch's snapshot (src/driver/sql_write.c). */
+    snprintf(snap, snap_size, "%s__bf_snap_%lld_%zu", table, (long long)run_id,
+             bf_batch_ordinal(b));
+    for (size_t k = 0; k < kc; k++)
+        key[k] = bf_brief_key(brief, k);
+    if (table_exists(d, snap))
+        o.before_table = snap;
+    if ((rc = bf_diff_before_from_json(&before, state_json)) != BF_OK ||
+        (rc = bf_diff_compute(&diff, d, table, key, kc, plan, b, before, &o)) != BF_OK ||
+        (cli_json && (rc = bf_diff_to_json(&text, diff, samples)) != BF_OK)) {
+        int status = cli_fail_code(rc, cli_exit_for(rc), "diff: batch %s (%lld): %s", label,
+                                   (long long)batch_id, bf_last_error());
+        bf_diff_free(diff);
+        bf_diff_before_free(before);
+        free(snap);
+        free(key);
+        return status;
+    }
+    if (cli_json) {
+        json_t *j = cli_embedded_json(text);
+        json_object_del(j, "format");
+        json_object_set_new(j, "batch_id", json_integer(batch_id));
+        json_object_set_new(j, "label", json_string(label));
+        json_object_set_new(j, "against", o.before_table ? json_string(snap) : json_null());
+        json_array_append_new(out, j);
+        bf_free(text);
+    } else {
+        char subject[512];
+        snprintf(subject, sizeof subject, "%s batch %s (%lld)", table, label, (long long)batch_id);
+        print_text(diff, subject, o.before_table ? snap : "its recorded before-state", key, kc,
+                   samples);
+    }
+    bf_diff_free(diff);
+    bf_diff_before_free(before);
+    free(snap);
+    free(key);
+    return EXIT_DONE;
+}
+
+static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64_t only,
+                    size_t samples)
+{
+    bf_brief *brief = NULL;
+    bf_driver *d = NULL;
+    bf_plan *plan = NULL;
+    bf_batch_list *bl = NULL;
+    json_t *batches = json_array(), *missing_ids = json_array();
+    size_t missing = 0, seen = 0, diffed = 0;
+    int status = cli_run_brief(&brief, ledger, run, "diff"), rc;
+
+    if (status != EXIT_DONE)
+        goto done;
+    if ((rc = bf_driver_open_sqlite(&d, warehouse, 0)) != BF_OK ||
+        (rc = bf_driver_plan_brief(&plan, d, brief)) != BF_OK ||
+        (rc = bf_run_batches(&bl, run, -1)) != BF_OK) {
+        status = cli_fail_bf(rc, "diff");
+        goto done;
+    }
+    if (strcmp(bf_plan_fingerprint(plan), bf_run_plan_fingerprint(run)) != 0) {
+        status = cli_fail(EXIT_USAGE, "diff: the brief's plan against %s has fingerprint %s, "
+                          "but run %lld was planned as %s: not the same batches", warehouse,
+                          bf_plan_fingerprint(plan), (long long)bf_run_id(run),
+                          bf_run_plan_fingerprint(run));
+        goto done;
+    }
+    for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
+        int state = bf_batch_list_state(bl, i);
+        int64_t id = bf_batch_list_id(bl, i), ord = bf_batch_list_ordinal(bl, i);
+        const char *label = bf_batch_list_label(bl, i);
+        const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(plan)
+                                ? bf_plan_batch(plan, (size_t)ord) : NULL;
+        char *json = NULL;
+
+        if (state == BF_BATCH_SPLIT || state == BF_BATCH_CANCELLED)
+            continue;
+        if (only && id != only)
+            continue;
+        seen++;
+        if (!b || bf_batch_list_parent_id(bl, i) != 0)
+            continue; /* a split half: its bounds are not a plan batch's */
+        rc = bf_run_before_state(&json, run, id);
+        if (rc == BF_E_NOT_FOUND) {
+            missing++;
+            json_array_append_new(missing_ids, json_integer(id));
+            if (!cli_json)
+                printf("no before-state recorded yet for batch %s (%lld)\n", label,
+                       (long long)id);
+            continue;
+        }
+        if (rc != BF_OK) {
+            status = cli_fail_bf(rc, "diff");
+            goto done;
+        }
+        status = diff_batch(batches, d, brief, plan, b, bf_run_id(run), id, label, json, samples);
+        bf_free(json);
+        if (status != EXIT_DONE)
+            goto done;
+        diffed++;
+    }
+    if (only && !seen) {
+        status = cli_fail(EXIT_USAGE, "diff: run %lld has no batch %lld (see backfill status)",
+                          (long long)bf_run_id(run), (long long)only);
+        goto done;
+    }
+    if (missing && !cli_json)
+        fprintf(stderr, "backfill: diff: %zu batch%s of run %lld %s no recorded before-state "
+                "yet\n", missing, missing == 1 ? "" : "es", (long long)bf_run_id(run),
+                missing == 1 ? "has" : "have");
+    status = missing ? EXIT_UNFINISHED : EXIT_DONE;
+    if (cli_json)
+        cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:O, s:O}", "run",
+                                 (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run),
+                                 "table", bf_brief_target_table(brief), "diffed",
+                                 (json_int_t)diffed, "missing_before_state", missing_ids,
+                                 "batches", batches));
+done:
+    json_decref(batches);
+    json_decref(missing_ids);
+    bf_batch_list_free(bl);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_brief_free(brief);
+    return status;
+}
+
+static int cmd_diff_run(int argc, char **argv)
+{
+    struct cli_ledger_args args;
+    bf_ledger *ledger = NULL;
+    bf_run *run = NULL;
+    const char *warehouse = cli_opt("warehouse"), *batch = cli_opt("batch");
+    long samples = 5;
+    int64_t only = 0;
+    int status = EXIT_DONE;
+
+    if (cli_opt("against") || cli_opt("key") || cli_opt("tolerance") || cli_opt("metric") ||
+        cli_opt("group-by") || cli_opt("segments"))
+        return cli_fail(EXIT_USAGE, "diff: with --ledger the argument is a run; --against, "
+                        "--key, --tolerance, --segments and --metric belong to the TABLE form ("
+                        RUN_USAGE ")");
+    status = cli_ledger_args(&args, argc, argv, 1, 0);
+    if (status == EXIT_DONE && !warehouse)
+        status = cli_fail(EXIT_USAGE, "diff: --warehouse DB is required (" RUN_USAGE ")");
+    if (status == EXIT_DONE && !parse_count(cli_opt("samples"), &samples))
+        status = cli_fail(EXIT_USAGE, "diff: --samples takes a whole number");
+    if (status == EXIT_DONE && batch) {
+        char *end = NULL;
+        long long n = strtoll(batch, &end, 10);
+        if (!*batch || *end || n <= 0)
+            status = cli_fail(EXIT_USAGE, "diff: --batch takes a batch id (a positive integer, "
+                              "as backfill status --json shows), not '%s'", batch);
+        only = n;
+    }
+    if (status == EXIT_DONE)
+        status = cli_ledger_open(&ledger, args.ledger_path);
+    if (status == EXIT_DONE)
+        status = cli_run_open(&run, ledger, args.run_ref);
+    if (status == EXIT_DONE)
+        status = diff_run(ledger, run, warehouse, only, (size_t)samples);
+    bf_run_free(run);
+    bf_ledger_close(ledger);
+    return status;
+}
+
 int cmd_diff(int argc, char **argv)
 {
     const char *table = NULL, *warehouse = cli_opt("warehouse"), *against = cli_opt("against");
@@ -142,6 +347,10 @@ int cmd_diff(int argc, char **argv)
     bf_diff_explained *ex = NULL;
     bf_driver *d = NULL;
 
+    if (cli_opt("ledger"))
+        return cmd_diff_run(argc, argv);
+    if (cli_opt("batch"))
+        return cli_fail(EXIT_USAGE, "diff: --batch needs --ledger (" RUN_USAGE ")");
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
             return cli_fail(EXIT_USAGE, "diff: unknown option '%s'", argv[i]);
@@ -217,7 +426,7 @@ int cmd_diff(int argc, char **argv)
         cli_print_json(out);
         goto done;
     }
-    print_text(diff, table, against, key, (size_t)kc, (size_t)samples);
+    print_text(diff, table, against, (const char *const *)key, (size_t)kc, (size_t)samples);
     if (ex) {
         static const char *const parts[] = {NULL, "before", "after", "delta", "added", "removed",
                                              "changed"};

@@ -13,29 +13,6 @@
 
 #define USAGE "validate RUN --ledger FILE --warehouse DB [--batch ID]"
 
-/* The brief the run recorded at its start (a copy), or NULL with the status reported. */
-static int run_brief(bf_brief **out, bf_ledger *ledger, bf_run *run)
-{
-    bf_run_list *list = NULL;
-    int rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run));
-
-    *out = NULL;
-    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
-        if (bf_run_list_id(list, i) == bf_run_id(run)) {
-            const char *text = bf_run_list_brief_json(list, i);
-            rc = bf_brief_load_json(out, text, strlen(text));
-            break;
-        }
-    }
-    bf_run_list_free(list);
-    if (rc != BF_OK)
-        return cli_fail_bf(rc, "validate: the run's recorded brief");
-    if (!*out)
-        return cli_fail(EXIT_FAILURE_, "validate: run %lld has no recorded brief",
-                        (long long)bf_run_id(run));
-    return EXIT_DONE;
-}
-
 static void print_results(const bf_results *r, const char *label)
 {
     for (size_t i = 0; i < bf_results_count(r); i++) {
@@ -91,7 +68,7 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     json_t *results = json_array();
     size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0;
     int64_t *rows = NULL;
-    int failed = 0, status = run_brief(&brief, ledger, run), rc = BF_OK;
+    int failed = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
 
     if (status != EXIT_DONE)
         goto done;

@@ -57,3 +57,25 @@ int cli_run_open(bf_run **out, bf_ledger *ledger, const char *ref)
         rc = bf_run_open(out, ledger, id);
     return rc == BF_OK ? EXIT_DONE : cli_fail_bf(rc, NULL);
 }
+
+int cli_run_brief(bf_brief **out, bf_ledger *ledger, bf_run *run, const char *command)
+{
+    bf_run_list *list = NULL;
+    int rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run));
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
+        if (bf_run_list_id(list, i) == bf_run_id(run)) {
+            const char *text = bf_run_list_brief_json(list, i);
+            rc = bf_brief_load_json(out, text, strlen(text));
+            break;
+        }
+    }
+    bf_run_list_free(list);
+    if (rc != BF_OK)
+        return cli_fail_bf(rc, command);
+    if (!*out)
+        return cli_fail(EXIT_FAILURE_, "%s: run %lld has no recorded brief", command,
+                        (long long)bf_run_id(run));
+    return EXIT_DONE;
+}

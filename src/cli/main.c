@@ -23,9 +23,11 @@ static const struct cli_option fingerprint_options[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 static const struct cli_option diff_options[] = {
-    {"warehouse", 0, "DB", "the SQLite warehouse that holds both tables", 1},
-    {"against", 0, "TABLE", "the table holding the rows before (a snapshot, a copy)", 1},
-    {"key", 0, "a,b", "the key columns rows are matched on, separated by commas", 1},
+    {"warehouse", 0, "DB", "the SQLite warehouse that holds both tables (or the run's target)", 1},
+    {"against", 0, "TABLE", "TABLE form: the table holding the rows before (a snapshot, a copy)", 0},
+    {"key", 0, "a,b", "TABLE form: the key columns rows are matched on, separated by commas", 0},
+    {"ledger", 0, "FILE", "RUN form: the ledger holding the run's recorded before-states", 0},
+    {"batch", 0, "ID", "RUN form: only this batch (its id, as status --json shows)", 0},
     {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0},
     {"samples", 0, "N", "rows of each kind to show (default 5)", 0},
     {"segments", 0, "N", "key-hash segments to compare (default: one per 32 rows)", 0},
@@ -68,8 +70,9 @@ static const struct cli_command commands[] = {
      fingerprint_options, "backfill-fingerprint/1", cmd_fingerprint},
 
     /* commands: diff */
-    {"diff", "TABLE",
-     "rows added, removed and changed by key between TABLE and the table --against, read "
+    {"diff", "TABLE|RUN",
+     "rows added, removed and changed by key between TABLE and the table --against, or with "
+     "--ledger per batch of RUN against its recorded before-state (exit 4 none yet); read "
      "only where segment fingerprints differ; per-column counts, samples, explained metrics",
      diff_options, "backfill-diff/1", cmd_diff},
 

@@ -3,7 +3,7 @@
  * store, the clock, audit events and the transition tables. The files call
  * one another in one direction only (docs/ledger.md, "Inside the ledger";
  * tests/layering/ledger_files.py checks it): run.c and progress.c over
- * claim.c, batch.c, listing.c and validations.c, over txn.c, register.c and
+ * claim.c, batch.c, listing.c, validations.c and before_states.c, over txn.c, register.c and
  * find_key.c, over describe.c, ledger.c and states.c, over the SQLite store,
  * with versions.c at the bottom.
  */

@@ -116,6 +116,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
         "SELECT run_id, batch_id, passed, n_pass, n_warn, n_fail, n_error, n_skipped, "
         "results_json, created_at, updated_at FROM validations WHERE run_id = ?1 "
         "AND (?2 < 0 OR batch_id = ?2) ORDER BY batch_id",
+    [SQ_BEFORE_STATE_PUT] =
+        "INSERT INTO before_states (run_id, batch_id, state_json, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (run_id, batch_id) DO UPDATE SET "
+        "state_json = excluded.state_json, updated_at = excluded.updated_at",
+    [SQ_BEFORE_STATE_LIST] =
+        "SELECT run_id, batch_id, state_json, created_at, updated_at FROM before_states "
+        "WHERE run_id = ?1 AND (?2 < 0 OR batch_id = ?2) ORDER BY batch_id",
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -707,4 +714,52 @@ int sq_validation_list(void *store, int64_t run_id, int64_t batch_id, bf_store_v
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, batch_id);
     return each_row(s, st, validation_row, &c, "listing validation results");
+}
+
+int sq_before_state_put(void *store, const bf_store_before_state *b)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt(&st, s, SQ_BEFORE_STATE_PUT);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, b->run_id);
+    sqlite3_bind_int64(st, 2, b->batch_id);
+    bind_text(st, 3, b->state_json);
+    sqlite3_bind_int64(st, 4, b->updated_at);
+    return sq_step_done(s, st, "recording a before-state");
+}
+
+struct before_state_each {
+    bf_store_before_state_fn each;
+    void *userdata;
+};
+
+static int before_state_row(sqlite3_stmt *st, void *ctx)
+{
+    struct before_state_each *c = ctx;
+    bf_store_before_state b;
+
+    b.run_id = sqlite3_column_int64(st, 0);
+    b.batch_id = sqlite3_column_int64(st, 1);
+    b.state_json = col_text(st, 2);
+    b.created_at = sqlite3_column_int64(st, 3);
+    b.updated_at = sqlite3_column_int64(st, 4);
+    return c->each(c->userdata, &b);
+}
+
+int sq_before_state_list(void *store, int64_t run_id, int64_t batch_id,
+                         bf_store_before_state_fn each, void *userdata)
+{
+    sq_store *s = store;
+    sqlite3_stmt *st = NULL;
+    struct before_state_each c = {each, userdata};
+    int rc = sq_stmt(&st, s, SQ_BEFORE_STATE_LIST);
+
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, batch_id);
+    return each_row(s, st, before_state_row, &c, "listing before-states");
 }

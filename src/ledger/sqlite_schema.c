@@ -112,6 +112,18 @@ static const sq_migration migrations[] = {
      " created_at INTEGER NOT NULL,"
      " updated_at INTEGER NOT NULL,"
      " PRIMARY KEY (run_id, batch_id)) WITHOUT ROWID;"},
+    /*
+     * Captured before-states (bf_diff_capture's JSON), the latest per batch,
+     * keyed like validations: a run's are one range of the primary key.
+     */
+    {3, "before-states",
+     "CREATE TABLE before_states ("
+     " run_id INTEGER NOT NULL REFERENCES runs (id),"
+     " batch_id INTEGER NOT NULL,"
+     " state_json TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY (run_id, batch_id)) WITHOUT ROWID;"},
 };
 
 const sq_migration *sq_migrations(size_t *count)

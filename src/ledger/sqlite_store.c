@@ -352,6 +352,8 @@ static const bf_store_vtable sqlite_vtable = {
     .event_list = sq_event_list,
     .validation_put = sq_validation_put,
     .validation_list = sq_validation_list,
+    .before_state_put = sq_before_state_put,
+    .before_state_list = sq_before_state_list,
 };
 
 const bf_store_vtable *bf_store_sqlite(void)

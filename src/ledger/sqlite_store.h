@@ -40,6 +40,8 @@ enum sq_stmt {
     SQ_EVENT_LIST,
     SQ_VALIDATION_PUT,
     SQ_VALIDATION_LIST,
+    SQ_BEFORE_STATE_PUT,
+    SQ_BEFORE_STATE_LIST,
     SQ_BEGIN_READ,
     SQ_BEGIN_WRITE,
     SQ_COMMIT,
@@ -174,6 +176,9 @@ int sq_event_list(void *store, int64_t run_id, bf_store_event_fn each, void *use
 int sq_validation_put(void *store, const bf_store_validation *validation);
 int sq_validation_list(void *store, int64_t run_id, int64_t batch_id, bf_store_validation_fn each,
                        void *userdata);
+int sq_before_state_put(void *store, const bf_store_before_state *state);
+int sq_before_state_list(void *store, int64_t run_id, int64_t batch_id,
+                         bf_store_before_state_fn each, void *userdata);
 
 /* The migrations this library knows, oldest first (tests build older ledgers from a prefix). */
 const sq_migration *sq_migrations(size_t *count);

@@ -26,8 +26,9 @@ static const size_t progress_sizes[] = {0, sizeof(bf_progress)};
 const bf__struct_desc bf__progress_desc = {"progress", BF_PROGRESS_VERSION, progress_sizes,
                                            &progress_defaults};
 
-/* Version 2 added validation_put and validation_list. */
+/* Version 2 added validation_put and validation_list; 3 before_state_put and before_state_list. */
 static const size_t store_vtable_sizes[] = {0, BF__SIZE_TO(bf_store_vtable, event_list),
+                                            BF__SIZE_TO(bf_store_vtable, validation_list),
                                             sizeof(bf_store_vtable)};
 const bf__struct_desc bf__store_vtable_desc = {"store vtable", BF_STORE_VTABLE_VERSION,
                                                store_vtable_sizes, NULL};

@@ -320,6 +320,9 @@ START_TEST(a_ledger_used_after_fork_refuses)
         CHILD_CHECK(bf_run_pause(run, "from the child") == BF_E_STATE);
         CHILD_CHECK(bf_run_note(run, "from the child") == BF_E_STATE);
         CHILD_CHECK(bf_run_refresh(run) == BF_E_STATE);
+        CHILD_CHECK(bf_run_record_before_state(run, 1000000001, "{}") == BF_E_STATE);
+        CHILD_CHECK(bf_run_before_state(&text, run, 1000000001) == BF_E_STATE && text == NULL);
+        CHILD_CHECK(strcmp(bf_run_last_error(run), want) == 0);
         CHILD_CHECK(bf_ledger_find_run(&id, ledger, "orders-fix") == BF_E_STATE);
         CHILD_CHECK(strcmp(bf_ledger_last_error(ledger), want) == 0);
         CHILD_CHECK(bf_ledger_runs_json(&text, ledger) == BF_E_STATE && text == NULL);

@@ -156,7 +156,7 @@ START_TEST(open_creates_a_wal_ledger_with_a_schema_version)
 
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_str_eq(bf_ledger_path(ledger), path);
-    ck_assert_int_eq(sql_int("SELECT MAX(version) FROM bf_schema_version"), 2);
+    ck_assert_int_eq(sql_int("SELECT MAX(version) FROM bf_schema_version"), 3);
     ck_assert_int_eq(sql_int("PRAGMA application_id"), 0x62664c67);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
                      1);
@@ -215,7 +215,7 @@ START_TEST(a_newer_schema_is_refused)
     ck_assert_ptr_null(other);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), path));
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "schema version 7 was written by a newer "
-                                                  "libbackfill (this one knows up to 2)"));
+                                                  "libbackfill (this one knows up to 3)"));
 }
 END_TEST
 
@@ -225,8 +225,8 @@ START_TEST(an_older_schema_is_migrated_forward)
     bf_ledger *l;
     sq_store *s;
     static const sq_migration two[] = {
-        {2, "unused", "SELECT 1"},
-        {3, "an extra table", "CREATE TABLE extra (x INTEGER)"},
+        {3, "unused", "SELECT 1"},
+        {4, "an extra table", "CREATE TABLE extra (x INTEGER)"},
     };
 
     /* A ledger file with the version table but no migration applied yet. */
@@ -239,12 +239,12 @@ START_TEST(an_older_schema_is_migrated_forward)
         int v;
 
         ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
-        ck_assert_int_eq(v, 2); /* runs, batches, events; validation results */
+        ck_assert_int_eq(v, 3); /* runs, batches, events; validation results; before-states */
         /* The next migration applies once, in order, and is recorded. */
         ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
         ck_assert_int_eq(sq_schema_migrate(s, two, 2), BF_OK);
         ck_assert_int_eq(sq_schema_version(&v, s), BF_OK);
-        ck_assert_int_eq(v, 3);
+        ck_assert_int_eq(v, 4);
     }
     ck_assert_int_eq(sqlite3_exec(s->db, "INSERT INTO extra VALUES (1); INSERT INTO runs "
                                   "SELECT * FROM runs WHERE 0", NULL, NULL, NULL), SQLITE_OK);
@@ -522,7 +522,7 @@ START_TEST(versioned_structs_refuse_unknown_versions)
     ck_assert_int_eq(bf_run_spec_init(&spec, 0), BF_E_ABI);
     ck_assert_int_eq(bf_batch_result_init(&result, 9), BF_E_ABI);
     ck_assert_int_eq(bf_progress_init(&progress, 2), BF_E_ABI);
-    ck_assert_int_eq(bf_store_vtable_init(&vt, 3), BF_E_ABI);
+    ck_assert_int_eq(bf_store_vtable_init(&vt, 4), BF_E_ABI);
     ck_assert_int_eq(bf_store_vtable_init(&vt, BF_STORE_VTABLE_VERSION), BF_OK);
     ck_assert_int_eq(bf_ledger_options_init(&opts, BF_LEDGER_OPTIONS_VERSION), BF_OK);
     opts.version = 5;
@@ -1575,6 +1575,7 @@ static const bf_store_vtable failing_store = {
     fs_run_insert, fs_run_get, fs_run_update, fs_run_find, fs_run_list, fs_batch_insert,
     fs_batch_get, fs_batch_update, fs_batch_next_pending, fs_batch_running, fs_batch_counts,
     fs_batch_list, fs_event_append, fs_event_list, NULL, NULL, /* keeps no validation results */
+    NULL, NULL, /* nor before-states */
 };
 
 /* Every row of the ledger file as text, read through a connection of its own. */

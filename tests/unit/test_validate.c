@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -775,6 +776,137 @@ START_TEST(ledger_of_the_previous_schema_migrates)
 }
 END_TEST
 
+/* ---- before-states ---- */
+
+/* Recorded per batch, replaced, read back as a copy; a batch without one is named. */
+START_TEST(before_state_recorded_and_read_back)
+{
+    char lpath[128];
+    int64_t ids[3] = {0, 0, 0};
+    bf_ledger *l;
+    bf_run *run;
+    char *json = NULL;
+
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    l = open_ledger(lpath);
+    run = start_run(l, 2, ids);
+    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 1}"), BF_OK);
+    ck_assert_int_eq(bf_run_record_before_state(run, ids[1], "{\"rows\": 2}"), BF_OK);
+    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 3}"), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 3}");
+    bf_free(json);
+    ck_assert_int_eq(bf_run_before_state(&json, run, ids[1]), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 2}");
+    bf_free(json);
+    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0] + 2), BF_E_NOT_FOUND);
+    ck_assert_ptr_null(json);
+    {
+        char want[160];
+        snprintf(want, sizeof want, "has no before-state recorded for batch %lld",
+                 (long long)(ids[0] + 2));
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), want));
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "t-fix"));
+    }
+    ck_assert_int_eq(bf_run_record_before_state(run, 9, "{}"), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record_before_state(run, 0, "{}"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], NULL), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_before_state(&json, run, 0), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_before_state(NULL, run, ids[0]), BF_E_INVALID);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    unlink(lpath);
+}
+END_TEST
+
+/* A store of vtable version 2 keeps no before-states: both calls say so. */
+START_TEST(version_2_store_has_no_before_states)
+{
+    char lpath[128];
+    bf_ledger_options o = BF_LEDGER_OPTIONS_INIT;
+    bf_store_vtable vt;
+    const bf_store_vtable *sq = bf_store_sqlite();
+    int64_t ids[3] = {0, 0, 0};
+    bf_ledger *l = NULL;
+    bf_run *run;
+    char *json = NULL;
+
+    ck_assert_int_eq(bf_store_vtable_init(&vt, 2), BF_OK);
+    /* Only version 2's bytes: copy them from the SQLite store. */
+    memcpy(&vt, sq, offsetof(bf_store_vtable, before_state_put));
+    vt.version = 2;
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    o.clock = test_clock;
+    o.store = &vt;
+    ck_assert_msg(bf_ledger_open(&l, lpath, &o) == BF_OK, "%s", bf_last_error());
+    run = start_run(l, 1, ids);
+    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{}"), BF_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "keeps no before-states"));
+    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_E_UNSUPPORTED);
+    ck_assert_ptr_null(json);
+    /* Validation results still work (version 2). */
+    ck_assert_int_eq(bf_run_record_validation(run, ids[0], "{}", NULL, NULL, 0), BF_OK);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    unlink(lpath);
+}
+END_TEST
+
+/* A ledger written at schema version 2 (before before-states) migrates and keeps them. */
+START_TEST(ledger_of_schema_2_migrates_for_before_states)
+{
+    char lpath[128];
+    size_t n;
+    const sq_migration *m = sq_migrations(&n);
+    sq_store s;
+    sqlite3 *db;
+    bf_ledger *l;
+    bf_run *run = NULL;
+    char *json = NULL;
+    int64_t id = 0;
+
+    ck_assert_uint_ge(n, 3);
+    ck_assert_int_eq(m[1].version, 2);
+    ck_assert_int_eq(m[2].version, 3);
+    snprintf(lpath, sizeof lpath, "%s/old2.db", dir);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    s.path = lpath;
+    ck_assert_int_eq(sq_schema_migrate(&s, m, 2), BF_OK);
+    ck_assert_int_ne(sqlite3_exec(db, "SELECT * FROM before_states", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "INSERT INTO runs (id, brief_name, seq, state, brief_json, plan_fingerprint, dimension,"
+        " max_concurrency, max_attempts, retry_backoff_us, lease_us, batch_count, created_at,"
+        " updated_at) VALUES (1, 'old', 1, 1, '{}', 'fp', 1, 1, 3, 0, 1, 1, 1, 1);"
+        "INSERT INTO batches (id, run_id, ordinal, state, dimension, label, lo, hi, params)"
+        " VALUES (1000000001, 1, 0, 2, 1, 'old [0, 10)', 0, 10, '{}');",
+        NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+
+    l = open_ledger(lpath);
+    ck_assert_int_eq(bf_ledger_find_run(&id, l, "old"), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, run, 1000000001), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record_before_state(run, 1000000001, "{\"v\": 2}"), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, run, 1000000001), BF_OK);
+    ck_assert_str_eq(json, "{\"v\": 2}");
+    bf_free(json);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    ck_assert_int_eq(sqlite3_open(lpath, &db), SQLITE_OK);
+    {
+        sqlite3_stmt *st;
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bf_schema_version", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    unlink(lpath);
+}
+END_TEST
+
 /* ---- allocation failures ---- */
 
 struct vsweep {
@@ -911,6 +1043,9 @@ static Suite *suite(void)
     tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
     tcase_add_test(tc, settle_run_level_failure_pauses);
     tcase_add_test(tc, ledger_of_the_previous_schema_migrates);
+    tcase_add_test(tc, before_state_recorded_and_read_back);
+    tcase_add_test(tc, version_2_store_has_no_before_states);
+    tcase_add_test(tc, ledger_of_schema_2_migrates_for_before_states);
     tcase_add_test(tc, allocation_failures_are_reported);
     suite_add_tcase(s, tc);
     return s;

@@ -161,11 +161,27 @@ typedef struct bf_store_validation {
     int64_t updated_at;  /* the latest */
 } bf_store_validation;
 
+/*
+ * The before-state captured for a batch (bf_diff_capture, serialised with
+ * bf_diff_before_to_json), one record per (run_id, batch_id):
+ * before_state_put replaces the record, keeping its created_at. The ledger
+ * keeps the JSON as it is given. Since vtable version 3.
+ */
+typedef struct bf_store_before_state {
+    /* since version 3 */
+    int64_t run_id;
+    int64_t batch_id;
+    const char *state_json;
+    int64_t created_at;  /* the first recording */
+    int64_t updated_at;  /* the latest */
+} bf_store_before_state;
+
 /* Iteration callbacks: return BF_OK to go on, anything else stops and is returned. */
 typedef int (*bf_store_run_fn)(void *userdata, const bf_store_run *run);
 typedef int (*bf_store_batch_fn)(void *userdata, const bf_store_batch *batch);
 typedef int (*bf_store_event_fn)(void *userdata, const bf_store_event *event);
 typedef int (*bf_store_validation_fn)(void *userdata, const bf_store_validation *validation);
+typedef int (*bf_store_before_state_fn)(void *userdata, const bf_store_before_state *state);
 
 typedef struct bf_store_vtable {
     unsigned version;
@@ -244,12 +260,21 @@ typedef struct bf_store_vtable {
     /* The run's records, run-level (batch_id 0) first, then by batch id; batch_id < 0 for all. */
     int (*validation_list)(void *store, int64_t run_id, int64_t batch_id,
                            bf_store_validation_fn each, void *userdata);
+
+    /* since version 3 (a store of version 1 or 2 keeps no before-states: the
+     * ledger's before-state calls then fail with BF_E_UNSUPPORTED) */
+
+    /* Insert or replace the record of (run_id, batch_id); created_at is kept when it exists. */
+    int (*before_state_put)(void *store, const bf_store_before_state *state);
+    /* The run's records by batch id; batch_id < 0 for all, else only that batch's. */
+    int (*before_state_list)(void *store, int64_t run_id, int64_t batch_id,
+                             bf_store_before_state_fn each, void *userdata);
 } bf_store_vtable;
 
-#define BF_STORE_VTABLE_VERSION 2u
+#define BF_STORE_VTABLE_VERSION 3u
 #define BF_STORE_VTABLE_INIT {BF_STORE_VTABLE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
                               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                              NULL, NULL}
+                              NULL, NULL, NULL, NULL}
 
 /*
  * Zero a vtable of `version` (1 to BF_STORE_VTABLE_VERSION; only the bytes
