@@ -8,6 +8,7 @@
 #include "backfill/sys/driver.h"
 #include "backfill/sys/errors.h"
 #include "bftest.h"
+#include "sqltest.h"
 #include "common/internal.h"
 #include "driver/driver_internal.h"
 #include "plan/plan_internal.h"
@@ -39,22 +40,12 @@ static void teardown(void)
 
 static void sql(const char *text)
 {
-    char *err = NULL;
-
-    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+    bftest_sql_exec(raw, text);
 }
 
 static int64_t query_int(const char *text)
 {
-    sqlite3_stmt *st;
-    int64_t v = -1;
-
-    ck_assert_msg(sqlite3_prepare_v2(raw, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", text,
-                  sqlite3_errmsg(raw));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return bftest_sql_int(raw, text);
 }
 
 static int table_exists(const char *name)

@@ -15,6 +15,7 @@
 #include "backfill.h"
 #include "backfill/sys/driver.h"
 #include "bftest.h"
+#include "sqltest.h"
 #include "common/internal.h"
 #include "driver/driver_internal.h"
 
@@ -39,9 +40,7 @@ static void teardown(void)
 
 static void sql(const char *text)
 {
-    char *err = NULL;
-
-    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+    bftest_sql_exec(raw, text);
 }
 
 /* The SQLite driver, and the same connection without the batch-counts aggregate. */

@@ -8,6 +8,7 @@
 #include "backfill.h"
 #include "backfill/sys/validator.h"
 #include "bftest.h"
+#include "sqltest.h"
 #include "failalloc.h"
 #include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
@@ -19,8 +20,7 @@ static bf_plan *plan;
 
 static void sql(const char *text)
 {
-    char *err = NULL;
-    ck_assert_msg(sqlite3_exec(raw, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+    bftest_sql_exec(raw, text);
 }
 
 static int64_t qint(const char *text)

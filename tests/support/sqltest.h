@@ -1,0 +1,31 @@
+/* SQL helpers for the unit suites that set up and inspect SQLite tables by hand. */
+#ifndef BF_SQLTEST_H
+#define BF_SQLTEST_H
+
+#include <check.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* Run SQL (several statements allowed); the test fails with SQLite's message. */
+static inline void bftest_sql_exec(sqlite3 *db, const char *text)
+{
+    char *err = NULL;
+
+    ck_assert_msg(sqlite3_exec(db, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+}
+
+/* The first column of the first row as an integer, or -1 when there is no row. */
+static inline int64_t bftest_sql_int(sqlite3 *db, const char *text)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    ck_assert_msg(sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", text,
+                  sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+#endif
