@@ -244,6 +244,18 @@ BF_API int bf_run_retry(size_t *out, bf_run *run, unsigned flags);
 /* Append an operator note to the run's audit log. */
 BF_API int bf_run_note(bf_run *run, const char *text);
 
+/*
+ * Append a record to the run's audit log: an event with `subject` (a name of
+ * lowercase letters, digits and '_', at most 32, other than "run", "batch"
+ * and "note", which the ledger's own moves and notes use) and `detail`
+ * (text, usually JSON; NULL: ""), about batch `batch_id` (0: the run;
+ * BF_E_NOT_FOUND for a batch not in the run). Hosts and the runner keep
+ * their facts here: the target's schema when the run started, approvals,
+ * cutovers, refresh steps, resizes. bf_run_events() lists them in order with
+ * the rest, actor and time included.
+ */
+BF_API int bf_run_record(bf_run *run, int64_t batch_id, const char *subject, const char *detail);
+
 /* ---- Batches ---- */
 
 /*
@@ -287,6 +299,16 @@ BF_API int64_t bf_lease_expires_at(const bf_lease *lease);
  * longer running.
  */
 BF_API int bf_run_heartbeat(bf_run *run, int64_t batch_id, int64_t token);
+
+/*
+ * Give a claimed batch back: running under `token` -> pending, claimable at
+ * once, without the claim counting as an attempt (the batch did not fail;
+ * its worker stopped cleanly, or its process is gone and another process
+ * releases the lease for it). On a cancelled run the batch becomes
+ * cancelled. `detail` (may be NULL) says why. BF_E_LEASE_LOST when `token`
+ * is not the batch's current token or the batch is not running.
+ */
+BF_API int bf_run_release(bf_run *run, int64_t batch_id, int64_t token, const char *detail);
 
 /* What a worker reports when a batch is done; the host fills it. */
 typedef struct bf_batch_result {

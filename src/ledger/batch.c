@@ -158,6 +158,45 @@ int bf_run_fail(bf_run *run, int64_t batch_id, int64_t token, const char *messag
     return bf__run_write(run, fail_op, &t);
 }
 
+struct release_arg {
+    int64_t batch_id;
+    int64_t token;
+    const char *detail;
+};
+
+static int release_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct release_arg *r = arg;
+    bf_store_batch b;
+    char detail[1200];
+    int rc = bf__run_batch_get(run, &b, r->batch_id);
+
+    if (rc == BF_OK)
+        rc = check_token(run, &b, r->token, "release");
+    if (rc != BF_OK)
+        return rc;
+    /* The claim is given back, not failed: it does not count as an attempt. */
+    if (b.attempt > 0)
+        b.attempt--;
+    b.lease_until = 0;
+    b.not_before = 0;
+    b.state = rec->state == BF_RUN_CANCELLED ? BF_BATCH_CANCELLED : BF_BATCH_PENDING;
+    bf__snprintf(detail, sizeof detail, "lease of token %lld released (%s)%s%s",
+                 (long long)b.token, b.worker ? b.worker : "no worker",
+                 r->detail ? ": " : "", r->detail ? r->detail : "");
+    b.worker = NULL;
+    return bf__batch_move(run->ledger, &b, BF_BATCH_RUNNING, detail);
+}
+
+int bf_run_release(bf_run *run, int64_t batch_id, int64_t token, const char *detail)
+{
+    struct release_arg r = {batch_id, token, detail && detail[0] ? detail : NULL};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_release: run is NULL");
+    return bf__run_write(run, release_op, &r);
+}
+
 struct mark_arg {
     int64_t batch_id;
     int to;

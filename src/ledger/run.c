@@ -384,6 +384,59 @@ int bf_run_note(bf_run *run, const char *text)
     return bf__run_write(run, note_op, (void *)text);
 }
 
+struct record_arg {
+    int64_t batch_id;
+    const char *subject;
+    const char *detail;
+};
+
+static int record_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct record_arg *r = arg;
+
+    if (r->batch_id > 0) {
+        bf_store_batch b;
+        int rc = bf__run_batch_get(run, &b, r->batch_id);
+
+        if (rc != BF_OK)
+            return rc;
+    }
+    return bf__ledger_event(run->ledger, rec->id, r->batch_id, r->subject, NULL, NULL, r->detail);
+}
+
+/* A record's subject: [a-z][a-z0-9_]{0,31}, and not one the ledger itself writes. */
+static int record_subject_ok(const char *s)
+{
+    size_t n = 0;
+
+    if (!s || s[0] < 'a' || s[0] > 'z')
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') || n >= 32)
+            return 0;
+    }
+    return strcmp(s, "run") != 0 && strcmp(s, "batch") != 0 && strcmp(s, "note") != 0;
+}
+
+int bf_run_record(bf_run *run, int64_t batch_id, const char *subject, const char *detail)
+{
+    struct record_arg r = {batch_id, subject, detail ? detail : ""};
+
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_record: run is NULL");
+    if (!record_subject_ok(subject))
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_record: subject '%s' is not a "
+                                           "record name (lowercase letters, digits and '_', at "
+                                           "most 32, not run, batch or note)",
+                                           subject ? subject : "(null)"));
+    if (batch_id < 0)
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_record: batch id %lld is "
+                                           "negative", (long long)batch_id));
+    return bf__run_write(run, record_op, &r);
+}
+
 static int finish_op(bf_run *run, bf_store_run *rec, void *arg)
 {
     bf_ledger *ledger = run->ledger;

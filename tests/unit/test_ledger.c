@@ -544,6 +544,7 @@ static int run_legal(int from, int to)
         "planned>running",  "planned>paused",          "planned>cancelled",
         "running>paused",   "running>cancelled",       "running>failed",
         "running>validating", "paused>running",        "paused>cancelled",
+        "paused>rolled_back",
         "cancelled>rolled_back", "failed>running",     "failed>cancelled",
         "failed>rolled_back", "validating>awaiting_approval", "validating>failed",
         "validating>paused", "validating>cancelled",   "awaiting_approval>approved",
@@ -623,7 +624,7 @@ START_TEST(every_run_transition_is_checked)
             bf_run_free(run);
         }
     }
-    ck_assert_int_eq(legal_seen, 24);
+    ck_assert_int_eq(legal_seen, 25);
 }
 END_TEST
 
@@ -1388,6 +1389,93 @@ START_TEST(every_transition_appends_an_event_and_notes_are_kept)
 }
 END_TEST
 
+START_TEST(records_are_events_with_the_hosts_subject)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    int64_t batch = first_batch(run);
+    bf_event_list *events;
+    size_t n;
+
+    ck_assert_int_eq(bf_run_record(run, 0, "approval", "{\"reviewer\":\"raj\"}"), BF_OK);
+    ck_assert_int_eq(bf_run_record(run, batch, "resize", NULL), BF_OK);
+    /* The ledger's own subjects, bad names and batches of no run are refused, and nothing is written. */
+    ck_assert_int_eq(bf_run_record(run, 0, "batch", "x"), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "subject 'batch'"));
+    ck_assert_int_eq(bf_run_record(run, 0, "Approval", "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record(run, 0, "", "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record(run, 0, NULL, "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record(run, 0, "a_name_that_is_much_too_long_1234", "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record(run, 999, "resize", "x"), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record(run, -1, "resize", "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_events(&events, run), BF_OK);
+    n = bf_event_list_count(events);
+    ck_assert_str_eq(bf_event_list_subject(events, n - 2), "approval");
+    ck_assert_str_eq(bf_event_list_detail(events, n - 2), "{\"reviewer\":\"raj\"}");
+    ck_assert_str_eq(bf_event_list_actor(events, n - 2), "tester");
+    ck_assert_int_eq(bf_event_list_batch_id(events, n - 2), 0);
+    ck_assert_str_eq(bf_event_list_subject(events, n - 1), "resize");
+    ck_assert_str_eq(bf_event_list_detail(events, n - 1), "");
+    ck_assert_int_eq(bf_event_list_batch_id(events, n - 1), batch);
+    /* Records are not moves. */
+    ck_assert_int_eq(bf_event_list_from_state(events, n - 1), -1);
+    ck_assert_int_eq(bf_event_list_to_state(events, n - 1), -1);
+    bf_event_list_free(events);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject IN ('approval', 'resize')"), 2);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_released_lease_is_claimable_at_once_without_costing_an_attempt)
+{
+    bf_run *run = start_run(NULL, 1, 1, 2, 1, 60);
+    bf_lease *lease;
+    int64_t id;
+
+    lease = claim_one(run);
+    id = bf_lease_batch_id(lease);
+    ck_assert_int_eq(bf_lease_attempt(lease), 1);
+    /* A wrong token is a lost lease and changes nothing. */
+    ck_assert_int_eq(bf_run_release(run, id, bf_lease_token(lease) + 1, NULL), BF_E_LEASE_LOST);
+    ck_assert_int_eq(sql_int("SELECT state FROM batches"), BF_BATCH_RUNNING);
+    ck_assert_int_eq(bf_run_release(run, id, bf_lease_token(lease), "signal"), BF_OK);
+    ck_assert_int_eq(sql_int("SELECT state FROM batches"), BF_BATCH_PENDING);
+    ck_assert_int_eq(sql_int("SELECT attempt FROM batches"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE detail LIKE "
+                             "'lease of token 1 released (tester): signal'"), 1);
+    /* Releasing again is refused: the batch is no longer running. */
+    ck_assert_int_eq(bf_run_release(run, id, bf_lease_token(lease), NULL), BF_E_LEASE_LOST);
+    /* The old token can neither complete nor heartbeat. */
+    ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), NULL), BF_E_LEASE_LOST);
+    bf_lease_free(lease);
+    /* With max_attempts 2, three releases and a claim still leave a first attempt. */
+    for (int i = 0; i < 3; i++) {
+        lease = claim_one(run);
+        ck_assert_int_eq(bf_lease_attempt(lease), 1);
+        ck_assert_int_eq(bf_run_release(run, id, bf_lease_token(lease), NULL), BF_OK);
+        bf_lease_free(lease);
+    }
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_lease_token(lease), 5); /* every claim still raises the fence */
+    ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), NULL), BF_OK);
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_release_on_a_cancelled_run_cancels_the_batch)
+{
+    bf_run *run = start_run(NULL, 2, 1, 2, 1, 60);
+    bf_lease *lease = claim_one(run);
+
+    ck_assert_int_eq(bf_run_cancel(run, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_release(run, bf_lease_batch_id(lease), bf_lease_token(lease), NULL),
+                     BF_OK);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 5"), 2);
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(progress_counts_rows_and_estimates_time_left)
 {
     bf_run *run = start_run(NULL, 5, 2, 1, 1, 600);
@@ -2144,6 +2232,9 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, starting_again_resumes_or_refuses_a_changed_plan);
     tcase_add_test(tc, runs_are_found_by_id_or_brief_name);
     tcase_add_test(tc, every_transition_appends_an_event_and_notes_are_kept);
+    tcase_add_test(tc, records_are_events_with_the_hosts_subject);
+    tcase_add_test(tc, a_released_lease_is_claimable_at_once_without_costing_an_attempt);
+    tcase_add_test(tc, a_release_on_a_cancelled_run_cancels_the_batch);
     tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
     tcase_add_test(tc, finish_completes_a_run_whose_batches_are_all_done);
     tcase_add_test(tc, finish_does_not_skip_approval);
