@@ -22,5 +22,7 @@
 #include "backfill/validate.h"
 #include "backfill/idempotency.h"
 #include "backfill/diff.h"
+#include "backfill/runner.h"
+#include "backfill/report.h"
 
 #endif

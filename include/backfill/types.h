@@ -44,6 +44,7 @@ typedef struct bf_idem_probe bf_idem_probe;       /* <backfill/idempotency.h> */
 typedef struct bf_diff_before bf_diff_before;     /* <backfill/diff.h> */
 typedef struct bf_diff bf_diff;                   /* <backfill/diff.h> */
 typedef struct bf_diff_explained bf_diff_explained; /* <backfill/diff.h> */
+typedef struct bf_runner bf_runner;               /* <backfill/runner.h> */
 
 /* ---- Shared enumerations ------------------------------------------------ */
 

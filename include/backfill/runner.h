@@ -1,0 +1,236 @@
+/*
+ * The runner: the whole runbook of a backfill through a driver and a ledger.
+ *
+ * A bf_runner is made from options (where the ledger lives, how a worker
+ * opens the warehouse, how many workers, the scheduler, callbacks), then
+ * given what to run: a brief (bf_runner_set_brief) or, for hosts without
+ * one, a plan, a write spec and a validator (bf_runner_set_job). Then:
+ *
+ *   bf_runner_test_slice   a few representative batches into a scratch copy
+ *   bf_runner_run          every batch: claim, stage, publish, validate
+ *   bf_runner_approve      the reviewer's approval, cutover, downstream refresh
+ *   bf_runner_rollback     one batch or the whole run back from its pre-images
+ *   bf_runner_cleanup      snapshots, staging and version tables past retention
+ *
+ * Approve, rollback and cleanup need no brief: they read the brief the run
+ * was started with from the ledger. A runner handle is used by one thread at
+ * a time, except bf_runner_stop(), which any thread or a signal handler may
+ * call. Each worker has its own ledger and driver handles.
+ */
+#ifndef BACKFILL_RUNNER_H
+#define BACKFILL_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backfill/types.h"
+#include "backfill/ledger.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bf_scheduler_vtable;
+struct bf_write_spec;
+
+/* ---- Events ---------------------------------------------------------- */
+
+/* What happened; bf_run_event_name() gives the names used in JSON ("batch_done"). */
+typedef enum bf_run_event_kind {
+    BF_RUN_EVENT_STARTED = 0,           /* the run was created, or resumed by this runner */
+    BF_RUN_EVENT_BATCH_STARTED = 1,     /* a worker claimed a batch */
+    BF_RUN_EVENT_BATCH_DONE = 2,        /* a batch published and passed validation */
+    BF_RUN_EVENT_BATCH_FAILED = 3,      /* an attempt failed (retried later, or failed for good) */
+    BF_RUN_EVENT_LEASE_LOST = 4,        /* a batch lost its lease and did not publish */
+    BF_RUN_EVENT_THROTTLED = 5,         /* claims held by the throttle or the run window */
+    BF_RUN_EVENT_WAITING = 6,           /* waiting for batches leased by workers elsewhere */
+    BF_RUN_EVENT_PAUSED = 7,            /* the run paused (by a person, or a failed validation) */
+    BF_RUN_EVENT_CANCELLED = 8,
+    BF_RUN_EVENT_FAILED = 9,            /* batches failed for good */
+    BF_RUN_EVENT_AWAITING_APPROVAL = 10,/* every batch validated, the run-level checks passed */
+    BF_RUN_EVENT_APPROVED = 11,
+    BF_RUN_EVENT_REFRESHED = 12,        /* one downstream asset refreshed (or failed to) */
+    BF_RUN_EVENT_ROLLED_BACK = 13,      /* a batch or the whole run rolled back */
+    BF_RUN_EVENT_DONE = 14,             /* the run completed: approved, cut over, refreshed */
+    BF_RUN_EVENT_RESIZED = 15,          /* pending key batches resized from measured durations */
+    BF_RUN_EVENT_PROGRESS = 16,         /* progress, at most about once a second */
+    BF_RUN_EVENT_STOPPED = 17           /* this runner stopped (bf_runner_stop); the run goes on */
+} bf_run_event_kind;
+
+/* The event's name ("started", "batch_done", ...), or NULL out of range. Static. */
+BF_API const char *bf_run_event_name(bf_run_event_kind kind);
+
+/*
+ * An event, filled by the library and valid during the callback only. The
+ * callback runs on the thread that called the runner (never on a worker),
+ * one event at a time.
+ */
+typedef struct bf_run_event {
+    unsigned version;
+    /* since version 1 */
+    bf_run_event_kind kind;
+    int64_t run_id;
+    int64_t batch_id;            /* 0 when the event is not about one batch */
+    const char *batch_label;     /* NULL when not about a batch */
+    int64_t rows_written;        /* batch_done: rows written and deleted by the publish */
+    int64_t rows_deleted;
+    double duration_s;           /* batch_done, batch_failed: the attempt's duration */
+    const bf_progress *progress; /* the run's progress when the event happened */
+    const char *message;         /* a sentence: the failure, why claims are held, until when */
+    const char *json;            /* the whole event as one JSON object (what --on-event passes) */
+} bf_run_event;
+
+#define BF_RUN_EVENT_VERSION 1u
+
+typedef void (*bf_run_event_fn)(void *userdata, const bf_run_event *event);
+
+/*
+ * A host's throttle, asked before each claim: return 1 to hold new claims
+ * (writing why into reason, a NUL-terminated sentence of at most
+ * reason_size bytes), 0 to go on, or a negative BF_E_* code to stop the
+ * runner with that error (BF_E_USER is passed back untouched).
+ */
+typedef int (*bf_throttle_fn)(void *userdata, char *reason, size_t reason_size);
+
+/* Opens a worker's own warehouse connection. */
+typedef int (*bf_driver_open_fn)(void *userdata, bf_driver **out);
+
+/* ---- The runner -------------------------------------------------------- */
+
+/* bf_runner_options.flags */
+#define BF_RUNNER_NEW 1u     /* start a new run even if the brief has an unfinished one (BF_RUN_NEW) */
+#define BF_RUNNER_FORCE 2u   /* publish batches whose idempotency key an earlier run already did */
+#define BF_RUNNER_NO_WAIT 4u /* return instead of waiting for batches leased by live workers elsewhere */
+
+/* How the runner works; the host fills it. Strings are copied. */
+typedef struct bf_runner_options {
+    unsigned version;
+    /* since version 1 */
+    const char *ledger_path;                  /* required */
+    const bf_ledger_options *ledger_options;  /* NULL: defaults (the actor is "user@host pid N") */
+    const char *warehouse_path;               /* the SQLite warehouse, when open_driver is NULL */
+    bf_driver_open_fn open_driver;            /* or: how each worker opens its driver */
+    void *driver_userdata;
+    unsigned workers;                         /* worker threads; 0: the run's max_concurrency */
+    const struct bf_scheduler_vtable *scheduler; /* NULL: the built-in pool of threads; copied */
+    void *scheduler_userdata;
+    bf_run_event_fn on_event;                 /* may be NULL */
+    void *event_userdata;
+    bf_throttle_fn throttle;                  /* may be NULL */
+    void *throttle_userdata;
+    double poll_s;                            /* how often a waiting runner looks again; <= 0: 0.25 */
+    const char *operator_name;                /* who runs it; NULL: the ledger's actor */
+    unsigned flags;                           /* BF_RUNNER_* */
+} bf_runner_options;
+
+#define BF_RUNNER_OPTIONS_VERSION 1u
+#define BF_RUNNER_OPTIONS_INIT {BF_RUNNER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0u, NULL, \
+                                NULL, NULL, NULL, NULL, NULL, 0.0, NULL, 0u}
+
+/* Fill *opts with defaults for `version`; BF_E_ABI for a version this library does not know. */
+BF_API int bf_runner_options_init(bf_runner_options *opts, unsigned version);
+
+/*
+ * A runner. Opens the ledger (creating it) and one driver to check them;
+ * nothing is written. The caller frees it with bf_runner_free().
+ */
+BF_API int bf_runner_new(bf_runner **out, const bf_runner_options *opts);
+
+/* Release a runner. Accepts NULL. Must not be called while bf_runner_run() runs. */
+BF_API void bf_runner_free(bf_runner *runner);
+
+/* The message of the runner's last failure ("" when none). Owned by the runner. */
+BF_API const char *bf_runner_last_error(const bf_runner *runner);
+
+/*
+ * Run this brief (copied): its plan is made against the warehouse, its
+ * write spec, validator and run spec are taken from it. Refused with
+ * BF_E_BLOCKED, naming the first, when the preflight has blocking findings.
+ */
+BF_API int bf_runner_set_brief(bf_runner *runner, const bf_brief *brief);
+
+/*
+ * For hosts without a brief: run this plan with this write spec (both
+ * copied) and run spec (copied; brief_name required). `validator` (may be
+ * NULL: no checks) is borrowed until the runner is freed and used by one
+ * worker at a time.
+ */
+BF_API int bf_runner_set_job(bf_runner *runner, const bf_plan *plan,
+                             const struct bf_write_spec *spec, const bf_run_spec *run_spec,
+                             bf_validator *validator);
+
+/*
+ * Run the runbook until the run is finished here: start the run or resume
+ * the unfinished one, and publish and validate every batch, at most
+ * max_concurrency at once across every process sharing the ledger; then the
+ * run-level checks, and the run awaits approval. Returns:
+ *   BF_OK            the run awaits approval (or is already approved or completed);
+ *   BF_E_VALIDATION  an error-level check failed: the run is paused with its sentence;
+ *   BF_E_CONFLICT    the target changed incompatibly (schema, code version): paused;
+ *   BF_E_STATE       the run is paused, cancelled or failed, or this runner was stopped;
+ *   BF_E_BLOCKED     blocking findings, or a paused run (resume it first);
+ *   another code     the library, the ledger or the driver failed.
+ * The message says which. *out_run (may be NULL) receives the run's id.
+ */
+BF_API int bf_runner_run(bf_runner *runner, int64_t *out_run);
+
+/*
+ * Ask a running bf_runner_run() to stop: no new claims; batches in flight
+ * finish (or release their lease) and the call returns BF_E_STATE, leaving
+ * the run as it is for a later run to resume. Async-signal-safe: it only
+ * sets a flag.
+ */
+BF_API void bf_runner_stop(bf_runner *runner);
+
+/* ---- Test slice ---------------------------------------------------------- */
+
+/*
+ * Run `batches` (0: 5) representative batches of the brief's plan (the
+ * first, the last, the largest by rows, and batches with a DST change or a
+ * month end where present) into a scratch copy of their rows, validate them,
+ * probe idempotency (each batch twice), and record the measured durations
+ * and rows in the ledger; estimate the whole plan's runtime and volume. The
+ * target is never touched. *json_out (may be NULL; free with bf_free()) is
+ * the slice as JSON. BF_E_VALIDATION when a check failed, BF_E_BLOCKED when
+ * a batch is not idempotent; the JSON says which.
+ */
+BF_API int bf_runner_test_slice(char **json_out, bf_runner *runner, size_t batches);
+
+/* ---- Approval, cutover and refresh -------------------------------------- */
+
+/*
+ * Approve run `run_id` as `reviewer`: the brief's reviewer, not the run's
+ * operator, and only once run-level validation passed (BF_E_BLOCKED
+ * otherwise, saying why). Then the cutover (staging_swap,
+ * parallel_version), then each downstream refresh_sql in refresh order,
+ * each step recorded in the ledger; a failed refresh stops there
+ * (BF_E_DRIVER naming the asset) and approving again resumes from it. The
+ * run completes when every step is done.
+ */
+BF_API int bf_runner_approve(bf_runner *runner, int64_t run_id, const char *reviewer);
+
+/* ---- Rollback and cleanup ------------------------------------------------ */
+
+/*
+ * Roll back batch `batch_id` of run `run_id` (0: every published batch,
+ * newest first, and the run) from the pre-images, and prove it: each
+ * batch's fingerprint must return to its value before the batch published.
+ * A batch that cannot be undone exactly is refused (BF_E_CONFLICT) and the
+ * others stay as they are; *json_out (may be NULL) says what was done.
+ */
+BF_API int bf_runner_rollback(char **json_out, bf_runner *runner, int64_t run_id,
+                              int64_t batch_id);
+
+/*
+ * Drop run `run_id`'s snapshots, staging and version tables once the run is
+ * settled (completed or rolled back) and older than the brief's
+ * rollback.retention_days; never before. *json_out (may be NULL) lists what
+ * was dropped and what was kept, and why.
+ */
+BF_API int bf_runner_cleanup(char **json_out, bf_runner *runner, int64_t run_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
