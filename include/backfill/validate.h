@@ -89,6 +89,14 @@ BF_API int bf_validator_set_max_samples(bf_validator *validator, size_t max_samp
 BF_API int bf_validator_set_written(bf_validator *validator, const size_t *ordinals,
                                     const int64_t *rows_written, size_t count);
 
+/*
+ * Read `table` (copied) instead of the target from now on: the shadow table
+ * a staging_swap or parallel_version run publishes into before cutover.
+ * States captured before stay valid for bf_validator_after(). sql checks
+ * read the tables their query names.
+ */
+BF_API int bf_validator_set_table(bf_validator *validator, const char *table);
+
 /* The number of checks, coverage and the expected-rows check included. */
 BF_API size_t bf_validator_check_count(const bf_validator *validator);
 

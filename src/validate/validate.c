@@ -160,6 +160,20 @@ int bf_validator_set_max_samples(bf_validator *v, size_t n)
     return BF_OK;
 }
 
+int bf_validator_set_table(bf_validator *v, const char *table)
+{
+    char *copy;
+
+    if (!v || !table || !table[0])
+        return bf__error(BF_E_INVALID, "bf_validator_set_table: %s", !v ? "validator is NULL"
+                                                                       : "no table");
+    if (!(copy = bf__strdup(table)))
+        return bf__nomem();
+    bf__free(v->table);
+    v->table = copy;
+    return BF_OK;
+}
+
 int bf_validator_set_written(bf_validator *v, const size_t *ordinals, const int64_t *rows,
                              size_t count)
 {

@@ -1,0 +1,1010 @@
+/*
+ * bf_runner_run: the run loop and the work of one batch.
+ *
+ * The calling thread is the coordinator: it starts or resumes the run,
+ * freezes the target's schema, claims batches in plan order (the ledger
+ * enforces max_concurrency across processes), hands each claimed batch to
+ * the scheduler as a task on a free worker slot, heartbeats the leases of
+ * batches in flight, reclaims leases of dead processes on this host, and
+ * emits every event. Each slot has its own ledger, driver and validator, so
+ * tasks run on any thread. After the last batch it runs the run-level
+ * checks and the run awaits approval.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "backfill/diff.h"
+#include "backfill/fingerprint.h"
+#include "backfill/idempotency.h"
+#include "common/json.h"
+#include "runner/runner_internal.h"
+
+enum outcome {
+    OUT_DONE,       /* published and validated */
+    OUT_SKIPPED,    /* an earlier run did the same work: not published again */
+    OUT_FAILED,     /* the attempt failed and was recorded */
+    OUT_LEASE_LOST, /* the fence refused the publish, or the ledger the completion */
+    OUT_INVALID,    /* published, but an error-level check failed: the run paused */
+    OUT_CONFLICT,   /* the target changed since the run started: released, the run paused */
+    OUT_ERROR       /* the ledger itself failed: stop */
+};
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_FINISHED };
+
+struct run_ctx;
+
+struct slot {
+    struct run_ctx *ctx;
+    bf_ledger *ledger;
+    bf_driver *driver;
+    bf_run *run;
+    bf_validator *validator; /* the slot's own, or the host's under validator_lock */
+    int own_validator;
+    int status;              /* SLOT_*, under ctx->lock */
+    /* the batch */
+    int64_t batch_id, token, ordinal, lo, hi;
+    char label[256];
+    /* the result */
+    int outcome, rc;
+    int64_t rows_written, rows_deleted;
+    double duration_s;
+    char message[1024];
+};
+
+struct run_ctx {
+    bf_runner *r;
+    bf_run *run; /* the coordinator's handle */
+    int64_t run_id;
+    char *schema;        /* the target's columns when the run started, as JSON */
+    char *shadow;        /* the table publishes write before cutover, or NULL */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct slot *slots;
+    unsigned nslots;
+};
+
+/* ---- The target's schema, frozen at the start ------------------------- */
+
+static int describe_json(char **out, bf_driver *d, const char *table)
+{
+    bf_table_info *info = NULL;
+    json_t *cols;
+    int rc = bf_driver_describe(&info, d, table);
+
+    *out = NULL;
+    if (rc != BF_OK)
+        return rc;
+    cols = json_array();
+    for (size_t i = 0; cols && i < bf_table_info_column_count(info); i++)
+        json_array_append_new(cols, json_pack("{s:s, s:s, s:I}", "name",
+                                              bf_table_info_column_name(info, i), "type",
+                                              bf_table_info_column_type(info, i) ?
+                                              bf_table_info_column_type(info, i) : "", "pk",
+                                              (json_int_t)bf_table_info_column_pk(info, i)));
+    bf_table_info_free(info);
+    if (!cols)
+        return bf__nomem();
+    rc = bf__json_dump(out, cols, JSON_COMPACT);
+    json_decref(cols);
+    return rc;
+}
+
+/* What differs between two column lists, as a sentence. */
+static void schema_change(char *buf, size_t size, const char *table, const char *was,
+                          const char *now)
+{
+    json_t *a = bf__json_loads(was, 0, NULL), *b = bf__json_loads(now, 0, NULL);
+    size_t i;
+
+    bf__snprintf(buf, size, "target %s changed since the run started", table);
+    if (!a || !b)
+        goto done;
+    for (i = 0; i < json_array_size(a) || i < json_array_size(b); i++) {
+        json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+        const char *xn = json_string_value(json_object_get(x, "name"));
+        const char *yn = json_string_value(json_object_get(y, "name"));
+
+        if (x && !y) {
+            bf__snprintf(buf, size, "target %s changed since the run started: column %s is gone",
+                         table, xn);
+            break;
+        }
+        if (!x && y) {
+            bf__snprintf(buf, size, "target %s changed since the run started: column %s was "
+                         "added", table, yn);
+            break;
+        }
+        if (!json_equal(x, y)) {
+            bf__snprintf(buf, size, "target %s changed since the run started: column %d was %s "
+                         "%s (key %lld), is now %s %s (key %lld)", table, (int)i + 1, xn,
+                         json_string_value(json_object_get(x, "type")),
+                         (long long)json_integer_value(json_object_get(x, "pk")), yn,
+                         json_string_value(json_object_get(y, "type")),
+                         (long long)json_integer_value(json_object_get(y, "pk")));
+            break;
+        }
+    }
+done:
+    json_decref(a);
+    json_decref(b);
+}
+
+/* The schema recorded for the run, or NULL when none is yet. */
+static int recorded_schema(char **out, bf_run *run)
+{
+    bf_event_list *ev = NULL;
+    int rc = bf_run_events(&ev, run);
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++) {
+        if (strcmp(bf_event_list_subject(ev, i), "schema") == 0) {
+            json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
+
+            if (o)
+                rc = bf__json_dump(out, json_object_get(o, "columns"), JSON_COMPACT);
+            json_decref(o);
+            break;
+        }
+    }
+    bf_event_list_free(ev);
+    return rc;
+}
+
+static int freeze_schema(struct run_ctx *c)
+{
+    bf_runner *r = c->r;
+    char *now = NULL, *detail = NULL;
+    json_t *o;
+    int rc = recorded_schema(&c->schema, c->run);
+
+    if (rc != BF_OK || c->schema)
+        return rc;
+    if ((rc = describe_json(&now, r->driver, r->job.spec.table)) != BF_OK)
+        return rc;
+    o = json_pack("{s:s, s:o, s:s}", "table", r->job.spec.table, "columns",
+                  bf__json_loads(now, 0, NULL), "code_version", r->code_version);
+    rc = o ? bf__json_dump(&detail, o, JSON_COMPACT) : bf__nomem();
+    json_decref(o);
+    if (rc == BF_OK)
+        rc = bf_run_record(c->run, 0, "schema", detail);
+    bf__free(detail);
+    if (rc == BF_OK)
+        c->schema = now;
+    else
+        bf__free(now);
+    return rc;
+}
+
+/* ---- One batch, on a worker --------------------------------------------- */
+
+static void set_result(struct slot *s, int outcome, int rc, const char *fmt, ...) BF_PRINTF(4, 5);
+
+static void set_result(struct slot *s, int outcome, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    s->outcome = outcome;
+    s->rc = rc;
+    va_start(ap, fmt);
+    bf__vsnprintf(s->message, sizeof s->message, fmt, ap);
+    va_end(ap);
+}
+
+/* The attempt failed: record it (the ledger retries it or fails it for good). */
+static void attempt_failed(struct slot *s, int rc, const char *what)
+{
+    char msg[1024];
+
+    bf__snprintf(msg, sizeof msg, "%s: %s", what, bf_last_error());
+    if (bf_run_fail(s->run, s->batch_id, s->token, msg) == BF_E_LEASE_LOST) {
+        set_result(s, OUT_LEASE_LOST, BF_E_LEASE_LOST, "%s; and the lease was lost meanwhile", msg);
+        return;
+    }
+    set_result(s, OUT_FAILED, rc, "%s", msg);
+}
+
+static int fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
+                            const bf_batch *b)
+{
+    bf_fingerprint fp;
+    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
+
+    if (rc == BF_OK)
+        rc = bf_fingerprint_format(out, 64, &fp);
+    return rc;
+}
+
+static void do_batch(struct slot *s)
+{
+    struct run_ctx *c = s->ctx;
+    bf_runner *r = c->r;
+    const bf_plan *plan = r->plan;
+    const bf_write_spec *spec = &r->job.spec;
+    const bf_batch *b = s->ordinal >= 0 && (size_t)s->ordinal < bf_plan_count(plan)
+                            ? bf_plan_batch(plan, (size_t)s->ordinal) : NULL;
+    char key[BF_IDEMPOTENCY_KEY_SIZE], fp_before[64] = "", fp_after[64] = "", *now = NULL;
+    bf_validation_state *vstate = NULL;
+    bf_results *results = NULL;
+    bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
+    bf_batch_result done = BF_BATCH_RESULT_INIT;
+    int64_t started = bf__runner_now_us(), found = 0;
+    int locked = 0, rc;
+
+    s->rows_written = s->rows_deleted = 0;
+    s->duration_s = 0;
+    if (!b || bf_batch_lo(b) != s->lo || bf_batch_hi(b) != s->hi) {
+        attempt_failed(s, BF_E_UNSUPPORTED, "the runner runs only the plan's own batches, and "
+                       "this one's bounds are not batch's of the plan (a split half)");
+        return;
+    }
+    /* The same work done by an earlier run is not published again (unless forced). */
+    if ((rc = bf_idempotency_key(key, plan, b, r->code_version, spec->select)) != BF_OK) {
+        attempt_failed(s, rc, "idempotency key");
+        return;
+    }
+    if (!(r->flags & BF_RUNNER_FORCE) &&
+        (rc = bf_ledger_find_completed_key(&found, s->ledger, r->brief_name, key)) != BF_OK) {
+        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+        return;
+    }
+    if (found) {
+        char why[160];
+
+        bf__snprintf(why, sizeof why, "already done by batch %lld with the same idempotency key; "
+                     "not published again", (long long)found);
+        done.idempotency_key = NULL; /* the work is the other batch's */
+        done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
+        rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
+        if (rc == BF_OK)
+            rc = bf_run_mark_batch(s->run, s->batch_id, BF_BATCH_VALIDATED, why);
+        if (rc == BF_E_LEASE_LOST)
+            set_result(s, OUT_LEASE_LOST, rc, "%s", bf_last_error());
+        else if (rc != BF_OK)
+            set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+        else
+            set_result(s, OUT_SKIPPED, BF_OK, "%s", why);
+        return;
+    }
+    /* A batch never publishes into a target whose schema changed since the run started. */
+    if ((rc = describe_json(&now, s->driver, spec->table)) != BF_OK) {
+        attempt_failed(s, rc, "describe the target");
+        return;
+    }
+    if (c->schema && strcmp(now, c->schema) != 0) {
+        char why[600];
+
+        schema_change(why, sizeof why, spec->table, c->schema, now);
+        bf__free(now);
+        bf_run_release(s->run, s->batch_id, s->token, why);
+        bf_run_pause(s->run, why);
+        set_result(s, OUT_CONFLICT, BF_E_CONFLICT, "%s", why);
+        return;
+    }
+    bf__free(now);
+
+    if (s->validator) {
+        if (!s->own_validator) {
+            pthread_mutex_lock(&r->validator_lock);
+            locked = 1;
+            bf_validator_set_table(s->validator, spec->table);
+        }
+        rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
+        if (rc != BF_OK) {
+            attempt_failed(s, rc, "validation before the publish");
+            goto out;
+        }
+    }
+    if ((rc = fingerprint_text(fp_before, s->driver, spec->table, plan, b)) != BF_OK) {
+        attempt_failed(s, rc, "fingerprint before");
+        goto out;
+    }
+    if (spec->key_count) {
+        bf_diff_before *before = NULL;
+        char *json = NULL;
+
+        rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan,
+                             b, NULL);
+        if (rc == BF_OK)
+            rc = bf_diff_before_to_json(&json, before);
+        if (rc == BF_OK)
+            rc = bf_run_record_before_state(s->run, s->batch_id, json);
+        bf_diff_before_free(before);
+        bf_free(json);
+        if (rc != BF_OK && rc != BF_E_UNSUPPORTED) {
+            attempt_failed(s, rc, "before-state");
+            goto out;
+        }
+    }
+    if ((rc = bf_driver_stage(NULL, s->driver, spec, plan, b, c->run_id)) != BF_OK) {
+        attempt_failed(s, rc, "stage");
+        goto out;
+    }
+    rc = bf_driver_publish(&pub, s->driver, spec, plan, b, c->run_id, s->token);
+    if (rc == BF_E_LEASE_LOST) {
+        set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
+        goto out;
+    }
+    if (rc != BF_OK) {
+        attempt_failed(s, rc, "publish");
+        goto out;
+    }
+    if ((rc = fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
+                               b)) != BF_OK) {
+        attempt_failed(s, rc, "fingerprint after");
+        goto out;
+    }
+    done.rows_written = pub.written;
+    done.rows_deleted = pub.deleted;
+    done.fingerprint_before = fp_before;
+    done.fingerprint_after = fp_after;
+    done.idempotency_key = key;
+    done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
+    rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
+    if (rc == BF_E_LEASE_LOST) {
+        set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
+        goto out;
+    }
+    if (rc != BF_OK) {
+        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+        goto out;
+    }
+    s->rows_written = pub.written;
+    s->rows_deleted = pub.deleted;
+    s->duration_s = done.duration_s;
+    if (s->validator) {
+        if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
+            set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+            goto out;
+        }
+        rc = bf_validator_after(&results, s->validator, s->driver, plan, b, vstate);
+        if (rc == BF_OK)
+            rc = bf_validator_settle(s->run, s->batch_id, results);
+        if (rc != BF_OK) {
+            set_result(s, OUT_ERROR, rc, "validate batch %s: %s", s->label, bf_last_error());
+            goto out;
+        }
+        if (bf_results_status(results) != BF_OK) {
+            set_result(s, OUT_INVALID, BF_E_VALIDATION, "validation failed: batch %s: %s",
+                       s->label, bf_last_error());
+            goto out;
+        }
+    } else if ((rc = bf_run_mark_batch(s->run, s->batch_id, BF_BATCH_VALIDATED,
+                                       "no checks")) != BF_OK) {
+        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+        goto out;
+    }
+    set_result(s, OUT_DONE, BF_OK, "batch %s: %lld rows written, %lld deleted", s->label,
+               (long long)pub.written, (long long)pub.deleted);
+out:
+    bf_driver_drop_staging(s->driver, spec, plan, b, c->run_id);
+    if (s->validator && !s->own_validator && c->shadow)
+        bf_validator_set_table(s->validator, spec->table);
+    if (locked)
+        pthread_mutex_unlock(&r->validator_lock);
+    bf_results_free(results);
+    bf_validation_state_free(vstate);
+}
+
+static void batch_task(void *arg)
+{
+    struct slot *s = arg;
+    struct run_ctx *c = s->ctx;
+
+    do_batch(s);
+    pthread_mutex_lock(&c->lock);
+    s->status = SLOT_FINISHED;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- The built-in pool: one thread per task slot ------------------------ */
+
+struct pool {
+    pthread_t *threads;
+    size_t count, cap;
+};
+
+struct pool_task {
+    bf_task_fn fn;
+    void *arg;
+};
+
+static void *pool_main(void *arg)
+{
+    struct pool_task t = *(struct pool_task *)arg;
+
+    bf__free(arg);
+    t.fn(t.arg);
+    return NULL;
+}
+
+static int pool_submit(void *userdata, bf_task_fn fn, void *arg)
+{
+    struct pool *p = userdata;
+    struct pool_task *t = bf__malloc(sizeof *t);
+    int rc;
+
+    if (!t)
+        return bf__nomem();
+    t->fn = fn;
+    t->arg = arg;
+    if ((rc = bf__grow((void **)&p->threads, &p->cap, p->count + 1, sizeof *p->threads)) != BF_OK) {
+        bf__free(t);
+        return rc;
+    }
+    if (pthread_create(&p->threads[p->count], NULL, pool_main, t) != 0) {
+        bf__free(t);
+        return bf__error(BF_E_IO, "runner: cannot start a worker thread");
+    }
+    p->count++;
+    /* Join finished threads as we go, so that a long run does not pile them up. */
+    return BF_OK;
+}
+
+static int pool_drain(void *userdata)
+{
+    struct pool *p = userdata;
+
+    for (size_t i = 0; i < p->count; i++)
+        pthread_join(p->threads[i], NULL);
+    p->count = 0;
+    return BF_OK;
+}
+
+/* ---- Slots ---------------------------------------------------------------- */
+
+static void slot_close(struct slot *s)
+{
+    if (s->own_validator)
+        bf_validator_free(s->validator);
+    bf_run_free(s->run);
+    bf_driver_free(s->driver);
+    bf_ledger_close(s->ledger);
+    memset(s, 0, sizeof *s);
+}
+
+static int slot_open(struct slot *s, struct run_ctx *c)
+{
+    bf_runner *r = c->r;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    s->ctx = c;
+    if ((rc = bf__runner_open_ledger(r, &s->ledger)) != BF_OK ||
+        (rc = bf__runner_open_driver(r, &s->driver)) != BF_OK ||
+        (rc = bf_run_open(&s->run, s->ledger, c->run_id)) != BF_OK)
+        return rc;
+    if (r->brief) {
+        rc = bf_validator_new_from_brief(&s->validator, r->brief);
+        s->own_validator = rc == BF_OK;
+    } else {
+        s->validator = r->validator;
+    }
+    return rc;
+}
+
+/* ---- The coordinator ------------------------------------------------------ */
+
+/* "user@host pid N": is it a process on this host that no longer exists? */
+static int worker_is_dead(const char *worker)
+{
+    char host[256], *at, *pid_at;
+    long pid;
+
+    if (!worker || !(at = strchr(worker, '@')) || !(pid_at = strstr(at, " pid ")))
+        return 0;
+    if (gethostname(host, sizeof host) != 0)
+        return 0;
+    host[sizeof host - 1] = '\0';
+    if ((size_t)(pid_at - at - 1) != strlen(host) || strncmp(at + 1, host, strlen(host)) != 0)
+        return 0;
+    pid = strtol(pid_at + 5, NULL, 10);
+    if (pid <= 0 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Release leases held by dead processes on this host; *out how many. */
+static int reclaim_dead(struct run_ctx *c, size_t *out)
+{
+    bf_batch_list *l = NULL;
+    int rc = bf_run_batches(&l, c->run, BF_BATCH_RUNNING);
+
+    *out = 0;
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
+        const char *w = bf_batch_list_worker(l, i);
+        char why[400], detail[600];
+
+        if (!worker_is_dead(w))
+            continue;
+        bf__snprintf(why, sizeof why, "its worker (%s) is gone", w);
+        if (bf_run_release(c->run, bf_batch_list_id(l, i), bf_batch_list_token(l, i), why) !=
+            BF_OK)
+            continue; /* someone else was quicker */
+        bf__snprintf(detail, sizeof detail, "{\"worker\":\"%s\",\"token\":%lld}", w,
+                     (long long)bf_batch_list_token(l, i));
+        bf_run_record(c->run, bf_batch_list_id(l, i), "lease_reclaimed", detail);
+        (*out)++;
+        bf__runner_emit(c->r, c->run, BF_RUN_EVENT_WAITING, bf_batch_list_id(l, i),
+                        bf_batch_list_label(l, i), 0, 0, 0, why);
+    }
+    bf_batch_list_free(l);
+    return rc;
+}
+
+/*
+ * A batch that completed but was never settled (its process died between
+ * the two): validate it now. What it was before is gone, so the checks that
+ * compare with it are skipped, and say so.
+ */
+static int revalidate(struct run_ctx *c, int64_t batch_id, int64_t ordinal)
+{
+    bf_runner *r = c->r;
+    const bf_batch *b = ordinal >= 0 && (size_t)ordinal < bf_plan_count(r->plan)
+                            ? bf_plan_batch(r->plan, (size_t)ordinal) : NULL;
+    bf_results *res = NULL;
+    int rc;
+
+    if (!r->validator || !b)
+        return bf_run_mark_batch(c->run, batch_id, BF_BATCH_VALIDATED,
+                                 r->validator ? "not a plan batch" : "no checks");
+    if (!r->own_validator)
+        pthread_mutex_lock(&r->validator_lock);
+    rc = c->shadow ? bf_validator_set_table(r->validator, c->shadow) : BF_OK;
+    if (rc == BF_OK)
+        rc = bf_validator_after(&res, r->validator, r->driver, r->plan, b, NULL);
+    if (c->shadow)
+        bf_validator_set_table(r->validator, r->job.spec.table);
+    if (!r->own_validator)
+        pthread_mutex_unlock(&r->validator_lock);
+    if (rc == BF_OK)
+        rc = bf_validator_settle(c->run, batch_id, res);
+    if (rc == BF_OK && bf_results_status(res) != BF_OK)
+        rc = bf__error(BF_E_VALIDATION, "validation failed: batch %s: %s", bf_batch_label(b),
+                       bf_last_error());
+    bf_results_free(res);
+    return rc;
+}
+
+static int run_level(struct run_ctx *c, bf_validation_state *run_before)
+{
+    bf_runner *r = c->r;
+    bf_batch_list *l = NULL;
+    bf_results *res = NULL;
+    size_t *ords = NULL, n = 0;
+    int64_t *rows = NULL;
+    int rc = bf_run_batches(&l, c->run, -1);
+
+    if (rc != BF_OK)
+        return rc;
+    ords = bf__calloc(bf_batch_list_count(l) + 1, sizeof *ords);
+    rows = bf__calloc(bf_batch_list_count(l) + 1, sizeof *rows);
+    if (!ords || !rows)
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
+        int st = bf_batch_list_state(l, i);
+
+        if (st != BF_BATCH_COMPLETED && st != BF_BATCH_VALIDATED)
+            continue;
+        if (st == BF_BATCH_COMPLETED)
+            rc = revalidate(c, bf_batch_list_id(l, i), bf_batch_list_ordinal(l, i));
+        if (rc != BF_OK)
+            break;
+        ords[n] = (size_t)bf_batch_list_ordinal(l, i);
+        rows[n++] = -1; /* skipped batches wrote nothing: rows are not compared */
+    }
+    if (rc == BF_OK && bf_run_current_state(c->run) != BF_RUN_VALIDATING)
+        rc = bf_run_set_state(c->run, BF_RUN_VALIDATING, "every batch validated");
+    if (rc == BF_OK && r->validator) {
+        if (!r->own_validator)
+            pthread_mutex_lock(&r->validator_lock);
+        rc = bf_validator_set_written(r->validator, ords, rows, n);
+        if (rc == BF_OK && c->shadow)
+            rc = bf_validator_set_table(r->validator, c->shadow);
+        if (rc == BF_OK)
+            rc = bf_validator_after(&res, r->validator, r->driver, r->plan, NULL, run_before);
+        if (c->shadow)
+            bf_validator_set_table(r->validator, r->job.spec.table);
+        if (!r->own_validator)
+            pthread_mutex_unlock(&r->validator_lock);
+        if (rc == BF_OK)
+            rc = bf_validator_settle(c->run, 0, res);
+        if (rc == BF_OK && bf_results_status(res) != BF_OK)
+            rc = bf__error(BF_E_VALIDATION, "validation failed: run: %s", bf_last_error());
+    }
+    if (rc == BF_OK)
+        rc = bf_run_set_state(c->run, BF_RUN_AWAITING_APPROVAL, "run-level validation passed");
+    bf_results_free(res);
+    bf__free(ords);
+    bf__free(rows);
+    bf_batch_list_free(l);
+    return rc;
+}
+
+/* Collect finished slots: emit their events; returns the first stopping outcome's code. */
+static int collect(struct run_ctx *c, int *stopping, int *final_rc, unsigned *in_flight)
+{
+    bf_runner *r = c->r;
+
+    for (unsigned i = 0; i < c->nslots; i++) {
+        struct slot *s = &c->slots[i];
+        int status;
+
+        pthread_mutex_lock(&c->lock);
+        status = s->status;
+        pthread_mutex_unlock(&c->lock);
+        if (status != SLOT_FINISHED)
+            continue;
+        bf_run_refresh(c->run);
+        switch (s->outcome) {
+        case OUT_DONE:
+        case OUT_SKIPPED:
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_DONE, s->batch_id, s->label,
+                            s->rows_written, s->rows_deleted, s->duration_s, s->message);
+            break;
+        case OUT_FAILED:
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_FAILED, s->batch_id, s->label, 0, 0,
+                            s->duration_s, s->message);
+            break;
+        case OUT_LEASE_LOST:
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_LEASE_LOST, s->batch_id, s->label, 0, 0, 0,
+                            s->message);
+            break;
+        default: /* OUT_INVALID, OUT_CONFLICT, OUT_ERROR stop the run here */
+            if (*final_rc == BF_OK) {
+                *final_rc = bf__error(s->rc, "%s", s->message);
+                bf__runner_fail(r, *final_rc);
+            }
+            *stopping = 1;
+            if (s->outcome != OUT_ERROR)
+                bf__runner_emit(r, c->run, BF_RUN_EVENT_PAUSED, s->batch_id, s->label, 0, 0, 0,
+                                s->message);
+            break;
+        }
+        pthread_mutex_lock(&c->lock);
+        s->status = SLOT_FREE;
+        pthread_mutex_unlock(&c->lock);
+        (*in_flight)--;
+    }
+    return BF_OK;
+}
+
+static void wait_a_little(struct run_ctx *c, double seconds)
+{
+    struct timespec ts;
+    int64_t ns;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ns = (int64_t)ts.tv_nsec + (int64_t)(seconds * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&c->lock);
+    for (unsigned i = 0; i < c->nslots; i++)
+        if (c->slots[i].status == SLOT_FINISHED)
+            goto unlock;
+    pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+unlock:
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int claim_loop(struct run_ctx *c)
+{
+    bf_runner *r = c->r;
+    bf_scheduler_vtable pool_vt = {BF_SCHEDULER_VTABLE_VERSION, NULL, pool_submit, pool_drain,
+                                   NULL};
+    struct pool pool = {NULL, 0, 0};
+    const bf_scheduler_vtable *vt = r->has_sched ? &r->sched : &pool_vt;
+    void *ud = r->has_sched ? r->sched_userdata : &pool;
+    unsigned in_flight = 0;
+    int stopping = 0, final_rc = BF_OK, waiting_said = 0, throttled_said = 0, rc = BF_OK;
+    int64_t last_beat = bf__runner_now_us(), last_reclaim = 0, last_progress = 0,
+            next_claim_at = 0, pause_ms = 0;
+    double lease_s = r->run_spec.lease_s > 0 ? r->run_spec.lease_s : 300;
+    char reason[512];
+
+    if (r->brief)
+        bf_brief_pause_between_batches_ms(&pause_ms, r->brief);
+    if (vt->start && (rc = vt->start(ud, c->nslots)) != BF_OK)
+        return rc;
+    for (;;) {
+        collect(c, &stopping, &final_rc, &in_flight);
+        if (r->stop && !stopping) {
+            stopping = 1;
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_STOPPED, 0, NULL, 0, 0, 0,
+                            in_flight ? "stopping: batches in flight finish first"
+                                      : "stopped");
+        }
+        /* Heartbeats for batches in flight, at a third of the lease. */
+        if (in_flight && bf__runner_now_us() - last_beat > (int64_t)(lease_s * 1e6 / 3)) {
+            for (unsigned i = 0; i < c->nslots; i++) {
+                struct slot *s = &c->slots[i];
+                int busy;
+
+                pthread_mutex_lock(&c->lock);
+                busy = s->status == SLOT_BUSY;
+                pthread_mutex_unlock(&c->lock);
+                if (busy)
+                    bf_run_heartbeat(c->run, s->batch_id, s->token);
+            }
+            last_beat = bf__runner_now_us();
+        }
+        /* Claim into every free slot. */
+        while (!stopping && in_flight < c->nslots && bf__runner_now_us() >= next_claim_at) {
+            bf_lease *lease = NULL;
+            struct slot *s = NULL;
+
+            if (r->throttle) {
+                int hold;
+
+                reason[0] = '\0';
+                hold = r->throttle(r->throttle_userdata, reason, sizeof reason);
+                if (hold < 0) {
+                    final_rc = bf__error(hold, "runner: the throttle failed: %s",
+                                         reason[0] ? reason : bf_last_error());
+                    bf__runner_fail(r, final_rc);
+                    stopping = 1;
+                    break;
+                }
+                if (hold > 0) {
+                    if (!throttled_said)
+                        bf__runner_emit(r, c->run, BF_RUN_EVENT_THROTTLED, 0, NULL, 0, 0, 0,
+                                        reason[0] ? reason : "the throttle holds new claims");
+                    throttled_said = 1;
+                    break;
+                }
+                throttled_said = 0;
+            }
+            rc = bf_run_claim(&lease, c->run);
+            if (rc == BF_E_STATE) {
+                bf_run_refresh(c->run);
+                if (final_rc == BF_OK) {
+                    final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s", (long long)c->run_id,
+                                         bf_run_state_name(bf_run_current_state(c->run)),
+                                         bf_run_last_error(c->run)[0] ? ": " : "",
+                                         bf_run_last_error(c->run));
+                    bf__runner_fail(r, final_rc);
+                    bf__runner_emit(r, c->run,
+                                    bf_run_current_state(c->run) == BF_RUN_CANCELLED
+                                        ? BF_RUN_EVENT_CANCELLED : BF_RUN_EVENT_PAUSED,
+                                    0, NULL, 0, 0, 0, r->err.msg);
+                }
+                stopping = 1;
+                break;
+            }
+            if (rc != BF_OK) {
+                final_rc = bf__runner_fail(r, rc);
+                stopping = 1;
+                break;
+            }
+            if (!lease)
+                break;
+            for (unsigned i = 0; i < c->nslots; i++)
+                if (c->slots[i].status == SLOT_FREE) {
+                    s = &c->slots[i];
+                    break;
+                }
+            s->batch_id = bf_lease_batch_id(lease);
+            s->token = bf_lease_token(lease);
+            s->ordinal = bf_lease_ordinal(lease);
+            s->lo = bf_lease_lo(lease);
+            s->hi = bf_lease_hi(lease);
+            bf__snprintf(s->label, sizeof s->label, "%s", bf_lease_label(lease));
+            bf_lease_free(lease);
+            waiting_said = 0;
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0, 0,
+                            0, NULL);
+            pthread_mutex_lock(&c->lock);
+            s->status = SLOT_BUSY;
+            pthread_mutex_unlock(&c->lock);
+            in_flight++;
+            if ((rc = vt->submit(ud, batch_task, s)) != BF_OK) {
+                /* The task will never run: give the batch back. */
+                bf_run_release(c->run, s->batch_id, s->token, "the scheduler refused the task");
+                pthread_mutex_lock(&c->lock);
+                s->status = SLOT_FREE;
+                pthread_mutex_unlock(&c->lock);
+                in_flight--;
+                final_rc = bf__runner_fail(r, rc);
+                stopping = 1;
+                break;
+            }
+            if (pause_ms > 0)
+                next_claim_at = bf__runner_now_us() + pause_ms * 1000;
+        }
+        if (bf__runner_now_us() - last_progress > 1000000) {
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_PROGRESS, 0, NULL, 0, 0, 0, NULL);
+            last_progress = bf__runner_now_us();
+        }
+        if (in_flight == 0) {
+            bf_progress p = BF_PROGRESS_INIT;
+
+            if (stopping)
+                break;
+            if ((rc = bf_run_progress(&p, c->run)) != BF_OK) {
+                final_rc = bf__runner_fail(r, rc);
+                break;
+            }
+            if (p.pending == 0 && p.running == 0) {
+                if (p.failed) {
+                    bf_run_refresh(c->run);
+                    final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s failed for good "
+                                         "(backfill status shows why; backfill retry puts them "
+                                         "back)", (long long)c->run_id, (long long)p.failed,
+                                         p.failed == 1 ? "" : "es");
+                    bf__runner_fail(r, final_rc);
+                    bf__runner_emit(r, c->run, BF_RUN_EVENT_FAILED, 0, NULL, 0, 0, 0, r->err.msg);
+                }
+                break; /* every batch is done here */
+            }
+            if (p.running > 0 && bf__runner_now_us() - last_reclaim > 1000000) {
+                size_t n = 0;
+
+                reclaim_dead(c, &n);
+                last_reclaim = bf__runner_now_us();
+                if (n)
+                    continue;
+                if (r->flags & BF_RUNNER_NO_WAIT) {
+                    final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s leased by workers "
+                                         "elsewhere; not waiting", (long long)c->run_id,
+                                         (long long)p.running, p.running == 1 ? " is" : "es are");
+                    bf__runner_fail(r, final_rc);
+                    break;
+                }
+                if (!waiting_said) {
+                    char why[200];
+
+                    bf__snprintf(why, sizeof why, "waiting for %lld batch%s leased by workers "
+                                 "elsewhere", (long long)p.running, p.running == 1 ? "" : "es");
+                    bf__runner_emit(r, c->run, BF_RUN_EVENT_WAITING, 0, NULL, 0, 0, 0, why);
+                    waiting_said = 1;
+                }
+            }
+        }
+        wait_a_little(c, in_flight ? r->poll_s : r->poll_s);
+    }
+    if (vt->drain)
+        vt->drain(ud);
+    if (vt->stop)
+        vt->stop(ud);
+    bf__free(pool.threads);
+    if (final_rc == BF_OK && r->stop) {
+        final_rc = bf__error(BF_E_STATE, "run %lld: stopped before its end; run again to resume",
+                             (long long)c->run_id);
+        bf__runner_fail(r, final_rc);
+    }
+    return final_rc;
+}
+
+int bf_runner_run(bf_runner *r, int64_t *out_run)
+{
+    struct run_ctx c;
+    bf_run_spec spec;
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_validation_state *run_before = NULL;
+    int rc, state;
+
+    if (!r)
+        return bf__error(BF_E_INVALID, "bf_runner_run: runner is NULL");
+    if (out_run)
+        *out_run = 0;
+    if (!r->plan)
+        return bf__runner_fail(r, bf__error(BF_E_STATE, "bf_runner_run: nothing to run: give "
+                                            "a brief (bf_runner_set_brief) or a job first"));
+    r->stop = 0;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    spec = r->run_spec;
+    if (r->flags & BF_RUNNER_NEW)
+        spec.flags |= BF_RUN_NEW;
+    if ((rc = bf_run_start(&c.run, r->ledger, &spec, r->plan)) != BF_OK)
+        return bf__runner_fail(r, rc);
+    c.run_id = bf_run_id(c.run);
+    if (out_run)
+        *out_run = c.run_id;
+    state = bf_run_current_state(c.run);
+    switch (state) {
+    case BF_RUN_PAUSED:
+        rc = bf__error(BF_E_STATE, "run %lld (%s) is paused: %s; resume it first (backfill "
+                       "resume %lld)", (long long)c.run_id, r->brief_name,
+                       bf_run_last_error(c.run)[0] ? bf_run_last_error(c.run) : "by hand",
+                       (long long)c.run_id);
+        goto done;
+    case BF_RUN_FAILED:
+        rc = bf__error(BF_E_STATE, "run %lld (%s) failed; backfill retry %lld puts its failed "
+                       "batches back", (long long)c.run_id, r->brief_name, (long long)c.run_id);
+        goto done;
+    case BF_RUN_AWAITING_APPROVAL:
+    case BF_RUN_APPROVED:
+    case BF_RUN_COMPLETED:
+        bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED ? BF_RUN_EVENT_DONE
+                                                            : BF_RUN_EVENT_AWAITING_APPROVAL,
+                        0, NULL, 0, 0, 0, "nothing left to run");
+        rc = BF_OK;
+        goto done;
+    default:
+        break;
+    }
+    {
+        /* A run resumed under other code is refused: its batches would mix two versions. */
+        bf_run_list *l = NULL;
+
+        rc = bf_ledger_runs(&l, r->ledger, r->brief_name);
+        for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(l); i++)
+            if (bf_run_list_id(l, i) == c.run_id &&
+                strcmp(bf_run_list_code_version(l, i), r->code_version) != 0)
+                rc = bf__error(BF_E_CONFLICT, "run %lld (%s) was started with code_version %s, "
+                               "and the brief now says %s: finish or cancel that run, or start "
+                               "a new one", (long long)c.run_id, r->brief_name,
+                               bf_run_list_code_version(l, i), r->code_version);
+        bf_run_list_free(l);
+        if (rc != BF_OK)
+            goto done;
+    }
+    c.shadow = bf__runner_shadow_table(&r->job.spec, c.run_id);
+    if ((r->job.spec.strategy == BF_WRITE_STAGING_SWAP ||
+         r->job.spec.strategy == BF_WRITE_PARALLEL_VERSION) && !c.shadow) {
+        rc = bf__nomem();
+        goto done;
+    }
+    if ((rc = freeze_schema(&c)) != BF_OK)
+        goto done;
+    bf__runner_emit(r, c.run, BF_RUN_EVENT_STARTED, 0, NULL, 0, 0, 0, NULL);
+    /* The run-level "before" can be captured only while nothing is published yet. */
+    if ((rc = bf_run_progress(&p, c.run)) != BF_OK)
+        goto done;
+    if (r->validator && p.completed + p.validated + p.running + p.failed == 0 &&
+        state != BF_RUN_VALIDATING) {
+        if (!r->own_validator)
+            pthread_mutex_lock(&r->validator_lock);
+        rc = bf_validator_before(&run_before, r->validator, r->driver, r->plan, NULL);
+        if (!r->own_validator)
+            pthread_mutex_unlock(&r->validator_lock);
+        if (rc != BF_OK)
+            goto done;
+    }
+    if (state != BF_RUN_VALIDATING) {
+        unsigned n = r->workers ? r->workers : r->run_spec.max_concurrency;
+
+        if (n < 1)
+            n = 1;
+        c.nslots = n;
+        c.slots = bf__calloc(n, sizeof *c.slots);
+        if (!c.slots) {
+            rc = bf__nomem();
+            goto done;
+        }
+        pthread_mutex_init(&c.lock, NULL);
+        pthread_cond_init(&c.cond, NULL);
+        for (unsigned i = 0; rc == BF_OK && i < n; i++)
+            rc = slot_open(&c.slots[i], &c);
+        if (rc == BF_OK)
+            rc = claim_loop(&c);
+        for (unsigned i = 0; i < n; i++)
+            slot_close(&c.slots[i]);
+        pthread_cond_destroy(&c.cond);
+        pthread_mutex_destroy(&c.lock);
+        if (rc != BF_OK)
+            goto done;
+    }
+    bf_run_refresh(c.run);
+    rc = run_level(&c, run_before);
+    if (rc == BF_OK)
+        bf__runner_emit(r, c.run, BF_RUN_EVENT_AWAITING_APPROVAL, 0, NULL, 0, 0, 0,
+                        "every batch validated and the run-level checks passed");
+    else if (rc == BF_E_VALIDATION)
+        bf__runner_emit(r, c.run, BF_RUN_EVENT_PAUSED, 0, NULL, 0, 0, 0, bf_last_error());
+done:
+    if (rc != BF_OK)
+        bf__runner_fail(r, rc);
+    bf_validation_state_free(run_before);
+    bf__free(c.slots);
+    bf__free(c.schema);
+    bf__free(c.shadow);
+    bf_run_free(c.run);
+    return rc;
+}

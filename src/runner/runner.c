@@ -1,0 +1,487 @@
+/*
+ * The runner's handle: options, the job taken from a brief or given by a
+ * host, and the handles each worker opens for itself.
+ */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "common/versioned.h"
+#include "runner/runner_internal.h"
+
+static const bf_runner_options runner_options_defaults = BF_RUNNER_OPTIONS_INIT;
+static const size_t runner_options_sizes[] = {0, sizeof(bf_runner_options)};
+static const bf__struct_desc runner_options_desc = {"runner options", BF_RUNNER_OPTIONS_VERSION,
+                                                    runner_options_sizes,
+                                                    &runner_options_defaults};
+
+static const size_t scheduler_sizes[] = {0, sizeof(bf_scheduler_vtable)};
+static const bf__struct_desc scheduler_desc = {"scheduler vtable", BF_SCHEDULER_VTABLE_VERSION,
+                                               scheduler_sizes, NULL};
+
+int bf_runner_options_init(bf_runner_options *opts, unsigned version)
+{
+    return bf__struct_init(opts, version, &runner_options_desc);
+}
+
+int bf_scheduler_vtable_init(bf_scheduler_vtable *vtable, unsigned version)
+{
+    return bf__struct_init(vtable, version, &scheduler_desc);
+}
+
+int bf__runner_fail(bf_runner *r, int code)
+{
+    if (code == BF_OK)
+        return BF_OK;
+    if (r)
+        bf__herror_from_thread(&r->err);
+    return code;
+}
+
+const char *bf_runner_last_error(const bf_runner *r)
+{
+    return r ? r->err.msg : "";
+}
+
+int64_t bf__runner_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void bf__runner_sleep(bf_runner *r, double seconds)
+{
+    while (seconds > 0 && !(r && r->stop)) {
+        double step = seconds < 0.05 ? seconds : 0.05;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+
+        nanosleep(&ts, NULL);
+        seconds -= step;
+    }
+}
+
+void bf_runner_stop(bf_runner *r)
+{
+    if (r)
+        r->stop = 1;
+}
+
+/* "user@host pid N": the host part lets another process on this host tell a dead worker. */
+static char *runner_actor(void)
+{
+    char host[256];
+    const char *user = bf__env(BF__ENV_USER, NULL);
+
+    if (gethostname(host, sizeof host) != 0)
+        bf__snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    return bf__asprintf("%s@%s pid %ld", user && user[0] ? user : "user", host, (long)getpid());
+}
+
+int bf__runner_open_ledger(bf_runner *r, bf_ledger **out)
+{
+    bf_ledger_options opts = r->ledger_opts;
+
+    opts.actor = r->actor;
+    /* A worker's ledger must not free the host's store userdata: only the runner's own does. */
+    opts.free_store_userdata = NULL;
+    return bf_ledger_open(out, r->ledger_path, &opts);
+}
+
+int bf__runner_open_driver(bf_runner *r, bf_driver **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (r->open_driver) {
+        rc = r->open_driver(r->driver_userdata, out);
+        if (rc == BF_OK && !*out)
+            rc = bf__error(BF_E_USER, "runner: the host's open_driver returned no driver");
+        return rc;
+    }
+    return bf_driver_open_sqlite(out, r->warehouse_path, 0);
+}
+
+int bf_runner_new(bf_runner **out, const bf_runner_options *host_opts)
+{
+    bf_runner_options o;
+    bf_runner *r;
+    int rc;
+
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_runner_new: out is NULL");
+    *out = NULL;
+    if (!host_opts)
+        return bf__error(BF_E_INVALID, "bf_runner_new: options are NULL");
+    if ((rc = bf__struct_read(&o, host_opts, &runner_options_desc, "bf_runner_new")) != BF_OK)
+        return rc;
+    if (!o.ledger_path || !o.ledger_path[0])
+        return bf__error(BF_E_INVALID, "bf_runner_new: no ledger_path");
+    if (!o.open_driver && (!o.warehouse_path || !o.warehouse_path[0]))
+        return bf__error(BF_E_INVALID, "bf_runner_new: neither warehouse_path nor open_driver");
+    if (o.workers > 256)
+        return bf__error(BF_E_INVALID, "bf_runner_new: %u workers is more than 256", o.workers);
+    r = bf__calloc(1, sizeof *r);
+    if (!r)
+        return bf__nomem();
+    pthread_mutex_init(&r->validator_lock, NULL);
+    bf_ledger_options_init(&r->ledger_opts, BF_LEDGER_OPTIONS_VERSION);
+    rc = BF_OK;
+    if (o.ledger_options) {
+        unsigned v = o.ledger_options->version;
+
+        if (v < 1 || v > BF_LEDGER_OPTIONS_VERSION)
+            rc = bf__error(BF_E_ABI, "bf_runner_new: ledger options version %u is not one this "
+                           "library knows (1 to %u)", v, BF_LEDGER_OPTIONS_VERSION);
+        else
+            memcpy(&r->ledger_opts, o.ledger_options,
+                   v == 1 ? BF__SIZE_TO(bf_ledger_options, flags) : sizeof r->ledger_opts);
+        r->ledger_opts.version = BF_LEDGER_OPTIONS_VERSION;
+    }
+    r->ledger_path = bf__strdup(o.ledger_path);
+    r->warehouse_path = bf__strdup(o.warehouse_path);
+    r->operator_name = bf__strdup(o.operator_name);
+    r->actor = o.ledger_options && o.ledger_options->actor ? bf__strdup(o.ledger_options->actor)
+                                                           : runner_actor();
+    r->open_driver = o.open_driver;
+    r->driver_userdata = o.driver_userdata;
+    r->workers = o.workers;
+    r->on_event = o.on_event;
+    r->event_userdata = o.event_userdata;
+    r->throttle = o.throttle;
+    r->throttle_userdata = o.throttle_userdata;
+    r->poll_s = o.poll_s > 0 ? o.poll_s : 0.25;
+    r->flags = o.flags;
+    if (rc == BF_OK && (!r->ledger_path || !r->actor || (o.warehouse_path && !r->warehouse_path) ||
+                        (o.operator_name && !r->operator_name)))
+        rc = bf__nomem();
+    if (rc == BF_OK && o.scheduler) {
+        rc = bf__vtable_check(&r->sched, o.scheduler, &scheduler_desc, "bf_runner_new");
+        if (rc == BF_OK && !r->sched.submit)
+            rc = bf__error(BF_E_INVALID, "bf_runner_new: the scheduler has no submit member");
+        r->has_sched = rc == BF_OK;
+        r->sched_userdata = o.scheduler_userdata;
+    }
+    if (rc == BF_OK)
+        rc = bf__runner_open_ledger(r, &r->ledger);
+    if (rc == BF_OK)
+        rc = bf__runner_open_driver(r, &r->driver);
+    if (rc != BF_OK) {
+        bf_runner_free(r);
+        return rc;
+    }
+    *out = r;
+    return BF_OK;
+}
+
+static void clear_job(bf_runner *r)
+{
+    bf_brief_free(r->brief);
+    r->brief = NULL;
+    bf_plan_free(r->plan);
+    r->plan = NULL;
+    bf__job_dispose(&r->job);
+    if (r->own_validator)
+        bf_validator_free(r->validator);
+    r->validator = NULL;
+    r->own_validator = 0;
+    bf__free(r->brief_name);
+    bf__free(r->brief_json);
+    bf__free(r->code_version);
+    bf__free(r->params_json);
+    bf__free(r->run_operator);
+    r->brief_name = r->brief_json = r->code_version = r->params_json = r->run_operator = NULL;
+}
+
+void bf_runner_free(bf_runner *r)
+{
+    if (!r)
+        return;
+    clear_job(r);
+    bf_driver_free(r->driver);
+    bf_ledger_close(r->ledger);
+    pthread_mutex_destroy(&r->validator_lock);
+    bf__free(r->ledger_path);
+    bf__free(r->warehouse_path);
+    bf__free(r->operator_name);
+    bf__free(r->actor);
+    bf__free(r);
+}
+
+/* ---- The job ---------------------------------------------------------- */
+
+void bf__job_dispose(bf__job *job)
+{
+    bf__free(job->key);
+    bf__free(job->columns);
+    for (size_t i = 0; i < job->owned_count; i++)
+        bf__free(job->owned[i]);
+    bf__free(job->owned);
+    memset(job, 0, sizeof *job);
+}
+
+int bf__job_from_brief(bf__job *job, const bf_brief *brief)
+{
+    size_t nk = bf_brief_key_count(brief), nc = bf_brief_column_count(brief);
+
+    memset(job, 0, sizeof *job);
+    bf_write_spec_init(&job->spec, BF_WRITE_SPEC_VERSION);
+    job->key = bf__calloc(nk + 1, sizeof *job->key);
+    job->columns = bf__calloc(nc + 1, sizeof *job->columns);
+    if (!job->key || !job->columns) {
+        bf__job_dispose(job);
+        return bf__nomem();
+    }
+    for (size_t i = 0; i < nk; i++)
+        job->key[i] = bf_brief_key(brief, i);
+    for (size_t i = 0; i < nc; i++)
+        job->columns[i] = bf_brief_column(brief, i);
+    job->spec.table = bf_brief_target_table(brief);
+    job->spec.key = job->key;
+    job->spec.key_count = nk;
+    job->spec.columns = job->columns;
+    job->spec.column_count = nc;
+    job->spec.select = bf_brief_job_select(brief);
+    job->spec.strategy = bf_brief_write_strategy(brief);
+    if (job->spec.strategy == BF_WRITE_UNSET)
+        job->spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    job->spec.delete_missing = bf_brief_delete_missing(brief);
+    job->spec.version_table = bf_brief_version_table(brief);
+    job->spec.snapshot = bf_brief_snapshot(brief);
+    if (!job->spec.table || !job->spec.select) {
+        bf__job_dispose(job);
+        return bf__error(BF_E_INVALID, "runner: the brief has no %s",
+                         !bf_brief_target_table(brief) ? "target.table" : "job.select");
+    }
+    return BF_OK;
+}
+
+static int own_string(bf__job *job, const char **slot, const char *s)
+{
+    char **grown;
+
+    if (!s) {
+        *slot = NULL;
+        return BF_OK;
+    }
+    grown = bf__realloc(job->owned, (job->owned_count + 1) * sizeof *grown);
+    if (!grown)
+        return bf__nomem();
+    job->owned = grown;
+    if (!(job->owned[job->owned_count] = bf__strdup(s)))
+        return bf__nomem();
+    *slot = job->owned[job->owned_count++];
+    return BF_OK;
+}
+
+static int job_copy(bf__job *job, const bf_write_spec *host)
+{
+    int rc = BF_OK;
+
+    memset(job, 0, sizeof *job);
+    bf_write_spec_init(&job->spec, BF_WRITE_SPEC_VERSION);
+    job->key = bf__calloc(host->key_count + 1, sizeof *job->key);
+    job->columns = bf__calloc(host->column_count + 1, sizeof *job->columns);
+    if (!job->key || !job->columns)
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < host->key_count; i++)
+        rc = own_string(job, &job->key[i], host->key[i]);
+    for (size_t i = 0; rc == BF_OK && i < host->column_count; i++)
+        rc = own_string(job, &job->columns[i], host->columns[i]);
+    if (rc == BF_OK)
+        rc = own_string(job, &job->spec.table, host->table);
+    if (rc == BF_OK)
+        rc = own_string(job, &job->spec.select, host->select);
+    if (rc == BF_OK)
+        rc = own_string(job, &job->spec.version_table, host->version_table);
+    if (rc != BF_OK) {
+        bf__job_dispose(job);
+        return rc;
+    }
+    job->spec.key = job->key;
+    job->spec.key_count = host->key_count;
+    job->spec.columns = job->columns;
+    job->spec.column_count = host->column_count;
+    job->spec.strategy = host->strategy;
+    job->spec.delete_missing = host->delete_missing;
+    job->spec.snapshot = host->snapshot;
+    return BF_OK;
+}
+
+static int plan_copy(bf_plan **out, const bf_plan *plan)
+{
+    char *json = NULL;
+    int rc = bf_plan_to_json(&json, plan);
+
+    if (rc == BF_OK)
+        rc = bf_plan_from_json(out, json);
+    bf_free(json);
+    return rc;
+}
+
+static int brief_copy(bf_brief **out, char **json_out, const bf_brief *brief)
+{
+    char *json = NULL;
+    int rc = bf_brief_save_json(&json, brief);
+
+    if (rc == BF_OK)
+        rc = bf_brief_load_json(out, json, strlen(json));
+    if (rc == BF_OK && json_out) {
+        *json_out = bf__strdup(json);
+        if (!*json_out)
+            rc = bf__nomem();
+    }
+    bf_free(json);
+    return rc;
+}
+
+/* The first blocking finding as "path: sentence", or BF_OK when none blocks. */
+static int refuse_blocking(const bf_brief *brief)
+{
+    bf_findings *f = NULL;
+    int rc = bf_brief_check(&f, brief);
+
+    if (rc != BF_OK)
+        return rc;
+    for (size_t i = 0; i < bf_findings_count(f); i++) {
+        if (bf_findings_severity(f, i) == BF_SEVERITY_BLOCK) {
+            rc = bf__error(BF_E_BLOCKED, "brief %s is blocked (%zu blocking finding%s): %s: %s",
+                           bf_brief_name(brief) ? bf_brief_name(brief) : "(unnamed)",
+                           bf_findings_blocking(f), bf_findings_blocking(f) == 1 ? "" : "s",
+                           bf_findings_path(f, i), bf_findings_message(f, i));
+            break;
+        }
+    }
+    bf_findings_free(f);
+    return rc;
+}
+
+static int64_t brief_int(int (*get)(int64_t *, const bf_brief *), const bf_brief *b, int64_t dflt)
+{
+    int64_t v;
+
+    return get(&v, b) == BF_OK ? v : dflt;
+}
+
+int bf_runner_set_brief(bf_runner *r, const bf_brief *brief)
+{
+    int rc;
+
+    if (!r || !brief)
+        return bf__error(BF_E_INVALID, "bf_runner_set_brief: %s is NULL", r ? "brief" : "runner");
+    clear_job(r);
+    if ((rc = refuse_blocking(brief)) != BF_OK)
+        return bf__runner_fail(r, rc);
+    if ((rc = brief_copy(&r->brief, &r->brief_json, brief)) != BF_OK ||
+        (rc = bf_driver_plan_brief(&r->plan, r->driver, r->brief)) != BF_OK ||
+        (rc = bf__job_from_brief(&r->job, r->brief)) != BF_OK ||
+        (rc = bf_validator_new_from_brief(&r->validator, r->brief)) != BF_OK) {
+        clear_job(r);
+        return bf__runner_fail(r, rc);
+    }
+    r->own_validator = 1;
+    r->brief_name = bf__strdup(bf_brief_name(r->brief));
+    r->code_version = bf__strdup(bf_brief_code_version(r->brief) ? bf_brief_code_version(r->brief)
+                                                                  : "");
+    r->params_json = bf__strdup("{}");
+    r->run_operator = bf__strdup(r->operator_name ? r->operator_name : r->actor);
+    if (!r->brief_name || !r->code_version || !r->params_json || !r->run_operator) {
+        clear_job(r);
+        return bf__runner_fail(r, bf__nomem());
+    }
+    bf_run_spec_init(&r->run_spec, BF_RUN_SPEC_VERSION);
+    r->run_spec.brief_name = r->brief_name;
+    r->run_spec.brief_json = r->brief_json;
+    r->run_spec.code_version = r->code_version;
+    r->run_spec.operator_name = r->run_operator;
+    r->run_spec.params_json = r->params_json;
+    r->run_spec.max_concurrency = (unsigned)brief_int(bf_brief_max_concurrency, r->brief, 1);
+    r->run_spec.max_attempts = (unsigned)brief_int(bf_brief_max_attempts, r->brief, 3);
+    r->run_spec.retry_backoff_s = (double)brief_int(bf_brief_retry_backoff_s, r->brief, 5);
+    r->run_spec.lease_s = (double)brief_int(bf_brief_lease_s, r->brief, 300);
+    return BF_OK;
+}
+
+int bf_runner_set_job(bf_runner *r, const bf_plan *plan, const bf_write_spec *spec,
+                      const bf_run_spec *run_spec, bf_validator *validator)
+{
+    bf_run_spec rs;
+    int rc;
+
+    if (!r || !plan || !spec || !run_spec)
+        return bf__error(BF_E_INVALID, "bf_runner_set_job: %s is NULL",
+                         !r ? "runner" : !plan ? "plan" : !spec ? "spec" : "run_spec");
+    clear_job(r);
+    if (!spec->table || !spec->select)
+        return bf__runner_fail(r, bf__error(BF_E_INVALID, "bf_runner_set_job: the write spec "
+                                            "has no %s", !spec->table ? "table" : "select"));
+    if (run_spec->version < 1 || run_spec->version > BF_RUN_SPEC_VERSION)
+        return bf__runner_fail(r, bf__error(BF_E_ABI, "bf_runner_set_job: run spec version %u "
+                                            "is not one this library knows",
+                                            run_spec->version));
+    rs = *run_spec;
+    if (!rs.brief_name || !rs.brief_name[0])
+        return bf__runner_fail(r, bf__error(BF_E_INVALID, "bf_runner_set_job: the run spec has "
+                                            "no brief_name"));
+    if ((rc = plan_copy(&r->plan, plan)) != BF_OK || (rc = job_copy(&r->job, spec)) != BF_OK) {
+        clear_job(r);
+        return bf__runner_fail(r, rc);
+    }
+    r->brief_name = bf__strdup(rs.brief_name);
+    r->brief_json = bf__strdup(rs.brief_json ? rs.brief_json : "{}");
+    r->code_version = bf__strdup(rs.code_version ? rs.code_version : "");
+    r->params_json = bf__strdup(rs.params_json ? rs.params_json : "{}");
+    r->run_operator = bf__strdup(rs.operator_name ? rs.operator_name
+                                 : r->operator_name ? r->operator_name : r->actor);
+    if (!r->brief_name || !r->brief_json || !r->code_version || !r->params_json ||
+        !r->run_operator) {
+        clear_job(r);
+        return bf__runner_fail(r, bf__nomem());
+    }
+    rs.brief_name = r->brief_name;
+    rs.brief_json = r->brief_json;
+    rs.code_version = r->code_version;
+    rs.params_json = r->params_json;
+    rs.operator_name = r->run_operator;
+    rs.version = BF_RUN_SPEC_VERSION;
+    r->run_spec = rs;
+    r->validator = validator;
+    r->own_validator = 0;
+    return BF_OK;
+}
+
+/* ---- Things the parts share ------------------------------------------- */
+
+int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id)
+{
+    bf_run_list *list = NULL;
+    int rc = bf_ledger_runs(&list, ledger, NULL), found = 0;
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
+        if (bf_run_list_id(list, i) == run_id) {
+            const char *text = bf_run_list_brief_json(list, i);
+
+            found = 1;
+            rc = bf_brief_load_json(out, text, strlen(text));
+            break;
+        }
+    }
+    bf_run_list_free(list);
+    if (rc == BF_OK && !found)
+        rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
+    return rc;
+}
+
+char *bf__runner_shadow_table(const bf_write_spec *spec, int64_t run_id)
+{
+    if (spec->strategy == BF_WRITE_STAGING_SWAP)
+        return bf__asprintf("%s__bf_full_%lld", spec->table, (long long)run_id);
+    if (spec->strategy == BF_WRITE_PARALLEL_VERSION)
+        return spec->version_table ? bf__strdup(spec->version_table)
+                                   : bf__asprintf("%s__bf_v%lld", spec->table, (long long)run_id);
+    return NULL;
+}

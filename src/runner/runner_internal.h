@@ -1,0 +1,100 @@
+/*
+ * The runner's handle and what its parts share (runner.c: the handle, the
+ * job from a brief or a host, worker handles; run.c: the run loop and the
+ * built-in pool; events.c: events; the test slice, approval, rollback and
+ * cleanup in their own files).
+ */
+#ifndef BF_RUNNER_INTERNAL_H
+#define BF_RUNNER_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "backfill/brief.h"
+#include "backfill/driver.h"
+#include "backfill/ledger.h"
+#include "backfill/plan.h"
+#include "backfill/runner.h"
+#include "backfill/sys/scheduler.h"
+#include "backfill/validate.h"
+#include "common/internal.h"
+
+/* A write spec with its own arrays (strings point into the runner's brief or copies). */
+typedef struct bf__job {
+    bf_write_spec spec;
+    const char **key;
+    const char **columns;
+    char **owned;      /* strings the job owns (set_job copies), freed with it */
+    size_t owned_count;
+} bf__job;
+
+struct bf_runner {
+    /* options, copied */
+    char *ledger_path;
+    bf_ledger_options ledger_opts;
+    char *actor;
+    char *warehouse_path;
+    bf_driver_open_fn open_driver;
+    void *driver_userdata;
+    unsigned workers;
+    bf_scheduler_vtable sched;
+    void *sched_userdata;
+    int has_sched;
+    bf_run_event_fn on_event;
+    void *event_userdata;
+    bf_throttle_fn throttle;
+    void *throttle_userdata;
+    double poll_s;
+    char *operator_name;
+    unsigned flags;
+    volatile sig_atomic_t stop;
+
+    /* handles for the calling thread */
+    bf_ledger *ledger;
+    bf_driver *driver;
+
+    /* what to run (set_brief or set_job) */
+    bf_brief *brief; /* a copy, or NULL for set_job */
+    bf_plan *plan;
+    bf__job job;
+    bf_run_spec run_spec;
+    char *brief_name, *brief_json, *code_version, *params_json, *run_operator;
+    bf_validator *validator; /* the calling thread's (from the brief), or the host's */
+    int own_validator;
+    pthread_mutex_t validator_lock; /* a host's validator is used by one worker at a time */
+
+    bf__errbuf err;
+};
+
+/* Record the thread's last failure as the runner's, and return its code. */
+int bf__runner_fail(bf_runner *r, int code);
+
+/* Open a worker's own ledger handle (same file, same options and actor). */
+int bf__runner_open_ledger(bf_runner *r, bf_ledger **out);
+/* Open a worker's own driver (the host's opener, or the SQLite warehouse). */
+int bf__runner_open_driver(bf_runner *r, bf_driver **out);
+
+/* The job of a brief: write spec and arrays pointing into the brief. Free with bf__job_dispose. */
+int bf__job_from_brief(bf__job *job, const bf_brief *brief);
+void bf__job_dispose(bf__job *job);
+
+/* The brief a run was started with (BF_E_NOT_FOUND when it has none recorded). */
+int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id);
+
+/* The name of the shadow table the write pattern publishes into before cutover, or NULL. */
+char *bf__runner_shadow_table(const bf_write_spec *spec, int64_t run_id);
+
+/*
+ * Emit an event to the host's callback (no-op without one). `run` may be
+ * NULL (no progress then); `batch_id`/`label` 0/NULL when not about a batch.
+ */
+void bf__runner_emit(bf_runner *r, bf_run *run, bf_run_event_kind kind, int64_t batch_id,
+                     const char *label, int64_t rows_written, int64_t rows_deleted,
+                     double duration_s, const char *message);
+
+/* The wall clock in microseconds (events and durations). */
+int64_t bf__runner_now_us(void);
+/* Sleep `seconds` (or until bf_runner_stop, checked every 50 ms). */
+void bf__runner_sleep(bf_runner *r, double seconds);
+
+#endif
