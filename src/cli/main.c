@@ -51,6 +51,18 @@ static const struct cli_option validate_options[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
+static const struct cli_option run_options[] = {
+    {"warehouse", 0, "DB", "the SQLite warehouse to write", 1},
+    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0},
+    {"workers", 0, "N", "worker threads (default: the brief's max_concurrency)", 0},
+    {"throttle-sql", 0, "QUERY", "hold new claims while this query's first value is not 0", 0},
+    {"on-event", 0, "CMD", "run CMD for each run event, with the event as JSON on stdin", 0},
+    {"new", 0, NULL, "start a new run even if the brief has an unfinished one", 0},
+    {"force", 0, NULL, "publish batches an earlier run already did with the same code", 0},
+    {"no-wait", 0, NULL, "return instead of waiting for batches leased elsewhere", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
     {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", NULL,
@@ -94,6 +106,12 @@ static const struct cli_command commands[] = {
     {"validate", "RUN",
      "re-run the run's checks on the warehouse and record them (exit 3 failed, 4 unwritten)",
      validate_options, "backfill-validate/1", cmd_validate},
+
+    /* commands: run */
+    {"run", "BRIEF",
+     "start or resume the run: publish and validate every batch, then the run-level checks "
+     "(exit 0 awaiting approval, 3 validation failed, 4 paused or stopped)",
+     run_options, "backfill-run/1", cmd_run},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -896,6 +896,8 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         return bf__runner_fail(r, bf__error(BF_E_STATE, "bf_runner_run: nothing to run: give "
                                             "a brief (bf_runner_set_brief) or a job first"));
     r->stop = 0;
+    r->err.code = BF_OK;
+    r->err.msg[0] = '\0';
     memset(&c, 0, sizeof c);
     c.r = r;
     spec = r->run_spec;
@@ -999,8 +1001,11 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     else if (rc == BF_E_VALIDATION)
         bf__runner_emit(r, c.run, BF_RUN_EVENT_PAUSED, 0, NULL, 0, 0, 0, bf_last_error());
 done:
-    if (rc != BF_OK)
+    /* Keep the first failure's message: later calls may have cleared the thread's. */
+    if (rc != BF_OK && (r->err.code != rc || !r->err.msg[0]))
         bf__runner_fail(r, rc);
+    else if (rc != BF_OK)
+        bf__error(rc, "%s", r->err.msg);
     bf_validation_state_free(run_before);
     bf__free(c.slots);
     bf__free(c.schema);
