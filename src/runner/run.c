@@ -880,6 +880,33 @@ static int claim_loop(struct run_ctx *c)
     return final_rc;
 }
 
+/*
+ * Whether the brief a run was started from and this one differ in what
+ * decides the rows (target, scope, batching, write, job, validation); the
+ * differing fields are listed in `out`. Prose (reason, communication) may
+ * change during a run.
+ */
+static int brief_differs(char *out, size_t size, const char *was, const char *now)
+{
+    static const char *const fields[] = {"target", "scope", "batching", "write", "job",
+                                         "validation", "code_version"};
+    json_t *a = bf__json_loads(was ? was : "{}", 0, NULL), *b = bf__json_loads(now, 0, NULL);
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; a && b && i < BF_ARRAY_LEN(fields); i++) {
+        json_t *x = json_object_get(a, fields[i]), *y = json_object_get(b, fields[i]);
+
+        if ((x || y) && !(x && y && json_equal(x, y))) {
+            bf__snprintf(out + len, size - len, "%s%s", len ? ", " : "", fields[i]);
+            len = strlen(out);
+        }
+    }
+    json_decref(a);
+    json_decref(b);
+    return len > 0;
+}
+
 int bf_runner_run(bf_runner *r, int64_t *out_run)
 {
     struct run_ctx c;
@@ -936,13 +963,22 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         bf_run_list *l = NULL;
 
         rc = bf_ledger_runs(&l, r->ledger, r->brief_name);
-        for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(l); i++)
-            if (bf_run_list_id(l, i) == c.run_id &&
-                strcmp(bf_run_list_code_version(l, i), r->code_version) != 0)
+        for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(l); i++) {
+            char differs[256];
+
+            if (bf_run_list_id(l, i) != c.run_id)
+                continue;
+            if (strcmp(bf_run_list_code_version(l, i), r->code_version) != 0)
                 rc = bf__error(BF_E_CONFLICT, "run %lld (%s) was started with code_version %s, "
                                "and the brief now says %s: finish or cancel that run, or start "
-                               "a new one", (long long)c.run_id, r->brief_name,
+                               "a new one (--new)", (long long)c.run_id, r->brief_name,
                                bf_run_list_code_version(l, i), r->code_version);
+            else if (r->brief && brief_differs(differs, sizeof differs,
+                                               bf_run_list_brief_json(l, i), r->brief_json))
+                rc = bf__error(BF_E_CONFLICT, "run %lld (%s) was started from another version "
+                               "of the brief (%s differ): finish or cancel that run, or start "
+                               "a new one (--new)", (long long)c.run_id, r->brief_name, differs);
+        }
         bf_run_list_free(l);
         if (rc != BF_OK)
             goto done;

@@ -1,0 +1,257 @@
+#!/bin/bash
+# backfill run, end to end on real files, checked with fingerprints:
+# a clean run; kill -9 five times mid-batch then run again; a failed check
+# pauses the run with its sentence; pause, resume and cancel from a second
+# process; the same brief again publishes nothing; every write pattern gives
+# the same rows; rows outside the scope and columns outside target.columns
+# never change.
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 46
+
+# A small warehouse with the example's shape: orders whose net revenue
+# misses their refunds, several refunds on some orders, orders near local
+# midnight and on the DST change day, and rows outside the scope.
+make_warehouse() {
+    sqlite3 "$1" "
+CREATE TABLE raw_orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL,
+                         order_ts INTEGER NOT NULL, gross REAL NOT NULL);
+CREATE INDEX raw_orders_ts ON raw_orders (order_ts);
+CREATE TABLE raw_refunds (refund_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, amount REAL NOT NULL);
+CREATE INDEX raw_refunds_order ON raw_refunds (order_id);
+CREATE TABLE fct_orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL,
+                         order_ts INTEGER NOT NULL, gross REAL NOT NULL,
+                         refund_amount REAL NOT NULL, net_revenue REAL NOT NULL);
+CREATE INDEX fct_orders_ts ON fct_orders (order_ts);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 7000)
+INSERT INTO raw_orders SELECT 1000 + i, 1 + i % 97, 1733011200 + i * 1500 + (i * 40503) % 60,
+                              round(5 + ((i * 2246822519) % 19500) / 100.0, 2) FROM n;
+INSERT INTO raw_orders VALUES (90001, 5, 1741503600, 40.0), (90002, 6, 1735707540, 12.5),
+                              (90003, 7, 1735707660, 13.5);
+INSERT INTO raw_refunds (order_id, amount)
+SELECT order_id, round(gross * 0.25, 2) FROM raw_orders WHERE order_id % 7 = 0;
+INSERT INTO raw_refunds (order_id, amount)
+SELECT order_id, round(gross * 0.05, 2) FROM raw_orders WHERE order_id % 21 = 0;
+INSERT INTO raw_refunds (order_id, amount) VALUES (90001, 1.0), (90001, 2.0), (90001, 3.0);
+INSERT INTO fct_orders SELECT order_id, customer_id, order_ts, gross, 0, gross FROM raw_orders;"
+}
+
+# brief NAME STRATEGY [EXTRA_WRITE] [slow] [nometric]: the refund-join brief
+# over 2025-01-01 .. 2025-03-15 in New York (the DST change on 2025-03-09
+# inside), by day: 73 batches.
+brief() {
+    slow=""
+    metric='{"check": "metric", "name": "net revenue", "expr": "SUM(net_revenue)",
+    "expect_delta_pct": {"min": -20, "max": 0}},'
+    risk=metric_repair
+    unchanged=', {"check": "unchanged_columns"}'
+    if [ "${5:-}" = nometric ]; then metric=""; unchanged=""; risk=enrichment; fi
+    if [ "${4:-}" = slow ]; then
+        slow=" AND (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 150000) SELECT count(*) FROM s) > 0"
+    fi
+    cat <<JSON
+{"format": "backfill-brief/1", "name": "$1", "reason": "Refunds were never joined.",
+ "owner": "ana@example.com", "reviewer": "raj@example.com", "risk": "$risk",
+ "code_version": "git:abc123",
+ "target": {"table": "fct_orders", "key": ["order_id"], "columns": ["refund_amount", "net_revenue"],
+            "time_column": "order_ts", "time_format": "unix_s"},
+ "sources": ["raw_orders", "raw_refunds"],
+ "scope": {"time": {"start": "2025-01-01", "end": "2025-03-15", "timezone": "America/New_York"}},
+ "batching": {"by": "time", "grain": "day", "every": 1, "max_concurrency": 2, "max_attempts": 3,
+              "retry_backoff_s": 1, "lease_s": 30},
+ "write": {"strategy": "$2", "snapshot": true ${3:-}},
+ "job": {"select": "SELECT o.order_id, o.customer_id, o.order_ts, o.gross, COALESCE(SUM(r.amount), 0), o.gross - COALESCE(SUM(r.amount), 0) FROM raw_orders o LEFT JOIN raw_refunds r ON r.order_id = o.order_id WHERE o.order_ts >= :start AND o.order_ts < :end$slow GROUP BY o.order_id"},
+ "downstream": [{"name": "Revenue dashboard", "kind": "dashboard", "depends_on": ["fct_orders"]}],
+ "validation": [
+   {"check": "unique"},
+   {"check": "not_null", "columns": ["net_revenue"], "max_rate": 0},
+   $metric
+   {"check": "row_count", "min": 0}$unchanged],
+ "rollback": {"plan": "Per-batch pre-images; backfill rollback.", "retention_days": 7},
+ "communication": {"stakeholders": ["finance"], "channel": "#data"}}
+JSON
+}
+
+fp() { "$BACKFILL" fingerprint "$2" --warehouse "$1" | awk '{print $NF}'; }
+q() { sqlite3 "$1" "$2"; }
+# The rows outside the scope, and the columns the brief does not change, as their own tables.
+outside() {
+    q "$1" "DROP TABLE IF EXISTS bf_t_outside; DROP TABLE IF EXISTS bf_t_fixed;
+            CREATE TABLE bf_t_outside AS SELECT * FROM fct_orders
+              WHERE order_ts < 1735707600 OR order_ts >= 1742011200;
+            CREATE TABLE bf_t_fixed AS SELECT order_id, customer_id, order_ts, gross FROM fct_orders;"
+    echo "$(fp "$1" bf_t_outside) $(fp "$1" bf_t_fixed)"
+    q "$1" "DROP TABLE bf_t_outside; DROP TABLE bf_t_fixed;"
+}
+
+# ---- a clean run ------------------------------------------------------------
+A="$work/a.db"
+make_warehouse "$A"
+brief refund-fix partition_overwrite >"$work/brief.json"
+before_fp=$(fp "$A" fct_orders)
+before_outside=$(outside "$A")
+run "$BACKFILL" run "$work/brief.json" --warehouse "$A"
+expect_rc 0 "a clean run ends awaiting approval"
+expect_grep "$work/out" "awaiting_approval: 73 of 73 batches validated" "all 73 batches validated"
+[ -f "$A.ledger" ] && ok "the ledger defaults to DB.ledger" || not_ok "no $A.ledger"
+clean_fp=$(fp "$A" fct_orders)
+[ "$clean_fp" != "$before_fp" ] && ok "the run changed fct_orders" || not_ok "nothing changed: $clean_fp"
+after_outside=$(outside "$A")
+[ "$after_outside" = "$before_outside" ] && ok "rows outside the scope and columns outside target.columns are untouched" ||
+    not_ok "outside changed" "before: $before_outside" "after: $after_outside"
+n=$(q "$A" "SELECT count(*) FROM fct_orders f JOIN (SELECT order_id, SUM(amount) s FROM raw_refunds GROUP BY 1) r USING (order_id)
+            WHERE f.order_ts >= 1735707600 AND f.order_ts < 1742011200 AND abs(f.refund_amount - r.s) > 1e-9")
+[ "$n" = 0 ] && ok "every refunded order in scope carries its refunds" || not_ok "$n orders miss refunds"
+v=$(q "$A" "SELECT refund_amount FROM fct_orders WHERE order_id = 90001")
+[ "$v" = "6.0" ] && ok "three refunds on one order, on the 23-hour DST day, add up" ||
+    not_ok "order 90001 refund $v"
+n=$(q "$A.ledger" "SELECT count(*) FROM batches WHERE label = '2025-03-09' AND hi - lo = 82800000000")
+[ "$n" = 1 ] && ok "the DST day is one batch of 23 hours" || not_ok "DST day batches: $n"
+# An order at 2025-01-01 04:59 UTC is still 2024 in New York: out of scope.
+v=$(q "$A" "SELECT refund_amount FROM fct_orders WHERE order_id = 90002")
+[ "$v" = "0.0" ] && ok "an order before local midnight of the scope start is not touched" || not_ok "90002: $v"
+n=$(q "$A.ledger" "SELECT count(*) FROM events WHERE subject = 'schema'")
+[ "$n" = 1 ] && ok "the target's schema is recorded once at the start" || not_ok "schema records: $n"
+n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id = 0")
+[ "$n" = 1 ] && ok "run-level validation recorded" || not_ok "run-level validations: $n"
+
+# ---- the same brief again -----------------------------------------------------
+run "$BACKFILL" run "$work/brief.json" --warehouse "$A"
+expect_rc 0 "running the same brief again"
+expect_grep "$work/out" "nothing left to run" "says there is nothing left to run"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$A" --new
+expect_rc 0 "a new run of the same brief and code"
+n=$(q "$A.ledger" "SELECT coalesce(sum(rows_written), -1) FROM batches WHERE run_id = 2")
+[ "$n" = 0 ] && ok "the new run re-published no batch" || not_ok "run 2 wrote $n rows"
+[ "$(fp "$A" fct_orders)" = "$clean_fp" ] && ok "fingerprint unchanged by the second run" || not_ok "changed"
+
+# ---- kill -9 five times mid-batch, then run again --------------------------------
+B="$work/b.db"
+make_warehouse "$B"
+brief refund-fix partition_overwrite "" slow >"$work/slow.json"
+kills=0
+for i in 1 2 3 4 5; do
+    "$BACKFILL" run "$work/slow.json" --warehouse "$B" >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.$((3 + i))
+    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+    wait "$pid" 2>/dev/null || true
+done
+[ "$kills" = 5 ] && ok "killed run five times mid-run" || not_ok "only $kills kills landed"
+running=$(q "$B.ledger" "SELECT count(*) FROM batches WHERE state = 1")
+done_before=$(q "$B.ledger" "SELECT count(*) FROM batches WHERE state IN (2, 3)")
+run "$BACKFILL" run "$work/slow.json" --warehouse "$B"
+expect_rc 0 "the run after five kills completes"
+[ "$(fp "$B" fct_orders)" = "$clean_fp" ] && ok "after the kills the target equals a clean run's" ||
+    not_ok "fingerprint differs after kills"
+n=$(q "$B.ledger" "SELECT count(*) FROM batches WHERE state = 3")
+[ "$n" = 73 ] && ok "73 batches validated (had $done_before done, $running held by dead workers)" ||
+    not_ok "validated: $n"
+n=$(q "$B.ledger" "SELECT count(*) FROM batches WHERE state = 4")
+[ "$n" = 0 ] && ok "no batch failed for the kills" || not_ok "$n failed"
+
+# ---- an error-level check fails: the run pauses with its sentence ----------------
+C="$work/c.db"
+make_warehouse "$C"
+sed 's/"min": -20, "max": 0/"min": -20, "max": -15/' "$work/brief.json" >"$work/strict.json"
+run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
+expect_rc 3 "a failed error-level check stops the run"
+expect_grep "$work/err" "validation failed: batch .*net revenue" "the message is the check's sentence"
+run "$BACKFILL" status refund-fix --ledger "$C.ledger"
+expect_grep "$work/out" "paused" "status shows the run paused"
+reason=$(q "$C.ledger" "SELECT detail FROM events WHERE subject = 'run' AND to_state = 'paused'")
+case "$reason" in "validation failed: batch "*"net revenue"*) ok "the pause records the sentence as its reason" ;;
+    *) not_ok "pause reason: $reason" ;; esac
+run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
+expect_rc 4 "run again on the paused run is refused until resumed"
+expect_grep "$work/err" "is paused.*resume" "and says how to resume"
+
+# ---- pause, resume and cancel from a second process --------------------------------
+D="$work/d.db"
+make_warehouse "$D"
+"$BACKFILL" run "$work/slow.json" --warehouse "$D" >"$work/d.out" 2>"$work/d.err" &
+pid=$!
+for _ in $(seq 1 100); do
+    [ -f "$D.ledger" ] && [ "$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state = 3" 2>/dev/null || echo 0)" -ge 2 ] && break
+    sleep 0.1
+done
+"$BACKFILL" pause refund-fix --ledger "$D.ledger" >/dev/null
+at_pause=$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state IN (1, 2, 3)")
+set +e; wait "$pid"; prc=$?; set -e
+[ "$prc" = 4 ] && ok "pause from another process stops run (exit 4)" || not_ok "run exited $prc" "$(cat "$work/d.err")"
+after=$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state IN (2, 3)")
+[ "$after" -le "$at_pause" ] && ok "no batch was claimed after the pause ($after done, $at_pause started)" ||
+    not_ok "claimed after pause: $after > $at_pause"
+n=$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state = 1")
+[ "$n" = 0 ] && ok "batches in flight finished before run returned" || not_ok "$n still running"
+"$BACKFILL" resume refund-fix --ledger "$D.ledger" >/dev/null
+run "$BACKFILL" run "$work/brief.json" --warehouse "$D"
+expect_rc 3 "resuming with another job.select is refused"
+expect_grep "$work/err" "another version of the brief \\(job differ\\)" "and the message names the field"
+run "$BACKFILL" run "$work/slow.json" --warehouse "$D"
+expect_rc 0 "resume, then run again completes"
+[ "$(fp "$D" fct_orders)" = "$clean_fp" ] && ok "the paused and resumed run equals a clean run" || not_ok "differs"
+
+E="$work/e.db"
+make_warehouse "$E"
+"$BACKFILL" run "$work/slow.json" --warehouse "$E" >"$work/e.out" 2>"$work/e.err" &
+pid=$!
+for _ in $(seq 1 100); do
+    [ -f "$E.ledger" ] && [ "$(q "$E.ledger" "SELECT count(*) FROM batches WHERE state = 3" 2>/dev/null || echo 0)" -ge 2 ] && break
+    sleep 0.1
+done
+"$BACKFILL" cancel refund-fix --ledger "$E.ledger" >/dev/null
+set +e; wait "$pid"; crc=$?; set -e
+[ "$crc" = 4 ] && ok "cancel from another process stops run (exit 4)" || not_ok "run exited $crc"
+expect_grep "$work/e.err" "cancelled" "the message says the run was cancelled"
+n=$(q "$E.ledger" "SELECT count(*) FROM batches WHERE state IN (0, 1)")
+[ "$n" = 0 ] && ok "no batch left pending or running after the cancel" || not_ok "$n left"
+
+# ---- SIGINT stops cleanly; run again resumes -------------------------------------------
+F="$work/f.db"
+make_warehouse "$F"
+"$BACKFILL" run "$work/slow.json" --warehouse "$F" >"$work/f.out" 2>"$work/f.err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+set +e; wait "$pid"; irc=$?; set -e
+[ "$irc" = 4 ] && ok "SIGINT: run returns exit 4" || not_ok "SIGINT: exit $irc" "$(cat "$work/f.err")"
+n=$(q "$F.ledger" "SELECT count(*) FROM batches WHERE state = 1")
+[ "$n" = 0 ] && ok "SIGINT: no lease left behind" || not_ok "$n batches still running"
+run "$BACKFILL" run "$work/slow.json" --warehouse "$F"
+expect_rc 0 "after SIGINT, run again completes"
+
+# ---- every write pattern gives the same rows -------------------------------------------
+for s in merge staging_swap parallel_version; do
+    W="$work/p-$s.db"
+    make_warehouse "$W"
+    extra=""
+    [ "$s" = parallel_version ] && extra=', "version_table": "fct_orders_v2"'
+    brief "refund-$s" "$s" "$extra" >"$work/p-$s.json"
+    run "$BACKFILL" run "$work/p-$s.json" --warehouse "$W"
+    if [ "$rc" != 0 ]; then not_ok "$s: exit $rc" "$(cat "$work/err")"; continue; fi
+    case $s in
+    staging_swap) t=$(q "$W" "SELECT name FROM sqlite_master WHERE name LIKE 'fct_orders__bf_full_%'") ;;
+    parallel_version) t=fct_orders_v2 ;;
+    *) t=fct_orders ;;
+    esac
+    [ "$(fp "$W" "$t")" = "$clean_fp" ] && ok "$s gives the same rows as partition_overwrite ($t)" ||
+        not_ok "$s: $t differs" "$(fp "$W" "$t") vs $clean_fp"
+done
+# append with a key: into a target whose scope rows are not there yet.
+G="$work/g.db"
+H="$work/h.db"
+make_warehouse "$G"
+q "$G" "DELETE FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1742011200"
+cp "$G" "$H"
+# (no metric or unchanged_columns check: a sum that starts from nothing has no
+# percentage change, and every row is new)
+brief refund-append append ', "allow_non_idempotent": true' "" nometric >"$work/append.json"
+brief refund-fix partition_overwrite "" "" nometric >"$work/nometric.json"
+run "$BACKFILL" run "$work/append.json" --warehouse "$G"
+expect_rc 0 "append with a key runs"
+run "$BACKFILL" run "$work/nometric.json" --warehouse "$H"
+expect_rc 0 "partition_overwrite into the same emptied scope runs"
+[ "$(fp "$G" fct_orders)" = "$(fp "$H" fct_orders)" ] && ok "append gives the same rows as partition_overwrite" ||
+    not_ok "append differs"
+finish
