@@ -417,6 +417,35 @@ BF_API int bf_brief_check_json(char **out, const bf_brief *brief, size_t index);
  */
 BF_API int bf_brief_add_check_json(bf_brief *brief, const char *json);
 
+/* ---- The batching window --------------------------------------------- */
+/*
+ * `batching.window`: when batches may be claimed, as local hours on local
+ * days in the scope's zone ({"hours": ["22:00-06:00"], "days": ["sat",
+ * "sun"]}; the rules are bf_window's, in <backfill/time.h>). A brief without
+ * one may run at any time: both getters then return BF_OK and set *out to
+ * NULL.
+ */
+
+/*
+ * The window as compact JSON text, its members as written. The caller owns
+ * *out and frees it with bf_free().
+ */
+BF_API int bf_brief_window_json(char **out, const bf_brief *brief);
+/*
+ * Set the window from JSON text, validated exactly as loading validates it
+ * (messages name `$.batching.window...`); NULL removes it. BF_E_PARSE for bad
+ * JSON, BF_E_INVALID for a bad window.
+ */
+BF_API int bf_brief_set_window_json(bf_brief *brief, const char *json);
+/*
+ * The window, ready to ask (bf_window_contains(), bf_window_next_open()), in
+ * the zone of `scope.time.timezone`, or UTC when the brief names none. The
+ * caller owns *out and frees it with bf_window_free(). Fails as
+ * bf_window_new() does (only BF_E_NOMEM or BF_E_IO for a loaded brief, whose
+ * window and zone were checked when it was loaded).
+ */
+BF_API int bf_brief_window(bf_window **out, const bf_brief *brief);
+
 /* ---- Preflight -------------------------------------------------------- */
 
 /*

@@ -130,6 +130,69 @@ BF_API void bf_tz_to_local(bf_civil *out, const bf_tz *tz, int64_t t);
  */
 BF_API int bf_tz_to_utc(int64_t *out, const bf_tz *tz, const bf_civil *local);
 
+/*
+ * Windows: when something may happen, as local hours on local days of a time
+ * zone ("nights and weekends in New York"). bf_window, declared in
+ * <backfill/types.h>, is immutable once built and safe to share between
+ * threads. Instants are microseconds since 1970-01-01 00:00:00 UTC, the unit
+ * of the ledger's clock.
+ *
+ * A window is written as JSON, the form of a brief's `batching.window`:
+ *
+ *   {"hours": ["22:00-06:00", "12:00-13:00"], "days": ["sat", "sun"]}
+ *
+ * `hours` lists one to 48 distinct ranges "HH:MM-HH:MM" of local wall-clock
+ * time, each from its start (included) to its end (excluded); "24:00" may
+ * end a range, and a range whose end is at or before its start wraps past
+ * midnight ("22:00-06:00"; "00:00-24:00" is the whole day). `days` lists
+ * distinct days from mon, tue, wed, thu, fri, sat, sun. Without `hours` a
+ * window allows all day, without `days` every day; {} is always open.
+ *
+ * An instant is inside when its local wall-clock time, in the window's zone,
+ * falls in one of the ranges on an allowed day; for a wrapping range the day
+ * that counts is the day the range starts ("22:00-06:00" on "sat" holds from
+ * Saturday 22:00 to Sunday 06:00). Because only the wall clock counts, the
+ * real length of a window follows the zone's clock changes: "01:00-03:00" in
+ * America/New_York lasts one hour on the night clocks spring forward at 02:00
+ * and three on the night they fall back; a range starting in the skipped hour,
+ * "02:30-04:00", opens at 03:00 that night.
+ */
+
+/*
+ * Build a window from its JSON text in the zone `zone` (an IANA name, as for
+ * bf_tz_load()). The caller owns *out and frees it with bf_window_free().
+ * Fails with BF_E_PARSE for text that is not JSON (line:column), BF_E_INVALID
+ * for a bad window, naming the part at fault ("window.hours[0]: expected a
+ * range ..., got "25:00-26:00"", "window.days[1]: expected one of mon,
+ * ..., got "mo"", an empty list, a repeated entry, an unknown field), and
+ * with bf_tz_load()'s codes and messages for the zone.
+ */
+BF_API int bf_window_new(bf_window **out, const char *json, const char *zone);
+
+/* Release a window. Accepts NULL. */
+BF_API void bf_window_free(bf_window *window);
+
+/* Whether the instant `utc_us` is inside the window: 1 or 0 (0 for a NULL window). */
+BF_API int bf_window_contains(const bf_window *window, int64_t utc_us);
+
+/*
+ * The first instant at or after `utc_us` that is inside the window, into
+ * *out: `utc_us` itself when it is inside, else the instant the window next
+ * opens (a whole second). BF_E_NOT_FOUND when it does not open within two
+ * years (a window every allowed occurrence of which falls into skipped local
+ * time; not seen in real zones) or not before the end of int64 time.
+ */
+BF_API int bf_window_next_open(int64_t *out, const bf_window *window, int64_t utc_us);
+
+/*
+ * The first instant at or after `utc_us` that is outside the window, into
+ * *out: `utc_us` itself when it is outside, else the instant the window next
+ * closes (a whole second). INT64_MAX for a window that never closes (every
+ * day, with ranges covering the whole day). BF_E_NOT_FOUND as for
+ * bf_window_next_open().
+ */
+BF_API int bf_window_next_close(int64_t *out, const bf_window *window, int64_t utc_us);
+
 #ifdef __cplusplus
 }
 #endif

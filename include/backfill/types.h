@@ -26,6 +26,7 @@ typedef struct bf_plan bf_plan;                   /* <backfill/plan.h> */
 typedef struct bf_batch bf_batch;                 /* <backfill/plan.h> */
 typedef struct bf_planner bf_planner;             /* <backfill/plan.h> */
 typedef struct bf_tz bf_tz;                       /* <backfill/time.h> */
+typedef struct bf_window bf_window;               /* <backfill/time.h> */
 typedef struct bf_driver bf_driver;               /* <backfill/driver.h> */
 typedef struct bf_driver_vtable bf_driver_vtable; /* defined in <backfill/sys/driver.h> */
 typedef struct bf_table_info bf_table_info;       /* <backfill/driver.h> */

@@ -371,6 +371,56 @@ static void rule_batching(struct pf *pf)
              "%lld batches at once can starve production; 8 or fewer is safer.", (long long)v);
 }
 
+/* Seconds, for a sentence: "45 min", "2 h 30 min", "90 s". */
+static void say_duration(char *buf, size_t size, int64_t s)
+{
+    if (s % 60 != 0)
+        bf__snprintf(buf, size, "%lld s", (long long)s);
+    else if (s < 3600)
+        bf__snprintf(buf, size, "%lld min", (long long)(s / 60));
+    else if (s % 3600 == 0)
+        bf__snprintf(buf, size, "%lld h", (long long)(s / 3600));
+    else
+        bf__snprintf(buf, size, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+}
+
+/*
+ * A window that is never open as long as a lease: a batch claimed when it
+ * opens still holds its lease after it closes. The longest stretch is
+ * measured over two weeks from Monday 2025-01-06 00:00 UTC, a fixed start so
+ * the finding never depends on the day preflight runs.
+ */
+static void rule_window(struct pf *pf)
+{
+    const int64_t us = 1000000, from = (int64_t)1736121600 * us, until = from + 14 * 86400 * us;
+    bf_window *w = NULL;
+    int64_t lease, open, close = from, longest = 0;
+    int rc;
+
+    if (bf_brief_lease_s(&lease, pf->b) != BF_OK)
+        return;
+    rc = bf_brief_window(&w, pf->b);
+    if (rc == BF_E_NOMEM)
+        pf->rc = rc;
+    if (rc != BF_OK || !w)
+        return;
+    while (close < until && bf_window_next_open(&open, w, close) == BF_OK &&
+           bf_window_next_close(&close, w, open) == BF_OK && close != INT64_MAX) {
+        if (close - open > longest)
+            longest = close - open;
+    }
+    if (close != INT64_MAX && longest < lease * us) {
+        char open_for[48];
+
+        say_duration(open_for, sizeof open_for, longest / us);
+        FIND(pf, "window-shorter-than-lease", WARN, "$.batching.window",
+             "The batching window is open for at most %s at a time, less than lease_s (%lld s): a "
+             "batch claimed in it may still hold its lease after it closes.",
+             open_for, (long long)lease);
+    }
+    bf_window_free(w);
+}
+
 /* Split "$.path: why" (a library message) into its path and the rest, or use `path`. */
 static const char *split_path(char *out, size_t size, const char *msg, const char *path)
 {
@@ -700,6 +750,7 @@ int bf_brief_check(bf_findings **out, const bf_brief *brief)
     rule_target(&pf);
     rule_scope(&pf);
     rule_batching(&pf);
+    rule_window(&pf);
     rule_plannable(&pf);
     rule_write(&pf);
     rule_job(&pf);

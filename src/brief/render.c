@@ -175,6 +175,41 @@ static void people_and_risk(bf__sb *sb, const bf_brief *b)
         bf__sb_append(sb, "_Not rated._\n\n");
 }
 
+/* The items of a string list, joined with ", ". */
+static void join_list(bf__sb *sb, const json_t *list)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(list, i, item)
+        bf__sb_appendf(sb, "%s%s", i ? ", " : "", json_string_value(item));
+}
+
+/* `batching.window`, when given: the hours and days batches may be claimed. */
+static void when(bf__sb *sb, const bf_brief *b)
+{
+    const json_t *hours = bf__json_at(b->doc, "batching.window.hours");
+    const json_t *days = bf__json_at(b->doc, "batching.window.days");
+    const char *zone = bf_brief_scope_timezone(b);
+
+    if (!bf__json_at(b->doc, "batching.window"))
+        return;
+    bf__sb_append(sb, "- **When:** batches are claimed only ");
+    if (hours) {
+        bf__sb_append(sb, "within ");
+        join_list(sb, hours);
+    } else {
+        bf__sb_append(sb, "all day");
+    }
+    if (days) {
+        bf__sb_append(sb, " on ");
+        join_list(sb, days);
+    } else {
+        bf__sb_append(sb, ", every day");
+    }
+    bf__sb_appendf(sb, " (%s time).\n", zone ? zone : "UTC");
+}
+
 static void how_written(bf__sb *sb, const bf_brief *b)
 {
     bf_batch_by by = bf_brief_batch_by(b);
@@ -203,7 +238,9 @@ static void how_written(bf__sb *sb, const bf_brief *b)
         bf__sb_appendf(sb, ", at most %lld at a time", (long long)v);
     if (bf_brief_max_attempts(&v, b) == BF_OK)
         bf__sb_appendf(sb, ", up to %lld attempts each", (long long)v);
-    bf__sb_append(sb, ".\n- **Write pattern:** ");
+    bf__sb_append(sb, ".\n");
+    when(sb, b);
+    bf__sb_append(sb, "- **Write pattern:** ");
     bf__sb_append(sb, s ? strategy_sentences[s] : "_Not given._");
     if (s == BF_WRITE_PARALLEL_VERSION && bf_brief_version_table(b))
         bf__sb_appendf(sb, " Version table: `%s`.", bf_brief_version_table(b));

@@ -12,6 +12,7 @@
 #include "backfill/time.h"
 #include "brief/brief_internal.h"
 #include "common/types.h"
+#include "time/window_internal.h"
 
 enum skind {
     S_OBJECT,        /* members: the allowed fields */
@@ -428,6 +429,49 @@ static int hook_record(const json_t *v, bf__jpath *p)
     return BF_OK;
 }
 
+/* `batching.window.hours`: one or more "HH:MM-HH:MM" ranges (distinct, already checked). */
+static int hook_window_hours(const json_t *v, bf__jpath *p)
+{
+    size_t i;
+    json_t *item;
+
+    if (json_array_size(v) == 0)
+        return fail(p, "expected at least one range like \"22:00-06:00\"");
+    if (json_array_size(v) > BF__WINDOW_MAX_RANGES)
+        return fail(p, "%zu ranges, at most %d allowed", json_array_size(v),
+                    BF__WINDOW_MAX_RANGES);
+    json_array_foreach(v, i, item) {
+        int start, end;
+        const char *why = bf__window_range_parse(json_string_value(item), &start, &end);
+
+        if (why) {
+            char got[64];
+
+            bf__json_describe(item, got, sizeof got);
+            bf__jpath_index(p, i);
+            return fail(p, "%s, got %s", why, got);
+        }
+    }
+    return BF_OK;
+}
+
+/* `batching.window.days`: one or more of mon..sun (distinct, already checked). */
+static int hook_window_days(const json_t *v, bf__jpath *p)
+{
+    size_t i;
+    json_t *item;
+
+    if (json_array_size(v) == 0)
+        return fail(p, "expected at least one day (" BF__WINDOW_DAY_NAMES ")");
+    json_array_foreach(v, i, item) {
+        if (!bf__window_day(json_string_value(item))) {
+            bf__jpath_index(p, i);
+            return expected(p, "one of " BF__WINDOW_DAY_NAMES, item);
+        }
+    }
+    return BF_OK;
+}
+
 /* ---- The schema ---------------------------------------------------------- */
 
 #define END {NULL, S_OBJECT, NULL, NULL, NULL, 0, 0}
@@ -477,6 +521,12 @@ static const bf__snode scope_members[] = {
     END,
 };
 
+static const bf__snode window_members[] = {
+    {"hours", S_NAME_LIST, NULL, NULL, hook_window_hours, 0, 0},
+    {"days", S_NAME_LIST, NULL, NULL, hook_window_days, 0, 0},
+    END,
+};
+
 static const bf__snode batching_members[] = {
     {"by", S_ENUM, NULL, &bf__batch_by_enum, NULL, 0, 0},
     {"grain", S_ENUM, NULL, &bf__grain_enum, NULL, 0, 0},
@@ -490,6 +540,7 @@ static const bf__snode batching_members[] = {
     INT_NODE("lease_s", 1, SECONDS_MAX),
     INT_NODE("target_batch_s", 1, SECONDS_MAX),
     INT_NODE("pause_between_batches_ms", 0, MILLIS_MAX),
+    {"window", S_OBJECT, window_members, NULL, NULL, 0, 0},
     END,
 };
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "backfill/time.h"
 #include "brief/brief_internal.h"
 
 static const char *const scope_kinds[] = {NULL, "time", "keys", "partitions", "buckets"};
@@ -414,5 +415,55 @@ int bf_brief_add_check_json(bf_brief *brief, const char *json)
     if (rc == BF_OK)
         rc = bf__brief_modify(brief, "validation", append_edit, c);
     json_decref(c);
+    return rc;
+}
+
+/* ---- batching.window ------------------------------------------------------ */
+
+int bf_brief_window_json(char **out, const bf_brief *brief)
+{
+    json_t *w;
+
+    if (!out || !brief)
+        return bf__error(BF_E_INVALID, "bf_brief_window_json: out or brief is NULL");
+    *out = NULL;
+    w = bf__json_at(brief->doc, "batching.window");
+    return w ? bf__json_dump(out, w, JSON_COMPACT | JSON_PRESERVE_ORDER) : BF_OK;
+}
+
+int bf_brief_set_window_json(bf_brief *brief, const char *json)
+{
+    json_error_t err;
+    json_t *w;
+
+    if (!brief)
+        return bf__error(BF_E_INVALID, "bf_brief_set_window_json: brief is NULL");
+    if (!json)
+        return bf__brief_set(brief, "batching.window", NULL);
+    w = bf__json_loads(json, JSON_REJECT_DUPLICATES, &err);
+    if (!w) {
+        if (json_error_code(&err) == json_error_out_of_memory)
+            return bf__nomem();
+        return bf__error(BF_E_PARSE, "$.batching.window:%d:%d: %s", err.line, err.column,
+                         err.text);
+    }
+    return bf__brief_set(brief, "batching.window", w);
+}
+
+int bf_brief_window(bf_window **out, const bf_brief *brief)
+{
+    const char *zone;
+    char *json = NULL;
+    int rc;
+
+    if (!out || !brief)
+        return bf__error(BF_E_INVALID, "bf_brief_window: out or brief is NULL");
+    *out = NULL;
+    rc = bf_brief_window_json(&json, brief);
+    if (rc != BF_OK || !json)
+        return rc;
+    zone = bf_brief_scope_timezone(brief);
+    rc = bf_window_new(out, json, zone ? zone : "UTC");
+    bf_free(json);
     return rc;
 }

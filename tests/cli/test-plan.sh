@@ -2,7 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 37
+plan 43
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -84,6 +84,38 @@ expect_rc 0 "plan with the example warehouse"
 expect_grep "$work/out" "^22 batches; .*; $in_scope rows in scope now\$" "the batches' rows add up to the rows in scope ($in_scope)"
 run "$BACKFILL" plan "$good" --warehouse="$work/wh.db" --json
 expect_grep "$work/out" "^  \"rows\": $in_scope,?\$" "JSON gives the rows in scope"
+
+# The warehouse's traps (examples/warehouse/build.sql) land in the batches local time puts them in.
+run "$BACKFILL" plan "$good" --warehouse "$work/wh.db"
+traps_in() { # traps_in BATCH: the trap orders (ids from 900000) inside that batch's bounds
+    bounds=$(sed -n "s/^ *$1  .*\[start=\([0-9]*\), end=\([0-9]*\)).*/\1 \2/p" "$work/out")
+    set -- $bounds
+    sqlite3 "$work/wh.db" "SELECT group_concat(order_id, ' ') FROM (SELECT order_id FROM fct_orders
+        WHERE order_id >= 900000 AND order_ts >= $1 AND order_ts < $2 ORDER BY order_id)"
+}
+expect_traps() { # expect_traps BATCH IDS WHAT
+    got=$(traps_in "$1")
+    if [ "$got" = "$2" ]; then ok "$3"; else not_ok "$3" "got: $got" "wanted: $2"; fi
+}
+expect_traps 0 "910001 940002" "batch 0: the scope's first instant and one minute before the next local midnight"
+expect_traps 9 "900001 900002 900003 900004 900005 900006 910034 910035 910036 910037 920003" \
+    "batch 9: the spring-forward day on both sides of the skipped hour"
+expect_traps 21 "910082 910083 910084 920006 930011 930012 940003 950004" \
+    "batch 21: May 31 evening in New York (June in UTC) in, June 1 local out"
+out_of_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_id >= 900000
+    AND (order_ts < 1735707600 OR order_ts >= 1748750400)")
+if [ "$out_of_scope" -eq 19 ]; then ok "19 trap orders lie outside the scope"; else
+    not_ok "19 trap orders lie outside the scope" "got $out_of_scope"; fi
+
+# grow.sql makes the same warehouse 300,000 orders for benchmarks; the brief still plans against it.
+sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/grow.sql"
+sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/grow.sql"
+orders=$(sqlite3 "$work/wh.db" "SELECT count(*) || ' ' || (SELECT count(*) FROM fct_orders) FROM raw_orders")
+if [ "$orders" = "300000 300000" ]; then ok "grow.sql grows the warehouse to 300,000 orders, once"; else
+    not_ok "grow.sql grows the warehouse to 300,000 orders, once" "got $orders"; fi
+in_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1748750400")
+run "$BACKFILL" plan "$good" --warehouse "$work/wh.db"
+expect_grep "$work/out" "^22 batches; .*; $in_scope rows in scope now\$" "the grown warehouse plans too ($in_scope rows in scope)"
 
 run "$BACKFILL" plan "$good" --warehouse "$work/nosuch.db"
 expect_rc 2 "a missing warehouse file is bad input"

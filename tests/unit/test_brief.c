@@ -199,6 +199,25 @@ static const struct field_case {
     {"batching.lease_s", "300", "0", "expected a positive integer"},
     {"batching.target_batch_s", "60", "0", "expected a positive integer"},
     {"batching.pause_between_batches_ms", "0", "-5", "expected a non-negative integer"},
+    {"batching.window", "{\"hours\": [\"22:00-06:00\"], \"days\": [\"sat\", \"sun\"]}",
+     "{\"hours\": [\"25:00-26:00\"]}",
+     "$.batching.window.hours[0]: expected a range \"HH:MM-HH:MM\" of local times from 00:00 to "
+     "24:00, got \"25:00-26:00\""},
+    {"batching.window", "{\"hours\": [\"00:00-24:00\", \"23:00-01:00\"]}",
+     "{\"hours\": [\"01:00-02:00\", \"3:00-04:00\"]}", "$.batching.window.hours[1]: expected a range"},
+    {"batching.window", "{\"days\": [\"mon\", \"fri\"]}", "{\"days\": [\"mon\", \"mo\"]}",
+     "$.batching.window.days[1]: expected one of mon, tue, wed, thu, fri, sat, sun, got \"mo\""},
+    {"batching.window", "{}", "{\"days\": []}", "$.batching.window.days: expected at least one day"},
+    {"batching.window", "{\"hours\": [\"12:00-13:00\"]}", "{\"hours\": []}",
+     "$.batching.window.hours: expected at least one range"},
+    {"batching.window", "{\"hours\": [\"06:00-05:59\"]}", "{\"hours\": [\"12:00-12:00\"]}",
+     "$.batching.window.hours[0]: expected a range whose start and end differ"},
+    {"batching.window", "{\"days\": [\"sun\"]}", "{\"days\": [\"sun\", \"sun\"]}",
+     "$.batching.window.days[1]: \"sun\" is listed twice"},
+    {"batching.window", "{\"days\": [\"sat\"]}", "{\"day\": [\"sat\"]}",
+     "$.batching.window.day: unknown field"},
+    {"batching.window", "{\"hours\": [\"22:00-06:00\"]}", "[\"22:00-06:00\"]",
+     "$.batching.window: expected an object"},
     /* Integers are range-checked as JSON integers, before anything narrows them. */
     {"batching.every", "100000", "4294967297",
      "$.batching.every: expected a positive integer of at most 100000, got 4294967297"},
@@ -557,6 +576,58 @@ START_TEST(check_json_gives_each_check)
 }
 END_TEST
 
+/* The window: its JSON as written, a ready bf_window in the scope's zone, and none at all. */
+START_TEST(window_json_and_window_follow_the_scope_zone)
+{
+    bf_brief *b = load_example("refund-join.json");
+    bf_window *w = (bf_window *)1;
+    char *text = (char *)1;
+    int64_t t;
+
+    /* The example has no window: it may run at any time. */
+    ck_assert_int_eq(bf_brief_window_json(&text, b), BF_OK);
+    ck_assert_ptr_null(text);
+    ck_assert_int_eq(bf_brief_window(&w, b), BF_OK);
+    ck_assert_ptr_null(w);
+
+    ck_assert_int_eq(bf_brief_set_window_json(b, "{\"hours\": [\"22:00-06:00\"], \"days\": [\"sun\", "
+                                                 "\"sat\"]}"), BF_OK);
+    ck_assert_int_eq(bf_brief_window_json(&text, b), BF_OK);
+    ck_assert_str_eq(text, "{\"hours\":[\"22:00-06:00\"],\"days\":[\"sun\",\"sat\"]}");
+    bf_free(text);
+    /* The one-page brief says when batches run. */
+    ck_assert_int_eq(bf_brief_render_markdown(&text, b), BF_OK);
+    ck_assert_msg(strstr(text, "\n- **When:** batches are claimed only within 22:00-06:00 on sun, sat "
+                               "(America/New_York time).\n"), "%s", text);
+    bf_free(text);
+    /* From Friday 2025-03-07 12:00 UTC, in America/New_York, the scope's zone: Saturday 22:00 EST. */
+    ck_assert_int_eq(bf_brief_window(&w, b), BF_OK);
+    ck_assert_int_eq(bf_window_next_open(&t, w, (int64_t)1741348800 * 1000000), BF_OK);
+    ck_assert_int_eq(t, (int64_t)1741489200 * 1000000);
+    /* It closes at 06:00 EDT on Sunday (10:00 UTC): the clocks sprang forward that night. */
+    ck_assert_int_eq(bf_window_next_close(&t, w, t), BF_OK);
+    ck_assert_int_eq(t, (int64_t)1741514400 * 1000000);
+    bf_window_free(w);
+
+    /* Without a time scope the window is in UTC. */
+    ck_assert_int_eq(bf_brief_set_scope_keys(b, "order_id", 0, 100), BF_OK);
+    ck_assert_int_eq(bf_brief_window(&w, b), BF_OK);
+    ck_assert_int_eq(bf_window_next_open(&t, w, (int64_t)1741348800 * 1000000), BF_OK);
+    ck_assert_int_eq(t, (int64_t)1741471200 * 1000000);
+    bf_window_free(w);
+
+    /* NULL removes it, and a saved brief keeps it. */
+    ck_assert_int_eq(bf_brief_set_window_json(b, "{\"days\": [\"wed\"]}"), BF_OK);
+    ck_assert_int_eq(bf_brief_save_json(&text, b), BF_OK);
+    ck_assert_ptr_nonnull(strstr(text, "\"window\": {\n      \"days\": [\n        \"wed\""));
+    bf_free(text);
+    ck_assert_int_eq(bf_brief_set_window_json(b, NULL), BF_OK);
+    ck_assert_int_eq(bf_brief_window_json(&text, b), BF_OK);
+    ck_assert_ptr_null(text);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(enum_names_match_the_format)
 {
     ck_assert_str_eq(bf_risk_name(BF_RISK_CRITICAL_REBUILD), "critical_rebuild");
@@ -719,6 +790,12 @@ START_TEST(setters_refuse_what_loading_refuses)
     expect_refused(bf_brief_add_check_json(b, "{\"check\": \"unique\", \"colums\": []}"), BF_E_INVALID,
                    "$.validation[8].colums: unknown field");
     expect_refused(bf_brief_add_check_json(b, "{\"check\": "), BF_E_PARSE, "$.validation[8]:1:");
+    expect_refused(bf_brief_set_window_json(b, "{\"days\": [\"mo\"]}"), BF_E_INVALID,
+                   "$.batching.window.days[0]: expected one of mon, tue, wed, thu, fri, sat, sun, "
+                   "got \"mo\"");
+    expect_refused(bf_brief_set_window_json(b, "{\"hours\": [\"25:00-26:00\"]}"), BF_E_INVALID,
+                   "$.batching.window.hours[0]: expected a range");
+    expect_refused(bf_brief_set_window_json(b, "{\"hours\": "), BF_E_PARSE, "$.batching.window:1:");
     expect_refused(bf_brief_unset(b, "$.batching.evry"), BF_E_INVALID,
                    "$.batching.evry: not a field of the brief format");
     expect_refused(bf_brief_unset(b, "$.format"), BF_E_INVALID, "$.format: cannot be removed");
@@ -877,6 +954,13 @@ static const struct rule_case {
       {"batching.by", "\"key\""}}},
     {"missing-runtime-estimate", BF_SEVERITY_WARN, "$.batching.target_batch_s", {{NULL, NULL}}},
     {"high-concurrency", BF_SEVERITY_WARN, "$.batching.max_concurrency", {{"batching.max_concurrency", "9"}}},
+    /* The example's lease is 300 s; a window open 4 minutes a night cannot hold one. */
+    {"window-shorter-than-lease", BF_SEVERITY_WARN, "$.batching.window",
+     {{"batching.window", "{\"hours\": [\"23:58-00:02\"]}"}}},
+    /* Open three hours a week, but never more than an hour at a time. */
+    {"window-shorter-than-lease", BF_SEVERITY_WARN, "$.batching.window",
+     {{"batching.window", "{\"hours\": [\"01:00-02:00\"], \"days\": [\"mon\", \"wed\", \"fri\"]}"},
+      {"batching.lease_s", "3601"}}},
     {"missing-write-strategy", BF_SEVERITY_BLOCK, "$.write.strategy", {{"write", NULL}}},
     {"append-not-idempotent", BF_SEVERITY_BLOCK, "$.write.strategy", {{"write.strategy", "\"append\""}}},
     {"append-not-idempotent", BF_SEVERITY_BLOCK, "$.write.strategy",
@@ -969,6 +1053,16 @@ static const struct rule_case near_misses[] = {
     {"reviewer-is-owner", 0, NULL, {{"owner", "\"\u0430na@example.com\""}, {"reviewer", "\"ana@example.com\""}}},
     {"missing-runtime-estimate", 0, NULL, {{"batching.target_batch_s", "60"}}},
     {"high-concurrency", 0, NULL, {{"batching.max_concurrency", "8"}}},
+    {"window-shorter-than-lease", 0, NULL, {{"batching.window", "{\"hours\": [\"23:55-00:00\"]}"}}},
+    {"window-shorter-than-lease", 0, NULL,
+     {{"batching.window", "{\"hours\": [\"01:00-02:00\"], \"days\": [\"mon\"]}"},
+      {"batching.lease_s", "3600"}}},
+    /* Two ranges that meet make one stretch; the whole day is never too short. */
+    {"window-shorter-than-lease", 0, NULL,
+     {{"batching.window", "{\"hours\": [\"22:00-24:00\", \"00:00-01:00\"], \"days\": [\"sat\", \"sun\"]}"},
+      {"batching.lease_s", "10800"}}},
+    {"window-shorter-than-lease", 0, NULL,
+     {{"batching.window", "{\"days\": [\"sun\"]}"}, {"batching.lease_s", "86400"}}},
     {"append-not-idempotent", 0, NULL,
      {{"write.strategy", "\"append\""}, {"write.allow_non_idempotent", "true"}}},
     {"critical-without-snapshot", 0, NULL, {{"risk", "\"critical_rebuild\""}}},
@@ -1521,6 +1615,7 @@ int main(void)
     tcase_add_test(parse, zones_are_read_from_tzdir);
     tcase_add_test(access, getters_read_the_example);
     tcase_add_test(access, check_json_gives_each_check);
+    tcase_add_test(access, window_json_and_window_follow_the_scope_zone);
     tcase_add_test(access, enum_names_match_the_format);
     tcase_add_test(access, setters_build_the_example);
     tcase_add_test(access, setters_refuse_what_loading_refuses);
