@@ -8,6 +8,9 @@
 #ifndef BACKFILL_REPORT_H
 #define BACKFILL_REPORT_H
 
+#include <stdint.h>
+
+#include "backfill/common.h"
 #include "backfill/types.h"
 
 #ifdef __cplusplus

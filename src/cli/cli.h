@@ -163,4 +163,7 @@ int cli_run_brief(bf_brief **out, bf_ledger *ledger, bf_run *run, const char *co
 /* commands: validate */
 int cmd_validate(int argc, char **argv);
 
+/* commands: report */
+int cmd_report(int argc, char **argv);
+
 #endif

@@ -50,6 +50,13 @@ static const struct cli_option validate_options[] = {
     {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
+static const struct cli_option report_options[] = {
+    {"ledger", 0, "FILE", "the ledger holding RUN (without it, the operand is a brief file)", 0},
+    {"stage", 0, "before|during|after",
+     "the announcement, the maintenance notice or the change note (default: from the run's state)", 0},
+    {"format", 0, "md|json", "md: Markdown for people (the default); json: the same facts", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
 
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
@@ -94,6 +101,12 @@ static const struct cli_command commands[] = {
     {"validate", "RUN",
      "re-run the run's checks on the warehouse and record them (exit 3 failed, 4 unwritten)",
      validate_options, "backfill-validate/1", cmd_validate},
+
+    /* commands: report */
+    {"report", "RUN|BRIEF",
+     "the announcement before a run, the maintenance notice during it, the change note after it "
+     "(with the definition of done); read from the ledger only",
+     report_options, "backfill-report/1", cmd_report},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
