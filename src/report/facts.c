@@ -441,6 +441,42 @@ static json_t *explained(const json_t *check)
     return json_null();
 }
 
+/*
+ * Each metric summed over the batches that recorded it (the run's own value
+ * is not added in): the total movement of a SUM or COUNT metric.
+ */
+static json_t *metric_totals(const json_t *metrics)
+{
+    json_t *totals = json_array(), *m, *t;
+    size_t i, k;
+
+    json_array_foreach(metrics, i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        json_t *found = NULL;
+        if (json_is_null(json_object_get(m, "batch")))
+            continue;
+        json_array_foreach(totals, k, t)
+            if (json_equal(json_object_get(t, "name"), json_object_get(m, "name")))
+                found = t;
+        if (!found) {
+            found = json_pack("{s:s?, s:I, s:f, s:f, s:f}", "name", name, "batches", (json_int_t)0,
+                              "before", 0.0, "after", 0.0, "delta", 0.0);
+            json_array_append_new(totals, found);
+        }
+        json_object_set_new(found, "batches", json_integer(json_integer_value(json_object_get(found, "batches")) + 1));
+        for (const char *const *key = (const char *const[]){"before", "after", "delta", NULL}; *key; key++)
+            json_object_set_new(found, *key, json_real(json_number_value(json_object_get(found, *key)) +
+                                                       json_number_value(json_object_get(m, *key))));
+    }
+    json_array_foreach(totals, k, t) {
+        double before = json_number_value(json_object_get(t, "before"));
+        json_object_set_new(t, "delta_pct", before != 0 ? json_real(json_number_value(json_object_get(t, "delta")) /
+                                                                    (before < 0 ? -before : before) * 100)
+                                                        : json_null());
+    }
+    return totals;
+}
+
 static json_t *validation_facts(const ctx *x, json_t *metrics)
 {
     json_t *o = json_object(), *runv = json_null(), *fails = json_array(), *warns = json_array();
@@ -805,19 +841,20 @@ static int prepare_brief(ctx *x)
     return BF_OK;
 }
 
-static const char *const stage_keys[][12] = {
+static const char *const stage_keys[][13] = {
     [BF_REPORT_BEFORE] = {"brief", "when", "blast_radius", NULL},
     [BF_REPORT_DURING] = {"brief", "when", "blast_radius", "progress", "batches", NULL},
     [BF_REPORT_AFTER] = {"brief", "when", "blast_radius", "progress", "batches", "validation",
-                         "metrics", "refresh", "approval", "cutover", "definition_of_done", NULL},
+                         "metric_totals", "metrics", "refresh", "approval", "cutover",
+                         "definition_of_done", NULL},
 };
 
 /* Keep only the sections of the stage (plus format, stage, run and status). */
 static void keep_stage(json_t *facts, bf_report_stage stage)
 {
     static const char *const all[] = {"brief", "when", "blast_radius", "progress", "batches",
-                                      "validation", "metrics", "refresh", "approval", "cutover",
-                                      "definition_of_done"};
+                                      "validation", "metric_totals", "metrics", "refresh", "approval",
+                                      "cutover", "definition_of_done"};
 
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         int keep = 0;
@@ -841,6 +878,7 @@ static int gather_run(ctx *x, json_t *facts)
     json_object_set_new(facts, "progress", progress_facts(x));
     json_object_set_new(facts, "batches", batch_facts(x, &keyed, &written));
     json_object_set_new(facts, "validation", validation_facts(x, metrics));
+    json_object_set_new(facts, "metric_totals", metric_totals(metrics));
     json_object_set_new(facts, "metrics", metrics);
     json_array_foreach(x->refreshes, i, r)
         if (json_is_string(json_object_get(r, "status")) &&

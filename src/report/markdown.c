@@ -331,10 +331,32 @@ static void metrics(bf__sb *sb, const json_t *f)
         bf__sb_append(sb, "No metric check recorded a before and after value.\n\n");
         return;
     }
+    json_array_foreach(json_object_get(f, "metric_totals"), i, e) {
+        bf__sb_append(sb, "- **");
+        text(sb, S(e, "name") ? S(e, "name") : "metric", 0);
+        bf__sb_appendf(sb, "**, summed over %lld batch%s: ", I(e, "batches"), I(e, "batches") == 1 ? "" : "es");
+        number(sb, json_number_value(json_object_get(e, "before")));
+        bf__sb_append(sb, " before, ");
+        number(sb, json_number_value(json_object_get(e, "after")));
+        bf__sb_append(sb, " after (");
+        signed_number(sb, json_number_value(json_object_get(e, "delta")));
+        if (json_is_number(json_object_get(e, "delta_pct"))) {
+            bf__sb_append(sb, ", ");
+            signed_number(sb, json_number_value(json_object_get(e, "delta_pct")));
+            bf__sb_append(sb, "%");
+        }
+        bf__sb_append(sb, ")\n");
+    }
+    if (json_array_size(json_object_get(f, "metric_totals")))
+        bf__sb_append(sb, "\n");
     bf__sb_append(sb, "| Batch | Metric | Before | After | Delta | Explained | Outcome |\n"
                       "|---|---|---|---|---|---|---|\n");
     json_array_foreach(m, i, e) {
         const json_t *x = json_object_get(e, "explained");
+        if (i == 50) {
+            bf__sb_appendf(sb, "| _and %zu more (see the JSON)_ | | | | | | |\n", json_array_size(m) - 50);
+            break;
+        }
         bf__sb_append(sb, "| ");
         text(sb, S(e, "batch") ? S(e, "batch") : "run", 1);
         bf__sb_append(sb, " | ");

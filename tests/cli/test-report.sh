@@ -4,7 +4,7 @@
 # validations, approval, cutover, refresh), read from the ledger only; each exit status.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 44
+plan 45
 
 B="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 L="$work/ledger.db"
@@ -67,6 +67,7 @@ expect_rc 0 "a completed run: the change note"
 expect_grep "$work/out" "^# Change note: refund-join-fix-2025h1$" "a finished run defaults to the change note"
 expect_grep "$work/out" "^- \*\*Rows:\*\* 15400 written, 66 deleted$" "rows written and deleted"
 expect_grep "$work/out" "\| net revenue \| 1000.5 \| 980.49 \| -20.01 \|" "each metric's before, after and delta"
+expect_grep "$work/out" "^- \*\*net revenue\*\*, summed over 22 batches: 22011 before, 21570.78 after \(-440.22, -2%\)$" "each metric summed over the batches"
 expect_grep "$work/out" "^\| 1 \| mart_monthly_revenue \| ok \|" "downstream refreshed, in order"
 expect_grep "$work/out" "^- \*\*Approved by:\*\* raj@example.com at 2026-" "who approved"
 n=$(grep -c '^- \[x\]' "$work/out" || true)

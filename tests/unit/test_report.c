@@ -330,6 +330,10 @@ START_TEST(change_note_of_a_finished_run)
     ck_assert(json_number_value(json_object_get(m, "after")) == 950);
     ck_assert(json_number_value(json_object_get(m, "delta")) == -50);
     ck_assert(json_number_value(json_object_get(json_object_get(m, "explained"), "changed")) == -50);
+    m = json_array_get(json_object_get(j, "metric_totals"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "batches")), n);
+    ck_assert(json_number_value(json_object_get(m, "delta")) == -1100);
+    ck_assert(json_number_value(json_object_get(m, "delta_pct")) == -5);
     /* Validation counts. */
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(j, "validation"), "batches"), "passed")), n);
     ck_assert(json_is_true(json_object_get(json_object_get(json_object_get(j, "validation"), "run"), "passed")));
@@ -359,6 +363,7 @@ START_TEST(change_note_of_a_finished_run)
     HAS(md, "- **Run level:** passed (3 pass, 1 warn, 0 fail, 0 error, 0 skipped)");
     HAS(md, "- **Batches:** 22 recorded, 22 passed, 0 failed (checks: 44 pass");
     HAS(md, "| net revenue | 1000 | 950 | -50 | added 0, removed 0, changed -50 | pass |");
+    HAS(md, "- **net revenue**, summed over 22 batches: 22000 before, 20900 after (-1100, -5%)");
     HAS(md, "2 rows \\| have negative net"); /* a pipe in a table cell is escaped */
     HAS(md, "| 1 | mart_monthly_revenue | ok |");
     HAS(md, "- **Run by (operator):** ana@example.com");
