@@ -980,6 +980,10 @@ int bf__report_facts(json_t **out, const bf_brief *brief, bf_ledger *ledger, int
     json_object_set_new(facts, "format", json_string("backfill-report/1"));
     json_object_set_new(facts, "stage", json_string(bf_report_stage_name(stage)));
     json_object_set_new(facts, "brief", brief_facts(&x));
+    /* A run's brief may be a bare one (a host without briefs): the run still has its name. */
+    if (ledger && !bf_brief_name(x.brief))
+        json_object_set_new(json_object_get(facts, "brief"), "name",
+                            str_or_null(bf_run_list_brief_name(x.runs, x.ri)));
     json_object_set_new(facts, "when", when(&x));
     json_object_set_new(facts, "blast_radius", blast_radius(&x));
     if (ledger) {

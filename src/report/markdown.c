@@ -256,7 +256,10 @@ static void progress(bf__sb *sb, const json_t *f)
         list(sb, json_object_get(radius, "indirect"), 0, "");
         bf__sb_append(sb, " and in ");
     }
-    code(sb, S(json_object_get(f, "brief"), "table") ? S(json_object_get(f, "brief"), "table") : "?");
+    if (S(json_object_get(f, "brief"), "table"))
+        code(sb, S(json_object_get(f, "brief"), "table"));
+    else
+        bf__sb_append(sb, "the target table");
     bf__sb_append(sb, " may be inconsistent until ");
     if (S(p, "eta_iso"))
         instant(sb, p, "eta");

@@ -526,6 +526,36 @@ START_TEST(unknown_run_is_named)
 }
 END_TEST
 
+/* A host without briefs records a bare one: the report still names the run and says what is missing. */
+START_TEST(run_with_a_bare_brief)
+{
+    bf_run_spec spec = BF_RUN_SPEC_INIT;
+    bf_plan *plan = brief_plan(brief_text);
+    bf_run *run;
+    char *md;
+
+    spec.brief_name = "orders-host";
+    spec.brief_json = "{\"format\":\"backfill-brief/1\"}";
+    spec.operator_name = "ana@example.com";
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    work(run, 2, 0);
+    md = report(run, BF_REPORT_DURING, BF_REPORT_MARKDOWN);
+    HAS(md, "# Maintenance notice: orders-host");
+    HAS(md, "- **Period:** not given");
+    HAS(md, "_No reason is given in the brief._");
+    HAS(md, "in the target table may be inconsistent until");
+    bf_free(md);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "- [ ] Written brief with scope and reason: **not done**: scope: not given; reason: not given");
+    HAS(md, "- [ ] Blast radius known (downstream listed): **not done**: no downstream assets listed in the brief");
+    HAS(md, "- [ ] Safe idempotent write pattern: **not done**: no write strategy in the brief");
+    HAS(md, "- [ ] Rollback path: **not done**: no pre-images kept (snapshot off); plan: not given");
+    bf_free(md);
+    bf_run_free(run);
+}
+END_TEST
+
 static int64_t sweep_run_id;
 
 static int sweep_op(void *arg)
@@ -580,6 +610,7 @@ static Suite *suite(void)
     tcase_add_test(tc, failed_validation_pauses_and_is_reported);
     tcase_add_test(tc, same_operator_and_reviewer_is_not_done);
     tcase_add_test(tc, unknown_run_is_named);
+    tcase_add_test(tc, run_with_a_bare_brief);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
