@@ -376,11 +376,25 @@ static json_t *progress_facts(const ctx *x)
     json_object_set_new(o, "rolled_back", json_integer((json_int_t)p->rolled_back));
     json_object_set_new(o, "rows_written", json_integer((json_int_t)p->rows_written));
     json_object_set_new(o, "rows_deleted", json_integer((json_int_t)p->rows_deleted));
-    /* The ETA as an instant: the ledger's latest record plus the remaining work. */
-    if (!finished && p->eta_s >= 0 && p->pending + p->running > 0)
+    /*
+     * The ETA as an instant: the ledger's latest record plus the remaining
+     * work. None while paused (no batch is claimed until someone resumes),
+     * before any batch finished, or with nothing left.
+     */
+    const char *note = NULL;
+    if (finished || p->pending + p->running == 0)
+        note = "nothing is left to run";
+    else if (p->state == BF_RUN_PAUSED)
+        note = "unknown while the run is paused";
+    else if (p->state == BF_RUN_FAILED)
+        note = "unknown: batches failed for good";
+    else if (p->eta_s < 0)
+        note = "unknown until a batch has finished";
+    else
         eta_us = x->last_at + (int64_t)(p->eta_s * 1e6);
-    json_object_set_new(o, "eta_s", !finished && p->eta_s >= 0 ? json_real(p->eta_s) : json_null());
+    json_object_set_new(o, "eta_s", eta_us ? json_real(p->eta_s) : json_null());
     put_time(o, x, "eta", eta_us);
+    json_object_set_new(o, "eta_note", str_or_null(note));
     return o;
 }
 

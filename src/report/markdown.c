@@ -238,7 +238,7 @@ static void progress(bf__sb *sb, const json_t *f)
     if (S(p, "eta_iso"))
         instant(sb, p, "eta");
     else
-        bf__sb_append(sb, "unknown (no batch has finished yet, or nothing is left)");
+        text(sb, S(p, "eta_note") ? S(p, "eta_note") : "unknown", 0);
     bf__sb_append(sb, "\n\n");
     if (json_array_size(json_object_get(bt, "failed"))) {
         bf__sb_append(sb, "### Failed batches\n\n");

@@ -492,6 +492,8 @@ START_TEST(failed_validation_pauses_and_is_reported)
     bf_free(md);
     md = report(run, BF_REPORT_DURING, BF_REPORT_MARKDOWN);
     HAS(md, "> **Status:** paused: validation failed: ");
+    HAS(md, "- **Expected to end:** unknown while the run is paused");
+    HAS(md, "may be inconsistent until the run ends.");
     bf_free(md);
     bf_run_free(run);
 }
