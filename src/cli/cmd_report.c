@@ -11,6 +11,7 @@
  * exists. A report of an unfinished run is still a report: exit 0.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -54,6 +55,10 @@ static int report_brief(int argc, char **argv, int have_stage, bf_report_stage s
         return cli_fail(EXIT_USAGE, "report: a brief alone has only the announcement (--stage "
                         "before); the %s stage needs a run: --ledger FILE (usage: backfill %s)",
                         bf_report_stage_name(stage), USAGE);
+    /* "report 12" without --ledger: a run was meant, most likely. */
+    if (argc == 2 && argv[1][0] != '-' && access(argv[1], F_OK) != 0)
+        return cli_fail_code(BF_E_NOT_FOUND, EXIT_USAGE, "report: no brief file '%s'; the report of "
+                             "a run needs --ledger FILE (usage: backfill %s)", argv[1], USAGE);
     status = cli_open_brief(&brief, &path, argc, argv, BRIEF_USAGE);
     if (status != EXIT_DONE)
         return status;

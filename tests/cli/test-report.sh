@@ -4,7 +4,7 @@
 # validations, approval, cutover, refresh), read from the ledger only; each exit status.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 45
+plan 46
 
 B="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 L="$work/ledger.db"
@@ -31,6 +31,7 @@ expect_rc 2 "an unknown stage is bad usage"
 expect_grep "$work/err" "--stage takes before, during or after, not 'later'" "and the message names it"
 run "$BACKFILL" report "$work/nosuch.json"
 expect_rc 2 "a missing brief file is bad input"
+expect_grep "$work/err" "no brief file '.*nosuch.json'; the report of a run needs --ledger FILE" "and the message says a run needs --ledger"
 
 # --- during: three batches written ------------------------------------------------------
 "$BF_REPORT_FIXTURE" "$L" "$B" running >/dev/null
