@@ -165,5 +165,7 @@ int cmd_validate(int argc, char **argv);
 
 /* commands: run */
 int cmd_run(int argc, char **argv);
+/* commands: report */
+int cmd_report(int argc, char **argv);
 
 #endif

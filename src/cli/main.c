@@ -50,6 +50,13 @@ static const struct cli_option validate_options[] = {
     {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
+static const struct cli_option report_options[] = {
+    {"ledger", 0, "FILE", "the ledger holding RUN (without it, the operand is a brief file)", 0},
+    {"stage", 0, "before|during|after",
+     "the announcement, the maintenance notice or the change note (default: from the run's state)", 0},
+    {"format", 0, "md|json", "md: Markdown for people (the default); json: the same facts", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
 
 static const struct cli_option run_options[] = {
     {"warehouse", 0, "DB", "the SQLite warehouse to write", 1},
@@ -112,6 +119,11 @@ static const struct cli_command commands[] = {
      "start or resume the run: publish and validate every batch, then the run-level checks "
      "(exit 0 awaiting approval, 3 validation failed, 4 paused or stopped)",
      run_options, "backfill-run/1", cmd_run},
+    /* commands: report */
+    {"report", "RUN|BRIEF",
+     "the announcement before a run, the maintenance notice during it, the change note after it "
+     "(with the definition of done); read from the ledger only",
+     report_options, "backfill-report/1", cmd_report},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

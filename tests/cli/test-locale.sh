@@ -3,7 +3,7 @@
 # output: the tool honours the user's locale, the formats do not change with it.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 22
+plan 26
 
 german=de_DE.UTF-8
 if locale -a 2>/dev/null | grep -qix 'de_DE.utf-\{0,1\}8'; then ok "locale $german is installed"; else
@@ -67,4 +67,6 @@ same "status of a run" 4 "$BACKFILL" status orders-fix --ledger "$L"
 expect_grep "$work/de.out" "ETA 4\\.0s" "the ETA keeps its decimal point"
 same "status --json" 4 "$BACKFILL" status 1 --ledger "$L" --json
 expect_grep "$work/de.out" '"eta_s": 4\.0' "the JSON ETA keeps its decimal point"
+same "report of a brief" 0 "$BACKFILL" report "$brief" --stage before
+same "report --json" 0 "$BACKFILL" report orders-fix --ledger "$L" --json
 finish
