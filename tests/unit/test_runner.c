@@ -1,0 +1,478 @@
+/*
+ * The runner through a host's own driver (an in-memory warehouse behind a
+ * custom driver vtable) and a host's own scheduler (a queue that the test
+ * drains on threads of its own): every batch published once with its fence
+ * token, events in order, a lost lease never published, a failed attempt
+ * retried, a failing custom check pausing the run with its sentence, a stop
+ * leaving the run resumable, and a second run of the same job re-publishing
+ * nothing.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "backfill/sys/scheduler.h"
+#include "backfill/sys/validator.h"
+#include "memdriver.h"
+
+static char dir[256], ledger_path[300];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/bf-runner-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.db", dir);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- a host scheduler: a queue, drained by two threads of the host ---- */
+
+struct hostq {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bf_task_fn fn[4096];
+    void *arg[4096];
+    size_t head, tail;
+    int started, stopping, drained_calls, stop_calls;
+    unsigned workers;
+    size_t submitted;
+    pthread_t threads[2];
+};
+
+static void *hostq_main(void *ud)
+{
+    struct hostq *q = ud;
+
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (q->head == q->tail && !q->stopping)
+            pthread_cond_wait(&q->cond, &q->lock);
+        if (q->head == q->tail)
+            break;
+        {
+            bf_task_fn fn = q->fn[q->head % 4096];
+            void *arg = q->arg[q->head % 4096];
+
+            q->head++;
+            pthread_mutex_unlock(&q->lock);
+            fn(arg);
+            pthread_mutex_lock(&q->lock);
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+static int hostq_start(void *ud, unsigned workers)
+{
+    struct hostq *q = ud;
+
+    q->workers = workers;
+    q->started++;
+    q->stopping = 0;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&q->threads[i], NULL, hostq_main, q);
+    return BF_OK;
+}
+
+static int hostq_submit(void *ud, bf_task_fn fn, void *arg)
+{
+    struct hostq *q = ud;
+
+    pthread_mutex_lock(&q->lock);
+    q->fn[q->tail % 4096] = fn;
+    q->arg[q->tail % 4096] = arg;
+    q->tail++;
+    q->submitted++;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    return BF_OK;
+}
+
+static int hostq_drain(void *ud)
+{
+    struct hostq *q = ud;
+
+    pthread_mutex_lock(&q->lock);
+    q->stopping = 1;
+    q->drained_calls++;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    for (int i = 0; i < 2; i++)
+        pthread_join(q->threads[i], NULL);
+    return BF_OK;
+}
+
+static void hostq_stop(void *ud)
+{
+    ((struct hostq *)ud)->stop_calls++;
+}
+
+static void hostq_init(struct hostq *q)
+{
+    memset(q, 0, sizeof *q);
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+}
+
+/* ---- events ---- */
+
+struct seen {
+    int count[32];
+    char order[4096];
+    char last_message[1024];
+    bf_runner *stop_after_first; /* stop this runner at the first batch_done */
+};
+
+static void on_event(void *ud, const bf_run_event *ev)
+{
+    struct seen *s = ud;
+
+    ck_assert_int_eq(ev->version, BF_RUN_EVENT_VERSION);
+    ck_assert_ptr_nonnull(ev->json);
+    ck_assert_ptr_nonnull(strstr(ev->json, "\"format\":\"backfill-event/1\""));
+    ck_assert_ptr_nonnull(strstr(ev->json, bf_run_event_name(ev->kind)));
+    s->count[ev->kind]++;
+    if (ev->kind != BF_RUN_EVENT_PROGRESS && strlen(s->order) < sizeof s->order - 40) {
+        strcat(s->order, bf_run_event_name(ev->kind));
+        strcat(s->order, " ");
+    }
+    if (ev->message)
+        snprintf(s->last_message, sizeof s->last_message, "%s", ev->message);
+    if (ev->kind == BF_RUN_EVENT_BATCH_DONE && s->stop_after_first)
+        bf_runner_stop(s->stop_after_first);
+}
+
+/* ---- the job ---- */
+
+static bf_plan *key_plan(int64_t keys, int64_t width)
+{
+    bf_planner *p;
+    bf_plan *plan;
+
+    ck_assert_int_eq(bf_planner_new(&p), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_scope(p, "k", 0, keys), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_width(p, width), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, p), BF_OK);
+    bf_planner_free(p);
+    return plan;
+}
+
+static const char *const key[] = {"k"};
+static const char *const cols[] = {"v"};
+
+static bf_runner *make_runner(memwh *w, struct hostq *q, struct seen *s, unsigned workers,
+                              unsigned flags)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_scheduler_vtable vt = BF_SCHEDULER_VTABLE_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
+    bf_runner *r;
+
+    vt.start = hostq_start;
+    vt.submit = hostq_submit;
+    vt.drain = hostq_drain;
+    vt.stop = hostq_stop;
+    lo.durability = BF_DURABILITY_NORMAL;
+    o.ledger_path = ledger_path;
+    o.ledger_options = &lo;
+    o.open_driver = memwh_open;
+    o.driver_userdata = w;
+    o.workers = workers;
+    o.scheduler = q ? &vt : NULL;
+    o.scheduler_userdata = q;
+    o.on_event = on_event;
+    o.event_userdata = s;
+    o.poll_s = 0.02;
+    o.flags = flags;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    return r;
+}
+
+static void set_job(bf_runner *r, const bf_plan *plan, bf_validator *v, double lease_s)
+{
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_run_spec rs = BF_RUN_SPEC_INIT;
+
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.columns = cols;
+    spec.column_count = 1;
+    spec.select = "SELECT k, k * 10 + 1 FROM src WHERE k >= :lo AND k < :hi";
+    spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec.snapshot = 1;
+    rs.brief_name = "mem-fix";
+    rs.code_version = "v1";
+    rs.max_concurrency = 2;
+    rs.max_attempts = 3;
+    rs.retry_backoff_s = 0;
+    rs.lease_s = lease_s;
+    ck_assert_int_eq(bf_runner_set_job(r, plan, &spec, &rs, v), BF_OK);
+}
+
+static bf_run *open_run(bf_ledger **l, int64_t id)
+{
+    bf_run *run;
+
+    ck_assert_int_eq(bf_ledger_open(l, ledger_path, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, *l, id), BF_OK);
+    return run;
+}
+
+START_TEST(every_batch_is_published_once_through_the_hosts_scheduler_and_driver)
+{
+    memwh *w = memwh_new(1000, 64);
+    struct hostq q;
+    struct seen s;
+    bf_plan *plan = key_plan(1000, 25); /* 40 batches */
+    bf_runner *r;
+    bf_ledger *l;
+    bf_run *run;
+    bf_progress p = BF_PROGRESS_INIT;
+    int64_t id;
+
+    memset(&s, 0, sizeof s);
+    hostq_init(&q);
+    r = make_runner(w, &q, &s, 2, 0);
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    ck_assert_int_gt(id, 0);
+    /* The host's scheduler ran every task, once started, drained and stopped. */
+    ck_assert_int_eq(q.started, 1);
+    ck_assert_uint_eq(q.workers, 2);
+    ck_assert_uint_eq(q.submitted, 40);
+    ck_assert_int_eq(q.drained_calls, 1);
+    ck_assert_int_eq(q.stop_calls, 1);
+    /* Each batch published exactly once, with the first claim's token, and every key written. */
+    for (size_t i = 0; i < 40; i++) {
+        ck_assert_int_eq(w->publishes[i], 1);
+        ck_assert_int_eq(w->fence[i], 1);
+    }
+    for (int64_t k = 0; k < 1000; k++)
+        ck_assert_int_eq(w->v[k], k * 10 + 1);
+    /* One driver for the runner, and one per worker slot. */
+    ck_assert_int_eq(w->drivers, 3);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_STARTED], 1);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_STARTED], 40);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_DONE], 40);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_AWAITING_APPROVAL], 1);
+    ck_assert_ptr_nonnull(strstr(s.order, "started batch_started"));
+    ck_assert_str_eq(s.order + strlen(s.order) - strlen("awaiting_approval "),
+                     "awaiting_approval ");
+    run = open_run(&l, id);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.state, BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(p.validated, 40);
+    ck_assert_int_eq(p.rows_written, 1000);
+    bf_run_free(run);
+    bf_ledger_close(l);
+
+    /* The same job again, in a new run: nothing is published a second time. */
+    bf_runner_free(r);
+    memset(&s, 0, sizeof s);
+    hostq_init(&q);
+    r = make_runner(w, &q, &s, 2, BF_RUNNER_NEW);
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    for (size_t i = 0; i < 40; i++)
+        ck_assert_int_eq(w->publishes[i], 1);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_DONE], 40);
+    ck_assert_ptr_nonnull(strstr(s.last_message, "every batch validated"));
+    run = open_run(&l, id);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.validated, 40);
+    ck_assert_int_eq(p.rows_written, 0);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
+START_TEST(a_lost_lease_never_publishes_and_a_failed_attempt_is_retried)
+{
+    memwh *w = memwh_new(100, 16);
+    struct seen s;
+    bf_plan *plan = key_plan(100, 10);
+    bf_runner *r;
+    int64_t id;
+
+    memset(&s, 0, sizeof s);
+    w->refuse_once = 3;
+    w->fail_once = 5;
+    r = make_runner(w, NULL, &s, 1, 0); /* the built-in pool */
+    set_job(r, plan, NULL, 1);          /* a 1 s lease: the lost one expires soon */
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_LEASE_LOST], 1);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_FAILED], 1);
+    ck_assert_ptr_nonnull(strstr(s.order, "lease_lost"));
+    /* Batch 3's first publish was refused by the fence: it published once, later, with a
+       newer token; batch 5 failed once and was retried. */
+    ck_assert_int_eq(w->publishes[3], 1);
+    ck_assert_int_eq(w->stages[3], 2);
+    ck_assert_int_eq(w->publishes[5], 1);
+    ck_assert_int_eq(w->stages[5], 2);
+    for (int64_t k = 0; k < 100; k++)
+        ck_assert_int_eq(w->v[k], k * 10 + 1);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
+/* A custom check that fails for the batch holding key 50. */
+static int no_fifty(void *ud, bf_check_result *result, bf_driver *d, const bf_plan *plan,
+                    const bf_batch *batch, void *state)
+{
+    (void)ud;
+    (void)d;
+    (void)plan;
+    (void)state;
+    if (batch && bf_batch_lo(batch) <= 50 && 50 < bf_batch_hi(batch))
+        return bf_check_result_set(result, 1, "key 50", "no key 50",
+                                   "check no_fifty: key 50 must not be rewritten");
+    return BF_OK;
+}
+
+START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable)
+{
+    memwh *w = memwh_new(100, 16);
+    struct hostq q;
+    struct seen s;
+    bf_plan *plan = key_plan(100, 10);
+    bf_validator *v;
+    bf_validator_vtable vt = BF_VALIDATOR_VTABLE_INIT;
+    bf_runner *r;
+    bf_ledger *l;
+    bf_run *run;
+    bf_progress p = BF_PROGRESS_INIT;
+    int64_t id;
+
+    vt.after = no_fifty;
+    ck_assert_int_eq(bf_validator_new(&v, "t", key, 1, cols, 1), BF_OK);
+    ck_assert_int_eq(bf_validator_add_custom(v, "no_fifty", BF_CHECK_SEVERITY_ERROR, 0, &vt, NULL, NULL),
+                     BF_OK);
+    memset(&s, 0, sizeof s);
+    hostq_init(&q);
+    r = make_runner(w, &q, &s, 1, 0);
+    set_job(r, plan, v, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "validation failed: batch "));
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "key 50 must not be rewritten"));
+    ck_assert_int_ge(s.count[BF_RUN_EVENT_PAUSED], 1);
+    run = open_run(&l, id);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_le(p.validated, 6);
+    /* Paused: running again is refused until someone resumes it. */
+    ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "is paused"));
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+    bf_validator_free(v);
+
+    /* A stop after the first batch: the run goes on existing, nothing is left running. */
+    w = memwh_new(100, 16);
+    unlink(ledger_path);
+    memset(&s, 0, sizeof s);
+    r = make_runner(w, NULL, &s, 1, 0);
+    s.stop_after_first = r;
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "run again to resume"));
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_STOPPED], 1);
+    run = open_run(&l, id);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.running, 0);
+    ck_assert_int_ge(p.validated, 1);
+    ck_assert_int_lt(p.validated, 10);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    s.stop_after_first = NULL;
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    for (size_t i = 0; i < 10; i++)
+        ck_assert_int_eq(w->publishes[i], 1);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
+START_TEST(bad_options_and_misuse_are_refused)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_scheduler_vtable vt = BF_SCHEDULER_VTABLE_INIT;
+    bf_runner *r = NULL;
+
+    ck_assert_int_eq(bf_runner_new(&r, NULL), BF_E_INVALID);
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "ledger_path"));
+    o.ledger_path = ledger_path;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "warehouse_path"));
+    o.warehouse_path = "/nonexistent/dir/w.db";
+    ck_assert_int_ne(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_ptr_null(r);
+    o.open_driver = memwh_open;
+    o.driver_userdata = NULL;
+    o.scheduler = &vt; /* no submit member */
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "submit"));
+    vt.version = 99;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_ABI);
+    o.version = 99;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_ABI);
+    ck_assert_int_eq(bf_runner_options_init(&o, 0), BF_E_ABI);
+    ck_assert_int_eq(bf_runner_options_init(&o, BF_RUNNER_OPTIONS_VERSION), BF_OK);
+    ck_assert_str_eq(bf_run_event_name(BF_RUN_EVENT_BATCH_DONE), "batch_done");
+    ck_assert_ptr_null(bf_run_event_name((bf_run_event_kind)99));
+}
+END_TEST
+
+START_TEST(run_without_a_job_is_refused)
+{
+    memwh *w = memwh_new(10, 4);
+    bf_runner *r = make_runner(w, NULL, NULL, 1, 0);
+
+    ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "nothing to run"));
+    bf_runner_free(r);
+    memwh_free(w);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runner");
+    TCase *tc = tcase_create("runner");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, every_batch_is_published_once_through_the_hosts_scheduler_and_driver);
+    tcase_add_test(tc, a_lost_lease_never_publishes_and_a_failed_attempt_is_retried);
+    tcase_add_test(tc, a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable);
+    tcase_add_test(tc, bad_options_and_misuse_are_refused);
+    tcase_add_test(tc, run_without_a_job_is_refused);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
