@@ -86,13 +86,13 @@ static void approve_event(void *userdata, const bf_run_event *ev)
            ev->message ? ev->message : "");
 }
 
-static const char *run_state(bf_runner *r, int64_t run_id, const char *ledger_path)
+/* The run's state now, read from the ledger ("" when it cannot be read). */
+static const char *run_state(int64_t run_id, const char *ledger_path)
 {
     static char name[32];
     bf_ledger *ledger = NULL;
     bf_run *run = NULL;
 
-    (void)r;
     name[0] = '\0';
     if (bf_ledger_open(&ledger, ledger_path, NULL) == BF_OK &&
         bf_run_open(&run, ledger, run_id) == BF_OK)
@@ -127,11 +127,11 @@ int cmd_approve(int argc, char **argv)
         json_decref(ui.events);
     } else if (cli_json) {
         cli_print_json(json_pack("{s:I, s:s, s:s, s:o}", "run", (json_int_t)a.run_id, "reviewer",
-                                 reviewer, "state", run_state(r, a.run_id, a.ledger_path),
+                                 reviewer, "state", run_state(a.run_id, a.ledger_path),
                                  "events", ui.events));
     } else {
         json_decref(ui.events);
-        printf("run %lld is %s\n", (long long)a.run_id, run_state(r, a.run_id, a.ledger_path));
+        printf("run %lld is %s\n", (long long)a.run_id, run_state(a.run_id, a.ledger_path));
     }
     bf_runner_free(r);
     return status;
@@ -218,25 +218,25 @@ int cmd_cleanup(int argc, char **argv)
     if ((status = open_runner(&r, &a, NULL, NULL, "cleanup")) != EXIT_DONE)
         return status;
     rc = bf_runner_cleanup(&json, r, a.run_id);
+    o = rc == BF_OK ? cli_embedded_json(json) : NULL;
     if (rc != BF_OK) {
         status = cli_fail_code(rc, cli_exit_for(rc), "cleanup: %s", bf_runner_last_error(r));
-    } else if (json_is_object(o = cli_embedded_json(json)) || (json_decref(o), 0)) {
-        if (cli_json) {
-            cli_print_json(o);
-        } else {
-            json_t *v;
-            size_t i;
+    } else if (!json_is_object(o)) {
+        json_decref(o);
+        status = cli_fail(EXIT_FAILURE_, "cleanup: the library's answer is not a JSON object");
+    } else if (cli_json) {
+        cli_print_json(o);
+    } else {
+        json_t *v;
+        size_t i, n = json_array_size(json_object_get(o, "dropped"));
 
-            json_array_foreach(json_object_get(o, "dropped"), i, v)
-                printf("dropped %s\n", json_string_value(v));
-            json_array_foreach(json_object_get(o, "kept"), i, v)
-                printf("kept %s: %s\n", json_string_value(json_object_get(v, "table")),
-                       json_string_value(json_object_get(v, "why")));
-            printf("run %lld: %zu table%s dropped\n", (long long)a.run_id,
-                   json_array_size(json_object_get(o, "dropped")),
-                   json_array_size(json_object_get(o, "dropped")) == 1 ? "" : "s");
-            json_decref(o);
-        }
+        json_array_foreach(json_object_get(o, "dropped"), i, v)
+            printf("dropped %s\n", json_string_value(v));
+        json_array_foreach(json_object_get(o, "kept"), i, v)
+            printf("kept %s: %s\n", json_string_value(json_object_get(v, "table")),
+                   json_string_value(json_object_get(v, "why")));
+        printf("run %lld: %zu table%s dropped\n", (long long)a.run_id, n, n == 1 ? "" : "s");
+        json_decref(o);
     }
     bf_free(json);
     bf_runner_free(r);

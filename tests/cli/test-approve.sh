@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 27
+plan 35
 
 W="$work/W.db"
 L="$W.ledger"
@@ -73,12 +73,36 @@ expect_rc 4 "a rolled-back run is not rolled back twice"
 # A second run, and another writer changes one of its rows: the rollback is refused.
 run "$BACKFILL" run "$BRIEF" --warehouse "$W"
 expect_rc 0 "a second run awaits approval"
-sqlite3 "$W" "UPDATE fct_orders SET net_revenue = net_revenue + 1 WHERE order_id = 199216"
+sqlite3 "$W" "CREATE TABLE kept AS SELECT * FROM fct_orders WHERE order_id = 199216;
+UPDATE fct_orders SET net_revenue = net_revenue + 1 WHERE order_id = 199216"
 fp2=$(fp)
 run "$BACKFILL" rollback refund-join-fix-2025h1 --ledger "$L" --warehouse "$W" --json
 expect_rc 3 "rollback refused over another writer's change"
 expect_grep "$work/out" 'another writer changed them' "the JSON says why"
 if [ "$(fp)" = "$fp2" ]; then ok "nothing changed by the refused rollback"; else
     not_ok "the refused rollback changed fct_orders"; fi
+# The other writer's change undone, the rollback goes through.
+sqlite3 "$W" "UPDATE fct_orders SET net_revenue = (SELECT net_revenue FROM kept) WHERE order_id = 199216;
+DROP TABLE kept"
+run "$BACKFILL" rollback refund-join-fix-2025h1 --ledger "$L" --warehouse "$W"
+expect_rc 0 "the rollback once the other writer's change is undone"
+if [ "$(fp)" = "$fp0" ]; then ok "fct_orders is back to its fingerprint from before the runs"; else
+    not_ok "fct_orders differs after the second rollback"; fi
+
+# A brief keeping nothing after its run settles (retention_days 0): cleanup drops its tables at once.
+sed 's/"name": "refund-join-fix-2025h1"/"name": "refund-join-r0"/; s/"retention_days": 14/"retention_days": 0/' \
+    "$BRIEF" > "$work/r0.json"
+run "$BACKFILL" run "$work/r0.json" --warehouse "$W"
+expect_rc 0 "a run of the brief without retention"
+run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 4 "cleanup refused while the run awaits approval"
+expect_grep "$work/err" "is awaiting_approval" "the refusal names the state"
+run "$BACKFILL" rollback refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 0 "the run rolled back"
+run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W" --json
+expect_rc 0 "cleanup at once"
+n=$(sqlite3 "$W" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fct_orders__bf_snap%\_3\_%' ESCAPE '\\'")
+if [ "$n" = 0 ]; then ok "the run's snapshot tables are gone"; else
+    not_ok "$n snapshot tables of run 3 are left"; fi
 
 finish
