@@ -449,7 +449,8 @@ done:
     bf_batch_list_free(c.bl);
     bf__free(c.items);
     bf__settle_dispose(&c.s);
-    if (rc == BF_OK && out_rc != BF_OK)
+    /* Without the JSON the caller asked for, nothing can be told: out of memory wins. */
+    if (out_rc != BF_OK)
         rc = bf__runner_fail(r, out_rc);
     else if (rc != BF_OK)
         bf__error(rc, "%s", r->err.msg);

@@ -620,6 +620,63 @@ START_TEST(cleanup_of_a_rolled_back_shadow_run_drops_the_shadow)
 }
 END_TEST
 
+/* ---- allocation failures on the refusal paths ------------------------------ */
+
+struct refusal {
+    bf_runner *r;
+    int64_t run;
+    int what; /* 0 approve by the wrong person, 1 rollback over a change, 2 cleanup too early */
+    int expect;
+};
+
+static int refusal_op(void *ctx)
+{
+    struct refusal *c = ctx;
+    char *json = NULL;
+    int rc;
+
+    switch (c->what) {
+    case 0:
+        rc = bf_runner_approve(c->r, c->run, "bob@example.com");
+        break;
+    case 1:
+        rc = bf_runner_rollback(&json, c->r, c->run, 0);
+        break;
+    default:
+        rc = bf_runner_cleanup(&json, c->r, c->run);
+        break;
+    }
+    bf_free(json);
+    return rc == c->expect ? BF_OK : rc;
+}
+
+START_TEST(refusals_survive_allocation_failures)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com"), id2;
+    struct refusal c;
+
+    c.r = make_runner(NULL, NULL);
+    c.run = id;
+    c.what = 0;
+    c.expect = BF_E_BLOCKED;
+    ck_assert_int_eq(refusal_op(&c), BF_OK); /* warm up: caches filled once, not leaks */
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    bftest_sql_exec(raw, "UPDATE t SET v = 999 WHERE id = 25");
+    c.what = 1;
+    c.expect = BF_E_CONFLICT;
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    bftest_sql_exec(raw, "UPDATE t SET v = 48 WHERE id = 25");
+    ck_assert_int_eq(bf_runner_approve(c.r, id, "raj@example.com"), BF_OK);
+    c.what = 2;
+    c.expect = BF_E_STATE;
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    (void)id2;
+    bf_runner_free(c.r);
+    bf_brief_free(b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("runner_approve");
@@ -639,6 +696,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_test(tc, cleanup_waits_for_the_retention_then_drops_the_tables);
     tcase_add_test(tc, cleanup_of_a_rolled_back_shadow_run_drops_the_shadow);
+    tcase_add_test(tc, refusals_survive_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
