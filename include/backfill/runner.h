@@ -216,7 +216,11 @@ BF_API int bf_runner_approve(bf_runner *runner, int64_t run_id, const char *revi
  * newest first, and the run) from the pre-images, and prove it: each
  * batch's fingerprint must return to its value before the batch published.
  * A batch that cannot be undone exactly is refused (BF_E_CONFLICT) and the
- * others stay as they are; *json_out (may be NULL) says what was done.
+ * others stay as they are; *json_out (may be NULL; free with bf_free()) says
+ * what was done, batch by batch, also when refused. A run already cut over
+ * (staging_swap, parallel_version) is rolled back only as a whole, by
+ * putting its backup table back, and only while the target is exactly what
+ * the cutover made it (BF_E_BLOCKED for one batch of it).
  */
 BF_API int bf_runner_rollback(char **json_out, bf_runner *runner, int64_t run_id,
                               int64_t batch_id);
@@ -224,8 +228,10 @@ BF_API int bf_runner_rollback(char **json_out, bf_runner *runner, int64_t run_id
 /*
  * Drop run `run_id`'s snapshots, staging and version tables once the run is
  * settled (completed or rolled back) and older than the brief's
- * rollback.retention_days; never before. *json_out (may be NULL) lists what
- * was dropped and what was kept, and why.
+ * rollback.retention_days (7 when the brief gives none; 0: at once), by the
+ * ledger's clock; never before (BF_E_STATE, saying when). *json_out (may be
+ * NULL; free with bf_free()) lists what was dropped and what was kept, and
+ * why.
  */
 BF_API int bf_runner_cleanup(char **json_out, bf_runner *runner, int64_t run_id);
 

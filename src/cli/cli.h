@@ -168,4 +168,9 @@ int cmd_run(int argc, char **argv);
 /* commands: report */
 int cmd_report(int argc, char **argv);
 
+/* commands: approve, rollback, cleanup */
+int cmd_approve(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
+
 #endif

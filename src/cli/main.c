@@ -70,6 +70,24 @@ static const struct cli_option run_options[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
+static const struct cli_option approve_options[] = {
+    {"reviewer", 0, "NAME", "who approves: the brief's reviewer, not the operator or the owner", 1},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option rollback_options[] = {
+    {"batch", 0, "ID", "only this batch (its id, as status --json shows); default: the whole run", 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
+    {NULL, 0, NULL, NULL, 0},
+};
+static const struct cli_option cleanup_options[] = {
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
+    {NULL, 0, NULL, NULL, 0},
+};
+
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
     {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", NULL,
@@ -124,6 +142,20 @@ static const struct cli_command commands[] = {
      "the announcement before a run, the maintenance notice during it, the change note after it "
      "(with the definition of done); read from the ledger only",
      report_options, "backfill-report/1", cmd_report},
+
+    /* commands: approve, rollback, cleanup */
+    {"approve", "RUN",
+     "approve the run as its reviewer, cut over and refresh downstream assets (exit 3 refused; "
+     "approving again resumes a failed refresh)",
+     approve_options, "backfill-approve/1", cmd_approve},
+    {"rollback", "RUN",
+     "undo one batch or the whole run from its pre-images, proved by fingerprints (exit 3 "
+     "refused: nothing changed)",
+     rollback_options, "backfill-rollback/1", cmd_rollback},
+    {"cleanup", "RUN",
+     "drop a settled run's snapshots, staging and version tables after its retention (exit 4 "
+     "too early)",
+     cleanup_options, "backfill-cleanup/1", cmd_cleanup},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

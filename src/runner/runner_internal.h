@@ -97,4 +97,38 @@ int64_t bf__runner_now_us(void);
 /* Sleep `seconds` (or until bf_runner_stop, checked every 50 ms). */
 void bf__runner_sleep(bf_runner *r, double seconds);
 
+/* ---- Approve, rollback and cleanup (approve.c) ------------------------- */
+
+/* A recorded run opened for approval, rollback or cleanup, with its brief and write spec. */
+typedef struct bf__settle {
+    bf_run *run;           /* on the runner's own ledger handle */
+    bf_brief *brief;       /* the brief the run recorded */
+    bf__job job;           /* its write spec */
+    bf_plan *plan;         /* the brief's plan against the warehouse, when asked for */
+    int shadowed;          /* staging_swap or parallel_version */
+    char *shadow, *backup; /* the shadow table and the cutover's backup, when shadowed */
+    char *operator_name;   /* who started the run */
+    int64_t finished_at;   /* when it completed or rolled back, or 0 */
+} bf__settle;
+
+/*
+ * Open run `run_id` with its recorded brief; with `with_plan`, also the
+ * brief's plan, refused (BF_E_CONFLICT) unless its fingerprint is the run's.
+ */
+int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan);
+void bf__settle_dispose(bf__settle *s);
+/* The plan batch of row `i` of a batch listing (BF_E_UNSUPPORTED for a split half). */
+int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, const bf_batch **out);
+/* The run's audit events (records among them). */
+int bf__settle_records(bf_event_list **out, const bf__settle *s);
+/* Whether `table` exists in the warehouse. */
+int bf__table_exists(int *out, bf_driver *d, const char *table);
+/* `name` as a double-quoted SQL identifier, or NULL (out of memory). */
+char *bf__quote_ident(const char *name);
+/* The fingerprint of `table` within `b` (NULL: the whole table) as "rows:hex32". */
+int bf__fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
+                         const bf_batch *b);
+/* The ledger's clock (bf_ledger_options.clock), else the wall clock, in microseconds. */
+int64_t bf__runner_ledger_now(const bf_runner *r);
+
 #endif

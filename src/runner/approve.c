@@ -1,0 +1,384 @@
+/*
+ * bf_runner_approve: the reviewer's approval, the cutover and the refresh
+ * of downstream assets; and what approval, rollback and cleanup share: a
+ * recorded run opened with its brief, its write spec and its tables.
+ */
+#include <string.h>
+
+#include "backfill/lineage.h"
+#include "common/json.h"
+#include "runner/runner_internal.h"
+
+/* ---- What approve, rollback and cleanup share ----------------------------- */
+
+void bf__settle_dispose(bf__settle *s)
+{
+    bf_run_free(s->run);
+    bf_brief_free(s->brief);
+    bf__job_dispose(&s->job);
+    bf_plan_free(s->plan);
+    bf__free(s->shadow);
+    bf__free(s->backup);
+    bf__free(s->operator_name);
+    memset(s, 0, sizeof *s);
+}
+
+int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
+{
+    bf_run_list *list = NULL;
+    int rc, found = 0;
+
+    memset(s, 0, sizeof *s);
+    if ((rc = bf_run_open(&s->run, r->ledger, run_id)) != BF_OK)
+        return rc;
+    if ((rc = bf__runner_run_brief(&s->brief, r->ledger, run_id)) != BF_OK)
+        goto fail;
+    if ((rc = bf__job_from_brief(&s->job, s->brief)) != BF_OK)
+        goto fail;
+    rc = bf_ledger_runs(&list, r->ledger, bf_run_brief_name(s->run));
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
+        if (bf_run_list_id(list, i) != run_id)
+            continue;
+        found = 1;
+        s->finished_at = bf_run_list_finished_at(list, i);
+        s->operator_name = bf__strdup(bf_run_list_operator(list, i) ? bf_run_list_operator(list, i)
+                                                                      : "");
+        if (!s->operator_name)
+            rc = bf__nomem();
+    }
+    bf_run_list_free(list);
+    if (rc == BF_OK && !found)
+        rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
+    if (rc != BF_OK)
+        goto fail;
+    s->shadowed = s->job.spec.strategy == BF_WRITE_STAGING_SWAP ||
+                  s->job.spec.strategy == BF_WRITE_PARALLEL_VERSION;
+    if (s->shadowed) {
+        s->shadow = bf__runner_shadow_table(&s->job.spec, run_id);
+        s->backup = bf__asprintf("%s__bf_backup_%lld", s->job.spec.table, (long long)run_id);
+        if (!s->shadow || !s->backup) {
+            rc = bf__nomem();
+            goto fail;
+        }
+    }
+    if (with_plan) {
+        rc = bf_driver_plan_brief(&s->plan, r->driver, s->brief);
+        if (rc == BF_OK && strcmp(bf_plan_fingerprint(s->plan), bf_run_plan_fingerprint(s->run)))
+            rc = bf__error(BF_E_CONFLICT, "run %lld (%s): the brief's plan made against the "
+                           "warehouse now has fingerprint %s, not the run's %s, so its batches "
+                           "cannot be matched to the run's", (long long)run_id,
+                           bf_run_brief_name(s->run), bf_plan_fingerprint(s->plan),
+                           bf_run_plan_fingerprint(s->run));
+        if (rc != BF_OK)
+            goto fail;
+    }
+    return BF_OK;
+fail:
+    bf__settle_dispose(s);
+    return rc;
+}
+
+int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, const bf_batch **out)
+{
+    int64_t ord = bf_batch_list_ordinal(bl, i);
+    const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(s->plan)
+                            ? bf_plan_batch(s->plan, (size_t)ord) : NULL;
+
+    *out = NULL;
+    if (!b || bf_batch_lo(b) != bf_batch_list_lo(bl, i) || bf_batch_hi(b) != bf_batch_list_hi(bl, i))
+        return bf__error(BF_E_UNSUPPORTED, "batch %s (id %lld) of run %lld is not one of the plan's "
+                         "own batches (a split half): the runner cannot address it",
+                         bf_batch_list_label(bl, i), (long long)bf_batch_list_id(bl, i),
+                         (long long)bf_run_id(s->run));
+    *out = b;
+    return BF_OK;
+}
+
+int bf__settle_records(bf_event_list **out, const bf__settle *s)
+{
+    return bf_run_events(out, s->run);
+}
+
+int bf__table_exists(int *out, bf_driver *d, const char *table)
+{
+    bf_table_info *info = NULL;
+    int rc = bf_driver_describe(&info, d, table);
+
+    bf_table_info_free(info);
+    *out = rc == BF_OK;
+    return rc == BF_E_NOT_FOUND ? BF_OK : rc;
+}
+
+char *bf__quote_ident(const char *name)
+{
+    bf__sb sb;
+    char *out = NULL;
+
+    bf__sb_init(&sb);
+    bf__sb_appendc(&sb, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            bf__sb_appendc(&sb, '"');
+        bf__sb_appendc(&sb, *p);
+    }
+    bf__sb_appendc(&sb, '"');
+    if (bf__sb_finish(&sb, &out) != BF_OK)
+        return NULL;
+    return out;
+}
+
+int bf__fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
+                         const bf_batch *b)
+{
+    bf_fingerprint fp;
+    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
+
+    if (rc == BF_OK)
+        rc = bf_fingerprint_format(out, 64, &fp);
+    return rc;
+}
+
+int64_t bf__runner_ledger_now(const bf_runner *r)
+{
+    if (r->ledger_opts.clock)
+        return r->ledger_opts.clock(r->ledger_opts.clock_userdata);
+    return bf__runner_now_us();
+}
+
+/* ---- Approval --------------------------------------------------------------- */
+
+/* Add a record whose detail is `o` (consumed). */
+static int record(bf_run *run, int64_t batch_id, const char *subject, json_t *o)
+{
+    char *text = NULL;
+    int rc = o ? bf__json_dump(&text, o, JSON_COMPACT) : bf__nomem();
+
+    json_decref(o);
+    if (rc == BF_OK)
+        rc = bf_run_record(run, batch_id, subject, text);
+    bf__free(text);
+    return rc;
+}
+
+/* The run-level validation passed: 1, failed 0, none recorded -1. */
+static int run_level_passed(int *out, bf_run *run)
+{
+    bf_validation_list *vl = NULL;
+    int rc = bf_run_validations(&vl, run, 0);
+
+    *out = -1;
+    if (rc == BF_OK && bf_validation_list_count(vl) > 0)
+        *out = bf_validation_list_passed(vl, 0) == 1;
+    bf_validation_list_free(vl);
+    return rc;
+}
+
+/* Who may approve: BF_E_BLOCKED with the sentence when `reviewer` may not. */
+static int check_reviewer(const bf__settle *s, const char *reviewer)
+{
+    const char *named = bf_brief_reviewer(s->brief), *owner = bf_brief_owner(s->brief);
+    long long id = (long long)bf_run_id(s->run);
+
+    if (named && named[0] && strcmp(named, reviewer) != 0)
+        return bf__error(BF_E_BLOCKED, "run %lld: %s is not the brief's reviewer (%s); only the "
+                         "reviewer approves", id, reviewer, named);
+    if (strcmp(s->operator_name, reviewer) == 0)
+        return bf__error(BF_E_BLOCKED, "run %lld: %s started the run and cannot approve it; the "
+                         "approval must come from someone else", id, reviewer);
+    if (owner && strcmp(owner, reviewer) == 0)
+        return bf__error(BF_E_BLOCKED, "run %lld: %s owns the brief and cannot approve its run; "
+                         "the approval must come from someone else", id, reviewer);
+    return BF_OK;
+}
+
+/* The refresh records: whether `asset` was refreshed ok already, and whether a cutover was. */
+static int look_back(const bf__settle *s, const char *asset, int *refreshed, int *cut_over)
+{
+    bf_event_list *ev = NULL;
+    int rc = bf__settle_records(&ev, s);
+
+    if (refreshed)
+        *refreshed = 0;
+    if (cut_over)
+        *cut_over = 0;
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++) {
+        const char *subject = bf_event_list_subject(ev, i);
+
+        if (cut_over && strcmp(subject, "cutover") == 0)
+            *cut_over = 1;
+        if (refreshed && asset && strcmp(subject, "refresh") == 0) {
+            json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
+            const char *a = json_string_value(json_object_get(o, "asset"));
+            const char *st = json_string_value(json_object_get(o, "status"));
+
+            if (a && st && strcmp(a, asset) == 0)
+                *refreshed = strcmp(st, "ok") == 0;
+            json_decref(o);
+        }
+    }
+    bf_event_list_free(ev);
+    return rc;
+}
+
+static int cutover(bf_runner *r, bf__settle *s, bf_run *as)
+{
+    char fp[64];
+    int done = 0, rc, backup = 0, shadow = 0;
+
+    if (!s->shadowed)
+        return BF_OK;
+    if ((rc = look_back(s, NULL, NULL, &done)) != BF_OK || done)
+        return rc;
+    /* A cutover whose record was lost (the process died between the two) is not done twice. */
+    if ((rc = bf__table_exists(&backup, r->driver, s->backup)) != BF_OK ||
+        (rc = bf__table_exists(&shadow, r->driver, s->shadow)) != BF_OK)
+        return rc;
+    if (!(backup && !shadow) &&
+        (rc = bf_driver_cutover(r->driver, &s->job.spec, bf_run_id(s->run), 0)) != BF_OK)
+        return bf__error(rc, "run %lld: cutover of %s: %s", (long long)bf_run_id(s->run),
+                         s->job.spec.table, bf_last_error());
+    if ((rc = bf__fingerprint_text(fp, r->driver, s->job.spec.table, NULL, NULL)) != BF_OK)
+        return rc;
+    return record(as, 0, "cutover",
+                  json_pack("{s:s, s:s, s:s, s:s}", "strategy",
+                            bf_write_strategy_name(s->job.spec.strategy), "table",
+                            s->job.spec.table, "backup", s->backup, "fingerprint", fp));
+}
+
+static int refresh(bf_runner *r, bf__settle *s, bf_run *as, size_t *out_done)
+{
+    bf_lineage *lin = NULL;
+    int rc = bf_lineage_new(&lin, s->brief);
+    int order = 0;
+
+    *out_done = 0;
+    for (size_t i = 0; rc == BF_OK && i < bf_lineage_refresh_count(lin); i++) {
+        const char *asset = bf_lineage_refresh(lin, i), *sql = NULL;
+        int64_t started;
+        double took;
+        int already = 0, erc;
+        char msg[1200];
+
+        for (size_t k = 0; k < bf_brief_downstream_count(s->brief); k++)
+            if (strcmp(bf_brief_downstream_name(s->brief, k), asset) == 0)
+                sql = bf_brief_downstream_refresh_sql(s->brief, k);
+        if (!sql || !sql[0])
+            continue; /* nothing to run: the warehouse keeps it up to date (a view) */
+        order++;
+        if ((rc = look_back(s, asset, &already, NULL)) != BF_OK)
+            break;
+        if (already)
+            continue;
+        started = bf__runner_now_us();
+        erc = bf_driver_execute(r->driver, sql);
+        took = (double)(bf__runner_now_us() - started) / 1e6;
+        if (erc != BF_OK)
+            bf__snprintf(msg, sizeof msg, "%s", bf_last_error());
+        rc = record(as, 0, "refresh",
+                    json_pack("{s:s, s:i, s:s, s:o, s:f}", "asset", asset, "order", order,
+                              "status", erc == BF_OK ? "ok" : "failed", "error",
+                              erc == BF_OK ? json_null() : json_string(msg), "duration_s", took));
+        if (rc != BF_OK)
+            break;
+        if (erc != BF_OK) {
+            char why[1400];
+
+            bf__snprintf(why, sizeof why, "refresh of %s failed: %s", asset, msg);
+            bf__runner_emit(r, s->run, BF_RUN_EVENT_REFRESHED, 0, NULL, 0, 0, took, why);
+            rc = bf__error(BF_E_DRIVER, "run %lld: the refresh of downstream asset %s failed: %s; "
+                           "the run stays approved, and approving it again resumes from %s",
+                           (long long)bf_run_id(s->run), asset, msg, asset);
+            break;
+        }
+        bf__snprintf(msg, sizeof msg, "%s refreshed", asset);
+        bf__runner_emit(r, s->run, BF_RUN_EVENT_REFRESHED, 0, NULL, 0, 0, took, msg);
+        (*out_done)++;
+    }
+    bf_lineage_free(lin);
+    return rc;
+}
+
+int bf_runner_approve(bf_runner *r, int64_t run_id, const char *reviewer)
+{
+    bf__settle s;
+    bf_ledger_options lo;
+    bf_ledger *rl = NULL;
+    bf_run *as = NULL;
+    int rc, passed, state;
+    size_t refreshed = 0;
+    char msg[600];
+
+    if (!r)
+        return bf__error(BF_E_INVALID, "bf_runner_approve: runner is NULL");
+    if (!reviewer || !reviewer[0])
+        return bf__runner_fail(r, bf__error(BF_E_INVALID, "bf_runner_approve: no reviewer"));
+    if ((rc = bf__settle_open(&s, r, run_id, 0)) != BF_OK)
+        return bf__runner_fail(r, rc);
+    state = bf_run_current_state(s.run);
+    if (state != BF_RUN_AWAITING_APPROVAL && state != BF_RUN_APPROVED) {
+        rc = bf__error(BF_E_BLOCKED, "run %lld (%s) is %s, not awaiting approval%s",
+                       (long long)run_id, bf_run_brief_name(s.run), bf_run_state_name(state),
+                       state == BF_RUN_COMPLETED ? ": it was approved and completed already"
+                       : state == BF_RUN_ROLLED_BACK ? ": it was rolled back"
+                       : ": every batch must be validated and the run-level checks pass first");
+        goto done;
+    }
+    if ((rc = run_level_passed(&passed, s.run)) != BF_OK)
+        goto done;
+    if (passed != 1) {
+        rc = bf__error(BF_E_BLOCKED, "run %lld (%s): %s", (long long)run_id,
+                       bf_run_brief_name(s.run),
+                       passed < 0 ? "no run-level validation is recorded; validate the run first"
+                                  : "the run-level validation failed; it cannot be approved");
+        goto done;
+    }
+    {
+        bf_progress p = BF_PROGRESS_INIT;
+
+        if ((rc = bf_run_progress(&p, s.run)) != BF_OK)
+            goto done;
+        if (p.pending + p.running + p.failed + p.rolled_back > 0) {
+            rc = bf__error(BF_E_BLOCKED, "run %lld (%s): %lld of its %lld batches are not done "
+                           "(pending, running, failed or rolled back); it cannot be approved",
+                           (long long)run_id, bf_run_brief_name(s.run),
+                           (long long)(p.pending + p.running + p.failed + p.rolled_back),
+                           (long long)p.total);
+            goto done;
+        }
+    }
+    if ((rc = check_reviewer(&s, reviewer)) != BF_OK)
+        goto done;
+    /* The reviewer's own ledger handle: every step is recorded as theirs. */
+    lo = r->ledger_opts;
+    lo.actor = reviewer;
+    lo.free_store_userdata = NULL;
+    if ((rc = bf_ledger_open(&rl, r->ledger_path, &lo)) != BF_OK ||
+        (rc = bf_run_open(&as, rl, run_id)) != BF_OK)
+        goto done;
+    if (state == BF_RUN_AWAITING_APPROVAL) {
+        bf__snprintf(msg, sizeof msg, "approved by %s", reviewer);
+        if ((rc = bf_run_set_state(as, BF_RUN_APPROVED, msg)) != BF_OK ||
+            (rc = record(as, 0, "approval", json_pack("{s:s, s:s}", "reviewer", reviewer,
+                                                      "operator", s.operator_name))) != BF_OK)
+            goto done;
+        bf_run_refresh(s.run);
+        bf__runner_emit(r, s.run, BF_RUN_EVENT_APPROVED, 0, NULL, 0, 0, 0, msg);
+    }
+    if ((rc = cutover(r, &s, as)) != BF_OK)
+        goto done;
+    if ((rc = refresh(r, &s, as, &refreshed)) != BF_OK)
+        goto done;
+    bf__snprintf(msg, sizeof msg, "approved by %s%s; %zu downstream asset%s refreshed", reviewer,
+                 s.shadowed ? ", cut over" : "", refreshed, refreshed == 1 ? "" : "s");
+    if ((rc = bf_run_finish(as, msg)) != BF_OK)
+        goto done;
+    bf_run_refresh(s.run);
+    bf__runner_emit(r, s.run, BF_RUN_EVENT_DONE, 0, NULL, 0, 0, 0, msg);
+done:
+    if (rc != BF_OK)
+        bf__runner_fail(r, rc);
+    bf_run_free(as);
+    bf_ledger_close(rl);
+    bf__settle_dispose(&s);
+    return rc;
+}

@@ -1,0 +1,108 @@
+#!/bin/sh
+# backfill approve, rollback and cleanup on the example warehouse
+# (examples/warehouse): who may approve and when, the downstream refresh
+# after approval, the whole run rolled back to the table's fingerprint from
+# before the run, a rollback refused over another writer's change, and
+# cleanup refused before the brief's retention is over.
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 35
+
+W="$work/W.db"
+L="$W.ledger"
+BRIEF="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
+sqlite3 "$W" < "$BF_SOURCE_ROOT/examples/warehouse/build.sql"
+mart() { sqlite3 "$W" "SELECT month || '=' || net_revenue FROM mart_monthly_revenue ORDER BY month" | tr '\n' ' '; }
+fp() { "$BACKFILL" fingerprint fct_orders --warehouse "$W"; }
+fp0=$(fp)
+cp "$W" "$W.before"
+mart0=$(mart)
+
+# No ledger yet: nothing to approve.
+run "$BACKFILL" approve refund-join-fix-2025h1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
+expect_rc 2 "approve without a ledger"
+
+# The run started, then stopped at once (the hook interrupts it once, on its first event).
+run "$BACKFILL" run "$BRIEF" --warehouse "$W" --on-event "[ -e '$work/hooked' ] || { touch '$work/hooked'; kill -INT \$PPID; }"
+expect_rc 4 "a run stopped before its end"
+run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
+expect_rc 3 "approve refused before the run finished"
+expect_grep "$work/err" "not awaiting approval" "the refusal says why"
+
+run "$BACKFILL" run "$BRIEF" --warehouse "$W"
+expect_rc 0 "the run resumes and awaits approval"
+
+run "$BACKFILL" approve refund-join-fix-2025h1 --reviewer ana@example.com --ledger "$L" --warehouse "$W"
+expect_rc 3 "approve refused for ana, the brief's owner"
+expect_grep "$work/err" "ana@example.com is not the brief's reviewer \(raj@example.com\)" "the refusal names the reviewer"
+run "$BACKFILL" approve 1 --reviewer ana@example.com --ledger "$L" --warehouse "$W" --json
+expect_rc 3 "--json refusal"
+expect_grep "$work/out" '"code": "BF_E_BLOCKED"' "the JSON error names the code"
+if [ "$(mart)" = "$mart0" ]; then ok "nothing refreshed by a refused approval"; else
+    not_ok "a refused approval refreshed the mart" "$(mart)"; fi
+run "$BACKFILL" approve 1 --reviewer raj --ledger "$L" --warehouse "$W"
+expect_rc 3 "approve refused for a name that is not the reviewer's"
+
+run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
+expect_rc 0 "approve accepted for raj"
+expect_grep "$work/out" "^refreshed: mart_monthly_revenue refreshed$" "the mart is refreshed"
+expect_grep "$work/out" "^run 1 is completed$" "the run completes"
+mart1=$(mart)
+if [ "$mart1" != "$mart0" ]; then ok "mart_monthly_revenue holds new numbers"; else
+    not_ok "mart_monthly_revenue unchanged" "$mart1"; fi
+jan0=$(sqlite3 "$W.before" "SELECT net_revenue FROM mart_monthly_revenue WHERE month = '2025-01'")
+if [ "$(sqlite3 "$W" "SELECT net_revenue < $jan0 FROM mart_monthly_revenue WHERE month = '2025-01'")" = 1 ]; then ok "January's net revenue went down (refunds joined)"; else
+    not_ok "January's net revenue did not go down" "$mart1"; fi
+run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
+expect_rc 3 "a completed run is not approved twice"
+
+# Cleanup waits for rollback.retention_days (14).
+run "$BACKFILL" cleanup 1 --ledger "$L" --warehouse "$W"
+expect_rc 4 "cleanup refused before the retention is over"
+expect_grep "$work/err" "retention_days \(14 days\)" "the refusal gives the retention"
+
+# The whole run back: the table's fingerprint from before the run.
+run "$BACKFILL" rollback 1 --ledger "$L" --warehouse "$W" --json
+expect_rc 0 "rollback of the whole run"
+expect_grep "$work/out" '"state": "rolled_back"' "the run is rolled back"
+if [ "$(fp)" = "$fp0" ]; then ok "fct_orders has its fingerprint from before the run"; else
+    not_ok "fct_orders differs after the rollback" "before: $fp0" "now: $(fp)"; fi
+run "$BACKFILL" rollback 1 --ledger "$L" --warehouse "$W"
+expect_rc 4 "a rolled-back run is not rolled back twice"
+
+# A second run, and another writer changes one of its rows: the rollback is refused.
+run "$BACKFILL" run "$BRIEF" --warehouse "$W"
+expect_rc 0 "a second run awaits approval"
+sqlite3 "$W" "CREATE TABLE kept AS SELECT * FROM fct_orders WHERE order_id = 199216;
+UPDATE fct_orders SET net_revenue = net_revenue + 1 WHERE order_id = 199216"
+fp2=$(fp)
+run "$BACKFILL" rollback refund-join-fix-2025h1 --ledger "$L" --warehouse "$W" --json
+expect_rc 3 "rollback refused over another writer's change"
+expect_grep "$work/out" 'another writer changed them' "the JSON says why"
+if [ "$(fp)" = "$fp2" ]; then ok "nothing changed by the refused rollback"; else
+    not_ok "the refused rollback changed fct_orders"; fi
+# The other writer's change undone, the rollback goes through.
+sqlite3 "$W" "UPDATE fct_orders SET net_revenue = (SELECT net_revenue FROM kept) WHERE order_id = 199216;
+DROP TABLE kept"
+run "$BACKFILL" rollback refund-join-fix-2025h1 --ledger "$L" --warehouse "$W"
+expect_rc 0 "the rollback once the other writer's change is undone"
+if [ "$(fp)" = "$fp0" ]; then ok "fct_orders is back to its fingerprint from before the runs"; else
+    not_ok "fct_orders differs after the second rollback"; fi
+
+# A brief keeping nothing after its run settles (retention_days 0): cleanup drops its tables at once.
+sed 's/"name": "refund-join-fix-2025h1"/"name": "refund-join-r0"/; s/"retention_days": 14/"retention_days": 0/' \
+    "$BRIEF" > "$work/r0.json"
+run "$BACKFILL" run "$work/r0.json" --warehouse "$W"
+expect_rc 0 "a run of the brief without retention"
+run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 4 "cleanup refused while the run awaits approval"
+expect_grep "$work/err" "is awaiting_approval" "the refusal names the state"
+run "$BACKFILL" rollback refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 0 "the run rolled back"
+run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W" --json
+expect_rc 0 "cleanup at once"
+n=$(sqlite3 "$W" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fct_orders__bf_snap%\_3\_%' ESCAPE '\\'")
+if [ "$n" = 0 ]; then ok "the run's snapshot tables are gone"; else
+    not_ok "$n snapshot tables of run 3 are left"; fi
+
+finish

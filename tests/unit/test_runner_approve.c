@@ -1,0 +1,707 @@
+/*
+ * The runbook's last steps through bf_runner on a small SQLite warehouse:
+ * approval (who may approve, when), cutover, downstream refresh in lineage
+ * order and its resumption, rollback of one batch and of the whole run
+ * proved by fingerprints, refusal over another writer's change, cleanup
+ * after the retention only (under a ledger clock the test moves).
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "bftest.h"
+#include "sqltest.h"
+
+#define DAY_US (86400LL * 1000000LL)
+
+static char dir[64];
+static char wpath[96];
+static char lpath[96];
+static sqlite3 *raw;
+static int64_t clock_offset; /* added to the wall clock by the ledger's clock */
+
+static int64_t test_clock(void *userdata)
+{
+    struct timespec ts;
+
+    (void)userdata;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + clock_offset;
+}
+
+/* t: 60 rows over January 2025 (two a day); src: the same rows with v doubled. */
+static void setup(void)
+{
+    strcpy(dir, "/tmp/bf-approve-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(wpath, sizeof wpath, "%s/w.db", dir);
+    snprintf(lpath, sizeof lpath, "%s/w.db.ledger", dir);
+    clock_offset = 0;
+    ck_assert_int_eq(sqlite3_open(wpath, &raw), SQLITE_OK);
+    bftest_sql_exec(raw,
+                    "CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v INTEGER);"
+                    "CREATE TABLE src (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v INTEGER);"
+                    "CREATE TABLE mart (total INTEGER);"
+                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59) "
+                    "INSERT INTO t SELECT i + 1, 1735689600 + i * 43200, i FROM n;"
+                    "INSERT INTO src SELECT id, ts, v * 2 FROM t;");
+}
+
+static void teardown(void)
+{
+    char cmd[200];
+
+    sqlite3_close(raw);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *const MART_OK =
+    "{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"t\"], \"owner\": \"analytics\","
+    " \"refresh_sql\": \"DELETE FROM mart; INSERT INTO mart SELECT sum(v) FROM t\"}";
+
+/* The brief: `strategy`, downstream assets `downstream` (a JSON array's inside). */
+static bf_brief *make_brief(const char *strategy, const char *downstream)
+{
+    char text[4096];
+    bf_brief *b = NULL;
+
+    snprintf(text, sizeof text,
+             "{\"format\": \"backfill-brief/1\", \"name\": \"t-fix\","
+             " \"reason\": \"v was halved in January 2025.\", \"owner\": \"ana@example.com\","
+             " \"reviewer\": \"raj@example.com\", \"risk\": \"enrichment\", \"code_version\": \"git:1\","
+             " \"target\": {\"table\": \"t\", \"key\": [\"id\"], \"time_column\": \"ts\","
+             "   \"time_format\": \"unix_s\"},"
+             " \"sources\": [\"src\"],"
+             " \"scope\": {\"time\": {\"start\": \"2025-01-01\", \"end\": \"2025-01-31\","
+             "   \"timezone\": \"UTC\"}},"
+             " \"batching\": {\"by\": \"time\", \"grain\": \"day\", \"every\": 10,"
+             "   \"max_concurrency\": 1},"
+             " \"write\": {\"strategy\": \"%s\", \"snapshot\": true},"
+             " \"job\": {\"select\": \"SELECT id, ts, v FROM src WHERE ts >= :start AND ts < :end\"},"
+             " \"downstream\": [%s],"
+             " \"validation\": [{\"check\": \"unique\"}],"
+             " \"rollback\": {\"plan\": \"snapshots\", \"retention_days\": 3,"
+             "   \"owner\": \"ana@example.com\"}}",
+             strategy, downstream);
+    ck_assert_msg(bf_brief_load_json(&b, text, strlen(text)) == BF_OK, "%s", bf_last_error());
+    return b;
+}
+
+struct events {
+    int approved, refreshed, done, rolled_back;
+};
+
+static void count_event(void *userdata, const bf_run_event *ev)
+{
+    struct events *e = userdata;
+
+    e->approved += ev->kind == BF_RUN_EVENT_APPROVED;
+    e->refreshed += ev->kind == BF_RUN_EVENT_REFRESHED;
+    e->done += ev->kind == BF_RUN_EVENT_DONE;
+    e->rolled_back += ev->kind == BF_RUN_EVENT_ROLLED_BACK;
+}
+
+static int hold_then_stop(void *userdata, char *reason, size_t size)
+{
+    bf_runner **r = userdata;
+
+    bf_runner_stop(*r);
+    snprintf(reason, size, "held by the test");
+    return 1;
+}
+
+static bf_runner *make_runner(const char *operator_name, struct events *ev)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+
+    lo.clock = test_clock;
+    lo.actor = "runner@test";
+    o.ledger_path = lpath;
+    o.ledger_options = &lo;
+    o.warehouse_path = wpath;
+    o.operator_name = operator_name;
+    o.on_event = ev ? count_event : NULL;
+    o.event_userdata = ev;
+    ck_assert_msg(bf_runner_new(&r, &o) == BF_OK, "%s", bf_last_error());
+    return r;
+}
+
+/* Run the brief to awaiting_approval with operator `op`; the run's id. */
+static int64_t run_brief(bf_brief *b, const char *op)
+{
+    bf_runner *r = make_runner(op, NULL);
+    int64_t id = 0;
+
+    ck_assert_msg(bf_runner_set_brief(r, b) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    bf_runner_free(r);
+    return id;
+}
+
+static void fingerprint(char out[64], const char *table)
+{
+    bf_driver *d = NULL;
+    bf_fingerprint fp;
+
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, wpath, 0), BF_OK);
+    ck_assert_msg(bf_driver_fingerprint(&fp, d, table, NULL, 0, NULL, NULL) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(bf_fingerprint_format(out, 64, &fp), BF_OK);
+    bf_driver_free(d);
+}
+
+static int table_exists(const char *name)
+{
+    char q[200];
+
+    snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+             name);
+    return bftest_sql_int(raw, q) == 1;
+}
+
+static int run_state(int64_t id)
+{
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+    int st;
+
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    st = (int)bf_run_current_state(run);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    return st;
+}
+
+/* The details of the run's records with `subject`, joined by "\n", and their actors. */
+static void records(char *out, size_t size, char *actors, size_t asize, int64_t id,
+                    const char *subject)
+{
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+    bf_event_list *ev = NULL;
+    size_t n = 0, na = 0;
+
+    out[0] = '\0';
+    if (actors)
+        actors[0] = '\0';
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_events(&ev, run), BF_OK);
+    for (size_t i = 0; i < bf_event_list_count(ev); i++) {
+        if (strcmp(bf_event_list_subject(ev, i), subject) != 0)
+            continue;
+        n += (size_t)snprintf(out + n, size - n, "%s\n", bf_event_list_detail(ev, i));
+        if (actors)
+            na += (size_t)snprintf(actors + na, asize - na, "%s\n", bf_event_list_actor(ev, i));
+    }
+    bf_event_list_free(ev);
+    bf_run_free(run);
+    bf_ledger_close(l);
+}
+
+/* The id of the run's batch in position `ordinal`. */
+static int64_t batch_id(int64_t run_id, size_t ordinal, int *state)
+{
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+    bf_batch_list *bl = NULL;
+    int64_t id;
+
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, run_id), BF_OK);
+    ck_assert_int_eq(bf_run_batches(&bl, run, -1), BF_OK);
+    ck_assert_uint_gt(bf_batch_list_count(bl), ordinal);
+    id = bf_batch_list_id(bl, ordinal);
+    if (state)
+        *state = bf_batch_list_state(bl, ordinal);
+    bf_batch_list_free(bl);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    return id;
+}
+
+/* ---- approval ------------------------------------------------------------- */
+
+START_TEST(approve_is_refused_before_the_run_is_validated)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+    int64_t id = 0;
+
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.throttle = hold_then_stop;
+    o.throttle_userdata = &r;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "not awaiting approval"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_ne(run_state(id), BF_RUN_APPROVED);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM mart"), 0);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(approve_is_refused_for_the_wrong_people)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "raj@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    /* Not the brief's reviewer. */
+    ck_assert_int_eq(bf_runner_approve(r, id, "bob@example.com"), BF_E_BLOCKED);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "not the brief's reviewer"));
+    /* The reviewer, but also the run's operator. */
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "started the run"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(bf_runner_approve(r, id, ""), BF_E_INVALID);
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM mart"), 0);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(approve_is_refused_to_the_brief_owner)
+{
+    /* A host's job with a brief the preflight would block: its owner is its reviewer. */
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    const char *key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_run_spec rs = BF_RUN_SPEC_INIT;
+    bf_validator *v = NULL;
+    bf_driver *d = NULL;
+    bf_plan *plan = NULL;
+    bf_runner *r;
+    char *text = NULL;
+    int64_t id = 0;
+
+    ck_assert_int_eq(bf_brief_set_reviewer(b, "ana@example.com"), BF_OK);
+    ck_assert_int_eq(bf_brief_save_json(&text, b), BF_OK);
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, wpath, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_plan_brief(&plan, d, b), BF_OK);
+    ck_assert_int_eq(bf_validator_new_from_brief(&v, b), BF_OK);
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, ts, v FROM src WHERE ts >= :start AND ts < :end";
+    spec.snapshot = 1;
+    rs.brief_name = "t-fix";
+    rs.brief_json = text;
+    rs.operator_name = "ops@example.com";
+    r = make_runner(NULL, NULL);
+    ck_assert_int_eq(bf_runner_set_job(r, plan, &spec, &rs, v), BF_OK);
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(bf_runner_approve(r, id, "ana@example.com"), BF_E_BLOCKED);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "owns the brief"), "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    bf_runner_free(r);
+    bf_validator_free(v);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_free(text);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(approve_completes_in_place_and_records_the_reviewer)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    struct events ev = {0, 0, 0, 0};
+    bf_runner *r = make_runner(NULL, &ev);
+    char det[4096], actors[1024];
+
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    /* The mart holds the new numbers: v doubled over all 60 rows. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 2 * 1770);
+    records(det, sizeof det, actors, sizeof actors, id, "approval");
+    ck_assert_str_eq(det, "{\"reviewer\":\"raj@example.com\",\"operator\":\"ops@example.com\"}\n");
+    ck_assert_str_eq(actors, "raj@example.com\n");
+    records(det, sizeof det, NULL, 0, id, "cutover");
+    ck_assert_str_eq(det, ""); /* in place: nothing to swap */
+    records(det, sizeof det, NULL, 0, id, "refresh");
+    ck_assert_msg(strstr(det, "\"asset\":\"mart\",\"order\":1,\"status\":\"ok\",\"error\":null"),
+                  "%s", det);
+    ck_assert_int_eq(ev.approved, 1);
+    ck_assert_int_eq(ev.refreshed, 1);
+    ck_assert_int_eq(ev.done, 1);
+    /* Approving a completed run again is refused and changes nothing. */
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
+{
+    /* b depends on a, but is listed first; b's table does not exist yet. */
+    bf_brief *b = make_brief(
+        "partition_overwrite",
+        "{\"name\": \"b\", \"kind\": \"table\", \"depends_on\": [\"a\"],"
+        " \"refresh_sql\": \"DELETE FROM b_tbl; INSERT INTO b_tbl SELECT total * 10 FROM a_tbl\"},"
+        "{\"name\": \"a\", \"kind\": \"table\", \"depends_on\": [\"t\"],"
+        " \"refresh_sql\": \"DELETE FROM a_tbl; INSERT INTO a_tbl SELECT sum(v) FROM t\"}");
+    int64_t id;
+    bf_runner *r;
+    char det[4096];
+    const char *a_ok, *b_failed, *b_ok;
+
+    bftest_sql_exec(raw, "CREATE TABLE a_tbl (total INTEGER)");
+    id = run_brief(b, "ops@example.com");
+    r = make_runner(NULL, NULL);
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_DRIVER);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "downstream asset b failed"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_APPROVED);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM a_tbl"), 3540);
+    /* a's total changes now; a resumed approval must not refresh a again. */
+    bftest_sql_exec(raw, "UPDATE a_tbl SET total = 7; CREATE TABLE b_tbl (total INTEGER)");
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM a_tbl"), 7);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM b_tbl"), 70);
+    records(det, sizeof det, NULL, 0, id, "refresh");
+    a_ok = strstr(det, "\"asset\":\"a\",\"order\":1,\"status\":\"ok\"");
+    b_failed = strstr(det, "\"asset\":\"b\",\"order\":2,\"status\":\"failed\",\"error\":\"");
+    b_ok = strstr(det, "\"asset\":\"b\",\"order\":2,\"status\":\"ok\"");
+    ck_assert_msg(a_ok && b_failed && b_ok && a_ok < b_failed && b_failed < b_ok, "%s", det);
+    ck_assert_ptr_null(strstr(a_ok + 1, "\"asset\":\"a\"")); /* a refreshed once */
+    /* Only one approval was recorded. */
+    records(det, sizeof det, NULL, 0, id, "approval");
+    ck_assert_ptr_null(strchr(strchr(det, '\n') + 1, '\n'));
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* ---- staging_swap: cutover and the rollback that swaps back --------------- */
+
+START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    char before[64], after[64], det[4096], *json = NULL;
+    int64_t id;
+    bf_runner *r;
+    struct events ev = {0, 0, 0, 0};
+
+    fingerprint(before, "t");
+    id = run_brief(b, "ops@example.com");
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 1770); /* target untouched */
+    ck_assert(table_exists("t__bf_full_1"));
+    r = make_runner(NULL, &ev);
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t__bf_backup_1"), 1770);
+    ck_assert(!table_exists("t__bf_full_1"));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 3540);
+    records(det, sizeof det, NULL, 0, id, "cutover");
+    ck_assert_msg(strstr(det, "{\"strategy\":\"staging_swap\",\"table\":\"t\",\"backup\":"
+                              "\"t__bf_backup_1\",\"fingerprint\":\"60:"), "%s", det);
+    /* After the cutover a single batch cannot be undone: only the whole run. */
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, batch_id(id, 0, NULL)), BF_E_BLOCKED);
+    ck_assert_msg(bf_runner_rollback(&json, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"state\": \"rolled_back\""));
+    ck_assert_ptr_null(strstr(json, "\"restored\": false"));
+    bf_free(json);
+    fingerprint(after, "t");
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(run_state(id), BF_RUN_ROLLED_BACK);
+    ck_assert(!table_exists("t__bf_backup_1"));
+    ck_assert(table_exists("t__bf_full_1")); /* the run's table, for cleanup to drop */
+    ck_assert_int_eq(ev.rolled_back, 4);     /* three batches and the run */
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(staging_swap_refuses_to_swap_back_over_another_writer)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    char before[64];
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_OK);
+    bftest_sql_exec(raw, "UPDATE t SET v = 1000 WHERE id = 5");
+    fingerprint(before, "t");
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 0), BF_E_CONFLICT);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "changed since the cutover"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    ck_assert(table_exists("t__bf_backup_1"));
+    {
+        char now[64];
+
+        fingerprint(now, "t");
+        ck_assert_str_eq(now, before);
+    }
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* ---- rollback in place ------------------------------------------------------ */
+
+START_TEST(rollback_of_one_batch_then_of_the_run_restores_the_target)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    char before[64], after[64], *json = NULL;
+    int64_t id, first;
+    int state;
+    bf_runner *r;
+
+    fingerprint(before, "t");
+    id = run_brief(b, "ops@example.com");
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    r = make_runner(NULL, NULL);
+    first = batch_id(id, 0, NULL);
+    ck_assert_msg(bf_runner_rollback(&json, r, id, first) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"restored\": true"));
+    ck_assert_ptr_nonnull(strstr(json, "\"state\": \"awaiting_approval\""));
+    bf_free(json);
+    batch_id(id, 0, &state);
+    ck_assert_int_eq(state, BF_BATCH_ROLLED_BACK);
+    /* Batch 1 covers 2025-01-01..2025-01-10: rows 1 to 20 have their old values again. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id <= 20"), 190);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id > 20"), 2 * (1770 - 190));
+    /* The same batch again: it is rolled back already. */
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, first), BF_E_STATE);
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 999), BF_E_NOT_FOUND);
+    /* A run with a rolled-back batch cannot be approved. */
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
+    ck_assert_msg(bf_runner_rollback(&json, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"state\": \"rolled_back\""));
+    bf_free(json);
+    fingerprint(after, "t");
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(run_state(id), BF_RUN_ROLLED_BACK);
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 0), BF_E_STATE);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(rollback_is_refused_when_another_writer_changed_a_row)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    char before[64], now[64], *json = NULL;
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+    int state;
+
+    /* Row 25 lies in the second batch (2025-01-11..2025-01-20). */
+    bftest_sql_exec(raw, "UPDATE t SET v = 999 WHERE id = 25");
+    fingerprint(before, "t");
+    ck_assert_int_eq(bf_runner_rollback(&json, r, id, 0), BF_E_CONFLICT);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_null(strstr(json, "\"restored\": true"));
+    ck_assert_ptr_nonnull(strstr(json, "another writer"));
+    bf_free(json);
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, batch_id(id, 1, NULL)), BF_E_CONFLICT);
+    fingerprint(now, "t");
+    ck_assert_str_eq(now, before);
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    for (size_t i = 0; i < 3; i++) {
+        batch_id(id, i, &state);
+        ck_assert_int_eq(state, BF_BATCH_VALIDATED);
+    }
+    /* The untouched first batch can still be undone alone. */
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, batch_id(id, 0, NULL)), BF_OK);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(a_batch_an_earlier_run_did_has_nothing_to_undo)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    char *json = NULL;
+    int64_t first = run_brief(b, "ops@example.com"), second;
+    bf_runner *r = make_runner(NULL, NULL);
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r2 = NULL;
+
+    ck_assert_int_eq(bf_runner_approve(r, first, "raj@example.com"), BF_OK);
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.flags = BF_RUNNER_NEW;
+    ck_assert_int_eq(bf_runner_new(&r2, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r2, b), BF_OK);
+    ck_assert_msg(bf_runner_run(r2, &second) == BF_OK, "%s", bf_runner_last_error(r2));
+    ck_assert_int_ne(second, first);
+    ck_assert_int_eq(bf_runner_rollback(&json, r, second, 0), BF_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"restored\": false"));
+    ck_assert_ptr_nonnull(strstr(json, "nothing to undo"));
+    ck_assert_ptr_nonnull(strstr(json, "\"fingerprint_before\": null"));
+    bf_free(json);
+    /* The first run's rows stay. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    bf_runner_free(r2);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* ---- cleanup ---------------------------------------------------------------- */
+
+START_TEST(cleanup_waits_for_the_retention_then_drops_the_tables)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+    char *json = NULL, det[2048];
+
+    /* Not settled yet. */
+    ck_assert_int_eq(bf_runner_cleanup(NULL, r, id), BF_E_STATE);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "awaiting_approval"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_OK);
+    /* Settled, but the retention (3 days) is not over. */
+    clock_offset = 2 * DAY_US;
+    ck_assert_int_eq(bf_runner_cleanup(&json, r, id), BF_E_STATE);
+    ck_assert_ptr_null(json);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "retention_days (3 days)"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert(table_exists("t__bf_backup_1"));
+    ck_assert(table_exists("t__bf_snap_1_0"));
+    clock_offset = 3 * DAY_US + 60 * 1000000LL;
+    ck_assert_msg(bf_runner_cleanup(&json, r, id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"t__bf_backup_1\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"t__bf_snap_1_2\""));
+    bf_free(json);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                         "'t\\_\\_bf\\_%' ESCAPE '\\'"), 0);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    records(det, sizeof det, NULL, 0, id, "cleanup");
+    ck_assert_msg(strstr(det, "{\"dropped\":[\"t__bf_snap_1_0\""), "%s", det);
+    ck_assert_msg(strstr(det, "\"kept\":[]}"), "%s", det);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+START_TEST(cleanup_of_a_rolled_back_shadow_run_drops_the_shadow)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+
+    ck_assert_msg(bf_runner_rollback(NULL, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_ROLLED_BACK);
+    ck_assert(table_exists("t__bf_full_1"));
+    clock_offset = 4 * DAY_US;
+    ck_assert_msg(bf_runner_cleanup(NULL, r, id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert(!table_exists("t__bf_full_1"));
+    ck_assert(table_exists("t"));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 1770);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* ---- allocation failures on the refusal paths ------------------------------ */
+
+struct refusal {
+    bf_runner *r;
+    int64_t run;
+    int what; /* 0 approve by the wrong person, 1 rollback over a change, 2 cleanup too early */
+    int expect;
+};
+
+static int refusal_op(void *ctx)
+{
+    struct refusal *c = ctx;
+    char *json = NULL;
+    int rc;
+
+    switch (c->what) {
+    case 0:
+        rc = bf_runner_approve(c->r, c->run, "bob@example.com");
+        break;
+    case 1:
+        rc = bf_runner_rollback(&json, c->r, c->run, 0);
+        break;
+    default:
+        rc = bf_runner_cleanup(&json, c->r, c->run);
+        break;
+    }
+    bf_free(json);
+    return rc == c->expect ? BF_OK : rc;
+}
+
+START_TEST(refusals_survive_allocation_failures)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com"), id2;
+    struct refusal c;
+
+    c.r = make_runner(NULL, NULL);
+    c.run = id;
+    c.what = 0;
+    c.expect = BF_E_BLOCKED;
+    ck_assert_int_eq(refusal_op(&c), BF_OK); /* warm up: caches filled once, not leaks */
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    bftest_sql_exec(raw, "UPDATE t SET v = 999 WHERE id = 25");
+    c.what = 1;
+    c.expect = BF_E_CONFLICT;
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    bftest_sql_exec(raw, "UPDATE t SET v = 48 WHERE id = 25");
+    ck_assert_int_eq(bf_runner_approve(c.r, id, "raj@example.com"), BF_OK);
+    c.what = 2;
+    c.expect = BF_E_STATE;
+    ck_assert_int_gt(failalloc_sweep(refusal_op, NULL, &c), 0);
+    (void)id2;
+    bf_runner_free(c.r);
+    bf_brief_free(b);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("runner_approve");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, approve_is_refused_before_the_run_is_validated);
+    tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
+    tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
+    tcase_add_test(tc, approve_completes_in_place_and_records_the_reviewer);
+    tcase_add_test(tc, refresh_runs_in_lineage_order_and_resumes_after_a_failure);
+    tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
+    tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
+    tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
+    tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
+    tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
+    tcase_add_test(tc, cleanup_waits_for_the_retention_then_drops_the_tables);
+    tcase_add_test(tc, cleanup_of_a_rolled_back_shadow_run_drops_the_shadow);
+    tcase_add_test(tc, refusals_survive_allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(suite());
+}
