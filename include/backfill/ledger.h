@@ -319,10 +319,21 @@ typedef struct bf_batch_result {
     const char *fingerprint_after;
     double duration_s;              /* <= 0: measured from the claim */
     const char *idempotency_key;    /* or NULL */
+    /* since version 2 */
+    /*
+     * The batch's validation results, recorded and settled in the same
+     * transaction as the completion (as bf_run_record_validation() with
+     * BF_VALIDATION_SETTLE would right after it): NULL records none.
+     * validation_tally (may be NULL) and validation_failure (NULL when the
+     * results passed) as in that call.
+     */
+    const char *validation_json;
+    const int64_t *validation_tally;
+    const char *validation_failure;
 } bf_batch_result;
 
-#define BF_BATCH_RESULT_VERSION 1u
-#define BF_BATCH_RESULT_INIT {BF_BATCH_RESULT_VERSION, 0, 0, NULL, NULL, 0.0, NULL}
+#define BF_BATCH_RESULT_VERSION 2u
+#define BF_BATCH_RESULT_INIT {BF_BATCH_RESULT_VERSION, 0, 0, NULL, NULL, 0.0, NULL, NULL, NULL, NULL}
 
 /* Fill *result with zeros for `version`; BF_E_ABI for a version this library does not know. */
 BF_API int bf_batch_result_init(bf_batch_result *result, unsigned version);
@@ -330,7 +341,11 @@ BF_API int bf_batch_result_init(bf_batch_result *result, unsigned version);
 /*
  * Record a running batch as completed (result may be NULL). BF_E_LEASE_LOST
  * when `token` is stale: another claim took the batch, or it left running.
- * A lease that expired but was not claimed again still completes.
+ * A lease that expired but was not claimed again still completes. With
+ * validation results in `result` (version 2), they are recorded and settled
+ * in the same transaction: a pass makes the batch validated, a failure
+ * pauses the run (BF_E_UNSUPPORTED, with nothing changed, for a store that
+ * keeps no validation results).
  */
 BF_API int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token,
                            const bf_batch_result *result);

@@ -108,6 +108,9 @@ int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token, const bf_batch
     rc = bf__ledger_begin(run->ledger, 1);
     if (rc == BF_OK)
         rc = complete_op(run, NULL, &t);
+    if (rc == BF_OK && result && version >= 2 && result->validation_json)
+        rc = bf__run_settle_locked(run, batch_id, result->validation_json,
+                                   result->validation_tally, result->validation_failure);
     if (rc == BF_OK)
         rc = bf__ledger_commit(run->ledger);
     else

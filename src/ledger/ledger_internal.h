@@ -123,6 +123,13 @@ int bf__run_write_move(bf_ledger *ledger, bf_store_run *rec, int to, const char 
  */
 int bf__batch_move(bf_ledger *ledger, const bf_store_batch *b, int from, const char *detail);
 
+/*
+ * Inside a write transaction: record a batch's validation results and settle
+ * it (validations.c), for bf_run_complete() with results.
+ */
+int bf__run_settle_locked(bf_run *run, int64_t batch_id, const char *results_json,
+                          const int64_t tally[5], const char *failure);
+
 /* Read the run record inside a transaction and refresh the handle's state. */
 int bf__run_get(bf_run *run, bf_store_run *out);
 

@@ -80,6 +80,26 @@ static int record_op(bf_run *run, bf_store_run *rec, void *arg)
     return rc;
 }
 
+int bf__run_settle_locked(bf_run *run, int64_t batch_id, const char *results_json,
+                          const int64_t tally[5], const char *failure)
+{
+    struct record_arg a = {batch_id, results_json, tally, failure, BF_VALIDATION_SETTLE};
+    bf_store_run rec;
+    int rc;
+
+    for (int i = 0; tally && i < 5; i++)
+        if (tally[i] < 0)
+            return bf__error(BF_E_INVALID, "bf_run_complete: negative validation tally");
+    if (!run->ledger->store_vt.validation_put)
+        return unsupported(run->ledger);
+    rc = bf__run_get(run, &rec);
+    if (rc == BF_OK)
+        rc = record_op(run, &rec, &a);
+    if (rc == BF_OK)
+        run->state = rec.state; /* a failure paused the run */
+    return rc;
+}
+
 int bf_run_record_validation(bf_run *run, int64_t batch_id, const char *results_json,
                              const int64_t tally[5], const char *failure, unsigned flags)
 {

@@ -17,7 +17,9 @@ const bf__struct_desc bf__run_spec_desc = {"run spec", BF_RUN_SPEC_VERSION, run_
                                            &run_spec_defaults};
 
 static const bf_batch_result batch_result_defaults = BF_BATCH_RESULT_INIT;
-static const size_t batch_result_sizes[] = {0, sizeof(bf_batch_result)};
+/* Version 2 added the validation results recorded with the completion. */
+static const size_t batch_result_sizes[] = {0, BF__SIZE_TO(bf_batch_result, idempotency_key),
+                                            sizeof(bf_batch_result)};
 const bf__struct_desc bf__batch_result_desc = {"batch result", BF_BATCH_RESULT_VERSION,
                                                batch_result_sizes, &batch_result_defaults};
 

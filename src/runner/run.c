@@ -21,6 +21,7 @@
 #include "backfill/diff.h"
 #include "backfill/fingerprint.h"
 #include "backfill/idempotency.h"
+#include "backfill/time.h"
 #include "common/json.h"
 #include "runner/runner_internal.h"
 
@@ -31,7 +32,9 @@ enum outcome {
     OUT_LEASE_LOST, /* the fence refused the publish, or the ledger the completion */
     OUT_INVALID,    /* published, but an error-level check failed: the run paused */
     OUT_CONFLICT,   /* the target changed since the run started: released, the run paused */
-    OUT_ERROR       /* the ledger itself failed: stop */
+    OUT_ERROR,      /* the ledger itself failed: stop */
+    OUT_NONE,       /* nothing could be claimed now */
+    OUT_STOPPED     /* the claim was refused: the run is paused, cancelled or past running */
 };
 
 enum { SLOT_FREE, SLOT_BUSY, SLOT_FINISHED };
@@ -46,6 +49,7 @@ struct slot {
     bf_validator *validator; /* the slot's own, or the host's under validator_lock */
     int own_validator;
     int status;              /* SLOT_*, under ctx->lock */
+    int claimed;             /* the task holds a batch (under ctx->lock); its start not yet told */
     /* the batch */
     int64_t batch_id, token, ordinal, lo, hi;
     char label[256];
@@ -62,6 +66,9 @@ struct run_ctx {
     int64_t run_id;
     char *schema;        /* the target's columns when the run started, as JSON */
     char *shadow;        /* the table publishes write before cutover, or NULL */
+    bf_window *window;   /* the brief's run window, or NULL */
+    char **done_keys;    /* idempotency keys earlier runs of the brief completed, sorted */
+    size_t done_count;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct slot *slots;
@@ -189,6 +196,55 @@ static int freeze_schema(struct run_ctx *c)
     return rc;
 }
 
+/* ---- Work earlier runs did --------------------------------------------- */
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The idempotency keys of batches the brief's other runs completed, read
+ * once at the start: a batch whose key is among them is not published
+ * again. (A lookup per batch would read every batch of the brief's runs each
+ * time.) The ledger is asked again for a key found here, to name the batch.
+ */
+static int load_done_keys(struct run_ctx *c)
+{
+    bf_run_list *runs = NULL;
+    size_t cap = 0;
+    int rc = bf_ledger_runs(&runs, c->r->ledger, c->r->brief_name);
+
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(runs); i++) {
+        bf_run *other = NULL;
+        bf_batch_list *l = NULL;
+
+        if (bf_run_list_id(runs, i) == c->run_id)
+            continue;
+        rc = bf_run_open(&other, c->r->ledger, bf_run_list_id(runs, i));
+        if (rc == BF_OK)
+            rc = bf_run_batches(&l, other, -1);
+        for (size_t j = 0; rc == BF_OK && j < bf_batch_list_count(l); j++) {
+            int st = bf_batch_list_state(l, j);
+            const char *k = bf_batch_list_idempotency_key(l, j);
+
+            if ((st != BF_BATCH_COMPLETED && st != BF_BATCH_VALIDATED) || !k || !k[0])
+                continue;
+            rc = bf__grow((void **)&c->done_keys, &cap, c->done_count + 1, sizeof *c->done_keys);
+            if (rc == BF_OK && !(c->done_keys[c->done_count] = bf__strdup(k)))
+                rc = bf__nomem();
+            if (rc == BF_OK)
+                c->done_count++;
+        }
+        bf_batch_list_free(l);
+        bf_run_free(other);
+    }
+    bf_run_list_free(runs);
+    if (rc == BF_OK && c->done_count)
+        qsort(c->done_keys, c->done_count, sizeof *c->done_keys, cmp_key);
+    return rc;
+}
+
 /* ---- One batch, on a worker --------------------------------------------- */
 
 static void set_result(struct slot *s, int outcome, int rc, const char *fmt, ...) BF_PRINTF(4, 5);
@@ -228,6 +284,80 @@ static int fingerprint_text(char out[64], bf_driver *d, const char *table, const
     return rc;
 }
 
+/* The batch's fingerprint before it was first published: the sum of its before-state's segments. */
+static int before_sum(char out[64], const char *json)
+{
+    json_t *o = bf__json_loads(json, 0, NULL), *segs, *v;
+    bf_fingerprint sum, fp;
+    size_t i;
+    int rc = BF_OK;
+
+    memset(&sum, 0, sizeof sum);
+    segs = o ? json_object_get(o, "fingerprints") : NULL;
+    if (!json_is_array(segs))
+        rc = bf__error(BF_E_PARSE, "runner: a recorded before-state has no fingerprints");
+    json_array_foreach(segs, i, v) {
+        const char *text = json_string_value(v), *sp = text ? strchr(text, ' ') : NULL;
+
+        if (rc != BF_OK)
+            break;
+        if (!sp || bf_fingerprint_parse(&fp, sp + 1) != BF_OK) {
+            rc = bf__error(BF_E_PARSE, "runner: a recorded before-state has a bad fingerprint");
+            break;
+        }
+        bf_fingerprint_add(&sum, &sum, &fp);
+    }
+    json_decref(o);
+    return rc == BF_OK ? bf_fingerprint_format(out, 64, &sum) : rc;
+}
+
+/*
+ * What the batch's rows were before its first publish, kept across attempts:
+ * the first attempt captures the before-state by key (segment fingerprints
+ * over every column, which `backfill diff RUN` reads) and records it; a later
+ * attempt, which may follow a publish that never completed, reads it back, so
+ * fingerprint_before is always the state before the run touched the batch.
+ * Without a key, or on a driver without segment fingerprints, a scan now.
+ */
+static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64])
+{
+    const bf_write_spec *spec = &s->ctx->r->job.spec;
+    bf_diff_before *before = NULL;
+    char *json = NULL;
+    int rc;
+
+    if (!spec->key_count)
+        return fingerprint_text(fp, s->driver, spec->table, plan, b);
+    /* Token 1 is the batch's first claim ever: nothing can have published it yet. */
+    rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
+    if (rc == BF_OK) {
+        rc = before_sum(fp, json);
+        bf_free(json);
+        return rc;
+    }
+    if (rc != BF_E_NOT_FOUND && rc != BF_E_UNSUPPORTED)
+        return rc;
+    rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan, b,
+                         NULL);
+    if (rc == BF_E_UNSUPPORTED)
+        return fingerprint_text(fp, s->driver, spec->table, plan, b);
+    if (rc == BF_OK)
+        rc = bf_diff_before_to_json(&json, before);
+    bf_diff_before_free(before);
+    if (rc == BF_OK)
+        rc = before_sum(fp, json);
+    if (rc == BF_OK) {
+        rc = bf_run_record_before_state(s->run, s->batch_id, json);
+        if (rc == BF_E_UNSUPPORTED)
+            rc = BF_OK; /* a store of version 1 or 2 keeps none: diff RUN says so */
+    }
+    bf_free(json);
+    return rc;
+}
+
+static const char no_checks_json[] = "{\"batch\":null,\"status\":\"pass\",\"counts\":{},"
+                                     "\"checks\":[]}";
+
 static void do_batch(struct slot *s)
 {
     struct run_ctx *c = s->ctx;
@@ -237,12 +367,14 @@ static void do_batch(struct slot *s)
     const bf_batch *b = s->ordinal >= 0 && (size_t)s->ordinal < bf_plan_count(plan)
                             ? bf_plan_batch(plan, (size_t)s->ordinal) : NULL;
     char key[BF_IDEMPOTENCY_KEY_SIZE], fp_before[64] = "", fp_after[64] = "", *now = NULL;
+    char *results_json = NULL, failure[1024];
+    int64_t tally[5] = {0, 0, 0, 0, 0};
     bf_validation_state *vstate = NULL;
     bf_results *results = NULL;
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
     int64_t started = bf__runner_now_us(), found = 0;
-    int locked = 0, rc;
+    int locked = 0, failed_check = 0, rc;
 
     s->rows_written = s->rows_deleted = 0;
     s->duration_s = 0;
@@ -256,21 +388,24 @@ static void do_batch(struct slot *s)
         attempt_failed(s, rc, "idempotency key");
         return;
     }
-    if (!(r->flags & BF_RUNNER_FORCE) &&
+    if (!(r->flags & BF_RUNNER_FORCE) && c->done_count &&
+        bsearch(&(const char *){key}, c->done_keys, c->done_count, sizeof *c->done_keys,
+                cmp_key) &&
         (rc = bf_ledger_find_completed_key(&found, s->ledger, r->brief_name, key)) != BF_OK) {
         set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
         return;
     }
     if (found) {
-        char why[160];
+        char why[160], json[300];
 
         bf__snprintf(why, sizeof why, "already done by batch %lld with the same idempotency key; "
                      "not published again", (long long)found);
-        done.idempotency_key = NULL; /* the work is the other batch's */
+        bf__snprintf(json, sizeof json, "{\"batch\":null,\"status\":\"pass\",\"counts\":{},"
+                     "\"checks\":[],\"skipped\":\"%s\"}", why);
         done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
+        done.validation_json = json;
+        done.validation_tally = tally;
         rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
-        if (rc == BF_OK)
-            rc = bf_run_mark_batch(s->run, s->batch_id, BF_BATCH_VALIDATED, why);
         if (rc == BF_E_LEASE_LOST)
             set_result(s, OUT_LEASE_LOST, rc, "%s", bf_last_error());
         else if (rc != BF_OK)
@@ -308,27 +443,9 @@ static void do_batch(struct slot *s)
             goto out;
         }
     }
-    if ((rc = fingerprint_text(fp_before, s->driver, spec->table, plan, b)) != BF_OK) {
-        attempt_failed(s, rc, "fingerprint before");
+    if ((rc = batch_before(s, plan, b, fp_before)) != BF_OK) {
+        attempt_failed(s, rc, "the batch's state before");
         goto out;
-    }
-    if (spec->key_count) {
-        bf_diff_before *before = NULL;
-        char *json = NULL;
-
-        rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan,
-                             b, NULL);
-        if (rc == BF_OK)
-            rc = bf_diff_before_to_json(&json, before);
-        if (rc == BF_OK)
-            rc = bf_run_record_before_state(s->run, s->batch_id, json);
-        bf_diff_before_free(before);
-        bf_free(json);
-        /* A driver without segment fingerprints keeps no before-state: diff RUN says so. */
-        if (rc != BF_OK && rc != BF_E_UNSUPPORTED) {
-            attempt_failed(s, rc, "before-state");
-            goto out;
-        }
     }
     if ((rc = bf_driver_stage(NULL, s->driver, spec, plan, b, c->run_id)) != BF_OK) {
         attempt_failed(s, rc, "stage");
@@ -348,12 +465,35 @@ static void do_batch(struct slot *s)
         attempt_failed(s, rc, "fingerprint after");
         goto out;
     }
+    if (s->validator) {
+        if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
+            set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+            goto out;
+        }
+        rc = bf_validator_after(&results, s->validator, s->driver, plan, b, vstate);
+        if (rc == BF_OK && bf_results_status(results) != BF_OK) {
+            failed_check = 1;
+            bf__snprintf(failure, sizeof failure, "%s", bf_last_error());
+        }
+        if (rc == BF_OK)
+            rc = bf_results_to_json(&results_json, results);
+        if (rc != BF_OK) {
+            attempt_failed(s, rc, "validation after the publish");
+            goto out;
+        }
+        for (int o = 0; o < 5; o++)
+            tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
+    }
+    /* Completed, validated (or the run paused) and recorded, in one ledger transaction. */
     done.rows_written = pub.written;
     done.rows_deleted = pub.deleted;
     done.fingerprint_before = fp_before;
     done.fingerprint_after = fp_after;
     done.idempotency_key = key;
     done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
+    done.validation_json = results_json ? results_json : no_checks_json;
+    done.validation_tally = tally;
+    done.validation_failure = failed_check ? failure : NULL;
     rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
     if (rc == BF_E_LEASE_LOST) {
         set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
@@ -366,93 +506,126 @@ static void do_batch(struct slot *s)
     s->rows_written = pub.written;
     s->rows_deleted = pub.deleted;
     s->duration_s = done.duration_s;
-    if (s->validator) {
-        if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
-            set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
-            goto out;
-        }
-        rc = bf_validator_after(&results, s->validator, s->driver, plan, b, vstate);
-        if (rc == BF_OK)
-            rc = bf_validator_settle(s->run, s->batch_id, results);
-        if (rc != BF_OK) {
-            set_result(s, OUT_ERROR, rc, "validate batch %s: %s", s->label, bf_last_error());
-            goto out;
-        }
-        if (bf_results_status(results) != BF_OK) {
-            set_result(s, OUT_INVALID, BF_E_VALIDATION, "validation failed: batch %s: %s",
-                       s->label, bf_last_error());
-            goto out;
-        }
-    } else if ((rc = bf_run_mark_batch(s->run, s->batch_id, BF_BATCH_VALIDATED,
-                                       "no checks")) != BF_OK) {
-        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
-        goto out;
-    }
-    set_result(s, OUT_DONE, BF_OK, "batch %s: %lld rows written, %lld deleted", s->label,
-               (long long)pub.written, (long long)pub.deleted);
+    if (failed_check)
+        set_result(s, OUT_INVALID, BF_E_VALIDATION, "validation failed: batch %s: %s", s->label,
+                   failure);
+    else
+        set_result(s, OUT_DONE, BF_OK, "batch %s: %lld rows written, %lld deleted", s->label,
+                   (long long)pub.written, (long long)pub.deleted);
 out:
     bf_driver_drop_staging(s->driver, spec, plan, b, c->run_id);
     if (s->validator && !s->own_validator && c->shadow)
         bf_validator_set_table(s->validator, spec->table);
     if (locked)
         pthread_mutex_unlock(&r->validator_lock);
+    bf_free(results_json);
     bf_results_free(results);
     bf_validation_state_free(vstate);
 }
 
+/*
+ * A task: claim the next batch on the slot's own ledger handle and do it.
+ * The claim and the completion go through the same connection, so the
+ * worker's cache of the ledger stays warm; the coordinator only hears of it.
+ */
 static void batch_task(void *arg)
 {
     struct slot *s = arg;
     struct run_ctx *c = s->ctx;
+    bf_lease *lease = NULL;
+    int rc = bf_run_claim(&lease, s->run);
 
-    do_batch(s);
+    if (rc == BF_E_STATE) {
+        set_result(s, OUT_STOPPED, rc, "%s", bf_last_error());
+    } else if (rc != BF_OK) {
+        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+    } else if (!lease) {
+        set_result(s, OUT_NONE, BF_OK, "nothing to claim now");
+    } else {
+        pthread_mutex_lock(&c->lock);
+        s->batch_id = bf_lease_batch_id(lease);
+        s->token = bf_lease_token(lease);
+        s->ordinal = bf_lease_ordinal(lease);
+        s->lo = bf_lease_lo(lease);
+        s->hi = bf_lease_hi(lease);
+        bf__snprintf(s->label, sizeof s->label, "%s", bf_lease_label(lease));
+        s->claimed = 1;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        bf_lease_free(lease);
+        do_batch(s);
+    }
     pthread_mutex_lock(&c->lock);
     s->status = SLOT_FINISHED;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }
 
-/* ---- The built-in pool: one thread per task slot ------------------------ */
+/* ---- The built-in pool: threads that live for the run ------------------- */
 
 struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
     pthread_t *threads;
-    size_t count, cap;
-};
-
-struct pool_task {
-    bf_task_fn fn;
-    void *arg;
+    unsigned count;
+    bf_task_fn fn[256]; /* tasks waiting: never more than the slots (at most 256) */
+    void *arg[256];
+    unsigned head, tail;
+    int stopping;
 };
 
 static void *pool_main(void *arg)
 {
-    struct pool_task t = *(struct pool_task *)arg;
+    struct pool *p = arg;
 
-    bf__free(arg);
-    t.fn(t.arg);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        bf_task_fn fn;
+        void *targ;
+
+        while (p->head == p->tail && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
+        if (p->head == p->tail)
+            break;
+        fn = p->fn[p->head % 256];
+        targ = p->arg[p->head % 256];
+        p->head++;
+        pthread_mutex_unlock(&p->lock);
+        fn(targ);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
     return NULL;
+}
+
+static int pool_start(void *userdata, unsigned workers)
+{
+    struct pool *p = userdata;
+
+    p->threads = bf__calloc(workers, sizeof *p->threads);
+    if (!p->threads)
+        return bf__nomem();
+    for (p->count = 0; p->count < workers; p->count++)
+        if (pthread_create(&p->threads[p->count], NULL, pool_main, p) != 0)
+            return p->count ? BF_OK
+                            : bf__error(BF_E_IO, "runner: cannot start a worker thread");
+    return BF_OK;
 }
 
 static int pool_submit(void *userdata, bf_task_fn fn, void *arg)
 {
     struct pool *p = userdata;
-    struct pool_task *t = bf__malloc(sizeof *t);
-    int rc;
 
-    if (!t)
-        return bf__nomem();
-    t->fn = fn;
-    t->arg = arg;
-    if ((rc = bf__grow((void **)&p->threads, &p->cap, p->count + 1, sizeof *p->threads)) != BF_OK) {
-        bf__free(t);
-        return rc;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail - p->head >= 256) {
+        pthread_mutex_unlock(&p->lock);
+        return bf__error(BF_E_INTERNAL, "runner: the pool's queue is full");
     }
-    if (pthread_create(&p->threads[p->count], NULL, pool_main, t) != 0) {
-        bf__free(t);
-        return bf__error(BF_E_IO, "runner: cannot start a worker thread");
-    }
-    p->count++;
-    /* Join finished threads as we go, so that a long run does not pile them up. */
+    p->fn[p->tail % 256] = fn;
+    p->arg[p->tail % 256] = arg;
+    p->tail++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
     return BF_OK;
 }
 
@@ -460,7 +633,11 @@ static int pool_drain(void *userdata)
 {
     struct pool *p = userdata;
 
-    for (size_t i = 0; i < p->count; i++)
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->count; i++)
         pthread_join(p->threads[i], NULL);
     p->count = 0;
     return BF_OK;
@@ -644,24 +821,63 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
     return rc;
 }
 
-/* Collect finished slots: emit their events; returns the first stopping outcome's code. */
-static int collect(struct run_ctx *c, int *stopping, int *final_rc, unsigned *in_flight)
+/* Tell the starts of batches workers claimed since the last look. */
+static void tell_starts(struct run_ctx *c)
+{
+    for (unsigned i = 0; i < c->nslots; i++) {
+        struct slot *s = &c->slots[i];
+        int claimed;
+
+        pthread_mutex_lock(&c->lock);
+        claimed = s->claimed;
+        s->claimed = 0;
+        pthread_mutex_unlock(&c->lock);
+        if (claimed && c->r->on_event) {
+            bf_run_refresh(c->run);
+            bf__runner_emit(c->r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0,
+                            0, 0, NULL);
+        }
+    }
+}
+
+struct loop {
+    unsigned in_flight;
+    int stopping, final_rc, idle, finished_one;
+};
+
+/* Take the results of finished tasks and tell them. */
+static void collect(struct run_ctx *c, struct loop *L)
 {
     bf_runner *r = c->r;
 
+    tell_starts(c);
     for (unsigned i = 0; i < c->nslots; i++) {
         struct slot *s = &c->slots[i];
-        int status;
+        int status, claimed;
+
 
         pthread_mutex_lock(&c->lock);
         status = s->status;
+        claimed = status == SLOT_FINISHED && s->claimed;
+        if (claimed)
+            s->claimed = 0;
         pthread_mutex_unlock(&c->lock);
         if (status != SLOT_FINISHED)
             continue;
-        bf_run_refresh(c->run);
+        if (claimed && r->on_event) { /* claimed and finished since the last look */
+            bf_run_refresh(c->run);
+            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0, 0,
+                            0, NULL);
+        }
+        if (r->on_event && s->outcome != OUT_NONE)
+            bf_run_refresh(c->run); /* for the progress the events carry */
         switch (s->outcome) {
+        case OUT_NONE:
+            L->idle = 1;
+            break;
         case OUT_DONE:
         case OUT_SKIPPED:
+            L->finished_one = 1;
             bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_DONE, s->batch_id, s->label,
                             s->rows_written, s->rows_deleted, s->duration_s, s->message);
             break;
@@ -673,12 +889,27 @@ static int collect(struct run_ctx *c, int *stopping, int *final_rc, unsigned *in
             bf__runner_emit(r, c->run, BF_RUN_EVENT_LEASE_LOST, s->batch_id, s->label, 0, 0, 0,
                             s->message);
             break;
-        default: /* OUT_INVALID, OUT_CONFLICT, OUT_ERROR stop the run here */
-            if (*final_rc == BF_OK) {
-                *final_rc = bf__error(s->rc, "%s", s->message);
-                bf__runner_fail(r, *final_rc);
+        case OUT_STOPPED:
+            L->stopping = 1;
+            if (L->final_rc == BF_OK) {
+                bf_run_refresh(c->run);
+                L->final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s", (long long)c->run_id,
+                                        bf_run_state_name(bf_run_current_state(c->run)),
+                                        bf_run_last_error(c->run)[0] ? ": " : "",
+                                        bf_run_last_error(c->run));
+                bf__runner_fail(r, L->final_rc);
+                bf__runner_emit(r, c->run,
+                                bf_run_current_state(c->run) == BF_RUN_CANCELLED
+                                    ? BF_RUN_EVENT_CANCELLED : BF_RUN_EVENT_PAUSED,
+                                0, NULL, 0, 0, 0, r->err.msg);
             }
-            *stopping = 1;
+            break;
+        default: /* OUT_INVALID, OUT_CONFLICT, OUT_ERROR stop the run here */
+            if (L->final_rc == BF_OK) {
+                L->final_rc = bf__error(s->rc, "%s", s->message);
+                bf__runner_fail(r, L->final_rc);
+            }
+            L->stopping = 1;
             if (s->outcome != OUT_ERROR)
                 bf__runner_emit(r, c->run, BF_RUN_EVENT_PAUSED, s->batch_id, s->label, 0, 0, 0,
                                 s->message);
@@ -687,9 +918,8 @@ static int collect(struct run_ctx *c, int *stopping, int *final_rc, unsigned *in
         pthread_mutex_lock(&c->lock);
         s->status = SLOT_FREE;
         pthread_mutex_unlock(&c->lock);
-        (*in_flight)--;
+        L->in_flight--;
     }
-    return BF_OK;
 }
 
 static void wait_a_little(struct run_ctx *c, double seconds)
@@ -703,159 +933,184 @@ static void wait_a_little(struct run_ctx *c, double seconds)
     ts.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&c->lock);
     for (unsigned i = 0; i < c->nslots; i++)
-        if (c->slots[i].status == SLOT_FINISHED)
+        if (c->slots[i].status == SLOT_FINISHED || c->slots[i].claimed)
             goto unlock;
     pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 unlock:
     pthread_mutex_unlock(&c->lock);
 }
 
+/* An instant as "2025-01-01T05:00:00Z". */
+static void iso_text(char *out, size_t size, int64_t us)
+{
+    bf_civil c;
+    int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+
+    bf_civil_from_seconds(&c, sec);
+    bf__snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)c.year, c.month, c.day,
+                 c.hour, c.minute, c.second);
+}
+
+/*
+ * May new claims start now? The host's throttle and the brief's window are
+ * asked here, on the calling thread; *why says why not.
+ */
+static int may_claim(struct run_ctx *c, struct loop *L, char *why, size_t size, int *said)
+{
+    bf_runner *r = c->r;
+
+    if (r->throttle) {
+        int hold;
+
+        why[0] = '\0';
+        hold = r->throttle(r->throttle_userdata, why, size);
+        if (hold < 0) {
+            L->final_rc = bf__error(hold, "runner: the throttle failed: %s",
+                                    why[0] ? why : bf_last_error());
+            bf__runner_fail(r, L->final_rc);
+            L->stopping = 1;
+            return 0;
+        }
+        if (hold > 0) {
+            if (!*said)
+                bf__runner_emit(r, c->run, BF_RUN_EVENT_THROTTLED, 0, NULL, 0, 0, 0,
+                                why[0] ? why : "the throttle holds new claims");
+            *said = 1;
+            return 0;
+        }
+    }
+    if (c->window) {
+        int64_t now = bf__runner_now_us(), open = 0;
+
+        if (!bf_window_contains(c->window, now)) {
+            if (!*said) {
+                char when[64] = "not within two years";
+
+                if (bf_window_next_open(&open, c->window, now) == BF_OK)
+                    iso_text(when, sizeof when, open);
+                bf__snprintf(why, size, "outside the run window: batches in flight finish, "
+                             "claims resume at %s", when);
+                bf__runner_emit(r, c->run, BF_RUN_EVENT_THROTTLED, 0, NULL, 0, 0, 0, why);
+            }
+            *said = 1;
+            return 0;
+        }
+    }
+    *said = 0;
+    return 1;
+}
+
 static int claim_loop(struct run_ctx *c)
 {
     bf_runner *r = c->r;
-    bf_scheduler_vtable pool_vt = {BF_SCHEDULER_VTABLE_VERSION, NULL, pool_submit, pool_drain,
-                                   NULL};
-    struct pool pool = {NULL, 0, 0};
+    bf_scheduler_vtable pool_vt = {BF_SCHEDULER_VTABLE_VERSION, pool_start, pool_submit,
+                                   pool_drain, NULL};
+    struct pool pool;
     const bf_scheduler_vtable *vt = r->has_sched ? &r->sched : &pool_vt;
     void *ud = r->has_sched ? r->sched_userdata : &pool;
-    unsigned in_flight = 0;
-    int stopping = 0, final_rc = BF_OK, waiting_said = 0, throttled_said = 0, rc = BF_OK;
+    struct loop L = {0, 0, BF_OK, 0, 0};
+    int waiting_said = 0, held_said = 0, rc = BF_OK;
     int64_t last_beat = bf__runner_now_us(), last_reclaim = 0, last_progress = 0,
             next_claim_at = 0, pause_ms = 0;
     double lease_s = r->run_spec.lease_s > 0 ? r->run_spec.lease_s : 300;
-    char reason[512];
+    char why[512];
 
+    memset(&pool, 0, sizeof pool);
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.cond, NULL);
     if (r->brief)
         bf_brief_pause_between_batches_ms(&pause_ms, r->brief);
-    if (vt->start && (rc = vt->start(ud, c->nslots)) != BF_OK)
+    if (vt->start && (rc = vt->start(ud, c->nslots)) != BF_OK) {
+        if (!r->has_sched)
+            pool_drain(&pool);
+        bf__free(pool.threads);
+        pthread_mutex_destroy(&pool.lock);
+        pthread_cond_destroy(&pool.cond);
         return rc;
+    }
     for (;;) {
-        collect(c, &stopping, &final_rc, &in_flight);
-        if (r->stop && !stopping) {
-            stopping = 1;
+        collect(c, &L);
+        if (r->stop && !L.stopping) {
+            L.stopping = 1;
             bf__runner_emit(r, c->run, BF_RUN_EVENT_STOPPED, 0, NULL, 0, 0, 0,
-                            in_flight ? "stopping: batches in flight finish first"
-                                      : "stopped");
+                            L.in_flight ? "stopping: batches in flight finish first"
+                                        : "stopped");
         }
         /* Heartbeats for batches in flight, at a third of the lease. */
-        if (in_flight && bf__runner_now_us() - last_beat > (int64_t)(lease_s * 1e6 / 3)) {
+        if (L.in_flight && bf__runner_now_us() - last_beat > (int64_t)(lease_s * 1e6 / 3)) {
             for (unsigned i = 0; i < c->nslots; i++) {
                 struct slot *s = &c->slots[i];
-                int busy;
+                int64_t id = 0, token = 0;
 
                 pthread_mutex_lock(&c->lock);
-                busy = s->status == SLOT_BUSY;
+                if (s->status == SLOT_BUSY && s->batch_id) {
+                    id = s->batch_id;
+                    token = s->token;
+                }
                 pthread_mutex_unlock(&c->lock);
-                if (busy)
-                    bf_run_heartbeat(c->run, s->batch_id, s->token);
+                if (id)
+                    bf_run_heartbeat(c->run, id, token);
             }
             last_beat = bf__runner_now_us();
         }
-        /* Claim into every free slot. */
-        while (!stopping && in_flight < c->nslots && bf__runner_now_us() >= next_claim_at) {
-            bf_lease *lease = NULL;
+        if (L.finished_one && pause_ms > 0)
+            next_claim_at = bf__runner_now_us() + pause_ms * 1000;
+        L.finished_one = 0;
+        /* A task for every free slot, while there may be work and claims may start. */
+        while (!L.stopping && !L.idle && L.in_flight < c->nslots &&
+               bf__runner_now_us() >= next_claim_at &&
+               may_claim(c, &L, why, sizeof why, &held_said)) {
             struct slot *s = NULL;
 
-            if (r->throttle) {
-                int hold;
-
-                reason[0] = '\0';
-                hold = r->throttle(r->throttle_userdata, reason, sizeof reason);
-                if (hold < 0) {
-                    final_rc = bf__error(hold, "runner: the throttle failed: %s",
-                                         reason[0] ? reason : bf_last_error());
-                    bf__runner_fail(r, final_rc);
-                    stopping = 1;
-                    break;
-                }
-                if (hold > 0) {
-                    if (!throttled_said)
-                        bf__runner_emit(r, c->run, BF_RUN_EVENT_THROTTLED, 0, NULL, 0, 0, 0,
-                                        reason[0] ? reason : "the throttle holds new claims");
-                    throttled_said = 1;
-                    break;
-                }
-                throttled_said = 0;
-            }
-            rc = bf_run_claim(&lease, c->run);
-            if (rc == BF_E_STATE) {
-                bf_run_refresh(c->run);
-                if (final_rc == BF_OK) {
-                    final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s", (long long)c->run_id,
-                                         bf_run_state_name(bf_run_current_state(c->run)),
-                                         bf_run_last_error(c->run)[0] ? ": " : "",
-                                         bf_run_last_error(c->run));
-                    bf__runner_fail(r, final_rc);
-                    bf__runner_emit(r, c->run,
-                                    bf_run_current_state(c->run) == BF_RUN_CANCELLED
-                                        ? BF_RUN_EVENT_CANCELLED : BF_RUN_EVENT_PAUSED,
-                                    0, NULL, 0, 0, 0, r->err.msg);
-                }
-                stopping = 1;
-                break;
-            }
-            if (rc != BF_OK) {
-                final_rc = bf__runner_fail(r, rc);
-                stopping = 1;
-                break;
-            }
-            if (!lease)
-                break;
             for (unsigned i = 0; i < c->nslots; i++)
                 if (c->slots[i].status == SLOT_FREE) {
                     s = &c->slots[i];
                     break;
                 }
-            s->batch_id = bf_lease_batch_id(lease);
-            s->token = bf_lease_token(lease);
-            s->ordinal = bf_lease_ordinal(lease);
-            s->lo = bf_lease_lo(lease);
-            s->hi = bf_lease_hi(lease);
-            bf__snprintf(s->label, sizeof s->label, "%s", bf_lease_label(lease));
-            bf_lease_free(lease);
-            waiting_said = 0;
-            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0, 0,
-                            0, NULL);
             pthread_mutex_lock(&c->lock);
             s->status = SLOT_BUSY;
+            s->batch_id = 0;
+            s->claimed = 0;
             pthread_mutex_unlock(&c->lock);
-            in_flight++;
+            L.in_flight++;
             if ((rc = vt->submit(ud, batch_task, s)) != BF_OK) {
-                /* The task will never run: give the batch back. */
-                bf_run_release(c->run, s->batch_id, s->token, "the scheduler refused the task");
                 pthread_mutex_lock(&c->lock);
                 s->status = SLOT_FREE;
                 pthread_mutex_unlock(&c->lock);
-                in_flight--;
-                final_rc = bf__runner_fail(r, rc);
-                stopping = 1;
+                L.in_flight--;
+                L.final_rc = bf__runner_fail(r, rc);
+                L.stopping = 1;
                 break;
             }
+            waiting_said = 0;
             if (pause_ms > 0)
-                next_claim_at = bf__runner_now_us() + pause_ms * 1000;
+                break; /* one claim, then the pause after it finishes */
         }
-        if (bf__runner_now_us() - last_progress > 1000000) {
+        if (r->on_event && bf__runner_now_us() - last_progress > 1000000) {
             bf__runner_emit(r, c->run, BF_RUN_EVENT_PROGRESS, 0, NULL, 0, 0, 0, NULL);
             last_progress = bf__runner_now_us();
         }
-        if (in_flight == 0) {
+        if (L.in_flight == 0) {
             bf_progress p = BF_PROGRESS_INIT;
 
-            if (stopping)
+            if (L.stopping)
                 break;
+            if (!L.idle && !held_said && bf__runner_now_us() >= next_claim_at)
+                continue; /* claims may start: go and try */
             if ((rc = bf_run_progress(&p, c->run)) != BF_OK) {
-                final_rc = bf__runner_fail(r, rc);
+                L.final_rc = bf__runner_fail(r, rc);
                 break;
             }
             if (p.pending == 0 && p.running == 0) {
                 if (p.failed) {
                     bf_run_refresh(c->run);
-                    final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s failed for good "
-                                         "(backfill status shows why; backfill retry puts them "
-                                         "back)", (long long)c->run_id, (long long)p.failed,
-                                         p.failed == 1 ? "" : "es");
-                    bf__runner_fail(r, final_rc);
-                    bf__runner_emit(r, c->run, BF_RUN_EVENT_FAILED, 0, NULL, 0, 0, 0, r->err.msg);
+                    L.final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s failed for good "
+                                           "(backfill status shows why; backfill retry puts "
+                                           "them back)", (long long)c->run_id,
+                                           (long long)p.failed, p.failed == 1 ? "" : "es");
+                    bf__runner_fail(r, L.final_rc);
+                    bf__runner_emit(r, c->run, BF_RUN_EVENT_FAILED, 0, NULL, 0, 0, 0,
+                                    r->err.msg);
                 }
                 break; /* every batch is done here */
             }
@@ -864,38 +1119,45 @@ static int claim_loop(struct run_ctx *c)
 
                 reclaim_dead(c, &n);
                 last_reclaim = bf__runner_now_us();
-                if (n)
+                if (n) {
+                    L.idle = 0;
                     continue;
+                }
                 if (r->flags & BF_RUNNER_NO_WAIT) {
-                    final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s leased by workers "
-                                         "elsewhere; not waiting", (long long)c->run_id,
-                                         (long long)p.running, p.running == 1 ? " is" : "es are");
-                    bf__runner_fail(r, final_rc);
+                    L.final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s leased by "
+                                           "workers elsewhere; not waiting",
+                                           (long long)c->run_id, (long long)p.running,
+                                           p.running == 1 ? " is" : "es are");
+                    bf__runner_fail(r, L.final_rc);
                     break;
                 }
                 if (!waiting_said) {
-                    char why[200];
+                    char w[200];
 
-                    bf__snprintf(why, sizeof why, "waiting for %lld batch%s leased by workers "
+                    bf__snprintf(w, sizeof w, "waiting for %lld batch%s leased by workers "
                                  "elsewhere", (long long)p.running, p.running == 1 ? "" : "es");
-                    bf__runner_emit(r, c->run, BF_RUN_EVENT_WAITING, 0, NULL, 0, 0, 0, why);
+                    bf__runner_emit(r, c->run, BF_RUN_EVENT_WAITING, 0, NULL, 0, 0, 0, w);
                     waiting_said = 1;
                 }
             }
         }
-        wait_a_little(c, in_flight ? r->poll_s : r->poll_s);
+        wait_a_little(c, r->poll_s);
+        if (L.in_flight == 0)
+            L.idle = 0; /* after a pause, look again */
     }
     if (vt->drain)
         vt->drain(ud);
     if (vt->stop)
         vt->stop(ud);
     bf__free(pool.threads);
-    if (final_rc == BF_OK && r->stop) {
-        final_rc = bf__error(BF_E_STATE, "run %lld: stopped before its end; run again to resume",
-                             (long long)c->run_id);
-        bf__runner_fail(r, final_rc);
+    pthread_mutex_destroy(&pool.lock);
+    pthread_cond_destroy(&pool.cond);
+    if (L.final_rc == BF_OK && r->stop) {
+        L.final_rc = bf__error(BF_E_STATE, "run %lld: stopped before its end; run again to "
+                               "resume", (long long)c->run_id);
+        bf__runner_fail(r, L.final_rc);
     }
-    return final_rc;
+    return L.final_rc;
 }
 
 /*
@@ -1009,6 +1271,10 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     }
     if ((rc = freeze_schema(&c)) != BF_OK)
         goto done;
+    if (!(r->flags & BF_RUNNER_FORCE) && (rc = load_done_keys(&c)) != BF_OK)
+        goto done;
+    if (r->brief && (rc = bf_brief_window(&c.window, r->brief)) != BF_OK)
+        goto done;
     bf__runner_emit(r, c.run, BF_RUN_EVENT_STARTED, 0, NULL, 0, 0, 0, NULL);
     /* The run-level "before" can be captured only while nothing is published yet. */
     if ((rc = bf_run_progress(&p, c.run)) != BF_OK)
@@ -1062,8 +1328,12 @@ done:
         bf__error(rc, "%s", r->err.msg);
     bf_validation_state_free(run_before);
     bf__free(c.slots);
+    for (size_t i = 0; i < c.done_count; i++)
+        bf__free(c.done_keys[i]);
+    bf__free(c.done_keys);
     bf__free(c.schema);
     bf__free(c.shadow);
+    bf_window_free(c.window);
     bf_run_free(c.run);
     return rc;
 }

@@ -1476,6 +1476,54 @@ START_TEST(a_release_on_a_cancelled_run_cancels_the_batch)
 }
 END_TEST
 
+START_TEST(complete_records_and_settles_validation_in_the_same_transaction)
+{
+    bf_run *run = start_run(NULL, 3, 1, 3, 1, 60);
+    bf_batch_result r = BF_BATCH_RESULT_INIT;
+    static const int64_t pass[5] = {2, 0, 0, 0, 0}, fail[5] = {1, 0, 1, 0, 0};
+    bf_lease *lease;
+    long long events;
+
+    /* Version 1 results complete as before, with nothing recorded. */
+    ck_assert_int_eq(bf_batch_result_init(&r, 1), BF_OK);
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &r),
+                     BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM validations"), 0);
+    /* Passing results: completed and validated in one transaction. */
+    ck_assert_int_eq(bf_batch_result_init(&r, BF_BATCH_RESULT_VERSION), BF_OK);
+    r.validation_json = "{\"status\":\"pass\"}";
+    r.validation_tally = pass;
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &r),
+                     BF_OK);
+    ck_assert_int_eq(sql_int("SELECT state FROM batches WHERE ordinal = 1"), BF_BATCH_VALIDATED);
+    ck_assert_int_eq(sql_int("SELECT passed FROM validations JOIN batches b ON b.id = batch_id "
+                             "WHERE b.ordinal = 1"), 1);
+    bf_lease_free(lease);
+    /* A failure: completed, recorded, the run paused with the sentence. */
+    r.validation_json = "{\"status\":\"fail\"}";
+    r.validation_tally = fail;
+    r.validation_failure = "check unique: 3 duplicate keys";
+    lease = claim_one(run);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &r),
+                     BF_OK);
+    ck_assert_int_eq(sql_int("SELECT state FROM batches WHERE ordinal = 2"), BF_BATCH_COMPLETED);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PAUSED);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE detail LIKE "
+                             "'validation failed: batch % check unique: 3 duplicate keys'"), 1);
+    /* A stale token records nothing at all. */
+    events = sql_int("SELECT count(*) FROM events");
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &r),
+                     BF_E_LEASE_LOST);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events"), events);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM validations"), 2);
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(progress_counts_rows_and_estimates_time_left)
 {
     bf_run *run = start_run(NULL, 5, 2, 1, 1, 600);
@@ -2266,6 +2314,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
     tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
     tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);
+    tcase_add_test(tc, complete_records_and_settles_validation_in_the_same_transaction);
     tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
     tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);

@@ -36,7 +36,10 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* ---- a host scheduler: a queue, drained by two threads of the host ---- */
+/*
+ * ---- a host scheduler: a queue, drained by two threads of the host ----
+ * Each task claims a batch on its worker's ledger handle and does it.
+ */
 
 struct hostq {
     pthread_mutex_t lock;
@@ -252,7 +255,9 @@ START_TEST(every_batch_is_published_once_through_the_hosts_scheduler_and_driver)
     /* The host's scheduler ran every task, once started, drained and stopped. */
     ck_assert_int_eq(q.started, 1);
     ck_assert_uint_eq(q.workers, 2);
-    ck_assert_uint_eq(q.submitted, 40);
+    /* A task per batch, and a few that found nothing left to claim. */
+    ck_assert_uint_ge(q.submitted, 40);
+    ck_assert_uint_le(q.submitted, 40 + 4);
     ck_assert_int_eq(q.drained_calls, 1);
     ck_assert_int_eq(q.stop_calls, 1);
     /* Each batch published exactly once, with the first claim's token, and every key written. */
