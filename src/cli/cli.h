@@ -166,4 +166,7 @@ int cmd_validate(int argc, char **argv);
 /* commands: run */
 int cmd_run(int argc, char **argv);
 
+/* commands: test-slice */
+int cmd_test_slice(int argc, char **argv);
+
 #endif

@@ -63,9 +63,21 @@ static const struct cli_option run_options[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
+static const struct cli_option check_options[] = {
+    {"ledger", 0, "FILE", "a ledger whose completed test slice gives the runtime estimate", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
+static const struct cli_option test_slice_options[] = {
+    {"warehouse", 0, "DB", "the SQLite warehouse (read only: scratch copies are written)", 1},
+    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0},
+    {"batches", 0, "N", "how many representative batches (default 5)", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
-    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", NULL,
+    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", check_options,
      "backfill-check/1", cmd_check},
     {"brief", "BRIEF", "the one-page brief", brief_options, "backfill-brief/1", cmd_brief},
     {"blast-radius", "BRIEF", "downstream assets, direct and indirect, and who to tell", NULL,
@@ -112,6 +124,12 @@ static const struct cli_command commands[] = {
      "start or resume the run: publish and validate every batch, then the run-level checks "
      "(exit 0 awaiting approval, 3 validation failed, 4 paused or stopped)",
      run_options, "backfill-run/1", cmd_run},
+
+    /* commands: test-slice */
+    {"test-slice", "BRIEF",
+     "run a few representative batches into scratch copies: checks, idempotency, durations, "
+     "and the whole plan's estimate (exit 3 a check failed or a batch is not idempotent)",
+     test_slice_options, "backfill-test-slice/1", cmd_test_slice},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
