@@ -8,6 +8,8 @@
 #ifndef BACKFILL_REPORT_H
 #define BACKFILL_REPORT_H
 
+#include <stdint.h>
+
 #include "backfill/types.h"
 
 #ifdef __cplusplus
