@@ -216,7 +216,8 @@ BF_API void bf_runner_stop(bf_runner *runner);
  * Returns BF_OK when every check passed and every batch is idempotent;
  * BF_E_VALIDATION with the first failing check's sentence, or BF_E_BLOCKED
  * when a batch is not idempotent, naming it; other codes when the library,
- * ledger or driver failed (the slice's run is then cancelled). *json_out
+ * ledger or driver failed, and BF_E_STATE when bf_runner_stop() stopped it
+ * between batches (the slice's run is then cancelled). *json_out
  * (may be NULL; free with bf_free()) is filled whenever the slice ran:
  * {"format": "backfill-test-slice/1", "brief", "run", "batches": [{"label",
  * "ordinal", "reason", "rows", "duration_s", "idempotent", "batch_id",

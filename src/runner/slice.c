@@ -678,8 +678,14 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     }
     if ((rc = cancel_others(&s)) != BF_OK)
         goto done;
+    r->stop = 0;
     for (size_t i = 0; i < s.npicks; i++) {
-        if ((rc = slice_batch(&s, &s.picks[i])) != BF_OK) {
+        if (r->stop)
+            rc = bf__error(BF_E_STATE, "test slice of %s: stopped after %zu of %zu batches",
+                           r->brief_name, i, s.npicks);
+        else
+            rc = slice_batch(&s, &s.picks[i]);
+        if (rc != BF_OK) {
             char msg[BF_ERRMSG_MAX];
 
             bf__snprintf(msg, sizeof msg, "%s", bf_last_error());

@@ -421,6 +421,99 @@ START_TEST(test_slice_failing_check)
 }
 END_TEST
 
+START_TEST(test_slice_again_after_a_failure)
+{
+    bf_brief *bad = brief_of("fix-v", "t", "{\"strategy\": \"partition_overwrite\"}",
+                             "SELECT id, ts, NULL FROM src WHERE ts >= :start AND ts < :end",
+                             CHECKS);
+    bf_brief *good = brief_of("fix-v", "t", "{\"strategy\": \"partition_overwrite\"}", JOB,
+                              CHECKS);
+    bf_ledger *l = NULL;
+    bf_run_list *runs = NULL;
+    double secs = 0;
+    int64_t rows = 0;
+    json_t *o;
+    int rc;
+
+    o = slice(&rc, bad, 2);
+    ck_assert_int_eq(rc, BF_E_VALIDATION);
+    json_decref(o);
+    o = slice(&rc, good, 2);
+    ck_assert_int_eq(rc, BF_OK);
+    json_decref(o);
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_ledger_runs(&runs, l, "fix-v@test-slice"), BF_OK);
+    ck_assert_uint_eq(bf_run_list_count(runs), 2);
+    /* The failed slice is left behind, cancelled; the new one is the estimate. */
+    ck_assert_int_eq(bf_run_list_state(runs, 0), BF_RUN_CANCELLED);
+    ck_assert_int_eq(bf_run_list_state(runs, 1), BF_RUN_COMPLETED);
+    bf_run_list_free(runs);
+    ck_assert_int_eq(bf_runner_slice_estimate(&secs, &rows, l, "fix-v"), BF_OK);
+    ck_assert_int_eq(rows, 345);
+    ck_assert(secs > 0);
+    bf_ledger_close(l);
+    bf_brief_free(bad);
+    bf_brief_free(good);
+    assert_no_leftovers();
+}
+END_TEST
+
+/* A host's job without a brief: a key plan, no zone, no checks. */
+START_TEST(test_slice_host_job)
+{
+    static const char *const key[] = {"id"};
+    bf_runner_options opts = BF_RUNNER_OPTIONS_INIT;
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_run_spec rs = BF_RUN_SPEC_INIT;
+    bf_planner *pl = NULL;
+    bf_plan *plan = NULL;
+    bf_runner *r = NULL;
+    char *text = NULL, before[64], after[64];
+    const json_t *batch;
+    json_t *o;
+    size_t i;
+    static const long long ordinals[] = {0, 1, 2, 3};
+    static const char *const reasons[] = {"first", "largest: 100 rows", "evenly spaced", "last"};
+    static const long long rows[] = {99, 100, 100, 36};
+
+    ck_assert_int_eq(bf_planner_new(&pl), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_scope(pl, "id", 0, 400), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_width(pl, 100), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, pl), BF_OK);
+    bf_planner_free(pl);
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.strategy = BF_WRITE_MERGE;
+    spec.select = "SELECT id, ts, v * 2 FROM src WHERE id >= :lo AND id < :hi";
+    rs.brief_name = "host-job";
+    opts.ledger_path = lpath;
+    opts.warehouse_path = path;
+    ck_assert_int_eq(bf_runner_new(&r, &opts), BF_OK);
+    ck_assert_msg(bf_runner_set_job(r, plan, &spec, &rs, NULL) == BF_OK, "%s", bf_last_error());
+    fingerprint(before, "t");
+    ck_assert_msg(bf_runner_test_slice(&text, r, 4) == BF_OK, "%s", bf_runner_last_error(r));
+    o = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(str(o, "brief"), "host-job");
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "batches")), 4);
+    json_array_foreach(json_object_get(o, "batches"), i, batch) {
+        ck_assert_int_eq(json_integer_value(json_object_get(batch, "ordinal")), ordinals[i]);
+        ck_assert_str_eq(str(batch, "reason"), reasons[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(batch, "rows")), rows[i]);
+        ck_assert(json_is_null(json_object_get(batch, "checks")));
+        ck_assert(json_is_true(json_object_get(batch, "idempotent")));
+    }
+    json_decref(o);
+    bf_free(text);
+    fingerprint(after, "t");
+    ck_assert_str_eq(before, after);
+    assert_no_leftovers();
+    bf_runner_free(r);
+    bf_plan_free(plan);
+}
+END_TEST
+
 START_TEST(test_slice_without_a_job)
 {
     bf_runner_options opts = BF_RUNNER_OPTIONS_INIT;
@@ -449,6 +542,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_slice_recorded_in_ledger);
     tcase_add_test(tc, test_slice_not_idempotent);
     tcase_add_test(tc, test_slice_failing_check);
+    tcase_add_test(tc, test_slice_again_after_a_failure);
+    tcase_add_test(tc, test_slice_host_job);
     tcase_add_test(tc, test_slice_without_a_job);
     suite_add_tcase(s, tc);
     return s;
