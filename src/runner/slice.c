@@ -534,20 +534,32 @@ out:
         /* Clean up on every path; the first failure's message is the one kept. */
         char msg[BF_ERRMSG_MAX];
 
+        int rc2 = BF_OK, step;
+
         bf__snprintf(msg, sizeof msg, "%s", rc != BF_OK ? bf_last_error() : "");
         if (r->validator) {
+            /* The validator reads the target again (a failure here is the slice's). */
             if (!r->own_validator)
                 pthread_mutex_lock(&r->validator_lock);
-            bf_validator_set_table(r->validator, target->table);
+            rc2 = bf_validator_set_table(r->validator, target->table);
             if (!r->own_validator)
                 pthread_mutex_unlock(&r->validator_lock);
         }
         if (created) {
-            if (staged)
-                bf_driver_drop_staging(r->driver, &job, plan, b, s->run_id);
-            if (job.snapshot)
-                bf_driver_drop_snapshot(r->driver, &job, plan, b, s->run_id);
-            drop_table(r->driver, s->scratch);
+            /* Tried each, even when one before failed: nothing of the slice stays behind. */
+            if (staged && (step = bf_driver_drop_staging(r->driver, &job, plan, b,
+                                                         s->run_id)) != BF_OK && rc2 == BF_OK)
+                rc2 = step;
+            if (job.snapshot && (step = bf_driver_drop_snapshot(r->driver, &job, plan, b,
+                                                                s->run_id)) != BF_OK &&
+                rc2 == BF_OK)
+                rc2 = step;
+            if ((step = drop_table(r->driver, s->scratch)) != BF_OK && rc2 == BF_OK)
+                rc2 = step;
+        }
+        if (rc == BF_OK && rc2 != BF_OK) {
+            rc = rc2;
+            bf__snprintf(msg, sizeof msg, "cleaning up: %s", bf_last_error());
         }
         if (rc != BF_OK) {
             if (claimed)
@@ -819,6 +831,12 @@ int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *ledger,
         if (strcmp(bf_event_list_subject(ev, i), "slice") == 0) {
             json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
             json_t *s = json_object_get(o, "estimate_s"), *n = json_object_get(o, "estimate_rows");
+
+            if (!o) {
+                rc = bf__error(BF_E_PARSE, "ledger %s: run %lld: the slice record is not JSON",
+                               bf_ledger_path(ledger), (long long)run_id);
+                break;
+            }
 
             if (json_is_number(s) && json_is_integer(n)) {
                 if (seconds)

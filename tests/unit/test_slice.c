@@ -14,6 +14,7 @@
 
 #include "backfill.h"
 #include "bftest.h"
+#include "failalloc.h"
 #include "sqltest.h"
 
 static char dir[64];
@@ -97,8 +98,11 @@ static bf_brief *brief_of(const char *name, const char *table, const char *write
 static bf_runner *runner_for(const bf_brief *b)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
     bf_runner *r = NULL;
 
+    lo.durability = BF_DURABILITY_NORMAL; /* the allocation sweep runs hundreds of slices */
+    o.ledger_options = &lo;
     o.ledger_path = lpath;
     o.warehouse_path = path;
     ck_assert_msg(bf_runner_new(&r, &o) == BF_OK, "%s", bf_last_error());
@@ -514,6 +518,69 @@ START_TEST(test_slice_host_job)
 }
 END_TEST
 
+struct sweep {
+    bf_runner *r;
+    char *text;
+};
+
+static int slice_op(void *arg)
+{
+    struct sweep *c = arg;
+
+    return bf_runner_test_slice(&c->text, c->r, 1);
+}
+
+static void slice_cleanup(void *arg)
+{
+    struct sweep *c = arg;
+
+    bf_free(c->text);
+    c->text = NULL;
+}
+
+/* Every allocation that fails makes the slice fail with BF_E_NOMEM, leaking nothing. */
+START_TEST(test_slice_allocation_failures)
+{
+    bf_brief *b = brief_of("fix-v", "t", "{\"strategy\": \"merge\", \"snapshot\": true}",
+                           JOB, CHECKS);
+    struct sweep c = {NULL, NULL};
+    char before[64], after[64];
+    bf_ledger *l = NULL;
+    double secs;
+    int64_t rows;
+
+    fingerprint(before, "t");
+    c.r = runner_for(b);
+    {
+        long live;
+
+        /* Warm up: the handles' caches (prepared statements) fill on the first slice. */
+        ck_assert_int_eq(slice_op(&c), BF_OK);
+        slice_cleanup(&c);
+        live = failalloc_live();
+        ck_assert_int_eq(slice_op(&c), BF_OK);
+        slice_cleanup(&c);
+        ck_assert_int_eq(failalloc_live() - live, 0);
+    }
+    ck_assert_int_gt(failalloc_sweep(slice_op, slice_cleanup, &c), 0);
+    bf_runner_free(c.r);
+    fingerprint(after, "t");
+    ck_assert_str_eq(before, after);
+    /* The last, unfailed slice cleaned up and left its estimate. */
+    /*
+     * A slice whose cleanup itself ran out of memory leaves its run's staging
+     * and snapshot tables; the scratch tables are dropped by the next slice.
+     */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                    "('t__bf_slice', 't__bf_idem')"), 0);
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_runner_slice_estimate(&secs, &rows, l, "fix-v"), BF_OK);
+    ck_assert_int_eq(rows, 345);
+    bf_ledger_close(l);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(test_slice_without_a_job)
 {
     bf_runner_options opts = BF_RUNNER_OPTIONS_INIT;
@@ -545,6 +612,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_slice_again_after_a_failure);
     tcase_add_test(tc, test_slice_host_job);
     tcase_add_test(tc, test_slice_without_a_job);
+    tcase_add_test(tc, test_slice_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
