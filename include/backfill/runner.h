@@ -185,16 +185,56 @@ BF_API void bf_runner_stop(bf_runner *runner);
 /* ---- Test slice ---------------------------------------------------------- */
 
 /*
- * Run `batches` (0: 5) representative batches of the brief's plan (the
- * first, the last, the largest by rows, and batches with a DST change or a
- * month end where present) into a scratch copy of their rows, validate them,
- * probe idempotency (each batch twice), and record the measured durations
- * and rows in the ledger; estimate the whole plan's runtime and volume. The
- * target is never touched. *json_out (may be NULL; free with bf_free()) is
- * the slice as JSON. BF_E_VALIDATION when a check failed, BF_E_BLOCKED when
- * a batch is not idempotent; the JSON says which.
+ * Run `batches` (0: 5; at most the plan's) representative batches of the
+ * plan into a scratch copy of their rows and measure them. Chosen, each
+ * once with its reasons: the first, the last, the largest by rows
+ * (bf_driver_count_batches), time batches with a DST change in the brief's
+ * zone or a month end that differs between UTC and the zone (in turn), and
+ * evenly spaced others to fill up.
+ *
+ * For each: the batch's target rows are copied into "<table>__bf_slice"
+ * (the target's columns and primary key), the job is staged and published
+ * there by the write pattern (staging_swap and parallel_version as
+ * partition_overwrite), with the fence and snapshot as a run does, the
+ * brief's checks are run against that table (bf_validator_set_table), and
+ * the batch is probed for idempotency (bf_idempotency_probe). The duration
+ * measured is the run's work for the batch (before-state, fingerprints,
+ * stage, publish). Scratch, staging and snapshot tables are dropped; the
+ * target is only read.
+ *
+ * The slice is recorded in the ledger as a run of its own, "<brief
+ * name>@test-slice" (a new one each time), registered from the full plan so
+ * that status and progress stay honest: the batches not chosen are
+ * cancelled ("not in the test slice"), the chosen ones completed with their
+ * measured duration and rows and their validation results recorded; a
+ * "slice" record holds {"batches", "chosen": [{"label", "ordinal",
+ * "reason", "rows", "duration_s", "idempotent"}], "estimate_s" (the whole
+ * plan, bf_plan_estimate), "estimate_rows" (every batch's rows),
+ * "plan_batches"}. A slice that passed finishes its run (completed); else
+ * the failing batch is failed with its reason, and so is the run.
+ *
+ * Returns BF_OK when every check passed and every batch is idempotent;
+ * BF_E_VALIDATION with the first failing check's sentence, or BF_E_BLOCKED
+ * when a batch is not idempotent, naming it; other codes when the library,
+ * ledger or driver failed, and BF_E_STATE when bf_runner_stop() stopped it
+ * between batches (the slice's run is then cancelled). *json_out
+ * (may be NULL; free with bf_free()) is filled whenever the slice ran:
+ * {"format": "backfill-test-slice/1", "brief", "run", "batches": [{"label",
+ * "ordinal", "reason", "rows", "duration_s", "idempotent", "batch_id",
+ * "rows_read", "rows_written", "rows_deleted", "idempotency", "checks"}],
+ * "estimate": {"seconds", "rows", "batches"}, "status" ("pass",
+ * "validation_failed", "not_idempotent"), "message"}.
  */
 BF_API int bf_runner_test_slice(char **json_out, bf_runner *runner, size_t batches);
+
+/*
+ * The whole-plan estimate of the latest completed test slice of brief
+ * `brief_name` in `ledger`: *seconds the runtime, *rows the rows (each may
+ * be NULL). BF_E_NOT_FOUND, naming the ledger and the brief, when there is
+ * none. For the preflight's "no runtime estimate yet" and for ETAs.
+ */
+BF_API int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *ledger,
+                                    const char *brief_name);
 
 /* ---- Approval, cutover and refresh -------------------------------------- */
 

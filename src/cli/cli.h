@@ -173,4 +173,7 @@ int cmd_approve(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_cleanup(int argc, char **argv);
 
+/* commands: test-slice */
+int cmd_test_slice(int argc, char **argv);
+
 #endif

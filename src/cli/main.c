@@ -87,10 +87,21 @@ static const struct cli_option cleanup_options[] = {
     {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
     {NULL, 0, NULL, NULL, 0},
 };
+static const struct cli_option check_options[] = {
+    {"ledger", 0, "FILE", "a ledger whose completed test slice gives the runtime estimate", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
+static const struct cli_option test_slice_options[] = {
+    {"warehouse", 0, "DB", "the SQLite warehouse (read only: scratch copies are written)", 1},
+    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0},
+    {"batches", 0, "N", "how many representative batches (default 5)", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
 
 static const struct cli_command commands[] = {
     /* commands: check, brief, blast-radius */
-    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", NULL,
+    {"check", "BRIEF", "preflight the brief; prints findings (exit 3 if any blocks)", check_options,
      "backfill-check/1", cmd_check},
     {"brief", "BRIEF", "the one-page brief", brief_options, "backfill-brief/1", cmd_brief},
     {"blast-radius", "BRIEF", "downstream assets, direct and indirect, and who to tell", NULL,
@@ -156,6 +167,12 @@ static const struct cli_command commands[] = {
      "drop a settled run's snapshots, staging and version tables after its retention (exit 4 "
      "too early)",
      cleanup_options, "backfill-cleanup/1", cmd_cleanup},
+
+    /* commands: test-slice */
+    {"test-slice", "BRIEF",
+     "run a few representative batches into scratch copies: checks, idempotency, durations, "
+     "and the whole plan's estimate (exit 3 a check failed or a batch is not idempotent)",
+     test_slice_options, "backfill-test-slice/1", cmd_test_slice},
 
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,0 +1,64 @@
+#!/bin/sh
+# backfill test-slice: representative batches of the example brief into scratch copies, the
+# estimate, the ledger evidence that quiets check's runtime warning, and the target untouched.
+set -eu
+. "$(dirname "$0")/tap.sh"
+plan 24
+
+brief="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
+db="$work/W.db"
+sqlite3 "$db" <"$BF_SOURCE_ROOT/examples/warehouse/build.sql"
+
+run "$BACKFILL" fingerprint fct_orders --warehouse "$db"
+before=$(cat "$work/out")
+
+run "$BACKFILL" check "$brief"
+expect_grep "$work/out" "^warn  missing-runtime-estimate " "before a test slice, check warns that there is no runtime estimate"
+
+# --- the slice -------------------------------------------------------------------------
+run "$BACKFILL" test-slice "$brief" --warehouse "$db"
+expect_rc 0 "test-slice of the example brief"
+expect_grep "$work/out" "^test slice of refund-join-fix-2025h1 \\(run 1\\): 5 batches\$" "the header names the brief, the run and 5 batches"
+n=$(grep -c "^batch " "$work/out" || true)
+if [ "$n" -eq 5 ]; then ok "five batch lines"; else not_ok "five batch lines: $n" "$(cat "$work/out")"; fi
+expect_grep "$work/out" "^batch 2025-04-30\\.\\.2025-05-06 \\(largest: 8,592 rows; month end 2025-04-30 differs from UTC\\): 8592 rows, " "the largest batch, with its rows and its month end"
+expect_grep "$work/out" "^batch 2025-03-05\\.\\.2025-03-11 \\(DST change 2025-03-09\\): " "the batch over the DST change is chosen for it"
+expect_grep "$work/out" "^batch 2025-01-29\\.\\.2025-02-04 \\(month end 2025-01-31 differs from UTC\\): " "a batch over a month end that differs from UTC"
+expect_grep "$work/out" "^batch 2025-05-28\\.\\.2025-06-03 \\(last; " "the last batch"
+expect_grep "$work/out" "checks pass \\(7 pass, 0 warn, 0 fail, 0 error, 0 skipped\\); idempotent: yes\$" "each batch: checks and idempotency"
+if grep -q "idempotent: no" "$work/out"; then not_ok "no batch is non-idempotent" "$(cat "$work/out")"; else ok "no batch is non-idempotent"; fi
+expect_grep "$work/out" "^estimate: about [0-9.]+(s|m[0-9]+s) for 22 batches, 185247 rows\$" "the whole plan's estimate"
+
+run "$BACKFILL" fingerprint fct_orders --warehouse "$db"
+if [ "$(cat "$work/out")" = "$before" ]; then ok "the fingerprint of fct_orders is unchanged"; else
+    not_ok "the fingerprint of fct_orders is unchanged" "before: $before" "after: $(cat "$work/out")"; fi
+left=$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name LIKE '%\\_\\_bf\\_%' ESCAPE '\\'")
+if [ "$left" -eq 0 ]; then ok "no scratch, staging or snapshot table is left"; else
+    not_ok "no scratch table is left: $left" "$(sqlite3 "$db" .tables)"; fi
+
+# --- the ledger's evidence -------------------------------------------------------------
+run "$BACKFILL" status --ledger "$db.ledger"
+expect_grep "$work/out" "refund-join-fix-2025h1@test-slice +1 +completed +22" "status lists the slice's run, completed, over the whole plan"
+
+run "$BACKFILL" check "$brief" --ledger "$db.ledger"
+expect_rc 0 "check with the ledger"
+if grep -q "missing-runtime-estimate" "$work/out"; then not_ok "the runtime warning is gone" "$(cat "$work/out")"; else ok "the runtime warning is gone"; fi
+expect_grep "$work/out" "^runtime estimate: about [0-9.]+s for 185247 rows \\(from the latest test slice\\)\$" "check prints the estimate instead"
+expect_grep "$work/out" "^refund-join-fix-2025h1: 0 blocking, 0 warnings; ready to plan\$" "the summary counts no warning"
+
+run "$BACKFILL" check "$brief" --ledger "$work/nope.ledger"
+expect_rc 2 "check --ledger with a missing file is bad input"
+
+# --- JSON, options -----------------------------------------------------------------------
+run "$BACKFILL" test-slice "$brief" --warehouse "$db" --batches 2 --json
+expect_rc 0 "test-slice --batches 2 --json"
+expect_grep "$work/out" '"format": "backfill-test-slice/1"' "JSON format"
+n=$(grep -c '"duration_s"' "$work/out" || true)
+if [ "$n" -eq 2 ]; then ok "JSON lists two batches"; else not_ok "JSON lists two batches: $n" "$(head -c 600 "$work/out")"; fi
+
+run "$BACKFILL" test-slice "$brief" --warehouse "$db" --batches 0
+expect_rc 2 "--batches 0 is bad input"
+run "$BACKFILL" test-slice "$brief" --warehouse "$work/missing.db"
+expect_rc 2 "a missing warehouse is bad input"
+
+finish
