@@ -51,3 +51,47 @@ tail -n 2 "$build/demo/plan.txt"
 echo
 echo "== 5. a fingerprint of the target before anything changes: backfill fingerprint fct_orders"
 "$backfill" fingerprint fct_orders --warehouse "$warehouse"
+ledger="$build/demo/ledger.db"
+rm -f "$ledger" "$ledger-wal" "$ledger-shm"
+before_fp=$("$backfill" fingerprint fct_orders --warehouse "$warehouse" | awk '{print $NF}')
+echo
+echo "== 6. a test slice first: representative batches into scratch copies (the target is not touched)"
+"$backfill" test-slice "$brief" --warehouse "$warehouse" --ledger "$ledger"
+echo
+echo "== 7. the announcement for the people whose numbers will move (first lines)"
+"$backfill" report "$brief" --stage before | head -n 16
+echo "   ..."
+echo
+echo "== 8. the run: every batch staged, published with a snapshot, validated (operator ana)"
+"$backfill" run "$brief" --warehouse "$warehouse" --ledger "$ledger" --operator ana@example.com |
+    { head -n 3; echo "   ..."; tail -n 3; }
+echo
+echo "== 9. status: every batch validated, the run awaits approval"
+"$backfill" status refund-join-fix-2025h1 --ledger "$ledger" | head -n 6
+echo
+echo "== 10. the corrected months (net revenue now net of refunds; December and June untouched)"
+sqlite3 -header -column "$warehouse" "
+    SELECT strftime('%Y-%m', order_ts, 'unixepoch') AS month_utc, count(*) AS orders,
+           round(sum(gross), 2) AS gross, round(sum(refund_amount), 2) AS refunds,
+           round(sum(net_revenue), 2) AS net_revenue
+    FROM fct_orders GROUP BY 1 ORDER BY 1"
+echo
+echo "== 11. approval: the owner may not approve her own backfill; the reviewer may"
+if "$backfill" approve refund-join-fix-2025h1 --reviewer ana@example.com \
+        --ledger "$ledger" --warehouse "$warehouse"; then
+    echo "demo: the owner's approval was accepted" >&2
+    exit 1
+fi
+"$backfill" approve refund-join-fix-2025h1 --reviewer raj@example.com \
+    --ledger "$ledger" --warehouse "$warehouse"
+echo
+echo "== 12. the mart, refreshed after cutover"
+sqlite3 -header -column "$warehouse" "SELECT * FROM mart_monthly_revenue ORDER BY month"
+echo
+echo "== 13. proof that nothing else moved: rows outside the scope and untouched columns"
+after_fp=$("$backfill" fingerprint fct_orders --warehouse "$warehouse" | awk '{print $NF}')
+echo "fct_orders before: $before_fp"
+echo "fct_orders after:  $after_fp"
+echo
+echo "== 14. the change note for stakeholders: backfill report refund-join-fix-2025h1 --ledger ..."
+"$backfill" report refund-join-fix-2025h1 --ledger "$ledger"

@@ -23,7 +23,8 @@
 #include "cli.h"
 
 #define USAGE "usage: backfill run BRIEF --warehouse DB [--ledger FILE] [--workers N] " \
-              "[--throttle-sql QUERY] [--on-event CMD] [--new] [--force] [--no-wait] [--json]"
+              "[--throttle-sql QUERY] [--on-event CMD] [--operator NAME] [--new] [--force] " \
+              "[--no-wait] [--json]"
 
 static bf_runner *running;
 static volatile sig_atomic_t signals_seen;
@@ -285,6 +286,7 @@ int cmd_run(int argc, char **argv)
         opts.throttle = throttle;
         opts.throttle_userdata = &ui;
     }
+    opts.operator_name = cli_opt("operator");
     opts.on_event = on_event;
     opts.event_userdata = &ui;
     opts.flags = (cli_flag("new") ? BF_RUNNER_NEW : 0u) |

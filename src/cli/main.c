@@ -67,6 +67,8 @@ static const struct cli_option run_options[] = {
     {"new", 0, NULL, "start a new run even if the brief has an unfinished one", 0},
     {"force", 0, NULL, "publish batches an earlier run already did with the same code", 0},
     {"no-wait", 0, NULL, "return instead of waiting for batches leased elsewhere", 0},
+    {"operator", 0, "NAME", "who runs it, as the ledger and the change note name them "
+     "(default: $USER)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
 

@@ -359,6 +359,14 @@ static int refuse_blocking(const bf_brief *brief)
     return rc;
 }
 
+/* Who runs it: the host's name for them, else the user the process runs as. */
+static const char *default_operator(const bf_runner *r)
+{
+    const char *user = bf__env(BF__ENV_USER, NULL);
+
+    return r->operator_name ? r->operator_name : user ? user : r->actor;
+}
+
 static int64_t brief_int(int (*get)(int64_t *, const bf_brief *), const bf_brief *b, int64_t dflt)
 {
     int64_t v;
@@ -387,7 +395,7 @@ int bf_runner_set_brief(bf_runner *r, const bf_brief *brief)
     r->code_version = bf__strdup(bf_brief_code_version(r->brief) ? bf_brief_code_version(r->brief)
                                                                   : "");
     r->params_json = bf__strdup("{}");
-    r->run_operator = bf__strdup(r->operator_name ? r->operator_name : r->actor);
+    r->run_operator = bf__strdup(default_operator(r));
     if (!r->brief_name || !r->code_version || !r->params_json || !r->run_operator) {
         clear_job(r);
         return bf__runner_fail(r, bf__nomem());
@@ -434,8 +442,7 @@ int bf_runner_set_job(bf_runner *r, const bf_plan *plan, const bf_write_spec *sp
     r->brief_json = bf__strdup(rs.brief_json ? rs.brief_json : "{}");
     r->code_version = bf__strdup(rs.code_version ? rs.code_version : "");
     r->params_json = bf__strdup(rs.params_json ? rs.params_json : "{}");
-    r->run_operator = bf__strdup(rs.operator_name ? rs.operator_name
-                                 : r->operator_name ? r->operator_name : r->actor);
+    r->run_operator = bf__strdup(rs.operator_name ? rs.operator_name : default_operator(r));
     if (!r->brief_name || !r->brief_json || !r->code_version || !r->params_json ||
         !r->run_operator) {
         clear_job(r);
