@@ -49,6 +49,8 @@ struct job {
     char *postfp;        /* the fingerprint of what the batch's last publish wrote */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
+    int delta;           /* the staged rows are in DELTA, converted as dest stores them */
+    int64_t staged;      /* how many (when delta) */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -609,12 +611,265 @@ static int check_staged(struct job *j)
     return rc;
 }
 
+/* ---- delta publishes: write only what differs ---- */
+
+/*
+ * The staged rows converted as the destination stores them: a temporary
+ * table of the connection, made with the destination's column affinities
+ * and indexed on the key, alive only inside the publish's transaction.
+ */
+#define DELTA "bf__delta"
+#define DELTA_INDEX "bf__delta_key"
+
+/*
+ * Whether the dialect can tell equal values the way the fingerprint does,
+ * type and bytes (SQLite: typeof() and the BINARY collation). Elsewhere a
+ * publish keeps deleting and reinserting, which needs no comparison.
+ */
+static int exact_dialect(const bf__sql *s)
+{
+    return !s->delta_off && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+}
+
+/*
+ * Whether the key is exactly the destination's primary key, so that a
+ * staged key matches at most one row of it.
+ */
+static int key_is_primary(struct job *j, int *out)
+{
+    bf_table_info *info = j->info, *own = NULL;
+    size_t pk = 0;
+    int rc;
+
+    *out = 0;
+    if (is_shadowed(j->spec)) {
+        if ((rc = bf__sql_describe(j->s, &own, j->dest)) != BF_OK)
+            return rc;
+        info = own;
+    }
+    for (size_t i = 0; i < info->count; i++)
+        pk += info->columns[i].pk != 0;
+    *out = pk == j->spec->key_count;
+    for (size_t k = 0; k < j->spec->key_count && *out; k++) {
+        int found = 0;
+
+        for (size_t i = 0; i < info->count; i++)
+            found |= info->columns[i].pk && bf__sql_same_ident(info->columns[i].name,
+                                                                j->spec->key[k]);
+        for (size_t e = 0; e < k; e++)
+            found &= !bf__sql_same_ident(j->spec->key[e], j->spec->key[k]);
+        *out = found;
+    }
+    bf_table_info_free(own);
+    return BF_OK;
+}
+
+/*
+ * Two rows hold the same values in the columns chosen (all when chosen is
+ * NULL) exactly as the fingerprint sees them: same type, same value, text
+ * compared byte for byte whatever the column's collation. So 1 and 1.0
+ * differ, as do 'a' and 'A' under NOCASE; -0.0 and 0.0 do not, and neither
+ * do two NULLs.
+ */
+static int same_values(struct job *j, char **out, const char *a, const char *b, const int *chosen)
+{
+    bf__sb sb;
+    int rc = BF_OK, any = 0;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        const char *parts[] = {"(", " IS ", " COLLATE BINARY AND typeof(", ") = typeof(", "))"};
+        const char *side[] = {a, b, a, b};
+
+        if (chosen && !chosen[i])
+            continue;
+        if (any++)
+            bf__sb_append(&sb, " AND ");
+        for (size_t p = 0; p < 4 && rc == BF_OK; p++) {
+            bf__sb_append(&sb, parts[p]);
+            bf__sb_append(&sb, side[p]);
+            bf__sb_appendc(&sb, '.');
+            rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+        }
+        bf__sb_append(&sb, parts[4]);
+    }
+    if (!any)
+        bf__sb_append(&sb, "1 = 1");
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* "k1 IS NULL OR k2 IS NULL ..." over the key, qualified by `alias`. */
+static int key_null(struct job *j, char **out, const char *alias)
+{
+    bf__sb sb;
+    int rc = BF_OK;
+
+    bf__sb_init(&sb);
+    for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+        bf__sb_append(&sb, k ? " OR " : "");
+        bf__sb_append(&sb, alias);
+        bf__sb_appendc(&sb, '.');
+        rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+        bf__sb_append(&sb, " IS NULL");
+    }
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+static int delta_end(struct job *j)
+{
+    if (!j->delta)
+        return BF_OK;
+    j->delta = 0;
+    return run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA));
+}
+
+/*
+ * Inside the publish's transaction: decide whether it applies only the
+ * delta, and if so convert the staged rows into DELTA. An overwriting
+ * pattern needs the key to be the destination's primary key and no staged
+ * key with a NULL part (a NULL matches nothing, and an INTEGER PRIMARY KEY
+ * would number it anew); otherwise it deletes and reinserts as before.
+ */
+static int delta_begin(struct job *j)
+{
+    int merge = j->spec->strategy == BF_WRITE_MERGE, ok = 0, rc;
+    int64_t nulls = 0;
+    char *cond = NULL;
+
+    j->delta = 0;
+    if (!exact_dialect(j->s) || !j->spec->key_count ||
+        (!merge && !overwrites(j->spec)))
+        return BF_OK;
+    if (!merge && ((rc = key_is_primary(j, &ok)) != BF_OK || !ok))
+        return rc;
+    /* A table made from dest's columns has their affinities: it converts values as dest does. */
+    if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
+        (rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM %T WHERE 0",
+                  ARGS(DELTA, NULL, j->dest))) != BF_OK)
+        return rc;
+    j->delta = 1;
+    if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
+                  ARGS(DELTA, NULL, NULL, j->stage))) != BF_OK ||
+        (rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)",
+                  ARGS(DELTA_INDEX, DELTA, NULL))) != BF_OK)
+        return rc;
+    if (merge)
+        return BF_OK;
+    if ((rc = key_null(j, &cond, "x")) == BF_OK)
+        rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
+    bf__free(cond);
+    if (rc == BF_OK && nulls)
+        rc = delta_end(j);
+    return rc;
+}
+
+/*
+ * The pre-image of a delta publish, as a merge keeps it: the rows it
+ * removes or changes, and in the keys table the keys of those and of the
+ * rows it adds, each only the first time a publish of the batch touches
+ * it. A snapshot the batch's first publish took of the whole bounds (a
+ * publish without the delta) stays as it is.
+ */
+static int delta_snapshot(struct job *j)
+{
+    char *same = NULL;
+    int snap, keys, rc;
+
+    if ((rc = bf__sql_exists(j->s, &snap, j->snap)) != BF_OK ||
+        (rc = bf__sql_exists(j->s, &keys, j->keys)) != BF_OK)
+        return rc;
+    if (snap && !keys)
+        return BF_OK;
+    if (!snap && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
+                  (rc = run(j, NULL, "CREATE TABLE %T (%K)", ARGS(j->keys, NULL))) != BF_OK))
+        return rc;
+    if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK)
+        return rc;
+    /* Rows in the bounds not kept yet and not staged unchanged: those removed or changed. */
+    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS (SELECT 1 "
+             "FROM %T k WHERE %M) AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %M AND %S)",
+             ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k", DELTA,
+                  j->qdest, "x", same));
+    if (rc == BF_OK)
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS (SELECT "
+                 "1 FROM %T k WHERE %M) AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %M AND %S)",
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k", DELTA,
+                      j->qdest, "x", same));
+    /* Keys it adds. */
+    if (rc == BF_OK)
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE NOT EXISTS (SELECT "
+                 "1 FROM %T WHERE %P AND %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, "x", DELTA, j->dest, j->qdest, j->qdest, "x", j->keys, "k",
+                      "x"));
+    bf__free(same);
+    return rc;
+}
+
+/*
+ * Apply the delta of an overwriting pattern: delete the rows of the bounds
+ * whose key is not staged, update those whose key is staged with other
+ * values, insert the staged rows whose key is not in the bounds. Rows
+ * staged unchanged are not written. Leaves exactly the rows deleting the
+ * bounds and inserting the staged rows leaves.
+ */
+static int delta_write(struct job *j, bf_publish_result *out)
+{
+    char *same = NULL, *set = NULL;
+    int64_t before = 0, inserted = 0;
+    bf__sb sb;
+    int rc;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < j->ncols; i++) {
+        bf__sb_append(&sb, i ? ", " : "");
+        if (bf__sql_ident(j->s, &sb, j->cols[i]) != BF_OK)
+            break;
+        bf__sb_append(&sb, " = x.");
+        bf__sql_ident(j->s, &sb, j->cols[i]);
+    }
+    if ((rc = bf__sql_text(&sb, &set)) == BF_OK)
+        rc = same_values(j, &same, j->qdest, "x", NULL);
+    if (rc == BF_OK)
+        rc = query_int(j, &before, "SELECT count(*) FROM %T WHERE %P", ARGS(j->dest, NULL));
+    if (rc == BF_OK)
+        rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
+                 "temp.%T x WHERE %M)", ARGS(j->dest, j->qdest, DELTA, j->qdest, "x"));
+    if (rc == BF_OK)
+        rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P AND "
+                 "NOT (%S)", ARGS(j->dest, set, DELTA, j->qdest, "x", j->qdest, same));
+    if (rc == BF_OK)
+        rc = run(j, &inserted, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x WHERE NOT EXISTS "
+                 "(SELECT 1 FROM %T WHERE %P AND %M)",
+                 ARGS(j->dest, NULL, "x", DELTA, j->dest, j->qdest, j->qdest, "x"));
+    /* Each row of the bounds matches at most one staged key (the key is its primary key). */
+    if (rc == BF_OK && j->staged - inserted != before - out->deleted)
+        rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows match only %lld rows "
+                       "of %s by key: staged keys are repeated or equal under the key's "
+                       "collation", bf_batch_label(j->batch), j->spec->table,
+                       (long long)(j->staged - inserted), (long long)(before - out->deleted),
+                       j->dest);
+    out->written = out->updated + inserted;
+    bf__free(same);
+    bf__free(set);
+    return rc;
+}
+
 static int snapshot(struct job *j)
 {
     int exists, rc;
 
     if (!j->spec->snapshot)
         return BF_OK;
+    if (j->delta && overwrites(j->spec))
+        return delta_snapshot(j);
     if ((rc = bf__sql_exists(j->s, &exists, j->snap)) != BF_OK)
         return rc;
     /*
@@ -652,9 +907,22 @@ static int snapshot(struct job *j)
                      ARGS(j->keys, NULL, NULL, j->stage, NULL, j->keys));
         return rc;
     default:
-        /* The first publish's pre-image of the bounds is the one to restore. */
-        if (exists)
-            return BF_OK;
+        /*
+         * The first publish's pre-image of the bounds is the one to restore.
+         * If it was a delta's (with a keys table), this publish rewrites
+         * the whole bounds: complete it with the rows no publish touched
+         * yet, and it becomes a pre-image of the bounds.
+         */
+        if (exists) {
+            int keyed;
+
+            if ((rc = bf__sql_exists(j->s, &keyed, j->keys)) != BF_OK || !keyed)
+                return rc;
+            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
+                     "(SELECT 1 FROM %T k WHERE %M)",
+                     ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k"));
+            return rc == BF_OK ? drop_table(j, j->keys) : rc;
+        }
         return run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P",
                    ARGS(j->snap, NULL, NULL, j->dest, NULL));
     }
@@ -664,8 +932,9 @@ static int snapshot(struct job *j)
 static int merge_update(struct job *j, int64_t *updated)
 {
     bf__sb sb;
-    char *set = NULL;
-    int rc = BF_OK, any = 0;
+    char *set = NULL, *same = NULL;
+    int *picked = bf__calloc(j->ncols ? j->ncols : 1, sizeof *picked);
+    int rc = picked ? BF_OK : bf__nomem(), any = 0;
 
     bf__sb_init(&sb);
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
@@ -682,6 +951,7 @@ static int merge_update(struct job *j, int64_t *updated)
         }
         if (!chosen)
             continue;
+        picked[i] = 1;
         if (any++)
             bf__sb_append(&sb, ", ");
         rc = bf__sql_ident(j->s, &sb, c);
@@ -714,10 +984,16 @@ static int merge_update(struct job *j, int64_t *updated)
         rc = bf__sql_text(&sb, &set);
     else
         bf__sb_dispose(&sb);
-    if (rc == BF_OK && any)
+    /* With the converted staged rows at hand, rows already holding the staged values stay untouched. */
+    if (rc == BF_OK && any && j->delta && (rc = same_values(j, &same, j->qdest, "x", picked)) == BF_OK)
+        rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM temp.%T x WHERE %M "
+                 "AND NOT (%S))", ARGS(j->dest, set, DELTA, j->qdest, "x", same));
+    else if (rc == BF_OK && any)
         rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM %T s WHERE %M)",
                  ARGS(j->dest, set, j->stage, j->qdest, "s"));
     bf__free(set);
+    bf__free(same);
+    bf__free(picked);
     return rc;
 }
 
@@ -749,6 +1025,8 @@ static int write_rows(struct job *j, bf_publish_result *out)
                      ARGS(j->snap, NULL, NULL, j->stage));
         return rc;
     default:
+        if (j->delta)
+            return delta_write(j, out);
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P", ARGS(j->dest, NULL));
         if (rc == BF_OK)
             rc = run(j, &out->written, "INSERT INTO %T (%C) SELECT %C FROM %T",
@@ -774,9 +1052,13 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
         if (rc == BF_OK)
             rc = check_staged(&j);
         if (rc == BF_OK)
+            rc = delta_begin(&j);
+        if (rc == BF_OK)
             rc = snapshot(&j);
         if (rc == BF_OK)
             rc = write_rows(&j, out);
+        if (rc == BF_OK)
+            rc = delta_end(&j);
         if (rc == BF_OK)
             rc = record_written(&j);
         if (rc == BF_OK)
@@ -796,7 +1078,7 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                     const bf_batch *batch, int64_t run_id)
 {
     struct job j;
-    int exists = 0;
+    int exists = 0, keyed = 0;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     if (rc == BF_OK && (rc = bf__sql_begin(j.s)) == BF_OK) {
@@ -816,7 +1098,12 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                 rc = undo_append(&j);
                 break;
             default:
-                rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
+                /* A delta's snapshot (with a keys table) holds only the rows of the keys it touched. */
+                if ((rc = bf__sql_exists(j.s, &keyed, j.keys)) == BF_OK && keyed)
+                    rc = run(&j, NULL, "DELETE FROM %T WHERE %P AND EXISTS (SELECT 1 FROM %T k "
+                             "WHERE %M)", ARGS(j.dest, j.qdest, j.keys, j.qdest, "k"));
+                else if (rc == BF_OK)
+                    rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
             }
         }
         /* append's snapshot holds what it added, not a pre-image. */

@@ -375,6 +375,7 @@ START_TEST(time_and_partition_batches_bind_their_parameters)
     bf_plan *days, *groups;
     bf_fingerprint sum = {0, 0, 0}, part;
     bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    int64_t removed, differing;
     bf_driver *d;
 
     orders();
@@ -414,10 +415,18 @@ START_TEST(time_and_partition_batches_bind_their_parameters)
     spec.select = "SELECT id, grp, val, ts FROM src WHERE grp = :partition";
     ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1'"), 9);
+    /* Only the delta is written: rows gone from g1, and staged rows t does not hold as they are. */
+    removed = query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
+                        "(SELECT id FROM src WHERE grp = 'g1')");
+    differing = query_int("SELECT count(*) FROM src s WHERE grp = 'g1' AND NOT EXISTS (SELECT 1 "
+                          "FROM t WHERE t.id = s.id AND t.grp IS s.grp AND t.val IS s.val AND "
+                          "t.ts IS s.ts)");
+    ck_assert_int_eq(removed, 6);   /* g1 keeps 13, 16 and 19 */
+    ck_assert_int_eq(differing, 1); /* 16's val changed; 13 and 19 are staged as they are */
     ck_assert_int_eq(bf_driver_publish(&r, d, &spec, groups, bf_plan_batch(groups, 1), 1, 1),
                      BF_OK);
-    ck_assert_int_eq(r.deleted, 9);
-    ck_assert_int_eq(r.written, query_int("SELECT count(*) FROM src WHERE grp = 'g1'"));
+    ck_assert_int_eq(r.deleted, removed);
+    ck_assert_int_eq(r.written, differing);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
                                "(SELECT id FROM src WHERE grp = 'g1')"), 0);
     bf_plan_free(days);
@@ -460,14 +469,18 @@ static void exercise(bf_write_strategy strategy, int delete_missing)
         r = publish_ok(d, &spec, plan, b);
         after = fp_of(d, dest);
         ck_assert_fp_eq(after, fp_of(d, "expect"));
+        /*
+         * Batch 1 changes 10, 12, 16 and 18 (14 stays NULL), removes 15, adds 17:
+         * only those rows are written; the other four are left as they are.
+         */
         if (b == 1 && strategy == BF_WRITE_MERGE) {
-            ck_assert_int_eq(r.updated, 8);
-            ck_assert_int_eq(r.written, 9);
+            ck_assert_int_eq(r.updated, 4);
+            ck_assert_int_eq(r.written, 5);
             ck_assert_int_eq(r.deleted, delete_missing ? 1 : 0);
         } else if (b == 1) {
-            ck_assert_int_eq(r.written, 9);
-            ck_assert_int_eq(r.deleted, 9);
-            ck_assert_int_eq(r.updated, 0);
+            ck_assert_int_eq(r.written, 5);
+            ck_assert_int_eq(r.deleted, 1);
+            ck_assert_int_eq(r.updated, 4);
         } else if (b == 2) {
             ck_assert_int_eq(r.written, 0);
             ck_assert_int_eq(r.deleted, strategy == BF_WRITE_MERGE && !delete_missing ? 0 : 10);
