@@ -50,7 +50,9 @@ struct job {
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
     int delta;           /* the staged rows are in DELTA, converted as dest stores them */
-    int64_t staged;      /* how many (when delta) */
+    int *typed;          /* per column: compare types too (see needs_typeof) */
+    int64_t staged;      /* rows in DELTA */
+    int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -73,6 +75,7 @@ static void job_dispose(struct job *j)
     bf__free(j->postfp);
     bf__free(j->dest);
     bf__free(j->qdest);
+    bf__free(j->typed);
 }
 
 static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf_plan *plan,
@@ -614,12 +617,15 @@ static int check_staged(struct job *j)
 /* ---- delta publishes: write only what differs ---- */
 
 /*
- * The staged rows converted as the destination stores them: a temporary
- * table of the connection, made with the destination's column affinities
- * and indexed on the key, alive only inside the publish's transaction.
+ * Temporary tables of the connection, alive only inside the publish's
+ * transaction: DELTA holds the staged rows converted as the destination
+ * stores them (made from its columns, so with their affinities), unique on
+ * the key under the key's collations; DELTA_ROWS those of them that the
+ * destination does not hold as they are (changed or added).
  */
 #define DELTA "bf__delta"
 #define DELTA_INDEX "bf__delta_key"
+#define DELTA_ROWS "bf__delta_rows"
 
 /*
  * Whether the dialect can tell equal values the way the fingerprint does,
@@ -631,26 +637,64 @@ static int exact_dialect(const bf__sql *s)
     return !s->delta_off && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
 }
 
-/*
- * Whether the key is exactly the destination's primary key, so that a
- * staged key matches at most one row of it.
- */
-static int key_is_primary(struct job *j, int *out)
+static int contains(const char *type, const char *word)
 {
-    bf_table_info *info = j->info, *own = NULL;
-    size_t pk = 0;
+    for (const char *p = type; *p; p++) {
+        size_t i = 0;
+
+        while (word[i] && p[i] && (p[i] == word[i] || p[i] == word[i] - 'A' + 'a'))
+            i++;
+        if (!word[i])
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether equal values of a column declared `type` can still differ in
+ * type: only where nothing converts them, SQLite's BLOB affinity (no type,
+ * or BLOB), and ANY (no affinity in a STRICT table). Every other affinity
+ * turns an integral real into an integer (INTEGER, NUMERIC) or every
+ * number into a real (REAL) or text (TEXT), in the table and in DELTA
+ * alike, so there `IS` alone is exact.
+ */
+static int needs_typeof(const char *type)
+{
+    if (contains(type, "ANY"))
+        return 1;
+    if (contains(type, "INT") || contains(type, "CHAR") || contains(type, "CLOB") ||
+        contains(type, "TEXT"))
+        return 0;
+    return !type[0] || contains(type, "BLOB");
+}
+
+/*
+ * The destination's description (its own for a shadow table: a named
+ * version table may declare other types); *owned is what to free.
+ */
+static int dest_info(struct job *j, bf_table_info **out, bf_table_info **owned)
+{
     int rc;
 
-    *out = 0;
-    if (is_shadowed(j->spec)) {
-        if ((rc = bf__sql_describe(j->s, &own, j->dest)) != BF_OK)
-            return rc;
-        info = own;
-    }
+    *owned = NULL;
+    *out = j->info;
+    if (!is_shadowed(j->spec))
+        return BF_OK;
+    if ((rc = bf__sql_describe(j->s, owned, j->dest)) == BF_OK)
+        *out = *owned;
+    return rc;
+}
+
+/* Whether the key is exactly the destination's primary key: then a key matches one row at most. */
+static int key_is_primary(struct job *j, const bf_table_info *info)
+{
+    size_t pk = 0;
+    int ok;
+
     for (size_t i = 0; i < info->count; i++)
         pk += info->columns[i].pk != 0;
-    *out = pk == j->spec->key_count;
-    for (size_t k = 0; k < j->spec->key_count && *out; k++) {
+    ok = pk == j->spec->key_count;
+    for (size_t k = 0; k < j->spec->key_count && ok; k++) {
         int found = 0;
 
         for (size_t i = 0; i < info->count; i++)
@@ -658,10 +702,70 @@ static int key_is_primary(struct job *j, int *out)
                                                                 j->spec->key[k]);
         for (size_t e = 0; e < k; e++)
             found &= !bf__sql_same_ident(j->spec->key[e], j->spec->key[k]);
-        *out = found;
+        ok = found;
     }
-    bf_table_info_free(own);
-    return BF_OK;
+    return ok;
+}
+
+/*
+ * "k1 COLLATE "c1", k2 COLLATE "c2"": the key columns with the collations
+ * of the destination's primary key index (BINARY without one: a rowid).
+ */
+static int key_collated(struct job *j, char **out)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->dest, strlen(j->dest)};
+    bf__binds b;
+    bf__stmt st;
+    bf__sb sb;
+    char *coll[64] = {0};
+    int rc;
+
+    if (j->spec->key_count > BF_ARRAY_LEN(coll))
+        return bf__error(BF_E_UNSUPPORTED, "table %s: a key of %zu columns", j->spec->table,
+                         j->spec->key_count);
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    rc = bf__stmt_prepare(&st, j->s, "SELECT ii.name, ii.coll FROM pragma_index_list(:bf_t) il, "
+                          "pragma_index_xinfo(il.name) ii WHERE il.origin = 'pk' AND ii.key", &b);
+    if (rc != BF_OK)
+        return rc;
+    while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+        bf_value name, c;
+        char *n = NULL;
+
+        if ((rc = bf__stmt_column(&st, 0, &name)) != BF_OK || name.type != BF_VALUE_TEXT ||
+            (rc = bf__stmt_column(&st, 1, &c)) != BF_OK || c.type != BF_VALUE_TEXT)
+            break;
+        if (!(n = bf__strndup(name.s, name.len))) {
+            rc = bf__nomem();
+            break;
+        }
+        for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++)
+            if (!coll[k] && bf__sql_same_ident(j->spec->key[k], n) &&
+                !(coll[k] = bf__strndup(c.s, c.len)))
+                rc = bf__nomem();
+        bf__free(n);
+        if (rc != BF_OK)
+            break;
+    }
+    bf__stmt_finalize(&st);
+    if (rc == BF_SQL_DONE || rc == BF_SQL_ROW)
+        rc = BF_OK;
+    bf__sb_init(&sb);
+    for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+        bf__sb_append(&sb, k ? ", " : "");
+        rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+        bf__sb_append(&sb, " COLLATE ");
+        if (rc == BF_OK)
+            rc = bf__sql_ident(j->s, &sb, coll[k] ? coll[k] : "BINARY");
+    }
+    for (size_t k = 0; k < BF_ARRAY_LEN(coll); k++)
+        bf__free(coll[k]);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
 }
 
 /*
@@ -669,7 +773,8 @@ static int key_is_primary(struct job *j, int *out)
  * NULL) exactly as the fingerprint sees them: same type, same value, text
  * compared byte for byte whatever the column's collation. So 1 and 1.0
  * differ, as do 'a' and 'A' under NOCASE; -0.0 and 0.0 do not, and neither
- * do two NULLs.
+ * do two NULLs. typeof() only where the column's affinity lets 1 and 1.0
+ * both stay (j->typed).
  */
 static int same_values(struct job *j, char **out, const char *a, const char *b, const int *chosen)
 {
@@ -680,18 +785,19 @@ static int same_values(struct job *j, char **out, const char *a, const char *b, 
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         const char *parts[] = {"(", " IS ", " COLLATE BINARY AND typeof(", ") = typeof(", "))"};
         const char *side[] = {a, b, a, b};
+        size_t n = j->typed && j->typed[i] ? 4 : 2;
 
         if (chosen && !chosen[i])
             continue;
         if (any++)
             bf__sb_append(&sb, " AND ");
-        for (size_t p = 0; p < 4 && rc == BF_OK; p++) {
+        for (size_t p = 0; p < n && rc == BF_OK; p++) {
             bf__sb_append(&sb, parts[p]);
             bf__sb_append(&sb, side[p]);
             bf__sb_appendc(&sb, '.');
             rc = bf__sql_ident(j->s, &sb, j->cols[i]);
         }
-        bf__sb_append(&sb, parts[4]);
+        bf__sb_append(&sb, n == 4 ? parts[4] : " COLLATE BINARY)");
     }
     if (!any)
         bf__sb_append(&sb, "1 = 1");
@@ -725,49 +831,136 @@ static int key_null(struct job *j, char **out, const char *alias)
 
 static int delta_end(struct job *j)
 {
+    int rc;
+
     if (!j->delta)
         return BF_OK;
     j->delta = 0;
-    return run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA));
+    if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) == BF_OK)
+        rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS));
+    return rc;
+}
+
+/*
+ * Classify the staged rows against the bounds in one pass over DELTA, each
+ * key looked up in the destination's primary key: DELTA_ROWS gets the rows
+ * changed or added. Rows of the bounds no staged key matches (removed)
+ * are only counted here: every staged key matches at most one row and the
+ * reverse (both unique under the key's collations), so they are the rows
+ * of the bounds less those matched.
+ */
+static int delta_classify(struct job *j)
+{
+    char *same = NULL, *unmatched = NULL;
+    int64_t rows = 0;
+    int rc;
+
+    if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK ||
+        (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
+        goto done;
+    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
+                  ARGS(DELTA_ROWS, NULL, DELTA))) != BF_OK ||
+        (rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
+                  "%M AND %P WHERE %S OR NOT (%S)",
+                  ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
+                       unmatched, same))) != BF_OK)
+        goto done;
+    if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
+                        ARGS(j->dest, NULL))) != BF_OK ||
+        (rc = query_int(j, &j->added, "SELECT count(*) FROM temp.%T x WHERE NOT EXISTS (SELECT "
+                        "1 FROM %T WHERE %P AND %M)",
+                        ARGS(DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"))) != BF_OK)
+        goto done;
+    j->removed = j->before - (j->staged - j->added);
+    if (j->removed < 0)
+        rc = bf__error(BF_E_INTERNAL, "batch %s of %s: %lld staged keys matched %lld rows of %s",
+                       bf_batch_label(j->batch), j->spec->table,
+                       (long long)(j->staged - j->added), (long long)j->before, j->dest);
+done:
+    bf__free(same);
+    bf__free(unmatched);
+    return rc;
 }
 
 /*
  * Inside the publish's transaction: decide whether it applies only the
  * delta, and if so convert the staged rows into DELTA. An overwriting
- * pattern needs the key to be the destination's primary key and no staged
- * key with a NULL part (a NULL matches nothing, and an INTEGER PRIMARY KEY
- * would number it anew); otherwise it deletes and reinserts as before.
+ * pattern needs the key to be the destination's primary key, and staged
+ * keys without a NULL part (a NULL matches nothing, and an INTEGER PRIMARY
+ * KEY would number it anew) and unique under the key's collations (else
+ * reinserting fails on the primary key, as it should); otherwise it
+ * deletes and reinserts as before. Merge only compares: DELTA with a plain
+ * index.
  */
 static int delta_begin(struct job *j)
 {
-    int merge = j->spec->strategy == BF_WRITE_MERGE, ok = 0, rc;
-    int64_t nulls = 0;
-    char *cond = NULL;
+    int merge = j->spec->strategy == BF_WRITE_MERGE, rc;
+    bf_table_info *info, *owned = NULL;
+    char *cond = NULL, *collated = NULL;
+    int64_t nulls = 0, staged = 0;
 
     j->delta = 0;
-    if (!exact_dialect(j->s) || !j->spec->key_count ||
-        (!merge && !overwrites(j->spec)))
+    if (!exact_dialect(j->s) || !j->spec->key_count || (!merge && !overwrites(j->spec)))
         return BF_OK;
-    if (!merge && ((rc = key_is_primary(j, &ok)) != BF_OK || !ok))
+    if ((rc = dest_info(j, &info, &owned)) != BF_OK)
         return rc;
+    if (!merge && !key_is_primary(j, info)) {
+        bf_table_info_free(owned);
+        return BF_OK;
+    }
+    if (!(j->typed = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->typed))) {
+        bf_table_info_free(owned);
+        return bf__nomem();
+    }
+    for (size_t i = 0; i < j->ncols; i++)
+        for (size_t c = 0; c < info->count; c++)
+            if (bf__sql_same_ident(info->columns[c].name, j->cols[i]))
+                j->typed[i] = needs_typeof(info->columns[c].type);
+    bf_table_info_free(owned);
     /* A table made from dest's columns has their affinities: it converts values as dest does. */
     if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
+        (rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS))) != BF_OK ||
         (rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM %T WHERE 0",
                   ARGS(DELTA, NULL, j->dest))) != BF_OK)
         return rc;
     j->delta = 1;
-    if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
-                  ARGS(DELTA, NULL, NULL, j->stage))) != BF_OK ||
-        (rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)",
-                  ARGS(DELTA_INDEX, DELTA, NULL))) != BF_OK)
+    if (merge) {
+        if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
+                      ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK)
+            rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)", ARGS(DELTA_INDEX, DELTA, NULL));
         return rc;
-    if (merge)
-        return BF_OK;
-    if ((rc = key_null(j, &cond, "x")) == BF_OK)
+    }
+    if ((rc = key_collated(j, &collated)) == BF_OK &&
+        (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
+                  ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK &&
+        (rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
+                  ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK &&
+        (rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage))) == BF_OK &&
+        (rc = key_null(j, &cond, "x")) == BF_OK)
         rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
     bf__free(cond);
-    if (rc == BF_OK && nulls)
-        rc = delta_end(j);
+    bf__free(collated);
+    if (rc == BF_OK && (nulls || staged != j->staged))
+        return delta_end(j);
+    if (rc == BF_OK)
+        rc = delta_classify(j);
+    return rc;
+}
+
+/*
+ * The keys table has the key's affinities (made from dest's columns) and
+ * an index on the key under its collations (derived name), so matching
+ * the destination's rows against it is an index search.
+ */
+static int keys_index(struct job *j)
+{
+    char *name = bf__asprintf("%s_k", j->keys), *collated = NULL;
+    int rc = name ? key_collated(j, &collated) : bf__nomem();
+
+    if (rc == BF_OK)
+        rc = run(j, NULL, "CREATE INDEX %T ON %T (%S)", ARGS(name, j->keys, collated));
+    bf__free(name);
+    bf__free(collated);
     return rc;
 }
 
@@ -780,7 +973,6 @@ static int delta_begin(struct job *j)
  */
 static int delta_snapshot(struct job *j)
 {
-    char *same = NULL;
     int snap, keys, rc;
 
     if ((rc = bf__sql_exists(j->s, &snap, j->snap)) != BF_OK ||
@@ -789,41 +981,45 @@ static int delta_snapshot(struct job *j)
     if (snap && !keys)
         return BF_OK;
     if (!snap && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
-                  (rc = run(j, NULL, "CREATE TABLE %T (%K)", ARGS(j->keys, NULL))) != BF_OK))
+                  (rc = run(j, NULL, "CREATE TABLE %T AS SELECT %K FROM %T WHERE 0",
+                            ARGS(j->keys, NULL, j->dest))) != BF_OK ||
+                  (rc = keys_index(j)) != BF_OK))
         return rc;
-    if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK)
-        return rc;
-    /* Rows in the bounds not kept yet and not staged unchanged: those removed or changed. */
-    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS (SELECT 1 "
-             "FROM %T k WHERE %M) AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %M AND %S)",
-             ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k", DELTA,
-                  j->qdest, "x", same));
+    /* Changed rows, as they are now. */
+    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x JOIN %T ON %M WHERE %P AND "
+             "NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+             ARGS(j->snap, NULL, j->qdest, DELTA_ROWS, j->dest, j->qdest, "x", j->qdest,
+                  j->keys, j->qdest, "k"));
+    /* Removed rows: in the bounds, no staged key. */
+    if (rc == BF_OK && j->removed)
+        rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
+                 "(SELECT 1 FROM temp.%T x WHERE %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->qdest, "x", j->keys,
+                      j->qdest, "k"));
+    if (rc == BF_OK && j->removed)
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
+                 "(SELECT 1 FROM temp.%T x WHERE %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->qdest, "x", j->keys,
+                      j->qdest, "k"));
+    /* The keys of changed and added rows. */
     if (rc == BF_OK)
-        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS (SELECT "
-                 "1 FROM %T k WHERE %M) AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %M AND %S)",
-                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k", DELTA,
-                      j->qdest, "x", same));
-    /* Keys it adds. */
-    if (rc == BF_OK)
-        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE NOT EXISTS (SELECT "
-                 "1 FROM %T WHERE %P AND %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->keys, NULL, "x", DELTA, j->dest, j->qdest, j->qdest, "x", j->keys, "k",
-                      "x"));
-    bf__free(same);
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE NOT EXISTS "
+                 "(SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, "x", DELTA_ROWS, j->keys, "x", "k"));
     return rc;
 }
 
 /*
  * Apply the delta of an overwriting pattern: delete the rows of the bounds
- * whose key is not staged, update those whose key is staged with other
- * values, insert the staged rows whose key is not in the bounds. Rows
- * staged unchanged are not written. Leaves exactly the rows deleting the
- * bounds and inserting the staged rows leaves.
+ * whose key is not staged (only when some are), update the changed rows,
+ * insert the added ones. Rows staged unchanged are not written. Leaves
+ * exactly the rows deleting the bounds and inserting the staged rows
+ * leaves.
  */
 static int delta_write(struct job *j, bf_publish_result *out)
 {
-    char *same = NULL, *set = NULL;
-    int64_t before = 0, inserted = 0;
+    char *set = NULL;
+    int64_t inserted = 0;
     bf__sb sb;
     int rc;
 
@@ -835,29 +1031,23 @@ static int delta_write(struct job *j, bf_publish_result *out)
         bf__sb_append(&sb, " = x.");
         bf__sql_ident(j->s, &sb, j->cols[i]);
     }
-    if ((rc = bf__sql_text(&sb, &set)) == BF_OK)
-        rc = same_values(j, &same, j->qdest, "x", NULL);
-    if (rc == BF_OK)
-        rc = query_int(j, &before, "SELECT count(*) FROM %T WHERE %P", ARGS(j->dest, NULL));
-    if (rc == BF_OK)
+    rc = bf__sql_text(&sb, &set);
+    if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
                  "temp.%T x WHERE %M)", ARGS(j->dest, j->qdest, DELTA, j->qdest, "x"));
     if (rc == BF_OK)
-        rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P AND "
-                 "NOT (%S)", ARGS(j->dest, set, DELTA, j->qdest, "x", j->qdest, same));
+        rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
+                 ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
     if (rc == BF_OK)
         rc = run(j, &inserted, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x WHERE NOT EXISTS "
                  "(SELECT 1 FROM %T WHERE %P AND %M)",
-                 ARGS(j->dest, NULL, "x", DELTA, j->dest, j->qdest, j->qdest, "x"));
-    /* Each row of the bounds matches at most one staged key (the key is its primary key). */
-    if (rc == BF_OK && j->staged - inserted != before - out->deleted)
-        rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows match only %lld rows "
-                       "of %s by key: staged keys are repeated or equal under the key's "
-                       "collation", bf_batch_label(j->batch), j->spec->table,
-                       (long long)(j->staged - inserted), (long long)(before - out->deleted),
-                       j->dest);
+                 ARGS(j->dest, NULL, "x", DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"));
+    if (rc == BF_OK && (out->deleted != j->removed || inserted != j->added))
+        rc = bf__error(BF_E_INTERNAL, "batch %s of %s: the delta removed %lld and added %lld rows "
+                       "of %s, not %lld and %lld", bf_batch_label(j->batch), j->spec->table,
+                       (long long)out->deleted, (long long)inserted, j->dest,
+                       (long long)j->removed, (long long)j->added);
     out->written = out->updated + inserted;
-    bf__free(same);
     bf__free(set);
     return rc;
 }
