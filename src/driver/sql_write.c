@@ -53,6 +53,9 @@ struct job {
     int *typed;          /* per column: compare types too (see needs_typeof) */
     int64_t staged;      /* rows in DELTA */
     int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
+    int64_t temp_cache;  /* the connection's temp.cache_size, to put back */
+    int cache_set;       /* whether the publish changed it */
+    int *keep_key;       /* per column: a key column whose match proves it identical */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -76,6 +79,7 @@ static void job_dispose(struct job *j)
     bf__free(j->dest);
     bf__free(j->qdest);
     bf__free(j->typed);
+    bf__free(j->keep_key);
 }
 
 static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf_plan *plan,
@@ -711,7 +715,7 @@ static int key_is_primary(struct job *j, const bf_table_info *info)
  * "k1 COLLATE "c1", k2 COLLATE "c2"": the key columns with the collations
  * of the destination's primary key index (BINARY without one: a rowid).
  */
-static int key_collated(struct job *j, char **out)
+static int key_collated(struct job *j, char **out, int *binary)
 {
     bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->dest, strlen(j->dest)};
     bf__binds b;
@@ -753,6 +757,8 @@ static int key_collated(struct job *j, char **out)
         rc = BF_OK;
     bf__sb_init(&sb);
     for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+        if (binary)
+            binary[k] = !coll[k] || bf__sql_same_ident(coll[k], "BINARY");
         bf__sb_append(&sb, k ? ", " : "");
         rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
         bf__sb_append(&sb, " COLLATE ");
@@ -829,6 +835,22 @@ static int key_null(struct job *j, char **out, const char *alias)
     return bf__sql_text(&sb, out);
 }
 
+/* Set the connection's cache for temporary tables (SQLite's cache_size: < 0 is KiB). */
+static int temp_cache(struct job *j, int64_t size)
+{
+    char sql[64];
+
+    bf__snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = %lld", (long long)size);
+    return bf__sql_run(j->s, sql, NULL, NULL);
+}
+
+/*
+ * The temporary tables hold a batch's rows: let their pages stay in memory
+ * (up to 256 MiB) instead of spilling to a temporary file after SQLite's
+ * default 2 MiB, for the publish only.
+ */
+#define DELTA_CACHE_KIB 262144
+
 static int delta_end(struct job *j)
 {
     int rc;
@@ -898,6 +920,7 @@ static int delta_begin(struct job *j)
     bf_table_info *info, *owned = NULL;
     char *cond = NULL, *collated = NULL;
     int64_t nulls = 0, staged = 0;
+    int *binary = NULL;
 
     j->delta = 0;
     if (!exact_dialect(j->s) || !j->spec->key_count || (!merge && !overwrites(j->spec)))
@@ -924,13 +947,30 @@ static int delta_begin(struct job *j)
                   ARGS(DELTA, NULL, j->dest))) != BF_OK)
         return rc;
     j->delta = 1;
+    if ((rc = query_int(j, &j->temp_cache, "PRAGMA temp.cache_size", NULL)) != BF_OK)
+        return rc;
+    if (j->temp_cache > -DELTA_CACHE_KIB && j->temp_cache < DELTA_CACHE_KIB / 4) {
+        if ((rc = temp_cache(j, -DELTA_CACHE_KIB)) != BF_OK)
+            return rc;
+        j->cache_set = 1;
+    }
     if (merge) {
         if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
                       ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK)
             rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)", ARGS(DELTA_INDEX, DELTA, NULL));
         return rc;
     }
-    if ((rc = key_collated(j, &collated)) == BF_OK &&
+    /* Key columns compared under BINARY with their types settled need no SET: they are equal. */
+    if (!(binary = bf__calloc(j->spec->key_count, sizeof *binary)) ||
+        !(j->keep_key = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->keep_key)))
+        rc = bf__nomem();
+    if (rc == BF_OK && (rc = key_collated(j, &collated, binary)) == BF_OK)
+        for (size_t i = 0; i < j->ncols; i++)
+            for (size_t k = 0; k < j->spec->key_count; k++)
+                j->keep_key[i] |= binary[k] && !j->typed[i] &&
+                                  bf__sql_same_ident(j->cols[i], j->spec->key[k]);
+    bf__free(binary);
+    if (rc == BF_OK &&
         (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
                   ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK &&
         (rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
@@ -955,7 +995,7 @@ static int delta_begin(struct job *j)
 static int keys_index(struct job *j)
 {
     char *name = bf__asprintf("%s_k", j->keys), *collated = NULL;
-    int rc = name ? key_collated(j, &collated) : bf__nomem();
+    int rc = name ? key_collated(j, &collated, NULL) : bf__nomem();
 
     if (rc == BF_OK)
         rc = run(j, NULL, "CREATE INDEX %T ON %T (%S)", ARGS(name, j->keys, collated));
@@ -1024,8 +1064,10 @@ static int delta_write(struct job *j, bf_publish_result *out)
     int rc;
 
     bf__sb_init(&sb);
-    for (size_t i = 0; i < j->ncols; i++) {
-        bf__sb_append(&sb, i ? ", " : "");
+    for (size_t i = 0, any = 0; i < j->ncols; i++) {
+        if (j->keep_key && j->keep_key[i])
+            continue;
+        bf__sb_append(&sb, any++ ? ", " : "");
         if (bf__sql_ident(j->s, &sb, j->cols[i]) != BF_OK)
             break;
         bf__sb_append(&sb, " = x.");
@@ -1035,7 +1077,8 @@ static int delta_write(struct job *j, bf_publish_result *out)
     if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
                  "temp.%T x WHERE %M)", ARGS(j->dest, j->qdest, DELTA, j->qdest, "x"));
-    if (rc == BF_OK)
+    /* (Nothing to set when every column is the key: then no row is changed, only added.) */
+    if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
                  ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
     if (rc == BF_OK)
@@ -1255,6 +1298,13 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
+    }
+    /* Whatever happened, the connection's cache setting goes back. */
+    if (j.cache_set) {
+        int put = temp_cache(&j, j.temp_cache);
+
+        if (rc == BF_OK)
+            rc = put;
     }
     if (rc != BF_OK)
         out->written = out->updated = out->deleted = 0;
