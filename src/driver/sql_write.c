@@ -8,6 +8,17 @@
 
 #include "driver/sql.h"
 
+/*
+ * Temporary tables of the connection, alive only inside the publish's
+ * transaction: DELTA holds the staged rows converted as the destination
+ * stores them (made from its columns, so with their affinities), unique on
+ * the key under the key's collations; DELTA_ROWS those of them that the
+ * destination does not hold as they are (changed or added).
+ */
+#define DELTA "bf__delta"
+#define DELTA_INDEX "bf__delta_key"
+#define DELTA_ROWS "bf__delta_rows"
+
 /* Tables the library derives from the target's name. */
 enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
 
@@ -354,7 +365,25 @@ static int record_written(struct job *j)
 
     if (!j->spec->snapshot || j->spec->strategy == BF_WRITE_APPEND)
         return BF_OK;
-    if ((rc = written_fp(j, &fp)) != BF_OK)
+    rc = BF_E_NOT_FOUND;
+    /*
+     * After a delta, the bounds hold one row per staged key with its
+     * converted values, unless one landed outside them: when they count
+     * as many rows as were staged, they are the rows of DELTA, in memory.
+     */
+    if (j->delta && overwrites(j->spec) && j->ncols == j->info->count) {
+        int64_t now = 0;
+
+        if ((rc = query_int(j, &now, "SELECT count(*) FROM %T WHERE %P",
+                            ARGS(j->dest, NULL))) != BF_OK)
+            return rc;
+        rc = now == j->staged ? bf__sql_fingerprint_where(j->s, &fp, DELTA, j->cols, j->ncols,
+                                                         NULL, NULL, NULL)
+                              : BF_E_NOT_FOUND;
+        if (rc != BF_OK && rc != BF_E_NOT_FOUND)
+            return rc;
+    }
+    if (rc == BF_E_NOT_FOUND && (rc = written_fp(j, &fp)) != BF_OK)
         return rc;
     bf_fingerprint_format(text, sizeof text, &fp);
     v.len = strlen(text);
@@ -619,17 +648,6 @@ static int check_staged(struct job *j)
 }
 
 /* ---- delta publishes: write only what differs ---- */
-
-/*
- * Temporary tables of the connection, alive only inside the publish's
- * transaction: DELTA holds the staged rows converted as the destination
- * stores them (made from its columns, so with their affinities), unique on
- * the key under the key's collations; DELTA_ROWS those of them that the
- * destination does not hold as they are (changed or added).
- */
-#define DELTA "bf__delta"
-#define DELTA_INDEX "bf__delta_key"
-#define DELTA_ROWS "bf__delta_rows"
 
 /*
  * Whether the dialect can tell equal values the way the fingerprint does,
@@ -1291,9 +1309,9 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
         if (rc == BF_OK)
             rc = write_rows(&j, out);
         if (rc == BF_OK)
-            rc = delta_end(&j);
-        if (rc == BF_OK)
             rc = record_written(&j);
+        if (rc == BF_OK)
+            rc = delta_end(&j);
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
