@@ -67,6 +67,7 @@ struct job {
     int64_t temp_cache;  /* the connection's temp.cache_size, to put back */
     int cache_set;       /* whether the publish changed it */
     int *keep_key;       /* per column: a key column whose match proves it identical */
+    char *xmatch;        /* SQL: the DELTA row x has the key of the destination's row */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -91,6 +92,7 @@ static void job_dispose(struct job *j)
     bf__free(j->qdest);
     bf__free(j->typed);
     bf__free(j->keep_key);
+    bf__free(j->xmatch);
 }
 
 static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf_plan *plan,
@@ -733,7 +735,7 @@ static int key_is_primary(struct job *j, const bf_table_info *info)
  * "k1 COLLATE "c1", k2 COLLATE "c2"": the key columns with the collations
  * of the destination's primary key index (BINARY without one: a rowid).
  */
-static int key_collated(struct job *j, char **out, int *binary)
+static int key_collated(struct job *j, char **out, int *binary, int *indexed)
 {
     bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->dest, strlen(j->dest)};
     bf__binds b;
@@ -769,6 +771,8 @@ static int key_collated(struct job *j, char **out, int *binary)
         bf__free(n);
         if (rc != BF_OK)
             break;
+        if (indexed)
+            *indexed = 1;
     }
     bf__stmt_finalize(&st);
     if (rc == BF_SQL_DONE || rc == BF_SQL_ROW)
@@ -826,6 +830,23 @@ static int same_values(struct job *j, char **out, const char *a, const char *b, 
     if (!any)
         bf__sb_append(&sb, "1 = 1");
     if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* "x.rowid = <qdest>.<key>": a DELTA row keyed by its rowid matches the destination's. */
+static int rowid_match(struct job *j, char **out)
+{
+    bf__sb sb;
+    int rc;
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "x.rowid = ");
+    bf__sb_append(&sb, j->qdest);
+    bf__sb_appendc(&sb, '.');
+    if ((rc = bf__sql_ident(j->s, &sb, j->spec->key[0])) != BF_OK) {
         bf__sb_dispose(&sb);
         return rc;
     }
@@ -938,7 +959,7 @@ static int delta_begin(struct job *j)
     bf_table_info *info, *owned = NULL;
     char *cond = NULL, *collated = NULL;
     int64_t nulls = 0, staged = 0;
-    int *binary = NULL;
+    int *binary = NULL, indexed = 0, rowid = 0;
 
     j->delta = 0;
     if (!exact_dialect(j->s) || !j->spec->key_count || (!merge && !overwrites(j->spec)))
@@ -982,17 +1003,34 @@ static int delta_begin(struct job *j)
     if (!(binary = bf__calloc(j->spec->key_count, sizeof *binary)) ||
         !(j->keep_key = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->keep_key)))
         rc = bf__nomem();
-    if (rc == BF_OK && (rc = key_collated(j, &collated, binary)) == BF_OK)
+    if (rc == BF_OK && (rc = key_collated(j, &collated, binary, &indexed)) == BF_OK)
         for (size_t i = 0; i < j->ncols; i++)
             for (size_t k = 0; k < j->spec->key_count; k++)
                 j->keep_key[i] |= binary[k] && !j->typed[i] &&
                                   bf__sql_same_ident(j->cols[i], j->spec->key[k]);
     bf__free(binary);
+    /*
+     * A primary key without an index is SQLite's INTEGER PRIMARY KEY, the
+     * rowid: DELTA's own rowid can be the key then, which keeps it unique
+     * and searchable with no index to build (unless a column is named like
+     * the rowid). Else a unique index under the key's collations.
+     */
+    rowid = !indexed && j->spec->key_count == 1;
+    for (size_t i = 0; i < j->ncols && rowid; i++)
+        rowid = !bf__sql_same_ident(j->cols[i], "rowid") &&
+                !bf__sql_same_ident(j->cols[i], "oid") &&
+                !bf__sql_same_ident(j->cols[i], "_rowid_");
+    if (rc == BF_OK)
+        rc = rowid ? rowid_match(j, &j->xmatch) : build(j, &j->xmatch, "%M", ARGS(j->qdest, "x"));
+    if (rc == BF_OK && rowid)
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT %T, %C FROM %T",
+                 ARGS(DELTA, NULL, j->spec->key[0], NULL, j->stage));
+    else if (rc == BF_OK &&
+             (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
+                       ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK)
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
+                 ARGS(DELTA, NULL, NULL, j->stage));
     if (rc == BF_OK &&
-        (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
-                  ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK &&
-        (rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
-                  ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK &&
         (rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage))) == BF_OK &&
         (rc = key_null(j, &cond, "x")) == BF_OK)
         rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
@@ -1013,7 +1051,7 @@ static int delta_begin(struct job *j)
 static int keys_index(struct job *j)
 {
     char *name = bf__asprintf("%s_k", j->keys), *collated = NULL;
-    int rc = name ? key_collated(j, &collated, NULL) : bf__nomem();
+    int rc = name ? key_collated(j, &collated, NULL, NULL) : bf__nomem();
 
     if (rc == BF_OK)
         rc = run(j, NULL, "CREATE INDEX %T ON %T (%S)", ARGS(name, j->keys, collated));
@@ -1051,13 +1089,13 @@ static int delta_snapshot(struct job *j)
     /* Removed rows: in the bounds, no staged key. */
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->qdest, "x", j->keys,
+                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
                       j->qdest, "k"));
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %M) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->qdest, "x", j->keys,
+                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
                       j->qdest, "k"));
     /* The keys of changed and added rows. */
     if (rc == BF_OK)
@@ -1094,7 +1132,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
     rc = bf__sql_text(&sb, &set);
     if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
-                 "temp.%T x WHERE %M)", ARGS(j->dest, j->qdest, DELTA, j->qdest, "x"));
+                 "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, DELTA, j->xmatch));
     /* (Nothing to set when every column is the key: then no row is changed, only added.) */
     if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
