@@ -164,8 +164,10 @@ typedef struct bf_publish_result {
     unsigned version;
     /* since version 1 */
     int64_t written;  /* rows written into the table (inserted plus updated) */
-    int64_t updated;  /* of those, rows that replaced an existing key (merge) */
+    int64_t updated;  /* of those, rows updated in place (a key's values changed) */
     int64_t deleted;  /* rows removed */
+    /* A delta publish (docs/driver.md) counts only the rows it touched: rows staged
+     * exactly as the table holds them are in none of the three. */
 } bf_publish_result;
 
 #define BF_PUBLISH_RESULT_VERSION 1u
@@ -194,7 +196,10 @@ BF_API int bf_driver_stage(int64_t *out, bf_driver *driver, const bf_write_spec 
  * batch's bounds for the overwriting patterns, NULL or repeated keys for
  * merge. An unstaged batch fails with BF_E_STATE. Any failure rolls
  * everything back. *out (may be NULL; its version set by the caller)
- * receives the row counts.
+ * receives the row counts. With spec->key on a SQL driver whose dialect
+ * compares values exactly (SQLite), only the delta is written: rows whose
+ * key is gone are deleted, rows whose values differ updated, new keys
+ * inserted, equal rows left alone (docs/driver.md, "Delta publishes").
  */
 BF_API int bf_driver_publish(bf_publish_result *out, bf_driver *driver, const bf_write_spec *spec,
                              const bf_plan *plan, const bf_batch *batch, int64_t run,

@@ -445,7 +445,7 @@ int bf__sql_exists(bf__sql *s, int *out, const char *table)
 
 /* ---- names against what exists ---- */
 
-static int same_ident(const char *a, const char *b)
+int bf__sql_same_ident(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
         char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
@@ -465,7 +465,7 @@ static int check_column(const bf__sql *s, const bf_table_info *info, const char 
     if (rc != BF_OK)
         return rc;
     for (size_t i = 0; i < info->count; i++)
-        if (same_ident(info->columns[i].name, name))
+        if (bf__sql_same_ident(info->columns[i].name, name))
             return BF_OK;
     return bf__error(BF_E_NOT_FOUND, "table %s: no such column %s%s", table, name, why);
 }

@@ -21,6 +21,11 @@ typedef struct bf__sql {
     bf_sql_vtable vt;
     void *ud;
     void (*free_ud)(void *userdata);
+    /*
+     * Set by tests and benchmarks only: publish with a key by deleting the
+     * bounds and reinserting every staged row, as before delta publishes.
+     */
+    int delta_off;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */
@@ -145,6 +150,8 @@ int bf__sql_check_columns(const bf__sql *s, const bf_table_info *info, const cha
 /* The same for the column a batch's predicate is written on (nothing for a NULL batch). */
 int bf__sql_check_scope(const bf__sql *s, const bf_table_info *info, const char *table,
                         const bf_plan *plan, const bf_batch *batch);
+/* Whether two identifiers name the same thing: ASCII letters in either case, the rest exactly. */
+int bf__sql_same_ident(const char *a, const char *b);
 /* Every name of a write spec: its key and columns, and the batch's column. */
 int bf__sql_check_spec(const bf__sql *s, const bf_table_info *info, const bf_write_spec *spec,
                        const bf_plan *plan, const bf_batch *batch);

@@ -8,6 +8,17 @@
 
 #include "driver/sql.h"
 
+/*
+ * Temporary tables of the connection, alive only inside the publish's
+ * transaction: DELTA holds the staged rows converted as the destination
+ * stores them (made from its columns, so with their affinities), unique on
+ * the key under the key's collations; DELTA_ROWS those of them that the
+ * destination does not hold as they are (changed or added).
+ */
+#define DELTA "bf__delta"
+#define DELTA_INDEX "bf__delta_key"
+#define DELTA_ROWS "bf__delta_rows"
+
 /* Tables the library derives from the target's name. */
 enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
 
@@ -49,6 +60,14 @@ struct job {
     char *postfp;        /* the fingerprint of what the batch's last publish wrote */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
+    int delta;           /* the staged rows are in DELTA, converted as dest stores them */
+    int *typed;          /* per column: compare types too (see needs_typeof) */
+    int64_t staged;      /* rows in DELTA */
+    int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
+    int64_t temp_cache;  /* the connection's temp.cache_size, to put back */
+    int cache_set;       /* whether the publish changed it */
+    int *keep_key;       /* per column: a key column whose match proves it identical */
+    char *xmatch;        /* SQL: the DELTA row x has the key of the destination's row */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -71,6 +90,9 @@ static void job_dispose(struct job *j)
     bf__free(j->postfp);
     bf__free(j->dest);
     bf__free(j->qdest);
+    bf__free(j->typed);
+    bf__free(j->keep_key);
+    bf__free(j->xmatch);
 }
 
 static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf_plan *plan,
@@ -345,7 +367,25 @@ static int record_written(struct job *j)
 
     if (!j->spec->snapshot || j->spec->strategy == BF_WRITE_APPEND)
         return BF_OK;
-    if ((rc = written_fp(j, &fp)) != BF_OK)
+    rc = BF_E_NOT_FOUND;
+    /*
+     * After a delta, the bounds hold one row per staged key with its
+     * converted values, unless one landed outside them: when they count
+     * as many rows as were staged, they are the rows of DELTA, in memory.
+     */
+    if (j->delta && overwrites(j->spec) && j->ncols == j->info->count) {
+        int64_t now = 0;
+
+        if ((rc = query_int(j, &now, "SELECT count(*) FROM %T WHERE %P",
+                            ARGS(j->dest, NULL))) != BF_OK)
+            return rc;
+        rc = now == j->staged ? bf__sql_fingerprint_where(j->s, &fp, DELTA, j->cols, j->ncols,
+                                                         NULL, NULL, NULL)
+                              : BF_E_NOT_FOUND;
+        if (rc != BF_OK && rc != BF_E_NOT_FOUND)
+            return rc;
+    }
+    if (rc == BF_E_NOT_FOUND && (rc = written_fp(j, &fp)) != BF_OK)
         return rc;
     bf_fingerprint_format(text, sizeof text, &fp);
     v.len = strlen(text);
@@ -609,12 +649,516 @@ static int check_staged(struct job *j)
     return rc;
 }
 
+/* ---- delta publishes: write only what differs ---- */
+
+/*
+ * Whether the dialect can tell equal values the way the fingerprint does,
+ * type and bytes (SQLite: typeof() and the BINARY collation). Elsewhere a
+ * publish keeps deleting and reinserting, which needs no comparison.
+ */
+static int exact_dialect(const bf__sql *s)
+{
+    return !s->delta_off && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+}
+
+static int contains(const char *type, const char *word)
+{
+    for (const char *p = type; *p; p++) {
+        size_t i = 0;
+
+        while (word[i] && p[i] && (p[i] == word[i] || p[i] == word[i] - 'A' + 'a'))
+            i++;
+        if (!word[i])
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether equal values of a column declared `type` can still differ in
+ * type: only where nothing converts them, SQLite's BLOB affinity (no type,
+ * or BLOB), and ANY (no affinity in a STRICT table). Every other affinity
+ * turns an integral real into an integer (INTEGER, NUMERIC) or every
+ * number into a real (REAL) or text (TEXT), in the table and in DELTA
+ * alike, so there `IS` alone is exact.
+ */
+static int needs_typeof(const char *type)
+{
+    if (contains(type, "ANY"))
+        return 1;
+    if (contains(type, "INT") || contains(type, "CHAR") || contains(type, "CLOB") ||
+        contains(type, "TEXT"))
+        return 0;
+    return !type[0] || contains(type, "BLOB");
+}
+
+/*
+ * The destination's description (its own for a shadow table: a named
+ * version table may declare other types); *owned is what to free.
+ */
+static int dest_info(struct job *j, bf_table_info **out, bf_table_info **owned)
+{
+    int rc;
+
+    *owned = NULL;
+    *out = j->info;
+    if (!is_shadowed(j->spec))
+        return BF_OK;
+    if ((rc = bf__sql_describe(j->s, owned, j->dest)) == BF_OK)
+        *out = *owned;
+    return rc;
+}
+
+/* Whether the key is exactly the destination's primary key: then a key matches one row at most. */
+static int key_is_primary(struct job *j, const bf_table_info *info)
+{
+    size_t pk = 0;
+    int ok;
+
+    for (size_t i = 0; i < info->count; i++)
+        pk += info->columns[i].pk != 0;
+    ok = pk == j->spec->key_count;
+    for (size_t k = 0; k < j->spec->key_count && ok; k++) {
+        int found = 0;
+
+        for (size_t i = 0; i < info->count; i++)
+            found |= info->columns[i].pk && bf__sql_same_ident(info->columns[i].name,
+                                                                j->spec->key[k]);
+        for (size_t e = 0; e < k; e++)
+            found &= !bf__sql_same_ident(j->spec->key[e], j->spec->key[k]);
+        ok = found;
+    }
+    return ok;
+}
+
+/*
+ * "k1 COLLATE "c1", k2 COLLATE "c2"": the key columns with the collations
+ * of the destination's primary key index (BINARY without one: a rowid).
+ */
+static int key_collated(struct job *j, char **out, int *binary, int *indexed)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->dest, strlen(j->dest)};
+    bf__binds b;
+    bf__stmt st;
+    bf__sb sb;
+    char *coll[64] = {0};
+    int rc;
+
+    if (j->spec->key_count > BF_ARRAY_LEN(coll))
+        return bf__error(BF_E_UNSUPPORTED, "table %s: a key of %zu columns", j->spec->table,
+                         j->spec->key_count);
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    rc = bf__stmt_prepare(&st, j->s, "SELECT ii.name, ii.coll FROM pragma_index_list(:bf_t) il, "
+                          "pragma_index_xinfo(il.name) ii WHERE il.origin = 'pk' AND ii.key", &b);
+    if (rc != BF_OK)
+        return rc;
+    while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+        bf_value name, c;
+        char *n = NULL;
+
+        if ((rc = bf__stmt_column(&st, 0, &name)) != BF_OK || name.type != BF_VALUE_TEXT ||
+            (rc = bf__stmt_column(&st, 1, &c)) != BF_OK || c.type != BF_VALUE_TEXT)
+            break;
+        if (!(n = bf__strndup(name.s, name.len))) {
+            rc = bf__nomem();
+            break;
+        }
+        for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++)
+            if (!coll[k] && bf__sql_same_ident(j->spec->key[k], n) &&
+                !(coll[k] = bf__strndup(c.s, c.len)))
+                rc = bf__nomem();
+        bf__free(n);
+        if (rc != BF_OK)
+            break;
+        if (indexed)
+            *indexed = 1;
+    }
+    bf__stmt_finalize(&st);
+    if (rc == BF_SQL_DONE || rc == BF_SQL_ROW)
+        rc = BF_OK;
+    bf__sb_init(&sb);
+    for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+        if (binary)
+            binary[k] = !coll[k] || bf__sql_same_ident(coll[k], "BINARY");
+        bf__sb_append(&sb, k ? ", " : "");
+        rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+        bf__sb_append(&sb, " COLLATE ");
+        if (rc == BF_OK)
+            rc = bf__sql_ident(j->s, &sb, coll[k] ? coll[k] : "BINARY");
+    }
+    for (size_t k = 0; k < BF_ARRAY_LEN(coll); k++)
+        bf__free(coll[k]);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/*
+ * Two rows hold the same values in the columns chosen (all when chosen is
+ * NULL) exactly as the fingerprint sees them: same type, same value, text
+ * compared byte for byte whatever the column's collation. So 1 and 1.0
+ * differ, as do 'a' and 'A' under NOCASE; -0.0 and 0.0 do not, and neither
+ * do two NULLs. typeof() only where the column's affinity lets 1 and 1.0
+ * both stay (j->typed).
+ */
+static int same_values(struct job *j, char **out, const char *a, const char *b, const int *chosen)
+{
+    bf__sb sb;
+    int rc = BF_OK, any = 0;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        const char *parts[] = {"(", " IS ", " COLLATE BINARY AND typeof(", ") = typeof(", "))"};
+        const char *side[] = {a, b, a, b};
+        size_t n = j->typed && j->typed[i] ? 4 : 2;
+
+        if (chosen && !chosen[i])
+            continue;
+        if (any++)
+            bf__sb_append(&sb, " AND ");
+        for (size_t p = 0; p < n && rc == BF_OK; p++) {
+            bf__sb_append(&sb, parts[p]);
+            bf__sb_append(&sb, side[p]);
+            bf__sb_appendc(&sb, '.');
+            rc = bf__sql_ident(j->s, &sb, j->cols[i]);
+        }
+        bf__sb_append(&sb, n == 4 ? parts[4] : " COLLATE BINARY)");
+    }
+    if (!any)
+        bf__sb_append(&sb, "1 = 1");
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* "x.rowid = <qdest>.<key>": a DELTA row keyed by its rowid matches the destination's. */
+static int rowid_match(struct job *j, char **out)
+{
+    bf__sb sb;
+    int rc;
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "x.rowid = ");
+    bf__sb_append(&sb, j->qdest);
+    bf__sb_appendc(&sb, '.');
+    if ((rc = bf__sql_ident(j->s, &sb, j->spec->key[0])) != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* "k1 IS NULL OR k2 IS NULL ..." over the key, qualified by `alias`. */
+static int key_null(struct job *j, char **out, const char *alias)
+{
+    bf__sb sb;
+    int rc = BF_OK;
+
+    bf__sb_init(&sb);
+    for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+        bf__sb_append(&sb, k ? " OR " : "");
+        bf__sb_append(&sb, alias);
+        bf__sb_appendc(&sb, '.');
+        rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+        bf__sb_append(&sb, " IS NULL");
+    }
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* Set the connection's cache for temporary tables (SQLite's cache_size: < 0 is KiB). */
+static int temp_cache(struct job *j, int64_t size)
+{
+    char sql[64];
+
+    bf__snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = %lld", (long long)size);
+    return bf__sql_run(j->s, sql, NULL, NULL);
+}
+
+/*
+ * The temporary tables hold a batch's rows: let their pages stay in memory
+ * (up to 256 MiB) instead of spilling to a temporary file after SQLite's
+ * default 2 MiB, for the publish only.
+ */
+#define DELTA_CACHE_KIB 262144
+
+static int delta_end(struct job *j)
+{
+    int rc;
+
+    if (!j->delta)
+        return BF_OK;
+    j->delta = 0;
+    if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) == BF_OK)
+        rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS));
+    return rc;
+}
+
+/*
+ * Classify the staged rows against the bounds in one pass over DELTA, each
+ * key looked up in the destination's primary key: DELTA_ROWS gets the rows
+ * changed or added. Rows of the bounds no staged key matches (removed)
+ * are only counted here: every staged key matches at most one row and the
+ * reverse (both unique under the key's collations), so they are the rows
+ * of the bounds less those matched.
+ */
+static int delta_classify(struct job *j)
+{
+    char *same = NULL, *unmatched = NULL;
+    int64_t rows = 0;
+    int rc;
+
+    if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK ||
+        (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
+        goto done;
+    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
+                  ARGS(DELTA_ROWS, NULL, DELTA))) != BF_OK ||
+        (rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
+                  "%M AND %P WHERE %S OR NOT (%S)",
+                  ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
+                       unmatched, same))) != BF_OK)
+        goto done;
+    if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
+                        ARGS(j->dest, NULL))) != BF_OK ||
+        (rc = query_int(j, &j->added, "SELECT count(*) FROM temp.%T x WHERE NOT EXISTS (SELECT "
+                        "1 FROM %T WHERE %P AND %M)",
+                        ARGS(DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"))) != BF_OK)
+        goto done;
+    j->removed = j->before - (j->staged - j->added);
+    if (j->removed < 0)
+        rc = bf__error(BF_E_INTERNAL, "batch %s of %s: %lld staged keys matched %lld rows of %s",
+                       bf_batch_label(j->batch), j->spec->table,
+                       (long long)(j->staged - j->added), (long long)j->before, j->dest);
+done:
+    bf__free(same);
+    bf__free(unmatched);
+    return rc;
+}
+
+/*
+ * Inside the publish's transaction: decide whether it applies only the
+ * delta, and if so convert the staged rows into DELTA. An overwriting
+ * pattern needs the key to be the destination's primary key, and staged
+ * keys without a NULL part (a NULL matches nothing, and an INTEGER PRIMARY
+ * KEY would number it anew) and unique under the key's collations (else
+ * reinserting fails on the primary key, as it should); otherwise it
+ * deletes and reinserts as before. Merge only compares: DELTA with a plain
+ * index.
+ */
+static int delta_begin(struct job *j)
+{
+    int merge = j->spec->strategy == BF_WRITE_MERGE, rc;
+    bf_table_info *info, *owned = NULL;
+    char *cond = NULL, *collated = NULL;
+    int64_t nulls = 0, staged = 0;
+    int *binary = NULL, indexed = 0, rowid = 0;
+
+    j->delta = 0;
+    if (!exact_dialect(j->s) || !j->spec->key_count || (!merge && !overwrites(j->spec)))
+        return BF_OK;
+    if ((rc = dest_info(j, &info, &owned)) != BF_OK)
+        return rc;
+    if (!merge && !key_is_primary(j, info)) {
+        bf_table_info_free(owned);
+        return BF_OK;
+    }
+    if (!(j->typed = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->typed))) {
+        bf_table_info_free(owned);
+        return bf__nomem();
+    }
+    for (size_t i = 0; i < j->ncols; i++)
+        for (size_t c = 0; c < info->count; c++)
+            if (bf__sql_same_ident(info->columns[c].name, j->cols[i]))
+                j->typed[i] = needs_typeof(info->columns[c].type);
+    bf_table_info_free(owned);
+    /* A table made from dest's columns has their affinities: it converts values as dest does. */
+    if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
+        (rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS))) != BF_OK ||
+        (rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM %T WHERE 0",
+                  ARGS(DELTA, NULL, j->dest))) != BF_OK)
+        return rc;
+    j->delta = 1;
+    if ((rc = query_int(j, &j->temp_cache, "PRAGMA temp.cache_size", NULL)) != BF_OK)
+        return rc;
+    if (j->temp_cache > -DELTA_CACHE_KIB && j->temp_cache < DELTA_CACHE_KIB / 4) {
+        if ((rc = temp_cache(j, -DELTA_CACHE_KIB)) != BF_OK)
+            return rc;
+        j->cache_set = 1;
+    }
+    if (merge) {
+        if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
+                      ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK)
+            rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)", ARGS(DELTA_INDEX, DELTA, NULL));
+        return rc;
+    }
+    /* Key columns compared under BINARY with their types settled need no SET: they are equal. */
+    if (!(binary = bf__calloc(j->spec->key_count, sizeof *binary)) ||
+        !(j->keep_key = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->keep_key)))
+        rc = bf__nomem();
+    if (rc == BF_OK && (rc = key_collated(j, &collated, binary, &indexed)) == BF_OK)
+        for (size_t i = 0; i < j->ncols; i++)
+            for (size_t k = 0; k < j->spec->key_count; k++)
+                j->keep_key[i] |= binary[k] && !j->typed[i] &&
+                                  bf__sql_same_ident(j->cols[i], j->spec->key[k]);
+    bf__free(binary);
+    /*
+     * A primary key without an index is SQLite's INTEGER PRIMARY KEY, the
+     * rowid: DELTA's own rowid can be the key then, which keeps it unique
+     * and searchable with no index to build (unless a column is named like
+     * the rowid). Else a unique index under the key's collations.
+     */
+    rowid = !indexed && j->spec->key_count == 1;
+    for (size_t i = 0; i < j->ncols && rowid; i++)
+        rowid = !bf__sql_same_ident(j->cols[i], "rowid") &&
+                !bf__sql_same_ident(j->cols[i], "oid") &&
+                !bf__sql_same_ident(j->cols[i], "_rowid_");
+    if (rc == BF_OK)
+        rc = rowid ? rowid_match(j, &j->xmatch) : build(j, &j->xmatch, "%M", ARGS(j->qdest, "x"));
+    if (rc == BF_OK && rowid)
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT %T, %C FROM %T",
+                 ARGS(DELTA, NULL, j->spec->key[0], NULL, j->stage));
+    else if (rc == BF_OK &&
+             (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
+                       ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK)
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
+                 ARGS(DELTA, NULL, NULL, j->stage));
+    if (rc == BF_OK &&
+        (rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage))) == BF_OK &&
+        (rc = key_null(j, &cond, "x")) == BF_OK)
+        rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
+    bf__free(cond);
+    bf__free(collated);
+    if (rc == BF_OK && (nulls || staged != j->staged))
+        return delta_end(j);
+    if (rc == BF_OK)
+        rc = delta_classify(j);
+    return rc;
+}
+
+/*
+ * The keys table has the key's affinities (made from dest's columns) and
+ * an index on the key under its collations (derived name), so matching
+ * the destination's rows against it is an index search.
+ */
+static int keys_index(struct job *j)
+{
+    char *name = bf__asprintf("%s_k", j->keys), *collated = NULL;
+    int rc = name ? key_collated(j, &collated, NULL, NULL) : bf__nomem();
+
+    if (rc == BF_OK)
+        rc = run(j, NULL, "CREATE INDEX %T ON %T (%S)", ARGS(name, j->keys, collated));
+    bf__free(name);
+    bf__free(collated);
+    return rc;
+}
+
+/*
+ * The pre-image of a delta publish, as a merge keeps it: the rows it
+ * removes or changes, and in the keys table the keys of those and of the
+ * rows it adds, each only the first time a publish of the batch touches
+ * it. A snapshot the batch's first publish took of the whole bounds (a
+ * publish without the delta) stays as it is.
+ */
+static int delta_snapshot(struct job *j)
+{
+    int snap, keys, rc;
+
+    if ((rc = bf__sql_exists(j->s, &snap, j->snap)) != BF_OK ||
+        (rc = bf__sql_exists(j->s, &keys, j->keys)) != BF_OK)
+        return rc;
+    if (snap && !keys)
+        return BF_OK;
+    if (!snap && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
+                  (rc = run(j, NULL, "CREATE TABLE %T AS SELECT %K FROM %T WHERE 0",
+                            ARGS(j->keys, NULL, j->dest))) != BF_OK ||
+                  (rc = keys_index(j)) != BF_OK))
+        return rc;
+    /* Changed rows, as they are now. */
+    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x JOIN %T ON %M WHERE %P AND "
+             "NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+             ARGS(j->snap, NULL, j->qdest, DELTA_ROWS, j->dest, j->qdest, "x", j->qdest,
+                  j->keys, j->qdest, "k"));
+    /* Removed rows: in the bounds, no staged key. */
+    if (rc == BF_OK && j->removed)
+        rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
+                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
+                      j->qdest, "k"));
+    if (rc == BF_OK && j->removed)
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
+                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
+                      j->qdest, "k"));
+    /* The keys of changed and added rows. */
+    if (rc == BF_OK)
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE NOT EXISTS "
+                 "(SELECT 1 FROM %T k WHERE %M)",
+                 ARGS(j->keys, NULL, "x", DELTA_ROWS, j->keys, "x", "k"));
+    return rc;
+}
+
+/*
+ * Apply the delta of an overwriting pattern: delete the rows of the bounds
+ * whose key is not staged (only when some are), update the changed rows,
+ * insert the added ones. Rows staged unchanged are not written. Leaves
+ * exactly the rows deleting the bounds and inserting the staged rows
+ * leaves.
+ */
+static int delta_write(struct job *j, bf_publish_result *out)
+{
+    char *set = NULL;
+    int64_t inserted = 0;
+    bf__sb sb;
+    int rc;
+
+    bf__sb_init(&sb);
+    for (size_t i = 0, any = 0; i < j->ncols; i++) {
+        if (j->keep_key && j->keep_key[i])
+            continue;
+        bf__sb_append(&sb, any++ ? ", " : "");
+        if (bf__sql_ident(j->s, &sb, j->cols[i]) != BF_OK)
+            break;
+        bf__sb_append(&sb, " = x.");
+        bf__sql_ident(j->s, &sb, j->cols[i]);
+    }
+    rc = bf__sql_text(&sb, &set);
+    if (rc == BF_OK && j->removed)
+        rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
+                 "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, DELTA, j->xmatch));
+    /* (Nothing to set when every column is the key: then no row is changed, only added.) */
+    if (rc == BF_OK && set[0])
+        rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
+                 ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
+    if (rc == BF_OK)
+        rc = run(j, &inserted, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x WHERE NOT EXISTS "
+                 "(SELECT 1 FROM %T WHERE %P AND %M)",
+                 ARGS(j->dest, NULL, "x", DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"));
+    if (rc == BF_OK && (out->deleted != j->removed || inserted != j->added))
+        rc = bf__error(BF_E_INTERNAL, "batch %s of %s: the delta removed %lld and added %lld rows "
+                       "of %s, not %lld and %lld", bf_batch_label(j->batch), j->spec->table,
+                       (long long)out->deleted, (long long)inserted, j->dest,
+                       (long long)j->removed, (long long)j->added);
+    out->written = out->updated + inserted;
+    bf__free(set);
+    return rc;
+}
+
 static int snapshot(struct job *j)
 {
     int exists, rc;
 
     if (!j->spec->snapshot)
         return BF_OK;
+    if (j->delta && overwrites(j->spec))
+        return delta_snapshot(j);
     if ((rc = bf__sql_exists(j->s, &exists, j->snap)) != BF_OK)
         return rc;
     /*
@@ -652,9 +1196,22 @@ static int snapshot(struct job *j)
                      ARGS(j->keys, NULL, NULL, j->stage, NULL, j->keys));
         return rc;
     default:
-        /* The first publish's pre-image of the bounds is the one to restore. */
-        if (exists)
-            return BF_OK;
+        /*
+         * The first publish's pre-image of the bounds is the one to restore.
+         * If it was a delta's (with a keys table), this publish rewrites
+         * the whole bounds: complete it with the rows no publish touched
+         * yet, and it becomes a pre-image of the bounds.
+         */
+        if (exists) {
+            int keyed;
+
+            if ((rc = bf__sql_exists(j->s, &keyed, j->keys)) != BF_OK || !keyed)
+                return rc;
+            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
+                     "(SELECT 1 FROM %T k WHERE %M)",
+                     ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k"));
+            return rc == BF_OK ? drop_table(j, j->keys) : rc;
+        }
         return run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P",
                    ARGS(j->snap, NULL, NULL, j->dest, NULL));
     }
@@ -664,8 +1221,9 @@ static int snapshot(struct job *j)
 static int merge_update(struct job *j, int64_t *updated)
 {
     bf__sb sb;
-    char *set = NULL;
-    int rc = BF_OK, any = 0;
+    char *set = NULL, *same = NULL;
+    int *picked = bf__calloc(j->ncols ? j->ncols : 1, sizeof *picked);
+    int rc = picked ? BF_OK : bf__nomem(), any = 0;
 
     bf__sb_init(&sb);
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
@@ -682,6 +1240,7 @@ static int merge_update(struct job *j, int64_t *updated)
         }
         if (!chosen)
             continue;
+        picked[i] = 1;
         if (any++)
             bf__sb_append(&sb, ", ");
         rc = bf__sql_ident(j->s, &sb, c);
@@ -714,10 +1273,16 @@ static int merge_update(struct job *j, int64_t *updated)
         rc = bf__sql_text(&sb, &set);
     else
         bf__sb_dispose(&sb);
-    if (rc == BF_OK && any)
+    /* With the converted staged rows at hand, rows already holding the staged values stay untouched. */
+    if (rc == BF_OK && any && j->delta && (rc = same_values(j, &same, j->qdest, "x", picked)) == BF_OK)
+        rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM temp.%T x WHERE %M "
+                 "AND NOT (%S))", ARGS(j->dest, set, DELTA, j->qdest, "x", same));
+    else if (rc == BF_OK && any)
         rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM %T s WHERE %M)",
                  ARGS(j->dest, set, j->stage, j->qdest, "s"));
     bf__free(set);
+    bf__free(same);
+    bf__free(picked);
     return rc;
 }
 
@@ -749,6 +1314,8 @@ static int write_rows(struct job *j, bf_publish_result *out)
                      ARGS(j->snap, NULL, NULL, j->stage));
         return rc;
     default:
+        if (j->delta)
+            return delta_write(j, out);
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P", ARGS(j->dest, NULL));
         if (rc == BF_OK)
             rc = run(j, &out->written, "INSERT INTO %T (%C) SELECT %C FROM %T",
@@ -774,15 +1341,26 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
         if (rc == BF_OK)
             rc = check_staged(&j);
         if (rc == BF_OK)
+            rc = delta_begin(&j);
+        if (rc == BF_OK)
             rc = snapshot(&j);
         if (rc == BF_OK)
             rc = write_rows(&j, out);
         if (rc == BF_OK)
             rc = record_written(&j);
         if (rc == BF_OK)
+            rc = delta_end(&j);
+        if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
+    }
+    /* Whatever happened, the connection's cache setting goes back. */
+    if (j.cache_set) {
+        int put = temp_cache(&j, j.temp_cache);
+
+        if (rc == BF_OK)
+            rc = put;
     }
     if (rc != BF_OK)
         out->written = out->updated = out->deleted = 0;
@@ -796,7 +1374,7 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                     const bf_batch *batch, int64_t run_id)
 {
     struct job j;
-    int exists = 0;
+    int exists = 0, keyed = 0;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     if (rc == BF_OK && (rc = bf__sql_begin(j.s)) == BF_OK) {
@@ -816,7 +1394,12 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                 rc = undo_append(&j);
                 break;
             default:
-                rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
+                /* A delta's snapshot (with a keys table) holds only the rows of the keys it touched. */
+                if ((rc = bf__sql_exists(j.s, &keyed, j.keys)) == BF_OK && keyed)
+                    rc = run(&j, NULL, "DELETE FROM %T WHERE %P AND EXISTS (SELECT 1 FROM %T k "
+                             "WHERE %M)", ARGS(j.dest, j.qdest, j.keys, j.qdest, "k"));
+                else if (rc == BF_OK)
+                    rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
             }
         }
         /* append's snapshot holds what it added, not a pre-image. */

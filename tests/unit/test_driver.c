@@ -11,6 +11,7 @@
 #include "sqltest.h"
 #include "common/internal.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 #include "plan/plan_internal.h"
 
 /* ---- fixture: a warehouse file per test, a raw connection for setup and checks ---- */
@@ -375,6 +376,7 @@ START_TEST(time_and_partition_batches_bind_their_parameters)
     bf_plan *days, *groups;
     bf_fingerprint sum = {0, 0, 0}, part;
     bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    int64_t removed, differing;
     bf_driver *d;
 
     orders();
@@ -414,10 +416,18 @@ START_TEST(time_and_partition_batches_bind_their_parameters)
     spec.select = "SELECT id, grp, val, ts FROM src WHERE grp = :partition";
     ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, groups, bf_plan_batch(groups, 1), 1), BF_OK);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1'"), 9);
+    /* Only the delta is written: rows gone from g1, and staged rows t does not hold as they are. */
+    removed = query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
+                        "(SELECT id FROM src WHERE grp = 'g1')");
+    differing = query_int("SELECT count(*) FROM src s WHERE grp = 'g1' AND NOT EXISTS (SELECT 1 "
+                          "FROM t WHERE t.id = s.id AND t.grp IS s.grp AND t.val IS s.val AND "
+                          "t.ts IS s.ts)");
+    ck_assert_int_eq(removed, 6);   /* g1 keeps 13, 16 and 19 */
+    ck_assert_int_eq(differing, 1); /* 16's val changed; 13 and 19 are staged as they are */
     ck_assert_int_eq(bf_driver_publish(&r, d, &spec, groups, bf_plan_batch(groups, 1), 1, 1),
                      BF_OK);
-    ck_assert_int_eq(r.deleted, 9);
-    ck_assert_int_eq(r.written, query_int("SELECT count(*) FROM src WHERE grp = 'g1'"));
+    ck_assert_int_eq(r.deleted, removed);
+    ck_assert_int_eq(r.written, differing);
     ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'g1' AND id NOT IN "
                                "(SELECT id FROM src WHERE grp = 'g1')"), 0);
     bf_plan_free(days);
@@ -460,14 +470,18 @@ static void exercise(bf_write_strategy strategy, int delete_missing)
         r = publish_ok(d, &spec, plan, b);
         after = fp_of(d, dest);
         ck_assert_fp_eq(after, fp_of(d, "expect"));
+        /*
+         * Batch 1 changes 10, 12, 16 and 18 (14 stays NULL), removes 15, adds 17:
+         * only those rows are written; the other four are left as they are.
+         */
         if (b == 1 && strategy == BF_WRITE_MERGE) {
-            ck_assert_int_eq(r.updated, 8);
-            ck_assert_int_eq(r.written, 9);
+            ck_assert_int_eq(r.updated, 4);
+            ck_assert_int_eq(r.written, 5);
             ck_assert_int_eq(r.deleted, delete_missing ? 1 : 0);
         } else if (b == 1) {
-            ck_assert_int_eq(r.written, 9);
-            ck_assert_int_eq(r.deleted, 9);
-            ck_assert_int_eq(r.updated, 0);
+            ck_assert_int_eq(r.written, 5);
+            ck_assert_int_eq(r.deleted, 1);
+            ck_assert_int_eq(r.updated, 4);
         } else if (b == 2) {
             ck_assert_int_eq(r.written, 0);
             ck_assert_int_eq(r.deleted, strategy == BF_WRITE_MERGE && !delete_missing ? 0 : 10);
@@ -2302,6 +2316,542 @@ START_TEST(restore_refuses_over_another_writers_changes)
 }
 END_TEST
 
+/* ---- delta publishes: only what differs is written ---- */
+
+/* A driver that publishes by deleting the bounds and reinserting, as before delta publishes. */
+static bf_driver *open_reinserting(void)
+{
+    bf_driver *d = open_driver();
+
+    bf__driver_sql(d)->delta_off = 1;
+    return d;
+}
+
+/* Hundreds of small transactions: the matrix waits for no disk. */
+static bf_driver *open_unsynced(int delta)
+{
+    bf_driver *d = delta ? open_driver() : open_reinserting();
+
+    ck_assert_int_eq(bf_driver_execute(d, "PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY"), BF_OK);
+    return d;
+}
+
+static uint64_t rnd_state;
+
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state % n);
+}
+
+/*
+ * Values that compare equal in SQL but not in the fingerprint, or convert
+ * into each other under an affinity: 1, 1.0 and '1'; -0.0 and 0; 'a' and
+ * 'A'; blobs and texts of the same bytes; NULL.
+ */
+static const char *const adversarial[] = {
+    "NULL", "1", "1.0", "'1'", "'1.0'", "' 1'", "-0.0", "0", "0.0", "'a'", "'A'", "'abc'",
+    "x'01'", "x''", "''", "1e20", "9223372036854775807", "2.5", "'2.5'", "x'31'",
+};
+
+/* The same columns everywhere; types, collations and the key differ. */
+static const char *const delta_tables[] = {
+    "CREATE TABLE %s (id INTEGER PRIMARY KEY, g INT, ts INTEGER, r REAL, n NUMERIC, t TEXT, "
+    "c TEXT COLLATE NOCASE, b BLOB, u, i INT)",
+    "CREATE TABLE %s (id TEXT COLLATE NOCASE PRIMARY KEY, g INT, ts INTEGER, r REAL, n NUMERIC, "
+    "t TEXT, c TEXT COLLATE NOCASE, b BLOB, u, i INT)",
+    "CREATE TABLE %s (id INT, g INT, ts INTEGER, r REAL, n NUMERIC, t TEXT, c TEXT COLLATE NOCASE, "
+    "b BLOB, u, i INT, PRIMARY KEY (g, id)) WITHOUT ROWID",
+    "CREATE TABLE %s (id REAL PRIMARY KEY, g INT, ts INTEGER, r REAL, n NUMERIC, t TEXT, "
+    "c TEXT COLLATE NOCASE, b BLOB, u, i INT)",
+    "CREATE TABLE %s (id, g INT, ts INTEGER, r REAL, n NUMERIC, t TEXT, c TEXT COLLATE NOCASE, "
+    "b BLOB, u, i INT)", /* no primary key: published by delete and reinsert */
+};
+
+/* Key number k written the way `variant` and chance choose: 5, 5.0, '5'; 'k5', 'K5'. */
+static void key_literal(char *out, size_t size, size_t variant, unsigned k)
+{
+    unsigned how = rnd(3);
+
+    if (variant == 1)
+        snprintf(out, size, how == 0 ? "%u" : how == 1 ? "'k%u'" : "'K%u'", k);
+    else
+        snprintf(out, size, how == 0 ? "%u" : how == 1 ? "%u.0" : "'%u'", k);
+}
+
+/* A row (id, g, ts, values...) of random adversarial values into `table`. */
+static void random_row(const char *table, size_t variant, unsigned k, unsigned ts_lo,
+                       unsigned ts_span)
+{
+    char text[512], key[32];
+    size_t len;
+
+    key_literal(key, sizeof key, variant, k);
+    len = (size_t)snprintf(text, sizeof text, "INSERT INTO \"%s\" VALUES (%s, %s, %s", table, key,
+                           k % 2 ? "1" : rnd(2) ? "0" : "'0'", "");
+    len += (size_t)snprintf(text + len, sizeof text - len, rnd(4) ? "%u" : "%u.0",
+                            ts_lo + rnd(ts_span));
+    for (int c = 0; c < 7; c++)
+        len += (size_t)snprintf(text + len, sizeof text - len, ", %s",
+                                adversarial[rnd(BF_ARRAY_LEN(adversarial))]);
+    snprintf(text + len, sizeof text - len, ")");
+    sql(text);
+}
+
+static bf_write_spec delta_spec(const char *table, bf_write_strategy strategy, int delete_missing)
+{
+    static const char *const key1[] = {"id"}, *const key2[] = {"g", "id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+
+    spec.table = table;
+    spec.key = key1;
+    spec.key_count = 1;
+    spec.select = "SELECT id, g, ts, r, n, t, c, b, u, i FROM src WHERE ts >= :lo AND ts < :hi";
+    spec.strategy = strategy;
+    spec.delete_missing = delete_missing;
+    spec.snapshot = 1;
+    (void)key2;
+    return spec;
+}
+
+static const char *dest_of(const char *table, bf_write_strategy strategy, char *buf, size_t size)
+{
+    if (strategy == BF_WRITE_STAGING_SWAP)
+        snprintf(buf, size, "%s__bf_full_1", table);
+    else if (strategy == BF_WRITE_PARALLEL_VERSION)
+        snprintf(buf, size, "%s__bf_v1", table);
+    else
+        snprintf(buf, size, "%s", table);
+    return buf;
+}
+
+/*
+ * Build tables a and b alike (variant's DDL, 60 keys with ts in [0, 40))
+ * and src: rows of the batch [10, 20) of ts staged unchanged (copied, or
+ * with reals written as integers), changed, left out (removed), new keys,
+ * and rarely a key the table holds outside the bounds or a NULL key.
+ */
+static void delta_scene(size_t variant)
+{
+    char text[512];
+
+    sql("PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; BEGIN; DROP TABLE IF EXISTS a; DROP TABLE IF EXISTS b; DROP TABLE IF EXISTS src;"
+        "DROP TABLE IF EXISTS a__bf_full_1; DROP TABLE IF EXISTS b__bf_full_1;"
+        "DROP TABLE IF EXISTS a__bf_v1; DROP TABLE IF EXISTS b__bf_v1;"
+        "CREATE TABLE src (id, g, ts, r, n, t, c, b, u, i)");
+    snprintf(text, sizeof text, delta_tables[variant], "a");
+    sql(text);
+    for (unsigned k = 0; k < 60; k++)
+        random_row("a", variant, k, k < 30 ? 10 : 0, k < 30 ? 10 : 40);
+    /* Rows that random_row put in the bounds by chance among k >= 30 stay out of src's picks. */
+    for (unsigned k = 0; k < 30; k++) {
+        unsigned what = rnd(10);
+
+        if (what < 4) {
+            snprintf(text, sizeof text, "INSERT INTO src SELECT id, g, ts, r, n, t, c, b, u, i "
+                     "FROM a WHERE id = %u OR id = 'k%u' COLLATE NOCASE", k, k);
+            sql(text);
+            /* Equal once converted: whole reals staged as integers, and the other way. */
+            if (what == 0)
+                sql("UPDATE src SET r = CAST(r AS INTEGER), i = CAST(i AS REAL) WHERE "
+                    "rowid = (SELECT max(rowid) FROM src) AND typeof(r) = 'real' AND "
+                    "r = CAST(r AS INTEGER) AND abs(r) < 1e15 AND typeof(i) = 'integer'");
+            /* Different: another case under NOCASE, 1 for 1.0 where nothing converts. */
+            if (what == 1)
+                sql("UPDATE src SET c = CASE WHEN c = upper(c) THEN lower(c) ELSE upper(c) END "
+                    "WHERE rowid = (SELECT max(rowid) FROM src)");
+            if (what == 2)
+                sql("UPDATE src SET u = CASE typeof(u) WHEN 'integer' THEN u * 1.0 "
+                    "WHEN 'real' THEN CAST(u AS INTEGER) ELSE u END "
+                    "WHERE rowid = (SELECT max(rowid) FROM src) AND abs(u) < 1e15");
+        } else if (what < 8) {
+            random_row("src", variant, k, 10, 10);
+        }
+    }
+    for (unsigned k = 60; k < 70; k++)
+        if (rnd(2))
+            random_row("src", variant, k, 10, 10);
+    /* A key moving into the bounds: in the table outside them, staged inside. */
+    if (rnd(10) == 0) {
+        sql("INSERT INTO src SELECT id, g, 15, r, n, t, c, b, u, i FROM a WHERE ts < 10 LIMIT 1");
+    }
+    if (rnd(15) == 0)
+        sql("INSERT INTO src VALUES (NULL, 1, 12, 1, 1, 1, 1, 1, 1, 1)");
+    snprintf(text, sizeof text, delta_tables[variant], "b");
+    sql(text);
+    sql("INSERT INTO b SELECT * FROM a; COMMIT");
+}
+
+static void delta_publish_one(size_t variant, bf_write_strategy strategy, int delete_missing,
+                              unsigned seed)
+{
+    bf_write_spec sa = delta_spec("a", strategy, delete_missing),
+                  sb = delta_spec("b", strategy, delete_missing);
+    static const char *const key2[] = {"g", "id"};
+    bf_plan *plan = key_plan("ts", 4);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_driver *delta = open_unsynced(1), *plain = open_unsynced(0);
+    bf_publish_result ra = BF_PUBLISH_RESULT_INIT, rb = BF_PUBLISH_RESULT_INIT;
+    char da[64], db[64];
+    bf_fingerprint before_a, before_b;
+    int rca, rcb;
+
+    if (variant == 2) {
+        sa.key = sb.key = key2;
+        sa.key_count = sb.key_count = 2;
+    }
+    delta_scene(variant);
+    before_a = fp_of(delta, "a");
+    before_b = fp_of(delta, "b");
+    ck_assert_fp_eq(before_a, before_b);
+    ck_assert_int_eq(bf_driver_stage(NULL, delta, &sa, plan, batch, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, plain, &sb, plan, batch, 1), BF_OK);
+    rca = bf_driver_publish(&ra, delta, &sa, plan, batch, 1, 1);
+    rcb = bf_driver_publish(&rb, plain, &sb, plan, batch, 1, 1);
+    ck_assert_msg((rca == BF_OK) == (rcb == BF_OK), "variant %zu, %s, seed %u: delta %d (%s), "
+                  "reinsert %d (%s)", variant, bf_write_strategy_name(strategy), seed, rca,
+                  bf_driver_last_error(delta), rcb, bf_driver_last_error(plain));
+    dest_of("a", strategy, da, sizeof da);
+    dest_of("b", strategy, db, sizeof db);
+    if (rca != BF_OK) {
+        /* Both refused (a key taken outside the bounds, a NULL key): nothing changed. */
+        ck_assert_fp_eq(fp_of(delta, "a"), before_a);
+        ck_assert(!table_exists("a__bf_snap_1_1"));
+        goto done;
+    }
+    {
+        bf_fingerprint fa = fp_of(delta, da), fb = fp_of(delta, db);
+        char ta[BF_FINGERPRINT_TEXT_SIZE], tb[BF_FINGERPRINT_TEXT_SIZE];
+
+        bf_fingerprint_format(ta, sizeof ta, &fa);
+        bf_fingerprint_format(tb, sizeof tb, &fb);
+        ck_assert_msg(bf_fingerprint_equal(&fa, &fb), "variant %zu, %s%s, seed %u: delta %s, "
+                      "reinsert %s", variant, bf_write_strategy_name(strategy),
+                      delete_missing ? " (delete_missing)" : "", seed, ta, tb);
+    }
+    ck_assert_int_le(ra.written, rb.written);
+    ck_assert_int_le(ra.deleted, rb.deleted);
+    /*
+     * A rerun of the same rows finds nothing to write. (Not checked: the
+     * table without a key, published by delete and reinsert; and merge on
+     * the TEXT key, which matches keys on the staged values as the job
+     * produced them, where an integer 5 is not the text '5' the column
+     * stores; and a staged NULL key, published by delete and reinsert.)
+     */
+    if ((strategy == BF_WRITE_MERGE ? variant != 1 : variant != 4) &&
+        query_int("SELECT count(*) FROM src WHERE id IS NULL") == 0) {
+        bf_publish_result again = BF_PUBLISH_RESULT_INIT;
+
+        ck_assert_int_eq(bf_driver_publish(&again, delta, &sa, plan, batch, 1, 1), BF_OK);
+        ck_assert_msg(again.written == 0 && again.deleted == 0 && again.updated == 0,
+                      "variant %zu, %s, seed %u: the rerun wrote %lld, deleted %lld", variant,
+                      bf_write_strategy_name(strategy), seed, (long long)again.written,
+                      (long long)again.deleted);
+    }
+    /* Both restores give back the table as it was. */
+    ck_assert_msg(bf_driver_restore(delta, &sa, plan, batch, 1) == BF_OK, "restore: %s",
+                  bf_last_error());
+    ck_assert_int_eq(bf_driver_restore(plain, &sb, plan, batch, 1), BF_OK);
+    {
+        bf_fingerprint fa = fp_of(delta, da), fb = fp_of(delta, db);
+
+        /*
+         * Merge on the TEXT key is the exception again: its snapshot keeps the
+         * staged keys, which do not match the text the column stores, so
+         * either way its restore leaves rows behind (a limitation of merge).
+         */
+        int exact = strategy != BF_WRITE_MERGE || variant != 1;
+
+        ck_assert_fp_eq(fa, fb);
+        ck_assert_msg(!exact || (bf_fingerprint_equal(&fa, &before_a) &&
+                                 bf_fingerprint_equal(&fb, &before_b)),
+                      "variant %zu, %s%s, seed %u: restored %llu rows (delta), %llu (reinsert) of "
+                      "%llu", variant, bf_write_strategy_name(strategy),
+                      delete_missing ? " (delete_missing)" : "", seed,
+                      (unsigned long long)fa.rows, (unsigned long long)fb.rows,
+                      (unsigned long long)before_a.rows);
+    }
+done:
+    bf_driver_drop_snapshot(delta, &sa, plan, batch, 1);
+    bf_driver_drop_snapshot(plain, &sb, plan, batch, 1);
+    bf_driver_drop_staging(delta, &sa, plan, batch, 1);
+    bf_driver_drop_staging(plain, &sb, plan, batch, 1);
+    bf_plan_free(plan);
+    bf_driver_free(delta);
+    bf_driver_free(plain);
+}
+
+/*
+ * The matrix: every table variant, every pattern with a key, random and
+ * adversarial rows; the delta publish leaves exactly what deleting the
+ * bounds and reinserting leaves, by fingerprint, and restores alike.
+ */
+START_TEST(delta_publish_matches_delete_and_reinsert)
+{
+    static const struct {
+        bf_write_strategy strategy;
+        int delete_missing;
+    } patterns[] = {
+        {BF_WRITE_PARTITION_OVERWRITE, 0}, {BF_WRITE_STAGING_SWAP, 0},
+        {BF_WRITE_PARALLEL_VERSION, 0},    {BF_WRITE_MERGE, 0},
+        {BF_WRITE_MERGE, 1},
+    };
+
+    for (unsigned seed = 1; seed <= 8; seed++)
+        for (size_t v = 0; v < BF_ARRAY_LEN(delta_tables); v++)
+            for (size_t p = 0; p < BF_ARRAY_LEN(patterns); p++) {
+                rnd_state = 0x9e3779b97f4a7c15ull * (seed * 64 + v * 8 + p + 1);
+                delta_publish_one(v, patterns[p].strategy, patterns[p].delete_missing, seed);
+            }
+}
+END_TEST
+
+/* ev: text keys (a rowid table whose rowids are not the key), ts in batches of 10. */
+static void delta_events(void)
+{
+    sql("CREATE TABLE ev (id TEXT PRIMARY KEY, ts INTEGER, v REAL, note TEXT);"
+        "CREATE INDEX ev_ts ON ev (ts);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39) "
+        "INSERT INTO ev SELECT 'e' || i, i, i * 0.5, 'n' || i FROM n;"
+        /* The batch [10, 20): 10..13 unchanged (v staged as integers where whole), 14 and 15
+         * changed, 16 and 17 removed, 18 moved within the bounds, 19 unchanged, e50 added. */
+        "CREATE TABLE src (id, ts, v, note);"
+        "INSERT INTO src SELECT id, ts, CASE WHEN v = CAST(v AS INTEGER) THEN CAST(v AS INTEGER) "
+        "ELSE v END, note FROM ev WHERE ts IN (10, 11, 12, 13, 19);"
+        "INSERT INTO src VALUES ('e14', 14, 7.25, 'n14'), ('e15', 15, 7.5, NULL), "
+        "('e18', 11, 9.0, 'n18'), ('e50', 16, 1, 'new')");
+}
+
+static bf_write_spec events_spec(void)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+
+    spec.table = "ev";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, ts, v, note FROM src WHERE ts >= :lo AND ts < :hi";
+    spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec.snapshot = 1;
+    return spec;
+}
+
+/* The rowids of the rows the batch leaves alone, as one number to compare. */
+static int64_t untouched_rowids(void)
+{
+    return query_int("SELECT sum(rowid * (unicode(substr(id, 2)) + 1)) FROM ev "
+                     "WHERE id IN ('e10', 'e11', 'e12', 'e13', 'e19')");
+}
+
+START_TEST(delta_publish_writes_only_what_differs_and_restores)
+{
+    bf_write_spec spec = events_spec();
+    bf_plan *plan = key_plan("ts", 4);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    bf_driver *d;
+    bf_fingerprint before, after;
+    int64_t rowids;
+
+    delta_events();
+    d = open_driver();
+    before = fp_of(d, "ev");
+    rowids = untouched_rowids();
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, batch, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_publish(&r, d, &spec, plan, batch, 1, 1), BF_OK);
+    /* 14, 15 and 18 updated, e50 inserted, 16 and 17 deleted. */
+    ck_assert_int_eq(r.updated, 3);
+    ck_assert_int_eq(r.written, 4);
+    ck_assert_int_eq(r.deleted, 2);
+    ck_assert_int_eq(untouched_rowids(), rowids);
+    after = fp_of(d, "ev");
+    /* The snapshot: the pre-images of removed and changed rows, and every key touched. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev__bf_snap_1_1"), 5);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev__bf_snap_1_1 WHERE id IN "
+                               "('e14', 'e15', 'e16', 'e17', 'e18')"), 5);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev__bf_snapkeys_1_1"), 6);
+    /* The rows of the bounds are the staged ones, converted as ev stores them. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev WHERE ts >= 10 AND ts < 20"), 9);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev e JOIN src s ON e.id = s.id AND "
+                               "e.ts = s.ts AND e.v = s.v AND typeof(e.v) = 'real' AND "
+                               "e.note IS s.note"), 9);
+    ck_assert_int_eq(query_int("SELECT ts FROM ev WHERE id = 'e18'"), 11);
+    /* A rerun writes nothing, and the first pre-image stays. */
+    ck_assert_int_eq(bf_driver_publish(&r, d, &spec, plan, batch, 1, 1), BF_OK);
+    ck_assert_int_eq(r.written + r.updated + r.deleted, 0);
+    ck_assert_fp_eq(fp_of(d, "ev"), after);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM ev__bf_snap_1_1"), 5);
+    /* Restore: the exact table of before, the untouched rows never moved. */
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, batch, 1), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "ev"), before);
+    ck_assert_int_eq(untouched_rowids(), rowids);
+    ck_assert(!table_exists("ev__bf_snap_1_1") && !table_exists("ev__bf_snapkeys_1_1"));
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/*
+ * Reruns with other rows keep the first pre-image: keys first touched by a
+ * later publish join the snapshot; a rerun that cannot apply a delta (a
+ * NULL key) completes it to the whole bounds. Each restore gives back the
+ * table of before the first publish. Another writer's change of a row in
+ * the bounds, even one the batch left alone, is refused as before.
+ */
+START_TEST(delta_reruns_keep_the_first_pre_image)
+{
+    bf_write_spec spec = events_spec();
+    bf_plan *plan = key_plan("ts", 4);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_driver *d;
+    bf_fingerprint before, changed;
+
+    delta_events();
+    d = open_driver();
+    before = fp_of(d, "ev");
+    for (int rerun = 0; rerun < 3; rerun++) {
+        sql("DROP TABLE src; CREATE TABLE src (id, ts, v, note);"
+            "INSERT INTO src SELECT id, ts, v, note FROM ev WHERE ts >= 10 AND ts < 20 AND "
+            "id <> 'e12'; UPDATE src SET v = 99 WHERE id = 'e13'");
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, batch, 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, batch, 1, 1), BF_OK);
+        /* Then other rows: e11 removed, e13 changed back, e60 added. */
+        sql("DROP TABLE src; CREATE TABLE src (id, ts, v, note);"
+            "INSERT INTO src SELECT id, ts, v, note FROM ev WHERE ts >= 10 AND ts < 20 AND "
+            "id <> 'e11'; UPDATE src SET v = 6.5 WHERE id = 'e13';"
+            "INSERT INTO src VALUES ('e60', 19, 1.5, NULL)");
+        if (rerun == 1)
+            sql("INSERT INTO src VALUES (NULL, 18, 0.0, 'no key')");
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, batch, 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, batch, 1, 1), BF_OK);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM ev WHERE id IN ('e11', 'e12')"), 0);
+        ck_assert_int_eq(table_exists("ev__bf_snapkeys_1_1"), rerun != 1);
+        if (rerun == 2) {
+            /* Another writer changes a row the batch left alone, in its bounds. */
+            sql("UPDATE ev SET note = 'other' WHERE id = 'e19'");
+            changed = fp_of(d, "ev");
+            ck_assert_int_eq(bf_driver_restore(d, &spec, plan, batch, 1), BF_E_CONFLICT);
+            ck_assert_fp_eq(fp_of(d, "ev"), changed);
+            sql("UPDATE ev SET note = 'n19' WHERE id = 'e19'");
+        }
+        ck_assert_msg(bf_driver_restore(d, &spec, plan, batch, 1) == BF_OK, "%s", bf_last_error());
+        ck_assert_fp_eq(fp_of(d, "ev"), before);
+    }
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/* Every statement a publish prepares, explained on its own connection first. */
+struct planned {
+    void *inner;
+    char scans[2048];
+};
+
+static int eqp_prepare(void *ud, void **out, const char *text)
+{
+    struct planned *p = ud;
+    char *explain = bf__asprintf("EXPLAIN QUERY PLAN %s", text);
+    void *st = NULL;
+
+    if (explain && bf__sqlite_vtable.prepare(p->inner, &st, explain) == BF_OK && st) {
+        while (bf__sqlite_vtable.step(p->inner, st) == BF_SQL_ROW) {
+            bf_value v;
+
+            bf__sqlite_vtable.column(p->inner, st, 3, &v);
+            /* A full pass over ev (by table or by index) rather than a search of it. */
+            if (v.type == BF_VALUE_TEXT && strncmp(v.s, "SCAN ev", 7) == 0 &&
+                !strstr(text, " WHERE 0") && /* a constant-false WHERE reads nothing */
+                (v.len == 7 || v.s[7] == ' ')) {
+                size_t used = strlen(p->scans);
+
+                snprintf(p->scans + used, sizeof p->scans - used, "%.*s in: %.300s\n",
+                         (int)v.len, v.s, text);
+            }
+        }
+        bf__sqlite_vtable.finalize(p->inner, st);
+    }
+    bf__free(explain);
+    return bf__sqlite_vtable.prepare(p->inner, out, text);
+}
+
+static int eqp_execute(void *ud, const char *text)
+{
+    return bf__sqlite_vtable.execute(((struct planned *)ud)->inner, text);
+}
+
+#define EQP_PASS(name, ret, params, args)                                                        \
+    static ret eqp_##name params { return bf__sqlite_vtable.name args; }
+EQP_PASS(param_count, int, (void *ud, void *st), (((struct planned *)ud)->inner, st))
+EQP_PASS(param_name, const char *, (void *ud, void *st, int i), (((struct planned *)ud)->inner, st, i))
+EQP_PASS(bind, int, (void *ud, void *st, int i, const bf_value *v),
+         (((struct planned *)ud)->inner, st, i, v))
+EQP_PASS(step, int, (void *ud, void *st), (((struct planned *)ud)->inner, st))
+EQP_PASS(column_count, int, (void *ud, void *st), (((struct planned *)ud)->inner, st))
+EQP_PASS(column, int, (void *ud, void *st, int i, bf_value *v),
+         (((struct planned *)ud)->inner, st, i, v))
+EQP_PASS(changes, int64_t, (void *ud), (((struct planned *)ud)->inner))
+EQP_PASS(describe, int, (void *ud, bf_table_info *info, const char *t),
+         (((struct planned *)ud)->inner, info, t))
+EQP_PASS(error_message, const char *, (void *ud), (((struct planned *)ud)->inner))
+
+static void eqp_finalize(void *ud, void *st)
+{
+    bf__sqlite_vtable.finalize(((struct planned *)ud)->inner, st);
+}
+
+static void eqp_free(void *ud)
+{
+    struct planned *p = ud;
+
+    bf__sqlite_close(p->inner);
+    free(p);
+}
+
+/*
+ * A batch of 10 rows of ev's 40 (more rows, so the planner's estimates are
+ * those of a large table): no statement of the publish reads the whole of ev.
+ */
+START_TEST(delta_publish_never_scans_the_target)
+{
+    bf_write_spec spec = events_spec();
+    bf_plan *plan = key_plan("ts", 4);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_sql_vtable vt = bf__sqlite_vtable;
+    struct planned *p = calloc(1, sizeof *p);
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    bf_driver *d;
+
+    delta_events();
+    sql("WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "INSERT INTO ev SELECT 'e' || i, i, i * 0.5, NULL FROM n; ANALYZE");
+    ck_assert_int_eq(bf__sqlite_open(&p->inner, path, 0), BF_OK);
+    vt.execute = eqp_execute;
+    vt.prepare = eqp_prepare;
+    vt.param_count = eqp_param_count;
+    vt.param_name = eqp_param_name;
+    vt.bind = eqp_bind;
+    vt.step = eqp_step;
+    vt.column_count = eqp_column_count;
+    vt.column = eqp_column;
+    vt.changes = eqp_changes;
+    vt.finalize = eqp_finalize;
+    vt.describe = eqp_describe;
+    vt.error_message = eqp_error_message;
+    ck_assert_int_eq(bf_driver_new_sql(&d, &vt, p, eqp_free), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, batch, 1), BF_OK);
+    p->scans[0] = '\0';
+    ck_assert_int_eq(bf_driver_publish(&r, d, &spec, plan, batch, 1, 1), BF_OK);
+    ck_assert_int_eq(r.updated, 3); /* the delta was applied */
+    ck_assert_msg(p->scans[0] == '\0', "full scans of the target:\n%s", p->scans);
+    ck_assert_int_eq(bf_driver_restore(d, &spec, plan, batch, 1), BF_OK);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 /* ---- names that do not exist ---- */
 
 /*
@@ -2602,6 +3152,10 @@ static Suite *suite(void)
     tcase_add_test(tc, key_boundaries_never_make_empty_batches);
     tcase_add_test(tc, key_boundaries_refuse_keys_that_are_not_integers);
     tcase_add_test(tc, partitions_and_refresh_sql);
+    tcase_add_test(tc, delta_publish_matches_delete_and_reinsert);
+    tcase_add_test(tc, delta_publish_writes_only_what_differs_and_restores);
+    tcase_add_test(tc, delta_reruns_keep_the_first_pre_image);
+    tcase_add_test(tc, delta_publish_never_scans_the_target);
     tcase_add_test(tc, double_quoted_names_are_never_strings);
     tcase_add_test(tc, unknown_tables_and_columns_are_named);
     tcase_add_test(tc, generated_columns_are_read_like_select_star);
