@@ -12,6 +12,12 @@
         ...                                # do the batch's work
         run.complete(lease, rows_written=n)
 
+    with libbackfill.Brief.from_file("brief.json") as brief, \
+            libbackfill.Runner("ledger.db", "warehouse.db", on_event=print) as runner:
+        runner.set_brief(brief)
+        run_id = runner.run()              # the run awaits approval
+    libbackfill.report_run("ledger.db", run_id, "after")
+
 Failures raise subclasses of libbackfill.BackfillError carrying the BF_E_*
 code and the library's message.
 """
@@ -21,15 +27,19 @@ from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictE
                      DriverError, InternalError, InvalidError, IOFailure, LeaseLostError,
                      NotFoundError, OutOfMemoryError, ParseError, StateError, UnsupportedError,
                      UserCallbackError, ValidationError)
+from .brief import Brief
 from .fingerprint import Fingerprint
 from .ledger import BatchRecord, EventRecord, Lease, Ledger, Run, RunRecord
 from .plan import Batch, Plan
+from .report import report_brief, report_run
+from .runner import Runner
 
 __all__ = [
-    "ABIError", "BackfillError", "Batch", "BatchRecord", "BlockedError", "BusyError", "ConflictError",
+    "ABIError", "BackfillError", "Batch", "BatchRecord", "BlockedError", "Brief", "BusyError", "ConflictError",
     "DriverError", "EventRecord", "Fingerprint", "IOFailure", "InternalError", "InvalidError", "Lease",
-    "LeaseLostError", "Ledger", "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "Run", "RunRecord", "StateError",
-    "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "version",
+    "LeaseLostError", "Ledger", "NotFoundError", "OutOfMemoryError", "ParseError", "Plan", "Run", "RunRecord", "Runner", "StateError",
+    "UnsupportedError", "UserCallbackError", "ValidationError", "errstr", "report_brief",
+    "report_run", "version",
     "version_number",
 ]
 

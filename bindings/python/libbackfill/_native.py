@@ -271,3 +271,78 @@ def take_string(ptr):
         return ctypes.string_at(ptr).decode("utf-8")
     finally:
         lib.bf_free(ptr)
+
+
+# brief.h: only what the runner and the reports need.
+_declare("bf_brief_load_json", ctypes.c_int, [c_void_pp, ctypes.c_char_p, ctypes.c_size_t],
+         status=True)
+_declare("bf_brief_load_file", ctypes.c_int, [c_void_pp, ctypes.c_char_p], status=True)
+_declare("bf_brief_free", None, [_vp])
+_declare("bf_brief_name", ctypes.c_char_p, [_vp])
+_declare("bf_brief_save_json", ctypes.c_int, [c_void_pp, _vp], status=True)
+
+
+# runner.h
+class RunEventStruct(ctypes.Structure):
+    """struct bf_run_event, version 1"""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("kind", ctypes.c_int),
+        ("run_id", ctypes.c_int64),
+        ("batch_id", ctypes.c_int64),
+        ("batch_label", ctypes.c_char_p),
+        ("rows_written", ctypes.c_int64),
+        ("rows_deleted", ctypes.c_int64),
+        ("duration_s", ctypes.c_double),
+        ("progress", ctypes.POINTER(Progress)),
+        ("message", ctypes.c_char_p),
+        ("json", ctypes.c_char_p),
+    ]
+
+
+RUN_EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(RunEventStruct))
+
+
+class RunnerOptions(ctypes.Structure):
+    """struct bf_runner_options, version 1"""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("ledger_path", ctypes.c_char_p),
+        ("ledger_options", ctypes.POINTER(LedgerOptions)),
+        ("warehouse_path", ctypes.c_char_p),
+        ("open_driver", ctypes.c_void_p),
+        ("driver_userdata", ctypes.c_void_p),
+        ("workers", ctypes.c_uint),
+        ("scheduler", ctypes.c_void_p),
+        ("scheduler_userdata", ctypes.c_void_p),
+        ("on_event", RUN_EVENT_FN),
+        ("event_userdata", ctypes.c_void_p),
+        ("throttle", ctypes.c_void_p),
+        ("throttle_userdata", ctypes.c_void_p),
+        ("poll_s", ctypes.c_double),
+        ("operator_name", ctypes.c_char_p),
+        ("flags", ctypes.c_uint),
+    ]
+
+
+_declare("bf_run_event_name", ctypes.c_char_p, [ctypes.c_int])
+_declare("bf_runner_options_init", ctypes.c_int, [ctypes.POINTER(RunnerOptions), _u], status=True)
+_declare("bf_runner_new", ctypes.c_int, [c_void_pp, ctypes.POINTER(RunnerOptions)], status=True)
+_declare("bf_runner_free", None, [_vp])
+_declare("bf_runner_last_error", ctypes.c_char_p, [_vp])
+# The runner's calls report failures through bf_runner_last_error: the binding checks them itself.
+_declare("bf_runner_set_brief", ctypes.c_int, [_vp, _vp])
+_declare("bf_runner_run", ctypes.c_int, [_vp, ctypes.POINTER(_i64)])
+_declare("bf_runner_stop", None, [_vp])
+_declare("bf_runner_test_slice", ctypes.c_int, [c_void_pp, _vp, _sz])
+_declare("bf_runner_approve", ctypes.c_int, [_vp, _i64, ctypes.c_char_p])
+_declare("bf_runner_rollback", ctypes.c_int, [c_void_pp, _vp, _i64, _i64])
+_declare("bf_runner_cleanup", ctypes.c_int, [c_void_pp, _vp, _i64])
+
+# report.h
+_declare("bf_report_run", ctypes.c_int, [c_void_pp, _vp, _i64, ctypes.c_int, ctypes.c_int],
+         status=True)
+_declare("bf_report_brief", ctypes.c_int, [c_void_pp, _vp, ctypes.c_int, ctypes.c_int],
+         status=True)

@@ -53,3 +53,8 @@ _BY_CODE = {cls.code: cls for cls in (
 def raise_for(code, message):
     cls = _BY_CODE.get(code, BackfillError)
     raise cls(message, code)
+
+
+def error_for(code, message):
+    """The exception for a BF_E_* code, not raised."""
+    return _BY_CODE.get(code, BackfillError)(message, code)
