@@ -48,7 +48,7 @@ func sqlite(t *testing.T, db, sql string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// newWarehouse builds src (v = 3 * id for ids 0..99) and t (v = 0 on the
+// newWarehouse builds src (v = 3 * id for ids 0..99) and t (v = -1 on the
 // same ids, and id 500 outside the brief's scope).
 func newWarehouse(t *testing.T) *warehouse {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
@@ -61,7 +61,7 @@ CREATE TABLE src (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);
 CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
 INSERT INTO src SELECT i, i * 3 FROM n;
-INSERT INTO t SELECT id, 0 FROM src;
+INSERT INTO t SELECT id, -1 FROM src;
 INSERT INTO t VALUES (500, 7);`)
 	return w
 }

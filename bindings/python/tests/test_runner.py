@@ -16,7 +16,7 @@ LABELS = ["id [0, 25)", "id [25, 50)", "id [50, 75)", "id [75, 100)"]
 
 
 def make_warehouse(path):
-    """src holds v = 3 * id for ids 0..99; the target t has v = 0 on the same ids,
+    """src holds v = 3 * id for ids 0..99; the target t has v = -1 on the same ids,
     and one row (id 500) outside the brief's scope."""
     db = sqlite3.connect(path)
     db.executescript("""
@@ -24,7 +24,7 @@ def make_warehouse(path):
         CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
         INSERT INTO src SELECT i, i * 3 FROM n;
-        INSERT INTO t SELECT id, 0 FROM src;
+        INSERT INTO t SELECT id, -1 FROM src;
         INSERT INTO t VALUES (500, 7);
     """)
     db.commit()
@@ -175,7 +175,7 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual((result["format"], result["status"]), ("backfill-test-slice/1", "pass"))
         self.assertEqual(len(result["batches"]), 2)
         self.assertEqual(result["estimate"]["batches"], 4)
-        self.assertEqual(self.rows(), [(i, 0) for i in range(100)] + [(500, 7)],
+        self.assertEqual(self.rows(), [(i, -1) for i in range(100)] + [(500, 7)],
                          "the test slice wrote to the target")
 
     def test_exception_in_on_event_surfaces_after_run_returns(self):
