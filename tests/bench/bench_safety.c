@@ -1,0 +1,180 @@
+/*
+ * safety_cost: the example backfill (examples/warehouse, grown to 300,000
+ * orders) run through the runner as its brief says (a pre-image kept for
+ * every batch, every batch validated by the brief's checks, the run-level
+ * checks, the ledger), against the one statement a user would type instead:
+ *
+ *     REPLACE INTO fct_orders SELECT <the brief's job> over the whole scope
+ *
+ * on an identical copy of the warehouse, in the same process. Both must
+ * leave fct_orders with the same fingerprint. The runner uses one worker, so
+ * that it gains nothing from a second core the statement does not use.
+ *
+ * BF_BENCH_QUICK=1 skips the growth to 300,000 orders (the 260,000 of
+ * build.sql). Files go to a new directory under BF_BENCH_DIR, TMPDIR or /tmp.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backfill.h"
+
+#ifndef BF_SOURCE_DIR
+#error "BF_SOURCE_DIR must name the source tree"
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_safety: %s: %s\n", what, why);
+    exit(1);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    char *text;
+
+    if (!f)
+        die(path, "cannot open");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = malloc((size_t)n + 1);
+    if (!text || fread(text, 1, (size_t)n, f) != (size_t)n)
+        die(path, "cannot read");
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void exec_sql(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    char *err = NULL;
+
+    if (sqlite3_open(db, &h) != SQLITE_OK || sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
+        die(db, err ? err : sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+static void fingerprint(char out[BF_FINGERPRINT_TEXT_SIZE], const char *db)
+{
+    bf_driver *d;
+    bf_fingerprint fp;
+    int rc;
+
+    if ((rc = bf_driver_open_sqlite(&d, db, 0)) != BF_OK ||
+        (rc = bf_driver_fingerprint(&fp, d, "fct_orders", NULL, 0, NULL, NULL)) != BF_OK)
+        die("fingerprint", bf_last_error());
+    bf_fingerprint_format(out, BF_FINGERPRINT_TEXT_SIZE, &fp);
+    bf_driver_free(d);
+}
+
+int main(void)
+{
+    int quick = getenv("BF_BENCH_QUICK") && strcmp(getenv("BF_BENCH_QUICK"), "1") == 0;
+    const char *base = getenv("BF_BENCH_DIR") ? getenv("BF_BENCH_DIR")
+                       : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[4096], a[4200], b[4200], ledger[4200], cmd[9000];
+    char fa[BF_FINGERPRINT_TEXT_SIZE], fb[BF_FINGERPRINT_TEXT_SIZE];
+    char *build = slurp(BF_SOURCE_DIR "/examples/warehouse/build.sql");
+    char *grow = slurp(BF_SOURCE_DIR "/examples/warehouse/grow.sql");
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
+    bf_brief *brief;
+    bf_runner *r;
+    const char *job;
+    char *replace;
+    double t_runner, t_replace;
+    long long orders;
+    int rc;
+
+    snprintf(dir, sizeof dir, "%s/bench-safety-XXXXXX", base);
+    if (!mkdtemp(dir))
+        die("mkdtemp", "failed");
+    snprintf(a, sizeof a, "%s/runner.db", dir);
+    snprintf(b, sizeof b, "%s/replace.db", dir);
+    snprintf(ledger, sizeof ledger, "%s/ledger.db", dir);
+    exec_sql(a, build);
+    if (!quick)
+        exec_sql(a, grow);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", a, b);
+    if (system(cmd) != 0)
+        die("cp", "failed");
+    {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+
+        sqlite3_open(a, &h);
+        sqlite3_prepare_v2(h, "SELECT count(*) FROM raw_orders", -1, &st, NULL);
+        sqlite3_step(st);
+        orders = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+    }
+    if ((rc = bf_brief_load_file(&brief, BF_SOURCE_DIR "/examples/warehouse/refund-join.json")))
+        die("brief", bf_last_error());
+
+    /* The one statement: the brief's job over the whole scope (its zone's instants). */
+    job = bf_brief_job_select(brief);
+    replace = malloc(strlen(job) + 200);
+    sprintf(replace, "REPLACE INTO fct_orders %s", job);
+    {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+
+        if (sqlite3_open(b, &h) != SQLITE_OK ||
+            sqlite3_prepare_v2(h, replace, -1, &st, NULL) != SQLITE_OK)
+            die("replace", sqlite3_errmsg(h));
+        /* 2025-01-01 and 2025-06-01 at midnight in America/New_York. */
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":start"), 1735707600);
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":end"), 1748750400);
+        t_replace = now_s();
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die("replace", sqlite3_errmsg(h));
+        t_replace = now_s() - t_replace;
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+    }
+
+    /* The runbook through the runner. */
+    lo.durability = BF_DURABILITY_NORMAL;
+    o.ledger_path = ledger;
+    o.ledger_options = &lo;
+    o.warehouse_path = a;
+    o.workers = 1;
+    o.poll_s = 0.01;
+    if ((rc = bf_runner_new(&r, &o)) != BF_OK || (rc = bf_runner_set_brief(r, brief)) != BF_OK)
+        die("runner", bf_last_error());
+    t_runner = now_s();
+    if ((rc = bf_runner_run(r, NULL)) != BF_OK)
+        die("run", bf_runner_last_error(r));
+    t_runner = now_s() - t_runner;
+    bf_runner_free(r);
+    bf_brief_free(brief);
+
+    fingerprint(fa, a);
+    fingerprint(fb, b);
+    if (strcmp(fa, fb) != 0)
+        die("result", "the runner and the statement left different rows");
+    printf("BENCH name=safety_cost value=%.3f unit=s baseline=%.3f ratio=%.3f target=max:3 "
+           "orders=%lld workers=1 fingerprint=%s\n", t_runner, t_replace, t_runner / t_replace,
+           orders, fa);
+    free(replace);
+    free(build);
+    free(grow);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
