@@ -591,6 +591,9 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
 {
     const bf_progress *p = &x->progress;
     const char *reason = json_string_value(json_object_get(x->pause, "reason"));
+    bf_write_strategy ws = x->brief ? bf_brief_write_strategy(x->brief) : BF_WRITE_UNSET;
+    /* Only the shadow patterns wait for a cutover; the others change the target as they go. */
+    int in_place = ws != BF_WRITE_STAGING_SWAP && ws != BF_WRITE_PARALLEL_VERSION && !x->cutover;
 
     switch (p->state) {
     case BF_RUN_PLANNED:
@@ -610,18 +613,24 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
                      (long long)p->failed, p->failed == 1 ? "" : "es");
         return buf;
     case BF_RUN_VALIDATING:
-        return "validating: every batch written, the checks are running; not yet cut over";
+        return in_place ? "validating: every batch written into the target, the run-level checks "
+                          "are running"
+                        : "validating: every batch written, the checks are running; not yet cut over";
     case BF_RUN_AWAITING_APPROVAL:
-        return "awaiting approval: not yet cut over";
+        return in_place ? "awaiting approval: the target already holds the new rows; downstream "
+                          "not refreshed yet"
+                        : "awaiting approval: not yet cut over";
     case BF_RUN_APPROVED:
-        return "approved: cutover and downstream refresh under way; not finished";
+        return in_place ? "approved: downstream refresh under way; not finished"
+                        : "approved: cutover and downstream refresh under way; not finished";
     case BF_RUN_COMPLETED:
         if (refresh_failed) {
             bf__snprintf(buf, size, "completed, but %lld downstream refresh%s failed",
                          (long long)refresh_failed, refresh_failed == 1 ? "" : "es");
             return buf;
         }
-        return "completed: approved, cut over and refreshed";
+        return in_place ? "completed: approved and refreshed"
+                        : "completed: approved, cut over and refreshed";
     case BF_RUN_ROLLED_BACK:
         return "rolled back: the table is as it was before the backfill";
     }
@@ -757,12 +766,16 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
     } else {
         char iso[48];
         const char *who = json_string_value(json_object_get(x->approval, "reviewer"));
+        bf_write_strategy ws = bf_brief_write_strategy(x->brief);
+        int in_place = ws != BF_WRITE_STAGING_SWAP && ws != BF_WRITE_PARALLEL_VERSION;
+
         bf__report_iso(iso, sizeof iso, x->approval_at);
         done = !x->cutover || x->approval_at <= x->cutover_at;
         bf__snprintf(ev, sizeof ev, "approved by %s at %s%s",
                      text_or(who, text_or(json_string_value(json_object_get(x->approval, "actor")), "?")),
-                     iso, !x->cutover ? "; not cut over yet" : done ? ", before the cutover"
-                                                                    : ", after the cutover");
+                     iso, !x->cutover ? (in_place ? "; no cutover: the target is written in place"
+                                                  : "; not cut over yet")
+                          : done ? ", before the cutover" : ", after the cutover");
     }
     item(list, "approval", "Approval recorded before cutover", done, ev);
 

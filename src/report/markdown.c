@@ -443,7 +443,16 @@ static void sign_off(bf__sb *sb, const json_t *f)
             text(sb, S(c, "strategy"), 0);
         }
     } else {
-        bf__sb_append(sb, "not yet");
+        const char *ws = S(json_object_get(f, "brief"), "write_strategy");
+
+        /* Only the shadow patterns swap tables; the others write the target in place. */
+        if (ws && strcmp(ws, "staging_swap") && strcmp(ws, "parallel_version")) {
+            bf__sb_append(sb, "not needed: ");
+            text(sb, ws, 0);
+            bf__sb_append(sb, " writes the target in place");
+        } else {
+            bf__sb_append(sb, "not yet");
+        }
     }
     bf__sb_append(sb, "\n\n");
 }

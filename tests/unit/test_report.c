@@ -451,14 +451,15 @@ START_TEST(awaiting_approval_is_not_cut_over)
     pass_run_level(run);
     ck_assert_int_eq(bf_run_set_state(run, BF_RUN_AWAITING_APPROVAL, NULL), BF_OK);
     j = report_json(run, BF_REPORT_AFTER);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "awaiting approval: not yet cut over");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "awaiting approval: the target already holds the new rows; downstream not refreshed yet");
     ck_assert(json_is_null(json_object_get(j, "approval")));
     ck_assert(item_done(j, "batches_validated"));
     ck_assert(!item_done(j, "approval"));
     json_decref(j);
     md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
-    HAS(md, "> **Status:** awaiting approval: not yet cut over");
-    HAS(md, "- **Cut over:** not yet");
+    HAS(md, "> **Status:** awaiting approval: the target already holds the new rows; downstream "
+            "not refreshed yet");
+    HAS(md, "- **Cut over:** not needed: partition_overwrite writes the target in place");
     HAS(md, "Nothing refreshed yet; to refresh, in this order: mart_monthly_revenue.");
     bf_free(md);
     bf_run_free(run);
