@@ -53,7 +53,16 @@ echo "== 5. a fingerprint of the target before anything changes: backfill finger
 "$backfill" fingerprint fct_orders --warehouse "$warehouse"
 ledger="$build/demo/ledger.db"
 rm -f "$ledger" "$ledger-wal" "$ledger-shm"
-before_fp=$("$backfill" fingerprint fct_orders --warehouse "$warehouse" | awk '{print $NF}')
+# What must not change: the rows outside the scope (a view over them) and the columns the brief
+# does not rewrite. 2025-01-01 and 2025-06-01 at midnight in New York, as unix seconds.
+sqlite3 "$warehouse" "CREATE VIEW demo_outside_scope AS SELECT * FROM fct_orders
+                      WHERE order_ts < 1735707600 OR order_ts >= 1748750400"
+untouched() {
+    echo "rows outside the scope: $("$backfill" fingerprint demo_outside_scope --warehouse "$warehouse")"
+    echo "untouched columns:      $("$backfill" fingerprint fct_orders --warehouse "$warehouse" \
+                                   --columns order_id,customer_id,order_ts,gross)"
+}
+before_untouched=$(untouched)
 echo
 echo "== 6. a test slice first: representative batches into scratch copies (the target is not touched)"
 "$backfill" test-slice "$brief" --warehouse "$warehouse" --ledger "$ledger"
@@ -88,10 +97,16 @@ echo
 echo "== 12. the mart, refreshed after cutover"
 sqlite3 -header -column "$warehouse" "SELECT * FROM mart_monthly_revenue ORDER BY month"
 echo
-echo "== 13. proof that nothing else moved: rows outside the scope and untouched columns"
-after_fp=$("$backfill" fingerprint fct_orders --warehouse "$warehouse" | awk '{print $NF}')
-echo "fct_orders before: $before_fp"
-echo "fct_orders after:  $after_fp"
+echo "== 13. proof that nothing else moved: fingerprints before and after the run"
+after_untouched=$(untouched)
+echo "before:"
+echo "$before_untouched"
+echo "after:"
+echo "$after_untouched"
+if [ "$before_untouched" != "$after_untouched" ]; then
+    echo "demo: rows outside the scope or columns outside target.columns changed" >&2
+    exit 1
+fi
 echo
 echo "== 14. the change note for stakeholders: backfill report refund-join-fix-2025h1 --ledger ..."
 "$backfill" report refund-join-fix-2025h1 --ledger "$ledger"
