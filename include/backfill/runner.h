@@ -52,7 +52,7 @@ typedef enum bf_run_event_kind {
     BF_RUN_EVENT_REFRESHED = 12,        /* one downstream asset refreshed (or failed to) */
     BF_RUN_EVENT_ROLLED_BACK = 13,      /* a batch or the whole run rolled back */
     BF_RUN_EVENT_DONE = 14,             /* the run completed: approved, cut over, refreshed */
-    BF_RUN_EVENT_RESIZED = 15,          /* pending key batches resized from measured durations */
+    BF_RUN_EVENT_RESIZED = 15,          /* reserved: pending key batches resized (not emitted yet) */
     BF_RUN_EVENT_PROGRESS = 16,         /* progress, at most about once a second */
     BF_RUN_EVENT_STOPPED = 17           /* this runner stopped (bf_runner_stop); the run goes on */
 } bf_run_event_kind;

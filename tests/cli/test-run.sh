@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 46
+plan 50
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -114,6 +114,17 @@ n=$(q "$A.ledger" "SELECT count(*) FROM events WHERE subject = 'schema'")
 [ "$n" = 1 ] && ok "the target's schema is recorded once at the start" || not_ok "schema records: $n"
 n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id = 0")
 [ "$n" = 1 ] && ok "run-level validation recorded" || not_ok "run-level validations: $n"
+
+# ---- a host's own loop over the ledger, driver and validator API (examples/c) ----
+HL="$work/hl.db"
+make_warehouse "$HL"
+run "$BF_HOST_LOOP" "$work/brief.json" "$HL" "$HL.ledger"
+expect_rc 0 "examples/c/host_loop drives every batch itself"
+expect_grep "$work/out" "^host_loop: 73 batches done in run 1" "host_loop did all 73 batches"
+[ "$(fp "$HL" fct_orders)" = "$clean_fp" ] && ok "host_loop leaves the same rows as backfill run" ||
+    not_ok "host_loop's rows differ"
+n=$(q "$HL.ledger" "SELECT count(*) FROM batches WHERE state = 3")
+[ "$n" = 73 ] && ok "host_loop's batches are validated in the ledger" || not_ok "validated: $n"
 
 # ---- the same brief again -----------------------------------------------------
 run "$BACKFILL" run "$work/brief.json" --warehouse "$A"
