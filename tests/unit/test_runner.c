@@ -391,6 +391,7 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
     bf_validator_free(v);
 
     /* A stop after the first batch: the run goes on existing, nothing is left running. */
+    memwh_free(w);
     w = memwh_new(100, 16);
     unlink(ledger_path);
     memset(&s, 0, sizeof s);
