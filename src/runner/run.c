@@ -724,40 +724,6 @@ static int reclaim_dead(struct run_ctx *c, size_t *out)
     return rc;
 }
 
-/*
- * A batch that completed but was never settled (its process died between
- * the two): validate it now. What it was before is gone, so the checks that
- * compare with it are skipped, and say so.
- */
-static int revalidate(struct run_ctx *c, int64_t batch_id, int64_t ordinal)
-{
-    bf_runner *r = c->r;
-    const bf_batch *b = ordinal >= 0 && (size_t)ordinal < bf_plan_count(r->plan)
-                            ? bf_plan_batch(r->plan, (size_t)ordinal) : NULL;
-    bf_results *res = NULL;
-    int rc;
-
-    if (!r->validator || !b)
-        return bf_run_mark_batch(c->run, batch_id, BF_BATCH_VALIDATED,
-                                 r->validator ? "not a plan batch" : "no checks");
-    if (!r->own_validator)
-        pthread_mutex_lock(&r->validator_lock);
-    rc = c->shadow ? bf_validator_set_table(r->validator, c->shadow) : BF_OK;
-    if (rc == BF_OK)
-        rc = bf_validator_after(&res, r->validator, r->driver, r->plan, b, NULL);
-    if (c->shadow)
-        bf_validator_set_table(r->validator, r->job.spec.table);
-    if (!r->own_validator)
-        pthread_mutex_unlock(&r->validator_lock);
-    if (rc == BF_OK)
-        rc = bf_validator_settle(c->run, batch_id, res);
-    if (rc == BF_OK && bf_results_status(res) != BF_OK)
-        rc = bf__error(BF_E_VALIDATION, "validation failed: batch %s: %s", bf_batch_label(b),
-                       bf_last_error());
-    bf_results_free(res);
-    return rc;
-}
-
 static int run_level(struct run_ctx *c, bf_validation_state *run_before)
 {
     bf_runner *r = c->r;
@@ -778,10 +744,22 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
 
         if (st != BF_BATCH_COMPLETED && st != BF_BATCH_VALIDATED)
             continue;
-        if (st == BF_BATCH_COMPLETED)
-            rc = revalidate(c, bf_batch_list_id(l, i), bf_batch_list_ordinal(l, i));
-        if (rc != BF_OK)
+        /*
+         * A batch is completed and validated in one transaction, so one left
+         * completed failed its checks (or a host completed it by hand). It is
+         * not validated again silently: checks that compare with the rows
+         * before the batch could no longer see them.
+         */
+        if (st == BF_BATCH_COMPLETED) {
+            rc = bf__error(BF_E_VALIDATION, "validation failed: batch %s (id %lld) did not pass "
+                           "its checks (backfill validate %lld --batch %lld shows them); roll it "
+                           "back (backfill rollback %lld --batch %lld) and run again to redo it, "
+                           "or cancel the run", bf_batch_list_label(l, i),
+                           (long long)bf_batch_list_id(l, i), (long long)c->run_id,
+                           (long long)bf_batch_list_id(l, i), (long long)c->run_id,
+                           (long long)bf_batch_list_id(l, i));
             break;
+        }
         ords[n] = (size_t)bf_batch_list_ordinal(l, i);
         rows[n++] = -1; /* skipped batches wrote nothing: rows are not compared */
     }
@@ -1161,6 +1139,23 @@ static int claim_loop(struct run_ctx *c)
 }
 
 /*
+ * Batches of this run someone rolled back one by one are done again: back to
+ * pending, to be claimed in plan order. (A run rolled back as a whole is
+ * finished and never resumed.)
+ */
+static int redo_rolled_back(struct run_ctx *c)
+{
+    bf_batch_list *l = NULL;
+    int rc = bf_run_batches(&l, c->run, BF_BATCH_ROLLED_BACK);
+
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++)
+        rc = bf_run_mark_batch(c->run, bf_batch_list_id(l, i), BF_BATCH_PENDING,
+                               "rolled back by hand: done again");
+    bf_batch_list_free(l);
+    return rc;
+}
+
+/*
  * Whether the brief a run was started from and this one differ in what
  * decides the rows (target, scope, batching, write, job, validation); the
  * differing fields are listed in `out`. Prose (reason, communication) may
@@ -1275,6 +1270,8 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         goto done;
     if (r->brief && (rc = bf_brief_window(&c.window, r->brief)) != BF_OK)
         goto done;
+    if ((rc = redo_rolled_back(&c)) != BF_OK)
+        goto done;
     bf__runner_emit(r, c.run, BF_RUN_EVENT_STARTED, 0, NULL, 0, 0, 0, NULL);
     /* The run-level "before" can be captured only while nothing is published yet. */
     if ((rc = bf_run_progress(&p, c.run)) != BF_OK)
@@ -1315,11 +1312,17 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     }
     bf_run_refresh(c.run);
     rc = run_level(&c, run_before);
-    if (rc == BF_OK)
+    if (rc != BF_OK)
+        bf__runner_fail(r, rc); /* before an event's progress clears the thread's message */
+    if (rc == BF_OK) {
         bf__runner_emit(r, c.run, BF_RUN_EVENT_AWAITING_APPROVAL, 0, NULL, 0, 0, 0,
                         "every batch validated and the run-level checks passed");
-    else if (rc == BF_E_VALIDATION)
-        bf__runner_emit(r, c.run, BF_RUN_EVENT_PAUSED, 0, NULL, 0, 0, 0, bf_last_error());
+    } else if (rc == BF_E_VALIDATION) {
+        bf_run_refresh(c.run);
+        bf__runner_emit(r, c.run, bf_run_current_state(c.run) == BF_RUN_PAUSED
+                                      ? BF_RUN_EVENT_PAUSED : BF_RUN_EVENT_STOPPED,
+                        0, NULL, 0, 0, 0, r->err.msg);
+    }
 done:
     /* Keep the first failure's message: later calls may have cleared the thread's. */
     if (rc != BF_OK && (r->err.code != rc || !r->err.msg[0]))

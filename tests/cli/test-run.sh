@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 50
+plan 55
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -176,6 +176,20 @@ case "$reason" in "validation failed: batch "*"net revenue"*) ok "the pause reco
 run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
 expect_rc 4 "run again on the paused run is refused until resumed"
 expect_grep "$work/err" "is paused.*resume" "and says how to resume"
+# Resumed, the run goes on and stops again at the next batch the strict check refuses; the batch
+# that failed is never validated silently: rolled back by hand, run again does it again.
+"$BACKFILL" resume refund-fix --ledger "$C.ledger" >/dev/null
+run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
+expect_rc 3 "a resumed run stops again at a batch that fails its checks"
+expect_grep "$work/err" "validation failed: batch " "with the check's sentence"
+bad=$(q "$C.ledger" "SELECT id FROM batches WHERE state = 2 LIMIT 1")
+"$BACKFILL" resume refund-fix --ledger "$C.ledger" >/dev/null 2>&1 || true
+run "$BACKFILL" rollback refund-fix --batch "$bad" --ledger "$C.ledger" --warehouse "$C"
+expect_rc 0 "that batch rolls back"
+run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
+expect_rc 3 "run again redoes the rolled-back batch, which fails the same check again"
+n=$(q "$C.ledger" "SELECT count(*) FROM events WHERE batch_id = $bad AND detail = 'rolled back by hand: done again'")
+[ "$n" = 1 ] && ok "the rolled-back batch was put back to pending and done again" || not_ok "redo events: $n"
 
 # ---- pause, resume and cancel from a second process --------------------------------
 D="$work/d.db"

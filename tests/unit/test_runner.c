@@ -385,6 +385,15 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
     /* Paused: running again is refused until someone resumes it. */
     ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_STATE);
     ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "is paused"));
+    /* Resumed: the other batches are done, and the one that failed is not validated silently. */
+    ck_assert_int_eq(bf_run_resume(run, "test"), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_VALIDATION);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "did not pass its checks"), "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "backfill rollback"));
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.validated, 9);
+    ck_assert_int_eq(p.completed, 1);
+    ck_assert_int_eq(w->publishes[5], 1);
     bf_run_free(run);
     bf_ledger_close(l);
     bf_runner_free(r);
