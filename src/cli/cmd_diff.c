@@ -160,12 +160,13 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
     bf_diff_before *before = NULL;
     bf_diff *diff = NULL;
     size_t snap_size = strlen(table) + 64;
-    char *snap = malloc(snap_size), *text = NULL;
+    char *snap = malloc(snap_size), *keys = malloc(snap_size + 8), *text = NULL;
     int rc = BF_OK;
 
-    if (!key || !snap) {
+    if (!key || !snap || !keys) {
         free(key);
         free(snap);
+        free(keys);
         return cli_fail(EXIT_FAILURE_, "diff: out of memory");
     }
     /* The driver's name for the batch's snapshot (src/driver/sql_write.c). */
@@ -175,6 +176,15 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
         key[k] = bf_brief_key(brief, k);
     if (table_exists(d, snap))
         o.before_table = snap;
+    /*
+     * A publish that wrote only what differed (a merge, or an overwrite by
+     * key) kept the pre-images of the keys it touched, listed beside them:
+     * the rows of other keys are as they were.
+     */
+    snprintf(keys, snap_size + 8, "%s__bf_snapkeys_%lld_%zu", table, (long long)run_id,
+             bf_batch_ordinal(b));
+    if (o.before_table && table_exists(d, keys))
+        o.before_keys_table = keys;
     if ((rc = bf_diff_before_from_json(&before, state_json)) != BF_OK ||
         (rc = bf_diff_compute(&diff, d, table, key, kc, plan, b, before, &o)) != BF_OK ||
         (cli_json && (rc = bf_diff_to_json(&text, diff, samples)) != BF_OK)) {
@@ -183,6 +193,7 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
         bf_diff_free(diff);
         bf_diff_before_free(before);
         free(snap);
+        free(keys);
         free(key);
         return status;
     }
@@ -203,6 +214,7 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
     bf_diff_free(diff);
     bf_diff_before_free(before);
     free(snap);
+    free(keys);
     free(key);
     return EXIT_DONE;
 }

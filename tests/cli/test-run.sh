@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 55
+plan 57
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -114,6 +114,15 @@ n=$(q "$A.ledger" "SELECT count(*) FROM events WHERE subject = 'schema'")
 [ "$n" = 1 ] && ok "the target's schema is recorded once at the start" || not_ok "schema records: $n"
 n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id = 0")
 [ "$n" = 1 ] && ok "run-level validation recorded" || not_ok "run-level validations: $n"
+
+# The run recorded each batch's before-state: diff RUN finds exactly the orders whose refunds
+# changed them, from the pre-images of only the rows each batch touched.
+run "$BACKFILL" diff refund-fix --ledger "$A.ledger" --warehouse "$A"
+expect_rc 0 "diff RUN after the run"
+changed=$(awk '/ added, .* removed, .* changed/ { for (i = 1; i <= NF; i++) if ($i == "changed") s += $(i - 1) } END { print s + 0 }' "$work/out")
+want=$(q "$A" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1742011200 AND refund_amount != 0")
+[ "$changed" = "$want" ] && ok "diff RUN counts $want changed orders, as plain SQL does" ||
+    not_ok "diff RUN: $changed changed, SQL says $want" "$(head -c 600 "$work/out")"
 
 # ---- a host's own loop over the ledger, driver and validator API (examples/c) ----
 HL="$work/hl.db"
