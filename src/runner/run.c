@@ -319,19 +319,23 @@ static int before_sum(char out[64], const char *json)
  * fingerprint_before is always the state before the run touched the batch.
  * Without a key, or on a driver without segment fingerprints, a scan now.
  */
-static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64])
+static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64],
+                        bf_diff_before **out)
 {
     const bf_write_spec *spec = &s->ctx->r->job.spec;
     bf_diff_before *before = NULL;
     char *json = NULL;
     int rc;
 
+    *out = NULL;
     if (!spec->key_count)
         return fingerprint_text(fp, s->driver, spec->table, plan, b);
     /* Token 1 is the batch's first claim ever: nothing can have published it yet. */
     rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
     if (rc == BF_OK) {
         rc = before_sum(fp, json);
+        if (rc == BF_OK)
+            rc = bf_diff_before_from_json(out, json);
         bf_free(json);
         return rc;
     }
@@ -343,7 +347,6 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
         return fingerprint_text(fp, s->driver, spec->table, plan, b);
     if (rc == BF_OK)
         rc = bf_diff_before_to_json(&json, before);
-    bf_diff_before_free(before);
     if (rc == BF_OK)
         rc = before_sum(fp, json);
     if (rc == BF_OK) {
@@ -352,6 +355,111 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
             rc = BF_OK; /* a store of version 1 or 2 keeps none: diff RUN says so */
     }
     bf_free(json);
+    if (rc == BF_OK)
+        *out = before;
+    else
+        bf_diff_before_free(before);
+    return rc;
+}
+
+/* Does `table` exist on the slot's driver? */
+static int table_exists(bf_driver *d, const char *table)
+{
+    bf_table_info *info = NULL;
+    int rc = bf_driver_describe(&info, d, table);
+
+    bf_table_info_free(info);
+    return rc == BF_OK;
+}
+
+/*
+ * The explained delta of each of the brief's batch-level metric checks: how
+ * much of the metric's move came from added, removed and changed rows (and
+ * which groups, with group_by), from a diff of the batch against its
+ * before-state and pre-images. Added to the metric's entry in the results
+ * JSON as "explained", where the change note reads it. A metric the diff
+ * cannot decompose (AVG, MIN, ...), or a batch without pre-images, gets
+ * none; that is no failure of the batch.
+ */
+static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *b,
+                           const bf_diff_before *before, char **results_json)
+{
+    bf_runner *r = s->ctx->r;
+    const bf_write_spec *spec = &r->job.spec;
+    const char *table = s->ctx->shadow ? s->ctx->shadow : spec->table;
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff *diff = NULL;
+    json_t *res = NULL, *checks, *entry;
+    char snap[600], keys[600], *text = NULL;
+    size_t i, k = 0, metrics = 0;
+    int rc = BF_OK;
+
+    for (size_t c = 0; r->brief && c < bf_brief_check_count(r->brief); c++)
+        if (bf_brief_check_kind(r->brief, c) == BF_CHECK_METRIC &&
+            bf_brief_check_per(r->brief, c) != BF_CHECK_PER_RUN)
+            metrics++;
+    if (!metrics || !before || !spec->snapshot || !*results_json)
+        return BF_OK;
+    bf__snprintf(snap, sizeof snap, "%s__bf_snap_%lld_%zu", spec->table,
+                 (long long)s->ctx->run_id, bf_batch_ordinal(b));
+    bf__snprintf(keys, sizeof keys, "%s__bf_snapkeys_%lld_%zu", spec->table,
+                 (long long)s->ctx->run_id, bf_batch_ordinal(b));
+    if (!table_exists(s->driver, snap))
+        return BF_OK;
+    o.before_table = snap;
+    if (table_exists(s->driver, keys))
+        o.before_keys_table = keys;
+    rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b, before, &o);
+    if (rc != BF_OK)
+        return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
+    res = bf__json_loads(*results_json, 0, NULL);
+    checks = res ? json_object_get(res, "checks") : NULL;
+    json_array_foreach(checks, i, entry) {
+        const char *kind = json_string_value(json_object_get(entry, "check"));
+        size_t c, seen = 0;
+        bf_diff_explained *e = NULL;
+        char *cfg = NULL, *ej = NULL;
+        json_t *check = NULL;
+
+        if (!kind || strcmp(kind, "metric") != 0)
+            continue;
+        /* The k-th batch-level metric of the results is the brief's k-th one. */
+        for (c = 0; c < bf_brief_check_count(r->brief); c++) {
+            if (bf_brief_check_kind(r->brief, c) != BF_CHECK_METRIC ||
+                bf_brief_check_per(r->brief, c) == BF_CHECK_PER_RUN)
+                continue;
+            if (seen++ == k)
+                break;
+        }
+        k++;
+        if (c == bf_brief_check_count(r->brief) || bf_brief_check_json(&cfg, r->brief, c) != BF_OK)
+            continue;
+        check = bf__json_loads(cfg, 0, NULL);
+        bf_free(cfg);
+        if (check && json_string_value(json_object_get(check, "expr"))) {
+            char metric[1200];
+
+            bf__snprintf(metric, sizeof metric, "%s",
+                         json_string_value(json_object_get(check, "expr")));
+            if (bf_diff_explain(&e, diff, s->driver, plan, b, metric,
+                                json_string_value(json_object_get(check, "group_by")), 5) ==
+                    BF_OK &&
+                bf_diff_explained_to_json(&ej, e) == BF_OK)
+                json_object_set_new(entry, "explained", bf__json_loads(ej, 0, NULL));
+        }
+        bf_free(ej);
+        bf_diff_explained_free(e);
+        json_decref(check);
+    }
+    if (res) {
+        rc = bf__json_dump(&text, res, JSON_COMPACT);
+        if (rc == BF_OK) {
+            bf_free(*results_json);
+            *results_json = text;
+        }
+    }
+    json_decref(res);
+    bf_diff_free(diff);
     return rc;
 }
 
@@ -370,6 +478,7 @@ static void do_batch(struct slot *s)
     char *results_json = NULL, failure[1024];
     int64_t tally[5] = {0, 0, 0, 0, 0};
     bf_validation_state *vstate = NULL;
+    bf_diff_before *before = NULL;
     bf_results *results = NULL;
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
@@ -443,7 +552,7 @@ static void do_batch(struct slot *s)
             goto out;
         }
     }
-    if ((rc = batch_before(s, plan, b, fp_before)) != BF_OK) {
+    if ((rc = batch_before(s, plan, b, fp_before, &before)) != BF_OK) {
         attempt_failed(s, rc, "the batch's state before");
         goto out;
     }
@@ -483,6 +592,10 @@ static void do_batch(struct slot *s)
         }
         for (int o = 0; o < 5; o++)
             tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
+        if ((rc = explain_metrics(s, plan, b, before, &results_json)) != BF_OK) {
+            attempt_failed(s, rc, "explaining the metrics");
+            goto out;
+        }
     }
     /* Completed, validated (or the run paused) and recorded, in one ledger transaction. */
     done.rows_written = pub.written;
@@ -521,6 +634,7 @@ out:
     bf_free(results_json);
     bf_results_free(results);
     bf_validation_state_free(vstate);
+    bf_diff_before_free(before);
 }
 
 /*

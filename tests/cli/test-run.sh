@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 57
+plan 59
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -114,6 +114,13 @@ n=$(q "$A.ledger" "SELECT count(*) FROM events WHERE subject = 'schema'")
 [ "$n" = 1 ] && ok "the target's schema is recorded once at the start" || not_ok "schema records: $n"
 n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id = 0")
 [ "$n" = 1 ] && ok "run-level validation recorded" || not_ok "run-level validations: $n"
+# Each batch's metric is explained: its delta split into added, removed and changed rows.
+n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id > 0 AND results_json LIKE '%\"explained\":{\"metric\":\"SUM(net_revenue)\"%'")
+[ "$n" = 73 ] && ok "every batch's metric delta is explained by added, removed and changed rows" ||
+    not_ok "explained metrics: $n of 73"
+run "$BACKFILL" report refund-fix --ledger "$A.ledger"
+expect_grep "$work/out" "\\| 2025-01-02 \\| net revenue \\| .* \\| added 0, removed 0, changed -" \
+    "the change note shows where each batch's revenue moved"
 
 # The run recorded each batch's before-state: diff RUN finds exactly the orders whose refunds
 # changed them, from the pre-images of only the rows each batch touched.
