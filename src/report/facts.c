@@ -481,6 +481,30 @@ static json_t *metric_totals(const json_t *metrics)
         for (const char *const *key = (const char *const[]){"before", "after", "delta", NULL}; *key; key++)
             json_object_set_new(found, *key, json_real(json_number_value(json_object_get(found, *key)) +
                                                        json_number_value(json_object_get(m, *key))));
+        /*
+         * The explanations add up too, while every batch so far has one: a
+         * batch without one makes the total unexplained (null).
+         */
+        {
+            const json_t *x = json_object_get(m, "explained");
+            json_t *sum = json_object_get(found, "explained");
+            int first = json_integer_value(json_object_get(found, "batches")) == 1;
+
+            if (first && json_is_object(x)) {
+                json_object_set_new(found, "explained",
+                                    json_pack("{s:f, s:f, s:f}", "added", 0.0, "removed", 0.0,
+                                              "changed", 0.0));
+                sum = json_object_get(found, "explained");
+            }
+            if (!json_is_object(x) || !json_is_object(sum)) {
+                json_object_set_new(found, "explained", json_null());
+            } else {
+                for (const char *const *key = (const char *const[]){"added", "removed", "changed", NULL};
+                     *key; key++)
+                    json_object_set_new(sum, *key, json_real(json_number_value(json_object_get(sum, *key)) +
+                                                             json_number_value(json_object_get(x, *key))));
+            }
+        }
     }
     json_array_foreach(totals, k, t) {
         double before = json_number_value(json_object_get(t, "before"));

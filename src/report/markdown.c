@@ -348,7 +348,18 @@ static void metrics(bf__sb *sb, const json_t *f)
             signed_number(sb, json_number_value(json_object_get(e, "delta_pct")));
             bf__sb_append(sb, "%");
         }
-        bf__sb_append(sb, ")\n");
+        bf__sb_append(sb, ")");
+        if (json_is_object(json_object_get(e, "explained"))) {
+            const json_t *x = json_object_get(e, "explained");
+
+            bf__sb_append(sb, ": added rows ");
+            signed_number(sb, json_number_value(json_object_get(x, "added")));
+            bf__sb_append(sb, ", removed rows ");
+            signed_number(sb, json_number_value(json_object_get(x, "removed")));
+            bf__sb_append(sb, ", changed rows ");
+            signed_number(sb, json_number_value(json_object_get(x, "changed")));
+        }
+        bf__sb_append(sb, "\n");
     }
     if (json_array_size(json_object_get(f, "metric_totals")))
         bf__sb_append(sb, "\n");

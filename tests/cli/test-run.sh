@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 59
+plan 60
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -121,6 +121,8 @@ n=$(q "$A.ledger" "SELECT count(*) FROM validations WHERE batch_id > 0 AND resul
 run "$BACKFILL" report refund-fix --ledger "$A.ledger"
 expect_grep "$work/out" "\\| 2025-01-02 \\| net revenue \\| .* \\| added 0, removed 0, changed -" \
     "the change note shows where each batch's revenue moved"
+expect_grep "$work/out" "net revenue\\*\\*, summed over 73 batches: .*: added rows 0, removed rows 0, changed rows -" \
+    "and where the whole run's revenue moved"
 
 # The run recorded each batch's before-state: diff RUN finds exactly the orders whose refunds
 # changed them, from the pre-images of only the rows each batch touched.
