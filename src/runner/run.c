@@ -2,13 +2,14 @@
  * bf_runner_run: the run loop and the work of one batch.
  *
  * The calling thread is the coordinator: it starts or resumes the run,
- * freezes the target's schema, claims batches in plan order (the ledger
- * enforces max_concurrency across processes), hands each claimed batch to
- * the scheduler as a task on a free worker slot, heartbeats the leases of
- * batches in flight, reclaims leases of dead processes on this host, and
- * emits every event. Each slot has its own ledger, driver and validator, so
- * tasks run on any thread. After the last batch it runs the run-level
- * checks and the run awaits approval.
+ * freezes the target's schema, asks the throttle and the run window whether
+ * claims may start, hands the scheduler one task per free worker slot,
+ * heartbeats the leases of batches in flight, releases leases of dead
+ * processes on this host, and emits every event. A task claims the next
+ * batch in plan order on its slot's own ledger handle (the ledger enforces
+ * max_concurrency across processes) and does it with the slot's own driver
+ * and validator, so tasks run on any thread. After the last batch the
+ * coordinator runs the run-level checks and the run awaits approval.
  */
 #include <errno.h>
 #include <signal.h>
