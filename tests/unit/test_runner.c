@@ -17,6 +17,7 @@
 #include "backfill.h"
 #include "backfill/sys/scheduler.h"
 #include "backfill/sys/validator.h"
+#include "bftest.h"
 #include "memdriver.h"
 
 static char dir[256], ledger_path[300];
@@ -470,12 +471,10 @@ START_TEST(run_without_a_job_is_refused)
 }
 END_TEST
 
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("runner");
     TCase *tc = tcase_create("runner");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -485,9 +484,10 @@ int main(void)
     tcase_add_test(tc, bad_options_and_misuse_are_refused);
     tcase_add_test(tc, run_without_a_job_is_refused);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
+}
+
+int main(void)
+{
+    return bftest_run(suite());
 }
