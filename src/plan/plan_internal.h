@@ -34,4 +34,14 @@ int bf__plan_seal(bf_plan *plan, const char *pin);
 /* The pin the plan was sealed with. */
 const char *bf__plan_pin(const bf_plan *plan);
 
+/*
+ * For the runner: `plan`'s batches, then key-range batches [lo[i], hi[i])
+ * at ordinals bf_plan_count(plan) + i (a key plan's split halves, each with
+ * an ordinal of its own for the driver's staging, snapshots and fences), in
+ * a new plan the caller frees. Never persisted: its fingerprint is sealed
+ * over the old pin plus the extension.
+ */
+int bf__plan_extend_keys(bf_plan **out, const bf_plan *plan, const int64_t *lo, const int64_t *hi,
+                         size_t n);
+
 #endif

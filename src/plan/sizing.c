@@ -197,3 +197,26 @@ int bf_plan_resize_keys(bf_plan **out, const bf_plan *plan, size_t from, int64_t
     snprintf(change, sizeof change, "resize=%zu:%lld", from, (long long)width);
     return finish(out, next, plan, rc, change);
 }
+
+int bf__plan_extend_keys(bf_plan **out, const bf_plan *plan, const int64_t *lo, const int64_t *hi,
+                         size_t n)
+{
+    bf_plan *next = NULL;
+    char change[48];
+    int rc;
+
+    if (!out || !plan || (n && (!lo || !hi)))
+        return bf__error(BF_E_INVALID, "extend: NULL argument");
+    if (n && bf_plan_dimension(plan) != BF_DIM_KEY)
+        return bf__error(BF_E_INVALID, "extend: only a key plan takes key-range batches");
+    rc = bf__plan_new(&next, bf_plan_dimension(plan), bf_plan_column(plan), bf_plan_count(plan) + n);
+    for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++)
+        rc = copy_batch(next, bf_plan_batch(plan, i));
+    for (size_t i = 0; rc == BF_OK && i < n; i++)
+        rc = lo[i] < hi[i] ? bf__plan_add_key(next, bf_plan_column(plan), lo[i], hi[i])
+                           : bf__error(BF_E_INVALID, "extend: empty key range [%lld, %lld)",
+                                       (long long)lo[i], (long long)hi[i]);
+    snprintf(change, sizeof change, "extend=%zu", n);
+    return finish(out, next, plan, rc, change);
+}
+

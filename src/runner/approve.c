@@ -16,7 +16,9 @@ void bf__settle_dispose(bf__settle *s)
     bf_run_free(s->run);
     bf_brief_free(s->brief);
     bf__job_dispose(&s->job);
-    bf_plan_free(s->plan);
+    if (s->plan != s->halves.plan)
+        bf_plan_free(s->plan);
+    bf__halves_dispose(&s->halves);
     bf__free(s->shadow);
     bf__free(s->backup);
     bf__free(s->operator_name);
@@ -69,6 +71,11 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
                            "cannot be matched to the run's", (long long)run_id,
                            bf_run_brief_name(s->run), bf_plan_fingerprint(s->plan),
                            bf_run_plan_fingerprint(s->run));
+        /* The run's split halves, each at an ordinal of its own (as the run addressed them). */
+        if (rc == BF_OK && (rc = bf__runner_extend_plan(&s->halves, s->plan, s->run)) == BF_OK) {
+            bf_plan_free(s->plan);
+            s->plan = s->halves.plan;
+        }
         if (rc != BF_OK)
             goto fail;
     }
@@ -80,16 +87,15 @@ fail:
 
 int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, const bf_batch **out)
 {
-    int64_t ord = bf_batch_list_ordinal(bl, i);
-    const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(s->plan)
-                            ? bf_plan_batch(s->plan, (size_t)ord) : NULL;
+    const bf_batch *b = bf__halves_batch(&s->halves, bf_batch_list_id(bl, i),
+                                         bf_batch_list_ordinal(bl, i), bf_batch_list_lo(bl, i),
+                                         bf_batch_list_hi(bl, i));
 
     *out = NULL;
-    if (!b || bf_batch_lo(b) != bf_batch_list_lo(bl, i) || bf_batch_hi(b) != bf_batch_list_hi(bl, i))
-        return bf__error(BF_E_UNSUPPORTED, "batch %s (id %lld) of run %lld is not one of the plan's "
-                         "own batches (a split half): the runner cannot address it",
-                         bf_batch_list_label(bl, i), (long long)bf_batch_list_id(bl, i),
-                         (long long)bf_run_id(s->run));
+    if (!b)
+        return bf__error(BF_E_UNSUPPORTED, "batch %s (id %lld) of run %lld has bounds that are "
+                         "not a batch of the run's plan", bf_batch_list_label(bl, i),
+                         (long long)bf_batch_list_id(bl, i), (long long)bf_run_id(s->run));
     *out = b;
     return BF_OK;
 }

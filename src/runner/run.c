@@ -68,6 +68,7 @@ struct run_ctx {
     char *schema;        /* the target's columns when the run started, as JSON */
     char *shadow;        /* the table publishes write before cutover, or NULL */
     bf_window *window;   /* the brief's run window, or NULL */
+    bf__halves halves;   /* the plan with the run's split halves, as the workers address batches */
     char **done_keys;    /* idempotency keys earlier runs of the brief completed, sorted */
     size_t done_count;
     pthread_mutex_t lock;
@@ -471,10 +472,9 @@ static void do_batch(struct slot *s)
 {
     struct run_ctx *c = s->ctx;
     bf_runner *r = c->r;
-    const bf_plan *plan = r->plan;
+    const bf_plan *plan = c->halves.plan;
     const bf_write_spec *spec = &r->job.spec;
-    const bf_batch *b = s->ordinal >= 0 && (size_t)s->ordinal < bf_plan_count(plan)
-                            ? bf_plan_batch(plan, (size_t)s->ordinal) : NULL;
+    const bf_batch *b = bf__halves_batch(&c->halves, s->batch_id, s->ordinal, s->lo, s->hi);
     char key[BF_IDEMPOTENCY_KEY_SIZE], fp_before[64] = "", fp_after[64] = "", *now = NULL;
     char *results_json = NULL, failure[1024];
     int64_t tally[5] = {0, 0, 0, 0, 0};
@@ -488,9 +488,11 @@ static void do_batch(struct slot *s)
 
     s->rows_written = s->rows_deleted = 0;
     s->duration_s = 0;
-    if (!b || bf_batch_lo(b) != s->lo || bf_batch_hi(b) != s->hi) {
-        attempt_failed(s, BF_E_UNSUPPORTED, "the runner runs only the plan's own batches, and "
-                       "this one's bounds are not batch's of the plan (a split half)");
+    if (!b) {
+        /* Split after this run started: the halves known at the start are all it addresses. */
+        bf_run_release(s->run, s->batch_id, s->token, "split after the run started");
+        set_result(s, OUT_ERROR, BF_E_STATE, "batch %s (id %lld) was split after this run "
+                   "started: run again to do its halves", s->label, (long long)s->batch_id);
         return;
     }
     /* The same work done by an earlier run is not published again (unless forced). */
@@ -1387,6 +1389,8 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         goto done;
     if ((rc = redo_rolled_back(&c)) != BF_OK)
         goto done;
+    if ((rc = bf__runner_extend_plan(&c.halves, r->plan, c.run)) != BF_OK)
+        goto done;
     bf__runner_emit(r, c.run, BF_RUN_EVENT_STARTED, 0, NULL, 0, 0, 0, NULL);
     /* The run-level "before" can be captured only while nothing is published yet. */
     if ((rc = bf_run_progress(&p, c.run)) != BF_OK)
@@ -1452,6 +1456,7 @@ done:
     bf__free(c.schema);
     bf__free(c.shadow);
     bf_window_free(c.window);
+    bf__halves_dispose(&c.halves);
     bf_run_free(c.run);
     return rc;
 }

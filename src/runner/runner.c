@@ -8,6 +8,7 @@
 
 #include "common/json.h"
 #include "common/versioned.h"
+#include "plan/plan_internal.h"
 #include "runner/runner_internal.h"
 
 static const bf_runner_options runner_options_defaults = BF_RUNNER_OPTIONS_INIT;
@@ -492,3 +493,83 @@ char *bf__runner_shadow_table(const bf_write_spec *spec, int64_t run_id)
                                    : bf__asprintf("%s__bf_v%lld", spec->table, (long long)run_id);
     return NULL;
 }
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run)
+{
+    bf_batch_list *l = NULL;
+    struct { int64_t id, lo, hi; } *rows = NULL;
+    int64_t *lo = NULL, *hi = NULL;
+    size_t n = 0;
+    int rc = bf_run_batches(&l, run, -1);
+
+    memset(h, 0, sizeof *h);
+    h->base = bf_plan_count(plan);
+    if (rc == BF_OK)
+        rows = bf__calloc(bf_batch_list_count(l) + 1, sizeof *rows);
+    if (rc == BF_OK && !rows)
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
+        if (bf_batch_list_parent_id(l, i) == 0)
+            continue;
+        rows[n].id = bf_batch_list_id(l, i);
+        rows[n].lo = bf_batch_list_lo(l, i);
+        rows[n].hi = bf_batch_list_hi(l, i);
+        n++;
+    }
+    bf_batch_list_free(l);
+    /* In batch id order: the same ordinals for the run, its rollback and its cleanup. */
+    if (rc == BF_OK && n)
+        qsort(rows, n, sizeof *rows, cmp_id);
+    if (rc == BF_OK) {
+        h->ids = bf__calloc(n + 1, sizeof *h->ids);
+        lo = bf__calloc(n + 1, sizeof *lo);
+        hi = bf__calloc(n + 1, sizeof *hi);
+        if (!h->ids || !lo || !hi)
+            rc = bf__nomem();
+    }
+    for (size_t i = 0; rc == BF_OK && i < n; i++) {
+        h->ids[i] = rows[i].id;
+        lo[i] = rows[i].lo;
+        hi[i] = rows[i].hi;
+    }
+    h->count = n;
+    if (rc == BF_OK)
+        rc = bf__plan_extend_keys(&h->plan, plan, lo, hi, n);
+    bf__free(rows);
+    bf__free(lo);
+    bf__free(hi);
+    if (rc != BF_OK)
+        bf__halves_dispose(h);
+    return rc;
+}
+
+const bf_batch *bf__halves_batch(const bf__halves *h, int64_t batch_id, int64_t ordinal,
+                                 int64_t lo, int64_t hi)
+{
+    const bf_batch *b = ordinal >= 0 && (size_t)ordinal < h->base
+                            ? bf_plan_batch(h->plan, (size_t)ordinal) : NULL;
+    const int64_t *at;
+
+    if (b && bf_batch_lo(b) == lo && bf_batch_hi(b) == hi)
+        return b;
+    at = h->count ? bsearch(&batch_id, h->ids, h->count, sizeof *h->ids, cmp_id) : NULL;
+    if (!at)
+        return NULL;
+    b = bf_plan_batch(h->plan, h->base + (size_t)(at - h->ids));
+    return b && bf_batch_lo(b) == lo && bf_batch_hi(b) == hi ? b : NULL;
+}
+
+void bf__halves_dispose(bf__halves *h)
+{
+    bf_plan_free(h->plan);
+    bf__free(h->ids);
+    memset(h, 0, sizeof *h);
+}
+

@@ -81,6 +81,26 @@ void bf__job_dispose(bf__job *job);
 /* The brief a run was started with (BF_E_NOT_FOUND when it has none recorded). */
 int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id);
 
+/*
+ * A run's plan with its split halves: the ledger's halves (batches with a
+ * parent) keep their parent's ordinal for claim order, but the driver names
+ * a batch's staging, snapshot and fence by ordinal, so each half gets one of
+ * its own after the plan's: base + its index in batch id order. The run,
+ * its rollback and its cleanup all address batches through this.
+ */
+typedef struct bf__halves {
+    bf_plan *plan;   /* the plan's batches, then the halves */
+    size_t base;     /* the plan's own count */
+    int64_t *ids;    /* the halves' batch ids, ascending */
+    size_t count;
+} bf__halves;
+
+int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run);
+/* The batch of the extended plan for a ledger batch, or NULL when it has none (a newer split). */
+const bf_batch *bf__halves_batch(const bf__halves *h, int64_t batch_id, int64_t ordinal,
+                                 int64_t lo, int64_t hi);
+void bf__halves_dispose(bf__halves *h);
+
 /* The name of the shadow table the write pattern publishes into before cutover, or NULL. */
 char *bf__runner_shadow_table(const bf_write_spec *spec, int64_t run_id);
 
@@ -104,7 +124,9 @@ typedef struct bf__settle {
     bf_run *run;           /* on the runner's own ledger handle */
     bf_brief *brief;       /* the brief the run recorded */
     bf__job job;           /* its write spec */
-    bf_plan *plan;         /* the brief's plan against the warehouse, when asked for */
+    bf_plan *plan;         /* the brief's plan against the warehouse with the run's split
+                              halves after it (halves.plan), when asked for */
+    bf__halves halves;
     int shadowed;          /* staging_swap or parallel_version */
     char *shadow, *backup; /* the shadow table and the cutover's backup, when shadowed */
     char *operator_name;   /* who started the run */
@@ -117,7 +139,7 @@ typedef struct bf__settle {
  */
 int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan);
 void bf__settle_dispose(bf__settle *s);
-/* The plan batch of row `i` of a batch listing (BF_E_UNSUPPORTED for a split half). */
+/* The plan batch of row `i` of a batch listing, split halves included. */
 int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, const bf_batch **out);
 /* The run's audit events (records among them). */
 int bf__settle_records(bf_event_list **out, const bf__settle *s);

@@ -204,7 +204,16 @@ static bf_runner *make_runner(memwh *w, struct hostq *q, struct seen *s, unsigne
     return r;
 }
 
+static void set_job_attempts(bf_runner *r, const bf_plan *plan, bf_validator *v, double lease_s,
+                             unsigned attempts);
+
 static void set_job(bf_runner *r, const bf_plan *plan, bf_validator *v, double lease_s)
+{
+    set_job_attempts(r, plan, v, lease_s, 3);
+}
+
+static void set_job_attempts(bf_runner *r, const bf_plan *plan, bf_validator *v, double lease_s,
+                             unsigned attempts)
 {
     bf_write_spec spec = BF_WRITE_SPEC_INIT;
     bf_run_spec rs = BF_RUN_SPEC_INIT;
@@ -220,7 +229,7 @@ static void set_job(bf_runner *r, const bf_plan *plan, bf_validator *v, double l
     rs.brief_name = "mem-fix";
     rs.code_version = "v1";
     rs.max_concurrency = 2;
-    rs.max_attempts = 3;
+    rs.max_attempts = attempts;
     rs.retry_backoff_s = 0;
     rs.lease_s = lease_s;
     ck_assert_int_eq(bf_runner_set_job(r, plan, &spec, &rs, v), BF_OK);
@@ -428,6 +437,46 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
 }
 END_TEST
 
+START_TEST(a_failed_key_range_split_in_two_is_done_as_two_batches)
+{
+    memwh *w = memwh_new(100, 16);
+    struct seen s;
+    bf_plan *plan = key_plan(100, 10);
+    bf_runner *r;
+    bf_ledger *l;
+    bf_run *run;
+    bf_progress p = BF_PROGRESS_INIT;
+    size_t retried = 0;
+    int64_t id;
+
+    memset(&s, 0, sizeof s);
+    w->fail_once = 3; /* batch [30, 40) fails its only attempt */
+    r = make_runner(w, NULL, &s, 1, 0);
+    set_job_attempts(r, plan, NULL, 60, 1);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "1 batch failed for good"));
+    run = open_run(&l, id);
+    ck_assert_int_eq(bf_run_retry(&retried, run, BF_RETRY_SPLIT), BF_OK);
+    ck_assert_uint_eq(retried, 1);
+    /* The halves [30, 35) and [35, 40) get ordinals of their own after the plan's ten. */
+    ck_assert_int_eq(bf_runner_run(r, NULL), BF_OK);
+    ck_assert_int_eq(w->publishes[3], 0);
+    ck_assert_int_eq(w->publishes[10], 1);
+    ck_assert_int_eq(w->publishes[11], 1);
+    for (int64_t k = 0; k < 100; k++)
+        ck_assert_int_eq(w->v[k], k * 10 + 1);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.state, BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(p.validated, 11);
+    ck_assert_int_eq(p.split, 1);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
 START_TEST(bad_options_and_misuse_are_refused)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
@@ -481,6 +530,7 @@ static Suite *suite(void)
     tcase_add_test(tc, every_batch_is_published_once_through_the_hosts_scheduler_and_driver);
     tcase_add_test(tc, a_lost_lease_never_publishes_and_a_failed_attempt_is_retried);
     tcase_add_test(tc, a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable);
+    tcase_add_test(tc, a_failed_key_range_split_in_two_is_done_as_two_batches);
     tcase_add_test(tc, bad_options_and_misuse_are_refused);
     tcase_add_test(tc, run_without_a_job_is_refused);
     suite_add_tcase(s, tc);
