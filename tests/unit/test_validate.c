@@ -776,81 +776,11 @@ START_TEST(ledger_of_the_previous_schema_migrates)
 }
 END_TEST
 
-/* ---- before-states ---- */
-
-/* Recorded per batch, replaced, read back as a copy; a batch without one is named. */
-START_TEST(before_state_recorded_and_read_back)
-{
-    char lpath[128];
-    int64_t ids[3] = {0, 0, 0};
-    bf_ledger *l;
-    bf_run *run;
-    char *json = NULL;
-
-    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
-    l = open_ledger(lpath);
-    run = start_run(l, 2, ids);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 1}"), BF_OK);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[1], "{\"rows\": 2}"), BF_OK);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 3}"), BF_OK);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_OK);
-    ck_assert_str_eq(json, "{\"rows\": 3}");
-    bf_free(json);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[1]), BF_OK);
-    ck_assert_str_eq(json, "{\"rows\": 2}");
-    bf_free(json);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0] + 2), BF_E_NOT_FOUND);
-    ck_assert_ptr_null(json);
-    {
-        char want[160];
-        snprintf(want, sizeof want, "has no before-state recorded for batch %lld",
-                 (long long)(ids[0] + 2));
-        ck_assert_ptr_nonnull(strstr(bf_last_error(), want));
-        ck_assert_ptr_nonnull(strstr(bf_last_error(), "t-fix"));
-    }
-    ck_assert_int_eq(bf_run_record_before_state(run, 9, "{}"), BF_E_NOT_FOUND);
-    ck_assert_int_eq(bf_run_record_before_state(run, 0, "{}"), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], NULL), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_before_state(&json, run, 0), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_before_state(NULL, run, ids[0]), BF_E_INVALID);
-    bf_run_free(run);
-    bf_ledger_close(l);
-    unlink(lpath);
-}
-END_TEST
-
-/* A store of vtable version 2 keeps no before-states: both calls say so. */
-START_TEST(version_2_store_has_no_before_states)
-{
-    char lpath[128];
-    bf_ledger_options o = BF_LEDGER_OPTIONS_INIT;
-    bf_store_vtable vt;
-    const bf_store_vtable *sq = bf_store_sqlite();
-    int64_t ids[3] = {0, 0, 0};
-    bf_ledger *l = NULL;
-    bf_run *run;
-    char *json = NULL;
-
-    ck_assert_int_eq(bf_store_vtable_init(&vt, 2), BF_OK);
-    /* Only version 2's bytes: copy them from the SQLite store. */
-    memcpy(&vt, sq, offsetof(bf_store_vtable, before_state_put));
-    vt.version = 2;
-    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
-    o.clock = test_clock;
-    o.store = &vt;
-    ck_assert_msg(bf_ledger_open(&l, lpath, &o) == BF_OK, "%s", bf_last_error());
-    run = start_run(l, 1, ids);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{}"), BF_E_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(bf_last_error(), "keeps no before-states"));
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_E_UNSUPPORTED);
-    ck_assert_ptr_null(json);
-    /* Validation results still work (version 2). */
-    ck_assert_int_eq(bf_run_record_validation(run, ids[0], "{}", NULL, NULL, 0), BF_OK);
-    bf_run_free(run);
-    bf_ledger_close(l);
-    unlink(lpath);
-}
-END_TEST
+/*
+ * ---- before-states ----
+ * Recording and reading them back, and a store of an older vtable version,
+ * are ledger conformance cases (tests/unit/test_ledger.c).
+ */
 
 /* A ledger written at schema version 2 (before before-states) migrates and keeps them. */
 START_TEST(ledger_of_schema_2_migrates_for_before_states)
@@ -1043,8 +973,6 @@ static Suite *suite(void)
     tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
     tcase_add_test(tc, settle_run_level_failure_pauses);
     tcase_add_test(tc, ledger_of_the_previous_schema_migrates);
-    tcase_add_test(tc, before_state_recorded_and_read_back);
-    tcase_add_test(tc, version_2_store_has_no_before_states);
     tcase_add_test(tc, ledger_of_schema_2_migrates_for_before_states);
     tcase_add_test(tc, allocation_failures_are_reported);
     suite_add_tcase(s, tc);
