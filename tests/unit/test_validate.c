@@ -332,6 +332,77 @@ START_TEST(run_scope_of_a_time_plan)
 }
 END_TEST
 
+/*
+ * A partition plan's run reads its partition values only: rows of other
+ * partitions (one the table has, one it has not, a NULL one) do not count,
+ * and a value with a quote is bound, not spliced.
+ */
+START_TEST(run_scope_of_a_partition_plan)
+{
+    static const char *const names[] = {"partition"};
+    static const char *const parts[] = {"g0", "it's", "g2"};
+    static const char *const inside = "grp IN ('g0', 'it''s', 'g2')";
+    bf_plan *pp = NULL;
+    bf_validator *v = make("{\"check\": \"row_count\", \"per\": \"run\", \"min\": 0, \"max\": 1000}");
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    char q[200], want[96], *json = NULL;
+    double before;
+    size_t ord[] = {0, 1, 2};
+
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"not_null\", \"per\": \"run\", "
+                                                    "\"columns\": [\"note\"]}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"metric\", \"per\": \"run\", "
+                                                    "\"expr\": \"SUM(val)\", \"expect_delta\": "
+                                                    "{\"min\": 0, \"max\": 50}}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"coverage\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_set_written(v, ord, NULL, 3), BF_OK);
+    ck_assert_int_eq(bf__plan_new(&pp, BF_DIM_PARTITION, "grp", 3), BF_OK);
+    for (int i = 0; i < 3; i++) {
+        bf_value pv = {.type = BF_VALUE_TEXT, .s = parts[i], .len = strlen(parts[i])};
+        ck_assert_int_eq(bf__plan_add(pp, i, i + 1, parts[i], 1, names, &pv), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(pp, ""), BF_OK);
+    /* Partitions outside the plan: g1 (in the table), g9 and NULL, with NULL notes. */
+    sql("INSERT INTO t VALUES (40, 'it''s', 5, 'q'), (41, 'it''s', 6, 'q'), (42, 'g9', 100, NULL),"
+        " (43, NULL, 100, NULL); UPDATE t SET note = NULL WHERE grp = 'g1' AND id < 10;"
+        " UPDATE t SET note = NULL WHERE id = 3");
+    snprintf(q, sizeof q, "SELECT sum(val) FROM t WHERE %s", inside);
+    before = (double)qint(q);
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, pp, NULL), BF_OK);
+    /* Inside: +40 on a g0 row; outside: +1000 on a g1 row and a NULL note more. */
+    sql("UPDATE t SET val = val + 40 WHERE id = 0; UPDATE t SET val = val + 1000, note = NULL"
+        " WHERE id = 1");
+    ck_assert_msg(bf_validator_after(&r, v, drv, pp, NULL, st) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_results_count(r), 4);
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s", inside);
+    ck_assert_int_lt(qint(q), qint("SELECT count(*) FROM t") - 3);
+    snprintf(want, sizeof want, "%lld rows", (long long)qint(q));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    /* One NULL note inside (id 3, g0), the others outside. */
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s AND note IS NULL", inside);
+    ck_assert_int_eq(qint(q), 1);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_FAIL);
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s", inside);
+    snprintf(want, sizeof want, "note: 1 of %lld NULL", (long long)qint(q));
+    ck_assert_str_eq(bf_results_observed(r, 1), want);
+    /* The metric's delta is the +40 inside, within its bounds. */
+    ck_assert_msg(bf_results_outcome(r, 2) == BF_OUTCOME_PASS, "%s", bf_results_message(r, 2));
+    ck_assert_int_eq(bf_results_to_json(&json, r), BF_OK);
+    snprintf(want, sizeof want, "\"before\": %.1f", before);
+    ck_assert_msg(strstr(json, want) != NULL, "%s not in %s", want, json);
+    ck_assert_ptr_nonnull(strstr(json, "\"delta\": 40.0"));
+    bf_free(json);
+    /* Coverage sees the g1 row that changed outside the plan's partitions. */
+    ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 3), "outside the scope changed"));
+    bf_results_free(r);
+    bf_validation_state_free(st);
+    bf_plan_free(pp);
+    bf_validator_free(v);
+}
+END_TEST
+
 START_TEST(metric_runs_per_batch_and_per_run)
 {
     bf_validator *v = make("{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta\": {\"min\": 0, \"max\": 50}}");
@@ -964,6 +1035,7 @@ static Suite *suite(void)
     tcase_add_test(tc, custom_validators);
     tcase_add_test(tc, run_checks_read_only_the_plans_scope);
     tcase_add_test(tc, run_scope_of_a_time_plan);
+    tcase_add_test(tc, run_scope_of_a_partition_plan);
     tcase_add_test(tc, metric_runs_per_batch_and_per_run);
     tcase_add_test(tc, coverage_fails_when_rows_outside_the_scope_change);
     tcase_add_test(tc, footprint_fails_its_growth_bound);
