@@ -7,6 +7,7 @@
 
 #include "common/versioned.h"
 #include "driver/sql.h"
+#include "plan/plan_internal.h"
 
 /* ---- bindings ---- */
 
@@ -47,7 +48,12 @@ void bf__binds_int(bf__binds *b, const char *name, int64_t value)
 
 void bf__binds_batch(bf__binds *b, const bf_batch *batch)
 {
+    const bf_value *set;
+    size_t nset = bf__plan_values(bf__batch_plan(batch), &set);
     bf_value v;
+
+    if (nset) /* a set plan's batch: its values, for the predicate's IN list */
+        bf__binds_list(b, set, nset);
 
     for (size_t i = 0; batch && i < bf_batch_param_count(batch); i++)
         if (bf_batch_param_at(&v, batch, i) == BF_OK)
@@ -188,11 +194,23 @@ int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const b
         bf__sb_append(sb, time ? " < :end" : " < :hi");
         break;
     }
-    case BF_DIM_PARTITION:
+    case BF_DIM_PARTITION: {
+        const bf_value *set;
+        size_t nset = bf__plan_values(bf__batch_plan(batch), &set);
+
         if (qualified(s, sb, alias, col) != BF_OK)
             return BF_E_INVALID;
-        bf__sb_append(sb, " = :partition");
+        if (!nset) {
+            bf__sb_append(sb, " = :partition");
+            break;
+        }
+        /* A set plan's batch: every value, bound as the list :bf_v0 ... (bf__binds_batch). */
+        bf__sb_append(sb, " IN (");
+        for (size_t i = 0; i < nset; i++)
+            bf__sb_appendf(sb, "%s:bf_v%zu", i ? ", " : "", i);
+        bf__sb_appendc(sb, ')');
         break;
+    }
     case BF_DIM_BUCKET:
         if (!s->vt.bucket_function)
             return bf__error(BF_E_UNSUPPORTED, "%s: no bucket function, so no bucket batches",

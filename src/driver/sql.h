@@ -26,6 +26,13 @@ typedef struct bf__sql {
      * bounds and reinserting every staged row, as before delta publishes.
      */
     int delta_off;
+    /*
+     * The profile function also takes the shared-argument form (each column
+     * read once: sql_measure.c, pf_shared_args). Set by bf_driver_open_sqlite()
+     * for the built-in SQLite dialect's bf_profile only; a host's dialect gets
+     * the form of bf_sql_vtable.profile_function.
+     */
+    int profile_shared;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */

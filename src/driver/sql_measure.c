@@ -322,7 +322,56 @@ static long pf_fp_count(const struct scan *sc, const bf_profile_spec *spec)
     return (long)nf;
 }
 
-/* SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch */
+/* Where `name` is among the first `n` of `args`, or n. */
+static size_t arg_index(const char *const *args, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(args[i], name) == 0)
+            return i;
+    return n;
+}
+
+/*
+ * The shared-argument form of the built-in SQLite dialect's bf_profile
+ * (bf__sql.profile_shared): each column is read once, the fingerprint
+ * columns first, then the NULL-count and sum columns not read yet, after a
+ * constant header 'R nf nn ns p1 .. pnn q1 .. qns' that says which argument
+ * (0-based, after the header) each NULL count and each sum reads.
+ */
+static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
+                          const bf_profile_spec *spec, size_t nf)
+{
+    const char **args;
+    size_t n = nf, total = nf + spec->null_count + spec->sum_count, at;
+    int rc = BF_OK;
+
+    if (!(args = bf__calloc(total ? total : 1, sizeof *args)))
+        return bf__nomem();
+    for (size_t i = 0; i < nf; i++)
+        args[i] = sc->t.cols[i];
+    bf__sb_appendf(sb, "SELECT %s('R %zu %zu %zu", s->vt.profile_function, nf, spec->null_count,
+                   spec->sum_count);
+    for (size_t i = 0; i < spec->null_count + spec->sum_count; i++) {
+        const char *name = i < spec->null_count ? spec->null_columns[i]
+                                                : spec->sum_columns[i - spec->null_count];
+
+        if ((at = arg_index(args, n, name)) == n)
+            args[n++] = name;
+        bf__sb_appendf(sb, " %zu", at);
+    }
+    bf__sb_appendc(sb, '\'');
+    for (size_t i = 0; i < n && rc == BF_OK; i++) {
+        bf__sb_append(sb, ", ");
+        rc = bf__sql_ident(s, sb, args[i]);
+    }
+    bf__free(args);
+    return rc;
+}
+
+/*
+ * SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch
+ * (or f('R ...', ...), the shared-argument form, where the dialect has it).
+ */
 static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf)
 {
     const bf__sql *s = sc->s;
@@ -331,19 +380,23 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
     int rc = BF_OK;
 
     bf__sb_init(&sb);
-    bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf, spec->null_count,
-                   spec->sum_count);
-    if (nf) {
-        bf__sb_append(&sb, ", ");
-        rc = bf__sql_ident_list(s, &sb, NULL, sc->t.cols, nf);
-    }
-    for (size_t i = 0; i < spec->null_count && rc == BF_OK; i++) {
-        bf__sb_append(&sb, ", ");
-        rc = bf__sql_ident(s, &sb, spec->null_columns[i]);
-    }
-    for (size_t i = 0; i < spec->sum_count && rc == BF_OK; i++) {
-        bf__sb_append(&sb, ", ");
-        rc = bf__sql_ident(s, &sb, spec->sum_columns[i]);
+    if (s->profile_shared) {
+        rc = pf_shared_args(s, &sb, sc, spec, nf);
+    } else {
+        bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf,
+                       spec->null_count, spec->sum_count);
+        if (nf) {
+            bf__sb_append(&sb, ", ");
+            rc = bf__sql_ident_list(s, &sb, NULL, sc->t.cols, nf);
+        }
+        for (size_t i = 0; i < spec->null_count && rc == BF_OK; i++) {
+            bf__sb_append(&sb, ", ");
+            rc = bf__sql_ident(s, &sb, spec->null_columns[i]);
+        }
+        for (size_t i = 0; i < spec->sum_count && rc == BF_OK; i++) {
+            bf__sb_append(&sb, ", ");
+            rc = bf__sql_ident(s, &sb, spec->sum_columns[i]);
+        }
     }
     bf__sb_appendc(&sb, ')');
     /* min() and max() compare with the column's collation: SQL's own aggregates keep them. */

@@ -16,6 +16,7 @@
 
 #include "common/internal.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 #include "fingerprint/fp_internal.h"
 
 struct conn {
@@ -269,11 +270,47 @@ struct fp_agg {
     int64_t nulls[];
 };
 
+/*
+ * Append an argument's canonical encoding (what to_value and bf__fprow_put
+ * would write, without the bf_value between them); its SQLite type in *type.
+ * Inlined into both aggregates' per-row loops: it runs for every value.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int fp_put_arg(bf__fprow *row, sqlite3_value *sv, int *type)
+{
+    const void *s;
+
+    switch ((*type = sqlite3_value_type(sv))) {
+    case SQLITE_INTEGER:
+        return bf__fprow_put_int(row, sqlite3_value_int64(sv));
+    case SQLITE_FLOAT:
+        return bf__fprow_put_real(row, sqlite3_value_double(sv));
+    case SQLITE_TEXT:
+        s = sqlite3_value_text(sv);
+        break;
+    case SQLITE_BLOB:
+        s = sqlite3_value_blob(sv);
+        break;
+    default:
+        return bf__fprow_put_null(row);
+    }
+    {
+        size_t len = (size_t)sqlite3_value_bytes(sv);
+
+        if (len && !s)
+            return BF_E_NOMEM;
+        return bf__fprow_put_bytes(row, *type == SQLITE_TEXT ? BF_VALUE_TEXT : BF_VALUE_BLOB, s,
+                                   len);
+    }
+}
+
 static void fp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv, int count_nulls)
 {
     size_t size = sizeof(struct fp_agg) + (count_nulls ? (size_t)argc * sizeof(int64_t) : 0);
     struct fp_agg *agg = sqlite3_aggregate_context(ctx, (int)size);
-    bf_value v;
+    int type;
 
     if (!agg) {
         sqlite3_result_error_nomem(ctx);
@@ -281,13 +318,12 @@ static void fp_add(sqlite3_context *ctx, int argc, sqlite3_value **argv, int cou
     }
     bf__fprow_reset(&agg->row);
     for (int i = 0; i < argc; i++) {
-        to_value(argv[i], &v);
-        if (bf__fprow_put(&agg->row, &v) != BF_OK) {
+        if (fp_put_arg(&agg->row, argv[i], &type) != BF_OK) {
             sqlite3_result_error_nomem(ctx);
             return;
         }
         if (count_nulls)
-            agg->nulls[i] += v.type == BF_VALUE_NULL;
+            agg->nulls[i] += type == SQLITE_NULL;
     }
     agg->columns = count_nulls ? argc : 0;
     bf__fprow_apply(&agg->row, &agg->fp, 1);
@@ -348,6 +384,8 @@ struct sum_acc {
 struct pf_agg {
     int ready, bad, kbn;
     int nf, nn, ns;
+    int first;            /* the first fingerprint argument */
+    int *nidx, *sidx;     /* the argument of each NULL count and each sum */
     int64_t rows;
     bf_fingerprint fp;
     bf__fprow row;
@@ -402,7 +440,11 @@ static int add_overflows(int64_t *acc, int64_t v)
 
 static void sum_add(struct sum_acc *p, sqlite3_value *x, int kbn)
 {
-    int type = sqlite3_value_numeric_type(x);
+    /* sqlite3_value_numeric_type() converts text only; every other type it returns as is. */
+    int type = sqlite3_value_type(x);
+
+    if (type == SQLITE_TEXT)
+        type = sqlite3_value_numeric_type(x);
 
     if (type == SQLITE_NULL)
         return;
@@ -443,43 +485,99 @@ static void sum_add(struct sum_acc *p, sqlite3_value *x, int kbn)
     }
 }
 
+/* The next decimal number of the shared form's header at *p, or -1. */
+static int64_t pf_number(const unsigned char **p)
+{
+    int64_t n = 0;
+
+    while (**p == ' ')
+        (*p)++;
+    if (**p < '0' || **p > '9')
+        return -1;
+    for (; **p >= '0' && **p <= '9'; (*p)++)
+        if ((n = n * 10 + (**p - '0')) > 1000000)
+            return -1;
+    return n;
+}
+
+/*
+ * Read the arguments' layout at the first row. The classic form
+ * bf_profile(nf, nn, ns, f1.., n1.., s1..); the shared form (the SQL layer's
+ * own, for this dialect: sql_measure.c, pf_shared_args)
+ * bf_profile('R nf nn ns p1.. q1..', a1, a2, ...), where f1.. are a1..anf
+ * and NULL count i reads a(pi + 1), sum i a(qi + 1): a column is read once.
+ */
+static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
+{
+    const unsigned char *h;
+    int64_t nf, nn, ns, at;
+
+    a->kbn = sqlite3_libversion_number() >= 3043000;
+    /* The arrays follow the struct; sum_acc is 8-byte aligned like int64_t, int after both. */
+    a->nulls = (int64_t *)(a + 1);
+    a->sums = (struct sum_acc *)(a->nulls + argc);
+    a->nidx = (int *)(a->sums + argc);
+    a->sidx = a->nidx + argc;
+    if (argc >= 1 && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+        h = sqlite3_value_text(argv[0]);
+        if (!h || *h++ != 'R' || (nf = pf_number(&h)) < 0 || (nn = pf_number(&h)) < 0 ||
+            (ns = pf_number(&h)) < 0 || nf > argc - 1 || nn > argc - 1 || ns > argc - 1)
+            return 0;
+        a->first = 1;
+        for (int64_t i = 0; i < nn + ns; i++) {
+            if ((at = pf_number(&h)) < 0 || at >= argc - 1)
+                return 0;
+            if (i < nn)
+                a->nidx[i] = 1 + (int)at;
+            else
+                a->sidx[i - nn] = 1 + (int)at;
+        }
+        if (*h)
+            return 0;
+    } else {
+        nf = argc >= 3 ? sqlite3_value_int64(argv[0]) : -1;
+        nn = argc >= 3 ? sqlite3_value_int64(argv[1]) : -1;
+        ns = argc >= 3 ? sqlite3_value_int64(argv[2]) : -1;
+        if (nf < 0 || nn < 0 || ns < 0 || nf + nn + ns != argc - 3)
+            return 0;
+        a->first = 3;
+        for (int64_t i = 0; i < nn; i++)
+            a->nidx[i] = 3 + (int)(nf + i);
+        for (int64_t i = 0; i < ns; i++)
+            a->sidx[i] = 3 + (int)(nf + nn + i);
+    }
+    a->nf = (int)nf;
+    a->nn = (int)nn;
+    a->ns = (int)ns;
+    return 1;
+}
+
 static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    size_t n = argc > 3 ? (size_t)argc - 3 : 0;
-    size_t size = sizeof(struct pf_agg) + n * sizeof(int64_t) + n * sizeof(struct sum_acc);
+    size_t n = argc > 0 ? (size_t)argc : 0;
+    size_t size = sizeof(struct pf_agg) + n * (sizeof(int64_t) + sizeof(struct sum_acc)) +
+                  2 * n * sizeof(int);
     struct pf_agg *a = sqlite3_aggregate_context(ctx, (int)size);
-    bf_value v;
+    int type;
 
     if (!a) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
     if (!a->ready) {
-        int64_t nf = argc >= 3 ? sqlite3_value_int64(argv[0]) : -1;
-        int64_t nn = argc >= 3 ? sqlite3_value_int64(argv[1]) : -1;
-        int64_t ns = argc >= 3 ? sqlite3_value_int64(argv[2]) : -1;
-
         a->ready = 1;
-        if (nf < 0 || nn < 0 || ns < 0 || nf + nn + ns != argc - 3)
-            a->bad = 1;
-        a->nf = (int)nf;
-        a->nn = (int)nn;
-        a->ns = (int)ns;
-        a->kbn = sqlite3_libversion_number() >= 3043000;
-        /* Both arrays follow the struct; sum_acc is 8-byte aligned like int64_t. */
-        a->nulls = (int64_t *)(a + 1);
-        a->sums = (struct sum_acc *)(a->nulls + n);
+        a->bad = !pf_layout(a, argc, argv);
     }
     if (a->bad) {
         sqlite3_result_error(ctx, "bf_profile: bad arguments", -1);
         return;
     }
     a->rows++;
+    /* The fingerprint first: sum_add may convert a text argument to a number in place. */
     if (a->nf) {
         bf__fprow_reset(&a->row);
         for (int i = 0; i < a->nf; i++) {
-            to_value(argv[3 + i], &v);
-            if (bf__fprow_put(&a->row, &v) != BF_OK) {
+            if (fp_put_arg(&a->row, argv[a->first + i], &type) != BF_OK) {
                 sqlite3_result_error_nomem(ctx);
                 return;
             }
@@ -487,9 +585,9 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         bf__fprow_apply(&a->row, &a->fp, 1);
     }
     for (int i = 0; i < a->nn; i++)
-        a->nulls[i] += sqlite3_value_type(argv[3 + a->nf + i]) == SQLITE_NULL;
+        a->nulls[i] += sqlite3_value_type(argv[a->nidx[i]]) == SQLITE_NULL;
     for (int i = 0; i < a->ns; i++)
-        sum_add(&a->sums[i], argv[3 + a->nf + a->nn + i], a->kbn);
+        sum_add(&a->sums[i], argv[a->sidx[i]], a->kbn);
 }
 
 /* The sum as sum() gives it; 0 after setting the error sum() would fail with. */
@@ -1018,5 +1116,7 @@ int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags)
     rc = bf_driver_new_sql(out, &bf__sqlite_vtable, conn, bf__sqlite_close);
     if (rc != BF_OK)
         bf__sqlite_close(conn);
+    else
+        bf__driver_sql(*out)->profile_shared = 1; /* our bf_profile reads each column once */
     return rc;
 }

@@ -79,6 +79,11 @@ struct bf_plan {
     size_t nlayouts;
     size_t layouts_cap;
     size_t last_layout;
+
+    /* A set plan's values (bf__plan_set_values): copies, text in `set_text`. */
+    bf_value *set;
+    size_t nset;
+    char *set_text;
 };
 
 static const struct chunk *chunk_of(const bf_batch *b)
@@ -136,6 +141,8 @@ void bf_plan_free(bf_plan *plan)
         for (unsigned k = 0; k < plan->layouts[i].n; k++)
             bf__free(plan->layouts[i].names[k]);
     bf__free(plan->layouts);
+    bf__free(plan->set);
+    bf__free(plan->set_text);
     bf__free(plan);
 }
 
@@ -506,6 +513,54 @@ int bf__plan_seal(bf_plan *plan, const char *pin)
              (unsigned long long)h.high64, (unsigned long long)h.low64);
     plan->sealed = 1;
     return BF_OK;
+}
+
+int bf__plan_set_values(bf_plan *plan, const bf_value *values, size_t n)
+{
+    size_t text = 0, at = 0;
+
+    if (plan->sealed)
+        return bf__error(BF_E_STATE, "plan: sealed, its values cannot change");
+    if (plan->dim != BF_DIM_PARTITION || plan->set)
+        return bf__error(BF_E_INVALID, "plan: only a partition plan takes a value set, once");
+    if (!n)
+        return bf__error(BF_E_INVALID, "plan: a value set is not empty");
+    for (size_t i = 0; i < n; i++) {
+        if (values[i].type == BF_VALUE_TEXT || values[i].type == BF_VALUE_BLOB) {
+            if (values[i].len >= SIZE_MAX - text - 1)
+                return bf__nomem();
+            text += values[i].len + 1;
+        }
+    }
+    if (!(plan->set = bf__calloc(n, sizeof *plan->set)) ||
+        (text && !(plan->set_text = bf__malloc(text)))) {
+        bf__free(plan->set);
+        plan->set = NULL;
+        return bf__nomem();
+    }
+    for (size_t i = 0; i < n; i++) {
+        plan->set[i] = values[i];
+        if (values[i].type == BF_VALUE_TEXT || values[i].type == BF_VALUE_BLOB) {
+            if (values[i].len)
+                memcpy(plan->set_text + at, values[i].s, values[i].len);
+            plan->set_text[at + values[i].len] = '\0';
+            plan->set[i].s = plan->set_text + at;
+            at += values[i].len + 1;
+        }
+    }
+    plan->nset = n;
+    return BF_OK;
+}
+
+size_t bf__plan_values(const bf_plan *plan, const bf_value **out)
+{
+    *out = plan ? plan->set : NULL;
+    return plan ? plan->nset : 0;
+}
+
+const bf_plan *bf__batch_plan(const bf_batch *batch)
+{
+    return batch ? plan_of(batch) : NULL;
 }
 
 const char *bf__plan_pin(const bf_plan *plan)

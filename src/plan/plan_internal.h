@@ -31,6 +31,20 @@ int bf__plan_add(bf_plan *plan, int64_t lo, int64_t hi, const char *label, size_
  */
 int bf__plan_seal(bf_plan *plan, const char *pin);
 
+/*
+ * A set plan: before sealing, give a partition plan (of one batch, with no
+ * parameters) the partition values it stands for, copied. Its batch then
+ * means `column IN (values)`: the SQL layer binds them as a list. For the
+ * run-level scope of a partition plan (src/validate/checks.c). n > 0.
+ */
+int bf__plan_set_values(bf_plan *plan, const bf_value *values, size_t n);
+
+/* The values of a set plan (*out borrowed from the plan); 0 and NULL for any other plan. */
+size_t bf__plan_values(const bf_plan *plan, const bf_value **out);
+
+/* The plan a batch belongs to (NULL for NULL). */
+const bf_plan *bf__batch_plan(const bf_batch *batch);
+
 /* The pin the plan was sealed with. */
 const char *bf__plan_pin(const bf_plan *plan);
 

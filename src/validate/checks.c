@@ -42,7 +42,7 @@ typedef struct ctx {
     const bf_plan *plan;
     const bf_batch *batch;
     /* What queries read: the batch, or for the run the plan's scope (scope_plan's one batch
-     * for time and key plans; NULL, the whole table, for partition and bucket plans). */
+     * for time, key and partition plans; NULL, the whole table, for bucket plans and none). */
     const bf_plan *qplan;
     const bf_batch *qbatch;
     bf_plan *scope_plan;
@@ -960,9 +960,41 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
 }
 
 /*
+ * The run's scope of a partition plan as one batch: a set plan whose batch
+ * means `column IN (every partition value of the plan)`, the values bound.
+ */
+static int partition_scope(ctx *x)
+{
+    size_t n = bf_plan_count(x->plan);
+    bf_value *vals = bf__calloc(n, sizeof *vals);
+    char label[64];
+    int rc = vals ? BF_OK : bf__nomem();
+
+    for (size_t i = 0; i < n && rc == BF_OK; i++)
+        rc = bf_batch_param(&vals[i], bf_plan_batch(x->plan, i), "partition");
+    bf__snprintf(label, sizeof label, "the plan's %zu partitions", n);
+    if (rc == BF_OK)
+        rc = bf__plan_new(&x->scope_plan, BF_DIM_PARTITION, bf_plan_column(x->plan), 1);
+    if (rc == BF_OK)
+        rc = bf__plan_add(x->scope_plan, 0, (int64_t)n, label, 0, NULL, NULL);
+    if (rc == BF_OK)
+        rc = bf__plan_set_values(x->scope_plan, vals, n);
+    if (rc == BF_OK)
+        rc = bf__plan_seal(x->scope_plan, "validate:run-scope");
+    bf__free(vals);
+    if (rc != BF_OK)
+        return rc;
+    x->qplan = x->scope_plan;
+    x->qbatch = bf_plan_batch(x->scope_plan, 0);
+    return BF_OK;
+}
+
+/*
  * The run's scope as one batch: for a time or key plan the range from the lowest batch's lo
  * to the highest batch's hi on the plan's column (its parameters taken from those two
- * batches). Partition and bucket plans, and no plan, leave it NULL: the whole table.
+ * batches); for a partition plan its partition values (partition_scope). A bucket plan's
+ * buckets together are every row, and no plan has no scope: both leave it NULL, the whole
+ * table.
  */
 static int scope_of(ctx *x)
 {
@@ -978,6 +1010,8 @@ static int scope_of(ctx *x)
     if (!x->plan || !bf_plan_count(x->plan))
         return BF_OK;
     dim = bf_plan_dimension(x->plan);
+    if (dim == BF_DIM_PARTITION)
+        return partition_scope(x);
     if (dim != BF_DIM_TIME && dim != BF_DIM_KEY)
         return BF_OK;
     for (size_t i = 0; i < bf_plan_count(x->plan); i++) {

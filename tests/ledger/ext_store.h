@@ -4,9 +4,11 @@
  * <backfill/ledger.h>): plain SQL over a SQLite file the store opens itself,
  * with none of the built-in store's code. The ledger's conformance cases run
  * through it as well as through bf_store_sqlite(). Its tables are named like
- * the built-in store's (runs, batches, events, with state, run_id, subject,
- * from_state, to_state, detail, finished_at), so the cases' checks by SQL
- * read either file.
+ * the built-in store's (runs, batches, events, validations, before_states,
+ * with state, run_id, batch_id, subject, from_state, to_state, detail,
+ * finished_at, passed), so the cases' checks by SQL read either file. It
+ * implements the newest vtable version; xs_vtable_of() gives the vtable a
+ * store of an older version would register.
  *
  * The host userdata counts opens and is released through the destructor the
  * ledger calls at close.
@@ -74,9 +76,24 @@ static const xs_col xs_event_cols[] = {
     XE(run_id, 'i'), XE(seq, 'i'), XE(batch_id, 'i'), XE(subject, 's'), XE(from_state, 's'),
     XE(to_state, 's'), XE(actor, 's'), XE(at, 'i'), XE(detail, 's'),
 };
+#define XV(m, k) {#m, k, offsetof(bf_store_validation, m)}
+#define XT(name, i) {name, 'i', offsetof(bf_store_validation, tally) + (i) * sizeof(int64_t)}
+static const xs_col xs_validation_cols[] = {
+    XV(run_id, 'i'), XV(batch_id, 'i'), XV(passed, 'n'), XT("n_pass", 0), XT("n_warn", 1),
+    XT("n_fail", 2), XT("n_error", 3), XT("n_skipped", 4), XV(results_json, 's'),
+    XV(created_at, 'i'), XV(updated_at, 'i'),
+};
+#define XS(m, k) {#m, k, offsetof(bf_store_before_state, m)}
+static const xs_col xs_before_state_cols[] = {
+    XS(run_id, 'i'), XS(batch_id, 'i'), XS(state_json, 's'), XS(created_at, 'i'),
+    XS(updated_at, 'i'),
+};
 #undef XR
 #undef XB
 #undef XE
+#undef XV
+#undef XT
+#undef XS
 
 static int xs_fail(xs_store *s, int rc, const char *doing)
 {
@@ -169,7 +186,12 @@ static const char xs_schema[] =
     " idempotency_key TEXT, error TEXT);"
     "CREATE TABLE IF NOT EXISTS events (run_id INTEGER, seq INTEGER, batch_id INTEGER,"
     " subject TEXT, from_state TEXT, to_state TEXT, actor TEXT, at INTEGER, detail TEXT,"
-    " PRIMARY KEY (run_id, seq));";
+    " PRIMARY KEY (run_id, seq));"
+    "CREATE TABLE IF NOT EXISTS validations (run_id INTEGER, batch_id INTEGER, passed INTEGER,"
+    " n_pass INTEGER, n_warn INTEGER, n_fail INTEGER, n_error INTEGER, n_skipped INTEGER,"
+    " results_json TEXT, created_at INTEGER, updated_at INTEGER, PRIMARY KEY (run_id, batch_id));"
+    "CREATE TABLE IF NOT EXISTS before_states (run_id INTEGER, batch_id INTEGER, state_json TEXT,"
+    " created_at INTEGER, updated_at INTEGER, PRIMARY KEY (run_id, batch_id));";
 
 static void xs_close(void *store)
 {
@@ -593,12 +615,111 @@ static int xs_event_list(void *store, int64_t run_id, bf_store_event_fn each, vo
 }
 
 /*
- * The vtable, filled through bf_store_vtable_init() as a host would, into a
- * caller's variable (the ledger copies it, so it may be on the stack).
+ * Insert or replace the record of (run_id, batch_id) in `table`, keeping the
+ * created_at of a record already there: a plain UPDATE, then an INSERT when
+ * it changed no row (no upsert syntax, as a store on another database would
+ * do it). `cols` start with run_id and batch_id and end with created_at and
+ * updated_at.
  */
-static inline void xs_vtable(bf_store_vtable *vt)
+static int xs_put(xs_store *s, const char *table, const xs_col *cols, size_t n, const void *rec,
+                  const char *doing)
 {
-    bf_store_vtable_init(vt, BF_STORE_VTABLE_VERSION);
+    sqlite3_stmt *st;
+    char list[400], sql[1000], marks[100] = "?";
+    int rc;
+
+    /* SET every member but the key (first two) and created_at (next to last). */
+    snprintf(sql, sizeof sql, "UPDATE %s SET ", table);
+    for (size_t i = 2; i < n; i++) {
+        if (i == n - 2)
+            continue;
+        strncat(sql, cols[i].name, sizeof sql - strlen(sql) - 1);
+        strncat(sql, i + 1 < n ? " = ?, " : " = ?", sizeof sql - strlen(sql) - 1);
+    }
+    strncat(sql, " WHERE run_id = ? AND batch_id = ?", sizeof sql - strlen(sql) - 1);
+    if ((rc = xs_prepare(s, &st, sql)) != BF_OK)
+        return rc;
+    xs_bind_cols(st, 1, cols + 2, n - 4, rec);
+    xs_bind_cols(st, (int)n - 3, cols + n - 1, 1, rec);
+    xs_bind_cols(st, (int)n - 2, cols, 2, rec);
+    if ((rc = xs_done(s, st, doing)) != BF_OK)
+        return rc;
+    if (sqlite3_changes(s->db) > 0)
+        return BF_OK;
+    xs_list(list, sizeof list, cols, n, 0);
+    for (size_t i = 1; i < n; i++)
+        strcat(marks, ", ?");
+    snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s)", table, list, marks);
+    if ((rc = xs_prepare(s, &st, sql)) != BF_OK)
+        return rc;
+    xs_bind_cols(st, 1, cols, n, rec);
+    return xs_done(s, st, doing);
+}
+
+/* The run's records of `table` by batch id, only batch `batch_id`'s unless it is negative. */
+static int xs_list_records(xs_store *s, const char *table, const xs_col *cols, size_t n,
+                           void *rec, int64_t run_id, int64_t batch_id,
+                           int (*each)(void *, const void *), void *userdata, const char *doing)
+{
+    sqlite3_stmt *st;
+    char rest[200];
+    int rc;
+
+    snprintf(rest, sizeof rest, "%s WHERE run_id = ?1 AND (?2 < 0 OR batch_id = ?2) "
+                                "ORDER BY batch_id", table);
+    if ((rc = xs_select(s, &st, cols, n, rest)) != BF_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, batch_id);
+    return xs_each(s, st, cols, n, rec, each, userdata, doing);
+}
+
+static int xs_validation_put(void *store, const bf_store_validation *v)
+{
+    return xs_put(store, "validations", xs_validation_cols,
+                  sizeof xs_validation_cols / sizeof xs_validation_cols[0], v,
+                  "recording validation results");
+}
+
+static int xs_validation_list(void *store, int64_t run_id, int64_t batch_id,
+                              bf_store_validation_fn each, void *userdata)
+{
+    bf_store_validation v;
+
+    return xs_list_records(store, "validations", xs_validation_cols,
+                           sizeof xs_validation_cols / sizeof xs_validation_cols[0], &v, run_id,
+                           batch_id, (int (*)(void *, const void *))each, userdata,
+                           "listing validation results");
+}
+
+static int xs_before_state_put(void *store, const bf_store_before_state *b)
+{
+    return xs_put(store, "before_states", xs_before_state_cols,
+                  sizeof xs_before_state_cols / sizeof xs_before_state_cols[0], b,
+                  "recording a before-state");
+}
+
+static int xs_before_state_list(void *store, int64_t run_id, int64_t batch_id,
+                                bf_store_before_state_fn each, void *userdata)
+{
+    bf_store_before_state b;
+
+    return xs_list_records(store, "before_states", xs_before_state_cols,
+                           sizeof xs_before_state_cols / sizeof xs_before_state_cols[0], &b,
+                           run_id, batch_id, (int (*)(void *, const void *))each, userdata,
+                           "listing before-states");
+}
+
+/*
+ * The vtable of `version` (1 to BF_STORE_VTABLE_VERSION), filled through
+ * bf_store_vtable_init() as a host would, into a caller's variable (the
+ * ledger copies it, so it may be on the stack): a store written for an older
+ * library sets only its version's members.
+ */
+static inline void xs_vtable_of(bf_store_vtable *vt, unsigned version)
+{
+    memset(vt, 0, sizeof *vt);
+    bf_store_vtable_init(vt, version);
     vt->open = xs_open;
     vt->close = xs_close;
     vt->begin = xs_begin;
@@ -618,6 +739,20 @@ static inline void xs_vtable(bf_store_vtable *vt)
     vt->batch_list = xs_batch_list;
     vt->event_append = xs_event_append;
     vt->event_list = xs_event_list;
+    if (version >= 2) {
+        vt->validation_put = xs_validation_put;
+        vt->validation_list = xs_validation_list;
+    }
+    if (version >= 3) {
+        vt->before_state_put = xs_before_state_put;
+        vt->before_state_list = xs_before_state_list;
+    }
+}
+
+/* The vtable of the newest version, every member set. */
+static inline void xs_vtable(bf_store_vtable *vt)
+{
+    xs_vtable_of(vt, BF_STORE_VTABLE_VERSION);
 }
 
 #endif

@@ -1519,7 +1519,7 @@ START_TEST(profile_aggregate_matches_plain_sql)
     static const char *const cols[] = {"i", "r", "t", "b", "m", "big", "neg", "h"};
     static const char *const ovf[] = {"ovf"}, *const ovf_then_real[] = {"ovr"};
     bf_sql_vtable v3 = bf__sqlite_vtable, none = bf__sqlite_vtable, bogus = bf__sqlite_vtable;
-    bf_driver *d, *old, *plain, *bad;
+    bf_driver *d, *old, *plain, *bad, *classic;
     bf_profile_spec ps = BF_PROFILE_SPEC_INIT;
     bf_plan *plan = key_plan("id", 4);
     bf_profile *p;
@@ -1558,10 +1558,21 @@ START_TEST(profile_aggregate_matches_plain_sql)
     ps.sum_count = 8;
     ps.minmax_columns = cols;
     ps.minmax_count = 8;
+    /*
+     * bf_driver_open_sqlite() reads each column once (the shared-argument
+     * form of bf_profile); the same vtable through bf_driver_new_sql() takes
+     * the classic form: every column here is a fingerprint, NULL-count and
+     * sum column at once, text that is a number included.
+     */
+    classic = open_sql_vtable(&bf__sqlite_vtable);
+    ck_assert_int_eq(bf__driver_sql(d)->profile_shared, 1);
+    ck_assert_int_eq(bf__driver_sql(classic)->profile_shared, 0);
     for (int fp = 0; fp < 2; fp++) {
         ps.fingerprint = fp;
         ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, NULL, NULL), BF_OK);
         ck_assert_int_eq(assert_same_profile(d, plain, "x", &ps, NULL, NULL), BF_OK);
+        ck_assert_int_eq(assert_same_profile(d, classic, "x", &ps, NULL, NULL), BF_OK);
+        ck_assert_int_eq(assert_same_profile(classic, plain, "x", &ps, NULL, NULL), BF_OK);
         for (size_t k = 0; k < 4; k++) {
             ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, plan, bf_plan_batch(plan, k)),
                              BF_OK);
@@ -1597,6 +1608,19 @@ START_TEST(profile_aggregate_matches_plain_sql)
     bad = open_sql_vtable(&bogus);
     ps.sum_columns = cols;
     ck_assert_int_eq(assert_same_profile(d, bad, "x", &ps, NULL, NULL), BF_OK);
+    /* A shared-form header that does not fit its arguments is refused. */
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT bf_profile('R 1 1 1 0 0', t) FROM x"), BF_OK);
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT bf_profile('R 1 1 0 1', t) FROM x"),
+                     BF_E_DRIVER);
+    ck_assert_msg(strstr(bf_last_error(), "bf_profile: bad arguments"), "%s", bf_last_error());
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT bf_profile('R 1 1 0 0 0', t) FROM x"),
+                     BF_E_DRIVER);
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT bf_profile('Q 1 0 0', t) FROM x"), BF_E_DRIVER);
+    ck_assert_int_eq(bf_driver_execute(d, "SELECT bf_profile('R 2 0 0', t) FROM x"), BF_E_DRIVER);
+    /* Overflow fails the shared form and the classic form alike. */
+    ps.sum_columns = ovf;
+    ck_assert_int_eq(assert_same_profile(d, classic, "x", &ps, NULL, NULL), BF_E_DRIVER);
+    bf_driver_free(classic);
     bf_driver_free(bad);
     bf_driver_free(plain);
     bf_driver_free(old);

@@ -2192,6 +2192,122 @@ START_TEST(allocation_failures_in_start_leave_nothing_half_registered)
 }
 END_TEST
 
+/* Recorded per batch and for the run (batch 0), replaced keeping the first time, listed in order. */
+START_TEST(validation_results_are_kept_per_batch_and_listed)
+{
+    bf_run *run = start_run(NULL, 3, 1, 3, 1, 60);
+    static const int64_t tally[5] = {3, 1, 0, 0, 2}, failed[5] = {0, 0, 1, 0, 0};
+    int64_t id = first_batch(run);
+    bf_validation_list *vl = NULL;
+    int64_t created;
+
+    ck_assert_int_eq(bf_run_record_validation(run, id + 1, "{\"b\": 2}", tally, NULL, 0), BF_OK);
+    ck_assert_int_eq(bf_run_record_validation(run, id, "{\"b\": 1}", NULL, NULL, 0), BF_OK);
+    fake_now += SEC;
+    ck_assert_int_eq(bf_run_record_validation(run, 0, "{\"run\": 1}", failed, "too few rows", 0),
+                     BF_OK);
+    ck_assert_int_eq(bf_run_validations(&vl, run, -1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 3);
+    /* The run level first, then by batch id. */
+    ck_assert_int_eq(bf_validation_list_batch_id(vl, 0), 0);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 0), 0);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 0, BF_OUTCOME_FAIL), 1);
+    ck_assert_str_eq(bf_validation_list_results_json(vl, 0), "{\"run\": 1}");
+    ck_assert_int_eq(bf_validation_list_batch_id(vl, 1), id);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 1), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 1, BF_OUTCOME_PASS), 0);
+    ck_assert_int_eq(bf_validation_list_batch_id(vl, 2), id + 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 2, BF_OUTCOME_PASS), 3);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 2, BF_OUTCOME_WARN), 1);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 2, BF_OUTCOME_SKIPPED), 2);
+    ck_assert_str_eq(bf_validation_list_results_json(vl, 2), "{\"b\": 2}");
+    created = bf_validation_list_created_at(vl, 2);
+    ck_assert_int_eq(created, fake_now - SEC);
+    bf_validation_list_free(vl);
+    /* Recording again replaces the results and keeps the first time. */
+    fake_now += SEC;
+    ck_assert_int_eq(bf_run_record_validation(run, id + 1, "{\"again\": 1}", failed, "3 NULLs", 0),
+                     BF_OK);
+    ck_assert_int_eq(bf_run_validations(&vl, run, id + 1), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+    ck_assert_int_eq(bf_validation_list_created_at(vl, 0), created);
+    ck_assert_int_eq(bf_validation_list_updated_at(vl, 0), fake_now);
+    ck_assert_int_eq(bf_validation_list_passed(vl, 0), 0);
+    ck_assert_int_eq(bf_validation_list_tally(vl, 0, BF_OUTCOME_PASS), 0);
+    ck_assert_str_eq(bf_validation_list_results_json(vl, 0), "{\"again\": 1}");
+    bf_validation_list_free(vl);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM validations"), 3);
+    /* Without the settle flag, nothing moved: the run and its batches wait, as they were. */
+    ck_assert_int_eq(bf_run_refresh(run), BF_OK);
+    ck_assert_int_eq(bf_run_current_state(run), BF_RUN_PLANNED);
+    ck_assert_int_eq(batch_state(id + 1), BF_BATCH_PENDING);
+    /* A batch of no run's plan is named. */
+    ck_assert_int_eq(bf_run_record_validation(run, 9, NULL, NULL, NULL, 0), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_validations(&vl, run, 9), BF_OK);
+    ck_assert_uint_eq(bf_validation_list_count(vl), 0);
+    bf_validation_list_free(vl);
+    bf_run_free(run);
+}
+END_TEST
+
+/*
+ * Recorded per batch, replaced, read back as a copy by this handle and by
+ * another one; a batch without one is named.
+ */
+START_TEST(before_states_are_kept_per_batch_and_read_back)
+{
+    bf_run *run = start_run(NULL, 3, 1, 3, 1, 60), *other_run;
+    int64_t id = first_batch(run);
+    bf_ledger *other;
+    char *json = NULL, want[160];
+
+    ck_assert_int_eq(bf_run_record_before_state(run, id, "{\"rows\": 1}"), BF_OK);
+    ck_assert_int_eq(bf_run_record_before_state(run, id + 1, "{\"rows\": 2}"), BF_OK);
+    fake_now += SEC;
+    ck_assert_int_eq(bf_run_record_before_state(run, id, "{\"rows\": 3}"), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, run, id), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 3}");
+    bf_free(json);
+    ck_assert_int_eq(bf_run_before_state(&json, run, id + 1), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 2}");
+    bf_free(json);
+    /* One record per batch, the first time kept. */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM before_states"), 2);
+    snprintf(want, sizeof want, "SELECT updated_at - created_at FROM before_states "
+                                "WHERE batch_id = %lld", (long long)id);
+    ck_assert_int_eq(sql_int(want), SEC);
+    /* Another handle reads what this one recorded, and this one what it records. */
+    ck_assert_int_eq(open_at(&other, path, BF_DURABILITY_NORMAL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&other_run, other, bf_run_id(run)), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, other_run, id), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 3}");
+    bf_free(json);
+    ck_assert_int_eq(bf_run_record_before_state(other_run, id + 2, "{\"rows\": 4}"), BF_OK);
+    ck_assert_int_eq(bf_run_before_state(&json, run, id + 2), BF_OK);
+    ck_assert_str_eq(json, "{\"rows\": 4}");
+    bf_free(json);
+    bf_run_free(other_run);
+    bf_ledger_close(other);
+    /* Nothing recorded for a batch, or no such batch. */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM before_states"), 3);
+    fake_now += SEC;
+    ck_assert_int_eq(bf_run_record_before_state(run, 9, "{}"), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record_before_state(run, 0, "{}"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record_before_state(run, id, NULL), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_before_state(&json, run, 0), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_before_state(NULL, run, id), BF_E_INVALID);
+    bf_run_free(run);
+    run = start_run("other-brief", 1, 1, 3, 1, 60);
+    id = first_batch(run);
+    ck_assert_int_eq(bf_run_before_state(&json, run, id), BF_E_NOT_FOUND);
+    ck_assert_ptr_null(json);
+    snprintf(want, sizeof want, "has no before-state recorded for batch %lld", (long long)id);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), want));
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "other-brief"));
+    bf_run_free(run);
+}
+END_TEST
+
 /* ---- a store written outside the library ---- */
 
 static int quota_run_list(void *store, bf_store_run_fn each, void *userdata)
@@ -2254,9 +2370,65 @@ START_TEST(an_external_store_gets_its_userdata_and_reports_through_bf_error_set)
 END_TEST
 
 /*
+ * A store written for an older library registers the vtable of its version:
+ * it still opens and runs batches; the calls that need a newer member fail
+ * with BF_E_UNSUPPORTED and say which version brought it, and change nothing.
+ */
+START_TEST(a_store_of_an_older_version_opens_and_refuses_the_newer_calls)
+{
+    for (unsigned version = 1; version < BF_STORE_VTABLE_VERSION; version++) {
+        bf_ledger_options opts = BF_LEDGER_OPTIONS_INIT;
+        bf_store_vtable vt;
+        bf_ledger *old;
+        bf_run *run;
+        bf_plan *plan = lt_key_plan(2, 100, "pin");
+        bf_run_spec spec = lt_spec(version == 1 ? "v1" : "v2", 1, 3, 1, 60);
+        bf_validation_list *vl = NULL;
+        int64_t id;
+        char *json = NULL;
+        int want_validation = version >= 2 ? BF_OK : BF_E_UNSUPPORTED;
+
+        xs_vtable_of(&vt, version);
+        ck_assert(vt.before_state_put == NULL); /* only the bytes of its version were set */
+        opts.store = &vt;
+        opts.clock = fake_clock;
+        ck_assert_msg(bf_ledger_open(&old, path, &opts) == BF_OK, "%s", bf_last_error());
+        ck_assert_ptr_nonnull(plan);
+        ck_assert_int_eq(bf_run_start(&run, old, &spec, plan), BF_OK);
+        bf_plan_free(plan);
+        ck_assert_int_eq(lt_work(run, 1), 1);
+        id = first_batch(run);
+        ck_assert_int_eq(bf_run_record_validation(run, id, "{}", NULL, NULL,
+                                                  BF_VALIDATION_SETTLE), want_validation);
+        if (want_validation != BF_OK)
+            ck_assert_ptr_nonnull(strstr(bf_last_error(), "validation_put and validation_list "
+                                                          "came in 2"));
+        ck_assert_int_eq(bf_run_validations(&vl, run, -1), want_validation);
+        if (want_validation == BF_OK) {
+            ck_assert_uint_eq(bf_validation_list_count(vl), 1);
+            ck_assert_int_eq(batch_state(id), BF_BATCH_VALIDATED);
+        } else {
+            ck_assert_ptr_null(vl);
+            ck_assert_int_eq(batch_state(id), BF_BATCH_COMPLETED);
+        }
+        bf_validation_list_free(vl);
+        ck_assert_int_eq(bf_run_record_before_state(run, id, "{}"), BF_E_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "keeps no before-states"));
+        ck_assert_int_eq(bf_run_before_state(&json, run, id), BF_E_UNSUPPORTED);
+        ck_assert_ptr_null(json);
+        /* The run goes on: the refused calls changed nothing. */
+        ck_assert_int_eq(lt_work(run, 0), 1);
+        ck_assert_int_eq(bf_run_current_state(run), BF_RUN_RUNNING);
+        bf_run_free(run);
+        bf_ledger_close(old);
+    }
+}
+END_TEST
+
+/*
  * The conformance cases: runs, claims, leases, fencing, completion, pause,
- * resume and cancel, retry and split, events, progress and finishing, for
- * any store. They run once per store factory below.
+ * resume and cancel, retry and split, events, progress and finishing,
+ * validation results and before-states, for any store. They run once per store factory below.
  */
 static void add_conformance(TCase *tc)
 {
@@ -2286,6 +2458,10 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, progress_counts_rows_and_estimates_time_left);
     tcase_add_test(tc, finish_completes_a_run_whose_batches_are_all_done);
     tcase_add_test(tc, finish_does_not_skip_approval);
+    tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);
+    tcase_add_test(tc, complete_records_and_settles_validation_in_the_same_transaction);
+    tcase_add_test(tc, validation_results_are_kept_per_batch_and_listed);
+    tcase_add_test(tc, before_states_are_kept_per_batch_and_read_back);
 }
 
 static Suite *ledger_suite(void)
@@ -2313,8 +2489,6 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, batches_a_gone_worker_finished_leave_the_list_with_the_next_window);
     tcase_add_test(tc, a_failed_batch_unlisted_meanwhile_is_claimed_again_after_retry);
     tcase_add_test(tc, claims_cross_the_listing_windows_in_plan_order);
-    tcase_add_test(tc, another_handles_validation_is_seen_by_the_next_transaction);
-    tcase_add_test(tc, complete_records_and_settles_validation_in_the_same_transaction);
     tcase_add_test(tc, a_failing_store_member_fails_the_operation_and_changes_nothing);
     tcase_add_test(tc, a_store_failure_keeps_its_code_and_a_message);
     tcase_add_test(tc, allocation_failures_in_open_are_reported);
@@ -2328,6 +2502,7 @@ static Suite *ledger_suite(void)
     tcase_set_timeout(ext, 120);
     add_conformance(ext);
     tcase_add_test(ext, an_external_store_gets_its_userdata_and_reports_through_bf_error_set);
+    tcase_add_test(ext, a_store_of_an_older_version_opens_and_refuses_the_newer_calls);
     suite_add_tcase(s, ext);
     return s;
 }

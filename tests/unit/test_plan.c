@@ -1240,6 +1240,39 @@ START_TEST(planning_from_a_brief_survives_every_allocation_failure)
 }
 END_TEST
 
+/* A set plan keeps copies of its partition values; only an unsealed partition plan takes them. */
+START_TEST(a_set_plan_keeps_copies_of_its_values)
+{
+    char text[8] = "it's";
+    bf_value in[3] = {{.type = BF_VALUE_TEXT, .s = text, .len = 4},
+                      {.type = BF_VALUE_INT, .i = 42},
+                      {.type = BF_VALUE_TEXT, .s = "", .len = 0}};
+    const bf_value *out = NULL;
+    bf_plan *p = NULL, *k = NULL;
+
+    ck_assert_int_eq(bf__plan_new(&p, BF_DIM_PARTITION, "grp", 1), BF_OK);
+    ck_assert_int_eq(bf__plan_add(p, 0, 3, "the plan's 3 partitions", 0, NULL, NULL), BF_OK);
+    ck_assert_int_eq(bf__plan_set_values(p, in, 0), BF_E_INVALID);
+    ck_assert_int_eq(bf__plan_set_values(p, in, 3), BF_OK);
+    ck_assert_int_eq(bf__plan_set_values(p, in, 3), BF_E_INVALID); /* once */
+    ck_assert_int_eq(bf__plan_seal(p, ""), BF_OK);
+    memcpy(text, "xxxx", 4);
+    ck_assert_uint_eq(bf__plan_values(p, &out), 3);
+    ck_assert_int_eq(out[0].type, BF_VALUE_TEXT);
+    ck_assert_str_eq(out[0].s, "it's");
+    ck_assert_int_eq(out[1].i, 42);
+    ck_assert_str_eq(out[2].s, "");
+    ck_assert_ptr_eq(bf__batch_plan(bf_plan_batch(p, 0)), p);
+    ck_assert_int_eq(bf__plan_set_values(p, in, 1), BF_E_STATE);
+    ck_assert_int_eq(bf__plan_new(&k, BF_DIM_KEY, "id", 1), BF_OK);
+    ck_assert_int_eq(bf__plan_set_values(k, in, 1), BF_E_INVALID);
+    ck_assert_uint_eq(bf__plan_values(k, &out), 0);
+    ck_assert_ptr_null(out);
+    bf_plan_free(k);
+    bf_plan_free(p);
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
     Suite *s = suite_create("plan");
@@ -1294,6 +1327,7 @@ static Suite *plan_suite(void)
     tcase_add_test(brief, planner_from_key_partition_and_bucket_briefs);
     tcase_add_test(brief, briefs_that_cannot_be_planned_are_refused_by_path);
     tcase_add_test(brief, planning_from_a_brief_survives_every_allocation_failure);
+    tcase_add_test(other, a_set_plan_keeps_copies_of_its_values);
     suite_add_tcase(s, brief);
     return s;
 }

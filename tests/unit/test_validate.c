@@ -332,6 +332,77 @@ START_TEST(run_scope_of_a_time_plan)
 }
 END_TEST
 
+/*
+ * A partition plan's run reads its partition values only: rows of other
+ * partitions (one the table has, one it has not, a NULL one) do not count,
+ * and a value with a quote is bound, not spliced.
+ */
+START_TEST(run_scope_of_a_partition_plan)
+{
+    static const char *const names[] = {"partition"};
+    static const char *const parts[] = {"g0", "it's", "g2"};
+    static const char *const inside = "grp IN ('g0', 'it''s', 'g2')";
+    bf_plan *pp = NULL;
+    bf_validator *v = make("{\"check\": \"row_count\", \"per\": \"run\", \"min\": 0, \"max\": 1000}");
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    char q[200], want[96], *json = NULL;
+    double before;
+    size_t ord[] = {0, 1, 2};
+
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"not_null\", \"per\": \"run\", "
+                                                    "\"columns\": [\"note\"]}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"metric\", \"per\": \"run\", "
+                                                    "\"expr\": \"SUM(val)\", \"expect_delta\": "
+                                                    "{\"min\": 0, \"max\": 50}}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"coverage\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_set_written(v, ord, NULL, 3), BF_OK);
+    ck_assert_int_eq(bf__plan_new(&pp, BF_DIM_PARTITION, "grp", 3), BF_OK);
+    for (int i = 0; i < 3; i++) {
+        bf_value pv = {.type = BF_VALUE_TEXT, .s = parts[i], .len = strlen(parts[i])};
+        ck_assert_int_eq(bf__plan_add(pp, i, i + 1, parts[i], 1, names, &pv), BF_OK);
+    }
+    ck_assert_int_eq(bf__plan_seal(pp, ""), BF_OK);
+    /* Partitions outside the plan: g1 (in the table), g9 and NULL, with NULL notes. */
+    sql("INSERT INTO t VALUES (40, 'it''s', 5, 'q'), (41, 'it''s', 6, 'q'), (42, 'g9', 100, NULL),"
+        " (43, NULL, 100, NULL); UPDATE t SET note = NULL WHERE grp = 'g1' AND id < 10;"
+        " UPDATE t SET note = NULL WHERE id = 3");
+    snprintf(q, sizeof q, "SELECT sum(val) FROM t WHERE %s", inside);
+    before = (double)qint(q);
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, pp, NULL), BF_OK);
+    /* Inside: +40 on a g0 row; outside: +1000 on a g1 row and a NULL note more. */
+    sql("UPDATE t SET val = val + 40 WHERE id = 0; UPDATE t SET val = val + 1000, note = NULL"
+        " WHERE id = 1");
+    ck_assert_msg(bf_validator_after(&r, v, drv, pp, NULL, st) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_results_count(r), 4);
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s", inside);
+    ck_assert_int_lt(qint(q), qint("SELECT count(*) FROM t") - 3);
+    snprintf(want, sizeof want, "%lld rows", (long long)qint(q));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    /* One NULL note inside (id 3, g0), the others outside. */
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s AND note IS NULL", inside);
+    ck_assert_int_eq(qint(q), 1);
+    ck_assert_int_eq(bf_results_outcome(r, 1), BF_OUTCOME_FAIL);
+    snprintf(q, sizeof q, "SELECT count(*) FROM t WHERE %s", inside);
+    snprintf(want, sizeof want, "note: 1 of %lld NULL", (long long)qint(q));
+    ck_assert_str_eq(bf_results_observed(r, 1), want);
+    /* The metric's delta is the +40 inside, within its bounds. */
+    ck_assert_msg(bf_results_outcome(r, 2) == BF_OUTCOME_PASS, "%s", bf_results_message(r, 2));
+    ck_assert_int_eq(bf_results_to_json(&json, r), BF_OK);
+    snprintf(want, sizeof want, "\"before\": %.1f", before);
+    ck_assert_msg(strstr(json, want) != NULL, "%s not in %s", want, json);
+    ck_assert_ptr_nonnull(strstr(json, "\"delta\": 40.0"));
+    bf_free(json);
+    /* Coverage sees the g1 row that changed outside the plan's partitions. */
+    ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 3), "outside the scope changed"));
+    bf_results_free(r);
+    bf_validation_state_free(st);
+    bf_plan_free(pp);
+    bf_validator_free(v);
+}
+END_TEST
+
 START_TEST(metric_runs_per_batch_and_per_run)
 {
     bf_validator *v = make("{\"check\": \"metric\", \"expr\": \"SUM(val)\", \"expect_delta\": {\"min\": 0, \"max\": 50}}");
@@ -776,81 +847,11 @@ START_TEST(ledger_of_the_previous_schema_migrates)
 }
 END_TEST
 
-/* ---- before-states ---- */
-
-/* Recorded per batch, replaced, read back as a copy; a batch without one is named. */
-START_TEST(before_state_recorded_and_read_back)
-{
-    char lpath[128];
-    int64_t ids[3] = {0, 0, 0};
-    bf_ledger *l;
-    bf_run *run;
-    char *json = NULL;
-
-    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
-    l = open_ledger(lpath);
-    run = start_run(l, 2, ids);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 1}"), BF_OK);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[1], "{\"rows\": 2}"), BF_OK);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{\"rows\": 3}"), BF_OK);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_OK);
-    ck_assert_str_eq(json, "{\"rows\": 3}");
-    bf_free(json);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[1]), BF_OK);
-    ck_assert_str_eq(json, "{\"rows\": 2}");
-    bf_free(json);
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0] + 2), BF_E_NOT_FOUND);
-    ck_assert_ptr_null(json);
-    {
-        char want[160];
-        snprintf(want, sizeof want, "has no before-state recorded for batch %lld",
-                 (long long)(ids[0] + 2));
-        ck_assert_ptr_nonnull(strstr(bf_last_error(), want));
-        ck_assert_ptr_nonnull(strstr(bf_last_error(), "t-fix"));
-    }
-    ck_assert_int_eq(bf_run_record_before_state(run, 9, "{}"), BF_E_NOT_FOUND);
-    ck_assert_int_eq(bf_run_record_before_state(run, 0, "{}"), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], NULL), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_before_state(&json, run, 0), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_before_state(NULL, run, ids[0]), BF_E_INVALID);
-    bf_run_free(run);
-    bf_ledger_close(l);
-    unlink(lpath);
-}
-END_TEST
-
-/* A store of vtable version 2 keeps no before-states: both calls say so. */
-START_TEST(version_2_store_has_no_before_states)
-{
-    char lpath[128];
-    bf_ledger_options o = BF_LEDGER_OPTIONS_INIT;
-    bf_store_vtable vt;
-    const bf_store_vtable *sq = bf_store_sqlite();
-    int64_t ids[3] = {0, 0, 0};
-    bf_ledger *l = NULL;
-    bf_run *run;
-    char *json = NULL;
-
-    ck_assert_int_eq(bf_store_vtable_init(&vt, 2), BF_OK);
-    /* Only version 2's bytes: copy them from the SQLite store. */
-    memcpy(&vt, sq, offsetof(bf_store_vtable, before_state_put));
-    vt.version = 2;
-    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
-    o.clock = test_clock;
-    o.store = &vt;
-    ck_assert_msg(bf_ledger_open(&l, lpath, &o) == BF_OK, "%s", bf_last_error());
-    run = start_run(l, 1, ids);
-    ck_assert_int_eq(bf_run_record_before_state(run, ids[0], "{}"), BF_E_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(bf_last_error(), "keeps no before-states"));
-    ck_assert_int_eq(bf_run_before_state(&json, run, ids[0]), BF_E_UNSUPPORTED);
-    ck_assert_ptr_null(json);
-    /* Validation results still work (version 2). */
-    ck_assert_int_eq(bf_run_record_validation(run, ids[0], "{}", NULL, NULL, 0), BF_OK);
-    bf_run_free(run);
-    bf_ledger_close(l);
-    unlink(lpath);
-}
-END_TEST
+/*
+ * ---- before-states ----
+ * Recording and reading them back, and a store of an older vtable version,
+ * are ledger conformance cases (tests/unit/test_ledger.c).
+ */
 
 /* A ledger written at schema version 2 (before before-states) migrates and keeps them. */
 START_TEST(ledger_of_schema_2_migrates_for_before_states)
@@ -1034,6 +1035,7 @@ static Suite *suite(void)
     tcase_add_test(tc, custom_validators);
     tcase_add_test(tc, run_checks_read_only_the_plans_scope);
     tcase_add_test(tc, run_scope_of_a_time_plan);
+    tcase_add_test(tc, run_scope_of_a_partition_plan);
     tcase_add_test(tc, metric_runs_per_batch_and_per_run);
     tcase_add_test(tc, coverage_fails_when_rows_outside_the_scope_change);
     tcase_add_test(tc, footprint_fails_its_growth_bound);
@@ -1043,8 +1045,6 @@ static Suite *suite(void)
     tcase_add_test(tc, settle_validates_a_passing_batch_and_pauses_on_failure);
     tcase_add_test(tc, settle_run_level_failure_pauses);
     tcase_add_test(tc, ledger_of_the_previous_schema_migrates);
-    tcase_add_test(tc, before_state_recorded_and_read_back);
-    tcase_add_test(tc, version_2_store_has_no_before_states);
     tcase_add_test(tc, ledger_of_schema_2_migrates_for_before_states);
     tcase_add_test(tc, allocation_failures_are_reported);
     suite_add_tcase(s, tc);
