@@ -1,7 +1,7 @@
 /*
  * The brief: what a backfill changes, why, for whom, and how it is checked
  * and undone. A bf_brief is loaded from (and saved to) the JSON format of
- * BRIEF-FORMAT.md, or built field by field with the setters below.
+ * docs/brief.md, or built field by field with the setters below.
  *
  * Drafts. Loading and the setters accept a brief with required fields
  * missing, so that bf_brief_check() can list everything that is missing at

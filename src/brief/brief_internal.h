@@ -2,7 +2,7 @@
  * Internals of the brief module, shared by its files and the lineage module.
  *
  * A brief is kept as its JSON document: the schema (schema.c) guarantees
- * that the document always has the shape of BRIEF-FORMAT.md, so accessors
+ * that the document always has the shape of docs/brief.md, so accessors
  * read it directly and saving is lossless by construction. Every change goes
  * through bf__brief_modify(), which edits a copy of one top-level section,
  * validates the copy and only then swaps it in.

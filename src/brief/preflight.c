@@ -1,5 +1,5 @@
 /*
- * Preflight: one rule per checklist item of a good backfill (BRIEF-FORMAT.md,
+ * Preflight: one rule per checklist item of a good backfill (docs/brief.md,
  * "Preflight"). Each rule adds findings with a stable code; docs/brief.md
  * has the table of codes. Rules grow stricter as `risk` rises.
  */

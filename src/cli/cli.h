@@ -7,7 +7,7 @@
 
 #include "backfill.h"
 
-/* Exit statuses of the backfill command (BRIEF-FORMAT.md). */
+/* Exit statuses of the backfill command (docs/cli.md). */
 enum {
     EXIT_DONE = 0,
     EXIT_FAILURE_ = 1,   /* driver, I/O */

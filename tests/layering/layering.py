@@ -14,7 +14,7 @@ symbol, and reports, as TAP:
 - per module: it references no symbol defined by a module it may not use;
 - per rule: its files reference no symbol defined by what they must not use.
 
-usage: layering.py SOURCE_ROOT BUILD_ROOT [ARCHITECTURE.md]
+usage: layering.py SOURCE_ROOT BUILD_ROOT [docs/architecture.md]
 """
 import fnmatch
 import json

@@ -65,7 +65,7 @@ START_TEST(test_vectors)
 }
 END_TEST
 
-/* The encoding, byte by byte as ARCHITECTURE.md defines it, hashed with libxxhash directly. */
+/* The encoding, byte by byte as docs/fingerprint.md defines it, hashed with libxxhash directly. */
 START_TEST(encoding_matches_the_definition)
 {
     static const unsigned char bytes[] = {
