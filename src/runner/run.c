@@ -966,6 +966,12 @@ static void collect(struct run_ctx *c, struct loop *L)
         }
         if (r->on_event && s->outcome != OUT_NONE)
             bf_run_refresh(c->run); /* for the progress the events carry */
+        /*
+         * Nothing to claim now holds new tasks until something changes: a
+         * batch that ends frees a place under max_concurrency.
+         */
+        if (s->outcome != OUT_NONE)
+            L->idle = 0;
         switch (s->outcome) {
         case OUT_NONE:
             L->idle = 1;
