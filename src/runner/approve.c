@@ -105,16 +105,6 @@ int bf__settle_records(bf_event_list **out, const bf__settle *s)
     return bf_run_events(out, s->run);
 }
 
-int bf__table_exists(int *out, bf_driver *d, const char *table)
-{
-    bf_table_info *info = NULL;
-    int rc = bf_driver_describe(&info, d, table);
-
-    bf_table_info_free(info);
-    *out = rc == BF_OK;
-    return rc == BF_E_NOT_FOUND ? BF_OK : rc;
-}
-
 char *bf__quote_ident(const char *name)
 {
     bf__sb sb;
@@ -131,17 +121,6 @@ char *bf__quote_ident(const char *name)
     if (bf__sb_finish(&sb, &out) != BF_OK)
         return NULL;
     return out;
-}
-
-int bf__fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
-                         const bf_batch *b)
-{
-    bf_fingerprint fp;
-    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
-
-    if (rc == BF_OK)
-        rc = bf_fingerprint_format(out, 64, &fp);
-    return rc;
 }
 
 int64_t bf__runner_ledger_now(const bf_runner *r)

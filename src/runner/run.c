@@ -77,9 +77,6 @@ struct run_ctx {
     unsigned nslots;
 };
 
-static int fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
-                            const bf_batch *b);
-
 /* ---- The target's schema, frozen at the start ------------------------- */
 
 static int describe_json(char **out, bf_driver *d, const char *table)
@@ -179,7 +176,7 @@ static int freeze_schema(struct run_ctx *c)
     if ((rc = describe_json(&now, r->driver, r->job.spec.table)) != BF_OK)
         return rc;
     /* The whole target before anything is published: what a whole-run rollback returns to. */
-    if ((rc = fingerprint_text(fp, r->driver, r->job.spec.table, NULL, NULL)) != BF_OK) {
+    if ((rc = bf__fingerprint_text(fp, r->driver, r->job.spec.table, NULL, NULL)) != BF_OK) {
         bf__free(now);
         return rc;
     }
@@ -275,17 +272,6 @@ static void attempt_failed(struct slot *s, int rc, const char *what)
     set_result(s, OUT_FAILED, rc, "%s", msg);
 }
 
-static int fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
-                            const bf_batch *b)
-{
-    bf_fingerprint fp;
-    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
-
-    if (rc == BF_OK)
-        rc = bf_fingerprint_format(out, 64, &fp);
-    return rc;
-}
-
 /* The batch's fingerprint before it was first published: the sum of its before-state's segments. */
 static int before_sum(char out[64], const char *json)
 {
@@ -331,7 +317,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
 
     *out = NULL;
     if (!spec->key_count)
-        return fingerprint_text(fp, s->driver, spec->table, plan, b);
+        return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
     /* Token 1 is the batch's first claim ever: nothing can have published it yet. */
     rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
     if (rc == BF_OK) {
@@ -346,7 +332,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
     rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan, b,
                          NULL);
     if (rc == BF_E_UNSUPPORTED)
-        return fingerprint_text(fp, s->driver, spec->table, plan, b);
+        return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
     if (rc == BF_OK)
         rc = bf_diff_before_to_json(&json, before);
     if (rc == BF_OK)
@@ -362,16 +348,6 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
     else
         bf_diff_before_free(before);
     return rc;
-}
-
-/* Does `table` exist on the slot's driver? */
-static int table_exists(bf_driver *d, const char *table)
-{
-    bf_table_info *info = NULL;
-    int rc = bf_driver_describe(&info, d, table);
-
-    bf_table_info_free(info);
-    return rc == BF_OK;
 }
 
 /*
@@ -394,7 +370,7 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
     json_t *res = NULL, *checks, *entry;
     char snap[600], keys[600], *text = NULL;
     size_t i, k = 0, metrics = 0;
-    int rc = BF_OK;
+    int rc = BF_OK, exists = 0;
 
     for (size_t c = 0; r->brief && c < bf_brief_check_count(r->brief); c++)
         if (bf_brief_check_kind(r->brief, c) == BF_CHECK_METRIC &&
@@ -406,10 +382,12 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
                  (long long)s->ctx->run_id, bf_batch_ordinal(b));
     bf__snprintf(keys, sizeof keys, "%s__bf_snapkeys_%lld_%zu", spec->table,
                  (long long)s->ctx->run_id, bf_batch_ordinal(b));
-    if (!table_exists(s->driver, snap))
-        return BF_OK;
+    if ((rc = bf__table_exists(&exists, s->driver, snap)) != BF_OK || !exists)
+        return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
     o.before_table = snap;
-    if (table_exists(s->driver, keys))
+    if ((rc = bf__table_exists(&exists, s->driver, keys)) != BF_OK)
+        return rc == BF_E_NOMEM ? rc : BF_OK;
+    if (exists)
         o.before_keys_table = keys;
     rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b, before, &o);
     if (rc != BF_OK)
@@ -572,7 +550,7 @@ static void do_batch(struct slot *s)
         attempt_failed(s, rc, "publish");
         goto out;
     }
-    if ((rc = fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
+    if ((rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
                                b)) != BF_OK) {
         attempt_failed(s, rc, "fingerprint after");
         goto out;

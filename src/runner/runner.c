@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backfill/fingerprint.h"
 #include "common/json.h"
 #include "common/versioned.h"
 #include "plan/plan_internal.h"
@@ -481,6 +482,27 @@ int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id)
     bf_run_list_free(list);
     if (rc == BF_OK && !found)
         rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
+    return rc;
+}
+
+int bf__table_exists(int *out, bf_driver *d, const char *table)
+{
+    bf_table_info *info = NULL;
+    int rc = bf_driver_describe(&info, d, table);
+
+    bf_table_info_free(info);
+    *out = rc == BF_OK;
+    return rc == BF_E_NOT_FOUND ? BF_OK : rc;
+}
+
+int bf__fingerprint_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
+                         const bf_batch *b)
+{
+    bf_fingerprint fp;
+    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
+
+    if (rc == BF_OK)
+        rc = bf_fingerprint_format(out, 64, &fp);
     return rc;
 }
 

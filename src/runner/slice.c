@@ -372,17 +372,6 @@ static int copy_select(char **out, const bf_table_info *info, const char *table,
     return bf__sb_finish(&sb, out);
 }
 
-static int fp_text(char out[64], bf_driver *d, const char *table, const bf_plan *plan,
-                   const bf_batch *b)
-{
-    bf_fingerprint fp;
-    int rc = bf_driver_fingerprint(&fp, d, table, NULL, 0, plan, b);
-
-    if (rc == BF_OK)
-        rc = bf_fingerprint_format(out, 64, &fp);
-    return rc;
-}
-
 /*
  * One chosen batch: claim it in the slice's run, copy its target rows into
  * the scratch table, run the job there as the run does (validator before,
@@ -464,10 +453,10 @@ static int slice_batch(struct slice *s, struct pick *p)
         if (rc != BF_OK)
             goto out;
     }
-    if ((rc = fp_text(fp_before, r->driver, s->scratch, plan, b)) != BF_OK ||
+    if ((rc = bf__fingerprint_text(fp_before, r->driver, s->scratch, plan, b)) != BF_OK ||
         (rc = bf_driver_stage(&p->rows_read, r->driver, &job, plan, b, s->run_id)) != BF_OK ||
         (rc = bf_driver_publish(&pub, r->driver, &job, plan, b, s->run_id, token)) != BF_OK ||
-        (rc = fp_text(fp_after, r->driver, s->scratch, plan, b)) != BF_OK)
+        (rc = bf__fingerprint_text(fp_after, r->driver, s->scratch, plan, b)) != BF_OK)
         goto out;
     p->duration_s = (double)(bf__runner_now_us() - started) / 1e6;
     p->rows_written = pub.written;
