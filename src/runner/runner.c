@@ -54,17 +54,6 @@ int64_t bf__runner_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void bf__runner_sleep(bf_runner *r, double seconds)
-{
-    while (seconds > 0 && !(r && r->stop)) {
-        double step = seconds < 0.05 ? seconds : 0.05;
-        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
-
-        nanosleep(&ts, NULL);
-        seconds -= step;
-    }
-}
-
 void bf_runner_stop(bf_runner *r)
 {
     if (r)

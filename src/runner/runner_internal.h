@@ -114,8 +114,6 @@ void bf__runner_emit(bf_runner *r, bf_run *run, bf_run_event_kind kind, int64_t 
 
 /* The wall clock in microseconds (events and durations). */
 int64_t bf__runner_now_us(void);
-/* Sleep `seconds` (or until bf_runner_stop, checked every 50 ms). */
-void bf__runner_sleep(bf_runner *r, double seconds);
 
 /* ---- Approve, rollback and cleanup (approve.c) ------------------------- */
 
