@@ -246,12 +246,12 @@ BF_API int bf_run_note(bf_run *run, const char *text);
 
 /*
  * Append a record to the run's audit log: an event with `subject` (a name of
- * lowercase letters, digits and '_', at most 32, other than "run", "batch"
- * and "note", which the ledger's own moves and notes use) and `detail`
+ * lowercase letters, digits and '_', at most 32, other than "run", "batch",
+ * "note" and "resize", which the ledger's own moves, notes and re-cuts use) and `detail`
  * (text, usually JSON; NULL: ""), about batch `batch_id` (0: the run;
  * BF_E_NOT_FOUND for a batch not in the run). Hosts and the runner keep
  * their facts here: the target's schema when the run started, approvals,
- * cutovers, refresh steps, resizes. bf_run_events() lists them in order with
+ * cutovers, refresh steps. bf_run_events() lists them in order with
  * the rest, actor and time included.
  */
 BF_API int bf_run_record(bf_run *run, int64_t batch_id, const char *subject, const char *detail);
@@ -386,6 +386,23 @@ BF_API int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to,
  * NULL). BF_E_INVALID for a batch that is not a key range or too narrow.
  */
 BF_API int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id);
+
+/*
+ * Adaptive sizing: re-cut the key range of the run's untouched tail (the
+ * pending key-range batches at the end of plan order that no worker has
+ * ever claimed) into batches of `width` keys (see bf_key_width_next()),
+ * from the tail's first key in plan order. The replaced batches become
+ * split; the new ones are pending, take their place in plan order (each
+ * keeps the ordinal of the batch its first key was in, with parent_id 0),
+ * and the whole change is one transaction recorded as a "resize" event
+ * whose detail is JSON: width, lo, hi, replaced, replaced_first_id,
+ * batches, first_id, last_id and `reason` (may be NULL). *out (may be NULL)
+ * is the number of batches cut: 0, with nothing changed, when there is no
+ * such tail, when it is already cut to `width`, or when a fresh batch of
+ * the plan waits before it, cut off by a batch cancelled by hand.
+ * BF_E_INVALID for a width below 1, or one that would make 10^9 batches.
+ */
+BF_API int bf_run_resize_keys(int64_t *out, bf_run *run, int64_t width, const char *reason);
 
 /* ---- Validation results ---- */
 

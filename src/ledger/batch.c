@@ -1,12 +1,14 @@
 /*
  * What happens to a claimed batch: heartbeats, completion and failure under
  * the fencing token, retry backoff; and the moves made by hand (validated,
- * rolled back, cancelled) and the split of a failed key range.
+ * rolled back, cancelled), the split of a failed key range, and the re-cut
+ * of the key ranges no worker has claimed yet (adaptive sizing).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/versions.h"
 
@@ -243,10 +245,11 @@ int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to, const ch
     return bf__run_write(run, mark_op, &m);
 }
 
-static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
-                       const bf_store_batch *parent, int64_t lo, int64_t hi)
+/* Insert a pending key-range batch [lo, hi) cut from `from` (a split half or a re-cut batch). */
+static int insert_cut(int64_t *out, bf_ledger *ledger, const bf_store_run *rec, int64_t ordinal,
+                      int64_t parent_id, int dimension, int64_t lo, int64_t hi, const char *detail)
 {
-    char label[256], params[64], detail[64];
+    char label[256], params[64];
     bf_store_batch h;
     int rc;
 
@@ -254,21 +257,29 @@ static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
     snprintf(label, sizeof label, "%s [%lld, %lld)", rec->plan_column ? rec->plan_column : "key",
              (long long)lo, (long long)hi);
     snprintf(params, sizeof params, "{\"lo\":%lld,\"hi\":%lld}", (long long)lo, (long long)hi);
-    h.run_id = parent->run_id;
-    h.ordinal = parent->ordinal;
-    h.parent_id = parent->id;
+    h.run_id = rec->id;
+    h.ordinal = ordinal;
+    h.parent_id = parent_id;
     h.state = BF_BATCH_PENDING;
-    h.dimension = parent->dimension;
+    h.dimension = dimension;
     h.label = label;
     h.lo = lo;
     h.hi = hi;
     h.params_json = params;
     rc = BF__STORE(ledger, batch_insert, (ledger->db, out, &h));
-    if (rc == BF_OK) {
-        snprintf(detail, sizeof detail, "split from batch %lld", (long long)parent->id);
+    if (rc == BF_OK)
         rc = bf__ledger_event(ledger, h.run_id, *out, "batch", NULL, "pending", detail);
-    }
     return rc;
+}
+
+static int insert_half(int64_t *out, bf_ledger *ledger, const bf_store_run *rec,
+                       const bf_store_batch *parent, int64_t lo, int64_t hi)
+{
+    char detail[64];
+
+    snprintf(detail, sizeof detail, "split from batch %lld", (long long)parent->id);
+    return insert_cut(out, ledger, rec, parent->ordinal, parent->id, parent->dimension, lo, hi,
+                      detail);
 }
 
 int bf__run_split_locked(int64_t out[2], bf_ledger *ledger, const bf_store_run *rec,
@@ -329,4 +340,188 @@ int bf_run_split_batch(int64_t out[2], bf_run *run, int64_t batch_id)
     if (!run)
         return bf__error(BF_E_INVALID, "bf_run_split_batch: run is NULL");
     return bf__run_write(run, split_op, &s);
+}
+
+/* ---- Resizing the batches no worker has claimed yet ---- */
+
+struct tail_row {
+    int64_t id, ordinal, parent_id, lo, hi;
+};
+
+/* The trailing stretch of plan order that no claim has touched, as batch_list walks it. */
+struct tail {
+    struct tail_row *rows;
+    size_t count, cap;
+    int blocked; /* a fresh batch of the plan lies before the stretch, cut off from it */
+    int dimension; /* of the run's batches */
+    int nomem;
+};
+
+static int untouched(const bf_store_batch *b)
+{
+    return b->state == BF_BATCH_PENDING && b->token == 0 && b->attempt == 0 &&
+           b->dimension == BF_DIM_KEY;
+}
+
+static int tail_row(void *userdata, const bf_store_batch *b)
+{
+    struct tail *t = userdata;
+    struct tail_row *last = t->count ? &t->rows[t->count - 1] : NULL;
+
+    t->dimension = b->dimension;
+    if (b->state == BF_BATCH_SPLIT)
+        return BF_OK; /* replaced by its halves or an earlier re-cut, which follow it */
+    if (!untouched(b) || (last && last->hi != b->lo && last->lo != b->hi)) {
+        /*
+         * The stretch so far is not the tail. Claims go in plan order, so
+         * only split halves wait before claimed batches; a fresh batch of
+         * the plan there (one before a batch cancelled by hand) keeps the
+         * tail as it is, for a claim never passes a fresh batch.
+         */
+        for (size_t i = 0; i < t->count; i++)
+            t->blocked |= t->rows[i].parent_id == 0;
+        t->count = 0;
+        if (!untouched(b))
+            return BF_OK;
+    }
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct tail_row *rows = bf__realloc(t->rows, cap * sizeof *rows);
+
+        if (!rows) {
+            t->nomem = 1;
+            return BF_E_NOMEM;
+        }
+        t->rows = rows;
+        t->cap = cap;
+    }
+    t->rows[t->count++] = (struct tail_row){b->id, b->ordinal, b->parent_id, b->lo, b->hi};
+    return BF_OK;
+}
+
+/* Batch k of [lo, hi) cut `width` keys at a time, from lo up, or from hi down. */
+static void cut(int64_t *blo, int64_t *bhi, int64_t lo, int64_t hi, int64_t width, int desc,
+                int64_t k)
+{
+    int64_t left = (hi - lo) - k * width, size = left < width ? left : width;
+
+    *blo = desc ? hi - k * width - size : lo + k * width;
+    *bhi = *blo + size;
+}
+
+struct resize_arg {
+    int64_t width;
+    const char *reason;
+    int64_t *out;
+};
+
+static int resize_op(bf_run *run, bf_store_run *rec, void *arg)
+{
+    struct resize_arg *a = arg;
+    bf_ledger *ledger = run->ledger;
+    struct tail t = {NULL, 0, 0, 0, BF_DIM_KEY, 0};
+    int64_t lo, hi, count, first_id = 0, last_id = 0, span;
+    char who[160], detail[96];
+    size_t n, at;
+    int desc, same = 1, rc;
+    json_t *j;
+    char *text = NULL;
+
+    *a->out = 0;
+    rc = BF__STORE(ledger, batch_list, (ledger->db, rec->id, -1, tail_row, &t));
+    if (t.nomem)
+        rc = bf__nomem();
+    if (rc == BF_OK && t.dimension != BF_DIM_KEY)
+        rc = bf__error(BF_E_INVALID, "%s is planned by %s: only key-range batches are re-cut",
+                       bf__run_record_describe(rec, who, sizeof who),
+                       bf_dimension_name((bf_dimension)t.dimension));
+    n = t.count;
+    if (rc != BF_OK || n == 0 || t.blocked) {
+        bf__free(t.rows);
+        return rc;
+    }
+    desc = n >= 2 && t.rows[0].lo > t.rows[1].lo;
+    lo = desc ? t.rows[n - 1].lo : t.rows[0].lo;
+    hi = desc ? t.rows[0].hi : t.rows[n - 1].hi;
+    span = hi - lo;
+    count = span / a->width + (span % a->width != 0);
+    if (count >= 1000000000 - (int64_t)rec->batch_count) {
+        bf__free(t.rows);
+        return bf__error(BF_E_INVALID, "%s: re-cutting keys [%lld, %lld) to width %lld makes "
+                         "%lld batches; a run holds fewer than 10^9",
+                         bf__run_record_describe(rec, who, sizeof who), (long long)lo,
+                         (long long)hi, (long long)a->width, (long long)count);
+    }
+    /* Already cut this way: nothing to do. */
+    for (size_t i = 0; i < n && same; i++) {
+        int64_t blo, bhi;
+
+        cut(&blo, &bhi, lo, hi, a->width, desc, (int64_t)i);
+        same = (int64_t)n == count && t.rows[i].lo == blo && t.rows[i].hi == bhi;
+    }
+    if (same) {
+        bf__free(t.rows);
+        return BF_OK;
+    }
+    snprintf(detail, sizeof detail, "re-cut to width %lld", (long long)a->width);
+    for (size_t i = 0; rc == BF_OK && i < n; i++) {
+        bf_store_batch b;
+
+        rc = BF__STORE(ledger, batch_get, (ledger->db, &b, t.rows[i].id));
+        if (rc == BF_OK) {
+            b.state = BF_BATCH_SPLIT;
+            rc = bf__batch_move(ledger, &b, BF_BATCH_PENDING, detail);
+        }
+    }
+    /* Each new batch keeps the plan position of the batch its first key was in. */
+    at = 0;
+    for (int64_t k = 0; rc == BF_OK && k < count; k++) {
+        int64_t blo, bhi, first, id;
+
+        cut(&blo, &bhi, lo, hi, a->width, desc, k);
+        first = desc ? bhi - 1 : blo;
+
+        while (at + 1 < n && !(t.rows[at].lo <= first && first < t.rows[at].hi))
+            at++;
+        snprintf(detail, sizeof detail, "re-cut from batch %lld", (long long)t.rows[at].id);
+        rc = insert_cut(&id, ledger, rec, t.rows[at].ordinal, 0, BF_DIM_KEY, blo, bhi, detail);
+        if (k == 0)
+            first_id = id;
+        last_id = id;
+    }
+    if (rc == BF_OK) {
+        j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "width",
+                      (json_int_t)a->width, "lo", (json_int_t)lo, "hi", (json_int_t)hi,
+                      "replaced", (json_int_t)n, "replaced_first_id", (json_int_t)t.rows[0].id,
+                      "batches", (json_int_t)count, "first_id", (json_int_t)first_id, "last_id",
+                      (json_int_t)last_id, "reason", a->reason ? a->reason : "");
+        rc = j ? bf__json_dump(&text, j, JSON_COMPACT) : bf__nomem();
+        json_decref(j);
+    }
+    if (rc == BF_OK)
+        rc = bf__ledger_event(ledger, rec->id, 0, "resize", NULL, NULL, text);
+    if (rc == BF_OK)
+        *a->out = count;
+    bf__free(text);
+    bf__free(t.rows);
+    return rc;
+}
+
+int bf_run_resize_keys(int64_t *out, bf_run *run, int64_t width, const char *reason)
+{
+    int64_t count = 0;
+    struct resize_arg a = {width, reason, &count};
+    int rc;
+
+    if (out)
+        *out = 0;
+    if (!run)
+        return bf__error(BF_E_INVALID, "bf_run_resize_keys: run is NULL");
+    if (width < 1)
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_resize_keys: width must be at "
+                                           "least 1, got %lld", (long long)width));
+    rc = bf__run_write(run, resize_op, &a);
+    if (rc == BF_OK && out)
+        *out = count;
+    return rc;
 }

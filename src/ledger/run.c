@@ -417,7 +417,8 @@ static int record_subject_ok(const char *s)
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') || n >= 32)
             return 0;
     }
-    return strcmp(s, "run") != 0 && strcmp(s, "batch") != 0 && strcmp(s, "note") != 0;
+    return strcmp(s, "run") != 0 && strcmp(s, "batch") != 0 && strcmp(s, "note") != 0 &&
+           strcmp(s, "resize") != 0;
 }
 
 int bf_run_record(bf_run *run, int64_t batch_id, const char *subject, const char *detail)
@@ -429,7 +430,7 @@ int bf_run_record(bf_run *run, int64_t batch_id, const char *subject, const char
     if (!record_subject_ok(subject))
         return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_record: subject '%s' is not a "
                                            "record name (lowercase letters, digits and '_', at "
-                                           "most 32, not run, batch or note)",
+                                           "most 32, not run, batch, note or resize)",
                                            subject ? subject : "(null)"));
     if (batch_id < 0)
         return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_record: batch id %lld is "

@@ -6,9 +6,12 @@
  *
  * Claims take the first claimable pending batch in plan order and a batch
  * that was never claimed is always claimable, so no batch after the first
- * never-claimed one (a "fresh" batch of the plan, not a split half) has
- * ever been claimed: the walk stops there, and reads only the batches that
- * are or were in play. The scan returns only pending and running batches:
+ * never-claimed one (a "fresh" batch: of the plan, or re-cut by a resize,
+ * which replaces the never-claimed tail; not a split half, which waits
+ * before claimed batches) has ever been claimed: the walk stops there, and
+ * reads only the batches that are or were in play. A resize lists its
+ * batches as it inserts them and leaves no fresh batch of the plan before
+ * them (bf_run_resize_keys refuses to), so the walk meets them in order. The scan returns only pending and running batches:
  * finished ones still listed are passed over inside SQLite, without a step
  * each. They stay listed until this connection has finished UNLIST_AT
  * batches or lists the next window, when one UPDATE unlists finished

@@ -47,7 +47,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
         "params, token, attempt, lease_until, not_before, listed) VALUES (COALESCE(?14, (SELECT "
         "COALESCE(MAX(id), ?1 * 1000000000) + 1 FROM batches WHERE id BETWEEN ?1 * 1000000000 "
         "AND ?1 * 1000000000 + 999999999)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?3 != 0)",
+        "?3 != 0 OR ?14 IS NULL)",
     [SQ_BATCH_GET] = "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?",
     [SQ_BATCH_UPDATE] =
         "UPDATE batches SET state = ?2, token = ?3, attempt = ?4, lease_until = ?5, "

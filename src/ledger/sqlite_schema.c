@@ -14,8 +14,9 @@
  *   of the newest run appends to the table's last page.
  * - The claim reads one partial index, batches_listed (run_id, ordinal)
  *   WHERE listed = 1, in plan order: the batches in play (running, pending
- *   again, split halves, finished ones not yet unlisted) and a window of
- *   the next never-claimed batches of the plan. Claiming, completing or
+ *   again, split halves, batches re-cut by a resize, finished ones not yet
+ *   unlisted) and a window of the next never-claimed batches of the plan.
+ *   Every batch inserted after the plan's registration is listed at once. Claiming, completing or
  *   failing a batch does not touch the index. Claims unlist finished
  *   batches and list the next window (runs.listed_to) many at a time, so
  *   the index changes once per many transitions, and registering a plan is

@@ -32,7 +32,7 @@ static const unsigned run_next[] = {
 
 /* batch_next[from]: every move the ledger makes, by claim, lease expiry and the calls below. */
 static const unsigned batch_next[] = {
-    [BF_BATCH_PENDING] = B(RUNNING) | B(CANCELLED),
+    [BF_BATCH_PENDING] = B(RUNNING) | B(CANCELLED) | B(SPLIT),
     [BF_BATCH_RUNNING] = B(COMPLETED) | B(PENDING) | B(FAILED) | B(CANCELLED),
     [BF_BATCH_COMPLETED] = B(VALIDATED) | B(FAILED) | B(ROLLED_BACK),
     [BF_BATCH_VALIDATED] = B(ROLLED_BACK),

@@ -737,6 +737,7 @@ START_TEST(the_ledger_table_of_automatic_batch_moves_is_complete)
     ck_assert(bf__batch_transition_legal(BF_BATCH_RUNNING, BF_BATCH_CANCELLED));
     ck_assert(bf__batch_transition_legal(BF_BATCH_FAILED, BF_BATCH_PENDING));
     ck_assert(bf__batch_transition_legal(BF_BATCH_FAILED, BF_BATCH_SPLIT));
+    ck_assert(bf__batch_transition_legal(BF_BATCH_PENDING, BF_BATCH_SPLIT)); /* a resize */
     ck_assert(!bf__batch_transition_legal(BF_BATCH_COMPLETED, BF_BATCH_RUNNING));
     ck_assert(!bf__batch_transition_legal(BF_BATCH_SPLIT, BF_BATCH_PENDING));
     ck_assert(!bf__batch_transition_legal(BF_BATCH_CANCELLED, BF_BATCH_PENDING));
@@ -1257,6 +1258,163 @@ START_TEST(retry_split_splits_failed_key_ranges)
 }
 END_TEST
 
+/* ---- re-cutting the untouched tail (adaptive sizing) ---- */
+
+/* Claim the next batch, check its label and ordinal, and complete it. */
+static void work_expect(bf_run *run, const char *label, int64_t ordinal)
+{
+    bf_lease *lease = claim_one(run);
+
+    ck_assert_ptr_nonnull(lease);
+    ck_assert_str_eq(bf_lease_label(lease), label);
+    ck_assert_int_eq(bf_lease_ordinal(lease), ordinal);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), NULL),
+                     BF_OK);
+    bf_lease_free(lease);
+}
+
+START_TEST(a_resize_re_cuts_the_untouched_tail_in_plan_order)
+{
+    bf_run *run = start_run(NULL, 6, 1, 1, 0, 60); /* order_id [0, 600) by 100 */
+    bf_progress p = BF_PROGRESS_INIT;
+    int64_t n = -1;
+    char *json;
+
+    work_expect(run, "order_id [0, 100)", 0);
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 250, "batches took 4 s, target 10 s"), BF_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 7"), 5);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 0"), 2);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.total, 3);
+    ck_assert_int_eq(p.split, 5);
+    ck_assert_int_eq(p.pending, 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'resize' AND detail = "
+                             "'{\"width\":250,\"lo\":100,\"hi\":600,\"replaced\":5,"
+                             "\"replaced_first_id\":1000000002,\"batches\":2,"
+                             "\"first_id\":1000000007,\"last_id\":1000000008,"
+                             "\"reason\":\"batches took 4 s, target 10 s\"}'"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'batch' AND "
+                             "from_state = 'pending' AND to_state = 'split' AND "
+                             "detail = 're-cut to width 250'"), 5);
+    /* The same width again changes nothing. */
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 250, NULL), BF_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'resize'"), 1);
+    /* Each new batch keeps the place of the batch its first key was in. */
+    work_expect(run, "order_id [100, 350)", 1);
+    /* Shrink what is left: [350, 600) by 100, the last one short. */
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 100, NULL), BF_OK);
+    ck_assert_int_eq(n, 3);
+    work_expect(run, "order_id [350, 450)", 3); /* all three in the place of [350, 600) */
+    work_expect(run, "order_id [450, 550)", 3);
+    work_expect(run, "order_id [550, 600)", 3);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    ck_assert_int_eq(p.total, 5);
+    ck_assert_int_eq(p.completed, 5);
+    ck_assert_int_eq(p.pending, 0);
+    ck_assert_int_eq(bf_run_batches_json(&json, run, BF_BATCH_PENDING), BF_OK);
+    ck_assert_str_eq(json, "[]");
+    bf_free(json);
+    /* Nothing untouched is left. */
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 10, NULL), BF_OK);
+    ck_assert_int_eq(n, 0);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_resize_keeps_the_concurrency_limit_and_the_halves_before_it)
+{
+    bf_run *run = start_run(NULL, 6, 2, 1, 0, 60);
+    bf_lease *a, *b, *none;
+    int64_t halves[2], n = 0;
+
+    /* Batch 1 fails and splits; batch 2 is running when the tail is re-cut. */
+    a = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(a), bf_lease_token(a), "too big"), BF_OK);
+    ck_assert_int_eq(bf_run_split_batch(halves, run, bf_lease_batch_id(a)), BF_OK);
+    bf_lease_free(a);
+    a = claim_one(run);
+    ck_assert_str_eq(bf_lease_label(a), "order_id [0, 50)");
+    b = claim_one(run);
+    ck_assert_str_eq(bf_lease_label(b), "order_id [50, 100)");
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_OK);
+    ck_assert_ptr_null(none); /* two running: the limit */
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(a), bf_lease_token(a), NULL), BF_OK);
+    bf_lease_free(a);
+    a = claim_one(run);
+    ck_assert_str_eq(bf_lease_label(a), "order_id [100, 200)");
+    /* The tail [200, 600) is re-cut by 300 while two batches run. */
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 300, NULL), BF_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_OK);
+    ck_assert_ptr_null(none); /* still two running */
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(b), bf_lease_token(b), NULL), BF_OK);
+    bf_lease_free(b);
+    b = claim_one(run);
+    ck_assert_str_eq(bf_lease_label(b), "order_id [200, 500)");
+    ck_assert_int_eq(bf_run_claim(&none, run), BF_OK);
+    ck_assert_ptr_null(none);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(a), bf_lease_token(a), NULL), BF_OK);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(b), bf_lease_token(b), NULL), BF_OK);
+    bf_lease_free(a);
+    bf_lease_free(b);
+    work_expect(run, "order_id [500, 600)", 5);
+    ck_assert_ptr_null(claim_one(run));
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 2"), 5);
+    ck_assert_int_eq(sql_int("SELECT sum(hi - lo) FROM batches WHERE state = 2"), 600);
+    bf_run_free(run);
+}
+END_TEST
+
+START_TEST(a_resize_re_cuts_untouched_halves_and_refuses_what_it_cannot_cut)
+{
+    bf_run *run = start_run(NULL, 3, 1, 1, 0, 60), *times;
+    bf_lease *a;
+    int64_t halves[2], n = -1;
+    bf_plan *plan;
+    bf_run_spec spec = lt_spec("by-day", 1, 1, 0, 60);
+    static const char *const names[] = {"start", "end"};
+    bf_value v[2] = {{.type = BF_VALUE_TEXT, .s = "2025-03-09", .len = 10},
+                     {.type = BF_VALUE_TEXT, .s = "2025-03-10", .len = 10}};
+
+    a = claim_one(run);
+    ck_assert_int_eq(bf_run_fail(run, bf_lease_batch_id(a), bf_lease_token(a), "x"), BF_OK);
+    ck_assert_int_eq(bf_run_split_batch(halves, run, bf_lease_batch_id(a)), BF_OK);
+    bf_lease_free(a);
+    /* The untouched halves and the rest of the plan: [0, 300) by 150. */
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 150, NULL), BF_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(batch_state(halves[0]), BF_BATCH_SPLIT);
+    work_expect(run, "order_id [0, 150)", 0);
+    work_expect(run, "order_id [150, 300)", 1);
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 0, NULL), BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "bf_run_resize_keys: width must be at least 1, got 0");
+    bf_run_free(run);
+
+    /* A fresh batch of the plan cut off by a hand-cancelled one: nothing changes. */
+    run = start_run("gap", 4, 1, 1, 0, 60);
+    ck_assert_int_eq(bf_run_mark_batch(run, first_batch(run) + 1, BF_BATCH_CANCELLED, "skip"),
+                     BF_OK);
+    ck_assert_int_eq(bf_run_resize_keys(&n, run, 50, NULL), BF_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 7 AND run_id = 2"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject = 'resize'"), 1);
+    bf_run_free(run);
+
+    /* A plan by time is not re-cut. */
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_TIME, "order_ts", 1), BF_OK);
+    ck_assert_int_eq(bf__plan_add(plan, 0, 86400 * SEC, "2025-03-09", 2, names, v), BF_OK);
+    ck_assert_int_eq(bf__plan_seal(plan, "t"), BF_OK);
+    ck_assert_int_eq(bf_run_start(&times, ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    ck_assert_int_eq(bf_run_resize_keys(&n, times, 10, NULL), BF_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "is planned by time: only key-range batches "
+                                                  "are re-cut"));
+    bf_run_free(times);
+}
+END_TEST
+
 /* ---- pause, cancel, start and resume ---- */
 
 START_TEST(pause_stops_claims_and_cancel_cancels_pending)
@@ -1397,30 +1555,31 @@ START_TEST(records_are_events_with_the_hosts_subject)
     size_t n;
 
     ck_assert_int_eq(bf_run_record(run, 0, "approval", "{\"reviewer\":\"raj\"}"), BF_OK);
-    ck_assert_int_eq(bf_run_record(run, batch, "resize", NULL), BF_OK);
+    ck_assert_int_eq(bf_run_record(run, batch, "retry_note", NULL), BF_OK);
     /* The ledger's own subjects, bad names and batches of no run are refused, and nothing is written. */
     ck_assert_int_eq(bf_run_record(run, 0, "batch", "x"), BF_E_INVALID);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "subject 'batch'"));
+    ck_assert_int_eq(bf_run_record(run, 0, "resize", "x"), BF_E_INVALID); /* bf_run_resize_keys' */
     ck_assert_int_eq(bf_run_record(run, 0, "Approval", "x"), BF_E_INVALID);
     ck_assert_int_eq(bf_run_record(run, 0, "", "x"), BF_E_INVALID);
     ck_assert_int_eq(bf_run_record(run, 0, NULL, "x"), BF_E_INVALID);
     ck_assert_int_eq(bf_run_record(run, 0, "a_name_that_is_much_too_long_1234", "x"), BF_E_INVALID);
-    ck_assert_int_eq(bf_run_record(run, 999, "resize", "x"), BF_E_NOT_FOUND);
-    ck_assert_int_eq(bf_run_record(run, -1, "resize", "x"), BF_E_INVALID);
+    ck_assert_int_eq(bf_run_record(run, 999, "retry_note", "x"), BF_E_NOT_FOUND);
+    ck_assert_int_eq(bf_run_record(run, -1, "retry_note", "x"), BF_E_INVALID);
     ck_assert_int_eq(bf_run_events(&events, run), BF_OK);
     n = bf_event_list_count(events);
     ck_assert_str_eq(bf_event_list_subject(events, n - 2), "approval");
     ck_assert_str_eq(bf_event_list_detail(events, n - 2), "{\"reviewer\":\"raj\"}");
     ck_assert_str_eq(bf_event_list_actor(events, n - 2), "tester");
     ck_assert_int_eq(bf_event_list_batch_id(events, n - 2), 0);
-    ck_assert_str_eq(bf_event_list_subject(events, n - 1), "resize");
+    ck_assert_str_eq(bf_event_list_subject(events, n - 1), "retry_note");
     ck_assert_str_eq(bf_event_list_detail(events, n - 1), "");
     ck_assert_int_eq(bf_event_list_batch_id(events, n - 1), batch);
     /* Records are not moves. */
     ck_assert_int_eq(bf_event_list_from_state(events, n - 1), -1);
     ck_assert_int_eq(bf_event_list_to_state(events, n - 1), -1);
     bf_event_list_free(events);
-    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject IN ('approval', 'resize')"), 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE subject IN ('approval', 'retry_note', 'resize')"), 2);
     bf_run_free(run);
 }
 END_TEST
@@ -1844,6 +2003,15 @@ static int fs_split(void)
     return bf_run_split_batch(halves, fs.run, fs.failed_id);
 }
 
+static int fs_resize(void)
+{
+    int64_t n = 0;
+    int rc = bf_run_resize_keys(&n, fs.run, 40, "sweep");
+
+    ck_assert(rc != BF_OK || n == 8);
+    return rc;
+}
+
 static int fs_claim(void)
 {
     bf_lease *lease = NULL;
@@ -1937,6 +2105,7 @@ static const struct {
     {"retry", fs_retry},
     {"retry split", fs_retry_split},
     {"split_batch", fs_split},
+    {"resize_keys", fs_resize},
     {"claim", fs_claim},
     {"claim after a lease expired", fs_claim_expired},
     {"progress", fs_progress},
@@ -2447,6 +2616,9 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, a_failed_key_range_splits_into_halves_in_its_place);
     tcase_add_test(tc, split_refuses_narrow_and_non_key_batches);
     tcase_add_test(tc, retry_split_splits_failed_key_ranges);
+    tcase_add_test(tc, a_resize_re_cuts_the_untouched_tail_in_plan_order);
+    tcase_add_test(tc, a_resize_keeps_the_concurrency_limit_and_the_halves_before_it);
+    tcase_add_test(tc, a_resize_re_cuts_untouched_halves_and_refuses_what_it_cannot_cut);
     tcase_add_test(tc, pause_stops_claims_and_cancel_cancels_pending);
     tcase_add_test(tc, a_running_batch_of_a_cancelled_run_expires_to_cancelled);
     tcase_add_test(tc, starting_again_resumes_or_refuses_a_changed_plan);
