@@ -52,7 +52,7 @@ typedef enum bf_run_event_kind {
     BF_RUN_EVENT_REFRESHED = 12,        /* one downstream asset refreshed (or failed to) */
     BF_RUN_EVENT_ROLLED_BACK = 13,      /* a batch or the whole run rolled back */
     BF_RUN_EVENT_DONE = 14,             /* the run completed: approved, cut over, refreshed */
-    BF_RUN_EVENT_RESIZED = 15,          /* reserved: pending key batches resized (not emitted yet) */
+    BF_RUN_EVENT_RESIZED = 15,          /* the batches not yet claimed were re-cut to a new width */
     BF_RUN_EVENT_PROGRESS = 16,         /* progress, at most about once a second */
     BF_RUN_EVENT_STOPPED = 17           /* this runner stopped (bf_runner_stop); the run goes on */
 } bf_run_event_kind;
@@ -121,11 +121,17 @@ typedef struct bf_runner_options {
     double poll_s;                            /* how often a waiting runner looks again; <= 0: 0.25 */
     const char *operator_name;                /* who runs it; NULL: the ledger's actor */
     unsigned flags;                           /* BF_RUNNER_* */
+    /*
+     * Adaptive sizing of key-range plans: the seconds a batch should take.
+     * <= 0: the brief's batching.target_batch_s (none for set_job: no
+     * resizing). See bf_runner_run().
+     */
+    double target_batch_s;
 } bf_runner_options;
 
 #define BF_RUNNER_OPTIONS_VERSION 1u
 #define BF_RUNNER_OPTIONS_INIT {BF_RUNNER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0u, NULL, \
-                                NULL, NULL, NULL, NULL, NULL, 0.0, NULL, 0u}
+                                NULL, NULL, NULL, NULL, NULL, 0.0, NULL, 0u, 0.0}
 
 /* Fill *opts with defaults for `version`; BF_E_ABI for a version this library does not know. */
 BF_API int bf_runner_options_init(bf_runner_options *opts, unsigned version);

@@ -102,6 +102,7 @@ static int hooked(bf_run_event_kind kind)
     case BF_RUN_EVENT_THROTTLED:
     case BF_RUN_EVENT_BATCH_FAILED:
     case BF_RUN_EVENT_LEASE_LOST:
+    case BF_RUN_EVENT_RESIZED:
     case BF_RUN_EVENT_PAUSED:
     case BF_RUN_EVENT_CANCELLED:
     case BF_RUN_EVENT_FAILED:

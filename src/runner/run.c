@@ -61,6 +61,18 @@ struct slot {
     char message[1024];
 };
 
+/*
+ * The plan as tasks address batches (the plan's own, then the batches the
+ * ledger cut since: halves of a split, batches of a resize). A task that
+ * claims a batch the view lacks makes a newer one; views stay alive while a
+ * task uses them.
+ */
+struct view {
+    bf__halves halves;
+    unsigned refs;      /* tasks using it, under ctx->lock */
+    struct view *older; /* the retired views still in use, newest first */
+};
+
 struct run_ctx {
     bf_runner *r;
     bf_run *run; /* the coordinator's handle */
@@ -68,7 +80,10 @@ struct run_ctx {
     char *schema;        /* the target's columns when the run started, as JSON */
     char *shadow;        /* the table publishes write before cutover, or NULL */
     bf_window *window;   /* the brief's run window, or NULL */
-    bf__halves halves;   /* the plan with the run's split halves, as the workers address batches */
+    struct view *view;   /* the newest view, under lock */
+    struct view *retired; /* older views, freed when no task uses them */
+    double target_s;     /* adaptive sizing of a key plan: seconds per batch, or 0 */
+    int64_t cut_width;   /* the width the batches not yet claimed were cut to (0: not known yet) */
     char **done_keys;    /* idempotency keys earlier runs of the brief completed, sorted */
     size_t done_count;
     pthread_mutex_t lock;
@@ -446,13 +461,11 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
 static const char no_checks_json[] = "{\"batch\":null,\"status\":\"pass\",\"counts\":{},"
                                      "\"checks\":[]}";
 
-static void do_batch(struct slot *s)
+static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
 {
     struct run_ctx *c = s->ctx;
     bf_runner *r = c->r;
-    const bf_plan *plan = c->halves.plan;
     const bf_write_spec *spec = &r->job.spec;
-    const bf_batch *b = bf__halves_batch(&c->halves, s->batch_id, s->ordinal, s->lo, s->hi);
     char key[BF_IDEMPOTENCY_KEY_SIZE], fp_before[64] = "", fp_after[64] = "", *now = NULL;
     char *results_json = NULL, failure[1024];
     int64_t tally[5] = {0, 0, 0, 0, 0};
@@ -464,15 +477,6 @@ static void do_batch(struct slot *s)
     int64_t started = bf__runner_now_us(), found = 0;
     int locked = 0, failed_check = 0, rc;
 
-    s->rows_written = s->rows_deleted = 0;
-    s->duration_s = 0;
-    if (!b) {
-        /* Split after this run started: the halves known at the start are all it addresses. */
-        bf_run_release(s->run, s->batch_id, s->token, "split after the run started");
-        set_result(s, OUT_ERROR, BF_E_STATE, "batch %s (id %lld) was split after this run "
-                   "started: run again to do its halves", s->label, (long long)s->batch_id);
-        return;
-    }
     /* The same work done by an earlier run is not published again (unless forced). */
     if ((rc = bf_idempotency_key(key, plan, b, r->code_version, spec->select)) != BF_OK) {
         attempt_failed(s, rc, "idempotency key");
@@ -616,6 +620,83 @@ out:
     bf_results_free(results);
     bf_validation_state_free(vstate);
     bf_diff_before_free(before);
+}
+
+static void view_free(struct view *v)
+{
+    if (v) {
+        bf__halves_dispose(&v->halves);
+        bf__free(v);
+    }
+}
+
+/* Stop using a view (under c->lock); a retired one no task uses any more is freed. */
+static void view_put(struct run_ctx *c, struct view *v)
+{
+    struct view **at;
+
+    if (--v->refs || v == c->view)
+        return;
+    for (at = &c->retired; *at && *at != v; at = &(*at)->older)
+        ;
+    if (*at)
+        *at = v->older;
+    view_free(v);
+}
+
+/* A view of the plan with every batch the ledger holds now (under c->lock). */
+static int view_renew(struct run_ctx *c, struct slot *s)
+{
+    struct view *v = bf__calloc(1, sizeof *v);
+    int rc = v ? bf__runner_extend_plan(&v->halves, c->r->plan, s->run) : bf__nomem();
+
+    if (rc != BF_OK) {
+        bf__free(v);
+        return rc;
+    }
+    if (c->view->refs) {
+        c->view->older = c->retired;
+        c->retired = c->view;
+    } else {
+        view_free(c->view);
+    }
+    c->view = v;
+    return BF_OK;
+}
+
+static void do_batch(struct slot *s)
+{
+    struct run_ctx *c = s->ctx;
+    struct view *v;
+    const bf_batch *b;
+    int rc = BF_OK;
+
+    s->rows_written = s->rows_deleted = 0;
+    s->duration_s = 0;
+    pthread_mutex_lock(&c->lock);
+    v = c->view;
+    b = bf__halves_batch(&v->halves, s->batch_id, s->ordinal, s->lo, s->hi);
+    if (!b) {
+        /* Cut since the view was made (a split or a resize, here or in another process). */
+        rc = view_renew(c, s);
+        v = c->view;
+        b = rc == BF_OK ? bf__halves_batch(&v->halves, s->batch_id, s->ordinal, s->lo, s->hi)
+                        : NULL;
+    }
+    v->refs++;
+    pthread_mutex_unlock(&c->lock);
+    if (b) {
+        do_batch_of(s, v->halves.plan, b);
+    } else {
+        bf_run_release(s->run, s->batch_id, s->token, "the batch is not in the run's plan");
+        if (rc == BF_OK)
+            rc = bf__error(BF_E_STATE, "batch %s (id %lld) is not in the run's plan or in "
+                           "what the ledger cut from it", s->label, (long long)s->batch_id);
+        set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+    }
+    pthread_mutex_lock(&c->lock);
+    view_put(c, v);
+    pthread_mutex_unlock(&c->lock);
 }
 
 /*
@@ -918,10 +999,51 @@ struct loop {
     int stopping, final_rc, idle, finished_one;
 };
 
+/*
+ * Adaptive sizing: after a batch of the width the untouched tail is cut to
+ * is done, the width for the rest follows from how long it took
+ * (bf_key_width_next()); a change of 10% or more re-cuts the tail in the
+ * ledger. Batches cut before (in flight during a resize, split halves, the
+ * short last one) are not measured, so each width is judged once, by its
+ * own first batch.
+ */
+static int maybe_resize(struct run_ctx *c, const struct slot *s)
+{
+    int64_t width = s->hi - s->lo, next, n = 0;
+    char why[400];
+    int rc;
+
+    if (c->target_s <= 0 || width < 1)
+        return BF_OK;
+    if (c->cut_width == 0)
+        c->cut_width = width; /* the first batch done here: its width is the tail's */
+    if (width != c->cut_width ||
+        bf_key_width_next(&next, width, s->duration_s, 0, c->target_s) != BF_OK)
+        return BF_OK;
+    if ((double)next > (double)width * 0.9 && (double)next < (double)width * 1.1)
+        return BF_OK;
+    bf__snprintf(why, sizeof why, "batch %s took %.3f s for %lld keys; target_batch_s %g",
+                 s->label, s->duration_s, (long long)width, c->target_s);
+    rc = bf_run_resize_keys(&n, c->run, next, why);
+    if (rc != BF_OK)
+        return rc;
+    if (n > 0) {
+        char msg[600];
+
+        c->cut_width = next;
+        bf__snprintf(msg, sizeof msg, "the batches not yet claimed are re-cut to %lld keys each "
+                     "(%lld batches): %s", (long long)next, (long long)n, why);
+        bf_run_refresh(c->run);
+        bf__runner_emit(c->r, c->run, BF_RUN_EVENT_RESIZED, 0, NULL, 0, 0, 0, msg);
+    }
+    return BF_OK;
+}
+
 /* Take the results of finished tasks and tell them. */
 static void collect(struct run_ctx *c, struct loop *L)
 {
     bf_runner *r = c->r;
+    int rc;
 
     tell_starts(c);
     for (unsigned i = 0; i < c->nslots; i++) {
@@ -959,6 +1081,11 @@ static void collect(struct run_ctx *c, struct loop *L)
             L->finished_one = 1;
             bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_DONE, s->batch_id, s->label,
                             s->rows_written, s->rows_deleted, s->duration_s, s->message);
+            if (s->outcome == OUT_DONE && !L->stopping && (rc = maybe_resize(c, s)) != BF_OK &&
+                L->final_rc == BF_OK) {
+                L->final_rc = bf__runner_fail(r, rc);
+                L->stopping = 1;
+            }
             break;
         case OUT_FAILED:
             bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_FAILED, s->batch_id, s->label, 0, 0,
@@ -1289,6 +1416,7 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     bf_run_spec spec;
     bf_progress p = BF_PROGRESS_INIT;
     bf_validation_state *run_before = NULL;
+    int64_t target = 0;
     int rc, state;
 
     if (!r)
@@ -1373,8 +1501,18 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         goto done;
     if ((rc = redo_rolled_back(&c)) != BF_OK)
         goto done;
-    if ((rc = bf__runner_extend_plan(&c.halves, r->plan, c.run)) != BF_OK)
+    c.view = bf__calloc(1, sizeof *c.view);
+    if (!c.view) {
+        rc = bf__nomem();
         goto done;
+    }
+    if ((rc = bf__runner_extend_plan(&c.view->halves, r->plan, c.run)) != BF_OK)
+        goto done;
+    c.target_s = r->target_batch_s;
+    if (c.target_s <= 0 && r->brief && bf_brief_target_batch_s(&target, r->brief) == BF_OK)
+        c.target_s = (double)target;
+    if (bf_plan_dimension(r->plan) != BF_DIM_KEY)
+        c.target_s = 0;
     bf__runner_emit(r, c.run, BF_RUN_EVENT_STARTED, 0, NULL, 0, 0, 0, NULL);
     /* The run-level "before" can be captured only while nothing is published yet. */
     if ((rc = bf_run_progress(&p, c.run)) != BF_OK)
@@ -1440,7 +1578,13 @@ done:
     bf__free(c.schema);
     bf__free(c.shadow);
     bf_window_free(c.window);
-    bf__halves_dispose(&c.halves);
+    view_free(c.view);
+    while (c.retired) { /* none is in use once the tasks are drained */
+        struct view *v = c.retired;
+
+        c.retired = v->older;
+        view_free(v);
+    }
     bf_run_free(c.run);
     return rc;
 }

@@ -146,6 +146,7 @@ int bf_runner_new(bf_runner **out, const bf_runner_options *host_opts)
     r->throttle_userdata = o.throttle_userdata;
     r->poll_s = o.poll_s > 0 ? o.poll_s : 0.25;
     r->flags = o.flags;
+    r->target_batch_s = o.target_batch_s > 0 && o.target_batch_s < 1e9 ? o.target_batch_s : 0;
     if (rc == BF_OK && (!r->ledger_path || !r->actor || (o.warehouse_path && !r->warehouse_path) ||
                         (o.operator_name && !r->operator_name)))
         rc = bf__nomem();
@@ -512,6 +513,14 @@ static int cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+int bf__runner_plan_has(const bf_plan *plan, int64_t ordinal, int64_t lo, int64_t hi)
+{
+    const bf_batch *b = ordinal >= 0 && (size_t)ordinal < bf_plan_count(plan)
+                            ? bf_plan_batch(plan, (size_t)ordinal) : NULL;
+
+    return b && bf_batch_lo(b) == lo && bf_batch_hi(b) == hi;
+}
+
 int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run)
 {
     bf_batch_list *l = NULL;
@@ -527,7 +536,8 @@ int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run)
     if (rc == BF_OK && !rows)
         rc = bf__nomem();
     for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
-        if (bf_batch_list_parent_id(l, i) == 0)
+        if (bf__runner_plan_has(plan, bf_batch_list_ordinal(l, i), bf_batch_list_lo(l, i),
+                               bf_batch_list_hi(l, i)))
             continue;
         rows[n].id = bf_batch_list_id(l, i);
         rows[n].lo = bf_batch_list_lo(l, i);

@@ -47,6 +47,7 @@ struct bf_runner {
     double poll_s;
     char *operator_name;
     unsigned flags;
+    double target_batch_s; /* the host's, or 0 */
     volatile sig_atomic_t stop;
 
     /* handles for the calling thread */
@@ -82,11 +83,13 @@ void bf__job_dispose(bf__job *job);
 int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id);
 
 /*
- * A run's plan with its split halves: the ledger's halves (batches with a
- * parent) keep their parent's ordinal for claim order, but the driver names
- * a batch's staging, snapshot and fence by ordinal, so each half gets one of
- * its own after the plan's: base + its index in batch id order. The run,
- * its rollback and its cleanup all address batches through this.
+ * A run's plan with the batches the ledger cut since: split halves and
+ * batches re-cut by a resize keep the ordinal of the batch they replace for
+ * claim order, but the driver names a batch's staging, snapshot and fence
+ * by ordinal, so each gets one of its own after the plan's: base + its
+ * index in batch id order. A ledger batch is the plan's own when the plan's
+ * batch at its ordinal has its bounds. The run, its rollback and its
+ * cleanup all address batches through this.
  */
 typedef struct bf__halves {
     bf_plan *plan;   /* the plan's batches, then the halves */
@@ -96,7 +99,9 @@ typedef struct bf__halves {
 } bf__halves;
 
 int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run);
-/* The batch of the extended plan for a ledger batch, or NULL when it has none (a newer split). */
+/* Whether the plan's batch at `ordinal` is [lo, hi) (else the ledger cut it since). */
+int bf__runner_plan_has(const bf_plan *plan, int64_t ordinal, int64_t lo, int64_t hi);
+/* The batch of the extended plan for a ledger batch, or NULL when it has none (cut since). */
 const bf_batch *bf__halves_batch(const bf__halves *h, int64_t batch_id, int64_t ordinal,
                                  int64_t lo, int64_t hi);
 void bf__halves_dispose(bf__halves *h);

@@ -61,8 +61,9 @@ static int stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pla
     (void)spec;
     (void)plan;
     (void)run;
-    if (w->job_us) {
-        struct timespec ts = {(time_t)(w->job_us / 1000000), (long)(w->job_us % 1000000) * 1000};
+    if (w->job_us || w->key_us) {
+        uint64_t us = w->job_us + (uint64_t)w->key_us * (uint64_t)(bf_batch_hi(batch) - bf_batch_lo(batch));
+        struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
 
         nanosleep(&ts, NULL);
     }

@@ -25,6 +25,7 @@ typedef struct memwh {
     int64_t refuse_once; /* a batch ordinal whose first publish fails with BF_E_LEASE_LOST; -1 */
     int64_t fail_once;   /* a batch ordinal whose first publish fails with BF_E_DRIVER; -1 */
     unsigned job_us;     /* the job's own time per stage, slept */
+    unsigned key_us;     /* and per key of the batch (a job whose time grows with its width) */
     int64_t drivers;     /* driver handles opened */
 } memwh;
 

@@ -173,6 +173,9 @@ static bf_plan *key_plan(int64_t keys, int64_t width)
     return plan;
 }
 
+/* The seconds a batch should take (adaptive sizing) for the next runner made; 0: none. */
+static double target_s;
+
 static const char *const key[] = {"k"};
 static const char *const cols[] = {"v"};
 
@@ -200,6 +203,7 @@ static bf_runner *make_runner(memwh *w, struct hostq *q, struct seen *s, unsigne
     o.event_userdata = s;
     o.poll_s = 0.02;
     o.flags = flags;
+    o.target_batch_s = target_s;
     ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
     return r;
 }
@@ -477,6 +481,132 @@ START_TEST(a_failed_key_range_split_in_two_is_done_as_two_batches)
 }
 END_TEST
 
+/* The ledger's batches of the run that were done, with their key ranges summed. */
+static void done_batches(int64_t *count, int64_t *keys, int64_t *narrowest, int64_t *widest,
+                         bf_run *run)
+{
+    bf_batch_list *l;
+
+    *count = *keys = *widest = 0;
+    *narrowest = INT64_MAX;
+    ck_assert_int_eq(bf_run_batches(&l, run, BF_BATCH_VALIDATED), BF_OK);
+    for (size_t i = 0; i < bf_batch_list_count(l); i++) {
+        int64_t w = bf_batch_list_hi(l, i) - bf_batch_list_lo(l, i);
+
+        ++*count;
+        *keys += w;
+        if (w < *narrowest)
+            *narrowest = w;
+        if (w > *widest)
+            *widest = w;
+    }
+    bf_batch_list_free(l);
+}
+
+/* How many resize events the ledger holds for the run. */
+static int resize_records(bf_run *run)
+{
+    bf_event_list *e;
+    int n = 0;
+
+    ck_assert_int_eq(bf_run_events(&e, run), BF_OK);
+    for (size_t i = 0; i < bf_event_list_count(e); i++)
+        n += strcmp(bf_event_list_subject(e, i), "resize") == 0;
+    bf_event_list_free(e);
+    return n;
+}
+
+START_TEST(slow_key_batches_are_re_cut_narrower_toward_the_target)
+{
+    memwh *w = memwh_new(1000, 4096);
+    struct seen s;
+    bf_plan *plan = key_plan(1000, 100);
+    bf_runner *r;
+    bf_ledger *l;
+    bf_run *run;
+    int64_t id, count, keys, narrowest, widest, published = 0;
+
+    memset(&s, 0, sizeof s);
+    w->key_us = 1000; /* 1 ms a key: a batch of 100 keys takes 0.1 s, five times the target */
+    target_s = 0.02;
+    r = make_runner(w, NULL, &s, 1, 0);
+    target_s = 0;
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    run = open_run(&l, id);
+    done_batches(&count, &keys, &narrowest, &widest, run);
+    /* Every key done once, in more and narrower batches than the plan's ten. */
+    ck_assert_int_eq(keys, 1000);
+    for (int64_t k = 0; k < 1000; k++)
+        ck_assert_int_eq(w->v[k], k * 10 + 1);
+    for (size_t i = 0; i < w->batches; i++)
+        published += w->publishes[i];
+    ck_assert_int_eq(published, count);
+    ck_assert_int_gt(count, 10);
+    ck_assert_int_eq(widest, 100); /* the first batch, measured before any re-cut */
+    ck_assert_int_le(narrowest, 25);
+    /* Each re-cut is a ledger record and an event, and the first names its measurement. */
+    ck_assert_int_ge(s.count[BF_RUN_EVENT_RESIZED], 1);
+    ck_assert_int_eq(resize_records(run), s.count[BF_RUN_EVENT_RESIZED]);
+    ck_assert_ptr_nonnull(strstr(s.order, "batch_done resized "));
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
+START_TEST(fast_key_batches_grow_toward_the_target_and_none_without_one)
+{
+    memwh *w = memwh_new(2000, 4096);
+    struct seen s;
+    bf_plan *plan = key_plan(2000, 10);
+    bf_runner *r;
+    bf_ledger *l;
+    bf_run *run;
+    int64_t id, count, keys, narrowest, widest;
+
+    memset(&s, 0, sizeof s);
+    target_s = 5; /* batches of a few milliseconds: each width judged grows by a fifth */
+    r = make_runner(w, NULL, &s, 2, 0);
+    target_s = 0;
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    run = open_run(&l, id);
+    done_batches(&count, &keys, &narrowest, &widest, run);
+    ck_assert_int_eq(keys, 2000);
+    for (int64_t k = 0; k < 2000; k++)
+        ck_assert_int_eq(w->v[k], k * 10 + 1);
+    ck_assert_int_lt(count, 200);
+    ck_assert_int_gt(widest, 20);
+    ck_assert_int_ge(s.count[BF_RUN_EVENT_RESIZED], 3);
+    ck_assert_int_eq(resize_records(run), s.count[BF_RUN_EVENT_RESIZED]);
+    ck_assert_ptr_nonnull(strstr(s.last_message, "every batch validated"));
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+
+    /* The same plan without a target keeps its batches. */
+    memset(&s, 0, sizeof s);
+    memwh_free(w);
+    w = memwh_new(2000, 4096);
+    r = make_runner(w, NULL, &s, 2, BF_RUNNER_NEW);
+    set_job(r, plan, NULL, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    run = open_run(&l, id);
+    done_batches(&count, &keys, &narrowest, &widest, run);
+    ck_assert_int_eq(count, 200);
+    ck_assert_int_eq(s.count[BF_RUN_EVENT_RESIZED], 0);
+    ck_assert_int_eq(resize_records(run), 0);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    bf_runner_free(r);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
 START_TEST(bad_options_and_misuse_are_refused)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
@@ -531,6 +661,8 @@ static Suite *suite(void)
     tcase_add_test(tc, a_lost_lease_never_publishes_and_a_failed_attempt_is_retried);
     tcase_add_test(tc, a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable);
     tcase_add_test(tc, a_failed_key_range_split_in_two_is_done_as_two_batches);
+    tcase_add_test(tc, slow_key_batches_are_re_cut_narrower_toward_the_target);
+    tcase_add_test(tc, fast_key_batches_grow_toward_the_target_and_none_without_one);
     tcase_add_test(tc, bad_options_and_misuse_are_refused);
     tcase_add_test(tc, run_without_a_job_is_refused);
     suite_add_tcase(s, tc);

@@ -38,6 +38,9 @@ type RunnerOptions struct {
 	NoWait   bool    // return instead of waiting for batches leased by workers elsewhere
 	Operator string  // who runs it; "" means the ledger's actor
 	PollS    float64 // how often a waiting runner looks again; 0 means 0.25 s
+	// TargetBatchS sizes key-range batches toward this many seconds (adaptive
+	// sizing); 0 means the brief's batching.target_batch_s.
+	TargetBatchS float64
 	// OnEvent receives each event, on the goroutine that called the runner,
 	// one at a time. If it panics, the runner stops (as Stop does), no
 	// further event is passed, and the panic is raised again from the
@@ -107,6 +110,7 @@ func NewRunner(ledgerPath, warehousePath string, opts RunnerOptions) (*Runner, e
 	o.operator_name = operator
 	o.workers = C.uint(opts.Workers)
 	o.poll_s = C.double(opts.PollS)
+	o.target_batch_s = C.double(opts.TargetBatchS)
 	if opts.New {
 		o.flags |= C.BF_RUNNER_NEW
 	}

@@ -324,6 +324,7 @@ class RunnerOptions(ctypes.Structure):
         ("poll_s", ctypes.c_double),
         ("operator_name", ctypes.c_char_p),
         ("flags", ctypes.c_uint),
+        ("target_batch_s", ctypes.c_double),
     ]
 
 

@@ -41,7 +41,9 @@ class Runner(Handle):
     workers: worker threads (0: the run's max_concurrency); new: start a new
     run even if the brief has an unfinished one; force: publish batches an
     earlier run already did; no_wait: return instead of waiting for batches
-    leased elsewhere; operator: who runs it (the ledger's actor when None).
+    leased elsewhere; operator: who runs it (the ledger's actor when None);
+    target_batch_s: seconds a key-range batch should take, for adaptive
+    sizing (0: the brief's batching.target_batch_s).
 
     on_event(event) is called on the thread that called run() (or
     test_slice(), approve(), ...) with each event as a dict: "kind" (its
@@ -54,7 +56,7 @@ class Runner(Handle):
     _free = staticmethod(lib.bf_runner_free)
 
     def __init__(self, ledger, warehouse, workers=0, new=False, force=False, no_wait=False,
-                 operator=None, on_event=None, poll_s=0.0):
+                 operator=None, on_event=None, poll_s=0.0, target_batch_s=0.0):
         self._h = None
         opts = RunnerOptions()
         lib.bf_runner_options_init(ctypes.byref(opts), 1)
@@ -62,6 +64,7 @@ class Runner(Handle):
         opts.ledger_path, opts.warehouse_path, opts.operator_name = self._keep
         opts.workers = workers
         opts.poll_s = poll_s
+        opts.target_batch_s = target_batch_s
         opts.flags = (_NEW if new else 0) | (_FORCE if force else 0) | (_NO_WAIT if no_wait else 0)
         self.on_event = on_event
         self._raised = None
