@@ -242,6 +242,39 @@ BF_API int bf_runner_test_slice(char **json_out, bf_runner *runner, size_t batch
 BF_API int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *ledger,
                                     const char *brief_name);
 
+/* ---- A run's batches as the runner addresses them ------------------------ */
+
+/*
+ * The ledger may cut a run's key-range batches after planning: the halves
+ * of a split and the batches of a resize take the place of the batches they
+ * replace. A view maps every ledger batch of a run to the batch the runner
+ * did it as: the plan's own batch at its ordinal when the bounds agree, else
+ * one of the batches appended after the plan's (one per cut batch, in batch
+ * id order), whose ordinal names its staging and snapshot tables. Hosts that
+ * validate, diff or roll back a recorded run outside the runner (backfill
+ * validate RUN, backfill diff RUN) address its batches through it.
+ */
+typedef struct bf_run_view bf_run_view;
+
+/*
+ * A view of `run`'s batches as the ledger holds them now, over `plan` (the
+ * run's own plan, as made from its brief; borrowed for the view's life).
+ * BF_E_CONFLICT when the plan's fingerprint is not the run's.
+ */
+BF_API int bf_run_view_new(bf_run_view **out, const bf_plan *plan, bf_run *run);
+BF_API void bf_run_view_free(bf_run_view *view);
+/* The plan with the cut batches after its own (owned by the view). */
+BF_API const bf_plan *bf_run_view_plan(const bf_run_view *view);
+/* The batch ledger batch `batch_id` was done as, or NULL for a batch not in the view. */
+BF_API const bf_batch *bf_run_view_batch(const bf_run_view *view, int64_t batch_id);
+/*
+ * The ordinals of the PLAN's own batches (not the view's) that the run has
+ * written: those whose bounds the completed and validated batches cover
+ * between them, cut or not; ascending, for bf_validator_set_written() with
+ * the plan. *out is freed with bf_free().
+ */
+BF_API int bf_run_view_written(size_t **out, size_t *count, const bf_run_view *view);
+
 /* ---- Approval, cutover and refresh -------------------------------------- */
 
 /*

@@ -226,6 +226,7 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     bf_driver *d = NULL;
     bf_plan *plan = NULL;
     bf_batch_list *bl = NULL;
+    bf_run_view *view = NULL;
     json_t *batches = json_array(), *missing_ids = json_array();
     size_t missing = 0, seen = 0, diffed = 0;
     int status = cli_run_brief(&brief, ledger, run, "diff"), rc;
@@ -245,12 +246,15 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
                           bf_run_plan_fingerprint(run));
         goto done;
     }
+    if ((rc = bf_run_view_new(&view, plan, run)) != BF_OK) {
+        status = cli_fail_bf(rc, "diff");
+        goto done;
+    }
     for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
         int state = bf_batch_list_state(bl, i);
-        int64_t id = bf_batch_list_id(bl, i), ord = bf_batch_list_ordinal(bl, i);
+        int64_t id = bf_batch_list_id(bl, i);
         const char *label = bf_batch_list_label(bl, i);
-        const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(plan)
-                                ? bf_plan_batch(plan, (size_t)ord) : NULL;
+        const bf_batch *b = bf_run_view_batch(view, id); /* cut batches too */
         char *json = NULL;
 
         if (state == BF_BATCH_SPLIT || state == BF_BATCH_CANCELLED)
@@ -258,8 +262,12 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
         if (only && id != only)
             continue;
         seen++;
-        if (!b || bf_batch_list_parent_id(bl, i) != 0)
-            continue; /* a split half: its bounds are not a plan batch's */
+        if (!b) {
+            status = cli_fail(EXIT_FAILURE_, "diff: batch %lld of run %lld is not in the run's "
+                              "plan or in what the ledger cut from it", (long long)id,
+                              (long long)bf_run_id(run));
+            goto done;
+        }
         rc = bf_run_before_state(&json, run, id);
         if (rc == BF_E_NOT_FOUND) {
             missing++;
@@ -273,7 +281,8 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
             status = cli_fail_bf(rc, "diff");
             goto done;
         }
-        status = diff_batch(batches, d, brief, plan, b, bf_run_id(run), id, label, json, samples);
+        status = diff_batch(batches, d, brief, bf_run_view_plan(view), b, bf_run_id(run), id, label,
+                            json, samples);
         bf_free(json);
         if (status != EXIT_DONE)
             goto done;
@@ -299,6 +308,7 @@ done:
     json_decref(batches);
     json_decref(missing_ids);
     bf_batch_list_free(bl);
+    bf_run_view_free(view);
     bf_plan_free(plan);
     bf_driver_free(d);
     bf_brief_free(brief);

@@ -65,10 +65,11 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     bf_plan *plan = NULL;
     bf_validator *v = NULL;
     bf_batch_list *bl = NULL;
+    bf_run_view *view = NULL;
     json_t *results = json_array();
     size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0;
     int64_t *rows = NULL;
-    int failed = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
+    int failed = 0, cut = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
 
     if (status != EXIT_DONE)
         goto done;
@@ -86,6 +87,10 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
                           bf_run_plan_fingerprint(run));
         goto done;
     }
+    if ((rc = bf_run_view_new(&view, plan, run)) != BF_OK) {
+        status = cli_fail_bf(rc, "validate");
+        goto done;
+    }
     ords = calloc(bf_batch_list_count(bl) + 1, sizeof *ords);
     rows = calloc(bf_batch_list_count(bl) + 1, sizeof *rows);
     if (!ords || !rows || !results) {
@@ -94,9 +99,8 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     }
     for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
         int state = bf_batch_list_state(bl, i);
-        int64_t id = bf_batch_list_id(bl, i), ord = bf_batch_list_ordinal(bl, i);
-        const bf_batch *b = ord >= 0 && (size_t)ord < bf_plan_count(plan)
-                                ? bf_plan_batch(plan, (size_t)ord) : NULL;
+        int64_t id = bf_batch_list_id(bl, i);
+        const bf_batch *b = bf_run_view_batch(view, id); /* cut batches too */
 
         if (state == BF_BATCH_SPLIT || state == BF_BATCH_CANCELLED)
             continue;
@@ -111,11 +115,16 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
                        bf_batch_state_name((bf_batch_state)state));
             continue;
         }
-        ords[nw] = (size_t)ord;
+        if (!b) {
+            status = cli_fail(EXIT_FAILURE_, "validate: batch %lld of run %lld is not in the "
+                              "run's plan or in what the ledger cut from it", (long long)id,
+                              (long long)bf_run_id(run));
+            goto done;
+        }
+        cut |= bf_batch_ordinal(b) >= bf_plan_count(plan);
+        ords[nw] = bf_batch_ordinal(b);
         rows[nw++] = bf_batch_list_rows_written(bl, i);
-        if (!b || bf_batch_list_parent_id(bl, i) != 0)
-            continue; /* a split half: its bounds are not a plan batch's */
-        if ((rc = one(results, v, d, plan, run, b, id, &failed)) != BF_OK) {
+        if ((rc = one(results, v, d, bf_run_view_plan(view), run, b, id, &failed)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
             goto done;
         }
@@ -127,6 +136,20 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     }
     /* The run-level checks (coverage, expected rows) once the whole run is written. */
     if (!only && !unwritten) {
+        if (cut) {
+            /* Split or resized: the plan's batches the cut ones cover, rows not compared. */
+            size_t *w = NULL;
+
+            if ((rc = bf_run_view_written(&w, &nw, view)) != BF_OK) {
+                status = cli_fail_bf(rc, "validate");
+                goto done;
+            }
+            for (size_t i = 0; i < nw; i++) {
+                ords[i] = w[i];
+                rows[i] = -1;
+            }
+            bf_free(w);
+        }
         if ((rc = bf_validator_set_written(v, ords, rows, nw)) != BF_OK ||
             (rc = one(results, v, d, plan, run, NULL, 0, &failed)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
@@ -152,6 +175,7 @@ done:
     free(ords);
     free(rows);
     bf_batch_list_free(bl);
+    bf_run_view_free(view);
     bf_validator_free(v);
     bf_plan_free(plan);
     bf_driver_free(d);

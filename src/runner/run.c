@@ -936,8 +936,21 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
                            (long long)bf_batch_list_id(l, i));
             break;
         }
-        ords[n] = (size_t)bf_batch_list_ordinal(l, i);
-        rows[n++] = -1; /* skipped batches wrote nothing: rows are not compared */
+    }
+    /* The plan's batches the run wrote, however the ledger cut them. */
+    if (rc == BF_OK) {
+        bf_run_view *v = NULL;
+        size_t *w = NULL;
+
+        rc = bf_run_view_new(&v, r->plan, c->run);
+        if (rc == BF_OK)
+            rc = bf_run_view_written(&w, &n, v);
+        for (size_t i = 0; rc == BF_OK && i < n; i++) {
+            ords[i] = w[i];
+            rows[i] = -1; /* skipped batches wrote nothing: rows are not compared */
+        }
+        bf_free(w);
+        bf_run_view_free(v);
     }
     if (rc == BF_OK && bf_run_current_state(c->run) != BF_RUN_VALIDATING)
         rc = bf_run_set_state(c->run, BF_RUN_VALIDATING, "every batch validated");

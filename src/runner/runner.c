@@ -594,3 +594,174 @@ void bf__halves_dispose(bf__halves *h)
     memset(h, 0, sizeof *h);
 }
 
+
+/* ---- A run's batches as the runner addresses them ---------------------- */
+
+struct view_row {
+    int64_t id, ordinal, lo, hi;
+    int written;
+    const bf_batch *batch;
+};
+
+struct bf_run_view {
+    const bf_plan *plan;
+    bf__halves halves;
+    struct view_row *rows; /* every ledger batch, by id */
+    size_t count;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+    return cmp_id(&((const struct view_row *)a)->id, &((const struct view_row *)b)->id);
+}
+
+int bf_run_view_new(bf_run_view **out, const bf_plan *plan, bf_run *run)
+{
+    bf_run_view *v;
+    bf_batch_list *l = NULL;
+    int rc;
+
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_run_view_new: out is NULL");
+    *out = NULL;
+    if (!plan || !run)
+        return bf__error(BF_E_INVALID, "bf_run_view_new: plan and run are required");
+    if (strcmp(bf_plan_fingerprint(plan), bf_run_plan_fingerprint(run)) != 0)
+        return bf__error(BF_E_CONFLICT, "bf_run_view_new: the plan has fingerprint %s, but run "
+                         "%lld was planned as %s: not the same batches", bf_plan_fingerprint(plan),
+                         (long long)bf_run_id(run), bf_run_plan_fingerprint(run));
+    v = bf__calloc(1, sizeof *v);
+    if (!v)
+        return bf__nomem();
+    v->plan = plan;
+    rc = bf__runner_extend_plan(&v->halves, plan, run);
+    if (rc == BF_OK)
+        rc = bf_run_batches(&l, run, -1);
+    if (rc == BF_OK) {
+        v->rows = bf__calloc(bf_batch_list_count(l) + 1, sizeof *v->rows);
+        if (!v->rows)
+            rc = bf__nomem();
+    }
+    for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
+        int st = bf_batch_list_state(l, i);
+        struct view_row *r = &v->rows[v->count++];
+
+        r->id = bf_batch_list_id(l, i);
+        r->ordinal = bf_batch_list_ordinal(l, i);
+        r->lo = bf_batch_list_lo(l, i);
+        r->hi = bf_batch_list_hi(l, i);
+        r->written = st == BF_BATCH_COMPLETED || st == BF_BATCH_VALIDATED;
+        r->batch = bf__halves_batch(&v->halves, r->id, bf_batch_list_ordinal(l, i), r->lo, r->hi);
+    }
+    bf_batch_list_free(l);
+    if (rc != BF_OK) {
+        bf_run_view_free(v);
+        return rc;
+    }
+    qsort(v->rows, v->count, sizeof *v->rows, cmp_row);
+    *out = v;
+    return BF_OK;
+}
+
+void bf_run_view_free(bf_run_view *view)
+{
+    if (!view)
+        return;
+    bf__halves_dispose(&view->halves);
+    bf__free(view->rows);
+    bf__free(view);
+}
+
+const bf_plan *bf_run_view_plan(const bf_run_view *view)
+{
+    return view ? view->halves.plan : NULL;
+}
+
+const bf_batch *bf_run_view_batch(const bf_run_view *view, int64_t batch_id)
+{
+    struct view_row key = {batch_id, 0, 0, 0, 0, NULL};
+    const struct view_row *r;
+
+    if (!view || !view->count)
+        return NULL;
+    r = bsearch(&key, view->rows, view->count, sizeof *view->rows, cmp_row);
+    return r ? r->batch : NULL;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+int bf_run_view_written(size_t **out, size_t *count, const bf_run_view *view)
+{
+    size_t n = 0, k = 0, m = 0, total;
+    int64_t (*r)[2];
+    size_t *ords;
+
+    if (!out || !count || !view)
+        return bf__error(BF_E_INVALID, "bf_run_view_written: out, count and view are required");
+    *out = NULL;
+    *count = 0;
+    total = bf_plan_count(view->plan);
+    r = bf__calloc(view->count + 1, sizeof *r);
+    ords = bf__calloc(total + 1, sizeof *ords);
+    if (!r || !ords) {
+        bf__free(r);
+        bf__free(ords);
+        return bf__nomem();
+    }
+    if (bf_plan_dimension(view->plan) != BF_DIM_KEY) {
+        /* Only key ranges are ever cut: a written batch is the plan's own at its ordinal. */
+        unsigned char *seen = bf__calloc(total + 1, 1);
+
+        if (!seen) {
+            bf__free(r);
+            bf__free(ords);
+            return bf__nomem();
+        }
+        for (k = 0; k < view->count; k++)
+            if (view->rows[k].written && view->rows[k].ordinal >= 0 &&
+                (size_t)view->rows[k].ordinal < total)
+                seen[view->rows[k].ordinal] = 1;
+        for (size_t i = 0; i < total; i++)
+            if (seen[i])
+                ords[(*count)++] = i;
+        bf__free(seen);
+        bf__free(r);
+        *out = ords;
+        return BF_OK;
+    }
+    /* The written ranges, merged where they touch. */
+    for (size_t i = 0; i < view->count; i++)
+        if (view->rows[i].written) {
+            r[n][0] = view->rows[i].lo;
+            r[n++][1] = view->rows[i].hi;
+        }
+    if (n)
+        qsort(r, n, sizeof *r, cmp_range);
+    for (size_t i = 0; i < n; i++) {
+        if (m && r[i][0] <= r[m - 1][1]) {
+            if (r[i][1] > r[m - 1][1])
+                r[m - 1][1] = r[i][1];
+        } else {
+            r[m][0] = r[i][0];
+            r[m++][1] = r[i][1];
+        }
+    }
+    /* A plan batch is written when one merged range holds it (ranges and batches both by lo). */
+    for (size_t i = 0; i < total; i++) {
+        const bf_batch *b = bf_plan_batch(view->plan, i);
+
+        for (k = 0; k < m; k++)
+            if (r[k][0] <= bf_batch_lo(b) && bf_batch_hi(b) <= r[k][1])
+                break;
+        if (k < m)
+            ords[(*count)++] = i;
+    }
+    bf__free(r);
+    *out = ords;
+    return BF_OK;
+}

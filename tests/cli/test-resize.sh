@@ -6,7 +6,7 @@
 # fingerprint before the run.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 14
+plan 18
 
 make_warehouse() {
     sqlite3 "$1" "
@@ -36,7 +36,8 @@ brief() {
  "batching": {"by": "key", "width": 50, "order": "$2", "max_concurrency": 2, "lease_s": 30$target},
  "write": {"strategy": "partition_overwrite", "snapshot": true},
  "job": {"select": "SELECT o.order_id, o.gross, COALESCE(SUM(r.amount), 0), o.gross - COALESCE(SUM(r.amount), 0) FROM raw_orders o LEFT JOIN raw_refunds r ON r.order_id = o.order_id WHERE o.order_id >= :lo AND o.order_id < :hi GROUP BY o.order_id"},
- "validation": [{"check": "unique"}, {"check": "not_null", "columns": ["net_revenue"], "max_rate": 0}],
+ "validation": [{"check": "unique"}, {"check": "not_null", "columns": ["net_revenue"], "max_rate": 0},
+                {"check": "coverage"}],
  "rollback": {"plan": "Per-batch pre-images; backfill rollback.", "retention_days": 7},
  "communication": {"stakeholders": ["finance"], "channel": "#data"}}
 JSON
@@ -80,6 +81,26 @@ case "$d" in
 *'"width":60,"lo":1050,"hi":9000,'*'"reason":"batch order_id [1000, 1050) took '*) ok "the first record names the measured batch and the new cut" ;;
 *) not_ok "first resize record: $d" ;;
 esac
+
+n=$(q "$A.ledger" "SELECT json_extract(c.value, '$.outcome') || ' ' || json_extract(c.value, '$.observed')
+         FROM validations, json_each(results_json, '$.checks') c
+         WHERE batch_id = 0 AND json_extract(c.value, '$.check') = 'coverage'")
+case "$n" in "pass 160 of 160 batches written, 0 gaps"*) true ;; *) false ;; esac &&
+    ok "run-level coverage passes: the re-cut batches cover all 160 of the plan's" ||
+    not_ok "run-level coverage" "$(q "$A.ledger" "SELECT results_json FROM validations WHERE batch_id = 0")"
+
+# validate and diff RUN address the re-cut batches as the runner did.
+run "$BACKFILL" validate 1 --ledger "$A.ledger" --warehouse "$A"
+expect_rc 0 "validate RUN passes on the resized run"
+n=$(grep -c "^pass .* unique: " "$work/out" || true)
+m=$(q "$A.ledger" "SELECT count(*) FROM batches WHERE state = 3")
+[ "$n" = "$m" ] && grep -q "order_id \[1050, 1110) unique" "$work/out" &&
+    ok "validate RUN checks each of the $m batches as cut" || not_ok "validate checked $n of $m" "$(head -5 "$work/out")"
+run "$BACKFILL" diff 1 --ledger "$A.ledger" --warehouse "$A" --json
+n=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sum(b['changed'] for b in j['batches']), j['diffed'])" "$work/out")
+m=$(q "$A" "SELECT count(DISTINCT order_id) FROM raw_refunds")
+[ "$rc" = 0 ] && [ "$n" = "$m 20" ] || [ "$rc" = 0 ] && [ "${n% *}" = "$m" ] &&
+    ok "diff RUN finds the $m changed orders across the re-cut batches" || not_ok "diff RUN: rc $rc, $n vs $m" "$(head -c 300 "$work/err")"
 
 # Newest first: the re-cut goes down from the top of what is left.
 brief down newest_first 2 >"$work/down.json"
