@@ -46,15 +46,28 @@ void bf__runner_emit(bf_runner *r, bf_run *run, bf_run_event_kind kind, int64_t 
                      double duration_s, const char *message)
 {
     bf_progress progress = BF_PROGRESS_INIT;
-    bf_run_event ev;
-    json_t *o;
-    char *json = NULL;
-    int have_progress = 0;
 
     if (!r || !r->on_event)
         return;
-    if (run && bf_run_progress(&progress, run) == BF_OK)
-        have_progress = 1;
+    bf__runner_emit_with(r, run, run && bf_run_progress(&progress, run) == BF_OK ? &progress : NULL,
+                         kind, batch_id, label, rows_written, rows_deleted, duration_s, message);
+}
+
+void bf__runner_emit_with(bf_runner *r, bf_run *run, const bf_progress *given,
+                          bf_run_event_kind kind, int64_t batch_id, const char *label,
+                          int64_t rows_written, int64_t rows_deleted, double duration_s,
+                          const char *message)
+{
+    bf_progress progress = BF_PROGRESS_INIT;
+    bf_run_event ev;
+    json_t *o;
+    char *json = NULL;
+    int have_progress = given != NULL;
+
+    if (!r || !r->on_event)
+        return;
+    if (given)
+        progress = *given;
     o = json_object();
     if (o) {
         json_object_set_new(o, "format", json_string("backfill-event/1"));

@@ -59,6 +59,8 @@ struct slot {
     int64_t rows_written, rows_deleted;
     double duration_s;
     char message[1024];
+    /* when the claim and the completion went to the ledger: [sent, returned] */
+    int64_t claim_us[2], done_us[2];
 };
 
 /*
@@ -84,6 +86,15 @@ struct run_ctx {
     struct view *retired; /* older views, freed when no task uses them */
     double target_s;     /* adaptive sizing of a key plan: seconds per batch, or 0 */
     int64_t cut_width;   /* the width the batches not yet claimed were cut to (0: not known yet) */
+    /*
+     * The progress events carry (coordinator only): read from the ledger
+     * over [pc_read0, pc_read1], then moved by this runner's own claims and
+     * completions made after that read.
+     */
+    bf_progress pc;
+    int pc_ok;
+    int64_t pc_read0, pc_read1, pc_remaining;
+    double pc_elapsed, pc_eta;
     char **done_keys;    /* idempotency keys earlier runs of the brief completed, sorted */
     size_t done_count;
     pthread_mutex_t lock;
@@ -499,7 +510,9 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
         done.validation_json = json;
         done.validation_tally = tally;
+        s->done_us[0] = bf__runner_mono_us();
         rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
+        s->done_us[1] = bf__runner_mono_us();
         if (rc == BF_E_LEASE_LOST)
             set_result(s, OUT_LEASE_LOST, rc, "%s", bf_last_error());
         else if (rc != BF_OK)
@@ -592,7 +605,9 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     done.validation_json = results_json ? results_json : no_checks_json;
     done.validation_tally = tally;
     done.validation_failure = failed_check ? failure : NULL;
+    s->done_us[0] = bf__runner_mono_us();
     rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
+    s->done_us[1] = bf__runner_mono_us();
     if (rc == BF_E_LEASE_LOST) {
         set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
         goto out;
@@ -709,7 +724,11 @@ static void batch_task(void *arg)
     struct slot *s = arg;
     struct run_ctx *c = s->ctx;
     bf_lease *lease = NULL;
-    int rc = bf_run_claim(&lease, s->run);
+    int rc;
+
+    s->claim_us[0] = bf__runner_mono_us();
+    rc = bf_run_claim(&lease, s->run);
+    s->claim_us[1] = bf__runner_mono_us();
 
     if (rc == BF_E_STATE) {
         set_result(s, OUT_STOPPED, rc, "%s", bf_last_error());
@@ -989,6 +1008,60 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
 }
 
 /* Tell the starts of batches workers claimed since the last look. */
+/* Read the run's progress from the ledger into the cache; NULL when that failed. */
+static const bf_progress *progress_read(struct run_ctx *c)
+{
+    static const bf_progress init = BF_PROGRESS_INIT;
+
+    c->pc = init;
+    c->pc_read0 = bf__runner_mono_us();
+    c->pc_ok = bf_run_progress(&c->pc, c->run) == BF_OK;
+    c->pc_read1 = bf__runner_mono_us();
+    c->pc_remaining = c->pc.pending + c->pc.running;
+    c->pc_elapsed = c->pc.elapsed_s;
+    c->pc_eta = c->pc.eta_s;
+    return c->pc_ok ? &c->pc : NULL;
+}
+
+/*
+ * The progress for a batch_started or batch_done event of slot `s`.
+ * Reading the counts costs a pass over the run's batches, too much for two
+ * events per batch on a long run, so the last read (at most a second old)
+ * is moved by the event's own change: a claim makes a pending batch
+ * running, a completion a running batch validated with its rows. A change
+ * the read already saw (it reached the ledger before the read began) moves
+ * nothing; one whose time overlaps the read's reads again. Changes by
+ * other processes show at the next read.
+ */
+static const bf_progress *told_progress(struct run_ctx *c, const struct slot *s, int started)
+{
+    int64_t now = bf__runner_mono_us(), sent, back;
+
+    if (!c->pc_ok || now - c->pc_read1 > 1000000)
+        return progress_read(c);
+    sent = started ? s->claim_us[0] : s->done_us[0];
+    back = started ? s->claim_us[1] : s->done_us[1];
+    if (sent <= c->pc_read1 && back >= c->pc_read0)
+        return progress_read(c); /* the read may or may not have seen it */
+    if (sent > c->pc_read1) {
+        if (started) {
+            c->pc.pending -= c->pc.pending > 0;
+            c->pc.running++;
+        } else {
+            c->pc.running -= c->pc.running > 0;
+            c->pc.validated++;
+            c->pc.rows_written += s->rows_written;
+            c->pc.rows_deleted += s->rows_deleted;
+        }
+    }
+    if (c->pc.state == BF_RUN_RUNNING)
+        c->pc.elapsed_s = c->pc_elapsed + (double)(now - c->pc_read1) / 1e6;
+    if (c->pc_eta >= 0 && c->pc_remaining > 0)
+        c->pc.eta_s = c->pc_eta * (double)(c->pc.pending + c->pc.running) /
+                      (double)c->pc_remaining;
+    return &c->pc;
+}
+
 static void tell_starts(struct run_ctx *c)
 {
     for (unsigned i = 0; i < c->nslots; i++) {
@@ -1001,8 +1074,9 @@ static void tell_starts(struct run_ctx *c)
         pthread_mutex_unlock(&c->lock);
         if (claimed && c->r->on_event) {
             bf_run_refresh(c->run);
-            bf__runner_emit(c->r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0,
-                            0, 0, NULL);
+            bf__runner_emit_with(c->r, c->run, told_progress(c, s, 1),
+                                 BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0, 0, 0,
+                                 NULL);
         }
     }
 }
@@ -1044,6 +1118,7 @@ static int maybe_resize(struct run_ctx *c, const struct slot *s)
         char msg[600];
 
         c->cut_width = next;
+        c->pc_ok = 0; /* the counts changed: the next event reads them */
         bf__snprintf(msg, sizeof msg, "the batches not yet claimed are re-cut to %lld keys each "
                      "(%lld batches): %s", (long long)next, (long long)n, why);
         bf_run_refresh(c->run);
@@ -1074,8 +1149,8 @@ static void collect(struct run_ctx *c, struct loop *L)
             continue;
         if (claimed && r->on_event) { /* claimed and finished since the last look */
             bf_run_refresh(c->run);
-            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_STARTED, s->batch_id, s->label, 0, 0,
-                            0, NULL);
+            bf__runner_emit_with(r, c->run, told_progress(c, s, 1), BF_RUN_EVENT_BATCH_STARTED,
+                                 s->batch_id, s->label, 0, 0, 0, NULL);
         }
         if (r->on_event && s->outcome != OUT_NONE)
             bf_run_refresh(c->run); /* for the progress the events carry */
@@ -1092,8 +1167,10 @@ static void collect(struct run_ctx *c, struct loop *L)
         case OUT_DONE:
         case OUT_SKIPPED:
             L->finished_one = 1;
-            bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_DONE, s->batch_id, s->label,
-                            s->rows_written, s->rows_deleted, s->duration_s, s->message);
+            if (r->on_event)
+                bf__runner_emit_with(r, c->run, told_progress(c, s, 0), BF_RUN_EVENT_BATCH_DONE,
+                                     s->batch_id, s->label, s->rows_written, s->rows_deleted,
+                                     s->duration_s, s->message);
             if (s->outcome == OUT_DONE && !L->stopping && (rc = maybe_resize(c, s)) != BF_OK &&
                 L->final_rc == BF_OK) {
                 L->final_rc = bf__runner_fail(r, rc);
@@ -1101,10 +1178,12 @@ static void collect(struct run_ctx *c, struct loop *L)
             }
             break;
         case OUT_FAILED:
+            c->pc_ok = 0; /* pending again or failed: the next event reads */
             bf__runner_emit(r, c->run, BF_RUN_EVENT_BATCH_FAILED, s->batch_id, s->label, 0, 0,
                             s->duration_s, s->message);
             break;
         case OUT_LEASE_LOST:
+            c->pc_ok = 0;
             bf__runner_emit(r, c->run, BF_RUN_EVENT_LEASE_LOST, s->batch_id, s->label, 0, 0, 0,
                             s->message);
             break;
@@ -1124,6 +1203,7 @@ static void collect(struct run_ctx *c, struct loop *L)
             }
             break;
         default: /* OUT_INVALID, OUT_CONFLICT, OUT_ERROR stop the run here */
+            c->pc_ok = 0;
             if (L->final_rc == BF_OK) {
                 L->final_rc = bf__error(s->rc, "%s", s->message);
                 bf__runner_fail(r, L->final_rc);
@@ -1306,7 +1386,8 @@ static int claim_loop(struct run_ctx *c)
                 break; /* one claim, then the pause after it finishes */
         }
         if (r->on_event && bf__runner_now_us() - last_progress > 1000000) {
-            bf__runner_emit(r, c->run, BF_RUN_EVENT_PROGRESS, 0, NULL, 0, 0, 0, NULL);
+            bf__runner_emit_with(r, c->run, progress_read(c), BF_RUN_EVENT_PROGRESS, 0, NULL, 0,
+                                 0, 0, NULL);
             last_progress = bf__runner_now_us();
         }
         if (L.in_flight == 0) {

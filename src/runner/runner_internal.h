@@ -117,8 +117,16 @@ void bf__runner_emit(bf_runner *r, bf_run *run, bf_run_event_kind kind, int64_t 
                      const char *label, int64_t rows_written, int64_t rows_deleted,
                      double duration_s, const char *message);
 
+/* The same with the progress to carry (NULL: none; the run's is not read). */
+void bf__runner_emit_with(bf_runner *r, bf_run *run, const bf_progress *progress,
+                          bf_run_event_kind kind, int64_t batch_id, const char *label,
+                          int64_t rows_written, int64_t rows_deleted, double duration_s,
+                          const char *message);
+
 /* The wall clock in microseconds (events and durations). */
 int64_t bf__runner_now_us(void);
+/* A clock that never steps back, in microseconds, for ordering moments across threads. */
+int64_t bf__runner_mono_us(void);
 
 /* ---- Approve, rollback and cleanup (approve.c) ------------------------- */
 

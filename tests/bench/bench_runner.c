@@ -5,9 +5,11 @@
  *   runner_overhead   a run of 10,000 one-key batches whose job does nothing:
  *                     the runner's wall time per batch (claim, idempotency
  *                     lookup, schema check, fingerprints, publish through
- *                     the driver, completion, settle, events) against the
- *                     ledger's bare claim + complete cycle, timed in the same
- *                     process on a ledger of the same size and settings.
+ *                     the driver, completion, settle, and the events with
+ *                     their progress that a host such as backfill run
+ *                     receives) against the ledger's bare claim + complete
+ *                     cycle, timed in the same process on a ledger of the
+ *                     same size and settings.
  *   runner_4workers   a run of 40 batches whose job sleeps 20 ms: wall time
  *                     with 4 worker threads against 1.
  *
@@ -54,6 +56,24 @@ static bf_plan *key_plan(int64_t keys, int64_t width)
 
 static const char *const key[] = {"k"};
 
+/*
+ * What a host does with each event: read its progress (backfill run prints
+ * done of total). With one worker, each batch_done must say one more.
+ */
+static long long events_seen, last_done, miscounted;
+
+static void on_event(void *userdata, const bf_run_event *ev)
+{
+    (void)userdata;
+    events_seen++;
+    if (ev->kind == BF_RUN_EVENT_BATCH_DONE && ev->progress) {
+        long long done = ev->progress->completed + ev->progress->validated;
+
+        miscounted += done != last_done + 1;
+        last_done = done;
+    }
+}
+
 /* One run of `plan` through the runner; returns its wall time. */
 static double run_once(const char *ledger, const bf_plan *plan, memwh *w, unsigned workers,
                        unsigned concurrency)
@@ -73,6 +93,7 @@ static double run_once(const char *ledger, const bf_plan *plan, memwh *w, unsign
     o.driver_userdata = w;
     o.workers = workers;
     o.poll_s = 0.005;
+    o.on_event = on_event;
     spec.table = "t";
     spec.key = key;
     spec.key_count = 1;
@@ -157,9 +178,14 @@ int main(void)
                     (long long)k);
             return 1;
         }
+    if (last_done != n || miscounted) {
+        fprintf(stderr, "bench_runner: the last batch_done says %lld of %lld done, and %lld "
+                "batch_done events did not count one more\n", last_done, (long long)n, miscounted);
+        return 1;
+    }
     printf("BENCH name=runner_overhead value=%.1f unit=us/batch baseline=%.1f ratio=%.3f "
-           "target=max:3 batches=%lld\n", runner_s / (double)n * 1e6, bare_s / (double)n * 1e6,
-           runner_s / bare_s, (long long)n);
+           "target=max:3 batches=%lld events=%lld\n", runner_s / (double)n * 1e6,
+           bare_s / (double)n * 1e6, runner_s / bare_s, (long long)n, events_seen);
     memwh_free(w);
     bf_plan_free(plan);
 

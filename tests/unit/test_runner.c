@@ -137,6 +137,9 @@ struct seen {
     char order[4096];
     char last_message[1024];
     bf_runner *stop_after_first; /* stop this runner at the first batch_done */
+    int64_t last_done;           /* done batches in the last batch_done's progress */
+    int miscounted;              /* batch_done events whose progress counted too few or many */
+    int64_t last_running;        /* running batches in the last batch_started's progress */
 };
 
 static void on_event(void *ud, const bf_run_event *ev)
@@ -154,6 +157,20 @@ static void on_event(void *ud, const bf_run_event *ev)
     }
     if (ev->message)
         snprintf(s->last_message, sizeof s->last_message, "%s", ev->message);
+    if (ev->kind == BF_RUN_EVENT_BATCH_DONE && ev->progress) {
+        int64_t done = ev->progress->completed + ev->progress->validated;
+
+        /*
+         * Fresh runs in one process: at least the batch_done events told so
+         * far (this one included), at most one more per other worker (a batch
+         * completed in the ledger, not told yet), and never fewer than before.
+         */
+        s->miscounted += done < s->count[BF_RUN_EVENT_BATCH_DONE] ||
+                         done > s->count[BF_RUN_EVENT_BATCH_DONE] + 1 || done < s->last_done;
+        s->last_done = done;
+    }
+    if (ev->kind == BF_RUN_EVENT_BATCH_STARTED && ev->progress)
+        s->last_running = ev->progress->running;
     if (ev->kind == BF_RUN_EVENT_BATCH_DONE && s->stop_after_first)
         bf_runner_stop(s->stop_after_first);
 }
@@ -287,6 +304,11 @@ START_TEST(every_batch_is_published_once_through_the_hosts_scheduler_and_driver)
     ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_STARTED], 40);
     ck_assert_int_eq(s.count[BF_RUN_EVENT_BATCH_DONE], 40);
     ck_assert_int_eq(s.count[BF_RUN_EVENT_AWAITING_APPROVAL], 1);
+    /* Each batch_done's progress counts the batches done, with two workers racing. */
+    ck_assert_int_eq(s.miscounted, 0);
+    ck_assert_int_eq(s.last_done, 40);
+    ck_assert_int_ge(s.last_running, 1);
+    ck_assert_int_le(s.last_running, 2);
     ck_assert_ptr_nonnull(strstr(s.order, "started batch_started"));
     ck_assert_str_eq(s.order + strlen(s.order) - strlen("awaiting_approval "),
                      "awaiting_approval ");
