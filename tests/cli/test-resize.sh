@@ -2,11 +2,12 @@
 # Adaptive sizing end to end: a key-range brief with batching.target_batch_s
 # re-cuts the batches not yet claimed as it measures them, upward and
 # downward in key order, leaves the same rows as the plan's own batches,
-# records each re-cut in the ledger, and rolls back to the target's
-# fingerprint before the run.
+# records each re-cut in the ledger, survives kill -9 right after a re-cut,
+# is validated and diffed batch by batch as cut, and rolls back to the
+# target's fingerprint before the run.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 18
+plan 22
 
 make_warehouse() {
     sqlite3 "$1" "
@@ -114,6 +115,20 @@ case "$order" in
 esac
 [ "$(fp "$work/b.db" fct_orders)" = "$plain_fp" ] && ok "and leaves the same rows" ||
     not_ok "rows differ newest_first"
+
+# kill -9 right after the first re-cut (from the run's own --on-event hook), then run again: the
+# new process learns the cut from the ledger and finishes with the same rows.
+make_warehouse "$work/k.db"
+run "$BACKFILL" run "$work/grow.json" --warehouse "$work/k.db" --workers 1 \
+    --on-event 'grep -q "\"event\":\"resized\"" && kill -9 $PPID; true'
+[ "$rc" = 137 ] && ok "the run was killed at its first re-cut" || not_ok "killed run: exit $rc" "$(tail -3 "$work/err")"
+n=$(q "$work/k.db.ledger" "SELECT count(*) FROM events WHERE subject = 'resize'")
+[ "$n" = 1 ] && ok "one re-cut recorded before the kill" || not_ok "resize records before the kill: $n"
+run "$BACKFILL" run "$work/grow.json" --warehouse "$work/k.db" --workers 1
+expect_rc 0 "run again after kill -9 finishes"
+[ "$(fp "$work/k.db" fct_orders)" = "$plain_fp" ] &&
+    [ "$(q "$work/k.db.ledger" "SELECT sum(hi - lo) FROM batches WHERE state = 3")" = 8000 ] &&
+    ok "and leaves the same rows, each key done once" || not_ok "after kill -9 and rerun: rows differ"
 
 # Every batch, re-cut or not, restores from its own pre-image.
 run "$BACKFILL" rollback 1 --ledger "$A.ledger" --warehouse "$A"
