@@ -15,6 +15,13 @@ int bf__idem_findings_add(bf_idem_findings *f, const char *code, bf_idem_severit
 /* "(id=1) x2, (id=2) x2": the duplicated keys of bf_driver_duplicates' samples (probe.c). */
 int bf__idem_describe_keys(char **out, const bf_rows *rows);
 
+/*
+ * CREATE TABLE `name` the shape of the target described by `info`: its
+ * non-generated columns with their declared types and its primary key
+ * (probe.c; the runner's test slice makes its scratch copies with it).
+ */
+int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *name);
+
 /* BF_E_ABI or BF_E_INVALID for a spec the module cannot work with (analyze.c). */
 int bf__idem_check_spec(const bf_write_spec *spec, const bf_plan *plan, const char *op);
 

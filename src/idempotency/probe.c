@@ -185,16 +185,19 @@ struct probe {
     char *copy_sql;
 };
 
-/* CREATE TABLE scratch (non-generated columns with their types, PRIMARY KEY (...)). */
-static int create_sql(char **out, const struct probe *pr)
+/*
+ * CREATE TABLE name (the target's non-generated columns with their types,
+ * PRIMARY KEY (...)): a scratch table the shape of the target (the probe's,
+ * and the test slice's).
+ */
+int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *name)
 {
-    const bf_table_info *info = pr->info;
     size_t n = bf_table_info_column_count(info), pk = 0, any = 0;
     bf__sb sb;
 
     bf__sb_init(&sb);
     bf__sb_append(&sb, "CREATE TABLE ");
-    quote(&sb, pr->scratch);
+    quote(&sb, name);
     bf__sb_append(&sb, " (");
     for (size_t i = 0; i < n; i++) {
         const char *type = bf_table_info_column_type(info, i);
@@ -398,7 +401,7 @@ static int probe(bf_idem_probe *p, struct probe *pr)
      */
     if ((rc = drop_scratch(pr)) != BF_OK)
         return rc;
-    if ((rc = create_sql(&create, pr)) == BF_OK)
+    if ((rc = bf__scratch_create_sql(&create, pr->info, pr->scratch)) == BF_OK)
         rc = bf_driver_execute(pr->driver, create);
     bf__free(create);
     if (rc != BF_OK)

@@ -23,6 +23,7 @@
 #include "backfill/idempotency.h"
 #include "backfill/time.h"
 #include "common/json.h"
+#include "idempotency/idem_internal.h"
 #include "runner/runner_internal.h"
 
 #define SLICE_SUFFIX "__bf_slice"
@@ -275,49 +276,10 @@ static int drop_table(bf_driver *d, const char *table)
 /* CREATE TABLE scratch with the target's non-generated columns, types and primary key. */
 static int create_scratch(bf_driver *d, const bf_table_info *info, const char *scratch)
 {
-    size_t n = bf_table_info_column_count(info), pk = 0, any = 0;
     char *sql = NULL;
-    bf__sb sb;
-    int rc;
+    int rc = bf__scratch_create_sql(&sql, info, scratch);
 
-    bf__sb_init(&sb);
-    bf__sb_append(&sb, "CREATE TABLE ");
-    quote(&sb, scratch);
-    bf__sb_append(&sb, " (");
-    for (size_t i = 0; i < n; i++) {
-        const char *type = bf_table_info_column_type(info, i);
-
-        if (bf_table_info_column_generated(info, i))
-            continue;
-        if (any++)
-            bf__sb_append(&sb, ", ");
-        quote(&sb, bf_table_info_column_name(info, i));
-        if (type && type[0]) {
-            bf__sb_appendc(&sb, ' ');
-            for (const char *t = type; *t; t++)
-                if (bf__ascii_isalpha((unsigned char)*t) || bf__ascii_isdigit((unsigned char)*t) ||
-                    strchr(" _(),", *t))
-                    bf__sb_appendc(&sb, *t);
-        }
-        if (bf_table_info_column_pk(info, i) > pk)
-            pk = bf_table_info_column_pk(info, i);
-    }
-    if (pk) {
-        size_t listed = 0;
-
-        bf__sb_append(&sb, ", PRIMARY KEY (");
-        for (size_t pos = 1; pos <= pk; pos++)
-            for (size_t i = 0; i < n; i++)
-                if (bf_table_info_column_pk(info, i) == pos &&
-                    !bf_table_info_column_generated(info, i)) {
-                    if (listed++)
-                        bf__sb_append(&sb, ", ");
-                    quote(&sb, bf_table_info_column_name(info, i));
-                }
-        bf__sb_appendc(&sb, ')');
-    }
-    bf__sb_appendc(&sb, ')');
-    if ((rc = bf__sb_finish(&sb, &sql)) == BF_OK)
+    if (rc == BF_OK)
         rc = bf_driver_execute(d, sql);
     bf__free(sql);
     return rc;
