@@ -838,7 +838,8 @@ int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *
                       "SELECT count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
                       "(SELECT 1 FROM %T p WHERE %S)",
                       ARGS(table, "c", nulls, parent, match));
-    if (rc == BF_OK)
+    /* No orphan, no sample: the second pass over the batch would find nothing. */
+    if (rc == BF_OK && *out_count)
         rc = sample(&sc, samples, max_samples,
                     "SELECT %C, count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
                     "(SELECT 1 FROM %T p WHERE %S) GROUP BY %C ORDER BY %C LIMIT :bf_limit",
