@@ -25,6 +25,7 @@
 #include "backfill/time.h"
 #include "common/json.h"
 #include "runner/runner_internal.h"
+#include "validate/diff_internal.h"
 
 enum outcome {
     OUT_DONE,       /* published and validated */
@@ -353,24 +354,32 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
 /*
  * The explained delta of each of the brief's batch-level metric checks: how
  * much of the metric's move came from added, removed and changed rows (and
- * which groups, with group_by), from a diff of the batch against its
- * before-state and pre-images. Added to the metric's entry in the results
+ * which groups, with group_by). Added to the metric's entry in the results
  * JSON as "explained", where the change note reads it. A metric the diff
  * cannot decompose (AVG, MIN, ...), or a batch without pre-images, gets
  * none; that is no failure of the batch.
+ *
+ * After a delta publish (pre-images of only the keys it touched, and those
+ * keys) the explanation is read from the touched keys alone: their rows now
+ * and their pre-images, proved against the before-state and the after
+ * fingerprint `fp_after` (bf__diff_explain_touched). Otherwise, or when
+ * that cannot explain, a diff of the batch against its before-state and
+ * pre-images does, with the same numbers.
  */
 static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *b,
-                           const bf_diff_before *before, char **results_json)
+                           const bf_diff_before *before, const char *fp_after,
+                           char **results_json)
 {
     bf_runner *r = s->ctx->r;
     const bf_write_spec *spec = &r->job.spec;
     const char *table = s->ctx->shadow ? s->ctx->shadow : spec->table;
     bf_diff_options o = BF_DIFF_OPTIONS_INIT;
     bf_diff *diff = NULL;
+    bf_fingerprint after;
     json_t *res = NULL, *checks, *entry;
     char snap[600], keys[600], *text = NULL;
     size_t i, k = 0, metrics = 0;
-    int rc = BF_OK, exists = 0;
+    int rc = BF_OK, exists = 0, touched;
 
     for (size_t c = 0; r->brief && c < bf_brief_check_count(r->brief); c++)
         if (bf_brief_check_kind(r->brief, c) == BF_CHECK_METRIC &&
@@ -389,9 +398,7 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         return rc == BF_E_NOMEM ? rc : BF_OK;
     if (exists)
         o.before_keys_table = keys;
-    rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b, before, &o);
-    if (rc != BF_OK)
-        return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
+    touched = exists && fp_after && bf_fingerprint_parse(&after, fp_after) == BF_OK;
     res = bf__json_loads(*results_json, 0, NULL);
     checks = res ? json_object_get(res, "checks") : NULL;
     json_array_foreach(checks, i, entry) {
@@ -418,12 +425,27 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         bf_free(cfg);
         if (check && json_string_value(json_object_get(check, "expr"))) {
             char metric[1200];
+            const char *group_by = json_string_value(json_object_get(check, "group_by"));
+            int got;
 
             bf__snprintf(metric, sizeof metric, "%s",
                          json_string_value(json_object_get(check, "expr")));
-            if (bf_diff_explain(&e, diff, s->driver, plan, b, metric,
-                                json_string_value(json_object_get(check, "group_by")), 5) ==
-                    BF_OK &&
+            got = touched && bf__diff_decomposes(metric) &&
+                  bf__diff_explain_touched(&e, s->driver, table, snap, keys, spec->key,
+                                           spec->key_count, before, &after, plan, b, metric,
+                                           group_by, 5) == BF_OK;
+            if (!got && !diff) {
+                /* The diff, once for the batch; without it nothing is explained. */
+                rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b,
+                                     before, &o);
+                if (rc != BF_OK) {
+                    json_decref(check);
+                    json_decref(res);
+                    return rc == BF_E_NOMEM ? rc : BF_OK;
+                }
+            }
+            if ((got || bf_diff_explain(&e, diff, s->driver, plan, b, metric, group_by, 5) ==
+                            BF_OK) &&
                 bf_diff_explained_to_json(&ej, e) == BF_OK)
                 json_object_set_new(entry, "explained", bf__json_loads(ej, 0, NULL));
         }
@@ -431,6 +453,7 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         bf_diff_explained_free(e);
         json_decref(check);
     }
+    rc = BF_OK;
     if (res) {
         rc = bf__json_dump(&text, res, JSON_COMPACT);
         if (rc == BF_OK) {
@@ -573,7 +596,7 @@ static void do_batch(struct slot *s)
         }
         for (int o = 0; o < 5; o++)
             tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
-        if ((rc = explain_metrics(s, plan, b, before, &results_json)) != BF_OK) {
+        if ((rc = explain_metrics(s, plan, b, before, fp_after, &results_json)) != BF_OK) {
             attempt_failed(s, rc, "explaining the metrics");
             goto out;
         }

@@ -12,21 +12,6 @@
 #include "driver/driver_internal.h"
 #include "validate/diff_internal.h"
 
-struct seg {
-    int64_t segment;
-    bf_fingerprint fp;
-};
-
-struct bf_diff_before {
-    char *table;
-    char **key;
-    size_t key_count;
-    int64_t segments;
-    int64_t rows;
-    struct seg *segs; /* non-empty segments, ascending */
-    size_t seg_count;
-};
-
 static const bf_diff_options options_defaults = BF_DIFF_OPTIONS_INIT;
 static const size_t options_sizes[] = {0, sizeof(bf_diff_options)};
 static const bf__struct_desc options_desc = {"diff options", BF_DIFF_OPTIONS_VERSION,
