@@ -33,6 +33,13 @@ typedef struct bf__sql {
      * the form of bf_sql_vtable.profile_function.
      */
     int profile_shared;
+    /*
+     * Set through bf__driver_consume_staging(): a publish that succeeds
+     * drops the staging table it published from, in its own transaction,
+     * so the caller's bf_driver_drop_staging() afterwards has nothing left
+     * to drop (and commits nothing).
+     */
+    int consume_stage;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */

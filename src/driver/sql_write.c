@@ -1350,6 +1350,9 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
             rc = record_written(&j);
         if (rc == BF_OK)
             rc = delta_end(&j);
+        /* The staged rows are published: their table goes with the same commit. */
+        if (rc == BF_OK && j.s->consume_stage)
+            rc = drop_table(&j, j.stage);
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)

@@ -24,6 +24,7 @@
 #include "backfill/idempotency.h"
 #include "backfill/time.h"
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 #include "validate/diff_internal.h"
 
@@ -784,6 +785,8 @@ static int slot_open(struct slot *s, struct run_ctx *c)
         (rc = bf__runner_open_driver(r, &s->driver)) != BF_OK ||
         (rc = bf_run_open(&s->run, s->ledger, c->run_id)) != BF_OK)
         return rc;
+    /* Each batch drops its staging table after the publish: let the publish's commit do it. */
+    bf__driver_consume_staging(s->driver);
     if (r->brief) {
         rc = bf_validator_new_from_brief(&s->validator, r->brief);
         s->own_validator = rc == BF_OK;

@@ -813,6 +813,41 @@ START_TEST(stale_tokens_cannot_publish)
 }
 END_TEST
 
+/*
+ * The runner drops a batch's staging right after its publish; with
+ * bf__driver_consume_staging the publish's own commit drops it. A publish
+ * the fence refuses leaves the staging (and the target) as they were.
+ */
+START_TEST(a_consuming_publish_drops_its_staging)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_fingerprint published;
+
+    sc.spec.snapshot = 1;
+    bf__driver_consume_staging(sc.d);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_LEASE_LOST);
+    ck_assert(table_exists("t__bf_stage_1_1"));
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
+                                       1, 2), BF_OK);
+    ck_assert(!table_exists("t__bf_stage_1_1"));
+    published = fp_of(sc.d, "t");
+    ck_assert(!bf_fingerprint_equal(&published, &sc.before));
+    /* Nothing is staged any more: a second publish is refused, and dropping is a no-op. */
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
+                                       1, 2), BF_E_STATE);
+    ck_assert_int_eq(bf_driver_drop_staging(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_OK);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    /* The snapshot stays: a restore gives back the table of before. */
+    ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_OK);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    scene_close(&sc);
+}
+END_TEST
+
 /* ---- failures injected at every step of a publish ---- */
 
 struct wrap {
@@ -3159,6 +3194,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
+    tcase_add_test(tc, a_consuming_publish_drops_its_staging);
     tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
                         (int)BF_ARRAY_LEN(injected_patterns));
     tcase_add_test(tc, vtables_from_the_future_are_refused);
