@@ -1112,16 +1112,91 @@ static int delta_snapshot(struct job *j)
  * exactly the rows deleting the bounds and inserting the staged rows
  * leaves.
  */
+/*
+ * Which columns the changed rows of DELTA_ROWS (those whose key the bounds
+ * hold) change: differs[i] is 1 when some changed row's value of column i
+ * is not the same (same_values) as the destination's. A column no changed
+ * row changes keeps the destination's values, which are the same ones, so
+ * the UPDATE need not set it (nor maintain the indexes on it).
+ */
+static int delta_changed_columns(struct job *j, int *differs)
+{
+    int *one = bf__calloc(j->ncols ? j->ncols : 1, sizeof *one);
+    char *same = NULL, *sql = NULL, *from = NULL;
+    size_t n = 0;
+    bf__stmt st;
+    bf__sb sb;
+    int rc = one ? BF_OK : bf__nomem();
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "SELECT ");
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        if (j->keep_key && j->keep_key[i])
+            continue;
+        one[i] = 1;
+        rc = same_values(j, &same, j->qdest, "x", one);
+        one[i] = 0;
+        if (rc == BF_OK)
+            bf__sb_appendf(&sb, "%smax(NOT (%s))", n++ ? ", " : "", same);
+        bf__free(same);
+        same = NULL;
+    }
+    if (rc == BF_OK && !n) {
+        bf__sb_dispose(&sb);
+        bf__free(one);
+        return BF_OK;
+    }
+    if (rc == BF_OK)
+        rc = build(j, &from, " FROM temp.%T x JOIN %T ON %M AND %P",
+                   ARGS(DELTA_ROWS, j->dest, j->qdest, "x", j->qdest));
+    if (rc == BF_OK)
+        bf__sb_append(&sb, from);
+    if (rc == BF_OK)
+        rc = bf__sql_text(&sb, &sql);
+    else
+        bf__sb_dispose(&sb);
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, j->s, sql, &j->binds)) == BF_OK) {
+        if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            size_t c = 0;
+
+            rc = BF_OK;
+            for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+                bf_value v;
+
+                if (j->keep_key && j->keep_key[i])
+                    continue;
+                /* NULL: no changed row at all. */
+                if ((rc = bf__stmt_column(&st, (int)c++, &v)) == BF_OK)
+                    differs[i] = v.type == BF_VALUE_NULL ? 0 : v.type != BF_VALUE_INT || v.i != 0;
+            }
+        } else if (rc == BF_SQL_DONE) {
+            rc = BF_OK;
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(from);
+    bf__free(sql);
+    bf__free(one);
+    return rc;
+}
+
 static int delta_write(struct job *j, bf_publish_result *out)
 {
     char *set = NULL;
     int64_t inserted = 0;
+    int *differs = bf__calloc(j->ncols ? j->ncols : 1, sizeof *differs);
     bf__sb sb;
-    int rc;
+    int rc = differs ? BF_OK : bf__nomem();
 
+    if (rc == BF_OK)
+        rc = delta_changed_columns(j, differs);
+    if (rc != BF_OK) {
+        bf__free(differs);
+        return rc;
+    }
     bf__sb_init(&sb);
     for (size_t i = 0, any = 0; i < j->ncols; i++) {
-        if (j->keep_key && j->keep_key[i])
+        if ((j->keep_key && j->keep_key[i]) || !differs[i])
             continue;
         bf__sb_append(&sb, any++ ? ", " : "");
         if (bf__sql_ident(j->s, &sb, j->cols[i]) != BF_OK)
@@ -1133,7 +1208,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
     if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
                  "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, DELTA, j->xmatch));
-    /* (Nothing to set when every column is the key: then no row is changed, only added.) */
+    /* (Nothing to set when no row is changed, only added: when every column is the key, say.) */
     if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
                  ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
@@ -1148,6 +1223,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
                        (long long)j->removed, (long long)j->added);
     out->written = out->updated + inserted;
     bf__free(set);
+    bf__free(differs);
     return rc;
 }
 
