@@ -193,6 +193,14 @@ int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
                         const bf_batch *batch);
 int bf__sql_profile(void *ud, bf_profile *profile, const char *table, const bf_profile_spec *spec,
                     const bf_plan *plan, const bf_batch *batch);
+/*
+ * bf__sql_profile, and in the same scan `all`: the fingerprint of every
+ * column of `table` within the batch, as bf__sql_fingerprint gives it with
+ * no columns named. BF_E_UNSUPPORTED (nothing read) where the dialect has
+ * no profile or fingerprint aggregate to do both in one statement.
+ */
+int bf__sql_profile_all(bf__sql *s, bf_profile *p, bf_fingerprint *all, const char *table,
+                        const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch);
 int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
                        const char *const *key, size_t key_count, size_t max_samples,
                        const bf_plan *plan, const bf_batch *batch);

@@ -27,6 +27,7 @@
 #include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 #include "validate/diff_internal.h"
+#include "validate/validate_internal.h"
 
 enum outcome {
     OUT_DONE,       /* published and validated */
@@ -574,17 +575,17 @@ static void do_batch(struct slot *s)
         attempt_failed(s, rc, "publish");
         goto out;
     }
-    if ((rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
-                               b)) != BF_OK) {
-        attempt_failed(s, rc, "fingerprint after");
-        goto out;
-    }
     if (s->validator) {
+        bf_fingerprint all;
+        int measured = 0;
+
         if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
             set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
             goto out;
         }
-        rc = bf_validator_after(&results, s->validator, s->driver, plan, b, vstate);
+        /* The after fingerprint comes from the checks' own scan of the batch where it can. */
+        rc = bf__validator_after_fp(&results, s->validator, s->driver, plan, b, vstate, &all,
+                                    &measured);
         if (rc == BF_OK && bf_results_status(results) != BF_OK) {
             failed_check = 1;
             bf__snprintf(failure, sizeof failure, "%s", bf_last_error());
@@ -597,10 +598,19 @@ static void do_batch(struct slot *s)
         }
         for (int o = 0; o < 5; o++)
             tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
-        if ((rc = explain_metrics(s, plan, b, before, fp_after, &results_json)) != BF_OK) {
-            attempt_failed(s, rc, "explaining the metrics");
-            goto out;
-        }
+        if (measured)
+            bf_fingerprint_format(fp_after, sizeof fp_after, &all);
+    }
+    if (!fp_after[0] &&
+        (rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
+                                   b)) != BF_OK) {
+        attempt_failed(s, rc, "fingerprint after");
+        goto out;
+    }
+    if (s->validator &&
+        (rc = explain_metrics(s, plan, b, before, fp_after, &results_json)) != BF_OK) {
+        attempt_failed(s, rc, "explaining the metrics");
+        goto out;
     }
     /* Completed, validated (or the run paused) and recorded, in one ledger transaction. */
     done.rows_written = pub.written;

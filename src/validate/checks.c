@@ -51,6 +51,9 @@ typedef struct ctx {
     size_t nnull, nsum, nfp;
     int fp_owner; /* index+1 of the unchanged_columns check the profile fingerprints */
     bf_profile *prof;
+    bf_fingerprint *all_fp; /* after phase: the fingerprint of every column, from the profile's
+                               scan (bf__validator_after_fp), or NULL */
+    int all_fp_done;        /* whether *all_fp was measured */
     char where[64]; /* "in batch X" / "in the run" */
 } ctx;
 
@@ -613,6 +616,21 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
+    if (!before && x->all_fp && x->s) {
+        /* The caller's fingerprint of every column rides on the same scan where it can. */
+        bf_profile *p = NULL;
+
+        if ((rc = bf__profile_new(&p, &spec)) == BF_OK &&
+            (rc = bf__sql_profile_all(x->s, p, x->all_fp, x->v->table, &spec, x->qplan,
+                                      x->qbatch)) == BF_OK) {
+            x->prof = p;
+            x->all_fp_done = 1;
+            return BF_OK;
+        }
+        bf_profile_free(p);
+        if (rc != BF_E_UNSUPPORTED)
+            return rc;
+    }
     return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->qplan, x->qbatch);
 }
 
@@ -1045,11 +1063,12 @@ static int scope_of(ctx *x)
 }
 
 static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
-                    const bf_batch *batch, int before)
+                    const bf_batch *batch, int before, bf_fingerprint *all_fp)
 {
     int rc, need_sql = 0, has_cov = 0;
 
     memset(x, 0, sizeof *x);
+    x->all_fp = batch ? all_fp : NULL;
     x->v = v;
     x->d = d;
     x->plan = plan;
@@ -1131,7 +1150,7 @@ int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d
     }
     st->v = v;
     st->count = v->count;
-    rc = ctx_open(&x, v, d, plan, batch, 1);
+    rc = ctx_open(&x, v, d, plan, batch, 1, NULL);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++)
         if (BF__RUNS_IN(&v->checks[i], batch))
             rc = capture(&x, &v->checks[i], i, &st->cs[i]);
@@ -1654,16 +1673,25 @@ static int check_error(bf__rentry *e, const bf__vcheck *c, const ctx *x)
 int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
                        const bf_batch *batch, const bf_validation_state *state)
 {
+    return bf__validator_after_fp(out, v, d, plan, batch, state, NULL, NULL);
+}
+
+int bf__validator_after_fp(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
+                           const bf_batch *batch, const bf_validation_state *state,
+                           bf_fingerprint *all_fp, int *measured)
+{
     bf_results *r = NULL;
     ctx x;
     int rc;
 
+    if (measured)
+        *measured = 0;
     if (!out || !v || !d)
         return bf__error(BF_E_INVALID, "bf_validator_after: NULL argument");
     *out = NULL;
     if (state && state->v != v)
         return bf__error(BF_E_INVALID, "bf_validator_after: the state is another validator's");
-    rc = ctx_open(&x, v, d, plan, batch, 0);
+    rc = ctx_open(&x, v, d, plan, batch, 0, measured ? all_fp : NULL);
     if (rc == BF_OK)
         rc = bf__results_new(&r, batch);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++) {
@@ -1720,6 +1748,8 @@ int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf
         if (rc != BF_OK && !fatal(rc))
             rc = check_error(e, c, &x);
     }
+    if (measured)
+        *measured = rc == BF_OK && x.all_fp_done;
     ctx_close(&x);
     if (rc != BF_OK) {
         bf_results_free(r);

@@ -12,6 +12,7 @@
 #include "failalloc.h"
 #include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
+#include "validate/validate_internal.h"
 
 static char dir[64], path[96];
 static sqlite3 *raw;
@@ -139,6 +140,61 @@ START_TEST(not_null_and_row_count_share_a_scan)
     ck_assert_ptr_nonnull(strstr(bf_results_observed(r, 0), "note: 3 of 11 NULL"));
     bf_results_free(r);
     bf_validator_free(v);
+}
+END_TEST
+
+/*
+ * The runner's after fingerprint rides on the checks' profile scan
+ * (bf__validator_after_fp): the same value as bf_driver_fingerprint() of
+ * the batch, every column, the change included; the same results as
+ * bf_validator_after. Without a check that scans, the caller measures it.
+ */
+START_TEST(after_fingerprint_rides_on_the_profile_scan)
+{
+    static const char *const checks[] = {"{\"check\": \"unchanged_columns\"}",
+                                         "{\"check\": \"row_count\", \"min\": 1}",
+                                         "{\"check\": \"metric\", \"expr\": \"SUM(val)\"}"};
+    const bf_batch *b = bf_plan_batch(plan, 0);
+
+    for (size_t i = 0; i < 3; i++) {
+        bf_validator *v = make(checks[i]);
+        bf_validation_state *st = NULL;
+        bf_results *r = NULL, *plain = NULL;
+        bf_fingerprint all, want;
+        char *a = NULL, *p = NULL;
+        int measured = -1;
+
+        ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, b), BF_OK);
+        sql("UPDATE t SET val = val + 1, note = NULL WHERE id = 4");
+        ck_assert_msg(bf__validator_after_fp(&r, v, drv, plan, b, st, &all, &measured) == BF_OK,
+                      "%s", bf_last_error());
+        ck_assert_int_eq(measured, 1);
+        ck_assert_int_eq(bf_driver_fingerprint(&want, drv, "t", NULL, 0, plan, b), BF_OK);
+        ck_assert(bf_fingerprint_equal(&all, &want));
+        ck_assert_int_eq(all.rows, 10);
+        ck_assert_int_eq(bf_validator_after(&plain, v, drv, plan, b, st), BF_OK);
+        ck_assert_int_eq(bf_results_to_json(&a, r), BF_OK);
+        ck_assert_int_eq(bf_results_to_json(&p, plain), BF_OK);
+        ck_assert_str_eq(a, p);
+        bf_free(a);
+        bf_free(p);
+        bf_results_free(r);
+        bf_results_free(plain);
+        bf_validation_state_free(st);
+        bf_validator_free(v);
+    }
+    {
+        bf_validator *v = make("{\"check\": \"unique\"}");
+        bf_results *r = NULL;
+        bf_fingerprint all;
+        int measured = -1;
+
+        ck_assert_int_eq(bf__validator_after_fp(&r, v, drv, plan, b, NULL, &all, &measured),
+                         BF_OK);
+        ck_assert_int_eq(measured, 0);
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
 }
 END_TEST
 
@@ -1027,6 +1083,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
+    tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
     tcase_add_test(tc, metric_compares_before_and_after);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
