@@ -1193,6 +1193,38 @@ static int eval_rows(ctx *x, const bf__vcheck *c, bf__rentry *e)
                        jmax ? (long long)json_integer_value(jmax) : 0LL));
 }
 
+/*
+ * Whether `col` is SQLite's INTEGER PRIMARY KEY of the table, the rowid
+ * itself: the only column of the primary key, which then has no index of
+ * its own (a WITHOUT ROWID table's, or an INTEGER PRIMARY KEY DESC, has
+ * one). Its values are integers, never NULL and never repeated.
+ */
+static int is_rowid_key(const ctx *x, const char *col)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, x->v->table, strlen(x->v->table)};
+    bf__binds b;
+    int64_t pk_indexes = -1;
+    size_t pk = 0, at = 0;
+
+    if (!x->s->vt.dialect || strcmp(x->s->vt.dialect, "sqlite") != 0)
+        return 0;
+    for (size_t i = 0; i < x->info->count; i++)
+        if (x->info->columns[i].pk) {
+            pk++;
+            at = i;
+        }
+    if (pk != 1 || !bf__sql_same_ident(x->info->columns[at].name, col))
+        return 0;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    if (bf__sql_query_int(x->s, &pk_indexes, "SELECT count(*) FROM pragma_index_list(:bf_t) "
+                          "WHERE origin = 'pk'", &b) != BF_OK) {
+        bf_clear_error();
+        return 0;
+    }
+    return pk_indexes == 0;
+}
+
 static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
 {
     const char **cols = NULL;
@@ -1200,9 +1232,15 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
     const char **names = NULL;
     bf_rows *rows = NULL;
     int64_t dups = 0, nullrows = 0;
-    int rc = cols_or(&cols, &n, c, x->v->key, x->v->key_count);
+    int rc = cols_or(&cols, &n, c, x->v->key, x->v->key_count), by_schema;
 
-    /* One ordered pass counts the duplicates and the NULL keys and keeps the samples. */
+    /*
+     * The rowid is unique and never NULL: the schema proves what the pass
+     * would find (no duplicate, no NULL key, no sample). Otherwise one
+     * ordered pass counts the duplicates and the NULL keys and keeps the
+     * samples.
+     */
+    by_schema = rc == BF_OK && n == 1 && is_rowid_key(x, cols[0]);
     if (rc == BF_OK && !(names = bf__calloc(n + 1, sizeof *names)))
         rc = bf__nomem();
     if (rc == BF_OK) {
@@ -1210,7 +1248,7 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
         names[n] = "rows";
         rc = bf__rows_new(&rows, names, n + 1);
     }
-    if (rc == BF_OK)
+    if (rc == BF_OK && !by_schema)
         rc = bf__sql_duplicates_nulls(x->s, rows, &dups, &nullrows, x->v->table, cols, n,
                                       x->v->max_samples, x->qplan, x->qbatch);
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {

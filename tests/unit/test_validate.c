@@ -123,6 +123,46 @@ START_TEST(unique_counts_duplicate_rows_and_null_keys)
 }
 END_TEST
 
+/*
+ * unique on SQLite's INTEGER PRIMARY KEY (the rowid) passes by the schema,
+ * as the pass would; a primary key that is not the rowid (INTEGER PRIMARY
+ * KEY DESC, a text key) may still hold NULL keys, and the pass finds them.
+ */
+START_TEST(unique_on_the_rowid_and_on_other_primary_keys)
+{
+    static const char *const ddl[] = {"id INTEGER PRIMARY KEY, v", "id INTEGER PRIMARY KEY DESC, v",
+                                      "id TEXT PRIMARY KEY, v"};
+    static const char *const key[] = {"id"};
+
+    for (int i = 0; i < 3; i++) {
+        char q[200];
+        bf_validator *v;
+        bf_results *r = NULL;
+
+        snprintf(q, sizeof q, "DROP TABLE IF EXISTS k; CREATE TABLE k (%s);"
+                 "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c')", ddl[i]);
+        sql(q);
+        if (i > 0)
+            sql("INSERT INTO k VALUES (NULL, 'null key')");
+        ck_assert_int_eq(bf_validator_new(&v, "k", key, 1, NULL, 0), BF_OK);
+        ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"unique\", "
+                                                        "\"per\": \"run\"}"), BF_OK);
+        /* The whole table: no plan. */
+        ck_assert_msg(bf_validator_after(&r, v, drv, NULL, NULL, NULL) == BF_OK, "%s",
+                      bf_last_error());
+        if (i == 0) {
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+            ck_assert_str_eq(bf_results_observed(r, 0), "0 duplicate rows, 0 with a NULL key");
+        } else {
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+            ck_assert_str_eq(bf_results_observed(r, 0), "1 duplicate rows, 1 with a NULL key");
+        }
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
 START_TEST(not_null_and_row_count_share_a_scan)
 {
     bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"val\", \"note\"], \"max_rate\": 0.15}");
@@ -1084,6 +1124,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
     tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
+    tcase_add_test(tc, unique_on_the_rowid_and_on_other_primary_keys);
     tcase_add_test(tc, metric_compares_before_and_after);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
