@@ -373,7 +373,7 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
  * (or f('R ...', ...), the shared-argument form, where the dialect has it).
  */
 static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf,
-                  const char *const *all, size_t nall)
+                  const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     const bf__sql *s = sc->s;
     bf__sb sb;
@@ -406,10 +406,18 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
         if (rc == BF_OK)
             rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
     }
-    /* The fingerprint of every column as well, in the same scan (bf__sql_profile_all). */
-    if (all && rc == BF_OK) {
+    /* What else the caller wants of the same scan (bf__sql_profile_with). */
+    if (extra && extra->all && rc == BF_OK) {
         bf__sb_appendf(&sb, ", %s(", s->vt.fingerprint_function);
         rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
+        bf__sb_appendc(&sb, ')');
+    }
+    if (extra && extra->segments && rc == BF_OK) {
+        bf__sb_appendf(&sb, ", %s(:bf_n, :bf_kc, ", s->vt.segments_function);
+        rc = bf__sql_ident_list(s, &sb, NULL, extra->key, extra->key_count);
+        bf__sb_append(&sb, ", ");
+        if (rc == BF_OK)
+            rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
     }
     if (rc == BF_OK)
@@ -526,12 +534,13 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
 
 /* The whole profile in one statement around the dialect's profile aggregate. */
 static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spec, size_t nf,
-                      const char *const *all, size_t nall, bf_fingerprint *all_fp)
+                      const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     bf__stmt st;
     bf_value v;
     char *sql = NULL;
-    int rc = pf_sql(sc, &sql, spec, nf, all_fp ? all : NULL, nall);
+    int rc = pf_sql(sc, &sql, spec, nf, all, nall, extra);
+    int at = 1 + 2 * (int)spec->minmax_count;
 
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
@@ -546,9 +555,16 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             if ((rc = bf__stmt_column(&st, 2 + 2 * (int)i, &v)) == BF_OK)
                 rc = bf_profile_set_max(p, i, &v);
         }
-        if (all_fp && rc == BF_OK &&
-            (rc = bf__stmt_column(&st, 1 + 2 * (int)spec->minmax_count, &v)) == BF_OK)
-            rc = fp_from_value(sc->s, all_fp, &v);
+        if (extra && extra->all && rc == BF_OK && (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
+            rc = fp_from_value(sc->s, extra->all, &v);
+        /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
+        if (extra && extra->segments && rc == BF_OK &&
+            (rc = bf__stmt_column(&st, at, &v)) == BF_OK)
+            rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(extra->segments, v.s)
+                 : v.type == BF_VALUE_NULL ? BF_OK
+                 : bf__error(BF_E_DRIVER, "%s: %s returned no segment list",
+                             sc->s->vt.dialect ? sc->s->vt.dialect : "driver",
+                             sc->s->vt.segments_function);
         bf__stmt_finalize(&st);
     }
     bf__free(sql);
@@ -596,8 +612,9 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     return rc;
 }
 
-int bf__sql_profile_all(bf__sql *s, bf_profile *p, bf_fingerprint *all, const char *table,
-                        const bf_profile_spec *spec, const bf_plan *plan, const bf_batch *batch)
+int bf__sql_profile_with(bf__sql *s, bf_profile *p, const bf__profile_extra *extra,
+                         const char *table, const bf_profile_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch)
 {
     struct scan sc;
     const char **names = NULL;
@@ -607,17 +624,28 @@ int bf__sql_profile_all(bf__sql *s, bf_profile *p, bf_fingerprint *all, const ch
     if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
         (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
         rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
-    /* Only around the dialect's profile and fingerprint aggregates: else two scans anyway. */
-    if (rc == BF_OK && (pf_fp_count(&sc, spec) < 0 || !s->vt.fingerprint_function ||
-                        sc.info->count > BF_AGG_MAX_ARGS || !sc.info->count))
-        rc = bf__error(BF_E_UNSUPPORTED, "profile of %s: no one-scan form with the fingerprint",
+    if (rc == BF_OK && extra->segments)
+        rc = scan_check(&sc, extra->key, extra->key_count);
+    /* Only around the dialect's aggregates: else as many scans anyway. */
+    if (rc == BF_OK && (pf_fp_count(&sc, spec) < 0 || !sc.info->count ||
+                        (extra->all && (!s->vt.fingerprint_function ||
+                                        sc.info->count > BF_AGG_MAX_ARGS)) ||
+                        (extra->segments && (!s->vt.segments_function || !extra->key_count ||
+                                             extra->segment_count < 1 ||
+                                             extra->segment_count > BF_SEGMENTS_MAX ||
+                                             sc.info->count + extra->key_count + 2 >
+                                                 BF_AGG_MAX_ARGS))))
+        rc = bf__error(BF_E_UNSUPPORTED, "profile of %s: no one-scan form for what else is asked",
                        table);
     if (rc == BF_OK && !(names = bf__calloc(sc.info->count, sizeof *names)))
         rc = bf__nomem();
     for (size_t i = 0; rc == BF_OK && i < sc.info->count; i++)
         names[i] = sc.info->columns[i].name;
+    bf__binds_int(&sc.binds, "bf_n", extra->segment_count);
+    bf__binds_int(&sc.binds, "bf_kc", (int64_t)extra->key_count);
     if (rc == BF_OK)
-        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec), names, sc.info->count, all);
+        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec), names, sc.info->count,
+                        extra);
     bf__free(names);
     scan_dispose(&sc);
     return rc;

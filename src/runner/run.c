@@ -311,29 +311,35 @@ static int before_sum(char out[64], const char *json)
  * Without a key, or on a driver without segment fingerprints, a scan now.
  */
 static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64],
-                        bf_diff_before **out)
+                        bf_diff_before *captured, bf_diff_before **out)
 {
     const bf_write_spec *spec = &s->ctx->r->job.spec;
-    bf_diff_before *before = NULL;
+    bf_diff_before *before = captured;
     char *json = NULL;
     int rc;
 
     *out = NULL;
-    if (!spec->key_count)
+    if (!spec->key_count) {
+        bf_diff_before_free(captured);
         return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
+    }
     /* Token 1 is the batch's first claim ever: nothing can have published it yet. */
     rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
     if (rc == BF_OK) {
+        bf_diff_before_free(captured);
         rc = before_sum(fp, json);
         if (rc == BF_OK)
             rc = bf_diff_before_from_json(out, json);
         bf_free(json);
         return rc;
     }
-    if (rc != BF_E_NOT_FOUND && rc != BF_E_UNSUPPORTED)
+    if (rc != BF_E_NOT_FOUND && rc != BF_E_UNSUPPORTED) {
+        bf_diff_before_free(captured);
         return rc;
-    rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan, b,
-                         NULL);
+    }
+    /* Captured already in the checks' before scan, or captured now. */
+    rc = before ? BF_OK : bf_diff_capture(&before, s->driver, spec->table, spec->key,
+                                          spec->key_count, plan, b, NULL);
     if (rc == BF_E_UNSUPPORTED)
         return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
     if (rc == BF_OK)
@@ -482,7 +488,7 @@ static void do_batch(struct slot *s)
     char *results_json = NULL, failure[1024];
     int64_t tally[5] = {0, 0, 0, 0, 0};
     bf_validation_state *vstate = NULL;
-    bf_diff_before *before = NULL;
+    bf_diff_before *before = NULL, *captured = NULL;
     bf_results *results = NULL;
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
@@ -552,13 +558,25 @@ static void do_batch(struct slot *s)
             locked = 1;
             bf_validator_set_table(s->validator, spec->table);
         }
-        rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
+        /*
+         * On a batch's first claim its before-state is captured in the
+         * checks' own scan of the batch where the driver can (the same
+         * segments and fingerprints as bf_diff_capture).
+         */
+        if (spec->key_count && s->token <= 1 && s->validator->table &&
+            strcmp(s->validator->table, spec->table) == 0)
+            rc = bf__validator_before_capture(&vstate, s->validator, s->driver, plan, b,
+                                              spec->key, spec->key_count, &captured);
+        else
+            rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
         if (rc != BF_OK) {
             attempt_failed(s, rc, "validation before the publish");
             goto out;
         }
     }
-    if ((rc = batch_before(s, plan, b, fp_before, &before)) != BF_OK) {
+    rc = batch_before(s, plan, b, fp_before, captured, &before);
+    captured = NULL; /* batch_before owns it */
+    if (rc != BF_OK) {
         attempt_failed(s, rc, "the batch's state before");
         goto out;
     }

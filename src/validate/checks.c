@@ -11,6 +11,7 @@
 #include "driver/driver_internal.h"
 #include "driver/sql.h"
 #include "plan/plan_internal.h"
+#include "validate/diff_internal.h"
 #include "validate/results_internal.h"
 
 typedef struct cstate {
@@ -54,6 +55,10 @@ typedef struct ctx {
     bf_fingerprint *all_fp; /* after phase: the fingerprint of every column, from the profile's
                                scan (bf__validator_after_fp), or NULL */
     int all_fp_done;        /* whether *all_fp was measured */
+    const char *const *seg_key; /* before phase: capture a before-state by this key in the
+                                   profile's scan (bf__validator_before_capture), or NULL */
+    size_t seg_key_count;
+    bf_diff_before *capture; /* what was captured */
     char where[64]; /* "in batch X" / "in the run" */
 } ctx;
 
@@ -616,17 +621,41 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
-    if (!before && x->all_fp && x->s) {
-        /* The caller's fingerprint of every column rides on the same scan where it can. */
+    if (x->s && ((!before && x->all_fp) || (before && x->seg_key))) {
+        /* What the caller wants of the batch rides on the same scan where it can. */
+        static const char *const seg_names[] = {"segment", "rows", "fingerprint"};
+        bf__profile_extra extra = {NULL, NULL, x->seg_key, x->seg_key_count, 0};
         bf_profile *p = NULL;
 
+        if (!before) {
+            extra.all = x->all_fp;
+        } else {
+            /* As many segments as bf_diff_capture() makes: one per 32 rows. */
+            bf_profile *count = NULL;
+            bf_profile_spec rows = BF_PROFILE_SPEC_INIT;
+
+            if ((rc = bf_driver_profile(&count, x->d, x->v->table, &rows, x->qplan,
+                                        x->qbatch)) != BF_OK)
+                return rc;
+            extra.segment_count = bf_profile_rows(count) / 32 + 1;
+            if (extra.segment_count > BF_SEGMENTS_MAX)
+                extra.segment_count = BF_SEGMENTS_MAX;
+            bf_profile_free(count);
+            if ((rc = bf__rows_new(&extra.segments, seg_names, 3)) != BF_OK)
+                return rc;
+        }
         if ((rc = bf__profile_new(&p, &spec)) == BF_OK &&
-            (rc = bf__sql_profile_all(x->s, p, x->all_fp, x->v->table, &spec, x->qplan,
-                                      x->qbatch)) == BF_OK) {
+            (rc = bf__sql_profile_with(x->s, p, &extra, x->v->table, &spec, x->qplan,
+                                       x->qbatch)) == BF_OK &&
+            (!before || (rc = bf__diff_before_new(&x->capture, x->v->table, x->seg_key,
+                                                  x->seg_key_count, extra.segment_count,
+                                                  extra.segments)) == BF_OK)) {
+            bf_rows_free(extra.segments);
             x->prof = p;
-            x->all_fp_done = 1;
+            x->all_fp_done = !before;
             return BF_OK;
         }
+        bf_rows_free(extra.segments);
         bf_profile_free(p);
         if (rc != BF_E_UNSUPPORTED)
             return rc;
@@ -1063,12 +1092,15 @@ static int scope_of(ctx *x)
 }
 
 static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
-                    const bf_batch *batch, int before, bf_fingerprint *all_fp)
+                    const bf_batch *batch, int before, bf_fingerprint *all_fp,
+                    const char *const *seg_key, size_t seg_key_count)
 {
     int rc, need_sql = 0, has_cov = 0;
 
     memset(x, 0, sizeof *x);
     x->all_fp = batch ? all_fp : NULL;
+    x->seg_key = batch && seg_key_count ? seg_key : NULL;
+    x->seg_key_count = seg_key_count;
     x->v = v;
     x->d = d;
     x->plan = plan;
@@ -1113,6 +1145,7 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
 
 static void ctx_close(ctx *x)
 {
+    bf_diff_before_free(x->capture);
     bf_profile_free(x->prof);
     bf_table_info_free(x->info);
     bf__free(x->fpcols);
@@ -1136,10 +1169,20 @@ void bf_validation_state_free(bf_validation_state *st)
 int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d,
                         const bf_plan *plan, const bf_batch *batch)
 {
+    return bf__validator_before_capture(out, v, d, plan, batch, NULL, 0, NULL);
+}
+
+int bf__validator_before_capture(bf_validation_state **out, bf_validator *v, bf_driver *d,
+                                 const bf_plan *plan, const bf_batch *batch,
+                                 const char *const *key, size_t key_count,
+                                 bf_diff_before **captured)
+{
     bf_validation_state *st;
     ctx x;
     int rc;
 
+    if (captured)
+        *captured = NULL;
     if (!out || !v || !d)
         return bf__error(BF_E_INVALID, "bf_validator_before: NULL argument");
     *out = NULL;
@@ -1150,10 +1193,15 @@ int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d
     }
     st->v = v;
     st->count = v->count;
-    rc = ctx_open(&x, v, d, plan, batch, 1, NULL);
+    rc = ctx_open(&x, v, d, plan, batch, 1, NULL, captured ? key : NULL,
+                  captured ? key_count : 0);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++)
         if (BF__RUNS_IN(&v->checks[i], batch))
             rc = capture(&x, &v->checks[i], i, &st->cs[i]);
+    if (rc == BF_OK && captured) {
+        *captured = x.capture;
+        x.capture = NULL;
+    }
     ctx_close(&x);
     if (rc != BF_OK) {
         bf_validation_state_free(st);
@@ -1729,7 +1777,7 @@ int bf__validator_after_fp(bf_results **out, bf_validator *v, bf_driver *d, cons
     *out = NULL;
     if (state && state->v != v)
         return bf__error(BF_E_INVALID, "bf_validator_after: the state is another validator's");
-    rc = ctx_open(&x, v, d, plan, batch, 0, measured ? all_fp : NULL);
+    rc = ctx_open(&x, v, d, plan, batch, 0, measured ? all_fp : NULL, NULL, 0);
     if (rc == BF_OK)
         rc = bf__results_new(&r, batch);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++) {

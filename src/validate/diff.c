@@ -166,6 +166,28 @@ int bf_diff_capture(bf_diff_before **out, bf_driver *d, const char *table,
     return BF_OK;
 }
 
+int bf__diff_before_new(bf_diff_before **out, const char *table, const char *const *key,
+                        size_t key_count, int64_t segments, const bf_rows *rows)
+{
+    bf_diff_before *b = bf__calloc(1, sizeof *b);
+    int rc;
+
+    *out = NULL;
+    if (!b)
+        return bf__nomem();
+    b->segments = segments;
+    b->key_count = key_count;
+    rc = segs_from_rows(&b->segs, &b->seg_count, &b->rows, rows);
+    if (rc == BF_OK && (!(b->table = bf__strdup(table)) || !(b->key = dup_strv(key, key_count))))
+        rc = bf__nomem();
+    if (rc != BF_OK) {
+        bf_diff_before_free(b);
+        return rc;
+    }
+    *out = b;
+    return BF_OK;
+}
+
 int bf_diff_before_to_json(char **out, const bf_diff_before *b)
 {
     json_t *root, *key, *segs;

@@ -51,6 +51,14 @@ int bf__diff_touched(bf_rows **out, const bf_rows *rows, const size_t *kidx, bf_
 /* Row indexes of `rows` sorted by key; free with bf__free. */
 int bf__diff_sort(size_t **out, const bf_rows *rows, const size_t *kidx, size_t key_count);
 
+/*
+ * A before-state from segment rows (segment, rows, fingerprint) of `table`
+ * by `key` among `segments`, as bf_diff_capture() makes it from the
+ * driver's. The caller owns *out.
+ */
+int bf__diff_before_new(bf_diff_before **out, const char *table, const char *const *key,
+                        size_t key_count, int64_t segments, const bf_rows *rows);
+
 /* Whether `metric` is SUM(expr), COUNT(*) or COUNT(expr): what bf_diff_explain() decomposes. */
 int bf__diff_decomposes(const char *metric);
 

@@ -124,6 +124,52 @@ START_TEST(unique_counts_duplicate_rows_and_null_keys)
 END_TEST
 
 /*
+ * The runner's before-state rides on the checks' before scan
+ * (bf__validator_before_capture): the same segments and fingerprints as
+ * bf_diff_capture() (their JSON compared), the same checks' state. Without
+ * a check that scans, nothing is captured and the caller captures.
+ */
+START_TEST(before_state_rides_on_the_profile_scan)
+{
+    static const char *const key[] = {"id", "grp"};
+    const bf_batch *b = bf_plan_batch(plan, 1);
+
+    for (int i = 0; i < 2; i++) {
+        bf_validator *v = make(i == 0 ? "{\"check\": \"unchanged_columns\"}"
+                                      : "{\"check\": \"unique\"}");
+        bf_validation_state *st = NULL;
+        bf_diff_before *fused = NULL, *plain = NULL;
+        bf_results *r = NULL;
+        char *a = NULL, *p = NULL;
+
+        ck_assert_msg(bf__validator_before_capture(&st, v, drv, plan, b, key, 2, &fused) == BF_OK,
+                      "%s", bf_last_error());
+        if (i == 1) {
+            ck_assert_ptr_null(fused);
+        } else {
+            ck_assert_ptr_nonnull(fused);
+            ck_assert_int_eq(bf_diff_capture(&plain, drv, "t", key, 2, plan, b, NULL), BF_OK);
+            ck_assert_int_eq(bf_diff_before_to_json(&a, fused), BF_OK);
+            ck_assert_int_eq(bf_diff_before_to_json(&p, plain), BF_OK);
+            ck_assert_str_eq(a, p);
+            ck_assert_int_eq(bf_diff_before_rows(fused), 10);
+            /* The checks' state is whole: the unchanged columns compare after a change. */
+            sql("UPDATE t SET note = 'changed' WHERE id = 12");
+            ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, b, st), BF_OK);
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+            bf_results_free(r);
+        }
+        bf_free(a);
+        bf_free(p);
+        bf_diff_before_free(fused);
+        bf_diff_before_free(plain);
+        bf_validation_state_free(st);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
+/*
  * unique on SQLite's INTEGER PRIMARY KEY (the rowid) passes by the schema,
  * as the pass would; a primary key that is not the rowid (INTEGER PRIMARY
  * KEY DESC, a text key) may still hold NULL keys, and the pass finds them.
@@ -1124,6 +1170,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
     tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
+    tcase_add_test(tc, before_state_rides_on_the_profile_scan);
     tcase_add_test(tc, unique_on_the_rowid_and_on_other_primary_keys);
     tcase_add_test(tc, metric_compares_before_and_after);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
