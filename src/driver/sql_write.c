@@ -171,6 +171,12 @@ static int drop_table(struct job *j, const char *name)
 
 /* ---- stage ---- */
 
+/* A SQLite connection whose publish consumes its staging (bf__driver_consume_staging). */
+static int temp_staging(const bf__sql *s)
+{
+    return s->consume_stage && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+}
+
 int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
                   const bf_batch *batch, int64_t run_id)
 {
@@ -182,10 +188,21 @@ int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pl
     if (rc == BF_OK)
         rc = bf__sql_begin(j.s);
     if (rc == BF_OK) {
-        /* Untyped columns keep the job's values exactly as it produced them. */
-        if ((rc = drop_table(&j, j.stage)) == BF_OK &&
-            (rc = run(&j, NULL, "CREATE TABLE %T (%C)", ARGS(j.stage, NULL))) == BF_OK)
-            rc = run(&j, out, "INSERT INTO %T (%C) %S", ARGS(j.stage, NULL, spec->select));
+        /*
+         * Untyped columns keep the job's values exactly as it produced them.
+         * When the runner publishes and drops the staging on this connection
+         * right after, a temporary table of the connection serves, with
+         * nothing written to the warehouse's file or its journal; statements
+         * name it unqualified, and SQLite looks in temp first.
+         */
+        int tmp = temp_staging(j.s);
+
+        if ((rc = tmp ? run(&j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(j.stage))
+                      : drop_table(&j, j.stage)) == BF_OK &&
+            (rc = run(&j, NULL, tmp ? "CREATE TEMP TABLE %T (%C)" : "CREATE TABLE %T (%C)",
+                      ARGS(j.stage, NULL))) == BF_OK)
+            rc = run(&j, out, tmp ? "INSERT INTO temp.%T (%C) %S" : "INSERT INTO %T (%C) %S",
+                     ARGS(j.stage, NULL, spec->select));
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)

@@ -840,9 +840,11 @@ START_TEST(a_delta_publish_sets_only_the_columns_that_change)
 END_TEST
 
 /*
- * The runner drops a batch's staging right after its publish; with
- * bf__driver_consume_staging the publish's own commit drops it. A publish
- * the fence refuses leaves the staging (and the target) as they were.
+ * The runner publishes and drops a batch's staging on one connection right
+ * after staging it; with bf__driver_consume_staging the staging is a
+ * temporary table of the connection (nothing of it in the warehouse file)
+ * and the publish's own commit drops it. A publish the fence refuses leaves
+ * the staging (and the target) as they were.
  */
 START_TEST(a_consuming_publish_drops_its_staging)
 {
@@ -853,8 +855,9 @@ START_TEST(a_consuming_publish_drops_its_staging)
     bf__driver_consume_staging(sc.d);
     ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_OK);
     ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_LEASE_LOST);
-    ck_assert(table_exists("t__bf_stage_1_1"));
+    ck_assert(!table_exists("t__bf_stage_1_1"));
     ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    /* The staged rows are still there for a publish with the current token. */
     ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
                                        1, 2), BF_OK);
     ck_assert(!table_exists("t__bf_stage_1_1"));
