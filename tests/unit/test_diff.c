@@ -875,6 +875,64 @@ static int sweep_all(void *ctx)
     return rc;
 }
 
+struct touched_sweep {
+    const bf_diff_before *before;
+    bf_fingerprint after;
+    bf_plan *plan;
+};
+
+static int sweep_touched(void *ctx)
+{
+    static const char *const key[] = {"id"};
+    struct touched_sweep *t = ctx;
+    bf_diff_explained *e = NULL;
+    char *json = NULL;
+    int rc = bf__diff_explain_touched(&e, drv, "t", "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
+                                      1, t->before, &t->after, t->plan, bf_plan_batch(t->plan, 1),
+                                      "SUM(amount)", "grp", 2);
+
+    if (rc == BF_OK)
+        rc = bf_diff_explained_to_json(&json, e);
+    bf_free(json);
+    bf_diff_explained_free(e);
+    return rc;
+}
+
+/* The explanation from touched keys: every allocation failure is BF_E_NOMEM and leaks nothing. */
+START_TEST(explained_from_touched_keys_survives_allocation_failures)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    struct touched_sweep t;
+    bf_diff_before *before = NULL;
+
+    t.plan = key_plan(3);
+    sql("CREATE TABLE t (id INTEGER PRIMARY KEY, grp INTEGER, amount REAL);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+        "INSERT INTO t SELECT i, i % 4, i * 0.37 FROM n WHERE i % 7 <> 5;"
+        "CREATE TABLE src AS SELECT id, grp, amount * 1.1 AS amount FROM t "
+        "WHERE id >= 100 AND id < 200 AND id % 10 <> 3 UNION ALL SELECT 103 + 7 * 2, 1, 2.5");
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, grp, amount FROM src WHERE id >= :lo AND id < :hi";
+    spec.snapshot = 1;
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, 1, t.plan, bf_plan_batch(t.plan, 1),
+                                     NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, t.plan, bf_plan_batch(t.plan, 1), 1),
+                     BF_OK);
+    ck_assert_int_eq(bf_driver_publish(NULL, drv, &spec, t.plan, bf_plan_batch(t.plan, 1), 1, 1),
+                     BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&t.after, drv, "t", NULL, 0, t.plan,
+                                           bf_plan_batch(t.plan, 1)), BF_OK);
+    t.before = before;
+    ck_assert_int_eq(sweep_touched(&t), BF_OK);
+    ck_assert_int_ge(failalloc_sweep(sweep_touched, NULL, &t), 20);
+    bf_diff_before_free(before);
+    bf_plan_free(t.plan);
+}
+END_TEST
+
 START_TEST(diff_survives_allocation_failures)
 {
     bf_driver *portable;
@@ -907,6 +965,7 @@ static Suite *suite(void)
     tcase_add_test(tc, explained_delta_of_reals_within_tolerance);
     tcase_add_test(tc, metrics_that_do_not_decompose_are_refused);
     tcase_add_test(tc, diff_survives_allocation_failures);
+    tcase_add_test(tc, explained_from_touched_keys_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1058,6 +1058,7 @@ struct vsweep {
     bf_results *r;
     bf_brief *brief;
     char *json;
+    bf_diff_before *cap;
 };
 
 static int new_op(void *arg)
@@ -1105,6 +1106,33 @@ static void free_r(void *arg)
     struct vsweep *c = arg;
     bf_results_free(c->r);
     c->r = NULL;
+}
+
+/* The runner's fused forms: the before-state and the after fingerprint in the checks' scans. */
+static int before_capture_op(void *arg)
+{
+    static const char *const key[] = {"id", "grp"};
+    struct vsweep *c = arg;
+    return bf__validator_before_capture(&c->st, c->v, drv, plan, bf_plan_batch(plan, 0), key, 2,
+                                        &c->cap);
+}
+
+static void free_st_cap(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validation_state_free(c->st);
+    bf_diff_before_free(c->cap);
+    c->st = NULL;
+    c->cap = NULL;
+}
+
+static int after_fp_op(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_fingerprint all;
+    int measured;
+    return bf__validator_after_fp(&c->r, c->v, drv, plan, bf_plan_batch(plan, 0), c->st, &all,
+                                  &measured);
 }
 
 static int to_json_op(void *arg)
@@ -1158,6 +1186,12 @@ START_TEST(allocation_failures_are_reported)
     ck_assert_int_gt(failalloc_sweep(to_json_op, free_json, &c), 0);
     free_r(&c);
     free_st(&c);
+    ck_assert_int_gt(failalloc_sweep(before_capture_op, free_st_cap, &c), 0);
+    ck_assert_int_eq(before_capture_op(&c), BF_OK);
+    ck_assert_ptr_nonnull(c.cap);
+    ck_assert_int_gt(failalloc_sweep(after_fp_op, free_r, &c), 0);
+    free_r(&c);
+    free_st_cap(&c);
     free_v(&c);
 }
 END_TEST
