@@ -438,10 +438,15 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
 
             bf__snprintf(metric, sizeof metric, "%s",
                          json_string_value(json_object_get(check, "expr")));
-            got = touched && bf__diff_decomposes(metric) &&
-                  bf__diff_explain_touched(&e, s->driver, table, snap, keys, spec->key,
-                                           spec->key_count, before, &after, plan, b, metric,
-                                           group_by, 5) == BF_OK;
+            if (!bf__diff_decomposes(metric)) {
+                /* AVG, MIN, ...: no explanation, as bf_diff_explain would refuse it. */
+                bf_clear_error();
+                json_decref(check);
+                continue;
+            }
+            got = touched && bf__diff_explain_touched(&e, s->driver, table, snap, keys, spec->key,
+                                                      spec->key_count, before, &after, plan, b,
+                                                      metric, group_by, 5) == BF_OK;
             if (!got && !diff) {
                 /* The diff, once for the batch; without it nothing is explained. */
                 rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b,
