@@ -33,6 +33,14 @@ bf__sql *bf__driver_sql(bf_driver *d)
     return d->userdata;
 }
 
+void bf__driver_consume_staging(bf_driver *d)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    if (s)
+        s->consume_stage = 1;
+}
+
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
 {
     return bf__struct_init(vtable, version, &driver_vtable_desc);

@@ -67,6 +67,15 @@ void bf__driver_clear_error(bf_driver *driver);
 int bf__driver_fail_from_thread(bf_driver *driver);
 
 /*
+ * For a caller that drops a batch's staging table right after publishing
+ * it (the runner): from now on a publish through this SQL driver that
+ * succeeds drops the staging table in the publish's own transaction, one
+ * commit fewer per batch; a publish that fails leaves it. A driver made
+ * from a host's vtable is left as it is.
+ */
+void bf__driver_consume_staging(bf_driver *driver);
+
+/*
  * Segment accumulators by key hash (segments.c), shared by the SQL layer's
  * fallback and the SQLite aggregate: one fingerprint per segment.
  */

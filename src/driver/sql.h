@@ -33,6 +33,13 @@ typedef struct bf__sql {
      * the form of bf_sql_vtable.profile_function.
      */
     int profile_shared;
+    /*
+     * Set through bf__driver_consume_staging(): a publish that succeeds
+     * drops the staging table it published from, in its own transaction,
+     * so the caller's bf_driver_drop_staging() afterwards has nothing left
+     * to drop (and commits nothing).
+     */
+    int consume_stage;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */
@@ -186,6 +193,25 @@ int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
                         const bf_batch *batch);
 int bf__sql_profile(void *ud, bf_profile *profile, const char *table, const bf_profile_spec *spec,
                     const bf_plan *plan, const bf_batch *batch);
+/* What else a profile's scan measures for its caller (bf__sql_profile_with). */
+typedef struct bf__profile_extra {
+    bf_fingerprint *all;  /* the fingerprint of every column, as bf__sql_fingerprint gives it with
+                             no columns named; NULL: not wanted */
+    bf_rows *segments;    /* the segment rows of every column by key, as bf__sql_key_segments
+                             fills them (segment, rows, fingerprint); NULL: not wanted */
+    const char *const *key;
+    size_t key_count;
+    int64_t segment_count;
+} bf__profile_extra;
+
+/*
+ * bf__sql_profile, and in the same scan of `table` within the batch what
+ * `extra` asks. BF_E_UNSUPPORTED (nothing read) where the dialect has no
+ * aggregates to do all of it in one statement.
+ */
+int bf__sql_profile_with(bf__sql *s, bf_profile *p, const bf__profile_extra *extra,
+                         const char *table, const bf_profile_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch);
 int bf__sql_duplicates(void *ud, bf_rows *samples, int64_t *out_count, const char *table,
                        const char *const *key, size_t key_count, size_t max_samples,
                        const bf_plan *plan, const bf_batch *batch);

@@ -372,7 +372,8 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
  * SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch
  * (or f('R ...', ...), the shared-argument form, where the dialect has it).
  */
-static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf)
+static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf,
+                  const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     const bf__sql *s = sc->s;
     bf__sb sb;
@@ -404,6 +405,20 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
         rc = add_aggregates(s, &sb, "min", &spec->minmax_columns[i], 1);
         if (rc == BF_OK)
             rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
+    }
+    /* What else the caller wants of the same scan (bf__sql_profile_with). */
+    if (extra && extra->all && rc == BF_OK) {
+        bf__sb_appendf(&sb, ", %s(", s->vt.fingerprint_function);
+        rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
+        bf__sb_appendc(&sb, ')');
+    }
+    if (extra && extra->segments && rc == BF_OK) {
+        bf__sb_appendf(&sb, ", %s(:bf_n, :bf_kc, ", s->vt.segments_function);
+        rc = bf__sql_ident_list(s, &sb, NULL, extra->key, extra->key_count);
+        bf__sb_append(&sb, ", ");
+        if (rc == BF_OK)
+            rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
+        bf__sb_appendc(&sb, ')');
     }
     if (rc == BF_OK)
         rc = scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
@@ -518,12 +533,14 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
 }
 
 /* The whole profile in one statement around the dialect's profile aggregate. */
-static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spec, size_t nf)
+static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spec, size_t nf,
+                      const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     bf__stmt st;
     bf_value v;
     char *sql = NULL;
-    int rc = pf_sql(sc, &sql, spec, nf);
+    int rc = pf_sql(sc, &sql, spec, nf, all, nall, extra);
+    int at = 1 + 2 * (int)spec->minmax_count;
 
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
@@ -538,6 +555,16 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             if ((rc = bf__stmt_column(&st, 2 + 2 * (int)i, &v)) == BF_OK)
                 rc = bf_profile_set_max(p, i, &v);
         }
+        if (extra && extra->all && rc == BF_OK && (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
+            rc = fp_from_value(sc->s, extra->all, &v);
+        /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
+        if (extra && extra->segments && rc == BF_OK &&
+            (rc = bf__stmt_column(&st, at, &v)) == BF_OK)
+            rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(extra->segments, v.s)
+                 : v.type == BF_VALUE_NULL ? BF_OK
+                 : bf__error(BF_E_DRIVER, "%s: %s returned no segment list",
+                             sc->s->vt.dialect ? sc->s->vt.dialect : "driver",
+                             sc->s->vt.segments_function);
         bf__stmt_finalize(&st);
     }
     bf__free(sql);
@@ -557,7 +584,7 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
         (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
         rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
     if (rc == BF_OK && pf_fp_count(&sc, spec) >= 0) {
-        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec));
+        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec), NULL, 0, NULL);
         scan_dispose(&sc);
         return rc;
     }
@@ -581,6 +608,45 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
             rc = bf_profile_set_fingerprint(p, &fp);
     }
     bf__free(sql);
+    scan_dispose(&sc);
+    return rc;
+}
+
+int bf__sql_profile_with(bf__sql *s, bf_profile *p, const bf__profile_extra *extra,
+                         const char *table, const bf_profile_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch)
+{
+    struct scan sc;
+    const char **names = NULL;
+    int rc = scan_init(&sc, s, table, spec->fingerprint_columns, spec->fingerprint_count, plan,
+                       batch);
+
+    if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
+        (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
+        rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
+    if (rc == BF_OK && extra->segments)
+        rc = scan_check(&sc, extra->key, extra->key_count);
+    /* Only around the dialect's aggregates: else as many scans anyway. */
+    if (rc == BF_OK && (pf_fp_count(&sc, spec) < 0 || !sc.info->count ||
+                        (extra->all && (!s->vt.fingerprint_function ||
+                                        sc.info->count > BF_AGG_MAX_ARGS)) ||
+                        (extra->segments && (!s->vt.segments_function || !extra->key_count ||
+                                             extra->segment_count < 1 ||
+                                             extra->segment_count > BF_SEGMENTS_MAX ||
+                                             sc.info->count + extra->key_count + 2 >
+                                                 BF_AGG_MAX_ARGS))))
+        rc = bf__error(BF_E_UNSUPPORTED, "profile of %s: no one-scan form for what else is asked",
+                       table);
+    if (rc == BF_OK && !(names = bf__calloc(sc.info->count, sizeof *names)))
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < sc.info->count; i++)
+        names[i] = sc.info->columns[i].name;
+    bf__binds_int(&sc.binds, "bf_n", extra->segment_count);
+    bf__binds_int(&sc.binds, "bf_kc", (int64_t)extra->key_count);
+    if (rc == BF_OK)
+        rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec), names, sc.info->count,
+                        extra);
+    bf__free(names);
     scan_dispose(&sc);
     return rc;
 }
@@ -838,7 +904,8 @@ int bf__sql_orphans(void *ud, bf_rows *samples, int64_t *out_count, const char *
                       "SELECT count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
                       "(SELECT 1 FROM %T p WHERE %S)",
                       ARGS(table, "c", nulls, parent, match));
-    if (rc == BF_OK)
+    /* No orphan, no sample: the second pass over the batch would find nothing. */
+    if (rc == BF_OK && *out_count)
         rc = sample(&sc, samples, max_samples,
                     "SELECT %C, count(*) FROM %T c WHERE %P AND NOT %S AND NOT EXISTS "
                     "(SELECT 1 FROM %T p WHERE %S) GROUP BY %C ORDER BY %C LIMIT :bf_limit",

@@ -171,6 +171,12 @@ static int drop_table(struct job *j, const char *name)
 
 /* ---- stage ---- */
 
+/* A SQLite connection whose publish consumes its staging (bf__driver_consume_staging). */
+static int temp_staging(const bf__sql *s)
+{
+    return s->consume_stage && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+}
+
 int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
                   const bf_batch *batch, int64_t run_id)
 {
@@ -182,10 +188,21 @@ int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pl
     if (rc == BF_OK)
         rc = bf__sql_begin(j.s);
     if (rc == BF_OK) {
-        /* Untyped columns keep the job's values exactly as it produced them. */
-        if ((rc = drop_table(&j, j.stage)) == BF_OK &&
-            (rc = run(&j, NULL, "CREATE TABLE %T (%C)", ARGS(j.stage, NULL))) == BF_OK)
-            rc = run(&j, out, "INSERT INTO %T (%C) %S", ARGS(j.stage, NULL, spec->select));
+        /*
+         * Untyped columns keep the job's values exactly as it produced them.
+         * When the runner publishes and drops the staging on this connection
+         * right after, a temporary table of the connection serves, with
+         * nothing written to the warehouse's file or its journal; statements
+         * name it unqualified, and SQLite looks in temp first.
+         */
+        int tmp = temp_staging(j.s);
+
+        if ((rc = tmp ? run(&j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(j.stage))
+                      : drop_table(&j, j.stage)) == BF_OK &&
+            (rc = run(&j, NULL, tmp ? "CREATE TEMP TABLE %T (%C)" : "CREATE TABLE %T (%C)",
+                      ARGS(j.stage, NULL))) == BF_OK)
+            rc = run(&j, out, tmp ? "INSERT INTO temp.%T (%C) %S" : "INSERT INTO %T (%C) %S",
+                     ARGS(j.stage, NULL, spec->select));
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
@@ -1112,16 +1129,91 @@ static int delta_snapshot(struct job *j)
  * exactly the rows deleting the bounds and inserting the staged rows
  * leaves.
  */
+/*
+ * Which columns the changed rows of DELTA_ROWS (those whose key the bounds
+ * hold) change: differs[i] is 1 when some changed row's value of column i
+ * is not the same (same_values) as the destination's. A column no changed
+ * row changes keeps the destination's values, which are the same ones, so
+ * the UPDATE need not set it (nor maintain the indexes on it).
+ */
+static int delta_changed_columns(struct job *j, int *differs)
+{
+    int *one = bf__calloc(j->ncols ? j->ncols : 1, sizeof *one);
+    char *same = NULL, *sql = NULL, *from = NULL;
+    size_t n = 0;
+    bf__stmt st;
+    bf__sb sb;
+    int rc = one ? BF_OK : bf__nomem();
+
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "SELECT ");
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        if (j->keep_key && j->keep_key[i])
+            continue;
+        one[i] = 1;
+        rc = same_values(j, &same, j->qdest, "x", one);
+        one[i] = 0;
+        if (rc == BF_OK)
+            bf__sb_appendf(&sb, "%smax(NOT (%s))", n++ ? ", " : "", same);
+        bf__free(same);
+        same = NULL;
+    }
+    if (rc == BF_OK && !n) {
+        bf__sb_dispose(&sb);
+        bf__free(one);
+        return BF_OK;
+    }
+    if (rc == BF_OK)
+        rc = build(j, &from, " FROM temp.%T x JOIN %T ON %M AND %P",
+                   ARGS(DELTA_ROWS, j->dest, j->qdest, "x", j->qdest));
+    if (rc == BF_OK)
+        bf__sb_append(&sb, from);
+    if (rc == BF_OK)
+        rc = bf__sql_text(&sb, &sql);
+    else
+        bf__sb_dispose(&sb);
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, j->s, sql, &j->binds)) == BF_OK) {
+        if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            size_t c = 0;
+
+            rc = BF_OK;
+            for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+                bf_value v;
+
+                if (j->keep_key && j->keep_key[i])
+                    continue;
+                /* NULL: no changed row at all. */
+                if ((rc = bf__stmt_column(&st, (int)c++, &v)) == BF_OK)
+                    differs[i] = v.type == BF_VALUE_NULL ? 0 : v.type != BF_VALUE_INT || v.i != 0;
+            }
+        } else if (rc == BF_SQL_DONE) {
+            rc = BF_OK;
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(from);
+    bf__free(sql);
+    bf__free(one);
+    return rc;
+}
+
 static int delta_write(struct job *j, bf_publish_result *out)
 {
     char *set = NULL;
     int64_t inserted = 0;
+    int *differs = bf__calloc(j->ncols ? j->ncols : 1, sizeof *differs);
     bf__sb sb;
-    int rc;
+    int rc = differs ? BF_OK : bf__nomem();
 
+    if (rc == BF_OK)
+        rc = delta_changed_columns(j, differs);
+    if (rc != BF_OK) {
+        bf__free(differs);
+        return rc;
+    }
     bf__sb_init(&sb);
     for (size_t i = 0, any = 0; i < j->ncols; i++) {
-        if (j->keep_key && j->keep_key[i])
+        if ((j->keep_key && j->keep_key[i]) || !differs[i])
             continue;
         bf__sb_append(&sb, any++ ? ", " : "");
         if (bf__sql_ident(j->s, &sb, j->cols[i]) != BF_OK)
@@ -1133,7 +1225,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
     if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
                  "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, DELTA, j->xmatch));
-    /* (Nothing to set when every column is the key: then no row is changed, only added.) */
+    /* (Nothing to set when no row is changed, only added: when every column is the key, say.) */
     if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
                  ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
@@ -1148,6 +1240,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
                        (long long)j->removed, (long long)j->added);
     out->written = out->updated + inserted;
     bf__free(set);
+    bf__free(differs);
     return rc;
 }
 
@@ -1350,6 +1443,9 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
             rc = record_written(&j);
         if (rc == BF_OK)
             rc = delta_end(&j);
+        /* The staged rows are published: their table goes with the same commit. */
+        if (rc == BF_OK && j.s->consume_stage)
+            rc = drop_table(&j, j.stage);
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)

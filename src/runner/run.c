@@ -24,7 +24,10 @@
 #include "backfill/idempotency.h"
 #include "backfill/time.h"
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
+#include "validate/diff_internal.h"
+#include "validate/validate_internal.h"
 
 enum outcome {
     OUT_DONE,       /* published and validated */
@@ -334,29 +337,35 @@ static int before_sum(char out[64], const char *json)
  * Without a key, or on a driver without segment fingerprints, a scan now.
  */
 static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64],
-                        bf_diff_before **out)
+                        bf_diff_before *captured, bf_diff_before **out)
 {
     const bf_write_spec *spec = &s->ctx->r->job.spec;
-    bf_diff_before *before = NULL;
+    bf_diff_before *before = captured;
     char *json = NULL;
     int rc;
 
     *out = NULL;
-    if (!spec->key_count)
+    if (!spec->key_count) {
+        bf_diff_before_free(captured);
         return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
+    }
     /* Token 1 is the batch's first claim ever: nothing can have published it yet. */
     rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
     if (rc == BF_OK) {
+        bf_diff_before_free(captured);
         rc = before_sum(fp, json);
         if (rc == BF_OK)
             rc = bf_diff_before_from_json(out, json);
         bf_free(json);
         return rc;
     }
-    if (rc != BF_E_NOT_FOUND && rc != BF_E_UNSUPPORTED)
+    if (rc != BF_E_NOT_FOUND && rc != BF_E_UNSUPPORTED) {
+        bf_diff_before_free(captured);
         return rc;
-    rc = bf_diff_capture(&before, s->driver, spec->table, spec->key, spec->key_count, plan, b,
-                         NULL);
+    }
+    /* Captured already in the checks' before scan, or captured now. */
+    rc = before ? BF_OK : bf_diff_capture(&before, s->driver, spec->table, spec->key,
+                                          spec->key_count, plan, b, NULL);
     if (rc == BF_E_UNSUPPORTED)
         return bf__fingerprint_text(fp, s->driver, spec->table, plan, b);
     if (rc == BF_OK)
@@ -379,24 +388,32 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
 /*
  * The explained delta of each of the brief's batch-level metric checks: how
  * much of the metric's move came from added, removed and changed rows (and
- * which groups, with group_by), from a diff of the batch against its
- * before-state and pre-images. Added to the metric's entry in the results
+ * which groups, with group_by). Added to the metric's entry in the results
  * JSON as "explained", where the change note reads it. A metric the diff
  * cannot decompose (AVG, MIN, ...), or a batch without pre-images, gets
  * none; that is no failure of the batch.
+ *
+ * After a delta publish (pre-images of only the keys it touched, and those
+ * keys) the explanation is read from the touched keys alone: their rows now
+ * and their pre-images, proved against the before-state and the after
+ * fingerprint `fp_after` (bf__diff_explain_touched). Otherwise, or when
+ * that cannot explain, a diff of the batch against its before-state and
+ * pre-images does, with the same numbers.
  */
 static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *b,
-                           const bf_diff_before *before, char **results_json)
+                           const bf_diff_before *before, const char *fp_after,
+                           char **results_json)
 {
     bf_runner *r = s->ctx->r;
     const bf_write_spec *spec = &r->job.spec;
     const char *table = s->ctx->shadow ? s->ctx->shadow : spec->table;
     bf_diff_options o = BF_DIFF_OPTIONS_INIT;
     bf_diff *diff = NULL;
+    bf_fingerprint after;
     json_t *res = NULL, *checks, *entry;
     char snap[600], keys[600], *text = NULL;
     size_t i, k = 0, metrics = 0;
-    int rc = BF_OK, exists = 0;
+    int rc = BF_OK, exists = 0, touched;
 
     for (size_t c = 0; r->brief && c < bf_brief_check_count(r->brief); c++)
         if (bf_brief_check_kind(r->brief, c) == BF_CHECK_METRIC &&
@@ -415,9 +432,7 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         return rc == BF_E_NOMEM ? rc : BF_OK;
     if (exists)
         o.before_keys_table = keys;
-    rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b, before, &o);
-    if (rc != BF_OK)
-        return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
+    touched = exists && fp_after && bf_fingerprint_parse(&after, fp_after) == BF_OK;
     res = bf__json_loads(*results_json, 0, NULL);
     checks = res ? json_object_get(res, "checks") : NULL;
     json_array_foreach(checks, i, entry) {
@@ -444,12 +459,32 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         bf_free(cfg);
         if (check && json_string_value(json_object_get(check, "expr"))) {
             char metric[1200];
+            const char *group_by = json_string_value(json_object_get(check, "group_by"));
+            int got;
 
             bf__snprintf(metric, sizeof metric, "%s",
                          json_string_value(json_object_get(check, "expr")));
-            if (bf_diff_explain(&e, diff, s->driver, plan, b, metric,
-                                json_string_value(json_object_get(check, "group_by")), 5) ==
-                    BF_OK &&
+            if (!bf__diff_decomposes(metric)) {
+                /* AVG, MIN, ...: no explanation, as bf_diff_explain would refuse it. */
+                bf_clear_error();
+                json_decref(check);
+                continue;
+            }
+            got = touched && bf__diff_explain_touched(&e, s->driver, table, snap, keys, spec->key,
+                                                      spec->key_count, before, &after, plan, b,
+                                                      metric, group_by, 5) == BF_OK;
+            if (!got && !diff) {
+                /* The diff, once for the batch; without it nothing is explained. */
+                rc = bf_diff_compute(&diff, s->driver, table, spec->key, spec->key_count, plan, b,
+                                     before, &o);
+                if (rc != BF_OK) {
+                    json_decref(check);
+                    json_decref(res);
+                    return rc == BF_E_NOMEM ? rc : BF_OK;
+                }
+            }
+            if ((got || bf_diff_explain(&e, diff, s->driver, plan, b, metric, group_by, 5) ==
+                            BF_OK) &&
                 bf_diff_explained_to_json(&ej, e) == BF_OK)
                 json_object_set_new(entry, "explained", bf__json_loads(ej, 0, NULL));
         }
@@ -457,6 +492,7 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
         bf_diff_explained_free(e);
         json_decref(check);
     }
+    rc = BF_OK;
     if (res) {
         rc = bf__json_dump(&text, res, JSON_COMPACT);
         if (rc == BF_OK) {
@@ -481,7 +517,7 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     char *results_json = NULL, failure[1024];
     int64_t tally[5] = {0, 0, 0, 0, 0};
     bf_validation_state *vstate = NULL;
-    bf_diff_before *before = NULL;
+    bf_diff_before *before = NULL, *captured = NULL;
     bf_results *results = NULL;
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
@@ -544,13 +580,25 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
             locked = 1;
             bf_validator_set_table(s->validator, spec->table);
         }
-        rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
+        /*
+         * On a batch's first claim its before-state is captured in the
+         * checks' own scan of the batch where the driver can (the same
+         * segments and fingerprints as bf_diff_capture).
+         */
+        if (spec->key_count && s->token <= 1 && s->validator->table &&
+            strcmp(s->validator->table, spec->table) == 0)
+            rc = bf__validator_before_capture(&vstate, s->validator, s->driver, plan, b,
+                                              spec->key, spec->key_count, &captured);
+        else
+            rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
         if (rc != BF_OK) {
             attempt_failed(s, rc, "validation before the publish");
             goto out;
         }
     }
-    if ((rc = batch_before(s, plan, b, fp_before, &before)) != BF_OK) {
+    rc = batch_before(s, plan, b, fp_before, captured, &before);
+    captured = NULL; /* batch_before owns it */
+    if (rc != BF_OK) {
         attempt_failed(s, rc, "the batch's state before");
         goto out;
     }
@@ -567,17 +615,17 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         attempt_failed(s, rc, "publish");
         goto out;
     }
-    if ((rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
-                               b)) != BF_OK) {
-        attempt_failed(s, rc, "fingerprint after");
-        goto out;
-    }
     if (s->validator) {
+        bf_fingerprint all;
+        int measured = 0;
+
         if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
             set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
             goto out;
         }
-        rc = bf_validator_after(&results, s->validator, s->driver, plan, b, vstate);
+        /* The after fingerprint comes from the checks' own scan of the batch where it can. */
+        rc = bf__validator_after_fp(&results, s->validator, s->driver, plan, b, vstate, &all,
+                                    &measured);
         if (rc == BF_OK && bf_results_status(results) != BF_OK) {
             failed_check = 1;
             bf__snprintf(failure, sizeof failure, "%s", bf_last_error());
@@ -590,10 +638,19 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         }
         for (int o = 0; o < 5; o++)
             tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
-        if ((rc = explain_metrics(s, plan, b, before, &results_json)) != BF_OK) {
-            attempt_failed(s, rc, "explaining the metrics");
-            goto out;
-        }
+        if (measured)
+            bf_fingerprint_format(fp_after, sizeof fp_after, &all);
+    }
+    if (!fp_after[0] &&
+        (rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,
+                                   b)) != BF_OK) {
+        attempt_failed(s, rc, "fingerprint after");
+        goto out;
+    }
+    if (s->validator &&
+        (rc = explain_metrics(s, plan, b, before, fp_after, &results_json)) != BF_OK) {
+        attempt_failed(s, rc, "explaining the metrics");
+        goto out;
     }
     /* Completed, validated (or the run paused) and recorded, in one ledger transaction. */
     done.rows_written = pub.written;
@@ -861,6 +918,8 @@ static int slot_open(struct slot *s, struct run_ctx *c)
         (rc = bf__runner_open_driver(r, &s->driver)) != BF_OK ||
         (rc = bf_run_open(&s->run, s->ledger, c->run_id)) != BF_OK)
         return rc;
+    /* Each batch drops its staging table after the publish: let the publish's commit do it. */
+    bf__driver_consume_staging(s->driver);
     if (r->brief) {
         rc = bf_validator_new_from_brief(&s->validator, r->brief);
         s->own_validator = rc == BF_OK;

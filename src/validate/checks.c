@@ -11,6 +11,7 @@
 #include "driver/driver_internal.h"
 #include "driver/sql.h"
 #include "plan/plan_internal.h"
+#include "validate/diff_internal.h"
 #include "validate/results_internal.h"
 
 typedef struct cstate {
@@ -51,6 +52,13 @@ typedef struct ctx {
     size_t nnull, nsum, nfp;
     int fp_owner; /* index+1 of the unchanged_columns check the profile fingerprints */
     bf_profile *prof;
+    bf_fingerprint *all_fp; /* after phase: the fingerprint of every column, from the profile's
+                               scan (bf__validator_after_fp), or NULL */
+    int all_fp_done;        /* whether *all_fp was measured */
+    const char *const *seg_key; /* before phase: capture a before-state by this key in the
+                                   profile's scan (bf__validator_before_capture), or NULL */
+    size_t seg_key_count;
+    bf_diff_before *capture; /* what was captured */
     char where[64]; /* "in batch X" / "in the run" */
 } ctx;
 
@@ -613,6 +621,45 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
+    if (x->s && ((!before && x->all_fp) || (before && x->seg_key))) {
+        /* What the caller wants of the batch rides on the same scan where it can. */
+        static const char *const seg_names[] = {"segment", "rows", "fingerprint"};
+        bf__profile_extra extra = {NULL, NULL, x->seg_key, x->seg_key_count, 0};
+        bf_profile *p = NULL;
+
+        if (!before) {
+            extra.all = x->all_fp;
+        } else {
+            /* As many segments as bf_diff_capture() makes: one per 32 rows. */
+            bf_profile *count = NULL;
+            bf_profile_spec rows = BF_PROFILE_SPEC_INIT;
+
+            if ((rc = bf_driver_profile(&count, x->d, x->v->table, &rows, x->qplan,
+                                        x->qbatch)) != BF_OK)
+                return rc;
+            extra.segment_count = bf_profile_rows(count) / 32 + 1;
+            if (extra.segment_count > BF_SEGMENTS_MAX)
+                extra.segment_count = BF_SEGMENTS_MAX;
+            bf_profile_free(count);
+            if ((rc = bf__rows_new(&extra.segments, seg_names, 3)) != BF_OK)
+                return rc;
+        }
+        if ((rc = bf__profile_new(&p, &spec)) == BF_OK &&
+            (rc = bf__sql_profile_with(x->s, p, &extra, x->v->table, &spec, x->qplan,
+                                       x->qbatch)) == BF_OK &&
+            (!before || (rc = bf__diff_before_new(&x->capture, x->v->table, x->seg_key,
+                                                  x->seg_key_count, extra.segment_count,
+                                                  extra.segments)) == BF_OK)) {
+            bf_rows_free(extra.segments);
+            x->prof = p;
+            x->all_fp_done = !before;
+            return BF_OK;
+        }
+        bf_rows_free(extra.segments);
+        bf_profile_free(p);
+        if (rc != BF_E_UNSUPPORTED)
+            return rc;
+    }
     return bf_driver_profile(&x->prof, x->d, x->v->table, &spec, x->qplan, x->qbatch);
 }
 
@@ -1045,11 +1092,15 @@ static int scope_of(ctx *x)
 }
 
 static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
-                    const bf_batch *batch, int before)
+                    const bf_batch *batch, int before, bf_fingerprint *all_fp,
+                    const char *const *seg_key, size_t seg_key_count)
 {
     int rc, need_sql = 0, has_cov = 0;
 
     memset(x, 0, sizeof *x);
+    x->all_fp = batch ? all_fp : NULL;
+    x->seg_key = batch && seg_key_count ? seg_key : NULL;
+    x->seg_key_count = seg_key_count;
     x->v = v;
     x->d = d;
     x->plan = plan;
@@ -1094,6 +1145,7 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
 
 static void ctx_close(ctx *x)
 {
+    bf_diff_before_free(x->capture);
     bf_profile_free(x->prof);
     bf_table_info_free(x->info);
     bf__free(x->fpcols);
@@ -1117,10 +1169,20 @@ void bf_validation_state_free(bf_validation_state *st)
 int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d,
                         const bf_plan *plan, const bf_batch *batch)
 {
+    return bf__validator_before_capture(out, v, d, plan, batch, NULL, 0, NULL);
+}
+
+int bf__validator_before_capture(bf_validation_state **out, bf_validator *v, bf_driver *d,
+                                 const bf_plan *plan, const bf_batch *batch,
+                                 const char *const *key, size_t key_count,
+                                 bf_diff_before **captured)
+{
     bf_validation_state *st;
     ctx x;
     int rc;
 
+    if (captured)
+        *captured = NULL;
     if (!out || !v || !d)
         return bf__error(BF_E_INVALID, "bf_validator_before: NULL argument");
     *out = NULL;
@@ -1131,10 +1193,15 @@ int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d
     }
     st->v = v;
     st->count = v->count;
-    rc = ctx_open(&x, v, d, plan, batch, 1);
+    rc = ctx_open(&x, v, d, plan, batch, 1, NULL, captured ? key : NULL,
+                  captured ? key_count : 0);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++)
         if (BF__RUNS_IN(&v->checks[i], batch))
             rc = capture(&x, &v->checks[i], i, &st->cs[i]);
+    if (rc == BF_OK && captured) {
+        *captured = x.capture;
+        x.capture = NULL;
+    }
     ctx_close(&x);
     if (rc != BF_OK) {
         bf_validation_state_free(st);
@@ -1174,6 +1241,38 @@ static int eval_rows(ctx *x, const bf__vcheck *c, bf__rentry *e)
                        jmax ? (long long)json_integer_value(jmax) : 0LL));
 }
 
+/*
+ * Whether `col` is SQLite's INTEGER PRIMARY KEY of the table, the rowid
+ * itself: the only column of the primary key, which then has no index of
+ * its own (a WITHOUT ROWID table's, or an INTEGER PRIMARY KEY DESC, has
+ * one). Its values are integers, never NULL and never repeated.
+ */
+static int is_rowid_key(const ctx *x, const char *col)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, x->v->table, strlen(x->v->table)};
+    bf__binds b;
+    int64_t pk_indexes = -1;
+    size_t pk = 0, at = 0;
+
+    if (!x->s->vt.dialect || strcmp(x->s->vt.dialect, "sqlite") != 0)
+        return 0;
+    for (size_t i = 0; i < x->info->count; i++)
+        if (x->info->columns[i].pk) {
+            pk++;
+            at = i;
+        }
+    if (pk != 1 || !bf__sql_same_ident(x->info->columns[at].name, col))
+        return 0;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    if (bf__sql_query_int(x->s, &pk_indexes, "SELECT count(*) FROM pragma_index_list(:bf_t) "
+                          "WHERE origin = 'pk'", &b) != BF_OK) {
+        bf_clear_error();
+        return 0;
+    }
+    return pk_indexes == 0;
+}
+
 static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
 {
     const char **cols = NULL;
@@ -1181,9 +1280,15 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
     const char **names = NULL;
     bf_rows *rows = NULL;
     int64_t dups = 0, nullrows = 0;
-    int rc = cols_or(&cols, &n, c, x->v->key, x->v->key_count);
+    int rc = cols_or(&cols, &n, c, x->v->key, x->v->key_count), by_schema;
 
-    /* One ordered pass counts the duplicates and the NULL keys and keeps the samples. */
+    /*
+     * The rowid is unique and never NULL: the schema proves what the pass
+     * would find (no duplicate, no NULL key, no sample). Otherwise one
+     * ordered pass counts the duplicates and the NULL keys and keeps the
+     * samples.
+     */
+    by_schema = rc == BF_OK && n == 1 && is_rowid_key(x, cols[0]);
     if (rc == BF_OK && !(names = bf__calloc(n + 1, sizeof *names)))
         rc = bf__nomem();
     if (rc == BF_OK) {
@@ -1191,7 +1296,7 @@ static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)
         names[n] = "rows";
         rc = bf__rows_new(&rows, names, n + 1);
     }
-    if (rc == BF_OK)
+    if (rc == BF_OK && !by_schema)
         rc = bf__sql_duplicates_nulls(x->s, rows, &dups, &nullrows, x->v->table, cols, n,
                                       x->v->max_samples, x->qplan, x->qbatch);
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {
@@ -1654,16 +1759,25 @@ static int check_error(bf__rentry *e, const bf__vcheck *c, const ctx *x)
 int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
                        const bf_batch *batch, const bf_validation_state *state)
 {
+    return bf__validator_after_fp(out, v, d, plan, batch, state, NULL, NULL);
+}
+
+int bf__validator_after_fp(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
+                           const bf_batch *batch, const bf_validation_state *state,
+                           bf_fingerprint *all_fp, int *measured)
+{
     bf_results *r = NULL;
     ctx x;
     int rc;
 
+    if (measured)
+        *measured = 0;
     if (!out || !v || !d)
         return bf__error(BF_E_INVALID, "bf_validator_after: NULL argument");
     *out = NULL;
     if (state && state->v != v)
         return bf__error(BF_E_INVALID, "bf_validator_after: the state is another validator's");
-    rc = ctx_open(&x, v, d, plan, batch, 0);
+    rc = ctx_open(&x, v, d, plan, batch, 0, measured ? all_fp : NULL, NULL, 0);
     if (rc == BF_OK)
         rc = bf__results_new(&r, batch);
     for (size_t i = 0; rc == BF_OK && i < v->count; i++) {
@@ -1720,6 +1834,8 @@ int bf_validator_after(bf_results **out, bf_validator *v, bf_driver *d, const bf
         if (rc != BF_OK && !fatal(rc))
             rc = check_error(e, c, &x);
     }
+    if (measured)
+        *measured = rc == BF_OK && x.all_fp_done;
     ctx_close(&x);
     if (rc != BF_OK) {
         bf_results_free(r);

@@ -12,21 +12,6 @@
 #include "driver/driver_internal.h"
 #include "validate/diff_internal.h"
 
-struct seg {
-    int64_t segment;
-    bf_fingerprint fp;
-};
-
-struct bf_diff_before {
-    char *table;
-    char **key;
-    size_t key_count;
-    int64_t segments;
-    int64_t rows;
-    struct seg *segs; /* non-empty segments, ascending */
-    size_t seg_count;
-};
-
 static const bf_diff_options options_defaults = BF_DIFF_OPTIONS_INIT;
 static const size_t options_sizes[] = {0, sizeof(bf_diff_options)};
 static const bf__struct_desc options_desc = {"diff options", BF_DIFF_OPTIONS_VERSION,
@@ -171,6 +156,28 @@ int bf_diff_capture(bf_diff_before **out, bf_driver *d, const char *table,
     b->key_count = key_count;
     rc = segs_from_rows(&b->segs, &b->seg_count, &b->rows, rows);
     bf_rows_free(rows);
+    if (rc == BF_OK && (!(b->table = bf__strdup(table)) || !(b->key = dup_strv(key, key_count))))
+        rc = bf__nomem();
+    if (rc != BF_OK) {
+        bf_diff_before_free(b);
+        return rc;
+    }
+    *out = b;
+    return BF_OK;
+}
+
+int bf__diff_before_new(bf_diff_before **out, const char *table, const char *const *key,
+                        size_t key_count, int64_t segments, const bf_rows *rows)
+{
+    bf_diff_before *b = bf__calloc(1, sizeof *b);
+    int rc;
+
+    *out = NULL;
+    if (!b)
+        return bf__nomem();
+    b->segments = segments;
+    b->key_count = key_count;
+    rc = segs_from_rows(&b->segs, &b->seg_count, &b->rows, rows);
     if (rc == BF_OK && (!(b->table = bf__strdup(table)) || !(b->key = dup_strv(key, key_count))))
         rc = bf__nomem();
     if (rc != BF_OK) {

@@ -5,10 +5,12 @@
  * SUM(expr), COUNT(*) and COUNT(expr).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 #include "validate/diff_internal.h"
 
 /* An exact integer while every term is one and nothing overflows; else a real. */
@@ -243,31 +245,165 @@ static int group_cmp_abs(const struct group *a, const struct group *b)
     return bf__diff_value_cmp(&a->value, &b->value);
 }
 
-int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
-                    const bf_plan *plan, const bf_batch *batch, const char *metric,
-                    const char *group_by, size_t top_n)
+/* A new explanation of `metric`, every part 0 (not NULL); its per-row term in *term. */
+static int explained_new(bf_diff_explained **out, char **term, const char *metric)
 {
     bf_diff_explained *e;
-    char *term = NULL;
-    const char *exprs[2];
-    bf_rows *a = NULL, *b = NULL;
-    size_t *kidx = NULL, *ia = NULL, *ib = NULL, cap = 0;
     num zero = {0, 0, 0, 0.0};
     int rc;
 
-    if (!out || !diff || !d || !metric)
-        return bf__error(BF_E_INVALID, "bf_diff_explain: NULL argument");
     *out = NULL;
-    if ((rc = per_row(&term, metric)) != BF_OK)
+    if ((rc = per_row(term, metric)) != BF_OK)
         return rc;
     e = bf__calloc(1, sizeof *e);
     if (!e || !(e->metric = bf__strdup(metric))) {
-        bf__free(term);
+        bf__free(*term);
+        *term = NULL;
         bf__free(e);
         return bf__nomem();
     }
     for (int i = 0; i < 7; i++)
         e->parts[i] = zero;
+    *out = e;
+    return BF_OK;
+}
+
+/*
+ * The contributions of the rows that differ: `a` holds the after rows, `b`
+ * the before rows, each with the key in columns 0 .. kc - 1, the per-row
+ * term in column kc and the group (when grouped) in kc + 1. They are
+ * walked in key order (ia, ib: row indexes sorted by key); a row whose
+ * `keep_*` flag is 0 (NULL: every row is kept) is left out. Each kept row
+ * is added in that order, so one set of rows always gives the same sums,
+ * to the last bit of a real.
+ */
+static int contributions(bf_diff_explained *e, size_t *cap, const bf_rows *a, const size_t *ia,
+                         const unsigned char *keep_a, const bf_rows *b, const size_t *ib,
+                         const unsigned char *keep_b, size_t kc, int grouped, const char *metric,
+                         const char *term)
+{
+    size_t na = bf_rows_count(a), nb = bf_rows_count(b), i = 0, j = 0, *kidx;
+    int rc = BF_OK;
+
+    if (!(kidx = bf__calloc(kc + 1, sizeof *kidx)))
+        return bf__nomem();
+    for (size_t k = 0; k < kc; k++)
+        kidx[k] = k;
+    for (;;) {
+        int c;
+        bf_value va, vb, ga, gb;
+        num x, y;
+
+        while (i < na && keep_a && !keep_a[ia[i]])
+            i++;
+        while (j < nb && keep_b && !keep_b[ib[j]])
+            j++;
+        if (rc != BF_OK || (i >= na && j >= nb))
+            break;
+        c = i >= na ? 1 : j >= nb ? -1 : bf__diff_key_cmp(a, ia[i], b, ib[j], kidx, kidx, kc);
+        if (c <= 0) {
+            bf_rows_value(&va, a, ia[i], kc);
+            x = num_of(&va);
+            if (va.type == BF_VALUE_TEXT || va.type == BF_VALUE_BLOB)
+                rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
+        }
+        if (c >= 0) {
+            bf_rows_value(&vb, b, ib[j], kc);
+            y = num_of(&vb);
+            if (vb.type == BF_VALUE_TEXT || vb.type == BF_VALUE_BLOB)
+                rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
+        }
+        if (rc != BF_OK)
+            break;
+        if (c < 0) {
+            num_add(&e->parts[BF_DIFF_PART_ADDED], &x, 1);
+        } else if (c > 0) {
+            num_add(&e->parts[BF_DIFF_PART_REMOVED], &y, -1);
+        } else {
+            num_add(&e->parts[BF_DIFF_PART_CHANGED], &x, 1);
+            num_add(&e->parts[BF_DIFF_PART_CHANGED], &y, -1);
+        }
+        if (grouped) {
+            if (c <= 0) {
+                bf_rows_value(&ga, a, ia[i], kc + 1);
+                rc = add_group(e, cap, &ga, &x, 1);
+            }
+            if (rc == BF_OK && c >= 0) {
+                bf_rows_value(&gb, b, ib[j], kc + 1);
+                rc = add_group(e, cap, &gb, &y, -1);
+            }
+        }
+        if (c <= 0)
+            i++;
+        if (c >= 0)
+            j++;
+    }
+    bf__free(kidx);
+    return rc;
+}
+
+/*
+ * The end of an explanation whose rows were walked: when the before rows
+ * are only those of the keys touched (`touched`), BEFORE is derived from
+ * AFTER and DELTA is the sum of the parts; then the top_n groups by
+ * absolute contribution are kept.
+ */
+static void explained_finish(bf_diff_explained *e, int touched, size_t top_n)
+{
+    if (touched) {
+        /* BEFORE = AFTER - (ADDED + REMOVED + CHANGED); DELTA is then their sum. */
+        num sum = {0, 0, 0, 0.0};
+
+        num_add(&sum, &e->parts[BF_DIFF_PART_ADDED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_REMOVED], 1);
+        num_add(&sum, &e->parts[BF_DIFF_PART_CHANGED], 1);
+        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+        num_add(&e->parts[BF_DIFF_PART_BEFORE], &sum, -1);
+        e->parts[BF_DIFF_PART_DELTA] = sum;
+    }
+    if (e->group_count) {
+        /* Largest absolute contribution first (insertion sort: groups are few), then keep top_n. */
+        for (size_t i = 1; i < e->group_count; i++) {
+            struct group g = e->groups[i];
+            size_t j = i;
+
+            while (j > 0 && group_cmp_abs(&g, &e->groups[j - 1]) < 0) {
+                e->groups[j] = e->groups[j - 1];
+                j--;
+            }
+            e->groups[j] = g;
+        }
+        while (top_n && e->group_count > top_n)
+            bf__value_dispose(&e->groups[--e->group_count].value);
+    }
+}
+
+/* DELTA = AFTER - BEFORE, both measured. */
+static void measured_delta(bf_diff_explained *e)
+{
+    num zero = {0, 0, 0, 0.0};
+
+    e->parts[BF_DIFF_PART_DELTA] = zero;
+    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_AFTER], 1);
+    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_BEFORE], -1);
+}
+
+int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
+                    const bf_plan *plan, const bf_batch *batch, const char *metric,
+                    const char *group_by, size_t top_n)
+{
+    bf_diff_explained *e = NULL;
+    char *term = NULL;
+    const char *exprs[2];
+    bf_rows *a = NULL, *b = NULL;
+    size_t *kidx = NULL, *ia = NULL, *ib = NULL, cap = 0;
+    int rc;
+
+    if (!out || !diff || !d || !metric)
+        return bf__error(BF_E_INVALID, "bf_diff_explain: NULL argument");
+    *out = NULL;
+    if ((rc = explained_new(&e, &term, metric)) != BF_OK)
+        return rc;
     if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, diff->table, metric, plan, batch)) != BF_OK)
         goto done;
     if (diff->before_keys_table) /* a merge's before table holds only touched keys: derived below */
@@ -280,9 +416,7 @@ int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
         e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
     if (rc != BF_OK)
         goto done;
-    e->parts[BF_DIFF_PART_DELTA] = zero;
-    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_AFTER], 1);
-    num_add(&e->parts[BF_DIFF_PART_DELTA], &e->parts[BF_DIFF_PART_BEFORE], -1);
+    measured_delta(e);
     if (!diff->differing_count)
         goto done;
     exprs[0] = term;
@@ -317,79 +451,10 @@ int bf_diff_explain(bf_diff_explained **out, const bf_diff *diff, bf_driver *d,
     if ((rc = bf__diff_sort(&ia, a, kidx, diff->key_count)) != BF_OK ||
         (rc = bf__diff_sort(&ib, b, kidx, diff->key_count)) != BF_OK)
         goto done;
-    {
-        size_t na = bf_rows_count(a), nb = bf_rows_count(b), i = 0, j = 0, kc = diff->key_count;
-
-        while (rc == BF_OK && (i < na || j < nb)) {
-            int c = i >= na ? 1 : j >= nb ? -1
-                    : bf__diff_key_cmp(a, ia[i], b, ib[j], kidx, kidx, kc);
-            bf_value va, vb, ga, gb;
-            num x, y;
-
-            if (c <= 0) {
-                bf_rows_value(&va, a, ia[i], kc);
-                x = num_of(&va);
-                if (va.type == BF_VALUE_TEXT || va.type == BF_VALUE_BLOB)
-                    rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
-            }
-            if (c >= 0) {
-                bf_rows_value(&vb, b, ib[j], kc);
-                y = num_of(&vb);
-                if (vb.type == BF_VALUE_TEXT || vb.type == BF_VALUE_BLOB)
-                    rc = bf__error(BF_E_INVALID, "metric %s: %s is not numeric", metric, term);
-            }
-            if (rc != BF_OK)
-                break;
-            if (c < 0) {
-                num_add(&e->parts[BF_DIFF_PART_ADDED], &x, 1);
-            } else if (c > 0) {
-                num_add(&e->parts[BF_DIFF_PART_REMOVED], &y, -1);
-            } else {
-                num_add(&e->parts[BF_DIFF_PART_CHANGED], &x, 1);
-                num_add(&e->parts[BF_DIFF_PART_CHANGED], &y, -1);
-            }
-            if (group_by) {
-                if (c <= 0) {
-                    bf_rows_value(&ga, a, ia[i], kc + 1);
-                    rc = add_group(e, &cap, &ga, &x, 1);
-                }
-                if (rc == BF_OK && c >= 0) {
-                    bf_rows_value(&gb, b, ib[j], kc + 1);
-                    rc = add_group(e, &cap, &gb, &y, -1);
-                }
-            }
-            if (c <= 0)
-                i++;
-            if (c >= 0)
-                j++;
-        }
-    }
-    if (rc == BF_OK && diff->before_keys_table) {
-        /* BEFORE = AFTER - (ADDED + REMOVED + CHANGED); DELTA is then their sum. */
-        num sum = zero;
-
-        num_add(&sum, &e->parts[BF_DIFF_PART_ADDED], 1);
-        num_add(&sum, &e->parts[BF_DIFF_PART_REMOVED], 1);
-        num_add(&sum, &e->parts[BF_DIFF_PART_CHANGED], 1);
-        e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
-        num_add(&e->parts[BF_DIFF_PART_BEFORE], &sum, -1);
-        e->parts[BF_DIFF_PART_DELTA] = sum;
-    }
-    if (rc == BF_OK && e->group_count) {
-        /* Largest absolute contribution first (insertion sort: groups are few), then keep top_n. */
-        for (size_t i = 1; i < e->group_count; i++) {
-            struct group g = e->groups[i];
-            size_t j = i;
-
-            while (j > 0 && group_cmp_abs(&g, &e->groups[j - 1]) < 0) {
-                e->groups[j] = e->groups[j - 1];
-                j--;
-            }
-            e->groups[j] = g;
-        }
-        while (top_n && e->group_count > top_n)
-            bf__value_dispose(&e->groups[--e->group_count].value);
-    }
+    rc = contributions(e, &cap, a, ia, NULL, b, ib, NULL, diff->key_count, group_by != NULL,
+                       metric, term);
+    if (rc == BF_OK)
+        explained_finish(e, diff->before_keys_table != NULL, top_n);
 done:
     bf__free(term);
     bf__free(kidx);
@@ -469,4 +534,341 @@ int bf_diff_explained_to_json(char **out, const bf_diff_explained *e)
     rc = bf__json_dump(out, root, JSON_INDENT(2));
     json_decref(root);
     return rc;
+}
+
+/* ---- explained from the keys a publish touched ---- */
+
+int bf__diff_decomposes(const char *metric)
+{
+    char *term = NULL;
+    int ok = metric && per_row(&term, metric) == BF_OK;
+
+    bf__free(term);
+    return ok;
+}
+
+/* The columns of a read: the key, the term (and the group), then every column of the table. */
+static int touched_rows(bf_rows **out, bf__sql *s, const char *tpl, const char *const *args,
+                        const bf__tpl *t, size_t width, const bf__binds *binds)
+{
+    const char **names = bf__calloc(width + 1, sizeof *names);
+    char *sql = NULL;
+    int rc = names ? BF_OK : bf__nomem();
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < width; i++)
+        names[i] = i < t->key_count ? t->key[i] : i < width - t->col_count ? "expr"
+                   : t->cols[i - (width - t->col_count)];
+    if (rc == BF_OK)
+        rc = bf__rows_new(out, names, width);
+    if (rc == BF_OK)
+        rc = bf__sql_build(s, &sql, t, tpl, args);
+    if (rc == BF_OK)
+        rc = bf__sql_query_rows(s, *out, sql, binds);
+    if (rc != BF_OK) {
+        bf_rows_free(*out);
+        *out = NULL;
+    }
+    bf__free(sql);
+    bf__free(names);
+    return rc;
+}
+
+/* Whether rows sorted by key (order) hold a key twice among those kept (keep may be NULL). */
+static int repeats_key(const bf_rows *r, const size_t *order, const unsigned char *keep,
+                       const size_t *kidx, size_t kc)
+{
+    size_t prev = (size_t)-1;
+
+    for (size_t i = 0; i < bf_rows_count(r); i++) {
+        if (keep && !keep[order[i]])
+            continue;
+        if (prev != (size_t)-1 && bf__diff_key_cmp(r, prev, r, order[i], kidx, kidx, kc) == 0)
+            return 1;
+        prev = order[i];
+    }
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Where `seg` is in the sorted `segs` (it is there). */
+static size_t seg_slot(const int64_t *segs, size_t n, int64_t seg)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (segs[mid] < seg)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Each row's segment (of the before-state's) into seg[r], and its
+ * fingerprint over the table's columns (from column `first`) added to
+ * *sum; rows whose keep flag is 0 are skipped (keep may be NULL).
+ */
+static int rows_segments(int64_t *seg, bf_fingerprint *sum, const bf_rows *r,
+                         const unsigned char *keep, size_t kc, size_t first, int64_t segments,
+                         bf_value *vals)
+{
+    size_t w = bf_rows_width(r);
+
+    for (size_t i = 0; i < bf_rows_count(r); i++) {
+        int rc;
+
+        if (keep && !keep[i])
+            continue;
+        for (size_t c = 0; c < w; c++)
+            bf_rows_value(&vals[c], r, i, c);
+        if ((seg[i] = bf_key_segment(vals, kc, segments)) < 0)
+            return bf__nomem();
+        if ((rc = bf_fingerprint_add_row(sum, vals + first, w - first)) != BF_OK)
+            return rc;
+    }
+    return BF_OK;
+}
+
+/* Add each kept row's fingerprint to its segment's. */
+static int rows_by_segment(bf_fingerprint *fps, const int64_t *useg, size_t nu, const int64_t *seg,
+                           const bf_rows *r, const unsigned char *keep, size_t first,
+                           bf_value *vals)
+{
+    size_t w = bf_rows_width(r);
+
+    for (size_t i = 0; i < bf_rows_count(r); i++) {
+        int rc;
+
+        if (keep && !keep[i])
+            continue;
+        for (size_t c = first; c < w; c++)
+            bf_rows_value(&vals[c], r, i, c);
+        if ((rc = bf_fingerprint_add_row(&fps[seg_slot(useg, nu, seg[i])], vals + first,
+                                         w - first)) != BF_OK)
+            return rc;
+    }
+    return BF_OK;
+}
+
+int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *table,
+                             const char *before_table, const char *keys_table,
+                             const char *const *key, size_t key_count,
+                             const bf_diff_before *before, const bf_fingerprint *after,
+                             const bf_plan *plan, const bf_batch *batch, const char *metric,
+                             const char *group_by, size_t top_n)
+{
+    bf__sql *s = d ? bf__driver_sql(d) : NULL;
+    bf_diff_explained *e = NULL;
+    bf_table_info *info = NULL;
+    const char **cols = NULL;
+    char *term = NULL, *exprs = NULL, *qtable = NULL;
+    bf_rows *a = NULL, *b = NULL, *keys = NULL;
+    size_t *ia = NULL, *ib = NULL, *ik = NULL, *kidx = NULL, cap = 0, nu = 0, width, first;
+    unsigned char *keep_a = NULL, *keep_b = NULL, *differs = NULL;
+    int64_t *seg_a = NULL, *seg_b = NULL, *useg = NULL;
+    bf_fingerprint *fpa = NULL, *fpb = NULL, sum_a = {0, 0, 0}, sum_b = {0, 0, 0};
+    bf_fingerprint was = {0, 0, 0}, lhs, rhs;
+    bf_value *vals = NULL;
+    bf__binds binds;
+    bf__sb sb;
+    size_t ndiff = 0;
+    int rc;
+
+    if (!out || !d || !table || !before_table || !keys_table || !key || !before || !after ||
+        !metric)
+        return bf__error(BF_E_INVALID, "explain from touched keys: NULL argument");
+    *out = NULL;
+    if (!s)
+        return bf__error(BF_E_UNSUPPORTED, "explain %s: needs a SQL driver", metric);
+    if (key_count != before->key_count)
+        return bf__error(BF_E_INVALID, "explain %s: the before-state has another key", metric);
+    for (size_t k = 0; k < key_count; k++)
+        if (!bf__sql_same_ident(key[k], before->key[k]))
+            return bf__error(BF_E_INVALID, "explain %s: the before-state has another key",
+                             metric);
+    if ((rc = explained_new(&e, &term, metric)) != BF_OK)
+        return rc;
+    /* AFTER is measured, as bf_diff_explain measures it. */
+    if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, table, metric, plan, batch)) != BF_OK)
+        goto done;
+    e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
+    measured_delta(e);
+    /* The reads: the touched keys' rows within the batch now, their pre-images, the keys. */
+    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
+        goto done;
+    if (!(cols = bf__calloc(info->count + 1, sizeof *cols))) {
+        rc = bf__nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < info->count; i++)
+        cols[i] = info->columns[i].name;
+    {
+        const char *parts[] = {term, group_by};
+
+        bf__sb_init(&sb);
+        for (size_t i = 0; i < (group_by ? 2u : 1u); i++)
+            bf__sb_appendf(&sb, ", (%s)", parts[i]);
+        if ((rc = bf__sb_finish(&sb, &exprs)) != BF_OK)
+            goto done;
+        bf__sb_init(&sb);
+        if ((rc = bf__sql_ident(s, &sb, table)) != BF_OK) {
+            bf__sb_dispose(&sb);
+            goto done;
+        }
+        if ((rc = bf__sql_text(&sb, &qtable)) != BF_OK)
+            goto done;
+    }
+    first = key_count + (group_by ? 2 : 1);
+    width = first + info->count;
+    bf__binds_init(&binds);
+    bf__binds_batch(&binds, batch);
+    {
+        bf__tpl t = {cols, info->count, key, key_count, plan, batch};
+        bf__tpl tk = {cols, 0, key, key_count, NULL, NULL};
+
+        /* One key column: IN lets the warehouse look each touched key up, not scan the batch. */
+        if ((rc = key_count == 1
+                  ? touched_rows(&a, s, "SELECT %K%S, %C FROM %T WHERE %P AND %K IN "
+                                 "(SELECT %K FROM %T)",
+                                 ARGS(NULL, exprs, NULL, table, NULL, NULL, NULL, keys_table), &t,
+                                 width, &binds)
+                  : touched_rows(&a, s, "SELECT %K%S, %C FROM %T WHERE %P AND EXISTS "
+                                 "(SELECT 1 FROM %T k WHERE %M)",
+                                 ARGS(qtable, exprs, qtable, table, NULL, keys_table, "k",
+                                      qtable), &t, width, &binds)) != BF_OK ||
+            (rc = touched_rows(&b, s, "SELECT %K%S, %C FROM %T WHERE %P",
+                               ARGS(NULL, exprs, NULL, before_table, NULL), &t, width,
+                               &binds)) != BF_OK ||
+            (rc = touched_rows(&keys, s, "SELECT %K FROM %T", ARGS(NULL, keys_table), &tk,
+                               key_count, NULL)) != BF_OK)
+            goto done;
+    }
+    if (!(kidx = bf__calloc(key_count + 1, sizeof *kidx)) ||
+        !(keep_a = bf__calloc(bf_rows_count(a) + 1, 1)) ||
+        !(seg_a = bf__calloc(bf_rows_count(a) + 1, sizeof *seg_a)) ||
+        !(seg_b = bf__calloc(bf_rows_count(b) + 1, sizeof *seg_b)) ||
+        !(useg = bf__calloc(bf_rows_count(a) + bf_rows_count(b) + 1, sizeof *useg)) ||
+        !(vals = bf__calloc(width + 1, sizeof *vals))) {
+        rc = bf__nomem();
+        goto done;
+    }
+    for (size_t k = 0; k < key_count; k++)
+        kidx[k] = k;
+    if ((rc = bf__diff_sort(&ia, a, kidx, key_count)) != BF_OK ||
+        (rc = bf__diff_sort(&ib, b, kidx, key_count)) != BF_OK ||
+        (rc = bf__diff_sort(&ik, keys, kidx, key_count)) != BF_OK)
+        goto done;
+    /* The rows of touched keys, as the diff tells keys apart: by type and bytes. */
+    for (size_t r = 0; r < bf_rows_count(a); r++) {
+        size_t lo = 0, hi = bf_rows_count(keys);
+
+        while (lo < hi && !keep_a[r]) {
+            size_t mid = (lo + hi) / 2;
+            int c = bf__diff_key_cmp(keys, ik[mid], a, r, kidx, kidx, key_count);
+
+            if (c == 0)
+                keep_a[r] = 1;
+            else if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    /* A key twice on a side would make the walk's order depend on how rows came: diff instead. */
+    if (repeats_key(a, ia, keep_a, kidx, key_count) || repeats_key(b, ib, NULL, kidx, key_count)) {
+        rc = bf__error(BF_E_UNSUPPORTED, "explain %s: a key appears twice", metric);
+        goto done;
+    }
+    if ((rc = rows_segments(seg_a, &sum_a, a, keep_a, key_count, first, before->segments,
+                            vals)) != BF_OK ||
+        (rc = rows_segments(seg_b, &sum_b, b, NULL, key_count, first, before->segments,
+                            vals)) != BF_OK)
+        goto done;
+    /*
+     * The rows no publish touched must be as they were captured: the
+     * before-state and the pre-images, less the rows now, leave nothing.
+     * Otherwise someone else wrote in the batch, and the diff says so.
+     */
+    for (size_t i = 0; i < before->seg_count; i++)
+        bf_fingerprint_add(&was, &was, &before->segs[i].fp);
+    bf_fingerprint_add(&lhs, &was, &sum_a);
+    bf_fingerprint_add(&rhs, after, &sum_b);
+    if (!bf_fingerprint_equal(&lhs, &rhs)) {
+        rc = bf__error(BF_E_CONFLICT, "explain %s: %s does not hold the before rows captured",
+                       metric, before_table);
+        goto done;
+    }
+    /* A segment differs from its before-state when its touched rows differ from their pre-images. */
+    for (size_t r = 0; r < bf_rows_count(a); r++)
+        if (keep_a[r])
+            useg[nu++] = seg_a[r];
+    for (size_t r = 0; r < bf_rows_count(b); r++)
+        useg[nu++] = seg_b[r];
+    qsort(useg, nu, sizeof *useg, cmp_i64);
+    {
+        size_t w = 0;
+
+        for (size_t i = 0; i < nu; i++)
+            if (!w || useg[w - 1] != useg[i])
+                useg[w++] = useg[i];
+        nu = w;
+    }
+    if (!(fpa = bf__calloc(nu + 1, sizeof *fpa)) || !(fpb = bf__calloc(nu + 1, sizeof *fpb)) ||
+        !(differs = bf__calloc(nu + 1, 1)) || !(keep_b = bf__calloc(bf_rows_count(b) + 1, 1))) {
+        rc = bf__nomem();
+        goto done;
+    }
+    if ((rc = rows_by_segment(fpa, useg, nu, seg_a, a, keep_a, first, vals)) != BF_OK ||
+        (rc = rows_by_segment(fpb, useg, nu, seg_b, b, NULL, first, vals)) != BF_OK)
+        goto done;
+    for (size_t i = 0; i < nu; i++)
+        ndiff += differs[i] = !bf_fingerprint_equal(&fpa[i], &fpb[i]);
+    if (!ndiff)
+        goto done; /* nothing differs: BEFORE = AFTER, as a diff without differing segments */
+    for (size_t r = 0; r < bf_rows_count(a); r++)
+        keep_a[r] = keep_a[r] && differs[seg_slot(useg, nu, seg_a[r])];
+    for (size_t r = 0; r < bf_rows_count(b); r++)
+        keep_b[r] = differs[seg_slot(useg, nu, seg_b[r])];
+    rc = contributions(e, &cap, a, ia, keep_a, b, ib, keep_b, key_count, group_by != NULL,
+                       metric, term);
+    if (rc == BF_OK)
+        explained_finish(e, 1, top_n);
+done:
+    bf_table_info_free(info);
+    bf__free(cols);
+    bf__free(term);
+    bf__free(exprs);
+    bf__free(qtable);
+    bf_rows_free(a);
+    bf_rows_free(b);
+    bf_rows_free(keys);
+    bf__free(ia);
+    bf__free(ib);
+    bf__free(ik);
+    bf__free(kidx);
+    bf__free(keep_a);
+    bf__free(keep_b);
+    bf__free(differs);
+    bf__free(seg_a);
+    bf__free(seg_b);
+    bf__free(useg);
+    bf__free(fpa);
+    bf__free(fpb);
+    bf__free(vals);
+    if (rc != BF_OK) {
+        bf_diff_explained_free(e);
+        return rc;
+    }
+    *out = e;
+    return BF_OK;
 }

@@ -4,7 +4,23 @@
 
 #include "backfill/diff.h"
 #include "backfill/driver.h"
+#include "backfill/fingerprint.h"
 #include "common/internal.h"
+
+struct seg {
+    int64_t segment;
+    bf_fingerprint fp;
+};
+
+struct bf_diff_before {
+    char *table;
+    char **key;
+    size_t key_count;
+    int64_t segments;
+    int64_t rows;
+    struct seg *segs; /* non-empty segments, ascending */
+    size_t seg_count;
+};
 
 struct bf_diff {
     char *table;
@@ -34,5 +50,37 @@ int bf__diff_touched(bf_rows **out, const bf_rows *rows, const size_t *kidx, bf_
                      const bf_diff *diff, int touched);
 /* Row indexes of `rows` sorted by key; free with bf__free. */
 int bf__diff_sort(size_t **out, const bf_rows *rows, const size_t *kidx, size_t key_count);
+
+/*
+ * A before-state from segment rows (segment, rows, fingerprint) of `table`
+ * by `key` among `segments`, as bf_diff_capture() makes it from the
+ * driver's. The caller owns *out.
+ */
+int bf__diff_before_new(bf_diff_before **out, const char *table, const char *const *key,
+                        size_t key_count, int64_t segments, const bf_rows *rows);
+
+/* Whether `metric` is SUM(expr), COUNT(*) or COUNT(expr): what bf_diff_explain() decomposes. */
+int bf__diff_decomposes(const char *metric);
+
+/*
+ * Explain `metric` over a batch whose publish kept pre-images of only the
+ * keys it touched (a delta or merge snapshot: `before_table` holds the
+ * before rows of the keys in `keys_table`), without diffing the batch: the
+ * touched keys' rows now and their pre-images are read (nothing else),
+ * their segments of `before` found, and the same parts and groups computed
+ * as bf_diff_explain() computes from bf_diff_compute() with those tables,
+ * summed in the same order, so equal to the last bit of a real. `after` is
+ * the fingerprint of `table`'s rows within the batch now, over every
+ * column: with the before-state it proves that no other row changed
+ * (BF_E_CONFLICT otherwise, as the diff would find). BF_E_UNSUPPORTED
+ * without a SQL driver or with a key held twice; any failure means "not
+ * explained here", and the caller may diff instead. The caller owns *out.
+ */
+int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *table,
+                             const char *before_table, const char *keys_table,
+                             const char *const *key, size_t key_count,
+                             const bf_diff_before *before, const bf_fingerprint *after,
+                             const bf_plan *plan, const bf_batch *batch, const char *metric,
+                             const char *group_by, size_t top_n);
 
 #endif

@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 
+#include "backfill/diff.h"
+#include "backfill/fingerprint.h"
 #include "backfill/sys/validator.h"
 #include "common/internal.h"
 
@@ -42,6 +44,29 @@ struct bf_validator {
     int64_t *rows_written;
     size_t written_count;
 };
+
+/*
+ * bf_validator_after, and for a batch, in the scan of the table its shared
+ * profile makes anyway, the fingerprint of every column of the validator's
+ * table within the batch into *all_fp (as bf_driver_fingerprint() with no
+ * columns gives it): *measured is 1 when it was, 0 when the checks need no
+ * such scan or the driver cannot fuse it (then the caller measures it).
+ */
+int bf__validator_after_fp(bf_results **out, bf_validator *v, bf_driver *d, const bf_plan *plan,
+                           const bf_batch *batch, const bf_validation_state *state,
+                           bf_fingerprint *all_fp, int *measured);
+
+/*
+ * bf_validator_before, and for a batch, in the scan of the validator's
+ * table its shared profile makes anyway, the before-state by `key` that
+ * bf_diff_capture() would capture with default options (the same segments
+ * and fingerprints) into *capture; *capture stays NULL when the checks need
+ * no such scan or the driver cannot fuse it (then the caller captures it).
+ */
+int bf__validator_before_capture(bf_validation_state **out, bf_validator *v, bf_driver *d,
+                                 const bf_plan *plan, const bf_batch *batch,
+                                 const char *const *key, size_t key_count,
+                                 bf_diff_before **capture);
 
 /* Add a built-in check from JSON that the brief schema has validated (a reference is taken). */
 int bf__validator_add_json(bf_validator *v, json_t *check);

@@ -3,6 +3,7 @@
  * checked against plain SQL written independently here: EXCEPT both ways,
  * joined by key.
  */
+#include <jansson.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "sqltest.h"
 #include "driver/driver_internal.h"
 #include "plan/plan_internal.h"
+#include "validate/diff_internal.h"
 
 static char dir[64];
 static char path[96];
@@ -667,6 +669,175 @@ START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
 }
 END_TEST
 
+/*
+ * The runner's explanation after a delta publish reads only the keys the
+ * publish touched (bf__diff_explain_touched); it must give exactly what
+ * bf_diff_explain gives from a diff of the whole batch, reals to the last
+ * bit (their JSON, which prints reals in full, compared as text).
+ */
+static char *explained_by_touched(const char *table, const char *const *key, size_t kc,
+                                  const bf_diff_before *before, const bf_plan *plan,
+                                  const bf_batch *batch, const char *metric, const char *group_by,
+                                  int *rc)
+{
+    bf_fingerprint after;
+    bf_diff_explained *e = NULL;
+    char *json = NULL;
+
+    ck_assert_int_eq(bf_driver_fingerprint(&after, drv, table, NULL, 0, plan, batch), BF_OK);
+    *rc = bf__diff_explain_touched(&e, drv, table, "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
+                                   kc, before, &after, plan, batch, metric, group_by, 3);
+    if (*rc == BF_OK)
+        ck_assert_int_eq(bf_diff_explained_to_json(&json, e), BF_OK);
+    bf_diff_explained_free(e);
+    return json;
+}
+
+static char *explained_by_diff(const char *table, const char *const *key, size_t kc,
+                               const bf_diff_before *before, const bf_plan *plan,
+                               const bf_batch *batch, const char *metric, const char *group_by,
+                               int *rc)
+{
+    bf_diff_options o = BF_DIFF_OPTIONS_INIT;
+    bf_diff *diff = NULL;
+    bf_diff_explained *e = NULL;
+    char *json = NULL;
+
+    o.before_table = "t__bf_snap_1_1";
+    o.before_keys_table = "t__bf_snapkeys_1_1";
+    *rc = bf_diff_compute(&diff, drv, table, key, kc, plan, batch, before, &o);
+    if (*rc == BF_OK)
+        *rc = bf_diff_explain(&e, diff, drv, plan, batch, metric, group_by, 3);
+    if (*rc == BF_OK)
+        ck_assert_int_eq(bf_diff_explained_to_json(&json, e), BF_OK);
+    bf_diff_explained_free(e);
+    bf_diff_free(diff);
+    return json;
+}
+
+static int64_t json_part(const char *json, const char *part)
+{
+    json_error_t err;
+    json_t *o = json_loads(json, 0, &err);
+    int64_t v;
+
+    ck_assert_ptr_nonnull(o);
+    ck_assert_msg(json_is_integer(json_object_get(o, part)), "%s in %s", part, json);
+    v = json_integer_value(json_object_get(o, part));
+    json_decref(o);
+    return v;
+}
+
+START_TEST(explained_from_touched_keys_equals_the_diff)
+{
+    static const char *const pks[] = {"PRIMARY KEY (id)", "PRIMARY KEY (code)",
+                                      "PRIMARY KEY (grp, id)", "PRIMARY KEY (id)"};
+    static const char *const id_key[] = {"id"}, *const code_key[] = {"code"},
+                             *const grp_key[] = {"grp", "id"};
+    static const char *const metrics[] = {"SUM(amount)", "COUNT(*)", "count(note)"};
+    static const char *const groups[] = {NULL, "grp"};
+
+    /* Key kinds (integer, text, composite), a merge, and a job that changes nothing. */
+    for (int kind = 0; kind < 5; kind++) {
+        const char *const *key = kind == 1 ? code_key : kind == 2 ? grp_key : id_key;
+        size_t kc = kind == 2 ? 2 : 1;
+        bf_write_spec spec = BF_WRITE_SPEC_INIT;
+        bf_plan *plan = key_plan(3);
+        const bf_batch *batch = bf_plan_batch(plan, 1);
+        bf_diff_before *before = NULL;
+        char ddl[512];
+
+        snprintf(ddl, sizeof ddl,
+                 "DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS src;"
+                 "DROP TABLE IF EXISTS t__bf_snap_1_1; DROP TABLE IF EXISTS t__bf_snapkeys_1_1;"
+                 "DROP TABLE IF EXISTS t__bf_snapfp_1_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
+                 "DROP TABLE IF EXISTS bf_fence;"
+                 "CREATE TABLE t (id INTEGER, code TEXT, grp INTEGER, amount REAL, note TEXT, %s)",
+                 pks[kind < 4 ? kind : 0]);
+        sql(ddl);
+        /* Holes at id % 7 = 5 for the job to add; a note on every third row. */
+        sql("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+            "INSERT INTO t SELECT i, 'k' || i, i % 4, i * 0.37, CASE WHEN i % 3 = 0 THEN 'n' END "
+            "FROM n WHERE i % 7 <> 5");
+        if (kind == 4)
+            sql("CREATE TABLE src AS SELECT * FROM t");
+        else
+            /* Removes id % 10 = 3, changes id % 9 = 0 (amount and note), adds even holes. */
+            sql("CREATE TABLE src AS SELECT id, code, grp, CASE WHEN id % 9 = 0 THEN amount * 1.1 "
+                "+ 0.3 ELSE amount END AS amount, CASE WHEN id % 9 = 0 THEN 'changed' ELSE note "
+                "END AS note FROM t WHERE id >= 100 AND id < 200 AND id % 10 <> 3 "
+                "UNION ALL SELECT i, 'k' || i, i % 4, i / 3.0, NULL FROM (WITH RECURSIVE n(i) AS "
+                "(SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 199) SELECT i FROM n) "
+                "WHERE i % 7 = 5 AND i % 2 = 0");
+        spec.table = "t";
+        spec.key = key;
+        spec.key_count = kc;
+        spec.select = "SELECT id, code, grp, amount, note FROM src WHERE id >= :lo AND id < :hi";
+        spec.snapshot = 1;
+        if (kind == 3) {
+            spec.strategy = BF_WRITE_MERGE;
+            spec.delete_missing = 1;
+        }
+        ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, kc, plan, batch, NULL), BF_OK);
+        /* Published twice: a rerun touches no key for the first time, the keys stay. */
+        for (int64_t token = 1; token <= 2; token++) {
+            ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
+            ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, token) == BF_OK,
+                          "%s", bf_last_error());
+            ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'t__bf_snapkeys_1_1'"), 1);
+            for (size_t m = 0; m < 3; m++)
+                for (size_t g = 0; g < 2; g++) {
+                    int rc_fast, rc_diff;
+                    char *fast = explained_by_touched("t", key, kc, before, plan, batch,
+                                                      metrics[m], groups[g], &rc_fast);
+                    char *slow = explained_by_diff("t", key, kc, before, plan, batch, metrics[m],
+                                                   groups[g], &rc_diff);
+
+                    ck_assert_msg(rc_fast == BF_OK, "kind %d %s: %s", kind, metrics[m],
+                                  bf_last_error());
+                    ck_assert_int_eq(rc_diff, BF_OK);
+                    ck_assert_msg(strcmp(fast, slow) == 0, "kind %d %s by %s:\n%s\nvs\n%s", kind,
+                                  metrics[m], groups[g] ? groups[g] : "-", fast, slow);
+                    if (m == 1) {
+                        /* Rows counted: 7 added (even holes), 8 removed (id % 10 = 3, not holes). */
+                        ck_assert_int_eq(json_part(fast, "added"), kind == 4 ? 0 : 7);
+                        ck_assert_int_eq(json_part(fast, "removed"), kind == 4 ? 0 : -8);
+                        ck_assert_int_eq(json_part(fast, "delta"), kind == 4 ? 0 : -1);
+                    }
+                    bf_free(fast);
+                    bf_free(slow);
+                }
+        }
+        /*
+         * Another writer changes a row the publish left alone: neither way
+         * explains. (A merge with delete_missing touches every key of the
+         * bounds: there the change is the key's, and both ways agree.)
+         */
+        sql("UPDATE t SET amount = amount + 1 WHERE id = 101");
+        {
+            int rc_fast, rc_diff;
+            char *fast = explained_by_touched("t", key, kc, before, plan, batch, "SUM(amount)",
+                                              NULL, &rc_fast);
+            char *slow = explained_by_diff("t", key, kc, before, plan, batch, "SUM(amount)", NULL,
+                                           &rc_diff);
+
+            ck_assert_msg(rc_fast == (kind == 3 ? BF_OK : BF_E_CONFLICT), "kind %d: %d", kind,
+                          rc_fast);
+            ck_assert_int_eq(rc_diff, rc_fast);
+            if (kind == 3)
+                ck_assert_str_eq(fast, slow);
+            else
+                ck_assert_ptr_null(fast);
+            bf_free(fast);
+            bf_free(slow);
+        }
+        bf_diff_before_free(before);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
 /* ---- allocation failures: every one is BF_E_NOMEM and leaks nothing ---- */
 
 static int sweep_all(void *ctx)
@@ -704,6 +875,64 @@ static int sweep_all(void *ctx)
     return rc;
 }
 
+struct touched_sweep {
+    const bf_diff_before *before;
+    bf_fingerprint after;
+    bf_plan *plan;
+};
+
+static int sweep_touched(void *ctx)
+{
+    static const char *const key[] = {"id"};
+    struct touched_sweep *t = ctx;
+    bf_diff_explained *e = NULL;
+    char *json = NULL;
+    int rc = bf__diff_explain_touched(&e, drv, "t", "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
+                                      1, t->before, &t->after, t->plan, bf_plan_batch(t->plan, 1),
+                                      "SUM(amount)", "grp", 2);
+
+    if (rc == BF_OK)
+        rc = bf_diff_explained_to_json(&json, e);
+    bf_free(json);
+    bf_diff_explained_free(e);
+    return rc;
+}
+
+/* The explanation from touched keys: every allocation failure is BF_E_NOMEM and leaks nothing. */
+START_TEST(explained_from_touched_keys_survives_allocation_failures)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    struct touched_sweep t;
+    bf_diff_before *before = NULL;
+
+    t.plan = key_plan(3);
+    sql("CREATE TABLE t (id INTEGER PRIMARY KEY, grp INTEGER, amount REAL);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
+        "INSERT INTO t SELECT i, i % 4, i * 0.37 FROM n WHERE i % 7 <> 5;"
+        "CREATE TABLE src AS SELECT id, grp, amount * 1.1 AS amount FROM t "
+        "WHERE id >= 100 AND id < 200 AND id % 10 <> 3 UNION ALL SELECT 103 + 7 * 2, 1, 2.5");
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, grp, amount FROM src WHERE id >= :lo AND id < :hi";
+    spec.snapshot = 1;
+    ck_assert_int_eq(bf_diff_capture(&before, drv, "t", key, 1, t.plan, bf_plan_batch(t.plan, 1),
+                                     NULL), BF_OK);
+    ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, t.plan, bf_plan_batch(t.plan, 1), 1),
+                     BF_OK);
+    ck_assert_int_eq(bf_driver_publish(NULL, drv, &spec, t.plan, bf_plan_batch(t.plan, 1), 1, 1),
+                     BF_OK);
+    ck_assert_int_eq(bf_driver_fingerprint(&t.after, drv, "t", NULL, 0, t.plan,
+                                           bf_plan_batch(t.plan, 1)), BF_OK);
+    t.before = before;
+    ck_assert_int_eq(sweep_touched(&t), BF_OK);
+    ck_assert_int_ge(failalloc_sweep(sweep_touched, NULL, &t), 20);
+    bf_diff_before_free(before);
+    bf_plan_free(t.plan);
+}
+END_TEST
+
 START_TEST(diff_survives_allocation_failures)
 {
     bf_driver *portable;
@@ -729,12 +958,14 @@ static Suite *suite(void)
     tcase_add_test(tc, both_paths_segment_alike);
     tcase_add_test(tc, diff_of_a_published_batch_against_its_snapshot);
     tcase_add_test(tc, diff_of_a_merge_against_its_snapshot_and_keys);
+    tcase_add_test(tc, explained_from_touched_keys_equals_the_diff);
     tcase_add_test(tc, missing_or_wrong_before_rows_are_refused);
     tcase_add_test(tc, tolerance_and_samples);
     tcase_add_test(tc, explained_delta_sums_exactly);
     tcase_add_test(tc, explained_delta_of_reals_within_tolerance);
     tcase_add_test(tc, metrics_that_do_not_decompose_are_refused);
     tcase_add_test(tc, diff_survives_allocation_failures);
+    tcase_add_test(tc, explained_from_touched_keys_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -813,6 +813,70 @@ START_TEST(stale_tokens_cannot_publish)
 }
 END_TEST
 
+/*
+ * A delta publish sets only the columns some changed row changes: an
+ * UPDATE OF trigger on a column the job leaves as it is does not fire (and
+ * the indexes on it are not rewritten); once the job changes it, it fires
+ * for the rows it changes.
+ */
+START_TEST(a_delta_publish_sets_only_the_columns_that_change)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+
+    sql("CREATE TABLE log (id INTEGER);"
+        "CREATE TRIGGER t_grp AFTER UPDATE OF grp ON t BEGIN INSERT INTO log VALUES (new.id); END;");
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_OK);
+    /* val changed on 10, 12, 14, 16 and 18; grp on none. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t JOIN src USING (id) WHERE t.val IS src.val "
+                               "AND t.grp IS src.grp"), 9);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM log"), 0);
+    sql("UPDATE src SET grp = 'moved' WHERE id = 11");
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM log"), 1);
+    ck_assert_int_eq(query_int("SELECT id FROM log"), 11);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE grp = 'moved'"), 1);
+    scene_close(&sc);
+}
+END_TEST
+
+/*
+ * The runner publishes and drops a batch's staging on one connection right
+ * after staging it; with bf__driver_consume_staging the staging is a
+ * temporary table of the connection (nothing of it in the warehouse file)
+ * and the publish's own commit drops it. A publish the fence refuses leaves
+ * the staging (and the target) as they were.
+ */
+START_TEST(a_consuming_publish_drops_its_staging)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_fingerprint published;
+
+    sc.spec.snapshot = 1;
+    bf__driver_consume_staging(sc.d);
+    ck_assert_int_eq(bf_driver_fence(sc.d, "t", 1, 1, 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 1), BF_E_LEASE_LOST);
+    ck_assert(!table_exists("t__bf_stage_1_1"));
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    /* The staged rows are still there for a publish with the current token. */
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
+                                       1, 2), BF_OK);
+    ck_assert(!table_exists("t__bf_stage_1_1"));
+    published = fp_of(sc.d, "t");
+    ck_assert(!bf_fingerprint_equal(&published, &sc.before));
+    /* Nothing is staged any more: a second publish is refused, and dropping is a no-op. */
+    ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
+                                       1, 2), BF_E_STATE);
+    ck_assert_int_eq(bf_driver_drop_staging(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_OK);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    /* The snapshot stays: a restore gives back the table of before. */
+    ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_OK);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    scene_close(&sc);
+}
+END_TEST
+
 /* ---- failures injected at every step of a publish ---- */
 
 struct wrap {
@@ -3159,6 +3223,8 @@ static Suite *suite(void)
     tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
+    tcase_add_test(tc, a_consuming_publish_drops_its_staging);
+    tcase_add_test(tc, a_delta_publish_sets_only_the_columns_that_change);
     tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
                         (int)BF_ARRAY_LEN(injected_patterns));
     tcase_add_test(tc, vtables_from_the_future_are_refused);

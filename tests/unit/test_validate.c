@@ -12,6 +12,7 @@
 #include "failalloc.h"
 #include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
+#include "validate/validate_internal.h"
 
 static char dir[64], path[96];
 static sqlite3 *raw;
@@ -122,6 +123,92 @@ START_TEST(unique_counts_duplicate_rows_and_null_keys)
 }
 END_TEST
 
+/*
+ * The runner's before-state rides on the checks' before scan
+ * (bf__validator_before_capture): the same segments and fingerprints as
+ * bf_diff_capture() (their JSON compared), the same checks' state. Without
+ * a check that scans, nothing is captured and the caller captures.
+ */
+START_TEST(before_state_rides_on_the_profile_scan)
+{
+    static const char *const key[] = {"id", "grp"};
+    const bf_batch *b = bf_plan_batch(plan, 1);
+
+    for (int i = 0; i < 2; i++) {
+        bf_validator *v = make(i == 0 ? "{\"check\": \"unchanged_columns\"}"
+                                      : "{\"check\": \"unique\"}");
+        bf_validation_state *st = NULL;
+        bf_diff_before *fused = NULL, *plain = NULL;
+        bf_results *r = NULL;
+        char *a = NULL, *p = NULL;
+
+        ck_assert_msg(bf__validator_before_capture(&st, v, drv, plan, b, key, 2, &fused) == BF_OK,
+                      "%s", bf_last_error());
+        if (i == 1) {
+            ck_assert_ptr_null(fused);
+        } else {
+            ck_assert_ptr_nonnull(fused);
+            ck_assert_int_eq(bf_diff_capture(&plain, drv, "t", key, 2, plan, b, NULL), BF_OK);
+            ck_assert_int_eq(bf_diff_before_to_json(&a, fused), BF_OK);
+            ck_assert_int_eq(bf_diff_before_to_json(&p, plain), BF_OK);
+            ck_assert_str_eq(a, p);
+            ck_assert_int_eq(bf_diff_before_rows(fused), 10);
+            /* The checks' state is whole: the unchanged columns compare after a change. */
+            sql("UPDATE t SET note = 'changed' WHERE id = 12");
+            ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, b, st), BF_OK);
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+            bf_results_free(r);
+        }
+        bf_free(a);
+        bf_free(p);
+        bf_diff_before_free(fused);
+        bf_diff_before_free(plain);
+        bf_validation_state_free(st);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
+/*
+ * unique on SQLite's INTEGER PRIMARY KEY (the rowid) passes by the schema,
+ * as the pass would; a primary key that is not the rowid (INTEGER PRIMARY
+ * KEY DESC, a text key) may still hold NULL keys, and the pass finds them.
+ */
+START_TEST(unique_on_the_rowid_and_on_other_primary_keys)
+{
+    static const char *const ddl[] = {"id INTEGER PRIMARY KEY, v", "id INTEGER PRIMARY KEY DESC, v",
+                                      "id TEXT PRIMARY KEY, v"};
+    static const char *const key[] = {"id"};
+
+    for (int i = 0; i < 3; i++) {
+        char q[200];
+        bf_validator *v;
+        bf_results *r = NULL;
+
+        snprintf(q, sizeof q, "DROP TABLE IF EXISTS k; CREATE TABLE k (%s);"
+                 "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c')", ddl[i]);
+        sql(q);
+        if (i > 0)
+            sql("INSERT INTO k VALUES (NULL, 'null key')");
+        ck_assert_int_eq(bf_validator_new(&v, "k", key, 1, NULL, 0), BF_OK);
+        ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"unique\", "
+                                                        "\"per\": \"run\"}"), BF_OK);
+        /* The whole table: no plan. */
+        ck_assert_msg(bf_validator_after(&r, v, drv, NULL, NULL, NULL) == BF_OK, "%s",
+                      bf_last_error());
+        if (i == 0) {
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+            ck_assert_str_eq(bf_results_observed(r, 0), "0 duplicate rows, 0 with a NULL key");
+        } else {
+            ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+            ck_assert_str_eq(bf_results_observed(r, 0), "1 duplicate rows, 1 with a NULL key");
+        }
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
 START_TEST(not_null_and_row_count_share_a_scan)
 {
     bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"val\", \"note\"], \"max_rate\": 0.15}");
@@ -139,6 +226,61 @@ START_TEST(not_null_and_row_count_share_a_scan)
     ck_assert_ptr_nonnull(strstr(bf_results_observed(r, 0), "note: 3 of 11 NULL"));
     bf_results_free(r);
     bf_validator_free(v);
+}
+END_TEST
+
+/*
+ * The runner's after fingerprint rides on the checks' profile scan
+ * (bf__validator_after_fp): the same value as bf_driver_fingerprint() of
+ * the batch, every column, the change included; the same results as
+ * bf_validator_after. Without a check that scans, the caller measures it.
+ */
+START_TEST(after_fingerprint_rides_on_the_profile_scan)
+{
+    static const char *const checks[] = {"{\"check\": \"unchanged_columns\"}",
+                                         "{\"check\": \"row_count\", \"min\": 1}",
+                                         "{\"check\": \"metric\", \"expr\": \"SUM(val)\"}"};
+    const bf_batch *b = bf_plan_batch(plan, 0);
+
+    for (size_t i = 0; i < 3; i++) {
+        bf_validator *v = make(checks[i]);
+        bf_validation_state *st = NULL;
+        bf_results *r = NULL, *plain = NULL;
+        bf_fingerprint all, want;
+        char *a = NULL, *p = NULL;
+        int measured = -1;
+
+        ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, b), BF_OK);
+        sql("UPDATE t SET val = val + 1, note = NULL WHERE id = 4");
+        ck_assert_msg(bf__validator_after_fp(&r, v, drv, plan, b, st, &all, &measured) == BF_OK,
+                      "%s", bf_last_error());
+        ck_assert_int_eq(measured, 1);
+        ck_assert_int_eq(bf_driver_fingerprint(&want, drv, "t", NULL, 0, plan, b), BF_OK);
+        ck_assert(bf_fingerprint_equal(&all, &want));
+        ck_assert_int_eq(all.rows, 10);
+        ck_assert_int_eq(bf_validator_after(&plain, v, drv, plan, b, st), BF_OK);
+        ck_assert_int_eq(bf_results_to_json(&a, r), BF_OK);
+        ck_assert_int_eq(bf_results_to_json(&p, plain), BF_OK);
+        ck_assert_str_eq(a, p);
+        bf_free(a);
+        bf_free(p);
+        bf_results_free(r);
+        bf_results_free(plain);
+        bf_validation_state_free(st);
+        bf_validator_free(v);
+    }
+    {
+        bf_validator *v = make("{\"check\": \"unique\"}");
+        bf_results *r = NULL;
+        bf_fingerprint all;
+        int measured = -1;
+
+        ck_assert_int_eq(bf__validator_after_fp(&r, v, drv, plan, b, NULL, &all, &measured),
+                         BF_OK);
+        ck_assert_int_eq(measured, 0);
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
 }
 END_TEST
 
@@ -916,6 +1058,7 @@ struct vsweep {
     bf_results *r;
     bf_brief *brief;
     char *json;
+    bf_diff_before *cap;
 };
 
 static int new_op(void *arg)
@@ -963,6 +1106,33 @@ static void free_r(void *arg)
     struct vsweep *c = arg;
     bf_results_free(c->r);
     c->r = NULL;
+}
+
+/* The runner's fused forms: the before-state and the after fingerprint in the checks' scans. */
+static int before_capture_op(void *arg)
+{
+    static const char *const key[] = {"id", "grp"};
+    struct vsweep *c = arg;
+    return bf__validator_before_capture(&c->st, c->v, drv, plan, bf_plan_batch(plan, 0), key, 2,
+                                        &c->cap);
+}
+
+static void free_st_cap(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_validation_state_free(c->st);
+    bf_diff_before_free(c->cap);
+    c->st = NULL;
+    c->cap = NULL;
+}
+
+static int after_fp_op(void *arg)
+{
+    struct vsweep *c = arg;
+    bf_fingerprint all;
+    int measured;
+    return bf__validator_after_fp(&c->r, c->v, drv, plan, bf_plan_batch(plan, 0), c->st, &all,
+                                  &measured);
 }
 
 static int to_json_op(void *arg)
@@ -1016,6 +1186,12 @@ START_TEST(allocation_failures_are_reported)
     ck_assert_int_gt(failalloc_sweep(to_json_op, free_json, &c), 0);
     free_r(&c);
     free_st(&c);
+    ck_assert_int_gt(failalloc_sweep(before_capture_op, free_st_cap, &c), 0);
+    ck_assert_int_eq(before_capture_op(&c), BF_OK);
+    ck_assert_ptr_nonnull(c.cap);
+    ck_assert_int_gt(failalloc_sweep(after_fp_op, free_r, &c), 0);
+    free_r(&c);
+    free_st_cap(&c);
     free_v(&c);
 }
 END_TEST
@@ -1027,6 +1203,9 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
+    tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
+    tcase_add_test(tc, before_state_rides_on_the_profile_scan);
+    tcase_add_test(tc, unique_on_the_rowid_and_on_other_primary_keys);
     tcase_add_test(tc, metric_compares_before_and_after);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
