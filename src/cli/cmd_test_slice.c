@@ -91,6 +91,10 @@ static void print_slice(const json_t *o)
     printf("estimate: about %s for %lld batches, %lld rows\n", text,
            (long long)json_integer_value(json_object_get(est, "batches")),
            (long long)json_integer_value(json_object_get(est, "rows")));
+    json_array_foreach(json_object_get(o, "findings"), i, b)
+        printf("%s %s: %s\n", json_string_value(json_object_get(b, "severity")),
+               json_string_value(json_object_get(b, "code")),
+               json_string_value(json_object_get(b, "message")));
 }
 
 int cmd_test_slice(int argc, char **argv)

@@ -803,3 +803,53 @@ int bf_driver_evaluate(bf_rows **out, bf_driver *d, const char *table,
     bf__free(strs);
     return rc;
 }
+
+int bf__driver_whole_scans(char ***out, size_t *count, bf_driver *d, const char *select,
+                           const bf_batch *batch)
+{
+    static const char *const names[] = {"id", "parent", "notused", "detail"};
+    bf__sql *s = bf__driver_sql(d);
+    bf_rows *rows = NULL;
+    bf__binds binds;
+    char *sql = NULL, **list = NULL;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    *count = 0;
+    if (!s || !s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0)
+        return bf__error(BF_E_UNSUPPORTED, "reading a query's plan needs the SQLite driver");
+    bf__binds_init(&binds);
+    bf__binds_batch(&binds, batch);
+    sql = bf__asprintf("EXPLAIN QUERY PLAN %s", select);
+    rc = sql ? bf__rows_new(&rows, names, 4) : bf__nomem();
+    if (rc == BF_OK)
+        rc = bf__sql_query_rows(s, rows, sql, &binds);
+    if (rc == BF_OK)
+        list = bf__calloc(bf_rows_count(rows) + 1, sizeof *list);
+    if (rc == BF_OK && !list)
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_rows_count(rows); i++) {
+        bf_value v;
+
+        if (bf_rows_value(&v, rows, i, 3) != BF_OK || v.type != BF_VALUE_TEXT ||
+            strncmp(v.s, "SCAN ", 5) != 0)
+            continue;
+        list[n] = bf__strdup(v.s + 5);
+        if (!list[n])
+            rc = bf__nomem();
+        else
+            n++;
+    }
+    bf_rows_free(rows);
+    bf__free(sql);
+    if (rc != BF_OK) {
+        for (size_t i = 0; i < n; i++)
+            bf__free(list[i]);
+        bf__free(list);
+        return rc;
+    }
+    *out = list;
+    *count = n;
+    return BF_OK;
+}

@@ -76,6 +76,16 @@ int bf__driver_fail_from_thread(bf_driver *driver);
 void bf__driver_consume_staging(bf_driver *driver);
 
 /*
+ * What SQLite's plan for `select` (a job, with `batch`'s parameters bound)
+ * reads whole: the detail of each "SCAN x" step without its "SCAN " (x is a
+ * table or its alias, "x USING COVERING INDEX i" for a whole index), in plan
+ * order. *out (NULL-terminated) and its strings are freed with bf__free.
+ * BF_E_UNSUPPORTED for drivers other than SQLite's.
+ */
+int bf__driver_whole_scans(char ***out, size_t *count, bf_driver *d, const char *select,
+                           const bf_batch *batch);
+
+/*
  * Segment accumulators by key hash (segments.c), shared by the SQL layer's
  * fallback and the SQLite aggregate: one fingerprint per segment.
  */

@@ -23,6 +23,7 @@
 #include "backfill/idempotency.h"
 #include "backfill/time.h"
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "idempotency/idem_internal.h"
 #include "runner/runner_internal.h"
 
@@ -555,6 +556,155 @@ static int cancel_others(struct slice *s)
     return rc;
 }
 
+/* ---- Sources the job reads whole for every batch ------------------------ */
+
+static int ident_char(char c)
+{
+    return bf__ascii_isalpha((unsigned char)c) || bf__ascii_isdigit((unsigned char)c) ||
+           c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* The next word of `sql` from *at (an identifier, "quoted" or bare, or one other character). */
+static size_t next_word(char *out, size_t size, const char *sql, size_t *at)
+{
+    size_t i = *at, n = 0;
+
+    while (bf__ascii_isspace((unsigned char)sql[i]))
+        i++;
+    if (sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
+        char close = sql[i] == '[' ? ']' : sql[i];
+
+        for (i++; sql[i] && sql[i] != close; i++)
+            if (n + 1 < size)
+                out[n++] = sql[i];
+        if (sql[i])
+            i++;
+    } else if (ident_char(sql[i])) {
+        for (; ident_char(sql[i]); i++)
+            if (n + 1 < size)
+                out[n++] = sql[i];
+    } else if (sql[i]) {
+        out[n++] = sql[i++];
+    }
+    out[n] = '\0';
+    *at = i;
+    return n;
+}
+
+/* Names compared as SQL compares them: ASCII letters without case, whatever the locale. */
+static int same_word(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (bf__ascii_tolower((unsigned char)*a) != bf__ascii_tolower((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+static int opens_source(const char *w)
+{
+    return same_word(w, "FROM") || same_word(w, "JOIN") ||
+           strcmp(w, ",") == 0;
+}
+
+/*
+ * The table `name` stands for in `sql`: the t of "FROM t name" or
+ * "FROM t AS name" (or after JOIN or a comma), else name itself.
+ */
+static void alias_table(char *out, size_t size, const char *sql, const char *name)
+{
+    char w[4][256]; /* the three words before the current one, then the current one */
+    size_t at = 0;
+
+    bf__snprintf(out, size, "%s", name);
+    w[0][0] = w[1][0] = w[2][0] = '\0';
+    while (next_word(w[3], sizeof w[3], sql, &at)) {
+        if (same_word(w[3], name)) {
+            if (opens_source(w[1]) && ident_char(w[2][0])) {
+                bf__snprintf(out, size, "%s", w[2]);
+                return;
+            }
+            if (same_word(w[2], "AS") && opens_source(w[0])) {
+                bf__snprintf(out, size, "%s", w[1]);
+                return;
+            }
+        }
+        memmove(w[0], w[1], 3 * sizeof w[0]);
+    }
+}
+
+/*
+ * A job that reads a large source whole for every batch (SQLite's plan has
+ * "SCAN" for it: no index serves the batch's bounds, or the planner had no
+ * statistics to choose it) costs a pass over the source per batch. With the
+ * SQLite driver the slice asks for the job's plan on its first batch and
+ * names each such source holding more than four times the batch's rows
+ * (and at least 1,000): the cost that batching multiplies.
+ */
+static int whole_scans(json_t **out, struct slice *s)
+{
+    bf_runner *r = s->r;
+    const struct pick *p = &s->picks[0];
+    char **scans = NULL;
+    size_t n = 0;
+    json_t *list = json_array();
+    int rc;
+
+    *out = NULL;
+    if (!list)
+        return bf__nomem();
+    rc = bf__driver_whole_scans(&scans, &n, r->driver, r->job.spec.select,
+                                bf_plan_batch(r->plan, p->ordinal));
+    if (rc == BF_E_UNSUPPORTED) {
+        *out = list; /* another warehouse: nothing to say */
+        bf_clear_error();
+        return BF_OK;
+    }
+    for (size_t i = 0; rc == BF_OK && i < n; i++) {
+        char name[256], table[256], big[32], small[32], msg[1200];
+        bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
+        bf_profile *prof = NULL;
+        int64_t rows, batch_rows = p->rows_written > p->rows ? p->rows_written : p->rows;
+        const char *sp = strchr(scans[i], ' ');
+
+        bf__snprintf(name, sizeof name, "%.*s", (int)(sp ? (size_t)(sp - scans[i])
+                                                          : strlen(scans[i])), scans[i]);
+        alias_table(table, sizeof table, r->job.spec.select, name);
+        rc = bf_driver_profile(&prof, r->driver, table, &spec, NULL, NULL);
+        if (rc == BF_E_NOT_FOUND) {
+            rc = BF_OK; /* not a table of the warehouse (a subquery's or a CTE's name) */
+            bf_clear_error();
+            continue;
+        }
+        if (rc != BF_OK)
+            break;
+        rows = bf_profile_rows(prof);
+        bf_profile_free(prof);
+        if (rows < 1000 || rows <= 4 * batch_rows)
+            continue;
+        thousands(big, sizeof big, rows);
+        thousands(small, sizeof small, batch_rows);
+        bf__snprintf(msg, sizeof msg, "the job reads %s whole (%s rows) for every batch of about "
+                     "%s rows (SQLite's plan: SCAN %s): an index on what bounds the batch, or "
+                     "statistics (ANALYZE %s) if one exists, lets each batch read its range",
+                     table, big, small, scans[i], table);
+        if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "code",
+                                                  "source-read-whole", "severity", "warn",
+                                                  "source", table, "rows", (json_int_t)rows,
+                                                  "batch_rows", (json_int_t)batch_rows, "plan",
+                                                  scans[i], "message", msg)) != 0)
+            rc = bf__nomem();
+    }
+    for (size_t i = 0; i < n; i++)
+        bf__free(scans[i]);
+    bf__free(scans);
+    if (rc != BF_OK) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return BF_OK;
+}
+
 static json_t *pick_json(const struct pick *p, const bf_plan *plan, int full)
 {
     json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:f, s:b}", "label",
@@ -595,7 +745,7 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     size_t *ordinals = NULL;
     double *seconds = NULL, estimate = 0;
     int64_t total_rows = 0;
-    json_t *chosen = NULL, *full = NULL, *o = NULL;
+    json_t *chosen = NULL, *full = NULL, *o = NULL, *findings = NULL;
     int rc, result = BF_OK;
 
     if (json_out)
@@ -673,6 +823,8 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
         goto done;
     for (size_t i = 0; i < bf_plan_count(r->plan); i++)
         total_rows += s.counts[i];
+    if ((rc = whole_scans(&findings, &s)) != BF_OK)
+        goto done;
 
     /* The verdict: the first failed check, else the first batch that is not idempotent. */
     for (size_t i = 0; i < s.npicks && result == BF_OK; i++)
@@ -697,9 +849,9 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
         json_array_append_new(chosen, pick_json(&s.picks[i], r->plan, 0));
         json_array_append_new(full, pick_json(&s.picks[i], r->plan, 1));
     }
-    o = json_pack("{s:I, s:O, s:f, s:I, s:I}", "batches", (json_int_t)s.npicks, "chosen",
+    o = json_pack("{s:I, s:O, s:f, s:I, s:I, s:O}", "batches", (json_int_t)s.npicks, "chosen",
                   chosen, "estimate_s", estimate, "estimate_rows", (json_int_t)total_rows,
-                  "plan_batches", (json_int_t)bf_plan_count(r->plan));
+                  "plan_batches", (json_int_t)bf_plan_count(r->plan), "findings", findings);
     if (!o || !full) {
         rc = bf__nomem();
         goto done;
@@ -719,10 +871,11 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     if (rc != BF_OK)
         goto done;
     json_decref(o);
-    o = json_pack("{s:s, s:s, s:I, s:O, s:{s:f, s:I, s:I}, s:s, s:s}", "format",
+    o = json_pack("{s:s, s:s, s:I, s:O, s:{s:f, s:I, s:I}, s:O, s:s, s:s}", "format",
                   "backfill-test-slice/1", "brief", r->brief_name, "run", (json_int_t)s.run_id,
                   "batches", full, "estimate", "seconds", estimate, "rows",
                   (json_int_t)total_rows, "batches", (json_int_t)bf_plan_count(r->plan),
+                  "findings", findings,
                   "status", result == BF_OK ? "pass" : result == BF_E_VALIDATION
                                                            ? "validation_failed"
                                                            : "not_idempotent",
@@ -740,6 +893,7 @@ done:
     json_decref(o);
     json_decref(chosen);
     json_decref(full);
+    json_decref(findings);
     bf__free(record);
     bf__free(ordinals);
     bf__free(seconds);

@@ -3,7 +3,7 @@
 # estimate, the ledger evidence that quiets check's runtime warning, and the target untouched.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 24
+plan 29
 
 brief="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 db="$work/W.db"
@@ -28,6 +28,8 @@ expect_grep "$work/out" "^batch 2025-05-28\\.\\.2025-06-03 \\(last; " "the last 
 expect_grep "$work/out" "checks pass \\(6 pass, 0 warn, 0 fail, 0 error, 0 skipped\\); idempotent: yes\$" "each batch: checks and idempotency"
 if grep -q "idempotent: no" "$work/out"; then not_ok "no batch is non-idempotent" "$(cat "$work/out")"; else ok "no batch is non-idempotent"; fi
 expect_grep "$work/out" "^estimate: about [0-9.]+(s|m[0-9]+s) for 22 batches, 185247 rows\$" "the whole plan's estimate"
+if grep -q "source-read-whole" "$work/out"; then not_ok "with statistics no source is read whole" "$(tail -3 "$work/out")"; else
+    ok "with statistics (the example's) no source is read whole for every batch"; fi
 
 run "$BACKFILL" fingerprint fct_orders --warehouse "$db"
 if [ "$(cat "$work/out")" = "$before" ]; then ok "the fingerprint of fct_orders is unchanged"; else
@@ -55,6 +57,21 @@ expect_rc 0 "test-slice --batches 2 --json"
 expect_grep "$work/out" '"format": "backfill-test-slice/1"' "JSON format"
 n=$(grep -c '"duration_s"' "$work/out" || true)
 if [ "$n" -eq 2 ]; then ok "JSON lists two batches"; else not_ok "JSON lists two batches: $n" "$(head -c 600 "$work/out")"; fi
+
+# Without statistics SQLite reads raw_orders whole for every batch: the slice names it.
+cp "$db" "$work/nostats.db"
+sqlite3 "$work/nostats.db" "DROP TABLE sqlite_stat1"
+run "$BACKFILL" test-slice "$brief" --warehouse "$work/nostats.db"
+expect_rc 0 "a slice whose job reads a source whole still passes"
+expect_grep "$work/out" "^warn source-read-whole: the job reads raw_orders whole \(260,128 rows\) for every batch of about [0-9,]+ rows \(SQLite's plan: SCAN o\)" \
+    "the slice names raw_orders, read whole for every batch, with SQLite's plan"
+run "$BACKFILL" test-slice "$brief" --warehouse "$work/nostats.db" --json
+n=$(python3 -c "import json,sys; f=json.load(open(sys.argv[1]))['findings']; print(len(f), f[0]['code'], f[0]['source'], f[0]['rows'], f[0]['plan'])" "$work/out")
+[ "$n" = "1 source-read-whole raw_orders 260128 o" ] && ok "the JSON finding: code, source, rows and plan" || not_ok "JSON findings: $n"
+# A job without an index for its bounds: a source without raw_orders_ts is read whole too.
+sqlite3 "$work/nostats.db" "DROP INDEX raw_orders_ts"
+run "$BACKFILL" test-slice "$brief" --warehouse "$work/nostats.db"
+expect_grep "$work/out" "^warn source-read-whole: the job reads raw_orders whole" "a source with no index on the batch's bounds is named"
 
 run "$BACKFILL" test-slice "$brief" --warehouse "$db" --batches 0
 expect_rc 2 "--batches 0 is bad input"
