@@ -564,13 +564,18 @@ static int ident_char(char c)
            c == '_' || (unsigned char)c >= 0x80;
 }
 
-/* The next word of `sql` from *at (an identifier, "quoted" or bare, or one other character). */
-static size_t next_word(char *out, size_t size, const char *sql, size_t *at)
+/*
+ * The next word of `sql` from *at (an identifier, "quoted" or bare, or one
+ * other character); 0 at the end of the text.
+ */
+static int next_word(char *out, size_t size, const char *sql, size_t *at)
 {
     size_t i = *at, n = 0;
+    int found;
 
     while (bf__ascii_isspace((unsigned char)sql[i]))
         i++;
+    found = sql[i] != '\0';
     if (sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
         char close = sql[i] == '[' ? ']' : sql[i];
 
@@ -588,7 +593,7 @@ static size_t next_word(char *out, size_t size, const char *sql, size_t *at)
     }
     out[n] = '\0';
     *at = i;
-    return n;
+    return found;
 }
 
 /* Names compared as SQL compares them: ASCII letters without case, whatever the locale. */

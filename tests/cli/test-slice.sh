@@ -3,7 +3,7 @@
 # estimate, the ledger evidence that quiets check's runtime warning, and the target untouched.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 29
+plan 30
 
 brief="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 db="$work/W.db"
@@ -68,6 +68,10 @@ expect_grep "$work/out" "^warn source-read-whole: the job reads raw_orders whole
 run "$BACKFILL" test-slice "$brief" --warehouse "$work/nostats.db" --json
 n=$(python3 -c "import json,sys; f=json.load(open(sys.argv[1]))['findings']; print(len(f), f[0]['code'], f[0]['source'], f[0]['rows'], f[0]['plan'])" "$work/out")
 [ "$n" = "1 source-read-whole raw_orders 260128 o" ] && ok "the JSON finding: code, source, rows and plan" || not_ok "JSON findings: $n"
+# "FROM t AS alias" names the same table.
+sed 's/FROM raw_orders o LEFT JOIN/FROM raw_orders AS o LEFT JOIN/' "$brief" >"$work/as.json"
+run "$BACKFILL" test-slice "$work/as.json" --warehouse "$work/nostats.db"
+expect_grep "$work/out" "^warn source-read-whole: the job reads raw_orders whole .*SCAN o\\)" "an alias given with AS is read back to its table"
 # A job without an index for its bounds: a source without raw_orders_ts is read whole too.
 sqlite3 "$work/nostats.db" "DROP INDEX raw_orders_ts"
 run "$BACKFILL" test-slice "$brief" --warehouse "$work/nostats.db"
