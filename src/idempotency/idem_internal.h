@@ -21,6 +21,14 @@ int bf__idem_describe_keys(char **out, const bf_rows *rows);
  * (probe.c; the runner's test slice makes its scratch copies with it).
  */
 int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *name);
+/*
+ * SELECT the target's non-generated columns within `batch`'s bounds, by the
+ * driver's documented predicate for each dimension (probe.c).
+ */
+int bf__scratch_copy_sql(char **out, const bf_table_info *info, const char *table,
+                         const bf_plan *plan, const bf_batch *batch);
+/* DROP TABLE IF EXISTS `name` (probe.c). */
+int bf__scratch_drop(bf_driver *driver, const char *name);
 
 /* BF_E_ABI or BF_E_INVALID for a spec the module cannot work with (analyze.c). */
 int bf__idem_check_spec(const bf_write_spec *spec, const bf_plan *plan, const char *op);

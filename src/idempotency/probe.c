@@ -239,12 +239,13 @@ int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *na
 /*
  * SELECT the target's non-generated columns within the batch's bounds, by
  * the predicate the driver documents for each dimension (<backfill/driver.h>),
- * its values bound as parameters by the driver's stage.
+ * its values bound as parameters by the driver's stage (the probe's copy,
+ * and the test slice's).
  */
-static int copy_sql(char **out, const struct probe *pr)
+int bf__scratch_copy_sql(char **out, const bf_table_info *info, const char *table,
+                         const bf_plan *plan, const bf_batch *batch)
 {
-    const bf_table_info *info = pr->info;
-    const char *col = bf_plan_column(pr->plan);
+    const char *col = bf_plan_column(plan);
     size_t any = 0;
     bf__sb sb;
 
@@ -258,12 +259,12 @@ static int copy_sql(char **out, const struct probe *pr)
         quote(&sb, bf_table_info_column_name(info, i));
     }
     bf__sb_append(&sb, " FROM ");
-    quote(&sb, pr->spec->table);
+    quote(&sb, table);
     bf__sb_append(&sb, " WHERE ");
-    switch (bf_batch_dimension(pr->batch)) {
+    switch (bf_batch_dimension(batch)) {
     case BF_DIM_TIME:
     case BF_DIM_KEY: {
-        int time = bf_batch_dimension(pr->batch) == BF_DIM_TIME;
+        int time = bf_batch_dimension(batch) == BF_DIM_TIME;
 
         quote(&sb, col);
         bf__sb_append(&sb, time ? " >= :start AND " : " >= :lo AND ");
@@ -282,12 +283,12 @@ static int copy_sql(char **out, const struct probe *pr)
         break;
     default:
         bf__sb_dispose(&sb);
-        return bf__error(BF_E_INVALID, "batch %s: unknown dimension", bf_batch_label(pr->batch));
+        return bf__error(BF_E_INVALID, "batch %s: unknown dimension", bf_batch_label(batch));
     }
     return bf__sb_finish(&sb, out);
 }
 
-static int drop_scratch(struct probe *pr)
+int bf__scratch_drop(bf_driver *driver, const char *name)
 {
     bf__sb sb;
     char *sql = NULL;
@@ -295,11 +296,16 @@ static int drop_scratch(struct probe *pr)
 
     bf__sb_init(&sb);
     bf__sb_append(&sb, "DROP TABLE IF EXISTS ");
-    quote(&sb, pr->scratch);
+    quote(&sb, name);
     if ((rc = bf__sb_finish(&sb, &sql)) == BF_OK)
-        rc = bf_driver_execute(pr->driver, sql);
+        rc = bf_driver_execute(driver, sql);
     bf__free(sql);
     return rc;
+}
+
+static int drop_scratch(struct probe *pr)
+{
+    return bf__scratch_drop(pr->driver, pr->scratch);
 }
 
 /*
@@ -406,7 +412,7 @@ static int probe(bf_idem_probe *p, struct probe *pr)
     bf__free(create);
     if (rc != BF_OK)
         return rc;
-    if ((rc = copy_sql(&pr->copy_sql, pr)) != BF_OK)
+    if ((rc = bf__scratch_copy_sql(&pr->copy_sql, pr->info, pr->spec->table, pr->plan, pr->batch)) != BF_OK)
         return rc;
     pr->copy_spec.select = pr->copy_sql;
     if ((rc = stage_publish(NULL, pr, &pr->copy_spec)) != BF_OK || (rc = take_fp(p, pr)) != BF_OK)

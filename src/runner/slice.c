@@ -248,32 +248,6 @@ static int choose_batches(struct slice *s)
 
 /* ---- The scratch copy of a batch --------------------------------------- */
 
-static void quote(bf__sb *sb, const char *name)
-{
-    bf__sb_appendc(sb, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            bf__sb_appendc(sb, '"');
-        bf__sb_appendc(sb, *p);
-    }
-    bf__sb_appendc(sb, '"');
-}
-
-static int drop_table(bf_driver *d, const char *table)
-{
-    bf__sb sb;
-    char *sql = NULL;
-    int rc;
-
-    bf__sb_init(&sb);
-    bf__sb_append(&sb, "DROP TABLE IF EXISTS ");
-    quote(&sb, table);
-    if ((rc = bf__sb_finish(&sb, &sql)) == BF_OK)
-        rc = bf_driver_execute(d, sql);
-    bf__free(sql);
-    return rc;
-}
-
 /* CREATE TABLE scratch with the target's non-generated columns, types and primary key. */
 static int create_scratch(bf_driver *d, const bf_table_info *info, const char *scratch)
 {
@@ -284,55 +258,6 @@ static int create_scratch(bf_driver *d, const bf_table_info *info, const char *s
         rc = bf_driver_execute(d, sql);
     bf__free(sql);
     return rc;
-}
-
-/* SELECT the target's non-generated columns within the batch, by the driver's predicates. */
-static int copy_select(char **out, const bf_table_info *info, const char *table,
-                       const bf_plan *plan, const bf_batch *b)
-{
-    const char *col = bf_plan_column(plan);
-    size_t any = 0;
-    bf__sb sb;
-
-    bf__sb_init(&sb);
-    bf__sb_append(&sb, "SELECT ");
-    for (size_t i = 0; i < bf_table_info_column_count(info); i++) {
-        if (bf_table_info_column_generated(info, i))
-            continue;
-        if (any++)
-            bf__sb_append(&sb, ", ");
-        quote(&sb, bf_table_info_column_name(info, i));
-    }
-    bf__sb_append(&sb, " FROM ");
-    quote(&sb, table);
-    bf__sb_append(&sb, " WHERE ");
-    switch (bf_batch_dimension(b)) {
-    case BF_DIM_TIME:
-        quote(&sb, col);
-        bf__sb_append(&sb, " >= :start AND ");
-        quote(&sb, col);
-        bf__sb_append(&sb, " < :end");
-        break;
-    case BF_DIM_KEY:
-        quote(&sb, col);
-        bf__sb_append(&sb, " >= :lo AND ");
-        quote(&sb, col);
-        bf__sb_append(&sb, " < :hi");
-        break;
-    case BF_DIM_PARTITION:
-        quote(&sb, col);
-        bf__sb_append(&sb, " = :partition");
-        break;
-    case BF_DIM_BUCKET:
-        bf__sb_append(&sb, "bf_bucket(");
-        quote(&sb, col);
-        bf__sb_append(&sb, ", :buckets) = :bucket");
-        break;
-    default:
-        bf__sb_dispose(&sb);
-        return bf__error(BF_E_INVALID, "batch %s: unknown dimension", bf_batch_label(b));
-    }
-    return bf__sb_finish(&sb, out);
 }
 
 /*
@@ -391,11 +316,11 @@ static int slice_batch(struct slice *s, struct pick *p)
     copy.snapshot = 0;
 
     if ((rc = bf_driver_describe(&info, r->driver, target->table)) != BF_OK ||
-        (rc = drop_table(r->driver, s->scratch)) != BF_OK ||
+        (rc = bf__scratch_drop(r->driver, s->scratch)) != BF_OK ||
         (rc = create_scratch(r->driver, info, s->scratch)) != BF_OK)
         goto out;
     created = 1;
-    if ((rc = copy_select(&select, info, target->table, plan, b)) != BF_OK)
+    if ((rc = bf__scratch_copy_sql(&select, info, target->table, plan, b)) != BF_OK)
         goto out;
     copy.select = select;
     staged = 1;
@@ -506,7 +431,7 @@ out:
                                                                 s->run_id)) != BF_OK &&
                 rc2 == BF_OK)
                 rc2 = step;
-            if ((step = drop_table(r->driver, s->scratch)) != BF_OK && rc2 == BF_OK)
+            if ((step = bf__scratch_drop(r->driver, s->scratch)) != BF_OK && rc2 == BF_OK)
                 rc2 = step;
         }
         if (rc == BF_OK && rc2 != BF_OK) {
