@@ -582,12 +582,11 @@ int bf__runner_extend_plan(bf__halves *h, const bf_plan *plan, bf_run *run)
 const bf_batch *bf__halves_batch(const bf__halves *h, int64_t batch_id, int64_t ordinal,
                                  int64_t lo, int64_t hi)
 {
-    const bf_batch *b = ordinal >= 0 && (size_t)ordinal < h->base
-                            ? bf_plan_batch(h->plan, (size_t)ordinal) : NULL;
+    const bf_batch *b;
     const int64_t *at;
 
-    if (b && bf_batch_lo(b) == lo && bf_batch_hi(b) == hi)
-        return b;
+    if (ordinal >= 0 && (size_t)ordinal < h->base && bf__runner_plan_has(h->plan, ordinal, lo, hi))
+        return bf_plan_batch(h->plan, (size_t)ordinal);
     at = h->count ? bsearch(&batch_id, h->ids, h->count, sizeof *h->ids, cmp_id) : NULL;
     if (!at)
         return NULL;
