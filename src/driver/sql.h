@@ -193,6 +193,20 @@ int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
                         const bf_batch *batch);
 int bf__sql_profile(void *ud, bf_profile *profile, const char *table, const bf_profile_spec *spec,
                     const bf_plan *plan, const bf_batch *batch);
+/*
+ * A references check's counts, measured in a profile's scan: rows with a
+ * NULL in one of `columns`, and rows with none whose values match no row
+ * of `parent` (column i against parent_columns[i]), as bf__sql_orphans
+ * counts them. The caller has checked that every name exists.
+ */
+typedef struct bf__orphan_probe {
+    const char *const *columns;
+    const char *const *parent_columns;
+    size_t count;
+    const char *parent;
+    int64_t nulls, orphans; /* out */
+} bf__orphan_probe;
+
 /* What else a profile's scan measures for its caller (bf__sql_profile_with). */
 typedef struct bf__profile_extra {
     bf_fingerprint *all;  /* the fingerprint of every column, as bf__sql_fingerprint gives it with
@@ -202,6 +216,8 @@ typedef struct bf__profile_extra {
     const char *const *key;
     size_t key_count;
     int64_t segment_count;
+    bf__orphan_probe *probes; /* filled in place; NULL: none */
+    size_t probe_count;
 } bf__profile_extra;
 
 /*

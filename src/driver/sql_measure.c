@@ -369,6 +369,56 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
 }
 
 /*
+ * A references probe's two counts in the profile's scan of `table` (not
+ * aliased, so its columns are qualified by its name; the parent's alias p
+ * hides the parent's own name, so a table referencing itself works too):
+ * ", sum(CASE WHEN <a NULL> THEN 1 ELSE 0 END), sum(CASE WHEN NOT <a NULL>
+ * AND NOT EXISTS (SELECT 1 FROM parent p WHERE p.pc = table.c ...) ...)".
+ */
+static int any_null(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *cols,
+                    size_t count);
+
+static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p)
+{
+    bf__sb q, nulls;
+    char *qt = NULL, *nt = NULL;
+    int rc;
+
+    bf__sb_init(&q);
+    if ((rc = bf__sql_ident(s, &q, table)) != BF_OK) {
+        bf__sb_dispose(&q);
+        return rc;
+    }
+    if ((rc = bf__sql_text(&q, &qt)) != BF_OK)
+        return rc;
+    bf__sb_init(&nulls);
+    if (any_null(s, &nulls, qt, p->columns, p->count) != BF_OK) {
+        bf__sb_dispose(&nulls);
+        bf__free(qt);
+        return BF_E_INVALID;
+    }
+    if ((rc = bf__sql_text(&nulls, &nt)) != BF_OK) {
+        bf__free(qt);
+        return rc;
+    }
+    bf__sb_appendf(sb, ", sum(CASE WHEN %s THEN 1 ELSE 0 END), sum(CASE WHEN NOT %s AND NOT "
+                   "EXISTS (SELECT 1 FROM ", nt, nt);
+    rc = bf__sql_ident(s, sb, p->parent);
+    bf__sb_append(sb, " p WHERE ");
+    for (size_t i = 0; i < p->count && rc == BF_OK; i++) {
+        bf__sb_append(sb, i ? " AND p." : "p.");
+        rc = bf__sql_ident(s, sb, p->parent_columns[i]);
+        bf__sb_appendf(sb, " = %s.", qt);
+        if (rc == BF_OK)
+            rc = bf__sql_ident(s, sb, p->columns[i]);
+    }
+    bf__sb_append(sb, ") THEN 1 ELSE 0 END)");
+    bf__free(qt);
+    bf__free(nt);
+    return rc;
+}
+
+/*
  * SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch
  * (or f('R ...', ...), the shared-argument form, where the dialect has it).
  */
@@ -420,6 +470,8 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
             rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
     }
+    for (size_t i = 0; extra && i < extra->probe_count && rc == BF_OK; i++)
+        rc = probe_sql(s, &sb, sc->table, &extra->probes[i]);
     if (rc == BF_OK)
         rc = scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
     if (rc == BF_OK)
@@ -559,12 +611,23 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             rc = fp_from_value(sc->s, extra->all, &v);
         /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
         if (extra && extra->segments && rc == BF_OK &&
-            (rc = bf__stmt_column(&st, at, &v)) == BF_OK)
+            (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(extra->segments, v.s)
                  : v.type == BF_VALUE_NULL ? BF_OK
                  : bf__error(BF_E_DRIVER, "%s: %s returned no segment list",
                              sc->s->vt.dialect ? sc->s->vt.dialect : "driver",
                              sc->s->vt.segments_function);
+        /* sum() of no rows is NULL: no row counted. */
+        for (size_t i = 0; extra && i < extra->probe_count && rc == BF_OK; i++) {
+            int64_t *dst[2] = {&extra->probes[i].nulls, &extra->probes[i].orphans};
+
+            for (int k = 0; k < 2 && rc == BF_OK; k++)
+                if ((rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
+                    *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
+            if (rc == BF_OK && (*dst[0] < 0 || *dst[1] < 0))
+                rc = bf__error(BF_E_DRIVER, "profile of %s: a negative count of orphans",
+                               sc->table);
+        }
         bf__stmt_finalize(&st);
     }
     bf__free(sql);

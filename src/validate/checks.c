@@ -59,6 +59,11 @@ typedef struct ctx {
                                    profile's scan (bf__validator_before_capture), or NULL */
     size_t seg_key_count;
     bf_diff_before *capture; /* what was captured */
+    /* After phase: the references checks' counts, measured in the profile's scan when
+     * probes_done (the check of probe i is checks[probe_check[i]]). */
+    bf__orphan_probe probes[8];
+    size_t probe_check[8], nprobe;
+    int probes_done;
     char where[64]; /* "in batch X" / "in the run" */
 } ctx;
 
@@ -598,6 +603,31 @@ static int plan_profile(ctx *x, int before)
                     }
             }
             break;
+        case BF_CHECK_REFERENCES:
+            /* Its counts ride on the after scan (with a SQL driver); the check keeps its
+             * own query when there is no scan, and for the samples of orphans found. */
+            if (before || !x->s || x->nprobe == sizeof x->probes / sizeof x->probes[0])
+                break;
+            {
+                bf__orphan_probe *pr = &x->probes[x->nprobe];
+                const char **pcols = NULL;
+                size_t pn = 0;
+
+                rc = list_of(&cols, &n, json_object_get(c->cfg, "columns"));
+                if (rc == BF_OK)
+                    rc = list_of(&pcols, &pn, json_object_get(c->cfg, "parent_columns"));
+                if (rc == BF_OK && n == pn && n) {
+                    pr->columns = cols;
+                    pr->parent_columns = pcols;
+                    pr->count = n;
+                    pr->parent = member(c, "parent");
+                    x->probe_check[x->nprobe++] = i;
+                    cols = NULL; /* kept by the probe */
+                } else {
+                    bf__free(pcols);
+                }
+            }
+            break;
         case BF_CHECK_UNCHANGED_COLUMNS:
             if (!x->fp_owner) {
                 rc = unchanged_cols(&x->fpcols, &x->nfp, x, c);
@@ -621,14 +651,16 @@ static int plan_profile(ctx *x, int before)
         spec.fingerprint_columns = x->fpcols;
         spec.fingerprint_count = x->nfp;
     }
-    if (x->s && ((!before && x->all_fp) || (before && x->seg_key))) {
+    if (x->s && ((!before && (x->all_fp || x->nprobe)) || (before && x->seg_key))) {
         /* What the caller wants of the batch rides on the same scan where it can. */
         static const char *const seg_names[] = {"segment", "rows", "fingerprint"};
-        bf__profile_extra extra = {NULL, NULL, x->seg_key, x->seg_key_count, 0};
+        bf__profile_extra extra = {NULL, NULL, x->seg_key, x->seg_key_count, 0, NULL, 0};
         bf_profile *p = NULL;
 
         if (!before) {
             extra.all = x->all_fp;
+            extra.probes = x->probes;
+            extra.probe_count = x->nprobe;
         } else {
             /* As many segments as bf_diff_capture() makes: one per 32 rows. */
             bf_profile *count = NULL;
@@ -652,7 +684,8 @@ static int plan_profile(ctx *x, int before)
                                                   extra.segments)) == BF_OK)) {
             bf_rows_free(extra.segments);
             x->prof = p;
-            x->all_fp_done = !before;
+            x->all_fp_done = !before && x->all_fp;
+            x->probes_done = !before;
             return BF_OK;
         }
         bf_rows_free(extra.segments);
@@ -1145,6 +1178,10 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
 
 static void ctx_close(ctx *x)
 {
+    for (size_t i = 0; i < x->nprobe; i++) {
+        bf__free((void *)x->probes[i].columns);
+        bf__free((void *)x->probes[i].parent_columns);
+    }
     bf_diff_before_free(x->capture);
     bf_profile_free(x->prof);
     bf_table_info_free(x->info);
@@ -1371,15 +1408,26 @@ static int eval_references(ctx *x, const bf__vcheck *c, bf__rentry *e)
     char *cond = NULL;
     int rc = list_of(&cols, &n, json_object_get(c->cfg, "columns"));
 
+    const bf__orphan_probe *probe = NULL;
+
+    for (size_t i = 0; x->probes_done && i < x->nprobe; i++)
+        if (&x->v->checks[x->probe_check[i]] == c)
+            probe = &x->probes[i];
     if (rc == BF_OK)
         rc = list_of(&pcols, &pn, json_object_get(c->cfg, "parent_columns"));
-    if (rc == BF_OK)
-        rc = bf_driver_orphans(&rows, &orphans, x->d, x->v->table, cols, n, member(c, "parent"),
-                               pcols, x->v->max_samples, x->qplan, x->qbatch);
-    if (rc == BF_OK)
-        rc = any_null(x, &cond, cols, n);
-    if (rc == BF_OK)
-        rc = count_where(x, &nulls, x->v->table, cond);
+    /* Counted in the profile's scan: only orphans found need their own query, for samples. */
+    if (rc == BF_OK && probe && !probe->orphans) {
+        nulls = probe->nulls;
+    } else {
+        if (rc == BF_OK)
+            rc = bf_driver_orphans(&rows, &orphans, x->d, x->v->table, cols, n,
+                                   member(c, "parent"), pcols, x->v->max_samples, x->qplan,
+                                   x->qbatch);
+        if (rc == BF_OK)
+            rc = any_null(x, &cond, cols, n);
+        if (rc == BF_OK)
+            rc = count_where(x, &nulls, x->v->table, cond);
+    }
     for (size_t r = 0; rc == BF_OK && rows && r < bf_rows_count(rows); r++) {
         json_t *o = json_object();
         bf_value v;

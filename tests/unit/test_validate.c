@@ -10,6 +10,8 @@
 #include "bftest.h"
 #include "sqltest.h"
 #include "failalloc.h"
+#include "driver/driver_internal.h"
+#include "driver/sql.h"
 #include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
 #include "validate/validate_internal.h"
@@ -348,6 +350,87 @@ START_TEST(references_sql_records_completeness_footprint)
     ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
     bf_results_free(r);
     bf_validator_free(v);
+}
+END_TEST
+
+/*
+ * With a check that scans the batch anyway, a references check's counts
+ * ride on that scan (bf__sql_profile_with's probes): the same outcome and
+ * words as the check's own queries, orphans found (their samples then come
+ * from the check's own query), NULL references skipped and counted, a table
+ * that references itself, and a batch without rows.
+ */
+START_TEST(references_counts_ride_on_the_profile_scan)
+{
+    static const char *const refs[] = {
+        "{\"check\": \"references\", \"columns\": [\"id\", \"grp\"], \"parent\": \"p\", "
+        "\"parent_columns\": [\"id\", \"grp\"]}",
+        "{\"check\": \"references\", \"columns\": [\"id\"], \"parent\": \"t\", "
+        "\"parent_columns\": [\"val\"]}",
+    };
+    static const char *const changes[] = {
+        NULL,
+        "UPDATE t SET grp = NULL WHERE id = 8",
+        "UPDATE t SET grp = 'nope' WHERE id IN (4, 6)",
+        "DELETE FROM p WHERE id = 7; UPDATE t SET val = 100 + id WHERE id IN (1, 2)",
+        "DELETE FROM t WHERE id < 10",
+    };
+    const bf_batch *b = bf_plan_batch(plan, 0);
+
+    for (size_t c = 0; c < sizeof changes / sizeof *changes; c++) {
+        if (changes[c])
+            sql(changes[c]);
+        for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+            bf_validator *alone = make(refs[i]), *shared = make(refs[i]);
+            bf_results *ra, *rs;
+            char *ja = NULL, *js = NULL;
+
+            /* row_count makes the after phase scan the batch; references comes first in both. */
+            ck_assert_int_eq(bf_validator_add_check_json(shared, "{\"check\": \"row_count\"}"),
+                             BF_OK);
+            ra = run(alone, NULL);
+            rs = run(shared, NULL);
+            ck_assert_int_eq(bf_results_outcome(rs, 0), bf_results_outcome(ra, 0));
+            ck_assert_str_eq(bf_results_observed(rs, 0), bf_results_observed(ra, 0));
+            ck_assert_str_eq(bf_results_samples_json(rs, 0), bf_results_samples_json(ra, 0));
+            ck_assert_int_eq(bf_results_to_json(&ja, ra), BF_OK);
+            ck_assert_int_eq(bf_results_to_json(&js, rs), BF_OK);
+            ck_assert_ptr_nonnull(strstr(js, "\"references\""));
+            bf_free(ja);
+            bf_free(js);
+            bf_results_free(ra);
+            bf_results_free(rs);
+            bf_validator_free(alone);
+            bf_validator_free(shared);
+        }
+    }
+    /* The counts themselves, from the scan alone, against SQL written out. */
+    sql("INSERT INTO t VALUES (1, 'g1', 1, 'a'), (2, NULL, 2, 'b'), (3, 'g0', 3, 'c'),"
+        " (5, 'g2', NULL, 'd'), (6, 'g0', 99, 'e')");
+    {
+        static const char *const cols[] = {"id", "grp"}, *const self[] = {"val"},
+                                 *const selfp[] = {"id"};
+        bf__orphan_probe probes[2] = {{cols, cols, 2, "p", -1, -1}, {self, selfp, 1, "t", -1, -1}};
+        bf__profile_extra extra = {NULL, NULL, NULL, 0, 0, probes, 2};
+        bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
+        bf_profile *prof = NULL;
+
+        ck_assert_int_eq(bf__profile_new(&prof, &spec), BF_OK);
+        ck_assert_msg(bf__sql_profile_with(bf__driver_sql(drv), prof, &extra, "t", &spec, plan, b)
+                      == BF_OK, "%s", bf_last_error());
+        ck_assert_int_eq(bf_profile_rows(prof), 5);
+        ck_assert_int_eq(probes[0].nulls, 1);
+        ck_assert_int_eq(probes[0].orphans,
+                         qint("SELECT count(*) FROM t c WHERE id < 10 AND id IS NOT NULL AND grp "
+                              "IS NOT NULL AND NOT EXISTS (SELECT 1 FROM p WHERE p.id = c.id "
+                              "AND p.grp = c.grp)"));
+        ck_assert_int_eq(probes[1].nulls, 1);
+        ck_assert_int_eq(probes[1].orphans,
+                         qint("SELECT count(*) FROM t c WHERE id < 10 AND val IS NOT NULL AND "
+                              "NOT EXISTS (SELECT 1 FROM t q WHERE q.id = c.val)"));
+        ck_assert_int_gt(probes[1].orphans, 0);
+        bf_profile_free(prof);
+    }
 }
 END_TEST
 
@@ -1209,6 +1292,7 @@ static Suite *suite(void)
     tcase_add_test(tc, metric_compares_before_and_after);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
+    tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, bad_input_is_a_clear_error);
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
