@@ -27,6 +27,7 @@
 #include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 #include "validate/diff_internal.h"
+#include "validate/results_internal.h"
 #include "validate/validate_internal.h"
 
 enum outcome {
@@ -402,7 +403,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
  */
 static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *b,
                            const bf_diff_before *before, const char *fp_after,
-                           char **results_json)
+                           const bf_results *results, char **results_json)
 {
     bf_runner *r = s->ctx->r;
     const bf_write_spec *spec = &r->job.spec;
@@ -470,8 +471,13 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
                 json_decref(check);
                 continue;
             }
+            /* The check measured the metric after in the scan fp_after comes from. */
+            bf_value total;
+            int have_total = results && bf__results_total(&total, results, i) == BF_OK;
+
             got = touched && bf__diff_explain_touched(&e, s->driver, table, snap, keys, spec->key,
-                                                      spec->key_count, before, &after, plan, b,
+                                                      spec->key_count, before, &after,
+                                                      have_total ? &total : NULL, plan, b,
                                                       metric, group_by, 5) == BF_OK;
             if (!got && !diff) {
                 /* The diff, once for the batch; without it nothing is explained. */
@@ -648,7 +654,7 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         goto out;
     }
     if (s->validator &&
-        (rc = explain_metrics(s, plan, b, before, fp_after, &results_json)) != BF_OK) {
+        (rc = explain_metrics(s, plan, b, before, fp_after, results, &results_json)) != BF_OK) {
         attempt_failed(s, rc, "explaining the metrics");
         goto out;
     }

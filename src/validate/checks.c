@@ -348,8 +348,15 @@ static size_t add_name(const char **list, size_t *n, const char *name)
     return (*n)++;
 }
 
-/* The metric's value in this phase: from the profile or one query. */
-static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_null)
+/*
+ * The metric's value in this phase: from the profile or one query. `exact`
+ * (may be NULL) gets it as SQL gives the expression (an integer, a real or
+ * NULL) where the value is that: a sum or count from the profile (whose
+ * sums are sum()'s to the bit), or the query's own value; else BF_VALUE_TEXT,
+ * meaning "none".
+ */
+static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_null,
+                        bf_value *exact)
 {
     const char *expr = member(c, "expr");
     char col[200], *sql = NULL;
@@ -361,6 +368,8 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
 
     *is_null = 0;
     *out = 0;
+    if (exact)
+        *exact = (bf_value){BF_VALUE_TEXT, 0, 0.0, NULL, 0};
     if (form != M_NONE && x->prof) {
         int64_t rows = bf_profile_rows(x->prof);
         size_t si = 0, ni = 0;
@@ -378,10 +387,14 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
         switch (form) {
         case M_COUNT:
             *out = (double)rows;
+            if (exact)
+                *exact = (bf_value){BF_VALUE_INT, rows, 0.0, NULL, 0};
             return BF_OK;
         case M_SUM:
             *out = sum;
             *is_null = sum_null;
+            if (exact)
+                *exact = sum_null ? (bf_value){BF_VALUE_NULL, 0, 0.0, NULL, 0} : sv;
             return BF_OK;
         case M_SUM_OVER_COUNT:
             *out = rows ? sum / (double)rows : 0;
@@ -404,11 +417,17 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
     if (rc != BF_OK)
         return bf__error(rc, "check %s: metric expression %s on table %s: %s", check_name_of(c),
                          expr, x->v->table, bf_last_error());
-    if (json_is_null(val))
+    if (json_is_null(val)) {
         *is_null = 1;
-    else if (json_is_number(val))
+        if (exact)
+            *exact = (bf_value){BF_VALUE_NULL, 0, 0.0, NULL, 0};
+    } else if (json_is_number(val)) {
         *out = json_number_value(val);
-    else
+        if (exact && json_is_integer(val))
+            *exact = (bf_value){BF_VALUE_INT, (int64_t)json_integer_value(val), 0.0, NULL, 0};
+        else if (exact)
+            *exact = (bf_value){BF_VALUE_REAL, 0, json_real_value(val), NULL, 0};
+    } else
         rc = bf__error(BF_E_INVALID,
                        "check %s: metric expression %s on table %s is not numeric (it gives %s)",
                        check_name_of(c), expr, x->v->table,
@@ -992,7 +1011,7 @@ static int capture(ctx *x, const bf__vcheck *c, size_t idx, cstate *cs)
 
     switch (c->kind) {
     case BF_CHECK_METRIC:
-        rc = metric_value(x, c, &cs->value, &cs->value_null);
+        rc = metric_value(x, c, &cs->value, &cs->value_null, NULL);
         if (rc == BF_OK && json_array_size(json_object_get(c->cfg, "group_by")))
             rc = capture_groups(x, c, &cs->data);
         break;
@@ -1455,7 +1474,8 @@ static int eval_references(ctx *x, const bf__vcheck *c, bf__rentry *e)
 static int eval_metric(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate *cs)
 {
     double after;
-    int after_null, rc = metric_value(x, c, &after, &after_null);
+    bf_value exact;
+    int after_null, rc = metric_value(x, c, &after, &after_null, &exact);
     json_t *bounds = json_object_get(c->cfg, "expect_delta_pct");
     int pct = bounds != NULL;
     double delta, d;
@@ -1465,6 +1485,10 @@ static int eval_metric(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate 
         bounds = json_object_get(c->cfg, "expect_delta");
     if (rc != BF_OK)
         return rc;
+    if (exact.type != BF_VALUE_TEXT) {
+        e->total = exact;
+        e->has_total = 1;
+    }
     if (!cs || !cs->have)
         return bf__rentry_set(e, BF_OUTCOME_SKIPPED, "", "",
                               "metric: no before value to compare with");

@@ -664,8 +664,9 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
                              const char *before_table, const char *keys_table,
                              const char *const *key, size_t key_count,
                              const bf_diff_before *before, const bf_fingerprint *after,
-                             const bf_plan *plan, const bf_batch *batch, const char *metric,
-                             const char *group_by, size_t top_n)
+                             const bf_value *after_total, const bf_plan *plan,
+                             const bf_batch *batch, const char *metric, const char *group_by,
+                             size_t top_n)
 {
     bf__sql *s = d ? bf__driver_sql(d) : NULL;
     bf_diff_explained *e = NULL;
@@ -698,8 +699,15 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
                              metric);
     if ((rc = explained_new(&e, &term, metric)) != BF_OK)
         return rc;
-    /* AFTER is measured, as bf_diff_explain measures it. */
-    if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, table, metric, plan, batch)) != BF_OK)
+    /* AFTER is measured, as bf_diff_explain measures it, unless the caller has it. */
+    if (after_total && after_total->type != BF_VALUE_INT && after_total->type != BF_VALUE_REAL &&
+        after_total->type != BF_VALUE_NULL) {
+        rc = bf__error(BF_E_INVALID, "metric %s over %s is not numeric", metric, table);
+        goto done;
+    }
+    if (after_total)
+        e->parts[BF_DIFF_PART_AFTER] = num_of(after_total);
+    else if ((rc = total(&e->parts[BF_DIFF_PART_AFTER], d, table, metric, plan, batch)) != BF_OK)
         goto done;
     e->parts[BF_DIFF_PART_BEFORE] = e->parts[BF_DIFF_PART_AFTER];
     measured_delta(e);

@@ -72,7 +72,10 @@ int bf__diff_decomposes(const char *metric);
  * summed in the same order, so equal to the last bit of a real. `after` is
  * the fingerprint of `table`'s rows within the batch now, over every
  * column: with the before-state it proves that no other row changed
- * (BF_E_CONFLICT otherwise, as the diff would find). BF_E_UNSUPPORTED
+ * (BF_E_CONFLICT otherwise, as the diff would find). `after_total`, when
+ * not NULL, is the metric over the batch now as SQL gives it (a metric
+ * check's bf__results_total, from the same scan as `after`), and spares
+ * measuring it again. BF_E_UNSUPPORTED
  * without a SQL driver or with a key held twice; any failure means "not
  * explained here", and the caller may diff instead. The caller owns *out.
  */
@@ -80,7 +83,8 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
                              const char *before_table, const char *keys_table,
                              const char *const *key, size_t key_count,
                              const bf_diff_before *before, const bf_fingerprint *after,
-                             const bf_plan *plan, const bf_batch *batch, const char *metric,
-                             const char *group_by, size_t top_n);
+                             const bf_value *after_total, const bf_plan *plan,
+                             const bf_batch *batch, const char *metric, const char *group_by,
+                             size_t top_n);
 
 #endif

@@ -260,3 +260,11 @@ int bf_check_result_add_sample(bf_check_result *res, const char *text)
     }
     return bf__rentry_sample(res->e, j);
 }
+
+int bf__results_total(bf_value *out, const bf_results *r, size_t i)
+{
+    if (!out || !r || i >= r->count || !r->e[i].has_total)
+        return BF_E_NOT_FOUND;
+    *out = r->e[i].total;
+    return BF_OK;
+}

@@ -12,6 +12,9 @@ typedef struct bf__rentry {
     json_t *samples;      /* array of objects */
     char *samples_text;   /* cache of bf_results_samples_json */
     json_t *extra;        /* more members for the JSON (metric: before, after, delta...) */
+    bf_value total;       /* metric: its value after, exactly as SQL gives the expression over
+                             the batch (an integer, a real or NULL), when has_total */
+    int has_total;
 } bf__rentry;
 
 struct bf_results {
@@ -35,5 +38,11 @@ int bf__rentry_verdict(bf__rentry *e, int failed, const char *observed, const ch
                        const char *message);
 /* Append a sample (takes the reference; NULL means out of memory). */
 int bf__rentry_sample(bf__rentry *e, json_t *sample);
+/*
+ * A metric check's value after, exactly as `SELECT expr FROM table WHERE
+ * <batch>` gives it (an integer, a real or NULL; no text): BF_OK, or
+ * BF_E_NOT_FOUND when entry i is no metric measured in that form.
+ */
+int bf__results_total(bf_value *out, const bf_results *r, size_t i);
 
 #endif

@@ -18,6 +18,7 @@
 #include "driver/driver_internal.h"
 #include "plan/plan_internal.h"
 #include "validate/diff_internal.h"
+#include "validate/results_internal.h"
 
 static char dir[64];
 static char path[96];
@@ -682,14 +683,43 @@ static char *explained_by_touched(const char *table, const char *const *key, siz
 {
     bf_fingerprint after;
     bf_diff_explained *e = NULL;
-    char *json = NULL;
+    bf_validator *v = NULL;
+    bf_results *r = NULL;
+    bf_value total;
+    char *json = NULL, *given = NULL, check[200];
+    int rc_given;
 
     ck_assert_int_eq(bf_driver_fingerprint(&after, drv, table, NULL, 0, plan, batch), BF_OK);
     *rc = bf__diff_explain_touched(&e, drv, table, "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
-                                   kc, before, &after, plan, batch, metric, group_by, 3);
+                                   kc, before, &after, NULL, plan, batch, metric, group_by, 3);
     if (*rc == BF_OK)
         ck_assert_int_eq(bf_diff_explained_to_json(&json, e), BF_OK);
     bf_diff_explained_free(e);
+    e = NULL;
+    /*
+     * As the runner explains: the metric after taken from a metric check's
+     * result (the profile's sum, or the check's query) instead of measured
+     * again. It must be the same to the last bit.
+     */
+    snprintf(check, sizeof check, "{\"check\": \"metric\", \"expr\": \"%s\"}", metric);
+    ck_assert_int_eq(bf_validator_new(&v, table, key, kc, NULL, 0), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, check), BF_OK);
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, batch, NULL) == BF_OK, "%s",
+                  bf_last_error());
+    ck_assert_int_eq(bf__results_total(&total, r, 0), BF_OK);
+    rc_given = bf__diff_explain_touched(&e, drv, table, "t__bf_snap_1_1", "t__bf_snapkeys_1_1",
+                                        key, kc, before, &after, &total, plan, batch, metric,
+                                        group_by, 3);
+    ck_assert_int_eq(rc_given, *rc);
+    if (rc_given == BF_OK) {
+        ck_assert_int_eq(bf_diff_explained_to_json(&given, e), BF_OK);
+        ck_assert_msg(strcmp(given, json) == 0, "%s given:\n%s\nmeasured:\n%s", metric, given,
+                      json);
+    }
+    bf_free(given);
+    bf_diff_explained_free(e);
+    bf_results_free(r);
+    bf_validator_free(v);
     return json;
 }
 
@@ -888,8 +918,8 @@ static int sweep_touched(void *ctx)
     bf_diff_explained *e = NULL;
     char *json = NULL;
     int rc = bf__diff_explain_touched(&e, drv, "t", "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
-                                      1, t->before, &t->after, t->plan, bf_plan_batch(t->plan, 1),
-                                      "SUM(amount)", "grp", 2);
+                                      1, t->before, &t->after, NULL, t->plan,
+                                      bf_plan_batch(t->plan, 1), "SUM(amount)", "grp", 2);
 
     if (rc == BF_OK)
         rc = bf_diff_explained_to_json(&json, e);
