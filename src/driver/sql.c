@@ -565,7 +565,6 @@ static void sql_free(void *ud)
 
     if (s->free_ud)
         s->free_ud(s->ud);
-    bf__free(s->keyed_stage);
     bf__free(s);
 }
 

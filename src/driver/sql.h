@@ -40,15 +40,6 @@ typedef struct bf__sql {
      * to drop (and commits nothing).
      */
     int consume_stage;
-    /*
-     * The temporary staging table that bf__sql_stage last filled keyed, or
-     * NULL: its columns are made from the target's (so its values are
-     * converted as the target converts them) and its rowid is the key, an
-     * INTEGER PRIMARY KEY of the target. The publish of its batch takes it
-     * as its delta table as it is. Cleared when the table is dropped or
-     * staged again.
-     */
-    char *keyed_stage;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */

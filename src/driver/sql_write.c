@@ -18,8 +18,6 @@
 #define DELTA "bf__delta"
 #define DELTA_INDEX "bf__delta_key"
 #define DELTA_ROWS "bf__delta_rows"
-/* A keyed staging table's column: the row lay outside the batch's bounds as the job produced it. */
-#define STAGE_OUTSIDE "bf__outside"
 
 /* Tables the library derives from the target's name. */
 enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
@@ -62,8 +60,7 @@ struct job {
     char *postfp;        /* the fingerprint of what the batch's last publish wrote */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
-    int delta;           /* the staged rows are in dtab, converted as dest stores them */
-    const char *dtab;    /* DELTA, or the staging table itself when it was staged keyed */
+    int delta;           /* the staged rows are in DELTA, converted as dest stores them */
     int *typed;          /* per column: compare types too (see needs_typeof) */
     int64_t staged;      /* rows in DELTA */
     int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
@@ -180,138 +177,14 @@ static int temp_staging(const bf__sql *s)
     return s->consume_stage && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
 }
 
-/* Whether this batch's staging table was staged keyed on this connection (bf__sql_stage). */
-static int keyed_stage_is(const struct job *j)
-{
-    return j->s->keyed_stage && strcmp(j->s->keyed_stage, j->stage) == 0;
-}
-
-static void keyed_stage_forget(bf__sql *s, const char *stage)
-{
-    if (s->keyed_stage && (!stage || strcmp(s->keyed_stage, stage) == 0)) {
-        bf__free(s->keyed_stage);
-        s->keyed_stage = NULL;
-    }
-}
-
-static int exact_dialect(const bf__sql *s);
-static int key_is_primary(struct job *j, const bf_table_info *info);
-static int key_collated(struct job *j, char **out, int *binary, int *indexed);
-
-/*
- * Whether the runner's staging can be keyed, as the delta of a
- * partition_overwrite would make it (delta_begin): a temporary staging
- * table on SQLite whose publish consumes it, a key of one column that is
- * the target's INTEGER PRIMARY KEY (a primary key without an index), and
- * no column named like the rowid. *at: the key's place among j->cols.
- */
-static int keyed_form(struct job *j, size_t *at)
-{
-    char *collated = NULL;
-    int binary[1] = {0}, indexed = 0, rc;
-
-    if (!temp_staging(j->s) || !exact_dialect(j->s) ||
-        j->spec->strategy != BF_WRITE_PARTITION_OVERWRITE || j->spec->key_count != 1 ||
-        !key_is_primary(j, j->info))
-        return 0;
-    *at = j->ncols;
-    for (size_t i = 0; i < j->ncols; i++) {
-        if (bf__sql_same_ident(j->cols[i], "rowid") || bf__sql_same_ident(j->cols[i], "oid") ||
-            bf__sql_same_ident(j->cols[i], "_rowid_") ||
-            bf__sql_same_ident(j->cols[i], STAGE_OUTSIDE))
-            return 0;
-        if (bf__sql_same_ident(j->cols[i], j->spec->key[0]))
-            *at = i;
-    }
-    if (*at == j->ncols)
-        return 0;
-    rc = key_collated(j, &collated, binary, &indexed);
-    bf__free(collated);
-    bf_clear_error();
-    return rc == BF_OK && !indexed;
-}
-
-/*
- * Stage keyed: into a temporary table made from the target's columns, its
- * rowid the key, the job wrapped as a common table expression that names
- * its columns (its text on lines of their own, so that a trailing comment
- * ends there). A key staged twice or not an integer fails the insert.
- */
-static int stage_keyed(struct job *j, int64_t *out, size_t at)
-{
-    char *sel = NULL, *raw = NULL;
-    size_t len = strlen(j->spec->select);
-    bf__sb plus;
-    int rc = BF_OK;
-
-    /* A trailing ';' would end the wrapped statement early. */
-    while (len && (j->spec->select[len - 1] == ';' ||
-                   bf__ascii_isspace((unsigned char)j->spec->select[len - 1])))
-        len--;
-    if (!(sel = bf__strndup(j->spec->select, len)))
-        return bf__nomem();
-    /*
-     * The job's columns take the target's names, and a unary + takes away
-     * the affinity a column of the job may have (a CAST's, a table's): the
-     * batch's bounds then compare the values as the job produced them, as
-     * in an untyped table. STAGE_OUTSIDE keeps, per row, what the bounds
-     * check of untyped staging says of it.
-     */
-    bf__sb_init(&plus);
-    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
-        bf__sb_append(&plus, i ? ", +" : "+");
-        rc = bf__sql_ident(j->s, &plus, j->cols[i]);
-    }
-    if (rc != BF_OK) {
-        bf__sb_dispose(&plus);
-        bf__free(sel);
-        return rc;
-    }
-    if ((rc = bf__sql_text(&plus, &raw)) != BF_OK) {
-        bf__free(sel);
-        return rc;
-    }
-    if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(j->stage))) == BF_OK &&
-        (rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C, 0 AS %T FROM %T WHERE 0",
-                  ARGS(j->stage, NULL, STAGE_OUTSIDE, j->dest))) == BF_OK)
-        rc = run(j, out, "WITH bf__job(%C) AS (\n%S\n), bf__raw(%C) AS (SELECT %S FROM bf__job) "
-                 "INSERT INTO temp.%T (rowid, %C, %T) SELECT %T, %C, NOT coalesce(%P, 0) "
-                 "FROM bf__raw",
-                 ARGS(NULL, sel, NULL, raw, j->stage, NULL, STAGE_OUTSIDE, j->cols[at], NULL,
-                      NULL));
-    bf__free(sel);
-    bf__free(raw);
-    return rc;
-}
-
 int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_plan *plan,
                   const bf_batch *batch, int64_t run_id)
 {
     struct job j;
-    size_t at = 0;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     bf__binds_int(&j.binds, "run", run_id);
     bf__binds_int(&j.binds, "batch", (int64_t)j.ord);
-    if (rc == BF_OK)
-        keyed_stage_forget(j.s, j.stage);
-    /*
-     * Keyed where a delta publish will follow on this connection: the
-     * publish then compares the staged rows as they are, with no copy.
-     * Should that fail (a key staged twice, a key that is no integer, or
-     * the job's own error), the batch is staged as below, and whatever
-     * failed fails there or in the publish exactly as without it.
-     */
-    if (rc == BF_OK && keyed_form(&j, &at) && bf__sql_begin(j.s) == BF_OK) {
-        if (stage_keyed(&j, out, at) == BF_OK && bf__sql_commit(j.s) == BF_OK) {
-            /* Without the note (no memory), the publish copies the rows as from any staging. */
-            j.s->keyed_stage = bf__strdup(j.stage);
-            job_dispose(&j);
-            return BF_OK;
-        }
-        bf__sql_rollback(j.s);
-        bf_clear_error();
-    }
     if (rc == BF_OK)
         rc = bf__sql_begin(j.s);
     if (rc == BF_OK) {
@@ -354,8 +227,6 @@ static int drop_batch_tables(void *ud, const bf_write_spec *spec, const bf_plan 
 
     if (rc == BF_OK)
         rc = drop_table(&j, snapshot ? j.snap : j.stage);
-    if (rc == BF_OK && !snapshot)
-        keyed_stage_forget(j.s, j.stage);
     if (rc == BF_OK && snapshot)
         rc = drop_table(&j, j.keys);
     if (rc == BF_OK && snapshot)
@@ -525,7 +396,7 @@ static int record_written(struct job *j)
         if ((rc = query_int(j, &now, "SELECT count(*) FROM %T WHERE %P",
                             ARGS(j->dest, NULL))) != BF_OK)
             return rc;
-        rc = now == j->staged ? bf__sql_fingerprint_where(j->s, &fp, j->dtab, j->cols, j->ncols,
+        rc = now == j->staged ? bf__sql_fingerprint_where(j->s, &fp, DELTA, j->cols, j->ncols,
                                                          NULL, NULL, NULL)
                               : BF_E_NOT_FOUND;
         if (rc != BF_OK && rc != BF_E_NOT_FOUND)
@@ -767,11 +638,8 @@ static int check_staged(struct job *j)
     int rc;
 
     if (overwrites(j->spec)) {
-        rc = keyed_stage_is(j)
-             ? query_int(j, &n, "SELECT count(*) FROM temp.%T WHERE %T", ARGS(j->stage,
-                                                                          STAGE_OUTSIDE))
-             : query_int(j, &n, "SELECT count(*) FROM %T WHERE NOT coalesce(%P, 0)",
-                         ARGS(j->stage, NULL));
+        rc = query_int(j, &n, "SELECT count(*) FROM %T WHERE NOT coalesce(%P, 0)",
+                       ARGS(j->stage, NULL));
         if (rc == BF_OK && n)
             rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows lie outside the "
                            "batch's bounds", bf_batch_label(j->batch), j->spec->table,
@@ -1069,10 +937,10 @@ static int delta_classify(struct job *j)
         (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
         goto done;
     if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
-                  ARGS(DELTA_ROWS, NULL, j->dtab))) != BF_OK ||
+                  ARGS(DELTA_ROWS, NULL, DELTA))) != BF_OK ||
         (rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
                   "%M AND %P WHERE %S OR NOT (%S)",
-                  ARGS(DELTA_ROWS, NULL, "x", j->dtab, j->dest, j->qdest, "x", j->qdest,
+                  ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
                        unmatched, same))) != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
@@ -1090,13 +958,6 @@ done:
     bf__free(same);
     bf__free(unmatched);
     return rc;
-}
-
-/* DELTA, made from dest's columns: it has their affinities, so it converts values as dest does. */
-static int delta_table(struct job *j)
-{
-    return run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM %T WHERE 0",
-               ARGS(DELTA, NULL, j->dest));
 }
 
 /*
@@ -1135,11 +996,13 @@ static int delta_begin(struct job *j)
             if (bf__sql_same_ident(info->columns[c].name, j->cols[i]))
                 j->typed[i] = needs_typeof(info->columns[c].type);
     bf_table_info_free(owned);
+    /* A table made from dest's columns has their affinities: it converts values as dest does. */
     if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
-        (rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS))) != BF_OK)
+        (rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA_ROWS))) != BF_OK ||
+        (rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM %T WHERE 0",
+                  ARGS(DELTA, NULL, j->dest))) != BF_OK)
         return rc;
     j->delta = 1;
-    j->dtab = DELTA;
     if ((rc = query_int(j, &j->temp_cache, "PRAGMA temp.cache_size", NULL)) != BF_OK)
         return rc;
     if (j->temp_cache > -DELTA_CACHE_KIB && j->temp_cache < DELTA_CACHE_KIB / 4) {
@@ -1148,8 +1011,7 @@ static int delta_begin(struct job *j)
         j->cache_set = 1;
     }
     if (merge) {
-        if ((rc = delta_table(j)) == BF_OK &&
-            (rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
+        if ((rc = run(j, &j->staged, "INSERT INTO temp.%T (%C) SELECT %C FROM %T",
                       ARGS(DELTA, NULL, NULL, j->stage))) == BF_OK)
             rc = run(j, NULL, "CREATE INDEX temp.%T ON %T (%K)", ARGS(DELTA_INDEX, DELTA, NULL));
         return rc;
@@ -1177,28 +1039,18 @@ static int delta_begin(struct job *j)
                 !bf__sql_same_ident(j->cols[i], "_rowid_");
     if (rc == BF_OK)
         rc = rowid ? rowid_match(j, &j->xmatch) : build(j, &j->xmatch, "%M", ARGS(j->qdest, "x"));
-    /*
-     * Staged keyed (bf__sql_stage): the staging table already holds the
-     * rows converted as dest converts them, its rowid the key, so unique.
-     */
-    if (rc == BF_OK && rowid && keyed_stage_is(j)) {
-        j->dtab = j->stage;
-        rc = query_int(j, &j->staged, "SELECT count(*) FROM temp.%T", ARGS(j->stage));
-    } else if (rc == BF_OK && rowid && (rc = delta_table(j)) == BF_OK) {
+    if (rc == BF_OK && rowid)
         rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT %T, %C FROM %T",
                  ARGS(DELTA, NULL, j->spec->key[0], NULL, j->stage));
-    } else if (rc == BF_OK && !rowid && (rc = delta_table(j)) == BF_OK &&
-               (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
-                         ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK) {
+    else if (rc == BF_OK &&
+             (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
+                       ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK)
         rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
                  ARGS(DELTA, NULL, NULL, j->stage));
-    }
-    if (rc == BF_OK && j->dtab != j->stage)
-        rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage));
-    else
-        staged = j->staged;
-    if (rc == BF_OK && (rc = key_null(j, &cond, "x")) == BF_OK)
-        rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(j->dtab, cond));
+    if (rc == BF_OK &&
+        (rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage))) == BF_OK &&
+        (rc = key_null(j, &cond, "x")) == BF_OK)
+        rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
     bf__free(cond);
     bf__free(collated);
     if (rc == BF_OK && (nulls || staged != j->staged))
@@ -1255,12 +1107,12 @@ static int delta_snapshot(struct job *j)
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
                  "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->dtab, j->xmatch, j->keys,
+                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
                       j->qdest, "k"));
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
                  "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, j->dtab, j->xmatch, j->keys,
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
                       j->qdest, "k"));
     /* The keys of changed and added rows. */
     if (rc == BF_OK)
@@ -1372,7 +1224,7 @@ static int delta_write(struct job *j, bf_publish_result *out)
     rc = bf__sql_text(&sb, &set);
     if (rc == BF_OK && j->removed)
         rc = run(j, &out->deleted, "DELETE FROM %T WHERE %P AND NOT EXISTS (SELECT 1 FROM "
-                 "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, j->dtab, j->xmatch));
+                 "temp.%T x WHERE %S)", ARGS(j->dest, j->qdest, DELTA, j->xmatch));
     /* (Nothing to set when no row is changed, only added: when every column is the key, say.) */
     if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
@@ -1517,7 +1369,7 @@ static int merge_update(struct job *j, int64_t *updated)
     /* With the converted staged rows at hand, rows already holding the staged values stay untouched. */
     if (rc == BF_OK && any && j->delta && (rc = same_values(j, &same, j->qdest, "x", picked)) == BF_OK)
         rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM temp.%T x WHERE %M "
-                 "AND NOT (%S))", ARGS(j->dest, set, j->dtab, j->qdest, "x", same));
+                 "AND NOT (%S))", ARGS(j->dest, set, DELTA, j->qdest, "x", same));
     else if (rc == BF_OK && any)
         rc = run(j, updated, "UPDATE %T SET %S WHERE EXISTS (SELECT 1 FROM %T s WHERE %M)",
                  ARGS(j->dest, set, j->stage, j->qdest, "s"));
@@ -1598,8 +1450,6 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
-        else if (j.s->consume_stage)
-            keyed_stage_forget(j.s, j.stage);
     }
     /* Whatever happened, the connection's cache setting goes back. */
     if (j.cache_set) {

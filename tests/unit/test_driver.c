@@ -877,117 +877,6 @@ START_TEST(a_consuming_publish_drops_its_staging)
 }
 END_TEST
 
-/*
- * The runner's staging of a partition_overwrite whose key is the target's
- * INTEGER PRIMARY KEY is keyed: the temporary staging table is made from
- * the target's columns (values converted as the target converts them) and
- * its rowid is the key, so the publish's delta compares it as it is. Every
- * job gives what the untyped staging gives, in the target and in the
- * error: values to convert, a trailing comment and ';', a WITH of its own,
- * a key twice, a NULL key, keys as text (outside the bounds as the job
- * gives them, as untyped staging finds), keys that are no integers, rows
- * out of bounds, too few columns, a job that does not prepare.
- */
-struct keyed_outcome {
-    int stage_rc, publish_rc;
-    char msg[512];
-    bf_publish_result r;
-    bf_fingerprint after;
-};
-
-static struct keyed_outcome keyed_try(struct scene *sc, int consume, int64_t run)
-{
-    struct keyed_outcome o;
-    bf_driver *d = open_driver();
-    const bf_batch *b = bf_plan_batch(sc->plan, 1);
-
-    memset(&o, 0, sizeof o);
-    o.r = (bf_publish_result)BF_PUBLISH_RESULT_INIT;
-    if (consume)
-        bf__driver_consume_staging(d);
-    o.stage_rc = bf_driver_stage(NULL, d, &sc->spec, sc->plan, b, run);
-    if (o.stage_rc == BF_OK)
-        o.publish_rc = bf_driver_publish(&o.r, d, &sc->spec, sc->plan, b, run, 1);
-    snprintf(o.msg, sizeof o.msg, "%s", o.stage_rc || o.publish_rc ? bf_driver_last_error(d) : "");
-    /* The runner's staging is a temporary table: its statements name it temp."...". */
-    for (char *t; (t = strstr(o.msg, "temp.\"")) != NULL;)
-        memmove(t, t + 5, strlen(t + 5) + 1);
-    o.after = fp_of(d, "t");
-    if (o.stage_rc == BF_OK && o.publish_rc == BF_OK)
-        ck_assert_int_eq(bf_driver_restore(d, &sc->spec, sc->plan, b, run), BF_OK);
-    bf_driver_drop_staging(d, &sc->spec, sc->plan, b, run);
-    ck_assert_fp_eq(fp_of(d, "t"), sc->before);
-    bf_driver_free(d);
-    return o;
-}
-
-START_TEST(keyed_staging_publishes_what_untyped_staging_publishes)
-{
-    static const char *const jobs[] = {
-        "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT id, grp, CAST(val AS TEXT) FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi -- the batch\n ; ",
-        "WITH s AS (SELECT * FROM src) SELECT id, grp, val FROM s WHERE id >= :lo AND id < :hi",
-        "SELECT id, grp, val FROM src WHERE id >= :lo AND id < :hi UNION ALL SELECT 10, 'x', 1",
-        "SELECT NULL, grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT CAST(id AS TEXT), grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT 'k' || id, grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT id + 0.5, grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT id + 100, grp, val FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT id, grp FROM src WHERE id >= :lo AND id < :hi",
-        "SELECT nosuch FROM src",
-    };
-    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
-
-    for (size_t i = 0; i < sizeof jobs / sizeof *jobs; i++) {
-        struct keyed_outcome keyed, plain;
-
-        sc.spec.select = jobs[i];
-        keyed = keyed_try(&sc, 1, 1);
-        plain = keyed_try(&sc, 0, 1);
-        ck_assert_msg(keyed.stage_rc == plain.stage_rc && keyed.publish_rc == plain.publish_rc,
-                      "job %zu: keyed %d/%d, untyped %d/%d (%s | %s)", i, keyed.stage_rc,
-                      keyed.publish_rc, plain.stage_rc, plain.publish_rc, keyed.msg, plain.msg);
-        ck_assert_msg(strcmp(keyed.msg, plain.msg) == 0, "job %zu: %s | %s", i, keyed.msg,
-                      plain.msg);
-        ck_assert_fp_eq(keyed.after, plain.after);
-        ck_assert_int_eq(keyed.r.written, plain.r.written);
-        ck_assert_int_eq(keyed.r.updated, plain.r.updated);
-        ck_assert_int_eq(keyed.r.deleted, plain.r.deleted);
-        /* The first jobs publish, and change the table. */
-        if (i < 4) {
-            ck_assert_int_eq(keyed.publish_rc, BF_OK);
-            ck_assert(!bf_fingerprint_equal(&keyed.after, &sc.before));
-            ck_assert_int_eq(keyed.r.updated, 4);
-        }
-    }
-    /* The staging was keyed: typed like t, its rowid the key. */
-    {
-        bf_driver *d = open_driver();
-        bf__sql *s = bf__driver_sql(d);
-        int64_t n = -1;
-
-        sc.spec.select = jobs[1];
-        bf__driver_consume_staging(d);
-        stage_ok(d, &sc.spec, sc.plan, 1, 9);
-        ck_assert_str_eq(s->keyed_stage, "t__bf_stage_1_1");
-        ck_assert_int_eq(bf__sql_query_int(s, &n, "SELECT count(*) FROM temp.t__bf_stage_1_1 "
-                                           "WHERE rowid = id AND typeof(id) = 'integer' AND "
-                                           "typeof(val) IN ('real', 'null')", NULL), BF_OK);
-        ck_assert_int_eq(n, 9);
-        ck_assert_int_eq(bf_driver_drop_staging(d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1),
-                                                1), BF_OK);
-        ck_assert_ptr_null(s->keyed_stage);
-        /* A key twice: staged untyped instead, and the note is gone. */
-        sc.spec.select = jobs[4];
-        stage_ok(d, &sc.spec, sc.plan, 1, 10);
-        ck_assert_ptr_null(s->keyed_stage);
-        bf_driver_free(d);
-    }
-    scene_close(&sc);
-}
-END_TEST
-
 /* ---- failures injected at every step of a publish ---- */
 
 struct wrap {
@@ -3335,7 +3224,6 @@ static Suite *suite(void)
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
     tcase_add_test(tc, a_consuming_publish_drops_its_staging);
-    tcase_add_test(tc, keyed_staging_publishes_what_untyped_staging_publishes);
     tcase_add_test(tc, a_delta_publish_sets_only_the_columns_that_change);
     tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
                         (int)BF_ARRAY_LEN(injected_patterns));
