@@ -332,6 +332,19 @@ static size_t arg_index(const char *const *args, size_t n, const char *name)
 }
 
 /*
+ * Whether the fingerprint of every column (extra->all) is one more result
+ * of the shared-argument profile itself, from the arguments it reads
+ * anyway, instead of a second aggregate reading every column again.
+ */
+static int pf_fused(const struct scan *sc, const bf_profile_spec *spec,
+                    const bf__profile_extra *extra)
+{
+    return extra && extra->all && sc->s->profile_shared &&
+           1 + (size_t)pf_fp_count(sc, spec) + spec->null_count + spec->sum_count +
+                   sc->info->count <= BF_AGG_MAX_ARGS;
+}
+
+/*
  * The shared-argument form of the built-in SQLite dialect's bf_profile
  * (bf__sql.profile_shared): each column is read once, the fingerprint
  * columns first, then the NULL-count and sum columns not read yet, after a
@@ -339,10 +352,11 @@ static size_t arg_index(const char *const *args, size_t n, const char *name)
  * (0-based, after the header) each NULL count and each sum reads.
  */
 static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
-                          const bf_profile_spec *spec, size_t nf)
+                          const bf_profile_spec *spec, size_t nf, const char *const *all,
+                          size_t nall)
 {
     const char **args;
-    size_t n = nf, total = nf + spec->null_count + spec->sum_count, at;
+    size_t n = nf, total = nf + spec->null_count + spec->sum_count + nall, at;
     int rc = BF_OK;
 
     if (!(args = bf__calloc(total ? total : 1, sizeof *args)))
@@ -357,6 +371,14 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
 
         if ((at = arg_index(args, n, name)) == n)
             args[n++] = name;
+        bf__sb_appendf(sb, " %zu", at);
+    }
+    /* The fingerprint of every column, in the table's order, from the same arguments. */
+    if (nall)
+        bf__sb_appendf(sb, " A %zu", nall);
+    for (size_t i = 0; i < nall; i++) {
+        if ((at = arg_index(args, n, all[i])) == n)
+            args[n++] = all[i];
         bf__sb_appendf(sb, " %zu", at);
     }
     bf__sb_appendc(sb, '\'');
@@ -432,7 +454,8 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
 
     bf__sb_init(&sb);
     if (s->profile_shared) {
-        rc = pf_shared_args(s, &sb, sc, spec, nf);
+        rc = pf_shared_args(s, &sb, sc, spec, nf, pf_fused(sc, spec, extra) ? all : NULL,
+                            pf_fused(sc, spec, extra) ? nall : 0);
     } else {
         bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf,
                        spec->null_count, spec->sum_count);
@@ -457,7 +480,7 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
             rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
     }
     /* What else the caller wants of the same scan (bf__sql_profile_with). */
-    if (extra && extra->all && rc == BF_OK) {
+    if (extra && extra->all && !pf_fused(sc, spec, extra) && rc == BF_OK) {
         bf__sb_appendf(&sb, ", %s(", s->vt.fingerprint_function);
         rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
@@ -520,9 +543,9 @@ static int pf_sum(const bf__sql *s, bf_value *out, const char *tok, size_t len)
 
 /* Fill the profile from the aggregate's "ROWS FP N1.. S1.." (NULL: no rows). */
 static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec, size_t nf,
-                   const bf_value *v)
+                   const bf_value *v, bf_fingerprint *all)
 {
-    size_t want = 2 + spec->null_count + spec->sum_count, at = 0;
+    size_t want = 2 + spec->null_count + spec->sum_count + (all != NULL), at = 0;
     const char *q, *end;
     bf_value sum;
     int rc = BF_OK;
@@ -536,6 +559,8 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
             p->nulls[i] = 0;
         for (size_t i = 0; i < spec->sum_count && rc == BF_OK; i++)
             rc = bf_profile_set_sum(p, i, &null);
+        if (all)
+            *all = empty;
         return rc == BF_OK && spec->fingerprint ? bf_profile_set_fingerprint(p, &empty) : rc;
     }
     if (v->type != BF_VALUE_TEXT || !v->s)
@@ -547,7 +572,16 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
 
         if ((at + 1 < want) != (sp != NULL) || !len)
             return pf_bad(s);
-        if (at == 1) { /* the fingerprint, or "-" */
+        if (all && at + 1 == want) { /* the fingerprint of every column */
+            char text[BF_FINGERPRINT_TEXT_SIZE];
+
+            if (len >= sizeof text)
+                return pf_bad(s);
+            memcpy(text, q, len);
+            text[len] = '\0';
+            if (bf_fingerprint_parse(all, text) != BF_OK)
+                return pf_bad(s);
+        } else if (at == 1) { /* the fingerprint, or "-" */
             char text[BF_FINGERPRINT_TEXT_SIZE];
             bf_fingerprint fp;
 
@@ -597,7 +631,7 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
         if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
-            rc = pf_fill(sc->s, p, spec, nf, &v);
+            rc = pf_fill(sc->s, p, spec, nf, &v, pf_fused(sc, spec, extra) ? extra->all : NULL);
         else if (rc == BF_SQL_DONE)
             rc = bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no row", sc->table);
         for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
@@ -607,7 +641,8 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             if ((rc = bf__stmt_column(&st, 2 + 2 * (int)i, &v)) == BF_OK)
                 rc = bf_profile_set_max(p, i, &v);
         }
-        if (extra && extra->all && rc == BF_OK && (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
+        if (extra && extra->all && !pf_fused(sc, spec, extra) && rc == BF_OK &&
+            (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = fp_from_value(sc->s, extra->all, &v);
         /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
         if (extra && extra->segments && rc == BF_OK &&

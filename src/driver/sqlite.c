@@ -391,6 +391,9 @@ struct pf_agg {
     bf__fprow row;
     int64_t *nulls;      /* nn, within the context */
     struct sum_acc *sums; /* ns, within the context */
+    int na;               /* shared form: a second fingerprint over these arguments, or 0 */
+    int *aidx;
+    bf_fingerprint afp;
 };
 
 static void kbn_step(struct sum_acc *p, double r)
@@ -506,6 +509,8 @@ static int64_t pf_number(const unsigned char **p)
  * own, for this dialect: sql_measure.c, pf_shared_args)
  * bf_profile('R nf nn ns p1.. q1..', a1, a2, ...), where f1.. are a1..anf
  * and NULL count i reads a(pi + 1), sum i a(qi + 1): a column is read once.
+ * The shared form may end with ' A na r1 .. rna': a second fingerprint, of
+ * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end.
  */
 static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 {
@@ -518,6 +523,7 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
     a->sums = (struct sum_acc *)(a->nulls + argc);
     a->nidx = (int *)(a->sums + argc);
     a->sidx = a->nidx + argc;
+    a->aidx = a->sidx + argc;
     if (argc >= 1 && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
         h = sqlite3_value_text(argv[0]);
         if (!h || *h++ != 'R' || (nf = pf_number(&h)) < 0 || (nn = pf_number(&h)) < 0 ||
@@ -531,6 +537,20 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
                 a->nidx[i] = 1 + (int)at;
             else
                 a->sidx[i - nn] = 1 + (int)at;
+        }
+        /* ' A na a1 .. ana': a second fingerprint, of the arguments a1 .. ana in that order. */
+        if (h[0] == ' ' && h[1] == 'A') {
+            int64_t na;
+
+            h += 2;
+            if ((na = pf_number(&h)) < 1 || na > argc - 1)
+                return 0;
+            for (int64_t i = 0; i < na; i++) {
+                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
+                    return 0;
+                a->aidx[i] = 1 + (int)at;
+            }
+            a->na = (int)na;
         }
         if (*h)
             return 0;
@@ -556,7 +576,7 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     size_t n = argc > 0 ? (size_t)argc : 0;
     size_t size = sizeof(struct pf_agg) + n * (sizeof(int64_t) + sizeof(struct sum_acc)) +
-                  2 * n * sizeof(int);
+                  3 * n * sizeof(int);
     struct pf_agg *a = sqlite3_aggregate_context(ctx, (int)size);
     int type;
 
@@ -583,6 +603,16 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             }
         }
         bf__fprow_apply(&a->row, &a->fp, 1);
+    }
+    if (a->na) {
+        bf__fprow_reset(&a->row);
+        for (int i = 0; i < a->na; i++) {
+            if (fp_put_arg(&a->row, argv[a->aidx[i]], &type) != BF_OK) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+        }
+        bf__fprow_apply(&a->row, &a->afp, 1);
     }
     for (int i = 0; i < a->nn; i++)
         a->nulls[i] += sqlite3_value_type(argv[a->nidx[i]]) == SQLITE_NULL;
@@ -646,6 +676,10 @@ static void pf_final(sqlite3_context *ctx)
         sqlite3_str_appendf(str, " %lld", (long long)a->nulls[i]);
     for (int i = 0; i < a->ns && ok; i++)
         ok = sum_text(ctx, str, &a->sums[i], a->kbn);
+    if (a->na) {
+        bf_fingerprint_format(text, sizeof text, &a->afp);
+        sqlite3_str_appendf(str, " %s", text);
+    }
     if (!ok) {
         sqlite3_free(sqlite3_str_finish(str));
         return;

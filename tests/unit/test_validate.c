@@ -283,6 +283,24 @@ START_TEST(after_fingerprint_rides_on_the_profile_scan)
         bf_results_free(r);
         bf_validator_free(v);
     }
+    /* A batch left without rows: the fingerprint of no rows. */
+    {
+        bf_validator *v = make("{\"check\": \"row_count\"}");
+        const bf_batch *b1 = bf_plan_batch(plan, 1);
+        bf_results *r = NULL;
+        bf_fingerprint all, want;
+        int measured = -1;
+
+        sql("DELETE FROM t WHERE id >= 10 AND id < 20");
+        ck_assert_int_eq(bf__validator_after_fp(&r, v, drv, plan, b1, NULL, &all, &measured),
+                         BF_OK);
+        ck_assert_int_eq(measured, 1);
+        ck_assert_int_eq(bf_driver_fingerprint(&want, drv, "t", NULL, 0, plan, b1), BF_OK);
+        ck_assert(bf_fingerprint_equal(&all, &want));
+        ck_assert_int_eq(all.rows, 0);
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
 }
 END_TEST
 
