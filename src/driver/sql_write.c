@@ -63,6 +63,7 @@ struct job {
     int delta;           /* the staged rows are in DELTA, converted as dest stores them */
     int *typed;          /* per column: compare types too (see needs_typeof) */
     int64_t staged;      /* rows in DELTA */
+    int checked;         /* DELTA holds every staged row: all within the bounds, keys whole */
     int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
     int64_t temp_cache;  /* the connection's temp.cache_size, to put back */
     int cache_set;       /* whether the publish changed it */
@@ -975,7 +976,7 @@ static int delta_begin(struct job *j)
     int merge = j->spec->strategy == BF_WRITE_MERGE, rc;
     bf_table_info *info, *owned = NULL;
     char *cond = NULL, *collated = NULL;
-    int64_t nulls = 0, staged = 0;
+    int64_t staged = 0;
     int *binary = NULL, indexed = 0, rowid = 0;
 
     j->delta = 0;
@@ -1039,22 +1040,30 @@ static int delta_begin(struct job *j)
                 !bf__sql_same_ident(j->cols[i], "_rowid_");
     if (rc == BF_OK)
         rc = rowid ? rowid_match(j, &j->xmatch) : build(j, &j->xmatch, "%M", ARGS(j->qdest, "x"));
+    /*
+     * Only staged rows within the bounds (as the job produced them: the
+     * test of check_staged) with a whole key are converted: when that is
+     * every staged row, the keys are also unique (none was ignored), and
+     * the staged rows need no check_staged pass of their own (j->checked).
+     */
+    if (rc == BF_OK)
+        rc = key_null(j, &cond, "x");
     if (rc == BF_OK && rowid)
-        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT %T, %C FROM %T",
-                 ARGS(DELTA, NULL, j->spec->key[0], NULL, j->stage));
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT x.%T, %C FROM "
+                 "%T x WHERE coalesce(%P, 0) AND NOT (%S)",
+                 ARGS(DELTA, NULL, j->spec->key[0], "x", j->stage, NULL, cond));
     else if (rc == BF_OK &&
              (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
                        ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK)
-        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T",
-                 ARGS(DELTA, NULL, NULL, j->stage));
-    if (rc == BF_OK &&
-        (rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage))) == BF_OK &&
-        (rc = key_null(j, &cond, "x")) == BF_OK)
-        rc = query_int(j, &nulls, "SELECT count(*) FROM temp.%T x WHERE %S", ARGS(DELTA, cond));
+        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T x WHERE "
+                 "coalesce(%P, 0) AND NOT (%S)", ARGS(DELTA, NULL, "x", j->stage, NULL, cond));
+    if (rc == BF_OK)
+        rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage));
     bf__free(cond);
     bf__free(collated);
-    if (rc == BF_OK && (nulls || staged != j->staged))
+    if (rc == BF_OK && staged != j->staged)
         return delta_end(j);
+    j->checked = rc == BF_OK;
     if (rc == BF_OK)
         rc = delta_classify(j);
     return rc;
@@ -1431,10 +1440,16 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
         rc = fence_in_tx(j.s, spec->table, run_id, j.ord, token);
         if (rc == BF_OK && is_shadowed(spec))
             rc = ensure_shadow(&j);
-        if (rc == BF_OK)
+        /*
+         * An overwriting delta that converted every staged row has seen them
+         * all within the bounds; otherwise (and for merge) they are checked.
+         * A delta that fails reports what check_staged finds first.
+         */
+        if (rc == BF_OK && (rc = delta_begin(&j)) != BF_OK && rc != BF_E_NOMEM &&
+            rc != BF_E_BUSY && rc != BF_E_USER && check_staged(&j) == BF_E_VALIDATION)
+            rc = BF_E_VALIDATION;
+        if (rc == BF_OK && !j.checked)
             rc = check_staged(&j);
-        if (rc == BF_OK)
-            rc = delta_begin(&j);
         if (rc == BF_OK)
             rc = snapshot(&j);
         if (rc == BF_OK)

@@ -688,6 +688,26 @@ START_TEST(staged_rows_outside_the_bounds_are_refused)
     ck_assert_str_eq(bf_driver_last_error(sc.d),
                      "batch id [10, 20) of t: 9 staged rows lie outside the batch's bounds");
     ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    /*
+     * The delta converts only staged rows within the bounds, and checks
+     * nothing more when that was all of them; a row outside is still named
+     * first, before the key 10.5 that no rowid can hold fails the delta.
+     */
+    {
+        const bf_batch *b = bf_plan_batch(sc.plan, 1);
+
+        sc.spec.select = "SELECT 10.5, 'x', 1 UNION ALL SELECT 150, 'y', 2";
+        ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, b, 1), BF_OK);
+        ck_assert_int_eq(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, b, 1, 1),
+                         BF_E_VALIDATION);
+        ck_assert_str_eq(bf_driver_last_error(sc.d),
+                         "batch id [10, 20) of t: 1 staged rows lie outside the batch's bounds");
+        sc.spec.select = "SELECT 10.5, 'x', 1";
+        ck_assert_int_eq(bf_driver_stage(NULL, sc.d, &sc.spec, sc.plan, b, 1), BF_OK);
+        ck_assert_int_ne(bf_driver_publish(NULL, sc.d, &sc.spec, sc.plan, b, 1, 1), BF_OK);
+        ck_assert_ptr_nonnull(strstr(bf_driver_last_error(sc.d), "mismatch"));
+    }
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
     scene_close(&sc);
 }
 END_TEST
