@@ -18,6 +18,8 @@
 #define DELTA "bf__delta"
 #define DELTA_INDEX "bf__delta_key"
 #define DELTA_ROWS "bf__delta_rows"
+/* DELTA_ROWS's own column (unless the destination has one so named): the row is added. */
+#define ADDED "bf__added"
 
 /* Tables the library derives from the target's name. */
 enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
@@ -64,6 +66,7 @@ struct job {
     int *typed;          /* per column: compare types too (see needs_typeof) */
     int64_t staged;      /* rows in DELTA */
     int checked;         /* DELTA holds every staged row: all within the bounds, keys whole */
+    int flagged;         /* DELTA_ROWS has the column ADDED */
     int64_t before, added, removed; /* rows of the bounds; staged keys new; keys gone */
     int64_t temp_cache;  /* the connection's temp.cache_size, to put back */
     int cache_set;       /* whether the publish changed it */
@@ -937,18 +940,43 @@ static int delta_classify(struct job *j)
     if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK ||
         (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
         goto done;
-    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
-                  ARGS(DELTA_ROWS, NULL, DELTA))) != BF_OK ||
-        (rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
-                  "%M AND %P WHERE %S OR NOT (%S)",
-                  ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
-                       unmatched, same))) != BF_OK)
+    /*
+     * Each row keeps whether it is added (no row of the bounds has its
+     * key) in one more column, unless the table has a column of that name:
+     * then added rows are found again by their key.
+     */
+    j->flagged = 1;
+    for (size_t i = 0; i < j->ncols; i++)
+        j->flagged &= !bf__sql_same_ident(j->cols[i], ADDED);
+    if (j->flagged)
+        rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C, 0 AS %T FROM temp.%T WHERE 0",
+                 ARGS(DELTA_ROWS, NULL, ADDED, DELTA));
+    else
+        rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
+                 ARGS(DELTA_ROWS, NULL, DELTA));
+    if (rc == BF_OK && j->flagged)
+        rc = run(j, &rows, "INSERT INTO temp.%T (%C, %T) SELECT %C, %S FROM temp.%T x LEFT JOIN "
+                 "%T ON %M AND %P WHERE %S OR NOT (%S)",
+                 ARGS(DELTA_ROWS, NULL, ADDED, "x", unmatched, DELTA, j->dest, j->qdest, "x",
+                      j->qdest, unmatched, same));
+    else if (rc == BF_OK)
+        rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
+                 "%M AND %P WHERE %S OR NOT (%S)",
+                 ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
+                      unmatched, same));
+    if (rc != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
-                        ARGS(j->dest, NULL))) != BF_OK ||
-        (rc = query_int(j, &j->added, "SELECT count(*) FROM temp.%T x WHERE NOT EXISTS (SELECT "
-                        "1 FROM %T WHERE %P AND %M)",
-                        ARGS(DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"))) != BF_OK)
+                        ARGS(j->dest, NULL))) != BF_OK)
+        goto done;
+    if (j->flagged)
+        rc = query_int(j, &j->added, "SELECT count(*) FROM temp.%T WHERE %T",
+                       ARGS(DELTA_ROWS, ADDED));
+    else
+        rc = query_int(j, &j->added, "SELECT count(*) FROM temp.%T x WHERE NOT EXISTS (SELECT "
+                       "1 FROM %T WHERE %P AND %M)",
+                       ARGS(DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"));
+    if (rc != BF_OK)
         goto done;
     j->removed = j->before - (j->staged - j->added);
     if (j->removed < 0)
@@ -1238,7 +1266,10 @@ static int delta_write(struct job *j, bf_publish_result *out)
     if (rc == BF_OK && set[0])
         rc = run(j, &out->updated, "UPDATE %T SET %S FROM temp.%T AS x WHERE %M AND %P",
                  ARGS(j->dest, set, DELTA_ROWS, j->qdest, "x", j->qdest));
-    if (rc == BF_OK)
+    if (rc == BF_OK && j->flagged && j->added)
+        rc = run(j, &inserted, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x WHERE x.%T",
+                 ARGS(j->dest, NULL, "x", DELTA_ROWS, ADDED));
+    else if (rc == BF_OK && !j->flagged)
         rc = run(j, &inserted, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x WHERE NOT EXISTS "
                  "(SELECT 1 FROM %T WHERE %P AND %M)",
                  ARGS(j->dest, NULL, "x", DELTA_ROWS, j->dest, j->qdest, j->qdest, "x"));

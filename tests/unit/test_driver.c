@@ -839,6 +839,68 @@ END_TEST
  * the indexes on it are not rewritten); once the job changes it, it fires
  * for the rows it changes.
  */
+static bf_driver *open_reinserting(void);
+
+/*
+ * A delta publish marks its added rows in a column of its own temporary
+ * table; a destination with a column of that very name (bf__added) is
+ * published by finding added rows by their key instead: both leave what
+ * deleting and reinserting leaves, with the same counts.
+ */
+START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
+{
+    static const char *const ddl[] = {
+        "CREATE TABLE d (id INTEGER PRIMARY KEY, bf__added TEXT, v REAL)",
+        "CREATE TABLE d (id INTEGER PRIMARY KEY, note TEXT, v REAL)",
+    };
+
+    for (size_t i = 0; i < 2; i++) {
+        static const char *const key[] = {"id"};
+        bf_write_spec spec = BF_WRITE_SPEC_INIT;
+        bf_plan *plan = key_plan("id", 2);
+        const bf_batch *b = bf_plan_batch(plan, 1);
+        bf_publish_result rd = BF_PUBLISH_RESULT_INIT, rr = BF_PUBLISH_RESULT_INIT;
+        bf_driver *delta = open_driver(), *plain = open_reinserting();
+        bf_fingerprint after_delta;
+        char text[768];
+
+        snprintf(text, sizeof text, "DROP TABLE IF EXISTS d; DROP TABLE IF EXISTS s; "
+                 "DROP TABLE IF EXISTS d__bf_snap_1_1; DROP TABLE IF EXISTS d__bf_snapkeys_1_1; "
+                 "DROP TABLE IF EXISTS d__bf_snapfp_1_1; %s;"
+                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29) "
+                 "INSERT INTO d SELECT i, 'n' || i, i * 1.5 FROM n WHERE i <> 14;"
+                 /* 11 changed, 13 removed, 14 added, the rest as they are. */
+                 "CREATE TABLE s AS SELECT * FROM d WHERE id >= 10 AND id < 20 AND id <> 13;"
+                 "UPDATE s SET v = -1 WHERE id = 11; INSERT INTO s VALUES (14, 'new', 2);",
+                 ddl[i]);
+        sql(text);
+        spec.table = "d";
+        spec.key = key;
+        spec.key_count = 1;
+        spec.select = "SELECT * FROM s WHERE id >= :lo AND id < :hi";
+        spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+        spec.snapshot = 1;
+        stage_ok(delta, &spec, plan, 1, 9);
+        ck_assert_msg(bf_driver_publish(&rd, delta, &spec, plan, b, 1, 1) == BF_OK, "%s",
+                      bf_last_error());
+        after_delta = fp_of(delta, "d");
+        ck_assert_int_eq(rd.updated, 1);
+        ck_assert_int_eq(rd.written, 2);
+        ck_assert_int_eq(rd.deleted, 1);
+        ck_assert_msg(bf_driver_restore(delta, &spec, plan, b, 1) == BF_OK, "%s",
+                      bf_last_error());
+        stage_ok(plain, &spec, plan, 1, 9);
+        ck_assert_int_eq(bf_driver_publish(&rr, plain, &spec, plan, b, 1, 1), BF_OK);
+        ck_assert_fp_eq(fp_of(plain, "d"), after_delta);
+        ck_assert_int_eq(query_int("SELECT v FROM d WHERE id = 14"), 2);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM d WHERE id = 13"), 0);
+        bf_driver_free(delta);
+        bf_driver_free(plain);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
 START_TEST(a_delta_publish_sets_only_the_columns_that_change)
 {
     struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
@@ -3244,6 +3306,7 @@ static Suite *suite(void)
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
     tcase_add_test(tc, a_consuming_publish_drops_its_staging);
+    tcase_add_test(tc, a_column_named_like_the_deltas_own_changes_nothing);
     tcase_add_test(tc, a_delta_publish_sets_only_the_columns_that_change);
     tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
                         (int)BF_ARRAY_LEN(injected_patterns));
