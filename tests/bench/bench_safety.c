@@ -12,7 +12,8 @@
  * faster of the two. All must leave fct_orders with the same fingerprint.
  * The runner uses one worker, so that it gains nothing from a second core
  * the statement does not use. Each of the three is timed best of three
- * rounds, alternating, every run on a new copy of the warehouse.
+ * rounds, alternating, every run on a new copy of the warehouse; each
+ * round's times go to stderr.
  *
  * BF_BENCH_QUICK=1 skips the growth to 300,000 orders (the 260,000 of
  * build.sql). Files go to a new directory under BF_BENCH_DIR, TMPDIR or /tmp.
@@ -194,8 +195,10 @@ int main(void)
         exec_sql(c, "DROP TABLE IF EXISTS sqlite_stat1");
         t = replace_once(b, replace);
         t_replace = round && t_replace < t ? t_replace : t;
+        fprintf(stderr, "round %d: statement %.3f s", round, t);
         t = replace_once(c, replace);
         t_nostats = round && t_nostats < t ? t_nostats : t;
+        fprintf(stderr, ", without statistics %.3f s", t);
         fingerprint(fb, c);
         fingerprint(fc, b);
         if (strcmp(fb, fc) != 0)
@@ -206,6 +209,7 @@ int main(void)
         snprintf(ledger, sizeof ledger, "%s/ledger-%d.db", dir, round);
         t = runner_once(a, ledger, brief);
         t_runner = round && t_runner < t ? t_runner : t;
+        fprintf(stderr, ", runner %.3f s\n", t);
         fingerprint(fa, a);
         if (strcmp(fa, fb) != 0)
             die("result", "the runner and the statement left different rows");
