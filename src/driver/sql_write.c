@@ -1477,8 +1477,15 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
          * A delta that fails reports what check_staged finds first.
          */
         if (rc == BF_OK && (rc = delta_begin(&j)) != BF_OK && rc != BF_E_NOMEM &&
-            rc != BF_E_BUSY && rc != BF_E_USER && check_staged(&j) == BF_E_VALIDATION)
-            rc = BF_E_VALIDATION;
+            rc != BF_E_BUSY && rc != BF_E_USER) {
+            char why[BF_ERRMSG_MAX];
+
+            bf__snprintf(why, sizeof why, "%s", bf_last_error());
+            if (check_staged(&j) == BF_E_VALIDATION)
+                rc = BF_E_VALIDATION;
+            else
+                bf__error(rc, "%s", why); /* the delta's own failure, as it was */
+        }
         if (rc == BF_OK && !j.checked)
             rc = check_staged(&j);
         if (rc == BF_OK)
