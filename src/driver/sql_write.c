@@ -1365,11 +1365,11 @@ static int merge_update(struct job *j, int64_t *updated)
 
         if (j->spec->column_count) {
             for (size_t k = 0; k < j->spec->column_count; k++)
-                chosen |= strcmp(j->spec->columns[k], c) == 0;
+                chosen |= bf__sql_same_ident(j->spec->columns[k], c);
         } else {
             chosen = 1;
             for (size_t k = 0; k < j->spec->key_count; k++)
-                chosen &= strcmp(j->spec->key[k], c) != 0;
+                chosen &= !bf__sql_same_ident(j->spec->key[k], c);
         }
         if (!chosen)
             continue;
@@ -1392,7 +1392,7 @@ static int merge_update(struct job *j, int64_t *updated)
         int found = 0;
 
         for (size_t i = 0; i < j->info->count; i++)
-            if (strcmp(j->spec->columns[k], j->info->columns[i].name) == 0)
+            if (bf__sql_same_ident(j->spec->columns[k], j->info->columns[i].name))
                 found = j->info->columns[i].generated ? 2 : 1;
         if (!found)
             rc = bf__error(BF_E_INVALID, "merge into %s: no column %s", j->spec->table,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "driver/sql.h"
 #include "idempotency/idem_internal.h"
 
 /* The bound parameters of a plan's dimension, as the driver's predicates use them. */
@@ -34,10 +35,11 @@ static size_t dimension_params(const char *const **out, bf_dimension dim)
     return 0;
 }
 
+/* The column named `name` as SQL finds it (ASCII case aside), or -1. */
 static int find_column(const bf_table_info *info, const char *name)
 {
     for (size_t i = 0; i < bf_table_info_column_count(info); i++)
-        if (strcmp(bf_table_info_column_name(info, i), name) == 0)
+        if (bf__sql_same_ident(bf_table_info_column_name(info, i), name))
             return (int)i;
     return -1;
 }
@@ -56,7 +58,7 @@ static int check_merge_key(bf_idem_findings *f, bf_driver *driver, const bf_writ
             continue;
         pk_count++;
         for (size_t k = 0; k < spec->key_count; k++)
-            covered += strcmp(spec->key[k], bf_table_info_column_name(info, i)) == 0;
+            covered += bf__sql_same_ident(spec->key[k], bf_table_info_column_name(info, i));
     }
     /* A primary key whose every column is in the merge key makes the merge key unique. */
     if (pk_count && covered == pk_count)

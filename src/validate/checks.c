@@ -122,10 +122,11 @@ static int cols_or(const char ***out, size_t *n, const bf__vcheck *c, char **dfl
     return BF_OK;
 }
 
+/* Whether `name` is in the list, compared as SQL compares names (ASCII case aside). */
 static int in_list(char **list, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], name) == 0)
+        if (bf__sql_same_ident(list[i], name))
             return 1;
     return 0;
 }
@@ -332,7 +333,7 @@ static int is_texty(const char *type)
 static const char *column_type(const bf_table_info *info, const char *name)
 {
     for (size_t i = 0; i < bf_table_info_column_count(info); i++)
-        if (strcmp(bf_table_info_column_name(info, i), name) == 0)
+        if (bf__sql_same_ident(bf_table_info_column_name(info, i), name))
             return bf_table_info_column_type(info, i);
     return NULL;
 }
@@ -370,6 +371,19 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
     *out = 0;
     if (exact)
         *exact = (bf_value){BF_VALUE_TEXT, 0, 0.0, NULL, 0};
+    /* A column the profile does not sum (or count NULLs of, for AVG) is asked of SQL. */
+    if (form != M_NONE && form != M_COUNT && x->prof) {
+        size_t k = 0;
+
+        while (k < x->nsum && !bf__sql_same_ident(x->sums[k], col))
+            k++;
+        if (k == x->nsum)
+            form = M_NONE;
+        for (k = 0; form == M_AVG && k < x->nnull && !bf__sql_same_ident(x->nulls[k], col);)
+            k++;
+        if (form == M_AVG && k == x->nnull)
+            form = M_NONE;
+    }
     if (form != M_NONE && x->prof) {
         int64_t rows = bf_profile_rows(x->prof);
         size_t si = 0, ni = 0;
@@ -377,7 +391,7 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
         int sum_null = 1;
 
         if (form != M_COUNT) {
-            for (si = 0; si < x->nsum && strcmp(x->sums[si], col) != 0; si++)
+            for (si = 0; si < x->nsum && !bf__sql_same_ident(x->sums[si], col); si++)
                 ;
             if (bf_profile_sum(&sv, x->prof, si) == BF_OK && sv.type != BF_VALUE_NULL) {
                 sum = sv.type == BF_VALUE_INT ? (double)sv.i : sv.r;
@@ -401,7 +415,7 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
             *is_null = rows == 0;
             return BF_OK;
         case M_AVG:
-            for (ni = 0; ni < x->nnull && strcmp(x->nulls[ni], col) != 0; ni++)
+            for (ni = 0; ni < x->nnull && !bf__sql_same_ident(x->nulls[ni], col); ni++)
                 ;
             rows -= bf_profile_nulls(x->prof, ni);
             *out = rows > 0 ? sum / (double)rows : 0;
@@ -615,7 +629,7 @@ static int plan_profile(ctx *x, int before)
             if (form != M_COUNT) {
                 /* The names must outlive this loop: point at the table's own. */
                 for (size_t k = 0; k < bf_table_info_column_count(x->info); k++)
-                    if (strcmp(bf_table_info_column_name(x->info, k), col) == 0) {
+                    if (bf__sql_same_ident(bf_table_info_column_name(x->info, k), col)) {
                         add_name(x->sums, &x->nsum, bf_table_info_column_name(x->info, k));
                         if (form == M_AVG)
                             add_name(x->nulls, &x->nnull, bf_table_info_column_name(x->info, k));

@@ -735,7 +735,8 @@ END_TEST
 
 START_TEST(merge_updates_only_the_named_columns)
 {
-    static const char *const cols[] = {"val"}, *const wrong[] = {"nosuch"};
+    /* Named as SQL names it: VAL is the column val (it was refused as no such column). */
+    static const char *const cols[] = {"VAL"}, *const wrong[] = {"nosuch"};
     struct scene sc = scene_open(BF_WRITE_MERGE);
 
     sql("UPDATE src SET grp = 'changed'");

@@ -257,6 +257,17 @@ START_TEST(analysis_flags_append_merge_bounds_and_self_reads)
     f = check(d, &s, plan);
     ck_assert_int_eq(count_code(f, "key-unknown-column", NULL, NULL), 1);
     bf_idem_findings_free(f);
+    /* A key spelled otherwise than its column is that column, as in SQL: not unknown. */
+    {
+        static const char *const key_upper[] = {"K"};
+
+        s = spec_of("d", BF_WRITE_MERGE, "SELECT id, v, other FROM src WHERE id >= :lo AND "
+                    "id < :hi", key_upper, 1);
+        f = check(d, &s, kplan);
+        ck_assert_int_eq(count_code(f, "key-unknown-column", NULL, NULL), 0);
+        ck_assert_int_eq(count_code(f, "merge-key-not-unique", NULL, NULL), 1);
+        bf_idem_findings_free(f);
+    }
 
     /* overwrites: no bounds, another column's bounds, bounds only in a string or comment */
     s = spec_of("t", BF_WRITE_PARTITION_OVERWRITE, "SELECT id, v, other FROM src", NULL, 0);

@@ -14,6 +14,7 @@
 #include "driver/sql.h"
 #include "ledger/sqlite_store.h"
 #include "plan/plan_internal.h"
+#include "validate/results_internal.h"
 #include "validate/validate_internal.h"
 
 static char dir[64], path[96];
@@ -298,6 +299,78 @@ START_TEST(after_fingerprint_rides_on_the_profile_scan)
         ck_assert_int_eq(bf_driver_fingerprint(&want, drv, "t", NULL, 0, plan, b1), BF_OK);
         ck_assert(bf_fingerprint_equal(&all, &want));
         ck_assert_int_eq(all.rows, 0);
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
+/*
+ * Names are matched as SQL matches them, whatever the case: unchanged_columns
+ * leaves out target.columns spelled VAL for the column val (it counted val
+ * as unchanged before, and failed on the very change it is there for), and a
+ * metric's SUM(VAL) and avg(Val) read the profile's sums and NULL counts like
+ * SUM(val) (they read 0 before), equal to SQL's own value.
+ */
+START_TEST(metric_columns_are_matched_as_sql_matches_names)
+{
+    static const char *const exprs[] = {"SUM(VAL)", "avg(Val)", "sum(val)"};
+    static const char *const sqls[] = {"SELECT sum(val) FROM t WHERE id >= 0 AND id < 10",
+                                       "SELECT avg(val) FROM t WHERE id >= 0 AND id < 10",
+                                       "SELECT sum(val) FROM t WHERE id >= 0 AND id < 10"};
+
+    /* target.columns spelled otherwise than the table: val is still the column written. */
+    {
+        static const char *const key[] = {"id"}, *const cols[] = {"VAL"};
+        bf_validator *v;
+        bf_results *r;
+
+        ck_assert_int_eq(bf_validator_new(&v, "t", key, 1, cols, 1), BF_OK);
+        ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"unchanged_columns\"}"),
+                         BF_OK);
+        r = run(v, "UPDATE t SET val = val + 1 WHERE id = 2");
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+        bf_results_free(r);
+        r = run(v, "UPDATE t SET note = 'moved' WHERE id = 2");
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+    sql("UPDATE t SET val = NULL WHERE id = 3");
+    for (size_t i = 0; i < 3; i++) {
+        char check[200], want_text[100];
+        double want[2];
+        bf_validator *v;
+        bf_results *r;
+        bf_value got;
+
+        for (int k = 0; k < 2; k++) {
+            sqlite3_stmt *st;
+
+            if (k == 1) {
+                snprintf(check, sizeof check, "{\"check\": \"metric\", \"expr\": \"%s\", "
+                         "\"expect_delta\": {\"min\": 0, \"max\": 100}}", exprs[i]);
+                v = make(check);
+                ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\"}"),
+                                 BF_OK);
+                r = run(v, "UPDATE t SET val = val + 10 WHERE id = 4");
+            }
+            ck_assert_int_eq(sqlite3_prepare_v2(raw, sqls[i], -1, &st, NULL), SQLITE_OK);
+            ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+            want[k] = sqlite3_column_double(st, 0);
+            sqlite3_finalize(st);
+        }
+        ck_assert(want[0] > 0 && want[1] > want[0]);
+        snprintf(want_text, sizeof want_text, "%.10g -> %.10g (", want[0], want[1]);
+        ck_assert_msg(strncmp(bf_results_observed(r, 0), want_text, strlen(want_text)) == 0,
+                      "%s: %s, SQL %s", exprs[i], bf_results_observed(r, 0), want_text);
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+        /* A sum's value after, exactly as SQL gives it (what the runner's explanation takes). */
+        if (i != 1) {
+            ck_assert_int_eq(bf__results_total(&got, r, 0), BF_OK);
+            ck_assert_int_eq(got.type, BF_VALUE_REAL);
+            ck_assert_msg(got.r == want[1], "%s: %.17g, SQL %.17g", exprs[i], got.r, want[1]);
+        }
         bf_results_free(r);
         bf_validator_free(v);
     }
@@ -1371,6 +1444,7 @@ static Suite *suite(void)
     tcase_add_test(tc, before_state_rides_on_the_profile_scan);
     tcase_add_test(tc, unique_on_the_rowid_and_on_other_primary_keys);
     tcase_add_test(tc, metric_compares_before_and_after);
+    tcase_add_test(tc, metric_columns_are_matched_as_sql_matches_names);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
