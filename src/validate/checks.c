@@ -1439,9 +1439,8 @@ static int eval_references(ctx *x, const bf__vcheck *c, bf__rentry *e)
     bf_rows *rows = NULL;
     int64_t orphans = 0, nulls = 0;
     char *cond = NULL;
-    int rc = list_of(&cols, &n, json_object_get(c->cfg, "columns"));
-
     const bf__orphan_probe *probe = NULL;
+    int rc = list_of(&cols, &n, json_object_get(c->cfg, "columns"));
 
     for (size_t i = 0; x->probes_done && i < x->nprobe; i++)
         if (&x->v->checks[x->probe_check[i]] == c)
