@@ -390,6 +390,9 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
     return rc;
 }
 
+static int any_null(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *cols,
+                    size_t count);
+
 /*
  * A references probe's two counts in the profile's scan of `table` (not
  * aliased, so its columns are qualified by its name; the parent's alias p
@@ -397,9 +400,6 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
  * ", sum(CASE WHEN <a NULL> THEN 1 ELSE 0 END), sum(CASE WHEN NOT <a NULL>
  * AND NOT EXISTS (SELECT 1 FROM parent p WHERE p.pc = table.c ...) ...)".
  */
-static int any_null(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *cols,
-                    size_t count);
-
 static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p)
 {
     bf__sb q, nulls;
