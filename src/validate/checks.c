@@ -702,9 +702,7 @@ static int plan_profile(ctx *x, int before)
             if ((rc = bf_driver_profile(&count, x->d, x->v->table, &rows, x->qplan,
                                         x->qbatch)) != BF_OK)
                 return rc;
-            extra.segment_count = bf_profile_rows(count) / 32 + 1;
-            if (extra.segment_count > BF_SEGMENTS_MAX)
-                extra.segment_count = BF_SEGMENTS_MAX;
+            extra.segment_count = bf__diff_auto_segments(bf_profile_rows(count));
             bf_profile_free(count);
             if ((rc = bf__rows_new(&extra.segments, seg_names, 3)) != BF_OK)
                 return rc;

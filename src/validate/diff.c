@@ -119,7 +119,6 @@ int bf_diff_capture(bf_diff_before **out, bf_driver *d, const char *table,
                     const bf_batch *batch, const bf_diff_options *options)
 {
     bf_diff_options o;
-    bf_diff_before *b;
     bf_rows *rows = NULL;
     int64_t n;
     int rc;
@@ -139,31 +138,15 @@ int bf_diff_capture(bf_diff_before **out, bf_driver *d, const char *table,
 
         if ((rc = bf_driver_profile(&p, d, table, &spec, plan, batch)) != BF_OK)
             return rc;
-        n = bf_profile_rows(p) / 32 + 1;
-        if (n > BF_SEGMENTS_MAX)
-            n = BF_SEGMENTS_MAX;
+        n = bf__diff_auto_segments(bf_profile_rows(p));
         bf_profile_free(p);
     }
     if ((rc = bf_driver_key_segments(&rows, d, table, NULL, 0, key, key_count, n, plan, batch)) !=
         BF_OK)
         return rc;
-    b = bf__calloc(1, sizeof *b);
-    if (!b) {
-        bf_rows_free(rows);
-        return bf__nomem();
-    }
-    b->segments = n;
-    b->key_count = key_count;
-    rc = segs_from_rows(&b->segs, &b->seg_count, &b->rows, rows);
+    rc = bf__diff_before_new(out, table, key, key_count, n, rows);
     bf_rows_free(rows);
-    if (rc == BF_OK && (!(b->table = bf__strdup(table)) || !(b->key = dup_strv(key, key_count))))
-        rc = bf__nomem();
-    if (rc != BF_OK) {
-        bf_diff_before_free(b);
-        return rc;
-    }
-    *out = b;
-    return BF_OK;
+    return rc;
 }
 
 int bf__diff_before_new(bf_diff_before **out, const char *table, const char *const *key,

@@ -51,6 +51,14 @@ int bf__diff_touched(bf_rows **out, const bf_rows *rows, const size_t *kidx, bf_
 /* Row indexes of `rows` sorted by key; free with bf__free. */
 int bf__diff_sort(size_t **out, const bf_rows *rows, const size_t *kidx, size_t key_count);
 
+/* The segments bf_diff_capture() makes by itself for `rows` rows: one per 32, at most the maximum. */
+static inline int64_t bf__diff_auto_segments(int64_t rows)
+{
+    int64_t n = rows / 32 + 1;
+
+    return n > BF_SEGMENTS_MAX ? BF_SEGMENTS_MAX : n;
+}
+
 /*
  * A before-state from segment rows (segment, rows, fingerprint) of `table`
  * by `key` among `segments`, as bf_diff_capture() makes it from the
