@@ -614,11 +614,12 @@ static size_t seg_slot(const int64_t *segs, size_t n, int64_t seg)
 }
 
 /*
- * Each row's segment (of the before-state's) into seg[r], and its
- * fingerprint over the table's columns (from column `first`) added to
- * *sum; rows whose keep flag is 0 are skipped (keep may be NULL).
+ * Each row's segment (of the before-state's) into seg[r] and its
+ * fingerprint over the table's columns (from column `first`) into fp[r],
+ * added to *sum too; rows whose keep flag is 0 are skipped (keep may be
+ * NULL).
  */
-static int rows_segments(int64_t *seg, bf_fingerprint *sum, const bf_rows *r,
+static int rows_segments(int64_t *seg, bf_fingerprint *fp, bf_fingerprint *sum, const bf_rows *r,
                          const unsigned char *keep, size_t kc, size_t first, int64_t segments,
                          bf_value *vals)
 {
@@ -633,31 +634,27 @@ static int rows_segments(int64_t *seg, bf_fingerprint *sum, const bf_rows *r,
             bf_rows_value(&vals[c], r, i, c);
         if ((seg[i] = bf_key_segment(vals, kc, segments)) < 0)
             return bf__nomem();
-        if ((rc = bf_fingerprint_add_row(sum, vals + first, w - first)) != BF_OK)
+        fp[i] = (bf_fingerprint){0, 0, 0};
+        if ((rc = bf_fingerprint_add_row(&fp[i], vals + first, w - first)) != BF_OK)
             return rc;
+        bf_fingerprint_add(sum, sum, &fp[i]);
     }
     return BF_OK;
 }
 
-/* Add each kept row's fingerprint to its segment's. */
-static int rows_by_segment(bf_fingerprint *fps, const int64_t *useg, size_t nu, const int64_t *seg,
-                           const bf_rows *r, const unsigned char *keep, size_t first,
-                           bf_value *vals)
+/* Add each kept row's fingerprint (from rows_segments) to its segment's. */
+static void rows_by_segment(bf_fingerprint *fps, const int64_t *useg, size_t nu,
+                            const int64_t *seg, const bf_fingerprint *fp, size_t count,
+                            const unsigned char *keep)
 {
-    size_t w = bf_rows_width(r);
-
-    for (size_t i = 0; i < bf_rows_count(r); i++) {
-        int rc;
+    for (size_t i = 0; i < count; i++) {
+        bf_fingerprint *to;
 
         if (keep && !keep[i])
             continue;
-        for (size_t c = first; c < w; c++)
-            bf_rows_value(&vals[c], r, i, c);
-        if ((rc = bf_fingerprint_add_row(&fps[seg_slot(useg, nu, seg[i])], vals + first,
-                                         w - first)) != BF_OK)
-            return rc;
+        to = &fps[seg_slot(useg, nu, seg[i])];
+        bf_fingerprint_add(to, to, &fp[i]);
     }
-    return BF_OK;
 }
 
 int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *table,
@@ -678,6 +675,7 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
     unsigned char *keep_a = NULL, *keep_b = NULL, *differs = NULL;
     int64_t *seg_a = NULL, *seg_b = NULL, *useg = NULL;
     bf_fingerprint *fpa = NULL, *fpb = NULL, sum_a = {0, 0, 0}, sum_b = {0, 0, 0};
+    bf_fingerprint *row_a = NULL, *row_b = NULL; /* each row's own fingerprint */
     bf_fingerprint was = {0, 0, 0}, lhs, rhs;
     bf_value *vals = NULL;
     bf__binds binds;
@@ -765,6 +763,8 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         !(keep_a = bf__calloc(bf_rows_count(a) + 1, 1)) ||
         !(seg_a = bf__calloc(bf_rows_count(a) + 1, sizeof *seg_a)) ||
         !(seg_b = bf__calloc(bf_rows_count(b) + 1, sizeof *seg_b)) ||
+        !(row_a = bf__calloc(bf_rows_count(a) + 1, sizeof *row_a)) ||
+        !(row_b = bf__calloc(bf_rows_count(b) + 1, sizeof *row_b)) ||
         !(useg = bf__calloc(bf_rows_count(a) + bf_rows_count(b) + 1, sizeof *useg)) ||
         !(vals = bf__calloc(width + 1, sizeof *vals))) {
         rc = bf__nomem();
@@ -797,9 +797,9 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         rc = bf__error(BF_E_UNSUPPORTED, "explain %s: a key appears twice", metric);
         goto done;
     }
-    if ((rc = rows_segments(seg_a, &sum_a, a, keep_a, key_count, first, before->segments,
-                            vals)) != BF_OK ||
-        (rc = rows_segments(seg_b, &sum_b, b, NULL, key_count, first, before->segments,
+    if ((rc = rows_segments(seg_a, row_a, &sum_a, a, keep_a, key_count, first,
+                            before->segments, vals)) != BF_OK ||
+        (rc = rows_segments(seg_b, row_b, &sum_b, b, NULL, key_count, first, before->segments,
                             vals)) != BF_OK)
         goto done;
     /*
@@ -836,9 +836,8 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         rc = bf__nomem();
         goto done;
     }
-    if ((rc = rows_by_segment(fpa, useg, nu, seg_a, a, keep_a, first, vals)) != BF_OK ||
-        (rc = rows_by_segment(fpb, useg, nu, seg_b, b, NULL, first, vals)) != BF_OK)
-        goto done;
+    rows_by_segment(fpa, useg, nu, seg_a, row_a, bf_rows_count(a), keep_a);
+    rows_by_segment(fpb, useg, nu, seg_b, row_b, bf_rows_count(b), NULL);
     for (size_t i = 0; i < nu; i++)
         ndiff += differs[i] = !bf_fingerprint_equal(&fpa[i], &fpb[i]);
     if (!ndiff)
@@ -869,6 +868,8 @@ done:
     bf__free(differs);
     bf__free(seg_a);
     bf__free(seg_b);
+    bf__free(row_a);
+    bf__free(row_b);
     bf__free(useg);
     bf__free(fpa);
     bf__free(fpb);
