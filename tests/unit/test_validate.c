@@ -38,6 +38,18 @@ static int64_t qint(const char *text)
     return v;
 }
 
+/* The first double of a query, bit for bit as SQLite computed it. */
+static double qreal(const char *text)
+{
+    sqlite3_stmt *st;
+    double v = -1;
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 static void setup(void)
 {
     static const char *const names[] = {"lo", "hi"};
@@ -344,22 +356,13 @@ START_TEST(metric_columns_are_matched_as_sql_matches_names)
         bf_results *r;
         bf_value got;
 
-        for (int k = 0; k < 2; k++) {
-            sqlite3_stmt *st;
-
-            if (k == 1) {
-                snprintf(check, sizeof check, "{\"check\": \"metric\", \"expr\": \"%s\", "
-                         "\"expect_delta\": {\"min\": 0, \"max\": 100}}", exprs[i]);
-                v = make(check);
-                ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\"}"),
-                                 BF_OK);
-                r = run(v, "UPDATE t SET val = val + 10 WHERE id = 4");
-            }
-            ck_assert_int_eq(sqlite3_prepare_v2(raw, sqls[i], -1, &st, NULL), SQLITE_OK);
-            ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-            want[k] = sqlite3_column_double(st, 0);
-            sqlite3_finalize(st);
-        }
+        want[0] = qreal(sqls[i]);
+        snprintf(check, sizeof check, "{\"check\": \"metric\", \"expr\": \"%s\", "
+                 "\"expect_delta\": {\"min\": 0, \"max\": 100}}", exprs[i]);
+        v = make(check);
+        ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\"}"), BF_OK);
+        r = run(v, "UPDATE t SET val = val + 10 WHERE id = 4");
+        want[1] = qreal(sqls[i]);
         ck_assert(want[0] > 0 && want[1] > want[0]);
         snprintf(want_text, sizeof want_text, "%.10g -> %.10g (", want[0], want[1]);
         ck_assert_msg(strncmp(bf_results_observed(r, 0), want_text, strlen(want_text)) == 0,
@@ -647,18 +650,6 @@ START_TEST(run_scope_of_a_time_plan)
     bf_validator_free(v);
 }
 END_TEST
-
-/* The first double of a query, bit for bit as SQLite computed it. */
-static double qreal(const char *text)
-{
-    sqlite3_stmt *st;
-    double v = -1;
-    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
 
 /* The number after the first `"name": ` of a results JSON. */
 static double json_number(const char *json, const char *name)
