@@ -933,7 +933,8 @@ static int delta_end(struct job *j)
  */
 static int delta_classify(struct job *j)
 {
-    char *same = NULL, *unmatched = NULL;
+    char *same = NULL, *unmatched = NULL, *flag_value = NULL;
+    const char *flag_column = "", *flag_default = "";
     int64_t rows = 0;
     int rc;
 
@@ -948,23 +949,20 @@ static int delta_classify(struct job *j)
     j->flagged = 1;
     for (size_t i = 0; i < j->ncols; i++)
         j->flagged &= !bf__sql_same_ident(j->cols[i], ADDED);
-    if (j->flagged)
-        rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C, 0 AS %T FROM temp.%T WHERE 0",
-                 ARGS(DELTA_ROWS, NULL, ADDED, DELTA));
-    else
-        rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C FROM temp.%T WHERE 0",
-                 ARGS(DELTA_ROWS, NULL, DELTA));
-    if (rc == BF_OK && j->flagged)
-        rc = run(j, &rows, "INSERT INTO temp.%T (%C, %T) SELECT %C, %S FROM temp.%T x LEFT JOIN "
-                 "%T ON %M AND %P WHERE %S OR NOT (%S)",
-                 ARGS(DELTA_ROWS, NULL, ADDED, "x", unmatched, DELTA, j->dest, j->qdest, "x",
-                      j->qdest, unmatched, same));
-    else if (rc == BF_OK)
-        rc = run(j, &rows, "INSERT INTO temp.%T (%C) SELECT %C FROM temp.%T x LEFT JOIN %T ON "
-                 "%M AND %P WHERE %S OR NOT (%S)",
-                 ARGS(DELTA_ROWS, NULL, "x", DELTA, j->dest, j->qdest, "x", j->qdest,
-                      unmatched, same));
-    if (rc != BF_OK)
+    if (j->flagged) {
+        flag_column = ", " ADDED;
+        flag_default = ", 0 AS " ADDED;
+        if (!(flag_value = bf__asprintf(", %s", unmatched))) {
+            rc = bf__nomem();
+            goto done;
+        }
+    }
+    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C%S FROM temp.%T WHERE 0",
+                  ARGS(DELTA_ROWS, NULL, flag_default, DELTA))) != BF_OK ||
+        (rc = run(j, &rows, "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM temp.%T x LEFT JOIN "
+                  "%T ON %M AND %P WHERE %S OR NOT (%S)",
+                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value ? flag_value : "", DELTA,
+                       j->dest, j->qdest, "x", j->qdest, unmatched, same))) != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
                         ARGS(j->dest, NULL))) != BF_OK)
@@ -986,6 +984,7 @@ static int delta_classify(struct job *j)
 done:
     bf__free(same);
     bf__free(unmatched);
+    bf__free(flag_value);
     return rc;
 }
 
