@@ -122,13 +122,20 @@ static int cols_or(const char ***out, size_t *n, const bf__vcheck *c, char **dfl
     return BF_OK;
 }
 
+/* Where `name` is in the list, matched as SQL matches names; n when it is not. */
+static size_t name_at(const char *const *list, size_t n, const char *name)
+{
+    size_t i = 0;
+
+    while (i < n && !bf__sql_same_ident(list[i], name))
+        i++;
+    return i;
+}
+
 /* Whether `name` is in the list, compared as SQL compares names (ASCII case aside). */
 static int in_list(char **list, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (bf__sql_same_ident(list[i], name))
-            return 1;
-    return 0;
+    return name_at((const char *const *)list, n, name) < n;
 }
 
 /* unchanged_columns: the given columns, or every column of the table outside target.columns. */
@@ -362,6 +369,7 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
     const char *expr = member(c, "expr");
     char col[200], *sql = NULL;
     int form = metric_form(expr, col, sizeof col);
+    size_t si, ni;
     bf_value sv;
     bf__binds b;
     json_t *val = NULL;
@@ -372,31 +380,19 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
     if (exact)
         *exact = (bf_value){BF_VALUE_TEXT, 0, 0.0, NULL, 0};
     /* A column the profile does not sum (or count NULLs of, for AVG) is asked of SQL. */
-    if (form != M_NONE && form != M_COUNT && x->prof) {
-        size_t k = 0;
-
-        while (k < x->nsum && !bf__sql_same_ident(x->sums[k], col))
-            k++;
-        if (k == x->nsum)
-            form = M_NONE;
-        for (k = 0; form == M_AVG && k < x->nnull && !bf__sql_same_ident(x->nulls[k], col);)
-            k++;
-        if (form == M_AVG && k == x->nnull)
-            form = M_NONE;
-    }
+    si = name_at(x->sums, x->nsum, col);
+    ni = name_at(x->nulls, x->nnull, col);
+    if ((form != M_COUNT && si == x->nsum) || (form == M_AVG && ni == x->nnull))
+        form = M_NONE;
     if (form != M_NONE && x->prof) {
         int64_t rows = bf_profile_rows(x->prof);
-        size_t si = 0, ni = 0;
         double sum = 0;
         int sum_null = 1;
 
-        if (form != M_COUNT) {
-            for (si = 0; si < x->nsum && !bf__sql_same_ident(x->sums[si], col); si++)
-                ;
-            if (bf_profile_sum(&sv, x->prof, si) == BF_OK && sv.type != BF_VALUE_NULL) {
-                sum = sv.type == BF_VALUE_INT ? (double)sv.i : sv.r;
-                sum_null = 0;
-            }
+        if (form != M_COUNT && bf_profile_sum(&sv, x->prof, si) == BF_OK &&
+            sv.type != BF_VALUE_NULL) {
+            sum = sv.type == BF_VALUE_INT ? (double)sv.i : sv.r;
+            sum_null = 0;
         }
         switch (form) {
         case M_COUNT:
@@ -415,8 +411,6 @@ static int metric_value(const ctx *x, const bf__vcheck *c, double *out, int *is_
             *is_null = rows == 0;
             return BF_OK;
         case M_AVG:
-            for (ni = 0; ni < x->nnull && !bf__sql_same_ident(x->nulls[ni], col); ni++)
-                ;
             rows -= bf_profile_nulls(x->prof, ni);
             *out = rows > 0 ? sum / (double)rows : 0;
             *is_null = rows <= 0;
