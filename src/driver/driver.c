@@ -33,12 +33,13 @@ bf__sql *bf__driver_sql(bf_driver *d)
     return d->userdata;
 }
 
-void bf__driver_consume_staging(bf_driver *d)
+int bf__driver_consume_staging(bf_driver *d)
 {
     bf__sql *s = bf__driver_sql(d);
 
     if (s)
         s->consume_stage = 1;
+    return s != NULL;
 }
 
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)

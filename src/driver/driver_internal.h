@@ -71,9 +71,10 @@ int bf__driver_fail_from_thread(bf_driver *driver);
  * it (the runner): from now on a publish through this SQL driver that
  * succeeds drops the staging table in the publish's own transaction, one
  * commit fewer per batch; a publish that fails leaves it. A driver made
- * from a host's vtable is left as it is.
+ * from a host's vtable is left as it is. Returns whether the driver now
+ * consumes its staging (1) or was left as it is (0).
  */
-void bf__driver_consume_staging(bf_driver *driver);
+int bf__driver_consume_staging(bf_driver *driver);
 
 /*
  * What SQLite's plan for `select` (a job, with `batch`'s parameters bound)

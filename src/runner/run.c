@@ -53,6 +53,7 @@ struct slot {
     bf_run *run;
     bf_validator *validator; /* the slot's own, or the host's under validator_lock */
     int own_validator;
+    int consumes;            /* a publish that succeeds drops the staging table itself */
     int status;              /* SLOT_*, under ctx->lock */
     int claimed;             /* the task holds a batch (under ctx->lock); its start not yet told */
     /* the batch */
@@ -528,7 +529,7 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
     int64_t started = bf__runner_now_us(), found = 0;
-    int locked = 0, failed_check = 0, rc;
+    int locked = 0, failed_check = 0, published = 0, rc;
 
     /* The same work done by an earlier run is not published again (unless forced). */
     if ((rc = bf_idempotency_key(key, plan, b, r->code_version, spec->select)) != BF_OK) {
@@ -621,6 +622,7 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         attempt_failed(s, rc, "publish");
         goto out;
     }
+    published = 1;
     if (s->validator) {
         bf_fingerprint all;
         int measured = 0;
@@ -689,7 +691,9 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         set_result(s, OUT_DONE, BF_OK, "batch %s: %lld rows written, %lld deleted", s->label,
                    (long long)pub.written, (long long)pub.deleted);
 out:
-    bf_driver_drop_staging(s->driver, spec, plan, b, c->run_id);
+    /* (A publish that succeeded on a consuming driver dropped it in its own commit.) */
+    if (!published || !s->consumes)
+        bf_driver_drop_staging(s->driver, spec, plan, b, c->run_id);
     if (s->validator && !s->own_validator && c->shadow)
         bf_validator_set_table(s->validator, spec->table);
     if (locked)
@@ -925,7 +929,7 @@ static int slot_open(struct slot *s, struct run_ctx *c)
         (rc = bf_run_open(&s->run, s->ledger, c->run_id)) != BF_OK)
         return rc;
     /* Each batch drops its staging table after the publish: let the publish's commit do it. */
-    bf__driver_consume_staging(s->driver);
+    s->consumes = bf__driver_consume_staging(s->driver);
     if (r->brief) {
         rc = bf_validator_new_from_brief(&s->validator, r->brief);
         s->own_validator = rc == BF_OK;
