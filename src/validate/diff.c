@@ -339,6 +339,9 @@ static void msort(size_t *a, size_t *tmp, size_t n, const struct sortctx *c)
         return;
     msort(a, tmp, m, c);
     msort(a + m, tmp, n - m, c);
+    /* Halves already in order (rows read in key order): nothing to merge. */
+    if (bf__diff_key_cmp(c->rows, a[m], c->rows, a[m - 1], c->kidx, c->kidx, c->kcount) >= 0)
+        return;
     while (i < m && j < n)
         tmp[k++] = bf__diff_key_cmp(c->rows, a[j], c->rows, a[i], c->kidx, c->kidx, c->kcount) < 0
                        ? a[j++] : a[i++];

@@ -776,21 +776,15 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         (rc = bf__diff_sort(&ib, b, kidx, key_count)) != BF_OK ||
         (rc = bf__diff_sort(&ik, keys, kidx, key_count)) != BF_OK)
         goto done;
-    /* The rows of touched keys, as the diff tells keys apart: by type and bytes. */
-    for (size_t r = 0; r < bf_rows_count(a); r++) {
-        size_t lo = 0, hi = bf_rows_count(keys);
+    /* The rows of touched keys, as the diff tells keys apart (by type and bytes): one walk
+     * over both in key order. */
+    for (size_t r = 0, k = 0; r < bf_rows_count(a); r++) {
+        int c = -1;
 
-        while (lo < hi && !keep_a[r]) {
-            size_t mid = (lo + hi) / 2;
-            int c = bf__diff_key_cmp(keys, ik[mid], a, r, kidx, kidx, key_count);
-
-            if (c == 0)
-                keep_a[r] = 1;
-            else if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        while (k < bf_rows_count(keys) &&
+               (c = bf__diff_key_cmp(keys, ik[k], a, ia[r], kidx, kidx, key_count)) < 0)
+            k++;
+        keep_a[ia[r]] = k < bf_rows_count(keys) && c == 0;
     }
     /* A key twice on a side would make the walk's order depend on how rows came: diff instead. */
     if (repeats_key(a, ia, keep_a, kidx, key_count) || repeats_key(b, ib, NULL, kidx, key_count)) {
