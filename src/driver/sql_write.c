@@ -18,8 +18,10 @@
 #define DELTA "bf__delta"
 #define DELTA_INDEX "bf__delta_key"
 #define DELTA_ROWS "bf__delta_rows"
-/* DELTA_ROWS's own column (unless the destination has one so named): the row is added. */
+/* DELTA_ROWS's own columns (unless the destination has one so named): the row is added; it
+ * changes column i (CHANGED followed by i). */
 #define ADDED "bf__added"
+#define CHANGED "bf__changed_"
 
 /* Tables the library derives from the target's name. */
 enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
@@ -933,35 +935,68 @@ static int delta_end(struct job *j)
  */
 static int delta_classify(struct job *j)
 {
-    char *same = NULL, *unmatched = NULL, *flag_value = NULL;
-    const char *flag_column = "", *flag_default = "";
+    char *same = NULL, *unmatched = NULL, *flag_value = NULL, *flag_column = NULL;
+    char *flag_default = NULL, *one = NULL;
     int64_t rows = 0;
-    int rc;
+    bf__sb col, def, val;
+    int rc, *chosen = bf__calloc(j->ncols ? j->ncols : 1, sizeof *chosen);
 
+    if (!chosen)
+        return bf__nomem();
     if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK ||
         (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
         goto done;
     /*
      * Each row keeps whether it is added (no row of the bounds has its
-     * key) in one more column, unless the table has a column of that name:
-     * then added rows are found again by their key.
+     * key) in one more column, and for each column the UPDATE may set
+     * whether the row changes it (CHANGED<i>, see delta_changed_columns),
+     * unless the table has a column so named: then added rows are found
+     * again by their key, and changed columns by comparing again.
      */
     j->flagged = 1;
-    for (size_t i = 0; i < j->ncols; i++)
+    for (size_t i = 0; i < j->ncols; i++) {
+        char name[32];
+
         j->flagged &= !bf__sql_same_ident(j->cols[i], ADDED);
-    if (j->flagged) {
-        flag_column = ", " ADDED;
-        flag_default = ", 0 AS " ADDED;
-        if (!(flag_value = bf__asprintf(", %s", unmatched))) {
-            rc = bf__nomem();
-            goto done;
+        for (size_t c = 0; c < j->ncols && j->flagged; c++) {
+            bf__snprintf(name, sizeof name, CHANGED "%zu", c);
+            j->flagged &= !bf__sql_same_ident(j->cols[i], name);
         }
     }
+    bf__sb_init(&col);
+    bf__sb_init(&def);
+    bf__sb_init(&val);
+    if (j->flagged) {
+        bf__sb_appendf(&col, ", %s", ADDED);
+        bf__sb_appendf(&def, ", 0 AS %s", ADDED);
+        bf__sb_appendf(&val, ", %s", unmatched);
+        for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+            if (j->keep_key && j->keep_key[i])
+                continue;
+            chosen[i] = 1;
+            rc = same_values(j, &one, j->qdest, "x", chosen);
+            chosen[i] = 0;
+            bf__sb_appendf(&col, ", " CHANGED "%zu", i);
+            bf__sb_appendf(&def, ", 0 AS " CHANGED "%zu", i);
+            if (rc == BF_OK)
+                bf__sb_appendf(&val, ", NOT (%s)", one);
+            bf__free(one);
+            one = NULL;
+        }
+    }
+    if (rc == BF_OK && (rc = bf__sql_text(&col, &flag_column)) == BF_OK &&
+        (rc = bf__sql_text(&def, &flag_default)) == BF_OK)
+        rc = bf__sql_text(&val, &flag_value);
+    bf__sb_dispose(&col);
+    bf__sb_dispose(&def);
+    bf__sb_dispose(&val);
+    if (rc != BF_OK)
+        goto done;
     if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C%S FROM temp.%T WHERE 0",
                   ARGS(DELTA_ROWS, NULL, flag_default, DELTA))) != BF_OK ||
         (rc = run(j, &rows, "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM temp.%T x LEFT JOIN "
                   "%T ON %M AND %P WHERE %S OR NOT (%S)",
-                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value ? flag_value : "", DELTA,
+                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value, DELTA,
                        j->dest, j->qdest, "x", j->qdest, unmatched, same))) != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
@@ -985,6 +1020,9 @@ done:
     bf__free(same);
     bf__free(unmatched);
     bf__free(flag_value);
+    bf__free(flag_column);
+    bf__free(flag_default);
+    bf__free(chosen);
     return rc;
 }
 
@@ -1168,9 +1206,11 @@ static int delta_snapshot(struct job *j)
 /*
  * Which columns the changed rows of DELTA_ROWS (those whose key the bounds
  * hold) change: differs[i] is 1 when some changed row's value of column i
- * is not the same (same_values) as the destination's. A column no changed
- * row changes keeps the destination's values, which are the same ones, so
- * the UPDATE need not set it (nor maintain the indexes on it).
+ * is not the same (same_values) as the destination's: read from the flags
+ * delta_classify set as it compared them, or compared again where it set
+ * none. A column no changed row changes keeps the destination's values,
+ * which are the same ones, so the UPDATE need not set it (nor maintain the
+ * indexes on it).
  */
 static int delta_changed_columns(struct job *j, int *differs)
 {
@@ -1186,6 +1226,11 @@ static int delta_changed_columns(struct job *j, int *differs)
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         if (j->keep_key && j->keep_key[i])
             continue;
+        /* Flagged as classify found it, or compared again. */
+        if (j->flagged) {
+            bf__sb_appendf(&sb, "%smax(" CHANGED "%zu)", n++ ? ", " : "", i);
+            continue;
+        }
         one[i] = 1;
         rc = same_values(j, &same, j->qdest, "x", one);
         one[i] = 0;
@@ -1199,7 +1244,9 @@ static int delta_changed_columns(struct job *j, int *differs)
         bf__free(one);
         return BF_OK;
     }
-    if (rc == BF_OK)
+    if (rc == BF_OK && j->flagged)
+        rc = build(j, &from, " FROM temp.%T WHERE NOT %T", ARGS(DELTA_ROWS, ADDED));
+    else if (rc == BF_OK)
         rc = build(j, &from, " FROM temp.%T x JOIN %T ON %M AND %P",
                    ARGS(DELTA_ROWS, j->dest, j->qdest, "x", j->qdest));
     if (rc == BF_OK)

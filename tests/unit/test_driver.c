@@ -852,10 +852,11 @@ START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
 {
     static const char *const ddl[] = {
         "CREATE TABLE d (id INTEGER PRIMARY KEY, bf__added TEXT, v REAL)",
+        "CREATE TABLE d (id INTEGER PRIMARY KEY, bf__changed_2 TEXT, v REAL)",
         "CREATE TABLE d (id INTEGER PRIMARY KEY, note TEXT, v REAL)",
     };
 
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < BF_ARRAY_LEN(ddl); i++) {
         static const char *const key[] = {"id"};
         bf_write_spec spec = BF_WRITE_SPEC_INIT;
         bf_plan *plan = key_plan("id", 2);
