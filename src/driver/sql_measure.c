@@ -393,14 +393,104 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
 static int any_null(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *cols,
                     size_t count);
 
+/* The alias of the i-th probe's parent where it is joined, and the one column it shows. */
+#define PROBE_ALIAS "bf__parent_"
+#define PROBE_KEY "bf__parent_key"
+
+/*
+ * Whether `column` is the rowid of SQLite table `table`: its primary key's
+ * only column, declared INTEGER, without an index of its own (a WITHOUT
+ * ROWID table's key, or an INTEGER PRIMARY KEY DESC, has one). A value
+ * then matches one row of the table at most.
+ */
+static int rowid_column(bf__sql *s, const char *table, const char *column, int *yes)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_table_info *info = NULL;
+    int64_t indexes = -1;
+    size_t pk = 0, at = 0;
+    bf__binds b;
+    int rc;
+
+    *yes = 0;
+    if (!s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0)
+        return BF_OK;
+    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < info->count; i++)
+        if (info->columns[i].pk) {
+            pk++;
+            at = i;
+        }
+    *yes = pk == 1 && bf__sql_same_ident(info->columns[at].name, column) &&
+           info->columns[at].type && bf__sql_same_ident(info->columns[at].type, "INTEGER");
+    bf_table_info_free(info);
+    if (!*yes)
+        return BF_OK;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    if ((rc = bf__sql_query_int(s, &indexes, "SELECT count(*) FROM pragma_index_list(:bf_t) "
+                                "WHERE origin = 'pk'", &b)) != BF_OK)
+        return rc;
+    *yes = indexes == 0;
+    return BF_OK;
+}
+
+/*
+ * Which probes look their parent up by a join (joined[i]): those of one
+ * column that is the parent's rowid, so that the join adds no row to the
+ * scan, where the scanned table has no column named like what the join
+ * shows. The others keep a correlated NOT EXISTS.
+ */
+static int probe_joins(struct scan *sc, const bf__profile_extra *extra, int *joined)
+{
+    char alias[40];
+    int rc = BF_OK;
+
+    for (size_t i = 0; i < sc->info->count; i++)
+        if (bf__sql_same_ident(sc->info->columns[i].name, PROBE_KEY))
+            return BF_OK;
+    for (size_t i = 0; i < extra->probe_count && rc == BF_OK; i++) {
+        bf__snprintf(alias, sizeof alias, PROBE_ALIAS "%zu", i);
+        if (extra->probes[i].count == 1 && !bf__sql_same_ident(sc->table, alias))
+            rc = rowid_column(sc->s, extra->probes[i].parent, extra->probes[i].parent_columns[0],
+                              &joined[i]);
+    }
+    return rc;
+}
+
+/* " LEFT JOIN (SELECT pc AS PROBE_KEY FROM parent) PROBE_ALIAS<i> ON ... = table.c". */
+static int probe_join(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p,
+                      size_t i)
+{
+    int rc;
+
+    bf__sb_append(sb, " LEFT JOIN (SELECT ");
+    rc = bf__sql_ident(s, sb, p->parent_columns[0]);
+    bf__sb_append(sb, " AS " PROBE_KEY " FROM ");
+    if (rc == BF_OK)
+        rc = bf__sql_ident(s, sb, p->parent);
+    bf__sb_appendf(sb, ") " PROBE_ALIAS "%zu ON " PROBE_ALIAS "%zu." PROBE_KEY " = ", i, i);
+    if (rc == BF_OK)
+        rc = bf__sql_ident(s, sb, table);
+    bf__sb_appendc(sb, '.');
+    if (rc == BF_OK)
+        rc = bf__sql_ident(s, sb, p->columns[0]);
+    return rc;
+}
+
 /*
  * A references probe's two counts in the profile's scan of `table` (not
  * aliased, so its columns are qualified by its name; the parent's alias p
  * hides the parent's own name, so a table referencing itself works too):
  * ", sum(CASE WHEN <a NULL> THEN 1 ELSE 0 END), sum(CASE WHEN NOT <a NULL>
  * AND NOT EXISTS (SELECT 1 FROM parent p WHERE p.pc = table.c ...) ...)".
+ * A probe joined to its parent (probe_joins) has no row there instead:
+ * "... AND PROBE_ALIAS<i>.PROBE_KEY IS NULL ...", the key of a row joined
+ * being the value of table.c, never NULL.
  */
-static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p)
+static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p,
+                     int joined, size_t index)
 {
     bf__sb q, nulls;
     char *qt = NULL, *nt = NULL;
@@ -422,6 +512,13 @@ static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__
     if ((rc = bf__sql_text(&nulls, &nt)) != BF_OK) {
         bf__free(qt);
         return rc;
+    }
+    if (joined) {
+        bf__sb_appendf(sb, ", sum(CASE WHEN %s THEN 1 ELSE 0 END), sum(CASE WHEN NOT %s AND "
+                       PROBE_ALIAS "%zu." PROBE_KEY " IS NULL THEN 1 ELSE 0 END)", nt, nt, index);
+        bf__free(qt);
+        bf__free(nt);
+        return BF_OK;
     }
     bf__sb_appendf(sb, ", sum(CASE WHEN %s THEN 1 ELSE 0 END), sum(CASE WHEN NOT %s AND NOT "
                    "EXISTS (SELECT 1 FROM ", nt, nt);
@@ -448,10 +545,17 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
                   const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     const bf__sql *s = sc->s;
-    bf__sb sb;
-    char *tail = NULL;
-    int rc = BF_OK;
+    bf__sb sb, from;
+    char *tail = NULL, *joins = NULL;
+    size_t nprobe = extra ? extra->probe_count : 0;
+    int rc = BF_OK, *joined = bf__calloc(nprobe + 1, sizeof *joined);
 
+    if (!joined)
+        return bf__nomem();
+    if (nprobe && (rc = probe_joins(sc, extra, joined)) != BF_OK) {
+        bf__free(joined);
+        return rc;
+    }
     bf__sb_init(&sb);
     if (s->profile_shared) {
         rc = pf_shared_args(s, &sb, sc, spec, nf, pf_fused(sc, spec, extra) ? all : NULL,
@@ -493,13 +597,23 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
             rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
     }
-    for (size_t i = 0; extra && i < extra->probe_count && rc == BF_OK; i++)
-        rc = probe_sql(s, &sb, sc->table, &extra->probes[i]);
+    bf__sb_init(&from);
+    for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
+        rc = probe_sql(s, &sb, sc->table, &extra->probes[i], joined[i], i);
+        if (rc == BF_OK && joined[i])
+            rc = probe_join(s, &from, sc->table, &extra->probes[i], i);
+    }
     if (rc == BF_OK)
-        rc = scan_build(sc, &tail, " FROM %T WHERE %P", ARGS(sc->table, NULL));
+        rc = bf__sql_text(&from, &joins);
+    else
+        bf__sb_dispose(&from);
+    if (rc == BF_OK)
+        rc = scan_build(sc, &tail, " FROM %T%S WHERE %P", ARGS(sc->table, joins, NULL));
     if (rc == BF_OK)
         bf__sb_append(&sb, tail);
     bf__free(tail);
+    bf__free(joins);
+    bf__free(joined);
     if (rc != BF_OK) {
         bf__sb_dispose(&sb);
         return rc;
