@@ -273,6 +273,28 @@ int bf_driver_publish(bf_publish_result *out, bf_driver *d, const bf_write_spec 
     return rc;
 }
 
+int bf__driver_publish_measured(bf_publish_result *out, bf_driver *d, const bf_write_spec *spec,
+                                const bf_plan *plan, const bf_batch *batch, int64_t run,
+                                int64_t token, bf__publish_measure measure, void *ctx,
+                                int *measured)
+{
+    bf__sql *s = bf__driver_sql(d);
+    int rc;
+
+    *measured = 0;
+    if (!s || !measure)
+        return bf_driver_publish(out, d, spec, plan, batch, run, token);
+    s->measure = measure;
+    s->measure_ctx = ctx;
+    s->measured = 0;
+    rc = bf_driver_publish(out, d, spec, plan, batch, run, token);
+    *measured = s->measured;
+    s->measure = NULL;
+    s->measure_ctx = NULL;
+    s->measured = 0;
+    return rc;
+}
+
 typedef int (*batch_op)(void *, const bf_write_spec *, const bf_plan *, const bf_batch *, int64_t);
 
 static int run_batch_op(bf_driver *d, batch_op member, const char *op, const bf_write_spec *spec,

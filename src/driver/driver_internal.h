@@ -77,6 +77,30 @@ int bf__driver_fail_from_thread(bf_driver *driver);
 int bf__driver_consume_staging(bf_driver *driver);
 
 /*
+ * What a caller measures of a batch as its publish leaves it (the runner:
+ * its checks' after scan), called by a SQL driver's publish on its own
+ * connection inside the publish's transaction, once the rows are written
+ * and before the commit, so that nothing else can have written meanwhile.
+ * When the measure sets *have, *written is the fingerprint of every column
+ * of the destination's rows within the batch's bounds (what
+ * bf__sql_fingerprint gives for them), and an overwriting publish records
+ * it as what it wrote instead of reading the rows again for it. The
+ * measure keeps its own failures (a publish never fails for them).
+ */
+typedef void (*bf__publish_measure)(void *ctx, bf_fingerprint *written, int *have);
+
+/*
+ * bf_driver_publish, with `measure` (may be NULL) called as above on a SQL
+ * driver. *measured says whether it was: a host's driver, or a publish
+ * that failed before writing, never calls it, and its caller then measures
+ * after the publish as before.
+ */
+int bf__driver_publish_measured(bf_publish_result *out, bf_driver *driver,
+                                const bf_write_spec *spec, const bf_plan *plan,
+                                const bf_batch *batch, int64_t run, int64_t token,
+                                bf__publish_measure measure, void *ctx, int *measured);
+
+/*
  * What SQLite's plan for `select` (a job, with `batch`'s parameters bound)
  * reads whole: the detail of each "SCAN x" step without its "SCAN " (x is a
  * table or its alias, "x USING COVERING INDEX i" for a whole index), in plan

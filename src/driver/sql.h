@@ -40,6 +40,10 @@ typedef struct bf__sql {
      * to drop (and commits nothing).
      */
     int consume_stage;
+    /* Set around one publish by bf__driver_publish_measured; `measured` when it was called. */
+    bf__publish_measure measure;
+    void *measure_ctx;
+    int measured;
 } bf__sql;
 
 /* Values bound by name (without the ':'): a batch's parameters and a few more. */

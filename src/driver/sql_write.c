@@ -386,17 +386,27 @@ static int record_written(struct job *j)
     char text[BF_FINGERPRINT_TEXT_SIZE];
     bf_fingerprint fp;
     bf_value v = {BF_VALUE_TEXT, 0, 0.0, text, 0};
-    int rc;
+    int rc, have = 0;
 
+    /*
+     * The caller's measure of the batch as written (bf__driver_publish_measured),
+     * here in the transaction: for an overwriting pattern its fingerprint of the
+     * bounds is what written_fp would read.
+     */
+    if (j->s->measure && !j->s->measured) {
+        j->s->measured = 1;
+        j->s->measure(j->s->measure_ctx, &fp, &have);
+        have = have && overwrites(j->spec);
+    }
     if (!j->spec->snapshot || j->spec->strategy == BF_WRITE_APPEND)
         return BF_OK;
-    rc = BF_E_NOT_FOUND;
+    rc = have ? BF_OK : BF_E_NOT_FOUND;
     /*
      * After a delta, the bounds hold one row per staged key with its
      * converted values, unless one landed outside them: when they count
      * as many rows as were staged, they are the rows of DELTA, in memory.
      */
-    if (j->delta && overwrites(j->spec) && j->ncols == j->info->count) {
+    if (rc == BF_E_NOT_FOUND && j->delta && overwrites(j->spec) && j->ncols == j->info->count) {
         int64_t now = 0;
 
         if ((rc = query_int(j, &now, "SELECT count(*) FROM %T WHERE %P",

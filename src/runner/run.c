@@ -512,6 +512,48 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
     return rc;
 }
 
+/* The checks' after scan of a batch, and the fingerprint of every column it takes on the way. */
+struct after {
+    struct slot *s;
+    const bf_plan *plan;
+    const bf_batch *b;
+    bf_validation_state *vstate;
+    bf_results *results;
+    bf_fingerprint all;
+    int measured;     /* `all` came from the scan */
+    int rc;           /* BF_OK, or the failure, with `message` */
+    int table_failed; /* the failure was setting the shadow table */
+    char message[1024];
+};
+
+static void after_scan(struct after *a)
+{
+    struct slot *s = a->s;
+
+    if (s->ctx->shadow && (a->rc = bf_validator_set_table(s->validator, s->ctx->shadow)) != BF_OK)
+        a->table_failed = 1;
+    else
+        a->rc = bf__validator_after_fp(&a->results, s->validator, s->driver, a->plan, a->b,
+                                       a->vstate, &a->all, &a->measured);
+    if (a->rc != BF_OK)
+        bf__snprintf(a->message, sizeof a->message, "%s", bf_last_error());
+}
+
+/*
+ * As the publish leaves the batch, before its commit (bf__publish_measure):
+ * what the checks see is what it wrote, and the fingerprint of every
+ * column the scan takes is the publish's record of it.
+ */
+static void after_in_publish(void *ctx, bf_fingerprint *written, int *have)
+{
+    struct after *a = ctx;
+
+    after_scan(a);
+    *have = a->rc == BF_OK && a->measured;
+    if (*have)
+        *written = a->all;
+}
+
 static const char no_checks_json[] = "{\"batch\":null,\"status\":\"pass\",\"counts\":{},"
                                      "\"checks\":[]}";
 
@@ -528,8 +570,11 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     bf_results *results = NULL;
     bf_publish_result pub = BF_PUBLISH_RESULT_INIT;
     bf_batch_result done = BF_BATCH_RESULT_INIT;
+    struct after after;
     int64_t started = bf__runner_now_us(), found = 0;
-    int locked = 0, failed_check = 0, published = 0, rc;
+    int locked = 0, failed_check = 0, published = 0, in_publish = 0, rc;
+
+    memset(&after, 0, sizeof after);
 
     /* The same work done by an earlier run is not published again (unless forced). */
     if ((rc = bf_idempotency_key(key, plan, b, r->code_version, spec->select)) != BF_OK) {
@@ -613,7 +658,18 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         attempt_failed(s, rc, "stage");
         goto out;
     }
-    rc = bf_driver_publish(&pub, s->driver, spec, plan, b, c->run_id, s->token);
+    /* The checks' after scan runs inside the publish's transaction where the driver can. */
+    after.s = s;
+    after.plan = plan;
+    after.b = b;
+    after.vstate = vstate;
+    rc = bf__driver_publish_measured(&pub, s->driver, spec, plan, b, c->run_id, s->token,
+                                     s->validator ? after_in_publish : NULL, &after, &in_publish);
+    if (rc != BF_OK) {
+        /* What the scan saw was rolled back with the publish. */
+        bf_results_free(after.results);
+        after.results = NULL;
+    }
     if (rc == BF_E_LEASE_LOST) {
         set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
         goto out;
@@ -624,16 +680,17 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     }
     published = 1;
     if (s->validator) {
-        bf_fingerprint all;
-        int measured = 0;
-
-        if (c->shadow && (rc = bf_validator_set_table(s->validator, c->shadow)) != BF_OK) {
-            set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
-            goto out;
+        if (!in_publish)
+            after_scan(&after);
+        results = after.results;
+        after.results = NULL;
+        if ((rc = after.rc) != BF_OK) {
+            bf__error(rc, "%s", after.message);
+            if (after.table_failed) {
+                set_result(s, OUT_ERROR, rc, "%s", bf_last_error());
+                goto out;
+            }
         }
-        /* The after fingerprint comes from the checks' own scan of the batch where it can. */
-        rc = bf__validator_after_fp(&results, s->validator, s->driver, plan, b, vstate, &all,
-                                    &measured);
         if (rc == BF_OK && bf_results_status(results) != BF_OK) {
             failed_check = 1;
             bf__snprintf(failure, sizeof failure, "%s", bf_last_error());
@@ -646,8 +703,8 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         }
         for (int o = 0; o < 5; o++)
             tally[o] = (int64_t)bf_results_tally(results, (bf_outcome)o);
-        if (measured)
-            bf_fingerprint_format(fp_after, sizeof fp_after, &all);
+        if (after.measured)
+            bf_fingerprint_format(fp_after, sizeof fp_after, &after.all);
     }
     if (!fp_after[0] &&
         (rc = bf__fingerprint_text(fp_after, s->driver, c->shadow ? c->shadow : spec->table, plan,

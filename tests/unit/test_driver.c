@@ -903,6 +903,92 @@ START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
 }
 END_TEST
 
+/* What a_measure_runs_inside_the_publish's measure saw, and what it gives back. */
+struct measure_seen {
+    bf_driver *d;
+    const bf_plan *plan;
+    int mode; /* 0: the bounds' true fingerprint, 1: one row too many, 2: none */
+    int calls;
+    int64_t own_view, other_view;
+};
+
+static void measure_batch(void *ctx, bf_fingerprint *written, int *have)
+{
+    struct measure_seen *m = ctx;
+
+    m->calls++;
+    ck_assert_int_eq(bf__sql_query_int(bf__driver_sql(m->d), &m->own_view,
+                                       "SELECT count(*) FROM d WHERE v = -1", NULL),
+                     BF_OK);
+    m->other_view = query_int("SELECT count(*) FROM d WHERE v = -1");
+    *have = m->mode != 2;
+    if (*have) {
+        ck_assert_int_eq(bf_driver_fingerprint(written, m->d, "d", NULL, 0, m->plan,
+                                               bf_plan_batch(m->plan, 1)),
+                         BF_OK);
+        written->rows += m->mode == 1;
+    }
+}
+
+/*
+ * bf__driver_publish_measured: the measure runs once, inside the publish's
+ * transaction (its connection sees the rows written; another does not yet),
+ * and the fingerprint it gives is the record a restore checks the batch
+ * against: a false one makes the restore refuse, as a change by another
+ * writer would.
+ */
+START_TEST(a_measure_runs_inside_the_publish)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        static const char *const key[] = {"id"};
+        bf_write_spec spec = BF_WRITE_SPEC_INIT;
+        bf_plan *plan = key_plan("id", 2);
+        const bf_batch *b = bf_plan_batch(plan, 1);
+        bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+        bf_driver *d = open_driver();
+        struct measure_seen m = {d, plan, mode, 0, -1, -1};
+        bf_fingerprint before;
+        int measured = 0;
+
+        sql("DROP TABLE IF EXISTS d; DROP TABLE IF EXISTS s; DROP TABLE IF EXISTS d__bf_snap_1_1;"
+            "DROP TABLE IF EXISTS d__bf_snapkeys_1_1; DROP TABLE IF EXISTS d__bf_snapfp_1_1;"
+            "CREATE TABLE d (id INTEGER PRIMARY KEY, note TEXT, v REAL);"
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29) "
+            "INSERT INTO d SELECT i, 'n' || i, i * 1.5 FROM n;"
+            "CREATE TABLE s AS SELECT * FROM d WHERE id >= 10 AND id < 20;"
+            "UPDATE s SET v = -1 WHERE id = 11;");
+        before = fp_of(d, "d");
+        spec.table = "d";
+        spec.key = key;
+        spec.key_count = 1;
+        spec.select = "SELECT * FROM s WHERE id >= :lo AND id < :hi";
+        spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+        spec.snapshot = 1;
+        stage_ok(d, &spec, plan, 1, 10);
+        ck_assert_msg(bf__driver_publish_measured(&r, d, &spec, plan, b, 1, 1, measure_batch, &m,
+                                                  &measured) == BF_OK,
+                      "%s", bf_last_error());
+        ck_assert_int_eq(measured, 1);
+        ck_assert_int_eq(m.calls, 1);
+        ck_assert_int_eq(m.own_view, 1);   /* its own write */
+        ck_assert_int_eq(m.other_view, 0); /* not committed yet */
+        ck_assert_int_eq(query_int("SELECT count(*) FROM d WHERE v = -1"), 1);
+        ck_assert_int_eq(r.updated, 1);
+        if (mode == 1) {
+            ck_assert_int_eq(bf_driver_restore(d, &spec, plan, b, 1), BF_E_CONFLICT);
+            ck_assert_ptr_nonnull(strstr(bf_last_error(), "changed since"));
+            ck_assert_int_eq(query_int("SELECT count(*) FROM d WHERE v = -1"), 1);
+        } else {
+            ck_assert_msg(bf_driver_restore(d, &spec, plan, b, 1) == BF_OK, "%s",
+                          bf_last_error());
+            ck_assert_fp_eq(fp_of(d, "d"), before);
+        }
+        bf_driver_free(d);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
 START_TEST(a_delta_publish_sets_only_the_columns_that_change)
 {
     struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
@@ -3309,6 +3395,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stale_tokens_cannot_publish);
     tcase_add_test(tc, a_consuming_publish_drops_its_staging);
     tcase_add_test(tc, a_column_named_like_the_deltas_own_changes_nothing);
+    tcase_add_test(tc, a_measure_runs_inside_the_publish);
     tcase_add_test(tc, a_delta_publish_sets_only_the_columns_that_change);
     tcase_add_loop_test(tc, failures_leave_the_target_unchanged, 0,
                         (int)BF_ARRAY_LEN(injected_patterns));
