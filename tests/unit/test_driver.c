@@ -848,6 +848,19 @@ static bf_driver *open_reinserting(void);
  * published by finding added rows by their key instead: both leave what
  * deleting and reinserting leaves, with the same counts.
  */
+/* partition_overwrite of d by its key id from s, with a snapshot, batches cut on id. */
+static void d_spec(bf_write_spec *spec)
+{
+    static const char *const key[] = {"id"};
+
+    spec->table = "d";
+    spec->key = key;
+    spec->key_count = 1;
+    spec->select = "SELECT * FROM s WHERE id >= :lo AND id < :hi";
+    spec->strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec->snapshot = 1;
+}
+
 START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
 {
     static const char *const ddl[] = {
@@ -857,7 +870,6 @@ START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
     };
 
     for (size_t i = 0; i < BF_ARRAY_LEN(ddl); i++) {
-        static const char *const key[] = {"id"};
         bf_write_spec spec = BF_WRITE_SPEC_INIT;
         bf_plan *plan = key_plan("id", 2);
         const bf_batch *b = bf_plan_batch(plan, 1);
@@ -876,12 +888,7 @@ START_TEST(a_column_named_like_the_deltas_own_changes_nothing)
                  "UPDATE s SET v = -1 WHERE id = 11; INSERT INTO s VALUES (14, 'new', 2);",
                  ddl[i]);
         sql(text);
-        spec.table = "d";
-        spec.key = key;
-        spec.key_count = 1;
-        spec.select = "SELECT * FROM s WHERE id >= :lo AND id < :hi";
-        spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
-        spec.snapshot = 1;
+        d_spec(&spec);
         stage_ok(delta, &spec, plan, 1, 9);
         ck_assert_msg(bf_driver_publish(&rd, delta, &spec, plan, b, 1, 1) == BF_OK, "%s",
                       bf_last_error());
@@ -940,7 +947,6 @@ static void measure_batch(void *ctx, bf_fingerprint *written, int *have)
 START_TEST(a_measure_runs_inside_the_publish)
 {
     for (int mode = 0; mode < 3; mode++) {
-        static const char *const key[] = {"id"};
         bf_write_spec spec = BF_WRITE_SPEC_INIT;
         bf_plan *plan = key_plan("id", 2);
         const bf_batch *b = bf_plan_batch(plan, 1);
@@ -958,12 +964,7 @@ START_TEST(a_measure_runs_inside_the_publish)
             "CREATE TABLE s AS SELECT * FROM d WHERE id >= 10 AND id < 20;"
             "UPDATE s SET v = -1 WHERE id = 11;");
         before = fp_of(d, "d");
-        spec.table = "d";
-        spec.key = key;
-        spec.key_count = 1;
-        spec.select = "SELECT * FROM s WHERE id >= :lo AND id < :hi";
-        spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
-        spec.snapshot = 1;
+        d_spec(&spec);
         stage_ok(d, &spec, plan, 1, 10);
         ck_assert_msg(bf__driver_publish_measured(&r, d, &spec, plan, b, 1, 1, measure_batch, &m,
                                                   &measured) == BF_OK,
