@@ -357,6 +357,7 @@ int bf__diff_sort(size_t **out, const bf_rows *rows, const size_t *kidx, size_t 
     size_t n = bf_rows_count(rows);
     size_t *idx = bf__calloc(n + 1, sizeof *idx), *tmp = bf__calloc(n + 1, sizeof *tmp);
     struct sortctx c = {rows, kidx, key_count};
+    int sorted = 1;
 
     *out = NULL;
     if (!idx || !tmp) {
@@ -366,7 +367,11 @@ int bf__diff_sort(size_t **out, const bf_rows *rows, const size_t *kidx, size_t 
     }
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
-    msort(idx, tmp, n, &c);
+    /* Rows read in key order (as SQL mostly returns them here) need no sort at all. */
+    for (size_t i = 1; sorted && i < n; i++)
+        sorted = bf__diff_key_cmp(rows, i, rows, i - 1, kidx, kidx, key_count) >= 0;
+    if (!sorted)
+        msort(idx, tmp, n, &c);
     bf__free(tmp);
     *out = idx;
     return BF_OK;
