@@ -1170,39 +1170,55 @@ static int keys_index(struct job *j)
  */
 static int delta_snapshot(struct job *j)
 {
-    int snap, keys, rc;
+    char *kept = NULL, *xkept = NULL;
+    int snap, keys, fresh, rc;
 
     if ((rc = bf__sql_exists(j->s, &snap, j->snap)) != BF_OK ||
         (rc = bf__sql_exists(j->s, &keys, j->keys)) != BF_OK)
         return rc;
     if (snap && !keys)
         return BF_OK;
-    if (!snap && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
+    /*
+     * Made by this publish, the keys table starts empty, and the keys it
+     * gets (removed rows', then changed and added rows') are distinct: no
+     * row need look for its key there first, and its index is built once
+     * the keys are in.
+     */
+    fresh = !snap;
+    if (fresh && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
                   (rc = run(j, NULL, "CREATE TABLE %T AS SELECT %K FROM %T WHERE 0",
-                            ARGS(j->keys, NULL, j->dest))) != BF_OK ||
-                  (rc = keys_index(j)) != BF_OK))
+                            ARGS(j->keys, NULL, j->dest))) != BF_OK))
         return rc;
+    if (!fresh && ((rc = build(j, &kept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                               ARGS(j->keys, j->qdest, "k"))) != BF_OK ||
+                   (rc = build(j, &xkept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+                               ARGS(j->keys, "x", "k"))) != BF_OK)) {
+        bf__free(kept);
+        return rc;
+    }
     /* Changed rows, as they are now. */
-    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x JOIN %T ON %M WHERE %P AND "
-             "NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
+    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x JOIN %T ON %M WHERE %P%S",
              ARGS(j->snap, NULL, j->qdest, DELTA_ROWS, j->dest, j->qdest, "x", j->qdest,
-                  j->keys, j->qdest, "k"));
+                  kept ? kept : ""));
     /* Removed rows: in the bounds, no staged key. */
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
-                      j->qdest, "k"));
+                 "(SELECT 1 FROM temp.%T x WHERE %S)%S",
+                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch,
+                      kept ? kept : ""));
     if (rc == BF_OK && j->removed)
         rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %S) AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch, j->keys,
-                      j->qdest, "k"));
+                 "(SELECT 1 FROM temp.%T x WHERE %S)%S",
+                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch,
+                      kept ? kept : ""));
     /* The keys of changed and added rows. */
     if (rc == BF_OK)
-        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE NOT EXISTS "
-                 "(SELECT 1 FROM %T k WHERE %M)",
-                 ARGS(j->keys, NULL, "x", DELTA_ROWS, j->keys, "x", "k"));
+        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE 1 = 1%S",
+                 ARGS(j->keys, NULL, "x", DELTA_ROWS, xkept ? xkept : ""));
+    if (rc == BF_OK && fresh)
+        rc = keys_index(j);
+    bf__free(kept);
+    bf__free(xkept);
     return rc;
 }
 
