@@ -345,6 +345,21 @@ static int pf_fused(const struct scan *sc, const bf_profile_spec *spec,
 }
 
 /*
+ * Whether the segment fingerprints by key (extra->segments) are one more
+ * result of the shared-argument profile, from the arguments it reads, as
+ * the fingerprint of every column is (pf_fused), instead of a second
+ * aggregate reading the key and every column again.
+ */
+static int pf_segfused(const struct scan *sc, const bf_profile_spec *spec,
+                       const bf__profile_extra *extra)
+{
+    return extra && extra->segments && sc->s->profile_shared &&
+           1 + (size_t)pf_fp_count(sc, spec) + spec->null_count + spec->sum_count +
+                   extra->key_count + sc->info->count <= BF_AGG_MAX_ARGS &&
+           extra->key_count + sc->info->count <= 128;
+}
+
+/*
  * The shared-argument form of the built-in SQLite dialect's bf_profile
  * (bf__sql.profile_shared): each column is read once, the fingerprint
  * columns first, then the NULL-count and sum columns not read yet, after a
@@ -353,10 +368,12 @@ static int pf_fused(const struct scan *sc, const bf_profile_spec *spec,
  */
 static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
                           const bf_profile_spec *spec, size_t nf, const char *const *all,
-                          size_t nall)
+                          size_t nall, const bf__profile_extra *segs)
 {
     const char **args;
-    size_t n = nf, total = nf + spec->null_count + spec->sum_count + nall, at;
+    size_t n = nf, at;
+    size_t total = nf + spec->null_count + spec->sum_count + nall +
+                   (segs ? segs->key_count + sc->info->count : 0);
     int rc = BF_OK;
 
     if (!(args = bf__calloc(total ? total : 1, sizeof *args)))
@@ -380,6 +397,21 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
         if ((at = arg_index(args, n, all[i])) == n)
             args[n++] = all[i];
         bf__sb_appendf(sb, " %zu", at);
+    }
+    /* The segment fingerprints by key over every column, from the same arguments. */
+    if (segs) {
+        bf__sb_appendf(sb, " S %lld %zu", (long long)segs->segment_count, segs->key_count);
+        for (size_t i = 0; i < segs->key_count; i++) {
+            if ((at = arg_index(args, n, segs->key[i])) == n)
+                args[n++] = segs->key[i];
+            bf__sb_appendf(sb, " %zu", at);
+        }
+        bf__sb_appendf(sb, " %zu", sc->info->count);
+        for (size_t i = 0; i < sc->info->count; i++) {
+            if ((at = arg_index(args, n, sc->info->columns[i].name)) == n)
+                args[n++] = sc->info->columns[i].name;
+            bf__sb_appendf(sb, " %zu", at);
+        }
     }
     bf__sb_appendc(sb, '\'');
     for (size_t i = 0; i < n && rc == BF_OK; i++) {
@@ -559,7 +591,8 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
     bf__sb_init(&sb);
     if (s->profile_shared) {
         rc = pf_shared_args(s, &sb, sc, spec, nf, pf_fused(sc, spec, extra) ? all : NULL,
-                            pf_fused(sc, spec, extra) ? nall : 0);
+                            pf_fused(sc, spec, extra) ? nall : 0,
+                            pf_segfused(sc, spec, extra) ? extra : NULL);
     } else {
         bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf,
                        spec->null_count, spec->sum_count);
@@ -589,7 +622,7 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
         rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
     }
-    if (extra && extra->segments && rc == BF_OK) {
+    if (extra && extra->segments && !pf_segfused(sc, spec, extra) && rc == BF_OK) {
         bf__sb_appendf(&sb, ", %s(:bf_n, :bf_kc, ", s->vt.segments_function);
         rc = bf__sql_ident_list(s, &sb, NULL, extra->key, extra->key_count);
         bf__sb_append(&sb, ", ");
@@ -744,9 +777,22 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
 
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
-        if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
-            rc = pf_fill(sc->s, p, spec, nf, &v, pf_fused(sc, spec, extra) ? extra->all : NULL);
-        else if (rc == BF_SQL_DONE)
+        if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK) {
+            /* The segments ride after a newline when the profile takes them (pf_segfused). */
+            const char *nl = pf_segfused(sc, spec, extra) && v.type == BF_VALUE_TEXT && v.s
+                                 ? memchr(v.s, '\n', v.len)
+                                 : NULL;
+            bf_value head = v;
+
+            if (nl)
+                head.len = (size_t)(nl - v.s);
+            rc = pf_fill(sc->s, p, spec, nf, &head,
+                         pf_fused(sc, spec, extra) ? extra->all : NULL);
+            if (rc == BF_OK && pf_segfused(sc, spec, extra) && v.type == BF_VALUE_TEXT)
+                rc = nl ? bf__segacc_parse(extra->segments, nl + 1)
+                        : bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no "
+                                                 "segments", sc->table);
+        } else if (rc == BF_SQL_DONE)
             rc = bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no row", sc->table);
         for (size_t i = 0; i < spec->minmax_count && rc == BF_OK; i++) {
             if ((rc = bf__stmt_column(&st, 1 + 2 * (int)i, &v)) != BF_OK ||
@@ -759,7 +805,7 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = fp_from_value(sc->s, extra->all, &v);
         /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
-        if (extra && extra->segments && rc == BF_OK &&
+        if (extra && extra->segments && !pf_segfused(sc, spec, extra) && rc == BF_OK &&
             (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(extra->segments, v.s)
                  : v.type == BF_VALUE_NULL ? BF_OK

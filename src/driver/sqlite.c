@@ -382,7 +382,7 @@ struct sum_acc {
 };
 
 struct pf_agg {
-    int ready, bad, kbn;
+    int ready, bad, kbn; /* bad: 1 bad arguments, 2 no memory */
     int nf, nn, ns;
     int first;            /* the first fingerprint argument */
     int *nidx, *sidx;     /* the argument of each NULL count and each sum */
@@ -394,6 +394,10 @@ struct pf_agg {
     int na;               /* shared form: a second fingerprint over these arguments, or 0 */
     int *aidx;
     bf_fingerprint afp;
+    int64_t segn;         /* shared form: segment fingerprints by key into segn segments, or 0 */
+    int skc, snc;         /* of skc key arguments, over snc column arguments */
+    int *skidx, *scidx;
+    bf__segacc seg;       /* its accumulator, from the first row on */
 };
 
 static void kbn_step(struct sum_acc *p, double r)
@@ -488,7 +492,7 @@ static void sum_add(struct sum_acc *p, sqlite3_value *x, int kbn)
     }
 }
 
-/* The next decimal number of the shared form's header at *p, or -1. */
+/* The next decimal number of the shared form's header at *p (at most a segment count), or -1. */
 static int64_t pf_number(const unsigned char **p)
 {
     int64_t n = 0;
@@ -498,7 +502,7 @@ static int64_t pf_number(const unsigned char **p)
     if (**p < '0' || **p > '9')
         return -1;
     for (; **p >= '0' && **p <= '9'; (*p)++)
-        if ((n = n * 10 + (**p - '0')) > 1000000)
+        if ((n = n * 10 + (**p - '0')) > BF_SEGMENTS_MAX)
             return -1;
     return n;
 }
@@ -510,7 +514,11 @@ static int64_t pf_number(const unsigned char **p)
  * bf_profile('R nf nn ns p1.. q1..', a1, a2, ...), where f1.. are a1..anf
  * and NULL count i reads a(pi + 1), sum i a(qi + 1): a column is read once.
  * The shared form may end with ' A na r1 .. rna': a second fingerprint, of
- * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end.
+ * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end;
+ * and then with ' S n kc k1 .. kkc nc c1 .. cnc': the segment fingerprints
+ * bf_segment_fingerprints(n, kc, keys.., columns..) gives, of the keys
+ * a(k + 1) and the columns a(c + 1), after a newline at the end. Returns 1,
+ * 0 for bad arguments, -1 without memory for the segments.
  */
 static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 {
@@ -524,6 +532,8 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
     a->nidx = (int *)(a->sums + argc);
     a->sidx = a->nidx + argc;
     a->aidx = a->sidx + argc;
+    a->skidx = a->aidx + argc;
+    a->scidx = a->skidx + argc;
     if (argc >= 1 && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
         h = sqlite3_value_text(argv[0]);
         if (!h || *h++ != 'R' || (nf = pf_number(&h)) < 0 || (nn = pf_number(&h)) < 0 ||
@@ -552,6 +562,35 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
             }
             a->na = (int)na;
         }
+        /*
+         * ' S n kc k1 .. kkc nc c1 .. cnc': the segment fingerprints of
+         * bf_segment_fingerprints(n, kc, <k1 ..>, <c1 ..>) from the same arguments.
+         */
+        if (h[0] == ' ' && h[1] == 'S') {
+            int64_t n, kc, nc;
+
+            h += 2;
+            if ((n = pf_number(&h)) < 1 || n > BF_SEGMENTS_MAX || (kc = pf_number(&h)) < 1 ||
+                kc > argc - 1 || kc > 128)
+                return 0;
+            for (int64_t i = 0; i < kc; i++) {
+                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
+                    return 0;
+                a->skidx[i] = 1 + (int)at;
+            }
+            if ((nc = pf_number(&h)) < 0 || nc > argc - 1 || kc + nc > 128)
+                return 0;
+            for (int64_t i = 0; i < nc; i++) {
+                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
+                    return 0;
+                a->scidx[i] = 1 + (int)at;
+            }
+            if (bf__segacc_init(&a->seg, n) != BF_OK)
+                return -1;
+            a->segn = n;
+            a->skc = (int)kc;
+            a->snc = (int)nc;
+        }
         if (*h)
             return 0;
     } else {
@@ -576,7 +615,7 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     size_t n = argc > 0 ? (size_t)argc : 0;
     size_t size = sizeof(struct pf_agg) + n * (sizeof(int64_t) + sizeof(struct sum_acc)) +
-                  3 * n * sizeof(int);
+                  5 * n * sizeof(int);
     struct pf_agg *a = sqlite3_aggregate_context(ctx, (int)size);
     int type;
 
@@ -585,11 +624,17 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     }
     if (!a->ready) {
+        int layout = pf_layout(a, argc, argv);
+
         a->ready = 1;
-        a->bad = !pf_layout(a, argc, argv);
+        a->bad = layout != 1 ? 1 + (layout < 0) : 0;
     }
     if (a->bad) {
-        sqlite3_result_error(ctx, "bf_profile: bad arguments", -1);
+        /* 2: no memory for the segments */
+        if (a->bad == 2)
+            sqlite3_result_error_nomem(ctx);
+        else
+            sqlite3_result_error(ctx, "bf_profile: bad arguments", -1);
         return;
     }
     a->rows++;
@@ -613,6 +658,19 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             }
         }
         bf__fprow_apply(&a->row, &a->afp, 1);
+    }
+    if (a->segn) {
+        bf_value vals[256];
+
+        for (int i = 0; i < a->skc; i++)
+            to_value(argv[a->skidx[i]], &vals[i]);
+        for (int i = 0; i < a->snc; i++)
+            to_value(argv[a->scidx[i]], &vals[a->skc + i]);
+        if (bf__segacc_add(&a->seg, vals, (size_t)a->skc, vals + a->skc, (size_t)a->snc) !=
+            BF_OK) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
     }
     for (int i = 0; i < a->nn; i++)
         a->nulls[i] += sqlite3_value_type(argv[a->nidx[i]]) == SQLITE_NULL;
@@ -657,8 +715,10 @@ static void pf_final(sqlite3_context *ctx)
     int ok = 1;
 
     if (!a || !a->ready || a->bad) {
-        if (a)
+        if (a) {
             bf__fprow_dispose(&a->row);
+            bf__segacc_dispose(&a->seg);
+        }
         if (!a || !a->bad)
             sqlite3_result_null(ctx);
         return;
@@ -679,6 +739,20 @@ static void pf_final(sqlite3_context *ctx)
     if (a->na) {
         bf_fingerprint_format(text, sizeof text, &a->afp);
         sqlite3_str_appendf(str, " %s", text);
+    }
+    /* The segments after a newline, as bf_segment_fingerprints gives them. */
+    if (a->segn) {
+        char *segs = NULL;
+
+        if (bf__segacc_text(&segs, &a->seg) == BF_OK) {
+            sqlite3_str_appendchar(str, 1, '\n');
+            sqlite3_str_appendall(str, segs);
+        } else {
+            sqlite3_result_error_nomem(ctx);
+            ok = 0;
+        }
+        bf__free(segs);
+        bf__segacc_dispose(&a->seg);
     }
     if (!ok) {
         sqlite3_free(sqlite3_str_finish(str));

@@ -185,6 +185,69 @@ START_TEST(before_state_rides_on_the_profile_scan)
 END_TEST
 
 /*
+ * The segment fingerprints ride in the profile aggregate itself (' S ...'
+ * in its shared form) with the same segments, rows and fingerprints as
+ * bf_segment_fingerprints() beside it gives (the driver's older form):
+ * for one segment, a few, more than a million (a count the header must
+ * carry), and a batch without rows (no segments).
+ */
+START_TEST(segments_ride_in_the_profile_aggregate)
+{
+    static const char *const key[] = {"id", "grp"}, *const names[] = {"segment", "rows",
+                                                                    "fingerprint"};
+    static const char *const sums[] = {"val"};
+    static const int64_t counts[] = {1, 7, 1500000};
+    bf__sql *s = bf__driver_sql(drv);
+
+    sql("DELETE FROM t WHERE id >= 20");
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        for (size_t bi = 0; bi < 3; bi += 2) {
+            const bf_batch *b = bf_plan_batch(plan, bi);
+            bf_rows *segs[2] = {NULL, NULL};
+            int64_t rows[2] = {-1, -1};
+
+            for (int shared = 0; shared < 2; shared++) {
+                bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
+                bf__profile_extra extra = {NULL, NULL, key, 2, counts[c], NULL, 0};
+                bf_profile *p = NULL;
+
+                spec.sum_columns = sums;
+                spec.sum_count = 1;
+                ck_assert_int_eq(bf__rows_new(&extra.segments, names, 3), BF_OK);
+                ck_assert_int_eq(bf__profile_new(&p, &spec), BF_OK);
+                s->profile_shared = shared;
+                ck_assert_msg(bf__sql_profile_with(s, p, &extra, "t", &spec, plan, b) == BF_OK,
+                              "%lld segments, shared %d: %s", (long long)counts[c], shared,
+                              bf_last_error());
+                s->profile_shared = 1;
+                segs[shared] = extra.segments;
+                rows[shared] = bf_profile_rows(p);
+                bf_profile_free(p);
+            }
+            ck_assert_int_eq(rows[0], bi == 0 ? 10 : 0);
+            ck_assert_int_eq(rows[1], rows[0]);
+            ck_assert_uint_eq(bf_rows_count(segs[1]), bf_rows_count(segs[0]));
+            ck_assert_uint_eq(bf_rows_count(segs[0]) == 0, bi == 2);
+            for (size_t r = 0; r < bf_rows_count(segs[0]); r++)
+                for (size_t k = 0; k < 3; k++) {
+                    bf_value x, y;
+
+                    ck_assert_int_eq(bf_rows_value(&x, segs[0], r, k), BF_OK);
+                    ck_assert_int_eq(bf_rows_value(&y, segs[1], r, k), BF_OK);
+                    ck_assert_int_eq(x.type, y.type);
+                    if (k < 2)
+                        ck_assert_int_eq(x.i, y.i);
+                    else
+                        ck_assert_str_eq(x.s, y.s);
+                }
+            bf_rows_free(segs[0]);
+            bf_rows_free(segs[1]);
+        }
+    }
+}
+END_TEST
+
+/*
  * unique on SQLite's INTEGER PRIMARY KEY (the rowid) passes by the schema,
  * as the pass would; a primary key that is not the rowid (INTEGER PRIMARY
  * KEY DESC, a text key) may still hold NULL keys, and the pass finds them.
@@ -1486,6 +1549,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
     tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
+    tcase_add_test(tc, segments_ride_in_the_profile_aggregate);
     tcase_add_test(tc, before_state_rides_on_the_profile_scan);
     tcase_add_test(tc, unique_on_the_rowid_and_on_other_primary_keys);
     tcase_add_test(tc, metric_compares_before_and_after);
