@@ -1149,7 +1149,11 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
     c = bf__calloc(1, sizeof *c);
     if (!c)
         return bf__nomem();
-    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+    /*
+     * A handle is used by one thread at a time (as the ledger's connection):
+     * no mutex around each of the connection's calls, two per value read.
+     */
+    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                          (flags & BF_SQLITE_CREATE ? SQLITE_OPEN_CREATE : 0), NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(c->db, 5000);
