@@ -1081,6 +1081,15 @@ static int delta_begin(struct job *j)
     j->delta = 1;
     if ((rc = query_int(j, &j->temp_cache, "PRAGMA temp.cache_size", NULL)) != BF_OK)
         return rc;
+    /*
+     * SQLite reports 0 for a temporary database made inside a transaction
+     * (the staging table's), which is not the cache it uses: putting 0 back
+     * would shrink that cache to a few pages, and every later staging would
+     * spill to a temporary file. The connection's own setting goes back then.
+     */
+    if (j->temp_cache == 0 &&
+        (rc = query_int(j, &j->temp_cache, "PRAGMA main.cache_size", NULL)) != BF_OK)
+        return rc;
     if (j->temp_cache > -DELTA_CACHE_KIB && j->temp_cache < DELTA_CACHE_KIB / 4) {
         if ((rc = temp_cache(j, -DELTA_CACHE_KIB)) != BF_OK)
             return rc;

@@ -971,6 +971,18 @@ START_TEST(a_measure_runs_inside_the_publish)
                       "%s", bf_last_error());
         ck_assert_int_eq(measured, 1);
         ck_assert_int_eq(m.calls, 1);
+        /* The publish put the temporary tables' cache back as the connection had it (SQLite
+         * reads 0 for it when the staging made the temporary database in a transaction). */
+        {
+            int64_t temp = 0, main_cache = 0;
+
+            ck_assert_int_eq(bf__sql_query_int(bf__driver_sql(d), &temp, "PRAGMA temp.cache_size",
+                                               NULL), BF_OK);
+            ck_assert_int_eq(bf__sql_query_int(bf__driver_sql(d), &main_cache,
+                                               "PRAGMA main.cache_size", NULL), BF_OK);
+            ck_assert_int_ne(main_cache, 0);
+            ck_assert_int_eq(temp, main_cache);
+        }
         ck_assert_int_eq(m.own_view, 1);   /* its own write */
         ck_assert_int_eq(m.other_view, 0); /* not committed yet */
         ck_assert_int_eq(query_int("SELECT count(*) FROM d WHERE v = -1"), 1);
