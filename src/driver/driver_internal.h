@@ -84,10 +84,12 @@ int bf__driver_consume_staging(bf_driver *driver);
  * When the measure sets *have, *written is the fingerprint of every column
  * of the destination's rows within the batch's bounds (what
  * bf__sql_fingerprint gives for them), and an overwriting publish records
- * it as what it wrote instead of reading the rows again for it. The
- * measure keeps its own failures (a publish never fails for them).
+ * it as what it wrote instead of reading the rows again for it. A measure
+ * that fails (returns other than BF_OK) fails the publish with its code,
+ * which then rolls back: a statement that failed may have ended the
+ * transaction, and nothing after it may be committed on its own.
  */
-typedef void (*bf__publish_measure)(void *ctx, bf_fingerprint *written, int *have);
+typedef int (*bf__publish_measure)(void *ctx, bf_fingerprint *written, int *have);
 
 /*
  * bf_driver_publish, with `measure` (may be NULL) called as above on a SQL

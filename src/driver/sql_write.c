@@ -395,7 +395,8 @@ static int record_written(struct job *j)
      */
     if (j->s->measure && !j->s->measured) {
         j->s->measured = 1;
-        j->s->measure(j->s->measure_ctx, &fp, &have);
+        if ((rc = j->s->measure(j->s->measure_ctx, &fp, &have)) != BF_OK)
+            return rc;
         have = have && overwrites(j->spec);
     }
     if (!j->spec->snapshot || j->spec->strategy == BF_WRITE_APPEND)

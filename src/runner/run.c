@@ -548,9 +548,11 @@ static void after_scan(struct after *a)
 /*
  * As the publish leaves the batch, before its commit (bf__publish_measure):
  * what the checks see is what it wrote, and the fingerprint of every
- * column the scan takes is the publish's record of it.
+ * column the scan takes is the publish's record of it. A scan that fails
+ * fails the publish, which rolls back; the attempt fails as a validation
+ * after the publish did before.
  */
-static void after_in_publish(void *ctx, bf_fingerprint *written, int *have)
+static int after_in_publish(void *ctx, bf_fingerprint *written, int *have)
 {
     struct after *a = ctx;
 
@@ -558,6 +560,7 @@ static void after_in_publish(void *ctx, bf_fingerprint *written, int *have)
     *have = a->rc == BF_OK && a->measured;
     if (*have)
         *written = a->all;
+    return a->rc;
 }
 
 static const char no_checks_json[] = "{\"batch\":null,\"status\":\"pass\",\"counts\":{},"
@@ -675,6 +678,15 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         /* What the scan saw was rolled back with the publish. */
         bf_results_free(after.results);
         after.results = NULL;
+    }
+    if (rc != BF_OK && in_publish && after.rc != BF_OK) {
+        /* The publish failed because its checks' scan did: the failure is the scan's. */
+        bf__error(after.rc, "%s", after.message);
+        if (after.table_failed)
+            set_result(s, OUT_ERROR, after.rc, "%s", bf_last_error());
+        else
+            attempt_failed(s, after.rc, "validation after the publish");
+        goto out;
     }
     if (rc == BF_E_LEASE_LOST) {
         set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());

@@ -914,12 +914,12 @@ END_TEST
 struct measure_seen {
     bf_driver *d;
     const bf_plan *plan;
-    int mode; /* 0: the bounds' true fingerprint, 1: one row too many, 2: none */
+    int mode; /* 0: the bounds' true fingerprint, 1: one row too many, 2: none, 3: it fails */
     int calls;
     int64_t own_view, other_view;
 };
 
-static void measure_batch(void *ctx, bf_fingerprint *written, int *have)
+static int measure_batch(void *ctx, bf_fingerprint *written, int *have)
 {
     struct measure_seen *m = ctx;
 
@@ -935,6 +935,7 @@ static void measure_batch(void *ctx, bf_fingerprint *written, int *have)
                          BF_OK);
         written->rows += m->mode == 1;
     }
+    return m->mode == 3 ? bf__error(BF_E_DRIVER, "the measure failed") : BF_OK;
 }
 
 /*
@@ -942,11 +943,12 @@ static void measure_batch(void *ctx, bf_fingerprint *written, int *have)
  * transaction (its connection sees the rows written; another does not yet),
  * and the fingerprint it gives is the record a restore checks the batch
  * against: a false one makes the restore refuse, as a change by another
- * writer would.
+ * writer would. A measure that fails fails the publish, and nothing of it
+ * stays: not the rows, not the record, not the pre-images.
  */
 START_TEST(a_measure_runs_inside_the_publish)
 {
-    for (int mode = 0; mode < 3; mode++) {
+    for (int mode = 0; mode < 4; mode++) {
         bf_write_spec spec = BF_WRITE_SPEC_INIT;
         bf_plan *plan = key_plan("id", 2);
         const bf_batch *b = bf_plan_batch(plan, 1);
@@ -966,6 +968,20 @@ START_TEST(a_measure_runs_inside_the_publish)
         before = fp_of(d, "d");
         d_spec(&spec);
         stage_ok(d, &spec, plan, 1, 10);
+        if (mode == 3) {
+            ck_assert_int_eq(bf__driver_publish_measured(&r, d, &spec, plan, b, 1, 1,
+                                                         measure_batch, &m, &measured),
+                             BF_E_DRIVER);
+            ck_assert_ptr_nonnull(strstr(bf_last_error(), "the measure failed"));
+            ck_assert_int_eq(measured, 1);
+            ck_assert_int_eq(m.own_view, 1); /* it saw the rows written, then they went */
+            ck_assert_fp_eq(fp_of(d, "d"), before);
+            ck_assert(!table_exists("d__bf_snapfp_1_1"));
+            ck_assert(!table_exists("d__bf_snap_1_1"));
+            bf_driver_free(d);
+            bf_plan_free(plan);
+            continue;
+        }
         ck_assert_msg(bf__driver_publish_measured(&r, d, &spec, plan, b, 1, 1, measure_batch, &m,
                                                   &measured) == BF_OK,
                       "%s", bf_last_error());

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backfill.h"
+#include "backfill/sys/validator.h"
 #include "bftest.h"
 #include "sqltest.h"
 
@@ -229,6 +230,126 @@ static int64_t batch_id(int64_t run_id, size_t ordinal, int *state)
 }
 
 /* ---- approval ------------------------------------------------------------- */
+
+/* What the failing custom check below saw: its calls, and t's sum as another connection read it. */
+struct scan_seen {
+    int calls, failed;
+    int64_t other_sum, own_sum_after;
+};
+
+/*
+ * A custom check that, the first time it sees batch id [20, 30), cannot be
+ * evaluated (a fatal code: the checks' scan fails), after noting what
+ * another connection sees of the batch meanwhile.
+ */
+static int fails_once_on_twenty(void *ud, bf_check_result *result, bf_driver *d,
+                                const bf_plan *plan, const bf_batch *batch, void *state)
+{
+    struct scan_seen *seen = ud;
+
+    (void)result;
+    (void)d;
+    (void)plan;
+    (void)state;
+    seen->calls++;
+    if (batch && bf_batch_lo(batch) == 20 && !seen->failed) {
+        seen->failed = 1;
+        seen->other_sum = bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id >= 20 AND id < 30");
+        return bf_error_set(BF_E_IO, "check fails_once: the disk went away");
+    }
+    return BF_OK;
+}
+
+static void note_failures(void *userdata, const bf_run_event *ev)
+{
+    char *msg = userdata;
+
+    if (ev->kind == BF_RUN_EVENT_BATCH_FAILED && ev->message && !msg[0])
+        snprintf(msg, 512, "%s", ev->message);
+}
+
+/*
+ * With the SQLite driver the checks' after scan runs inside the publish's
+ * transaction: a scan that fails fails the publish, which rolls back (the
+ * batch's new values never commit, nor its pre-images or the record of
+ * what it wrote; another connection never sees them), and the attempt
+ * fails as "validation after the publish". With one attempt allowed the
+ * batch fails for good, as it was; the other batches are published.
+ */
+START_TEST(a_checks_scan_that_fails_rolls_its_publish_back)
+{
+    static const char *const key[] = {"id"}, *const cols[] = {"v"};
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
+    bf_validator_vtable vt = BF_VALIDATOR_VTABLE_INIT;
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_run_spec rs = BF_RUN_SPEC_INIT;
+    struct scan_seen seen = {0, 0, -1, -1};
+    char failure[512] = "";
+    bf_validator *v = NULL;
+    bf_planner *pl = NULL;
+    bf_plan *plan = NULL;
+    bf_runner *r = NULL;
+    int64_t id = 0, before = bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id >= 20 AND id < 30");
+
+    ck_assert_int_eq(bf_planner_new(&pl), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_scope(pl, "id", 0, 70), BF_OK);
+    ck_assert_int_eq(bf_planner_set_key_width(pl, 10), BF_OK);
+    ck_assert_int_eq(bf_planner_plan(&plan, pl), BF_OK);
+    bf_planner_free(pl);
+    vt.after = fails_once_on_twenty;
+    ck_assert_int_eq(bf_validator_new(&v, "t", key, 1, cols, 1), BF_OK);
+    ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"row_count\"}"), BF_OK);
+    ck_assert_int_eq(bf_validator_add_custom(v, "fails_once", BF_CHECK_SEVERITY_ERROR, 0, &vt,
+                                             &seen, NULL),
+                     BF_OK);
+    lo.clock = test_clock;
+    o.ledger_path = lpath;
+    o.ledger_options = &lo;
+    o.warehouse_path = wpath;
+    o.operator_name = "ana@example.com";
+    o.on_event = note_failures;
+    o.event_userdata = failure;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.columns = cols;
+    spec.column_count = 1;
+    spec.select = "SELECT id, ts, v FROM src WHERE id >= :lo AND id < :hi";
+    spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec.snapshot = 1;
+    rs.brief_name = "t-scan";
+    rs.code_version = "v1";
+    rs.max_concurrency = 1;
+    rs.max_attempts = 1;
+    rs.retry_backoff_s = 0;
+    rs.lease_s = 60;
+    ck_assert_int_eq(bf_runner_set_job(r, plan, &spec, &rs, v), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "failed for good"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(seen.failed, 1);
+    ck_assert_int_eq(seen.calls, 7);
+    /* While the failing scan ran, the batch's new values were not committed. */
+    ck_assert_int_eq(seen.other_sum, before);
+    ck_assert_msg(strstr(failure, "validation after the publish") &&
+                      strstr(failure, "the disk went away"),
+                  "%s", failure);
+    /* Its publish rolled back whole; the other six batches are published. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id >= 20 AND id < 30"),
+                     before);
+    ck_assert(!table_exists("t__bf_snapfp_1_2"));
+    ck_assert(!table_exists("t__bf_snap_1_2"));
+    ck_assert(table_exists("t__bf_snap_1_1"));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM t JOIN src USING (id) "
+                                         "WHERE t.v IS src.v"),
+                     50);
+    bf_runner_free(r);
+    bf_validator_free(v);
+    bf_plan_free(plan);
+}
+END_TEST
 
 START_TEST(approve_is_refused_before_the_run_is_validated)
 {
@@ -684,6 +805,7 @@ static Suite *suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a_checks_scan_that_fails_rolls_its_publish_back);
     tcase_add_test(tc, approve_is_refused_before_the_run_is_validated);
     tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
