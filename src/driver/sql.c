@@ -451,6 +451,45 @@ int bf__sql_describe(bf__sql *s, bf_table_info **out, const char *table)
     return BF_OK;
 }
 
+/*
+ * Whether `column` is the rowid of SQLite table `table`: its primary key's
+ * only column, declared INTEGER, without an index of its own (a WITHOUT
+ * ROWID table's key, or an INTEGER PRIMARY KEY DESC, has one). A value
+ * then matches one row of the table at most.
+ */
+int bf__sql_rowid_column(bf__sql *s, const char *table, const char *column, int *yes)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_table_info *info = NULL;
+    int64_t indexes = -1;
+    size_t pk = 0, at = 0;
+    bf__binds b;
+    int rc;
+
+    *yes = 0;
+    if (!s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0)
+        return BF_OK;
+    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < info->count; i++)
+        if (info->columns[i].pk) {
+            pk++;
+            at = i;
+        }
+    *yes = pk == 1 && bf__sql_same_ident(info->columns[at].name, column) &&
+           info->columns[at].type && bf__sql_same_ident(info->columns[at].type, "INTEGER");
+    bf_table_info_free(info);
+    if (!*yes)
+        return BF_OK;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    if ((rc = bf__sql_query_int(s, &indexes, "SELECT count(*) FROM pragma_index_list(:bf_t) "
+                                "WHERE origin = 'pk'", &b)) != BF_OK)
+        return rc;
+    *yes = indexes == 0;
+    return BF_OK;
+}
+
 int bf__sql_exists(bf__sql *s, int *out, const char *table)
 {
     bf_table_info *info = NULL;

@@ -676,6 +676,7 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
     int64_t *seg_a = NULL, *seg_b = NULL, *useg = NULL;
     bf_fingerprint *fpa = NULL, *fpb = NULL, sum_a = {0, 0, 0}, sum_b = {0, 0, 0};
     bf_fingerprint *row_a = NULL, *row_b = NULL; /* each row's own fingerprint */
+    int rowid = 0; /* the key is the table's rowid: no keys to read back */
     bf_fingerprint was = {0, 0, 0}, lhs, rhs;
     bf_value *vals = NULL;
     bf__binds binds;
@@ -755,8 +756,10 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
             (rc = touched_rows(&b, s, "SELECT %K%S, %C FROM %T WHERE %P",
                                ARGS(NULL, exprs, NULL, before_table, NULL), &t, width,
                                &binds)) != BF_OK ||
-            (rc = touched_rows(&keys, s, "SELECT %K FROM %T", ARGS(NULL, keys_table), &tk,
-                               key_count, NULL)) != BF_OK)
+            (rc = key_count == 1 ? bf__sql_rowid_column(s, table, key[0], &rowid) : BF_OK) !=
+                BF_OK ||
+            (!rowid && (rc = touched_rows(&keys, s, "SELECT %K FROM %T", ARGS(NULL, keys_table),
+                                          &tk, key_count, NULL)) != BF_OK))
             goto done;
     }
     if (!(kidx = bf__calloc(key_count + 1, sizeof *kidx)) ||
@@ -774,11 +777,16 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         kidx[k] = k;
     if ((rc = bf__diff_sort(&ia, a, kidx, key_count)) != BF_OK ||
         (rc = bf__diff_sort(&ib, b, kidx, key_count)) != BF_OK ||
-        (rc = bf__diff_sort(&ik, keys, kidx, key_count)) != BF_OK)
+        (!rowid && (rc = bf__diff_sort(&ik, keys, kidx, key_count)) != BF_OK))
         goto done;
-    /* The rows of touched keys, as the diff tells keys apart (by type and bytes): one walk
-     * over both in key order. */
-    for (size_t r = 0, k = 0; r < bf_rows_count(a); r++) {
+    /*
+     * The rows of touched keys, as the diff tells keys apart (by type and bytes): one walk
+     * over both in key order. Keyed by the rowid, the keys are integers that SQL's IN matched
+     * exactly: every row read is one.
+     */
+    if (rowid)
+        memset(keep_a, 1, bf_rows_count(a));
+    for (size_t r = 0, k = 0; !rowid && r < bf_rows_count(a); r++) {
         int c = -1;
 
         while (k < bf_rows_count(keys) &&
