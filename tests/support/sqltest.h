@@ -3,6 +3,7 @@
 #define BF_SQLTEST_H
 
 #include <check.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -24,6 +25,20 @@ static inline int64_t bftest_sql_int(sqlite3 *db, const char *text)
                   sqlite3_errmsg(db));
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The first column of the first row as a double, bit for bit as SQLite has it; NAN when no row. */
+static inline double bftest_sql_real(sqlite3 *db, const char *text)
+{
+    sqlite3_stmt *st;
+    double v = NAN;
+
+    ck_assert_msg(sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", text,
+                  sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_double(st, 0);
     sqlite3_finalize(st);
     return v;
 }

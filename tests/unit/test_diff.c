@@ -54,14 +54,7 @@ static int64_t query_int(const char *text)
 
 static double query_real(const char *text)
 {
-    sqlite3_stmt *st;
-    double v = NAN;
-
-    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return bftest_sql_real(raw, text);
 }
 
 /* The portable path: the SQLite connection without the segment functions. */

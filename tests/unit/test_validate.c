@@ -29,25 +29,13 @@ static void sql(const char *text)
 
 static int64_t qint(const char *text)
 {
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return bftest_sql_int(raw, text);
 }
 
 /* The first double of a query, bit for bit as SQLite computed it. */
 static double qreal(const char *text)
 {
-    sqlite3_stmt *st;
-    double v = -1;
-    ck_assert_int_eq(sqlite3_prepare_v2(raw, text, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return bftest_sql_real(raw, text);
 }
 
 static void setup(void)
