@@ -235,6 +235,20 @@ int bf__sql_text(bf__sb *sb, char **out)
     return BF_OK;
 }
 
+int bf__sql_quoted(const bf__sql *s, char **out, const char *name)
+{
+    bf__sb sb;
+    int rc;
+
+    *out = NULL;
+    bf__sb_init(&sb);
+    if ((rc = bf__sql_ident(s, &sb, name)) != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
 int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tpl,
                   const char *const *args)
 {

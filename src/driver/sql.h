@@ -115,6 +115,9 @@ int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tp
 /* Finish a built statement: BF_E_NOMEM if any append failed. */
 int bf__sql_text(bf__sb *sb, char **out);
 
+/* `name` quoted as bf__sql_ident quotes it, in a string of its own (*out, to free). */
+int bf__sql_quoted(const bf__sql *s, char **out, const char *name);
+
 /* Record a connection failure: "<dialect>: <message> (<what>)". BF_E_USER passes through. */
 int bf__sql_fail(const bf__sql *s, int rc, const char *what);
 

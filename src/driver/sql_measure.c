@@ -485,16 +485,11 @@ static int probe_join(const bf__sql *s, bf__sb *sb, const char *table, const bf_
 static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__orphan_probe *p,
                      int joined, size_t index)
 {
-    bf__sb q, nulls;
+    bf__sb nulls;
     char *qt = NULL, *nt = NULL;
     int rc;
 
-    bf__sb_init(&q);
-    if ((rc = bf__sql_ident(s, &q, table)) != BF_OK) {
-        bf__sb_dispose(&q);
-        return rc;
-    }
-    if ((rc = bf__sql_text(&q, &qt)) != BF_OK)
+    if ((rc = bf__sql_quoted(s, &qt, table)) != BF_OK)
         return rc;
     bf__sb_init(&nulls);
     if (any_null(s, &nulls, qt, p->columns, p->count) != BF_OK) {

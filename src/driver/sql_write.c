@@ -104,7 +104,6 @@ static void job_dispose(struct job *j)
 static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf_plan *plan,
                     const bf_batch *batch, int64_t run)
 {
-    bf__sb sb;
     int rc;
 
     memset(j, 0, sizeof *j);
@@ -135,13 +134,7 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
     for (size_t i = 0; i < j->info->count; i++)
         if (!j->info->columns[i].generated)
             j->cols[j->ncols++] = j->info->columns[i].name;
-    bf__sb_init(&sb);
-    rc = bf__sql_ident(j->s, &sb, j->dest);
-    if (rc != BF_OK) {
-        bf__sb_dispose(&sb);
-        return rc;
-    }
-    return bf__sql_text(&sb, &j->qdest);
+    return bf__sql_quoted(j->s, &j->qdest, j->dest);
 }
 
 /* Build and run; *changes (may be NULL) gets the changed rows. */

@@ -725,14 +725,8 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         bf__sb_init(&sb);
         for (size_t i = 0; i < (group_by ? 2u : 1u); i++)
             bf__sb_appendf(&sb, ", (%s)", parts[i]);
-        if ((rc = bf__sb_finish(&sb, &exprs)) != BF_OK)
-            goto done;
-        bf__sb_init(&sb);
-        if ((rc = bf__sql_ident(s, &sb, table)) != BF_OK) {
-            bf__sb_dispose(&sb);
-            goto done;
-        }
-        if ((rc = bf__sql_text(&sb, &qtable)) != BF_OK)
+        if ((rc = bf__sb_finish(&sb, &exprs)) != BF_OK ||
+            (rc = bf__sql_quoted(s, &qtable, table)) != BF_OK)
             goto done;
     }
     first = key_count + (group_by ? 2 : 1);
