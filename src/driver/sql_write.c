@@ -947,8 +947,16 @@ static int delta_classify(struct job *j)
 
     if (!chosen)
         return bf__nomem();
-    if ((rc = same_values(j, &same, j->qdest, "x", NULL)) != BF_OK ||
-        (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
+    /*
+     * A matched row's key columns that need no SET (keep_key) are equal
+     * already: the join matched them with `=` under BINARY, their types
+     * settled. Only the other columns are compared.
+     */
+    for (size_t i = 0; i < j->ncols; i++)
+        chosen[i] = !(j->keep_key && j->keep_key[i]);
+    rc = same_values(j, &same, j->qdest, "x", chosen);
+    memset(chosen, 0, (j->ncols ? j->ncols : 1) * sizeof *chosen);
+    if (rc != BF_OK || (rc = key_null(j, &unmatched, j->qdest)) != BF_OK)
         goto done;
     /*
      * Each row keeps whether it is added (no row of the bounds has its
