@@ -2753,6 +2753,10 @@ static void delta_scene(size_t variant)
                 sql("UPDATE src SET u = CASE typeof(u) WHEN 'integer' THEN u * 1.0 "
                     "WHEN 'real' THEN CAST(u AS INTEGER) ELSE u END "
                     "WHERE rowid = (SELECT max(rowid) FROM src) AND abs(u) < 1e15");
+            /* Only the key differs: another case, which the NOCASE key matches. */
+            if (what == 3)
+                sql("UPDATE src SET id = CASE WHEN id = upper(id) THEN lower(id) ELSE upper(id) "
+                    "END WHERE rowid = (SELECT max(rowid) FROM src) AND typeof(id) = 'text'");
         } else if (what < 8) {
             random_row("src", variant, k, 10, 10);
         }
