@@ -469,12 +469,14 @@ int bf__sql_describe(bf__sql *s, bf_table_info **out, const char *table)
  * Whether `column` is the rowid of SQLite table `table`: its primary key's
  * only column, declared INTEGER, without an index of its own (a WITHOUT
  * ROWID table's key, or an INTEGER PRIMARY KEY DESC, has one). A value
- * then matches one row of the table at most.
+ * then matches one row of the table at most. `info` is the table's
+ * description when the caller has it (NULL: described here).
  */
-int bf__sql_rowid_column(bf__sql *s, const char *table, const char *column, int *yes)
+int bf__sql_rowid_column(bf__sql *s, const char *table, const bf_table_info *info,
+                         const char *column, int *yes)
 {
     bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
-    bf_table_info *info = NULL;
+    bf_table_info *owned = NULL;
     int64_t indexes = -1;
     size_t pk = 0, at = 0;
     bf__binds b;
@@ -483,8 +485,10 @@ int bf__sql_rowid_column(bf__sql *s, const char *table, const char *column, int 
     *yes = 0;
     if (!s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0)
         return BF_OK;
-    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
+    if (!info && (rc = bf__sql_describe(s, &owned, table)) != BF_OK)
         return rc;
+    if (!info)
+        info = owned;
     for (size_t i = 0; i < info->count; i++)
         if (info->columns[i].pk) {
             pk++;
@@ -492,7 +496,7 @@ int bf__sql_rowid_column(bf__sql *s, const char *table, const char *column, int 
         }
     *yes = pk == 1 && bf__sql_same_ident(info->columns[at].name, column) &&
            info->columns[at].type && bf__sql_same_ident(info->columns[at].type, "INTEGER");
-    bf_table_info_free(info);
+    bf_table_info_free(owned);
     if (!*yes)
         return BF_OK;
     bf__binds_init(&b);

@@ -169,15 +169,17 @@ int bf__sql_fingerprint_where(bf__sql *s, bf_fingerprint *out, const char *table
 int bf__sql_check_columns(const bf__sql *s, const bf_table_info *info, const char *table,
                           const char *const *names, size_t count);
 /* The same for the column a batch's predicate is written on (nothing for a NULL batch). */
+int bf__sql_check_scope(const bf__sql *s, const bf_table_info *info, const char *table,
+                        const bf_plan *plan, const bf_batch *batch);
+
 /*
  * *yes: `column` is the rowid of SQLite table `table` (its primary key's
  * only column, declared INTEGER, without an index of its own), so a value
  * matches one row at most, and every key is an integer. 0 on other dialects.
+ * `info`: the table's description if the caller has it, else NULL.
  */
-int bf__sql_rowid_column(bf__sql *s, const char *table, const char *column, int *yes);
-
-int bf__sql_check_scope(const bf__sql *s, const bf_table_info *info, const char *table,
-                        const bf_plan *plan, const bf_batch *batch);
+int bf__sql_rowid_column(bf__sql *s, const char *table, const bf_table_info *info,
+                         const char *column, int *yes);
 /* Whether two identifiers name the same thing: ASCII letters in either case, the rest exactly. */
 int bf__sql_same_ident(const char *a, const char *b);
 /* Every name of a write spec: its key and columns, and the batch's column. */

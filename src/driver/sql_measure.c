@@ -446,7 +446,7 @@ static int probe_joins(struct scan *sc, const bf__profile_extra *extra, int *joi
     for (size_t i = 0; i < extra->probe_count && rc == BF_OK; i++) {
         bf__snprintf(alias, sizeof alias, PROBE_ALIAS "%zu", i);
         if (extra->probes[i].count == 1 && !bf__sql_same_ident(sc->table, alias))
-            rc = bf__sql_rowid_column(sc->s, extra->probes[i].parent,
+            rc = bf__sql_rowid_column(sc->s, extra->probes[i].parent, NULL,
                                       extra->probes[i].parent_columns[0], &joined[i]);
     }
     return rc;

@@ -1312,28 +1312,14 @@ static int eval_rows(ctx *x, const bf__vcheck *c, bf__rentry *e)
  */
 static int is_rowid_key(const ctx *x, const char *col)
 {
-    bf_value t = {BF_VALUE_TEXT, 0, 0.0, x->v->table, strlen(x->v->table)};
-    bf__binds b;
-    int64_t pk_indexes = -1;
-    size_t pk = 0, at = 0;
+    int yes = 0;
 
-    if (!x->s->vt.dialect || strcmp(x->s->vt.dialect, "sqlite") != 0)
-        return 0;
-    for (size_t i = 0; i < x->info->count; i++)
-        if (x->info->columns[i].pk) {
-            pk++;
-            at = i;
-        }
-    if (pk != 1 || !bf__sql_same_ident(x->info->columns[at].name, col))
-        return 0;
-    bf__binds_init(&b);
-    bf__binds_value(&b, "bf_t", &t);
-    if (bf__sql_query_int(x->s, &pk_indexes, "SELECT count(*) FROM pragma_index_list(:bf_t) "
-                          "WHERE origin = 'pk'", &b) != BF_OK) {
+    /* A schema that cannot be read proves nothing: the pass reads the rows instead. */
+    if (bf__sql_rowid_column(x->s, x->v->table, x->info, col, &yes) != BF_OK) {
         bf_clear_error();
         return 0;
     }
-    return pk_indexes == 0;
+    return yes;
 }
 
 static int eval_unique(ctx *x, const bf__vcheck *c, bf__rentry *e)

@@ -750,8 +750,8 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
             (rc = touched_rows(&b, s, "SELECT %K%S, %C FROM %T WHERE %P",
                                ARGS(NULL, exprs, NULL, before_table, NULL), &t, width,
                                &binds)) != BF_OK ||
-            (rc = key_count == 1 ? bf__sql_rowid_column(s, table, key[0], &rowid) : BF_OK) !=
-                BF_OK ||
+            (rc = key_count == 1 ? bf__sql_rowid_column(s, table, info, key[0], &rowid)
+                                 : BF_OK) != BF_OK ||
             (!rowid && (rc = touched_rows(&keys, s, "SELECT %K FROM %T", ARGS(NULL, keys_table),
                                           &tk, key_count, NULL)) != BF_OK))
             goto done;
