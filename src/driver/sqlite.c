@@ -520,10 +520,23 @@ static int64_t pf_number(const unsigned char **p)
  * a(k + 1) and the columns a(c + 1), after a newline at the end. Returns 1,
  * 0 for bad arguments, -1 without memory for the segments.
  */
+/* The next n numbers of the header at *p, arguments after it (0-based), into out as 1 + each. */
+static int pf_args(const unsigned char **p, int64_t n, int argc, int *out)
+{
+    int64_t at;
+
+    for (int64_t i = 0; i < n; i++) {
+        if ((at = pf_number(p)) < 0 || at >= argc - 1)
+            return 0;
+        out[i] = 1 + (int)at;
+    }
+    return 1;
+}
+
 static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 {
     const unsigned char *h;
-    int64_t nf, nn, ns, at;
+    int64_t nf, nn, ns;
 
     a->kbn = sqlite3_libversion_number() >= 3043000;
     /* The arrays follow the struct; sum_acc is 8-byte aligned like int64_t, int after both. */
@@ -540,26 +553,15 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
             (ns = pf_number(&h)) < 0 || nf > argc - 1 || nn > argc - 1 || ns > argc - 1)
             return 0;
         a->first = 1;
-        for (int64_t i = 0; i < nn + ns; i++) {
-            if ((at = pf_number(&h)) < 0 || at >= argc - 1)
-                return 0;
-            if (i < nn)
-                a->nidx[i] = 1 + (int)at;
-            else
-                a->sidx[i - nn] = 1 + (int)at;
-        }
+        if (!pf_args(&h, nn, argc, a->nidx) || !pf_args(&h, ns, argc, a->sidx))
+            return 0;
         /* ' A na a1 .. ana': a second fingerprint, of the arguments a1 .. ana in that order. */
         if (h[0] == ' ' && h[1] == 'A') {
             int64_t na;
 
             h += 2;
-            if ((na = pf_number(&h)) < 1 || na > argc - 1)
+            if ((na = pf_number(&h)) < 1 || na > argc - 1 || !pf_args(&h, na, argc, a->aidx))
                 return 0;
-            for (int64_t i = 0; i < na; i++) {
-                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
-                    return 0;
-                a->aidx[i] = 1 + (int)at;
-            }
             a->na = (int)na;
         }
         /*
@@ -571,20 +573,10 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 
             h += 2;
             if ((n = pf_number(&h)) < 1 || n > BF_SEGMENTS_MAX || (kc = pf_number(&h)) < 1 ||
-                kc > argc - 1 || kc > 128)
+                kc > argc - 1 || kc > 128 || !pf_args(&h, kc, argc, a->skidx) ||
+                (nc = pf_number(&h)) < 0 || nc > argc - 1 || kc + nc > 128 ||
+                !pf_args(&h, nc, argc, a->scidx))
                 return 0;
-            for (int64_t i = 0; i < kc; i++) {
-                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
-                    return 0;
-                a->skidx[i] = 1 + (int)at;
-            }
-            if ((nc = pf_number(&h)) < 0 || nc > argc - 1 || kc + nc > 128)
-                return 0;
-            for (int64_t i = 0; i < nc; i++) {
-                if ((at = pf_number(&h)) < 0 || at >= argc - 1)
-                    return 0;
-                a->scidx[i] = 1 + (int)at;
-            }
             if (bf__segacc_init(&a->seg, n) != BF_OK)
                 return -1;
             a->segn = n;
