@@ -797,7 +797,9 @@ int bf__sql_profile(void *ud, bf_profile *p, const char *table, const bf_profile
     if (rc == BF_OK && (rc = scan_check(&sc, spec->null_columns, spec->null_count)) == BF_OK &&
         (rc = scan_check(&sc, spec->sum_columns, spec->sum_count)) == BF_OK)
         rc = scan_check(&sc, spec->minmax_columns, spec->minmax_count);
-    if (rc == BF_OK && pf_fp_count(&sc, spec) >= 0) {
+    /* Rows alone are SQL's own count(*), with no function call per row. */
+    if (rc == BF_OK && pf_fp_count(&sc, spec) >= 0 &&
+        (spec->fingerprint || spec->null_count || spec->sum_count || spec->minmax_count)) {
         rc = pf_profile(&sc, p, spec, (size_t)pf_fp_count(&sc, spec), NULL, 0, NULL);
         scan_dispose(&sc);
         return rc;

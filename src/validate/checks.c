@@ -689,16 +689,15 @@ static int plan_profile(ctx *x, int before)
             extra.probes = x->probes;
             extra.probe_count = x->nprobe;
         } else {
-            /*
-             * As many segments as bf_diff_capture() makes: one per 32 rows,
-             * counted by SQL's own count(*) (through an index on the bounds'
-             * column where there is one, with no function call per row).
-             */
-            int64_t rows = 0;
+            /* As many segments as bf_diff_capture() makes: one per 32 rows. */
+            bf_profile *count = NULL;
+            bf_profile_spec rows = BF_PROFILE_SPEC_INIT;
 
-            if ((rc = count_where(x, &rows, x->v->table, "1 = 1")) != BF_OK)
+            if ((rc = bf_driver_profile(&count, x->d, x->v->table, &rows, x->qplan,
+                                        x->qbatch)) != BF_OK)
                 return rc;
-            extra.segment_count = bf__diff_auto_segments(rows);
+            extra.segment_count = bf__diff_auto_segments(bf_profile_rows(count));
+            bf_profile_free(count);
             if ((rc = bf__rows_new(&extra.segments, seg_names, 3)) != BF_OK)
                 return rc;
         }
