@@ -322,13 +322,14 @@ static long pf_fp_count(const struct scan *sc, const bf_profile_spec *spec)
     return (long)nf;
 }
 
-/* Where `name` is among the first `n` of `args`, or n. */
-static size_t arg_index(const char *const *args, size_t n, const char *name)
+/* Where `name` is among the first *n of `args`, appended (*n grows) when it is not there yet. */
+static size_t arg_at(const char **args, size_t *n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < *n; i++)
         if (strcmp(args[i], name) == 0)
             return i;
-    return n;
+    args[*n] = name;
+    return (*n)++;
 }
 
 /*
@@ -371,7 +372,7 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
                           size_t nall, const bf__profile_extra *segs)
 {
     const char **args;
-    size_t n = nf, at;
+    size_t n = nf;
     size_t total = nf + spec->null_count + spec->sum_count + nall +
                    (segs ? segs->key_count + sc->info->count : 0);
     int rc = BF_OK;
@@ -386,32 +387,21 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
         const char *name = i < spec->null_count ? spec->null_columns[i]
                                                 : spec->sum_columns[i - spec->null_count];
 
-        if ((at = arg_index(args, n, name)) == n)
-            args[n++] = name;
-        bf__sb_appendf(sb, " %zu", at);
+        bf__sb_appendf(sb, " %zu", arg_at(args, &n, name));
     }
     /* The fingerprint of every column, in the table's order, from the same arguments. */
     if (nall)
         bf__sb_appendf(sb, " A %zu", nall);
-    for (size_t i = 0; i < nall; i++) {
-        if ((at = arg_index(args, n, all[i])) == n)
-            args[n++] = all[i];
-        bf__sb_appendf(sb, " %zu", at);
-    }
+    for (size_t i = 0; i < nall; i++)
+        bf__sb_appendf(sb, " %zu", arg_at(args, &n, all[i]));
     /* The segment fingerprints by key over every column, from the same arguments. */
     if (segs) {
         bf__sb_appendf(sb, " S %lld %zu", (long long)segs->segment_count, segs->key_count);
-        for (size_t i = 0; i < segs->key_count; i++) {
-            if ((at = arg_index(args, n, segs->key[i])) == n)
-                args[n++] = segs->key[i];
-            bf__sb_appendf(sb, " %zu", at);
-        }
+        for (size_t i = 0; i < segs->key_count; i++)
+            bf__sb_appendf(sb, " %zu", arg_at(args, &n, segs->key[i]));
         bf__sb_appendf(sb, " %zu", sc->info->count);
-        for (size_t i = 0; i < sc->info->count; i++) {
-            if ((at = arg_index(args, n, sc->info->columns[i].name)) == n)
-                args[n++] = sc->info->columns[i].name;
-            bf__sb_appendf(sb, " %zu", at);
-        }
+        for (size_t i = 0; i < sc->info->count; i++)
+            bf__sb_appendf(sb, " %zu", arg_at(args, &n, sc->info->columns[i].name));
     }
     bf__sb_appendc(sb, '\'');
     for (size_t i = 0; i < n && rc == BF_OK; i++) {
