@@ -526,6 +526,7 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
     bf__sb sb, from;
     char *tail = NULL, *joins = NULL;
     size_t nprobe = extra ? extra->probe_count : 0;
+    int fused = pf_fused(sc, spec, extra), segfused = pf_segfused(sc, spec, extra);
     int rc = BF_OK, *joined = bf__calloc(nprobe + 1, sizeof *joined);
 
     if (!joined)
@@ -536,9 +537,8 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
     }
     bf__sb_init(&sb);
     if (s->profile_shared) {
-        rc = pf_shared_args(s, &sb, sc, spec, nf, pf_fused(sc, spec, extra) ? all : NULL,
-                            pf_fused(sc, spec, extra) ? nall : 0,
-                            pf_segfused(sc, spec, extra) ? extra : NULL);
+        rc = pf_shared_args(s, &sb, sc, spec, nf, fused ? all : NULL, fused ? nall : 0,
+                            segfused ? extra : NULL);
     } else {
         bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf,
                        spec->null_count, spec->sum_count);
@@ -563,12 +563,12 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
             rc = add_aggregates(s, &sb, "max", &spec->minmax_columns[i], 1);
     }
     /* What else the caller wants of the same scan (bf__sql_profile_with). */
-    if (extra && extra->all && !pf_fused(sc, spec, extra) && rc == BF_OK) {
+    if (extra && extra->all && !fused && rc == BF_OK) {
         bf__sb_appendf(&sb, ", %s(", s->vt.fingerprint_function);
         rc = bf__sql_ident_list(s, &sb, NULL, all, nall);
         bf__sb_appendc(&sb, ')');
     }
-    if (extra && extra->segments && !pf_segfused(sc, spec, extra) && rc == BF_OK) {
+    if (extra && extra->segments && !segfused && rc == BF_OK) {
         bf__sb_appendf(&sb, ", %s(:bf_n, :bf_kc, ", s->vt.segments_function);
         rc = bf__sql_ident_list(s, &sb, NULL, extra->key, extra->key_count);
         bf__sb_append(&sb, ", ");
@@ -720,21 +720,20 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
     char *sql = NULL;
     int rc = pf_sql(sc, &sql, spec, nf, all, nall, extra);
     int at = 1 + 2 * (int)spec->minmax_count;
+    int fused = pf_fused(sc, spec, extra), segfused = pf_segfused(sc, spec, extra);
 
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
         if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK) {
             /* The segments ride after a newline when the profile takes them (pf_segfused). */
-            const char *nl = pf_segfused(sc, spec, extra) && v.type == BF_VALUE_TEXT && v.s
-                                 ? memchr(v.s, '\n', v.len)
-                                 : NULL;
+            const char *nl =
+                segfused && v.type == BF_VALUE_TEXT && v.s ? memchr(v.s, '\n', v.len) : NULL;
             bf_value head = v;
 
             if (nl)
                 head.len = (size_t)(nl - v.s);
-            rc = pf_fill(sc->s, p, spec, nf, &head,
-                         pf_fused(sc, spec, extra) ? extra->all : NULL);
-            if (rc == BF_OK && pf_segfused(sc, spec, extra) && v.type == BF_VALUE_TEXT)
+            rc = pf_fill(sc->s, p, spec, nf, &head, fused ? extra->all : NULL);
+            if (rc == BF_OK && segfused && v.type == BF_VALUE_TEXT)
                 rc = nl ? bf__segacc_parse(extra->segments, nl + 1)
                         : bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no "
                                                  "segments", sc->table);
@@ -747,11 +746,11 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
             if ((rc = bf__stmt_column(&st, 2 + 2 * (int)i, &v)) == BF_OK)
                 rc = bf_profile_set_max(p, i, &v);
         }
-        if (extra && extra->all && !pf_fused(sc, spec, extra) && rc == BF_OK &&
+        if (extra && extra->all && !fused && rc == BF_OK &&
             (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = fp_from_value(sc->s, extra->all, &v);
         /* As bf__sql_key_segments reads its aggregate: no rows, no segments. */
-        if (extra && extra->segments && !pf_segfused(sc, spec, extra) && rc == BF_OK &&
+        if (extra && extra->segments && !segfused && rc == BF_OK &&
             (rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
             rc = v.type == BF_VALUE_TEXT ? bf__segacc_parse(extra->segments, v.s)
                  : v.type == BF_VALUE_NULL ? BF_OK
