@@ -181,21 +181,26 @@ int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pl
 {
     struct job j;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
+    int tmp = rc == BF_OK && temp_staging(j.s);
 
     bf__binds_int(&j.binds, "run", run_id);
     bf__binds_int(&j.binds, "batch", (int64_t)j.ord);
+    /*
+     * Untyped columns keep the job's values exactly as it produced them.
+     * When the runner publishes and drops the staging on this connection
+     * right after, a temporary table of the connection serves, with nothing
+     * written to the warehouse's file or its journal; statements name it
+     * unqualified, and SQLite looks in temp first. Such a staging only reads
+     * the warehouse, so its transaction is a deferred one, which takes no
+     * write lock: while one worker's job runs, another worker's publish goes
+     * on (with a rollback journal its commit waits for the job's read to
+     * end; in WAL mode nothing waits). A staging table in the warehouse
+     * itself writes there and takes the write lock first, as every write
+     * does (begin_sql).
+     */
     if (rc == BF_OK)
-        rc = bf__sql_begin(j.s);
+        rc = tmp ? bf__sql_exec(j.s, "BEGIN") : bf__sql_begin(j.s);
     if (rc == BF_OK) {
-        /*
-         * Untyped columns keep the job's values exactly as it produced them.
-         * When the runner publishes and drops the staging on this connection
-         * right after, a temporary table of the connection serves, with
-         * nothing written to the warehouse's file or its journal; statements
-         * name it unqualified, and SQLite looks in temp first.
-         */
-        int tmp = temp_staging(j.s);
-
         if ((rc = tmp ? run(&j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(j.stage))
                       : drop_table(&j, j.stage)) == BF_OK &&
             (rc = run(&j, NULL, tmp ? "CREATE TEMP TABLE %T (%C)" : "CREATE TABLE %T (%C)",

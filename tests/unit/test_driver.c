@@ -1,7 +1,9 @@
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backfill.h"
@@ -1073,6 +1075,132 @@ START_TEST(a_consuming_publish_drops_its_staging)
                      BF_OK);
     ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
     scene_close(&sc);
+}
+END_TEST
+
+/*
+ * A consuming stage (the runner's, into a temporary table) only reads the
+ * warehouse, so it takes no write lock: it runs while another connection
+ * holds one (another worker publishing) instead of waiting for it, and it
+ * stages what was committed when it ran.
+ */
+START_TEST(a_consuming_stage_runs_while_another_connection_writes)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+
+    bf__driver_consume_staging(sc.d);
+    sql("BEGIN IMMEDIATE; UPDATE src SET val = -5 WHERE id = 16");
+    stage_ok(sc.d, &sc.spec, sc.plan, 1, 9);
+    sql("COMMIT");
+    publish_ok(sc.d, &sc.spec, sc.plan, 1);
+    ck_assert_int_eq(query_int("SELECT val FROM t WHERE id = 16"), 124);
+    ck_assert_int_eq(query_int("SELECT val FROM src WHERE id = 16"), -5);
+    ck_assert(!table_exists("t__bf_stage_1_1"));
+    scene_close(&sc);
+}
+END_TEST
+
+/* ---- waiting for another connection's lock ---- */
+
+/* Another connection holding the warehouse's write lock until told to let go. */
+struct holder {
+    pthread_t thread;
+    int ready[2]; /* a byte on ready[1] once the lock is held */
+    int release[2]; /* a byte on release[1] lets it go */
+};
+
+static void *hold_lock(void *arg)
+{
+    struct holder *h = arg;
+    sqlite3 *db;
+    char byte = 0;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(write(h->ready[1], &byte, 1), 1);
+    ck_assert_int_eq(read(h->release[0], &byte, 1), 1);
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void hold_start(struct holder *h)
+{
+    char byte;
+
+    ck_assert_int_eq(pipe(h->ready), 0);
+    ck_assert_int_eq(pipe(h->release), 0);
+    ck_assert_int_eq(pthread_create(&h->thread, NULL, hold_lock, h), 0);
+    ck_assert_int_eq(read(h->ready[0], &byte, 1), 1);
+}
+
+static void *release_after(void *arg)
+{
+    struct holder *h = arg;
+    struct timespec pause = {0, 80 * 1000000};
+    char byte = 0;
+
+    nanosleep(&pause, NULL);
+    ck_assert_int_eq(write(h->release[1], &byte, 1), 1);
+    return NULL;
+}
+
+static void hold_end(struct holder *h)
+{
+    ck_assert_int_eq(pthread_join(h->thread, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        close(h->ready[i]);
+        close(h->release[i]);
+    }
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A statement of the driver waits for another connection's lock: a lock let
+ * go after 80 ms is waited for, one held on fails after five seconds with
+ * BF_E_BUSY and SQLite's words for it, and nothing was written either time
+ * but what succeeded.
+ */
+START_TEST(a_locked_warehouse_is_waited_for_then_refused)
+{
+    bf_driver *d;
+    struct holder h;
+    pthread_t releaser;
+    double t;
+    int rc;
+    char byte = 0;
+
+    sql("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    d = open_driver();
+    hold_start(&h);
+    ck_assert_int_eq(pthread_create(&releaser, NULL, release_after, &h), 0);
+    t = mono_s();
+    rc = bf_driver_fence(d, "t", 1, 1, 1);
+    t = mono_s() - t;
+    ck_assert_msg(rc == BF_OK, "%s", bf_last_error());
+    ck_assert_msg(t >= 0.07, "waited %.3f s", t);
+    ck_assert_int_eq(pthread_join(releaser, NULL), 0);
+    hold_end(&h);
+    ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 1);
+
+    hold_start(&h);
+    t = mono_s();
+    rc = bf_driver_fence(d, "t", 1, 1, 2);
+    t = mono_s() - t;
+    ck_assert_int_eq(write(h.release[1], &byte, 1), 1);
+    hold_end(&h);
+    ck_assert_int_eq(rc, BF_E_BUSY);
+    ck_assert_msg(t >= 4.9 && t < 30, "gave up after %.3f s", t);
+    ck_assert_ptr_nonnull(strstr(bf_driver_last_error(d), "database is locked"));
+    ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 1);
+    bf_driver_free(d);
 }
 END_TEST
 
@@ -3427,6 +3555,8 @@ static Suite *suite(void)
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
     tcase_add_test(tc, a_consuming_publish_drops_its_staging);
+    tcase_add_test(tc, a_consuming_stage_runs_while_another_connection_writes);
+    tcase_add_test(tc, a_locked_warehouse_is_waited_for_then_refused);
     tcase_add_test(tc, a_column_named_like_the_deltas_own_changes_nothing);
     tcase_add_test(tc, a_measure_runs_inside_the_publish);
     tcase_add_test(tc, a_delta_publish_sets_only_the_columns_that_change);
