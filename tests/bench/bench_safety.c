@@ -11,8 +11,11 @@
  * once, which for this scope is faster than its range): the baseline is the
  * faster of the two. All must leave fct_orders with the same fingerprint.
  * The runner uses one worker, so that it gains nothing from a second core
- * the statement does not use. Five rounds, each running the three in turn
- * (the runner last in even rounds, first in odd ones), every run on a new
+ * the statement does not use; it also runs with the brief's max_concurrency
+ * (two workers), as backfill run does by default, and that run's median
+ * time and ratio are printed besides (brief_workers_s, brief_workers_ratio).
+ * Five rounds, each running the four in turn (the runner's two runs last
+ * in even rounds, first in odd ones), every run on a new
  * copy of the warehouse, synced to disk before the round so that no side's
  * first commit pays for writing out a copy; each round's times go to
  * stderr. The ratio is the median of the rounds' own ratios (the runner
@@ -116,8 +119,12 @@ static double replace_once(const char *db, const char *replace)
     return t;
 }
 
-/* One run of the runbook through the runner on warehouse `db` with a new ledger; its wall time. */
-static double runner_once(const char *db, const char *ledger, bf_brief *brief)
+/*
+ * One run of the runbook through the runner on warehouse `db` with a new
+ * ledger and `workers` workers (0: the brief's max_concurrency); its wall
+ * time.
+ */
+static double runner_once(const char *db, const char *ledger, bf_brief *brief, unsigned workers)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
@@ -128,7 +135,7 @@ static double runner_once(const char *db, const char *ledger, bf_brief *brief)
     o.ledger_path = ledger;
     o.ledger_options = &lo;
     o.warehouse_path = db;
-    o.workers = 1;
+    o.workers = workers;
     o.poll_s = 0.01;
     if (bf_runner_new(&r, &o) != BF_OK || bf_runner_set_brief(r, brief) != BF_OK)
         die("runner", bf_last_error());
@@ -161,15 +168,16 @@ int main(void)
     int quick = getenv("BF_BENCH_QUICK") && strcmp(getenv("BF_BENCH_QUICK"), "1") == 0;
     const char *base = getenv("BF_BENCH_DIR") ? getenv("BF_BENCH_DIR")
                        : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char dir[4096], w[4200], a[4200], b[4200], c[4200], ledger[4200], cmd[26000];
+    char dir[4096], w[4200], a[4200], b[4200], c[4200], a2[4200], ledger[4200], cmd[40000];
     char fa[BF_FINGERPRINT_TEXT_SIZE], fb[BF_FINGERPRINT_TEXT_SIZE], fc[BF_FINGERPRINT_TEXT_SIZE];
     char *build = slurp(BF_SOURCE_DIR "/examples/warehouse/build.sql");
     char *grow = slurp(BF_SOURCE_DIR "/examples/warehouse/grow.sql");
     bf_brief *brief;
     const char *job;
     char *replace;
-    double t_runner = 0, t_replace = 0, t_nostats = 0, t, t_floor, t_round, t_run = 0;
-    double runs[ROUNDS], floors[ROUNDS], ratios[ROUNDS];
+    double t_runner = 0, t_replace = 0, t_nostats = 0, t, t_floor, t_round, t_run = 0, t_run2 = 0;
+    double runs[ROUNDS], floors[ROUNDS], ratios[ROUNDS], runs2[ROUNDS], ratios2[ROUNDS];
+    unsigned brief_workers = 1;
     long long orders;
     int rc;
 
@@ -180,6 +188,7 @@ int main(void)
     snprintf(a, sizeof a, "%s/runner.db", dir);
     snprintf(b, sizeof b, "%s/replace.db", dir);
     snprintf(c, sizeof c, "%s/replace-nostats.db", dir);
+    snprintf(a2, sizeof a2, "%s/runner-brief-workers.db", dir);
     exec_sql(w, build);
     if (!quick)
         exec_sql(w, grow);
@@ -197,32 +206,49 @@ int main(void)
     if ((rc = bf_brief_load_file(&brief, BF_SOURCE_DIR "/examples/warehouse/refund-join.json")))
         die("brief", bf_last_error());
     job = bf_brief_job_select(brief);
+    {
+        int64_t mc = 0;
+
+        if (bf_brief_max_concurrency(&mc, brief) != BF_OK || mc < 1)
+            die("brief", bf_last_error());
+        brief_workers = (unsigned)mc;
+    }
     replace = malloc(strlen(job) + 200);
     sprintf(replace, "REPLACE INTO fct_orders %s", job);
 
     /*
-     * Each round runs the three in turn, each on a new copy of the
+     * Each round runs the four in turn, each on a new copy of the
      * warehouse as built. The one statement runs on the warehouse with
      * statistics on the sources and on a copy without them, whose plan
      * reads raw_orders whole once instead of through raw_orders_ts: the
      * faster of the two is the round's floor, and the round's ratio is the
-     * runner's time against it. Every run must leave the same fingerprint.
+     * runner's time against it. The runner runs with one worker, so that
+     * it gains nothing from a second core the statement does not use (the
+     * benchmark's ratio), and with the brief's max_concurrency, as backfill
+     * run does by default (brief_workers_ratio). Every run must leave the
+     * same fingerprint.
      */
     for (int round = 0; round < ROUNDS; round++) {
-        snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s' && cp '%s' '%s' && sync", w, a,
-                 w, b, w, c);
+        char ledger2[4300];
+
+        snprintf(cmd, sizeof cmd,
+                 "cp '%s' '%s' && cp '%s' '%s' && cp '%s' '%s' && cp '%s' '%s' && sync", w, a, w,
+                 b, w, c, w, a2);
         if (system(cmd) != 0)
             die("cp", "failed");
         exec_sql(c, "DROP TABLE IF EXISTS sqlite_stat1");
         snprintf(ledger, sizeof ledger, "%s/ledger-%d.db", dir, round);
+        snprintf(ledger2, sizeof ledger2, "%s/ledger-%d-brief-workers.db", dir, round);
         /*
-         * The runbook through the runner: one worker, so that it gains nothing from a second
-         * core the statement does not use. It runs last in even rounds and first in odd ones,
-         * so that neither side always follows the other's writes.
+         * The runner runs last in even rounds and first in odd ones, so
+         * that neither side always follows the other's writes; its run with
+         * the brief's workers is next to its run with one.
          */
         if (round % 2) {
-            t_run = runner_once(a, ledger, brief);
-            fprintf(stderr, "round %d: runner %.3f s", round, t_run);
+            t_run2 = runner_once(a2, ledger2, brief, brief_workers);
+            t_run = runner_once(a, ledger, brief, 1);
+            fprintf(stderr, "round %d: runner %.3f s, with %u workers %.3f s", round, t_run,
+                    brief_workers, t_run2);
         }
         t = replace_once(b, replace);
         t_replace = round && t_replace < t ? t_replace : t;
@@ -236,14 +262,18 @@ int main(void)
         t_round = t < t_round ? t : t_round;
         fprintf(stderr, ", without statistics %.3f s", t);
         if (!(round % 2)) {
-            t_run = runner_once(a, ledger, brief);
-            fprintf(stderr, ", runner %.3f s", t_run);
+            t_run = runner_once(a, ledger, brief, 1);
+            t_run2 = runner_once(a2, ledger2, brief, brief_workers);
+            fprintf(stderr, ", runner %.3f s, with %u workers %.3f s", t_run, brief_workers,
+                    t_run2);
         }
         t_runner = round && t_runner < t_run ? t_runner : t_run;
         runs[round] = t_run;
+        runs2[round] = t_run2;
         floors[round] = t_round;
         ratios[round] = t_run / t_round;
-        fprintf(stderr, ", ratio %.3f\n", t_run / t_round);
+        ratios2[round] = t_run2 / t_round;
+        fprintf(stderr, ", ratio %.3f (%.3f)\n", t_run / t_round, t_run2 / t_round);
         fingerprint(fb, c);
         fingerprint(fc, b);
         if (strcmp(fb, fc) != 0)
@@ -251,15 +281,24 @@ int main(void)
         fingerprint(fa, a);
         if (strcmp(fa, fb) != 0)
             die("result", "the runner and the statement left different rows");
+        fingerprint(fa, a2);
+        if (strcmp(fa, fb) != 0)
+            die("result", "the runner with the brief's workers left different rows");
     }
     bf_brief_free(brief);
     t_floor = t_replace < t_nostats ? t_replace : t_nostats;
-    /* value and baseline: the medians of the rounds' runner times and floors. */
+    /*
+     * value and baseline: the medians of the rounds' runner times (one
+     * worker) and floors; brief_workers_s and brief_workers_ratio the same
+     * for the runs with the brief's max_concurrency.
+     */
     printf("BENCH name=safety_cost value=%.3f unit=s baseline=%.3f ratio=%.3f target=max:3 "
            "orders=%lld workers=1 rounds=%d best_s=%.3f best_baseline_s=%.3f best_ratio=%.3f "
-           "statement_s=%.3f statement_without_stats_s=%.3f fingerprint=%s\n",
+           "statement_s=%.3f statement_without_stats_s=%.3f brief_workers=%u brief_workers_s=%.3f "
+           "brief_workers_ratio=%.3f fingerprint=%s\n",
            median(runs, ROUNDS), median(floors, ROUNDS), median(ratios, ROUNDS), orders, ROUNDS,
-           t_runner, t_floor, t_runner / t_floor, t_replace, t_nostats, fa);
+           t_runner, t_floor, t_runner / t_floor, t_replace, t_nostats, brief_workers,
+           median(runs2, ROUNDS), median(ratios2, ROUNDS), fa);
     free(replace);
     free(build);
     free(grow);
