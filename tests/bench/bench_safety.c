@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +48,16 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The CPU time (user and system, every thread) this process has used so far. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const char *why)
@@ -97,8 +108,11 @@ static void fingerprint(char out[BF_FINGERPRINT_TEXT_SIZE], const char *db)
     bf_driver_free(d);
 }
 
-/* The one statement on warehouse `db`, with the scope's instants bound; its wall time. */
-static double replace_once(const char *db, const char *replace)
+/*
+ * The one statement on warehouse `db`, with the scope's instants bound; its
+ * wall time, and its CPU time in *cpu.
+ */
+static double replace_once(const char *db, const char *replace, double *cpu)
 {
     sqlite3 *h;
     sqlite3_stmt *st;
@@ -110,10 +124,12 @@ static double replace_once(const char *db, const char *replace)
     /* 2025-01-01 and 2025-06-01 at midnight in America/New_York. */
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":start"), 1735707600);
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":end"), 1748750400);
+    *cpu = cpu_s();
     t = now_s();
     if (sqlite3_step(st) != SQLITE_DONE)
         die("replace", sqlite3_errmsg(h));
     t = now_s() - t;
+    *cpu = cpu_s() - *cpu;
     sqlite3_finalize(st);
     sqlite3_close(h);
     return t;
@@ -122,9 +138,10 @@ static double replace_once(const char *db, const char *replace)
 /*
  * One run of the runbook through the runner on warehouse `db` with a new
  * ledger and `workers` workers (0: the brief's max_concurrency); its wall
- * time.
+ * time, and its CPU time (every thread's) in *cpu.
  */
-static double runner_once(const char *db, const char *ledger, bf_brief *brief, unsigned workers)
+static double runner_once(const char *db, const char *ledger, bf_brief *brief, unsigned workers,
+                          double *cpu)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
@@ -139,10 +156,12 @@ static double runner_once(const char *db, const char *ledger, bf_brief *brief, u
     o.poll_s = 0.01;
     if (bf_runner_new(&r, &o) != BF_OK || bf_runner_set_brief(r, brief) != BF_OK)
         die("runner", bf_last_error());
+    *cpu = cpu_s();
     t = now_s();
     if (bf_runner_run(r, NULL) != BF_OK)
         die("run", bf_runner_last_error(r));
     t = now_s() - t;
+    *cpu = cpu_s() - *cpu;
     bf_runner_free(r);
     return t;
 }
@@ -177,6 +196,7 @@ int main(void)
     char *replace;
     double t_runner = 0, t_replace = 0, t_nostats = 0, t, t_floor, t_round, t_run = 0, t_run2 = 0;
     double runs[ROUNDS], floors[ROUNDS], ratios[ROUNDS], runs2[ROUNDS], ratios2[ROUNDS];
+    double c_stmt, c_round, c_run = 0, c_run2 = 0, cpu_ratios[ROUNDS], cpu_ratios2[ROUNDS];
     unsigned brief_workers = 1;
     long long orders;
     int rc;
@@ -245,25 +265,29 @@ int main(void)
          * the brief's workers is next to its run with one.
          */
         if (round % 2) {
-            t_run2 = runner_once(a2, ledger2, brief, brief_workers);
-            t_run = runner_once(a, ledger, brief, 1);
+            t_run2 = runner_once(a2, ledger2, brief, brief_workers, &c_run2);
+            t_run = runner_once(a, ledger, brief, 1, &c_run);
             fprintf(stderr, "round %d: runner %.3f s, with %u workers %.3f s", round, t_run,
                     brief_workers, t_run2);
         }
-        t = replace_once(b, replace);
+        t = replace_once(b, replace, &c_stmt);
         t_replace = round && t_replace < t ? t_replace : t;
         t_round = t;
+        c_round = c_stmt;
         if (round % 2)
             fprintf(stderr, ", statement %.3f s", t);
         else
             fprintf(stderr, "round %d: statement %.3f s", round, t);
-        t = replace_once(c, replace);
+        t = replace_once(c, replace, &c_stmt);
         t_nostats = round && t_nostats < t ? t_nostats : t;
-        t_round = t < t_round ? t : t_round;
+        if (t < t_round) {
+            t_round = t;
+            c_round = c_stmt;
+        }
         fprintf(stderr, ", without statistics %.3f s", t);
         if (!(round % 2)) {
-            t_run = runner_once(a, ledger, brief, 1);
-            t_run2 = runner_once(a2, ledger2, brief, brief_workers);
+            t_run = runner_once(a, ledger, brief, 1, &c_run);
+            t_run2 = runner_once(a2, ledger2, brief, brief_workers, &c_run2);
             fprintf(stderr, ", runner %.3f s, with %u workers %.3f s", t_run, brief_workers,
                     t_run2);
         }
@@ -273,7 +297,10 @@ int main(void)
         floors[round] = t_round;
         ratios[round] = t_run / t_round;
         ratios2[round] = t_run2 / t_round;
-        fprintf(stderr, ", ratio %.3f (%.3f)\n", t_run / t_round, t_run2 / t_round);
+        cpu_ratios[round] = c_run / c_round;
+        cpu_ratios2[round] = c_run2 / c_round;
+        fprintf(stderr, ", ratio %.3f (%.3f); CPU: runner %.3f s (%.3f s), statement %.3f s\n",
+                t_run / t_round, t_run2 / t_round, c_run, c_run2, c_round);
         fingerprint(fb, c);
         fingerprint(fc, b);
         if (strcmp(fb, fc) != 0)
@@ -290,15 +317,18 @@ int main(void)
     /*
      * value and baseline: the medians of the rounds' runner times (one
      * worker) and floors; brief_workers_s and brief_workers_ratio the same
-     * for the runs with the brief's max_concurrency.
+     * for the runs with the brief's max_concurrency; cpu_ratio and
+     * brief_workers_cpu_ratio the medians of the rounds' ratios of CPU
+     * time (every thread's) against the floor statement's.
      */
     printf("BENCH name=safety_cost value=%.3f unit=s baseline=%.3f ratio=%.3f target=max:3 "
            "orders=%lld workers=1 rounds=%d best_s=%.3f best_baseline_s=%.3f best_ratio=%.3f "
            "statement_s=%.3f statement_without_stats_s=%.3f brief_workers=%u brief_workers_s=%.3f "
-           "brief_workers_ratio=%.3f fingerprint=%s\n",
+           "brief_workers_ratio=%.3f cpu_ratio=%.3f brief_workers_cpu_ratio=%.3f fingerprint=%s\n",
            median(runs, ROUNDS), median(floors, ROUNDS), median(ratios, ROUNDS), orders, ROUNDS,
            t_runner, t_floor, t_runner / t_floor, t_replace, t_nostats, brief_workers,
-           median(runs2, ROUNDS), median(ratios2, ROUNDS), fa);
+           median(runs2, ROUNDS), median(ratios2, ROUNDS), median(cpu_ratios, ROUNDS),
+           median(cpu_ratios2, ROUNDS), fa);
     free(replace);
     free(build);
     free(grow);
