@@ -3,6 +3,7 @@
 #define BF_COMMON_JSON_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 /*
  * Dump `value` as text into memory from the library's allocator, so the
@@ -19,5 +20,25 @@ int bf__json_dump(char **out, const json_t *value, size_t flags);
  */
 json_t *bf__json_loadb(const char *text, size_t len, size_t flags, json_error_t *error);
 json_t *bf__json_loads(const char *text, size_t flags, json_error_t *error);
+
+/*
+ * Writing JSON straight into a bf__sb (common/internal.h), for text made
+ * often, such as the runner's events: the same text Jansson's compact dump
+ * (JSON_COMPACT) gives for the same values in the same order, without
+ * building json_t values first. Strings are escaped as Jansson escapes
+ * them; a byte that does not begin a valid UTF-8 sequence is written as
+ * U+FFFD (where Jansson refuses the whole string). A real is written as
+ * "%.17g" in the C locale with at least a '.' or an exponent, and no '+'
+ * or leading zeros in the exponent; NaN and the infinities, which JSON
+ * cannot hold, as null. A failed append marks the buffer, as every append
+ * does.
+ */
+struct bf__sb;
+
+void bf__jw_str(struct bf__sb *sb, const char *s); /* NULL: null */
+void bf__jw_int(struct bf__sb *sb, int64_t v);
+void bf__jw_real(struct bf__sb *sb, double v);
+/* `,"key":` (no comma for the first member: *count 0), then count one more. */
+void bf__jw_member(struct bf__sb *sb, int *count, const char *key);
 
 #endif

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "backfill.h"
+#include "median.h"
 
 #ifndef BF_SOURCE_DIR
 #error "BF_SOURCE_DIR must name the source tree"
@@ -167,20 +168,6 @@ static double runner_once(const char *db, const char *ledger, bf_brief *brief, u
 }
 
 #define ROUNDS 5
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* The median of n values (n odd), which it sorts. */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 int main(void)
 {

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "backfill/sys/errors.h"
 #include "backfill/sys/store.h"
 #include "common/internal.h"
+#include "common/json.h"
 #include "common/versioned.h"
 
 START_TEST(errstr_names_every_code)
@@ -405,6 +407,104 @@ START_TEST(type_names_round_trip)
 }
 END_TEST
 
+/* ---- the JSON writer ---- */
+
+static const char *const jw_strings[] = {
+    "", "plain", "quote \" backslash \\ slash /", "tab\t nl\n cr\r bs\b ff\f",
+    "control \x01\x1f" " and del \x7f",
+    "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+    "edges \xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf",
+};
+static const int64_t jw_ints[] = {0, 1, -1, 42, -987654321, INT64_MAX, INT64_MIN};
+static const double jw_reals[] = {0.0, -0.0, 0.1, 1.5, -2.25, 100.0, 1e20, 1.5e-7, 123456789.125,
+                                  1e300, -2.5e-300, 5e-324, 1.7976931348623157e308, 0.30000000000000004};
+
+/* Every string, integer and real as members of one object, written both ways. */
+START_TEST(json_writer_writes_what_jansson_dumps)
+{
+    json_t *o = json_object();
+    bf__sb sb;
+    char *ours = NULL, *theirs = NULL, key[32];
+    int n = 0;
+
+    bf__sb_init(&sb);
+    bf__sb_appendc(&sb, '{');
+    for (size_t i = 0; i < BF_ARRAY_LEN(jw_strings); i++) {
+        snprintf(key, sizeof key, "s%zu", i);
+        bf__jw_member(&sb, &n, key);
+        bf__jw_str(&sb, jw_strings[i]);
+        ck_assert_int_eq(json_object_set_new(o, key, json_string(jw_strings[i])), 0);
+    }
+    for (size_t i = 0; i < BF_ARRAY_LEN(jw_ints); i++) {
+        snprintf(key, sizeof key, "i%zu", i);
+        bf__jw_member(&sb, &n, key);
+        bf__jw_int(&sb, jw_ints[i]);
+        ck_assert_int_eq(json_object_set_new(o, key, json_integer(jw_ints[i])), 0);
+    }
+    for (size_t i = 0; i < BF_ARRAY_LEN(jw_reals); i++) {
+        snprintf(key, sizeof key, "r%zu", i);
+        bf__jw_member(&sb, &n, key);
+        bf__jw_real(&sb, jw_reals[i]);
+        ck_assert_int_eq(json_object_set_new(o, key, json_real(jw_reals[i])), 0);
+    }
+    bf__jw_member(&sb, &n, "a key \"quoted\"\n");
+    bf__jw_str(&sb, NULL);
+    ck_assert_int_eq(json_object_set_new(o, "a key \"quoted\"\n", json_null()), 0);
+    bf__sb_appendc(&sb, '}');
+    ck_assert_int_eq(bf__sb_finish(&sb, &ours), BF_OK);
+    ck_assert_int_eq(bf__json_dump(&theirs, o, JSON_COMPACT), BF_OK);
+    ck_assert_str_eq(ours, theirs);
+    json_decref(o);
+    bf__free(ours);
+    bf__free(theirs);
+}
+END_TEST
+
+/* What Jansson would refuse: bytes that are no UTF-8 become U+FFFD, NaN and infinities null. */
+START_TEST(json_writer_mends_what_json_cannot_hold)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a\xc3(b", "\"a\xef\xbf\xbd(b\""},                        /* a lead without its continuation */
+        {"\x80", "\"\xef\xbf\xbd\""},                               /* a lone continuation */
+        {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},               /* an overlong '/' */
+        {"\xe0\x80\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* an overlong, three bytes */
+        {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate */
+        {"\xf4\x90\x80\x80!", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!\""}, /* past U+10FFFF */
+        {"end \xe2\x82", "\"end \xef\xbf\xbd\xef\xbf\xbd\""},         /* cut short */
+    };
+    static const double odd[] = {NAN, INFINITY, -INFINITY};
+    json_error_t error;
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(cases); i++) {
+        bf__sb sb;
+        char *text = NULL;
+        json_t *back;
+
+        bf__sb_init(&sb);
+        bf__jw_str(&sb, cases[i].in);
+        ck_assert_int_eq(bf__sb_finish(&sb, &text), BF_OK);
+        ck_assert_msg(strcmp(text, cases[i].out) == 0, "case %zu: %s", i, text);
+        back = json_loads(text, JSON_DECODE_ANY, &error);
+        ck_assert_msg(back && json_is_string(back), "case %zu does not read back: %s", i,
+                      error.text);
+        json_decref(back);
+        bf__free(text);
+    }
+    for (size_t i = 0; i < BF_ARRAY_LEN(odd); i++) {
+        bf__sb sb;
+        char *text = NULL;
+
+        bf__sb_init(&sb);
+        bf__jw_real(&sb, odd[i]);
+        ck_assert_int_eq(bf__sb_finish(&sb, &text), BF_OK);
+        ck_assert_str_eq(text, "null");
+        bf__free(text);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -431,6 +531,8 @@ int main(void)
     tcase_add_test(memory, string_builder_appends);
     tcase_add_test(memory, string_builder_every_allocation_failure);
     tcase_add_test(memory, every_free_accepts_null);
+    tcase_add_test(memory, json_writer_writes_what_jansson_dumps);
+    tcase_add_test(memory, json_writer_mends_what_json_cannot_hold);
     suite_add_tcase(s, errors);
     suite_add_tcase(s, memory);
     suite_add_tcase(s, version);
