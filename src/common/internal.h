@@ -47,6 +47,22 @@ int bf__vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 locale_t bf__c_locale_enter(void);
 void bf__c_locale_leave(locale_t previous);
 
+/* CLOCK_MONOTONIC in microseconds. */
+int64_t bf__mono_us(void);
+
+/*
+ * A wait for another connection's SQLite lock: sqlite3_busy_handler(db,
+ * bf__busy_wait, &busy) with busy.timeout_ms set. Sleeps 50 us, doubling up
+ * to 2 ms a step, and gives up (SQLITE_BUSY) timeout_ms after the wait
+ * began. Not SQLite's own busy timeout, whose steps grow to 100 ms.
+ */
+typedef struct bf__busy {
+    int timeout_ms;
+    int64_t since_us; /* when the current wait began (bf__mono_us) */
+} bf__busy;
+
+int bf__busy_wait(void *busy, int count);
+
 static inline int bf__ascii_isdigit(int c)
 {
     return c >= '0' && c <= '9';

@@ -12,7 +12,6 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/internal.h"
@@ -22,41 +21,17 @@
 
 struct conn {
     sqlite3 *db;
-    char msg[512];    /* our own message for failures SQLite did not describe */
-    double busy_from; /* when the current wait for a lock began (CLOCK_MONOTONIC, s) */
+    char msg[512]; /* our own message for failures SQLite did not describe */
+    /*
+     * Its wait for other connections' locks: the runner's workers share the
+     * warehouse, and a publish's commit waits there for another worker's
+     * read to end, which takes milliseconds.
+     */
+    bf__busy busy;
 };
 
 /* How long a statement waits for another connection's lock before SQLITE_BUSY. */
-#define BUSY_WAIT_S 5.0
-
-static double mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Wait for a lock in steps of a millisecond, up to BUSY_WAIT_S. The
- * runner's workers share the warehouse, and a publish's commit waits there
- * for another worker's read to end, which takes milliseconds; SQLite's own
- * busy timeout sleeps ever longer (up to 100 ms a step), so that a commit
- * would often sleep on well after the read ended.
- */
-static int lite_busy(void *ud, int attempts)
-{
-    struct conn *c = ud;
-    struct timespec step = {0, 1000000};
-    double now = mono_s();
-
-    if (attempts == 0)
-        c->busy_from = now;
-    if (now - c->busy_from >= BUSY_WAIT_S)
-        return 0;
-    nanosleep(&step, NULL);
-    return 1;
-}
+#define BUSY_WAIT_MS 5000
 
 static int code_for(int rc)
 {
@@ -1179,10 +1154,11 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
      * A handle is used by one thread at a time (as the ledger's connection):
      * no mutex around each of the connection's calls, two per value read.
      */
+    c->busy.timeout_ms = BUSY_WAIT_MS;
     rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                          (flags & BF_SQLITE_CREATE ? SQLITE_OPEN_CREATE : 0), NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_busy_handler(c->db, lite_busy, c);
+        rc = sqlite3_busy_handler(c->db, bf__busy_wait, &c->busy);
     /*
      * No double-quoted string literals: "nope" is an identifier, so a name
      * that is not a column fails instead of becoming the text 'nope'.

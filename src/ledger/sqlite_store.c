@@ -19,38 +19,6 @@
 #include "ledger/sqlite_store.h"
 #include "ledger/versions.h"
 
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/*
- * SQLite's own busy handler sleeps for milliseconds, far longer than a ledger
- * transaction holds the lock; sleep 50 us at first, doubling up to 2 ms.
- */
-static int busy_wait(void *ctx, int count)
-{
-    sq_store *s = ctx;
-    int64_t now = monotonic_us();
-    int shift = count < 6 ? count : 6;
-    long delay_us = 50L << shift;
-    struct timespec ts;
-
-    if (count == 0)
-        s->busy_since_us = now;
-    if (now - s->busy_since_us >= (int64_t)s->busy_timeout_ms * 1000)
-        return 0;
-    if (delay_us > 2000)
-        delay_us = 2000;
-    ts.tv_sec = 0;
-    ts.tv_nsec = delay_us * 1000;
-    nanosleep(&ts, NULL);
-    return 1;
-}
-
 /* The directory must exist and take new files (the WAL and its index live beside the ledger). */
 static int check_directory(const char *path, int create)
 {
@@ -151,7 +119,7 @@ static int sq_connect(sq_store **out, const char *path, const bf_store_config *c
         bf__free(s);
         return bf__nomem();
     }
-    s->busy_timeout_ms = config->busy_timeout_ms > 0 ? config->busy_timeout_ms : 10000;
+    s->busy.timeout_ms = config->busy_timeout_ms > 0 ? config->busy_timeout_ms : 10000;
     rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = sq_fail(s, rc, "opening");
@@ -168,7 +136,7 @@ static int sq_connect(sq_store **out, const char *path, const bf_store_config *c
         sq_close(s);
         return rc;
     }
-    sqlite3_busy_handler(s->db, busy_wait, s);
+    sqlite3_busy_handler(s->db, bf__busy_wait, &s->busy);
     *out = s;
     return BF_OK;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "backfill/sys/store.h"
+#include "common/internal.h"
 
 /* WAL pages between automatic checkpoints (the benchmark's baseline uses the same). */
 #define SQ_WAL_AUTOCHECKPOINT 4000
@@ -65,8 +66,7 @@ typedef struct sq_known {
 typedef struct sq_store {
     sqlite3 *db;
     char *path;
-    int busy_timeout_ms;
-    int64_t busy_since_us; /* monotonic time of the first busy retry of the current wait */
+    bf__busy busy; /* its wait for other connections' locks */
     sqlite3_stmt *stmt[SQ_STMT_COUNT];
     /*
      * The claimable batch the last full walk of a run found (sqlite_open_batches.c),

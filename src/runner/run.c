@@ -607,9 +607,9 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         done.duration_s = (double)(bf__runner_now_us() - started) / 1e6;
         done.validation_json = json;
         done.validation_tally = tally;
-        s->done_us[0] = bf__runner_mono_us();
+        s->done_us[0] = bf__mono_us();
         rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
-        s->done_us[1] = bf__runner_mono_us();
+        s->done_us[1] = bf__mono_us();
         if (rc == BF_E_LEASE_LOST)
             set_result(s, OUT_LEASE_LOST, rc, "%s", bf_last_error());
         else if (rc != BF_OK)
@@ -745,9 +745,9 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
     done.validation_json = results_json ? results_json : no_checks_json;
     done.validation_tally = tally;
     done.validation_failure = failed_check ? failure : NULL;
-    s->done_us[0] = bf__runner_mono_us();
+    s->done_us[0] = bf__mono_us();
     rc = bf_run_complete(s->run, s->batch_id, s->token, &done);
-    s->done_us[1] = bf__runner_mono_us();
+    s->done_us[1] = bf__mono_us();
     if (rc == BF_E_LEASE_LOST) {
         set_result(s, OUT_LEASE_LOST, rc, "batch %s: %s", s->label, bf_last_error());
         goto out;
@@ -868,9 +868,9 @@ static void batch_task(void *arg)
     bf_lease *lease = NULL;
     int rc;
 
-    s->claim_us[0] = bf__runner_mono_us();
+    s->claim_us[0] = bf__mono_us();
     rc = bf_run_claim(&lease, s->run);
-    s->claim_us[1] = bf__runner_mono_us();
+    s->claim_us[1] = bf__mono_us();
 
     if (rc == BF_E_STATE) {
         set_result(s, OUT_STOPPED, rc, "%s", bf_last_error());
@@ -1158,9 +1158,9 @@ static const bf_progress *progress_read(struct run_ctx *c)
     static const bf_progress init = BF_PROGRESS_INIT;
 
     c->pc = init;
-    c->pc_read0 = bf__runner_mono_us();
+    c->pc_read0 = bf__mono_us();
     c->pc_ok = bf_run_progress(&c->pc, c->run) == BF_OK;
-    c->pc_read1 = bf__runner_mono_us();
+    c->pc_read1 = bf__mono_us();
     c->pc_remaining = c->pc.pending + c->pc.running;
     c->pc_elapsed = c->pc.elapsed_s;
     c->pc_eta = c->pc.eta_s;
@@ -1179,7 +1179,7 @@ static const bf_progress *progress_read(struct run_ctx *c)
  */
 static const bf_progress *told_progress(struct run_ctx *c, const struct slot *s, int started)
 {
-    int64_t now = bf__runner_mono_us(), sent, back;
+    int64_t now = bf__mono_us(), sent, back;
 
     if (!c->pc_ok || now - c->pc_read1 > 1000000)
         return progress_read(c);

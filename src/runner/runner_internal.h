@@ -125,8 +125,6 @@ void bf__runner_emit_with(bf_runner *r, bf_run *run, const bf_progress *progress
 
 /* The wall clock in microseconds (events and durations). */
 int64_t bf__runner_now_us(void);
-/* A clock that never steps back, in microseconds, for ordering moments across threads. */
-int64_t bf__runner_mono_us(void);
 
 /* ---- Approve, rollback and cleanup (approve.c) ------------------------- */
 
