@@ -516,19 +516,6 @@ static int64_t pf_number(const unsigned char **p)
     return n;
 }
 
-/*
- * Read the arguments' layout at the first row. The classic form
- * bf_profile(nf, nn, ns, f1.., n1.., s1..); the shared form (the SQL layer's
- * own, for this dialect: sql_measure.c, pf_shared_args)
- * bf_profile('R nf nn ns p1.. q1..', a1, a2, ...), where f1.. are a1..anf
- * and NULL count i reads a(pi + 1), sum i a(qi + 1): a column is read once.
- * The shared form may end with ' A na r1 .. rna': a second fingerprint, of
- * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end;
- * and then with ' S n kc k1 .. kkc nc c1 .. cnc': the segment fingerprints
- * bf_segment_fingerprints(n, kc, keys.., columns..) gives, of the keys
- * a(k + 1) and the columns a(c + 1), after a newline at the end. Returns 1,
- * 0 for bad arguments, -1 without memory for the segments.
- */
 /* The next n numbers of the header at *p, arguments after it (0-based), into out as 1 + each. */
 static int pf_args(const unsigned char **p, int64_t n, int argc, int *out)
 {
@@ -542,6 +529,19 @@ static int pf_args(const unsigned char **p, int64_t n, int argc, int *out)
     return 1;
 }
 
+/*
+ * Read the arguments' layout at the first row. The classic form
+ * bf_profile(nf, nn, ns, f1.., n1.., s1..); the shared form (the SQL layer's
+ * own, for this dialect: sql_measure.c, pf_shared_args)
+ * bf_profile('R nf nn ns p1.. q1..', a1, a2, ...), where f1.. are a1..anf
+ * and NULL count i reads a(pi + 1), sum i a(qi + 1): a column is read once.
+ * The shared form may end with ' A na r1 .. rna': a second fingerprint, of
+ * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end;
+ * and then with ' S n kc k1 .. kkc nc c1 .. cnc': the segment fingerprints
+ * bf_segment_fingerprints(n, kc, keys.., columns..) gives, of the keys
+ * a(k + 1) and the columns a(c + 1), after a newline at the end. Returns 1,
+ * 0 for bad arguments, -1 without memory for the segments.
+ */
 static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 {
     const unsigned char *h;
