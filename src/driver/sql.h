@@ -34,6 +34,14 @@ typedef struct bf__sql {
      */
     int profile_shared;
     /*
+     * The connection has the built-in SQLite dialect's bf_stage_keys
+     * (sqlite.c): a delta publish may then compare staged rows that need no
+     * conversion straight from the staging table (sql_write.c, delta_begin).
+     */
+    int stage_keys;
+    /* Publishes whose delta compared the staged rows as they are (tests read it). */
+    unsigned long raw_deltas;
+    /*
      * Set through bf__driver_consume_staging(): a publish that succeeds
      * drops the staging table it published from, in its own transaction,
      * so the caller's bf_driver_drop_staging() afterwards has nothing left

@@ -66,6 +66,7 @@ struct job {
     bf__binds binds;
     int delta;           /* the staged rows are in DELTA, converted as dest stores them */
     int *typed;          /* per column: compare types too (see needs_typeof) */
+    char *kinds;         /* per column: its stage_kind */
     int64_t staged;      /* rows in DELTA */
     int checked;         /* DELTA holds every staged row: all within the bounds, keys whole */
     int flagged;         /* DELTA_ROWS has the column ADDED */
@@ -74,6 +75,7 @@ struct job {
     int cache_set;       /* whether the publish changed it */
     int *keep_key;       /* per column: a key column whose match proves it identical */
     char *xmatch;        /* SQL: the DELTA row x has the key of the destination's row */
+    int raw;             /* DELTA_ROWS came straight from the staged rows; DELTA is empty */
 };
 
 static int is_shadowed(const bf_write_spec *spec)
@@ -97,6 +99,7 @@ static void job_dispose(struct job *j)
     bf__free(j->dest);
     bf__free(j->qdest);
     bf__free(j->typed);
+    bf__free(j->kinds);
     bf__free(j->keep_key);
     bf__free(j->xmatch);
 }
@@ -405,7 +408,8 @@ static int record_written(struct job *j)
      * converted values, unless one landed outside them: when they count
      * as many rows as were staged, they are the rows of DELTA, in memory.
      */
-    if (rc == BF_E_NOT_FOUND && j->delta && overwrites(j->spec) && j->ncols == j->info->count) {
+    if (rc == BF_E_NOT_FOUND && j->delta && !j->raw && overwrites(j->spec) &&
+        j->ncols == j->info->count) {
         int64_t now = 0;
 
         if ((rc = query_int(j, &now, "SELECT count(*) FROM %T WHERE %P",
@@ -725,6 +729,27 @@ static int needs_typeof(const char *type)
 }
 
 /*
+ * A column declared `type`, after SQLite's affinity rules, for stage_keys:
+ * 'I' INTEGER or NUMERIC, 'R' REAL, 'T' TEXT, 0 BLOB (nothing converts its
+ * values), and 'A' ANY, whose affinity depends on whether the table is
+ * STRICT.
+ */
+static char stage_kind(const char *type)
+{
+    if (contains(type, "ANY"))
+        return 'A';
+    if (contains(type, "INT"))
+        return 'I';
+    if (contains(type, "CHAR") || contains(type, "CLOB") || contains(type, "TEXT"))
+        return 'T';
+    if (!type[0] || contains(type, "BLOB"))
+        return 0;
+    if (contains(type, "REAL") || contains(type, "FLOA") || contains(type, "DOUB"))
+        return 'R';
+    return 'I';
+}
+
+/*
  * The destination's description (its own for a shadow table: a named
  * version table may declare other types); *owned is what to free.
  */
@@ -1009,11 +1034,15 @@ static int delta_classify(struct job *j)
     bf__sb_dispose(&val);
     if (rc != BF_OK)
         goto done;
-    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C%S FROM temp.%T WHERE 0",
-                  ARGS(DELTA_ROWS, NULL, flag_default, DELTA))) != BF_OK ||
-        (rc = run(j, &rows, "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM temp.%T x LEFT JOIN "
-                  "%T ON %M AND %P WHERE %S OR NOT (%S)",
-                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value, DELTA,
+    /* From DELTA, or from the staged rows themselves when they need no conversion (j->raw). */
+    if ((rc = run(j, NULL, j->raw ? "CREATE TEMP TABLE %T AS SELECT %C%S FROM %T WHERE 0"
+                                  : "CREATE TEMP TABLE %T AS SELECT %C%S FROM temp.%T WHERE 0",
+                  ARGS(DELTA_ROWS, NULL, flag_default, j->raw ? j->dest : DELTA))) != BF_OK ||
+        (rc = run(j, &rows, j->raw ? "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM %T x LEFT JOIN "
+                                     "%T ON %M AND %P WHERE %S OR NOT (%S)"
+                                   : "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM temp.%T x LEFT "
+                                     "JOIN %T ON %M AND %P WHERE %S OR NOT (%S)",
+                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value, j->raw ? j->stage : DELTA,
                        j->dest, j->qdest, "x", j->qdest, unmatched, same))) != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
@@ -1044,6 +1073,84 @@ done:
 }
 
 /*
+ * Copy the staged rows within the bounds and with a whole key (`cond`: a
+ * NULL key part) into DELTA keyed by its rowid, converted as the
+ * destination stores them; a repeated key is ignored. *copied: the rows
+ * copied.
+ */
+static int delta_copy(struct job *j, int64_t *copied, const char *cond)
+{
+    return run(j, copied, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT x.%T, %C FROM %T x "
+               "WHERE coalesce(%P, 0) AND NOT (%S)",
+               ARGS(DELTA, NULL, j->spec->key[0], "x", j->stage, NULL, cond));
+}
+
+/*
+ * Whether an INTEGER PRIMARY KEY delta can compare the staged rows as the
+ * job produced them, without converting them first: then (*fast)
+ * delta_classify reads the staging table itself, and DELTA, a converted
+ * copy of every staged row, is not made; only the changed and added rows
+ * are copied (into DELTA_ROWS, which converts them). j->staged gets the
+ * rows counted. One pass of bf_stage_keys (sqlite.c) over the staging
+ * table decides; it needs:
+ * - every row within the bounds, with an INTEGER key that no other row
+ *   has: what DELTA's copy establishes by ignoring none;
+ * - values that delta_classify's `IS` finds equal exactly when storing
+ *   them would give what the destination holds. SQLite compares a column
+ *   of the staging table (no affinity) with an INTEGER, NUMERIC or REAL
+ *   column under NUMERIC affinity, which parses text as storing does, and
+ *   compares an integer with a real exactly; a BLOB column converts
+ *   nothing. So only two kinds of value are checked: in a REAL column an
+ *   integer beyond 2^53 (stored as the nearest real, which the integer
+ *   does not equal) or text, and in a TEXT column a number (stored as its
+ *   text, which the number does not equal). Either would only be written
+ *   again unchanged, but a delta writes only what differs: such rows are
+ *   converted first, as are all rows when a column is declared ANY.
+ */
+static int stage_keys(struct job *j, int *fast)
+{
+    char *letters = NULL, *cols = NULL;
+    int64_t n = -1;
+    bf__sb lit, list;
+    int rc = BF_OK;
+
+    *fast = 0;
+    bf__sb_init(&lit);
+    bf__sb_init(&list);
+    bf__sb_appendc(&lit, '\'');
+    for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
+        if (j->kinds[i] != 'R' && j->kinds[i] != 'T' && j->kinds[i] != 'A')
+            continue;
+        if (j->kinds[i] == 'A') {
+            bf__sb_dispose(&lit);
+            bf__sb_dispose(&list);
+            return BF_OK;
+        }
+        bf__sb_appendc(&lit, j->kinds[i]);
+        bf__sb_append(&list, ", x.");
+        rc = bf__sql_ident(j->s, &list, j->cols[i]);
+    }
+    bf__sb_appendc(&lit, '\'');
+    if (rc != BF_OK)
+        bf__sb_dispose(&lit);
+    if (rc != BF_OK || (rc = bf__sql_text(&lit, &letters)) != BF_OK) {
+        bf__sb_dispose(&list);
+        return rc;
+    }
+    if ((rc = bf__sql_text(&list, &cols)) == BF_OK)
+        rc = query_int(j, &n, "SELECT bf_stage_keys(%S, x.%T, coalesce(%P, 0)%S) FROM %T x",
+                       ARGS(letters, j->spec->key[0], NULL, cols, j->stage));
+    bf__free(letters);
+    bf__free(cols);
+    if (rc == BF_OK && n >= 0) {
+        j->staged = n;
+        j->s->raw_deltas++;
+        *fast = 1;
+    }
+    return rc;
+}
+
+/*
  * Inside the publish's transaction: decide whether it applies only the
  * delta, and if so convert the staged rows into DELTA. An overwriting
  * pattern needs the key to be the destination's primary key, and staged
@@ -1059,9 +1166,10 @@ static int delta_begin(struct job *j)
     bf_table_info *info, *owned = NULL;
     char *cond = NULL, *collated = NULL;
     int64_t staged = 0;
-    int *binary = NULL, indexed = 0, rowid = 0;
+    int *binary = NULL, indexed = 0, rowid = 0, fast = 0;
 
     j->delta = 0;
+    j->raw = 0;
     if (!exact_dialect(j->s) || !j->spec->key_count || (!merge && !overwrites(j->spec)))
         return BF_OK;
     if ((rc = dest_info(j, &info, &owned)) != BF_OK)
@@ -1070,14 +1178,17 @@ static int delta_begin(struct job *j)
         bf_table_info_free(owned);
         return BF_OK;
     }
-    if (!(j->typed = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->typed))) {
+    if (!(j->typed = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->typed)) ||
+        !(j->kinds = bf__calloc(j->ncols + 1, 1))) {
         bf_table_info_free(owned);
         return bf__nomem();
     }
     for (size_t i = 0; i < j->ncols; i++)
         for (size_t c = 0; c < info->count; c++)
-            if (bf__sql_same_ident(info->columns[c].name, j->cols[i]))
+            if (bf__sql_same_ident(info->columns[c].name, j->cols[i])) {
                 j->typed[i] = needs_typeof(info->columns[c].type);
+                j->kinds[i] = stage_kind(info->columns[c].type);
+            }
     bf_table_info_free(owned);
     /* A table made from dest's columns has their affinities: it converts values as dest does. */
     if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
@@ -1139,24 +1250,41 @@ static int delta_begin(struct job *j)
      */
     if (rc == BF_OK)
         rc = key_null(j, &cond, "x");
-    if (rc == BF_OK && rowid)
-        rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (rowid, %C) SELECT x.%T, %C FROM "
-                 "%T x WHERE coalesce(%P, 0) AND NOT (%S)",
-                 ARGS(DELTA, NULL, j->spec->key[0], "x", j->stage, NULL, cond));
+    /* Staged rows that need no conversion are compared as they are (stage_keys). */
+    if (rc == BF_OK && rowid && j->s->stage_keys)
+        rc = stage_keys(j, &fast);
+    if (rc == BF_OK && fast)
+        staged = j->staged;
+    else if (rc == BF_OK && rowid)
+        rc = delta_copy(j, &j->staged, cond);
     else if (rc == BF_OK &&
              (rc = run(j, NULL, "CREATE UNIQUE INDEX temp.%T ON %T (%S)",
                        ARGS(DELTA_INDEX, DELTA, collated))) == BF_OK)
         rc = run(j, &j->staged, "INSERT OR IGNORE INTO temp.%T (%C) SELECT %C FROM %T x WHERE "
                  "coalesce(%P, 0) AND NOT (%S)", ARGS(DELTA, NULL, "x", j->stage, NULL, cond));
-    if (rc == BF_OK)
+    if (rc == BF_OK && !fast)
         rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage));
     bf__free(cond);
     bf__free(collated);
     if (rc == BF_OK && staged != j->staged)
         return delta_end(j);
     j->checked = rc == BF_OK;
+    j->raw = fast;
     if (rc == BF_OK)
         rc = delta_classify(j);
+    /* Removed rows are looked for by key in DELTA: only they need it filled. */
+    if (rc == BF_OK && j->raw && j->removed) {
+        int64_t copied = 0;
+
+        if ((rc = key_null(j, &cond, "x")) == BF_OK)
+            rc = delta_copy(j, &copied, cond);
+        bf__free(cond);
+        if (rc == BF_OK && copied != j->staged)
+            rc = bf__error(BF_E_INTERNAL, "batch %s of %s: %lld of %lld staged rows converted",
+                           bf_batch_label(j->batch), j->spec->table, (long long)copied,
+                           (long long)j->staged);
+        j->raw = rc != BF_OK;
+    }
     return rc;
 }
 

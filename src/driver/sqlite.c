@@ -6,7 +6,9 @@
  * the same pass, the scalar bf_bucket(x, n) used by bucket batch
  * predicates, the aggregate bf_batch_counts(x, bounds) that counts a
  * plan's rows per batch in one pass, and bf_profile(nf, nn, ns, ...), a
- * whole profile (rows, NULLs, sums, fingerprint) in one call per row.
+ * whole profile (rows, NULLs, sums, fingerprint) in one call per row, and
+ * bf_stage_keys(kinds, key, ok, ...), which tells a delta publish whether
+ * it may compare the staged rows without converting them first.
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -1075,6 +1077,124 @@ static void seg_final(sqlite3_context *ctx)
     bf__segacc_dispose(&agg->acc);
 }
 
+/*
+ * bf_stage_keys(kinds, key, ok, v1, ..): whether a delta publish may
+ * compare the staged rows as the job produced them, without converting them
+ * first (sql_write.c, stage_keys). Its result is the number of rows when
+ * every row is `ok` (1: the SQL layer's bounds test), has an INTEGER key
+ * that no other row has, and each vi fits its column's kind, one letter of
+ * `kinds` each: 'R' (a REAL column) a real or an integer of at most 2^53 in
+ * magnitude, 'T' (a TEXT column) text or a blob; NULL fits both. Else -1.
+ */
+struct sk_agg {
+    int64_t rows;
+    int bad;
+    int64_t *slots;       /* open addressing; EMPTY marks a free slot */
+    size_t cap, used;
+    int has_empty;        /* the key EMPTY itself was seen */
+};
+
+#define SK_EMPTY INT64_MIN
+#define SK_EXACT 9007199254740992.0 /* 2^53: every integer up to it is a double */
+
+static size_t sk_slot(int64_t key, size_t cap)
+{
+    return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+}
+
+/* Add key; 1 when it was there already, -1 when out of memory. */
+static int sk_add(struct sk_agg *a, int64_t key)
+{
+    size_t i;
+
+    if (key == SK_EMPTY) {
+        if (a->has_empty)
+            return 1;
+        a->has_empty = 1;
+        return 0;
+    }
+    if (2 * (a->used + 1) > a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 1024;
+        int64_t *slots = bf__malloc(cap * sizeof *slots);
+
+        if (!slots)
+            return -1;
+        for (size_t k = 0; k < cap; k++)
+            slots[k] = SK_EMPTY;
+        for (size_t k = 0; k < a->cap; k++) {
+            if (a->slots[k] == SK_EMPTY)
+                continue;
+            for (i = sk_slot(a->slots[k], cap); slots[i] != SK_EMPTY; i = (i + 1) & (cap - 1))
+                ;
+            slots[i] = a->slots[k];
+        }
+        bf__free(a->slots);
+        a->slots = slots;
+        a->cap = cap;
+    }
+    for (i = sk_slot(key, a->cap); a->slots[i] != SK_EMPTY; i = (i + 1) & (a->cap - 1))
+        if (a->slots[i] == key)
+            return 1;
+    a->slots[i] = key;
+    a->used++;
+    return 0;
+}
+
+static int sk_fits(char kind, sqlite3_value *v)
+{
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_NULL:
+        return 1;
+    case SQLITE_INTEGER: {
+        sqlite3_int64 i = sqlite3_value_int64(v);
+
+        return kind == 'R' && i >= -(sqlite3_int64)SK_EXACT && i <= (sqlite3_int64)SK_EXACT;
+    }
+    case SQLITE_FLOAT:
+        return kind == 'R';
+    default:
+        return kind == 'T';
+    }
+}
+
+static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sk_agg *a = sqlite3_aggregate_context(ctx, (int)sizeof *a);
+    const unsigned char *kinds;
+    int dup;
+
+    if (!a) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (a->bad)
+        return;
+    a->rows++;
+    kinds = sqlite3_value_text(argv[0]);
+    if (argc < 3 || !kinds || strlen((const char *)kinds) != (size_t)(argc - 3) ||
+        sqlite3_value_type(argv[1]) != SQLITE_INTEGER || sqlite3_value_int(argv[2]) != 1) {
+        a->bad = 1;
+        return;
+    }
+    for (int i = 3; i < argc; i++)
+        if (!sk_fits((char)kinds[i - 3], argv[i])) {
+            a->bad = 1;
+            return;
+        }
+    if ((dup = sk_add(a, sqlite3_value_int64(argv[1]))) < 0)
+        sqlite3_result_error_nomem(ctx);
+    a->bad = dup != 0;
+}
+
+static void sk_final(sqlite3_context *ctx)
+{
+    struct sk_agg *a = sqlite3_aggregate_context(ctx, 0);
+
+    sqlite3_result_int64(ctx, !a ? 0 : a->bad ? -1 : a->rows);
+    if (a)
+        bf__free(a->slots);
+}
+
 /* bf_segment_in(wanted, n, k1, ...): the parsed set is cached on the statement. */
 static void seg_in_free(void *p)
 {
@@ -1191,6 +1311,9 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, seg_step,
                                         seg_final, NULL);
     if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_stage_keys", -1, SQLITE_UTF8, NULL, NULL,
+                                        sk_step, sk_final, NULL);
+    if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_segment_in", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, seg_in_fn, NULL,
                                         NULL, NULL);
@@ -1228,9 +1351,11 @@ int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags)
     if ((rc = bf__sqlite_open(&conn, path, flags)) != BF_OK)
         return rc;
     rc = bf_driver_new_sql(out, &bf__sqlite_vtable, conn, bf__sqlite_close);
-    if (rc != BF_OK)
+    if (rc != BF_OK) {
         bf__sqlite_close(conn);
-    else
+    } else {
         bf__driver_sql(*out)->profile_shared = 1; /* our bf_profile reads each column once */
+        bf__driver_sql(*out)->stage_keys = 1;     /* and bf_stage_keys is ours */
+    }
     return rc;
 }

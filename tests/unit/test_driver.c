@@ -2785,10 +2785,26 @@ static const char *const delta_tables[] = {
     "b BLOB, u, i INT)", /* no primary key: published by delete and reinsert */
 };
 
+/*
+ * Scenes for the delta that compares the staged rows as they are (no
+ * converted copy first: sql_write.c, stage_keys). RAW_ALL: only what it
+ * takes: integer keys; in the REAL column r, numbers within 2^53 (or NULL);
+ * in the TEXT columns t and c, text, blobs or NULL; in every other column
+ * any adversarial value (text in the INT and NUMERIC columns is compared
+ * as storing converts it). RAW_ONE_OFF: the same plus one row it must not
+ * take as it is (raw_off picks which).
+ */
+enum { RAW_NO, RAW_ALL, RAW_ONE_OFF };
+static int scene_raw;
+static const char *const raw_reals[] = {"NULL", "1", "1.0", "-0.0", "0", "1e20", "2.5",
+                                        "9007199254740992", "-9007199254740992"};
+static const char *const raw_texts[] = {"NULL", "'1'", "'1.0'", "' 1'", "'a'", "'A'",
+                                        "'abc'", "x'01'", "x''", "''", "x'31'"};
+
 /* Key number k written the way `variant` and chance choose: 5, 5.0, '5'; 'k5', 'K5'. */
 static void key_literal(char *out, size_t size, size_t variant, unsigned k)
 {
-    unsigned how = rnd(3);
+    unsigned how = scene_raw ? 0 : rnd(3);
 
     if (variant == 1)
         snprintf(out, size, how == 0 ? "%u" : how == 1 ? "'k%u'" : "'K%u'", k);
@@ -2808,9 +2824,15 @@ static void random_row(const char *table, size_t variant, unsigned k, unsigned t
                            k % 2 ? "1" : rnd(2) ? "0" : "'0'", "");
     len += (size_t)snprintf(text + len, sizeof text - len, rnd(4) ? "%u" : "%u.0",
                             ts_lo + rnd(ts_span));
-    for (int c = 0; c < 7; c++)
-        len += (size_t)snprintf(text + len, sizeof text - len, ", %s",
-                                adversarial[rnd(BF_ARRAY_LEN(adversarial))]);
+    for (int c = 0; c < 7; c++) {
+        /* The columns r, n, t, c, b, u, i: r is REAL, t and c TEXT. */
+        const char *v = !scene_raw ? adversarial[rnd(BF_ARRAY_LEN(adversarial))]
+                        : c == 0   ? raw_reals[rnd(BF_ARRAY_LEN(raw_reals))]
+                        : c == 2 || c == 3 ? raw_texts[rnd(BF_ARRAY_LEN(raw_texts))]
+                                           : adversarial[rnd(BF_ARRAY_LEN(adversarial))];
+
+        len += (size_t)snprintf(text + len, sizeof text - len, ", %s", v);
+    }
     snprintf(text + len, sizeof text - len, ")");
     sql(text);
 }
@@ -2840,6 +2862,30 @@ static const char *dest_of(const char *table, bf_write_strategy strategy, char *
     else
         snprintf(buf, size, "%s", table);
     return buf;
+}
+
+/*
+ * One staged row (of the batch [10, 20), key 80) that the delta must convert
+ * before comparing: an integer beyond 2^53 in the REAL column (stored as
+ * the nearest real, which the integer does not equal), text there, a
+ * number in a TEXT column, a key that is not an INTEGER (text or real),
+ * a NULL key, or a key staged twice.
+ */
+static void raw_off(void)
+{
+    static const char *const rows[] = {
+        "INSERT INTO src VALUES (80, 1, 12, 9007199254740993, 1, 'x', 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (80, 1, 12, '2.5', 1, 'x', 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (80, 1, 12, 1, 1, 5, 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (80, 1, 12, 1, 1, 'x', 2.5, 1, 1, 1)",
+        "INSERT INTO src VALUES ('80', 1, 12, 1, 1, 'x', 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (80.0, 1, 12, 1, 1, 'x', 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (NULL, 1, 12, 1, 1, 'x', 'y', 1, 1, 1)",
+        "INSERT INTO src VALUES (80, 1, 12, 1, 1, 'x', 'y', 1, 1, 1), "
+        "(80, 1, 13, 2, 1, 'x', 'y', 1, 1, 1)",
+    };
+
+    sql(rows[rnd(BF_ARRAY_LEN(rows))]);
 }
 
 /*
@@ -2896,8 +2942,10 @@ static void delta_scene(size_t variant)
     if (rnd(10) == 0) {
         sql("INSERT INTO src SELECT id, g, 15, r, n, t, c, b, u, i FROM a WHERE ts < 10 LIMIT 1");
     }
-    if (rnd(15) == 0)
+    if (!scene_raw && rnd(15) == 0)
         sql("INSERT INTO src VALUES (NULL, 1, 12, 1, 1, 1, 1, 1, 1, 1)");
+    if (scene_raw == RAW_ONE_OFF)
+        raw_off();
     snprintf(text, sizeof text, delta_tables[variant], "b");
     sql(text);
     sql("INSERT INTO b SELECT * FROM a; COMMIT");
@@ -2929,6 +2977,12 @@ static void delta_publish_one(size_t variant, bf_write_strategy strategy, int de
     ck_assert_int_eq(bf_driver_stage(NULL, plain, &sb, plan, batch, 1), BF_OK);
     rca = bf_driver_publish(&ra, delta, &sa, plan, batch, 1, 1);
     rcb = bf_driver_publish(&rb, plain, &sb, plan, batch, 1, 1);
+    /* Whether the delta compared the staged rows as they are, as the scene meant it to. */
+    if (scene_raw)
+        ck_assert_msg(bf__driver_sql(delta)->raw_deltas == (scene_raw == RAW_ALL),
+                      "variant %zu, %s, seed %u: %lu publishes compared staged rows as they are",
+                      variant, bf_write_strategy_name(strategy), seed,
+                      bf__driver_sql(delta)->raw_deltas);
     ck_assert_msg((rca == BF_OK) == (rcb == BF_OK), "variant %zu, %s, seed %u: delta %d (%s), "
                   "reinsert %d (%s)", variant, bf_write_strategy_name(strategy), seed, rca,
                   bf_driver_last_error(delta), rcb, bf_driver_last_error(plain));
@@ -3023,6 +3077,29 @@ START_TEST(delta_publish_matches_delete_and_reinsert)
             for (size_t p = 0; p < BF_ARRAY_LEN(patterns); p++) {
                 rnd_state = 0x9e3779b97f4a7c15ull * (seed * 64 + v * 8 + p + 1);
                 delta_publish_one(v, patterns[p].strategy, patterns[p].delete_missing, seed);
+            }
+}
+END_TEST
+
+/*
+ * The same matrix where the staged rows can be compared as they are (the
+ * INTEGER PRIMARY KEY table, the overwriting patterns): the delta does so
+ * when every row allows it and converts them first when one does not, and
+ * either way leaves what deleting and reinserting leaves, finds nothing to
+ * write on a rerun, and restores exactly.
+ */
+START_TEST(delta_publish_compares_staged_rows_as_they_are)
+{
+    static const bf_write_strategy patterns[] = {
+        BF_WRITE_PARTITION_OVERWRITE, BF_WRITE_STAGING_SWAP, BF_WRITE_PARALLEL_VERSION};
+
+    for (int mode = RAW_ALL; mode <= RAW_ONE_OFF; mode++)
+        for (unsigned seed = 1; seed <= 16; seed++)
+            for (size_t p = 0; p < BF_ARRAY_LEN(patterns); p++) {
+                rnd_state = 0x9e3779b97f4a7c15ull * (seed * 64 + p + 1) + (uint64_t)mode;
+                scene_raw = mode;
+                delta_publish_one(0, patterns[p], 0, seed);
+                scene_raw = RAW_NO;
             }
 }
 END_TEST
@@ -3578,6 +3655,7 @@ static Suite *suite(void)
     tcase_add_test(tc, key_boundaries_refuse_keys_that_are_not_integers);
     tcase_add_test(tc, partitions_and_refresh_sql);
     tcase_add_test(tc, delta_publish_matches_delete_and_reinsert);
+    tcase_add_test(tc, delta_publish_compares_staged_rows_as_they_are);
     tcase_add_test(tc, delta_publish_writes_only_what_differs_and_restores);
     tcase_add_test(tc, delta_reruns_keep_the_first_pre_image);
     tcase_add_test(tc, delta_publish_never_scans_the_target);
