@@ -1097,9 +1097,14 @@ struct sk_agg {
 #define SK_EMPTY INT64_MIN
 #define SK_EXACT 9007199254740992.0 /* 2^53: every integer up to it is a double */
 
+/* Every bit of the key moves the slot (keys that differ only in high bits, say). */
 static size_t sk_slot(int64_t key, size_t cap)
 {
-    return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+    uint64_t x = (uint64_t)key;
+
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return (size_t)(x ^ (x >> 31)) & (cap - 1);
 }
 
 /* Add key; 1 when it was there already, -1 when out of memory. */
