@@ -1105,16 +1105,24 @@ static int delta_copy(struct job *j, int64_t *copied, const char *cond)
  *   does not equal) or text, and in a TEXT column a number (stored as its
  *   text, which the number does not equal). Either would only be written
  *   again unchanged, but a delta writes only what differs: such rows are
- *   converted first, as are all rows when a column is declared ANY.
+ *   converted first, as are all rows when a column is declared ANY, or
+ *   when the REAL and TEXT columns are more than the aggregate's
+ *   arguments may be (BF_AGG_MAX_ARGS).
  */
 static int stage_keys(struct job *j, int *fast)
 {
     char *letters = NULL, *cols = NULL;
     int64_t n = -1;
+    size_t args = 3;
     bf__sb lit, list;
     int rc = BF_OK;
 
     *fast = 0;
+    /* One argument per REAL or TEXT column, within what an aggregate may take. */
+    for (size_t i = 0; i < j->ncols; i++)
+        args += j->kinds[i] == 'R' || j->kinds[i] == 'T';
+    if (args > BF_AGG_MAX_ARGS)
+        return BF_OK;
     bf__sb_init(&lit);
     bf__sb_init(&list);
     bf__sb_appendc(&lit, '\'');

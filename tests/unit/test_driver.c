@@ -3173,6 +3173,64 @@ START_TEST(a_delta_compares_staged_values_as_the_columns_store_them)
 }
 END_TEST
 
+/*
+ * A table with more REAL and TEXT columns than an aggregate may take
+ * arguments (130 TEXT columns): the staged rows are converted first, and
+ * the delta publishes as it does elsewhere.
+ */
+START_TEST(a_wide_table_is_compared_after_its_copy)
+{
+    bf_plan *plan = key_plan("ts", 4);
+    const bf_batch *batch = bf_plan_batch(plan, 1);
+    bf_publish_result r = BF_PUBLISH_RESULT_INIT;
+    bf_driver *d, *plain;
+    bf_write_spec spec;
+    char *ddl = malloc(8192), *sel = malloc(8192);
+    size_t n = 0, m = 0;
+
+    ck_assert(ddl && sel);
+    n += (size_t)snprintf(ddl + n, 8192 - n, "CREATE TABLE %%s (id INTEGER PRIMARY KEY, ts INTEGER");
+    m += (size_t)snprintf(sel + m, 8192 - m, "SELECT id, ts");
+    for (int c = 0; c < 130; c++) {
+        n += (size_t)snprintf(ddl + n, 8192 - n, ", c%d TEXT", c);
+        m += (size_t)snprintf(sel + m, 8192 - m, ", c%d", c);
+    }
+    snprintf(ddl + n, 8192 - n, ")");
+    snprintf(sel + m, 8192 - m, " FROM src WHERE ts >= :lo AND ts < :hi");
+    for (int t = 0; t < 2; t++) {
+        char text[8300];
+
+        snprintf(text, sizeof text, ddl, t ? "wide2" : "wide");
+        sql(text);
+    }
+    sql("CREATE TABLE src AS SELECT * FROM wide;"
+        "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 29) "
+        "INSERT INTO wide (id, ts, c0, c129) SELECT i, i, 'a' || i, 'z' || i FROM k;"
+        "INSERT INTO wide2 SELECT * FROM wide;"
+        "INSERT INTO src SELECT * FROM wide WHERE ts >= 10 AND ts < 20;"
+        "UPDATE src SET c129 = 'changed' WHERE id = 15");
+    spec = id_spec("wide", sel);
+    d = open_driver();
+    plain = open_reinserting();
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, batch, 1), BF_OK);
+    ck_assert_msg(bf_driver_publish(&r, d, &spec, plan, batch, 1, 1) == BF_OK, "publish: %s",
+                  bf_driver_last_error(d));
+    ck_assert_uint_eq(bf__driver_sql(d)->raw_deltas, 0);
+    ck_assert_int_eq(r.updated, 1);
+    ck_assert_int_eq(r.written, 1);
+    spec.table = "wide2";
+    ck_assert_int_eq(bf_driver_stage(NULL, plain, &spec, plan, batch, 1), BF_OK);
+    ck_assert_int_eq(bf_driver_publish(NULL, plain, &spec, plan, batch, 1, 1), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "wide"), fp_of(d, "wide2"));
+    ck_assert_int_eq(query_int("SELECT count(*) FROM wide WHERE c129 = 'changed'"), 1);
+    free(ddl);
+    free(sel);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_driver_free(plain);
+}
+END_TEST
+
 /* ev: text keys (a rowid table whose rowids are not the key), ts in batches of 10. */
 static void delta_events(void)
 {
@@ -3717,6 +3775,7 @@ static Suite *suite(void)
     tcase_add_test(tc, delta_publish_matches_delete_and_reinsert);
     tcase_add_test(tc, delta_publish_compares_staged_rows_as_they_are);
     tcase_add_test(tc, a_delta_compares_staged_values_as_the_columns_store_them);
+    tcase_add_test(tc, a_wide_table_is_compared_after_its_copy);
     tcase_add_test(tc, delta_publish_writes_only_what_differs_and_restores);
     tcase_add_test(tc, delta_reruns_keep_the_first_pre_image);
     tcase_add_test(tc, delta_publish_never_scans_the_target);
