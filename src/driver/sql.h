@@ -27,18 +27,15 @@ typedef struct bf__sql {
      */
     int delta_off;
     /*
-     * The profile function also takes the shared-argument form (each column
-     * read once: sql_measure.c, pf_shared_args). Set by bf_driver_open_sqlite()
-     * for the built-in SQLite dialect's bf_profile only; a host's dialect gets
-     * the form of bf_sql_vtable.profile_function.
+     * The connection is the built-in SQLite driver's (set by
+     * bf_driver_open_sqlite()), with that dialect's own functions: its
+     * profile function also takes the shared-argument form (each column read
+     * once: sql_measure.c, pf_shared_args), and bf_stage_keys lets a delta
+     * publish compare staged rows that need no conversion straight from the
+     * staging table (sql_write.c, stage_keys). A host's dialect gets the form
+     * of bf_sql_vtable.profile_function and the converted copy.
      */
-    int profile_shared;
-    /*
-     * The connection has the built-in SQLite dialect's bf_stage_keys
-     * (sqlite.c): a delta publish may then compare staged rows that need no
-     * conversion straight from the staging table (sql_write.c, delta_begin).
-     */
-    int stage_keys;
+    int builtin_sqlite;
     /* Publishes whose delta compared the staged rows as they are (tests read it). */
     unsigned long raw_deltas;
     /*

@@ -340,7 +340,7 @@ static size_t arg_at(const char **args, size_t *n, const char *name)
 static int pf_fused(const struct scan *sc, const bf_profile_spec *spec,
                     const bf__profile_extra *extra)
 {
-    return extra && extra->all && sc->s->profile_shared &&
+    return extra && extra->all && sc->s->builtin_sqlite &&
            1 + (size_t)pf_fp_count(sc, spec) + spec->null_count + spec->sum_count +
                    sc->info->count <= BF_AGG_MAX_ARGS;
 }
@@ -354,7 +354,7 @@ static int pf_fused(const struct scan *sc, const bf_profile_spec *spec,
 static int pf_segfused(const struct scan *sc, const bf_profile_spec *spec,
                        const bf__profile_extra *extra)
 {
-    return extra && extra->segments && sc->s->profile_shared &&
+    return extra && extra->segments && sc->s->builtin_sqlite &&
            1 + (size_t)pf_fp_count(sc, spec) + spec->null_count + spec->sum_count +
                    extra->key_count + sc->info->count <= BF_AGG_MAX_ARGS &&
            extra->key_count + sc->info->count <= 128;
@@ -362,7 +362,7 @@ static int pf_segfused(const struct scan *sc, const bf_profile_spec *spec,
 
 /*
  * The shared-argument form of the built-in SQLite dialect's bf_profile
- * (bf__sql.profile_shared): each column is read once, the fingerprint
+ * (bf__sql.builtin_sqlite): each column is read once, the fingerprint
  * columns first, then the NULL-count and sum columns not read yet, after a
  * constant header 'R nf nn ns p1 .. pnn q1 .. qns' that says which argument
  * (0-based, after the header) each NULL count and each sum reads.
@@ -536,7 +536,7 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
         return rc;
     }
     bf__sb_init(&sb);
-    if (s->profile_shared) {
+    if (s->builtin_sqlite) {
         rc = pf_shared_args(s, &sb, sc, spec, nf, fused ? all : NULL, fused ? nall : 0,
                             segfused ? extra : NULL);
     } else {

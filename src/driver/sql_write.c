@@ -65,8 +65,7 @@ struct job {
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
     int delta;           /* the staged rows are in DELTA, converted as dest stores them */
-    int *typed;          /* per column: compare types too (see needs_typeof) */
-    char *kinds;         /* per column: its stage_kind */
+    char *kinds;         /* per column: its affinity (affinity_of), while a delta is made */
     int64_t staged;      /* rows in DELTA */
     int checked;         /* DELTA holds every staged row: all within the bounds, keys whole */
     int flagged;         /* DELTA_ROWS has the column ADDED */
@@ -98,7 +97,6 @@ static void job_dispose(struct job *j)
     bf__free(j->postfp);
     bf__free(j->dest);
     bf__free(j->qdest);
-    bf__free(j->typed);
     bf__free(j->kinds);
     bf__free(j->keep_key);
     bf__free(j->xmatch);
@@ -711,30 +709,12 @@ static int contains(const char *type, const char *word)
 }
 
 /*
- * Whether equal values of a column declared `type` can still differ in
- * type: only where nothing converts them, SQLite's BLOB affinity (no type,
- * or BLOB), and ANY (no affinity in a STRICT table). Every other affinity
- * turns an integral real into an integer (INTEGER, NUMERIC) or every
- * number into a real (REAL) or text (TEXT), in the table and in DELTA
- * alike, so there `IS` alone is exact.
+ * The affinity of a column declared `type`, after SQLite's rules: 'I'
+ * INTEGER or NUMERIC, 'R' REAL, 'T' TEXT, 0 BLOB (no type, or BLOB:
+ * nothing converts its values), and 'A' ANY, whose affinity depends on
+ * whether the table is STRICT.
  */
-static int needs_typeof(const char *type)
-{
-    if (contains(type, "ANY"))
-        return 1;
-    if (contains(type, "INT") || contains(type, "CHAR") || contains(type, "CLOB") ||
-        contains(type, "TEXT"))
-        return 0;
-    return !type[0] || contains(type, "BLOB");
-}
-
-/*
- * A column declared `type`, after SQLite's affinity rules, for stage_keys:
- * 'I' INTEGER or NUMERIC, 'R' REAL, 'T' TEXT, 0 BLOB (nothing converts its
- * values), and 'A' ANY, whose affinity depends on whether the table is
- * STRICT.
- */
-static char stage_kind(const char *type)
+static char affinity_of(const char *type)
 {
     if (contains(type, "ANY"))
         return 'A';
@@ -747,6 +727,18 @@ static char stage_kind(const char *type)
     if (contains(type, "REAL") || contains(type, "FLOA") || contains(type, "DOUB"))
         return 'R';
     return 'I';
+}
+
+/*
+ * Whether equal values of column i can still differ in type: only where
+ * nothing converts them, SQLite's BLOB affinity, and ANY (no affinity in a
+ * STRICT table). Every other affinity turns an integral real into an
+ * integer (INTEGER, NUMERIC) or every number into a real (REAL) or text
+ * (TEXT), in the table and in DELTA alike, so there `IS` alone is exact.
+ */
+static int needs_typeof(const struct job *j, size_t i)
+{
+    return j->kinds && (j->kinds[i] == 0 || j->kinds[i] == 'A');
 }
 
 /*
@@ -859,7 +851,7 @@ static int key_collated(struct job *j, char **out, int *binary, int *indexed)
  * compared byte for byte whatever the column's collation. So 1 and 1.0
  * differ, as do 'a' and 'A' under NOCASE; -0.0 and 0.0 do not, and neither
  * do two NULLs. typeof() only where the column's affinity lets 1 and 1.0
- * both stay (j->typed).
+ * both stay (needs_typeof).
  */
 static int same_values(struct job *j, char **out, const char *a, const char *b, const int *chosen)
 {
@@ -870,7 +862,7 @@ static int same_values(struct job *j, char **out, const char *a, const char *b, 
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         const char *parts[] = {"(", " IS ", " COLLATE BINARY AND typeof(", ") = typeof(", "))"};
         const char *side[] = {a, b, a, b};
-        size_t n = j->typed && j->typed[i] ? 4 : 2;
+        size_t n = needs_typeof(j, i) ? 4 : 2;
 
         if (chosen && !chosen[i])
             continue;
@@ -1034,16 +1026,19 @@ static int delta_classify(struct job *j)
     bf__sb_dispose(&val);
     if (rc != BF_OK)
         goto done;
-    /* From DELTA, or from the staged rows themselves when they need no conversion (j->raw). */
-    if ((rc = run(j, NULL, j->raw ? "CREATE TEMP TABLE %T AS SELECT %C%S FROM %T WHERE 0"
-                                  : "CREATE TEMP TABLE %T AS SELECT %C%S FROM temp.%T WHERE 0",
-                  ARGS(DELTA_ROWS, NULL, flag_default, j->raw ? j->dest : DELTA))) != BF_OK ||
-        (rc = run(j, &rows, j->raw ? "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM %T x LEFT JOIN "
-                                     "%T ON %M AND %P WHERE %S OR NOT (%S)"
-                                   : "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM temp.%T x LEFT "
-                                     "JOIN %T ON %M AND %P WHERE %S OR NOT (%S)",
-                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value, j->raw ? j->stage : DELTA,
-                       j->dest, j->qdest, "x", j->qdest, unmatched, same))) != BF_OK)
+    /*
+     * From DELTA, or from the staged rows themselves when they need no
+     * conversion (j->raw); DELTA_ROWS is made from a table with dest's
+     * affinities either way.
+     */
+    if ((rc = run(j, NULL, "CREATE TEMP TABLE %T AS SELECT %C%S FROM %S%T WHERE 0",
+                  ARGS(DELTA_ROWS, NULL, flag_default, j->raw ? "" : "temp.",
+                       j->raw ? j->dest : DELTA))) != BF_OK ||
+        (rc = run(j, &rows, "INSERT INTO temp.%T (%C%S) SELECT %C%S FROM %S%T x LEFT JOIN %T ON "
+                  "%M AND %P WHERE %S OR NOT (%S)",
+                  ARGS(DELTA_ROWS, NULL, flag_column, "x", flag_value, j->raw ? "" : "temp.",
+                       j->raw ? j->stage : DELTA, j->dest, j->qdest, "x", j->qdest, unmatched,
+                       same))) != BF_OK)
         goto done;
     if ((rc = query_int(j, &j->before, "SELECT count(*) FROM %T WHERE %P",
                         ARGS(j->dest, NULL))) != BF_OK)
@@ -1186,17 +1181,16 @@ static int delta_begin(struct job *j)
         bf_table_info_free(owned);
         return BF_OK;
     }
-    if (!(j->typed = bf__calloc(j->ncols ? j->ncols : 1, sizeof *j->typed)) ||
-        !(j->kinds = bf__calloc(j->ncols + 1, 1))) {
+    if (!(j->kinds = bf__malloc(j->ncols ? j->ncols : 1))) {
         bf_table_info_free(owned);
         return bf__nomem();
     }
+    /* A column dest does not describe is compared without typeof() and left unchecked ('I'). */
+    memset(j->kinds, 'I', j->ncols);
     for (size_t i = 0; i < j->ncols; i++)
         for (size_t c = 0; c < info->count; c++)
-            if (bf__sql_same_ident(info->columns[c].name, j->cols[i])) {
-                j->typed[i] = needs_typeof(info->columns[c].type);
-                j->kinds[i] = stage_kind(info->columns[c].type);
-            }
+            if (bf__sql_same_ident(info->columns[c].name, j->cols[i]))
+                j->kinds[i] = affinity_of(info->columns[c].type);
     bf_table_info_free(owned);
     /* A table made from dest's columns has their affinities: it converts values as dest does. */
     if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(DELTA))) != BF_OK ||
@@ -1234,7 +1228,7 @@ static int delta_begin(struct job *j)
     if (rc == BF_OK && (rc = key_collated(j, &collated, binary, &indexed)) == BF_OK)
         for (size_t i = 0; i < j->ncols; i++)
             for (size_t k = 0; k < j->spec->key_count; k++)
-                j->keep_key[i] |= binary[k] && !j->typed[i] &&
+                j->keep_key[i] |= binary[k] && !needs_typeof(j, i) &&
                                   bf__sql_same_ident(j->cols[i], j->spec->key[k]);
     bf__free(binary);
     /*
@@ -1259,7 +1253,7 @@ static int delta_begin(struct job *j)
     if (rc == BF_OK)
         rc = key_null(j, &cond, "x");
     /* Staged rows that need no conversion are compared as they are (stage_keys). */
-    if (rc == BF_OK && rowid && j->s->stage_keys)
+    if (rc == BF_OK && rowid && j->s->builtin_sqlite)
         rc = stage_keys(j, &fast);
     if (rc == BF_OK && fast)
         staged = j->staged;
@@ -1272,10 +1266,11 @@ static int delta_begin(struct job *j)
                  "coalesce(%P, 0) AND NOT (%S)", ARGS(DELTA, NULL, "x", j->stage, NULL, cond));
     if (rc == BF_OK && !fast)
         rc = query_int(j, &staged, "SELECT count(*) FROM %T", ARGS(j->stage));
-    bf__free(cond);
     bf__free(collated);
-    if (rc == BF_OK && staged != j->staged)
+    if (rc == BF_OK && staged != j->staged) {
+        bf__free(cond);
         return delta_end(j);
+    }
     j->checked = rc == BF_OK;
     j->raw = fast;
     if (rc == BF_OK)
@@ -1284,15 +1279,14 @@ static int delta_begin(struct job *j)
     if (rc == BF_OK && j->raw && j->removed) {
         int64_t copied = 0;
 
-        if ((rc = key_null(j, &cond, "x")) == BF_OK)
-            rc = delta_copy(j, &copied, cond);
-        bf__free(cond);
+        rc = delta_copy(j, &copied, cond);
         if (rc == BF_OK && copied != j->staged)
             rc = bf__error(BF_E_INTERNAL, "batch %s of %s: %lld of %lld staged rows converted",
                            bf_batch_label(j->batch), j->spec->table, (long long)copied,
                            (long long)j->staged);
         j->raw = rc != BF_OK;
     }
+    bf__free(cond);
     return rc;
 }
 

@@ -1356,11 +1356,9 @@ int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags)
     if ((rc = bf__sqlite_open(&conn, path, flags)) != BF_OK)
         return rc;
     rc = bf_driver_new_sql(out, &bf__sqlite_vtable, conn, bf__sqlite_close);
-    if (rc != BF_OK) {
+    if (rc != BF_OK)
         bf__sqlite_close(conn);
-    } else {
-        bf__driver_sql(*out)->profile_shared = 1; /* our bf_profile reads each column once */
-        bf__driver_sql(*out)->stage_keys = 1;     /* and bf_stage_keys is ours */
-    }
+    else
+        bf__driver_sql(*out)->builtin_sqlite = 1; /* our bf_profile and bf_stage_keys */
     return rc;
 }

@@ -1956,8 +1956,8 @@ START_TEST(profile_aggregate_matches_plain_sql)
      * sum column at once, text that is a number included.
      */
     classic = open_sql_vtable(&bf__sqlite_vtable);
-    ck_assert_int_eq(bf__driver_sql(d)->profile_shared, 1);
-    ck_assert_int_eq(bf__driver_sql(classic)->profile_shared, 0);
+    ck_assert_int_eq(bf__driver_sql(d)->builtin_sqlite, 1);
+    ck_assert_int_eq(bf__driver_sql(classic)->builtin_sqlite, 0);
     for (int fp = 0; fp < 2; fp++) {
         ps.fingerprint = fp;
         ck_assert_int_eq(assert_same_profile(d, old, "x", &ps, NULL, NULL), BF_OK);

@@ -203,11 +203,11 @@ START_TEST(segments_ride_in_the_profile_aggregate)
                 spec.sum_count = 1;
                 ck_assert_int_eq(bf__rows_new(&extra.segments, names, 3), BF_OK);
                 ck_assert_int_eq(bf__profile_new(&p, &spec), BF_OK);
-                s->profile_shared = shared;
+                s->builtin_sqlite = shared;
                 ck_assert_msg(bf__sql_profile_with(s, p, &extra, "t", &spec, plan, b) == BF_OK,
                               "%lld segments, shared %d: %s", (long long)counts[c], shared,
                               bf_last_error());
-                s->profile_shared = 1;
+                s->builtin_sqlite = 1;
                 segs[shared] = extra.segments;
                 rows[shared] = bf_profile_rows(p);
                 bf_profile_free(p);
