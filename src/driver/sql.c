@@ -622,6 +622,9 @@ static void sql_free(void *ud)
 
     if (s->free_ud)
         s->free_ud(s->ud);
+    for (size_t i = 0; i < s->probe_memo_count; i++)
+        bf__free(s->probe_memo[i]);
+    bf__free(s->probe_memo);
     bf__free(s);
 }
 

@@ -17,6 +17,9 @@
  */
 #define BF_AGG_MAX_ARGS 100
 
+/* The most references probes the built-in profile aggregate counts itself (sqlite.c, pf_probe). */
+#define BF_PROFILE_PROBES_MAX 8
+
 typedef struct bf__sql {
     bf_sql_vtable vt;
     void *ud;
@@ -38,6 +41,16 @@ typedef struct bf__sql {
     int builtin_sqlite;
     /* Publishes whose delta compared the staged rows as they are (tests read it). */
     unsigned long raw_deltas;
+    /*
+     * References probes that the built-in profile aggregate left undecided
+     * on this connection (a parent too large to read whole, or a child value
+     * that is not an integer): "table\x1fcolumn\x1fparent query" each.
+     * Later profiles join to those parents instead (sql_measure.c,
+     * probe_plan). `probes_counted`: probes the aggregate decided (tests).
+     */
+    char **probe_memo;
+    size_t probe_memo_count;
+    unsigned long probes_counted;
     /*
      * Set through bf__driver_consume_staging(): a publish that succeeds
      * drops the staging table it published from, in its own transaction,

@@ -361,6 +361,20 @@ static int pf_segfused(const struct scan *sc, const bf_profile_spec *spec,
 }
 
 /*
+ * How a profile's scan counts each references probe (how[i]): a correlated
+ * NOT EXISTS, a join to the parent (probe_joins), or, with the built-in
+ * SQLite dialect, counted by its profile aggregate itself, which reads a
+ * small parent once instead of looking each row up in it (sqlite.c,
+ * struct pf_probe). The parent's query of a counted probe is bound as
+ * :bf_pq<k>, k counting the counted probes.
+ */
+enum { PROBE_EXISTS, PROBE_JOIN, PROBE_COUNT };
+
+static const char *const probe_binds[BF_PROFILE_PROBES_MAX] = {
+    "bf_pq0", "bf_pq1", "bf_pq2", "bf_pq3", "bf_pq4", "bf_pq5", "bf_pq6", "bf_pq7",
+};
+
+/*
  * The shared-argument form of the built-in SQLite dialect's bf_profile
  * (bf__sql.builtin_sqlite): each column is read once, the fingerprint
  * columns first, then the NULL-count and sum columns not read yet, after a
@@ -369,12 +383,14 @@ static int pf_segfused(const struct scan *sc, const bf_profile_spec *spec,
  */
 static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
                           const bf_profile_spec *spec, size_t nf, const char *const *all,
-                          size_t nall, const bf__profile_extra *segs)
+                          size_t nall, const bf__profile_extra *segs,
+                          const bf__profile_extra *extra, const int *how)
 {
     const char **args;
-    size_t n = nf;
+    size_t n = nf, nprobe = extra ? extra->probe_count : 0, counted = 0;
     size_t total = nf + spec->null_count + spec->sum_count + nall +
-                   (segs ? segs->key_count + sc->info->count : 0);
+                   (segs ? segs->key_count + sc->info->count : 0) + nprobe;
+    size_t child[BF_PROFILE_PROBES_MAX];
     int rc = BF_OK;
 
     if (!(args = bf__calloc(total ? total : 1, sizeof *args)))
@@ -403,11 +419,24 @@ static int pf_shared_args(const bf__sql *s, bf__sb *sb, const struct scan *sc,
         for (size_t i = 0; i < sc->info->count; i++)
             bf__sb_appendf(sb, " %zu", arg_at(args, &n, sc->info->columns[i].name));
     }
+    /*
+     * The references probes the aggregate counts: each child column's
+     * argument, then its parent's query, bound after every column.
+     */
+    for (size_t i = 0; i < nprobe; i++)
+        if (how[i] == PROBE_COUNT)
+            child[counted++] = arg_at(args, &n, extra->probes[i].columns[0]);
+    if (counted)
+        bf__sb_appendf(sb, " P %zu", counted);
+    for (size_t k = 0; k < counted; k++)
+        bf__sb_appendf(sb, " %zu %zu", child[k], n + k);
     bf__sb_appendc(sb, '\'');
     for (size_t i = 0; i < n && rc == BF_OK; i++) {
         bf__sb_append(sb, ", ");
         rc = bf__sql_ident(s, sb, args[i]);
     }
+    for (size_t k = 0; k < counted; k++)
+        bf__sb_appendf(sb, ", :%s", probe_binds[k]);
     bf__free(args);
     return rc;
 }
@@ -438,6 +467,81 @@ static int probe_joins(struct scan *sc, const bf__profile_extra *extra, int *joi
         if (extra->probes[i].count == 1 && !bf__sql_same_ident(sc->table, alias))
             rc = bf__sql_rowid_column(sc->s, extra->probes[i].parent, NULL,
                                       extra->probes[i].parent_columns[0], &joined[i]);
+    }
+    return rc;
+}
+
+/* What the connection remembers of an undecided probe: its table, column and parent query. */
+static char *probe_memo_key(const char *table, const bf__orphan_probe *p, const char *query)
+{
+    return bf__asprintf("%s\x1f%s\x1f%s", table, p->columns[0], query);
+}
+
+static int probe_memo_has(const bf__sql *s, const char *key)
+{
+    for (size_t i = 0; i < s->probe_memo_count; i++)
+        if (strcmp(s->probe_memo[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Remember key (taken, also on failure). */
+static int probe_memo_add(bf__sql *s, char *key)
+{
+    char **memo = bf__realloc(s->probe_memo, (s->probe_memo_count + 1) * sizeof *memo);
+
+    if (!memo) {
+        bf__free(key);
+        return bf__nomem();
+    }
+    s->probe_memo = memo;
+    s->probe_memo[s->probe_memo_count++] = key;
+    return BF_OK;
+}
+
+/*
+ * Fill how[] (zeroed) and, for each probe the aggregate counts, queries[i]
+ * ("SELECT <parent rowid column> FROM <parent>", the caller frees): the
+ * probes that would join, up to BF_PROFILE_PROBES_MAX of them while the
+ * binds have room, and not remembered as undecided on this connection.
+ */
+static int probe_plan(struct scan *sc, const bf__profile_extra *extra, int *how, char **queries)
+{
+    size_t counted = 0;
+    int rc = probe_joins(sc, extra, how);
+
+    for (size_t i = 0; i < extra->probe_count && rc == BF_OK && sc->s->builtin_sqlite; i++) {
+        const bf__orphan_probe *p = &extra->probes[i];
+        char *key = NULL;
+        bf__sb sb;
+
+        if (how[i] != PROBE_JOIN || counted == BF_PROFILE_PROBES_MAX ||
+            sc->binds.count + counted >= BF_BINDS_MAX)
+            continue;
+        bf__sb_init(&sb);
+        bf__sb_append(&sb, "SELECT ");
+        rc = bf__sql_ident(sc->s, &sb, p->parent_columns[0]);
+        bf__sb_append(&sb, " FROM ");
+        if (rc == BF_OK)
+            rc = bf__sql_ident(sc->s, &sb, p->parent);
+        if (rc != BF_OK) {
+            bf__sb_dispose(&sb);
+            break;
+        }
+        if ((rc = bf__sql_text(&sb, &queries[i])) != BF_OK)
+            break;
+        if (!(key = probe_memo_key(sc->table, p, queries[i]))) {
+            rc = bf__nomem();
+            break;
+        }
+        if (probe_memo_has(sc->s, key)) {
+            bf__free(queries[i]);
+            queries[i] = NULL;
+        } else {
+            how[i] = PROBE_COUNT;
+            counted++;
+        }
+        bf__free(key);
     }
     return rc;
 }
@@ -516,29 +620,46 @@ static int probe_sql(const bf__sql *s, bf__sb *sb, const char *table, const bf__
 }
 
 /*
+ * Append " FROM table<joins> WHERE <the batch>" to sb, `from` holding the
+ * joins (disposed of here). On failure sb is disposed of too.
+ */
+static int scan_from(struct scan *sc, bf__sb *sb, bf__sb *from, int rc)
+{
+    char *joins = NULL, *tail = NULL;
+
+    if (rc == BF_OK)
+        rc = bf__sql_text(from, &joins);
+    else
+        bf__sb_dispose(from);
+    if (rc == BF_OK)
+        rc = scan_build(sc, &tail, " FROM %T%S WHERE %P", ARGS(sc->table, joins, NULL));
+    if (rc == BF_OK)
+        bf__sb_append(sb, tail);
+    else
+        bf__sb_dispose(sb);
+    bf__free(tail);
+    bf__free(joins);
+    return rc;
+}
+
+/*
  * SELECT f(nf, nn, ns, f1.., n1.., s1..), min(m1), max(m1), ... FROM t WHERE batch
  * (or f('R ...', ...), the shared-argument form, where the dialect has it).
  */
 static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size_t nf,
-                  const char *const *all, size_t nall, const bf__profile_extra *extra)
+                  const char *const *all, size_t nall, const bf__profile_extra *extra,
+                  const int *how)
 {
     const bf__sql *s = sc->s;
     bf__sb sb, from;
-    char *tail = NULL, *joins = NULL;
     size_t nprobe = extra ? extra->probe_count : 0;
     int fused = pf_fused(sc, spec, extra), segfused = pf_segfused(sc, spec, extra);
-    int rc = BF_OK, *joined = bf__calloc(nprobe + 1, sizeof *joined);
+    int rc = BF_OK;
 
-    if (!joined)
-        return bf__nomem();
-    if (nprobe && (rc = probe_joins(sc, extra, joined)) != BF_OK) {
-        bf__free(joined);
-        return rc;
-    }
     bf__sb_init(&sb);
     if (s->builtin_sqlite) {
         rc = pf_shared_args(s, &sb, sc, spec, nf, fused ? all : NULL, fused ? nall : 0,
-                            segfused ? extra : NULL);
+                            segfused ? extra : NULL, extra, how);
     } else {
         bf__sb_appendf(&sb, "SELECT %s(%zu, %zu, %zu", s->vt.profile_function, nf,
                        spec->null_count, spec->sum_count);
@@ -578,25 +699,14 @@ static int pf_sql(struct scan *sc, char **out, const bf_profile_spec *spec, size
     }
     bf__sb_init(&from);
     for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
-        rc = probe_sql(s, &sb, sc->table, &extra->probes[i], joined[i], i);
-        if (rc == BF_OK && joined[i])
+        if (how[i] == PROBE_COUNT)
+            continue;
+        rc = probe_sql(s, &sb, sc->table, &extra->probes[i], how[i] == PROBE_JOIN, i);
+        if (rc == BF_OK && how[i] == PROBE_JOIN)
             rc = probe_join(s, &from, sc->table, &extra->probes[i], i);
     }
-    if (rc == BF_OK)
-        rc = bf__sql_text(&from, &joins);
-    else
-        bf__sb_dispose(&from);
-    if (rc == BF_OK)
-        rc = scan_build(sc, &tail, " FROM %T%S WHERE %P", ARGS(sc->table, joins, NULL));
-    if (rc == BF_OK)
-        bf__sb_append(&sb, tail);
-    bf__free(tail);
-    bf__free(joins);
-    bf__free(joined);
-    if (rc != BF_OK) {
-        bf__sb_dispose(&sb);
+    if ((rc = scan_from(sc, &sb, &from, rc)) != BF_OK)
         return rc;
-    }
     return bf__sql_text(&sb, out);
 }
 
@@ -711,17 +821,102 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
     return rc;
 }
 
+/*
+ * A counted probe's result in the profile's first line, at *q: " p?"
+ * (undecided, *undecided set) or " p<nulls>:<orphans>". Advances *q.
+ */
+static int probe_parse(const bf__sql *s, const char **q, const char *end,
+                       bf__orphan_probe *p, int *undecided)
+{
+    char num[48], *stop, *colon;
+    const char *t = *q + 2, *sp;
+    size_t len;
+
+    if (end - *q < 3 || memcmp(*q, " p", 2) != 0)
+        return pf_bad(s);
+    sp = memchr(t, ' ', (size_t)(end - t));
+    len = sp ? (size_t)(sp - t) : (size_t)(end - t);
+    *q = t + len;
+    if (len == 1 && *t == '?') {
+        *undecided = 1;
+        return BF_OK;
+    }
+    if (len >= sizeof num)
+        return pf_bad(s);
+    memcpy(num, t, len);
+    num[len] = '\0';
+    if (!(colon = strchr(num, ':')))
+        return pf_bad(s);
+    p->nulls = strtoll(num, &stop, 10);
+    if (stop != colon || p->nulls < 0)
+        return pf_bad(s);
+    p->orphans = strtoll(colon + 1, &stop, 10);
+    return *stop || stop == colon + 1 || p->orphans < 0 ? pf_bad(s) : BF_OK;
+}
+
+/*
+ * A probe the aggregate left undecided, counted alone with the join it
+ * would have had (probe_sql, probe_join) over the same rows.
+ */
+static int probe_alone(struct scan *sc, bf__orphan_probe *p, size_t i)
+{
+    bf__sb sb, from;
+    bf__stmt st;
+    bf_value v;
+    char *sql = NULL;
+    int64_t *dst[2] = {&p->nulls, &p->orphans};
+    int rc;
+
+    bf__sb_init(&sb);
+    bf__sb_init(&from);
+    bf__sb_append(&sb, "SELECT 0");
+    rc = probe_sql(sc->s, &sb, sc->table, p, 1, i);
+    if (rc == BF_OK)
+        rc = probe_join(sc->s, &from, sc->table, p, i);
+    if ((rc = scan_from(sc, &sb, &from, rc)) == BF_OK)
+        rc = bf__sql_text(&sb, &sql);
+    if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
+        rc = bf__stmt_step(&st);
+        if (rc == BF_SQL_ROW) {
+            rc = BF_OK;
+            /* sum() of no rows is NULL: no row counted. */
+            for (int k = 0; k < 2 && rc == BF_OK; k++)
+                if ((rc = bf__stmt_column(&st, 1 + k, &v)) == BF_OK)
+                    *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
+        } else if (rc == BF_SQL_DONE) {
+            rc = bf__error(BF_E_DRIVER, "references probe of %s: no row", sc->table);
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    return rc;
+}
+
 /* The whole profile in one statement around the dialect's profile aggregate. */
 static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spec, size_t nf,
                       const char *const *all, size_t nall, const bf__profile_extra *extra)
 {
     bf__stmt st;
     bf_value v;
-    char *sql = NULL;
-    int rc = pf_sql(sc, &sql, spec, nf, all, nall, extra);
+    char *sql = NULL, **queries = NULL;
+    size_t nprobe = extra ? extra->probe_count : 0, counted = 0;
     int at = 1 + 2 * (int)spec->minmax_count;
     int fused = pf_fused(sc, spec, extra), segfused = pf_segfused(sc, spec, extra);
+    int *how = bf__calloc(nprobe + 1, sizeof *how), *undecided = bf__calloc(nprobe + 1, sizeof *undecided);
+    int rc = how && undecided && (queries = bf__calloc(nprobe + 1, sizeof *queries)) ? BF_OK
+                                                                                   : bf__nomem();
 
+    if (rc == BF_OK && nprobe)
+        rc = probe_plan(sc, extra, how, queries);
+    for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
+        if (how[i] == PROBE_COUNT) {
+            bf_value q = {BF_VALUE_TEXT, 0, 0.0, queries[i], strlen(queries[i])};
+
+            bf__binds_value(&sc->binds, probe_binds[counted++], &q);
+        }
+    }
+    if (rc == BF_OK)
+        rc = pf_sql(sc, &sql, spec, nf, all, nall, extra, how);
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
         if (rc == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK) {
@@ -732,7 +927,25 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
 
             if (nl)
                 head.len = (size_t)(nl - v.s);
-            rc = pf_fill(sc->s, p, spec, nf, &head, fused ? extra->all : NULL);
+            /* The counted probes end the first line, each " p...". */
+            if (counted && head.type == BF_VALUE_TEXT && head.s) {
+                const char *q = head.s, *end = head.s + head.len;
+
+                while (q + 1 < end && !(q[0] == ' ' && q[1] == 'p'))
+                    q++;
+                head.len = (size_t)(q - head.s);
+                for (size_t i = 0; i < nprobe && rc == BF_OK; i++)
+                    if (how[i] == PROBE_COUNT)
+                        rc = probe_parse(sc->s, &q, end, &extra->probes[i], &undecided[i]);
+                if (rc == BF_OK && q != end)
+                    rc = pf_bad(sc->s);
+            } else if (counted) { /* no rows: none counted */
+                for (size_t i = 0; i < nprobe; i++)
+                    if (how[i] == PROBE_COUNT)
+                        extra->probes[i].nulls = extra->probes[i].orphans = 0;
+            }
+            if (rc == BF_OK)
+                rc = pf_fill(sc->s, p, spec, nf, &head, fused ? extra->all : NULL);
             if (rc == BF_OK && segfused && v.type == BF_VALUE_TEXT)
                 rc = nl ? bf__segacc_parse(extra->segments, nl + 1)
                         : bf__error(BF_E_DRIVER, "profile of %s: the aggregate gave no "
@@ -758,9 +971,11 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
                              sc->s->vt.dialect ? sc->s->vt.dialect : "driver",
                              sc->s->vt.segments_function);
         /* sum() of no rows is NULL: no row counted. */
-        for (size_t i = 0; extra && i < extra->probe_count && rc == BF_OK; i++) {
+        for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
             int64_t *dst[2] = {&extra->probes[i].nulls, &extra->probes[i].orphans};
 
+            if (how[i] == PROBE_COUNT)
+                continue;
             for (int k = 0; k < 2 && rc == BF_OK; k++)
                 if ((rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
                     *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
@@ -770,6 +985,26 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
         }
         bf__stmt_finalize(&st);
     }
+    /* Undecided: counted again with the join, which later profiles use from the start. */
+    for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
+        char *key;
+
+        if (how[i] != PROBE_COUNT)
+            continue;
+        if (!undecided[i]) {
+            sc->s->probes_counted++;
+            continue;
+        }
+        if ((rc = probe_alone(sc, &extra->probes[i], i)) != BF_OK)
+            break;
+        key = probe_memo_key(sc->table, &extra->probes[i], queries[i]);
+        rc = key ? probe_memo_add(sc->s, key) : bf__nomem();
+    }
+    for (size_t i = 0; queries && i < nprobe; i++)
+        bf__free(queries[i]);
+    bf__free(queries);
+    bf__free(how);
+    bf__free(undecided);
     bf__free(sql);
     return rc;
 }

@@ -378,6 +378,83 @@ static void fp_final(sqlite3_context *ctx)
 }
 
 /*
+ * Integer keys, each with a count: open addressing, for bf_stage_keys
+ * (are the keys unique?) and bf_profile's references probes (how many rows
+ * hold each key, and was it found in the parent?).
+ */
+struct km_slot {
+    int64_t key, n; /* n 0: a free slot */
+};
+
+struct keymap {
+    struct km_slot *slots;
+    size_t cap, used;
+};
+
+/* Every bit of the key moves the slot (keys that differ only in high bits, say). */
+static size_t km_slot(int64_t key, size_t cap)
+{
+    uint64_t x = (uint64_t)key;
+
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return (size_t)(x ^ (x >> 31)) & (cap - 1);
+}
+
+/* The slot of key, or NULL when it has none. */
+static struct km_slot *km_find(const struct keymap *m, int64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = km_slot(key, m->cap); m->slots[i].n; i = (i + 1) & (m->cap - 1))
+        if (m->slots[i].key == key)
+            return &m->slots[i];
+    return NULL;
+}
+
+/*
+ * The count of key, to add to: 0 when it is new (its slot is then taken
+ * once the caller adds to it, which it must). NULL without memory.
+ */
+static int64_t *km_at(struct keymap *m, int64_t key)
+{
+    struct km_slot *slot = km_find(m, key);
+    size_t i;
+
+    if (slot)
+        return &slot->n;
+    if (2 * (m->used + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 1024;
+        struct km_slot *slots = bf__calloc(cap, sizeof *slots);
+
+        if (!slots)
+            return NULL;
+        for (size_t k = 0; k < m->cap; k++) {
+            if (!m->slots[k].n)
+                continue;
+            for (i = km_slot(m->slots[k].key, cap); slots[i].n; i = (i + 1) & (cap - 1))
+                ;
+            slots[i] = m->slots[k];
+        }
+        bf__free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    for (i = km_slot(key, m->cap); m->slots[i].n; i = (i + 1) & (m->cap - 1))
+        ;
+    m->slots[i].key = key;
+    m->used++;
+    return &m->slots[i].n;
+}
+
+static void km_dispose(struct keymap *m)
+{
+    bf__free(m->slots);
+    m->slots = NULL;
+    m->cap = m->used = 0;
+}
+
+/*
  * bf_profile(nf, nn, ns, f1.., n1.., s1..): the profile's row count, NULL
  * counts, sums and fingerprint in one call per row
  * (bf_sql_vtable.profile_function). Each sum is SQLite's own sum(): the
@@ -390,6 +467,24 @@ struct sum_acc {
     double r, err;
     int64_t i, cnt;
     unsigned char approx, ovrfl;
+};
+
+/*
+ * One references probe of bf_profile's shared form (' P'): the rows whose
+ * value of one argument is no key of a parent, given by a query that
+ * selects the parent's rowid. The child's integers are counted per value
+ * as the rows go by; the parent is read once at the end, when it has at
+ * most a few times as many rows as were scanned. Any other value (text, a
+ * real, a blob), or a larger parent, leaves the probe undecided: the SQL
+ * layer then counts with its join, whose rules for such values this does
+ * not repeat.
+ */
+struct pf_probe {
+    int arg;             /* the child's argument */
+    char *query;         /* the parent's keys: "SELECT <rowid column> FROM <parent>" */
+    int64_t nulls;
+    int undecided;
+    struct keymap keys;  /* each integer the child holds, with its rows */
 };
 
 struct pf_agg {
@@ -409,6 +504,8 @@ struct pf_agg {
     int skc, snc;         /* of skc key arguments, over snc column arguments */
     int *skidx, *scidx;
     bf__segacc seg;       /* its accumulator, from the first row on */
+    int np;               /* shared form: references probes, or 0 */
+    struct pf_probe *probes;
 };
 
 static void kbn_step(struct sum_acc *p, double r)
@@ -541,8 +638,11 @@ static int pf_args(const unsigned char **p, int64_t n, int argc, int *out)
  * a(r1 + 1) .. a(rna + 1) in that order, given as one more word at the end;
  * and then with ' S n kc k1 .. kkc nc c1 .. cnc': the segment fingerprints
  * bf_segment_fingerprints(n, kc, keys.., columns..) gives, of the keys
- * a(k + 1) and the columns a(c + 1), after a newline at the end. Returns 1,
- * 0 for bad arguments, -1 without memory for the segments.
+ * a(k + 1) and the columns a(c + 1), after a newline at the end; and then
+ * with ' P np c1 q1 .. cnp qnp': references probes (struct pf_probe), of
+ * the column a(ci + 1) against the parent's keys that the text a(qi + 1)
+ * selects, each " p<nulls>:<orphans>" or " p?" at the end of the first
+ * line. Returns 1, 0 for bad arguments, -1 without memory.
  */
 static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
 {
@@ -593,6 +693,26 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
             a->segn = n;
             a->skc = (int)kc;
             a->snc = (int)nc;
+        }
+        /* ' P np c1 q1 .. cnp qnp': references probes, of column ci against the query qi. */
+        if (h[0] == ' ' && h[1] == 'P') {
+            int64_t np;
+            int at[2];
+
+            h += 2;
+            if ((np = pf_number(&h)) < 1 || np > BF_PROFILE_PROBES_MAX)
+                return 0;
+            if (!(a->probes = bf__calloc((size_t)np, sizeof *a->probes)))
+                return -1;
+            a->np = (int)np;
+            for (int i = 0; i < a->np; i++) {
+                if (!pf_args(&h, 2, argc, at) || sqlite3_value_type(argv[at[1]]) != SQLITE_TEXT)
+                    return 0;
+                a->probes[i].arg = at[0];
+                a->probes[i].query = bf__strdup((const char *)sqlite3_value_text(argv[at[1]]));
+                if (!a->probes[i].query)
+                    return -1;
+            }
         }
         if (*h)
             return 0;
@@ -675,6 +795,29 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
     }
+    /* Before the sums, which may turn a text argument into a number. */
+    for (int i = 0; i < a->np; i++) {
+        struct pf_probe *p = &a->probes[i];
+        int64_t *n;
+
+        switch (sqlite3_value_type(argv[p->arg])) {
+        case SQLITE_NULL:
+            p->nulls++;
+            break;
+        case SQLITE_INTEGER:
+            if (p->undecided)
+                break;
+            if (!(n = km_at(&p->keys, sqlite3_value_int64(argv[p->arg])))) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+            (*n)++;
+            break;
+        default:
+            p->undecided = 1;
+            km_dispose(&p->keys);
+        }
+    }
     for (int i = 0; i < a->nn; i++)
         a->nulls[i] += sqlite3_value_type(argv[a->nidx[i]]) == SQLITE_NULL;
     for (int i = 0; i < a->ns; i++)
@@ -709,6 +852,86 @@ static int sum_text(sqlite3_context *ctx, sqlite3_str *str, const struct sum_acc
     return 1;
 }
 
+static void pf_probes_dispose(struct pf_agg *a)
+{
+    for (int i = 0; i < a->np; i++) {
+        bf__free(a->probes[i].query);
+        km_dispose(&a->probes[i].keys);
+    }
+    bf__free(a->probes);
+    a->probes = NULL;
+    a->np = 0;
+}
+
+/*
+ * Read probe p's parent, at most `cap` keys, marking each the child holds
+ * as found (its count negated). 1 when read whole, 0 when the parent has
+ * more keys or one that is not an integer (undecided), -1 with the
+ * connection's error in *err (to sqlite3_free), -2 without memory.
+ */
+static int pf_probe_parent(sqlite3 *db, struct pf_probe *p, int64_t cap, char **err)
+{
+    char *sql = sqlite3_mprintf("%s LIMIT %lld", p->query, (long long)cap + 1);
+    sqlite3_stmt *st = NULL;
+    int64_t seen = 0;
+    int rc;
+
+    if (!sql)
+        return -2;
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct km_slot *slot;
+
+            if (++seen > cap || sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
+                sqlite3_finalize(st);
+                return 0;
+            }
+            if ((slot = km_find(&p->keys, sqlite3_column_int64(st, 0))) && slot->n > 0)
+                slot->n = -slot->n;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        *err = sqlite3_mprintf("references probe: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 1 : *err ? -1 : -2;
+}
+
+/*
+ * " p<nulls>:<orphans>" for each probe, or " p?" when it is undecided. The
+ * parent is read when it has at most four keys per row scanned (and 1024
+ * more): reading it then costs about what looking each row up would.
+ */
+static int pf_probes_text(sqlite3_context *ctx, sqlite3_str *str, struct pf_agg *a)
+{
+    for (int i = 0; i < a->np; i++) {
+        struct pf_probe *p = &a->probes[i];
+        char *err = NULL;
+        int64_t orphans = 0;
+        int rc = p->undecided ? 0
+                 : pf_probe_parent(sqlite3_context_db_handle(ctx), p, 4 * a->rows + 1024, &err);
+
+        if (rc < 0) {
+            if (err)
+                sqlite3_result_error(ctx, err, -1);
+            else
+                sqlite3_result_error_nomem(ctx);
+            sqlite3_free(err);
+            return 0;
+        }
+        if (!rc) {
+            sqlite3_str_appendall(str, " p?");
+            continue;
+        }
+        for (size_t k = 0; k < p->keys.cap; k++)
+            if (p->keys.slots[k].n > 0)
+                orphans += p->keys.slots[k].n;
+        sqlite3_str_appendf(str, " p%lld:%lld", (long long)p->nulls, (long long)orphans);
+    }
+    return 1;
+}
+
 /* "ROWS FP N1.. S1.." (see bf_sql_vtable.profile_function); NULL when there were no rows. */
 static void pf_final(sqlite3_context *ctx)
 {
@@ -721,6 +944,7 @@ static void pf_final(sqlite3_context *ctx)
         if (a) {
             bf__fprow_dispose(&a->row);
             bf__segacc_dispose(&a->seg);
+            pf_probes_dispose(a);
         }
         if (!a || !a->bad)
             sqlite3_result_null(ctx);
@@ -743,6 +967,9 @@ static void pf_final(sqlite3_context *ctx)
         bf_fingerprint_format(text, sizeof text, &a->afp);
         sqlite3_str_appendf(str, " %s", text);
     }
+    if (a->np && ok)
+        ok = pf_probes_text(ctx, str, a);
+    pf_probes_dispose(a);
     /* The segments after a newline, as bf_segment_fingerprints gives them. */
     if (a->segn) {
         char *segs = NULL;
@@ -1089,61 +1316,10 @@ static void seg_final(sqlite3_context *ctx)
 struct sk_agg {
     int64_t rows;
     int bad;
-    int64_t *slots;       /* open addressing; EMPTY marks a free slot */
-    size_t cap, used;
-    int has_empty;        /* the key EMPTY itself was seen */
+    struct keymap keys;
 };
 
-#define SK_EMPTY INT64_MIN
 #define SK_EXACT 9007199254740992.0 /* 2^53: every integer up to it is a double */
-
-/* Every bit of the key moves the slot (keys that differ only in high bits, say). */
-static size_t sk_slot(int64_t key, size_t cap)
-{
-    uint64_t x = (uint64_t)key;
-
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return (size_t)(x ^ (x >> 31)) & (cap - 1);
-}
-
-/* Add key; 1 when it was there already, -1 when out of memory. */
-static int sk_add(struct sk_agg *a, int64_t key)
-{
-    size_t i;
-
-    if (key == SK_EMPTY) {
-        if (a->has_empty)
-            return 1;
-        a->has_empty = 1;
-        return 0;
-    }
-    if (2 * (a->used + 1) > a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 1024;
-        int64_t *slots = bf__malloc(cap * sizeof *slots);
-
-        if (!slots)
-            return -1;
-        for (size_t k = 0; k < cap; k++)
-            slots[k] = SK_EMPTY;
-        for (size_t k = 0; k < a->cap; k++) {
-            if (a->slots[k] == SK_EMPTY)
-                continue;
-            for (i = sk_slot(a->slots[k], cap); slots[i] != SK_EMPTY; i = (i + 1) & (cap - 1))
-                ;
-            slots[i] = a->slots[k];
-        }
-        bf__free(a->slots);
-        a->slots = slots;
-        a->cap = cap;
-    }
-    for (i = sk_slot(key, a->cap); a->slots[i] != SK_EMPTY; i = (i + 1) & (a->cap - 1))
-        if (a->slots[i] == key)
-            return 1;
-    a->slots[i] = key;
-    a->used++;
-    return 0;
-}
 
 static int sk_fits(char kind, sqlite3_value *v)
 {
@@ -1166,7 +1342,7 @@ static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct sk_agg *a = sqlite3_aggregate_context(ctx, (int)sizeof *a);
     const unsigned char *kinds;
-    int dup;
+    int64_t *n;
 
     if (!a) {
         sqlite3_result_error_nomem(ctx);
@@ -1186,9 +1362,12 @@ static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             a->bad = 1;
             return;
         }
-    if ((dup = sk_add(a, sqlite3_value_int64(argv[1]))) < 0)
+    if (!(n = km_at(&a->keys, sqlite3_value_int64(argv[1])))) {
         sqlite3_result_error_nomem(ctx);
-    a->bad = dup != 0;
+        a->bad = 1;
+        return;
+    }
+    a->bad = (*n)++ != 0;
 }
 
 static void sk_final(sqlite3_context *ctx)
@@ -1197,7 +1376,7 @@ static void sk_final(sqlite3_context *ctx)
 
     sqlite3_result_int64(ctx, !a ? 0 : a->bad ? -1 : a->rows);
     if (a)
-        bf__free(a->slots);
+        km_dispose(&a->keys);
 }
 
 /* bf_segment_in(wanted, n, k1, ...): the parsed set is cached on the statement. */

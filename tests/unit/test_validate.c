@@ -633,6 +633,81 @@ START_TEST(references_counts_ride_on_the_profile_scan)
 }
 END_TEST
 
+/*
+ * One profile of batch 0 (10 rows, one NULL ref) on driver d with only the
+ * references probe of t.ref to pk.k: its counts are SQL's own, `orphans`;
+ * the connection's counted probes and remembered ones are then as given.
+ */
+static void probe_expect(bf_driver *d, unsigned long counted, size_t memo, int64_t orphans)
+{
+    static const char *const child[] = {"ref"}, *const key[] = {"k"};
+    bf__orphan_probe probe = {child, key, 1, "pk", -1, -1};
+    bf__profile_extra extra = {NULL, NULL, NULL, 0, 0, &probe, 1};
+    bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
+    bf_profile *prof = NULL;
+    bf__sql *s = bf__driver_sql(d);
+
+    ck_assert_int_eq(bf__profile_new(&prof, &spec), BF_OK);
+    ck_assert_msg(bf__sql_profile_with(s, prof, &extra, "t", &spec, plan, bf_plan_batch(plan, 0))
+                  == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_profile_rows(prof), 10);
+    bf_profile_free(prof);
+    ck_assert_int_eq(probe.nulls, 1);
+    ck_assert_int_eq(probe.orphans,
+                     qint("SELECT count(*) FROM t c WHERE id >= 0 AND id < 10 AND ref IS NOT NULL "
+                          "AND NOT EXISTS (SELECT 1 FROM pk WHERE pk.k = c.ref)"));
+    ck_assert_int_eq(probe.orphans, orphans);
+    ck_assert_uint_eq(s->probes_counted, counted);
+    ck_assert_uint_eq(s->probe_memo_count, memo);
+}
+
+/*
+ * With the built-in driver, a references probe to a parent keyed by its
+ * rowid is counted by the profile aggregate itself: it keeps the child's
+ * integers and reads a small parent once. Its counts are the join's (here
+ * SQL's own NOT EXISTS) on the keys that make a set go wrong: a key held by
+ * several rows, negative keys, the least and the greatest integer, NULLs.
+ * A parent too large to read, or a child value that is not an integer,
+ * leaves it to the join: the same counts, and the connection then joins to
+ * that parent from the start.
+ */
+START_TEST(references_counted_by_the_profile_match_the_join)
+{
+    unsigned long counted = bf__driver_sql(drv)->probes_counted;
+    bf_driver *fresh = NULL;
+
+    sql("ALTER TABLE t ADD COLUMN ref INTEGER;"
+        "UPDATE t SET ref = CASE id WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN NULL"
+        " WHEN 4 THEN -5 WHEN 5 THEN -9223372036854775808 WHEN 6 THEN 9223372036854775807"
+        " WHEN 7 THEN 7 WHEN 8 THEN 4 ELSE 4 END;"
+        "CREATE TABLE pk (k INTEGER PRIMARY KEY, x TEXT);"
+        "INSERT INTO pk VALUES (1, 'a'), (4, 'b'), (-5, 'c'), (-9223372036854775808, 'd'),"
+        " (9223372036854775806, 'e'), (3, 'f');");
+    probe_expect(drv, counted + 1, 0, 3); /* 2, 7 and the greatest integer */
+    /* Every row's key found, and every row's key gone. */
+    sql("INSERT INTO pk VALUES (2, 'g'), (7, 'h'), (9223372036854775807, 'i')");
+    probe_expect(drv, counted + 2, 0, 0);
+    sql("DELETE FROM pk");
+    probe_expect(drv, counted + 3, 0, 9);
+
+    /* A parent of more than 4 keys per row scanned and 1024 more: the join counts, then joins. */
+    sql("INSERT INTO pk VALUES (1, 'a'), (4, 'b');"
+        "WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)"
+        " INSERT INTO pk SELECT i, 'x' FROM n;");
+    probe_expect(drv, counted + 3, 1, 5);
+    sql("DELETE FROM pk WHERE k >= 100");
+    probe_expect(drv, counted + 3, 1, 5); /* remembered: joined from the start */
+
+    /* A new connection counts again; text or a real in the child leaves it to the join. */
+    ck_assert_int_eq(bf_driver_open_sqlite(&fresh, path, 0), BF_OK);
+    counted = bf__driver_sql(fresh)->probes_counted;
+    probe_expect(fresh, counted + 1, 0, 5);
+    sql("UPDATE t SET ref = 'x' WHERE id = 2; UPDATE t SET ref = 4.5 WHERE id = 7");
+    probe_expect(fresh, counted + 1, 1, 5);
+    bf_driver_free(fresh);
+}
+END_TEST
+
 START_TEST(bad_input_is_a_clear_error)
 {
     bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"nope\"]}");
@@ -1545,6 +1620,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
+    tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
     tcase_add_test(tc, bad_input_is_a_clear_error);
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
