@@ -126,6 +126,13 @@ void bf__segacc_dispose(bf__segacc *acc);
 /* Add one row: its key values (for the segment) and its columns (for the fingerprint). */
 int bf__segacc_add(bf__segacc *acc, const bf_value *key, size_t key_count, const bf_value *cols,
                    size_t col_count);
+/*
+ * The same one step at a time, for a caller that encodes values itself
+ * (fp_internal.h's inline puts, one encoding): the segment of the key
+ * encoded in acc->row; the caller then encodes the columns there and
+ * applies the row to acc->fps[segment].
+ */
+int64_t bf__segacc_segment(const bf__segacc *acc);
 /* The text "segment rows:hex32\n" per non-empty segment; free with bf__free. */
 int bf__segacc_text(char **out, const bf__segacc *acc);
 /* Parse such text into rows (segment, rows, fingerprint). */

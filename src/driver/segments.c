@@ -12,16 +12,27 @@
 #include "driver/driver_internal.h"
 #include "fingerprint/fp_internal.h"
 
+/* The segment of the key encoded in row, among n. */
+static int64_t row_segment(const bf__fprow *row, int64_t n)
+{
+    uint64_t h = XXH3_64bits(row->heap ? (const void *)row->heap : (const void *)row->small,
+                             row->len);
+
+    return (int64_t)(h % (uint64_t)n);
+}
+
 static int64_t key_segment(bf__fprow *row, const bf_value *key, size_t key_count, int64_t n)
 {
-    uint64_t h;
-
     bf__fprow_reset(row);
     for (size_t i = 0; i < key_count; i++)
         if (bf__fprow_put(row, &key[i]) != BF_OK)
             return -1;
-    h = XXH3_64bits(row->heap ? (const void *)row->heap : (const void *)row->small, row->len);
-    return (int64_t)(h % (uint64_t)n);
+    return row_segment(row, n);
+}
+
+int64_t bf__segacc_segment(const bf__segacc *acc)
+{
+    return row_segment(&acc->row, acc->n);
 }
 
 int64_t bf_key_segment(const bf_value *key, size_t key_count, int64_t segments)

@@ -783,17 +783,22 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         bf__fprow_apply(&a->row, &a->afp, 1);
     }
     if (a->segn) {
-        bf_value vals[256];
+        bf__fprow *row = &a->seg.row;
+        int64_t seg;
+        int rc = BF_OK;
 
-        for (int i = 0; i < a->skc; i++)
-            to_value(argv[a->skidx[i]], &vals[i]);
-        for (int i = 0; i < a->snc; i++)
-            to_value(argv[a->scidx[i]], &vals[a->skc + i]);
-        if (bf__segacc_add(&a->seg, vals, (size_t)a->skc, vals + a->skc, (size_t)a->snc) !=
-            BF_OK) {
+        bf__fprow_reset(row);
+        for (int i = 0; i < a->skc && rc == BF_OK; i++)
+            rc = fp_put_arg(row, argv[a->skidx[i]], &type);
+        seg = bf__segacc_segment(&a->seg);
+        bf__fprow_reset(row);
+        for (int i = 0; i < a->snc && rc == BF_OK; i++)
+            rc = fp_put_arg(row, argv[a->scidx[i]], &type);
+        if (rc != BF_OK) {
             sqlite3_result_error_nomem(ctx);
             return;
         }
+        bf__fprow_apply(row, &a->seg.fps[seg], 1);
     }
     /* Before the sums, which may turn a text argument into a number. */
     for (int i = 0; i < a->np; i++) {

@@ -177,18 +177,22 @@ END_TEST
  * in its shared form) with the same segments, rows and fingerprints as
  * bf_segment_fingerprints() beside it gives (the driver's older form):
  * for one segment, a few, more than a million (a count the header must
- * carry), and a batch without rows (no segments).
+ * carry), and a batch without rows (no segments); by the table's leading
+ * columns and by a later one.
  */
 START_TEST(segments_ride_in_the_profile_aggregate)
 {
-    static const char *const key[] = {"id", "grp"}, *const names[] = {"segment", "rows",
-                                                                    "fingerprint"};
+    static const char *const keys[][2] = {{"id", "grp"}, {"note", NULL}};
+    static const char *const names[] = {"segment", "rows", "fingerprint"};
     static const char *const sums[] = {"val"};
     static const int64_t counts[] = {1, 7, 1500000};
     bf__sql *s = bf__driver_sql(drv);
 
     sql("DELETE FROM t WHERE id >= 20");
-    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+    for (size_t c = 0; c < 2 * sizeof counts / sizeof *counts; c++) {
+        const char *const *key = keys[c % 2];
+        size_t kc = key[1] ? 2 : 1;
+
         for (size_t bi = 0; bi < 3; bi += 2) {
             const bf_batch *b = bf_plan_batch(plan, bi);
             bf_rows *segs[2] = {NULL, NULL};
@@ -196,7 +200,7 @@ START_TEST(segments_ride_in_the_profile_aggregate)
 
             for (int shared = 0; shared < 2; shared++) {
                 bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
-                bf__profile_extra extra = {NULL, NULL, key, 2, counts[c], NULL, 0};
+                bf__profile_extra extra = {NULL, NULL, key, kc, counts[c / 2], NULL, 0};
                 bf_profile *p = NULL;
 
                 spec.sum_columns = sums;
@@ -205,7 +209,7 @@ START_TEST(segments_ride_in_the_profile_aggregate)
                 ck_assert_int_eq(bf__profile_new(&p, &spec), BF_OK);
                 s->builtin_sqlite = shared;
                 ck_assert_msg(bf__sql_profile_with(s, p, &extra, "t", &spec, plan, b) == BF_OK,
-                              "%lld segments, shared %d: %s", (long long)counts[c], shared,
+                              "%lld segments, shared %d: %s", (long long)counts[c / 2], shared,
                               bf_last_error());
                 s->builtin_sqlite = 1;
                 segs[shared] = extra.segments;
