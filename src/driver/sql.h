@@ -17,7 +17,11 @@
  */
 #define BF_AGG_MAX_ARGS 100
 
-/* The most references probes the built-in profile aggregate counts itself (sqlite.c, pf_probe). */
+/*
+ * The most references probes the built-in profile aggregate counts itself
+ * (sqlite.c, struct pf_probe): each adds at most two arguments (its child
+ * column, its parent's query) to at most BF_AGG_MAX_ARGS, within 127.
+ */
 #define BF_PROFILE_PROBES_MAX 8
 
 typedef struct bf__sql {
