@@ -378,9 +378,9 @@ static void fp_final(sqlite3_context *ctx)
 }
 
 /*
- * Integer keys, each with a count: open addressing, for bf_stage_keys
- * (are the keys unique?) and bf_profile's references probes (how many rows
- * hold each key, and was it found in the parent?).
+ * Integer keys, each with a count (open addressing): for bf_profile's
+ * references probes, how many rows hold each key, and was it found in the
+ * parent? (bf_stage_keys keeps a set of keys alone, half the size.)
  */
 struct km_slot {
     int64_t key, n; /* n 0: a free slot */
@@ -391,7 +391,7 @@ struct keymap {
     size_t cap, used;
 };
 
-/* Every bit of the key moves the slot (keys that differ only in high bits, say). */
+/* Every bit of the key moves the slot (keys that differ only in high bits, say); shared by both. */
 static size_t km_slot(int64_t key, size_t cap)
 {
     uint64_t x = (uint64_t)key;
@@ -475,10 +475,16 @@ struct sum_acc {
  * selects the parent's rowid. The child's integers are counted per value
  * as the rows go by; the parent is read once at the end, when it has at
  * most a few times as many rows as were scanned. Any other value (text, a
- * real, a blob), or a larger parent, leaves the probe undecided: the SQL
- * layer then counts with its join, whose rules for such values this does
- * not repeat.
+ * real, a blob), a larger parent, or more than PF_PROBE_KEYS_MAX distinct
+ * integers (8 MB of slots) leaves the probe undecided: the SQL layer then
+ * counts with its join, whose rules for other values this does not repeat.
  */
+/*
+ * The most distinct integers a probe keeps: the table holds twice as many
+ * slots, so it stops at 2^19 slots of 16 bytes (8 MB) before it would grow.
+ */
+#define PF_PROBE_KEYS_MAX ((1 << 18) - 1)
+
 struct pf_probe {
     int arg;             /* the child's argument */
     char *query;         /* the parent's keys: "SELECT <rowid column> FROM <parent>" */
@@ -817,6 +823,10 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                 return;
             }
             (*n)++;
+            if (p->keys.used > PF_PROBE_KEYS_MAX) {
+                p->undecided = 1;
+                km_dispose(&p->keys);
+            }
             break;
         default:
             p->undecided = 1;
@@ -1321,10 +1331,51 @@ static void seg_final(sqlite3_context *ctx)
 struct sk_agg {
     int64_t rows;
     int bad;
-    struct keymap keys;
+    int64_t *slots;       /* open addressing; EMPTY marks a free slot */
+    size_t cap, used;
+    int has_empty;        /* the key EMPTY itself was seen */
 };
 
+#define SK_EMPTY INT64_MIN
 #define SK_EXACT 9007199254740992.0 /* 2^53: every integer up to it is a double */
+
+/* Add key; 1 when it was there already, -1 when out of memory. */
+static int sk_add(struct sk_agg *a, int64_t key)
+{
+    size_t i;
+
+    if (key == SK_EMPTY) {
+        if (a->has_empty)
+            return 1;
+        a->has_empty = 1;
+        return 0;
+    }
+    if (2 * (a->used + 1) > a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 1024;
+        int64_t *slots = bf__malloc(cap * sizeof *slots);
+
+        if (!slots)
+            return -1;
+        for (size_t k = 0; k < cap; k++)
+            slots[k] = SK_EMPTY;
+        for (size_t k = 0; k < a->cap; k++) {
+            if (a->slots[k] == SK_EMPTY)
+                continue;
+            for (i = km_slot(a->slots[k], cap); slots[i] != SK_EMPTY; i = (i + 1) & (cap - 1))
+                ;
+            slots[i] = a->slots[k];
+        }
+        bf__free(a->slots);
+        a->slots = slots;
+        a->cap = cap;
+    }
+    for (i = km_slot(key, a->cap); a->slots[i] != SK_EMPTY; i = (i + 1) & (a->cap - 1))
+        if (a->slots[i] == key)
+            return 1;
+    a->slots[i] = key;
+    a->used++;
+    return 0;
+}
 
 static int sk_fits(char kind, sqlite3_value *v)
 {
@@ -1347,7 +1398,7 @@ static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct sk_agg *a = sqlite3_aggregate_context(ctx, (int)sizeof *a);
     const unsigned char *kinds;
-    int64_t *n;
+    int dup;
 
     if (!a) {
         sqlite3_result_error_nomem(ctx);
@@ -1367,12 +1418,9 @@ static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             a->bad = 1;
             return;
         }
-    if (!(n = km_at(&a->keys, sqlite3_value_int64(argv[1])))) {
+    if ((dup = sk_add(a, sqlite3_value_int64(argv[1]))) < 0)
         sqlite3_result_error_nomem(ctx);
-        a->bad = 1;
-        return;
-    }
-    a->bad = (*n)++ != 0;
+    a->bad = dup != 0;
 }
 
 static void sk_final(sqlite3_context *ctx)
@@ -1381,7 +1429,7 @@ static void sk_final(sqlite3_context *ctx)
 
     sqlite3_result_int64(ctx, !a ? 0 : a->bad ? -1 : a->rows);
     if (a)
-        km_dispose(&a->keys);
+        bf__free(a->slots);
 }
 
 /* bf_segment_in(wanted, n, k1, ...): the parsed set is cached on the statement. */

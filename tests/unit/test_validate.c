@@ -712,6 +712,48 @@ START_TEST(references_counted_by_the_profile_match_the_join)
 }
 END_TEST
 
+/*
+ * A probe keeps at most 2^18 - 1 distinct integers of the child (8 MB):
+ * a scan with more leaves the count to the join, with the same counts.
+ */
+START_TEST(references_with_more_child_values_than_kept_are_joined)
+{
+    static const char *const child[] = {"ref"}, *const key[] = {"k"};
+    static const int64_t values[] = {200000, 300000};
+    bf__sql *s = bf__driver_sql(drv);
+
+    sql("CREATE TABLE pk (k INTEGER PRIMARY KEY);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)"
+        " INSERT INTO pk SELECT i * 7 FROM n;");
+    for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+        char text[200];
+        bf__orphan_probe probe = {child, key, 1, "pk", -1, -1};
+        bf__profile_extra extra = {NULL, NULL, NULL, 0, 0, &probe, 1};
+        bf_profile_spec spec = BF_PROFILE_SPEC_INIT;
+        bf_profile *prof = NULL;
+        unsigned long counted = s->probes_counted;
+        size_t memo = s->probe_memo_count;
+
+        snprintf(text, sizeof text,
+                 "DROP TABLE IF EXISTS big; CREATE TABLE big (ref INTEGER);"
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %lld)"
+                 " INSERT INTO big SELECT i FROM n;", (long long)values[v]);
+        sql(text);
+        ck_assert_int_eq(bf__profile_new(&prof, &spec), BF_OK);
+        ck_assert_msg(bf__sql_profile_with(s, prof, &extra, "big", &spec, NULL, NULL) == BF_OK,
+                      "%s", bf_last_error());
+        ck_assert_int_eq(bf_profile_rows(prof), values[v]);
+        bf_profile_free(prof);
+        ck_assert_int_eq(probe.nulls, 0);
+        ck_assert_int_eq(probe.orphans, qint("SELECT count(*) FROM big WHERE NOT EXISTS "
+                                             "(SELECT 1 FROM pk WHERE k = ref)"));
+        ck_assert_int_eq(probe.orphans, values[v] - 1000);
+        ck_assert_uint_eq(s->probes_counted, counted + (values[v] < 262144));
+        ck_assert_uint_eq(s->probe_memo_count, memo + (values[v] >= 262144));
+    }
+}
+END_TEST
+
 START_TEST(bad_input_is_a_clear_error)
 {
     bf_validator *v = make("{\"check\": \"not_null\", \"columns\": [\"nope\"]}");
@@ -1625,6 +1667,7 @@ static Suite *suite(void)
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
+    tcase_add_test(tc, references_with_more_child_values_than_kept_are_joined);
     tcase_add_test(tc, bad_input_is_a_clear_error);
     tcase_add_test(tc, coverage_and_expected_rows_in_the_run);
     tcase_add_test(tc, custom_validators);
