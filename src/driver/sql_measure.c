@@ -902,7 +902,8 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
     size_t nprobe = extra ? extra->probe_count : 0, counted = 0;
     int at = 1 + 2 * (int)spec->minmax_count;
     int fused = pf_fused(sc, spec, extra), segfused = pf_segfused(sc, spec, extra);
-    int *how = bf__calloc(nprobe + 1, sizeof *how), *undecided = bf__calloc(nprobe + 1, sizeof *undecided);
+    int *how = bf__calloc(nprobe + 1, sizeof *how);
+    int *undecided = bf__calloc(nprobe + 1, sizeof *undecided);
     int rc = how && undecided && (queries = bf__calloc(nprobe + 1, sizeof *queries)) ? BF_OK
                                                                                    : bf__nomem();
 
