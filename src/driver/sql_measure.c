@@ -822,6 +822,25 @@ static int pf_fill(const bf__sql *s, bf_profile *p, const bf_profile_spec *spec,
 }
 
 /*
+ * A joined or looked-up probe's two counts, from columns `at` and `at + 1`
+ * of a statement's row: its NULL references and its orphans, each a sum()
+ * that is NULL over no rows (none counted).
+ */
+static int probe_columns(bf__stmt *st, int at, bf__orphan_probe *p, const char *table)
+{
+    int64_t *dst[2] = {&p->nulls, &p->orphans};
+    bf_value v;
+    int rc = BF_OK;
+
+    for (int k = 0; k < 2 && rc == BF_OK; k++)
+        if ((rc = bf__stmt_column(st, at + k, &v)) == BF_OK)
+            *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
+    if (rc == BF_OK && (p->nulls < 0 || p->orphans < 0))
+        rc = bf__error(BF_E_DRIVER, "profile of %s: a negative count of orphans", table);
+    return rc;
+}
+
+/*
  * A counted probe's result in the profile's first line, at *q: " p?"
  * (undecided, *undecided set) or " p<nulls>:<orphans>". Advances *q.
  */
@@ -862,9 +881,7 @@ static int probe_alone(struct scan *sc, bf__orphan_probe *p, size_t i)
 {
     bf__sb sb, from;
     bf__stmt st;
-    bf_value v;
     char *sql = NULL;
-    int64_t *dst[2] = {&p->nulls, &p->orphans};
     int rc;
 
     bf__sb_init(&sb);
@@ -878,11 +895,7 @@ static int probe_alone(struct scan *sc, bf__orphan_probe *p, size_t i)
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc->s, sql, &sc->binds)) == BF_OK) {
         rc = bf__stmt_step(&st);
         if (rc == BF_SQL_ROW) {
-            rc = BF_OK;
-            /* sum() of no rows is NULL: no row counted. */
-            for (int k = 0; k < 2 && rc == BF_OK; k++)
-                if ((rc = bf__stmt_column(&st, 1 + k, &v)) == BF_OK)
-                    *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
+            rc = probe_columns(&st, 1, p, sc->table);
         } else if (rc == BF_SQL_DONE) {
             rc = bf__error(BF_E_DRIVER, "references probe of %s: no row", sc->table);
         }
@@ -971,18 +984,11 @@ static int pf_profile(struct scan *sc, bf_profile *p, const bf_profile_spec *spe
                  : bf__error(BF_E_DRIVER, "%s: %s returned no segment list",
                              sc->s->vt.dialect ? sc->s->vt.dialect : "driver",
                              sc->s->vt.segments_function);
-        /* sum() of no rows is NULL: no row counted. */
         for (size_t i = 0; i < nprobe && rc == BF_OK; i++) {
-            int64_t *dst[2] = {&extra->probes[i].nulls, &extra->probes[i].orphans};
-
             if (how[i] == PROBE_COUNT)
                 continue;
-            for (int k = 0; k < 2 && rc == BF_OK; k++)
-                if ((rc = bf__stmt_column(&st, at++, &v)) == BF_OK)
-                    *dst[k] = v.type == BF_VALUE_INT ? v.i : 0;
-            if (rc == BF_OK && (*dst[0] < 0 || *dst[1] < 0))
-                rc = bf__error(BF_E_DRIVER, "profile of %s: a negative count of orphans",
-                               sc->table);
+            rc = probe_columns(&st, at, &extra->probes[i], sc->table);
+            at += 2;
         }
         bf__stmt_finalize(&st);
     }

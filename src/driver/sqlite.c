@@ -378,21 +378,23 @@ static void fp_final(sqlite3_context *ctx)
 }
 
 /*
- * Integer keys, each with a count (open addressing): for bf_profile's
- * references probes, how many rows hold each key, and was it found in the
- * parent? (bf_stage_keys keeps a set of keys alone, half the size.)
+ * A set of integer keys (open addressing), with each key's rows counted
+ * beside it when the set counts: bf_stage_keys only asks whether a key
+ * repeats (8 bytes a slot); bf_profile's references probes count each
+ * key's rows and mark the keys found in the parent (16 bytes a slot).
  */
-struct km_slot {
-    int64_t key, n; /* n 0: a free slot */
-};
+#define KS_FREE INT64_MIN /* marks a free slot; that key itself is kept apart */
 
-struct keymap {
-    struct km_slot *slots;
+struct keyset {
+    int64_t *keys;
+    int64_t *counts;   /* beside keys when the set counts, else NULL */
     size_t cap, used;
+    int counted;       /* set before the first key */
+    int64_t free_rows; /* the key KS_FREE itself: its rows (uncounted: 1 once seen) */
 };
 
-/* Every bit of the key moves the slot (keys that differ only in high bits, say); shared by both. */
-static size_t km_slot(int64_t key, size_t cap)
+/* Every bit of the key moves the slot (keys that differ only in high bits, say). */
+static size_t ks_slot(int64_t key, size_t cap)
 {
     uint64_t x = (uint64_t)key;
 
@@ -401,57 +403,91 @@ static size_t km_slot(int64_t key, size_t cap)
     return (size_t)(x ^ (x >> 31)) & (cap - 1);
 }
 
-/* The slot of key, or NULL when it has none. */
-static struct km_slot *km_find(const struct keymap *m, int64_t key)
+/* The slot of key (or cap, the free slot where it would go), for cap > 0. */
+static size_t ks_where(const struct keyset *s, int64_t key)
 {
-    if (!m->cap)
-        return NULL;
-    for (size_t i = km_slot(key, m->cap); m->slots[i].n; i = (i + 1) & (m->cap - 1))
-        if (m->slots[i].key == key)
-            return &m->slots[i];
-    return NULL;
+    size_t i = ks_slot(key, s->cap);
+
+    while (s->keys[i] != KS_FREE && s->keys[i] != key)
+        i = (i + 1) & (s->cap - 1);
+    return i;
 }
 
-/*
- * The count of key, to add to: 0 when it is new (its slot is then taken
- * once the caller adds to it, which it must). NULL without memory.
- */
-static int64_t *km_at(struct keymap *m, int64_t key)
+/* Twice the slots (1024 at first); 0 without memory. */
+static int ks_grow(struct keyset *s)
 {
-    struct km_slot *slot = km_find(m, key);
+    size_t cap = s->cap ? 2 * s->cap : 1024;
+    struct keyset to = *s;
+
+    to.cap = cap;
+    to.keys = bf__malloc(cap * sizeof *to.keys);
+    to.counts = s->counted ? bf__calloc(cap, sizeof *to.counts) : NULL;
+    if (!to.keys || (s->counted && !to.counts)) {
+        bf__free(to.keys);
+        bf__free(to.counts);
+        return 0;
+    }
+    for (size_t k = 0; k < cap; k++)
+        to.keys[k] = KS_FREE;
+    for (size_t k = 0; k < s->cap; k++) {
+        size_t i;
+
+        if (s->keys[k] == KS_FREE)
+            continue;
+        i = ks_where(&to, s->keys[k]);
+        to.keys[i] = s->keys[k];
+        if (s->counted)
+            to.counts[i] = s->counts[k];
+    }
+    bf__free(s->keys);
+    bf__free(s->counts);
+    *s = to;
+    return 1;
+}
+
+/* Add one row of key: 1 when the key is new, 2 when it was there, -1 without memory. */
+static int ks_add(struct keyset *s, int64_t key)
+{
     size_t i;
 
-    if (slot)
-        return &slot->n;
-    if (2 * (m->used + 1) > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 1024;
-        struct km_slot *slots = bf__calloc(cap, sizeof *slots);
+    if (key == KS_FREE) {
+        int seen = s->free_rows > 0;
 
-        if (!slots)
-            return NULL;
-        for (size_t k = 0; k < m->cap; k++) {
-            if (!m->slots[k].n)
-                continue;
-            for (i = km_slot(m->slots[k].key, cap); slots[i].n; i = (i + 1) & (cap - 1))
-                ;
-            slots[i] = m->slots[k];
-        }
-        bf__free(m->slots);
-        m->slots = slots;
-        m->cap = cap;
+        if (s->counted || !seen)
+            s->free_rows++;
+        return seen ? 2 : 1;
     }
-    for (i = km_slot(key, m->cap); m->slots[i].n; i = (i + 1) & (m->cap - 1))
-        ;
-    m->slots[i].key = key;
-    m->used++;
-    return &m->slots[i].n;
+    if (2 * (s->used + 1) > s->cap && !ks_grow(s))
+        return -1;
+    i = ks_where(s, key);
+    if (s->counted)
+        s->counts[i]++;
+    if (s->keys[i] == key)
+        return 2;
+    s->keys[i] = key;
+    s->used++;
+    return 1;
 }
 
-static void km_dispose(struct keymap *m)
+/* The rows of key in a counting set (negated once found), or NULL when it is not there. */
+static int64_t *ks_count(struct keyset *s, int64_t key)
 {
-    bf__free(m->slots);
-    m->slots = NULL;
-    m->cap = m->used = 0;
+    size_t i;
+
+    if (key == KS_FREE)
+        return s->free_rows ? &s->free_rows : NULL;
+    if (!s->cap || s->keys[i = ks_where(s, key)] != key)
+        return NULL;
+    return &s->counts[i];
+}
+
+static void ks_dispose(struct keyset *s)
+{
+    bf__free(s->keys);
+    bf__free(s->counts);
+    s->keys = s->counts = NULL;
+    s->cap = s->used = 0;
+    s->free_rows = 0;
 }
 
 /*
@@ -470,6 +506,12 @@ struct sum_acc {
 };
 
 /*
+ * The most distinct integers a probe keeps: the set holds twice as many
+ * slots, so it stops at 2^19 slots of 16 bytes (8 MB) before it would grow.
+ */
+#define PF_PROBE_KEYS_MAX ((1 << 18) - 1)
+
+/*
  * One references probe of bf_profile's shared form (' P'): the rows whose
  * value of one argument is no key of a parent, given by a query that
  * selects the parent's rowid. The child's integers are counted per value
@@ -479,18 +521,12 @@ struct sum_acc {
  * integers (8 MB of slots) leaves the probe undecided: the SQL layer then
  * counts with its join, whose rules for other values this does not repeat.
  */
-/*
- * The most distinct integers a probe keeps: the table holds twice as many
- * slots, so it stops at 2^19 slots of 16 bytes (8 MB) before it would grow.
- */
-#define PF_PROBE_KEYS_MAX ((1 << 18) - 1)
-
 struct pf_probe {
     int arg;             /* the child's argument */
     char *query;         /* the parent's keys: "SELECT <rowid column> FROM <parent>" */
     int64_t nulls;
     int undecided;
-    struct keymap keys;  /* each integer the child holds, with its rows */
+    struct keyset keys;  /* each integer the child holds, with its rows (counted) */
 };
 
 struct pf_agg {
@@ -715,6 +751,7 @@ static int pf_layout(struct pf_agg *a, int argc, sqlite3_value **argv)
                 if (!pf_args(&h, 2, argc, at) || sqlite3_value_type(argv[at[1]]) != SQLITE_TEXT)
                     return 0;
                 a->probes[i].arg = at[0];
+                a->probes[i].keys.counted = 1;
                 a->probes[i].query = bf__strdup((const char *)sqlite3_value_text(argv[at[1]]));
                 if (!a->probes[i].query)
                     return -1;
@@ -809,28 +846,22 @@ static void pf_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     /* Before the sums, which may turn a text argument into a number. */
     for (int i = 0; i < a->np; i++) {
         struct pf_probe *p = &a->probes[i];
-        int64_t *n;
+        int vt = sqlite3_value_type(argv[p->arg]);
 
-        switch (sqlite3_value_type(argv[p->arg])) {
-        case SQLITE_NULL:
+        if (vt == SQLITE_NULL) {
             p->nulls++;
-            break;
-        case SQLITE_INTEGER:
-            if (p->undecided)
-                break;
-            if (!(n = km_at(&p->keys, sqlite3_value_int64(argv[p->arg])))) {
-                sqlite3_result_error_nomem(ctx);
-                return;
-            }
-            (*n)++;
-            if (p->keys.used > PF_PROBE_KEYS_MAX) {
-                p->undecided = 1;
-                km_dispose(&p->keys);
-            }
-            break;
-        default:
+            continue;
+        }
+        if (p->undecided)
+            continue;
+        if (vt == SQLITE_INTEGER && ks_add(&p->keys, sqlite3_value_int64(argv[p->arg])) < 0) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        /* Not an integer, or too many of them: the join decides. */
+        if (vt != SQLITE_INTEGER || p->keys.used > PF_PROBE_KEYS_MAX) {
             p->undecided = 1;
-            km_dispose(&p->keys);
+            ks_dispose(&p->keys);
         }
     }
     for (int i = 0; i < a->nn; i++)
@@ -871,7 +902,7 @@ static void pf_probes_dispose(struct pf_agg *a)
 {
     for (int i = 0; i < a->np; i++) {
         bf__free(a->probes[i].query);
-        km_dispose(&a->probes[i].keys);
+        ks_dispose(&a->probes[i].keys);
     }
     bf__free(a->probes);
     a->probes = NULL;
@@ -897,14 +928,14 @@ static int pf_probe_parent(sqlite3 *db, struct pf_probe *p, int64_t cap, char **
     sqlite3_free(sql);
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            struct km_slot *slot;
+            int64_t *rows;
 
             if (++seen > cap || sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
                 sqlite3_finalize(st);
                 return 0;
             }
-            if ((slot = km_find(&p->keys, sqlite3_column_int64(st, 0))) && slot->n > 0)
-                slot->n = -slot->n;
+            if ((rows = ks_count(&p->keys, sqlite3_column_int64(st, 0))) && *rows > 0)
+                *rows = -*rows;
         }
     }
     if (rc != SQLITE_DONE)
@@ -940,8 +971,10 @@ static int pf_probes_text(sqlite3_context *ctx, sqlite3_str *str, struct pf_agg 
             continue;
         }
         for (size_t k = 0; k < p->keys.cap; k++)
-            if (p->keys.slots[k].n > 0)
-                orphans += p->keys.slots[k].n;
+            if (p->keys.keys[k] != KS_FREE && p->keys.counts[k] > 0)
+                orphans += p->keys.counts[k];
+        if (p->keys.free_rows > 0)
+            orphans += p->keys.free_rows;
         sqlite3_str_appendf(str, " p%lld:%lld", (long long)p->nulls, (long long)orphans);
     }
     return 1;
@@ -1331,51 +1364,10 @@ static void seg_final(sqlite3_context *ctx)
 struct sk_agg {
     int64_t rows;
     int bad;
-    int64_t *slots;       /* open addressing; EMPTY marks a free slot */
-    size_t cap, used;
-    int has_empty;        /* the key EMPTY itself was seen */
+    struct keyset keys; /* not counted: a set */
 };
 
-#define SK_EMPTY INT64_MIN
 #define SK_EXACT 9007199254740992.0 /* 2^53: every integer up to it is a double */
-
-/* Add key; 1 when it was there already, -1 when out of memory. */
-static int sk_add(struct sk_agg *a, int64_t key)
-{
-    size_t i;
-
-    if (key == SK_EMPTY) {
-        if (a->has_empty)
-            return 1;
-        a->has_empty = 1;
-        return 0;
-    }
-    if (2 * (a->used + 1) > a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 1024;
-        int64_t *slots = bf__malloc(cap * sizeof *slots);
-
-        if (!slots)
-            return -1;
-        for (size_t k = 0; k < cap; k++)
-            slots[k] = SK_EMPTY;
-        for (size_t k = 0; k < a->cap; k++) {
-            if (a->slots[k] == SK_EMPTY)
-                continue;
-            for (i = km_slot(a->slots[k], cap); slots[i] != SK_EMPTY; i = (i + 1) & (cap - 1))
-                ;
-            slots[i] = a->slots[k];
-        }
-        bf__free(a->slots);
-        a->slots = slots;
-        a->cap = cap;
-    }
-    for (i = km_slot(key, a->cap); a->slots[i] != SK_EMPTY; i = (i + 1) & (a->cap - 1))
-        if (a->slots[i] == key)
-            return 1;
-    a->slots[i] = key;
-    a->used++;
-    return 0;
-}
 
 static int sk_fits(char kind, sqlite3_value *v)
 {
@@ -1418,9 +1410,9 @@ static void sk_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             a->bad = 1;
             return;
         }
-    if ((dup = sk_add(a, sqlite3_value_int64(argv[1]))) < 0)
+    if ((dup = ks_add(&a->keys, sqlite3_value_int64(argv[1]))) < 0)
         sqlite3_result_error_nomem(ctx);
-    a->bad = dup != 0;
+    a->bad = dup != 1;
 }
 
 static void sk_final(sqlite3_context *ctx)
@@ -1429,7 +1421,7 @@ static void sk_final(sqlite3_context *ctx)
 
     sqlite3_result_int64(ctx, !a ? 0 : a->bad ? -1 : a->rows);
     if (a)
-        bf__free(a->slots);
+        ks_dispose(&a->keys);
 }
 
 /* bf_segment_in(wanted, n, k1, ...): the parsed set is cached on the statement. */
