@@ -64,10 +64,18 @@ void bf_clear_error(void)
     last_msg[0] = '\0';
 }
 
+/*
+ * The message is formatted aside and then copied: callers wrap the message
+ * before theirs ("check %s: %s", name, bf_last_error()), and formatting
+ * straight into last_msg would read what it is overwriting.
+ */
 int bf__verror(int code, const char *fmt, va_list ap)
 {
+    char msg[BF_ERRMSG_MAX];
+
+    bf__vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(last_msg, msg, strlen(msg) + 1);
     last_code = code;
-    bf__vsnprintf(last_msg, sizeof last_msg, fmt, ap);
     return code;
 }
 

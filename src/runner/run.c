@@ -1672,7 +1672,9 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     spec = r->run_spec;
     if (r->flags & BF_RUNNER_NEW)
         spec.flags |= BF_RUN_NEW;
-    if ((rc = bf_run_start(&c.run, r->ledger, &spec, r->plan)) != BF_OK)
+    /* A check that names what the warehouse lacks fails now, and leaves no run behind. */
+    if ((rc = bf__runner_check_inputs(r)) != BF_OK ||
+        (rc = bf_run_start(&c.run, r->ledger, &spec, r->plan)) != BF_OK)
         return bf__runner_fail(r, rc);
     c.run_id = bf_run_id(c.run);
     if (out_run)

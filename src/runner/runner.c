@@ -11,6 +11,7 @@
 #include "common/versioned.h"
 #include "plan/plan_internal.h"
 #include "runner/runner_internal.h"
+#include "validate/validate_internal.h"
 
 static const bf_runner_options runner_options_defaults = BF_RUNNER_OPTIONS_INIT;
 static const size_t runner_options_sizes[] = {0, sizeof(bf_runner_options)};
@@ -39,6 +40,20 @@ int bf__runner_fail(bf_runner *r, int code)
     if (r)
         bf__herror_from_thread(&r->err);
     return code;
+}
+
+int bf__runner_check_inputs(bf_runner *r)
+{
+    int rc;
+
+    if (!r->validator)
+        return BF_OK;
+    if (!r->own_validator)
+        pthread_mutex_lock(&r->validator_lock);
+    rc = bf__validator_check_inputs(r->validator, r->driver, r->plan);
+    if (!r->own_validator)
+        pthread_mutex_unlock(&r->validator_lock);
+    return rc;
 }
 
 const char *bf_runner_last_error(const bf_runner *r)

@@ -70,6 +70,12 @@ struct bf_runner {
 /* Record the thread's last failure as the runner's, and return its code. */
 int bf__runner_fail(bf_runner *r, int code);
 
+/*
+ * The checks' names and statements against the warehouse (bf__validator_check_inputs)
+ * before a run or a test slice is started: a brief with a typo in a check leaves no run.
+ */
+int bf__runner_check_inputs(bf_runner *r);
+
 /* Open a worker's own ledger handle (same file, same options and actor). */
 int bf__runner_open_ledger(bf_runner *r, bf_ledger **out);
 /* Open a worker's own driver (the host's opener, or the SQLite warehouse). */

@@ -701,7 +701,7 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
         rc = bf__nomem();
         goto done;
     }
-    if ((rc = choose_batches(&s)) != BF_OK)
+    if ((rc = choose_batches(&s)) != BF_OK || (rc = bf__runner_check_inputs(r)) != BF_OK)
         goto done;
 
     /* The slice's own run, from the full plan: the others are cancelled. */

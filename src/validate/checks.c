@@ -1149,9 +1149,10 @@ static int scope_of(ctx *x)
     return BF_OK;
 }
 
-static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
-                    const bf_batch *batch, int before, bf_fingerprint *all_fp,
-                    const char *const *seg_key, size_t seg_key_count)
+/* The context of a scan, with every name and statement of the checks that run in it checked. */
+static int ctx_inputs(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
+                      const bf_batch *batch, bf_fingerprint *all_fp,
+                      const char *const *seg_key, size_t seg_key_count)
 {
     int rc, need_sql = 0, has_cov = 0;
 
@@ -1198,6 +1199,17 @@ static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
         if (BF__RUNS_IN(&v->checks[i], batch) &&
             (rc = check_inputs(x, &v->checks[i])) != BF_OK)
             return rc;
+    return BF_OK;
+}
+
+static int ctx_open(ctx *x, bf_validator *v, bf_driver *d, const bf_plan *plan,
+                    const bf_batch *batch, int before, bf_fingerprint *all_fp,
+                    const char *const *seg_key, size_t seg_key_count)
+{
+    int rc = ctx_inputs(x, v, d, plan, batch, all_fp, seg_key, seg_key_count);
+
+    if (rc != BF_OK || !x->s)
+        return rc;
     return plan_profile(x, before);
 }
 
@@ -1212,6 +1224,23 @@ static void ctx_close(ctx *x)
     bf_table_info_free(x->info);
     bf__free(x->fpcols);
     bf_plan_free(x->scope_plan);
+}
+
+int bf__validator_check_inputs(bf_validator *v, bf_driver *d, const bf_plan *plan)
+{
+    ctx x;
+    int rc;
+
+    if (!v || !d)
+        return bf__error(BF_E_INVALID, "bf__validator_check_inputs: NULL argument");
+    /* The run's checks over the scope, then the batches' over the first batch. */
+    rc = ctx_inputs(&x, v, d, plan, NULL, NULL, NULL, 0);
+    ctx_close(&x);
+    if (rc == BF_OK && plan && bf_plan_count(plan)) {
+        rc = ctx_inputs(&x, v, d, plan, bf_plan_batch(plan, 0), NULL, NULL, 0);
+        ctx_close(&x);
+    }
+    return rc;
 }
 
 void bf_validation_state_free(bf_validation_state *st)

@@ -68,6 +68,15 @@ int bf__validator_before_capture(bf_validation_state **out, bf_validator *v, bf_
                                  const char *const *key, size_t key_count,
                                  bf_diff_before **capture);
 
+/*
+ * Every name and statement of the built-in checks, against the warehouse,
+ * as a scan of the run (the run's checks) and of the plan's first batch (the
+ * batches' checks) would check them before reading anything: a column, a
+ * table, a metric expression or a query that is not there fails here, with
+ * the check's name, before a run is started. Reads no rows.
+ */
+int bf__validator_check_inputs(bf_validator *v, bf_driver *d, const bf_plan *plan);
+
 /* Add a built-in check from JSON that the brief schema has validated (a reference is taken). */
 int bf__validator_add_json(bf_validator *v, json_t *check);
 

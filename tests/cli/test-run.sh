@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 60
+plan 63
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -84,11 +84,21 @@ outside() {
     q "$1" "DROP TABLE bf_t_outside; DROP TABLE bf_t_fixed;"
 }
 
-# ---- a clean run ------------------------------------------------------------
+# ---- a check naming a column the target lacks: refused, and no run left behind ----
 A="$work/a.db"
 make_warehouse "$A"
 brief refund-fix partition_overwrite >"$work/brief.json"
 before_fp=$(fp "$A" fct_orders)
+sed 's/SUM(net_revenue)/SUM(net_revenu)/' "$work/brief.json" >"$work/typo.json"
+run "$BACKFILL" run "$work/typo.json" --warehouse "$A" --json
+expect_rc 2 "run refuses a metric over a column the target lacks"
+expect_grep "$work/out" '"error": "run: check net revenue: table fct_orders: no such column net_revenu"' \
+    "the error names the check, the table and the column, whole"
+run "$BACKFILL" status --ledger "$A.ledger" --json
+[ "$(grep -c '"id"' "$work/out")" = 0 ] && ok "and leaves no run in the ledger" ||
+    not_ok "runs after the refused run" "$(head -c 600 "$work/out")"
+
+# ---- a clean run ------------------------------------------------------------
 before_outside=$(outside "$A")
 run "$BACKFILL" run "$work/brief.json" --warehouse "$A"
 expect_rc 0 "a clean run ends awaiting approval"

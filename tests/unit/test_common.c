@@ -60,6 +60,37 @@ START_TEST(last_error_truncates_long_messages)
 }
 END_TEST
 
+/* A caller puts its context before the message it got: the message must survive being wrapped. */
+START_TEST(last_error_wraps_the_last_error)
+{
+    char big[BF_ERRMSG_MAX + 100], want[BF_ERRMSG_MAX];
+
+    bf__error(BF_E_NOT_FOUND, "table fct_orders: no such column net_revenu");
+    ck_assert_int_eq(bf__error(BF_E_INVALID, "check %s: %s", "net revenue", bf_last_error()),
+                     BF_E_INVALID);
+    ck_assert_str_eq(bf_last_error(), "check net revenue: table fct_orders: no such column "
+                                      "net_revenu");
+    ck_assert_int_eq(bf_last_error_code(), BF_E_INVALID);
+    /* Twice, and after the message (what wrapping inside a loop does). */
+    bf__error(BF_E_INVALID, "run: %s (%d)", bf_last_error(), 2);
+    ck_assert_str_eq(bf_last_error(), "run: check net revenue: table fct_orders: no such "
+                                      "column net_revenu (2)");
+    /* Plugins wrap through the public bf_error_set the same way. */
+    bf_error_set(BF_E_USER, "host check: %s", bf_last_error());
+    ck_assert_str_eq(bf_last_error(), "host check: run: check net revenue: table fct_orders: "
+                                      "no such column net_revenu (2)");
+    /* A message at the limit, wrapped: the prefix, then as much of it as fits. */
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    bf__error(BF_E_IO, "%s", big);
+    bf__error(BF_E_IO, "wrapped: %s", bf_last_error());
+    memcpy(want, "wrapped: ", 9);
+    memset(want + 9, 'y', sizeof want - 10);
+    want[sizeof want - 1] = '\0';
+    ck_assert_str_eq(bf_last_error(), want);
+}
+END_TEST
+
 static void *fail_in_thread(void *arg)
 {
     (void)arg;
@@ -515,6 +546,7 @@ int main(void)
     tcase_add_test(errors, errstr_names_every_code);
     tcase_add_test(errors, last_error_keeps_message_and_code);
     tcase_add_test(errors, last_error_truncates_long_messages);
+    tcase_add_test(errors, last_error_wraps_the_last_error);
     tcase_add_test(errors, last_error_is_per_thread);
     tcase_add_test(errors, handle_error_copies_message);
     tcase_add_test(version, version_matches_header);

@@ -65,8 +65,12 @@ static const char *const MART_OK =
     "{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"t\"], \"owner\": \"analytics\","
     " \"refresh_sql\": \"DELETE FROM mart; INSERT INTO mart SELECT sum(v) FROM t\"}";
 
-/* The brief: `strategy`, downstream assets `downstream` (a JSON array's inside). */
-static bf_brief *make_brief(const char *strategy, const char *downstream)
+/*
+ * The brief: `strategy`, downstream assets `downstream` and checks `validation` (JSON arrays'
+ * insides).
+ */
+static bf_brief *make_brief_checks(const char *strategy, const char *downstream,
+                                   const char *validation)
 {
     char text[4096];
     bf_brief *b = NULL;
@@ -85,12 +89,17 @@ static bf_brief *make_brief(const char *strategy, const char *downstream)
              " \"write\": {\"strategy\": \"%s\", \"snapshot\": true},"
              " \"job\": {\"select\": \"SELECT id, ts, v FROM src WHERE ts >= :start AND ts < :end\"},"
              " \"downstream\": [%s],"
-             " \"validation\": [{\"check\": \"unique\"}],"
+             " \"validation\": [%s],"
              " \"rollback\": {\"plan\": \"snapshots\", \"retention_days\": 3,"
              "   \"owner\": \"ana@example.com\"}}",
-             strategy, downstream);
+             strategy, downstream, validation);
     ck_assert_msg(bf_brief_load_json(&b, text, strlen(text)) == BF_OK, "%s", bf_last_error());
     return b;
+}
+
+static bf_brief *make_brief(const char *strategy, const char *downstream)
+{
+    return make_brief_checks(strategy, downstream, "{\"check\": \"unique\"}");
 }
 
 struct events {
@@ -348,6 +357,88 @@ START_TEST(a_checks_scan_that_fails_rolls_its_publish_back)
     bf_runner_free(r);
     bf_validator_free(v);
     bf_plan_free(plan);
+}
+END_TEST
+
+static int64_t runs_in_ledger(void)
+{
+    sqlite3 *db = NULL;
+    int64_t n;
+
+    ck_assert_int_eq(sqlite3_open_v2(lpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    n = bftest_sql_int(db, "SELECT count(*) FROM runs");
+    sqlite3_close(db);
+    return n;
+}
+
+/*
+ * A check that names what the warehouse lacks (a column in a metric's
+ * expression or an sql check's query, a function) is refused by run and by
+ * the test slice before either starts a run: no run in the ledger, nothing
+ * written, and the message names the check and the missing name whole.
+ * Then the corrected brief runs as the first run of the ledger: nothing
+ * left behind stands in its way.
+ */
+START_TEST(a_check_naming_what_the_warehouse_lacks_leaves_no_run)
+{
+    static const struct {
+        const char *check, *names[2];
+    } bad[] = {
+        {"{\"check\": \"metric\", \"name\": \"total v\", \"expr\": \"SUM(vv)\","
+         " \"expect_delta\": {\"min\": 0}}",
+         {"check total v", "no such column vv"}},
+        {"{\"check\": \"metric\", \"name\": \"odd total\", \"expr\": \"SUMM(v)\","
+         " \"expect_delta\": {\"min\": 0}}",
+         {"check odd total", "no such function: SUMM"}},
+        {"{\"check\": \"sql\", \"name\": \"no negative\", \"per\": \"run\","
+         " \"query\": \"SELECT * FROM t WHERE vv < 0\"}",
+         {"check no negative", "no such column: vv"}},
+        {"{\"check\": \"sql\", \"name\": \"no nulls\","
+         " \"query\": \"SELECT * FROM tt WHERE v IS NULL AND ts >= :start\"}",
+         {"check no nulls", "no such table: tt"}},
+    };
+    char before[64], after[64], *json = NULL;
+    int64_t id = 0;
+
+    fingerprint(before, "t");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char checks[512];
+        bf_brief *b;
+        bf_runner *r = make_runner("ana@example.com", NULL);
+
+        snprintf(checks, sizeof checks, "{\"check\": \"unique\"}, %s", bad[i].check);
+        b = make_brief_checks("partition_overwrite", MART_OK, checks);
+        ck_assert_msg(bf_runner_set_brief(r, b) == BF_OK, "%s", bf_runner_last_error(r));
+        ck_assert_int_ne(bf_runner_run(r, &id), BF_OK);
+        ck_assert_int_eq(id, 0);
+        for (int k = 0; k < 2; k++)
+            ck_assert_msg(strstr(bf_runner_last_error(r), bad[i].names[k]), "%s lacks '%s'",
+                          bf_runner_last_error(r), bad[i].names[k]);
+        ck_assert_int_ne(bf_runner_test_slice(&json, r, 2), BF_OK);
+        for (int k = 0; k < 2; k++)
+            ck_assert_msg(strstr(bf_runner_last_error(r), bad[i].names[k]), "%s lacks '%s'",
+                          bf_runner_last_error(r), bad[i].names[k]);
+        bf_free(json);
+        json = NULL;
+        ck_assert_int_eq(runs_in_ledger(), 0);
+        bf_runner_free(r);
+        bf_brief_free(b);
+    }
+    fingerprint(after, "t");
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(table_exists("t__bf_slice"), 0);
+
+    /* The brief with its checks mended runs, as the ledger's first run. */
+    {
+        bf_brief *b = make_brief_checks("partition_overwrite", MART_OK,
+                                        "{\"check\": \"unique\"}, {\"check\": \"metric\", "
+                                        "\"name\": \"total v\", \"expr\": \"SUM(v)\", "
+                                        "\"expect_delta\": {\"min\": 0}}");
+
+        ck_assert_int_eq(run_brief(b, "ana@example.com"), 1);
+        ck_assert_int_eq(run_state(1), BF_RUN_AWAITING_APPROVAL);
+        bf_brief_free(b);
+    }
 }
 END_TEST
 
@@ -806,6 +897,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_checks_scan_that_fails_rolls_its_publish_back);
+    tcase_add_test(tc, a_check_naming_what_the_warehouse_lacks_leaves_no_run);
     tcase_add_test(tc, approve_is_refused_before_the_run_is_validated);
     tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
