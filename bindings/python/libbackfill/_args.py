@@ -1,6 +1,71 @@
-"""Checking and converting the arguments the binding hands to C."""
+"""Checking and converting the arguments the binding hands to C.
 
+ctypes converts silently: an int out of a C integer type's range wraps
+(2**64 + 1 becomes 1, -1 as a size_t becomes SIZE_MAX), and C reads a string
+only up to its first null byte. Every int and string the binding passes to
+C goes through one of these instead, which refuse what C would misread."""
+
+import ctypes
+import numbers
+import operator
 import os
+
+# The C integer types the binding passes, by the name the messages use.
+_C_INTS = {"int64_t": ctypes.c_int64, "size_t": ctypes.c_size_t,
+           "unsigned int": ctypes.c_uint, "int": ctypes.c_int}
+
+
+def _shown(n):
+    """An int for a message; a huge one by its size (str() refuses past 4300 digits)."""
+    return str(n) if n.bit_length() <= 128 else "an integer of %d bits" % n.bit_length()
+
+
+def int_arg(what, value, ctype="int64_t"):
+    """`value` (an int, or any object with __index__) as an int that the C
+    type `ctype` ("int64_t", "size_t", "unsigned int" or "int") holds unchanged.
+    TypeError for anything else; for an unsigned type (a count or a size)
+    ValueError for a negative value; OverflowError for any other value out
+    of the type's range. `what` names the argument in the message."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an integer, not %s" % (what, type(value).__name__)) from None
+    bits = 8 * ctypes.sizeof(_C_INTS[ctype])
+    signed = _C_INTS[ctype](-1).value < 0
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if n < 0 and not signed:
+        raise ValueError("%s must not be negative (it is a C %s); got %s"
+                         % (what, ctype, _shown(n)))
+    if not lo <= n <= hi:
+        raise OverflowError("%s is out of range for %s (%d..%d); got %s"
+                            % (what, ctype, lo, hi, _shown(n)))
+    return n
+
+
+def float_arg(what, value):
+    """`value` (an int or a float, any real number) as the float a C double
+    takes. TypeError for anything else (a str is no number here), and
+    OverflowError, naming the argument, for an int too large for a double."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a number, not %s" % (what, type(value).__name__))
+    try:
+        return float(value)
+    except OverflowError:
+        shown = _shown(value) if isinstance(value, int) else repr(value)
+        raise OverflowError("%s is too large for a double; got %s" % (what, shown)) from None
+
+
+def text_arg(what, value):
+    """A str as the UTF-8 bytes of a C string, or None for None. TypeError
+    for anything else; ValueError for a null byte, where C would end it."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
+    if "\0" in value:
+        raise ValueError("%s holds a null byte at index %d, where C would end it"
+                         % (what, value.index("\0")))
+    return value.encode("utf-8")
 
 
 def path_arg(path):

@@ -25,6 +25,8 @@ class Brief(Handle):
     @classmethod
     def from_json(cls, text):
         """Load a brief from its JSON text (str or bytes)."""
+        # The length goes with the text, so a null byte in it reaches the
+        # library, which refuses it as a ParseError at its place.
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         out = ctypes.c_void_p()
         lib.bf_brief_load_json(ctypes.byref(out), data, len(data))

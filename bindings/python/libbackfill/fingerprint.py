@@ -2,6 +2,7 @@
 
 import ctypes
 
+from ._args import int_arg, text_arg
 from ._native import (VALUE_BLOB, VALUE_INT, VALUE_NULL, VALUE_REAL, VALUE_TEXT,
                       FingerprintStruct, Value, lib)
 
@@ -10,13 +11,13 @@ def _values(row):
     """A row of Python values as a bf_value array; keeps the bytes alive with it."""
     values = (Value * len(row))()
     keep = []
-    for v, py in zip(values, row):
+    for i, (v, py) in enumerate(zip(values, row)):
         if py is None:
             v.type = VALUE_NULL
         elif isinstance(py, bool):
             raise TypeError("fingerprints have no boolean type; use 0 or 1")
         elif isinstance(py, int):
-            v.type, v.i = VALUE_INT, py
+            v.type, v.i = VALUE_INT, int_arg("row value %d" % i, py, "int64_t")
         elif isinstance(py, float):
             v.type, v.r = VALUE_REAL, py
         elif isinstance(py, (str, bytes, bytearray)):
@@ -44,7 +45,7 @@ class Fingerprint:
     @classmethod
     def parse(cls, text):
         out = cls()
-        lib.bf_fingerprint_parse(ctypes.byref(out._fp), text.encode("ascii"))
+        lib.bf_fingerprint_parse(ctypes.byref(out._fp), text_arg("fingerprint text", text))
         return out
 
     def add_row(self, row):

@@ -7,7 +7,7 @@ import json
 import os
 import weakref
 
-from ._args import choice, path_arg
+from ._args import choice, float_arg, int_arg, path_arg, text_arg
 from ._handle import Handle as _Handle
 from ._native import CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib
 
@@ -17,10 +17,6 @@ RUN_STATES = ("planned", "running", "paused", "cancelled", "failed", "validating
 BATCH_STATES = ("pending", "running", "completed", "validated", "failed", "cancelled",
                 "rolled_back", "split")
 _MUST_EXIST, _RUN_NEW, _RETRY_SPLIT = 1, 1, 1
-
-
-def _text(value):
-    return None if value is None else value.encode("utf-8")
 
 
 def _name(names, value):
@@ -185,9 +181,9 @@ class Ledger(_Handle):
         opts = LedgerOptions()
         lib.bf_ledger_options_init(ctypes.byref(opts), 1)
         opts.durability = choice("durability", durability, DURABILITY)
-        opts.busy_timeout_ms = busy_timeout_ms
+        opts.busy_timeout_ms = int_arg("busy_timeout_ms", busy_timeout_ms, "int")
         opts.flags = _MUST_EXIST if must_exist else 0
-        self._actor = _text(actor)
+        self._actor = text_arg("actor", actor)
         opts.actor = self._actor
         # The C clock must outlive the ledger, so the binding keeps it.
         self._clock = CLOCK_FN(lambda _userdata: int(clock())) if clock else None
@@ -213,8 +209,9 @@ class Ledger(_Handle):
 
     def runs(self, brief_name=None):
         """Every run, oldest first (only the brief's, given its name), as RunRecords."""
+        cname = text_arg("brief_name", brief_name)
         return _listing("run", lambda out: lib.bf_ledger_runs(out, self._handle(),
-                                                              _text(brief_name)), _run_record)
+                                                              cname), _run_record)
 
     def start_run(self, plan, brief_name, brief_json=None, code_version=None, operator=None,
                   params=None, max_concurrency=1, max_attempts=3, retry_backoff_s=5.0,
@@ -225,14 +222,15 @@ class Ledger(_Handle):
         new=True (the unfinished run is then cancelled)."""
         spec = RunSpec()
         lib.bf_run_spec_init(ctypes.byref(spec), 1)
-        keep = [_text(brief_name), _text(brief_json), _text(code_version), _text(operator),
-                _text(json.dumps(params) if params is not None else None)]
+        keep = [text_arg("brief_name", brief_name), text_arg("brief_json", brief_json),
+                text_arg("code_version", code_version), text_arg("operator", operator),
+                text_arg("params", json.dumps(params) if params is not None else None)]
         (spec.brief_name, spec.brief_json, spec.code_version, spec.operator_name,
          spec.params_json) = keep
-        spec.max_concurrency = max_concurrency
-        spec.max_attempts = max_attempts
-        spec.retry_backoff_s = retry_backoff_s
-        spec.lease_s = lease_s
+        spec.max_concurrency = int_arg("max_concurrency", max_concurrency, "unsigned int")
+        spec.max_attempts = int_arg("max_attempts", max_attempts, "unsigned int")
+        spec.retry_backoff_s = float_arg("retry_backoff_s", retry_backoff_s)
+        spec.lease_s = float_arg("lease_s", lease_s)
         spec.flags = _RUN_NEW if new else 0
         out = ctypes.c_void_p()
         lib.bf_run_start(ctypes.byref(out), self._handle(), ctypes.byref(spec), plan._handle())
@@ -240,11 +238,17 @@ class Ledger(_Handle):
 
     def run(self, ref):
         """Open a run by id or by brief name (its latest run)."""
+        cref = text_arg("run", str(ref))
         run_id = ctypes.c_int64()
-        lib.bf_ledger_find_run(ctypes.byref(run_id), self._handle(), str(ref).encode("utf-8"))
+        lib.bf_ledger_find_run(ctypes.byref(run_id), self._handle(), cref)
         out = ctypes.c_void_p()
         lib.bf_run_open(ctypes.byref(out), self._handle(), run_id.value)
         return Run(self, out)
+
+
+def _lease_args(lease):
+    """A lease's batch id and token, as the int64_t values C takes."""
+    return int_arg("lease.batch_id", lease.batch_id), int_arg("lease.token", lease.token)
 
 
 class Lease:
@@ -302,13 +306,13 @@ class Run(_Handle):
         return self.state
 
     def pause(self, detail=None):
-        lib.bf_run_pause(self._handle(), _text(detail))
+        lib.bf_run_pause(self._handle(), text_arg("detail", detail))
 
     def resume(self, detail=None):
-        lib.bf_run_resume(self._handle(), _text(detail))
+        lib.bf_run_resume(self._handle(), text_arg("detail", detail))
 
     def cancel(self, detail=None):
-        lib.bf_run_cancel(self._handle(), _text(detail))
+        lib.bf_run_cancel(self._handle(), text_arg("detail", detail))
 
     def finish(self, detail=None):
         """Mark the run completed once every batch is completed, validated or cancelled.
@@ -318,7 +322,7 @@ class Run(_Handle):
         left by state, while some are not done, and for a run that is not
         planned, running or approved (one being approved finishes once
         approved)."""
-        lib.bf_run_finish(self._handle(), _text(detail))
+        lib.bf_run_finish(self._handle(), text_arg("detail", detail))
 
     def retry(self, split=False):
         """Failed batches back to pending; returns how many."""
@@ -327,7 +331,7 @@ class Run(_Handle):
         return n.value
 
     def note(self, text):
-        lib.bf_run_note(self._handle(), _text(text))
+        lib.bf_run_note(self._handle(), text_arg("text", text))
 
     def claim(self):
         """The next batch in plan order, or None when none can be claimed now."""
@@ -336,23 +340,25 @@ class Run(_Handle):
         return Lease(out) if out.value else None
 
     def heartbeat(self, lease):
-        lib.bf_run_heartbeat(self._handle(), lease.batch_id, lease.token)
+        lib.bf_run_heartbeat(self._handle(), *_lease_args(lease))
 
     def complete(self, lease, rows_written=0, rows_deleted=0, fingerprint_before=None,
                  fingerprint_after=None, duration_s=0.0, idempotency_key=None):
         result = BatchResult()
         lib.bf_batch_result_init(ctypes.byref(result), 1)
-        result.rows_written, result.rows_deleted = rows_written, rows_deleted
-        result.fingerprint_before = _text(None if fingerprint_before is None
-                                          else str(fingerprint_before))
-        result.fingerprint_after = _text(None if fingerprint_after is None
-                                         else str(fingerprint_after))
-        result.duration_s = duration_s
-        result.idempotency_key = _text(idempotency_key)
-        lib.bf_run_complete(self._handle(), lease.batch_id, lease.token, ctypes.byref(result))
+        result.rows_written = int_arg("rows_written", rows_written)
+        result.rows_deleted = int_arg("rows_deleted", rows_deleted)
+        for name, fp in (("fingerprint_before", fingerprint_before),
+                         ("fingerprint_after", fingerprint_after)):
+            setattr(result, name, text_arg(name, None if fp is None else str(fp)))
+        result.duration_s = float_arg("duration_s", duration_s)
+        result.idempotency_key = text_arg("idempotency_key", idempotency_key)
+        batch_id, token = _lease_args(lease)
+        lib.bf_run_complete(self._handle(), batch_id, token, ctypes.byref(result))
 
     def fail(self, lease, message):
-        lib.bf_run_fail(self._handle(), lease.batch_id, lease.token, _text(message))
+        cmessage = text_arg("message", message)
+        lib.bf_run_fail(self._handle(), *_lease_args(lease), cmessage)
 
     def progress(self):
         """Counts by state, rows, elapsed and ETA (seconds; None when unknown)."""

@@ -2,6 +2,7 @@
 
 import ctypes
 
+from ._args import text_arg
 from ._handle import Handle
 from ._native import Value, lib, take_string, value_to_python
 
@@ -42,7 +43,7 @@ class Plan(Handle):
     @classmethod
     def from_json(cls, text):
         out = ctypes.c_void_p()
-        lib.bf_plan_from_json(ctypes.byref(out), text.encode("utf-8"))
+        lib.bf_plan_from_json(ctypes.byref(out), text_arg("plan JSON", text))
         return cls(out)
 
     def to_json(self):

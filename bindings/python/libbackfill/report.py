@@ -2,7 +2,7 @@
 
 import ctypes
 
-from ._args import choice, path_arg
+from ._args import choice, path_arg, text_arg
 from ._native import lib, take_string
 
 STAGES = {"before": 1, "during": 2, "after": 3}
@@ -19,16 +19,17 @@ def report_run(ledger, run, stage="after", format="markdown"):
 
     cstage = choice("stage", stage, STAGES)
     cformat = choice("format", format, FORMATS)
+    cref = text_arg("run", str(run))
     if isinstance(ledger, Ledger):
-        return _report_run(ledger, run, cstage, cformat)
+        return _report_run(ledger, cref, cstage, cformat)
     path_arg(ledger)  # a TypeError or ValueError before anything is opened
     with Ledger(ledger, must_exist=True) as opened:
-        return _report_run(opened, run, cstage, cformat)
+        return _report_run(opened, cref, cstage, cformat)
 
 
-def _report_run(ledger, run, stage, format):
+def _report_run(ledger, cref, stage, format):
     run_id = ctypes.c_int64()
-    lib.bf_ledger_find_run(ctypes.byref(run_id), ledger._handle(), str(run).encode("utf-8"))
+    lib.bf_ledger_find_run(ctypes.byref(run_id), ledger._handle(), cref)
     out = ctypes.c_void_p()
     lib.bf_report_run(ctypes.byref(out), ledger._handle(), run_id.value, stage, format)
     return take_string(out)

@@ -5,16 +5,12 @@ import ctypes
 import json
 import threading
 
-from ._args import path_arg
+from ._args import float_arg, int_arg, path_arg, text_arg
 from ._handle import Handle
 from ._native import RUN_EVENT_FN, RunnerOptions, lib
 from .errors import error_for
 
 _NEW, _FORCE, _NO_WAIT = 1, 2, 4
-
-
-def _text(value):
-    return None if value is None else value.encode("utf-8")
 
 
 def _event(ev):
@@ -60,11 +56,11 @@ class Runner(Handle):
         self._h = None
         opts = RunnerOptions()
         lib.bf_runner_options_init(ctypes.byref(opts), 1)
-        self._keep = [path_arg(ledger), path_arg(warehouse), _text(operator)]
+        self._keep = [path_arg(ledger), path_arg(warehouse), text_arg("operator", operator)]
         opts.ledger_path, opts.warehouse_path, opts.operator_name = self._keep
-        opts.workers = workers
-        opts.poll_s = poll_s
-        opts.target_batch_s = target_batch_s
+        opts.workers = int_arg("workers", workers, "unsigned int")
+        opts.poll_s = float_arg("poll_s", poll_s)
+        opts.target_batch_s = float_arg("target_batch_s", target_batch_s)
         opts.flags = (_NEW if new else 0) | (_FORCE if force else 0) | (_NO_WAIT if no_wait else 0)
         self.on_event = on_event
         self._raised = None
@@ -173,20 +169,24 @@ class Runner(Handle):
         and measure them; returns the parsed "backfill-test-slice/1" JSON.
         ValidationError or BlockedError (not idempotent) when the slice did
         not pass; the error's `result` holds the JSON then."""
-        return self._json_call(lambda out, h: lib.bf_runner_test_slice(out, h, batches))
+        cbatches = int_arg("batches", batches, "size_t")
+        return self._json_call(lambda out, h: lib.bf_runner_test_slice(out, h, cbatches))
 
     def approve(self, run_id, reviewer):
         """Approve run `run_id` as `reviewer` (the brief's reviewer, never the
         operator: BlockedError), then cut over and refresh downstream."""
-        self._call(lambda h: lib.bf_runner_approve(h, run_id, _text(reviewer)))
+        crun, creviewer = int_arg("run_id", run_id), text_arg("reviewer", reviewer)
+        self._call(lambda h: lib.bf_runner_approve(h, crun, creviewer))
 
     def rollback(self, run_id, batch_id=0):
         """Roll back one batch (or, with batch_id 0, the whole run) and prove
         it by fingerprints; returns the parsed "backfill-rollback/1" JSON. A
         refusal's error has the JSON in `result`."""
-        return self._json_call(lambda out, h: lib.bf_runner_rollback(out, h, run_id, batch_id))
+        crun, cbatch = int_arg("run_id", run_id), int_arg("batch_id", batch_id)
+        return self._json_call(lambda out, h: lib.bf_runner_rollback(out, h, crun, cbatch))
 
     def cleanup(self, run_id):
         """Drop the run's snapshots, staging and version tables once its
         retention is over; returns the parsed "backfill-cleanup/1" JSON."""
-        return self._json_call(lambda out, h: lib.bf_runner_cleanup(out, h, run_id))
+        crun = int_arg("run_id", run_id)
+        return self._json_call(lambda out, h: lib.bf_runner_cleanup(out, h, crun))

@@ -93,6 +93,40 @@ class FingerprintTest(unittest.TestCase):
         with self.assertRaises(TypeError):
             Fingerprint([({},)])
 
+    def test_integers_outside_int64_are_refused(self):
+        # ctypes would keep the low 64 bits: 2**64 + 1 fingerprinted as 1.
+        for value in (2**63, 2**64 + 1, -2**63 - 1, 2**70, -2**64):
+            with self.subTest(value=value), self.assertRaises(OverflowError) as caught:
+                Fingerprint([(value,)])
+            self.assertIn("row value 0 is out of range for int64_t", str(caught.exception))
+        with self.assertRaises(OverflowError) as caught:
+            Fingerprint([("a", 2**64 + 2)])
+        self.assertIn("row value 1", str(caught.exception))
+        self.assertIn("got 18446744073709551618", str(caught.exception))
+        # A huge value is named by its size (str() refuses past 4300 digits).
+        with self.assertRaises(OverflowError) as caught:
+            Fingerprint([(10**5000,)])
+        self.assertIn("an integer of 16610 bits", str(caught.exception))
+        # The row is refused whole: nothing of it is added or removed.
+        fp = Fingerprint([(1,)])
+        for change in (fp.add_row, fp.remove_row):
+            with self.assertRaises(OverflowError):
+                change((1, 2**64 + 1))
+        self.assertEqual((fp, fp.rows), (Fingerprint([(1,)]), 1))
+        # The ends of the range are values of their own.
+        top, bottom = Fingerprint([(2**63 - 1,)]), Fingerprint([(-2**63,)])
+        self.assertNotEqual(top, bottom)
+        self.assertNotEqual(top, Fingerprint([(-1,)]))
+        self.assertNotEqual(bottom, Fingerprint([(0,)]))
+
+    def test_parse_refuses_a_null_byte(self):
+        text = str(Fingerprint([(1,)]))
+        with self.assertRaises(ValueError) as caught:
+            Fingerprint.parse(text + "\0junk")
+        self.assertIn("fingerprint text holds a null byte at index %d" % len(text),
+                      str(caught.exception))
+        self.assertEqual(Fingerprint.parse(text), Fingerprint([(1,)]))
+
 
 if __name__ == "__main__":
     unittest.main()

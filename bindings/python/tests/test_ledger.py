@@ -254,6 +254,85 @@ class LedgerTest(unittest.TestCase):
         with self.assertRaises(TypeError):
             Ledger(42)
 
+    def test_integers_out_of_range_are_refused(self):
+        # ctypes would wrap each into the C type: 2**32 as 0, a token plus 2**64 as the token.
+        with self.assertRaises(OverflowError) as caught:
+            Ledger(self.path, busy_timeout_ms=2**31)
+        self.assertIn("busy_timeout_ms is out of range for int (-2147483648..2147483647)",
+                      str(caught.exception))
+        self.assertFalse(os.path.exists(self.path), "a refused ledger was created")
+        with Ledger(self.path) as ledger:
+            for kwargs, error, message in (
+                    ({"max_concurrency": -1}, ValueError,
+                     "max_concurrency must not be negative (it is a C unsigned int); got -1"),
+                    ({"max_concurrency": 2**32}, OverflowError,
+                     "max_concurrency is out of range for unsigned int (0..4294967295); "
+                     "got 4294967296"),
+                    ({"max_attempts": 2**32 + 1}, OverflowError, "max_attempts"),
+                    ({"lease_s": 10**400}, OverflowError, "lease_s is too large for a double"),
+                    ({"retry_backoff_s": "5"}, TypeError, "retry_backoff_s must be a number")):
+                with self.subTest(**kwargs), self.assertRaises(error) as caught:
+                    ledger.start_run(self.plan, "orders-fix", **kwargs)
+                self.assertIn(message, str(caught.exception))
+            self.assertEqual(ledger.runs(), [], "a refused run was started")
+
+            run = ledger.start_run(self.plan, "orders-fix")
+            lease = run.claim()
+            for kwargs in ({"rows_written": 2**63}, {"rows_deleted": -2**63 - 1}):
+                with self.subTest(**kwargs), self.assertRaises(OverflowError) as caught:
+                    run.complete(lease, **kwargs)
+                self.assertIn(next(iter(kwargs)), str(caught.exception))
+            token = lease.token
+            lease.token = token + 2**64
+            for call in (run.heartbeat, run.complete, lambda lease: run.fail(lease, "no")):
+                with self.assertRaises(OverflowError) as caught:
+                    call(lease)
+                self.assertIn("lease.token is out of range for int64_t", str(caught.exception))
+            self.assertEqual([b.state for b in run.batches()], ["running", "pending", "pending"])
+            lease.token = token
+            run.complete(lease, rows_written=2**63 - 1)
+            self.assertEqual(run.batches("completed")[0].rows_written, 2**63 - 1)
+
+    def test_null_bytes_in_strings_are_refused(self):
+        # C would read each only up to the null byte.
+        with self.assertRaises(ValueError) as caught:
+            Ledger(self.path, actor="py-test\0mallory")
+        self.assertIn("actor holds a null byte at index 7", str(caught.exception))
+        self.assertFalse(os.path.exists(self.path), "a refused ledger was created")
+        with Ledger(self.path, actor="py-test") as ledger:
+            for kwargs in ({"brief_name": "orders-fix\0x"}, {"code_version": "v1\0v2"},
+                           {"operator": "ana\0mallory"}, {"brief_json": "{\0}"}):
+                args = dict({"brief_name": "orders-fix"}, **kwargs)
+                with self.subTest(**kwargs), self.assertRaises(ValueError) as caught:
+                    ledger.start_run(self.plan, **args)
+                self.assertIn("%s holds a null byte" % next(iter(kwargs)), str(caught.exception))
+            self.assertEqual([r.brief_name for r in ledger.runs()], [])
+            run = ledger.start_run(self.plan, "orders-fix")
+            with self.assertRaises(ValueError):
+                ledger.runs("orders-fix\0x")
+            with self.assertRaises(ValueError) as caught:
+                ledger.run("%d\0zzz" % run.id)
+            self.assertIn("run holds a null byte at index 1", str(caught.exception))
+            for call in (run.pause, run.resume, run.cancel, run.finish, run.note):
+                with self.subTest(call=call.__name__), self.assertRaises(ValueError) as caught:
+                    call("stop\0please")
+                self.assertIn("null byte at index 4", str(caught.exception))
+            self.assertEqual(run.refresh(), "planned")
+            self.assertEqual([e.subject for e in run.events()], ["run"],
+                             "a refused call was recorded")
+            lease = run.claim()
+            for kwargs in ({"idempotency_key": "k\0x"}, {"fingerprint_after": "1:00\0"}):
+                with self.subTest(**kwargs), self.assertRaises(ValueError):
+                    run.complete(lease, **kwargs)
+            with self.assertRaises(ValueError):
+                run.fail(lease, "timed out\0")
+            self.assertEqual([b.state for b in run.batches()], ["running", "pending", "pending"])
+        with open(os.path.join(SOURCE_ROOT, "tests/fuzz/corpus/plan_json/key-plan.json")) as f:
+            text = f.read()
+        with self.assertRaises(ValueError) as caught:
+            Plan.from_json(text + "\0{}")
+        self.assertIn("plan JSON holds a null byte", str(caught.exception))
+
     def test_bad_choices_name_the_allowed_values(self):
         with self.assertRaises(ValueError) as caught:
             Ledger(self.path, durability="Normal")

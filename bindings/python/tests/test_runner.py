@@ -238,6 +238,64 @@ class RunnerTest(unittest.TestCase):
             other.set_brief(brief)
         self.assertIn("the brief is closed", str(cm.exception))
 
+    def test_out_of_range_integers_are_refused_before_the_call(self):
+        # ctypes would wrap each: run 2**64 + 1 approved as run 1, a slice of -1 as SIZE_MAX.
+        for kwargs, error, message in (
+                ({"workers": -1}, ValueError, "workers must not be negative"),
+                ({"workers": 2**32}, OverflowError,
+                 "workers is out of range for unsigned int (0..4294967295); got 4294967296"),
+                ({"poll_s": 10**400}, OverflowError, "poll_s is too large for a double"),
+                ({"target_batch_s": 10**400}, OverflowError, "target_batch_s")):
+            with self.subTest(**kwargs), self.assertRaises(error) as cm:
+                Runner(self.ledger, self.warehouse, **kwargs)
+            self.assertIn(message, str(cm.exception))
+        self.assertFalse(os.path.exists(self.ledger), "a refused runner created its ledger")
+
+        runner = self.runner()
+        with self.assertRaises(ValueError) as cm:
+            runner.test_slice(-1)
+        self.assertEqual(str(cm.exception),
+                         "batches must not be negative (it is a C size_t); got -1")
+        with self.assertRaises(OverflowError) as cm:
+            runner.test_slice(2**64 + 2)
+        self.assertIn("batches is out of range for size_t", str(cm.exception))
+        run_id = runner.run()
+        before = self.rows()
+        for call, name in ((lambda: runner.approve(2**64 + run_id, "raj@example.com"), "run_id"),
+                           (lambda: runner.approve(2**70, "raj@example.com"), "run_id"),
+                           (lambda: runner.rollback(2**64 + run_id), "run_id"),
+                           (lambda: runner.rollback(run_id, -2**63 - 1), "batch_id"),
+                           (lambda: runner.cleanup(-2**64 + run_id), "run_id")):
+            with self.subTest(name=name), self.assertRaises(OverflowError) as cm:
+                call()
+            self.assertIn("%s is out of range for int64_t" % name, str(cm.exception))
+        self.assertEqual(self.run_state(run_id)[0], "awaiting_approval")
+        self.assertEqual(self.rows(), before)
+        runner.approve(run_id, "raj@example.com")
+        self.assertEqual(self.run_state(run_id)[0], "completed")
+
+    def test_null_bytes_in_strings_are_refused(self):
+        # C would read each only up to the null byte: approve as raj, report run 1.
+        with self.assertRaises(ValueError) as cm:
+            Runner(self.ledger, self.warehouse, operator="ana@example.com\0x")
+        self.assertIn("operator holds a null byte at index 15", str(cm.exception))
+        with self.assertRaises(ValueError):
+            Runner(self.ledger + "\0junk", self.warehouse)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["w.db"], "a refused runner made a file")
+        runner = self.runner()
+        run_id = runner.run()
+        with self.assertRaises(ValueError) as cm:
+            runner.approve(run_id, "raj@example.com\0mallory")
+        self.assertEqual(str(cm.exception),
+                         "reviewer holds a null byte at index 15, where C would end it")
+        self.assertEqual(self.run_state(run_id)[0], "awaiting_approval")
+        for ledger in (self.ledger, Ledger(self.ledger)):
+            with self.assertRaises(ValueError) as cm:
+                report_run(ledger, "%d\0zzz" % run_id)
+            self.assertIn("run holds a null byte at index 1", str(cm.exception))
+            if isinstance(ledger, Ledger):
+                ledger.close()
+
     def test_runner_needs_a_brief(self):
         runner = Runner(self.ledger, self.warehouse)
         self.addCleanup(runner.close)
