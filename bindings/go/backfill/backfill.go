@@ -8,12 +8,17 @@ package backfill
 
 /*
 #cgo pkg-config: libbackfill
+#include <limits.h>
 #include <stdlib.h>
 #include <backfill.h>
 */
 import "C"
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"unsafe"
+)
 
 // Code is a libbackfill status code (BF_E_*). It is an error itself, so
 // errors.Is(err, backfill.ErrLeaseLost) tests a failure's code, and
@@ -91,4 +96,80 @@ func Version() string {
 // VersionNumber is the linked library's BF_VERSION_NUMBER.
 func VersionNumber() uint {
 	return uint(C.bf_version())
+}
+
+// cArgs converts one call's arguments into C, checked: C would read a
+// string only up to its first NUL byte, and a Go conversion into a C integer
+// type keeps the low bits of a value out of its range, so either would pass
+// C something other than what the caller gave. The first argument refused
+// is kept in err, an *Error with ErrInvalid naming it; the caller returns
+// err before calling the library, and defers free.
+type cArgs struct {
+	err   error
+	frees []unsafe.Pointer
+}
+
+func (a *cArgs) refuse(format string, v ...interface{}) {
+	if a.err == nil {
+		a.err = &Error{Code: ErrInvalid, Message: fmt.Sprintf(format, v...)}
+	}
+}
+
+// str is s as a C string in C memory; nil when s holds a NUL byte (refused).
+func (a *cArgs) str(what, s string) *C.char {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		a.refuse("%s holds a NUL byte at index %d, where C would end it", what, i)
+		return nil
+	}
+	p := C.CString(s)
+	a.frees = append(a.frees, unsafe.Pointer(p))
+	return p
+}
+
+// optStr is str, or NULL for "" (the library's default).
+func (a *cArgs) optStr(what, s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return a.str(what, s)
+}
+
+// text is s in C memory with its length, for a call that takes both: a NUL
+// byte reaches the library, which refuses it at its place (ErrParse).
+func (a *cArgs) text(s string) (*C.char, C.size_t) {
+	p := C.CString(s)
+	a.frees = append(a.frees, unsafe.Pointer(p))
+	return p, C.size_t(len(s))
+}
+
+// uint is n as a C unsigned int.
+func (a *cArgs) uint(what string, n uint) C.uint {
+	if c := C.uint(n); uint(c) != n {
+		a.refuse("%s is out of range for unsigned int (0..%d); got %d", what, ^C.uint(0), n)
+	}
+	return C.uint(n)
+}
+
+// int is n as a C int.
+func (a *cArgs) int(what string, n int) C.int {
+	if c := C.int(n); int(c) != n {
+		a.refuse("%s is out of range for int (%d..%d); got %d", what, C.INT_MIN, C.INT_MAX, n)
+	}
+	return C.int(n)
+}
+
+// size is n, a count, as a C size_t.
+func (a *cArgs) size(what string, n int) C.size_t {
+	if n < 0 {
+		a.refuse("%s must not be negative (it is a C size_t); got %d", what, n)
+	}
+	return C.size_t(n)
+}
+
+// free releases the strings made for the call.
+func (a *cArgs) free() {
+	for _, p := range a.frees {
+		C.free(p)
+	}
+	a.frees = nil
 }

@@ -6,10 +6,7 @@ package backfill
 */
 import "C"
 
-import (
-	"runtime"
-	"unsafe"
-)
+import "runtime"
 
 // Brief is a backfill brief (docs/brief.md), checked as the library loads
 // it: for the runner and the reports.
@@ -26,8 +23,12 @@ func newBrief(p *C.bf_brief) *Brief {
 // BriefFromFile loads the brief in the file at path (ErrNotFound when there
 // is none, ErrParse or ErrInvalid naming the place at fault).
 func BriefFromFile(path string) (*Brief, error) {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
+	var a cArgs
+	defer a.free()
+	cpath := a.str("path", path)
+	if a.err != nil {
+		return nil, a.err
+	}
 	var out *C.bf_brief
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -39,13 +40,15 @@ func BriefFromFile(path string) (*Brief, error) {
 
 // BriefFromJSON loads a brief from its JSON text: ErrParse for a syntax
 // error ("line:column: ..."), ErrInvalid for a wrong field ("$.path: ...").
+// The text's length goes with it, so a NUL byte in it is an ErrParse at its place.
 func BriefFromJSON(text string) (*Brief, error) {
-	ctext := C.CString(text)
-	defer C.free(unsafe.Pointer(ctext))
+	var a cArgs
+	defer a.free()
+	ctext, n := a.text(text)
 	var out *C.bf_brief
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := lastError(C.bf_brief_load_json(&out, ctext, C.size_t(len(text)))); err != nil {
+	if err := lastError(C.bf_brief_load_json(&out, ctext, n)); err != nil {
 		return nil, err
 	}
 	return newBrief(out), nil

@@ -63,3 +63,13 @@ func TestBadBatchStateNamesTheStates(t *testing.T) {
 		t.Fatalf("Batches(\"bogus\"): %v", err)
 	}
 }
+
+// wantRefused checks that err is the binding's refusal of an argument: an
+// *Error with ErrInvalid whose message holds want.
+func wantRefused(t *testing.T, call string, err error, want string) {
+	t.Helper()
+	var bfErr *Error
+	if !errors.As(err, &bfErr) || bfErr.Code != ErrInvalid || !strings.Contains(bfErr.Message, want) {
+		t.Errorf("%s: got %v, want ErrInvalid saying %q", call, err, want)
+	}
+}

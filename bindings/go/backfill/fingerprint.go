@@ -50,8 +50,12 @@ func (f *Fingerprint) Equal(other *Fingerprint) bool {
 
 // ParseFingerprint reads the text form "rows:hex32".
 func ParseFingerprint(text string) (*Fingerprint, error) {
-	ctext := C.CString(text)
-	defer C.free(unsafe.Pointer(ctext))
+	var a cArgs
+	defer a.free()
+	ctext := a.str("fingerprint text", text)
+	if a.err != nil {
+		return nil, a.err
+	}
 	out := &Fingerprint{}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -121,4 +122,8 @@ func TestMultisetProperties(t *testing.T) {
 	if _, err := ParseFingerprint("12:xyz"); err == nil {
 		t.Fatal("a malformed fingerprint parsed")
 	}
+	// C would read the text only up to the NUL byte, and parse it.
+	_, err := ParseFingerprint(one.String() + "\x00junk")
+	wantRefused(t, "ParseFingerprint(NUL)", err,
+		fmt.Sprintf("fingerprint text holds a NUL byte at index %d", len(one.String())))
 }

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"unsafe"
 )
 
 // RunStates and BatchStates name the ledger's states, indexed by their C values.
@@ -70,15 +69,17 @@ var (
 	_ io.Closer = (*Plan)(nil)
 )
 
-// OpenLedger opens (or creates) the ledger file at path.
+// OpenLedger opens (or creates) the ledger file at path. A path or Actor
+// holding a NUL byte, or BusyTimeoutMs out of int's range, is ErrInvalid.
 func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
 	var o C.bf_ledger_options
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	var actor *C.char
-	if opts.Actor != "" {
-		actor = C.CString(opts.Actor)
-		defer C.free(unsafe.Pointer(actor))
+	var a cArgs
+	defer a.free()
+	cpath := a.str("path", path)
+	actor := a.optStr("LedgerOptions.Actor", opts.Actor)
+	busy := a.int("LedgerOptions.BusyTimeoutMs", opts.BusyTimeoutMs)
+	if a.err != nil {
+		return nil, a.err
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -92,7 +93,7 @@ func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
 		o.flags = C.BF_LEDGER_MUST_EXIST
 	}
 	o.actor = actor
-	o.busy_timeout_ms = C.int(opts.BusyTimeoutMs)
+	o.busy_timeout_ms = busy
 	var out *C.bf_ledger
 	if err := lastError(C.bf_ledger_open(&out, cpath, &o)); err != nil {
 		return nil, err
@@ -178,41 +179,34 @@ type RunSpec struct {
 }
 
 // StartRun starts the brief's run on plan, or resumes its unfinished run. A
-// different plan for an unfinished run is ErrConflict unless spec.New.
+// different plan for an unfinished run is ErrConflict unless spec.New; a
+// string holding a NUL byte, or a count out of unsigned int's range, is
+// ErrInvalid.
 func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
 	var s C.bf_run_spec
-	var frees []unsafe.Pointer
-	defer func() {
-		for _, p := range frees {
-			C.free(p)
-		}
-	}()
-	str := func(v string) *C.char {
-		if v == "" {
-			return nil
-		}
-		c := C.CString(v)
-		frees = append(frees, unsafe.Pointer(c))
-		return c
-	}
+	var a cArgs
+	defer a.free()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := lastError(C.bf_run_spec_init(&s, C.BF_RUN_SPEC_VERSION)); err != nil {
 		return nil, err
 	}
-	s.brief_name = str(spec.BriefName)
-	s.brief_json = str(spec.BriefJSON)
-	s.code_version = str(spec.CodeVersion)
-	s.operator_name = str(spec.Operator)
+	s.brief_name = a.optStr("RunSpec.BriefName", spec.BriefName)
+	s.brief_json = a.optStr("RunSpec.BriefJSON", spec.BriefJSON)
+	s.code_version = a.optStr("RunSpec.CodeVersion", spec.CodeVersion)
+	s.operator_name = a.optStr("RunSpec.Operator", spec.Operator)
 	if spec.Params != nil {
 		params, err := json.Marshal(spec.Params)
 		if err != nil {
 			return nil, &Error{Code: ErrInvalid, Message: "run params: " + err.Error()}
 		}
-		s.params_json = str(string(params))
+		s.params_json = a.optStr("RunSpec.Params", string(params))
 	}
-	s.max_concurrency = C.uint(spec.MaxConcurrency)
-	s.max_attempts = C.uint(spec.MaxAttempts)
+	s.max_concurrency = a.uint("RunSpec.MaxConcurrency", spec.MaxConcurrency)
+	s.max_attempts = a.uint("RunSpec.MaxAttempts", spec.MaxAttempts)
+	if a.err != nil {
+		return nil, a.err
+	}
 	if spec.RetryBackoffS > 0 {
 		s.retry_backoff_s = C.double(spec.RetryBackoffS)
 	}
@@ -232,8 +226,12 @@ func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
 
 // Run opens a run by id ("12") or by brief name (its latest run).
 func (l *Ledger) Run(ref string) (*Run, error) {
-	cref := C.CString(ref)
-	defer C.free(unsafe.Pointer(cref))
+	var a cArgs
+	defer a.free()
+	cref := a.str("ref", ref)
+	if a.err != nil {
+		return nil, a.err
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer l.lock()()
@@ -335,8 +333,12 @@ func (r *Run) Refresh() error {
 }
 
 func (r *Run) withDetail(fn func(*C.bf_run, *C.char) C.int, detail string) error {
-	c := C.CString(detail)
-	defer C.free(unsafe.Pointer(c))
+	var a cArgs
+	defer a.free()
+	c := a.str("detail", detail)
+	if a.err != nil {
+		return a.err
+	}
 	return r.call(func() C.int { return fn(r.handle(), c) })
 }
 
@@ -432,15 +434,13 @@ func (r *Run) Complete(l *Lease, res BatchResult) error {
 	c.rows_written = C.int64_t(res.RowsWritten)
 	c.rows_deleted = C.int64_t(res.RowsDeleted)
 	c.duration_s = C.double(res.DurationS)
-	for _, f := range []struct {
-		dst **C.char
-		v   string
-	}{{&c.fingerprint_before, res.FingerprintBefore}, {&c.fingerprint_after, res.FingerprintAfter},
-		{&c.idempotency_key, res.IdempotencyKey}} {
-		if f.v != "" {
-			*f.dst = C.CString(f.v)
-			defer C.free(unsafe.Pointer(*f.dst))
-		}
+	var a cArgs
+	defer a.free()
+	c.fingerprint_before = a.optStr("BatchResult.FingerprintBefore", res.FingerprintBefore)
+	c.fingerprint_after = a.optStr("BatchResult.FingerprintAfter", res.FingerprintAfter)
+	c.idempotency_key = a.optStr("BatchResult.IdempotencyKey", res.IdempotencyKey)
+	if a.err != nil {
+		return a.err
 	}
 	return r.call(func() C.int {
 		return C.bf_run_complete(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token), &c)
@@ -449,8 +449,12 @@ func (r *Run) Complete(l *Lease, res BatchResult) error {
 
 // Fail records a failed attempt; the batch is retried after backoff until max_attempts.
 func (r *Run) Fail(l *Lease, message string) error {
-	c := C.CString(message)
-	defer C.free(unsafe.Pointer(c))
+	var a cArgs
+	defer a.free()
+	c := a.str("message", message)
+	if a.err != nil {
+		return a.err
+	}
 	return r.call(func() C.int {
 		return C.bf_run_fail(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token), c)
 	})
@@ -520,10 +524,11 @@ type RunRecord struct {
 // Runs lists every run of the ledger, oldest first; with a brief name, only
 // that brief's runs ("" for all).
 func (l *Ledger) Runs(briefName string) ([]RunRecord, error) {
-	var cname *C.char
-	if briefName != "" {
-		cname = C.CString(briefName)
-		defer C.free(unsafe.Pointer(cname))
+	var a cArgs
+	defer a.free()
+	cname := a.optStr("briefName", briefName)
+	if a.err != nil {
+		return nil, a.err
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

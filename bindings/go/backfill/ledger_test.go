@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,6 +34,90 @@ func openTestLedger(t *testing.T) *Ledger {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// C would read a string only up to a NUL byte, and a Go conversion would
+// keep the low 32 bits of a count: each is refused before the library is called.
+func TestLedgerRefusesNULBytesAndOutOfRangeIntegers(t *testing.T) {
+	plan := recordedPlan(t, "key-plan.json")
+	defer plan.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.db")
+	_, err := OpenLedger(path+"\x00.bak", LedgerOptions{})
+	wantRefused(t, "OpenLedger(NUL path)", err,
+		fmt.Sprintf("path holds a NUL byte at index %d, where C would end it", len(path)))
+	_, err = OpenLedger(path, LedgerOptions{Actor: "go-test\x00mallory"})
+	wantRefused(t, "OpenLedger(NUL actor)", err, "LedgerOptions.Actor holds a NUL byte at index 7")
+	if strconv.IntSize == 64 {
+		_, err = OpenLedger(path, LedgerOptions{BusyTimeoutMs: int(int64(1) << 31)})
+		wantRefused(t, "OpenLedger(BusyTimeoutMs 2^31)", err,
+			"LedgerOptions.BusyTimeoutMs is out of range for int (-2147483648..2147483647); got 2147483648")
+	}
+	if made, _ := filepath.Glob(filepath.Join(dir, "*")); len(made) != 0 {
+		t.Fatalf("a refused OpenLedger made %v", made)
+	}
+
+	l, err := OpenLedger(path, LedgerOptions{Actor: "go-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	specs := map[string]RunSpec{
+		"RunSpec.BriefName":   {BriefName: "orders-fix\x00x"},
+		"RunSpec.BriefJSON":   {BriefName: "orders-fix", BriefJSON: "{\x00}"},
+		"RunSpec.CodeVersion": {BriefName: "orders-fix", CodeVersion: "v1\x00v2"},
+		"RunSpec.Operator":    {BriefName: "orders-fix", Operator: "ana\x00mallory"},
+	}
+	if strconv.IntSize == 64 {
+		specs["RunSpec.MaxConcurrency"] = RunSpec{BriefName: "orders-fix", MaxConcurrency: uint(uint64(1) << 32)}
+		specs["RunSpec.MaxAttempts"] = RunSpec{BriefName: "orders-fix", MaxAttempts: uint(uint64(1)<<32 + 1)}
+	}
+	for what, spec := range specs {
+		_, err := l.StartRun(plan, spec)
+		wantRefused(t, "StartRun("+what+")", err, what+" ")
+	}
+	if runs, err := l.Runs(""); err != nil || len(runs) != 0 {
+		t.Fatalf("refused runs were started: %v, %v", runs, err)
+	}
+
+	run, err := l.StartRun(plan, RunSpec{BriefName: "orders-fix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Run(fmt.Sprintf("%d\x00zzz", run.ID()))
+	wantRefused(t, "Run(id NUL)", err, "ref holds a NUL byte at index 1")
+	_, err = l.Runs("orders-fix\x00")
+	wantRefused(t, "Runs(NUL)", err, "briefName holds a NUL byte at index 10")
+	events, err := run.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func(string) error{"Pause": run.Pause, "Resume": run.Resume,
+		"Cancel": run.Cancel, "Finish": run.Finish} {
+		wantRefused(t, name, call("stop\x00please"), "detail holds a NUL byte at index 4")
+	}
+	if err := run.Refresh(); err != nil || run.State() != "planned" {
+		t.Fatalf("run %s (%v) after refused calls", run.State(), err)
+	}
+	if again, err := run.Events(); err != nil || !reflect.DeepEqual(again, events) {
+		t.Fatalf("refused calls were recorded: %v, %v", again, err)
+	}
+	lease, err := run.Claim()
+	if err != nil || lease == nil {
+		t.Fatalf("claim: %v, %v", lease, err)
+	}
+	for what, res := range map[string]BatchResult{
+		"BatchResult.IdempotencyKey":    {IdempotencyKey: "k\x00x"},
+		"BatchResult.FingerprintBefore": {FingerprintBefore: "1:00\x00"},
+		"BatchResult.FingerprintAfter":  {FingerprintAfter: "1:00\x00"},
+	} {
+		wantRefused(t, "Complete("+what+")", run.Complete(lease, res), what+" holds a NUL byte")
+	}
+	wantRefused(t, "Fail", run.Fail(lease, "timed out\x00"), "message holds a NUL byte at index 9")
+	batches, err := run.Batches("")
+	if err != nil || len(batches) != 3 || batches[0].State != "running" || batches[1].State != "pending" {
+		t.Fatalf("batches after refused calls: %+v, %v", batches, err)
+	}
 }
 
 func TestLedgerRunsEveryBatchOnce(t *testing.T) {

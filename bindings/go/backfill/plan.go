@@ -51,8 +51,12 @@ func newPlan(p *C.bf_plan) *Plan {
 
 // PlanFromJSON reads a plan written by ToJSON (or `backfill plan --json`).
 func PlanFromJSON(text string) (*Plan, error) {
-	ctext := C.CString(text)
-	defer C.free(unsafe.Pointer(ctext))
+	var a cArgs
+	defer a.free()
+	ctext := a.str("plan JSON", text)
+	if a.err != nil {
+		return nil, a.err
+	}
 	var out *C.bf_plan
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -3,6 +3,7 @@ package backfill
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,18 @@ func TestVersion(t *testing.T) {
 	if got := ErrorName(ErrLeaseLost); got != "BF_E_LEASE_LOST" {
 		t.Fatalf("ErrorName(ErrLeaseLost) = %q", got)
 	}
+}
+
+func TestPlanFromJSONRefusesANULByte(t *testing.T) {
+	// C would read the text only up to the NUL byte: the plan without what follows.
+	text := keyPlan(t)
+	_, err := PlanFromJSON(text + "\x00{}")
+	wantRefused(t, "PlanFromJSON(NUL)", err, fmt.Sprintf("plan JSON holds a NUL byte at index %d", len(text)))
+	plan, err := PlanFromJSON(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Close()
 }
 
 func TestPlanBatches(t *testing.T) {

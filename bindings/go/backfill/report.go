@@ -57,8 +57,12 @@ func ReportRun(l *Ledger, ref string, stage, format string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cref := C.CString(ref)
-	defer C.free(unsafe.Pointer(cref))
+	var a cArgs
+	defer a.free()
+	cref := a.str("ref", ref)
+	if a.err != nil {
+		return "", a.err
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer l.lock()()

@@ -88,17 +88,18 @@ var _ io.Closer = (*Runner)(nil)
 
 // NewRunner makes a runner on the ledger at ledgerPath (created when
 // absent) and the SQLite warehouse at warehousePath (ErrNotFound when
-// there is none). Nothing is written until a run.
+// there is none). Nothing is written until a run. A path or Operator
+// holding a NUL byte, or Workers out of unsigned int's range, is ErrInvalid.
 func NewRunner(ledgerPath, warehousePath string, opts RunnerOptions) (*Runner, error) {
 	var o C.bf_runner_options
-	cledger := C.CString(ledgerPath)
-	defer C.free(unsafe.Pointer(cledger))
-	cwarehouse := C.CString(warehousePath)
-	defer C.free(unsafe.Pointer(cwarehouse))
-	var operator *C.char
-	if opts.Operator != "" {
-		operator = C.CString(opts.Operator)
-		defer C.free(unsafe.Pointer(operator))
+	var a cArgs
+	defer a.free()
+	cledger := a.str("ledgerPath", ledgerPath)
+	cwarehouse := a.str("warehousePath", warehousePath)
+	operator := a.optStr("RunnerOptions.Operator", opts.Operator)
+	workers := a.uint("RunnerOptions.Workers", opts.Workers)
+	if a.err != nil {
+		return nil, a.err
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -108,7 +109,7 @@ func NewRunner(ledgerPath, warehousePath string, opts RunnerOptions) (*Runner, e
 	o.ledger_path = cledger
 	o.warehouse_path = cwarehouse
 	o.operator_name = operator
-	o.workers = C.uint(opts.Workers)
+	o.workers = workers
 	o.poll_s = C.double(opts.PollS)
 	o.target_batch_s = C.double(opts.TargetBatchS)
 	if opts.New {
@@ -263,18 +264,29 @@ func (r *Runner) jsonCall(fn func(out **C.char, p *C.bf_runner) C.int) (map[stri
 // TestSlice runs batches (0: 5) representative batches into a scratch copy
 // and measures them; the result is the parsed "backfill-test-slice/1" JSON,
 // also returned with the error when the slice did not pass (ErrValidation,
-// or ErrBlocked for a batch that is not idempotent).
+// or ErrBlocked for a batch that is not idempotent). A negative batches is
+// ErrInvalid.
 func (r *Runner) TestSlice(batches int) (map[string]interface{}, error) {
+	var a cArgs
+	n := a.size("batches", batches)
+	if a.err != nil {
+		return nil, a.err
+	}
 	return r.jsonCall(func(out **C.char, p *C.bf_runner) C.int {
-		return C.bf_runner_test_slice(out, p, C.size_t(batches))
+		return C.bf_runner_test_slice(out, p, n)
 	})
 }
 
 // Approve approves run runID as reviewer: the brief's reviewer, never the
 // operator (ErrBlocked), then cuts over and refreshes downstream assets.
+// A reviewer holding a NUL byte is ErrInvalid.
 func (r *Runner) Approve(runID int64, reviewer string) error {
-	creviewer := C.CString(reviewer)
-	defer C.free(unsafe.Pointer(creviewer))
+	var a cArgs
+	defer a.free()
+	creviewer := a.str("reviewer", reviewer)
+	if a.err != nil {
+		return a.err
+	}
 	return r.call(func(p *C.bf_runner) C.int {
 		return C.bf_runner_approve(p, C.int64_t(runID), creviewer)
 	})

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -101,15 +103,23 @@ func (w *warehouse) runner(opts RunnerOptions, briefJSON string) *Runner {
 	return r
 }
 
+// openLedger opens the runner's ledger, which must exist, until the test ends.
+func (w *warehouse) openLedger() *Ledger {
+	w.t.Helper()
+	l, err := OpenLedger(w.ledger, LedgerOptions{MustExist: true})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { l.Close() })
+	return l
+}
+
 // state is the run's state and its batches' states, read from the ledger.
 func (w *warehouse) state(id int64) (string, []string) {
 	t := w.t
 	t.Helper()
-	l, err := OpenLedger(w.ledger, LedgerOptions{MustExist: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := w.openLedger()
+	defer l.Close() // at once: a test reads the state many times
 	run, err := l.Run(fmt.Sprint(id))
 	if err != nil {
 		t.Fatal(err)
@@ -220,11 +230,7 @@ func TestRunnerApproveReportRollbackCleanup(t *testing.T) {
 		t.Errorf("run %s after approval", s)
 	}
 
-	l, err := OpenLedger(w.ledger, LedgerOptions{MustExist: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := w.openLedger()
 	note, err := ReportRun(l, fmt.Sprint(id), "after", "markdown")
 	if err != nil || !strings.Contains(note, "Definition of done") {
 		t.Fatalf("change note (%v):\n%s", err, note)
@@ -289,6 +295,61 @@ func TestRunnerTestSlice(t *testing.T) {
 	}
 	if w.rows() != before {
 		t.Errorf("the test slice wrote to the target")
+	}
+}
+
+// C would read a string only up to a NUL byte (approve as raj, report run
+// 1), and a Go conversion would take -1 for SIZE_MAX: each is refused
+// before the library is called.
+func TestRunnerRefusesNULBytesAndOutOfRangeIntegers(t *testing.T) {
+	w := newWarehouse(t)
+	dir := filepath.Dir(w.ledger)
+	_, err := NewRunner(w.ledger+"\x00junk", w.path, RunnerOptions{})
+	wantRefused(t, "NewRunner(NUL ledger path)", err,
+		fmt.Sprintf("ledgerPath holds a NUL byte at index %d", len(w.ledger)))
+	_, err = NewRunner(w.ledger, w.path+"\x00junk", RunnerOptions{})
+	wantRefused(t, "NewRunner(NUL warehouse path)", err, "warehousePath holds a NUL byte")
+	_, err = NewRunner(w.ledger, w.path, RunnerOptions{Operator: "ana@example.com\x00x"})
+	wantRefused(t, "NewRunner(NUL operator)", err, "RunnerOptions.Operator holds a NUL byte at index 15")
+	if strconv.IntSize == 64 {
+		_, err = NewRunner(w.ledger, w.path, RunnerOptions{Workers: uint(uint64(1) << 32)})
+		wantRefused(t, "NewRunner(Workers 2^32)", err,
+			"RunnerOptions.Workers is out of range for unsigned int (0..4294967295); got 4294967296")
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 1 || files[0] != w.path {
+		t.Fatalf("refused runners left %v beside the warehouse", files)
+	}
+	if _, err := os.Stat(w.ledger); !os.IsNotExist(err) {
+		t.Fatalf("the truncated ledger path %s exists (%v)", w.ledger, err)
+	}
+
+	before := w.rows()
+	r := w.runner(RunnerOptions{}, testBriefJSON("t-fix", goodRowCount))
+	result, err := r.TestSlice(-1)
+	wantRefused(t, "TestSlice(-1)", err, "batches must not be negative (it is a C size_t); got -1")
+	if result != nil {
+		t.Errorf("TestSlice(-1) ran a slice: %v", result)
+	}
+	id, err := r.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, "Approve(NUL reviewer)", r.Approve(id, "raj@example.com\x00mallory"),
+		"reviewer holds a NUL byte at index 15, where C would end it")
+	if s, _ := w.state(id); s != "awaiting_approval" {
+		t.Fatalf("run %s after an approval by raj@example.com\\x00mallory", s)
+	}
+	l := w.openLedger()
+	note, err := ReportRun(l, fmt.Sprintf("%d\x00zzz", id), "after", "markdown")
+	wantRefused(t, "ReportRun(NUL ref)", err, "ref holds a NUL byte at index 1")
+	if note != "" {
+		t.Errorf("ReportRun with a NUL ref reported:\n%.200s", note)
+	}
+	if err := r.Approve(id, "raj@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.rows(); got == before || got != w.fixed() {
+		t.Errorf("t after the approval:\n%s", got)
 	}
 }
 
@@ -426,5 +487,16 @@ func TestBriefAndReportBrief(t *testing.T) {
 	}
 	if _, err := BriefFromFile(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing file: %v", err)
+	}
+	// A path is read up to a NUL byte; JSON text goes with its length, so the library sees the NUL.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(path, []byte(testBriefJSON("t-fix", goodRowCount)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = BriefFromFile(path + "\x00.bak")
+	wantRefused(t, "BriefFromFile(NUL path)", err, fmt.Sprintf("path holds a NUL byte at index %d", len(path)))
+	if _, err := BriefFromJSON(testBriefJSON("t-fix", goodRowCount) + "\x00junk"); !errors.Is(err, ErrParse) {
+		t.Errorf("JSON with a NUL byte after it: %v", err)
 	}
 }
