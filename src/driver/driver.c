@@ -42,6 +42,27 @@ int bf__driver_consume_staging(bf_driver *d)
     return s != NULL;
 }
 
+int bf__driver_set_owner(bf_driver *d, const char *owner)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    return s ? bf__sql_set_owner(s, owner) : BF_OK;
+}
+
+int bf__driver_foreign_run(bf_driver *d, const char *table, int64_t run)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    return s ? bf__sql_foreign_run(s, table, run) : BF_OK;
+}
+
+int bf__driver_forget_fences(bf_driver *d, const char *table, int64_t run)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    return s ? bf__sql_forget_fences(s, table, run) : BF_OK;
+}
+
 int bf_driver_vtable_init(bf_driver_vtable *vtable, unsigned version)
 {
     return bf__struct_init(vtable, version, &driver_vtable_desc);

@@ -77,6 +77,16 @@ int bf__driver_fail_from_thread(bf_driver *driver);
 int bf__driver_consume_staging(bf_driver *driver);
 
 /*
+ * A SQL driver's fence owner (bf__sql_set_owner), the check that no other
+ * owner fenced `run` on `table` (bf__sql_foreign_run), and the removal of
+ * the run's own fences (bf__sql_forget_fences). A host's own driver keeps
+ * its warehouse state its own way: BF_OK, nothing done.
+ */
+int bf__driver_set_owner(bf_driver *driver, const char *owner);
+int bf__driver_foreign_run(bf_driver *driver, const char *table, int64_t run);
+int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
+
+/*
  * What a caller measures of a batch as its publish leaves it (the runner:
  * its checks' after scan), called by a SQL driver's publish on its own
  * connection inside the publish's transaction, once the rows are written

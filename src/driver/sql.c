@@ -625,6 +625,7 @@ static void sql_free(void *ud)
     for (size_t i = 0; i < s->probe_memo_count; i++)
         bf__free(s->probe_memo[i]);
     bf__free(s->probe_memo);
+    bf__free(s->owner);
     bf__free(s);
 }
 

@@ -62,6 +62,12 @@ typedef struct bf__sql {
      * to drop (and commits nothing).
      */
     int consume_stage;
+    /*
+     * Who owns the runs this connection fences (bf__sql_set_owner), or NULL;
+     * `fence_owner_known`: bf_fence has its owner column (sql_write.c).
+     */
+    char *owner;
+    int fence_owner_known;
     /* Set around one publish by bf__driver_publish_measured; `measured` when it was called. */
     bf__publish_measure measure;
     void *measure_ctx;
@@ -226,6 +232,17 @@ int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *pla
                          const bf_batch *batch, int64_t run);
 int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run, int keep);
 int bf__sql_fence(void *ud, const char *table, int64_t run, size_t batch, int64_t token);
+/*
+ * The owner of the runs this connection fences from now on (copied; NULL:
+ * none, as before owners were kept). A fence of a (table, run) that another
+ * owner fenced fails with BF_E_CONFLICT, so a second ledger's run never takes
+ * the first's fences and snapshots for its own.
+ */
+int bf__sql_set_owner(bf__sql *s, const char *owner);
+/* BF_E_CONFLICT, naming it, when another owner fenced a batch of `run` on `table`. */
+int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run);
+/* Delete the fences of `run` on `table` that are this owner's (or no one's). */
+int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run);
 int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
                         const char *const *columns, size_t column_count, const bf_plan *plan,
                         const bf_batch *batch);

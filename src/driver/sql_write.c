@@ -254,6 +254,56 @@ int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *pl
 
 /* ---- fencing ---- */
 
+/*
+ * bf_fence(target, run, batch, token, owner). Run ids are a ledger's own: a
+ * second ledger on the same warehouse numbers its runs from 1 again. The
+ * owner (bf__sql_set_owner: who started the run, as the runner names it)
+ * keeps its run 1 from taking the first ledger's fences, snapshots and
+ * staging for its own. A fence table from before the owner gets the column.
+ */
+static int fence_table(bf__sql *s)
+{
+    bf_table_info *info = NULL;
+    int rc = bf__sql_exec(s, "CREATE TABLE IF NOT EXISTS bf_fence (target TEXT NOT NULL, "
+                             "run INTEGER NOT NULL, batch INTEGER NOT NULL, token INTEGER "
+                             "NOT NULL, owner TEXT, PRIMARY KEY (target, run, batch))");
+
+    if (rc == BF_OK && !s->fence_owner_known) {
+        if ((rc = bf__sql_describe(s, &info, "bf_fence")) != BF_OK)
+            return rc;
+        for (size_t i = 0; i < bf_table_info_column_count(info); i++)
+            if (strcmp(bf_table_info_column_name(info, i), "owner") == 0)
+                s->fence_owner_known = 1;
+        bf_table_info_free(info);
+        if (!s->fence_owner_known &&
+            (rc = bf__sql_exec(s, "ALTER TABLE bf_fence ADD COLUMN owner TEXT")) == BF_OK)
+            s->fence_owner_known = 1;
+    }
+    return rc;
+}
+
+/* Bind :target, :run and :owner (NULL when the connection has none). */
+static void fence_binds(bf__binds *b, const bf__sql *s, const bf_value *target, int64_t run_id)
+{
+    static const bf_value null = {BF_VALUE_NULL, 0, 0.0, NULL, 0};
+    bf_value owner = {BF_VALUE_TEXT, 0, 0.0, s->owner, s->owner ? strlen(s->owner) : 0};
+
+    bf__binds_init(b);
+    bf__binds_value(b, "target", target);
+    bf__binds_int(b, "run", run_id);
+    bf__binds_value(b, "owner", s->owner ? &owner : &null);
+}
+
+static int foreign_owner(const bf__sql *s, const char *table, int64_t run_id,
+                         const char *other)
+{
+    return bf__error(BF_E_CONFLICT, "%s: run %lld in this warehouse is another ledger's (%s), "
+                     "not this one's (%s), and so are its fences, snapshots and staging: go on with the ledger that started it, or clean that run up there once it "
+                     "is settled (backfill cleanup); if that ledger is gone, drop %s__bf_*_%lld_* "
+                     "and delete run %lld's rows of %s from bf_fence", table, (long long)run_id,
+                     other, s->owner, table, (long long)run_id, (long long)run_id, table);
+}
+
 static int fence_in_tx(bf__sql *s, const char *table, int64_t run_id, size_t batch,
                        int64_t token)
 {
@@ -261,19 +311,15 @@ static int fence_in_tx(bf__sql *s, const char *table, int64_t run_id, size_t bat
     bf__binds b;
     bf__stmt st;
     int64_t stored = 0;
+    char *stored_owner = NULL;
     int found = 0, rc;
 
-    bf__binds_init(&b);
-    bf__binds_value(&b, "target", &target);
-    bf__binds_int(&b, "run", run_id);
+    if ((rc = fence_table(s)) != BF_OK)
+        return rc;
+    fence_binds(&b, s, &target, run_id);
     bf__binds_int(&b, "batch", (int64_t)batch);
     bf__binds_int(&b, "token", token);
-    rc = bf__sql_exec(s, "CREATE TABLE IF NOT EXISTS bf_fence (target TEXT NOT NULL, "
-                         "run INTEGER NOT NULL, batch INTEGER NOT NULL, token INTEGER NOT NULL, "
-                         "PRIMARY KEY (target, run, batch))");
-    if (rc != BF_OK)
-        return rc;
-    rc = bf__stmt_prepare(&st, s, "SELECT token FROM bf_fence WHERE target = :target "
+    rc = bf__stmt_prepare(&st, s, "SELECT token, owner FROM bf_fence WHERE target = :target "
                                   "AND run = :run AND batch = :batch", &b);
     if (rc != BF_OK)
         return rc;
@@ -284,21 +330,110 @@ static int fence_in_tx(bf__sql *s, const char *table, int64_t run_id, size_t bat
         found = 1;
         if ((rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
             stored = v.i;
+        if (rc == BF_OK && (rc = bf__stmt_column(&st, 1, &v)) == BF_OK &&
+            v.type == BF_VALUE_TEXT && !(stored_owner = bf__strndup(v.s, v.len)))
+            rc = bf__nomem();
     }
     bf__stmt_finalize(&st);
-    if (rc < 0)
+    if (rc < 0) {
+        bf__free(stored_owner);
         return rc;
-    if (found && stored > token)
+    }
+    if (found && s->owner && stored_owner && strcmp(stored_owner, s->owner) != 0) {
+        rc = foreign_owner(s, table, run_id, stored_owner);
+        bf__free(stored_owner);
+        return rc;
+    }
+    if (found && stored > token) {
+        bf__free(stored_owner);
         return bf__error(BF_E_LEASE_LOST,
                          "batch %zu of %s (run %lld): fencing token %lld is older than %lld",
                          batch, table, (long long)run_id, (long long)token, (long long)stored);
+    }
     if (!found)
-        return bf__sql_run(s, "INSERT INTO bf_fence (target, run, batch, token) "
-                              "VALUES (:target, :run, :batch, :token)", &b, NULL);
-    if (stored < token)
-        return bf__sql_run(s, "UPDATE bf_fence SET token = :token WHERE target = :target "
-                              "AND run = :run AND batch = :batch", &b, NULL);
+        rc = bf__sql_run(s, "INSERT INTO bf_fence (target, run, batch, token, owner) "
+                            "VALUES (:target, :run, :batch, :token, :owner)", &b, NULL);
+    else if (stored < token || (s->owner && !stored_owner))
+        rc = bf__sql_run(s, "UPDATE bf_fence SET token = :token, owner = coalesce(owner, "
+                            ":owner) WHERE target = :target AND run = :run AND batch = :batch",
+                         &b, NULL);
+    bf__free(stored_owner);
+    return rc;
+}
+
+int bf__sql_set_owner(bf__sql *s, const char *owner)
+{
+    char *copy = owner ? bf__strdup(owner) : NULL;
+
+    if (owner && !copy)
+        return bf__nomem();
+    bf__free(s->owner);
+    s->owner = copy;
     return BF_OK;
+}
+
+int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run_id)
+{
+    bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_table_info *info = NULL;
+    bf__binds b;
+    bf__stmt st;
+    int rc, has_owner = 0;
+
+    if (!s->owner)
+        return BF_OK;
+    /* Nothing fenced yet (no table), or only before owners were kept. */
+    if ((rc = bf__sql_describe(s, &info, "bf_fence")) == BF_E_NOT_FOUND) {
+        bf_clear_error();
+        return BF_OK;
+    }
+    if (rc != BF_OK)
+        return rc;
+    for (size_t i = 0; i < bf_table_info_column_count(info); i++)
+        has_owner |= strcmp(bf_table_info_column_name(info, i), "owner") == 0;
+    bf_table_info_free(info);
+    if (!has_owner)
+        return BF_OK;
+    fence_binds(&b, s, &target, run_id);
+    rc = bf__stmt_prepare(&st, s, "SELECT owner FROM bf_fence WHERE target = :target AND "
+                                  "run = :run AND owner IS NOT NULL AND owner <> :owner "
+                                  "LIMIT 1", &b);
+    if (rc != BF_OK)
+        return rc;
+    rc = bf__stmt_step(&st);
+    if (rc == BF_SQL_ROW) {
+        bf_value v;
+        char *other = NULL;
+
+        if ((rc = bf__stmt_column(&st, 0, &v)) == BF_OK && !(other = bf__strndup(v.s, v.len)))
+            rc = bf__nomem();
+        if (rc == BF_OK)
+            rc = foreign_owner(s, table, run_id, other);
+        bf__free(other);
+    } else if (rc >= 0) {
+        rc = BF_OK;
+    }
+    bf__stmt_finalize(&st);
+    return rc;
+}
+
+int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run_id)
+{
+    bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf__binds b;
+    int rc = bf__sql_begin(s);
+
+    if (rc == BF_OK)
+        rc = fence_table(s);
+    fence_binds(&b, s, &target, run_id);
+    if (rc == BF_OK)
+        rc = bf__sql_run(s, "DELETE FROM bf_fence WHERE target = :target AND run = :run AND "
+                            "(owner IS NULL OR owner = :owner)", &b, NULL);
+    if (rc == BF_OK)
+        rc = bf__sql_commit(s);
+    if (rc != BF_OK)
+        bf__sql_rollback(s);
+    return rc;
 }
 
 int bf__sql_fence(void *ud, const char *table, int64_t run_id, size_t batch, int64_t token)

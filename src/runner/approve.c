@@ -43,6 +43,8 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
             continue;
         found = 1;
         s->finished_at = bf_run_list_finished_at(list, i);
+        bf__runner_owner(s->owner, bf_run_list_brief_name(list, i), bf_run_list_seq(list, i),
+                         bf_run_list_created_at(list, i));
         s->operator_name = bf__strdup(bf_run_list_operator(list, i) ? bf_run_list_operator(list, i)
                                                                       : "");
         if (!s->operator_name)
@@ -51,6 +53,9 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
     bf_run_list_free(list);
     if (rc == BF_OK && !found)
         rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
+    /* Nothing is settled with another ledger's run of the same id. */
+    if (rc == BF_OK)
+        rc = bf__runner_own_warehouse(r->driver, s->owner, s->job.spec.table, run_id);
     if (rc != BF_OK)
         goto fail;
     s->shadowed = s->job.spec.strategy == BF_WRITE_STAGING_SWAP ||

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 
 /* rollback.retention_days when the brief gives none. */
@@ -163,7 +164,9 @@ int bf_runner_cleanup(char **json_out, bf_runner *r, int64_t run_id)
         rc = bf__nomem();
         goto done;
     }
-    if ((rc = drop_batches(&c)) != BF_OK || (rc = drop_versions(&c)) != BF_OK)
+    /* With its tables gone, the run's fences have nothing left to guard. */
+    if ((rc = drop_batches(&c)) != BF_OK || (rc = drop_versions(&c)) != BF_OK ||
+        (rc = bf__driver_forget_fences(r->driver, c.s.job.spec.table, run_id)) != BF_OK)
         goto done;
     o = json_pack("{s:O, s:O}", "dropped", c.dropped, "kept", c.kept);
     rc = o ? bf__json_dump(&text, o, JSON_COMPACT) : bf__nomem();

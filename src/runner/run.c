@@ -86,6 +86,7 @@ struct run_ctx {
     int64_t run_id;
     char *schema;        /* the target's columns when the run started, as JSON */
     char *shadow;        /* the table publishes write before cutover, or NULL */
+    char owner[BF__OWNER_MAX]; /* the run's owner in the warehouse (bf__runner_owner) */
     bf_window *window;   /* the brief's run window, or NULL */
     struct view *view;   /* the newest view, under lock */
     struct view *retired; /* older views, freed when no task uses them */
@@ -1001,6 +1002,7 @@ static int slot_open(struct slot *s, struct run_ctx *c)
     s->ctx = c;
     if ((rc = bf__runner_open_ledger(r, &s->ledger)) != BF_OK ||
         (rc = bf__runner_open_driver(r, &s->driver)) != BF_OK ||
+        (rc = bf__driver_set_owner(s->driver, c->owner)) != BF_OK ||
         (rc = bf_run_open(&s->run, s->ledger, c->run_id)) != BF_OK)
         return rc;
     /* Each batch drops its staging table after the publish: let the publish's commit do it. */
@@ -1691,7 +1693,22 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         rc = bf__error(BF_E_STATE, "run %lld (%s) failed; backfill retry %lld puts its failed "
                        "batches back", (long long)c.run_id, r->brief_name, (long long)c.run_id);
         goto done;
-    case BF_RUN_AWAITING_APPROVAL:
+    case BF_RUN_AWAITING_APPROVAL: {
+        /* Batches rolled back one by one since are done again, then the run-level checks. */
+        bf_progress q = BF_PROGRESS_INIT;
+
+        if ((rc = bf_run_progress(&q, c.run)) != BF_OK)
+            goto done;
+        if (q.rolled_back) {
+            rc = bf_run_set_state(c.run, BF_RUN_RUNNING, "batches rolled back by hand are done "
+                                  "again");
+            if (rc != BF_OK)
+                goto done;
+            state = BF_RUN_RUNNING;
+            break;
+        }
+    }
+    /* fall through */
     case BF_RUN_APPROVED:
     case BF_RUN_COMPLETED:
         bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED ? BF_RUN_EVENT_DONE
@@ -1712,6 +1729,8 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
 
             if (bf_run_list_id(l, i) != c.run_id)
                 continue;
+            bf__runner_owner(c.owner, bf_run_list_brief_name(l, i), bf_run_list_seq(l, i),
+                             bf_run_list_created_at(l, i));
             if (strcmp(bf_run_list_code_version(l, i), r->code_version) != 0)
                 rc = bf__error(BF_E_CONFLICT, "run %lld (%s) was started with code_version %s, "
                                "and the brief now says %s: finish or cancel that run, or start "
@@ -1724,6 +1743,9 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
                                "a new one (--new)", (long long)c.run_id, r->brief_name, differs);
         }
         bf_run_list_free(l);
+        /* Another ledger's run of this id in the warehouse: its fences and snapshots are its own. */
+        if (rc == BF_OK)
+            rc = bf__runner_own_warehouse(r->driver, c.owner, r->job.spec.table, c.run_id);
         if (rc != BF_OK)
             goto done;
     }

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "backfill/fingerprint.h"
+#include "backfill/time.h"
 #include "common/json.h"
 #include "common/versioned.h"
+#include "driver/driver_internal.h"
 #include "plan/plan_internal.h"
 #include "runner/runner_internal.h"
 #include "validate/validate_internal.h"
@@ -54,6 +56,26 @@ int bf__runner_check_inputs(bf_runner *r)
     if (!r->own_validator)
         pthread_mutex_unlock(&r->validator_lock);
     return rc;
+}
+
+void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t seq,
+                      int64_t created_at_us)
+{
+    bf_civil c;
+    int64_t sec = created_at_us >= 0 ? created_at_us / 1000000
+                                     : -((-created_at_us + 999999) / 1000000);
+
+    bf_civil_from_seconds(&c, sec);
+    bf__snprintf(out, BF__OWNER_MAX, "%s #%lld, created %04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                 brief_name, (long long)seq, (long long)c.year, c.month, c.day, c.hour, c.minute,
+                 c.second, (long long)(created_at_us - sec * 1000000));
+}
+
+int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id)
+{
+    int rc = bf__driver_set_owner(d, owner);
+
+    return rc == BF_OK ? bf__driver_foreign_run(d, table, run_id) : rc;
 }
 
 const char *bf_runner_last_error(const bf_runner *r)

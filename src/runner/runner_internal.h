@@ -76,6 +76,20 @@ int bf__runner_fail(bf_runner *r, int code);
  */
 int bf__runner_check_inputs(bf_runner *r);
 
+/*
+ * Who owns a run's state in the warehouse (its fences, snapshots, staging):
+ * "BRIEF #SEQ, created ISO-INSTANT", the same for every process sharing the
+ * ledger, and different for another ledger's run of the same id.
+ */
+#define BF__OWNER_MAX 320
+void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t seq,
+                      int64_t created_at_us);
+/*
+ * Make `owner` the owner of what `d` fences from now on, and refuse
+ * (BF_E_CONFLICT) when another ledger's run of the same id fenced `table`.
+ */
+int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id);
+
 /* Open a worker's own ledger handle (same file, same options and actor). */
 int bf__runner_open_ledger(bf_runner *r, bf_ledger **out);
 /* Open a worker's own driver (the host's opener, or the SQLite warehouse). */
@@ -145,6 +159,7 @@ typedef struct bf__settle {
     int shadowed;          /* staging_swap or parallel_version */
     char *shadow, *backup; /* the shadow table and the cutover's backup, when shadowed */
     char *operator_name;   /* who started the run */
+    char owner[BF__OWNER_MAX]; /* the run's owner in the warehouse (bf__runner_owner) */
     int64_t finished_at;   /* when it completed or rolled back, or 0 */
 } bf__settle;
 

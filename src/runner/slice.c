@@ -719,7 +719,11 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
                        bf_run_state_name(bf_run_current_state(s.run)));
         goto done;
     }
-    if ((rc = cancel_others(&s)) != BF_OK)
+    /*
+     * The slice publishes into its scratch table, made anew each time: no
+     * owner's fences there are worth keeping, so it fences without one.
+     */
+    if ((rc = cancel_others(&s)) != BF_OK || (rc = bf__driver_set_owner(r->driver, NULL)) != BF_OK)
         goto done;
     r->stop = 0;
     for (size_t i = 0; i < s.npicks; i++) {

@@ -837,6 +837,55 @@ START_TEST(stale_tokens_cannot_publish)
 END_TEST
 
 /*
+ * Fences keep their run's owner: a publish into a (table, run, batch) that
+ * another owner fenced is refused before it writes or takes the snapshot
+ * there for its own; a fence without an owner (a host's own loop, or a fence
+ * table from before owners) is taken over by the first owner that
+ * publishes; a fence table without the column gets it.
+ */
+START_TEST(a_fence_of_another_owner_refuses_the_publish)
+{
+    struct scene sc = scene_open(BF_WRITE_PARTITION_OVERWRITE);
+    bf_fingerprint published;
+
+    sc.spec.snapshot = 1;
+    sql("CREATE TABLE bf_fence (target TEXT NOT NULL, run INTEGER NOT NULL, batch INTEGER NOT "
+        "NULL, token INTEGER NOT NULL, PRIMARY KEY (target, run, batch));"
+        "INSERT INTO bf_fence VALUES ('t', 1, 1, 1)");
+    ck_assert_int_eq(bf__driver_set_owner(sc.d, "fix #1, created A"), BF_OK);
+    ck_assert_int_eq(bf__driver_foreign_run(sc.d, "t", 1), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 2), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM bf_fence WHERE target = 't' AND run = 1 "
+                               "AND batch = 1 AND token = 2 AND owner = 'fix #1, created A'"), 1);
+    published = fp_of(sc.d, "t");
+    ck_assert(!bf_fingerprint_equal(&published, &sc.before));
+
+    /* Another ledger's run 1: refused before the publish, and by the publish itself. */
+    ck_assert_int_eq(bf__driver_set_owner(sc.d, "fix #1, created B"), BF_OK);
+    ck_assert_int_eq(bf__driver_foreign_run(sc.d, "t", 1), BF_E_CONFLICT);
+    ck_assert_int_eq(bf__driver_foreign_run(sc.d, "t", 2), BF_OK);
+    ck_assert_int_eq(restage_publish(&sc, NULL, 3), BF_E_CONFLICT);
+    ck_assert_msg(strstr(bf_driver_last_error(sc.d), "t: run 1 in this warehouse is another "
+                                                     "ledger's (fix #1, created A), not this "
+                                                     "one's (fix #1, created B)"),
+                  "%s", bf_driver_last_error(sc.d));
+    ck_assert_fp_eq(fp_of(sc.d, "t"), published);
+    ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 2);
+    /* Its own restore still gives back the table the first owner's publish found. */
+    ck_assert_int_eq(bf__driver_set_owner(sc.d, "fix #1, created A"), BF_OK);
+    ck_assert_int_eq(bf_driver_restore(sc.d, &sc.spec, sc.plan, bf_plan_batch(sc.plan, 1), 1),
+                     BF_OK);
+    ck_assert_fp_eq(fp_of(sc.d, "t"), sc.before);
+    /* Forgetting the run's fences frees its number for another owner. */
+    ck_assert_int_eq(bf__driver_forget_fences(sc.d, "t", 1), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM bf_fence WHERE run = 1"), 0);
+    ck_assert_int_eq(bf__driver_set_owner(sc.d, "fix #1, created B"), BF_OK);
+    ck_assert_int_eq(bf__driver_foreign_run(sc.d, "t", 1), BF_OK);
+    scene_close(&sc);
+}
+END_TEST
+
+/*
  * A delta publish sets only the columns some changed row changes: an
  * UPDATE OF trigger on a column the job leaves as it is does not fire (and
  * the indexes on it are not rewritten); once the job changes it, it fires
@@ -3749,6 +3798,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
     tcase_add_test(tc, batches_of_another_plan_are_refused);
     tcase_add_test(tc, stale_tokens_cannot_publish);
+    tcase_add_test(tc, a_fence_of_another_owner_refuses_the_publish);
     tcase_add_test(tc, a_consuming_publish_drops_its_staging);
     tcase_add_test(tc, a_consuming_stage_runs_while_another_connection_writes);
     tcase_add_test(tc, a_locked_warehouse_is_waited_for_then_refused);

@@ -549,7 +549,8 @@ static int run_legal(int from, int to)
         "failed>rolled_back", "validating>awaiting_approval", "validating>failed",
         "validating>paused", "validating>cancelled",   "awaiting_approval>approved",
         "awaiting_approval>failed", "awaiting_approval>cancelled",
-        "awaiting_approval>rolled_back", "approved>completed", "approved>rolled_back",
+        "awaiting_approval>rolled_back", "awaiting_approval>running", "approved>completed",
+        "approved>rolled_back",
         "completed>rolled_back",
     };
     char pair[64];
@@ -624,7 +625,7 @@ START_TEST(every_run_transition_is_checked)
             bf_run_free(run);
         }
     }
-    ck_assert_int_eq(legal_seen, 25);
+    ck_assert_int_eq(legal_seen, 26);
 }
 END_TEST
 

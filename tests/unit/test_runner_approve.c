@@ -24,6 +24,7 @@ static char wpath[96];
 static char lpath[96];
 static sqlite3 *raw;
 static int64_t clock_offset; /* added to the wall clock by the ledger's clock */
+static const char *ledger_at; /* another ledger than lpath (make_runner, batch_id), or NULL */
 
 static int64_t test_clock(void *userdata)
 {
@@ -42,6 +43,7 @@ static void setup(void)
     snprintf(wpath, sizeof wpath, "%s/w.db", dir);
     snprintf(lpath, sizeof lpath, "%s/w.db.ledger", dir);
     clock_offset = 0;
+    ledger_at = NULL;
     ck_assert_int_eq(sqlite3_open(wpath, &raw), SQLITE_OK);
     bftest_sql_exec(raw,
                     "CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v INTEGER);"
@@ -133,7 +135,7 @@ static bf_runner *make_runner(const char *operator_name, struct events *ev)
 
     lo.clock = test_clock;
     lo.actor = "runner@test";
-    o.ledger_path = lpath;
+    o.ledger_path = ledger_at ? ledger_at : lpath;
     o.ledger_options = &lo;
     o.warehouse_path = wpath;
     o.operator_name = operator_name;
@@ -225,7 +227,7 @@ static int64_t batch_id(int64_t run_id, size_t ordinal, int *state)
     bf_batch_list *bl = NULL;
     int64_t id;
 
-    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_ledger_open(&l, ledger_at ? ledger_at : lpath, NULL), BF_OK);
     ck_assert_int_eq(bf_run_open(&run, l, run_id), BF_OK);
     ck_assert_int_eq(bf_run_batches(&bl, run, -1), BF_OK);
     ck_assert_uint_gt(bf_batch_list_count(bl), ordinal);
@@ -313,7 +315,7 @@ START_TEST(a_checks_scan_that_fails_rolls_its_publish_back)
                                              &seen, NULL),
                      BF_OK);
     lo.clock = test_clock;
-    o.ledger_path = lpath;
+    o.ledger_path = ledger_at ? ledger_at : lpath;
     o.ledger_options = &lo;
     o.warehouse_path = wpath;
     o.operator_name = "ana@example.com";
@@ -813,6 +815,70 @@ START_TEST(cleanup_waits_for_the_retention_then_drops_the_tables)
 }
 END_TEST
 
+/*
+ * Two ledgers on one warehouse both number their first run 1. The second
+ * ledger's run 1 must not take the first's fences and snapshots for its own:
+ * it is refused before it writes, its rollback is refused before it restores
+ * (before, it restored the first run's pre-images over the target), and the
+ * first run's snapshots still undo its batches. Once the first run is
+ * cleaned up, its fences go with its tables and the second ledger's run 1
+ * runs, and rolls back, as its own.
+ */
+START_TEST(a_second_ledgers_run_never_takes_the_firsts_warehouse_state)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    char other[120], fp_start[64], fp_a[64], fp[64], *json = NULL;
+    int64_t id = 0;
+    bf_runner *a, *r;
+
+    snprintf(other, sizeof other, "%s/other.ledger", dir);
+    fingerprint(fp_start, "t");
+    ck_assert_int_eq(run_brief(b, "ana@example.com"), 1);
+    fingerprint(fp_a, "t");
+    ck_assert_str_ne(fp_a, fp_start);
+
+    ledger_at = other;
+    r = make_runner("ana@example.com", NULL);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_CONFLICT);
+    ck_assert_int_eq(id, 1);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "t: run 1 in this warehouse is another "
+                                                  "ledger's (t-fix #1, created "),
+                  "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(bf_runner_rollback(&json, r, 1, 0), BF_E_CONFLICT);
+    bf_free(json);
+    json = NULL;
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, 1, batch_id(1, 0, NULL)), BF_E_CONFLICT);
+    ck_assert_int_eq(bf_runner_cleanup(NULL, r, 1), BF_E_CONFLICT);
+    fingerprint(fp, "t");
+    ck_assert_str_eq(fp, fp_a);
+    ck_assert(table_exists("t__bf_snap_1_0"));
+
+    /* The first ledger's run still undoes its own batch from its own snapshot. */
+    ledger_at = NULL;
+    a = make_runner("ana@example.com", NULL);
+    ck_assert_msg(bf_runner_rollback(NULL, a, 1, batch_id(1, 0, NULL)) == BF_OK, "%s",
+                  bf_runner_last_error(a));
+    ck_assert_int_eq(bf_runner_set_brief(a, b), BF_OK);
+    ck_assert_msg(bf_runner_run(a, &id) == BF_OK, "%s", bf_runner_last_error(a));
+    ck_assert_msg(bf_runner_approve(a, 1, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(a));
+    clock_offset = 3 * DAY_US + 60 * 1000000LL;
+    ck_assert_msg(bf_runner_cleanup(NULL, a, 1) == BF_OK, "%s", bf_runner_last_error(a));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM bf_fence WHERE run = 1"), 0);
+    bf_runner_free(a);
+
+    /* Cleaned up there, run 1 is free here: it runs and rolls back as its own. */
+    fingerprint(fp_a, "t");
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_msg(bf_runner_rollback(NULL, r, 1, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    fingerprint(fp, "t");
+    ck_assert_str_eq(fp, fp_a);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(cleanup_of_a_rolled_back_shadow_run_drops_the_shadow)
 {
     bf_brief *b = make_brief("staging_swap", MART_OK);
@@ -910,6 +976,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_test(tc, cleanup_waits_for_the_retention_then_drops_the_tables);
     tcase_add_test(tc, cleanup_of_a_rolled_back_shadow_run_drops_the_shadow);
+    tcase_add_test(tc, a_second_ledgers_run_never_takes_the_firsts_warehouse_state);
     tcase_add_test(tc, refusals_survive_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
