@@ -50,7 +50,10 @@ BF_API int bf_fingerprint_add_row(bf_fingerprint *fp, const bf_value *values, si
  */
 BF_API int bf_fingerprint_remove_row(bf_fingerprint *fp, const bf_value *values, size_t count);
 
-/* *out = *a + *b (rows modulo 2^64, sums modulo 2^128). out may alias a or b. */
+/*
+ * *out = *a + *b (rows modulo 2^64, sums modulo 2^128). out may alias a or b.
+ * Does nothing when out, a or b is NULL.
+ */
 BF_API void bf_fingerprint_add(bf_fingerprint *out, const bf_fingerprint *a,
                                const bf_fingerprint *b);
 
@@ -58,12 +61,12 @@ BF_API void bf_fingerprint_add(bf_fingerprint *out, const bf_fingerprint *a,
  * *out = *a - *b (rows modulo 2^64, sums modulo 2^128): the fingerprint of
  * the rows of a that are not in b, when b is a sub-multiset of a. Two
  * multisets are equal exactly when their difference is all zeroes (up to hash
- * collisions). out may alias a or b.
+ * collisions). out may alias a or b. Does nothing when out, a or b is NULL.
  */
 BF_API void bf_fingerprint_sub(bf_fingerprint *out, const bf_fingerprint *a,
                                const bf_fingerprint *b);
 
-/* 1 if the two fingerprints are equal, else 0. */
+/* 1 if the two fingerprints are equal, else 0 (also when a or b is NULL). */
 BF_API int bf_fingerprint_equal(const bf_fingerprint *a, const bf_fingerprint *b);
 
 /*

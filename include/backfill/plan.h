@@ -27,6 +27,11 @@ extern "C" {
 /*
  * bf_plan, bf_batch and bf_planner are declared in <backfill/types.h>, with
  * bf_dimension, bf_grain, bf_time_format, bf_batch_order and their names.
+ *
+ * NULL: a call that returns a status refuses a NULL plan, batch, planner or
+ * out pointer with BF_E_INVALID, its message naming the argument
+ * ("bf_plan_to_json: plan is NULL"). The accessors of a NULL plan or batch
+ * answer 0, no dimension (0) or NULL.
  */
 
 /* Release a plan and its batches. Accepts NULL. */

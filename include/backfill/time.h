@@ -46,6 +46,14 @@ typedef struct bf_civil {
     int second;
 } bf_civil;
 
+/*
+ * NULL: bf_civil_parse(), bf_tz_load() and bf_tz_to_utc() fail with
+ * BF_E_INVALID for a NULL pointer ("bf_tz_to_utc: tz is NULL");
+ * bf_civil_seconds(), bf_civil_valid(), bf_tz_offset() and bf_tz_is_dst()
+ * answer 0 and bf_tz_name() NULL for one; the functions that return nothing
+ * do nothing when a pointer argument is NULL.
+ */
+
 /* Days from 1970-01-01 to the given date (negative before it). */
 BF_API int64_t bf_civil_days(int64_t year, int month, int day);
 

@@ -143,8 +143,11 @@ int bf_fingerprint_remove_row(bf_fingerprint *fp, const bf_value *values, size_t
 
 void bf_fingerprint_add(bf_fingerprint *out, const bf_fingerprint *a, const bf_fingerprint *b)
 {
-    bf_fingerprint r = *a;
+    bf_fingerprint r;
 
+    if (!out || !a || !b)
+        return;
+    r = *a;
     r.rows += b->rows;
     sum_add(&r, b->hi, b->lo);
     *out = r;
@@ -152,8 +155,11 @@ void bf_fingerprint_add(bf_fingerprint *out, const bf_fingerprint *a, const bf_f
 
 void bf_fingerprint_sub(bf_fingerprint *out, const bf_fingerprint *a, const bf_fingerprint *b)
 {
-    bf_fingerprint r = *a;
+    bf_fingerprint r;
 
+    if (!out || !a || !b)
+        return;
+    r = *a;
     r.rows -= b->rows;
     sum_sub(&r, b->hi, b->lo);
     *out = r;
@@ -161,6 +167,8 @@ void bf_fingerprint_sub(bf_fingerprint *out, const bf_fingerprint *a, const bf_f
 
 int bf_fingerprint_equal(const bf_fingerprint *a, const bf_fingerprint *b)
 {
+    if (!a || !b)
+        return 0;
     return a->rows == b->rows && a->hi == b->hi && a->lo == b->lo;
 }
 

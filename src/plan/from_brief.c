@@ -113,6 +113,10 @@ int bf_planner_new_from_brief(bf_planner **out, const bf_brief *b)
     bf_planner *p = NULL;
     int rc;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_planner_new_from_brief: out is NULL");
+    if (!b)
+        return bf__error(BF_E_INVALID, "bf_planner_new_from_brief: brief is NULL");
     if (kind == BF_SCOPE_NONE)
         return bf__error(BF_E_INVALID, "$.scope: the brief has no scope to plan");
     /* bf_batch_by is numbered like bf_scope_kind (and bf_dimension). */

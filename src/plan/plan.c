@@ -568,68 +568,72 @@ const char *bf__plan_pin(const bf_plan *plan)
     return plan->pin ? plan->pin : "";
 }
 
+/*
+ * The plain accessors below answer a NULL plan or batch with a neutral value
+ * (0, no dimension, NULL), as the ledger's accessors do, instead of crashing.
+ */
 size_t bf_plan_count(const bf_plan *plan)
 {
-    return plan->count;
+    return plan ? plan->count : 0;
 }
 
 const bf_batch *bf_plan_batch(const bf_plan *plan, size_t index)
 {
-    if (index >= plan->count)
+    if (!plan || index >= plan->count)
         return NULL;
     return &plan->chunks[index >> CHUNK_SHIFT]->batches[index & (CHUNK_BATCHES - 1)];
 }
 
 bf_dimension bf_plan_dimension(const bf_plan *plan)
 {
-    return plan->dim;
+    return plan ? plan->dim : (bf_dimension)0;
 }
 
 const char *bf_plan_column(const bf_plan *plan)
 {
-    return plan->column;
+    return plan ? plan->column : NULL;
 }
 
 const char *bf_plan_fingerprint(const bf_plan *plan)
 {
-    return plan->fingerprint;
+    return plan ? plan->fingerprint : NULL;
 }
 
 size_t bf_batch_ordinal(const bf_batch *batch)
 {
-    return chunk_of(batch)->first + batch->slot;
+    return batch ? chunk_of(batch)->first + batch->slot : 0;
 }
 
 bf_dimension bf_batch_dimension(const bf_batch *batch)
 {
-    return plan_of(batch)->dim;
+    return batch ? plan_of(batch)->dim : (bf_dimension)0;
 }
 
 const char *bf_batch_label(const bf_batch *batch)
 {
-    return chunk_of(batch)->text + batch->text;
+    return batch ? chunk_of(batch)->text + batch->text : NULL;
 }
 
 int64_t bf_batch_lo(const bf_batch *batch)
 {
-    return batch->lo;
+    return batch ? batch->lo : 0;
 }
 
 int64_t bf_batch_hi(const bf_batch *batch)
 {
-    return batch->hi;
+    return batch ? batch->hi : 0;
 }
 
 size_t bf_batch_param_count(const bf_batch *batch)
 {
-    return layout_of(batch)->n;
+    return batch ? layout_of(batch)->n : 0;
 }
 
 const char *bf_batch_param_name(const bf_batch *batch, size_t index)
 {
-    const struct layout *l = layout_of(batch);
+    const struct layout *l = batch ? layout_of(batch) : NULL;
 
-    return index < l->n ? l->names[index] : NULL;
+    return l && index < l->n ? l->names[index] : NULL;
 }
 
 static uint64_t read_u64(const char *p)
@@ -642,10 +646,15 @@ static uint64_t read_u64(const char *p)
 
 int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
 {
-    const struct layout *l = layout_of(batch);
+    const struct layout *l;
     const char *p;
     uint64_t bits;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_batch_param_at: out is NULL");
+    if (!batch)
+        return bf__error(BF_E_INVALID, "bf_batch_param_at: batch is NULL");
+    l = layout_of(batch);
     if (index >= l->n)
         return bf__error(BF_E_NOT_FOUND, "batch %s: no parameter %zu (it has %u)",
                          bf_batch_label(batch), index, l->n);
@@ -700,6 +709,10 @@ int bf_batch_param_at(bf_value *out, const bf_batch *batch, size_t index)
 
 int bf_batch_param(bf_value *out, const bf_batch *batch, const char *name)
 {
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_batch_param: out is NULL");
+    if (!batch)
+        return bf__error(BF_E_INVALID, "bf_batch_param: batch is NULL");
     if (!name)
         return bf__error(BF_E_INVALID, "batch %s: parameter name is NULL", bf_batch_label(batch));
     if (name[0] == ':')

@@ -26,7 +26,11 @@ int bf_plan_to_json(char **out, const bf_plan *plan)
     json_t *root, *batches;
     int rc;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_plan_to_json: out is NULL");
     *out = NULL;
+    if (!plan)
+        return bf__error(BF_E_INVALID, "bf_plan_to_json: plan is NULL");
     root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "format", PLAN_FORMAT, "dimension",
                      bf_dimension_name(bf_plan_dimension(plan)), "column", bf_plan_column(plan),
                      "fingerprint", bf_plan_fingerprint(plan), "pin", bf__plan_pin(plan), "count",
@@ -125,9 +129,11 @@ int bf_plan_from_json(bf_plan **out, const char *json)
     bf_plan *plan = NULL;
     int rc;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_plan_from_json: out is NULL");
     *out = NULL;
     if (!json)
-        return bf__error(BF_E_INVALID, "plan: no JSON text given");
+        return bf__error(BF_E_INVALID, "bf_plan_from_json: json is NULL");
     root = bf__json_loads(json, JSON_REJECT_DUPLICATES, &err);
     if (!root)
         return bf__error(BF_E_PARSE, "plan: %d:%d: %s", err.line, err.column, err.text);

@@ -10,8 +10,11 @@
 
 int bf_planner_new(bf_planner **out)
 {
-    bf_planner *p = bf__calloc(1, sizeof *p);
+    bf_planner *p;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_planner_new: out is NULL");
+    p = bf__calloc(1, sizeof *p);
     if (!p)
         return bf__nomem();
     p->order = BF_BATCH_ORDER_OLDEST_FIRST;
@@ -59,8 +62,11 @@ int bf_planner_set_time_scope(bf_planner *p, const char *column, const char *sta
     bf_tz *tz = NULL;
     char *col;
     int64_t start_s, end_s;
-    int rc = check_column(column, "time");
+    int rc;
 
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_time_scope: planner is NULL");
+    rc = check_column(column, "time");
     if (rc != BF_OK)
         return rc;
     rc = bf_civil_parse(&s, start);
@@ -109,6 +115,8 @@ int bf_planner_set_time_scope(bf_planner *p, const char *column, const char *sta
 
 int bf_planner_set_grain(bf_planner *p, bf_grain grain, unsigned every)
 {
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_grain: planner is NULL");
     if (!bf_grain_name(grain))
         return bf__error(BF_E_INVALID, "batching: unknown grain %d", (int)grain);
     if (every == 0)
@@ -124,6 +132,8 @@ int bf_planner_set_grain(bf_planner *p, bf_grain grain, unsigned every)
 
 int bf_planner_set_time_format(bf_planner *p, bf_time_format format)
 {
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_time_format: planner is NULL");
     if (!bf_time_format_name(format))
         return bf__error(BF_E_INVALID, "time format: unknown format %d", (int)format);
     p->format = format;
@@ -133,8 +143,11 @@ int bf_planner_set_time_format(bf_planner *p, bf_time_format format)
 int bf_planner_set_key_scope(bf_planner *p, const char *column, int64_t lo, int64_t hi)
 {
     char *col;
-    int rc = check_column(column, "key");
+    int rc;
 
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_key_scope: planner is NULL");
+    rc = check_column(column, "key");
     if (rc != BF_OK)
         return rc;
     if (lo >= hi)
@@ -153,6 +166,8 @@ int bf_planner_set_key_scope(bf_planner *p, const char *column, int64_t lo, int6
 
 int bf_planner_set_key_width(bf_planner *p, int64_t width)
 {
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_key_width: planner is NULL");
     if (width < 1)
         return bf__error(BF_E_INVALID, "batching: key width must be at least 1, got %lld",
                          (long long)width);
@@ -166,6 +181,8 @@ int bf_planner_set_key_width(bf_planner *p, int64_t width)
 int bf_planner_set_rows_per_batch(bf_planner *p, int64_t rows, bf_key_boundary_fn boundary,
                                   void *userdata)
 {
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_rows_per_batch: planner is NULL");
     if (rows < 1)
         return bf__error(BF_E_INVALID, "batching: rows_per_batch must be at least 1, got %lld",
                          (long long)rows);
@@ -195,8 +212,11 @@ int bf_planner_set_partition_scope(bf_planner *p, const char *column, const bf_v
     char *text;
     size_t text_len = 0, pos = 0;
     char *col;
-    int rc = check_column(column, "partition");
+    int rc;
 
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_partition_scope: planner is NULL");
+    rc = check_column(column, "partition");
     if (rc != BF_OK)
         return rc;
     if (count == 0 || !values)
@@ -251,8 +271,11 @@ int bf_planner_set_partition_scope(bf_planner *p, const char *column, const bf_v
 int bf_planner_set_bucket_scope(bf_planner *p, const char *column, int64_t count)
 {
     char *col;
-    int rc = check_column(column, "bucket");
+    int rc;
 
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_bucket_scope: planner is NULL");
+    rc = check_column(column, "bucket");
     if (rc != BF_OK)
         return rc;
     if (count < 1 || count > BF_PLAN_MAX_BATCHES)
@@ -270,6 +293,8 @@ int bf_planner_set_bucket_scope(bf_planner *p, const char *column, int64_t count
 
 int bf_planner_set_order(bf_planner *p, bf_batch_order order)
 {
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_set_order: planner is NULL");
     if (!bf_batch_order_name(order))
         return bf__error(BF_E_INVALID, "batching: unknown order %d", (int)order);
     p->order = order;
@@ -364,6 +389,10 @@ int bf_planner_plan(bf_plan **out, const bf_planner *p)
     char *pin = NULL;
     int rc;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_planner_plan: out is NULL");
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_planner_plan: planner is NULL");
     if (!p->dim)
         return bf__error(BF_E_INVALID, "planner: no scope set");
     if (p->dim == BF_DIM_KEY && !p->width && !p->rows)

@@ -26,6 +26,10 @@ int bf_plan_estimate(double *out, const bf_plan *plan, const size_t *ordinals,
 {
     double measured = 0, took = 0, total = 0;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_plan_estimate: out is NULL");
+    if (!plan)
+        return bf__error(BF_E_INVALID, "bf_plan_estimate: plan is NULL");
     if (count == 0 || !ordinals || !seconds)
         return bf__error(BF_E_INVALID, "estimate: no measured batches");
     for (size_t i = 0; i < count; i++) {
@@ -49,6 +53,8 @@ int bf_key_width_next(int64_t *out, int64_t width, double seconds, int failed, d
 {
     double next;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_key_width_next: out is NULL");
     if (width < 1)
         return bf__error(BF_E_INVALID, "key sizing: width must be at least 1, got %lld",
                          (long long)width);
@@ -97,8 +103,14 @@ static int copy_batch(bf_plan *to, const bf_batch *b)
     return bf__plan_add(to, bf_batch_lo(b), bf_batch_hi(b), bf_batch_label(b), n, names, params);
 }
 
-static int check_key_plan(const bf_plan *plan, size_t ordinal, const char *what)
+/* What a re-cut checks first: `fn`'s out and plan, a key plan, and batch `ordinal` in it. */
+static int check_key_plan(bf_plan **out, const bf_plan *plan, size_t ordinal, const char *fn,
+                          const char *what)
 {
+    if (!out)
+        return bf__error(BF_E_INVALID, "%s: out is NULL", fn);
+    if (!plan)
+        return bf__error(BF_E_INVALID, "%s: plan is NULL", fn);
     if (bf_plan_dimension(plan) != BF_DIM_KEY)
         return bf__error(BF_E_INVALID, "%s: only key-range plans can be re-cut; this one is by %s",
                          what, bf_dimension_name(bf_plan_dimension(plan)));
@@ -132,7 +144,7 @@ int bf_plan_split_batch(bf_plan **out, const bf_plan *plan, size_t ordinal)
     bf_plan *next = NULL;
     int64_t lo, hi, mid;
     char change[64];
-    int rc = check_key_plan(plan, ordinal, "split");
+    int rc = check_key_plan(out, plan, ordinal, "bf_plan_split_batch", "split");
 
     if (rc != BF_OK)
         return rc;
@@ -168,7 +180,7 @@ int bf_plan_resize_keys(bf_plan **out, const bf_plan *plan, size_t from, int64_t
     int64_t lo, hi;
     bf_plan *next = NULL;
     char change[96];
-    int rc = check_key_plan(plan, from, "resize");
+    int rc = check_key_plan(out, plan, from, "bf_plan_resize_keys", "resize");
 
     if (rc != BF_OK)
         return rc;

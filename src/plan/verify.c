@@ -143,6 +143,10 @@ static int verify_discrete(const bf_plan *plan, const bf_planner *p)
 
 int bf_plan_verify(const bf_plan *plan, const bf_planner *p)
 {
+    if (!plan)
+        return bf__error(BF_E_INVALID, "bf_plan_verify: plan is NULL");
+    if (!p)
+        return bf__error(BF_E_INVALID, "bf_plan_verify: planner is NULL");
     if (!p->dim)
         return bf__error(BF_E_INVALID, "plan verify: the planner has no scope");
     if (bf_plan_dimension(plan) != p->dim || strcmp(bf_plan_column(plan), p->column) != 0)

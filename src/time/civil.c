@@ -42,6 +42,8 @@ void bf_civil_from_days(bf_civil *out, int64_t days)
     int64_t mp = (5 * doy + 2) / 153;
     int month = (int)(mp < 10 ? mp + 3 : mp - 9);
 
+    if (!out)
+        return;
     out->year = yoe + era * 400 + (month <= 2 ? 1 : 0);
     out->month = month;
     out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
@@ -52,6 +54,8 @@ void bf_civil_from_days(bf_civil *out, int64_t days)
 
 int64_t bf_civil_seconds(const bf_civil *civil)
 {
+    if (!civil)
+        return 0;
     return bf_civil_days(civil->year, civil->month, civil->day) * 86400 +
            civil->hour * 3600 + civil->minute * 60 + civil->second;
 }
@@ -61,6 +65,8 @@ void bf_civil_from_seconds(bf_civil *out, int64_t seconds)
     int64_t days = floor_div(seconds, 86400);
     int64_t rest = seconds - days * 86400;
 
+    if (!out)
+        return;
     bf_civil_from_days(out, days);
     out->hour = (int)(rest / 3600);
     out->minute = (int)(rest / 60 % 60);
@@ -96,6 +102,8 @@ void bf_civil_iso_week(int64_t *out_year, int *out_week, int64_t year, int month
     int64_t thursday = days - bf_civil_weekday(year, month, day) + 4;
     bf_civil t;
 
+    if (!out_year || !out_week)
+        return;
     bf_civil_from_days(&t, thursday);
     *out_year = t.year;
     *out_week = (int)((thursday - bf_civil_days(t.year, 1, 1)) / 7) + 1;
@@ -103,9 +111,12 @@ void bf_civil_iso_week(int64_t *out_year, int *out_week, int64_t year, int month
 
 void bf_civil_add_months(bf_civil *out, const bf_civil *civil, int64_t months)
 {
-    int64_t index = civil->year * 12 + (civil->month - 1) + months;
-    int64_t year = floor_div(index, 12);
+    int64_t index, year;
 
+    if (!out || !civil)
+        return;
+    index = civil->year * 12 + (civil->month - 1) + months;
+    year = floor_div(index, 12);
     memset(out, 0, sizeof *out);
     out->year = year;
     out->month = (int)(index - year * 12) + 1;
@@ -114,6 +125,8 @@ void bf_civil_add_months(bf_civil *out, const bf_civil *civil, int64_t months)
 
 int bf_civil_valid(const bf_civil *c)
 {
+    if (!c)
+        return 0;
     return c->year >= -BF_CIVIL_YEAR_MAX && c->year <= BF_CIVIL_YEAR_MAX && c->month >= 1 && c->month <= 12 && c->day >= 1 &&
            c->day <= bf_civil_month_days(c->year, c->month) && c->hour >= 0 && c->hour < 24 &&
            c->minute >= 0 && c->minute < 60 && c->second >= 0 && c->second < 60;
@@ -149,6 +162,8 @@ int bf_civil_parse(bf_civil *out, const char *text)
     int year = 0;
     int ok;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_civil_parse: out is NULL");
     if (!text)
         return bf__error(BF_E_INVALID, "date-time: missing text");
     ok = digits(&p, 4, &year) && expect(&p, '-') && digits(&p, 2, &c.month) &&

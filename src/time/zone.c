@@ -30,7 +30,7 @@ void bf_tz_free(bf_tz *tz)
 
 const char *bf_tz_name(const bf_tz *tz)
 {
-    return tz->name;
+    return tz ? tz->name : NULL;
 }
 
 /* Zone names are relative paths of letters, digits and "/_+-."; no "..". */
@@ -127,6 +127,8 @@ int bf_tz_load(bf_tz **out, const char *name)
     bf_tz *tz;
     int rc;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_tz_load: out is NULL");
     if (!name || !valid_name(name))
         return bf__error(BF_E_INVALID, "time zone '%s': not a valid zone name",
                          name ? name : "(null)");
@@ -190,18 +192,20 @@ int32_t bf_tz_offset(const bf_tz *tz, int64_t t)
 {
     int64_t next;
 
-    return bf__tz_at(tz, t, &next).utoff;
+    return tz ? bf__tz_at(tz, t, &next).utoff : 0;
 }
 
 int bf_tz_is_dst(const bf_tz *tz, int64_t t)
 {
     int64_t next;
 
-    return bf__tz_at(tz, t, &next).isdst;
+    return tz ? bf__tz_at(tz, t, &next).isdst : 0;
 }
 
 void bf_tz_to_local(bf_civil *out, const bf_tz *tz, int64_t t)
 {
+    if (!out || !tz)
+        return;
     bf_civil_from_seconds(out, t + bf_tz_offset(tz, t));
 }
 
@@ -211,6 +215,12 @@ int bf_tz_to_utc(int64_t *out, const bf_tz *tz, const bf_civil *local)
     int64_t t;
     int64_t stop;
 
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_tz_to_utc: out is NULL");
+    if (!tz)
+        return bf__error(BF_E_INVALID, "bf_tz_to_utc: tz is NULL");
+    if (!local)
+        return bf__error(BF_E_INVALID, "bf_tz_to_utc: local is NULL");
     if (!bf_civil_valid(local))
         return bf__error(BF_E_INVALID,
                          "time zone '%s': %04lld-%02d-%02d %02d:%02d:%02d is not a valid "
