@@ -9,6 +9,9 @@
  * has ended, during while it runs or is paused, before while it is planned.
  * Without --ledger the operand is a brief file and only the announcement
  * exists. A report of an unfinished run is still a report: exit 0.
+ * Under --json every command prints one JSON object: the Markdown asked
+ * for with --format md is then the "markdown" key of a
+ * "backfill-report-page/1" object, with its stage (as brief does).
  */
 #include <string.h>
 #include <unistd.h>
@@ -32,10 +35,19 @@ static bf_report_stage default_stage(bf_run_state state)
     }
 }
 
-static int print(char *text, int rc, bf_report_format format)
+static int print(char *text, int rc, bf_report_stage stage, bf_report_format format)
 {
     if (rc != BF_OK)
         return cli_fail_bf(rc, "report");
+    if (cli_json && format == BF_REPORT_MARKDOWN) {
+        json_t *page = json_pack("{s:s, s:s}", "stage", bf_report_stage_name(stage), "markdown", text);
+
+        bf_free(text);
+        if (!page)
+            return cli_fail_code(BF_E_NOMEM, cli_exit_for(BF_E_NOMEM), "report: out of memory");
+        cli_print_json_as("backfill-report-page/1", page);
+        return EXIT_DONE;
+    }
     fputs(text, stdout);
     if (format == BF_REPORT_JSON || (text[0] && text[strlen(text) - 1] != '\n'))
         fputc('\n', stdout);
@@ -64,7 +76,7 @@ static int report_brief(int argc, char **argv, int have_stage, bf_report_stage s
         return status;
     rc = bf_report_brief(&text, brief, BF_REPORT_BEFORE, format);
     bf_brief_free(brief);
-    return print(text, rc, format);
+    return print(text, rc, BF_REPORT_BEFORE, format);
 }
 
 int cmd_report(int argc, char **argv)
@@ -98,7 +110,7 @@ int cmd_report(int argc, char **argv)
         if (!stage_name)
             stage = default_stage(bf_run_current_state(run));
         rc = bf_report_run(&text, ledger, bf_run_id(run), stage, format);
-        status = print(text, rc, format);
+        status = print(text, rc, stage, format);
     }
     bf_run_free(run);
     bf_ledger_close(ledger);

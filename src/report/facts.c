@@ -6,6 +6,12 @@
  * written and the warehouse is never read. No fact depends on the current
  * time: instants come from the ledger, so the same ledger gives the same
  * report.
+ *
+ * The brief's zone is known only once prepare_brief() has run, and for a run
+ * the brief comes from the ledger: so reading the ledger keeps instants as
+ * numbers (read_records() stores a refresh record's as "at_us"), and every
+ * instant is rendered (put_time(), local_text()) after prepare_brief(), while
+ * the facts are gathered.
  */
 #include <string.h>
 
@@ -17,7 +23,7 @@
 typedef struct ctx {
     const bf_brief *brief;
     json_t *brief_doc;     /* the brief as JSON, for what has no getter (batching.window) */
-    bf_tz *tz;             /* the brief's zone, or NULL (then UTC) */
+    bf_tz *tz;             /* the brief's zone, or NULL (then UTC); set by prepare_brief() */
     bf_lineage *lineage;   /* NULL when the brief's downstream does not form a graph */
     const char *lineage_error;
     char lineage_msg[512];
@@ -31,7 +37,7 @@ typedef struct ctx {
     bf_progress progress;
     json_t *approval, *cutover, *slice, *pause; /* the latest records (borrowed from records) */
     int64_t approval_at, cutover_at, slice_at, pause_at;
-    json_t *refreshes;     /* every "refresh" record in log order: {asset, order, status, ...} */
+    json_t *refreshes;     /* every "refresh" record in log order: {asset, order, status, ..., at_us} */
     int64_t last_at;       /* the latest instant the ledger recorded for the run */
 } ctx;
 
@@ -64,7 +70,7 @@ void bf__report_iso(char *buf, size_t size, int64_t us)
                      c.day, c.hour, c.minute, c.second);
 }
 
-/* The instant in the brief's zone: "2025-01-01 00:00 America/New_York". */
+/* The instant in the brief's zone: "2025-01-01 00:00 America/New_York" (only after prepare_brief()). */
 static void local_text(char *buf, size_t size, const ctx *x, int64_t us)
 {
     bf_civil c;
@@ -330,7 +336,8 @@ static int read_records(ctx *x)
         else if (strcmp(subject, "slice") == 0)
             take_latest(&x->slice, &x->slice_at, detail, at);
         else {
-            put_time(detail, x, "at", at);
+            /* Rendered by gather_run(), once the brief's zone is known. */
+            json_object_set_new(detail, "at_us", json_integer((json_int_t)at));
             json_array_append_new(x->refreshes, detail);
         }
     }
@@ -611,6 +618,38 @@ static json_t *test_slice(const ctx *x)
 
 /* ---- the status sentence and the definition of done ---- */
 
+/*
+ * Only an asset's latest "refresh" record counts (runner.md): a failed
+ * refresh that approving again redid is history, not a failure. The index of
+ * the latest record of `asset` in log order, or -1 when it has none.
+ */
+static long long latest_refresh(const json_t *refreshes, const char *asset)
+{
+    long long found = -1;
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(refreshes, i, r)
+        if (asset && json_is_string(json_object_get(r, "asset")) &&
+            !strcmp(json_string_value(json_object_get(r, "asset")), asset))
+            found = (long long)i;
+    return found;
+}
+
+/* Whether record i is its asset's latest (a record naming no asset stands alone). */
+static int refresh_is_latest(const json_t *refreshes, size_t i)
+{
+    const char *asset = json_string_value(json_object_get(json_array_get(refreshes, i), "asset"));
+
+    return !asset || latest_refresh(refreshes, asset) == (long long)i;
+}
+
+static int refresh_ok(const json_t *r)
+{
+    return json_is_string(json_object_get(r, "status")) &&
+           !strcmp(json_string_value(json_object_get(r, "status")), "ok");
+}
+
 static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t refresh_failed)
 {
     const bf_progress *p = &x->progress;
@@ -788,18 +827,21 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
         bf__snprintf(ev, sizeof ev, "%s", x->cutover ? "cut over without a recorded approval"
                                                      : "no approval recorded");
     } else {
-        char iso[48];
+        char iso[48], local[96];
         const char *who = json_string_value(json_object_get(x->approval, "reviewer"));
         bf_write_strategy ws = bf_brief_write_strategy(x->brief);
         int in_place = ws != BF_WRITE_STAGING_SWAP && ws != BF_WRITE_PARALLEL_VERSION;
 
         bf__report_iso(iso, sizeof iso, x->approval_at);
+        local_text(local, sizeof local, x, x->approval_at);
         done = !x->cutover || x->approval_at <= x->cutover_at;
-        bf__snprintf(ev, sizeof ev, "approved by %s at %s%s",
+        bf__snprintf(ev, sizeof ev, "approved by %s at %s (%s)%s",
                      text_or(who, text_or(json_string_value(json_object_get(x->approval, "actor")), "?")),
-                     iso, !x->cutover ? (in_place ? "; no cutover: the target is written in place"
-                                                  : "; not cut over yet")
-                          : done ? ", before the cutover" : ", after the cutover");
+                     iso, local,
+                     !x->cutover ? (in_place ? "; no cutover: the target is written in place"
+                                             : "; not cut over yet")
+                     : done      ? ", before the cutover"
+                                 : ", after the cutover");
     }
     item(list, "approval", "Approval recorded before cutover", done, ev);
 
@@ -812,19 +854,10 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
         const json_t *name;
 
         json_array_foreach(order, k, name) {
-            long long seq = -1;
-            size_t r;
-            json_t *rec;
-            /* The latest record of this asset. */
-            json_array_foreach(x->refreshes, r, rec)
-                if (json_is_string(json_object_get(rec, "asset")) &&
-                    !strcmp(json_string_value(json_object_get(rec, "asset")), json_string_value(name)))
-                    seq = (long long)r;
+            long long seq = latest_refresh(x->refreshes, json_string_value(name));
             if (seq < 0)
                 continue;
-            rec = json_array_get(x->refreshes, (size_t)seq);
-            if (json_is_string(json_object_get(rec, "status")) &&
-                !strcmp(json_string_value(json_object_get(rec, "status")), "ok"))
+            if (refresh_ok(json_array_get(x->refreshes, (size_t)seq)))
                 ok++;
             if (seq < last_seq)
                 in_order = 0;
@@ -931,10 +964,14 @@ static int gather_run(ctx *x, json_t *facts)
     json_object_set_new(facts, "validation", validation_facts(x, metrics));
     json_object_set_new(facts, "metric_totals", metric_totals(metrics));
     json_object_set_new(facts, "metrics", metrics);
-    json_array_foreach(x->refreshes, i, r)
-        if (json_is_string(json_object_get(r, "status")) &&
-            strcmp(json_string_value(json_object_get(r, "status")), "ok") != 0)
+    /* Each refresh record's instant, and whether it is its asset's latest: only those count. */
+    json_array_foreach(x->refreshes, i, r) {
+        int latest = refresh_is_latest(x->refreshes, i);
+        put_time(r, x, "at", (int64_t)json_integer_value(json_object_get(r, "at_us")));
+        json_object_set_new(r, "latest", json_boolean(latest));
+        if (latest && json_is_string(json_object_get(r, "status")) && !refresh_ok(r))
             refresh_failed++;
+    }
     json_object_set(facts, "refresh", x->refreshes);
     if (x->approval) {
         json_t *a = json_deep_copy(x->approval);
@@ -1000,7 +1037,7 @@ static int open_run(ctx *x, int64_t run_id)
         (rc = bf_run_progress(&x->progress, x->run)) != BF_OK)
         return rc;
     x->refreshes = json_array();
-    return read_records(x);
+    return x->refreshes ? BF_OK : bf__nomem();
 }
 
 int bf__report_facts(json_t **out, const bf_brief *brief, bf_ledger *ledger, int64_t run_id,
@@ -1021,7 +1058,8 @@ int bf__report_facts(json_t **out, const bf_brief *brief, bf_ledger *ledger, int
         if (rc != BF_OK)
             goto done;
     }
-    if ((rc = prepare_brief(&x)) != BF_OK)
+    /* The zone first: every instant below is rendered in it. */
+    if ((rc = prepare_brief(&x)) != BF_OK || (ledger && (rc = read_records(&x)) != BF_OK))
         goto done;
     facts = json_object();
     if (!facts || !x.brief_doc) {

@@ -423,7 +423,13 @@ static void refreshed(bf__sb *sb, const json_t *f)
         text(sb, S(e, "asset"), 1);
         bf__sb_append(sb, " | ");
         text(sb, S(e, "status") ? S(e, "status") : "?", 1);
-        bf__sb_appendf(sb, " | %s | ", S(e, "at_iso") ? S(e, "at_iso") : "");
+        /* History: only an asset's latest record counts, an earlier one says it was redone. */
+        if (json_is_false(json_object_get(e, "latest")))
+            bf__sb_append(sb, " (superseded)");
+        bf__sb_append(sb, " | ");
+        if (S(e, "at_iso"))
+            instant(sb, e, "at");
+        bf__sb_append(sb, " | ");
         text(sb, S(e, "error") ? S(e, "error") : "", 1);
         bf__sb_append(sb, " |\n");
     }

@@ -8,6 +8,8 @@
  *   failed   three batches done, the third failing its validation (the run pauses)
  *   done     every batch, the run-level checks, a test-slice record, approval,
  *            cutover, the refresh of every asset in order, and the run finished
+ *   redone   as done, but each asset's refresh first failed and was redone ok
+ *            (the run approved again after the failure was fixed)
  * usage: report_fixture LEDGER BRIEF MODE
  */
 #include <stdio.h>
@@ -63,13 +65,14 @@ int main(int argc, char **argv)
     bf_lease *lease;
     bf_lineage *lineage;
     char *brief_json;
-    int n = 0, limit;
+    int n = 0, limit, redone;
     const char *mode;
 
     if (argc != 4)
         return fprintf(stderr, "usage: report_fixture LEDGER BRIEF MODE\n"), 2;
     mode = argv[3];
-    limit = strcmp(mode, "done") == 0 ? -1 : 3;
+    redone = strcmp(mode, "redone") == 0;
+    limit = strcmp(mode, "done") == 0 || redone ? -1 : 3;
     lo.clock = fake_clock;
     lo.actor = "ana@example.com";
     if (bf_brief_load_file(&brief, argv[2]) != BF_OK || bf_brief_save_json(&brief_json, brief) != BF_OK)
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
             return 1;
         bf_lease_free(lease);
     }
-    if (strcmp(mode, "done") == 0) {
+    if (strcmp(mode, "done") == 0 || redone) {
         if (bf_run_record(run, 0, "slice", "{\"batches\":2,\"estimate_s\":600,\"estimate_rows\":180000}") != BF_OK ||
             bf_run_set_state(run, BF_RUN_VALIDATING, NULL) != BF_OK ||
             bf_run_record_validation(run, 0, "{\"batch\": null, \"status\": \"pass\", \"checks\": []}",
@@ -119,6 +122,14 @@ int main(int argc, char **argv)
             return fail("lineage");
         for (size_t i = 0; i < bf_lineage_refresh_count(lineage); i++) {
             char detail[512];
+            if (redone) {
+                snprintf(detail, sizeof detail,
+                         "{\"asset\":\"%s\",\"order\":%zu,\"status\":\"failed\","
+                         "\"error\":\"sqlite: no such table: audit_log\",\"duration_s\":0.1}",
+                         bf_lineage_refresh(lineage, i), i + 1);
+                if (bf_run_record(run, 0, "refresh", detail) != BF_OK)
+                    return fail("refresh");
+            }
             snprintf(detail, sizeof detail,
                      "{\"asset\":\"%s\",\"order\":%zu,\"status\":\"ok\",\"error\":null,\"duration_s\":0.5}",
                      bf_lineage_refresh(lineage, i), i + 1);

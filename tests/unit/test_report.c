@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bftest.h"
@@ -168,10 +169,13 @@ static void pass_run_level(bf_run *run)
                      BF_OK);
 }
 
-/* A whole run the way the runner finishes it: validated, approved, cut over, refreshed. */
-static bf_run *finished_run(void)
+/*
+ * A whole run of the brief `text` the way the runner finishes it: validated,
+ * approved, cut over, its refresh records `records` (NULL-ended), finished.
+ */
+static bf_run *refreshed_run(const char *text, const char *const *records)
 {
-    bf_run *run = start("refund-join-fix-2025h1", brief_text);
+    bf_run *run = start("refund-join-fix-2025h1", text);
 
     work(run, -1, 0);
     ck_assert_int_eq(bf_run_set_state(run, BF_RUN_VALIDATING, NULL), BF_OK);
@@ -184,12 +188,20 @@ static bf_run *finished_run(void)
     ck_assert_int_eq(bf_run_record(run, 0, "cutover",
                                    "{\"strategy\":\"partition_overwrite\",\"table\":\"fct_orders\"}"),
                      BF_OK);
-    ck_assert_int_eq(bf_run_record(run, 0, "refresh",
-                                   "{\"asset\":\"mart_monthly_revenue\",\"order\":1,\"status\":\"ok\","
-                                   "\"error\":null,\"duration_s\":0.12}"),
-                     BF_OK);
+    for (; *records; records++)
+        ck_assert_int_eq(bf_run_record(run, 0, "refresh", *records), BF_OK);
     ck_assert_int_eq(bf_run_finish(run, NULL), BF_OK);
     return run;
+}
+
+/* The example brief's run, finished: its one downstream table refreshed ok. */
+static bf_run *finished_run(void)
+{
+    static const char *const records[] = {
+        "{\"asset\":\"mart_monthly_revenue\",\"order\":1,\"status\":\"ok\",\"error\":null,\"duration_s\":0.12}",
+        NULL};
+
+    return refreshed_run(brief_text, records);
 }
 
 static char *report(bf_run *run, bf_report_stage stage, bf_report_format format)
@@ -234,9 +246,10 @@ static const char *item_evidence(const json_t *j, const char *id)
     return json_string_value(json_object_get(done_item(j, id), "evidence"));
 }
 
-#define HAS(text, needle) ck_assert_msg(strstr((text), (needle)) != NULL, "missing \"%s\" in:\n%s", \
+/* The text is cut short in the message: Check's messages have a size limit (CK_MAX_MSG_SIZE). */
+#define HAS(text, needle) ck_assert_msg(strstr((text), (needle)) != NULL, "missing \"%s\" in:\n%.3000s", \
                                          (needle), (text))
-#define LACKS(text, needle) ck_assert_msg(strstr((text), (needle)) == NULL, "unexpected \"%s\" in:\n%s", \
+#define LACKS(text, needle) ck_assert_msg(strstr((text), (needle)) == NULL, "unexpected \"%s\" in:\n%.3000s", \
                                           (needle), (text))
 
 START_TEST(names_of_stages_and_formats)
@@ -559,6 +572,164 @@ START_TEST(run_with_a_bare_brief)
 }
 END_TEST
 
+/* An instant as the brief's zone shows it in winter: New York is UTC-5 in December and January. */
+static void new_york_text(char *buf, size_t size, int64_t us)
+{
+    time_t t = (time_t)(us / 1000000) - 5 * 3600;
+    struct tm tm;
+    char day[32];
+
+    ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+    strftime(day, sizeof day, "%Y-%m-%d %H:%M", &tm);
+    snprintf(buf, size, "%s America/New_York", day);
+}
+
+/* Every NAME_local string anywhere in the report; returns how many there are. */
+static int every_local_in_new_york(const json_t *v, const char *where)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+    int n = 0;
+
+    if (json_is_array(v))
+        json_array_foreach(v, i, m) n += every_local_in_new_york(m, where);
+    if (!json_is_object(v))
+        return n;
+    json_object_foreach((json_t *)v, key, m) {
+        size_t len = strlen(key);
+        if (len > 6 && !strcmp(key + len - 6, "_local") && json_is_string(m)) {
+            const char *s = json_string_value(m);
+            ck_assert_msg(strlen(s) > 17 && !strcmp(s + strlen(s) - 17, " America/New_York"),
+                          "%s: %s is \"%s\", not in the brief's zone", where, key, s);
+            n++;
+        }
+        n += every_local_in_new_york(m, where);
+    }
+    return n;
+}
+
+/*
+ * Every instant is in the brief's zone, the refresh records' too: a run's
+ * brief comes from the ledger, and its records were once rendered before its
+ * zone was loaded ("... UTC").
+ */
+START_TEST(every_instant_is_in_the_briefs_zone)
+{
+    bf_run *run = finished_run();
+    json_t *j = report_json(run, BF_REPORT_AFTER);
+    const json_t *r = json_array_get(json_object_get(j, "refresh"), 0);
+    const json_t *a = json_object_get(j, "approval");
+    char want[96], row[256];
+    char *md;
+
+    ck_assert_ptr_nonnull(r);
+    new_york_text(want, sizeof want, (int64_t)json_integer_value(json_object_get(r, "at_us")));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "at_local")), want);
+    new_york_text(want, sizeof want, (int64_t)json_integer_value(json_object_get(a, "at_us")));
+    ck_assert_str_eq(json_string_value(json_object_get(a, "at_local")), want);
+    /* run created, started, finished, last recorded; run-level validation; approval; cutover; refresh */
+    ck_assert_int_ge(every_local_in_new_york(j, "after"), 8);
+    json_decref(j);
+    j = report_json(run, BF_REPORT_DURING);
+    every_local_in_new_york(j, "during");
+    json_decref(j);
+    /* The Markdown shows the refresh's instant in the zone too, and so does the approval's evidence. */
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    j = report_json(run, BF_REPORT_AFTER);
+    r = json_array_get(json_object_get(j, "refresh"), 0);
+    snprintf(row, sizeof row, "| 1 | mart_monthly_revenue | ok | %s (%s) |",
+             json_string_value(json_object_get(r, "at_iso")),
+             json_string_value(json_object_get(r, "at_local")));
+    HAS(md, row);
+    LACKS(md, " UTC)");
+    a = json_object_get(j, "approval");
+    snprintf(row, sizeof row, "approved by raj@example.com at %s (%s), before the cutover",
+             json_string_value(json_object_get(a, "at_iso")),
+             json_string_value(json_object_get(a, "at_local")));
+    ck_assert_str_eq(item_evidence(j, "approval"), row);
+    json_decref(j);
+    bf_free(md);
+    bf_run_free(run);
+}
+END_TEST
+
+/* The brief with a second downstream table, audit_asset, refreshed after mart_monthly_revenue. */
+static char *brief_with_audit(void)
+{
+    json_t *b = json_loads(brief_text, 0, NULL);
+    char *text;
+
+    ck_assert_ptr_nonnull(b);
+    json_array_append_new(json_object_get(b, "downstream"),
+                          json_pack("{s:s, s:s, s:[s], s:s, s:s}", "name", "audit_asset", "kind", "table",
+                                    "depends_on", "fct_orders", "owner", "audit", "refresh_sql",
+                                    "INSERT INTO audit_log VALUES (1)"));
+    text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return text;
+}
+
+#define REFRESH_MART_OK "{\"asset\":\"mart_monthly_revenue\",\"order\":1,\"status\":\"ok\",\"error\":null}"
+#define REFRESH_AUDIT_FAILED "{\"asset\":\"audit_asset\",\"order\":2,\"status\":\"failed\"," \
+                             "\"error\":\"sqlite: no such table: audit_log\"}"
+#define REFRESH_AUDIT_OK "{\"asset\":\"audit_asset\",\"order\":2,\"status\":\"ok\",\"error\":null}"
+
+/*
+ * A refresh that failed, then succeeded when the run was approved again: only
+ * an asset's latest record counts, in the status, the checklist and the JSON.
+ */
+START_TEST(a_redone_refresh_counts_by_its_latest_record)
+{
+    char *text = brief_with_audit(), *md;
+    static const char *const records[] = {REFRESH_MART_OK, REFRESH_AUDIT_FAILED, REFRESH_AUDIT_OK, NULL};
+    bf_run *run = refreshed_run(text, records);
+    json_t *j = report_json(run, BF_REPORT_AFTER), *r = json_object_get(j, "refresh");
+
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "completed: approved, cut over and refreshed");
+    ck_assert(item_done(j, "refresh"));
+    ck_assert_str_eq(item_evidence(j, "refresh"), "2 of 2 refreshed");
+    /* The history stays, each record saying whether it is its asset's latest. */
+    ck_assert_int_eq(json_array_size(r), 3);
+    ck_assert(json_is_true(json_object_get(json_array_get(r, 0), "latest")));
+    ck_assert(json_is_false(json_object_get(json_array_get(r, 1), "latest")));
+    ck_assert(json_is_true(json_object_get(json_array_get(r, 2), "latest")));
+    json_decref(j);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "> **Status:** completed: approved, cut over and refreshed\n");
+    HAS(md, "| 2 | audit_asset | failed (superseded) | ");
+    HAS(md, "| 2 | audit_asset | ok | ");
+    HAS(md, "- [x] Downstream refreshed in order: 2 of 2 refreshed\n");
+    LACKS(md, "downstream refresh failed");
+    bf_free(md);
+    bf_run_free(run);
+    free(text);
+}
+END_TEST
+
+/* The other way round: an asset whose latest refresh failed is a failure, whatever came before. */
+START_TEST(a_latest_failed_refresh_still_fails)
+{
+    char *text = brief_with_audit(), *md;
+    static const char *const records[] = {REFRESH_MART_OK, REFRESH_AUDIT_OK, REFRESH_AUDIT_FAILED, NULL};
+    bf_run *run = refreshed_run(text, records);
+    json_t *j = report_json(run, BF_REPORT_AFTER);
+
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "completed, but 1 downstream refresh failed");
+    ck_assert(!item_done(j, "refresh"));
+    ck_assert_str_eq(item_evidence(j, "refresh"), "1 of 2 refreshed");
+    json_decref(j);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "| 2 | audit_asset | ok (superseded) | ");
+    HAS(md, "- [ ] Downstream refreshed in order: **not done**: 1 of 2 refreshed\n");
+    bf_free(md);
+    bf_run_free(run);
+    free(text);
+}
+END_TEST
+
 static int64_t sweep_run_id;
 
 static int sweep_op(void *arg)
@@ -614,6 +785,9 @@ static Suite *suite(void)
     tcase_add_test(tc, same_operator_and_reviewer_is_not_done);
     tcase_add_test(tc, unknown_run_is_named);
     tcase_add_test(tc, run_with_a_bare_brief);
+    tcase_add_test(tc, every_instant_is_in_the_briefs_zone);
+    tcase_add_test(tc, a_redone_refresh_counts_by_its_latest_record);
+    tcase_add_test(tc, a_latest_failed_refresh_still_fails);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
