@@ -7,6 +7,8 @@
 
 #include "backfill.h"
 
+struct sqlite3; /* <sqlite3.h>: the warehouse, opened read only by the CLI itself */
+
 /* Exit statuses of the backfill command (docs/cli.md). */
 enum {
     EXIT_DONE = 0,
@@ -28,6 +30,12 @@ struct cli_option {
     const char *arg;   /* the value's placeholder ("DB"), "a|b" for a choice, NULL for a flag */
     const char *help;  /* one line */
     int required;      /* shown without brackets in the usage line; the command checks it */
+    /*
+     * An integer option (max > 0): the parser refuses a value that is not an
+     * integer from min to max, saying what is wrong with it ("--batches: -1
+     * is not a positive integer"); the command reads it with cli_opt_int().
+     */
+    long long min, max;
 };
 
 struct cli_command {
@@ -95,6 +103,29 @@ void cli_real_text(char *out, size_t size, double x);
 const char *cli_opt(const char *name);
 int cli_flag(const char *name);
 
+/*
+ * The value of integer option `name` (one with a range in the table, which
+ * the parser checked), or `dflt` when it is absent. Asking for an option
+ * without a range is a bug and aborts.
+ */
+long long cli_opt_int(const char *name, long long dflt);
+
+/*
+ * The running command's usage line from its options table, without
+ * "usage: backfill " ("run BRIEF --warehouse DB [--ledger FILE] ... [--json]"):
+ * the one a usage error quotes, so it cannot drift from --help.
+ */
+const char *cli_usage(void);
+
+/*
+ * Open the SQLite warehouse at `path` (never created; PRAGMA query_only, so
+ * that no statement on the handle writes) and read its schema, so that a
+ * missing file or one that is not a database is refused (exit 2, naming
+ * --warehouse) before a command writes anything. The handle goes to *out,
+ * or is closed when out is NULL. EXIT_DONE or the reported failure's status.
+ */
+int cli_warehouse_check(struct sqlite3 **out, const char *command, const char *path);
+
 /* Remove "--json" from argv wherever it stands (before "--"); returns the new argc. */
 int cli_take_json_flag(int argc, char **argv);
 
@@ -117,9 +148,17 @@ int cmd_blast_radius(int argc, char **argv);
 /*
  * Take the one BRIEF argument of argv (the command has taken its own options
  * already) and load that file into *out, *path naming it. Returns EXIT_DONE,
- * or the exit status after reporting bad usage or an unreadable brief.
+ * or the exit status after reporting bad usage or an unreadable brief. A
+ * usage error quotes `usage`, the usage line after the command's name, or
+ * for NULL the command's usage line from its table (cli_usage()).
  */
 int cli_open_brief(bf_brief **out, const char **path, int argc, char **argv, const char *usage);
+/*
+ * Refuse a brief with a blocking finding before anything is written (no
+ * ledger created, no run started): its first blocking finding in the
+ * runner's words, exit 3. EXIT_DONE when nothing blocks.
+ */
+int cli_refuse_blocked(const char *command, const bf_brief *brief);
 /* Findings as a JSON array of {code, severity, path, message}. */
 json_t *cli_findings_json(const bf_findings *findings);
 

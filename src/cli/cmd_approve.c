@@ -142,21 +142,14 @@ int cmd_approve(int argc, char **argv)
 int cmd_rollback(int argc, char **argv)
 {
     struct settle_args a;
-    const char *batch_text = cli_opt("batch");
-    long long batch = 0;
-    char *json = NULL, *end = NULL;
+    long long batch = cli_opt_int("batch", 0);
+    char *json = NULL;
     bf_runner *r = NULL;
     json_t *o;
     int status, rc;
 
     if ((status = settle_args(&a, argc, argv)) != EXIT_DONE)
         return status;
-    if (batch_text) {
-        batch = strtoll(batch_text, &end, 10);
-        if (!batch_text[0] || *end || batch <= 0)
-            return cli_fail(EXIT_USAGE, "rollback: --batch %s: a batch id (as status --json "
-                            "shows), a number from 1", batch_text);
-    }
     if ((status = open_runner(&r, &a, NULL, NULL, "rollback")) != EXIT_DONE)
         return status;
     rc = bf_runner_rollback(&json, r, a.run_id, (int64_t)batch);

@@ -88,7 +88,7 @@ int cmd_blast_radius(int argc, char **argv)
     bf_lineage *l = NULL;
     int status, rc;
 
-    status = cli_open_brief(&brief, &path, argc, argv, "BRIEF");
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     rc = bf_lineage_new(&l, brief);

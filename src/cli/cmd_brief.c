@@ -3,8 +3,6 @@
 
 #include "cli.h"
 
-#define USAGE "BRIEF [--format md|json]"
-
 static int print_brief(const bf_brief *brief, const char *format)
 {
     char *text = NULL;
@@ -31,8 +29,9 @@ int cmd_brief(int argc, char **argv)
 
     format = cli_opt("format");
     if (format && strcmp(format, "md") != 0 && strcmp(format, "json") != 0)
-        return cli_fail(EXIT_USAGE, "brief: --format takes md or json (usage: backfill brief %s)", USAGE);
-    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
+        return cli_fail(EXIT_USAGE, "brief: --format takes md or json, not '%s' (usage: backfill "
+                        "%s)", format, cli_usage());
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     /* --json alone asks for the brief itself as JSON. */

@@ -68,7 +68,7 @@ int cmd_check(int argc, char **argv)
     size_t warns = 0;
     int status, rc;
 
-    status = cli_open_brief(&brief, &path, argc, argv, "BRIEF");
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     rc = bf_brief_check(&f, brief);

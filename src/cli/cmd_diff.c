@@ -17,11 +17,10 @@
 
 #include "cli.h"
 
-#define RUN_USAGE "usage: backfill diff RUN --ledger FILE --warehouse DB [--batch ID] " \
-                  "[--samples N] [--json]"
-#define USAGE "usage: backfill diff TABLE --against OTHER --key a,b --warehouse DB " \
-              "[--tolerance col=x,...] [--samples N] [--segments N] [--metric EXPR " \
-              "[--group-by EXPR]] [--json]"
+/* The usage line of each form, as a usage error quotes it after "(usage: backfill ". */
+#define RUN_USAGE "diff RUN --ledger FILE --warehouse DB [--batch ID] [--samples N] [--json]"
+#define USAGE "diff TABLE --against OTHER --key a,b --warehouse DB [--tolerance col=x,...] " \
+              "[--samples N] [--segments N] [--metric EXPR [--group-by EXPR]] [--json]"
 
 /* Split "a,b,c" in place; returns the count, or -1 for an empty name. */
 static int split(char *list, char ***out)
@@ -48,15 +47,6 @@ static int split(char *list, char ***out)
     return (int)n;
 }
 
-static int parse_count(const char *text, long *out)
-{
-    char *end;
-
-    if (!text)
-        return 1;
-    *out = strtol(text, &end, 10);
-    return *end == '\0' && *out >= 0 && end != text;
-}
 
 static void print_value(const bf_value *v)
 {
@@ -320,35 +310,25 @@ static int cmd_diff_run(int argc, char **argv)
     struct cli_ledger_args args;
     bf_ledger *ledger = NULL;
     bf_run *run = NULL;
-    const char *warehouse = cli_opt("warehouse"), *batch = cli_opt("batch");
-    long samples = 5;
-    int64_t only = 0;
+    const char *warehouse = cli_opt("warehouse");
+    long long samples = cli_opt_int("samples", 5), only = cli_opt_int("batch", 0);
     int status = EXIT_DONE;
 
     if (cli_opt("against") || cli_opt("key") || cli_opt("tolerance") || cli_opt("metric") ||
         cli_opt("group-by") || cli_opt("segments"))
         return cli_fail(EXIT_USAGE, "diff: with --ledger the argument is a run; --against, "
-                        "--key, --tolerance, --segments and --metric belong to the TABLE form ("
-                        RUN_USAGE ")");
+                        "--key, --tolerance, --segments and --metric belong to the TABLE form "
+                        "(usage: backfill " RUN_USAGE ")");
     status = cli_ledger_args(&args, argc, argv, 1, 0);
     if (status == EXIT_DONE && !warehouse)
-        status = cli_fail(EXIT_USAGE, "diff: --warehouse DB is required (" RUN_USAGE ")");
-    if (status == EXIT_DONE && !parse_count(cli_opt("samples"), &samples))
-        status = cli_fail(EXIT_USAGE, "diff: --samples takes a whole number");
-    if (status == EXIT_DONE && batch) {
-        char *end = NULL;
-        long long n = strtoll(batch, &end, 10);
-        if (!*batch || *end || n <= 0)
-            status = cli_fail(EXIT_USAGE, "diff: --batch takes a batch id (a positive integer, "
-                              "as backfill status --json shows), not '%s'", batch);
-        only = n;
-    }
+        status = cli_fail(EXIT_USAGE, "diff: --warehouse DB is required (usage: backfill "
+                          RUN_USAGE ")");
     if (status == EXIT_DONE)
         status = cli_ledger_open(&ledger, args.ledger_path);
     if (status == EXIT_DONE)
         status = cli_run_open(&run, ledger, args.run_ref);
     if (status == EXIT_DONE)
-        status = diff_run(ledger, run, warehouse, only, (size_t)samples);
+        status = diff_run(ledger, run, warehouse, (int64_t)only, (size_t)samples);
     bf_run_free(run);
     bf_ledger_close(ledger);
     return status;
@@ -361,7 +341,7 @@ int cmd_diff(int argc, char **argv)
     char *key_list = (char *)cli_opt("key"), *tol_list = (char *)cli_opt("tolerance");
     char **key = NULL, **tol = NULL;
     double *tols = NULL;
-    long samples = 5, segments = 0;
+    long long samples = cli_opt_int("samples", 5), segments = cli_opt_int("segments", 0);
     int kc = 0, tc = 0, rc, status = EXIT_DONE;
     bf_diff_options o = BF_DIFF_OPTIONS_INIT;
     bf_diff_before *before = NULL;
@@ -372,19 +352,23 @@ int cmd_diff(int argc, char **argv)
     if (cli_opt("ledger"))
         return cmd_diff_run(argc, argv);
     if (cli_opt("batch"))
-        return cli_fail(EXIT_USAGE, "diff: --batch needs --ledger (" RUN_USAGE ")");
+        return cli_fail(EXIT_USAGE, "diff: --batch needs --ledger (usage: backfill " RUN_USAGE
+                        ")");
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail(EXIT_USAGE, "diff: unknown option '%s'", argv[i]);
+            return cli_fail(EXIT_USAGE, "diff: unknown option '%s' (usage: backfill " USAGE ")",
+                            argv[i]);
         else if (!table)
             table = argv[i];
         else
             return cli_fail(EXIT_USAGE, "diff: one table only ('%s' is extra)", argv[i]);
     }
     if (!table || !warehouse || !against || !key_list)
-        return cli_fail(EXIT_USAGE, USAGE);
-    if (!parse_count(cli_opt("samples"), &samples) || !parse_count(cli_opt("segments"), &segments))
-        return cli_fail(EXIT_USAGE, "diff: --samples and --segments take a whole number");
+        return cli_fail(EXIT_USAGE, "diff: %s (usage: backfill " USAGE ")",
+                        !table      ? "which table?"
+                        : !against  ? "--against OTHER is required"
+                        : !key_list ? "--key a,b is required"
+                                    : "--warehouse DB is required");
     if (group_by && !metric)
         return cli_fail(EXIT_USAGE, "diff: --group-by needs --metric");
     if ((kc = split(key_list, &key)) < 0)

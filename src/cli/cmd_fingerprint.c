@@ -42,15 +42,16 @@ int cmd_fingerprint(int argc, char **argv)
     columns = cli_opt("columns");
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail(EXIT_USAGE, "fingerprint: unknown option '%s'", argv[i]);
+            return cli_fail(EXIT_USAGE, "fingerprint: unknown option '%s' (usage: backfill %s)",
+                            argv[i], cli_usage());
         else if (!table)
             table = argv[i];
         else
             return cli_fail(EXIT_USAGE, "fingerprint: one table only ('%s' is extra)", argv[i]);
     }
     if (!table || !warehouse)
-        return cli_fail(EXIT_USAGE,
-                        "usage: backfill fingerprint TABLE --warehouse DB [--columns a,b] [--json]");
+        return cli_fail(EXIT_USAGE, "fingerprint: %s (usage: backfill %s)",
+                        table ? "--warehouse DB is required" : "which table?", cli_usage());
     /* The list is split in place: it is an argv string, which is writable. */
     if (columns && (count = split_columns((char *)columns, &names)) < 0)
         return cli_fail(EXIT_USAGE, "fingerprint: --columns needs names separated by commas");

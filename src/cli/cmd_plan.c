@@ -13,8 +13,6 @@
 
 #include "cli.h"
 
-#define USAGE "BRIEF [--warehouse DB] [--json]"
-
 /* A parameter as bound, "name=value": the integer, or the text quoted. */
 static void print_param(FILE *to, const bf_batch *b, size_t i)
 {
@@ -136,7 +134,7 @@ int cmd_plan(int argc, char **argv)
     int status, rc;
 
     warehouse = cli_opt("warehouse");
-    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     /* The brief's own faults come first, whether or not a warehouse is given. */

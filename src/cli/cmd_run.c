@@ -22,10 +22,6 @@
 
 #include "cli.h"
 
-#define USAGE "usage: backfill run BRIEF --warehouse DB [--ledger FILE] [--workers N] " \
-              "[--throttle-sql QUERY] [--on-event CMD] [--operator NAME] [--new] [--force] " \
-              "[--no-wait] [--json]"
-
 static bf_runner *running;
 static volatile sig_atomic_t signals_seen;
 
@@ -215,22 +211,33 @@ static int throttle(void *userdata, char *reason, size_t size)
     return hold;
 }
 
-static int parse_workers(unsigned *out, const char *text)
+/*
+ * --throttle-sql: prepared once against the warehouse (read only) before the
+ * run starts, so that a query that does not compile, writes, or is not one
+ * statement changes nothing: no ledger, no run.
+ */
+static int check_throttle(sqlite3 *db, const char *sql)
 {
-    char *end;
-    long v;
+    sqlite3_stmt *st = NULL, *more = NULL;
+    const char *tail = NULL;
+    int status = EXIT_DONE;
 
-    if (!text) {
-        *out = 0;
-        return EXIT_DONE;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK)
+        return cli_fail(EXIT_USAGE, "run: --throttle-sql: %s", sqlite3_errmsg(db));
+    if (!st) {
+        status = cli_fail(EXIT_USAGE, "run: --throttle-sql: no statement in '%s'", sql);
+    } else if (!sqlite3_stmt_readonly(st) || sqlite3_column_count(st) < 1) {
+        status = cli_fail(EXIT_USAGE, "run: --throttle-sql: the query must read a value, not "
+                          "write: %s", sqlite3_sql(st));
+    } else if (tail && *tail) {
+        /* Only comments or spaces may follow the one statement. */
+        if (sqlite3_prepare_v2(db, tail, -1, &more, NULL) != SQLITE_OK || more)
+            status = cli_fail(EXIT_USAGE, "run: --throttle-sql: one statement only, not '%s'",
+                              sql);
+        sqlite3_finalize(more);
     }
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || *end || v < 1 || v > 256)
-        return cli_fail(EXIT_USAGE, "run: --workers %s: a number of worker threads from 1 to "
-                        "256", text);
-    *out = (unsigned)v;
-    return EXIT_DONE;
+    sqlite3_finalize(st);
+    return status;
 }
 
 int cmd_run(int argc, char **argv)
@@ -249,18 +256,36 @@ int cmd_run(int argc, char **argv)
     int status, rc;
 
     memset(&ui, 0, sizeof ui);
-    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     opts.warehouse_path = cli_opt("warehouse");
     opts.ledger_path = cli_opt("ledger");
     if (!opts.warehouse_path) {
-        status = cli_fail(EXIT_USAGE, "run: --warehouse DB is required\n" USAGE);
+        status = cli_fail(EXIT_USAGE, "run: --warehouse DB is required (usage: backfill %s)",
+                          cli_usage());
         goto done;
     }
-    if (access(opts.warehouse_path, F_OK) != 0) {
-        status = cli_fail(EXIT_USAGE, "run: --warehouse %s: no such file", opts.warehouse_path);
+    opts.workers = (unsigned)cli_opt_int("workers", 0);
+    /*
+     * Bad input changes nothing: the brief's blocking findings, the warehouse
+     * and the throttle query are checked before the runner opens (and may
+     * create) the ledger.
+     */
+    if ((status = cli_warehouse_check(&ui.throttle_db, "run", opts.warehouse_path)) !=
+        EXIT_DONE)
         goto done;
+    if ((status = cli_refuse_blocked("run", brief)) != EXIT_DONE)
+        goto done;
+    ui.throttle_sql = cli_opt("throttle-sql");
+    if (ui.throttle_sql) {
+        if ((status = check_throttle(ui.throttle_db, ui.throttle_sql)) != EXIT_DONE)
+            goto done;
+        opts.throttle = throttle;
+        opts.throttle_userdata = &ui;
+    } else {
+        sqlite3_close(ui.throttle_db);
+        ui.throttle_db = NULL;
     }
     if (!opts.ledger_path) {
         default_ledger = malloc(strlen(opts.warehouse_path) + 8);
@@ -271,22 +296,8 @@ int cmd_run(int argc, char **argv)
         sprintf(default_ledger, "%s.ledger", opts.warehouse_path);
         opts.ledger_path = default_ledger;
     }
-    if ((status = parse_workers(&opts.workers, cli_opt("workers"))) != EXIT_DONE)
-        goto done;
     ui.tty = isatty(2) && !cli_json;
     ui.on_event = cli_opt("on-event");
-    ui.throttle_sql = cli_opt("throttle-sql");
-    if (ui.throttle_sql) {
-        if (sqlite3_open_v2(opts.warehouse_path, &ui.throttle_db, SQLITE_OPEN_READONLY, NULL) !=
-            SQLITE_OK) {
-            status = cli_fail(EXIT_USAGE, "run: --throttle-sql: cannot open %s",
-                              opts.warehouse_path);
-            goto done;
-        }
-        sqlite3_busy_timeout(ui.throttle_db, 5000);
-        opts.throttle = throttle;
-        opts.throttle_userdata = &ui;
-    }
     opts.operator_name = cli_opt("operator");
     opts.on_event = on_event;
     opts.event_userdata = &ui;

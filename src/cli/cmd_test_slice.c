@@ -7,33 +7,11 @@
  * whole plan's estimate. The target is never written. Exit 0 when every
  * check passed and every batch is idempotent, 3 when not, 2 for bad input.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-
-#define USAGE "usage: backfill test-slice BRIEF --warehouse DB [--ledger FILE] [--batches N] " \
-              "[--json]"
-
-static int parse_batches(size_t *out, const char *text)
-{
-    char *end;
-    long v;
-
-    *out = 0;
-    if (!text)
-        return EXIT_DONE;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > 1000)
-        return cli_fail(EXIT_USAGE, "test-slice: --batches %s: a number of batches from 1 to "
-                        "1000", text);
-    *out = (size_t)v;
-    return EXIT_DONE;
-}
 
 /* 90 -> "90s", 5400 -> "1h30m"; the estimate as a person reads it. */
 static void duration_text(char *out, size_t size, double s)
@@ -105,24 +83,21 @@ int cmd_test_slice(int argc, char **argv)
     const char *path;
     char *default_ledger = NULL, *text = NULL;
     json_t *o = NULL;
-    size_t batches = 0;
     int status, rc;
 
-    status = cli_open_brief(&brief, &path, argc, argv, USAGE);
+    status = cli_open_brief(&brief, &path, argc, argv, NULL);
     if (status != EXIT_DONE)
         return status;
     opts.warehouse_path = cli_opt("warehouse");
     opts.ledger_path = cli_opt("ledger");
     if (!opts.warehouse_path) {
-        status = cli_fail(EXIT_USAGE, "test-slice: --warehouse DB is required\n" USAGE);
+        status = cli_fail(EXIT_USAGE, "test-slice: --warehouse DB is required (usage: backfill "
+                          "%s)", cli_usage());
         goto done;
     }
-    if (access(opts.warehouse_path, F_OK) != 0) {
-        status = cli_fail(EXIT_USAGE, "test-slice: --warehouse %s: no such file",
-                          opts.warehouse_path);
-        goto done;
-    }
-    if ((status = parse_batches(&batches, cli_opt("batches"))) != EXIT_DONE)
+    /* Bad input changes nothing: no ledger is created for a blocked brief or a bad warehouse. */
+    if ((status = cli_warehouse_check(NULL, "test-slice", opts.warehouse_path)) != EXIT_DONE ||
+        (status = cli_refuse_blocked("test-slice", brief)) != EXIT_DONE)
         goto done;
     if (!opts.ledger_path) {
         default_ledger = malloc(strlen(opts.warehouse_path) + 8);
@@ -137,7 +112,7 @@ int cmd_test_slice(int argc, char **argv)
         status = cli_fail_bf(rc, "test-slice");
         goto done;
     }
-    rc = bf_runner_test_slice(&text, r, batches);
+    rc = bf_runner_test_slice(&text, r, (size_t)cli_opt_int("batches", 0));
     if (text)
         o = cli_embedded_json(text);
     if (!o) {

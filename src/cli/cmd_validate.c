@@ -11,7 +11,6 @@
 
 #include "cli.h"
 
-#define USAGE "validate RUN --ledger FILE --warehouse DB [--batch ID]"
 
 static void print_results(const bf_results *r, const char *label)
 {
@@ -188,26 +187,19 @@ int cmd_validate(int argc, char **argv)
     struct cli_ledger_args args;
     bf_ledger *ledger = NULL;
     bf_run *run = NULL;
-    const char *warehouse = cli_opt("warehouse"), *batch = cli_opt("batch");
-    int64_t only = 0;
+    const char *warehouse = cli_opt("warehouse");
+    long long only = cli_opt_int("batch", 0);
     int status = cli_ledger_args(&args, argc, argv, 1, 0);
 
     if (status == EXIT_DONE && !warehouse)
-        status = cli_fail(EXIT_USAGE, "validate: --warehouse DB is required (usage: " USAGE ")");
-    if (status == EXIT_DONE && batch) {
-        char *end = NULL;
-        long long n = strtoll(batch, &end, 10);
-        if (!*batch || *end || n <= 0)
-            status = cli_fail(EXIT_USAGE, "validate: --batch takes a batch id (a positive "
-                              "integer, as backfill status --json shows), not '%s'", batch);
-        only = n;
-    }
+        status = cli_fail(EXIT_USAGE, "validate: --warehouse DB is required (usage: backfill %s)",
+                          cli_usage());
     if (status == EXIT_DONE)
         status = cli_ledger_open(&ledger, args.ledger_path);
     if (status == EXIT_DONE)
         status = cli_run_open(&run, ledger, args.run_ref);
     if (status == EXIT_DONE)
-        status = validate(ledger, run, warehouse, only);
+        status = validate(ledger, run, warehouse, (int64_t)only);
     bf_run_free(run);
     bf_ledger_close(ledger);
     return status;

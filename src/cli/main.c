@@ -1,5 +1,6 @@
 /* backfill: the command-line host of libbackfill. */
 #include <locale.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cli.h"
@@ -7,98 +8,114 @@
 /*
  * The options of each command. A new option is one line here: the parser,
  * --help, the man page and the bash completion all read these tables, and
- * the command reads the value with cli_opt("name") or cli_flag("name").
+ * the command reads the value with cli_opt("name") or cli_flag("name"). The
+ * last two numbers are an integer option's range (the parser refuses other
+ * values, and the command reads it with cli_opt_int()), 0, 0 for the others.
  */
 static const struct cli_option brief_options[] = {
-    {"format", 0, "md|json", "md: the one-page brief (the default); json: the brief itself", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"format", 0, "md|json", "md: the one-page brief (the default); json: the brief itself",
+     0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option plan_options[] = {
-    {"warehouse", 0, "DB", "count each batch's rows in this SQLite warehouse", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"warehouse", 0, "DB", "count each batch's rows in this SQLite warehouse", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option fingerprint_options[] = {
-    {"warehouse", 0, "DB", "the SQLite warehouse that holds the table", 1},
-    {"columns", 0, "a,b", "fingerprint only these columns, separated by commas", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse that holds the table", 1, 0, 0},
+    {"columns", 0, "a,b", "fingerprint only these columns, separated by commas", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option diff_options[] = {
-    {"warehouse", 0, "DB", "the SQLite warehouse that holds both tables (or the run's target)", 1},
-    {"against", 0, "TABLE", "TABLE form: the table holding the rows before (a snapshot, a copy)", 0},
-    {"key", 0, "a,b", "TABLE form: the key columns rows are matched on, separated by commas", 0},
-    {"ledger", 0, "FILE", "RUN form: the ledger holding the run's recorded before-states", 0},
-    {"batch", 0, "ID", "RUN form: only this batch (its id, as status --json shows)", 0},
-    {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0},
-    {"samples", 0, "N", "rows of each kind to show (default 5)", 0},
-    {"segments", 0, "N", "key-hash segments to compare (default: one per 32 rows)", 0},
-    {"metric", 0, "EXPR", "explain the delta of SUM(expr), COUNT(*) or COUNT(expr)", 0},
-    {"group-by", 0, "EXPR", "with --metric: the groups that contributed most", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse that holds both tables (or the run's target)",
+     1, 0, 0},
+    {"against", 0, "TABLE", "TABLE form: the table holding the rows before (a snapshot, a copy)",
+     0, 0, 0},
+    {"key", 0, "a,b", "TABLE form: the key columns rows are matched on, separated by commas",
+     0, 0, 0},
+    {"ledger", 0, "FILE", "RUN form: the ledger holding the run's recorded before-states", 0, 0, 0},
+    {"batch", 0, "ID", "RUN form: only this batch (its id, as status --json shows)", 0, 1,
+     INT64_MAX},
+    {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0, 0, 0},
+    {"samples", 0, "N", "rows of each kind to show (default 5)", 0, 0, INT32_MAX},
+    {"segments", 0, "N", "key-hash segments to compare (default: one per 32 rows)", 0, 0,
+     INT32_MAX},
+    {"metric", 0, "EXPR", "explain the delta of SUM(expr), COUNT(*) or COUNT(expr)", 0, 0, 0},
+    {"group-by", 0, "EXPR", "with --metric: the groups that contributed most", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option ledger_options[] = {
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {NULL, 0, NULL, NULL, 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option retry_options[] = {
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {"split", 0, NULL, "split failed key ranges in two", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {"split", 0, NULL, "split failed key ranges in two", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option validate_options[] = {
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
-    {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},
+    {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0, 1, INT64_MAX},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option report_options[] = {
-    {"ledger", 0, "FILE", "the ledger holding RUN (without it, the operand is a brief file)", 0},
+    {"ledger", 0, "FILE", "the ledger holding RUN (without it, the operand is a brief file)",
+     0, 0, 0},
     {"stage", 0, "before|during|after",
-     "the announcement, the maintenance notice or the change note (default: from the run's state)", 0},
-    {"format", 0, "md|json", "md: Markdown for people (the default); json: the same facts", 0},
-    {NULL, 0, NULL, NULL, 0},
+     "the announcement, the maintenance notice or the change note (default: from the run's state)",
+     0, 0, 0},
+    {"format", 0, "md|json", "md: Markdown for people (the default); json: the same facts",
+     0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct cli_option run_options[] = {
-    {"warehouse", 0, "DB", "the SQLite warehouse to write", 1},
-    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0},
-    {"workers", 0, "N", "worker threads (default: the brief's max_concurrency)", 0},
-    {"throttle-sql", 0, "QUERY", "hold new claims while this query's first value is not 0", 0},
-    {"on-event", 0, "CMD", "run CMD for each run event, with the event as JSON on stdin", 0},
-    {"new", 0, NULL, "start a new run even if the brief has an unfinished one", 0},
-    {"force", 0, NULL, "publish batches an earlier run already did with the same code", 0},
-    {"no-wait", 0, NULL, "return instead of waiting for batches leased elsewhere", 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse to write", 1, 0, 0},
+    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0, 0, 0},
+    {"workers", 0, "N", "worker threads (default: the brief's max_concurrency)", 0, 1, 256},
+    {"throttle-sql", 0, "QUERY", "hold new claims while this query's first value is not 0",
+     0, 0, 0},
+    {"on-event", 0, "CMD", "run CMD for each run event, with the event as JSON on stdin", 0, 0, 0},
+    {"new", 0, NULL, "start a new run even if the brief has an unfinished one", 0, 0, 0},
+    {"force", 0, NULL, "publish batches an earlier run already did with the same code", 0, 0, 0},
+    {"no-wait", 0, NULL, "return instead of waiting for batches leased elsewhere", 0, 0, 0},
     {"operator", 0, "NAME", "who runs it, as the ledger and the change note name them "
-     "(default: $USER)", 0},
-    {NULL, 0, NULL, NULL, 0},
+     "(default: $USER)", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct cli_option approve_options[] = {
-    {"reviewer", 0, "NAME", "who approves: the brief's reviewer, not the operator or the owner", 1},
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
-    {NULL, 0, NULL, NULL, 0},
+    {"reviewer", 0, "NAME", "who approves: the brief's reviewer, not the operator or the owner",
+     1, 0, 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option rollback_options[] = {
-    {"batch", 0, "ID", "only this batch (its id, as status --json shows); default: the whole run", 0},
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
-    {NULL, 0, NULL, NULL, 0},
+    {"batch", 0, "ID",
+     "only this batch (its id, as status --json shows); default: the whole run", 0, 1,
+     INT64_MAX},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option cleanup_options[] = {
-    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1},
-    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1},
-    {NULL, 0, NULL, NULL, 0},
+    {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option check_options[] = {
-    {"ledger", 0, "FILE", "a ledger whose completed test slice gives the runtime estimate", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"ledger", 0, "FILE", "a ledger whose completed test slice gives the runtime estimate",
+     0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct cli_option test_slice_options[] = {
-    {"warehouse", 0, "DB", "the SQLite warehouse (read only: scratch copies are written)", 1},
-    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0},
-    {"batches", 0, "N", "how many representative batches (default 5)", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"warehouse", 0, "DB", "the SQLite warehouse (read only: scratch copies are written)", 1, 0, 0},
+    {"ledger", 0, "FILE", "the ledger (created if missing; default: DB.ledger)", 0, 0, 0},
+    {"batches", 0, "N", "how many representative batches (default 5)", 0, 1, 1000},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct cli_command commands[] = {

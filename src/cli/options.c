@@ -3,6 +3,7 @@
  * its --help, the man page (`backfill --man`) and the bash completion script
  * (`backfill --bash-completion`), all from the same tables, so none can drift.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,14 @@
 
 /* What every command takes besides its own table. */
 static const struct cli_option common_options[] = {
-    {"json", 0, NULL, "machine-readable output on stdout (errors too)", 0},
-    {"help", 'h', NULL, "print this help and exit", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"json", 0, NULL, "machine-readable output on stdout (errors too)", 0, 0, 0},
+    {"help", 'h', NULL, "print this help and exit", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct cli_command *current;
+
+static void usage_text(char *out, size_t size, const struct cli_command *cmd);
 static const char *values[MAX_OPTIONS];
 static int given[MAX_OPTIONS];
 
@@ -144,11 +147,66 @@ static int unknown_option(const struct cli_command *cmd, const char *arg)
                     shown, cmd->name);
 }
 
+/* "-1", "-0.5", "-.5": a negative number, given as an option's value. */
+static int looks_negative(const char *word)
+{
+    return word[0] == '-' &&
+           ((word[1] >= '0' && word[1] <= '9') ||
+            (word[1] == '.' && word[2] >= '0' && word[2] <= '9'));
+}
+
+/* An integer option's value: EXIT_DONE, or EXIT_USAGE after saying what is wrong with it. */
+static int check_integer(const struct cli_command *cmd, const struct cli_option *o,
+                         const char *text)
+{
+    const char *kind = o->min == 0   ? "a non-negative integer"
+                       : o->min == 1 ? "a positive integer"
+                                     : "an integer";
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    /* Digits only, with an optional sign: no spaces, no "0x10", no "5 rows". */
+    if (!(text[0] == '-' || text[0] == '+' || (text[0] >= '0' && text[0] <= '9')) ||
+        end == text || *end || (errno == ERANGE && v < 0) || v < o->min) {
+        if (o->min > 1 || o->min < 0)
+            return cli_fail(EXIT_USAGE, "%s: --%s: %s is not an integer from %lld to %lld",
+                            cmd->name, o->name, text, o->min, o->max);
+        return cli_fail(EXIT_USAGE, "%s: --%s: %s is not %s", cmd->name, o->name, text, kind);
+    }
+    if (errno == ERANGE || v > o->max)
+        return cli_fail(EXIT_USAGE, "%s: --%s: %s is more than %lld, the most it takes",
+                        cmd->name, o->name, text, o->max);
+    return EXIT_DONE;
+}
+
+long long cli_opt_int(const char *name, long long dflt)
+{
+    int i = option_index(name);
+    const char *text = values[i];
+
+    if (current->options[i].max <= 0) {
+        fprintf(stderr, "backfill: bug: option --%s of '%s' has no range\n", name, current->name);
+        abort();
+    }
+    return text ? strtoll(text, NULL, 10) : dflt;
+}
+
+/* "run BRIEF --warehouse DB ... [--json]": the running command's, from its table. */
+const char *cli_usage(void)
+{
+    static char text[1024];
+
+    usage_text(text, sizeof text, current);
+    return text;
+}
+
 int cli_parse_options(const struct cli_command *cmd, int *argc, char **argv)
 {
     struct option longopts[MAX_OPTIONS + 4];
     size_t n = count_options(cmd->options), k = 0;
-    int kept = 1, c, index;
+    int kept = 1, c, index, status;
 
     if (n + 3 > MAX_OPTIONS) {
         fprintf(stderr, "backfill: bug: too many options for '%s'\n", cmd->name);
@@ -185,10 +243,21 @@ int cli_parse_options(const struct cli_command *cmd, int *argc, char **argv)
         } else if (c >= 256) {
             const struct cli_option *o = &cmd->options[c - 256];
 
-            /* "--ledger --json": the next word is an option, not the value. */
-            if (o->arg && optarg == arg && optarg[0] == '-' && optarg[1])
+            /*
+             * "--ledger --json": the next word is an option, not the value;
+             * "--batches -1" is a value (no option is a digit), and the
+             * command says what is wrong with it.
+             */
+            if (o->arg && optarg == arg && optarg[0] == '-' && optarg[1] &&
+                !looks_negative(optarg))
                 return cli_fail(EXIT_USAGE, "%s: --%s needs a value (%s)", cmd->name, o->name,
                                 o->arg);
+            /* No option names a person, table, file, query or command by an empty word. */
+            if (o->arg && !optarg[0])
+                return cli_fail(EXIT_USAGE, "%s: --%s: the value is empty (give %s)", cmd->name,
+                                o->name, o->arg);
+            if (o->max > 0 && (status = check_integer(cmd, o, optarg)) != EXIT_DONE)
+                return status;
             values[c - 256] = optarg;
             given[c - 256] = 1;
         } else if (c == ':') {

@@ -1,8 +1,11 @@
 #include <inttypes.h>
 #include <locale.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -291,6 +294,53 @@ void cli_print_json_as(const char *format, json_t *value)
 void cli_print_json(json_t *value)
 {
     cli_print_json_as(cli_json_format, value);
+}
+
+int cli_warehouse_check(sqlite3 **out, const char *command, const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct stat st_buf;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (stat(path, &st_buf) != 0)
+        return cli_fail(EXIT_USAGE, "%s: --warehouse %s: no such file", command, path);
+    if (S_ISDIR(st_buf.st_mode))
+        return cli_fail(EXIT_USAGE, "%s: --warehouse %s: a directory, not a database", command,
+                        path);
+    /*
+     * Opened for writing (never created) but with query_only set: no statement
+     * of ours can write, yet the connection can still recover the journal or
+     * the WAL a killed run left, which a read-only connection refuses.
+     */
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        /* Not a database, or not a file SQLite can open, is bad input; a busy one a failure. */
+        int bad = (rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CANTOPEN ||
+                  (rc & 0xff) == SQLITE_CORRUPT;
+        int status = cli_fail(bad ? EXIT_USAGE : EXIT_FAILURE_,
+                              "%s: --warehouse %s: %s", command, path,
+                              db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+
+        sqlite3_close(db);
+        return status;
+    }
+    if (out)
+        *out = db;
+    else
+        sqlite3_close(db);
+    return EXIT_DONE;
 }
 
 int cli_take_json_flag(int argc, char **argv)

@@ -8,7 +8,14 @@ set -eu
 "$BACKFILL" --help >"$work/help"
 commands=$(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$work/help")
 ncommands=$(echo "$commands" | wc -w)
-plan $((ncommands * 6 + 28))
+# Each command's options that take a value, as its --help lists them: "CMD OPTION ARG" lines.
+for cmd in $commands; do
+    "$BACKFILL" "$cmd" --help | sed -n "s/^  \(-[a-z], \)\{0,1\}--\([a-z-]*\) \([^ ]\{1,\}\) .*/$cmd \2 \3/p"
+done >"$work/valued"
+nvalued=$(wc -l <"$work/valued")
+awk '$3 == "N" || $3 == "ID"' "$work/valued" >"$work/numeric"
+nnumeric=$(wc -l <"$work/numeric")
+plan $((ncommands * 7 + nvalued + nnumeric + 28))
 
 for cmd in $commands; do
     for flag in --help -h; do
@@ -23,6 +30,52 @@ for cmd in $commands; do
     run "$BACKFILL" help "$cmd"
     if [ "$rc" -eq 0 ] && grep -q "^usage: backfill $cmd " "$work/out"; then ok "backfill help $cmd"; else
         not_ok "backfill help $cmd" "rc=$rc" "$(cat "$work/out")"; fi
+done
+
+# --- values ---------------------------------------------------------------------------------
+# No option takes an empty value (a person, table, file, query or command named by nothing):
+# exit 2 naming the option, on stderr and in the JSON error.
+while read -r cmd opt arg; do
+    run "$BACKFILL" "$cmd" "--$opt" ""
+    rc_text=$rc
+    cp "$work/err" "$work/err.text"
+    run "$BACKFILL" "$cmd" "--$opt=" --json
+    if [ "$rc_text" -eq 2 ] && [ "$rc" -eq 2 ] &&
+        grep -qx "backfill: $cmd: --$opt: the value is empty (give $arg)" "$work/err.text" &&
+        grep -q "\"error\": \"$cmd: --$opt: the value is empty (give $arg)\"" "$work/out" &&
+        grep -q '"exit": 2' "$work/out"; then
+        ok "$cmd --$opt \"\" is refused, naming the option"
+    else
+        not_ok "$cmd --$opt \"\" is refused, naming the option" "exit $rc_text, then $rc under --json" \
+            "$(cat "$work/err.text")" "$(head -c 300 "$work/out")"
+    fi
+done <"$work/valued"
+
+# A negative number is a value, not an option: the message says what is wrong with it.
+while read -r cmd opt arg; do
+    run "$BACKFILL" "$cmd" "--$opt" -1
+    if [ "$rc" -eq 2 ] && grep -Eqx "backfill: $cmd: --$opt: -1 is not a (positive|non-negative) integer" "$work/err"; then
+        ok "$cmd --$opt -1 says what is wrong with -1"
+    else
+        not_ok "$cmd --$opt -1 says what is wrong with -1" "exit $rc" "$(cat "$work/err")"
+    fi
+done <"$work/numeric"
+
+# --- usage errors ------------------------------------------------------------------------------
+# A usage error is one line, and quotes the command's usage line at most once.
+for cmd in $commands; do
+    bad=
+    for args in "" "x y z"; do
+        # shellcheck disable=SC2086
+        run "$BACKFILL" "$cmd" $args
+        n=$(grep -o "usage:" "$work/err" | wc -l)
+        if [ "$rc" -ne 2 ] || [ "$(wc -l <"$work/err")" -ne 1 ] || [ "$n" -gt 1 ] ||
+            { [ "$n" -eq 1 ] && ! grep -q "(usage: backfill $cmd " "$work/err"; }; then
+            bad="$bad|$cmd $args: exit $rc: $(cat "$work/err")"
+        fi
+    done
+    if [ -z "$bad" ]; then ok "$cmd: a usage error is one line with its usage once"; else
+        not_ok "$cmd: a usage error is one line with its usage once" "$bad"; fi
 done
 
 # Every command of the table is in backfill --help (the list above came from it: check known ones).

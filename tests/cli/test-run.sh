@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 63
+plan 81
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -97,6 +97,46 @@ expect_grep "$work/out" '"error": "run: check net revenue: table fct_orders: no 
 run "$BACKFILL" status --ledger "$A.ledger" --json
 [ "$(grep -c '"id"' "$work/out")" = 0 ] && ok "and leaves no run in the ledger" ||
     not_ok "runs after the refused run" "$(head -c 600 "$work/out")"
+
+# ---- bad input changes nothing: no ledger, no run, the warehouse as it was ----------
+Z="$work/z.db"
+make_warehouse "$Z"
+cp "$Z" "$work/z-before.db"
+unchanged() { # WHAT: no ledger next to the warehouse, and not one byte of it changed
+    if [ ! -e "$Z.ledger" ] && cmp -s "$Z" "$work/z-before.db"; then ok "$1: nothing created or changed"; else
+        not_ok "$1: nothing created or changed" "$(ls "$work" | grep '^z')"; fi
+}
+run "$BACKFILL" run "$work/brief.json" --warehouse "$Z" --operator ""
+expect_rc 2 "an empty --operator is bad usage"
+expect_grep "$work/err" "^backfill: run: --operator: the value is empty \(give NAME\)\$" "the message names --operator"
+unchanged "an empty --operator"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$Z" --throttle-sql "SELECT count(*) FROM nosuch"
+expect_rc 2 "a throttle query that does not compile is bad usage"
+expect_grep "$work/err" "^backfill: run: --throttle-sql: no such table: nosuch\$" "the message is SQLite's, naming --throttle-sql"
+[ ! -s "$work/out" ] && ok "no run is started for it" || not_ok "a run started" "$(cat "$work/out")"
+unchanged "a throttle query that does not compile"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$Z" --throttle-sql "DELETE FROM fct_orders"
+expect_rc 2 "a throttle query that writes is bad usage"
+expect_grep "$work/err" "^backfill: run: --throttle-sql: the query must read a value, not write" "and is refused as one"
+unchanged "a throttle query that writes"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$Z" --throttle-sql "SELECT 0; DELETE FROM fct_orders"
+expect_grep "$work/err" "^backfill: run: --throttle-sql: one statement only" "a throttle query of two statements is refused"
+run "$BACKFILL" run "$BF_SOURCE_ROOT/examples/briefs/bad-draft.json" --warehouse "$Z" --json
+expect_rc 3 "a blocked brief is refused"
+expect_grep "$work/out" '"error": "run: brief refund-join-draft is blocked \(8 blocking findings\): \$\.reason: ' "with the runner's sentence"
+unchanged "a blocked brief"
+echo "not a database" >"$work/notdb.db"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$work/notdb.db"
+expect_rc 2 "a warehouse that is not a database is bad input"
+[ ! -e "$work/notdb.db.ledger" ] && ok "and no ledger is made for it" || not_ok "a ledger was made for it"
+# With an existing ledger (another warehouse's runs), a bad throttle query adds no run to it.
+"$BF_LEDGER_FIXTURE" "$work/kept.ledger"
+"$BACKFILL" status --ledger "$work/kept.ledger" >"$work/runs-before"
+run "$BACKFILL" run "$work/brief.json" --warehouse "$Z" --ledger "$work/kept.ledger" --throttle-sql "SELECT nosuch()"
+expect_rc 2 "a bad throttle query with an existing ledger"
+"$BACKFILL" status --ledger "$work/kept.ledger" >"$work/runs-after"
+cmp -s "$work/runs-before" "$work/runs-after" && ok "status shows no new run in that ledger" ||
+    not_ok "status shows no new run in that ledger" "$(cat "$work/runs-after")"
 
 # ---- a clean run ------------------------------------------------------------
 before_outside=$(outside "$A")

@@ -3,7 +3,7 @@
 # estimate, the ledger evidence that quiets check's runtime warning, and the target untouched.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 30
+plan 35
 
 brief="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 db="$work/W.db"
@@ -14,6 +14,15 @@ before=$(cat "$work/out")
 
 run "$BACKFILL" check "$brief"
 expect_grep "$work/out" "^warn  missing-runtime-estimate " "before a test slice, check warns that there is no runtime estimate"
+
+# --- bad input creates no ledger ----------------------------------------------------------
+run "$BACKFILL" test-slice "$BF_SOURCE_ROOT/examples/briefs/bad-draft.json" --warehouse "$db"
+expect_rc 3 "test-slice of a blocked brief is refused"
+expect_grep "$work/err" "^backfill: test-slice: brief refund-join-draft is blocked \(8 blocking findings\)" "with the runner's sentence"
+run "$BACKFILL" test-slice "$brief" --warehouse "$db" --batches -1
+expect_rc 2 "--batches -1 is bad usage"
+expect_grep "$work/err" "^backfill: test-slice: --batches: -1 is not a positive integer\$" "and the message says what is wrong with -1"
+if [ ! -e "$db.ledger" ]; then ok "bad input made no ledger"; else not_ok "bad input made $db.ledger"; fi
 
 # --- the slice -------------------------------------------------------------------------
 run "$BACKFILL" test-slice "$brief" --warehouse "$db"
