@@ -192,8 +192,8 @@ static int show_run(bf_ledger *ledger, const char *ref)
 {
     bf_progress p = BF_PROGRESS_INIT;
     bf_run *run = NULL;
-    bf_batch_list *failed = NULL;
-    json_t *failed_json;
+    bf_batch_list *failed = NULL, *all = NULL;
+    json_t *failed_json, *all_json;
     int status = cli_run_open(&run, ledger, ref);
     int rc;
 
@@ -208,17 +208,29 @@ static int show_run(bf_ledger *ledger, const char *ref)
         return status;
     }
     if (cli_json) {
-        failed_json = batches_json(failed);
-        if (!failed_json) {
+        /* Every batch too, with the id that validate, diff and rollback take for --batch. */
+        rc = bf_run_batches(&all, run, -1);
+        if (rc != BF_OK) {
+            status = cli_fail_bf(rc, NULL);
             bf_batch_list_free(failed);
             bf_run_free(run);
-            return cli_fail(EXIT_FAILURE_, "status: cannot read the failed batches");
+            return status;
         }
-        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o}", "run",
+        failed_json = batches_json(failed);
+        all_json = batches_json(all);
+        bf_batch_list_free(all);
+        if (!failed_json || !all_json) {
+            json_decref(failed_json);
+            json_decref(all_json);
+            bf_batch_list_free(failed);
+            bf_run_free(run);
+            return cli_fail(EXIT_FAILURE_, "status: cannot read the batches");
+        }
+        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o}", "run",
                                  (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run), "seq",
                                  (json_int_t)bf_run_seq(run), "state", bf_run_state_name(p.state),
                                  "plan_fingerprint", bf_run_plan_fingerprint(run), "progress",
-                                 progress_json(&p), "failed", failed_json));
+                                 progress_json(&p), "failed", failed_json, "batches", all_json));
     } else {
         print_run(run, &p, failed);
     }

@@ -34,7 +34,7 @@ static const struct cli_option diff_options[] = {
     {"key", 0, "a,b", "TABLE form: the key columns rows are matched on, separated by commas",
      0, 0, 0},
     {"ledger", 0, "FILE", "RUN form: the ledger holding the run's recorded before-states", 0, 0, 0},
-    {"batch", 0, "ID", "RUN form: only this batch (its id, as status --json shows)", 0, 1,
+    {"batch", 0, "ID", "RUN form: only this batch (its id, as status RUN --json lists)", 0, 1,
      INT64_MAX},
     {"tolerance", 0, "col=x,...", "numeric columns whose changes up to x count as equal", 0, 0, 0},
     {"samples", 0, "N", "rows of each kind to show (default 5)", 0, 0, INT32_MAX},
@@ -56,7 +56,7 @@ static const struct cli_option retry_options[] = {
 static const struct cli_option validate_options[] = {
     {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
     {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},
-    {"batch", 0, "ID", "only this batch (its id, as status --json shows)", 0, 1, INT64_MAX},
+    {"batch", 0, "ID", "only this batch (its id, as status RUN --json lists)", 0, 1, INT64_MAX},
     {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 static const struct cli_option report_options[] = {
@@ -94,7 +94,7 @@ static const struct cli_option approve_options[] = {
 };
 static const struct cli_option rollback_options[] = {
     {"batch", 0, "ID",
-     "only this batch (its id, as status --json shows); default: the whole run", 0, 1,
+     "only this batch (its id, as status RUN --json lists); default: the whole run", 0, 1,
      INT64_MAX},
     {"ledger", 0, "FILE", "the ledger (an existing SQLite file; never created)", 1, 0, 0},
     {"warehouse", 0, "DB", "the SQLite warehouse the run wrote", 1, 0, 0},

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 81
+plan 84
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -173,6 +173,16 @@ expect_grep "$work/out" "\\| 2025-01-02 \\| net revenue \\| .* \\| added 0, remo
     "the change note shows where each batch's revenue moved"
 expect_grep "$work/out" "net revenue\\*\\*, summed over 73 batches: .*: added rows 0, removed rows 0, changed rows -" \
     "and where the whole run's revenue moved"
+
+# status RUN --json lists every batch with the id that --batch takes.
+run "$BACKFILL" status refund-fix --ledger "$A.ledger" --json
+n=$(grep -c '^    {$' "$work/out" || true)
+[ "$n" = 73 ] && ok "status RUN --json lists all 73 batches" || not_ok "status RUN --json lists $n batches" "$(head -c 600 "$work/out")"
+id=$(sed -n '/"batches": \[/,$ s/^      "id": \([0-9]*\),$/\1/p' "$work/out" | head -1)
+label=$(sed -n '/"batches": \[/,$ s/^      "label": "\(.*\)",$/\1/p' "$work/out" | head -1)
+run "$BACKFILL" validate refund-fix --batch "$id" --ledger "$A.ledger" --warehouse "$A"
+expect_rc 0 "validate --batch takes the first batch's id from there"
+expect_grep "$work/out" "$label" "and checks that batch ($label)"
 
 # The run recorded each batch's before-state: diff RUN finds exactly the orders whose refunds
 # changed them, from the pre-images of only the rows each batch touched.
