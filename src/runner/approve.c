@@ -53,8 +53,14 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
     bf_run_list_free(list);
     if (rc == BF_OK && !found)
         rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
+    if (rc == BF_OK) {
+        const char *name = bf_run_brief_name(s->run);
+        size_t n = strlen(name), k = strlen(BF__SLICE_RUN_SUFFIX);
+
+        s->slice = n > k && strcmp(name + n - k, BF__SLICE_RUN_SUFFIX) == 0;
+    }
     /* Nothing is settled with another ledger's run of the same id. */
-    if (rc == BF_OK)
+    if (rc == BF_OK && !s->slice)
         rc = bf__runner_own_warehouse(r->driver, s->owner, s->job.spec.table, run_id);
     if (rc != BF_OK)
         goto fail;
@@ -305,6 +311,12 @@ int bf_runner_approve(bf_runner *r, int64_t run_id, const char *reviewer)
     if ((rc = bf__settle_open(&s, r, run_id, 0)) != BF_OK)
         return bf__runner_fail(r, rc);
     state = bf_run_current_state(s.run);
+    if (s.slice) {
+        rc = bf__error(BF_E_BLOCKED, "run %lld (%s) is a test slice: it wrote scratch copies, "
+                       "never the target, so there is nothing to approve; approve the brief's "
+                       "own run", (long long)run_id, bf_run_brief_name(s.run));
+        goto done;
+    }
     if (state != BF_RUN_AWAITING_APPROVAL && state != BF_RUN_APPROVED) {
         rc = bf__error(BF_E_BLOCKED, "run %lld (%s) is %s, not awaiting approval%s",
                        (long long)run_id, bf_run_brief_name(s.run), bf_run_state_name(state),

@@ -406,6 +406,12 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
     if ((rc = bf__settle_open(&c.s, r, run_id, 1)) != BF_OK)
         return bf__runner_fail(r, rc);
     state = bf_run_current_state(c.s.run);
+    if (c.s.slice) {
+        rc = bf__error(BF_E_STATE, "run %lld (%s) is a test slice: it wrote scratch copies, never "
+                       "the target, so there is nothing to roll back", (long long)run_id,
+                       bf_run_brief_name(c.s.run));
+        goto done;
+    }
     if (state == BF_RUN_ROLLED_BACK) {
         rc = bf__error(BF_E_STATE, "run %lld (%s) is rolled back already", (long long)run_id,
                        bf_run_brief_name(c.s.run));

@@ -87,6 +87,7 @@ struct run_ctx {
     char *schema;        /* the target's columns when the run started, as JSON */
     char *shadow;        /* the table publishes write before cutover, or NULL */
     char owner[BF__OWNER_MAX]; /* the run's owner in the warehouse (bf__runner_owner) */
+    int done_elsewhere;  /* a claim found the run past running: another process ended it */
     bf_window *window;   /* the brief's run window, or NULL */
     struct view *view;   /* the newest view, under lock */
     struct view *retired; /* older views, freed when no task uses them */
@@ -1065,6 +1066,13 @@ static int reclaim_dead(struct run_ctx *c, size_t *out)
     return rc;
 }
 
+/* Every batch is done: the run is being validated, awaits approval, or is beyond. */
+static int past_running(int state)
+{
+    return state == BF_RUN_VALIDATING || state == BF_RUN_AWAITING_APPROVAL ||
+           state == BF_RUN_APPROVED || state == BF_RUN_COMPLETED;
+}
+
 static int run_level(struct run_ctx *c, bf_validation_state *run_before)
 {
     bf_runner *r = c->r;
@@ -1144,8 +1152,15 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
                                       "\"counts\":{},\"checks\":[]}", none, NULL,
                                       BF_VALIDATION_SETTLE);
     }
-    if (rc == BF_OK)
-        rc = bf_run_set_state(c->run, BF_RUN_AWAITING_APPROVAL, "run-level validation passed");
+    if (rc == BF_OK &&
+        (rc = bf_run_set_state(c->run, BF_RUN_AWAITING_APPROVAL, "run-level validation "
+                               "passed")) == BF_E_STATE) {
+        /* Another process validating the run at the same time got there first. */
+        bf_run_refresh(c->run);
+        if (past_running(bf_run_current_state(c->run)) &&
+            bf_run_current_state(c->run) != BF_RUN_VALIDATING)
+            rc = BF_OK;
+    }
     bf_results_free(res);
     bf__free(ords);
     bf__free(rows);
@@ -1335,8 +1350,13 @@ static void collect(struct run_ctx *c, struct loop *L)
             break;
         case OUT_STOPPED:
             L->stopping = 1;
+            bf_run_refresh(c->run);
+            if (past_running(bf_run_current_state(c->run))) {
+                /* Another process did the last batches: no pause, nothing failed. */
+                c->done_elsewhere = 1;
+                break;
+            }
             if (L->final_rc == BF_OK) {
-                bf_run_refresh(c->run);
                 L->final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s", (long long)c->run_id,
                                         bf_run_state_name(bf_run_current_state(c->run)),
                                         bf_run_last_error(c->run)[0] ? ": " : "",
@@ -1465,7 +1485,9 @@ static int claim_loop(struct run_ctx *c)
     pthread_cond_init(&pool.cond, NULL);
     if (r->brief)
         bf_brief_pause_between_batches_ms(&pause_ms, r->brief);
-    if (vt->start && (rc = vt->start(ud, c->nslots)) != BF_OK) {
+    bf_clear_error();
+    if (vt->start && (rc = bf__runner_host(vt->start(ud, c->nslots), "scheduler start")) != BF_OK) {
+        bf__runner_fail(r, rc);
         if (!r->has_sched)
             pool_drain(&pool);
         bf__free(pool.threads);
@@ -1507,18 +1529,21 @@ static int claim_loop(struct run_ctx *c)
                may_claim(c, &L, why, sizeof why, &held_said)) {
             struct slot *s = NULL;
 
+            /* (A task writes its slot's status under the lock: read it so.) */
+            pthread_mutex_lock(&c->lock);
             for (unsigned i = 0; i < c->nslots; i++)
                 if (c->slots[i].status == SLOT_FREE) {
                     s = &c->slots[i];
                     break;
                 }
-            pthread_mutex_lock(&c->lock);
             s->status = SLOT_BUSY;
             s->batch_id = 0;
             s->claimed = 0;
             pthread_mutex_unlock(&c->lock);
             L.in_flight++;
-            if ((rc = vt->submit(ud, batch_task, s)) != BF_OK) {
+            bf_clear_error();
+            if ((rc = bf__runner_host(vt->submit(ud, batch_task, s), "scheduler submit")) !=
+                BF_OK) {
                 pthread_mutex_lock(&c->lock);
                 s->status = SLOT_FREE;
                 pthread_mutex_unlock(&c->lock);
@@ -1591,8 +1616,11 @@ static int claim_loop(struct run_ctx *c)
         if (L.in_flight == 0)
             L.idle = 0; /* after a pause, look again */
     }
-    if (vt->drain)
-        vt->drain(ud);
+    /* The loop collected every task; a drain that fails is still the run's failure. */
+    bf_clear_error();
+    if (vt->drain && (rc = bf__runner_host(vt->drain(ud), "scheduler drain")) != BF_OK &&
+        L.final_rc == BF_OK)
+        L.final_rc = bf__runner_fail(r, rc);
     if (vt->stop)
         vt->stop(ud);
     bf__free(pool.threads);
@@ -1814,6 +1842,15 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
             goto done;
     }
     bf_run_refresh(c.run);
+    state = bf_run_current_state(c.run);
+    if (c.done_elsewhere && state != BF_RUN_VALIDATING) {
+        /* Another process validated the run as well: as when run finds it so at the start. */
+        bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED ? BF_RUN_EVENT_DONE
+                                                            : BF_RUN_EVENT_AWAITING_APPROVAL,
+                        0, NULL, 0, 0, 0, "another process did the run's last batches");
+        rc = BF_OK;
+        goto done;
+    }
     rc = run_level(&c, run_before);
     if (rc != BF_OK)
         bf__runner_fail(r, rc); /* before an event's progress clears the thread's message */

@@ -2,6 +2,7 @@
  * The runner's handle: options, the job taken from a brief or given by a
  * host, and the handles each worker opens for itself.
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,9 @@ int64_t bf__runner_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* A signal handler may store to it: only a lock-free atomic is safe there. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "bf_runner_stop needs a lock-free atomic int");
+
 void bf_runner_stop(bf_runner *r)
 {
     if (r)
@@ -119,13 +123,22 @@ int bf__runner_open_ledger(bf_runner *r, bf_ledger **out)
     return bf_ledger_open(out, r->ledger_path, &opts);
 }
 
+int bf__runner_host(int rc, const char *member)
+{
+    if (rc != BF_OK && !bf_last_error()[0])
+        bf__error(rc, "runner: the host's %s failed with %s and gave no message", member,
+                  bf_errstr(rc));
+    return rc;
+}
+
 int bf__runner_open_driver(bf_runner *r, bf_driver **out)
 {
     int rc;
 
     *out = NULL;
     if (r->open_driver) {
-        rc = r->open_driver(r->driver_userdata, out);
+        bf_clear_error();
+        rc = bf__runner_host(r->open_driver(r->driver_userdata, out), "open_driver");
         if (rc == BF_OK && !*out)
             rc = bf__error(BF_E_USER, "runner: the host's open_driver returned no driver");
         return rc;

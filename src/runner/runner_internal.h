@@ -48,7 +48,7 @@ struct bf_runner {
     char *operator_name;
     unsigned flags;
     double target_batch_s; /* the host's, or 0 */
-    volatile sig_atomic_t stop;
+    _Atomic int stop; /* bf_runner_stop(): any thread, or a signal handler (lock-free) */
 
     /* handles for the calling thread */
     bf_ledger *ledger;
@@ -89,6 +89,12 @@ void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t s
  * (BF_E_CONFLICT) when another ledger's run of the same id fenced `table`.
  */
 int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id);
+
+/*
+ * What a host's callback `member` returned, after bf_clear_error() before the
+ * call: a failure without a message of its own gets one naming the member.
+ */
+int bf__runner_host(int rc, const char *member);
 
 /* Open a worker's own ledger handle (same file, same options and actor). */
 int bf__runner_open_ledger(bf_runner *r, bf_ledger **out);
@@ -161,7 +167,12 @@ typedef struct bf__settle {
     char *operator_name;   /* who started the run */
     char owner[BF__OWNER_MAX]; /* the run's owner in the warehouse (bf__runner_owner) */
     int64_t finished_at;   /* when it completed or rolled back, or 0 */
+    int slice;             /* a test slice's run: it wrote scratch copies, never the target */
 } bf__settle;
+
+/* A test slice's run is named after its brief with this suffix. */
+#define BF__SLICE_RUN_SUFFIX "@test-slice"
+
 
 /*
  * Open run `run_id` with its recorded brief; with `with_plan`, also the

@@ -28,7 +28,6 @@
 #include "runner/runner_internal.h"
 
 #define SLICE_SUFFIX "__bf_slice"
-#define SLICE_RUN_SUFFIX "@test-slice"
 #define SLICE_DEFAULT 5
 
 struct pick {
@@ -696,7 +695,7 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     if (s.want > bf_plan_count(r->plan))
         s.want = bf_plan_count(r->plan);
     s.scratch = bf__asprintf("%s" SLICE_SUFFIX, r->job.spec.table);
-    run_name = bf__asprintf("%s" SLICE_RUN_SUFFIX, r->brief_name);
+    run_name = bf__asprintf("%s" BF__SLICE_RUN_SUFFIX, r->brief_name);
     if (!s.scratch || !run_name) {
         rc = bf__nomem();
         goto done;
@@ -855,7 +854,7 @@ int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *ledger,
     if (!ledger || !brief_name || !brief_name[0])
         return bf__error(BF_E_INVALID, "bf_runner_slice_estimate: ledger and brief_name are "
                          "required");
-    if (!(name = bf__asprintf("%s" SLICE_RUN_SUFFIX, brief_name)))
+    if (!(name = bf__asprintf("%s" BF__SLICE_RUN_SUFFIX, brief_name)))
         return bf__nomem();
     rc = bf_ledger_runs(&l, ledger, name);
     for (size_t i = bf_run_list_count(l); rc == BF_OK && i-- > 0;)

@@ -52,6 +52,7 @@ struct hostq {
     unsigned workers;
     size_t submitted;
     pthread_t threads[2];
+    int fail_start, fail_submit, fail_drain; /* a code to fail that member with, or 0 */
 };
 
 static void *hostq_main(void *ud)
@@ -82,6 +83,8 @@ static int hostq_start(void *ud, unsigned workers)
 {
     struct hostq *q = ud;
 
+    if (q->fail_start)
+        return q->fail_start; /* and no message: the runner must name the member */
     q->workers = workers;
     q->started++;
     q->stopping = 0;
@@ -94,6 +97,8 @@ static int hostq_submit(void *ud, bf_task_fn fn, void *arg)
 {
     struct hostq *q = ud;
 
+    if (q->fail_submit)
+        return q->fail_submit;
     pthread_mutex_lock(&q->lock);
     q->fn[q->tail % 4096] = fn;
     q->arg[q->tail % 4096] = arg;
@@ -115,6 +120,8 @@ static int hostq_drain(void *ud)
     pthread_mutex_unlock(&q->lock);
     for (int i = 0; i < 2; i++)
         pthread_join(q->threads[i], NULL);
+    if (q->fail_drain)
+        return bf_error_set(q->fail_drain, "the host's queue lost track of %zu tasks", (size_t)2);
     return BF_OK;
 }
 
@@ -660,6 +667,63 @@ START_TEST(bad_options_and_misuse_are_refused)
 }
 END_TEST
 
+static int open_fails_silently(void *ud, bf_driver **out)
+{
+    (void)ud;
+    *out = NULL;
+    return BF_E_IO;
+}
+
+/*
+ * A host's scheduler or open_driver that fails is the run's failure, with
+ * the host's own message when it gave one, else one naming the member (not
+ * an empty one, nor one left over from something else); a failed drain
+ * fails the run too.
+ */
+START_TEST(a_failing_host_member_fails_the_run_and_is_named)
+{
+    static const struct {
+        int start, submit, drain, rc;
+        const char *message;
+    } cases[] = {
+        {BF_E_IO, 0, 0, BF_E_IO, "the host's scheduler start failed with BF_E_IO"},
+        {0, BF_E_BUSY, 0, BF_E_BUSY, "the host's scheduler submit failed with BF_E_BUSY"},
+        {0, 0, BF_E_USER, BF_E_USER, "the host's queue lost track of 2 tasks"},
+    };
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memwh *w = memwh_new(100, 10);
+        bf_plan *plan = key_plan(100, 10);
+        struct hostq q;
+        struct seen s;
+        int64_t id = 0;
+
+        hostq_init(&q);
+        memset(&s, 0, sizeof s);
+        q.fail_start = cases[i].start;
+        q.fail_submit = cases[i].submit;
+        q.fail_drain = cases[i].drain;
+        r = make_runner(w, &q, &s, 2, 0);
+        set_job(r, plan, NULL, 30);
+        ck_assert_int_eq(bf_runner_run(r, &id), cases[i].rc);
+        ck_assert_msg(strstr(bf_runner_last_error(r), cases[i].message), "case %zu: '%s'", i,
+                      bf_runner_last_error(r));
+        bf_runner_free(r);
+        bf_plan_free(plan);
+        memwh_free(w);
+        unlink(ledger_path);
+    }
+    o.ledger_path = ledger_path;
+    o.open_driver = open_fails_silently;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_E_IO);
+    ck_assert_ptr_null(r);
+    ck_assert_msg(strstr(bf_last_error(), "the host's open_driver failed with BF_E_IO"), "'%s'",
+                  bf_last_error());
+}
+END_TEST
+
 START_TEST(run_without_a_job_is_refused)
 {
     memwh *w = memwh_new(10, 4);
@@ -686,6 +750,7 @@ static Suite *suite(void)
     tcase_add_test(tc, slow_key_batches_are_re_cut_narrower_toward_the_target);
     tcase_add_test(tc, fast_key_batches_grow_toward_the_target_and_none_without_one);
     tcase_add_test(tc, bad_options_and_misuse_are_refused);
+    tcase_add_test(tc, a_failing_host_member_fails_the_run_and_is_named);
     tcase_add_test(tc, run_without_a_job_is_refused);
     suite_add_tcase(s, tc);
     return s;

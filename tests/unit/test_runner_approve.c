@@ -5,6 +5,7 @@
  * proved by fingerprints, refusal over another writer's change, cleanup
  * after the retention only (under a ledger clock the test moves).
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -879,6 +880,116 @@ START_TEST(a_second_ledgers_run_never_takes_the_firsts_warehouse_state)
 }
 END_TEST
 
+/* Two runners of one run; each holds its claims in its throttle as the test says. */
+struct pair {
+    volatile int b_in_loop, a_done;
+    int a_rc, paused_a, paused_b, awaiting_b;
+    bf_brief *brief;
+};
+
+static int a_waits_for_b(void *userdata, char *reason, size_t size)
+{
+    struct pair *p = userdata;
+
+    (void)reason;
+    (void)size;
+    while (!__atomic_load_n(&p->b_in_loop, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    return 0;
+}
+
+static int b_waits_for_a(void *userdata, char *reason, size_t size)
+{
+    struct pair *p = userdata;
+
+    (void)reason;
+    (void)size;
+    __atomic_store_n(&p->b_in_loop, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&p->a_done, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    return 0;
+}
+
+static void pair_event(void *userdata, const bf_run_event *ev, int *paused)
+{
+    (void)userdata;
+    *paused += ev->kind == BF_RUN_EVENT_PAUSED || ev->kind == BF_RUN_EVENT_CANCELLED;
+}
+
+static void a_event(void *userdata, const bf_run_event *ev)
+{
+    pair_event(userdata, ev, &((struct pair *)userdata)->paused_a);
+}
+
+static void b_event(void *userdata, const bf_run_event *ev)
+{
+    struct pair *p = userdata;
+
+    pair_event(userdata, ev, &p->paused_b);
+    p->awaiting_b += ev->kind == BF_RUN_EVENT_AWAITING_APPROVAL;
+}
+
+static bf_runner *pair_runner(struct pair *p, bf_throttle_fn throttle,
+                              bf_run_event_fn on_event)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.throttle = throttle;
+    o.throttle_userdata = p;
+    o.on_event = on_event;
+    o.event_userdata = p;
+    o.operator_name = "ana@example.com";
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r, p->brief), BF_OK);
+    return r;
+}
+
+static void *run_a(void *arg)
+{
+    struct pair *p = arg;
+    bf_runner *r = pair_runner(p, a_waits_for_b, a_event);
+    int64_t id = 0;
+
+    p->a_rc = bf_runner_run(r, &id);
+    bf_runner_free(r);
+    __atomic_store_n(&p->a_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/*
+ * A second runner of the same run, inside its claim loop when the first did
+ * the last batch and validated the run: its next claim finds the run
+ * awaiting approval. That is no pause: it returns BF_OK, tells
+ * awaiting_approval, and no one is told of a pause or cancel (before, it
+ * returned BF_E_STATE and emitted "paused").
+ */
+START_TEST(a_runner_that_finds_its_run_finished_elsewhere_succeeds)
+{
+    struct pair p;
+    pthread_t a;
+    bf_runner *b;
+    int64_t id = 0;
+
+    memset(&p, 0, sizeof p);
+    p.brief = make_brief("partition_overwrite", MART_OK);
+    /* The run exists before either runner claims: both resume it. */
+    b = pair_runner(&p, b_waits_for_a, b_event);
+    ck_assert_int_eq(pthread_create(&a, NULL, run_a, &p), 0);
+    ck_assert_msg(bf_runner_run(b, &id) == BF_OK, "%s", bf_runner_last_error(b));
+    ck_assert_int_eq(pthread_join(a, NULL), 0);
+    ck_assert_int_eq(p.a_rc, BF_OK);
+    ck_assert_int_eq(id, 1);
+    ck_assert_int_eq(run_state(1), BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(p.paused_a + p.paused_b, 0);
+    ck_assert_int_eq(p.awaiting_b, 1);
+    bf_runner_free(b);
+    bf_brief_free(p.brief);
+}
+END_TEST
+
 START_TEST(cleanup_of_a_rolled_back_shadow_run_drops_the_shadow)
 {
     bf_brief *b = make_brief("staging_swap", MART_OK);
@@ -977,6 +1088,7 @@ static Suite *suite(void)
     tcase_add_test(tc, cleanup_waits_for_the_retention_then_drops_the_tables);
     tcase_add_test(tc, cleanup_of_a_rolled_back_shadow_run_drops_the_shadow);
     tcase_add_test(tc, a_second_ledgers_run_never_takes_the_firsts_warehouse_state);
+    tcase_add_test(tc, a_runner_that_finds_its_run_finished_elsewhere_succeeds);
     tcase_add_test(tc, refusals_survive_allocation_failures);
     suite_add_tcase(s, tc);
     return s;

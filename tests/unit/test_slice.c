@@ -274,6 +274,21 @@ START_TEST(test_slice_recorded_in_ledger)
     ck_assert_int_eq(bf_ledger_runs(&runs, l, "fix-v"), BF_OK);
     ck_assert_uint_eq(bf_run_list_count(runs), 0);
     bf_run_list_free(runs);
+    /* Nor is it approved or rolled back: it never wrote the target. */
+    {
+        bf_runner *r = runner_for(b);
+        char *json = NULL;
+
+        ck_assert_int_eq(bf_runner_approve(r, run_id, "raj@example.com"), BF_E_BLOCKED);
+        ck_assert_msg(strstr(bf_runner_last_error(r), "(fix-v@test-slice) is a test slice: it "
+                                                      "wrote scratch copies, never the target"),
+                      "%s", bf_runner_last_error(r));
+        ck_assert_int_eq(bf_runner_rollback(&json, r, run_id, 0), BF_E_STATE);
+        ck_assert_msg(strstr(bf_runner_last_error(r), "nothing to roll back"), "%s",
+                      bf_runner_last_error(r));
+        bf_free(json);
+        bf_runner_free(r);
+    }
 
     ck_assert_int_eq(bf_run_open(&run, l, run_id), BF_OK);
     ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);

@@ -42,7 +42,7 @@ typedef struct bf_scheduler_vtable {
     /*
      * Called when the runner has submitted everything it will: return once
      * every submitted task has returned. May be NULL when submit runs each
-     * task before it returns.
+     * task before it returns. A failure fails the run with its code.
      */
     int (*drain)(void *userdata);
     /* Release what start made; called once after drain. May be NULL. */
