@@ -216,6 +216,56 @@ static int look_back(const bf__settle *s, const char *asset, int *refreshed, int
     return rc;
 }
 
+int bf__settle_schema_fingerprint(char out[64], const bf__settle *s)
+{
+    bf_event_list *ev = NULL;
+    int rc = bf__settle_records(&ev, s);
+
+    out[0] = '\0';
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++) {
+        if (strcmp(bf_event_list_subject(ev, i), "schema") == 0) {
+            json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
+            const char *fp = json_string_value(json_object_get(o, "fingerprint_before"));
+
+            bf__snprintf(out, 64, "%s", fp ? fp : "");
+            json_decref(o);
+            break;
+        }
+    }
+    bf_event_list_free(ev);
+    return rc;
+}
+
+/*
+ * Before a cutover is approved: the run's batches went into a copy of the
+ * target made at its first publish, so swapping the copy in would drop
+ * whatever another writer changed in the target since. The target must
+ * still have the fingerprint it had when the run started.
+ */
+static int target_unchanged(bf_runner *r, const bf__settle *s)
+{
+    char then[64], now[64];
+    int done = 0, backup = 0, rc;
+
+    if (!s->shadowed)
+        return BF_OK;
+    if ((rc = look_back(s, NULL, NULL, &done)) != BF_OK || done ||
+        (rc = bf__table_exists(&backup, r->driver, s->backup)) != BF_OK || backup)
+        return rc; /* cut over already (an approval resumed) */
+    if ((rc = bf__settle_schema_fingerprint(then, s)) != BF_OK || !then[0])
+        return rc;
+    if ((rc = bf__fingerprint_text(now, r->driver, s->job.spec.table, NULL, NULL)) != BF_OK)
+        return rc;
+    if (strcmp(now, then) != 0)
+        return bf__error(BF_E_CONFLICT, "run %lld (%s): %s changed since the run started "
+                         "(fingerprint %s, was %s): the cutover would swap in the run's copy %s "
+                         "and drop those changes; nothing was approved. Roll the run back and "
+                         "run the brief again, so that its copy has them",
+                         (long long)bf_run_id(s->run), bf_run_brief_name(s->run),
+                         s->job.spec.table, now, then, s->shadow);
+    return BF_OK;
+}
+
 static int cutover(bf_runner *r, bf__settle *s, bf_run *as)
 {
     char fp[64];
@@ -348,7 +398,7 @@ int bf_runner_approve(bf_runner *r, int64_t run_id, const char *reviewer)
             goto done;
         }
     }
-    if ((rc = check_reviewer(&s, reviewer)) != BF_OK)
+    if ((rc = check_reviewer(&s, reviewer)) != BF_OK || (rc = target_unchanged(r, &s)) != BF_OK)
         goto done;
     /* The reviewer's own ledger handle: every step is recorded as theirs. */
     lo = r->ledger_opts;

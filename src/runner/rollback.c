@@ -81,27 +81,6 @@ static int read_cutover(struct rb *c)
     return rc;
 }
 
-/* The whole-table fingerprint before the run, when the "schema" record has one. */
-static int schema_fingerprint(char out[64], struct rb *c)
-{
-    bf_event_list *ev = NULL;
-    int rc = bf__settle_records(&ev, &c->s);
-
-    out[0] = '\0';
-    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++) {
-        if (strcmp(bf_event_list_subject(ev, i), "schema") == 0) {
-            json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
-            const char *fp = json_string_value(json_object_get(o, "fingerprint_before"));
-
-            bf__snprintf(out, 64, "%s", fp ? fp : "");
-            json_decref(o);
-            break;
-        }
-    }
-    bf_event_list_free(ev);
-    return rc;
-}
-
 /* The items to undo: batch `batch_id`, or every published batch newest first. */
 static int collect(struct rb *c, int64_t batch_id)
 {
@@ -236,7 +215,7 @@ static int swap_back(struct rb *c, char fp_backup[64])
 {
     bf_runner *r = c->r;
     const char *table = c->s.job.spec.table;
-    char fp_target[64], *qt = NULL, *qb = NULL, *qs = NULL, *sql = NULL;
+    char fp_target[64], fp_start[64], *qt = NULL, *qb = NULL, *qs = NULL, *sql = NULL;
     int exists = 0, rc;
     long long id = (long long)bf_run_id(c->s.run);
 
@@ -261,8 +240,15 @@ static int swap_back(struct rb *c, char fp_backup[64])
         return bf__error(BF_E_CONFLICT, "run %lld: the cutover recorded no fingerprint of %s, so "
                          "the rollback cannot prove that nobody changed it since; nothing was "
                          "changed", id, table);
-    if ((rc = bf__fingerprint_text(fp_backup, r->driver, c->s.backup, NULL, NULL)) != BF_OK)
+    if ((rc = bf__fingerprint_text(fp_backup, r->driver, c->s.backup, NULL, NULL)) != BF_OK ||
+        (rc = bf__settle_schema_fingerprint(fp_start, &c->s)) != BF_OK)
         return rc;
+    /* The backup is the target as the run found it (approve cut over only an unchanged one). */
+    if (fp_start[0] && strcmp(fp_backup, fp_start) != 0)
+        return bf__error(BF_E_CONFLICT, "run %lld: the backup %s has fingerprint %s, not %s of %s "
+                         "when the run started: it was changed since the cutover, and putting "
+                         "it back would not restore the table from before the run; nothing was "
+                         "changed", id, c->s.backup, fp_backup, fp_start, table);
     /* The backup's rows in each batch must be those from before the batch published. */
     for (size_t i = 0; i < c->count; i++) {
         struct item *it = &c->items[i];
@@ -437,7 +423,7 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
     if (c.cut_over) {
         rc = swap_back(&c, fp_whole);
     } else {
-        rc = batch_id == 0 && !c.s.shadowed ? schema_fingerprint(fp_whole, &c) : BF_OK;
+        rc = batch_id == 0 && !c.s.shadowed ? bf__settle_schema_fingerprint(fp_whole, &c.s) : BF_OK;
         if (rc == BF_OK)
             rc = undo_batches(&c);
     }

@@ -182,6 +182,8 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan);
 void bf__settle_dispose(bf__settle *s);
 /* The plan batch of row `i` of a batch listing, split halves included. */
 int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, const bf_batch **out);
+/* The target's fingerprint when the run started (its "schema" record), or "" when none. */
+int bf__settle_schema_fingerprint(char out[64], const bf__settle *s);
 /* The run's audit events (records among them). */
 int bf__settle_records(bf_event_list **out, const bf__settle *s);
 /* Whether `table` exists in the warehouse. */

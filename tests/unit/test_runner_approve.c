@@ -676,6 +676,51 @@ START_TEST(staging_swap_refuses_to_swap_back_over_another_writer)
 }
 END_TEST
 
+/*
+ * The cutover swaps in the copy the run made of the target at its first
+ * publish: a change another writer made to the target since would be lost.
+ * approve refuses it (nothing approved, nothing swapped) until the target is
+ * as the run found it. And once cut over, a backup changed outside every
+ * batch's bounds is refused by rollback, which would not give back the
+ * table from before the run.
+ */
+START_TEST(a_cutover_never_drops_another_writers_change)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    char before[64], now[64];
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+
+    bftest_sql_exec(raw, "INSERT INTO t VALUES (999, 1767225600, 7)");
+    fingerprint(before, "t");
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_CONFLICT);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "t changed since the run started"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    ck_assert(!table_exists("t__bf_backup_1"));
+    fingerprint(now, "t");
+    ck_assert_str_eq(now, before);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM t WHERE id = 999"), 1);
+
+    /* The target as the run found it again: approved and cut over. */
+    bftest_sql_exec(raw, "DELETE FROM t WHERE id = 999");
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert(table_exists("t__bf_backup_1"));
+    /* A row added to the backup outside every batch (after the scope): no rollback to it. */
+    bftest_sql_exec(raw, "INSERT INTO t__bf_backup_1 VALUES (998, 1767225600, 7)");
+    fingerprint(before, "t");
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 0), BF_E_CONFLICT);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "the backup t__bf_backup_1 has fingerprint"),
+                  "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    fingerprint(now, "t");
+    ck_assert_str_eq(now, before);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 /* ---- rollback in place ------------------------------------------------------ */
 
 START_TEST(rollback_of_one_batch_then_of_the_run_restores_the_target)
@@ -1082,6 +1127,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refresh_runs_in_lineage_order_and_resumes_after_a_failure);
     tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
     tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
+    tcase_add_test(tc, a_cutover_never_drops_another_writers_change);
     tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
