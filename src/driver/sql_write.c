@@ -298,8 +298,9 @@ static int foreign_owner(const bf__sql *s, const char *table, int64_t run_id,
                          const char *other)
 {
     return bf__error(BF_E_CONFLICT, "%s: run %lld in this warehouse is another ledger's (%s), "
-                     "not this one's (%s), and so are its fences, snapshots and staging: go on with the ledger that started it, or clean that run up there once it "
-                     "is settled (backfill cleanup); if that ledger is gone, drop %s__bf_*_%lld_* "
+                     "not this one's (%s), and so are its fences, snapshots and staging: go on "
+                     "with the ledger that started it, or clean that run up there once it is "
+                     "settled (backfill cleanup); if that ledger is gone, drop %s__bf_*_%lld_* "
                      "and delete run %lld's rows of %s from bf_fence", table, (long long)run_id,
                      other, s->owner, table, (long long)run_id, (long long)run_id, table);
 }
