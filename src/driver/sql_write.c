@@ -1693,11 +1693,11 @@ static int snapshot(struct job *j)
         {
             char *staged = NULL, *kept = NULL;
 
-            /* (A staged key is never NULL: NOT over the kept keys excludes no NULL key.) */
+            /* NOT coalesce(..., 0): as NOT EXISTS, whatever NULL the keys table holds. */
             if ((rc = key_in(j, &staged, j->stage)) == BF_OK &&
                 (rc = key_in(j, &kept, j->keys)) == BF_OK)
-                rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %S AND NOT (%S)",
-                         ARGS(j->snap, NULL, NULL, j->dest, staged, kept));
+                rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %S AND NOT "
+                         "coalesce(%S, 0)", ARGS(j->snap, NULL, NULL, j->dest, staged, kept));
             bf__free(staged);
             bf__free(kept);
         }
@@ -1776,11 +1776,12 @@ static int merge_update(struct job *j, int64_t *updated)
         rc = bf__sql_text(&sb, &set);
     else
         bf__sb_dispose(&sb);
-    /* With the converted staged rows at hand, rows already holding the staged values stay untouched. */
     /*
      * Each destination row takes its values from the staged row of its key
      * (staged keys are unique: check_staged), found by a join the warehouse
-     * drives through the destination's key, not a subquery per row.
+     * drives through the destination's key, not a subquery per row. With the
+     * converted staged rows at hand, rows already holding the staged values
+     * stay untouched.
      */
     if (rc == BF_OK && any && j->delta && (rc = same_values(j, &same, j->qdest, "x", picked)) == BF_OK)
         rc = run(j, updated, "UPDATE %T SET %S FROM %T AS s WHERE %M AND EXISTS (SELECT 1 FROM "
