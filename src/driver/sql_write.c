@@ -493,6 +493,24 @@ static int same_row(struct job *j, char **out, const char *a, const char *b)
     int rc = BF_OK;
 
     bf__sb_init(&sb);
+    /*
+     * On SQLite, the key's columns first as "a.k IS b.k": the same test as
+     * the portable form after it, which lets a lookup of equal rows seek the
+     * table's key instead of reading it whole (an append's undo made one such
+     * lookup per appended row).
+     */
+    if (j->s->vt.dialect && strcmp(j->s->vt.dialect, "sqlite") == 0)
+        for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
+            bf__sb_append(&sb, a);
+            bf__sb_appendc(&sb, '.');
+            rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+            bf__sb_append(&sb, " IS ");
+            bf__sb_append(&sb, b);
+            bf__sb_appendc(&sb, '.');
+            if (rc == BF_OK)
+                rc = bf__sql_ident(j->s, &sb, j->spec->key[k]);
+            bf__sb_append(&sb, " AND ");
+        }
     for (size_t i = 0; i < j->ncols && rc == BF_OK; i++) {
         const char *parts[] = {a, " = ", b, " OR (", a, " IS NULL AND ", b, " IS NULL))"};
 
