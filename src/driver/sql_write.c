@@ -261,24 +261,34 @@ int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *pl
  * keeps its run 1 from taking the first ledger's fences, snapshots and
  * staging for its own. A fence table from before the owner gets the column.
  */
-static int fence_table(bf__sql *s)
+/* Whether bf_fence has its owner column (remembered once seen); BF_E_NOT_FOUND with no bf_fence. */
+static int fence_owner_column(bf__sql *s)
 {
     bf_table_info *info = NULL;
+    int rc;
+
+    if (s->fence_owner_known)
+        return BF_OK;
+    if ((rc = bf__sql_describe(s, &info, "bf_fence")) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < bf_table_info_column_count(info); i++)
+        if (strcmp(bf_table_info_column_name(info, i), "owner") == 0)
+            s->fence_owner_known = 1;
+    bf_table_info_free(info);
+    return BF_OK;
+}
+
+static int fence_table(bf__sql *s)
+{
     int rc = bf__sql_exec(s, "CREATE TABLE IF NOT EXISTS bf_fence (target TEXT NOT NULL, "
                              "run INTEGER NOT NULL, batch INTEGER NOT NULL, token INTEGER "
                              "NOT NULL, owner TEXT, PRIMARY KEY (target, run, batch))");
 
-    if (rc == BF_OK && !s->fence_owner_known) {
-        if ((rc = bf__sql_describe(s, &info, "bf_fence")) != BF_OK)
-            return rc;
-        for (size_t i = 0; i < bf_table_info_column_count(info); i++)
-            if (strcmp(bf_table_info_column_name(info, i), "owner") == 0)
-                s->fence_owner_known = 1;
-        bf_table_info_free(info);
-        if (!s->fence_owner_known &&
-            (rc = bf__sql_exec(s, "ALTER TABLE bf_fence ADD COLUMN owner TEXT")) == BF_OK)
-            s->fence_owner_known = 1;
-    }
+    if (rc == BF_OK)
+        rc = fence_owner_column(s);
+    if (rc == BF_OK && !s->fence_owner_known &&
+        (rc = bf__sql_exec(s, "ALTER TABLE bf_fence ADD COLUMN owner TEXT")) == BF_OK)
+        s->fence_owner_known = 1;
     return rc;
 }
 
@@ -376,25 +386,19 @@ int bf__sql_set_owner(bf__sql *s, const char *owner)
 int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run_id)
 {
     bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
-    bf_table_info *info = NULL;
     bf__binds b;
     bf__stmt st;
-    int rc, has_owner = 0;
+    int rc;
 
     if (!s->owner)
         return BF_OK;
     /* Nothing fenced yet (no table), or only before owners were kept. */
-    if ((rc = bf__sql_describe(s, &info, "bf_fence")) == BF_E_NOT_FOUND) {
+    if ((rc = fence_owner_column(s)) == BF_E_NOT_FOUND) {
         bf_clear_error();
         return BF_OK;
     }
-    if (rc != BF_OK)
+    if (rc != BF_OK || !s->fence_owner_known)
         return rc;
-    for (size_t i = 0; i < bf_table_info_column_count(info); i++)
-        has_owner |= strcmp(bf_table_info_column_name(info, i), "owner") == 0;
-    bf_table_info_free(info);
-    if (!has_owner)
-        return BF_OK;
     fence_binds(&b, s, &target, run_id);
     rc = bf__stmt_prepare(&st, s, "SELECT owner FROM bf_fence WHERE target = :target AND "
                                   "run = :run AND owner IS NOT NULL AND owner <> :owner "

@@ -28,6 +28,7 @@ void bf__settle_dispose(bf__settle *s)
 int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
 {
     bf_run_list *list = NULL;
+    char owner[BF__OWNER_MAX] = "";
     int rc, found = 0;
 
     memset(s, 0, sizeof *s);
@@ -43,7 +44,7 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
             continue;
         found = 1;
         s->finished_at = bf_run_list_finished_at(list, i);
-        bf__runner_owner(s->owner, bf_run_list_brief_name(list, i), bf_run_list_seq(list, i),
+        bf__runner_owner(owner, bf_run_list_brief_name(list, i), bf_run_list_seq(list, i),
                          bf_run_list_created_at(list, i));
         s->operator_name = bf__strdup(bf_run_list_operator(list, i) ? bf_run_list_operator(list, i)
                                                                       : "");
@@ -61,7 +62,7 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
     }
     /* Nothing is settled with another ledger's run of the same id. */
     if (rc == BF_OK && !s->slice)
-        rc = bf__runner_own_warehouse(r->driver, s->owner, s->job.spec.table, run_id);
+        rc = bf__runner_own_warehouse(r->driver, owner, s->job.spec.table, run_id);
     if (rc != BF_OK)
         goto fail;
     s->shadowed = s->job.spec.strategy == BF_WRITE_STAGING_SWAP ||

@@ -1405,17 +1405,6 @@ unlock:
     pthread_mutex_unlock(&c->lock);
 }
 
-/* An instant as "2025-01-01T05:00:00Z". */
-static void iso_text(char *out, size_t size, int64_t us)
-{
-    bf_civil c;
-    int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-
-    bf_civil_from_seconds(&c, sec);
-    bf__snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)c.year, c.month, c.day,
-                 c.hour, c.minute, c.second);
-}
-
 /*
  * May new claims start now? The host's throttle and the brief's window are
  * asked here, on the calling thread; *why says why not.
@@ -1452,7 +1441,7 @@ static int may_claim(struct run_ctx *c, struct loop *L, char *why, size_t size, 
                 char when[64] = "not within two years";
 
                 if (bf_window_next_open(&open, c->window, now) == BF_OK)
-                    iso_text(when, sizeof when, open);
+                    bf__runner_iso(when, sizeof when, open, 0);
                 bf__snprintf(why, size, "outside the run window: batches in flight finish, "
                              "claims resume at %s", when);
                 bf__runner_emit(r, c->run, BF_RUN_EVENT_THROTTLED, 0, NULL, 0, 0, 0, why);

@@ -59,17 +59,27 @@ int bf__runner_check_inputs(bf_runner *r)
     return rc;
 }
 
+void bf__runner_iso(char *out, size_t size, int64_t us, int micro)
+{
+    bf_civil c;
+    int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+
+    bf_civil_from_seconds(&c, sec);
+    if (micro)
+        bf__snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ", (long long)c.year,
+                     c.month, c.day, c.hour, c.minute, c.second, (long long)(us - sec * 1000000));
+    else
+        bf__snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)c.year, c.month,
+                     c.day, c.hour, c.minute, c.second);
+}
+
 void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t seq,
                       int64_t created_at_us)
 {
-    bf_civil c;
-    int64_t sec = created_at_us >= 0 ? created_at_us / 1000000
-                                     : -((-created_at_us + 999999) / 1000000);
+    char when[40];
 
-    bf_civil_from_seconds(&c, sec);
-    bf__snprintf(out, BF__OWNER_MAX, "%s #%lld, created %04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                 brief_name, (long long)seq, (long long)c.year, c.month, c.day, c.hour, c.minute,
-                 c.second, (long long)(created_at_us - sec * 1000000));
+    bf__runner_iso(when, sizeof when, created_at_us, 1);
+    bf__snprintf(out, BF__OWNER_MAX, "%s #%lld, created %s", brief_name, (long long)seq, when);
 }
 
 int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id)

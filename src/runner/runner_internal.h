@@ -82,6 +82,8 @@ int bf__runner_check_inputs(bf_runner *r);
  * ledger, and different for another ledger's run of the same id.
  */
 #define BF__OWNER_MAX 320
+/* An instant as "2025-01-01T05:00:00Z", with `micro` as "2025-01-01T05:00:00.000000Z". */
+void bf__runner_iso(char *out, size_t size, int64_t us, int micro);
 void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t seq,
                       int64_t created_at_us);
 /*
@@ -165,7 +167,6 @@ typedef struct bf__settle {
     int shadowed;          /* staging_swap or parallel_version */
     char *shadow, *backup; /* the shadow table and the cutover's backup, when shadowed */
     char *operator_name;   /* who started the run */
-    char owner[BF__OWNER_MAX]; /* the run's owner in the warehouse (bf__runner_owner) */
     int64_t finished_at;   /* when it completed or rolled back, or 0 */
     int slice;             /* a test slice's run: it wrote scratch copies, never the target */
 } bf__settle;
