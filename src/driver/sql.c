@@ -171,6 +171,38 @@ int bf__sql_key_match(const bf__sql *s, bf__sb *sb, const char *a, const char *b
     return BF_OK;
 }
 
+int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *key,
+                   size_t count, const char *table)
+{
+    int rows = count > 1 && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+
+    /* The subquery's own columns would answer an unqualified name. */
+    if (!count || (count > 1 && !rows && !alias))
+        return bf__error(BF_E_INTERNAL, "key membership in %s: no key or no qualifier", table);
+    if (count > 1 && !rows) {
+        bf__sb_append(sb, "EXISTS (SELECT 1 FROM ");
+        if (bf__sql_ident(s, sb, table) != BF_OK)
+            return BF_E_INVALID;
+        bf__sb_append(sb, " bf_k WHERE ");
+        if (bf__sql_key_match(s, sb, alias, "bf_k", key, count) != BF_OK)
+            return BF_E_INVALID;
+        bf__sb_appendc(sb, ')');
+        return BF_OK;
+    }
+    if (rows)
+        bf__sb_appendc(sb, '(');
+    if (bf__sql_ident_list(s, sb, alias, key, count) != BF_OK)
+        return BF_E_INVALID;
+    bf__sb_append(sb, rows ? ") IN (SELECT " : " IN (SELECT ");
+    if (bf__sql_ident_list(s, sb, NULL, key, count) != BF_OK)
+        return BF_E_INVALID;
+    bf__sb_append(sb, " FROM ");
+    if (bf__sql_ident(s, sb, table) != BF_OK)
+        return BF_E_INVALID;
+    bf__sb_appendc(sb, ')');
+    return BF_OK;
+}
+
 int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const bf_batch *batch,
                       const char *alias)
 {
@@ -275,6 +307,10 @@ int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tp
             break;
         case 'M':
             rc = bf__sql_key_match(s, &sb, args[a], args[a + 1], t->key, t->key_count);
+            a += 2;
+            break;
+        case 'N':
+            rc = bf__sql_key_in(s, &sb, args[a], t->key, t->key_count, args[a + 1]);
             a += 2;
             break;
         case 'P':

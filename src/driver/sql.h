@@ -112,6 +112,21 @@ int bf__sql_key_match(const bf__sql *s, bf__sb *sb, const char *a, const char *b
                       const char *const *key, size_t count);
 
 /*
+ * Append "the key of the row (its columns qualified by `alias`, which must
+ * name the row's table when EXISTS is the form) is among `table`'s rows' keys", compared as "=" compares (the row's
+ * affinity and collation; a NULL matches nothing, so the result may be NULL:
+ * negate it as NOT coalesce(..., 0)). One key column: "a.k IN (SELECT k FROM
+ * table)". Several, on SQLite: the row value "(a.k1, a.k2) IN (SELECT k1, k2
+ * FROM table)"; in other dialects EXISTS with a key match, which they plan as
+ * a semi-join. Either IN is answered by looking each of the table's keys up
+ * once; SQLite ran the correlated EXISTS by reading `table` whole per row
+ * (quadratic when `table` has no index its comparison can use, as an untyped
+ * staging table has not).
+ */
+int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *key,
+                   size_t count, const char *table);
+
+/*
  * Append the batch predicate on the plan's column, qualified with `alias`
  * (may be NULL); "1 = 1" for a NULL batch. The batch's parameters must be
  * bound (bf__binds_batch).
@@ -133,8 +148,9 @@ typedef struct bf__tpl {
  * Build a statement from a template where %T is a quoted identifier (next
  * argument), %C the column list and %K the key list (each qualified by the
  * next argument, which may be NULL), %M a key match "a.k = b.k AND ..." (two
- * aliases next), %P the batch predicate (alias next) and %S a raw string
- * (next argument). Everything else is copied.
+ * aliases next), %N "the key is one of a table's keys" (the key's
+ * qualifier, then the table: bf__sql_key_in), %P the batch predicate (alias
+ * next) and %S a raw string (next argument). Everything else is copied.
  */
 int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tpl,
                   const char *const *args);

@@ -737,16 +737,10 @@ int bf__diff_explain_touched(bf_diff_explained **out, bf_driver *d, const char *
         bf__tpl t = {cols, info->count, key, key_count, plan, batch};
         bf__tpl tk = {cols, 0, key, key_count, NULL, NULL};
 
-        /* One key column: IN lets the warehouse look each touched key up, not scan the batch. */
-        if ((rc = key_count == 1
-                  ? touched_rows(&a, s, "SELECT %K%S, %C FROM %T WHERE %P AND %K IN "
-                                 "(SELECT %K FROM %T)",
-                                 ARGS(NULL, exprs, NULL, table, NULL, NULL, NULL, keys_table), &t,
-                                 width, &binds)
-                  : touched_rows(&a, s, "SELECT %K%S, %C FROM %T WHERE %P AND EXISTS "
-                                 "(SELECT 1 FROM %T k WHERE %M)",
-                                 ARGS(qtable, exprs, qtable, table, NULL, keys_table, "k",
-                                      qtable), &t, width, &binds)) != BF_OK ||
+        /* IN lets the warehouse look each touched key up, not read the keys per row. */
+        if ((rc = touched_rows(&a, s, "SELECT %K%S, %C FROM %T WHERE %P AND %N",
+                               ARGS(qtable, exprs, qtable, table, NULL, qtable, keys_table), &t,
+                               width, &binds)) != BF_OK ||
             (rc = touched_rows(&b, s, "SELECT %K%S, %C FROM %T WHERE %P",
                                ARGS(NULL, exprs, NULL, before_table, NULL), &t, width,
                                &binds)) != BF_OK ||
