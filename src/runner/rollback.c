@@ -433,6 +433,11 @@ done:
     out_rc = BF_OK;
     if (rc != BF_OK)
         bf__runner_fail(r, rc);
+    /* Every batch the rollback did not reach says so (the error says why it stopped). */
+    for (size_t i = 0; rc != BF_OK && i < c.count; i++)
+        if (!c.items[i].restored && !c.items[i].why[0])
+            bf__snprintf(c.items[i].why, sizeof c.items[i].why, "left as it is: the rollback "
+                         "stopped before undoing it (see its error)");
     if (json_out && c.s.run) {
         o = result_json(&c);
         out_rc = o ? bf__json_dump(json_out, o, JSON_INDENT(2)) : bf__nomem();

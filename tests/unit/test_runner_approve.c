@@ -777,6 +777,15 @@ START_TEST(rollback_is_refused_when_another_writer_changed_a_row)
     ck_assert_ptr_nonnull(json);
     ck_assert_ptr_null(strstr(json, "\"restored\": true"));
     ck_assert_ptr_nonnull(strstr(json, "another writer"));
+    {
+        /* Each batch says why it is as it was: the changed one, and the two never reached. */
+        size_t stopped = 0;
+
+        for (const char *p = json; (p = strstr(p, "stopped before undoing it")); p++)
+            stopped++;
+        ck_assert_int_eq(stopped, 2);
+        ck_assert_ptr_null(strstr(json, "\"why\": \"\""));
+    }
     bf_free(json);
     ck_assert_int_eq(bf_runner_rollback(NULL, r, id, batch_id(id, 1, NULL)), BF_E_CONFLICT);
     fingerprint(now, "t");
