@@ -197,6 +197,53 @@ static int recorded_schema(char **out, bf_run *run)
     return rc;
 }
 
+/*
+ * The run-level checks' values from before the first publish, recorded so
+ * a run resumed by another process (after a crash, a pause, batches rolled
+ * back and done again) compares with them: they cannot be measured again
+ * once anything is published. The latest record wins (a run stopped before
+ * publishing anything captures them again).
+ */
+#define RUN_BEFORE "validation_before"
+
+static int record_run_before(bf_run *run, const bf_validation_state *st)
+{
+    char *json = NULL;
+    int rc = bf__validation_state_to_json(&json, st);
+
+    if (rc == BF_OK)
+        rc = bf_run_record(run, 0, RUN_BEFORE, json);
+    bf__free(json);
+    return rc;
+}
+
+/* *out stays NULL for a run started by a release that recorded none: its checks say so. */
+static int recorded_run_before(bf_validation_state **out, bf_runner *r, bf_run *run)
+{
+    bf_event_list *ev = NULL;
+    const char *json = NULL;
+    int rc = bf_run_events(&ev, run);
+
+    *out = NULL;
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++)
+        if (bf_event_list_batch_id(ev, i) == 0 &&
+            strcmp(bf_event_list_subject(ev, i), RUN_BEFORE) == 0)
+            json = bf_event_list_detail(ev, i);
+    if (rc == BF_OK && json) {
+        if (!r->own_validator)
+            pthread_mutex_lock(&r->validator_lock);
+        rc = bf__validation_state_from_json(out, r->validator, json);
+        if (!r->own_validator)
+            pthread_mutex_unlock(&r->validator_lock);
+        if (rc != BF_OK)
+            rc = bf__error(rc, "run %lld: the run-level checks' values from before the run, as "
+                           "recorded, cannot be read back: %s", (long long)bf_run_id(run),
+                           bf_last_error());
+    }
+    bf_event_list_free(ev);
+    return rc;
+}
+
 static int freeze_schema(struct run_ctx *c)
 {
     bf_runner *r = c->r;
@@ -340,8 +387,68 @@ static int before_sum(char out[64], const char *json)
  * fingerprint_before is always the state before the run touched the batch.
  * Without a key, or on a driver without segment fingerprints, a scan now.
  */
+/*
+ * The batch's recorded before-state with the checks' values from before
+ * its first publish added under "checks" (bf_diff_before_from_json reads
+ * past it), so a later attempt compares with them: after a crash between
+ * the publish's commit and the ledger's, measuring them again would read
+ * the published rows, and a check on how far a metric moved would see it
+ * not move at all. *out is `json` itself when there is nothing to add.
+ */
+static int with_checks(char **out, char *json, const bf_validation_state *vstate)
+{
+    char *checks = NULL;
+    size_t n = strlen(json);
+    int rc;
+
+    *out = json;
+    if (!vstate || n < 2 || json[n - 1] != '}')
+        return BF_OK;
+    if ((rc = bf__validation_state_to_json(&checks, vstate)) != BF_OK)
+        return rc;
+    *out = bf__asprintf("%.*s,\"checks\":%s}", (int)(n - 1), json, checks);
+    bf__free(checks);
+    if (!*out) {
+        *out = json;
+        return bf__nomem();
+    }
+    bf__free(json);
+    return BF_OK;
+}
+
+/*
+ * On a later attempt of a batch, the checks' values recorded by its first
+ * (with_checks); *out stays NULL when none were recorded (a target without
+ * a key, a store that keeps no before-states, a record of an earlier
+ * release): the caller measures them now.
+ */
+static int recorded_checks(bf_validation_state **out, struct slot *s)
+{
+    char *json = NULL, *checks = NULL;
+    json_t *o;
+    int rc = bf_run_before_state(&json, s->run, s->batch_id);
+
+    *out = NULL;
+    if (rc == BF_E_NOT_FOUND || rc == BF_E_UNSUPPORTED)
+        return BF_OK;
+    if (rc != BF_OK)
+        return rc;
+    o = bf__json_loads(json, 0, NULL);
+    if (o && json_is_object(json_object_get(o, "checks")))
+        rc = bf__json_dump(&checks, json_object_get(o, "checks"), JSON_COMPACT);
+    if (rc == BF_OK && checks &&
+        (rc = bf__validation_state_from_json(out, s->validator, checks)) != BF_OK)
+        rc = bf__error(rc, "batch %s: the checks' values from before it first published, as "
+                       "recorded, cannot be read back: %s", s->label, bf_last_error());
+    json_decref(o);
+    bf__free(checks);
+    bf_free(json);
+    return rc;
+}
+
 static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64],
-                        bf_diff_before *captured, bf_diff_before **out)
+                        bf_diff_before *captured, const bf_validation_state *vstate,
+                        bf_diff_before **out)
 {
     const bf_write_spec *spec = &s->ctx->r->job.spec;
     bf_diff_before *before = captured;
@@ -382,6 +489,8 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
             bf_fingerprint_add(&sum, &sum, &before->segs[i].fp);
         rc = bf_fingerprint_format(fp, 64, &sum);
     }
+    if (rc == BF_OK)
+        rc = with_checks(&json, json, vstate);
     if (rc == BF_OK) {
         rc = bf_run_record_before_state(s->run, s->batch_id, json);
         if (rc == BF_E_UNSUPPORTED)
@@ -652,14 +761,17 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
             strcmp(s->validator->table, spec->table) == 0)
             rc = bf__validator_before_capture(&vstate, s->validator, s->driver, plan, b,
                                               spec->key, spec->key_count, &captured);
-        else
+        else if (spec->key_count && s->token > 1 &&
+                 (rc = recorded_checks(&vstate, s)) == BF_OK && vstate)
+            ; /* as the batch's first attempt measured them */
+        else if (rc == BF_OK)
             rc = bf_validator_before(&vstate, s->validator, s->driver, plan, b);
         if (rc != BF_OK) {
             attempt_failed(s, rc, "validation before the publish");
             goto out;
         }
     }
-    rc = batch_before(s, plan, b, fp_before, captured, &before);
+    rc = batch_before(s, plan, b, fp_before, captured, vstate, &before);
     captured = NULL; /* batch_before owns it */
     if (rc != BF_OK) {
         attempt_failed(s, rc, "the batch's state before");
@@ -1803,8 +1915,12 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         rc = bf_validator_before(&run_before, r->validator, r->driver, r->plan, NULL);
         if (!r->own_validator)
             pthread_mutex_unlock(&r->validator_lock);
+        if (rc == BF_OK)
+            rc = record_run_before(c.run, run_before);
         if (rc != BF_OK)
             goto done;
+    } else if (r->validator && (rc = recorded_run_before(&run_before, r, c.run)) != BF_OK) {
+        goto done;
     }
     if (state != BF_RUN_VALIDATING) {
         unsigned n = r->workers ? r->workers : r->run_spec.max_concurrency;

@@ -1257,6 +1257,172 @@ void bf_validation_state_free(bf_validation_state *st)
     bf__free(st);
 }
 
+/* ---- the before-state as text, to survive the process ---- */
+
+/* A real as JSON: a number, or the text of an infinity or NaN (JSON has none). */
+static json_t *real_json(double d)
+{
+    if (isfinite(d))
+        return json_real(d);
+    return json_string(isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+}
+
+static int real_of(json_t *j, double *out)
+{
+    const char *t = json_string_value(j);
+
+    if (json_is_number(j)) {
+        *out = json_number_value(j);
+        return 1;
+    }
+    if (!t)
+        return 0;
+    *out = strcmp(t, "nan") == 0 ? NAN : strcmp(t, "inf") == 0 ? INFINITY : -INFINITY;
+    return strcmp(t, "nan") == 0 || strcmp(t, "inf") == 0 || strcmp(t, "-inf") == 0;
+}
+
+int bf__validation_state_to_json(char **out, const bf_validation_state *st)
+{
+    json_t *o = json_object(), *arr = json_array();
+    int rc = o && arr ? BF_OK : bf__nomem();
+
+    *out = NULL;
+    if (rc == BF_OK) {
+        json_object_set_new(o, "format", json_string("backfill-validation-before/1"));
+        json_object_set(o, "checks", arr);
+    }
+    for (size_t i = 0; rc == BF_OK && i < st->count; i++) {
+        const cstate *cs = &st->cs[i];
+        json_t *c = json_pack("{s:s, s:b}", "kind", kname(&st->v->checks[i]), "have",
+                              cs->have && !cs->custom);
+        char fp[BF_FINGERPRINT_TEXT_SIZE];
+
+        if (!c) {
+            rc = bf__nomem();
+            break;
+        }
+        /* A host validator's own state is its own: it cannot be written down. */
+        if (cs->have && !cs->custom) {
+            bf_fingerprint_format(fp, sizeof fp, &cs->fp);
+            json_object_set_new(c, "value", cs->value_null ? json_null() : real_json(cs->value));
+            json_object_set_new(c, "fingerprint", json_string(fp));
+            json_object_set_new(c, "a", json_integer((json_int_t)cs->a));
+            json_object_set_new(c, "b", json_integer((json_int_t)cs->b));
+            if (cs->data)
+                json_object_set(c, "data", cs->data);
+            if (cs->have_outside) {
+                char *hex = bf__malloc(cs->nhashes * 16 + 1);
+
+                if (!hex) {
+                    json_decref(c);
+                    rc = bf__nomem();
+                    break;
+                }
+                for (size_t h = 0; h < cs->nhashes; h++)
+                    snprintf(hex + h * 16, 17, "%016llx", (unsigned long long)cs->hashes[h]);
+                hex[cs->nhashes * 16] = '\0';
+                json_object_set_new(c, "outside", json_string(hex));
+                bf__free(hex);
+            }
+        }
+        if (json_array_append_new(arr, c) != 0)
+            rc = bf__nomem();
+    }
+    if (rc == BF_OK)
+        rc = bf__json_dump(out, o, JSON_COMPACT);
+    json_decref(arr);
+    json_decref(o);
+    return rc;
+}
+
+int bf__validation_state_from_json(bf_validation_state **out, const bf_validator *v,
+                                   const char *text)
+{
+    json_t *o = bf__json_loads(text, 0, NULL), *arr = json_object_get(o, "checks");
+    bf_validation_state *st = NULL;
+    int rc = BF_OK;
+
+    *out = NULL;
+    if (!o || !json_is_array(arr) ||
+        strcmp(json_string_value(json_object_get(o, "format")) ? json_string_value(
+                   json_object_get(o, "format")) : "", "backfill-validation-before/1") != 0)
+        rc = bf__error(BF_E_PARSE, "validation before-state: not a backfill-validation-before/1 "
+                       "document");
+    else if (json_array_size(arr) != v->count)
+        rc = bf__error(BF_E_CONFLICT, "validation before-state: %zu checks, the validator has "
+                       "%zu", json_array_size(arr), v->count);
+    if (rc == BF_OK && (!(st = bf__calloc(1, sizeof *st)) ||
+                        (v->count && !(st->cs = bf__calloc(v->count, sizeof *st->cs)))))
+        rc = bf__nomem();
+    if (rc == BF_OK) {
+        st->v = v;
+        st->count = v->count;
+    }
+    for (size_t i = 0; rc == BF_OK && i < v->count; i++) {
+        json_t *c = json_array_get(arr, i), *val = json_object_get(c, "value");
+        const char *kind = json_string_value(json_object_get(c, "kind"));
+        const char *fp = json_string_value(json_object_get(c, "fingerprint"));
+        const char *hex = json_string_value(json_object_get(c, "outside"));
+        cstate *cs = &st->cs[i];
+
+        if (!kind || strcmp(kind, kname(&v->checks[i])) != 0) {
+            rc = bf__error(BF_E_CONFLICT, "validation before-state: check %zu is %s, the "
+                           "validator's is %s", i + 1, kind ? kind : "unnamed",
+                           kname(&v->checks[i]));
+            break;
+        }
+        if (!json_is_true(json_object_get(c, "have")))
+            continue;
+        cs->value_null = json_is_null(val);
+        if ((!cs->value_null && !real_of(val, &cs->value)) || !fp ||
+            bf_fingerprint_parse(&cs->fp, fp) != BF_OK ||
+            !json_is_integer(json_object_get(c, "a")) || !json_is_integer(json_object_get(c, "b")) ||
+            (hex && strlen(hex) % 16 != 0)) {
+            rc = bf__error(BF_E_PARSE, "validation before-state: check %zu (%s) is unreadable",
+                           i + 1, kind);
+            break;
+        }
+        cs->a = (int64_t)json_integer_value(json_object_get(c, "a"));
+        cs->b = (int64_t)json_integer_value(json_object_get(c, "b"));
+        cs->data = json_incref(json_object_get(c, "data"));
+        if (hex) {
+            size_t n = strlen(hex) / 16;
+
+            if (n && !(cs->hashes = bf__malloc(n * sizeof *cs->hashes))) {
+                rc = bf__nomem();
+                break;
+            }
+            /* Sixteen lowercase hex digits each, as written (no locale, no sign). */
+            for (size_t h = 0; h < n && rc == BF_OK; h++) {
+                uint64_t x = 0;
+
+                for (size_t k = 0; k < 16 && rc == BF_OK; k++) {
+                    char ch = hex[h * 16 + k];
+
+                    if (ch >= '0' && ch <= '9')
+                        x = x << 4 | (uint64_t)(ch - '0');
+                    else if (ch >= 'a' && ch <= 'f')
+                        x = x << 4 | (uint64_t)(ch - 'a' + 10);
+                    else
+                        rc = bf__error(BF_E_PARSE, "validation before-state: check %zu (%s): "
+                                       "the rows outside the scope are unreadable", i + 1, kind);
+                }
+                cs->hashes[h] = x;
+            }
+            cs->nhashes = n;
+            cs->have_outside = 1;
+        }
+        cs->have = rc == BF_OK;
+    }
+    json_decref(o);
+    if (rc != BF_OK) {
+        bf_validation_state_free(st);
+        return rc;
+    }
+    *out = st;
+    return BF_OK;
+}
+
 int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d,
                         const bf_plan *plan, const bf_batch *batch)
 {

@@ -57,6 +57,18 @@ int bf__validator_after_fp(bf_results **out, bf_validator *v, bf_driver *d, cons
                            bf_fingerprint *all_fp, int *measured);
 
 /*
+ * The before-state as text and back, so a run resumed by another process
+ * compares with the values from before its first publish: every built-in
+ * check's captured values (a host validator's own state cannot be written
+ * down: it is read back as not captured). Reading it back requires the
+ * same checks in the same order (BF_E_CONFLICT naming the first that
+ * differs); BF_E_PARSE for text that is not such a state.
+ */
+int bf__validation_state_to_json(char **out, const bf_validation_state *st);
+int bf__validation_state_from_json(bf_validation_state **out, const bf_validator *v,
+                                   const char *text);
+
+/*
  * bf_validator_before, and for a batch, in the scan of the validator's
  * table its shared profile makes anyway, the before-state by `key` that
  * bf_diff_capture() would capture with default options (the same segments

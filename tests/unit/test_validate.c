@@ -1058,6 +1058,123 @@ START_TEST(coverage_fails_when_rows_outside_the_scope_change)
 }
 END_TEST
 
+/* The state as text, read back with `v`, and written again: the same text. */
+static bf_validation_state *through_text(bf_validator *v, const bf_validation_state *st)
+{
+    bf_validation_state *back = NULL;
+    char *text = NULL, *again = NULL;
+
+    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
+    ck_assert_msg(bf__validation_state_from_json(&back, v, text) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf__validation_state_to_json(&again, back), BF_OK);
+    ck_assert_str_eq(again, text);
+    bf_free(text);
+    bf_free(again);
+    return back;
+}
+
+/*
+ * The run-level before-state written down and read back (as a resumed run
+ * reads it from the ledger) gives the same results as the state held in
+ * memory, for every check that keeps one: a grouped metric, unchanged
+ * columns, records, completeness, footprint and coverage's rows outside the
+ * scope. Text that is not such a state, or a state of other checks, is
+ * refused.
+ */
+START_TEST(before_state_survives_as_text)
+{
+    static const char *const checks[] = {
+        "{\"check\": \"metric\", \"per\": \"run\", \"expr\": \"SUM(val)\", \"group_by\": [\"grp\"],"
+        " \"expect_delta_pct\": {\"min\": -1, \"max\": 1}}",
+        "{\"check\": \"unchanged_columns\", \"per\": \"run\", \"columns\": [\"note\"]}",
+        "{\"check\": \"records\", \"per\": \"run\", \"expect\": [{\"key\": [5, \"g2\"], \"before\":"
+        " {\"val\": 5}, \"after\": {\"val\": 6}}]}",
+        "{\"check\": \"completeness\", \"per\": \"run\"}",
+        "{\"check\": \"footprint\", \"per\": \"run\", \"max_growth_pct\": 1000}",
+        "{\"check\": \"coverage\"}"};
+    size_t ord[] = {0, 1, 2};
+    bf_validator *v = make(NULL), *other = make(checks[0]);
+    bf_validation_state *st = NULL, *back, *bad = NULL;
+    bf_results *r1 = NULL, *r2 = NULL;
+    char *j1 = NULL, *j2 = NULL, *text = NULL;
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(checks); i++)
+        ck_assert_msg(bf_validator_add_check_json(v, checks[i]) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_validator_set_written(v, ord, NULL, 3), BF_OK);
+    sql("INSERT INTO t VALUES (50, 'g0', 1, 'a'), (51, 'g1', 2, 'b')");
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, NULL), BF_OK);
+    back = through_text(v, st);
+    /* Inside the scope the metric and the record move; outside one row changes. */
+    sql("UPDATE t SET val = 6 WHERE id = 5; UPDATE t SET note = 'z' WHERE id = 50");
+    ck_assert_int_eq(bf_validator_after(&r1, v, drv, plan, NULL, st), BF_OK);
+    ck_assert_int_eq(bf_validator_after(&r2, v, drv, plan, NULL, back), BF_OK);
+    ck_assert_int_eq(bf_results_to_json(&j1, r1), BF_OK);
+    ck_assert_int_eq(bf_results_to_json(&j2, r2), BF_OK);
+    ck_assert_str_eq(j2, j1);
+    for (size_t i = 0; i < BF_ARRAY_LEN(checks); i++)
+        ck_assert_msg(bf_results_outcome(r2, i) != BF_OUTCOME_SKIPPED, "check %zu: %s", i,
+                      bf_results_message(r2, i));
+    ck_assert_int_eq(bf_results_outcome(r2, 0), BF_OUTCOME_PASS);  /* +1 of 435 */
+    ck_assert_int_eq(bf_results_outcome(r2, 2), BF_OUTCOME_PASS);  /* 5 -> 6 as expected */
+    ck_assert_int_eq(bf_results_outcome(r2, 5), BF_OUTCOME_FAIL);  /* row 50 outside */
+    /* Refused: another validator's checks, not a state, a damaged list of rows. */
+    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
+    ck_assert_int_eq(bf__validation_state_from_json(&bad, other, text), BF_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), "6 checks, the validator has 1"));
+    ck_assert_int_eq(bf__validation_state_from_json(&bad, v, "{\"checks\": []}"), BF_E_PARSE);
+    ck_assert_int_eq(bf__validation_state_from_json(&bad, v, "not json"), BF_E_PARSE);
+    {
+        char *o = strstr(text, "\"outside\":\"");
+
+        ck_assert_ptr_nonnull(o);
+        o[strlen("\"outside\":\"") + 3] = 'G';
+        ck_assert_int_eq(bf__validation_state_from_json(&bad, v, text), BF_E_PARSE);
+        ck_assert_ptr_nonnull(strstr(bf_last_error(), "rows outside the scope are unreadable"));
+    }
+    ck_assert_ptr_null(bad);
+    bf_free(text);
+    bf_free(j1);
+    bf_free(j2);
+    bf_results_free(r1);
+    bf_results_free(r2);
+    bf_validation_state_free(st);
+    bf_validation_state_free(back);
+    bf_validator_free(v);
+    bf_validator_free(other);
+}
+END_TEST
+
+/* A metric whose before value is no JSON number (an infinite sum) is kept as text and read back. */
+START_TEST(before_state_keeps_an_infinite_metric)
+{
+    bf_validator *v = make("{\"check\": \"metric\", \"per\": \"run\", \"expr\": \"SUM(val)\"}");
+    bf_validation_state *st = NULL, *back;
+    bf_results *r1 = NULL, *r2 = NULL;
+    char *text = NULL, *j1 = NULL, *j2 = NULL;
+
+    sql("UPDATE t SET val = 1e308 WHERE id < 3");
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, NULL), BF_OK);
+    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
+    ck_assert_msg(strstr(text, "\"value\":\"inf\""), "%s", text);
+    back = through_text(v, st);
+    sql("UPDATE t SET val = 1 WHERE id < 3");
+    ck_assert_int_eq(bf_validator_after(&r1, v, drv, plan, NULL, st), BF_OK);
+    ck_assert_int_eq(bf_validator_after(&r2, v, drv, plan, NULL, back), BF_OK);
+    ck_assert_int_eq(bf_results_to_json(&j1, r1), BF_OK);
+    ck_assert_int_eq(bf_results_to_json(&j2, r2), BF_OK);
+    ck_assert_str_eq(j2, j1);
+    ck_assert_int_ne(bf_results_outcome(r2, 0), BF_OUTCOME_SKIPPED);
+    bf_free(text);
+    bf_free(j1);
+    bf_free(j2);
+    bf_results_free(r1);
+    bf_results_free(r2);
+    bf_validation_state_free(st);
+    bf_validation_state_free(back);
+    bf_validator_free(v);
+}
+END_TEST
+
 START_TEST(footprint_fails_its_growth_bound)
 {
     bf_validator *v = make("{\"check\": \"footprint\", \"max_growth_pct\": 5}");
@@ -1602,6 +1719,28 @@ static void free_json(void *arg)
     c->json = NULL;
 }
 
+static int state_to_json_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf__validation_state_to_json(&c->json, c->st);
+}
+
+/* Reads c->json back into c->back. */
+static bf_validation_state *sweep_back;
+
+static int state_from_json_op(void *arg)
+{
+    struct vsweep *c = arg;
+    return bf__validation_state_from_json(&sweep_back, c->v, c->json);
+}
+
+static void free_back(void *arg)
+{
+    (void)arg;
+    bf_validation_state_free(sweep_back);
+    sweep_back = NULL;
+}
+
 static const char *const sweep_checks[] = {
     "{\"check\": \"row_count\", \"min\": 1}",
     "{\"check\": \"unique\"}",
@@ -1634,6 +1773,10 @@ START_TEST(allocation_failures_are_reported)
     sql("INSERT INTO t VALUES (1, 'g1', 9, 'x'), (3, NULL, NULL, 'y');");
     ck_assert_int_gt(failalloc_sweep(before_op, free_st, &c), 0);
     ck_assert_int_eq(before_op(&c), BF_OK);
+    ck_assert_int_gt(failalloc_sweep(state_to_json_op, free_json, &c), 0);
+    ck_assert_int_eq(state_to_json_op(&c), BF_OK);
+    ck_assert_int_gt(failalloc_sweep(state_from_json_op, free_back, &c), 0);
+    free_json(&c);
     ck_assert_int_gt(failalloc_sweep(after_op, free_r, &c), 0);
     ck_assert_int_eq(after_op(&c), BF_OK);
     ck_assert_int_eq(bf_results_status(c.r), BF_E_VALIDATION);
@@ -1656,6 +1799,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("validate");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, unique_counts_duplicate_rows_and_null_keys);
+    tcase_add_test(tc, before_state_survives_as_text);
+    tcase_add_test(tc, before_state_keeps_an_infinite_metric);
     tcase_add_test(tc, not_null_and_row_count_share_a_scan);
     tcase_add_test(tc, after_fingerprint_rides_on_the_profile_scan);
     tcase_add_test(tc, segments_ride_in_the_profile_aggregate);
