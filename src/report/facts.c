@@ -684,6 +684,13 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
                           "not refreshed yet"
                         : "awaiting approval: not yet cut over";
     case BF_RUN_APPROVED:
+        /* A refresh that failed stops the approval where it is: `approve` again goes on. */
+        if (refresh_failed) {
+            bf__snprintf(buf, size, "approved, but %lld downstream refresh%s failed; not finished "
+                         "(approving again retries the refresh from there)",
+                         (long long)refresh_failed, refresh_failed == 1 ? "" : "es");
+            return buf;
+        }
         return in_place ? "approved: downstream refresh under way; not finished"
                         : "approved: cutover and downstream refresh under way; not finished";
     case BF_RUN_COMPLETED:

@@ -173,7 +173,8 @@ static void pass_run_level(bf_run *run)
  * A whole run of the brief `text` the way the runner finishes it: validated,
  * approved, cut over, its refresh records `records` (NULL-ended), finished.
  */
-static bf_run *refreshed_run(const char *text, const char *const *records)
+/* The run approved and its refresh `records` made; finished too when `finish`. */
+static bf_run *approved_run(const char *text, const char *const *records, int finish)
 {
     bf_run *run = start("refund-join-fix-2025h1", text);
 
@@ -190,8 +191,14 @@ static bf_run *refreshed_run(const char *text, const char *const *records)
                      BF_OK);
     for (; *records; records++)
         ck_assert_int_eq(bf_run_record(run, 0, "refresh", *records), BF_OK);
-    ck_assert_int_eq(bf_run_finish(run, NULL), BF_OK);
+    if (finish)
+        ck_assert_int_eq(bf_run_finish(run, NULL), BF_OK);
     return run;
+}
+
+static bf_run *refreshed_run(const char *text, const char *const *records)
+{
+    return approved_run(text, records, 1);
 }
 
 /* The example brief's run, finished: its one downstream table refreshed ok. */
@@ -768,6 +775,24 @@ START_TEST(report_survives_allocation_failures)
 }
 END_TEST
 
+/* Approved, its refresh stopped at a failure: not "under way", and approving again goes on. */
+START_TEST(an_approval_stopped_by_a_failed_refresh_says_so)
+{
+    char *text = brief_with_audit();
+    static const char *const records[] = {REFRESH_MART_OK, REFRESH_AUDIT_FAILED, NULL};
+    bf_run *run = approved_run(text, records, 0);
+    json_t *j = report_json(run, BF_REPORT_AFTER);
+
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "approved, but 1 downstream refresh failed; not finished (approving again "
+                     "retries the refresh from there)");
+    ck_assert(!item_done(j, "refresh"));
+    json_decref(j);
+    bf_run_free(run);
+    free(text);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("report");
@@ -788,6 +813,7 @@ static Suite *suite(void)
     tcase_add_test(tc, every_instant_is_in_the_briefs_zone);
     tcase_add_test(tc, a_redone_refresh_counts_by_its_latest_record);
     tcase_add_test(tc, a_latest_failed_refresh_still_fails);
+    tcase_add_test(tc, an_approval_stopped_by_a_failed_refresh_says_so);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
