@@ -5,6 +5,11 @@
  * print them, record them in the ledger (bf_validator_settle: a passing
  * batch becomes validated, a failing error check pauses the run). Checks
  * that compare with before report "skipped": no before state exists later.
+ * Passing results never replace recorded results that skipped fewer checks
+ * (the runner's, which compared with before): they are printed, not
+ * recorded, or a batch whose comparison with before failed would settle as
+ * validated, and the run's measured results would give way to "skipped". A
+ * failure found now is always recorded (and pauses the run).
  * Exit 0 all pass, 3 an error-level check failed, 4 batches not yet written.
  */
 #include <string.h>
@@ -24,13 +29,24 @@ static void print_results(const bf_results *r, const char *label)
 
 /* Validate, print (text) or collect (JSON), and record one batch (batch_id 0: the run). */
 static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, bf_run *run,
-               const bf_batch *batch, int64_t batch_id, int *failed)
+               const bf_batch *batch, int64_t batch_id, int *failed, size_t *unrecorded)
 {
     bf_results *r = NULL;
     char *text = NULL;
     int rc = bf_validator_after(&r, v, d, plan, batch, NULL);
+    size_t skipped = 0;
 
-    if (rc == BF_OK)
+    if (rc == BF_OK && bf_results_status(r) == BF_OK && bf_results_tally(r, BF_OUTCOME_SKIPPED)) {
+        bf_validation_list *had = NULL;
+        size_t now = bf_results_tally(r, BF_OUTCOME_SKIPPED);
+
+        if ((rc = bf_run_validations(&had, run, batch_id)) == BF_OK &&
+            bf_validation_list_count(had) &&
+            bf_validation_list_tally(had, 0, BF_OUTCOME_SKIPPED) < (int64_t)now)
+            skipped = now;
+        bf_validation_list_free(had);
+    }
+    if (rc == BF_OK && !skipped)
         rc = bf_validator_settle(run, batch_id, r);
     if (rc == BF_OK && cli_json)
         rc = bf_results_to_json(&text, r);
@@ -40,13 +56,19 @@ static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, 
     }
     if (bf_results_status(r) != BF_OK)
         *failed = 1;
+    *unrecorded += skipped != 0;
     if (cli_json) {
         json_t *j = cli_embedded_json(text);
         json_object_set_new(j, "batch_id", json_integer(batch_id));
+        json_object_set_new(j, "recorded", json_boolean(!skipped));
         json_array_append_new(out, j);
         bf_free(text);
     } else {
         print_results(r, batch ? bf_batch_label(batch) : NULL);
+        if (skipped)
+            printf("%-7s %s: %zu check%s could not compare with before; these results are not "
+                   "recorded (those recorded before stay)\n", "unrecorded",
+                   batch ? bf_batch_label(batch) : "run", skipped, skipped == 1 ? "" : "s");
     }
     bf_results_free(r);
     return BF_OK;
@@ -66,7 +88,7 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     bf_batch_list *bl = NULL;
     bf_run_view *view = NULL;
     json_t *results = json_array();
-    size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0;
+    size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0, unrecorded = 0;
     int64_t *rows = NULL;
     int failed = 0, cut = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
 
@@ -123,7 +145,8 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
         cut |= bf_batch_ordinal(b) >= bf_plan_count(plan);
         ords[nw] = bf_batch_ordinal(b);
         rows[nw++] = bf_batch_list_rows_written(bl, i);
-        if ((rc = one(results, v, d, bf_run_view_plan(view), run, b, id, &failed)) != BF_OK) {
+        if ((rc = one(results, v, d, bf_run_view_plan(view), run, b, id, &failed,
+                      &unrecorded)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
             goto done;
         }
@@ -150,23 +173,27 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
             bf_free(w);
         }
         if ((rc = bf_validator_set_written(v, ords, rows, nw)) != BF_OK ||
-            (rc = one(results, v, d, plan, run, NULL, 0, &failed)) != BF_OK) {
+            (rc = one(results, v, d, plan, run, NULL, 0, &failed, &unrecorded)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
             goto done;
         }
     }
     status = failed ? EXIT_BLOCKED : unwritten ? EXIT_UNFINISHED : EXIT_DONE;
     if (cli_json) {
-        cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:b, s:O}", "run",
+        cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:I, s:b, s:O}", "run",
                                  (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run),
                                  "status", failed ? "fail" : unwritten ? "unfinished" : "pass",
-                                 "unwritten", (json_int_t)unwritten, "run_checked",
-                                 !only && !unwritten, "results", results));
+                                 "unwritten", (json_int_t)unwritten, "unrecorded",
+                                 (json_int_t)unrecorded, "run_checked", !only && !unwritten,
+                                 "results", results));
     } else {
         printf("validate run %lld (%s): %s", (long long)bf_run_id(run), bf_run_brief_name(run),
                failed ? "FAILED" : "passed");
         if (unwritten)
             printf(", %zu batches not written yet", unwritten);
+        if (unrecorded)
+            printf(", %zu result%s not recorded (checks skipped)", unrecorded,
+                   unrecorded == 1 ? "" : "s");
         printf("\n");
     }
 done:

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 84
+plan 89
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -268,6 +268,16 @@ run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
 expect_rc 3 "run again redoes the rolled-back batch, which fails the same check again"
 n=$(q "$C.ledger" "SELECT count(*) FROM events WHERE batch_id = $bad AND detail = 'rolled back by hand: done again'")
 [ "$n" = 1 ] && ok "the rolled-back batch was put back to pending and done again" || not_ok "redo events: $n"
+# validate later cannot compare with before: its passing results never replace the runner's failure.
+bad=$(q "$C.ledger" "SELECT id FROM batches WHERE state = 2 LIMIT 1")
+run "$BACKFILL" validate refund-fix --batch "$bad" --ledger "$C.ledger" --warehouse "$C"
+expect_rc 0 "validate later passes what it can check"
+expect_grep "$work/out" "^skipped .* metric net revenue: " "the metric is skipped there"
+expect_grep "$work/out" "^unrecorded .*: 2 checks could not compare with before; these results are not recorded" "and says its results are not recorded"
+n=$(q "$C.ledger" "SELECT state FROM batches WHERE id = $bad")
+[ "$n" = 2 ] && ok "the batch that failed its checks stays completed, not validated" || not_ok "state $n"
+n=$(q "$C.ledger" "SELECT passed || ':' || n_fail || ':' || n_skipped FROM validations WHERE batch_id = $bad")
+[ "$n" = "0:1:0" ] && ok "the runner's failing results stay recorded" || not_ok "recorded: $n"
 
 # ---- pause, resume and cancel from a second process --------------------------------
 D="$work/d.db"
