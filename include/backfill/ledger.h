@@ -373,8 +373,11 @@ BF_API int bf_run_fail(bf_run *run, int64_t batch_id, int64_t token, const char 
 /*
  * Move a batch by hand: completed -> validated, completed -> failed
  * (validation refused it), completed or validated -> rolled_back, pending
- * or failed -> cancelled, rolled_back -> pending. BF_E_STATE otherwise,
- * naming the batch and both states; BF_E_NOT_FOUND for a batch not in the run.
+ * or failed -> cancelled, rolled_back -> pending, and pending, running,
+ * failed or cancelled -> rolled_back (the undo of a publish the ledger
+ * never heard of; running only once its lease ran out). BF_E_STATE
+ * otherwise, naming the batch and both states; BF_E_NOT_FOUND for a batch
+ * not in the run.
  */
 BF_API int bf_run_mark_batch(bf_run *run, int64_t batch_id, bf_batch_state to,
                              const char *detail);

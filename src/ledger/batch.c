@@ -226,6 +226,11 @@ static int mark_op(bf_run *run, bf_store_run *rec, void *arg)
                          bf_batch_state_name((bf_batch_state)m->to)
                              ? bf_batch_state_name((bf_batch_state)m->to)
                              : "an unknown state");
+    if (from == BF_BATCH_RUNNING && b.lease_until > bf__ledger_now(run->ledger))
+        return bf__error(BF_E_STATE, "batch %lld (%s) of %s is running, its lease held by %s "
+                         "for %lld s more: it may still publish", (long long)b.id, b.label,
+                         bf__run_describe(run, who, sizeof who), b.worker ? b.worker : "a worker",
+                         (long long)((b.lease_until - bf__ledger_now(run->ledger)) / 1000000 + 1));
     b.state = m->to;
     if (m->to == BF_BATCH_FAILED)
         b.error = m->detail ? m->detail : "refused after completion";

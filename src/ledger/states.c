@@ -33,24 +33,29 @@ static const unsigned run_next[] = {
 
 /* batch_next[from]: every move the ledger makes, by claim, lease expiry and the calls below. */
 static const unsigned batch_next[] = {
-    [BF_BATCH_PENDING] = B(RUNNING) | B(CANCELLED) | B(SPLIT),
-    [BF_BATCH_RUNNING] = B(COMPLETED) | B(PENDING) | B(FAILED) | B(CANCELLED),
+    [BF_BATCH_PENDING] = B(RUNNING) | B(CANCELLED) | B(SPLIT) | B(ROLLED_BACK),
+    [BF_BATCH_RUNNING] = B(COMPLETED) | B(PENDING) | B(FAILED) | B(CANCELLED) | B(ROLLED_BACK),
     [BF_BATCH_COMPLETED] = B(VALIDATED) | B(FAILED) | B(ROLLED_BACK),
     [BF_BATCH_VALIDATED] = B(ROLLED_BACK),
-    [BF_BATCH_FAILED] = B(PENDING) | B(SPLIT) | B(CANCELLED),
-    [BF_BATCH_CANCELLED] = 0,
+    [BF_BATCH_FAILED] = B(PENDING) | B(SPLIT) | B(CANCELLED) | B(ROLLED_BACK),
+    [BF_BATCH_CANCELLED] = B(ROLLED_BACK),
     [BF_BATCH_ROLLED_BACK] = B(PENDING),
     [BF_BATCH_SPLIT] = 0,
 };
 
-/* The subset a caller moves by hand with bf_run_mark_batch(). */
+/*
+ * The subset a caller moves by hand with bf_run_mark_batch(). A batch not
+ * completed is marked rolled_back when the undo of a publish the ledger
+ * never heard of (its worker died between the two commits) restored it; a
+ * running one only once its lease ran out (mark_op).
+ */
 static const unsigned batch_mark[] = {
-    [BF_BATCH_PENDING] = B(CANCELLED),
-    [BF_BATCH_RUNNING] = 0,
+    [BF_BATCH_PENDING] = B(CANCELLED) | B(ROLLED_BACK),
+    [BF_BATCH_RUNNING] = B(ROLLED_BACK),
     [BF_BATCH_COMPLETED] = B(VALIDATED) | B(FAILED) | B(ROLLED_BACK),
     [BF_BATCH_VALIDATED] = B(ROLLED_BACK),
-    [BF_BATCH_FAILED] = B(CANCELLED),
-    [BF_BATCH_CANCELLED] = 0,
+    [BF_BATCH_FAILED] = B(CANCELLED) | B(ROLLED_BACK),
+    [BF_BATCH_CANCELLED] = B(ROLLED_BACK),
     [BF_BATCH_ROLLED_BACK] = B(PENDING),
     [BF_BATCH_SPLIT] = 0,
 };

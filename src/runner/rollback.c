@@ -29,7 +29,8 @@ struct item {
     const char *label;
     const bf_batch *batch;
     const char *before;  /* recorded fingerprint_before, or NULL: skipped by idempotency */
-    const char *after;   /* recorded fingerprint_after */
+    const char *after;   /* recorded fingerprint_after (NULL: a publish the ledger never heard of) */
+    char unheard[64];    /* such a publish: the before-state's fingerprint, `before` points here */
     int restored;
     char now[64];
     char why[700];
@@ -81,6 +82,43 @@ static int read_cutover(struct rb *c)
     return rc;
 }
 
+/*
+ * Whether batch row `i`, claimed but not completed (running with its worker
+ * gone, pending again, failed, cancelled), has a publish the ledger never
+ * heard of: its worker died between the warehouse's commit and the
+ * ledger's, and the batch's snapshot is in the warehouse. Such a batch is
+ * undone with the others, proved against the before-state recorded before
+ * that publish; without one it cannot be proved, and the rollback is refused.
+ */
+static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
+{
+    const bf_write_spec *spec = &c->s.job.spec;
+    char snap[600], *json = NULL;
+    int rc;
+
+    *yes = 0;
+    if (bf_batch_list_token(c->bl, i) <= 0 || !spec->snapshot)
+        return BF_OK;
+    if ((rc = bf__settle_batch(&c->s, c->bl, i, &it->batch)) != BF_OK)
+        return rc;
+    bf__snprintf(snap, sizeof snap, "%s__bf_snap_%lld_%zu", spec->table,
+                 (long long)bf_run_id(c->s.run), bf_batch_ordinal(it->batch));
+    if ((rc = bf__table_exists(yes, c->r->driver, snap)) != BF_OK || !*yes)
+        return rc;
+    rc = bf_run_before_state(&json, c->s.run, bf_batch_list_id(c->bl, i));
+    if (rc == BF_OK)
+        rc = bf__runner_before_sum(it->unheard, json);
+    bf_free(json);
+    if (rc == BF_E_NOT_FOUND || rc == BF_E_UNSUPPORTED)
+        return bf__error(BF_E_CONFLICT, "batch %s (id %lld) of run %lld is %s, but %s holds its "
+                         "snapshot: an attempt published without the ledger hearing of it, and "
+                         "no before-state was recorded to prove an undo; nothing was rolled back",
+                         bf_batch_list_label(c->bl, i), (long long)bf_batch_list_id(c->bl, i),
+                         (long long)bf_run_id(c->s.run),
+                         bf_batch_state_name(bf_batch_list_state(c->bl, i)), snap);
+    return rc;
+}
+
 /* The items to undo: batch `batch_id`, or every published batch newest first. */
 static int collect(struct rb *c, int64_t batch_id)
 {
@@ -99,6 +137,23 @@ static int collect(struct rb *c, int64_t batch_id)
         if (batch_id > 0 && bf_batch_list_id(c->bl, i) != batch_id)
             continue;
         if (st != BF_BATCH_COMPLETED && st != BF_BATCH_VALIDATED) {
+            int unheard = 0;
+
+            it = &c->items[c->count];
+            memset(it, 0, sizeof *it);
+            if (st != BF_BATCH_SPLIT && st != BF_BATCH_ROLLED_BACK &&
+                (rc = unheard_publish(c, i, it, &unheard)) != BF_OK)
+                return rc;
+            if (unheard) {
+                c->count++;
+                it->row = i;
+                it->id = bf_batch_list_id(c->bl, i);
+                it->finished = INT64_MAX; /* its publish was the latest: undone first */
+                it->label = bf_batch_list_label(c->bl, i);
+                it->before = it->unheard;
+                it->after = NULL;
+                continue;
+            }
             if (batch_id > 0)
                 return bf__error(BF_E_STATE, "batch %s (id %lld) of run %lld is %s: only a "
                                  "completed or validated batch can be rolled back",

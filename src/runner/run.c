@@ -353,7 +353,7 @@ static void attempt_failed(struct slot *s, int rc, const char *what)
 }
 
 /* The batch's fingerprint before it was first published: the sum of its before-state's segments. */
-static int before_sum(char out[64], const char *json)
+int bf__runner_before_sum(char out[64], const char *json)
 {
     json_t *o = bf__json_loads(json, 0, NULL), *segs, *v;
     bf_fingerprint sum, fp;
@@ -464,7 +464,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
     rc = s->token > 1 ? bf_run_before_state(&json, s->run, s->batch_id) : BF_E_NOT_FOUND;
     if (rc == BF_OK) {
         bf_diff_before_free(captured);
-        rc = before_sum(fp, json);
+        rc = bf__runner_before_sum(fp, json);
         if (rc == BF_OK)
             rc = bf_diff_before_from_json(out, json);
         bf_free(json);
@@ -482,7 +482,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
     if (rc == BF_OK)
         rc = bf_diff_before_to_json(&json, before);
     if (rc == BF_OK) {
-        /* The sum before_sum() would read back from that JSON, from the segments themselves. */
+        /* The sum bf__runner_before_sum() would read back from that JSON, from the segments themselves. */
         bf_fingerprint sum = {0, 0, 0};
 
         for (size_t i = 0; i < before->seg_count; i++)
@@ -745,6 +745,28 @@ static void do_batch_of(struct slot *s, const bf_plan *plan, const bf_batch *b)
         return;
     }
     bf__free(now);
+
+    /*
+     * An earlier attempt whose worker died between the publish's commit and
+     * the ledger's left its rows and its snapshot behind: undo them first
+     * (proved by the driver against what that publish wrote), so this
+     * attempt starts from the rows before the batch, as the first did. An
+     * append would otherwise add its rows twice (or fail on the key for
+     * good), and every pattern would count none written.
+     */
+    if (s->token > 1 && spec->snapshot) {
+        rc = bf_driver_restore(s->driver, spec, plan, b, c->run_id);
+        if (rc == BF_OK)
+            rc = bf_run_record(s->run, s->batch_id, "attempt_undone",
+                               "{\"why\":\"an earlier attempt published without the ledger "
+                               "hearing of it; its rows were put back before this one\"}");
+        else if (rc == BF_E_NOT_FOUND || rc == BF_E_UNSUPPORTED)
+            rc = BF_OK; /* nothing published, or a host driver that keeps no snapshots */
+        if (rc != BF_OK) {
+            attempt_failed(s, rc, "the undo of an earlier attempt's publish");
+            return;
+        }
+    }
 
     if (s->validator) {
         if (!s->own_validator) {

@@ -189,6 +189,9 @@ int bf__settle_schema_fingerprint(char out[64], const bf__settle *s);
 int bf__settle_records(bf_event_list **out, const bf__settle *s);
 /* Whether `table` exists in the warehouse. */
 int bf__table_exists(int *out, bf_driver *d, const char *table);
+
+/* The sum of a recorded before-state's segment fingerprints: the batch's fingerprint before. */
+int bf__runner_before_sum(char out[64], const char *json);
 /* `name` as a double-quoted SQL identifier, or NULL (out of memory). */
 char *bf__quote_ident(const char *name);
 /* The fingerprint of `table` within `b` (NULL: the whole table) as "rows:hex32". */

@@ -74,8 +74,21 @@ static const char *const MART_OK =
  * The brief: `strategy`, downstream assets `downstream` and checks `validation` (JSON arrays'
  * insides).
  */
+static bf_brief *make_brief_write(const char *write, const char *downstream,
+                                  const char *validation);
+
 static bf_brief *make_brief_checks(const char *strategy, const char *downstream,
                                    const char *validation)
+{
+    char write[200];
+
+    snprintf(write, sizeof write, "{\"strategy\": \"%s\", \"snapshot\": true}", strategy);
+    return make_brief_write(write, downstream, validation);
+}
+
+/* The brief with `write` (a JSON object) for its write member. */
+static bf_brief *make_brief_write(const char *write, const char *downstream,
+                                  const char *validation)
 {
     char text[4096];
     bf_brief *b = NULL;
@@ -91,13 +104,13 @@ static bf_brief *make_brief_checks(const char *strategy, const char *downstream,
              "   \"timezone\": \"UTC\"}},"
              " \"batching\": {\"by\": \"time\", \"grain\": \"day\", \"every\": 10,"
              "   \"max_concurrency\": 1},"
-             " \"write\": {\"strategy\": \"%s\", \"snapshot\": true},"
+             " \"write\": %s,"
              " \"job\": {\"select\": \"SELECT id, ts, v FROM src WHERE ts >= :start AND ts < :end\"},"
              " \"downstream\": [%s],"
              " \"validation\": [%s],"
              " \"rollback\": {\"plan\": \"snapshots\", \"retention_days\": 3,"
              "   \"owner\": \"ana@example.com\"}}",
-             strategy, downstream, validation);
+             write, downstream, validation);
     ck_assert_msg(bf_brief_load_json(&b, text, strlen(text)) == BF_OK, "%s", bf_last_error());
     return b;
 }
@@ -945,15 +958,43 @@ static int dying_open(void *userdata, bf_driver **out)
  */
 START_TEST(a_batch_redone_after_a_crash_compares_with_its_first_before)
 {
-    bf_brief *b = make_brief_checks(
-        "partition_overwrite", MART_OK,
+    /*
+     * _i 0: the metric must fail (v doubles); 1: it passes; 2: append (t
+     * emptied first); 3: the run is cancelled instead, and rolled back whole:
+     * the publish the ledger never heard of is undone with the rest.
+     */
+    static const char *const writes[] = {
+        "{\"strategy\": \"partition_overwrite\", \"snapshot\": true}",
+        "{\"strategy\": \"partition_overwrite\", \"snapshot\": true}",
+        "{\"strategy\": \"append\", \"snapshot\": true, \"allow_non_idempotent\": true}",
+        "{\"strategy\": \"partition_overwrite\", \"snapshot\": true}"};
+    static const char *const checks[] = {
         "{\"check\": \"metric\", \"name\": \"total v\", \"expr\": \"SUM(v)\", \"per\": \"batch\","
-        " \"expect_delta_pct\": {\"min\": -10, \"max\": 10}}");
-    pid_t pid = fork();
+        " \"expect_delta_pct\": {\"min\": -10, \"max\": 10}}",
+        "{\"check\": \"metric\", \"name\": \"total v\", \"expr\": \"SUM(v)\", \"per\": \"batch\","
+        " \"expect_delta_pct\": {\"min\": 50, \"max\": 150}}",
+        "{\"check\": \"unique\"}", "{\"check\": \"unique\"}"};
+    char original[64];
+    bf_brief *b = make_brief_write(writes[_i], MART_OK, checks[_i]);
+    char clean[64], got[64];
+    pid_t pid;
     int status = 0;
     int64_t id = 0;
     bf_runner *r;
 
+    if (_i == 2)
+        bftest_sql_exec(raw, "DELETE FROM t");
+    fingerprint(original, "t");
+    /* What a run that never crashed leaves. */
+    bftest_sql_exec(raw, "CREATE TABLE t0 AS SELECT * FROM t");
+    if (_i == 2)
+        bftest_sql_exec(raw, "INSERT INTO t SELECT * FROM src WHERE ts < 1738281600");
+    else
+        bftest_sql_exec(raw, "UPDATE t SET v = (SELECT v FROM src WHERE src.id = t.id) "
+                             "WHERE ts < 1738281600");
+    fingerprint(clean, "t");
+    bftest_sql_exec(raw, "DELETE FROM t; INSERT INTO t SELECT * FROM t0; DROP TABLE t0");
+    pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
@@ -970,16 +1011,62 @@ START_TEST(a_batch_redone_after_a_crash_compares_with_its_first_before)
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
-    /* The first batch is published (v doubled), and its lease is still held. */
+    /* The first batch is published (v doubled, or appended), and its lease is still held. */
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id <= 20"), 2 * 190);
     clock_offset = 3600LL * 1000000; /* its lease has run out */
     r = make_runner("ops@example.com", NULL);
     ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
-    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
-    ck_assert_msg(strstr(bf_runner_last_error(r), "batch 2025-01-01..2025-01-10") &&
-                      strstr(bf_runner_last_error(r), "total v"),
-                  "%s", bf_runner_last_error(r));
-    ck_assert_int_eq(run_state(id), BF_RUN_PAUSED);
+    if (_i == 3) {
+        bf_ledger *l = NULL;
+        bf_run *run = NULL;
+        char *json = NULL;
+        int state;
+
+        ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+        ck_assert_int_eq(bf_run_open(&run, l, 1), BF_OK);
+        ck_assert_int_eq(bf_run_cancel(run, "the test"), BF_OK);
+        bf_run_free(run);
+        bf_ledger_close(l);
+        ck_assert_msg(bf_runner_rollback(&json, r, 1, 0) == BF_OK, "%s", bf_runner_last_error(r));
+        ck_assert_msg(strstr(json, "\"restored\": true"), "%s", json);
+        bf_free(json);
+        fingerprint(got, "t");
+        ck_assert_str_eq(got, original);
+        batch_id(1, 0, &state);
+        ck_assert_int_eq(state, BF_BATCH_ROLLED_BACK);
+        ck_assert_int_eq(run_state(1), BF_RUN_ROLLED_BACK);
+    } else if (_i == 0) {
+        ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
+        ck_assert_msg(strstr(bf_runner_last_error(r), "batch 2025-01-01..2025-01-10") &&
+                          strstr(bf_runner_last_error(r), "total v"),
+                      "%s", bf_runner_last_error(r));
+        ck_assert_int_eq(run_state(id), BF_RUN_PAUSED);
+    } else {
+        /* Redone from the rows before it, once: as a run that never crashed. */
+        ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+        fingerprint(got, "t");
+        ck_assert_str_eq(got, clean);
+        {
+            bf_ledger *l = NULL;
+            bf_run *run = NULL;
+            bf_batch_list *bl = NULL;
+            char *events = NULL;
+
+            ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+            ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+            ck_assert_int_eq(bf_run_batches(&bl, run, -1), BF_OK);
+            /* Counted as a run that never crashed counts them (v = 0 of id 1 does not change). */
+            for (size_t i = 0; i < bf_batch_list_count(bl); i++)
+                ck_assert_int_eq(bf_batch_list_rows_written(bl, i), i == 0 && _i == 1 ? 19 : 20);
+            ck_assert_int_eq(bf_batch_list_token(bl, 0), 2);
+            ck_assert_int_eq(bf_run_events_json(&events, run), BF_OK);
+            ck_assert_ptr_nonnull(strstr(events, "\"attempt_undone\""));
+            bf_free(events);
+            bf_batch_list_free(bl);
+            bf_run_free(run);
+            bf_ledger_close(l);
+        }
+    }
     bf_runner_free(r);
     bf_brief_free(b);
 }
@@ -1324,7 +1411,7 @@ static Suite *suite(void)
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_loop_test(tc, a_resumed_run_compares_with_the_values_from_before_the_run, 0, 2);
-    tcase_add_test(tc, a_batch_redone_after_a_crash_compares_with_its_first_before);
+    tcase_add_loop_test(tc, a_batch_redone_after_a_crash_compares_with_its_first_before, 0, 4);
     tcase_add_test(tc, cleanup_waits_for_the_retention_then_drops_the_tables);
     tcase_add_test(tc, cleanup_of_a_rolled_back_shadow_run_drops_the_shadow);
     tcase_add_test(tc, a_second_ledgers_run_never_takes_the_firsts_warehouse_state);
