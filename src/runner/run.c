@@ -1801,6 +1801,21 @@ static int brief_differs(char *out, size_t size, const char *was, const char *no
     return len > 0;
 }
 
+/* Why the run was paused, as its latest pause recorded it ("by hand" when it said nothing). */
+static void pause_reason(char *buf, size_t size, bf_run *run)
+{
+    bf_event_list *ev = NULL;
+    const char *why = NULL;
+
+    if (bf_run_events(&ev, run) == BF_OK)
+        for (size_t i = 0; i < bf_event_list_count(ev); i++)
+            if (strcmp(bf_event_list_subject(ev, i), "run") == 0 && bf_event_list_to(ev, i) &&
+                strcmp(bf_event_list_to(ev, i), "paused") == 0)
+                why = bf_event_list_detail(ev, i);
+    bf__snprintf(buf, size, "%s", why && why[0] ? why : "by hand");
+    bf_event_list_free(ev);
+}
+
 int bf_runner_run(bf_runner *r, int64_t *out_run)
 {
     struct run_ctx c;
@@ -1834,12 +1849,19 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         *out_run = c.run_id;
     state = bf_run_current_state(c.run);
     switch (state) {
-    case BF_RUN_PAUSED:
+    case BF_RUN_PAUSED: {
+        char why[600];
+
+        pause_reason(why, sizeof why, c.run);
         rc = bf__error(BF_E_STATE, "run %lld (%s) is paused: %s; resume it first (backfill "
-                       "resume %lld)", (long long)c.run_id, r->brief_name,
-                       bf_run_last_error(c.run)[0] ? bf_run_last_error(c.run) : "by hand",
-                       (long long)c.run_id);
+                       "resume %lld)%s", (long long)c.run_id, r->brief_name, why,
+                       (long long)c.run_id,
+                       strncmp(why, "validation failed: batch ", 25) == 0
+                           ? "; a batch that failed its checks is not validated later: roll it "
+                             "back (backfill rollback RUN --batch ID) and run again to redo it"
+                           : "");
         goto done;
+    }
     case BF_RUN_FAILED:
         rc = bf__error(BF_E_STATE, "run %lld (%s) failed; backfill retry %lld puts its failed "
                        "batches back", (long long)c.run_id, r->brief_name, (long long)c.run_id);

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 89
+plan 90
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -254,6 +254,7 @@ case "$reason" in "validation failed: batch "*"net revenue"*) ok "the pause reco
 run "$BACKFILL" run "$work/strict.json" --warehouse "$C"
 expect_rc 4 "run again on the paused run is refused until resumed"
 expect_grep "$work/err" "is paused.*resume" "and says how to resume"
+expect_grep "$work/err" "is paused: validation failed: batch .*net revenue.*roll it back" "and why it paused, not \"by hand\", and what to do with the batch"
 # Resumed, the run goes on and stops again at the next batch the strict check refuses; the batch
 # that failed is never validated silently: rolled back by hand, run again does it again.
 "$BACKFILL" resume refund-fix --ledger "$C.ledger" >/dev/null
