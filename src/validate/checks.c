@@ -913,9 +913,14 @@ static int capture_footprint(const ctx *x, int64_t *bytes, int64_t *exact)
     if (!x->s->vt.dialect || strcmp(x->s->vt.dialect, "sqlite") != 0)
         return bf__error(BF_E_UNSUPPORTED, "footprint: not supported for dialect %s",
                          x->s->vt.dialect ? x->s->vt.dialect : "?");
+    /*
+     * One IN list, which dbstat walks name by name: "name = :t OR name IN
+     * (...)" gave it no usable constraint, and it read every page of the file.
+     */
     rc = bf__sql_query_int(x->s, bytes,
-                           "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = :t OR name IN "
-                           "(SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = :t)",
+                           "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (SELECT :t "
+                           "UNION ALL SELECT name FROM sqlite_schema WHERE type = 'index' AND "
+                           "tbl_name = :t)",
                            &b);
     *exact = rc == BF_OK;
     if (rc == BF_OK)
