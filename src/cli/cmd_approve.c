@@ -123,7 +123,9 @@ int cmd_approve(int argc, char **argv)
     }
     rc = bf_runner_approve(r, a.run_id, reviewer);
     if (rc != BF_OK) {
-        status = cli_fail_code(rc, cli_exit_for(rc), "approve: %s", bf_runner_last_error(r));
+        /* Refused over what the warehouse holds (changed target, not the run's): blocked, 3. */
+        status = cli_fail_code(rc, rc == BF_E_CONFLICT ? EXIT_BLOCKED : cli_exit_for(rc),
+                               "approve: %s", bf_runner_last_error(r));
         json_decref(ui.events);
     } else if (cli_json) {
         cli_print_json(json_pack("{s:I, s:s, s:s, s:o}", "run", (json_int_t)a.run_id, "reviewer",
@@ -213,7 +215,8 @@ int cmd_cleanup(int argc, char **argv)
     rc = bf_runner_cleanup(&json, r, a.run_id);
     o = rc == BF_OK ? cli_embedded_json(json) : NULL;
     if (rc != BF_OK) {
-        status = cli_fail_code(rc, cli_exit_for(rc), "cleanup: %s", bf_runner_last_error(r));
+        status = cli_fail_code(rc, rc == BF_E_CONFLICT ? EXIT_BLOCKED : cli_exit_for(rc),
+                               "cleanup: %s", bf_runner_last_error(r));
     } else if (!json_is_object(o)) {
         json_decref(o);
         status = cli_fail(EXIT_FAILURE_, "cleanup: the library's answer is not a JSON object");

@@ -422,6 +422,28 @@ int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run_id)
     return rc;
 }
 
+int bf__sql_fenced(bf__sql *s, const char *table, int64_t run_id, int64_t *count)
+{
+    bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf__binds b;
+    int rc = fence_owner_column(s);
+
+    *count = 0;
+    if (rc == BF_E_NOT_FOUND) {
+        bf_clear_error();
+        return BF_OK; /* nothing was ever fenced here */
+    }
+    if (rc != BF_OK)
+        return rc;
+    fence_binds(&b, s, &target, run_id);
+    return bf__sql_query_int(s, count, s->fence_owner_known && s->owner
+                                           ? "SELECT count(*) FROM bf_fence WHERE target = :target "
+                                             "AND run = :run AND (owner IS NULL OR owner = :owner)"
+                                           : "SELECT count(*) FROM bf_fence WHERE target = :target "
+                                             "AND run = :run",
+                             &b);
+}
+
 int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run_id)
 {
     bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};

@@ -89,6 +89,11 @@ int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table,
     return rc == BF_OK ? bf__driver_foreign_run(d, table, run_id) : rc;
 }
 
+int bf__runner_fenced(bf_driver *d, const char *table, int64_t run_id, int64_t *count)
+{
+    return bf__driver_fenced(d, table, run_id, count);
+}
+
 const char *bf_runner_last_error(const bf_runner *r)
 {
     return r ? r->err.msg : "";

@@ -91,6 +91,8 @@ void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t s
  * (BF_E_CONFLICT) when another ledger's run of the same id fenced `table`.
  */
 int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id);
+/* The batches of `run_id` on `table` this warehouse holds fences of; -1: the driver keeps none. */
+int bf__runner_fenced(bf_driver *d, const char *table, int64_t run_id, int64_t *count);
 
 /*
  * What a host's callback `member` returned, after bf_clear_error() before the

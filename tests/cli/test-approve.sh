@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 35
+plan 40
 
 W="$work/W.db"
 L="$W.ledger"
@@ -42,6 +42,17 @@ if [ "$(mart)" = "$mart0" ]; then ok "nothing refreshed by a refused approval"; 
     not_ok "a refused approval refreshed the mart" "$(mart)"; fi
 run "$BACKFILL" approve 1 --reviewer raj --ledger "$L" --warehouse "$W"
 expect_rc 3 "approve refused for a name that is not the reviewer's"
+# Pointed at a warehouse the run never wrote (a copy from before it): refused, nothing refreshed there.
+cp "$W.before" "$work/other.db"
+other0=$(sqlite3 "$work/other.db" "SELECT group_concat(net_revenue) FROM mart_monthly_revenue")
+run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$work/other.db"
+expect_rc 3 "approve refused on a warehouse the run never wrote"
+expect_grep "$work/err" "published 22 batches into fct_orders, but this warehouse holds none of them" "the refusal says it is not the run's warehouse"
+[ "$(sqlite3 "$work/other.db" "SELECT group_concat(net_revenue) FROM mart_monthly_revenue")" = "$other0" ] &&
+    ok "nothing refreshed in the other warehouse" || not_ok "the other warehouse's mart changed"
+run "$BACKFILL" rollback 1 --ledger "$L" --warehouse "$work/other.db"
+expect_rc 3 "rollback refused there too"
+expect_grep "$work/err" "not the warehouse the run wrote" "with the same reason"
 
 run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
 expect_rc 0 "approve accepted for raj"
