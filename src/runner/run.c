@@ -1207,6 +1207,8 @@ static int past_running(int state)
            state == BF_RUN_APPROVED || state == BF_RUN_COMPLETED;
 }
 
+static void pause_reason(char *buf, size_t size, bf_run *run);
+
 static int run_level(struct run_ctx *c, bf_validation_state *run_before)
 {
     bf_runner *r = c->r;
@@ -1290,10 +1292,24 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
         (rc = bf_run_set_state(c->run, BF_RUN_AWAITING_APPROVAL, "run-level validation "
                                "passed")) == BF_E_STATE) {
         /* Another process validating the run at the same time got there first. */
+        int now;
+
         bf_run_refresh(c->run);
-        if (past_running(bf_run_current_state(c->run)) &&
-            bf_run_current_state(c->run) != BF_RUN_VALIDATING)
+        now = bf_run_current_state(c->run);
+        if (past_running(now) && now != BF_RUN_VALIDATING) {
             rc = BF_OK;
+        } else {
+            char why[600];
+
+            /* Paused (its checks failed there) or cancelled meanwhile: say so, as it said. */
+            pause_reason(why, sizeof why, c->run);
+            rc = bf__error(now == BF_RUN_PAUSED && strncmp(why, "validation failed", 17) == 0
+                               ? BF_E_VALIDATION
+                               : BF_E_STATE,
+                           "run %lld became %s while this process validated it%s%s",
+                           (long long)c->run_id, bf_run_state_name((bf_run_state)now),
+                           now == BF_RUN_PAUSED ? ": " : "", now == BF_RUN_PAUSED ? why : "");
+        }
     }
     bf_results_free(res);
     bf__free(ords);

@@ -395,6 +395,59 @@ static int no_fifty(void *ud, bf_check_result *result, bf_driver *d, const bf_pl
     return BF_OK;
 }
 
+/* A run-level check that passes here while "another process" pauses the run on its failure. */
+static int paused_elsewhere(void *ud, bf_check_result *result, bf_driver *d, const bf_plan *plan,
+                            const bf_batch *batch, void *state)
+{
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+
+    (void)ud;
+    (void)result;
+    (void)d;
+    (void)plan;
+    (void)state;
+    ck_assert_ptr_null(batch);
+    ck_assert_int_eq(bf_ledger_open(&l, ledger_path, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, 1), BF_OK);
+    ck_assert_int_eq(bf_run_pause(run, "validation failed: check total: moved too far"), BF_OK);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    return BF_OK;
+}
+
+/*
+ * Two processes validating one run: when the other paused it on a failed
+ * check meanwhile, this one says so with that reason (it failed with an
+ * empty message).
+ */
+START_TEST(a_run_paused_elsewhere_while_validating_says_why)
+{
+    memwh *w = memwh_new(30, 16);
+    struct seen s;
+    bf_plan *plan = key_plan(30, 10);
+    bf_validator *v;
+    bf_validator_vtable vt = BF_VALIDATOR_VTABLE_INIT;
+    bf_runner *r;
+    int64_t id;
+
+    vt.after = paused_elsewhere;
+    ck_assert_int_eq(bf_validator_new(&v, "t", key, 1, cols, 1), BF_OK);
+    ck_assert_int_eq(bf_validator_add_custom(v, "elsewhere", BF_CHECK_SEVERITY_ERROR, 1, &vt, NULL,
+                                             NULL), BF_OK);
+    memset(&s, 0, sizeof s);
+    r = make_runner(w, NULL, &s, 1, 0);
+    set_job(r, plan, v, 60);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
+    ck_assert_str_eq(bf_runner_last_error(r), "run 1 became paused while this process validated "
+                                              "it: validation failed: check total: moved too far");
+    bf_runner_free(r);
+    bf_validator_free(v);
+    bf_plan_free(plan);
+    memwh_free(w);
+}
+END_TEST
+
 START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable)
 {
     memwh *w = memwh_new(100, 16);
@@ -746,6 +799,7 @@ static Suite *suite(void)
     tcase_add_test(tc, every_batch_is_published_once_through_the_hosts_scheduler_and_driver);
     tcase_add_test(tc, a_lost_lease_never_publishes_and_a_failed_attempt_is_retried);
     tcase_add_test(tc, a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_resumable);
+    tcase_add_test(tc, a_run_paused_elsewhere_while_validating_says_why);
     tcase_add_test(tc, a_failed_key_range_split_in_two_is_done_as_two_batches);
     tcase_add_test(tc, slow_key_batches_are_re_cut_narrower_toward_the_target);
     tcase_add_test(tc, fast_key_batches_grow_toward_the_target_and_none_without_one);
