@@ -776,6 +776,145 @@ static int check_shadow(struct job *j)
 }
 
 /* The shadow table of staging_swap/parallel_version starts as a full copy of the target. */
+/*
+ * The statement that makes index `index` of the target on the shadow, into
+ * *out (NULL: an index this cannot copy: one on an expression).
+ */
+static int index_sql(struct job *j, char **out, const char *index, int unique, size_t n)
+{
+    bf_value v = {BF_VALUE_TEXT, 0, 0.0, index, strlen(index)};
+    bf__binds b;
+    bf__stmt st;
+    bf__sb sb;
+    char name[64];
+    int rc, cols = 0, copyable = 1;
+
+    *out = NULL;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "i", &v);
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    bf__snprintf(name, sizeof name, "%s__bf_i%zu", j->dest, n);
+    /* Names longer than the buffer are cut: the index is still the shadow's own. */
+    if ((rc = bf__sql_ident(j->s, &sb, name)) == BF_OK) {
+        bf__sb_append(&sb, " ON ");
+        rc = bf__sql_ident(j->s, &sb, j->dest);
+        bf__sb_append(&sb, " (");
+    }
+    if (rc == BF_OK &&
+        (rc = bf__stmt_prepare(&st, j->s, "SELECT cid, name, desc, coll FROM pragma_index_xinfo(:i) "
+                                          "WHERE key = 1 ORDER BY seqno", &b)) == BF_OK) {
+        while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            bf_value c[4];
+
+            for (int k = 0; k < 4 && rc == BF_SQL_ROW; k++)
+                if (bf__stmt_column(&st, k, &c[k]) != BF_OK)
+                    rc = bf_last_error_code();
+            if (rc != BF_SQL_ROW)
+                break;
+            rc = BF_OK;
+            if (c[0].i < 0 || c[1].type != BF_VALUE_TEXT) {
+                copyable = 0; /* an expression */
+                continue;
+            }
+            bf__sb_append(&sb, cols++ ? ", " : "");
+            {
+                char *col = bf__strndup(c[1].s, c[1].len), *coll = c[3].type == BF_VALUE_TEXT
+                                                                       ? bf__strndup(c[3].s, c[3].len)
+                                                                       : NULL;
+
+                rc = col ? bf__sql_ident(j->s, &sb, col) : bf__nomem();
+                if (rc == BF_OK && coll && strcmp(coll, "BINARY") != 0) {
+                    bf__sb_append(&sb, " COLLATE ");
+                    rc = bf__sql_ident(j->s, &sb, coll);
+                }
+                bf__free(col);
+                bf__free(coll);
+            }
+            if (rc != BF_OK)
+                break;
+            if (c[2].i)
+                bf__sb_append(&sb, " DESC");
+        }
+        bf__stmt_finalize(&st);
+        if (rc == BF_SQL_DONE)
+            rc = BF_OK;
+    }
+    bf__sb_appendc(&sb, ')');
+    if (rc != BF_OK || !copyable || !cols) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/*
+ * On SQLite, the target's indexes (those of CREATE INDEX and UNIQUE
+ * constraints, whole and on columns) on the shadow too: every batch finds
+ * its rows in the shadow by the plan's column, as in the target, instead
+ * of reading it whole; the cutover swaps in a table with the same indexes.
+ * Partial indexes and indexes on expressions are not copied.
+ */
+static int copy_indexes(struct job *j)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)};
+    char **names = NULL;
+    int *unique = NULL;
+    size_t n = 0, cap = 0;
+    bf__binds b;
+    bf__stmt st;
+    int rc;
+
+    bf__binds_init(&b);
+    bf__binds_value(&b, "t", &t);
+    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT name, \"unique\" FROM pragma_index_list(:t) "
+                                          "WHERE origin IN ('c', 'u') AND partial = 0 ORDER BY seq",
+                               &b)) != BF_OK)
+        return rc;
+    while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+        bf_value name, u;
+
+        if ((rc = bf__stmt_column(&st, 0, &name)) != BF_OK ||
+            (rc = bf__stmt_column(&st, 1, &u)) != BF_OK)
+            break;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **nn = bf__realloc(names, ncap * sizeof *nn);
+            int *nu = nn ? bf__realloc(unique, ncap * sizeof *nu) : NULL;
+
+            if (nn)
+                names = nn;
+            if (nu)
+                unique = nu;
+            if (!nn || !nu) {
+                rc = bf__nomem();
+                break;
+            }
+            cap = ncap;
+        }
+        if (!(names[n] = bf__strndup(name.s, name.len))) {
+            rc = bf__nomem();
+            break;
+        }
+        unique[n++] = (int)u.i;
+    }
+    bf__stmt_finalize(&st);
+    if (rc == BF_SQL_DONE)
+        rc = BF_OK;
+    for (size_t i = 0; i < n && rc == BF_OK; i++) {
+        char *sql = NULL;
+
+        if ((rc = index_sql(j, &sql, names[i], unique[i], i)) == BF_OK && sql)
+            rc = bf__sql_run(j->s, sql, NULL, NULL);
+        bf__free(sql);
+    }
+    for (size_t i = 0; i < n; i++)
+        bf__free(names[i]);
+    bf__free(names);
+    bf__free(unique);
+    return rc;
+}
+
 static int ensure_shadow(struct job *j)
 {
     bf__sb sb;
@@ -837,6 +976,8 @@ static int ensure_shadow(struct job *j)
     if (rc == BF_OK)
         rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
                  ARGS(j->dest, NULL, NULL, j->spec->table));
+    if (rc == BF_OK && j->s->vt.dialect && strcmp(j->s->vt.dialect, "sqlite") == 0)
+        rc = copy_indexes(j);
     return rc;
 }
 

@@ -345,7 +345,7 @@ for s in merge staging_swap parallel_version; do
     run "$BACKFILL" run "$work/p-$s.json" --warehouse "$W"
     if [ "$rc" != 0 ]; then not_ok "$s: exit $rc" "$(cat "$work/err")"; continue; fi
     case $s in
-    staging_swap) t=$(q "$W" "SELECT name FROM sqlite_master WHERE name LIKE 'fct_orders__bf_full_%'") ;;
+    staging_swap) t=$(q "$W" "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'fct_orders__bf_full_%'") ;;
     parallel_version) t=fct_orders_v2 ;;
     *) t=fct_orders ;;
     esac

@@ -604,6 +604,53 @@ START_TEST(merge_publishes_reruns_and_restores)
 }
 END_TEST
 
+/* The shadow of staging_swap has the target's indexes: batches search it, the cutover keeps them. */
+START_TEST(the_shadow_has_the_targets_indexes)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_STAGING_SWAP, 0);
+    bf_plan *plan = key_plan("id", 3);
+    bf_driver *d;
+    char *detail = NULL;
+
+    orders();
+    sql("CREATE INDEX t_val ON t (val DESC);"
+        "CREATE UNIQUE INDEX t_grp_id ON t (grp COLLATE NOCASE, id);"
+        "CREATE INDEX t_partial ON t (val) WHERE val > 10;"
+        "CREATE INDEX t_expr ON t (val * 2)");
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1), BF_OK);
+    ck_assert_msg(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1) == BF_OK,
+                  "%s", bf_last_error());
+    /* The plain and the unique index, with their order and collation; not the partial one or
+     * the one on an expression. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t__bf_full_1') "
+                               "WHERE origin = 'c'"), 2);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t__bf_full_1') "
+                               "WHERE origin = 'c' AND \"unique\" = 1"), 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 't__bf_full_1' "
+                               "AND sql LIKE '%\"val\" DESC%'"), 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 't__bf_full_1' "
+                               "AND sql LIKE '%\"grp\" COLLATE \"NOCASE\", \"id\")'"), 1);
+    /* A search by val is one on the shadow as on the target. */
+    detail = NULL;
+    {
+        sqlite3_stmt *st;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(raw, "EXPLAIN QUERY PLAN SELECT * FROM t__bf_full_1 "
+                                                 "WHERE val = 3", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        detail = strdup((const char *)sqlite3_column_text(st, 3));
+        sqlite3_finalize(st);
+    }
+    ck_assert_msg(strncmp(detail, "SEARCH", 6) == 0, "%s", detail);
+    free(detail);
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t') WHERE origin = 'c'"), 2);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(merge_with_delete_missing_publishes_reruns_and_restores)
 {
     orders();
@@ -3982,6 +4029,7 @@ static Suite *suite(void)
     tcase_add_test(tc, delta_reruns_keep_the_first_pre_image);
     tcase_add_loop_test(tc, delta_publish_never_scans_the_target, 0, 6);
     tcase_add_test(tc, double_quoted_names_are_never_strings);
+    tcase_add_test(tc, the_shadow_has_the_targets_indexes);
     tcase_add_test(tc, describe_sees_every_schema_change);
     tcase_add_test(tc, unknown_tables_and_columns_are_named);
     tcase_add_test(tc, generated_columns_are_read_like_select_star);
