@@ -105,6 +105,17 @@ static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
                  (long long)bf_run_id(c->s.run), bf_batch_ordinal(it->batch));
     if ((rc = bf__table_exists(yes, c->r->driver, snap)) != BF_OK || !*yes)
         return rc;
+    /* Its worker may be alive and about to tell the ledger: nothing is undone under it. */
+    if (bf_batch_list_state(c->bl, i) == BF_BATCH_RUNNING &&
+        bf_batch_list_lease_until(c->bl, i) > bf__runner_ledger_now(c->r))
+        return bf__error(BF_E_STATE, "batch %s (id %lld) of run %lld is running (%s holds its "
+                         "lease for %lld s more) and has published: wait for it to finish or its "
+                         "lease to run out, then roll back; nothing was rolled back",
+                         bf_batch_list_label(c->bl, i), (long long)bf_batch_list_id(c->bl, i),
+                         (long long)bf_run_id(c->s.run),
+                         bf_batch_list_worker(c->bl, i) ? bf_batch_list_worker(c->bl, i) : "a worker",
+                         (long long)((bf_batch_list_lease_until(c->bl, i) -
+                                      bf__runner_ledger_now(c->r)) / 1000000 + 1));
     rc = bf_run_before_state(&json, c->s.run, bf_batch_list_id(c->bl, i));
     if (rc == BF_OK)
         rc = bf__runner_before_sum(it->unheard, json);

@@ -380,14 +380,6 @@ int bf__runner_before_sum(char out[64], const char *json)
 }
 
 /*
- * What the batch's rows were before its first publish, kept across attempts:
- * the first attempt captures the before-state by key (segment fingerprints
- * over every column, which `backfill diff RUN` reads) and records it; a later
- * attempt, which may follow a publish that never completed, reads it back, so
- * fingerprint_before is always the state before the run touched the batch.
- * Without a key, or on a driver without segment fingerprints, a scan now.
- */
-/*
  * The batch's recorded before-state with the checks' values from before
  * its first publish added under "checks" (bf_diff_before_from_json reads
  * past it), so a later attempt compares with them: after a crash between
@@ -446,6 +438,14 @@ static int recorded_checks(bf_validation_state **out, struct slot *s)
     return rc;
 }
 
+/*
+ * What the batch's rows were before its first publish, kept across attempts:
+ * the first attempt captures the before-state by key (segment fingerprints
+ * over every column, which `backfill diff RUN` reads) and records it; a later
+ * attempt, which may follow a publish that never completed, reads it back, so
+ * fingerprint_before is always the state before the run touched the batch.
+ * Without a key, or on a driver without segment fingerprints, a scan now.
+ */
 static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, char fp[64],
                         bf_diff_before *captured, const bf_validation_state *vstate,
                         bf_diff_before **out)
