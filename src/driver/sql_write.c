@@ -782,69 +782,55 @@ static int check_shadow(struct job *j)
  */
 static int index_sql(struct job *j, char **out, const char *index, int unique, size_t n)
 {
+    static const char *const names[] = {"cid", "name", "desc", "coll"};
     bf_value v = {BF_VALUE_TEXT, 0, 0.0, index, strlen(index)};
+    bf_rows *cols = NULL;
     bf__binds b;
-    bf__stmt st;
     bf__sb sb;
     char name[64];
-    int rc, cols = 0, copyable = 1;
+    int rc;
 
     *out = NULL;
     bf__binds_init(&b);
     bf__binds_value(&b, "i", &v);
+    if ((rc = bf__rows_new(&cols, names, 4)) == BF_OK)
+        rc = bf__sql_query_rows(j->s, cols, "SELECT cid, name, desc, coll FROM "
+                                "pragma_index_xinfo(:i) WHERE key = 1 ORDER BY seqno", &b);
     bf__sb_init(&sb);
     bf__sb_append(&sb, unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
-    bf__snprintf(name, sizeof name, "%s__bf_i%zu", j->dest, n);
     /* Names longer than the buffer are cut: the index is still the shadow's own. */
-    if ((rc = bf__sql_ident(j->s, &sb, name)) == BF_OK) {
+    bf__snprintf(name, sizeof name, "%s__bf_i%zu", j->dest, n);
+    if (rc == BF_OK && (rc = bf__sql_ident(j->s, &sb, name)) == BF_OK) {
         bf__sb_append(&sb, " ON ");
         rc = bf__sql_ident(j->s, &sb, j->dest);
         bf__sb_append(&sb, " (");
     }
-    if (rc == BF_OK &&
-        (rc = bf__stmt_prepare(&st, j->s, "SELECT cid, name, desc, coll FROM pragma_index_xinfo(:i) "
-                                          "WHERE key = 1 ORDER BY seqno", &b)) == BF_OK) {
-        while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
-            bf_value c[4];
+    for (size_t r = 0; rc == BF_OK && cols && r < bf_rows_count(cols); r++) {
+        bf_value c[4];
 
-            for (int k = 0; k < 4 && rc == BF_SQL_ROW; k++)
-                if (bf__stmt_column(&st, k, &c[k]) != BF_OK)
-                    rc = bf_last_error_code();
-            if (rc != BF_SQL_ROW)
-                break;
-            rc = BF_OK;
-            if (c[0].i < 0 || c[1].type != BF_VALUE_TEXT) {
-                copyable = 0; /* an expression */
-                continue;
-            }
-            bf__sb_append(&sb, cols++ ? ", " : "");
-            {
-                char *col = bf__strndup(c[1].s, c[1].len), *coll = c[3].type == BF_VALUE_TEXT
-                                                                       ? bf__strndup(c[3].s, c[3].len)
-                                                                       : NULL;
-
-                rc = col ? bf__sql_ident(j->s, &sb, col) : bf__nomem();
-                if (rc == BF_OK && coll && strcmp(coll, "BINARY") != 0) {
-                    bf__sb_append(&sb, " COLLATE ");
-                    rc = bf__sql_ident(j->s, &sb, coll);
-                }
-                bf__free(col);
-                bf__free(coll);
-            }
-            if (rc != BF_OK)
-                break;
-            if (c[2].i)
-                bf__sb_append(&sb, " DESC");
+        for (size_t k = 0; k < 4; k++)
+            bf_rows_value(&c[k], cols, r, k);
+        if (c[0].i < 0 || c[1].type != BF_VALUE_TEXT) {
+            bf_rows_free(cols); /* an expression */
+            cols = NULL;
+            break;
         }
-        bf__stmt_finalize(&st);
-        if (rc == BF_SQL_DONE)
-            rc = BF_OK;
+        bf__sb_append(&sb, r ? ", " : "");
+        rc = bf__sql_ident(j->s, &sb, c[1].s);
+        if (rc == BF_OK && c[3].type == BF_VALUE_TEXT && strcmp(c[3].s, "BINARY") != 0) {
+            bf__sb_append(&sb, " COLLATE ");
+            rc = bf__sql_ident(j->s, &sb, c[3].s);
+        }
+        if (c[2].i)
+            bf__sb_append(&sb, " DESC");
     }
     bf__sb_appendc(&sb, ')');
-    if (rc != BF_OK || !copyable || !cols) {
+    if (rc != BF_OK || !cols || !bf_rows_count(cols)) {
+        bf_rows_free(cols);
         bf__sb_dispose(&sb);
         return rc;
     }
+    bf_rows_free(cols);
     return bf__sql_text(&sb, out);
 }
 
@@ -857,61 +843,29 @@ static int index_sql(struct job *j, char **out, const char *index, int unique, s
  */
 static int copy_indexes(struct job *j)
 {
+    static const char *const names[] = {"name", "unique"};
     bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)};
-    char **names = NULL;
-    int *unique = NULL;
-    size_t n = 0, cap = 0;
+    bf_rows *list = NULL;
     bf__binds b;
-    bf__stmt st;
     int rc;
 
+    /* Read whole first: a CREATE INDEX waits for no statement still reading the schema. */
     bf__binds_init(&b);
     bf__binds_value(&b, "t", &t);
-    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT name, \"unique\" FROM pragma_index_list(:t) "
-                                          "WHERE origin IN ('c', 'u') AND partial = 0 ORDER BY seq",
-                               &b)) != BF_OK)
-        return rc;
-    while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
-        bf_value name, u;
-
-        if ((rc = bf__stmt_column(&st, 0, &name)) != BF_OK ||
-            (rc = bf__stmt_column(&st, 1, &u)) != BF_OK)
-            break;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **nn = bf__realloc(names, ncap * sizeof *nn);
-            int *nu = nn ? bf__realloc(unique, ncap * sizeof *nu) : NULL;
-
-            if (nn)
-                names = nn;
-            if (nu)
-                unique = nu;
-            if (!nn || !nu) {
-                rc = bf__nomem();
-                break;
-            }
-            cap = ncap;
-        }
-        if (!(names[n] = bf__strndup(name.s, name.len))) {
-            rc = bf__nomem();
-            break;
-        }
-        unique[n++] = (int)u.i;
-    }
-    bf__stmt_finalize(&st);
-    if (rc == BF_SQL_DONE)
-        rc = BF_OK;
-    for (size_t i = 0; i < n && rc == BF_OK; i++) {
+    if ((rc = bf__rows_new(&list, names, 2)) == BF_OK)
+        rc = bf__sql_query_rows(j->s, list, "SELECT name, \"unique\" FROM pragma_index_list(:t) "
+                                "WHERE origin IN ('c', 'u') AND partial = 0 ORDER BY seq", &b);
+    for (size_t i = 0; rc == BF_OK && i < bf_rows_count(list); i++) {
+        bf_value name, unique;
         char *sql = NULL;
 
-        if ((rc = index_sql(j, &sql, names[i], unique[i], i)) == BF_OK && sql)
+        bf_rows_value(&name, list, i, 0);
+        bf_rows_value(&unique, list, i, 1);
+        if ((rc = index_sql(j, &sql, name.s, (int)unique.i, i)) == BF_OK && sql)
             rc = bf__sql_run(j->s, sql, NULL, NULL);
         bf__free(sql);
     }
-    for (size_t i = 0; i < n; i++)
-        bf__free(names[i]);
-    bf__free(names);
-    bf__free(unique);
+    bf_rows_free(list);
     return rc;
 }
 
