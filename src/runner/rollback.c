@@ -29,7 +29,7 @@ struct item {
     const char *label;
     const bf_batch *batch;
     const char *before;  /* recorded fingerprint_before, or NULL: skipped by idempotency */
-    const char *after;   /* recorded fingerprint_after (NULL: a publish the ledger never heard of) */
+    const char *after;   /* recorded fingerprint_after (NULL: a publish the ledger missed) */
     char unheard[64];    /* such a publish: the before-state's fingerprint, `before` points here */
     int restored;
     char now[64];
@@ -93,7 +93,9 @@ static int read_cutover(struct rb *c)
 static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
 {
     const bf_write_spec *spec = &c->s.job.spec;
+    const char *worker = bf_batch_list_worker(c->bl, i);
     char snap[600], *json = NULL;
+    int64_t left;
     int rc;
 
     *yes = 0;
@@ -101,21 +103,19 @@ static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
         return BF_OK;
     if ((rc = bf__settle_batch(&c->s, c->bl, i, &it->batch)) != BF_OK)
         return rc;
-    bf__snprintf(snap, sizeof snap, "%s__bf_snap_%lld_%zu", spec->table,
-                 (long long)bf_run_id(c->s.run), bf_batch_ordinal(it->batch));
+    bf__runner_snapshot_name(snap, sizeof snap, spec->table, bf_run_id(c->s.run),
+                             bf_batch_ordinal(it->batch), 0);
     if ((rc = bf__table_exists(yes, c->r->driver, snap)) != BF_OK || !*yes)
         return rc;
     /* Its worker may be alive and about to tell the ledger: nothing is undone under it. */
     if (bf_batch_list_state(c->bl, i) == BF_BATCH_RUNNING &&
-        bf_batch_list_lease_until(c->bl, i) > bf__runner_ledger_now(c->r))
+        (left = bf_batch_list_lease_until(c->bl, i) - bf__runner_ledger_now(c->r)) > 0)
         return bf__error(BF_E_STATE, "batch %s (id %lld) of run %lld is running (%s holds its "
                          "lease for %lld s more) and has published: wait for it to finish or its "
                          "lease to run out, then roll back; nothing was rolled back",
                          bf_batch_list_label(c->bl, i), (long long)bf_batch_list_id(c->bl, i),
                          (long long)bf_run_id(c->s.run),
-                         bf_batch_list_worker(c->bl, i) ? bf_batch_list_worker(c->bl, i) : "a worker",
-                         (long long)((bf_batch_list_lease_until(c->bl, i) -
-                                      bf__runner_ledger_now(c->r)) / 1000000 + 1));
+                         worker ? worker : "a worker", (long long)(left / 1000000 + 1));
     rc = bf_run_before_state(&json, c->s.run, bf_batch_list_id(c->bl, i));
     if (rc == BF_OK)
         rc = bf__runner_before_sum(it->unheard, json);

@@ -482,7 +482,7 @@ static int batch_before(struct slot *s, const bf_plan *plan, const bf_batch *b, 
     if (rc == BF_OK)
         rc = bf_diff_before_to_json(&json, before);
     if (rc == BF_OK) {
-        /* The sum bf__runner_before_sum() would read back from that JSON, from the segments themselves. */
+        /* The sum bf__runner_before_sum() would read back from that JSON, from the segments. */
         bf_fingerprint sum = {0, 0, 0};
 
         for (size_t i = 0; i < before->seg_count; i++)
@@ -540,10 +540,10 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
             metrics++;
     if (!metrics || !before || !spec->snapshot || !*results_json)
         return BF_OK;
-    bf__snprintf(snap, sizeof snap, "%s__bf_snap_%lld_%zu", spec->table,
-                 (long long)s->ctx->run_id, bf_batch_ordinal(b));
-    bf__snprintf(keys, sizeof keys, "%s__bf_snapkeys_%lld_%zu", spec->table,
-                 (long long)s->ctx->run_id, bf_batch_ordinal(b));
+    bf__runner_snapshot_name(snap, sizeof snap, spec->table, s->ctx->run_id,
+                             bf_batch_ordinal(b), 0);
+    bf__runner_snapshot_name(keys, sizeof keys, spec->table, s->ctx->run_id,
+                             bf_batch_ordinal(b), 1);
     if ((rc = bf__table_exists(&exists, s->driver, snap)) != BF_OK || !exists)
         return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
     o.before_table = snap;
