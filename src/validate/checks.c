@@ -1264,6 +1264,8 @@ void bf_validation_state_free(bf_validation_state *st)
 
 /* ---- the before-state as text, to survive the process ---- */
 
+#define STATE_FORMAT "backfill-validation-before/1"
+
 /* A real as JSON: a number, or the text of an infinity or NaN (JSON has none). */
 static json_t *real_json(double d)
 {
@@ -1293,7 +1295,7 @@ int bf__validation_state_to_json(char **out, const bf_validation_state *st)
 
     *out = NULL;
     if (rc == BF_OK) {
-        json_object_set_new(o, "format", json_string("backfill-validation-before/1"));
+        json_object_set_new(o, "format", json_string(STATE_FORMAT));
         json_object_set(o, "checks", arr);
     }
     for (size_t i = 0; rc == BF_OK && i < st->count; i++) {
@@ -1344,15 +1346,13 @@ int bf__validation_state_from_json(bf_validation_state **out, const bf_validator
                                    const char *text)
 {
     json_t *o = bf__json_loads(text, 0, NULL), *arr = json_object_get(o, "checks");
+    const char *format = json_string_value(json_object_get(o, "format"));
     bf_validation_state *st = NULL;
     int rc = BF_OK;
 
     *out = NULL;
-    if (!o || !json_is_array(arr) ||
-        strcmp(json_string_value(json_object_get(o, "format")) ? json_string_value(
-                   json_object_get(o, "format")) : "", "backfill-validation-before/1") != 0)
-        rc = bf__error(BF_E_PARSE, "validation before-state: not a backfill-validation-before/1 "
-                       "document");
+    if (!o || !json_is_array(arr) || !format || strcmp(format, STATE_FORMAT) != 0)
+        rc = bf__error(BF_E_PARSE, "validation before-state: not a " STATE_FORMAT " document");
     else if (json_array_size(arr) != v->count)
         rc = bf__error(BF_E_CONFLICT, "validation before-state: %zu checks, the validator has "
                        "%zu", json_array_size(arr), v->count);
