@@ -31,14 +31,15 @@ typedef struct bf_diff_options {
     /* since version 1 */
     int64_t segments;         /* capture: number of key-hash segments; 0: one per 32 rows */
     const char *before_table; /* compute: a table holding the scope's before rows (the batch's
-                                 snapshot table, or a copy); NULL: none (fails if rows differ) */
+                                 snapshot: bf_driver_snapshot_views(), or a copy); NULL: none
+                                 (fails if rows differ) */
     const char *const *tolerance_columns; /* numeric columns compared with a tolerance */
     const double *tolerances;             /* |after - before| <= tolerance counts as equal */
     size_t tolerance_count;
-    const char *before_keys_table; /* merge: the keys the batch touched
-                                      (<table>__bf_snapkeys_<run>_<batch>, key columns as
-                                      `key`); before_table then holds only those keys' before
-                                      rows, and rows of other keys count as untouched */
+    const char *before_keys_table; /* merge or delta: the keys the batch touched
+                                      (bf_driver_snapshot_views(), key columns as `key`);
+                                      before_table then holds only those keys' before rows,
+                                      and rows of other keys count as untouched */
 } bf_diff_options;
 
 #define BF_DIFF_OPTIONS_VERSION 1u

@@ -220,6 +220,20 @@ BF_API int bf_driver_restore(bf_driver *driver, const bf_write_spec *spec, const
 BF_API int bf_driver_drop_snapshot(bf_driver *driver, const bf_write_spec *spec,
                                    const bf_plan *plan, const bf_batch *batch, int64_t run);
 
+/*
+ * The batch's snapshot as tables bf_diff can read (bf_diff_options
+ * before_table and before_keys_table): a run keeps every batch's snapshot
+ * in the same tables (docs/driver.md, "Snapshots"), and this makes
+ * temporary views of the driver's connection that show one batch's rows
+ * (*rows) and, for a snapshot that kept only the keys it touched (a
+ * delta's or a merge's), those keys (*keys; else NULL). The names stay
+ * valid until the next call on this driver, which replaces the views.
+ * BF_E_NOT_FOUND when the batch has no snapshot; BF_E_UNSUPPORTED for a
+ * driver not built on libbackfill's SQL layer (a host's own vtable).
+ */
+BF_API int bf_driver_snapshot_views(bf_driver *driver, const char *table, const bf_batch *batch,
+                                    int64_t run, const char **rows, const char **keys);
+
 /* Drop the batch's staging table (no error when there is none). */
 BF_API int bf_driver_drop_staging(bf_driver *driver, const bf_write_spec *spec,
                                   const bf_plan *plan, const bf_batch *batch, int64_t run);

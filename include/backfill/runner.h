@@ -250,7 +250,7 @@ BF_API int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *l
  * replace. A view maps every ledger batch of a run to the batch the runner
  * did it as: the plan's own batch at its ordinal when the bounds agree, else
  * one of the batches appended after the plan's (one per cut batch, in batch
- * id order), whose ordinal names its staging and snapshot tables. Hosts that
+ * id order), whose ordinal names its staging and its snapshot rows. Hosts that
  * validate, diff or roll back a recorded run outside the runner (backfill
  * validate RUN, backfill diff RUN) address its batches through it.
  */

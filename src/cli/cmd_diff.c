@@ -129,15 +129,6 @@ static void print_text(const bf_diff *diff, const char *table, const char *again
 
 /* ---- backfill diff RUN ---- */
 
-static int table_exists(bf_driver *d, const char *table)
-{
-    bf_table_info *info = NULL;
-    int rc = bf_driver_describe(&info, d, table);
-
-    bf_table_info_free(info);
-    return rc == BF_OK;
-}
-
 /* Diff one batch against its recorded before-state; prints or appends to out. */
 static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf_plan *plan,
                       const bf_batch *b, int64_t run_id, int64_t batch_id, const char *label,
@@ -150,31 +141,31 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
     bf_diff_before *before = NULL;
     bf_diff *diff = NULL;
     size_t snap_size = strlen(table) + 64;
-    char *snap = malloc(snap_size), *keys = malloc(snap_size + 8), *text = NULL;
+    char *snap = malloc(snap_size), *text = NULL;
     int rc = BF_OK;
 
-    if (!key || !snap || !keys) {
+    if (!key || !snap) {
         free(key);
         free(snap);
-        free(keys);
         return cli_fail(EXIT_FAILURE_, "diff: out of memory");
     }
-    /* The driver's name for the batch's snapshot (src/driver/sql_write.c). */
-    snprintf(snap, snap_size, "%s__bf_snap_%lld_%zu", table, (long long)run_id,
-             bf_batch_ordinal(b));
-    for (size_t k = 0; k < kc; k++)
-        key[k] = bf_brief_key(brief, k);
-    if (table_exists(d, snap))
-        o.before_table = snap;
     /*
-     * A publish that wrote only what differed (a merge, or an overwrite by
+     * The run's snapshot tables (docs/driver.md) hold the batch's pre-image;
+     * a publish that wrote only what differed (a merge, or an overwrite by
      * key) kept the pre-images of the keys it touched, listed beside them:
      * the rows of other keys are as they were.
      */
-    snprintf(keys, snap_size + 8, "%s__bf_snapkeys_%lld_%zu", table, (long long)run_id,
-             bf_batch_ordinal(b));
-    if (o.before_table && table_exists(d, keys))
-        o.before_keys_table = keys;
+    snprintf(snap, snap_size, "%s__bf_snap_%lld", table, (long long)run_id);
+    for (size_t k = 0; k < kc; k++)
+        key[k] = bf_brief_key(brief, k);
+    rc = bf_driver_snapshot_views(d, table, b, run_id, &o.before_table, &o.before_keys_table);
+    if (rc != BF_OK && rc != BF_E_NOT_FOUND) {
+        int status = cli_fail_code(rc, cli_exit_for(rc), "diff: batch %s (%lld): %s", label,
+                                   (long long)batch_id, bf_last_error());
+        free(snap);
+        free(key);
+        return status;
+    }
     if ((rc = bf_diff_before_from_json(&before, state_json)) != BF_OK ||
         (rc = bf_diff_compute(&diff, d, table, key, kc, plan, b, before, &o)) != BF_OK ||
         (cli_json && (rc = bf_diff_to_json(&text, diff, samples)) != BF_OK)) {
@@ -183,7 +174,6 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
         bf_diff_free(diff);
         bf_diff_before_free(before);
         free(snap);
-        free(keys);
         free(key);
         return status;
     }
@@ -204,7 +194,6 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
     bf_diff_free(diff);
     bf_diff_before_free(before);
     free(snap);
-    free(keys);
     free(key);
     return EXIT_DONE;
 }

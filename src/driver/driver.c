@@ -64,6 +64,19 @@ int bf__driver_fenced(bf_driver *d, const char *table, int64_t run, int64_t *cou
     return s ? bf__sql_fenced(s, table, run, count) : BF_OK;
 }
 
+int bf__driver_snapshot_views(bf_driver *d, const char *table, int64_t run, size_t batch,
+                              int *has, const char **rows, const char **keys)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    *has = 0;
+    if (rows)
+        *rows = NULL;
+    if (keys)
+        *keys = NULL;
+    return s ? bf__sql_snapshot_views(s, table, run, batch, has, rows, keys) : BF_OK;
+}
+
 int bf__driver_forget_fences(bf_driver *d, const char *table, int64_t run)
 {
     bf__sql *s = bf__driver_sql(d);
@@ -343,6 +356,29 @@ int bf_driver_restore(bf_driver *d, const bf_write_spec *spec, const bf_plan *pl
                       const bf_batch *batch, int64_t run)
 {
     return run_batch_op(d, d ? d->vt.restore : NULL, "restore", spec, plan, batch, run);
+}
+
+int bf_driver_snapshot_views(bf_driver *d, const char *table, const bf_batch *batch, int64_t run,
+                             const char **rows, const char **keys)
+{
+    int has = 0, rc;
+
+    if (rows)
+        *rows = NULL;
+    if (keys)
+        *keys = NULL;
+    if (!d || !table || !batch || !rows || !keys)
+        return bf__error(BF_E_INVALID, "bf_driver_snapshot_views: %s is NULL",
+                         !d ? "driver" : !table ? "table" : !batch ? "batch" : !rows ? "rows"
+                                                                                      : "keys");
+    if (!bf__driver_sql(d))
+        return bf__error(BF_E_UNSUPPORTED, "bf_driver_snapshot_views: the driver keeps its "
+                         "snapshots its own way (a host's vtable), not in libbackfill's tables");
+    rc = bf__driver_snapshot_views(d, table, run, bf_batch_ordinal(batch), &has, rows, keys);
+    if (rc == BF_OK && !has)
+        rc = bf__error(BF_E_NOT_FOUND, "batch %s of %s (run %lld) has no snapshot",
+                       bf_batch_label(batch), table, (long long)run);
+    return rc;
 }
 
 int bf_driver_drop_snapshot(bf_driver *d, const bf_write_spec *spec, const bf_plan *plan,

@@ -87,6 +87,14 @@ int bf__driver_foreign_run(bf_driver *driver, const char *table, int64_t run);
 int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
 /* The batches of `run` on `table` fenced in this warehouse by this owner; -1: not known. */
 int bf__driver_fenced(bf_driver *driver, const char *table, int64_t run, int64_t *count);
+/*
+ * Whether a batch (its ordinal) of `run` on `table` has a snapshot, and
+ * views of its rows and keys for bf_diff (bf__sql_snapshot_views; rows and
+ * keys may be NULL). A host's own driver keeps its snapshots its own way:
+ * *has is 0.
+ */
+int bf__driver_snapshot_views(bf_driver *driver, const char *table, int64_t run, size_t batch,
+                              int *has, const char **rows, const char **keys);
 
 /*
  * What a caller measures of a batch as its publish leaves it (the runner:

@@ -172,7 +172,7 @@ int bf__sql_key_match(const bf__sql *s, bf__sb *sb, const char *a, const char *b
 }
 
 int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *key,
-                   size_t count, const char *table)
+                   size_t count, const char *table, const char *filter)
 {
     int rows = count > 1 && s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
 
@@ -184,6 +184,10 @@ int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *
         if (bf__sql_ident(s, sb, table) != BF_OK)
             return BF_E_INVALID;
         bf__sb_append(sb, " bf_k WHERE ");
+        if (filter) {
+            bf__sb_append(sb, filter);
+            bf__sb_append(sb, " AND ");
+        }
         if (bf__sql_key_match(s, sb, alias, "bf_k", key, count) != BF_OK)
             return BF_E_INVALID;
         bf__sb_appendc(sb, ')');
@@ -199,6 +203,10 @@ int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *
     bf__sb_append(sb, " FROM ");
     if (bf__sql_ident(s, sb, table) != BF_OK)
         return BF_E_INVALID;
+    if (filter) {
+        bf__sb_append(sb, " WHERE ");
+        bf__sb_append(sb, filter);
+    }
     bf__sb_appendc(sb, ')');
     return BF_OK;
 }
@@ -310,7 +318,7 @@ int bf__sql_build(const bf__sql *s, char **out, const bf__tpl *t, const char *tp
             a += 2;
             break;
         case 'N':
-            rc = bf__sql_key_in(s, &sb, args[a], t->key, t->key_count, args[a + 1]);
+            rc = bf__sql_key_in(s, &sb, args[a], t->key, t->key_count, args[a + 1], NULL);
             a += 2;
             break;
         case 'P':

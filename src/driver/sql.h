@@ -121,10 +121,12 @@ int bf__sql_key_match(const bf__sql *s, bf__sb *sb, const char *a, const char *b
  * a semi-join. Either IN is answered by looking each of the table's keys up
  * once; SQLite ran the correlated EXISTS by reading `table` whole per row
  * (quadratic when `table` has no index its comparison can use, as an untyped
- * staging table has not).
+ * staging table has not). `filter` (may be NULL): a condition on the
+ * table's own columns, unqualified, that picks the rows whose keys count
+ * (a run's snapshot keys hold every batch's: "bf__batch = 3").
  */
 int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *const *key,
-                   size_t count, const char *table);
+                   size_t count, const char *table, const char *filter);
 
 /*
  * Append the batch predicate on the plan's column, qualified with `alias`
@@ -261,6 +263,16 @@ int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run);
 int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run);
 /* How many batches of `run` on `table` this owner (or no one) fenced: 0 without bf_fence. */
 int bf__sql_fenced(bf__sql *s, const char *table, int64_t run, int64_t *count);
+/*
+ * Whether batch `batch` (its ordinal) of run `run` on `table` has a
+ * snapshot in the run's snapshot tables (*has). With `rows`, also the
+ * temporary views of the connection that show its rows as a table of their
+ * own (*rows), and for a keyed snapshot (a delta's or a merge's) the keys
+ * it touched (*keys, else NULL): what bf_diff reads as before_table and
+ * before_keys_table. The views are replaced by the next call.
+ */
+int bf__sql_snapshot_views(bf__sql *s, const char *table, int64_t run, size_t batch, int *has,
+                           const char **rows, const char **keys);
 int bf__sql_fingerprint(void *ud, bf_fingerprint *out, const char *table,
                         const char *const *columns, size_t column_count, const bf_plan *plan,
                         const bf_batch *batch);

@@ -21,10 +21,27 @@
 /* DELTA_ROWS's own columns (unless the destination has one so named): the row is added; it
  * changes column i (CHANGED followed by i). */
 #define ADDED "bf__added"
+/* Temporary views of a batch's snapshot rows and keys (bf__sql_snapshot_views). */
+#define SNAP_ROWS "bf__snapshot_rows"
+#define SNAP_KEYS "bf__snapshot_keys"
+/* The rows an append's undo deletes, by row id: a temporary table of the restore. */
+#define UNDO_ROWIDS "bf__undo_rowids"
 #define CHANGED "bf__changed_"
 
-/* Tables the library derives from the target's name. */
-enum derived { STAGE, SNAP, SNAPKEYS, SNAPFP, FULL, VERSION, BACKUP };
+/*
+ * Tables the library derives from the target's name. A run's snapshots
+ * share three tables, whatever its number of batches (SNAP_BATCH tells
+ * their rows apart): SNAP the pre-images (or an append's rows), SNAPKEYS
+ * the keys a delta or a merge touched, SNAPINFO one row per batch that has
+ * a snapshot (whether it is keyed, and the fingerprint of what its last
+ * publish wrote). Tables per batch grew the warehouse's schema by four
+ * objects a batch, and every change to it makes each other connection read
+ * the whole schema again: with thousands of batches, each batch took
+ * longer than the one before.
+ */
+enum derived { STAGE, SNAP, SNAPKEYS, SNAPINFO, FULL, VERSION, BACKUP };
+
+#define SNAP_BATCH "bf__batch"
 
 static char *derived_name(const bf_write_spec *spec, enum derived kind, int64_t run, size_t batch)
 {
@@ -32,11 +49,11 @@ static char *derived_name(const bf_write_spec *spec, enum derived kind, int64_t 
     case STAGE:
         return bf__asprintf("%s__bf_stage_%lld_%zu", spec->table, (long long)run, batch);
     case SNAP:
-        return bf__asprintf("%s__bf_snap_%lld_%zu", spec->table, (long long)run, batch);
+        return bf__asprintf("%s__bf_snap_%lld", spec->table, (long long)run);
     case SNAPKEYS:
-        return bf__asprintf("%s__bf_snapkeys_%lld_%zu", spec->table, (long long)run, batch);
-    case SNAPFP:
-        return bf__asprintf("%s__bf_snapfp_%lld_%zu", spec->table, (long long)run, batch);
+        return bf__asprintf("%s__bf_snapkeys_%lld", spec->table, (long long)run);
+    case SNAPINFO:
+        return bf__asprintf("%s__bf_snapinfo_%lld", spec->table, (long long)run);
     case FULL:
         return bf__asprintf("%s__bf_full_%lld", spec->table, (long long)run);
     case VERSION:
@@ -47,6 +64,12 @@ static char *derived_name(const bf_write_spec *spec, enum derived kind, int64_t 
         return bf__asprintf("%s__bf_backup_%lld", spec->table, (long long)run);
     }
     return NULL;
+}
+
+/* The per-batch snapshot tables of earlier builds: "snap", "snapkeys", "snapfp". */
+static char *legacy_name(const char *table, const char *kind, int64_t run, size_t batch)
+{
+    return bf__asprintf("%s__bf_%s_%lld_%zu", table, kind, (long long)run, batch);
 }
 
 /* Everything one batch write works with. */
@@ -61,7 +84,13 @@ struct job {
     const char **cols;   /* the names of those a write gives values: not the generated ones */
     size_t ncols;
     char *stage, *snap, *keys, *dest; /* dest: where rows go (target or its shadow) */
-    char *postfp;        /* the fingerprint of what the batch's last publish wrote */
+    char *sinfo;         /* the run's SNAPINFO */
+    char ordsql[24];     /* the batch's ordinal, as SQL */
+    char mine[48];       /* SQL: a snapshot table's row is this batch's */
+    int snap_read;       /* the four below are read (snap_state) */
+    int has_snap, keyed; /* the batch has a snapshot; with keys (of a delta or a merge) */
+    int tables;          /* the run's snapshot tables exist */
+    char *written;       /* the fingerprint of what its last publish wrote, or NULL */
     char *qdest;         /* dest, quoted: qualifies columns in correlated subqueries */
     bf__binds binds;
     int delta;           /* the staged rows are in DELTA, converted as dest stores them */
@@ -94,7 +123,8 @@ static void job_dispose(struct job *j)
     bf__free(j->stage);
     bf__free(j->snap);
     bf__free(j->keys);
-    bf__free(j->postfp);
+    bf__free(j->sinfo);
+    bf__free(j->written);
     bf__free(j->dest);
     bf__free(j->qdest);
     bf__free(j->kinds);
@@ -125,16 +155,23 @@ static int job_init(struct job *j, void *ud, const bf_write_spec *spec, const bf
     j->stage = derived_name(spec, STAGE, run, j->ord);
     j->snap = derived_name(spec, SNAP, run, j->ord);
     j->keys = derived_name(spec, SNAPKEYS, run, j->ord);
-    j->postfp = derived_name(spec, SNAPFP, run, j->ord);
+    j->sinfo = derived_name(spec, SNAPINFO, run, j->ord);
+    bf__snprintf(j->ordsql, sizeof j->ordsql, "%zu", j->ord);
+    bf__snprintf(j->mine, sizeof j->mine, SNAP_BATCH " = %zu", j->ord);
     j->dest = is_shadowed(spec) ? derived_name(spec, spec->strategy == BF_WRITE_STAGING_SWAP
                                                          ? FULL : VERSION, run, 0)
                                 : bf__strdup(spec->table);
-    if (!j->cols || !j->stage || !j->snap || !j->keys || !j->postfp || !j->dest)
+    if (!j->cols || !j->stage || !j->snap || !j->keys || !j->sinfo || !j->dest)
         return bf__nomem();
     /* The warehouse computes generated columns: every write leaves them out. */
-    for (size_t i = 0; i < j->info->count; i++)
+    for (size_t i = 0; i < j->info->count; i++) {
+        if (spec->snapshot && bf__sql_same_ident(j->info->columns[i].name, SNAP_BATCH))
+            return bf__error(BF_E_UNSUPPORTED, "%s has a column named %s, the name the run's "
+                             "snapshot tables give the batch of each row: rename the column",
+                             spec->table, SNAP_BATCH);
         if (!j->info->columns[i].generated)
             j->cols[j->ncols++] = j->info->columns[i].name;
+    }
     return bf__sql_quoted(j->s, &j->qdest, j->dest);
 }
 
@@ -223,33 +260,47 @@ int bf__sql_stage(void *ud, int64_t *out, const bf_write_spec *spec, const bf_pl
     return rc;
 }
 
-/* Drop the batch's staging table, or its snapshot tables. */
-static int drop_batch_tables(void *ud, const bf_write_spec *spec, const bf_plan *plan,
-                             const bf_batch *batch, int64_t run_id, int snapshot)
+static int snap_forget(struct job *j);
+
+int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
+                         const bf_batch *batch, int64_t run_id)
 {
     struct job j;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     if (rc == BF_OK)
-        rc = drop_table(&j, snapshot ? j.snap : j.stage);
-    if (rc == BF_OK && snapshot)
-        rc = drop_table(&j, j.keys);
-    if (rc == BF_OK && snapshot)
-        rc = drop_table(&j, j.postfp);
+        rc = drop_table(&j, j.stage);
     job_dispose(&j);
     return rc;
 }
 
-int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
-                         const bf_batch *batch, int64_t run_id)
-{
-    return drop_batch_tables(ud, spec, plan, batch, run_id, 0);
-}
-
+/*
+ * Drop the batch's snapshot: its rows of the run's snapshot tables (the
+ * tables too when it was their last batch), and the tables of an earlier
+ * build that kept a batch's snapshot in tables of its own.
+ */
 int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                           const bf_batch *batch, int64_t run_id)
 {
-    return drop_batch_tables(ud, spec, plan, batch, run_id, 1);
+    static const char *const legacy[] = {"snap", "snapkeys", "snapfp"};
+    struct job j;
+    int rc = job_init(&j, ud, spec, plan, batch, run_id);
+
+    if (rc == BF_OK && (rc = bf__sql_begin(j.s)) == BF_OK) {
+        rc = snap_forget(&j);
+        for (size_t k = 0; rc == BF_OK && k < BF_ARRAY_LEN(legacy); k++) {
+            char *name = legacy_name(spec->table, legacy[k], run_id, j.ord);
+
+            rc = name ? drop_table(&j, name) : bf__nomem();
+            bf__free(name);
+        }
+        if (rc == BF_OK)
+            rc = bf__sql_commit(j.s);
+        if (rc != BF_OK)
+            bf__sql_rollback(j.s);
+    }
+    job_dispose(&j);
+    return rc;
 }
 
 /* ---- fencing ---- */
@@ -504,6 +555,162 @@ static int key_in(struct job *j, char **out, const char *table)
     return build(j, out, "%N", ARGS(j->qdest, table));
 }
 
+/* The same for the keys the batch's snapshot lists (in the run's SNAPKEYS). */
+static int keys_touched(struct job *j, char **out)
+{
+    bf__sb sb;
+
+    bf__sb_init(&sb);
+    if (bf__sql_key_in(j->s, &sb, j->qdest, j->spec->key, j->spec->key_count, j->keys,
+                       j->mine) != BF_OK) {
+        bf__sb_dispose(&sb);
+        return BF_E_INVALID;
+    }
+    return bf__sql_text(&sb, out);
+}
+
+/* ---- the run's snapshot tables ---- */
+
+static int key_collated(struct job *j, char **out, int *binary, int *indexed);
+
+/*
+ * Whether the batch has a snapshot, with keys, and the fingerprint of what
+ * its last publish wrote: its row of SNAPINFO, read once per job, inside
+ * the caller's transaction.
+ */
+static int snap_state(struct job *j)
+{
+    bf__stmt st;
+    bf_value v;
+    char *sql = NULL;
+    int rc;
+
+    if (j->snap_read)
+        return BF_OK;
+    if ((rc = bf__sql_exists(j->s, &j->tables, j->sinfo)) != BF_OK || !j->tables) {
+        j->snap_read = rc == BF_OK;
+        return rc;
+    }
+    if ((rc = build(j, &sql, "SELECT keyed, fingerprint FROM %T WHERE %S",
+                    ARGS(j->sinfo, j->mine))) != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_prepare(&st, j->s, sql, NULL)) == BF_OK) {
+        if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+            j->has_snap = 1;
+            if ((rc = bf__stmt_column(&st, 0, &v)) == BF_OK)
+                j->keyed = v.type == BF_VALUE_INT && v.i != 0;
+            if (rc == BF_OK && (rc = bf__stmt_column(&st, 1, &v)) == BF_OK &&
+                v.type == BF_VALUE_TEXT && !(j->written = bf__strndup(v.s, v.len)))
+                rc = bf__nomem();
+        } else if (rc == BF_SQL_DONE) {
+            rc = BF_OK;
+        }
+        bf__stmt_finalize(&st);
+    }
+    bf__free(sql);
+    if (rc == BF_OK)
+        j->snap_read = 1;
+    return rc;
+}
+
+/*
+ * Make the run's snapshot tables, once a run, inside the publish's
+ * transaction. SNAP has the written columns untyped, so a pre-image keeps
+ * its values as they are; append's has the destination's types, so that
+ * the rows it adds are kept converted as the target converts them. SNAPKEYS
+ * has the key untyped for a merge (its keys come staged) and with the
+ * destination's types for a delta (its keys come from the destination),
+ * indexed by batch and key (on SQLite under the key's collations), so that
+ * matching the destination's rows against a batch's keys is an index
+ * search. Each has an index that leads with the batch.
+ */
+static int snap_tables(struct job *j)
+{
+    int sqlite = j->s->vt.dialect && strcmp(j->s->vt.dialect, "sqlite") == 0;
+    char *collated = NULL, *index = NULL;
+    int rc;
+
+    if (j->tables)
+        return BF_OK;
+    if (j->spec->strategy == BF_WRITE_APPEND)
+        rc = run(j, NULL, "CREATE TABLE %T AS SELECT 0 AS " SNAP_BATCH ", %C FROM %T WHERE 1 = 0",
+                 ARGS(j->snap, NULL, j->dest));
+    else
+        rc = run(j, NULL, "CREATE TABLE %T (" SNAP_BATCH " INTEGER NOT NULL, %C)",
+                 ARGS(j->snap, NULL));
+    if (rc == BF_OK)
+        rc = (index = bf__asprintf("%s_b", j->snap)) != NULL
+                 ? run(j, NULL, "CREATE INDEX %T ON %T (" SNAP_BATCH ")", ARGS(index, j->snap))
+                 : bf__nomem();
+    bf__free(index);
+    index = NULL;
+    if (rc == BF_OK && j->spec->key_count) {
+        if (j->spec->strategy == BF_WRITE_MERGE || !sqlite)
+            rc = run(j, NULL, "CREATE TABLE %T (" SNAP_BATCH " INTEGER NOT NULL, %K)",
+                     ARGS(j->keys, NULL));
+        else
+            rc = run(j, NULL, "CREATE TABLE %T AS SELECT 0 AS " SNAP_BATCH ", %K FROM %T WHERE 0",
+                     ARGS(j->keys, NULL, j->dest));
+        if (rc == BF_OK)
+            rc = sqlite ? key_collated(j, &collated, NULL, NULL) : build(j, &collated, "%K",
+                                                                         ARGS(NULL));
+        if (rc == BF_OK)
+            rc = (index = bf__asprintf("%s_k", j->keys)) != NULL
+                     ? run(j, NULL, "CREATE INDEX %T ON %T (" SNAP_BATCH ", %S)",
+                           ARGS(index, j->keys, collated))
+                     : bf__nomem();
+    }
+    if (rc == BF_OK)
+        rc = run(j, NULL, "CREATE TABLE %T (" SNAP_BATCH " INTEGER PRIMARY KEY, keyed INTEGER "
+                 "NOT NULL, fingerprint TEXT)", ARGS(j->sinfo));
+    bf__free(collated);
+    bf__free(index);
+    if (rc == BF_OK)
+        j->tables = 1;
+    return rc;
+}
+
+/* Start the batch's snapshot (keyed: a delta's or a merge's, which lists the keys it touched). */
+static int snap_begin(struct job *j, int keyed)
+{
+    int rc = snap_tables(j);
+
+    if (rc == BF_OK)
+        rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", keyed) VALUES (%S, %S)",
+                 ARGS(j->sinfo, j->ordsql, keyed ? "1" : "0"));
+    if (rc == BF_OK) {
+        j->has_snap = 1;
+        j->keyed = keyed;
+    }
+    return rc;
+}
+
+/* Remove the batch's snapshot; the run's tables go with their last batch. In a transaction. */
+static int snap_forget(struct job *j)
+{
+    int64_t left = 0;
+    int keys = 0, rc;
+
+    if ((rc = snap_state(j)) != BF_OK || !j->tables)
+        return rc;
+    if ((rc = run(j, NULL, "DELETE FROM %T WHERE %S", ARGS(j->snap, j->mine))) == BF_OK &&
+        (rc = bf__sql_exists(j->s, &keys, j->keys)) == BF_OK && keys)
+        rc = run(j, NULL, "DELETE FROM %T WHERE %S", ARGS(j->keys, j->mine));
+    if (rc == BF_OK)
+        rc = run(j, NULL, "DELETE FROM %T WHERE %S", ARGS(j->sinfo, j->mine));
+    if (rc == BF_OK)
+        rc = query_int(j, &left, "SELECT count(*) FROM %T", ARGS(j->sinfo));
+    if (rc == BF_OK && !left && (rc = drop_table(j, j->snap)) == BF_OK &&
+        (rc = drop_table(j, j->keys)) == BF_OK && (rc = drop_table(j, j->sinfo)) == BF_OK)
+        j->tables = 0;
+    if (rc == BF_OK) {
+        j->has_snap = j->keyed = 0;
+        bf__free(j->written);
+        j->written = NULL;
+    }
+    return rc;
+}
+
 /*
  * "(a.c = b.c OR (a.c IS NULL AND b.c IS NULL)) AND ..." over the written
  * columns: two rows hold the same values, in portable SQL. `a` and `b` are
@@ -563,7 +770,7 @@ static int written_fp(struct job *j, bf_fingerprint *out)
     int merge = j->spec->strategy == BF_WRITE_MERGE, rc = BF_OK;
 
     if (merge)
-        rc = key_in(j, &where, j->keys);
+        rc = keys_touched(j, &where);
     if (rc == BF_OK)
         rc = bf__sql_fingerprint_where(j->s, out, j->dest, NULL, 0, merge ? NULL : j->plan,
                                        merge ? NULL : j->batch, where);
@@ -616,46 +823,27 @@ static int record_written(struct job *j)
     bf_fingerprint_format(text, sizeof text, &fp);
     v.len = strlen(text);
     bf__binds_value(&j->binds, "bf_fp", &v);
-    if ((rc = run(j, NULL, "CREATE TABLE IF NOT EXISTS %T (bf_fingerprint TEXT)",
-                  ARGS(j->postfp))) == BF_OK &&
-        (rc = run(j, NULL, "DELETE FROM %T", ARGS(j->postfp))) == BF_OK)
-        rc = run(j, NULL, "INSERT INTO %T (bf_fingerprint) VALUES (:bf_fp)", ARGS(j->postfp));
-    return rc;
+    /* snapshot() made the batch's row of SNAPINFO, or found it, in this transaction. */
+    return run(j, NULL, "UPDATE %T SET fingerprint = :bf_fp WHERE %S", ARGS(j->sinfo, j->mine));
 }
 
 /*
  * Before putting a pre-image back: the rows the batch owns must be exactly
  * what its last publish left, or the restore would overwrite another
- * writer's changes. (A snapshot without the record, from an earlier
- * release, restores as it did then.)
+ * writer's changes. (Every publish that takes a snapshot records it in the
+ * same transaction; append's, which records none, is checked by value.)
  */
 static int check_written(struct job *j)
 {
-    char text[BF_FINGERPRINT_TEXT_SIZE] = "";
     bf_fingerprint then, now;
-    bf__stmt st;
-    bf_value v;
-    char *sql;
-    int exists, rc;
+    int rc;
 
-    if ((rc = bf__sql_exists(j->s, &exists, j->postfp)) != BF_OK || !exists)
+    if ((rc = snap_state(j)) != BF_OK || !j->written)
         return rc;
-    if ((rc = build(j, &sql, "SELECT bf_fingerprint FROM %T", ARGS(j->postfp))) != BF_OK)
-        return rc;
-    if ((rc = bf__stmt_prepare(&st, j->s, sql, NULL)) == BF_OK) {
-        if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW &&
-            (rc = bf__stmt_column(&st, 0, &v)) == BF_OK && v.type == BF_VALUE_TEXT &&
-            v.len < sizeof text)
-            memcpy(text, v.s, v.len);
-        bf__stmt_finalize(&st);
-    }
-    bf__free(sql);
-    if (rc < 0)
-        return rc;
-    if (bf_fingerprint_parse(&then, text) != BF_OK)
+    if (bf_fingerprint_parse(&then, j->written) != BF_OK)
         return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the record of what "
-                         "it wrote (%s) is unreadable; nothing was restored", label_of(j->batch),
-                         j->spec->table, (long long)j->run, j->postfp);
+                         "it wrote (in %s) is unreadable; nothing was restored",
+                         label_of(j->batch), j->spec->table, (long long)j->run, j->sinfo);
     if ((rc = written_fp(j, &now)) != BF_OK)
         return rc;
     if (!bf_fingerprint_equal(&then, &now))
@@ -685,21 +873,14 @@ static int undo_append(struct job *j)
     char *same = NULL, *same_dest = NULL, *groups = NULL, *scope = NULL;
     int64_t appended = 0, missing = 0, extra = 0, deleted = 0;
     bf_fingerprint want, got;
-    int exists, rc;
+    int rc;
 
-    if ((rc = bf__sql_exists(j->s, &exists, j->keys)) != BF_OK)
-        return rc;
-    if (exists)
-        return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the snapshot, "
-                         "taken by an earlier release, holds only row ids, which do not prove "
-                         "which rows the batch appended; nothing was restored",
-                         label_of(j->batch), j->spec->table, (long long)j->run);
     if ((rc = same_row(j, &same, "d", "s")) == BF_OK &&
         (rc = same_row(j, &same_dest, j->qdest, "s")) == BF_OK)
-        rc = build(j, &groups, "SELECT %C, count(*) AS bf_n, min(%S) AS bf_g FROM %T GROUP BY %C",
-                   ARGS(NULL, rowid ? rowid : "0", j->snap, NULL));
+        rc = build(j, &groups, "SELECT %C, count(*) AS bf_n, min(%S) AS bf_g FROM %T WHERE %S "
+                   "GROUP BY %C", ARGS(NULL, rowid ? rowid : "0", j->snap, j->mine, NULL));
     if (rc == BF_OK)
-        rc = query_int(j, &appended, "SELECT count(*) FROM %T", ARGS(j->snap));
+        rc = query_int(j, &appended, "SELECT count(*) FROM %T WHERE %S", ARGS(j->snap, j->mine));
     if (rc == BF_OK)
         rc = query_int(j, &missing, "SELECT coalesce(sum(bf_n - bf_m), 0) FROM (SELECT s.bf_n, "
                        "(SELECT count(*) FROM %T d WHERE %S) AS bf_m FROM (%S) s) WHERE bf_m < bf_n",
@@ -720,20 +901,27 @@ static int undo_append(struct job *j)
                            label_of(j->batch), j->spec->table, (long long)j->run, j->dest,
                            (long long)extra, j->s->vt.dialect ? j->s->vt.dialect : "SQL");
         if (rc == BF_OK)
-            rc = build(j, &scope, "EXISTS (SELECT 1 FROM %T s WHERE %S)", ARGS(j->snap, same_dest));
+            rc = build(j, &scope, "EXISTS (SELECT 1 FROM %T s WHERE s.%S AND %S)",
+                       ARGS(j->snap, j->mine, same_dest));
     } else if (rc == BF_OK) {
-        /* Pick n rows per distinct appended row, the most recent first, into the keys table. */
-        if ((rc = run(j, NULL, "CREATE TABLE %T (bf_rowid INTEGER)", ARGS(j->keys))) == BF_OK)
-            rc = run(j, NULL, "INSERT INTO %T (bf_rowid) SELECT bf_rid FROM (SELECT d.%S AS bf_rid, "
-                     "s.bf_n AS bf_n, row_number() OVER (PARTITION BY s.bf_g ORDER BY d.%S DESC) "
-                     "AS bf_k FROM (%S) s JOIN %T d ON %S) WHERE bf_k <= bf_n",
-                     ARGS(j->keys, rowid, rowid, groups, j->dest, same));
+        /*
+         * Pick n rows per distinct appended row, the most recent first, into
+         * a temporary table of the connection (gone with the restore).
+         */
+        if ((rc = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(UNDO_ROWIDS))) == BF_OK &&
+            (rc = run(j, NULL, "CREATE TEMP TABLE %T (bf_rowid INTEGER)",
+                      ARGS(UNDO_ROWIDS))) == BF_OK)
+            rc = run(j, NULL, "INSERT INTO temp.%T (bf_rowid) SELECT bf_rid FROM (SELECT d.%S AS "
+                     "bf_rid, s.bf_n AS bf_n, row_number() OVER (PARTITION BY s.bf_g ORDER BY "
+                     "d.%S DESC) AS bf_k FROM (%S) s JOIN %T d ON %S) WHERE bf_k <= bf_n",
+                     ARGS(UNDO_ROWIDS, rowid, rowid, groups, j->dest, same));
         if (rc == BF_OK)
-            rc = build(j, &scope, "%S IN (SELECT bf_rowid FROM %T)", ARGS(rowid, j->keys));
+            rc = build(j, &scope, "%S IN (SELECT bf_rowid FROM temp.%T)", ARGS(rowid, UNDO_ROWIDS));
     }
     /* The rows picked must be the appended ones, value for value and type for type. */
     if (rc == BF_OK)
-        rc = bf__sql_fingerprint_where(j->s, &want, j->snap, j->cols, j->ncols, NULL, NULL, NULL);
+        rc = bf__sql_fingerprint_where(j->s, &want, j->snap, j->cols, j->ncols, NULL, NULL,
+                                       j->mine);
     if (rc == BF_OK)
         rc = bf__sql_fingerprint_where(j->s, &got, j->dest, j->cols, j->ncols, NULL, NULL, scope);
     if (rc == BF_OK && !bf_fingerprint_equal(&want, &got))
@@ -747,6 +935,12 @@ static int undo_append(struct job *j)
         rc = bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): %lld rows matched "
                        "the %lld it appended; nothing was restored", label_of(j->batch),
                        j->spec->table, (long long)j->run, (long long)deleted, (long long)appended);
+    if (rowid) {
+        int put = run(j, NULL, "DROP TABLE IF EXISTS temp.%T", ARGS(UNDO_ROWIDS));
+
+        if (rc == BF_OK)
+            rc = put;
+    }
     bf__free(same);
     bf__free(same_dest);
     bf__free(groups);
@@ -1578,23 +1772,6 @@ static int delta_begin(struct job *j)
 }
 
 /*
- * The keys table has the key's affinities (made from dest's columns) and
- * an index on the key under its collations (derived name), so matching
- * the destination's rows against it is an index search.
- */
-static int keys_index(struct job *j)
-{
-    char *name = bf__asprintf("%s_k", j->keys), *collated = NULL;
-    int rc = name ? key_collated(j, &collated, NULL, NULL) : bf__nomem();
-
-    if (rc == BF_OK)
-        rc = run(j, NULL, "CREATE INDEX %T ON %T (%S)", ARGS(name, j->keys, collated));
-    bf__free(name);
-    bf__free(collated);
-    return rc;
-}
-
-/*
  * The pre-image of a delta publish, as a merge keeps it: the rows it
  * removes or changes, and in the keys table the keys of those and of the
  * rows it adds, each only the first time a publish of the batch touches
@@ -1604,52 +1781,47 @@ static int keys_index(struct job *j)
 static int delta_snapshot(struct job *j)
 {
     char *kept = NULL, *xkept = NULL;
-    int snap, keys, fresh, rc;
+    int fresh, rc;
 
-    if ((rc = bf__sql_exists(j->s, &snap, j->snap)) != BF_OK ||
-        (rc = bf__sql_exists(j->s, &keys, j->keys)) != BF_OK)
+    if ((rc = snap_state(j)) != BF_OK)
         return rc;
-    if (snap && !keys)
+    if (j->has_snap && !j->keyed)
         return BF_OK;
     /*
-     * Made by this publish, the keys table starts empty, and the keys it
-     * gets (removed rows', then changed and added rows') are distinct: no
-     * row need look for its key there first, and its index is built once
-     * the keys are in.
+     * On the batch's first publish its keys are distinct (removed rows',
+     * then changed and added rows'): no row need look for its key among
+     * those kept first.
      */
-    fresh = !snap;
-    if (fresh && ((rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK ||
-                  (rc = run(j, NULL, "CREATE TABLE %T AS SELECT %K FROM %T WHERE 0",
-                            ARGS(j->keys, NULL, j->dest))) != BF_OK))
+    fresh = !j->has_snap;
+    if (fresh && (rc = snap_begin(j, 1)) != BF_OK)
         return rc;
-    if (!fresh && ((rc = build(j, &kept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                               ARGS(j->keys, j->qdest, "k"))) != BF_OK ||
-                   (rc = build(j, &xkept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE %M)",
-                               ARGS(j->keys, "x", "k"))) != BF_OK)) {
+    if (!fresh && ((rc = build(j, &kept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE k.%S AND %M)",
+                               ARGS(j->keys, j->mine, j->qdest, "k"))) != BF_OK ||
+                   (rc = build(j, &xkept, " AND NOT EXISTS (SELECT 1 FROM %T k WHERE k.%S AND "
+                               "%M)", ARGS(j->keys, j->mine, "x", "k"))) != BF_OK)) {
         bf__free(kept);
         return rc;
     }
     /* Changed rows, as they are now. */
-    rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM temp.%T x JOIN %T ON %M WHERE %P%S",
-             ARGS(j->snap, NULL, j->qdest, DELTA_ROWS, j->dest, j->qdest, "x", j->qdest,
-                  kept ? kept : ""));
+    rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM temp.%T x JOIN %T "
+             "ON %M WHERE %P%S", ARGS(j->snap, NULL, j->ordsql, j->qdest, DELTA_ROWS, j->dest,
+                                      j->qdest, "x", j->qdest, kept ? kept : ""));
     /* Removed rows: in the bounds, no staged key. */
     if (rc == BF_OK && j->removed)
-        rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %S)%S",
-                 ARGS(j->snap, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch,
+        rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T WHERE %P "
+                 "AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %S)%S",
+                 ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, j->qdest, DELTA, j->xmatch,
                       kept ? kept : ""));
     if (rc == BF_OK && j->removed)
-        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T WHERE %P AND NOT EXISTS "
-                 "(SELECT 1 FROM temp.%T x WHERE %S)%S",
-                 ARGS(j->keys, NULL, NULL, j->dest, j->qdest, DELTA, j->xmatch,
+        rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %K) SELECT %S, %K FROM %T WHERE %P "
+                 "AND NOT EXISTS (SELECT 1 FROM temp.%T x WHERE %S)%S",
+                 ARGS(j->keys, NULL, j->ordsql, NULL, j->dest, j->qdest, DELTA, j->xmatch,
                       kept ? kept : ""));
     /* The keys of changed and added rows. */
     if (rc == BF_OK)
-        rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM temp.%T x WHERE 1 = 1%S",
-                 ARGS(j->keys, NULL, "x", DELTA_ROWS, xkept ? xkept : ""));
-    if (rc == BF_OK && fresh)
-        rc = keys_index(j);
+        rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %K) SELECT %S, %K FROM temp.%T x "
+                 "WHERE 1 = 1%S", ARGS(j->keys, NULL, j->ordsql, "x", DELTA_ROWS,
+                                       xkept ? xkept : ""));
     bf__free(kept);
     bf__free(xkept);
     return rc;
@@ -1797,23 +1969,17 @@ static int snapshot(struct job *j)
         return BF_OK;
     if (j->delta && overwrites(j->spec))
         return delta_snapshot(j);
-    if ((rc = bf__sql_exists(j->s, &exists, j->snap)) != BF_OK)
+    if ((rc = snap_state(j)) != BF_OK)
         return rc;
-    /*
-     * append keeps the rows it adds, converted as the target converts them:
-     * a table made from the target's columns has their types (in SQLite,
-     * their affinities).
-     */
-    if (!exists && j->spec->strategy == BF_WRITE_APPEND)
-        return run(j, NULL, "CREATE TABLE %T AS SELECT %C FROM %T WHERE 1 = 0",
-                   ARGS(j->snap, NULL, j->dest));
-    if (!exists && (rc = run(j, NULL, "CREATE TABLE %T (%C)", ARGS(j->snap, NULL))) != BF_OK)
+    exists = j->has_snap;
+    /* append keeps the rows it adds (write_rows): SNAP has the target's types for them. */
+    if (!exists && (rc = snap_begin(j, j->spec->strategy == BF_WRITE_MERGE)) != BF_OK)
         return rc;
     switch (j->spec->strategy) {
+    case BF_WRITE_APPEND:
+        return BF_OK;
     case BF_WRITE_MERGE:
         /* Rows whose keys this publish touches for the first time, and those keys. */
-        if (!exists && (rc = run(j, NULL, "CREATE TABLE %T (%K)", ARGS(j->keys, NULL))) != BF_OK)
-            return rc;
         if (j->spec->delete_missing) {
             char *staged = NULL, *kept = NULL;
 
@@ -1824,19 +1990,21 @@ static int snapshot(struct job *j)
              * through an index, where the OR read the destination whole.
              */
             if ((rc = key_in(j, &staged, j->stage)) == BF_OK &&
-                (rc = key_in(j, &kept, j->keys)) == BF_OK)
-                rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT "
-                         "coalesce(%S, 0)", ARGS(j->snap, NULL, NULL, j->dest, NULL, kept));
+                (rc = keys_touched(j, &kept)) == BF_OK)
+                rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T "
+                         "WHERE %P AND NOT coalesce(%S, 0)",
+                         ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, NULL, kept));
             if (rc == BF_OK)
-                rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %S AND NOT "
-                         "coalesce(%P, 0) AND NOT coalesce(%S, 0)",
-                         ARGS(j->snap, NULL, NULL, j->dest, staged, NULL, kept));
+                rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T "
+                         "WHERE %S AND NOT coalesce(%P, 0) AND NOT coalesce(%S, 0)",
+                         ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, staged, NULL, kept));
             bf__free(staged);
             bf__free(kept);
             if (rc == BF_OK)
-                rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T UNION SELECT %K FROM %T "
-                         "WHERE %P EXCEPT SELECT %K FROM %T",
-                         ARGS(j->keys, NULL, NULL, j->stage, NULL, j->dest, NULL, NULL, j->keys));
+                rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %K) SELECT %S, * FROM (SELECT "
+                         "%K FROM %T UNION SELECT %K FROM %T WHERE %P EXCEPT SELECT %K FROM %T "
+                         "WHERE %S)", ARGS(j->keys, NULL, j->ordsql, NULL, j->stage, NULL,
+                                           j->dest, NULL, NULL, j->keys, j->mine));
             return rc;
         }
         {
@@ -1844,35 +2012,41 @@ static int snapshot(struct job *j)
 
             /* NOT coalesce(..., 0): as NOT EXISTS, whatever NULL the keys table holds. */
             if ((rc = key_in(j, &staged, j->stage)) == BF_OK &&
-                (rc = key_in(j, &kept, j->keys)) == BF_OK)
-                rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %S AND NOT "
-                         "coalesce(%S, 0)", ARGS(j->snap, NULL, NULL, j->dest, staged, kept));
+                (rc = keys_touched(j, &kept)) == BF_OK)
+                rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T "
+                         "WHERE %S AND NOT coalesce(%S, 0)",
+                         ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, staged, kept));
             bf__free(staged);
             bf__free(kept);
         }
         if (rc == BF_OK)
-            rc = run(j, NULL, "INSERT INTO %T (%K) SELECT %K FROM %T EXCEPT SELECT %K FROM %T",
-                     ARGS(j->keys, NULL, NULL, j->stage, NULL, j->keys));
+            rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %K) SELECT %S, * FROM (SELECT %K "
+                     "FROM %T EXCEPT SELECT %K FROM %T WHERE %S)",
+                     ARGS(j->keys, NULL, j->ordsql, NULL, j->stage, NULL, j->keys, j->mine));
         return rc;
     default:
         /*
          * The first publish's pre-image of the bounds is the one to restore.
-         * If it was a delta's (with a keys table), this publish rewrites
-         * the whole bounds: complete it with the rows no publish touched
-         * yet, and it becomes a pre-image of the bounds.
+         * If it was a delta's (with keys), this publish rewrites the whole
+         * bounds: complete it with the rows no publish touched yet, and it
+         * becomes a pre-image of the bounds.
          */
         if (exists) {
-            int keyed;
-
-            if ((rc = bf__sql_exists(j->s, &keyed, j->keys)) != BF_OK || !keyed)
-                return rc;
-            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P AND NOT EXISTS "
-                     "(SELECT 1 FROM %T k WHERE %M)",
-                     ARGS(j->snap, NULL, NULL, j->dest, j->qdest, j->keys, j->qdest, "k"));
-            return rc == BF_OK ? drop_table(j, j->keys) : rc;
+            if (!j->keyed)
+                return BF_OK;
+            rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T WHERE %P "
+                     "AND NOT EXISTS (SELECT 1 FROM %T k WHERE k.%S AND %M)",
+                     ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, j->qdest, j->keys, j->mine,
+                          j->qdest, "k"));
+            if (rc == BF_OK)
+                rc = run(j, NULL, "DELETE FROM %T WHERE %S", ARGS(j->keys, j->mine));
+            if (rc == BF_OK && (rc = run(j, NULL, "UPDATE %T SET keyed = 0 WHERE %S",
+                                         ARGS(j->sinfo, j->mine))) == BF_OK)
+                j->keyed = 0;
+            return rc;
         }
-        return run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %P",
-                   ARGS(j->snap, NULL, NULL, j->dest, NULL));
+        return run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T WHERE %P",
+                   ARGS(j->snap, NULL, j->ordsql, NULL, j->dest, NULL));
     }
 }
 
@@ -1974,8 +2148,8 @@ static int write_rows(struct job *j, bf_publish_result *out)
         rc = run(j, &out->written, "INSERT INTO %T (%C) SELECT %C FROM %T",
                  ARGS(j->dest, NULL, NULL, j->stage));
         if (rc == BF_OK && j->spec->snapshot)
-            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
-                     ARGS(j->snap, NULL, NULL, j->stage));
+            rc = run(j, NULL, "INSERT INTO %T (" SNAP_BATCH ", %C) SELECT %S, %C FROM %T",
+                     ARGS(j->snap, NULL, j->ordsql, NULL, j->stage));
         return rc;
     default:
         if (j->delta)
@@ -2050,18 +2224,35 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
 
 /* ---- snapshots ---- */
 
+/* BF_E_NOT_FOUND for a batch without a snapshot; BF_E_CONFLICT for one an earlier build kept. */
+static int no_snapshot(struct job *j)
+{
+    char *legacy = legacy_name(j->spec->table, "snap", j->run, j->ord);
+    int exists = 0, rc = legacy ? bf__sql_exists(j->s, &exists, legacy) : bf__nomem();
+
+    if (rc == BF_OK && exists)
+        rc = bf__error(BF_E_CONFLICT, "batch %s of %s (run %lld) has its snapshot in %s, a table "
+                       "of its own as an earlier build of libbackfill kept it: this build reads "
+                       "only the run's snapshot tables (%s and beside it); restore with the build "
+                       "that published it; nothing was restored", bf_batch_label(j->batch),
+                       j->spec->table, (long long)j->run, legacy, j->snap);
+    else if (rc == BF_OK)
+        rc = bf__error(BF_E_NOT_FOUND, "batch %s of %s (run %lld) has no snapshot",
+                       bf_batch_label(j->batch), j->spec->table, (long long)j->run);
+    bf__free(legacy);
+    return rc;
+}
+
 int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                     const bf_batch *batch, int64_t run_id)
 {
     struct job j;
-    int exists = 0, keyed = 0;
     int rc = job_init(&j, ud, spec, plan, batch, run_id);
 
     if (rc == BF_OK && (rc = bf__sql_begin(j.s)) == BF_OK) {
-        rc = bf__sql_exists(j.s, &exists, j.snap);
-        if (rc == BF_OK && !exists)
-            rc = bf__error(BF_E_NOT_FOUND, "batch %s of %s (run %lld) has no snapshot",
-                           bf_batch_label(batch), spec->table, (long long)run_id);
+        rc = snap_state(&j);
+        if (rc == BF_OK && !j.has_snap)
+            rc = no_snapshot(&j);
         if (rc == BF_OK && spec->strategy != BF_WRITE_APPEND)
             rc = check_written(&j);
         if (rc == BF_OK) {
@@ -2069,7 +2260,7 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
             case BF_WRITE_MERGE: {
                 char *kept = NULL;
 
-                if ((rc = key_in(&j, &kept, j.keys)) == BF_OK)
+                if ((rc = keys_touched(&j, &kept)) == BF_OK)
                     rc = run(&j, NULL, "DELETE FROM %T WHERE %S", ARGS(j.dest, kept));
                 bf__free(kept);
                 break;
@@ -2078,27 +2269,103 @@ int bf__sql_restore(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                 rc = undo_append(&j);
                 break;
             default:
-                /* A delta's snapshot (with a keys table) holds only the rows of the keys it touched. */
-                if ((rc = bf__sql_exists(j.s, &keyed, j.keys)) == BF_OK && keyed)
+                /* A delta's snapshot (keyed) holds only the rows of the keys it touched. */
+                if (j.keyed)
                     rc = run(&j, NULL, "DELETE FROM %T WHERE %P AND EXISTS (SELECT 1 FROM %T k "
-                             "WHERE %M)", ARGS(j.dest, j.qdest, j.keys, j.qdest, "k"));
-                else if (rc == BF_OK)
+                             "WHERE k.%S AND %M)", ARGS(j.dest, j.qdest, j.keys, j.mine, j.qdest,
+                                                        "k"));
+                else
                     rc = run(&j, NULL, "DELETE FROM %T WHERE %P", ARGS(j.dest, NULL));
             }
         }
         /* append's snapshot holds what it added, not a pre-image. */
         if (rc == BF_OK && spec->strategy != BF_WRITE_APPEND)
-            rc = run(&j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
-                     ARGS(j.dest, NULL, NULL, j.snap));
+            rc = run(&j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T WHERE %S",
+                     ARGS(j.dest, NULL, NULL, j.snap, j.mine));
         /* The snapshot is used up: a later publish takes a fresh one. */
-        if (rc == BF_OK && (rc = drop_table(&j, j.snap)) == BF_OK &&
-            (rc = drop_table(&j, j.keys)) == BF_OK)
-            rc = drop_table(&j, j.postfp);
+        if (rc == BF_OK)
+            rc = snap_forget(&j);
         if (rc == BF_OK)
             rc = bf__sql_commit(j.s);
         if (rc != BF_OK)
             bf__sql_rollback(j.s);
     }
+    job_dispose(&j);
+    return rc;
+}
+
+/* Temporary view `view` of the connection: table's rows of the batch, without the batch column. */
+static int batch_view(struct job *j, const char *view, const char *table)
+{
+    bf_table_info *info = NULL;
+    char *sql = NULL;
+    bf__sb sb;
+    int rc = bf__sql_describe(j->s, &info, table);
+
+    if (rc != BF_OK)
+        return rc;
+    bf__sb_init(&sb);
+    bf__sb_appendf(&sb, "CREATE TEMP VIEW %s AS SELECT ", view);
+    for (size_t i = 0, n = 0; i < info->count && rc == BF_OK; i++) {
+        if (bf__sql_same_ident(info->columns[i].name, SNAP_BATCH))
+            continue;
+        if (n++)
+            bf__sb_append(&sb, ", ");
+        rc = bf__sql_ident(j->s, &sb, info->columns[i].name);
+    }
+    bf__sb_append(&sb, " FROM main.");
+    if (rc == BF_OK)
+        rc = bf__sql_ident(j->s, &sb, table);
+    bf__sb_append(&sb, " WHERE ");
+    bf__sb_append(&sb, j->mine);
+    bf_table_info_free(info);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    if ((rc = bf__sql_text(&sb, &sql)) == BF_OK)
+        rc = bf__sql_exec(j->s, sql);
+    bf__free(sql);
+    return rc;
+}
+
+int bf__sql_snapshot_views(bf__sql *s, const char *table, int64_t run, size_t batch, int *has,
+                           const char **rows, const char **keys)
+{
+    bf_write_spec spec;
+    struct job j;
+    int rc;
+
+    *has = 0;
+    if (rows)
+        *rows = NULL;
+    if (keys)
+        *keys = NULL;
+    if ((rc = bf_write_spec_init(&spec, BF_WRITE_SPEC_VERSION)) != BF_OK)
+        return rc;
+    spec.table = table;
+    spec.snapshot = 1;
+    memset(&j, 0, sizeof j);
+    j.s = s;
+    j.spec = &spec;
+    j.run = run;
+    j.ord = batch;
+    bf__binds_init(&j.binds);
+    bf__snprintf(j.mine, sizeof j.mine, SNAP_BATCH " = %zu", batch);
+    j.snap = derived_name(&spec, SNAP, run, batch);
+    j.keys = derived_name(&spec, SNAPKEYS, run, batch);
+    j.sinfo = derived_name(&spec, SNAPINFO, run, batch);
+    rc = j.snap && j.keys && j.sinfo ? snap_state(&j) : bf__nomem();
+    if (rc == BF_OK && j.has_snap && rows) {
+        if ((rc = bf__sql_exec(s, "DROP VIEW IF EXISTS temp." SNAP_ROWS)) == BF_OK &&
+            (rc = bf__sql_exec(s, "DROP VIEW IF EXISTS temp." SNAP_KEYS)) == BF_OK &&
+            (rc = batch_view(&j, SNAP_ROWS, j.snap)) == BF_OK)
+            *rows = SNAP_ROWS;
+        if (rc == BF_OK && j.keyed && keys && (rc = batch_view(&j, SNAP_KEYS, j.keys)) == BF_OK)
+            *keys = SNAP_KEYS;
+    }
+    if (rc == BF_OK)
+        *has = j.has_snap;
     job_dispose(&j);
     return rc;
 }

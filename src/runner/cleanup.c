@@ -4,6 +4,7 @@
  * snapshot and staging tables, the backup of a cut-over run, the shadow
  * table of a rolled-back staging_swap or parallel_version run.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "common/json.h"
@@ -41,15 +42,28 @@ static int drop_table(struct cleanup *c, const char *table)
     return BF_OK;
 }
 
-/* A batch's derived tables (the names docs/driver.md gives), those that exist now. */
-static int batch_tables(struct cleanup *c, const bf_batch *b, int *exists, char *names[4])
+/*
+ * Tables derived from the target's name (docs/driver.md): a batch's own
+ * (its staging, and the snapshot tables of builds that kept one set per
+ * batch: <table>__bf_<kind>_<run>_<ordinal>), and the run's snapshot tables
+ * (<table>__bf_<kind>_<run>), which go with the run's last snapshot.
+ */
+static const char *const batch_kinds[] = {"stage", "snap", "snapkeys", "snapfp"};
+static const char *const run_kinds[] = {"snap", "snapkeys", "snapinfo"};
+#define KINDS 4
+
+/* The names of `kinds` (ordinal: a batch's, or SIZE_MAX: the run's), and which exist now. */
+static int derived_tables(struct cleanup *c, const char *const *kinds, size_t n, size_t ordinal,
+                          int *exists, char **names)
 {
-    static const char *const kinds[4] = {"stage", "snap", "snapkeys", "snapfp"};
     int rc = BF_OK;
 
-    for (int k = 0; k < 4; k++) {
-        names[k] = bf__asprintf("%s__bf_%s_%lld_%zu", c->s.job.spec.table, kinds[k],
-                                (long long)bf_run_id(c->s.run), bf_batch_ordinal(b));
+    for (size_t k = 0; k < n; k++) {
+        names[k] = ordinal == SIZE_MAX
+                       ? bf__asprintf("%s__bf_%s_%lld", c->s.job.spec.table, kinds[k],
+                                      (long long)bf_run_id(c->s.run))
+                       : bf__asprintf("%s__bf_%s_%lld_%zu", c->s.job.spec.table, kinds[k],
+                                      (long long)bf_run_id(c->s.run), ordinal);
         exists[k] = 0;
         if (!names[k])
             rc = bf__nomem();
@@ -59,37 +73,47 @@ static int batch_tables(struct cleanup *c, const bf_batch *b, int *exists, char 
     return rc;
 }
 
+/* List each of names that existed and is gone now; frees the names. */
+static int list_dropped(struct cleanup *c, int rc, size_t n, const int *exists, char **names)
+{
+    for (size_t k = 0; k < n; k++) {
+        int still = 0;
+
+        if (rc == BF_OK && exists[k] &&
+            (rc = bf__table_exists(&still, c->r->driver, names[k])) == BF_OK && !still)
+            json_array_append_new(c->dropped, json_string(names[k]));
+        bf__free(names[k]);
+        names[k] = NULL;
+    }
+    return rc;
+}
+
 static int drop_batches(struct cleanup *c)
 {
     const bf_plan *plan = c->s.plan;
-    int rc = BF_OK;
+    char *run_names[KINDS] = {NULL, NULL, NULL, NULL};
+    int run_exists[KINDS];
+    int rc = derived_tables(c, run_kinds, BF_ARRAY_LEN(run_kinds), SIZE_MAX, run_exists,
+                            run_names);
 
     for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++) {
         const bf_batch *b = bf_plan_batch(plan, i);
-        char *names[4] = {NULL, NULL, NULL, NULL};
-        int exists[4];
+        char *names[KINDS] = {NULL, NULL, NULL, NULL};
+        int exists[KINDS];
 
-        rc = batch_tables(c, b, exists, names);
+        rc = derived_tables(c, batch_kinds, KINDS, bf_batch_ordinal(b), exists, names);
         if (rc == BF_OK)
             rc = bf_driver_drop_snapshot(c->r->driver, &c->s.job.spec, plan, b,
                                          bf_run_id(c->s.run));
         if (rc == BF_OK)
             rc = bf_driver_drop_staging(c->r->driver, &c->s.job.spec, plan, b,
                                         bf_run_id(c->s.run));
-        for (int k = 0; k < 4; k++) {
-            int still = 0;
-
-            /* Listed only when it was there and is gone now. */
-            if (rc == BF_OK && exists[k] &&
-                (rc = bf__table_exists(&still, c->r->driver, names[k])) == BF_OK && !still)
-                json_array_append_new(c->dropped, json_string(names[k]));
-            bf__free(names[k]);
-        }
+        rc = list_dropped(c, rc, KINDS, exists, names);
         if (rc != BF_OK)
             rc = bf__error(rc, "cleanup of run %lld: batch %s: %s", (long long)bf_run_id(c->s.run),
                            bf_batch_label(b), bf_last_error());
     }
-    return rc;
+    return list_dropped(c, rc, BF_ARRAY_LEN(run_kinds), run_exists, run_names);
 }
 
 /* What a settled run leaves besides the batches' tables. */

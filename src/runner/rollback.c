@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 
 struct item {
@@ -94,7 +95,7 @@ static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
 {
     const bf_write_spec *spec = &c->s.job.spec;
     const char *worker = bf_batch_list_worker(c->bl, i);
-    char snap[600], *json = NULL;
+    char *json = NULL;
     int64_t left;
     int rc;
 
@@ -103,9 +104,9 @@ static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
         return BF_OK;
     if ((rc = bf__settle_batch(&c->s, c->bl, i, &it->batch)) != BF_OK)
         return rc;
-    bf__runner_snapshot_name(snap, sizeof snap, spec->table, bf_run_id(c->s.run),
-                             bf_batch_ordinal(it->batch), 0);
-    if ((rc = bf__table_exists(yes, c->r->driver, snap)) != BF_OK || !*yes)
+    if ((rc = bf__driver_snapshot_views(c->r->driver, spec->table, bf_run_id(c->s.run),
+                                        bf_batch_ordinal(it->batch), yes, NULL, NULL)) != BF_OK ||
+        !*yes)
         return rc;
     /* Its worker may be alive and about to tell the ledger: nothing is undone under it. */
     if (bf_batch_list_state(c->bl, i) == BF_BATCH_RUNNING &&
@@ -121,12 +122,13 @@ static int unheard_publish(struct rb *c, size_t i, struct item *it, int *yes)
         rc = bf__runner_before_sum(it->unheard, json);
     bf_free(json);
     if (rc == BF_E_NOT_FOUND || rc == BF_E_UNSUPPORTED)
-        return bf__error(BF_E_CONFLICT, "batch %s (id %lld) of run %lld is %s, but %s holds its "
-                         "snapshot: an attempt published without the ledger hearing of it, and "
-                         "no before-state was recorded to prove an undo; nothing was rolled back",
+        return bf__error(BF_E_CONFLICT, "batch %s (id %lld) of run %lld is %s, but %s's "
+                         "snapshot tables hold a snapshot of it: an attempt published without "
+                         "the ledger hearing of it, and no before-state was recorded to prove an "
+                         "undo; nothing was rolled back",
                          bf_batch_list_label(c->bl, i), (long long)bf_batch_list_id(c->bl, i),
                          (long long)bf_run_id(c->s.run),
-                         bf_batch_state_name(bf_batch_list_state(c->bl, i)), snap);
+                         bf_batch_state_name(bf_batch_list_state(c->bl, i)), spec->table);
     return rc;
 }
 

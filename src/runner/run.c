@@ -530,7 +530,8 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
     bf_diff *diff = NULL;
     bf_fingerprint after;
     json_t *res = NULL, *checks, *entry;
-    char snap[600], keys[600], *text = NULL;
+    const char *snap = NULL, *keys = NULL;
+    char *text = NULL;
     size_t i, k = 0, metrics = 0;
     int rc = BF_OK, exists = 0, touched;
 
@@ -540,18 +541,14 @@ static int explain_metrics(struct slot *s, const bf_plan *plan, const bf_batch *
             metrics++;
     if (!metrics || !before || !spec->snapshot || !*results_json)
         return BF_OK;
-    bf__runner_snapshot_name(snap, sizeof snap, spec->table, s->ctx->run_id,
-                             bf_batch_ordinal(b), 0);
-    bf__runner_snapshot_name(keys, sizeof keys, spec->table, s->ctx->run_id,
-                             bf_batch_ordinal(b), 1);
-    if ((rc = bf__table_exists(&exists, s->driver, snap)) != BF_OK || !exists)
+    /* Views of the batch's snapshot rows and keys, as tables of their own. */
+    if ((rc = bf__driver_snapshot_views(s->driver, spec->table, s->ctx->run_id,
+                                        bf_batch_ordinal(b), &exists, &snap, &keys)) != BF_OK ||
+        !exists)
         return rc == BF_E_NOMEM ? rc : BF_OK; /* no explanation, not a failed batch */
     o.before_table = snap;
-    if ((rc = bf__table_exists(&exists, s->driver, keys)) != BF_OK)
-        return rc == BF_E_NOMEM ? rc : BF_OK;
-    if (exists)
-        o.before_keys_table = keys;
-    touched = exists && fp_after && bf_fingerprint_parse(&after, fp_after) == BF_OK;
+    o.before_keys_table = keys;
+    touched = keys && fp_after && bf_fingerprint_parse(&after, fp_after) == BF_OK;
     res = bf__json_loads(*results_json, 0, NULL);
     checks = res ? json_object_get(res, "checks") : NULL;
     json_array_foreach(checks, i, entry) {

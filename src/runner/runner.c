@@ -89,13 +89,6 @@ int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table,
     return rc == BF_OK ? bf__driver_foreign_run(d, table, run_id) : rc;
 }
 
-void bf__runner_snapshot_name(char *out, size_t size, const char *table, int64_t run_id,
-                              size_t ordinal, int keys)
-{
-    bf__snprintf(out, size, "%s__bf_snap%s_%lld_%zu", table, keys ? "keys" : "",
-                 (long long)run_id, ordinal);
-}
-
 int bf__runner_fenced(bf_driver *d, const char *table, int64_t run_id, int64_t *count)
 {
     return bf__driver_fenced(d, table, run_id, count);

@@ -192,13 +192,6 @@ int bf__settle_records(bf_event_list **out, const bf__settle *s);
 /* Whether `table` exists in the warehouse. */
 int bf__table_exists(int *out, bf_driver *d, const char *table);
 
-/*
- * The name of a batch's snapshot table in the warehouse ("keys": its keys
- * table), as the SQL driver names them: <table>__bf_snap[keys]_<run>_<ordinal>.
- */
-void bf__runner_snapshot_name(char *out, size_t size, const char *table, int64_t run_id,
-                              size_t ordinal, int keys);
-
 /* The sum of a recorded before-state's segment fingerprints: the batch's fingerprint before. */
 int bf__runner_before_sum(char out[64], const char *json);
 /* `name` as a double-quoted SQL identifier, or NULL (out of memory). */

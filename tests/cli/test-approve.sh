@@ -112,7 +112,7 @@ run "$BACKFILL" rollback refund-join-r0 --ledger "$L" --warehouse "$W"
 expect_rc 0 "the run rolled back"
 run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W" --json
 expect_rc 0 "cleanup at once"
-n=$(sqlite3 "$W" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fct_orders__bf_snap%\_3\_%' ESCAPE '\\'")
+n=$(sqlite3 "$W" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fct_orders__bf_snap%\_3' ESCAPE '\\' OR name LIKE 'fct_orders__bf_snap%\_3\_%' ESCAPE '\\'")
 if [ "$n" = 0 ]; then ok "the run's snapshot tables are gone"; else
     not_ok "$n snapshot tables of run 3 are left"; fi
 

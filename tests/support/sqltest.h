@@ -6,6 +6,7 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Run SQL (several statements allowed); the test fails with SQLite's message. */
 static inline void bftest_sql_exec(sqlite3 *db, const char *text)
@@ -41,6 +42,27 @@ static inline double bftest_sql_real(sqlite3 *db, const char *text)
         v = sqlite3_column_double(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+/*
+ * Whether batch `ordinal` of run `run` on `table` has a snapshot in the
+ * run's snapshot tables (<table>__bf_snapinfo_<run> lists the batches that
+ * have one): 0 no, 1 yes, 2 yes and it lists the keys it touched (a delta's
+ * or a merge's).
+ */
+static inline int bftest_snapshot(sqlite3 *db, const char *table, int run, int ordinal)
+{
+    char q[512];
+    int64_t v;
+
+    snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+             "name = '%s__bf_snapinfo_%d'", table, run);
+    if (bftest_sql_int(db, q) != 1)
+        return 0;
+    snprintf(q, sizeof q, "SELECT 1 + keyed FROM \"%s__bf_snapinfo_%d\" WHERE bf__batch = %d",
+             table, run, ordinal);
+    v = bftest_sql_int(db, q);
+    return v < 0 ? 0 : (int)v;
 }
 
 #endif

@@ -24,6 +24,8 @@ static char dir[64];
 static char path[96];
 static sqlite3 *raw;
 static bf_driver *drv;
+/* A published batch's snapshot as tables (bf_driver_snapshot_views). */
+static const char *snap_rows, *snap_keys;
 
 static void setup(void)
 {
@@ -562,7 +564,10 @@ START_TEST(diff_of_a_published_batch_against_its_snapshot)
     ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
     ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, 1) == BF_OK, "%s",
                   bf_last_error());
-    o.before_table = "t__bf_snap_1_1";
+    /* The batch's rows of the run's snapshot tables, as a table of their own. */
+    ck_assert_int_eq(bf_driver_snapshot_views(drv, "t", batch, 1, &o.before_table,
+                                              &o.before_keys_table), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t__bf_snap_1 WHERE bf__batch = 1"), 100);
     ck_assert_msg(bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o) == BF_OK, "%s",
                   bf_last_error());
     ck_assert_int_eq(bf_diff_count(diff, BF_DIFF_ADDED),
@@ -601,8 +606,8 @@ START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
         int rc;
 
         sql("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS old;"
-            "DROP TABLE IF EXISTS t__bf_snap_1_1; DROP TABLE IF EXISTS t__bf_snapkeys_1_1;"
-            "DROP TABLE IF EXISTS t__bf_snapfp_1_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
+            "DROP TABLE IF EXISTS t__bf_snap_1; DROP TABLE IF EXISTS t__bf_snapkeys_1;"
+            "DROP TABLE IF EXISTS t__bf_snapinfo_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
             "CREATE TABLE t (id INTEGER, code TEXT, amount INTEGER);"
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
             "INSERT INTO t SELECT i, 'k' || i, i % 13 FROM n;"
@@ -622,13 +627,19 @@ START_TEST(diff_of_a_merge_against_its_snapshot_and_keys)
         ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
         ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, 1) == BF_OK, "%s",
                       bf_last_error());
-        o.before_table = "t__bf_snap_1_1";
-        /* Without delete_missing the snapshot alone lacks the untouched rows: refused. */
-        rc = bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o);
-        ck_assert_int_eq(rc, delete_missing ? BF_OK : BF_E_CONFLICT);
-        bf_diff_free(diff);
-        diff = NULL;
-        o.before_keys_table = "t__bf_snapkeys_1_1";
+        {
+            const char *keys = NULL;
+
+            ck_assert_int_eq(bf_driver_snapshot_views(drv, "t", batch, 1, &o.before_table, &keys),
+                             BF_OK);
+            /* Without delete_missing the snapshot alone lacks the untouched rows: refused. */
+            rc = bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o);
+            ck_assert_int_eq(rc, delete_missing ? BF_OK : BF_E_CONFLICT);
+            bf_diff_free(diff);
+            diff = NULL;
+            ck_assert_ptr_nonnull(keys);
+            o.before_keys_table = keys;
+        }
         ck_assert_msg(bf_diff_compute(&diff, drv, "t", key, 1, plan, batch, before, &o) == BF_OK,
                       "%s", bf_last_error());
         snprintf(q, sizeof q, "SELECT count(*) FROM (SELECT code FROM (%s) EXCEPT SELECT code FROM old)",
@@ -683,8 +694,8 @@ static char *explained_by_touched(const char *table, const char *const *key, siz
     int rc_given;
 
     ck_assert_int_eq(bf_driver_fingerprint(&after, drv, table, NULL, 0, plan, batch), BF_OK);
-    *rc = bf__diff_explain_touched(&e, drv, table, "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
-                                   kc, before, &after, NULL, plan, batch, metric, group_by, 3);
+    *rc = bf__diff_explain_touched(&e, drv, table, snap_rows, snap_keys, key, kc, before, &after,
+                                   NULL, plan, batch, metric, group_by, 3);
     if (*rc == BF_OK)
         ck_assert_int_eq(bf_diff_explained_to_json(&json, e), BF_OK);
     bf_diff_explained_free(e);
@@ -700,9 +711,8 @@ static char *explained_by_touched(const char *table, const char *const *key, siz
     ck_assert_msg(bf_validator_after(&r, v, drv, plan, batch, NULL) == BF_OK, "%s",
                   bf_last_error());
     ck_assert_int_eq(bf__results_total(&total, r, 0), BF_OK);
-    rc_given = bf__diff_explain_touched(&e, drv, table, "t__bf_snap_1_1", "t__bf_snapkeys_1_1",
-                                        key, kc, before, &after, &total, plan, batch, metric,
-                                        group_by, 3);
+    rc_given = bf__diff_explain_touched(&e, drv, table, snap_rows, snap_keys, key, kc, before,
+                                        &after, &total, plan, batch, metric, group_by, 3);
     ck_assert_int_eq(rc_given, *rc);
     if (rc_given == BF_OK) {
         ck_assert_int_eq(bf_diff_explained_to_json(&given, e), BF_OK);
@@ -726,8 +736,8 @@ static char *explained_by_diff(const char *table, const char *const *key, size_t
     bf_diff_explained *e = NULL;
     char *json = NULL;
 
-    o.before_table = "t__bf_snap_1_1";
-    o.before_keys_table = "t__bf_snapkeys_1_1";
+    o.before_table = snap_rows;
+    o.before_keys_table = snap_keys;
     *rc = bf_diff_compute(&diff, drv, table, key, kc, plan, batch, before, &o);
     if (*rc == BF_OK)
         *rc = bf_diff_explain(&e, diff, drv, plan, batch, metric, group_by, 3);
@@ -772,8 +782,8 @@ START_TEST(explained_from_touched_keys_equals_the_diff)
 
         snprintf(ddl, sizeof ddl,
                  "DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS src;"
-                 "DROP TABLE IF EXISTS t__bf_snap_1_1; DROP TABLE IF EXISTS t__bf_snapkeys_1_1;"
-                 "DROP TABLE IF EXISTS t__bf_snapfp_1_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
+                 "DROP TABLE IF EXISTS t__bf_snap_1; DROP TABLE IF EXISTS t__bf_snapkeys_1;"
+                 "DROP TABLE IF EXISTS t__bf_snapinfo_1; DROP TABLE IF EXISTS t__bf_stage_1_1;"
                  "DROP TABLE IF EXISTS bf_fence;"
                  "CREATE TABLE t (id INTEGER, code TEXT, grp INTEGER, amount REAL, note TEXT, %s)",
                  pks[kind < 4 ? kind : 0]);
@@ -807,8 +817,9 @@ START_TEST(explained_from_touched_keys_equals_the_diff)
             ck_assert_int_eq(bf_driver_stage(NULL, drv, &spec, plan, batch, 1), BF_OK);
             ck_assert_msg(bf_driver_publish(NULL, drv, &spec, plan, batch, 1, token) == BF_OK,
                           "%s", bf_last_error());
-            ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = "
-                                       "'t__bf_snapkeys_1_1'"), 1);
+            ck_assert_int_eq(bftest_snapshot(raw, "t", 1, 1), 2);
+            ck_assert_int_eq(bf_driver_snapshot_views(drv, "t", batch, 1, &snap_rows, &snap_keys),
+                             BF_OK);
             for (size_t m = 0; m < 3; m++)
                 for (size_t g = 0; g < 2; g++) {
                     int rc_fast, rc_diff;
@@ -910,9 +921,9 @@ static int sweep_touched(void *ctx)
     struct touched_sweep *t = ctx;
     bf_diff_explained *e = NULL;
     char *json = NULL;
-    int rc = bf__diff_explain_touched(&e, drv, "t", "t__bf_snap_1_1", "t__bf_snapkeys_1_1", key,
-                                      1, t->before, &t->after, NULL, t->plan,
-                                      bf_plan_batch(t->plan, 1), "SUM(amount)", "grp", 2);
+    int rc = bf__diff_explain_touched(&e, drv, "t", snap_rows, snap_keys, key, 1, t->before,
+                                      &t->after, NULL, t->plan, bf_plan_batch(t->plan, 1),
+                                      "SUM(amount)", "grp", 2);
 
     if (rc == BF_OK)
         rc = bf_diff_explained_to_json(&json, e);
@@ -949,6 +960,9 @@ START_TEST(explained_from_touched_keys_survives_allocation_failures)
     ck_assert_int_eq(bf_driver_fingerprint(&t.after, drv, "t", NULL, 0, t.plan,
                                            bf_plan_batch(t.plan, 1)), BF_OK);
     t.before = before;
+    ck_assert_int_eq(bf_driver_snapshot_views(drv, "t", bf_plan_batch(t.plan, 1), 1, &snap_rows,
+                                              &snap_keys), BF_OK);
+    ck_assert_ptr_nonnull(snap_keys);
     ck_assert_int_eq(sweep_touched(&t), BF_OK);
     ck_assert_int_ge(failalloc_sweep(sweep_touched, NULL, &t), 20);
     bf_diff_before_free(before);

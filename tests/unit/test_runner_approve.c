@@ -366,9 +366,8 @@ START_TEST(a_checks_scan_that_fails_rolls_its_publish_back)
     /* Its publish rolled back whole; the other six batches are published. */
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id >= 20 AND id < 30"),
                      before);
-    ck_assert(!table_exists("t__bf_snapfp_1_2"));
-    ck_assert(!table_exists("t__bf_snap_1_2"));
-    ck_assert(table_exists("t__bf_snap_1_1"));
+    ck_assert_int_eq(bftest_snapshot(raw, "t", 1, 2), 0);
+    ck_assert_int_ne(bftest_snapshot(raw, "t", 1, 1), 0);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM t JOIN src USING (id) "
                                          "WHERE t.v IS src.v"),
                      50);
@@ -1130,17 +1129,18 @@ START_TEST(cleanup_waits_for_the_retention_then_drops_the_tables)
     ck_assert_msg(strstr(bf_runner_last_error(r), "retention_days (3 days)"), "%s",
                   bf_runner_last_error(r));
     ck_assert(table_exists("t__bf_backup_1"));
-    ck_assert(table_exists("t__bf_snap_1_0"));
+    ck_assert_int_ne(bftest_snapshot(raw, "t", 1, 0), 0);
     clock_offset = 3 * DAY_US + 60 * 1000000LL;
     ck_assert_msg(bf_runner_cleanup(&json, r, id) == BF_OK, "%s", bf_runner_last_error(r));
     ck_assert_ptr_nonnull(strstr(json, "\"t__bf_backup_1\""));
-    ck_assert_ptr_nonnull(strstr(json, "\"t__bf_snap_1_2\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"t__bf_snap_1\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"t__bf_snapinfo_1\""));
     bf_free(json);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
                                          "'t\\_\\_bf\\_%' ESCAPE '\\'"), 0);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
     records(det, sizeof det, NULL, 0, id, "cleanup");
-    ck_assert_msg(strstr(det, "{\"dropped\":[\"t__bf_snap_1_0\""), "%s", det);
+    ck_assert_msg(strstr(det, "{\"dropped\":[\"t__bf_snap_1\""), "%s", det);
     ck_assert_msg(strstr(det, "\"kept\":[]}"), "%s", det);
     bf_runner_free(r);
     bf_brief_free(b);
@@ -1184,7 +1184,7 @@ START_TEST(a_second_ledgers_run_never_takes_the_firsts_warehouse_state)
     ck_assert_int_eq(bf_runner_cleanup(NULL, r, 1), BF_E_CONFLICT);
     fingerprint(fp, "t");
     ck_assert_str_eq(fp, fp_a);
-    ck_assert(table_exists("t__bf_snap_1_0"));
+    ck_assert_int_ne(bftest_snapshot(raw, "t", 1, 0), 0);
 
     /* The first ledger's run still undoes its own batch from its own snapshot. */
     ledger_at = NULL;
