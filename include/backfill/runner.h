@@ -242,6 +242,22 @@ BF_API int bf_runner_test_slice(char **json_out, bf_runner *runner, size_t batch
 BF_API int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *ledger,
                                     const char *brief_name);
 
+/* ---- Whether a warehouse is the one a run wrote --------------------------- */
+
+/*
+ * Whether `driver`'s warehouse is the one run `run_id` of `ledger` wrote:
+ * BF_OK when it holds a fence of the run by this ledger's run (every batch
+ * the runner publishes leaves one in bf_fence), when the run has published
+ * nothing, when the run was cleaned up (cleanup deletes its fences), and
+ * for a host's own driver (which keeps fences its own way). BF_E_CONFLICT,
+ * naming the table and the batches the run published, when it holds none
+ * of them (a copy from before the run, another file), or when another
+ * ledger's run of the same id fenced it. Hosts that read a recorded run back
+ * against a warehouse (backfill validate RUN, backfill diff RUN) check it
+ * first, so that a wrong file is an error rather than "no change".
+ */
+BF_API int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver);
+
 /* ---- A run's batches as the runner addresses them ------------------------ */
 
 /*

@@ -213,6 +213,7 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     if (status != EXIT_DONE)
         goto done;
     if ((rc = bf_driver_open_sqlite(&d, warehouse, 0)) != BF_OK ||
+        (rc = bf_run_check_warehouse(ledger, bf_run_id(run), d)) != BF_OK ||
         (rc = bf_driver_plan_brief(&plan, d, brief)) != BF_OK ||
         (rc = bf_run_batches(&bl, run, -1)) != BF_OK) {
         status = cli_fail_bf(rc, "diff");

@@ -77,6 +77,16 @@ int bf__driver_snapshot_views(bf_driver *d, const char *table, int64_t run, size
     return s ? bf__sql_snapshot_views(s, table, run, batch, has, rows, keys) : BF_OK;
 }
 
+int bf__driver_run_fences(bf_driver *d, const char *table, int64_t run, const char *owner,
+                          int64_t *mine, char **other)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    *mine = -1;
+    *other = NULL;
+    return s ? bf__sql_run_fences(s, table, run, owner, mine, other) : BF_OK;
+}
+
 int bf__driver_forget_fences(bf_driver *d, const char *table, int64_t run)
 {
     bf__sql *s = bf__driver_sql(d);

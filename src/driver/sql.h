@@ -264,6 +264,14 @@ int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run);
 /* How many batches of `run` on `table` this owner (or no one) fenced: 0 without bf_fence. */
 int bf__sql_fenced(bf__sql *s, const char *table, int64_t run, int64_t *count);
 /*
+ * The fences of `run` on `table` that `owner` (or no one) holds (*mine),
+ * and another owner that holds one (*other, caller frees; NULL when none),
+ * without setting the connection's owner. A NULL owner counts every fence
+ * of the run.
+ */
+int bf__sql_run_fences(bf__sql *s, const char *table, int64_t run, const char *owner,
+                       int64_t *mine, char **other);
+/*
  * Whether batch `batch` (its ordinal) of run `run` on `table` has a
  * snapshot in the run's snapshot tables (*has). With `rows`, also the
  * temporary views of the connection that show its rows as a table of their

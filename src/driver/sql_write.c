@@ -475,24 +475,56 @@ int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run_id)
 
 int bf__sql_fenced(bf__sql *s, const char *table, int64_t run_id, int64_t *count)
 {
+    char *other = NULL;
+    int rc = bf__sql_run_fences(s, table, run_id, s->owner, count, &other);
+
+    bf__free(other);
+    return rc;
+}
+
+int bf__sql_run_fences(bf__sql *s, const char *table, int64_t run_id, const char *owner,
+                       int64_t *mine, char **other)
+{
+    static const bf_value null = {BF_VALUE_NULL, 0, 0.0, NULL, 0};
     bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_value who = {BF_VALUE_TEXT, 0, 0.0, owner, owner ? strlen(owner) : 0};
     bf__binds b;
+    bf__stmt st;
     int rc = fence_owner_column(s);
 
-    *count = 0;
+    *mine = 0;
+    *other = NULL;
     if (rc == BF_E_NOT_FOUND) {
         bf_clear_error();
         return BF_OK; /* nothing was ever fenced here */
     }
     if (rc != BF_OK)
         return rc;
-    fence_binds(&b, s, &target, run_id);
-    return bf__sql_query_int(s, count, s->fence_owner_known && s->owner
-                                           ? "SELECT count(*) FROM bf_fence WHERE target = :target "
-                                             "AND run = :run AND (owner IS NULL OR owner = :owner)"
-                                           : "SELECT count(*) FROM bf_fence WHERE target = :target "
-                                             "AND run = :run",
-                             &b);
+    bf__binds_init(&b);
+    bf__binds_value(&b, "target", &target);
+    bf__binds_int(&b, "run", run_id);
+    bf__binds_value(&b, "owner", owner ? &who : &null);
+    /* No owner to tell by: every fence of the run counts. */
+    if (!s->fence_owner_known || !owner)
+        return bf__sql_query_int(s, mine, "SELECT count(*) FROM bf_fence WHERE target = :target "
+                                          "AND run = :run", &b);
+    if ((rc = bf__sql_query_int(s, mine, "SELECT count(*) FROM bf_fence WHERE target = :target "
+                                         "AND run = :run AND (owner IS NULL OR owner = :owner)",
+                                &b)) != BF_OK ||
+        (rc = bf__stmt_prepare(&st, s, "SELECT owner FROM bf_fence WHERE target = :target AND "
+                                       "run = :run AND owner IS NOT NULL AND owner <> :owner "
+                                       "LIMIT 1", &b)) != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
+        bf_value v;
+
+        if ((rc = bf__stmt_column(&st, 0, &v)) == BF_OK && !(*other = bf__strndup(v.s, v.len)))
+            rc = bf__nomem();
+    } else if (rc >= 0) {
+        rc = BF_OK;
+    }
+    bf__stmt_finalize(&st);
+    return rc;
 }
 
 int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run_id)

@@ -659,6 +659,66 @@ void bf__halves_dispose(bf__halves *h)
 }
 
 
+/* ---- Whether a warehouse is the one a run wrote ------------------------- */
+
+int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
+{
+    bf_run *run = NULL;
+    bf_brief *brief = NULL;
+    bf_run_list *list = NULL;
+    bf_batch_list *bl = NULL;
+    bf_event_list *ev = NULL;
+    char owner[BF__OWNER_MAX] = "", *other = NULL;
+    const char *table = NULL;
+    int64_t mine = -1, published = 0;
+    int rc, cleaned = 0;
+
+    if (!ledger || !driver)
+        return bf__error(BF_E_INVALID, "bf_run_check_warehouse: %s is NULL",
+                         !ledger ? "ledger" : "driver");
+    if ((rc = bf_run_open(&run, ledger, run_id)) != BF_OK ||
+        (rc = bf__runner_run_brief(&brief, ledger, run_id)) != BF_OK ||
+        (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) != BF_OK)
+        goto done;
+    table = bf_brief_target_table(brief);
+    for (size_t i = 0; i < bf_run_list_count(list); i++)
+        if (bf_run_list_id(list, i) == run_id)
+            bf__runner_owner(owner, bf_run_list_brief_name(list, i), bf_run_list_seq(list, i),
+                             bf_run_list_created_at(list, i));
+    /* A fence of the run by its own ledger: the warehouse it wrote (a host's driver: not known). */
+    if ((rc = bf__driver_run_fences(driver, table, run_id, owner, &mine, &other)) != BF_OK ||
+        mine != 0)
+        goto done;
+    if ((rc = bf_run_batches(&bl, run, -1)) != BF_OK || (rc = bf_run_events(&ev, run)) != BF_OK)
+        goto done;
+    for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
+        const char *fp = bf_batch_list_fingerprint_after(bl, i);
+
+        published += fp && fp[0];
+    }
+    /* Cleanup deletes the run's fences with its tables: nothing is left to tell by. */
+    for (size_t i = 0; i < bf_event_list_count(ev); i++)
+        cleaned |= bf_event_list_batch_id(ev, i) == 0 &&
+                   strcmp(bf_event_list_subject(ev, i), "cleanup") == 0;
+    if (other)
+        rc = bf__error(BF_E_CONFLICT, "%s: run %lld in this warehouse is another ledger's (%s), "
+                       "not this one's (%s): it is not the warehouse this ledger's run wrote",
+                       table, (long long)run_id, other, owner);
+    else if (published && !cleaned)
+        rc = bf__error(BF_E_CONFLICT, "run %lld (%s) published %lld batch%s into %s, but this "
+                       "warehouse holds none of them (no fence of the run in bf_fence): it is not "
+                       "the warehouse the run wrote", (long long)run_id, bf_run_brief_name(run),
+                       (long long)published, published == 1 ? "" : "es", table);
+done:
+    bf__free(other);
+    bf_event_list_free(ev);
+    bf_batch_list_free(bl);
+    bf_run_list_free(list);
+    bf_brief_free(brief);
+    bf_run_free(run);
+    return rc;
+}
+
 /* ---- A run's batches as the runner addresses them ---------------------- */
 
 struct view_row {

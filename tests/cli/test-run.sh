@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 90
+plan 96
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -192,6 +192,21 @@ changed=$(awk '/ added, .* removed, .* changed/ { for (i = 1; i <= NF; i++) if (
 want=$(q "$A" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1742011200 AND refund_amount != 0")
 [ "$changed" = "$want" ] && ok "diff RUN counts $want changed orders, as plain SQL does" ||
     not_ok "diff RUN: $changed changed, SQL says $want" "$(head -c 600 "$work/out")"
+
+# validate and diff RUN against a warehouse the run never wrote (one built as A was, before its
+# run): an error that says so, not a spurious failure or "0 changed", and nothing recorded.
+make_warehouse "$work/never.db"
+checks=$(q "$A.ledger" "SELECT count(*) FROM validations")
+run "$BACKFILL" validate refund-fix --ledger "$A.ledger" --warehouse "$work/never.db"
+expect_rc 2 "validate RUN against a warehouse the run never wrote: exit 2"
+expect_grep "$work/err" "published 73 batches into fct_orders, but this warehouse holds none of them" \
+    "validate says the warehouse is not the run's"
+[ "$(q "$A.ledger" "SELECT count(*) FROM validations")" = "$checks" ] &&
+    ok "and records nothing" || not_ok "validate recorded results against the wrong warehouse"
+run "$BACKFILL" diff refund-fix --ledger "$A.ledger" --warehouse "$work/never.db"
+expect_rc 2 "diff RUN against a warehouse the run never wrote: exit 2"
+expect_grep "$work/err" "it is not the warehouse the run wrote" "diff says why"
+[ ! -s "$work/out" ] && ok "and diffs nothing" || not_ok "diffed: $(head -c 300 "$work/out")"
 
 # ---- a host's own loop over the ledger, driver and validator API (examples/c) ----
 HL="$work/hl.db"
