@@ -160,7 +160,8 @@ int cmd_rollback(int argc, char **argv)
              : rc == BF_E_CONFLICT || rc == BF_E_VALIDATION || rc == BF_E_BLOCKED ? EXIT_BLOCKED
              : cli_exit_for(rc);
     o = json ? cli_embedded_json(json) : NULL;
-    if (!json_is_object(o)) {
+    /* Bad input (no such batch, say) is its error alone: the run's state did not enter into it. */
+    if (!json_is_object(o) || (!cli_json && rc != BF_OK && status == EXIT_USAGE)) {
         json_decref(o);
         if (rc != BF_OK)
             status = cli_fail_code(rc, status, "rollback: %s", bf_runner_last_error(r));

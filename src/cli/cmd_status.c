@@ -115,8 +115,36 @@ static json_t *progress_json(const bf_progress *p)
                      "eta_s", p->eta_s < 0 ? json_null() : json_real(p->eta_s));
 }
 
+/*
+ * For a running run with no batch in flight whose last event is the
+ * runner's "stopped" record (SIGINT, say): that record's detail (the
+ * caller frees it), else NULL. A run between claims has no such record last.
+ */
+static char *stopped_detail(bf_run *run, const bf_progress *p, int64_t *at)
+{
+    bf_event_list *ev = NULL;
+    char *detail = NULL;
+    size_t n;
+
+    *at = 0;
+    if (p->state != BF_RUN_RUNNING || p->running || bf_run_events(&ev, run) != BF_OK)
+        return NULL;
+    n = bf_event_list_count(ev);
+    if (n && bf_event_list_batch_id(ev, n - 1) == 0 &&
+        strcmp(bf_event_list_subject(ev, n - 1), "stopped") == 0 &&
+        bf_event_list_detail(ev, n - 1)) {
+        detail = strdup(bf_event_list_detail(ev, n - 1));
+        *at = bf_event_list_at(ev, n - 1);
+    }
+    bf_event_list_free(ev);
+    return detail;
+}
+
 static void print_run(bf_run *run, const bf_progress *p, const bf_batch_list *failed)
 {
+    int64_t at;
+    char *stopped = stopped_detail(run, p, &at);
+
     printf("run %lld (%s #%lld): %s\n", (long long)bf_run_id(run), bf_run_brief_name(run),
            (long long)bf_run_seq(run), bf_run_state_name(p->state));
     printf("  plan %s\n", bf_run_plan_fingerprint(run));
@@ -131,9 +159,18 @@ static void print_run(bf_run *run, const bf_progress *p, const bf_batch_list *fa
            (long long)p->rows_deleted);
     printf("  elapsed ");
     print_duration(p->elapsed_s);
-    printf(", ETA ");
-    print_duration(p->eta_s);
-    printf("\n");
+    if (stopped) {
+        json_t *when = cli_iso_json(at);
+
+        printf("\n  no process is running it: %s (%s)\n", stopped,
+               json_string_value(when) ? json_string_value(when) : "?");
+        json_decref(when);
+    } else {
+        printf(", ETA ");
+        print_duration(p->eta_s);
+        printf("\n");
+    }
+    free(stopped);
     if (bf_batch_list_count(failed) == 0)
         return;
     printf("failed batches:\n");
@@ -226,11 +263,16 @@ static int show_run(bf_ledger *ledger, const char *ref)
             bf_run_free(run);
             return cli_fail(EXIT_FAILURE_, "status: cannot read the batches");
         }
-        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o}", "run",
+        int64_t at;
+        char *stopped = stopped_detail(run, &p, &at);
+
+        cli_print_json(json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:s?, s:I, s:o, s:o}", "run",
                                  (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run), "seq",
                                  (json_int_t)bf_run_seq(run), "state", bf_run_state_name(p.state),
                                  "plan_fingerprint", bf_run_plan_fingerprint(run), "progress",
-                                 progress_json(&p), "failed", failed_json, "batches", all_json));
+                                 progress_json(&p), "stopped", stopped, "stopped_at_us",
+                                 (json_int_t)at, "failed", failed_json, "batches", all_json));
+        free(stopped);
     } else {
         print_run(run, &p, failed);
     }

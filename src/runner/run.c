@@ -1637,7 +1637,7 @@ static int claim_loop(struct run_ctx *c)
             L.stopping = 1;
             bf__runner_emit(r, c->run, BF_RUN_EVENT_STOPPED, 0, NULL, 0, 0, 0,
                             L.in_flight ? "stopping: batches in flight finish first"
-                                        : "stopped");
+                                        : "no batch was in flight; run again to resume");
         }
         /* Heartbeats for batches in flight, at a third of the lease. */
         if (L.in_flight && bf__runner_now_us() - last_beat > (int64_t)(lease_s * 1e6 / 3)) {
@@ -1763,6 +1763,20 @@ static int claim_loop(struct run_ctx *c)
     pthread_mutex_destroy(&pool.lock);
     pthread_cond_destroy(&pool.cond);
     if (L.final_rc == BF_OK && r->stop) {
+        bf_progress p = BF_PROGRESS_INIT;
+        char *detail = NULL;
+
+        /*
+         * The ledger says so too: the run stays running (run again resumes
+         * it), and status tells a stopped run from one between claims.
+         */
+        if (bf_run_progress(&p, c->run) == BF_OK &&
+            (detail = bf__asprintf("stopped by the host before its end, %lld of %lld batches "
+                                   "done; run again to resume",
+                                   (long long)(p.completed + p.validated),
+                                   (long long)p.total)) != NULL)
+            bf_run_record(c->run, 0, "stopped", detail);
+        bf__free(detail);
         L.final_rc = bf__error(BF_E_STATE, "run %lld: stopped before its end; run again to "
                                "resume", (long long)c->run_id);
         bf__runner_fail(r, L.final_rc);

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 40
+plan 43
 
 W="$work/W.db"
 L="$W.ledger"
@@ -87,6 +87,10 @@ expect_rc 0 "a second run awaits approval"
 sqlite3 "$W" "CREATE TABLE kept AS SELECT * FROM fct_orders WHERE order_id = 199216;
 UPDATE fct_orders SET net_revenue = net_revenue + 1 WHERE order_id = 199216"
 fp2=$(fp)
+run "$BACKFILL" rollback refund-join-fix-2025h1 --batch 999 --ledger "$L" --warehouse "$W"
+expect_rc 2 "rollback of a batch the run does not have: exit 2"
+expect_grep "$work/err" "run 2 has no batch with id 999" "the error names the id"
+[ ! -s "$work/out" ] && ok "and nothing else is printed" || not_ok "printed: $(cat "$work/out")"
 run "$BACKFILL" rollback refund-join-fix-2025h1 --ledger "$L" --warehouse "$W" --json
 expect_rc 3 "rollback refused over another writer's change"
 expect_grep "$work/out" 'another writer changed them' "the JSON says why"

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 96
+plan 99
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -347,8 +347,17 @@ set +e; wait "$pid"; irc=$?; set -e
 [ "$irc" = 4 ] && ok "SIGINT: run returns exit 4" || not_ok "SIGINT: exit $irc" "$(cat "$work/f.err")"
 n=$(q "$F.ledger" "SELECT count(*) FROM batches WHERE state = 1")
 [ "$n" = 0 ] && ok "SIGINT: no lease left behind" || not_ok "$n batches still running"
+# status says no process runs it any more, rather than an ETA for work nobody does.
+run "$BACKFILL" status refund-fix --ledger "$F.ledger"
+expect_grep "$work/out" "^  no process is running it: stopped by the host before its end, [0-9]+ of 73 batches done; run again to resume" \
+    "status after SIGINT says the run was stopped"
+if grep -q "ETA" "$work/out"; then not_ok "status still gives an ETA" "$(cat "$work/out")"; else
+    ok "and gives no ETA"; fi
 run "$BACKFILL" run "$work/slow.json" --warehouse "$F"
 expect_rc 0 "after SIGINT, run again completes"
+run "$BACKFILL" status refund-fix --ledger "$F.ledger"
+if grep -q "no process is running it" "$work/out"; then not_ok "a finished run still says stopped"; else
+    ok "a resumed run no longer says stopped"; fi
 
 # ---- every write pattern gives the same rows -------------------------------------------
 for s in merge staging_swap parallel_version; do
