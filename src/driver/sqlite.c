@@ -54,7 +54,14 @@ static int code_for(int rc)
 
 static int failed(struct conn *c, int rc)
 {
-    snprintf(c->msg, sizeof c->msg, "%s", sqlite3_errmsg(c->db));
+    const char *file = sqlite3_db_filename(c->db, "main");
+
+    /* Which file, and that the wait for it ran out: the lock is another connection's. */
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        snprintf(c->msg, sizeof c->msg, "%s: warehouse %s is still locked by another connection",
+                 sqlite3_errmsg(c->db), file && file[0] ? file : "(in memory)");
+    else
+        snprintf(c->msg, sizeof c->msg, "%s", sqlite3_errmsg(c->db));
     return code_for(rc);
 }
 

@@ -1435,6 +1435,14 @@ static int maybe_resize(struct run_ctx *c, const struct slot *s)
     return BF_OK;
 }
 
+/* BF_E_STATE for a run whose batches ran out of attempts: how many, and what next. */
+static int failed_for_good(const struct run_ctx *c, const bf_progress *p)
+{
+    return bf__error(BF_E_STATE, "run %lld: %lld batch%s failed for good (backfill status shows "
+                     "why; backfill retry puts them back)", (long long)c->run_id,
+                     (long long)p->failed, p->failed == 1 ? "" : "es");
+}
+
 /* Take the results of finished tasks and tell them. */
 static void collect(struct run_ctx *c, struct loop *L)
 {
@@ -1504,14 +1512,23 @@ static void collect(struct run_ctx *c, struct loop *L)
                 break;
             }
             if (L->final_rc == BF_OK) {
-                L->final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s", (long long)c->run_id,
-                                        bf_run_state_name(bf_run_current_state(c->run)),
-                                        bf_run_last_error(c->run)[0] ? ": " : "",
-                                        bf_run_last_error(c->run));
+                int now = bf_run_current_state(c->run);
+                bf_progress p = BF_PROGRESS_INIT;
+
+                /* A run failed by batches out of attempts says how many, and what next. */
+                if (now == BF_RUN_FAILED && !bf_run_last_error(c->run)[0] &&
+                    bf_run_progress(&p, c->run) == BF_OK)
+                    L->final_rc = failed_for_good(c, &p);
+                else
+                    L->final_rc = bf__error(BF_E_STATE, "run %lld is %s%s%s",
+                                            (long long)c->run_id, bf_run_state_name(now),
+                                            bf_run_last_error(c->run)[0] ? ": " : "",
+                                            bf_run_last_error(c->run));
                 bf__runner_fail(r, L->final_rc);
                 bf__runner_emit(r, c->run,
-                                bf_run_current_state(c->run) == BF_RUN_CANCELLED
-                                    ? BF_RUN_EVENT_CANCELLED : BF_RUN_EVENT_PAUSED,
+                                now == BF_RUN_CANCELLED ? BF_RUN_EVENT_CANCELLED
+                                : now == BF_RUN_FAILED  ? BF_RUN_EVENT_FAILED
+                                                        : BF_RUN_EVENT_PAUSED,
                                 0, NULL, 0, 0, 0, r->err.msg);
             }
             break;
@@ -1711,10 +1728,7 @@ static int claim_loop(struct run_ctx *c)
             if (p.pending == 0 && p.running == 0) {
                 if (p.failed) {
                     bf_run_refresh(c->run);
-                    L.final_rc = bf__error(BF_E_STATE, "run %lld: %lld batch%s failed for good "
-                                           "(backfill status shows why; backfill retry puts "
-                                           "them back)", (long long)c->run_id,
-                                           (long long)p.failed, p.failed == 1 ? "" : "es");
+                    L.final_rc = failed_for_good(c, &p);
                     bf__runner_fail(r, L.final_rc);
                     bf__runner_emit(r, c->run, BF_RUN_EVENT_FAILED, 0, NULL, 0, 0, 0,
                                     r->err.msg);

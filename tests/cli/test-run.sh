@@ -237,7 +237,16 @@ kills=0
 for i in 1 2 3 4 5; do
     "$BACKFILL" run "$work/slow.json" --warehouse "$B" >/dev/null 2>&1 &
     pid=$!
-    sleep 0.$((3 + i))
+    # Mid-batch: once this process holds a batch (at most 5 s), a moment into it. A fixed sleep
+    # let the last runs finish first once batches got faster.
+    for _ in $(seq 100); do
+        # -readonly: the poll must not make the ledger file before run does.
+        n=0
+        [ -s "$B.ledger" ] && n=$(sqlite3 -readonly "$B.ledger" "SELECT count(*) FROM batches WHERE state = 1 AND (worker LIKE '% pid $pid' OR worker LIKE '% pid $pid %')" 2>/dev/null || echo 0)
+        [ "${n:-0}" -gt 0 ] && break
+        sleep 0.05
+    done
+    sleep 0.0$i
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null || true
 done

@@ -1490,6 +1490,13 @@ START_TEST(a_locked_warehouse_is_waited_for_then_refused)
     ck_assert_int_eq(rc, BF_E_BUSY);
     ck_assert_msg(t >= 4.9 && t < 30, "gave up after %.3f s", t);
     ck_assert_ptr_nonnull(strstr(bf_driver_last_error(d), "database is locked"));
+    /* It names the file another connection holds. */
+    {
+        char want[300];
+
+        snprintf(want, sizeof want, "warehouse %s is still locked by another connection", path);
+        ck_assert_msg(strstr(bf_driver_last_error(d), want), "%s", bf_driver_last_error(d));
+    }
     ck_assert_int_eq(query_int("SELECT token FROM bf_fence WHERE target = 't' AND batch = 1"), 1);
     bf_driver_free(d);
 }
