@@ -115,6 +115,20 @@ BF_API int bf_validator_before(bf_validation_state **out, bf_validator *validato
 BF_API void bf_validation_state_free(bf_validation_state *state);
 
 /*
+ * A state as JSON text ("format": "backfill-validation-before/1", one entry
+ * per check; free with bf_free()), and back for a validator with the same
+ * checks in the same order (BF_E_CONFLICT naming the first that differs;
+ * BF_E_PARSE for text that is not such a document). The runner records
+ * the run's (event "validation_before") and each batch's (under "checks" in
+ * its before-state), so that a host checking a run later compares with the
+ * values from before it published. A host check's own state is not
+ * written: that check is skipped when compared from the text.
+ */
+BF_API int bf_validation_state_to_json(char **out, const bf_validation_state *state);
+BF_API int bf_validation_state_from_json(bf_validation_state **out,
+                                         const bf_validator *validator, const char *json);
+
+/*
  * Evaluate the checks for `batch` (NULL: the run) after it published.
  * `state` is what bf_validator_before captured for the same batch, or NULL:
  * checks that compare with before then report BF_OUTCOME_SKIPPED. Bad input

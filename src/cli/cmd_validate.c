@@ -4,8 +4,10 @@
  * the one --batch) and, once every batch is written, the run-level checks;
  * print them, record them in the ledger (bf_validator_settle: a passing
  * batch becomes validated, a failing error check pauses the run). Checks
- * that compare with before report "skipped": no before state exists later.
- * Passing results never replace recorded results that skipped fewer checks
+ * that compare with before compare with the values the runner recorded
+ * before each batch (and the run) first published; without such a record
+ * they report "skipped". Passing results never replace recorded results
+ * that skipped fewer checks
  * (the runner's, which compared with before): they are printed, not
  * recorded, or a batch whose comparison with before failed would settle as
  * validated, and the run's measured results would give way to "skipped". A
@@ -27,14 +29,56 @@ static void print_results(const bf_results *r, const char *label)
     }
 }
 
+/*
+ * The checks' values from before the batch (batch_id 0: the run) first
+ * published, as the runner recorded them: under "checks" in the batch's
+ * before-state, or the run's "validation_before" event. NULL when none was
+ * recorded (a host that records no such values, an earlier release), or
+ * when they were recorded for other checks than the brief's now: those
+ * checks are then skipped, as without any.
+ */
+static bf_validation_state *recorded_before(bf_validator *v, bf_run *run, int64_t batch_id)
+{
+    bf_validation_state *st = NULL;
+    bf_event_list *ev = NULL;
+    char *json = NULL, *checks = NULL;
+    json_t *o;
+
+    if (batch_id) {
+        if (bf_run_before_state(&json, run, batch_id) == BF_OK &&
+            (o = cli_embedded_json(json)) != NULL) {
+            if (json_is_object(json_object_get(o, "checks")))
+                checks = json_dumps(json_object_get(o, "checks"), JSON_COMPACT);
+            json_decref(o);
+        }
+        bf_free(json);
+    } else if (bf_run_events(&ev, run) == BF_OK) {
+        for (size_t i = 0; i < bf_event_list_count(ev); i++)
+            if (bf_event_list_batch_id(ev, i) == 0 && bf_event_list_detail(ev, i) &&
+                strcmp(bf_event_list_subject(ev, i), "validation_before") == 0) {
+                free(checks);
+                checks = strdup(bf_event_list_detail(ev, i));
+            }
+    }
+    bf_event_list_free(ev);
+    if (checks && bf_validation_state_from_json(&st, v, checks) != BF_OK)
+        st = NULL;
+    free(checks);
+    bf_clear_error();
+    return st;
+}
+
 /* Validate, print (text) or collect (JSON), and record one batch (batch_id 0: the run). */
 static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, bf_run *run,
                const bf_batch *batch, int64_t batch_id, int *failed, size_t *unrecorded)
 {
     bf_results *r = NULL;
     char *text = NULL;
-    int rc = bf_validator_after(&r, v, d, plan, batch, NULL);
+    bf_validation_state *before = recorded_before(v, run, batch_id);
+    int rc = bf_validator_after(&r, v, d, plan, batch, before);
     size_t skipped = 0;
+
+    bf_validation_state_free(before);
 
     if (rc == BF_OK && bf_results_status(r) == BF_OK && bf_results_tally(r, BF_OUTCOME_SKIPPED)) {
         bf_validation_list *had = NULL;

@@ -1428,6 +1428,28 @@ int bf__validation_state_from_json(bf_validation_state **out, const bf_validator
     return BF_OK;
 }
 
+int bf_validation_state_to_json(char **out, const bf_validation_state *state)
+{
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_validation_state_to_json: out is NULL");
+    *out = NULL;
+    if (!state)
+        return bf__error(BF_E_INVALID, "bf_validation_state_to_json: state is NULL");
+    return bf__validation_state_to_json(out, state);
+}
+
+int bf_validation_state_from_json(bf_validation_state **out, const bf_validator *validator,
+                                  const char *json)
+{
+    if (!out)
+        return bf__error(BF_E_INVALID, "bf_validation_state_from_json: out is NULL");
+    *out = NULL;
+    if (!validator || !json)
+        return bf__error(BF_E_INVALID, "bf_validation_state_from_json: %s is NULL",
+                         !validator ? "validator" : "json");
+    return bf__validation_state_from_json(out, validator, json);
+}
+
 int bf_validator_before(bf_validation_state **out, bf_validator *v, bf_driver *d,
                         const bf_plan *plan, const bf_batch *batch)
 {

@@ -1064,9 +1064,9 @@ static bf_validation_state *through_text(bf_validator *v, const bf_validation_st
     bf_validation_state *back = NULL;
     char *text = NULL, *again = NULL;
 
-    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
-    ck_assert_msg(bf__validation_state_from_json(&back, v, text) == BF_OK, "%s", bf_last_error());
-    ck_assert_int_eq(bf__validation_state_to_json(&again, back), BF_OK);
+    ck_assert_int_eq(bf_validation_state_to_json(&text, st), BF_OK);
+    ck_assert_msg(bf_validation_state_from_json(&back, v, text) == BF_OK, "%s", bf_last_error());
+    ck_assert_int_eq(bf_validation_state_to_json(&again, back), BF_OK);
     ck_assert_str_eq(again, text);
     bf_free(text);
     bf_free(again);
@@ -1099,9 +1099,11 @@ static bf_results *same_results(bf_validator *v, bf_validation_state *st,
 }
 
 /*
- * The run-level before-state written down and read back (as a resumed run
- * reads it from the ledger) gives the same results as the state held in
- * memory, for every check that keeps one: a grouped metric, unchanged
+ * The run-level before-state written down and read back with
+ * bf_validation_state_to_json() and _from_json() (as a resumed run reads it
+ * from the ledger, and backfill validate RUN later) gives the same results
+ * as the state held in memory, for every check that keeps one: a grouped
+ * metric, unchanged
  * columns, records, completeness, footprint and coverage's rows outside the
  * scope. Text that is not such a state, or a state of other checks, is
  * refused.
@@ -1129,7 +1131,7 @@ START_TEST(before_state_survives_as_text)
     sql("INSERT INTO t VALUES (50, 'g0', 1, 'a'), (51, 'g1', 2, 'b')");
     ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, NULL), BF_OK);
     back = through_text(v, st);
-    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
+    ck_assert_int_eq(bf_validation_state_to_json(&text, st), BF_OK);
     /* Inside the scope the metric and the record move; outside one row changes. */
     r2 = same_results(v, st, back, "UPDATE t SET val = 6 WHERE id = 5; "
                                    "UPDATE t SET note = 'z' WHERE id = 50");
@@ -1140,16 +1142,16 @@ START_TEST(before_state_survives_as_text)
     ck_assert_int_eq(bf_results_outcome(r2, 2), BF_OUTCOME_PASS);  /* 5 -> 6 as expected */
     ck_assert_int_eq(bf_results_outcome(r2, 5), BF_OUTCOME_FAIL);  /* row 50 outside */
     /* Refused: another validator's checks, not a state, a damaged list of rows. */
-    ck_assert_int_eq(bf__validation_state_from_json(&bad, other, text), BF_E_CONFLICT);
+    ck_assert_int_eq(bf_validation_state_from_json(&bad, other, text), BF_E_CONFLICT);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "6 checks, the validator has 1"));
-    ck_assert_int_eq(bf__validation_state_from_json(&bad, v, "{\"checks\": []}"), BF_E_PARSE);
-    ck_assert_int_eq(bf__validation_state_from_json(&bad, v, "not json"), BF_E_PARSE);
+    ck_assert_int_eq(bf_validation_state_from_json(&bad, v, "{\"checks\": []}"), BF_E_PARSE);
+    ck_assert_int_eq(bf_validation_state_from_json(&bad, v, "not json"), BF_E_PARSE);
     {
         char *o = strstr(text, "\"outside\":\"");
 
         ck_assert_ptr_nonnull(o);
         o[strlen("\"outside\":\"") + 3] = 'G';
-        ck_assert_int_eq(bf__validation_state_from_json(&bad, v, text), BF_E_PARSE);
+        ck_assert_int_eq(bf_validation_state_from_json(&bad, v, text), BF_E_PARSE);
         ck_assert_ptr_nonnull(strstr(bf_last_error(), "rows outside the scope are unreadable"));
     }
     ck_assert_ptr_null(bad);
@@ -1170,7 +1172,7 @@ START_TEST(before_state_keeps_an_infinite_metric)
 
     sql("UPDATE t SET val = 1e308 WHERE id < 3");
     ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, NULL), BF_OK);
-    ck_assert_int_eq(bf__validation_state_to_json(&text, st), BF_OK);
+    ck_assert_int_eq(bf_validation_state_to_json(&text, st), BF_OK);
     ck_assert_msg(strstr(text, "\"value\":\"inf\""), "%s", text);
     back = through_text(v, st);
     r = same_results(v, st, back, "UPDATE t SET val = 1 WHERE id < 3");
@@ -1728,7 +1730,7 @@ static void free_json(void *arg)
 static int state_to_json_op(void *arg)
 {
     struct vsweep *c = arg;
-    return bf__validation_state_to_json(&c->json, c->st);
+    return bf_validation_state_to_json(&c->json, c->st);
 }
 
 /* Reads c->json back into c->back. */
@@ -1737,7 +1739,7 @@ static bf_validation_state *sweep_back;
 static int state_from_json_op(void *arg)
 {
     struct vsweep *c = arg;
-    return bf__validation_state_from_json(&sweep_back, c->v, c->json);
+    return bf_validation_state_from_json(&sweep_back, c->v, c->json);
 }
 
 static void free_back(void *arg)
