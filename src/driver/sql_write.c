@@ -1067,7 +1067,7 @@ static int index_sql(struct job *j, char **out, const char *index, int unique, s
  * of reading it whole; the cutover swaps in a table with the same indexes.
  * Partial indexes and indexes on expressions are not copied.
  */
-static int copy_indexes(struct job *j)
+static int copy_indexes(struct job *j, int with_unique)
 {
     static const char *const names[] = {"name", "unique"};
     bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)};
@@ -1079,8 +1079,11 @@ static int copy_indexes(struct job *j)
     bf__binds_init(&b);
     bf__binds_value(&b, "t", &t);
     if ((rc = bf__rows_new(&list, names, 2)) == BF_OK)
-        rc = bf__sql_query_rows(j->s, list, "SELECT name, \"unique\" FROM pragma_index_list(:t) "
-                                "WHERE origin IN ('c', 'u') AND partial = 0 ORDER BY seq", &b);
+        rc = bf__sql_query_rows(j->s, list, with_unique
+                                    ? "SELECT name, \"unique\" FROM pragma_index_list(:t) WHERE "
+                                      "origin IN ('c', 'u') AND partial = 0 ORDER BY seq"
+                                    : "SELECT name, \"unique\" FROM pragma_index_list(:t) WHERE "
+                                      "origin = 'c' AND partial = 0 ORDER BY seq", &b);
     for (size_t i = 0; rc == BF_OK && i < bf_rows_count(list); i++) {
         bf_value name, unique;
         char *sql = NULL;
@@ -1095,6 +1098,74 @@ static int copy_indexes(struct job *j)
     return rc;
 }
 
+/*
+ * On SQLite, the statement that made the target, naming the shadow instead
+ * (*out; NULL when the target's text is not a plain CREATE TABLE): the
+ * shadow then has every column definition the target has (declared types,
+ * NOT NULL, CHECK, DEFAULT, COLLATE, UNIQUE, generated columns, foreign
+ * keys, WITHOUT ROWID, STRICT), and the table swapped in at cutover keeps
+ * the target's constraints.
+ */
+static int shadow_as_target(struct job *j, char **out)
+{
+    static const char head[] = "CREATE TABLE ";
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)};
+    bf__binds b;
+    bf__stmt st;
+    bf_value v;
+    char *text = NULL;
+    const char *p;
+    int rc;
+
+    *out = NULL;
+    if (!j->s->vt.dialect || strcmp(j->s->vt.dialect, "sqlite") != 0)
+        return BF_OK;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "t", &t);
+    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT sql FROM main.sqlite_master WHERE type = "
+                               "'table' AND name = :t COLLATE NOCASE", &b)) != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK &&
+        v.type == BF_VALUE_TEXT && !(text = bf__strndup(v.s, v.len)))
+        rc = bf__nomem();
+    bf__stmt_finalize(&st);
+    if (rc < 0 || !text || strncmp(text, head, sizeof head - 1) != 0) {
+        bf__free(text);
+        return rc < 0 ? rc : BF_OK;
+    }
+    /* SQLite keeps the name as written: quoted with "", ``, '' or [], or bare. */
+    p = text + sizeof head - 1;
+    if (*p == '"' || *p == '`' || *p == '\'') {
+        char q = *p++;
+
+        while (*p && !(*p == q && p[1] != q))
+            p += *p == q ? 2 : 1;
+        p += *p == q;
+    } else if (*p == '[') {
+        p += strcspn(p, "]");
+        p += *p == ']';
+    } else {
+        while (*p && (*p == '_' || *p == '$' || (unsigned char)*p >= 0x80 ||
+                      (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= 'A' && *p <= 'Z')))
+            p++;
+    }
+    {
+        bf__sb sb;
+
+        bf__sb_init(&sb);
+        bf__sb_append(&sb, head);
+        if ((rc = bf__sql_ident(j->s, &sb, j->dest)) == BF_OK) {
+            bf__sb_append(&sb, p);
+            rc = bf__sql_text(&sb, out);
+        } else {
+            bf__sb_dispose(&sb);
+        }
+    }
+    bf__free(text);
+    return rc;
+}
+
 static int ensure_shadow(struct job *j)
 {
     bf__sb sb;
@@ -1106,6 +1177,17 @@ static int ensure_shadow(struct job *j)
         return rc;
     if (exists)
         return check_shadow(j);
+    if ((rc = shadow_as_target(j, &sql)) != BF_OK)
+        return rc;
+    if (sql) {
+        /* Its UNIQUE constraints come with it; the other indexes are copied. */
+        rc = bf__sql_run(j->s, sql, NULL, NULL);
+        bf__free(sql);
+        if (rc == BF_OK)
+            rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
+                     ARGS(j->dest, NULL, NULL, j->spec->table));
+        return rc == BF_OK ? copy_indexes(j, 0) : rc;
+    }
     bf__sb_init(&sb);
     bf__sb_append(&sb, "CREATE TABLE ");
     rc = bf__sql_ident(j->s, &sb, j->dest);
@@ -1157,7 +1239,7 @@ static int ensure_shadow(struct job *j)
         rc = run(j, NULL, "INSERT INTO %T (%C) SELECT %C FROM %T",
                  ARGS(j->dest, NULL, NULL, j->spec->table));
     if (rc == BF_OK && j->s->vt.dialect && strcmp(j->s->vt.dialect, "sqlite") == 0)
-        rc = copy_indexes(j);
+        rc = copy_indexes(j, 1);
     return rc;
 }
 

@@ -2769,6 +2769,56 @@ START_TEST(hidden_columns_of_virtual_tables_are_not_columns)
 }
 END_TEST
 
+/*
+ * A staging_swap shadow is made by the target's own CREATE TABLE (the name
+ * replaced, however it was quoted): NOT NULL, CHECK, DEFAULT, COLLATE and
+ * UNIQUE hold in it, its UNIQUE index is not made twice, and after cutover
+ * the target still refuses what it refused before.
+ */
+START_TEST(the_shadow_is_made_as_the_target_was)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_plan *plan = key_plan("id", 2);
+    bf_driver *d;
+    char *err = NULL;
+
+    sql("CREATE TABLE \"o\"\"dd t\" (id INTEGER PRIMARY KEY, v REAL NOT NULL DEFAULT 1 "
+        "CHECK (v >= 0), code TEXT COLLATE NOCASE UNIQUE);"
+        "CREATE INDEX odd_v ON \"o\"\"dd t\" (v);"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19) "
+        "INSERT INTO \"o\"\"dd t\" SELECT i, i * 1.5, 'c' || i FROM n;"
+        "CREATE TABLE osrc AS SELECT id, v + 1 AS v, code FROM \"o\"\"dd t\" WHERE id >= 10");
+    d = open_driver();
+    spec.table = "o\"dd t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, v, code FROM osrc WHERE id >= :lo AND id < :hi";
+    spec.strategy = BF_WRITE_STAGING_SWAP;
+    stage_ok(d, &spec, plan, 1, 10);
+    publish_ok(d, &spec, plan, 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = 'o\"dd t__bf_full_1' "
+                               "AND sql LIKE '%v REAL NOT NULL DEFAULT 1 CHECK (v >= 0), code TEXT "
+                               "COLLATE NOCASE UNIQUE)'"), 1);
+    /* The UNIQUE constraint's index once, the plain index copied: two, as on the target. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('o\"dd t__bf_full_1')"), 2);
+    ck_assert_int_eq(query_int("SELECT v FROM \"o\"\"dd t__bf_full_1\" WHERE id = 12"), 19);
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
+    ck_assert_int_ne(sqlite3_exec(raw, "INSERT INTO \"o\"\"dd t\" (id, v) VALUES (99, -1)", NULL,
+                                  NULL, &err), SQLITE_OK);
+    ck_assert_msg(strstr(err, "CHECK constraint failed"), "%s", err);
+    sqlite3_free(err);
+    err = NULL;
+    ck_assert_int_ne(sqlite3_exec(raw, "INSERT INTO \"o\"\"dd t\" (id, code) VALUES (98, 'C1')",
+                                  NULL, NULL, &err), SQLITE_OK);
+    ck_assert_msg(strstr(err, "UNIQUE constraint failed"), "%s", err);
+    sqlite3_free(err);
+    ck_assert_int_eq(query_int("SELECT v FROM \"o\"\"dd t\" WHERE id = 97 OR id = 12"), 19);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(generated_columns_are_never_written)
 {
     static const char *const cols_v[] = {"v"};
@@ -2813,16 +2863,20 @@ START_TEST(generated_columns_are_never_written)
                      BF_E_INVALID);
     ck_assert_str_eq(bf_driver_last_error(d), "merge into g: column v is generated; the warehouse "
                                               "computes it, so it cannot be updated");
-    /* A shadow copy would turn the generated columns into plain ones: refused, nothing written. */
+    /*
+     * The shadow is made by the target's own CREATE TABLE: its generated
+     * columns stay generated (the warehouse computes them there too), so the
+     * table swapped in at cutover is the same kind of table.
+     */
     spec.columns = NULL;
     spec.column_count = 0;
     spec.strategy = BF_WRITE_STAGING_SWAP;
     stage_ok(d, &spec, plan, 1, 2);
-    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 1), 1, 1),
-                     BF_E_UNSUPPORTED);
-    ck_assert_str_eq(bf_driver_last_error(d), "table g: column v is generated, and staging_swap "
-                                              "cannot copy its definition into g__bf_full_1");
-    ck_assert(!table_exists("g__bf_full_1"));
+    publish_ok(d, &spec, plan, 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_table_xinfo('g__bf_full_1') "
+                               "WHERE hidden IN (2, 3)"),
+                     query_int("SELECT count(*) FROM pragma_table_xinfo('g') WHERE hidden IN (2, 3)"));
+    ck_assert_int_eq(query_int("SELECT v FROM g__bf_full_1 WHERE id = 12"), 42);
     ck_assert_fp_eq(fp_of(d, "g"), before);
     bf_plan_free(plan);
     bf_driver_free(d);
@@ -4107,6 +4161,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, describe_gives_columns_types_and_key);
     tcase_add_test(tc, a_runs_snapshots_share_three_tables);
+    tcase_add_test(tc, the_shadow_is_made_as_the_target_was);
     tcase_add_test(tc, snapshots_of_earlier_builds_and_a_clashing_column);
     tcase_add_test(tc, open_refuses_a_missing_file);
     tcase_add_test(tc, table_fingerprint_matches_rows_hashed_in_c);
