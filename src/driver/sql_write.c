@@ -1061,11 +1061,13 @@ static int index_sql(struct job *j, char **out, const char *index, int unique, s
 }
 
 /*
- * On SQLite, the target's indexes (those of CREATE INDEX and UNIQUE
- * constraints, whole and on columns) on the shadow too: every batch finds
- * its rows in the shadow by the plan's column, as in the target, instead
- * of reading it whole; the cutover swaps in a table with the same indexes.
- * Partial indexes and indexes on expressions are not copied.
+ * On SQLite, the target's indexes (those of CREATE INDEX, and with
+ * `with_unique` those of UNIQUE constraints, which a shadow made by the
+ * target's own CREATE TABLE has already; whole and on columns) on the
+ * shadow too: every batch finds its rows in the shadow by the plan's
+ * column, as in the target, instead of reading it whole; the cutover swaps
+ * in a table with the same indexes. Partial indexes and indexes on
+ * expressions are not copied.
  */
 static int copy_indexes(struct job *j, int with_unique)
 {
