@@ -166,10 +166,17 @@ static void on_event(void *userdata, const bf_run_event *ev)
     case BF_RUN_EVENT_PROGRESS:
         return;
     case BF_RUN_EVENT_BATCH_DONE:
-        printf("batch %s: %lld rows written, %lld deleted in %lld ms (%lld/%lld)\n",
-               ev->batch_label, (long long)ev->rows_written, (long long)ev->rows_deleted,
-               (long long)(ev->duration_s * 1000 + 0.5), p ? (long long)(p->completed + p->validated) : 0LL,
-               p ? (long long)p->total : 0LL);
+        /* A batch done without publishing (an earlier run did the same work) says so. */
+        if (ev->message && strncmp(ev->message, "batch ", 6) != 0)
+            printf("batch %s: %s (%lld/%lld)\n", ev->batch_label, ev->message,
+                   p ? (long long)(p->completed + p->validated) : 0LL,
+                   p ? (long long)p->total : 0LL);
+        else
+            printf("batch %s: %lld rows written, %lld deleted in %lld ms (%lld/%lld)\n",
+                   ev->batch_label, (long long)ev->rows_written, (long long)ev->rows_deleted,
+                   (long long)(ev->duration_s * 1000 + 0.5),
+                   p ? (long long)(p->completed + p->validated) : 0LL,
+                   p ? (long long)p->total : 0LL);
         break;
     case BF_RUN_EVENT_STARTED:
         printf("run %lld started: %lld batches (%lld done before)\n", (long long)ev->run_id,

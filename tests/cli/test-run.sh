@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 102
+plan 103
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -73,7 +73,8 @@ JSON
 }
 
 fp() { "$BACKFILL" fingerprint "$2" --warehouse "$1" | awk '{print $NF}'; }
-q() { sqlite3 "$1" "$2"; }
+# A busy timeout: the ledger is written by a run going on in the background.
+q() { sqlite3 -cmd ".timeout 10000" "$1" "$2"; }
 # The rows outside the scope, and the columns the brief does not change, as their own tables.
 outside() {
     q "$1" "DROP TABLE IF EXISTS bf_t_outside; DROP TABLE IF EXISTS bf_t_fixed;
@@ -231,6 +232,8 @@ expect_rc 0 "running the same brief again"
 expect_grep "$work/out" "nothing left to run" "says there is nothing left to run"
 run "$BACKFILL" run "$work/brief.json" --warehouse "$A" --new
 expect_rc 0 "a new run of the same brief and code"
+expect_grep "$work/out" "^batch .*: already done by batch [0-9]+ with the same idempotency key; not published again \([0-9]+/73\)$" \
+    "each batch says an earlier run did it, rather than \"0 rows written\""
 n=$(q "$A.ledger" "SELECT coalesce(sum(rows_written), -1) FROM batches WHERE run_id = 2")
 [ "$n" = 0 ] && ok "the new run re-published no batch" || not_ok "run 2 wrote $n rows"
 [ "$(fp "$A" fct_orders)" = "$clean_fp" ] && ok "fingerprint unchanged by the second run" || not_ok "changed"
