@@ -56,14 +56,6 @@ int bf__driver_foreign_run(bf_driver *d, const char *table, int64_t run)
     return s ? bf__sql_foreign_run(s, table, run) : BF_OK;
 }
 
-int bf__driver_fenced(bf_driver *d, const char *table, int64_t run, int64_t *count)
-{
-    bf__sql *s = bf__driver_sql(d);
-
-    *count = -1;
-    return s ? bf__sql_fenced(s, table, run, count) : BF_OK;
-}
-
 int bf__driver_snapshot_views(bf_driver *d, const char *table, int64_t run, size_t batch,
                               int *has, const char **rows, const char **keys)
 {

@@ -85,8 +85,6 @@ int bf__driver_consume_staging(bf_driver *driver);
 int bf__driver_set_owner(bf_driver *driver, const char *owner);
 int bf__driver_foreign_run(bf_driver *driver, const char *table, int64_t run);
 int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
-/* The batches of `run` on `table` fenced in this warehouse by this owner; -1: not known. */
-int bf__driver_fenced(bf_driver *driver, const char *table, int64_t run, int64_t *count);
 /* bf__sql_run_fences; a host's own driver: *mine is -1 (not known), *other NULL. */
 int bf__driver_run_fences(bf_driver *driver, const char *table, int64_t run, const char *owner,
                           int64_t *mine, char **other);

@@ -261,8 +261,6 @@ int bf__sql_set_owner(bf__sql *s, const char *owner);
 int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run);
 /* Delete the fences of `run` on `table` that are this owner's (or no one's). */
 int bf__sql_forget_fences(bf__sql *s, const char *table, int64_t run);
-/* How many batches of `run` on `table` this owner (or no one) fenced: 0 without bf_fence. */
-int bf__sql_fenced(bf__sql *s, const char *table, int64_t run, int64_t *count);
 /*
  * The fences of `run` on `table` that `owner` (or no one) holds (*mine),
  * and another owner that holds one (*other, caller frees; NULL when none),

@@ -436,48 +436,15 @@ int bf__sql_set_owner(bf__sql *s, const char *owner)
 
 int bf__sql_foreign_run(bf__sql *s, const char *table, int64_t run_id)
 {
-    bf_value target = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
-    bf__binds b;
-    bf__stmt st;
+    int64_t mine = 0;
+    char *other = NULL;
     int rc;
 
     if (!s->owner)
         return BF_OK;
-    /* Nothing fenced yet (no table), or only before owners were kept. */
-    if ((rc = fence_owner_column(s)) == BF_E_NOT_FOUND) {
-        bf_clear_error();
-        return BF_OK;
-    }
-    if (rc != BF_OK || !s->fence_owner_known)
-        return rc;
-    fence_binds(&b, s, &target, run_id);
-    rc = bf__stmt_prepare(&st, s, "SELECT owner FROM bf_fence WHERE target = :target AND "
-                                  "run = :run AND owner IS NOT NULL AND owner <> :owner "
-                                  "LIMIT 1", &b);
-    if (rc != BF_OK)
-        return rc;
-    rc = bf__stmt_step(&st);
-    if (rc == BF_SQL_ROW) {
-        bf_value v;
-        char *other = NULL;
-
-        if ((rc = bf__stmt_column(&st, 0, &v)) == BF_OK && !(other = bf__strndup(v.s, v.len)))
-            rc = bf__nomem();
-        if (rc == BF_OK)
-            rc = foreign_owner(s, table, run_id, other);
-        bf__free(other);
-    } else if (rc >= 0) {
-        rc = BF_OK;
-    }
-    bf__stmt_finalize(&st);
-    return rc;
-}
-
-int bf__sql_fenced(bf__sql *s, const char *table, int64_t run_id, int64_t *count)
-{
-    char *other = NULL;
-    int rc = bf__sql_run_fences(s, table, run_id, s->owner, count, &other);
-
+    rc = bf__sql_run_fences(s, table, run_id, s->owner, &mine, &other);
+    if (rc == BF_OK && other)
+        rc = foreign_owner(s, table, run_id, other);
     bf__free(other);
     return rc;
 }

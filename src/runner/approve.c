@@ -33,32 +33,17 @@ void bf__settle_dispose(bf__settle *s)
  * approved, refreshed or restored there. A host driver that keeps no fences
  * is not asked.
  */
-static int holds_the_run(bf_runner *r, const bf__settle *s, int64_t run_id)
+static int holds_the_run(bf_runner *r, const bf__settle *s, const char *owner)
 {
-    bf_batch_list *bl = NULL;
-    int64_t fenced = -1, published = 0;
+    char why[BF_ERRMSG_MAX];
     int state = bf_run_current_state(s->run), rc;
 
     if (state == BF_RUN_COMPLETED || state == BF_RUN_ROLLED_BACK)
         return BF_OK;
-    if ((rc = bf__runner_fenced(r->driver, s->job.spec.table, run_id, &fenced)) != BF_OK ||
-        fenced != 0)
+    if ((rc = bf__runner_holds_run(r->driver, s->run, s->job.spec.table, owner)) != BF_E_CONFLICT)
         return rc;
-    if ((rc = bf_run_batches(&bl, s->run, -1)) != BF_OK)
-        return rc;
-    for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
-        const char *fp = bf_batch_list_fingerprint_after(bl, i);
-
-        published += fp && fp[0];
-    }
-    bf_batch_list_free(bl);
-    if (published)
-        return bf__error(BF_E_CONFLICT, "run %lld (%s) published %lld batch%s into %s, but this "
-                         "warehouse holds none of them (no fence of the run in bf_fence): it is "
-                         "not the warehouse the run wrote; nothing was changed",
-                         (long long)run_id, bf_run_brief_name(s->run), (long long)published,
-                         published == 1 ? "" : "es", s->job.spec.table);
-    return BF_OK;
+    bf__snprintf(why, sizeof why, "%s", bf_last_error());
+    return bf__error(rc, "%s; nothing was changed", why);
 }
 
 int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
@@ -100,7 +85,7 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
     if (rc == BF_OK && !s->slice)
         rc = bf__runner_own_warehouse(r->driver, owner, s->job.spec.table, run_id);
     if (rc == BF_OK && !s->slice)
-        rc = holds_the_run(r, s, run_id);
+        rc = holds_the_run(r, s, owner);
     if (rc != BF_OK)
         goto fail;
     s->shadowed = s->job.spec.strategy == BF_WRITE_STAGING_SWAP ||

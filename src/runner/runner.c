@@ -89,11 +89,6 @@ int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table,
     return rc == BF_OK ? bf__driver_foreign_run(d, table, run_id) : rc;
 }
 
-int bf__runner_fenced(bf_driver *d, const char *table, int64_t run_id, int64_t *count)
-{
-    return bf__driver_fenced(d, table, run_id, count);
-}
-
 const char *bf_runner_last_error(const bf_runner *r)
 {
     return r ? r->err.msg : "";
@@ -661,32 +656,16 @@ void bf__halves_dispose(bf__halves *h)
 
 /* ---- Whether a warehouse is the one a run wrote ------------------------- */
 
-int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
+int bf__runner_holds_run(bf_driver *d, bf_run *run, const char *table, const char *owner)
 {
-    bf_run *run = NULL;
-    bf_brief *brief = NULL;
-    bf_run_list *list = NULL;
     bf_batch_list *bl = NULL;
     bf_event_list *ev = NULL;
-    char owner[BF__OWNER_MAX] = "", *other = NULL;
-    const char *table = NULL;
+    char *other = NULL;
     int64_t mine = -1, published = 0;
     int rc, cleaned = 0;
 
-    if (!ledger || !driver)
-        return bf__error(BF_E_INVALID, "bf_run_check_warehouse: %s is NULL",
-                         !ledger ? "ledger" : "driver");
-    if ((rc = bf_run_open(&run, ledger, run_id)) != BF_OK ||
-        (rc = bf__runner_run_brief(&brief, ledger, run_id)) != BF_OK ||
-        (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) != BF_OK)
-        goto done;
-    table = bf_brief_target_table(brief);
-    for (size_t i = 0; i < bf_run_list_count(list); i++)
-        if (bf_run_list_id(list, i) == run_id)
-            bf__runner_owner(owner, bf_run_list_brief_name(list, i), bf_run_list_seq(list, i),
-                             bf_run_list_created_at(list, i));
     /* A fence of the run by its own ledger: the warehouse it wrote (a host's driver: not known). */
-    if ((rc = bf__driver_run_fences(driver, table, run_id, owner, &mine, &other)) != BF_OK ||
+    if ((rc = bf__driver_run_fences(d, table, bf_run_id(run), owner, &mine, &other)) != BF_OK ||
         mine != 0)
         goto done;
     if ((rc = bf_run_batches(&bl, run, -1)) != BF_OK || (rc = bf_run_events(&ev, run)) != BF_OK)
@@ -703,16 +682,40 @@ int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
     if (other)
         rc = bf__error(BF_E_CONFLICT, "%s: run %lld in this warehouse is another ledger's (%s), "
                        "not this one's (%s): it is not the warehouse this ledger's run wrote",
-                       table, (long long)run_id, other, owner);
+                       table, (long long)bf_run_id(run), other, owner);
     else if (published && !cleaned)
         rc = bf__error(BF_E_CONFLICT, "run %lld (%s) published %lld batch%s into %s, but this "
                        "warehouse holds none of them (no fence of the run in bf_fence): it is not "
-                       "the warehouse the run wrote", (long long)run_id, bf_run_brief_name(run),
-                       (long long)published, published == 1 ? "" : "es", table);
+                       "the warehouse the run wrote", (long long)bf_run_id(run),
+                       bf_run_brief_name(run), (long long)published, published == 1 ? "" : "es",
+                       table);
 done:
     bf__free(other);
     bf_event_list_free(ev);
     bf_batch_list_free(bl);
+    return rc;
+}
+
+int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
+{
+    bf_run *run = NULL;
+    bf_brief *brief = NULL;
+    bf_run_list *list = NULL;
+    char owner[BF__OWNER_MAX] = "";
+    int rc;
+
+    if (!ledger || !driver)
+        return bf__error(BF_E_INVALID, "bf_run_check_warehouse: %s is NULL",
+                         !ledger ? "ledger" : "driver");
+    if ((rc = bf_run_open(&run, ledger, run_id)) == BF_OK &&
+        (rc = bf__runner_run_brief(&brief, ledger, run_id)) == BF_OK &&
+        (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) == BF_OK) {
+        for (size_t i = 0; i < bf_run_list_count(list); i++)
+            if (bf_run_list_id(list, i) == run_id)
+                bf__runner_owner(owner, bf_run_list_brief_name(list, i),
+                                 bf_run_list_seq(list, i), bf_run_list_created_at(list, i));
+        rc = bf__runner_holds_run(driver, run, bf_brief_target_table(brief), owner);
+    }
     bf_run_list_free(list);
     bf_brief_free(brief);
     bf_run_free(run);

@@ -91,8 +91,6 @@ void bf__runner_owner(char out[BF__OWNER_MAX], const char *brief_name, int64_t s
  * (BF_E_CONFLICT) when another ledger's run of the same id fenced `table`.
  */
 int bf__runner_own_warehouse(bf_driver *d, const char *owner, const char *table, int64_t run_id);
-/* The batches of `run_id` on `table` this warehouse holds fences of; -1: the driver keeps none. */
-int bf__runner_fenced(bf_driver *d, const char *table, int64_t run_id, int64_t *count);
 
 /*
  * What a host's callback `member` returned, after bf_clear_error() before the
@@ -189,6 +187,13 @@ int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, con
 int bf__settle_schema_fingerprint(char out[64], const bf__settle *s);
 /* The run's audit events (records among them). */
 int bf__settle_records(bf_event_list **out, const bf__settle *s);
+/*
+ * Whether `d`'s warehouse holds run `run` (bf_run_check_warehouse): a fence
+ * of it by `owner` (or no one), or nothing published, or the run cleaned
+ * up; else BF_E_CONFLICT, naming the table and the batches published, or
+ * the other ledger whose run of that id fenced it.
+ */
+int bf__runner_holds_run(bf_driver *d, bf_run *run, const char *table, const char *owner);
 /* Whether `table` exists in the warehouse. */
 int bf__table_exists(int *out, bf_driver *d, const char *table);
 
