@@ -79,6 +79,13 @@ int bf__driver_run_fences(bf_driver *d, const char *table, int64_t run, const ch
     return s ? bf__sql_run_fences(s, table, run, owner, mine, other) : BF_OK;
 }
 
+int bf__driver_swap(bf_driver *d, const char *table, const char *out, const char *in)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    return s ? bf__sql_swap(s, table, out, in) : BF_E_UNSUPPORTED;
+}
+
 int bf__driver_forget_fences(bf_driver *d, const char *table, int64_t run)
 {
     bf__sql *s = bf__driver_sql(d);

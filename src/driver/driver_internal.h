@@ -85,6 +85,12 @@ int bf__driver_consume_staging(bf_driver *driver);
 int bf__driver_set_owner(bf_driver *driver, const char *owner);
 int bf__driver_foreign_run(bf_driver *driver, const char *table, int64_t run);
 int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
+/*
+ * `table` becomes `out` and `in` becomes `table` in one transaction, the
+ * name's dependents staying with it (bf__sql_swap); BF_E_UNSUPPORTED for a
+ * driver not built on the SQL layer.
+ */
+int bf__driver_swap(bf_driver *driver, const char *table, const char *out, const char *in);
 /* bf__sql_run_fences; a host's own driver: *mine is -1 (not known), *other NULL. */
 int bf__driver_run_fences(bf_driver *driver, const char *table, int64_t run, const char *owner,
                           int64_t *mine, char **other);

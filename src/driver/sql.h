@@ -249,6 +249,12 @@ int bf__sql_drop_snapshot(void *ud, const bf_write_spec *spec, const bf_plan *pl
 int bf__sql_drop_staging(void *ud, const bf_write_spec *spec, const bf_plan *plan,
                          const bf_batch *batch, int64_t run);
 int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run, int keep);
+/*
+ * In one transaction, `table` becomes `out` and `in` becomes `table`; on
+ * SQLite, views, triggers, other tables' foreign keys and the table's own
+ * triggers and indexes (by name) stay with the name `table`.
+ */
+int bf__sql_swap(bf__sql *s, const char *table, const char *out, const char *in);
 int bf__sql_fence(void *ud, const char *table, int64_t run, size_t batch, int64_t token);
 /*
  * The owner of the runs this connection fences from now on (copied; NULL:

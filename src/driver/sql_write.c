@@ -1033,8 +1033,8 @@ static int index_sql(struct job *j, char **out, const char *index, int unique, s
  * target's own CREATE TABLE has already; whole and on columns) on the
  * shadow too: every batch finds its rows in the shadow by the plan's
  * column, as in the target, instead of reading it whole; the cutover swaps
- * in a table with the same indexes. Partial indexes and indexes on
- * expressions are not copied.
+ * in the target's own indexes (bf__sql_swap). Partial indexes and indexes
+ * on expressions are not copied: batches do not need them.
  */
 static int copy_indexes(struct job *j, int with_unique)
 {
@@ -2455,6 +2455,175 @@ int bf__sql_snapshot_views(bf__sql *s, const char *table, int64_t run, size_t ba
 
 /* ---- cutover ---- */
 
+/* The name and SQL text of `table`'s triggers (type 'trigger') or explicit indexes ('index'). */
+static int dependents(bf__sql *s, bf_rows **out, const char *type, const char *table)
+{
+    static const char *const names[] = {"name", "sql"};
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_value y = {BF_VALUE_TEXT, 0, 0.0, type, strlen(type)};
+    bf__binds b;
+    int rc;
+
+    bf__binds_init(&b);
+    bf__binds_value(&b, "t", &t);
+    bf__binds_value(&b, "y", &y);
+    if ((rc = bf__rows_new(out, names, 2)) == BF_OK)
+        rc = bf__sql_query_rows(s, *out, "SELECT name, sql FROM main.sqlite_master WHERE type = :y "
+                                "AND tbl_name = :t COLLATE NOCASE AND sql IS NOT NULL "
+                                "ORDER BY rowid", &b);
+    return rc;
+}
+
+/* Run each row's DROP `what` name (when `drop`) and then, when `create`, its SQL text. */
+static int redo(bf__sql *s, const bf_rows *list, const char *what, int drop, int create)
+{
+    int rc = BF_OK;
+
+    for (size_t i = 0; rc == BF_OK && list && i < bf_rows_count(list); i++) {
+        bf_value name, text;
+        bf__sb sb;
+        char *sql = NULL;
+
+        bf_rows_value(&name, list, i, 0);
+        bf_rows_value(&text, list, i, 1);
+        if (drop) {
+            bf__sb_init(&sb);
+            bf__sb_appendf(&sb, "DROP %s main.", what);
+            if ((rc = bf__sql_ident(s, &sb, name.s)) == BF_OK && (rc = bf__sql_text(&sb, &sql)) == BF_OK)
+                rc = bf__sql_exec(s, sql);
+            else if (rc != BF_OK)
+                bf__sb_dispose(&sb);
+            bf__free(sql);
+        }
+        if (rc == BF_OK && create)
+            rc = bf__sql_exec(s, text.s);
+    }
+    return rc;
+}
+
+/* The statistics ANALYZE keeps of `table`'s indexes (none when it never ran). */
+static int stats_of(bf__sql *s, bf_rows **out, const char *table)
+{
+    static const char *const names[] = {"idx", "stat"};
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf__binds b;
+    int exists = 0, rc;
+
+    *out = NULL;
+    if ((rc = bf__sql_exists(s, &exists, "sqlite_stat1")) != BF_OK || !exists)
+        return rc;
+    bf__binds_init(&b);
+    bf__binds_value(&b, "t", &t);
+    if ((rc = bf__rows_new(out, names, 2)) == BF_OK)
+        rc = bf__sql_query_rows(s, *out, "SELECT idx, stat FROM main.sqlite_stat1 WHERE tbl = :t "
+                                "COLLATE NOCASE", &b);
+    return rc;
+}
+
+/*
+ * Give `table` the statistics in `stats` again: dropping an index drops its
+ * own, and the indexes made again would have none until the next ANALYZE.
+ */
+static int restore_stats(bf__sql *s, const bf_rows *stats, const char *table)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    int rc = BF_OK;
+
+    if (!stats || !bf_rows_count(stats))
+        return BF_OK;
+    for (size_t i = 0; rc == BF_OK && i < bf_rows_count(stats); i++) {
+        bf_value idx, stat;
+        bf__binds b;
+
+        bf_rows_value(&idx, stats, i, 0);
+        bf_rows_value(&stat, stats, i, 1);
+        bf__binds_init(&b);
+        bf__binds_value(&b, "t", &t);
+        bf__binds_value(&b, "i", &idx);
+        bf__binds_value(&b, "s", &stat);
+        if ((rc = bf__sql_run(s, "DELETE FROM main.sqlite_stat1 WHERE tbl = :t COLLATE NOCASE "
+                              "AND idx IS :i", &b, NULL)) == BF_OK)
+            rc = bf__sql_run(s, "INSERT INTO main.sqlite_stat1 (tbl, idx, stat) VALUES (:t, :i, :s)",
+                             &b, NULL);
+    }
+    return rc;
+}
+
+/*
+ * In one transaction: `table` becomes `out` and `in` becomes `table`. On
+ * SQLite, whatever names `table` stays with the name, as it would were the
+ * rows rewritten in place: views, triggers' bodies and other tables'
+ * foreign keys that name it read the table swapped in (SQLite would
+ * otherwise rewrite them to name `out`); its triggers, and its indexes
+ * under their own names (partial and on expressions too), are made again
+ * on the table swapped in, whose own indexes (the copies made for the
+ * batches) are dropped, and the statistics ANALYZE kept of them stay
+ * (those of the rows before: the query planner needs no more until the next
+ * ANALYZE); `out` keeps its rows and its constraints.
+ */
+int bf__sql_swap(bf__sql *s, const char *table, const char *out, const char *in)
+{
+    bf_rows *triggers = NULL, *indexes = NULL, *copies = NULL, *stats = NULL;
+    char *q_table = NULL, *q_out = NULL, *q_in = NULL, *sql = NULL;
+    int64_t legacy = 0;
+    int lite = s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0, rc, set = 0;
+
+    if ((rc = bf__sql_quoted(s, &q_table, table)) != BF_OK ||
+        (rc = bf__sql_quoted(s, &q_out, out)) != BF_OK ||
+        (rc = bf__sql_quoted(s, &q_in, in)) != BF_OK)
+        goto done;
+    if (lite && (rc = bf__sql_query_int(s, &legacy, "PRAGMA legacy_alter_table", NULL)) != BF_OK)
+        goto done;
+    if ((rc = bf__sql_begin(s)) != BF_OK)
+        goto done;
+    /* Read inside the transaction, before the renames change the texts. */
+    if (lite && (rc = dependents(s, &triggers, "trigger", table)) == BF_OK &&
+        (rc = dependents(s, &indexes, "index", table)) == BF_OK &&
+        (rc = dependents(s, &copies, "index", in)) == BF_OK)
+        rc = stats_of(s, &stats, table);
+    if (rc == BF_OK && lite && !legacy && (rc = bf__sql_exec(s, "PRAGMA legacy_alter_table = ON")) == BF_OK)
+        set = 1;
+    if (rc == BF_OK && !(sql = bf__asprintf("ALTER TABLE %s RENAME TO %s", q_table, q_out)))
+        rc = bf__nomem();
+    if (rc == BF_OK)
+        rc = bf__sql_exec(s, sql);
+    bf__free(sql);
+    sql = NULL;
+    if (rc == BF_OK && !(sql = bf__asprintf("ALTER TABLE %s RENAME TO %s", q_in, q_table)))
+        rc = bf__nomem();
+    if (rc == BF_OK)
+        rc = bf__sql_exec(s, sql);
+    /* The triggers and indexes went with the table to `out`: made again on `table`. */
+    if (rc == BF_OK)
+        rc = redo(s, copies, "INDEX", 1, 0);
+    if (rc == BF_OK)
+        rc = redo(s, indexes, "INDEX", 1, 1);
+    if (rc == BF_OK)
+        rc = redo(s, triggers, "TRIGGER", 1, 1);
+    if (rc == BF_OK)
+        rc = restore_stats(s, stats, table);
+    if (rc == BF_OK)
+        rc = bf__sql_commit(s);
+    if (rc != BF_OK)
+        bf__sql_rollback(s);
+    if (set) {
+        int keep = rc;
+
+        rc = bf__sql_exec(s, "PRAGMA legacy_alter_table = OFF");
+        rc = keep != BF_OK ? keep : rc;
+    }
+done:
+    bf_rows_free(triggers);
+    bf_rows_free(indexes);
+    bf_rows_free(copies);
+    bf_rows_free(stats);
+    bf__free(q_table);
+    bf__free(q_out);
+    bf__free(q_in);
+    bf__free(sql);
+    return rc;
+}
+
 int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run_id, int keep)
 {
     struct job j;
@@ -2477,15 +2646,8 @@ int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run_id, int kee
     if (rc == BF_OK && (rc = bf__sql_exists(j.s, &exists, backup)) == BF_OK && exists)
         rc = bf__error(BF_E_CONFLICT, "cutover of %s: the backup table %s exists already",
                        spec->table, backup);
-    if (rc == BF_OK && (rc = bf__sql_begin(j.s)) == BF_OK) {
-        rc = run(&j, NULL, "ALTER TABLE %T RENAME TO %T", ARGS(spec->table, backup));
-        if (rc == BF_OK)
-            rc = run(&j, NULL, "ALTER TABLE %T RENAME TO %T", ARGS(j.dest, spec->table));
-        if (rc == BF_OK)
-            rc = bf__sql_commit(j.s);
-        if (rc != BF_OK)
-            bf__sql_rollback(j.s);
-    }
+    if (rc == BF_OK)
+        rc = bf__sql_swap(j.s, spec->table, backup, j.dest);
 done:
     bf__free(backup);
     job_dispose(&j);

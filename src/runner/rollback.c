@@ -333,18 +333,23 @@ static int swap_back(struct rb *c, char fp_backup[64])
             return bf__error(BF_E_CONFLICT, "run %lld: batch %s: %s", id, it->label, it->why);
         }
     }
-    qt = bf__quote_ident(table);
-    qb = bf__quote_ident(c->s.backup);
-    qs = bf__quote_ident(c->s.shadow);
-    if (qt && qb && qs)
-        sql = bf__asprintf("BEGIN IMMEDIATE; ALTER TABLE %s RENAME TO %s; ALTER TABLE %s RENAME "
-                           "TO %s; COMMIT", qt, qs, qb, qt);
-    rc = sql ? bf_driver_execute(r->driver, sql) : bf__nomem();
+    /* Views, triggers, foreign keys and indexes stay with the target's name. */
+    rc = bf__driver_swap(r->driver, table, c->s.shadow, c->s.backup);
+    if (rc == BF_E_UNSUPPORTED) {
+        qt = bf__quote_ident(table);
+        qb = bf__quote_ident(c->s.backup);
+        qs = bf__quote_ident(c->s.shadow);
+        if (qt && qb && qs)
+            sql = bf__asprintf("BEGIN IMMEDIATE; ALTER TABLE %s RENAME TO %s; ALTER TABLE %s "
+                               "RENAME TO %s; COMMIT", qt, qs, qb, qt);
+        rc = sql ? bf_driver_execute(r->driver, sql) : bf__nomem();
+        if (rc != BF_OK)
+            bf_driver_execute(r->driver, "ROLLBACK");
+    }
     if (rc != BF_OK) {
         char msg[600];
 
         bf__snprintf(msg, sizeof msg, "%s", bf_last_error());
-        bf_driver_execute(r->driver, "ROLLBACK");
         rc = bf__error(rc, "run %lld: putting %s back as %s failed, and nothing was changed: %s",
                        id, c->s.backup, table, msg);
     }

@@ -762,8 +762,77 @@ START_TEST(the_shadow_has_the_targets_indexes)
     }
     ck_assert_msg(strncmp(detail, "SEARCH", 6) == 0, "%s", detail);
     free(detail);
+    /* After the cutover the table has all four under their own names. */
     ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t') WHERE origin = 'c'"), 2);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t') WHERE origin = 'c' "
+                               "AND name IN ('t_val', 't_grp_id', 't_partial', 't_expr')"), 4);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t') WHERE origin = 'c'"), 4);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
+/*
+ * A cutover leaves everything that names the target with the target: views
+ * and other tables' foreign keys read the table swapped in, its triggers
+ * fire there, its indexes (partial, on expressions) are there under their
+ * own names, with ANALYZE's statistics; the backup keeps only its rows.
+ * The connection renames as before afterwards.
+ */
+START_TEST(a_cutover_keeps_what_names_the_target)
+{
+    bf_write_spec spec = spec_for(BF_WRITE_STAGING_SWAP, 0);
+    bf_plan *plan = key_plan("id", 3);
+    bf_driver *d;
+    bf_fingerprint full;
+
+    orders();
+    sql("CREATE INDEX t_val ON t (val DESC);"
+        "CREATE INDEX t_partial ON t (val) WHERE val > 10;"
+        "CREATE INDEX t_expr ON t (val * 2);"
+        "CREATE VIEW t_sum AS SELECT count(*) AS n, total(val) AS s FROM t;"
+        "CREATE TABLE audit (id INTEGER);"
+        "CREATE TRIGGER t_audit AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.id); END;"
+        "CREATE TABLE child (tid INTEGER REFERENCES t (id));"
+        "CREATE TABLE other (x); CREATE VIEW other_v AS SELECT x FROM other; ANALYZE");
+    d = open_driver();
+    for (size_t b = 0; b < bf_plan_count(plan); b++) {
+        ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, b), 1), BF_OK);
+        ck_assert_msg(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, b), 1, 1) == BF_OK,
+                      "%s", bf_last_error());
+    }
+    full = fp_of(d, "t__bf_full_1");
+    ck_assert_int_eq(query_int("SELECT count(*) FROM audit"), 0);
+    ck_assert_int_eq(bf_driver_cutover(d, &spec, 1, 0), BF_OK);
+    ck_assert_fp_eq(fp_of(d, "t"), full);
+    /* The view reads the new rows, and its text still names t. */
+    ck_assert_int_eq(query_int("SELECT n FROM t_sum"), query_int("SELECT count(*) FROM t"));
+    ck_assert_int_eq(query_int("SELECT s = (SELECT total(val) FROM t) FROM t_sum"), 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE sql LIKE '%bf_backup%' "
+                               "AND name <> 't__bf_backup_1'"), 0);
+    /* The foreign key names t. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_foreign_key_list('child') "
+                               "WHERE \"table\" = 't'"), 1);
+    /* The trigger is on t and fires there; the backup has none. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                               "AND name = 't_audit' AND tbl_name = 't'"), 1);
+    sql("INSERT INTO t VALUES (100, 'new', 1)");
+    ck_assert_int_eq(query_int("SELECT count(*) FROM audit WHERE id = 100"), 1);
+    /* Every index under its own name, on t: none left of the shadow's copies. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "tbl_name = 't' AND name IN ('t_val', 't_partial', 't_expr')"), 3);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "name LIKE '%bf_full%'"), 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE tbl_name = "
+                               "'t__bf_backup_1' AND type <> 'table'"), 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_index_list('t') WHERE partial = 1"), 1);
+    /* ANALYZE's statistics of the indexes are t's still. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't' AND idx IN "
+                               "('t_val', 't_partial', 't_expr')"), 3);
+    /* The driver's connection renames as SQLite does by default again: the view follows. */
+    ck_assert_int_eq(bf_driver_execute(d, "ALTER TABLE other RENAME TO other2"), BF_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE name = 'other_v' "
+                               "AND sql LIKE '%other2%'"), 1);
     bf_plan_free(plan);
     bf_driver_free(d);
 }
@@ -4152,6 +4221,42 @@ START_TEST(sql_reads_survive_allocation_failures)
 }
 END_TEST
 
+/* A swap and the swap back; the cleanup puts back what a failure left swapped. */
+static int sweep_swap(void *ctx)
+{
+    int rc = bf__driver_swap(swept, "t", "t_x", "u");
+
+    (void)ctx;
+    return rc == BF_OK ? bf__driver_swap(swept, "t", "u", "t_x") : rc;
+}
+
+static void unswap(void *ctx)
+{
+    (void)ctx;
+    if (table_exists("t_x"))
+        ck_assert_msg(bf__driver_swap(swept, "t", "u", "t_x") == BF_OK, "%s", bf_last_error());
+    /* Whatever failed, t has its index, its trigger and its statistics, and u has none. */
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE tbl_name = 't' AND "
+                               "name IN ('t_val', 't_audit')"), 2);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'u' AND "
+                               "type <> 'table'"), 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't' AND "
+                               "idx = 't_val'"), 1);
+}
+
+START_TEST(a_swap_survives_allocation_failures)
+{
+    orders();
+    sql("CREATE INDEX t_val ON t (val); CREATE TABLE audit (id);"
+        "CREATE TRIGGER t_audit AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.id); END;"
+        "CREATE TABLE u AS SELECT * FROM t; ANALYZE");
+    swept = open_driver();
+    ck_assert_int_ge(failalloc_sweep(sweep_swap, unswap, NULL), 10);
+    unswap(NULL);
+    bf_driver_free(swept);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("driver");
@@ -4215,6 +4320,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, delta_publish_never_scans_the_target, 0, 6);
     tcase_add_test(tc, double_quoted_names_are_never_strings);
     tcase_add_test(tc, the_shadow_has_the_targets_indexes);
+    tcase_add_test(tc, a_cutover_keeps_what_names_the_target);
+    tcase_add_test(tc, a_swap_survives_allocation_failures);
     tcase_add_test(tc, describe_sees_every_schema_change);
     tcase_add_test(tc, unknown_tables_and_columns_are_named);
     tcase_add_test(tc, generated_columns_are_read_like_select_star);

@@ -632,6 +632,10 @@ START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
     bf_runner *r;
     struct events ev = {0, 0, 0, 0};
 
+    /* What names t stays with t through the cutover and the swap back. */
+    bftest_sql_exec(raw, "CREATE INDEX t_v ON t (v); CREATE VIEW t_total AS SELECT sum(v) AS s "
+                         "FROM t; CREATE TABLE audit (id); CREATE TRIGGER t_audit AFTER UPDATE "
+                         "ON t BEGIN INSERT INTO audit VALUES (new.id); END");
     fingerprint(before, "t");
     id = run_brief(b, "ops@example.com");
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 1770); /* target untouched */
@@ -644,6 +648,9 @@ START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t__bf_backup_1"), 1770);
     ck_assert(!table_exists("t__bf_full_1"));
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 3540);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT s FROM t_total"), 3540);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 't' "
+                                         "AND name IN ('t_v', 't_audit')"), 2);
     records(det, sizeof det, NULL, 0, id, "cutover");
     ck_assert_msg(strstr(det, "{\"strategy\":\"staging_swap\",\"table\":\"t\",\"backup\":"
                               "\"t__bf_backup_1\",\"fingerprint\":\"60:"), "%s", det);
@@ -659,6 +666,14 @@ START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
     ck_assert(!table_exists("t__bf_backup_1"));
     ck_assert(table_exists("t__bf_full_1")); /* the run's table, for cleanup to drop */
     ck_assert_int_eq(ev.rolled_back, 4);     /* three batches and the run */
+    /* The view reads the old rows again; the index and the trigger are on t. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT s FROM t_total"), 1770);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 't' "
+                                         "AND name IN ('t_v', 't_audit')"), 2);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE tbl_name = "
+                                         "'t__bf_full_1' AND type <> 'table'"), 0);
+    bftest_sql_exec(raw, "UPDATE t SET v = v WHERE id = 3");
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM audit WHERE id = 3"), 1);
     bf_runner_free(r);
     bf_brief_free(b);
 }
