@@ -137,8 +137,12 @@ typedef struct bf_runner_options {
 BF_API int bf_runner_options_init(bf_runner_options *opts, unsigned version);
 
 /*
- * A runner. Opens the ledger (creating it) and one driver to check them;
- * nothing is written. The caller frees it with bf_runner_free().
+ * A runner. Opens one driver, and the ledger when its file exists (or
+ * ledger_options names a host's store), to check them; nothing is written.
+ * A ledger file that does not exist yet is created by the first call that
+ * needs it (bf_runner_run, bf_runner_test_slice, bf_runner_approve,
+ * bf_runner_rollback, bf_runner_cleanup), so a brief bf_runner_set_brief
+ * refuses leaves no file behind. The caller frees it with bf_runner_free().
  */
 BF_API int bf_runner_new(bf_runner **out, const bf_runner_options *opts);
 

@@ -49,17 +49,19 @@ static int holds_the_run(bf_runner *r, const bf__settle *s, const char *owner)
 int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
 {
     bf_run_list *list = NULL;
+    bf_ledger *ledger = NULL;
     char owner[BF__OWNER_MAX] = "";
     int rc, found = 0;
 
     memset(s, 0, sizeof *s);
-    if ((rc = bf_run_open(&s->run, r->ledger, run_id)) != BF_OK)
+    if ((rc = bf__runner_ledger(r, &ledger)) != BF_OK ||
+        (rc = bf_run_open(&s->run, ledger, run_id)) != BF_OK)
         return rc;
-    if ((rc = bf__runner_run_brief(&s->brief, r->ledger, run_id)) != BF_OK)
+    if ((rc = bf__runner_run_brief(&s->brief, ledger, run_id)) != BF_OK)
         goto fail;
     if ((rc = bf__job_from_brief(&s->job, s->brief)) != BF_OK)
         goto fail;
-    rc = bf_ledger_runs(&list, r->ledger, bf_run_brief_name(s->run));
+    rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(s->run));
     for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
         if (bf_run_list_id(list, i) != run_id)
             continue;

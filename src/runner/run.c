@@ -1863,6 +1863,7 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     bf_run_spec spec;
     bf_progress p = BF_PROGRESS_INIT;
     bf_validation_state *run_before = NULL;
+    bf_ledger *ledger = NULL;
     int64_t target = 0;
     int rc, state;
 
@@ -1882,8 +1883,8 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     if (r->flags & BF_RUNNER_NEW)
         spec.flags |= BF_RUN_NEW;
     /* A check that names what the warehouse lacks fails now, and leaves no run behind. */
-    if ((rc = bf__runner_check_inputs(r)) != BF_OK ||
-        (rc = bf_run_start(&c.run, r->ledger, &spec, r->plan)) != BF_OK)
+    if ((rc = bf__runner_check_inputs(r)) != BF_OK || (rc = bf__runner_ledger(r, &ledger)) != BF_OK ||
+        (rc = bf_run_start(&c.run, ledger, &spec, r->plan)) != BF_OK)
         return bf__runner_fail(r, rc);
     c.run_id = bf_run_id(c.run);
     if (out_run)

@@ -133,6 +133,16 @@ int bf__runner_open_ledger(bf_runner *r, bf_ledger **out)
     return bf_ledger_open(out, r->ledger_path, &opts);
 }
 
+int bf__runner_ledger(bf_runner *r, bf_ledger **out)
+{
+    int rc;
+
+    if (!r->ledger && (rc = bf__runner_open_ledger(r, &r->ledger)) != BF_OK)
+        return rc;
+    *out = r->ledger;
+    return BF_OK;
+}
+
 int bf__runner_host(int rc, const char *member)
 {
     if (rc != BF_OK && !bf_last_error()[0])
@@ -217,7 +227,11 @@ int bf_runner_new(bf_runner **out, const bf_runner_options *host_opts)
         r->has_sched = rc == BF_OK;
         r->sched_userdata = o.scheduler_userdata;
     }
-    if (rc == BF_OK)
+    /*
+     * An existing ledger (or a host's store) is checked now; a new file is
+     * made by the first call that needs it, not for a brief refused before.
+     */
+    if (rc == BF_OK && (r->ledger_opts.store || access(r->ledger_path, F_OK) == 0))
         rc = bf__runner_open_ledger(r, &r->ledger);
     if (rc == BF_OK)
         rc = bf__runner_open_driver(r, &r->driver);

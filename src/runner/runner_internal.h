@@ -100,6 +100,12 @@ int bf__runner_host(int rc, const char *member);
 
 /* Open a worker's own ledger handle (same file, same options and actor). */
 int bf__runner_open_ledger(bf_runner *r, bf_ledger **out);
+/*
+ * The runner's own ledger handle in *out, opened (and the ledger created)
+ * by the first call that needs it: bf_runner_new opens only a ledger that
+ * exists, so that a brief refused by bf_runner_set_brief leaves no file.
+ */
+int bf__runner_ledger(bf_runner *r, bf_ledger **out);
 /* Open a worker's own driver (the host's opener, or the SQLite warehouse). */
 int bf__runner_open_driver(bf_runner *r, bf_driver **out);
 

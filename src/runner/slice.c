@@ -675,6 +675,7 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     double *seconds = NULL, estimate = 0;
     int64_t total_rows = 0;
     json_t *chosen = NULL, *full = NULL, *o = NULL, *findings = NULL;
+    bf_ledger *ledger = NULL;
     int rc, result = BF_OK;
 
     if (json_out)
@@ -709,7 +710,8 @@ int bf_runner_test_slice(char **json_out, bf_runner *r, size_t batches)
     spec.flags |= BF_RUN_NEW;
     spec.max_concurrency = 1;
     spec.max_attempts = 1;
-    if ((rc = bf_run_start(&s.run, r->ledger, &spec, r->plan)) != BF_OK)
+    if ((rc = bf__runner_ledger(r, &ledger)) != BF_OK ||
+        (rc = bf_run_start(&s.run, ledger, &spec, r->plan)) != BF_OK)
         goto done;
     s.run_id = bf_run_id(s.run);
     if (bf_run_current_state(s.run) != BF_RUN_PLANNED) {

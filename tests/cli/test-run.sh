@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 103
+plan 106
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -126,6 +126,11 @@ run "$BACKFILL" run "$BF_SOURCE_ROOT/examples/briefs/bad-draft.json" --warehouse
 expect_rc 3 "a blocked brief is refused"
 expect_grep "$work/out" '"error": "run: brief refund-join-draft is blocked \(8 blocking findings\): \$\.reason: ' "with the runner's sentence"
 unchanged "a blocked brief"
+sed 's/"fct_orders"/"fct_ordrs"/g' "$work/brief.json" >"$work/table-typo.json"
+run "$BACKFILL" run "$work/table-typo.json" --warehouse "$Z"
+expect_rc 2 "a mistyped target table is bad input"
+expect_grep "$work/err" '^backfill: run: \$\.target\.table: no table fct_ordrs in the warehouse$' "the message names the table"
+unchanged "a mistyped target table"
 echo "not a database" >"$work/notdb.db"
 run "$BACKFILL" run "$work/brief.json" --warehouse "$work/notdb.db"
 expect_rc 2 "a warehouse that is not a database is bad input"
