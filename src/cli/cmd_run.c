@@ -25,11 +25,29 @@
 static bf_runner *running;
 static volatile sig_atomic_t signals_seen;
 
+static volatile sig_atomic_t signal_tty; /* a progress line may be open on the terminal */
+
+/* Say it from the handler: write(2) is async-signal-safe, stdio is not. */
+static void say(const char *text)
+{
+    ssize_t n;
+
+    if (signal_tty)
+        n = write(2, "\n", 1);
+    n = write(2, text, strlen(text));
+    (void)n;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
-    if (++signals_seen > 1)
+    if (++signals_seen > 1) {
+        say("backfill: run: leaving at once: the batches in flight are taken back by the next "
+            "`backfill run` on this host (or elsewhere when their leases run out)\n");
         _exit(130);
+    }
+    say("backfill: run: stopping: no new batch is claimed and the batches in flight finish; "
+        "interrupt again to leave at once\n");
     bf_runner_stop(running);
 }
 
@@ -320,6 +338,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     running = r;
+    signal_tty = ui.tty;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 106
+plan 111
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -49,6 +49,10 @@ brief() {
     if [ "${4:-}" = slow ]; then
         slow=" AND (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 150000) SELECT count(*) FROM s) > 0"
     fi
+    # The first two days' batches take about 1.5 s each, the others no longer than plain ones.
+    if [ "${4:-}" = slow_start ]; then
+        slow=" AND (CASE WHEN :start < 1735880400 THEN (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000000) SELECT count(*) FROM s) ELSE 1 END) > 0"
+    fi
     cat <<JSON
 {"format": "backfill-brief/1", "name": "$1", "reason": "Refunds were never joined.",
  "owner": "ana@example.com", "reviewer": "raj@example.com", "risk": "$risk",
@@ -75,6 +79,13 @@ JSON
 fp() { "$BACKFILL" fingerprint "$2" --warehouse "$1" | awk '{print $NF}'; }
 # A busy timeout: the ledger is written by a run going on in the background.
 q() { sqlite3 -cmd ".timeout 10000" "$1" "$2"; }
+# wait_batches DB STATE N: up to 30 s until DB's ledger has N batches in STATE (1 running, 3 validated).
+wait_batches() {
+    for _ in $(seq 1 300); do
+        [ -f "$1.ledger" ] && [ "$(q "$1.ledger" "SELECT count(*) FROM batches WHERE state = $2" 2>/dev/null || echo 0)" -ge "$3" ] && return 0
+        sleep 0.1
+    done
+}
 # The rows outside the scope, and the columns the brief does not change, as their own tables.
 outside() {
     q "$1" "DROP TABLE IF EXISTS bf_t_outside; DROP TABLE IF EXISTS bf_t_fixed;
@@ -326,10 +337,7 @@ D="$work/d.db"
 make_warehouse "$D"
 "$BACKFILL" run "$work/slow.json" --warehouse "$D" >"$work/d.out" 2>"$work/d.err" &
 pid=$!
-for _ in $(seq 1 100); do
-    [ -f "$D.ledger" ] && [ "$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state = 3" 2>/dev/null || echo 0)" -ge 2 ] && break
-    sleep 0.1
-done
+wait_batches "$D" 3 2
 "$BACKFILL" pause refund-fix --ledger "$D.ledger" >/dev/null
 at_pause=$(q "$D.ledger" "SELECT count(*) FROM batches WHERE state IN (1, 2, 3)")
 set +e; wait "$pid"; prc=$?; set -e
@@ -351,10 +359,7 @@ E="$work/e.db"
 make_warehouse "$E"
 "$BACKFILL" run "$work/slow.json" --warehouse "$E" >"$work/e.out" 2>"$work/e.err" &
 pid=$!
-for _ in $(seq 1 100); do
-    [ -f "$E.ledger" ] && [ "$(q "$E.ledger" "SELECT count(*) FROM batches WHERE state = 3" 2>/dev/null || echo 0)" -ge 2 ] && break
-    sleep 0.1
-done
+wait_batches "$E" 3 2
 "$BACKFILL" cancel refund-fix --ledger "$E.ledger" >/dev/null
 set +e; wait "$pid"; crc=$?; set -e
 [ "$crc" = 4 ] && ok "cancel from another process stops run (exit 4)" || not_ok "run exited $crc"
@@ -371,6 +376,8 @@ sleep 1
 kill -INT "$pid"
 set +e; wait "$pid"; irc=$?; set -e
 [ "$irc" = 4 ] && ok "SIGINT: run returns exit 4" || not_ok "SIGINT: exit $irc" "$(cat "$work/f.err")"
+expect_grep "$work/f.err" "^backfill: run: stopping: no new batch is claimed and the batches in flight finish; interrupt again to leave at once$" \
+    "SIGINT: run says it is stopping, and how to leave at once"
 n=$(q "$F.ledger" "SELECT count(*) FROM batches WHERE state = 1")
 [ "$n" = 0 ] && ok "SIGINT: no lease left behind" || not_ok "$n batches still running"
 # status says no process runs it any more, rather than an ETA for work nobody does.
@@ -384,6 +391,23 @@ expect_rc 0 "after SIGINT, run again completes"
 run "$BACKFILL" status refund-fix --ledger "$F.ledger"
 if grep -q "no process is running it" "$work/out"; then not_ok "a finished run still says stopped"; else
     ok "a resumed run no longer says stopped"; fi
+
+# A second SIGINT leaves at once, saying so; the next run takes the batches back and completes.
+G="$work/sigint2.db"
+make_warehouse "$G"
+brief refund-fix partition_overwrite "" slow_start >"$work/slow-start.json"
+"$BACKFILL" run "$work/slow-start.json" --warehouse "$G" >"$work/sigint2.out" 2>"$work/sigint2.err" &
+pid=$!
+wait_batches "$G" 1 1
+kill -INT "$pid"; sleep 0.2; kill -INT "$pid" 2>/dev/null || true
+set +e; wait "$pid"; irc=$?; set -e
+[ "$irc" = 130 ] && ok "a second SIGINT: run leaves at once (exit 130)" || not_ok "second SIGINT: exit $irc" "$(cat "$work/sigint2.err")"
+expect_grep "$work/sigint2.err" "^backfill: run: leaving at once: the batches in flight are taken back by the next \`backfill run\` on this host" \
+    "and says what becomes of the batches in flight"
+run "$BACKFILL" run "$work/slow-start.json" --warehouse "$G"
+expect_rc 0 "after a second SIGINT, run again completes"
+[ "$(fp "$G" fct_orders)" = "$(fp "$F" fct_orders)" ] && ok "with the rows of the run stopped once" ||
+    not_ok "the rows differ from the run stopped once"
 
 # ---- every write pattern gives the same rows -------------------------------------------
 for s in merge staging_swap parallel_version; do
