@@ -25,6 +25,7 @@
 #include "backfill/time.h"
 #include "common/json.h"
 #include "driver/driver_internal.h"
+#include "plan/plan_internal.h"
 #include "runner/runner_internal.h"
 #include "validate/diff_internal.h"
 #include "validate/results_internal.h"
@@ -104,6 +105,7 @@ struct run_ctx {
     double pc_elapsed, pc_eta;
     char **done_keys;    /* idempotency keys earlier runs of the brief completed, sorted */
     size_t done_count;
+    int keys_loaded;     /* done_keys read already (by done_before) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct slot *slots;
@@ -321,6 +323,59 @@ static int load_done_keys(struct run_ctx *c)
     bf_run_list_free(runs);
     if (rc == BF_OK && c->done_count)
         qsort(c->done_keys, c->done_count, sizeof *c->done_keys, cmp_key);
+    return rc;
+}
+
+/*
+ * Whether a new run would only repeat the brief's last one: no run of the
+ * brief is unfinished, the latest is completed, and every batch of this
+ * plan was done with the same idempotency key (the same plan, code and job).
+ * Such a run would publish nothing and ask for an approval of nothing, so
+ * bf_runner_run reports the completed run instead (BF_RUNNER_FORCE
+ * publishes again, BF_RUNNER_NEW starts a new run anyway). *out: that
+ * run's id, or 0. Loads the done keys.
+ */
+static int done_before(struct run_ctx *c, bf_ledger *ledger, int64_t *out)
+{
+    bf_runner *r = c->r;
+    bf_run_list *l = NULL;
+    bf_plan *plan = NULL;
+    int64_t latest = 0;
+    int rc = bf_ledger_runs(&l, ledger, r->brief_name), open = 0, state = -1;
+
+    *out = 0;
+    for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(l); i++) {
+        int st = bf_run_list_state(l, i);
+
+        if (st != BF_RUN_CANCELLED && st != BF_RUN_COMPLETED && st != BF_RUN_ROLLED_BACK)
+            open = 1;
+        if (bf_run_list_id(l, i) > latest) {
+            latest = bf_run_list_id(l, i);
+            state = st;
+        }
+    }
+    bf_run_list_free(l);
+    if (rc != BF_OK || open || state != BF_RUN_COMPLETED)
+        return rc;
+    if ((rc = load_done_keys(c)) != BF_OK)
+        return rc;
+    c->keys_loaded = 1;
+    /* The keys a new run's batches would have: over the plan as a run without splits sees it. */
+    if ((rc = bf__plan_extend_keys(&plan, r->plan, NULL, NULL, 0)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < bf_plan_count(plan); i++) {
+        char key[BF_IDEMPOTENCY_KEY_SIZE];
+
+        if ((rc = bf_idempotency_key(key, plan, bf_plan_batch(plan, i), r->code_version,
+                                     r->job.spec.select)) != BF_OK)
+            break;
+        if (!c->done_count || !bsearch(&(const char *){key}, c->done_keys, c->done_count,
+                                       sizeof *c->done_keys, cmp_key))
+            break;
+        if (i + 1 == bf_plan_count(plan))
+            *out = latest;
+    }
+    bf_plan_free(plan);
     return rc;
 }
 
@@ -1883,9 +1938,29 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     if (r->flags & BF_RUNNER_NEW)
         spec.flags |= BF_RUN_NEW;
     /* A check that names what the warehouse lacks fails now, and leaves no run behind. */
-    if ((rc = bf__runner_check_inputs(r)) != BF_OK || (rc = bf__runner_ledger(r, &ledger)) != BF_OK ||
-        (rc = bf_run_start(&c.run, ledger, &spec, r->plan)) != BF_OK)
+    if ((rc = bf__runner_check_inputs(r)) != BF_OK || (rc = bf__runner_ledger(r, &ledger)) != BF_OK)
         return bf__runner_fail(r, rc);
+    /* The brief done already by its last run: that run, not a new one asking to approve nothing. */
+    if (!(r->flags & (BF_RUNNER_NEW | BF_RUNNER_FORCE))) {
+        int64_t done_by = 0;
+        char why[300];
+
+        if ((rc = done_before(&c, ledger, &done_by)) != BF_OK)
+            goto done;
+        if (done_by) {
+            if ((rc = bf_run_open(&c.run, ledger, done_by)) != BF_OK)
+                goto done;
+            if (out_run)
+                *out_run = done_by;
+            bf__snprintf(why, sizeof why, "nothing left to run: run %lld completed this brief with "
+                         "this plan and code (backfill run --force publishes its batches again, "
+                         "--new starts another run)", (long long)done_by);
+            bf__runner_emit(r, c.run, BF_RUN_EVENT_DONE, 0, NULL, 0, 0, 0, why);
+            goto done;
+        }
+    }
+    if ((rc = bf_run_start(&c.run, ledger, &spec, r->plan)) != BF_OK)
+        goto done;
     c.run_id = bf_run_id(c.run);
     if (out_run)
         *out_run = c.run_id;
@@ -1972,7 +2047,7 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     }
     if ((rc = freeze_schema(&c)) != BF_OK)
         goto done;
-    if (!(r->flags & BF_RUNNER_FORCE) && (rc = load_done_keys(&c)) != BF_OK)
+    if (!(r->flags & BF_RUNNER_FORCE) && !c.keys_loaded && (rc = load_done_keys(&c)) != BF_OK)
         goto done;
     if (r->brief && (rc = bf_brief_window(&c.window, r->brief)) != BF_OK)
         goto done;

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 43
+plan 47
 
 W="$work/W.db"
 L="$W.ledger"
@@ -66,6 +66,13 @@ if [ "$(sqlite3 "$W" "SELECT net_revenue < $jan0 FROM mart_monthly_revenue WHERE
     not_ok "January's net revenue did not go down" "$mart1"; fi
 run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
 expect_rc 3 "a completed run is not approved twice"
+# Running the completed brief again starts no run asking to approve nothing.
+run "$BACKFILL" run "$BRIEF" --warehouse "$W"
+expect_rc 0 "running the completed brief again"
+expect_grep "$work/out" "^done: nothing left to run: run 1 completed this brief with this plan and code" "says run 1 did it"
+expect_grep "$work/out" "^run 1 \(refund-join-fix-2025h1 #1\): completed" "and shows run 1"
+[ "$(sqlite3 "$L" "SELECT count(*) FROM runs")" = 1 ] && ok "no second run is started" ||
+    not_ok "runs: $(sqlite3 "$L" "SELECT count(*) FROM runs")"
 
 # Cleanup waits for rollback.retention_days (14).
 run "$BACKFILL" cleanup 1 --ledger "$L" --warehouse "$W"

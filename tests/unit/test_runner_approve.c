@@ -569,6 +569,92 @@ START_TEST(approve_completes_in_place_and_records_the_reviewer)
 }
 END_TEST
 
+/* The runs of the ledger. */
+static int64_t runs_in_ledger(void)
+{
+    sqlite3 *db = NULL;
+    int64_t n;
+
+    ck_assert_int_eq(sqlite3_open_v2(lpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    n = bftest_sql_int(db, "SELECT count(*) FROM runs");
+    sqlite3_close(db);
+    return n;
+}
+
+/* A runner of `op` with `flags`, given the brief. */
+static bf_runner *flagged_runner(bf_brief *b, const char *op, unsigned flags, struct events *ev)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+
+    lo.clock = test_clock;
+    lo.actor = "runner@test";
+    o.ledger_path = lpath;
+    o.ledger_options = &lo;
+    o.warehouse_path = wpath;
+    o.operator_name = op;
+    o.on_event = ev ? count_event : NULL;
+    o.event_userdata = ev;
+    o.flags = flags;
+    ck_assert_msg(bf_runner_new(&r, &o) == BF_OK, "%s", bf_last_error());
+    ck_assert_msg(bf_runner_set_brief(r, b) == BF_OK, "%s", bf_runner_last_error(r));
+    return r;
+}
+
+/*
+ * Running a brief its last run completed again starts no run that would
+ * publish nothing and ask for an approval of nothing: run gives that run
+ * back, done. A batch rolled back since is done again by a new run; force
+ * publishes every batch again in a new run.
+ */
+START_TEST(running_a_completed_brief_again_gives_its_run)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com"), again = 0;
+    struct events ev = {0, 0, 0, 0};
+    char done[64], now[64];
+    bf_runner *r = make_runner(NULL, NULL);
+
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    bf_runner_free(r);
+    fingerprint(done, "t");
+    r = flagged_runner(b, "ops@example.com", 0, &ev);
+    ck_assert_msg(bf_runner_run(r, &again) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(again, id);
+    ck_assert_int_eq(runs_in_ledger(), 1);
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    ck_assert_int_eq(ev.done, 1);
+    fingerprint(now, "t");
+    ck_assert_str_eq(now, done);
+    /* One batch rolled back: a new run does it again, and only it. */
+    ck_assert_msg(bf_runner_rollback(NULL, r, id, batch_id(id, 0, NULL)) == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    fingerprint(now, "t");
+    ck_assert_str_ne(now, done);
+    ck_assert_msg(bf_runner_run(r, &again) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(again, id + 1);
+    ck_assert_int_eq(run_state(again), BF_RUN_AWAITING_APPROVAL);
+    fingerprint(now, "t");
+    ck_assert_str_eq(now, done);
+    ck_assert_msg(bf_runner_approve(r, again, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    /* Run 2 completed it: given back in its turn. */
+    ck_assert_msg(bf_runner_run(r, &again) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(again, id + 1);
+    ck_assert_int_eq(runs_in_ledger(), 2);
+    bf_runner_free(r);
+    /* Forced: a new run publishing every batch again, for its own approval. */
+    r = flagged_runner(b, "ops@example.com", BF_RUNNER_FORCE, NULL);
+    ck_assert_msg(bf_runner_run(r, &again) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(again, id + 2);
+    ck_assert_int_eq(run_state(again), BF_RUN_AWAITING_APPROVAL);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
 {
     /* b depends on a, but is listed first; b's table does not exist yet. */
@@ -1415,6 +1501,7 @@ static Suite *suite(void)
     tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
     tcase_add_test(tc, approve_completes_in_place_and_records_the_reviewer);
+    tcase_add_test(tc, running_a_completed_brief_again_gives_its_run);
     tcase_add_test(tc, refresh_runs_in_lineage_order_and_resumes_after_a_failure);
     tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
     tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
