@@ -295,12 +295,16 @@ static int load_done_keys(struct run_ctx *c)
     bf_run_list *runs = NULL;
     size_t cap = 0;
     int rc = bf_ledger_runs(&runs, c->r->ledger, c->r->brief_name);
+    /* A run into a copy of the target wrote the target only if it was cut over (completed). */
+    int shadowed = c->r->job.spec.strategy == BF_WRITE_STAGING_SWAP ||
+                   c->r->job.spec.strategy == BF_WRITE_PARALLEL_VERSION;
 
     for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(runs); i++) {
         bf_run *other = NULL;
         bf_batch_list *l = NULL;
 
-        if (bf_run_list_id(runs, i) == c->run_id)
+        if (bf_run_list_id(runs, i) == c->run_id ||
+            (shadowed && bf_run_list_state(runs, i) != BF_RUN_COMPLETED))
             continue;
         rc = bf_run_open(&other, c->r->ledger, bf_run_list_id(runs, i));
         if (rc == BF_OK)

@@ -755,6 +755,37 @@ START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
 }
 END_TEST
 
+/*
+ * A staging_swap run cancelled before its cutover wrote only its own copy of
+ * the target: the brief's next run publishes every batch into its own copy
+ * (none is skipped as done), and its cutover brings the change.
+ */
+START_TEST(a_cancelled_staging_swap_run_is_done_again_by_the_next)
+{
+    bf_brief *b = make_brief("staging_swap", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com"), next;
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+    bf_runner *r;
+
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_cancel(run, "the test"), BF_OK);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    next = run_brief(b, "ops@example.com");
+    ck_assert_int_eq(next, id + 1);
+    ck_assert_int_eq(run_state(next), BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t__bf_full_2"), 3540);
+    r = make_runner(NULL, NULL);
+    ck_assert_msg(bf_runner_approve(r, next, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(staging_swap_refuses_to_swap_back_over_another_writer)
 {
     bf_brief *b = make_brief("staging_swap", MART_OK);
@@ -1505,6 +1536,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refresh_runs_in_lineage_order_and_resumes_after_a_failure);
     tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
     tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
+    tcase_add_test(tc, a_cancelled_staging_swap_run_is_done_again_by_the_next);
     tcase_add_test(tc, a_cutover_never_drops_another_writers_change);
     tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
