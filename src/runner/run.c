@@ -246,6 +246,78 @@ static int recorded_run_before(bf_validation_state **out, bf_runner *r, bf_run *
     return rc;
 }
 
+/*
+ * The run-level values from before a cancelled run of the brief whose
+ * published batches this new run's plan has again (the same idempotency
+ * keys): those batches' changes are part of what this run is judged and
+ * reported on (it skips them, or publishes the same rows again), so its
+ * checks compare with the target from before them, not with what the
+ * cancelled run left. Only runs cancelled after the brief's last completed
+ * run count (what an approved run did was judged already), never for the
+ * patterns that write a copy of the target (a cancelled run's copy is not
+ * this run's), and the earliest of them wins (its record may itself be
+ * inherited). *out stays NULL when there is none; *from gets its id.
+ */
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int inherited_run_before(bf_validation_state **out, int64_t *from, struct run_ctx *c)
+{
+    bf_runner *r = c->r;
+    const bf_plan *plan = c->view->halves.plan;
+    bf_run_list *runs = NULL;
+    char (*keys)[BF_IDEMPOTENCY_KEY_SIZE] = NULL;
+    int64_t after = 0;
+    int rc;
+
+    *out = NULL;
+    *from = 0;
+    if (r->job.spec.strategy == BF_WRITE_STAGING_SWAP ||
+        r->job.spec.strategy == BF_WRITE_PARALLEL_VERSION)
+        return BF_OK;
+    if ((rc = bf_ledger_runs(&runs, r->ledger, r->brief_name)) != BF_OK)
+        return rc;
+    for (size_t i = 0; i < bf_run_list_count(runs); i++)
+        if (bf_run_list_state(runs, i) == BF_RUN_COMPLETED && bf_run_list_id(runs, i) > after)
+            after = bf_run_list_id(runs, i);
+    if (!(keys = bf__calloc(bf_plan_count(plan) + 1, sizeof *keys)))
+        rc = bf__nomem();
+    for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++)
+        rc = bf_idempotency_key(keys[i], plan, bf_plan_batch(plan, i), r->code_version,
+                                r->job.spec.select);
+    if (rc == BF_OK)
+        qsort(keys, bf_plan_count(plan), sizeof *keys, cmp_text);
+    /* bf_ledger_runs lists oldest first: the first match is the earliest. */
+    for (size_t i = 0; rc == BF_OK && !*from && i < bf_run_list_count(runs); i++) {
+        bf_run *other = NULL;
+        bf_batch_list *l = NULL;
+        int64_t id = bf_run_list_id(runs, i);
+
+        if (id == c->run_id || id < after || bf_run_list_state(runs, i) != BF_RUN_CANCELLED)
+            continue;
+        if ((rc = bf_run_open(&other, r->ledger, id)) == BF_OK)
+            rc = bf_run_batches(&l, other, -1);
+        for (size_t j = 0; rc == BF_OK && j < bf_batch_list_count(l); j++) {
+            int st = bf_batch_list_state(l, j);
+            const char *k = bf_batch_list_idempotency_key(l, j);
+
+            if ((st == BF_BATCH_COMPLETED || st == BF_BATCH_VALIDATED) && k && k[0] &&
+                bsearch(k, keys, bf_plan_count(plan), sizeof *keys, cmp_text)) {
+                if ((rc = recorded_run_before(out, r, other)) == BF_OK && *out)
+                    *from = id;
+                break;
+            }
+        }
+        bf_batch_list_free(l);
+        bf_run_free(other);
+    }
+    bf__free(keys);
+    bf_run_list_free(runs);
+    return rc;
+}
+
 static int freeze_schema(struct run_ctx *c)
 {
     bf_runner *r = c->r;
@@ -2075,13 +2147,27 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
         goto done;
     if (r->validator && p.completed + p.validated + p.running + p.failed == 0 &&
         state != BF_RUN_VALIDATING) {
-        if (!r->own_validator)
-            pthread_mutex_lock(&r->validator_lock);
-        rc = bf_validator_before(&run_before, r->validator, r->driver, r->plan, NULL);
-        if (!r->own_validator)
-            pthread_mutex_unlock(&r->validator_lock);
+        int64_t from = 0;
+
+        if ((rc = inherited_run_before(&run_before, &from, &c)) != BF_OK)
+            goto done;
+        if (!run_before) {
+            if (!r->own_validator)
+                pthread_mutex_lock(&r->validator_lock);
+            rc = bf_validator_before(&run_before, r->validator, r->driver, r->plan, NULL);
+            if (!r->own_validator)
+                pthread_mutex_unlock(&r->validator_lock);
+        }
         if (rc == BF_OK)
             rc = record_run_before(c.run, run_before);
+        if (rc == BF_OK && from) {
+            char detail[300];
+
+            bf__snprintf(detail, sizeof detail, "{\"run\": %lld, \"why\": \"the run-level checks "
+                         "compare with the values from before run %lld, cancelled, whose batches "
+                         "this run has again\"}", (long long)from, (long long)from);
+            rc = bf_run_record(c.run, 0, RUN_BEFORE "_from", detail);
+        }
         if (rc != BF_OK)
             goto done;
     } else if (r->validator && (rc = recorded_run_before(&run_before, r, c.run)) != BF_OK) {

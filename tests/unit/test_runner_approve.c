@@ -569,6 +569,19 @@ START_TEST(approve_completes_in_place_and_records_the_reviewer)
 }
 END_TEST
 
+/* Cancel run `id` as `backfill cancel` would. */
+static void cancel_run(int64_t id)
+{
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
+    ck_assert_int_eq(bf_run_cancel(run, "the test"), BF_OK);
+    bf_run_free(run);
+    bf_ledger_close(l);
+}
+
 /* The runs of the ledger. */
 static int64_t runs_in_ledger(void)
 {
@@ -651,6 +664,37 @@ START_TEST(running_a_completed_brief_again_gives_its_run)
     ck_assert_int_eq(again, id + 2);
     ck_assert_int_eq(run_state(again), BF_RUN_AWAITING_APPROVAL);
     bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/*
+ * A run cancelled after publishing, then the brief run again: the new run
+ * skips the batches the cancelled one did, and its run-level metric
+ * compares with the target from before them (1770 to 3540, as one run
+ * would), not with what the cancelled run left (3540 to 3540).
+ */
+START_TEST(a_run_after_a_cancelled_one_is_judged_from_before_it)
+{
+    bf_brief *b = make_brief_checks("partition_overwrite", MART_OK,
+                                    "{\"check\": \"unique\"}, {\"check\": \"metric\", "
+                                    "\"name\": \"total v\", \"expr\": \"SUM(v)\", "
+                                    "\"expect_delta\": {\"min\": 1}}");
+    int64_t id = run_brief(b, "ops@example.com"), next;
+    char det[4096];
+    sqlite3 *db = NULL;
+
+    cancel_run(id);
+    /* expect_delta min 1: measured from now, the run would fail its metric (delta 0). */
+    next = run_brief(b, "ops@example.com");
+    ck_assert_int_eq(next, id + 1);
+    ck_assert_int_eq(run_state(next), BF_RUN_AWAITING_APPROVAL);
+    records(det, sizeof det, NULL, 0, next, "validation_before_from");
+    ck_assert_msg(strstr(det, "{\"run\": 1, "), "%s", det);
+    ck_assert_int_eq(sqlite3_open_v2(lpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(bftest_sql_int(db, "SELECT instr(results_json, 'moved from 1770 to 3540') > 0 "
+                                        "FROM validations WHERE run_id = 2 AND batch_id = 0"), 1);
+    sqlite3_close(db);
     bf_brief_free(b);
 }
 END_TEST
@@ -764,15 +808,9 @@ START_TEST(a_cancelled_staging_swap_run_is_done_again_by_the_next)
 {
     bf_brief *b = make_brief("staging_swap", MART_OK);
     int64_t id = run_brief(b, "ops@example.com"), next;
-    bf_ledger *l = NULL;
-    bf_run *run = NULL;
     bf_runner *r;
 
-    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
-    ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
-    ck_assert_int_eq(bf_run_cancel(run, "the test"), BF_OK);
-    bf_run_free(run);
-    bf_ledger_close(l);
+    cancel_run(id);
     next = run_brief(b, "ops@example.com");
     ck_assert_int_eq(next, id + 1);
     ck_assert_int_eq(run_state(next), BF_RUN_AWAITING_APPROVAL);
@@ -1533,6 +1571,7 @@ static Suite *suite(void)
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
     tcase_add_test(tc, approve_completes_in_place_and_records_the_reviewer);
     tcase_add_test(tc, running_a_completed_brief_again_gives_its_run);
+    tcase_add_test(tc, a_run_after_a_cancelled_one_is_judged_from_before_it);
     tcase_add_test(tc, refresh_runs_in_lineage_order_and_resumes_after_a_failure);
     tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
     tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
