@@ -95,4 +95,11 @@ const char *bf__brief_list_item(const bf_brief *brief, const char *dotted, size_
 int bf__json_text(json_t **out, const char *text, const char *dotted);
 
 
+/*
+ * Whether two names of people are the same person: equal ignoring case
+ * (Unicode simple folding) and surrounding white space. What the preflight,
+ * approval and the change note's definition of done all compare by.
+ */
+int bf__same_person(const char *a, const char *b);
+
 #endif

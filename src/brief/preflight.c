@@ -161,7 +161,7 @@ static int blank(const char *s)
 }
 
 /* Two names of people are the same person if they match ignoring case and surrounding blanks. */
-static int same_person(const char *a, const char *b)
+int bf__same_person(const char *a, const char *b)
 {
     const unsigned char *pa, *ea, *pb, *eb;
 
@@ -192,7 +192,7 @@ static void rule_identity(struct pf *pf)
     if (blank(reviewer))
         FIND(pf, "missing-reviewer", BLOCK, "$.reviewer",
              "No reviewer is named to approve the cutover.");
-    if (!blank(owner) && !blank(reviewer) && same_person(owner, reviewer))
+    if (!blank(owner) && !blank(reviewer) && bf__same_person(owner, reviewer))
         FIND(pf, "reviewer-is-owner", BLOCK, "$.reviewer",
              "The reviewer is the owner (%s); a second person must review.", owner);
     if (!bf_brief_risk(b))

@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "brief/brief_internal.h"
 #include "common/json.h"
 #include "report/report_internal.h"
 
@@ -748,8 +749,8 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
     rev = json_string_value(json_object_get(x->approval, "reviewer"));
     if (!rev || !rev[0])
         rev = bf_brief_reviewer(b);
-    done = op && op[0] && rev && rev[0] && strcmp(op, rev) != 0;
-    if (op && rev && op[0] && rev[0] && !strcmp(op, rev))
+    done = op && op[0] && rev && rev[0] && !bf__same_person(op, rev);
+    if (op && rev && op[0] && rev[0] && bf__same_person(op, rev))
         bf__snprintf(ev, sizeof ev, "operator and reviewer are the same person: %s", op);
     else
         bf__snprintf(ev, sizeof ev, "operator %s, reviewer %s", text_or(op, "not recorded"),

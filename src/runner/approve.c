@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backfill/lineage.h"
+#include "brief/brief_internal.h"
 #include "common/json.h"
 #include "runner/runner_internal.h"
 
@@ -201,13 +202,14 @@ static int check_reviewer(const bf__settle *s, const char *reviewer)
     const char *named = bf_brief_reviewer(s->brief), *owner = bf_brief_owner(s->brief);
     long long id = (long long)bf_run_id(s->run);
 
-    if (named && named[0] && strcmp(named, reviewer) != 0)
+    /* The same person whatever the letter case or surrounding blanks, as the preflight says. */
+    if (named && named[0] && !bf__same_person(named, reviewer))
         return bf__error(BF_E_BLOCKED, "run %lld: %s is not the brief's reviewer (%s); only the "
                          "reviewer approves", id, reviewer, named);
-    if (strcmp(s->operator_name, reviewer) == 0)
+    if (bf__same_person(s->operator_name, reviewer))
         return bf__error(BF_E_BLOCKED, "run %lld: %s started the run and cannot approve it; the "
                          "approval must come from someone else", id, reviewer);
-    if (owner && strcmp(owner, reviewer) == 0)
+    if (owner && bf__same_person(owner, reviewer))
         return bf__error(BF_E_BLOCKED, "run %lld: %s owns the brief and cannot approve its run; "
                          "the approval must come from someone else", id, reviewer);
     return BF_OK;

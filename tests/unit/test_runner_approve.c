@@ -488,6 +488,11 @@ START_TEST(approve_is_refused_for_the_wrong_people)
     ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
     ck_assert_msg(strstr(bf_runner_last_error(r), "started the run"), "%s",
                   bf_runner_last_error(r));
+    /* The same person in other letter case or with blanks around is still the operator. */
+    ck_assert_int_eq(bf_runner_approve(r, id, "RAJ@Example.com"), BF_E_BLOCKED);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "started the run"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(bf_runner_approve(r, id, " raj@example.com "), BF_E_BLOCKED);
     ck_assert_int_eq(bf_runner_approve(r, id, ""), BF_E_INVALID);
     ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM mart"), 0);
