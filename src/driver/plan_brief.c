@@ -12,6 +12,7 @@
 #include "common/internal.h"
 #include "common/json.h"
 #include "driver/driver_internal.h"
+#include "driver/sql.h"
 
 /* Boundaries walked once over the whole key scope, then answered from memory. */
 struct boundaries {
@@ -172,6 +173,84 @@ static int check_names(bf_driver *driver, const bf_brief *brief)
     return rc;
 }
 
+/*
+ * `iso8601` and `date` bind the bounds as text and compare the time column
+ * with them as text: right only when the column holds that very form. A
+ * value of another form ('2025-04-04T12:30:00Z', '2025-04-04 15:30:00+02:00',
+ * '2025-4-4', an integer) sorts elsewhere than its instant, so its row would
+ * fall into another batch, or outside the scope or into it, with every
+ * check agreeing. On SQLite, the values of the scope's text range (up to
+ * 1,000), the table's first 1,000 and its least and greatest are checked;
+ * one of another form refuses the plan, naming it.
+ */
+#define TIME_SAMPLE "1000"
+#define DIGITS4 "[0-9][0-9][0-9][0-9]"
+#define DIGITS2 "[0-9][0-9]"
+#define ISO_HEAD DIGITS4 "-" DIGITS2 "-" DIGITS2 " " DIGITS2 ":" DIGITS2 ":" DIGITS2
+
+static int check_time_text(bf_driver *driver, const bf_brief *brief, const bf_plan *plan)
+{
+    static const char *const names[] = {"v"};
+    bf_time_format format = bf_brief_time_format(brief);
+    bf__sql *s = bf__driver_sql(driver);
+    const char *column = bf_brief_time_column(brief), *shape;
+    char *qt = NULL, *qc = NULL, *sql = NULL;
+    bf_rows *found = NULL;
+    bf_value lo, hi, v;
+    bf__binds b;
+    int rc;
+
+    if ((format != BF_TIME_FORMAT_ISO8601 && format != BF_TIME_FORMAT_DATE) || !column || !s ||
+        !s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0 || bf_plan_count(plan) == 0 ||
+        bf_plan_dimension(plan) != BF_DIM_TIME)
+        return BF_OK;
+    /* The first batch's start and the last one's end, as bound. */
+    if ((rc = bf_batch_param(&lo, bf_plan_batch(plan, 0), "start")) != BF_OK ||
+        (rc = bf_batch_param(&hi, bf_plan_batch(plan, bf_plan_count(plan) - 1), "end")) != BF_OK)
+        return BF_OK; /* a plan without the usual parameters: nothing to compare with */
+    shape = format == BF_TIME_FORMAT_DATE
+                ? "length(v) = 10 AND v GLOB '" DIGITS4 "-" DIGITS2 "-" DIGITS2 "'"
+                : "substr(v, 1, 19) GLOB '" ISO_HEAD "' AND NOT substr(v, 20) GLOB '*[^0-9.Z]*'";
+    if ((rc = bf__sql_quoted(s, &qt, bf_brief_target_table(brief))) == BF_OK &&
+        (rc = bf__sql_quoted(s, &qc, column)) == BF_OK &&
+        !(sql = bf__asprintf(
+              "SELECT v FROM (SELECT * FROM (SELECT %s AS v FROM main.%s WHERE %s >= :lo AND %s < "
+              ":hi LIMIT " TIME_SAMPLE ") UNION ALL SELECT * FROM (SELECT %s FROM main.%s LIMIT "
+              TIME_SAMPLE ") UNION ALL SELECT min(%s) FROM main.%s UNION ALL SELECT max(%s) FROM "
+              "main.%s) WHERE v IS NOT NULL AND NOT (typeof(v) = 'text' AND %s) LIMIT 1",
+              qc, qt, qc, qc, qc, qt, qc, qt, qc, qt, shape)))
+        rc = bf__nomem();
+    bf__binds_init(&b);
+    bf__binds_value(&b, "lo", &lo);
+    bf__binds_value(&b, "hi", &hi);
+    if (rc == BF_OK && (rc = bf__rows_new(&found, names, 1)) == BF_OK)
+        rc = bf__sql_query_rows(s, found, sql, &b);
+    if (rc == BF_OK && bf_rows_count(found) > 0) {
+        char text[80];
+
+        bf_rows_value(&v, found, 0, 0);
+        if (v.type == BF_VALUE_TEXT)
+            bf__snprintf(text, sizeof text, "'%.*s'", (int)(v.len < 60 ? v.len : 60), v.s);
+        else if (v.type == BF_VALUE_INT)
+            bf__snprintf(text, sizeof text, "the number %lld", (long long)v.i);
+        else
+            bf__snprintf(text, sizeof text, "a value that is not text");
+        rc = bf__error(BF_E_INVALID, "$.target.time_format: %s compares column %s with bounds "
+                       "written as text %s, but table %s holds %s there, which sorts elsewhere "
+                       "than its instant: its row would fall into the wrong batch, or into or out "
+                       "of the scope; write the column in that form first", format == BF_TIME_FORMAT_DATE ? "date" : "iso8601",
+                       column,
+                       format == BF_TIME_FORMAT_DATE ? "'YYYY-MM-DD' (local dates)"
+                                                     : "'YYYY-MM-DD HH:MM:SS' (UTC)",
+                       bf_brief_target_table(brief), text);
+    }
+    bf_rows_free(found);
+    bf__free(sql);
+    bf__free(qt);
+    bf__free(qc);
+    return rc;
+}
+
 int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief)
 {
     bf_planner *planner = NULL;
@@ -203,6 +282,8 @@ int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief
         rc = bf_planner_plan(&plan, planner);
     if (rc == BF_OK)
         rc = bf_plan_verify(plan, planner);
+    if (rc == BF_OK)
+        rc = check_time_text(driver, brief, plan);
     bf__free(kb.keys);
     bf_planner_free(planner);
     if (rc != BF_OK) {

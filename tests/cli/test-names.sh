@@ -4,7 +4,7 @@
 # And a rows_per_batch walk over keys that are not integers ends, naming the column.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 37
+plan 43
 
 # Every command runs under a time limit, so a hang fails the test instead of stalling CI.
 bf() { run timeout 60 "$BACKFILL" "$@"; }
@@ -112,5 +112,27 @@ bf plan "$work/dup.json" --warehouse "$work/dup.db"
 expect_rc 0 "rows_per_batch when the first key repeats"
 expect_grep "$work/out" "^ +0  k \\[0, 7\\) \\[lo=0, hi=7\\)  3 rows\$" "the first batch takes the run of 5s whole"
 if grep -q '  0 rows$' "$work/out"; then not_ok "no batch is empty" "$(cat "$work/out")"; else ok "no batch is empty"; fi
+
+# --- time text that sorts elsewhere than its instant: refused, naming a value --------------
+sqlite3 "$work/iso.db" "CREATE TABLE e (id INTEGER PRIMARY KEY, ts TEXT, d TEXT);
+    INSERT INTO e VALUES (1, '2025-01-01 10:00:00', '2025-01-01'), (2, '2025-01-02 23:30:00.250', '2025-01-02');
+    CREATE TABLE z (id INTEGER PRIMARY KEY, ts TEXT);
+    INSERT INTO z VALUES (1, '2025-01-01 10:00:00'), (2, '2025-01-02T03:00:00Z');
+    CREATE TABLE o (id INTEGER PRIMARY KEY, ts TEXT, d TEXT);
+    INSERT INTO o VALUES (1, '2025-01-01 10:00:00+02:00', '2025-1-2');"
+brief iso_ok "\"target\": {\"table\": \"e\", \"time_column\": \"ts\", \"time_format\": \"iso8601\"}, $time_scope"
+bf plan "$work/iso_ok.json" --warehouse "$work/iso.db"
+expect_rc 0 "iso8601 text in the 'YYYY-MM-DD HH:MM:SS' form, fractions too, plans"
+brief iso_t "\"target\": {\"table\": \"z\", \"time_column\": \"ts\", \"time_format\": \"iso8601\"}, $time_scope"
+bf plan "$work/iso_t.json" --warehouse "$work/iso.db"
+expect_rc 2 "iso8601 text in the T...Z form is refused: it sorts elsewhere than its instant"
+expect_grep "$work/err" "table z holds '2025-01-02T03:00:00Z' there, which sorts elsewhere than its instant" "the error names the table and the value"
+brief iso_off "\"target\": {\"table\": \"o\", \"time_column\": \"ts\", \"time_format\": \"iso8601\"}, $time_scope"
+bf plan "$work/iso_off.json" --warehouse "$work/iso.db"
+expect_rc 2 "iso8601 text with a UTC offset is refused"
+brief date_short "\"target\": {\"table\": \"o\", \"time_column\": \"d\", \"time_format\": \"date\"}, $time_scope"
+bf plan "$work/date_short.json" --warehouse "$work/iso.db"
+expect_rc 2 "a date written '2025-1-2' is refused"
+expect_grep "$work/err" "holds '2025-1-2' there" "the error names the value"
 
 finish
