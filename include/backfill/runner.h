@@ -262,6 +262,17 @@ BF_API int bf_runner_slice_estimate(double *seconds, int64_t *rows, bf_ledger *l
  */
 BF_API int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver);
 
+/*
+ * The table run `run_id` of `ledger` published its batches into, as it
+ * stands now, in *out (the caller frees it with bf_free()): the brief's
+ * target for the patterns that write in place and once the run was cut
+ * over; before the cutover of a staging_swap or parallel_version run, the
+ * run's copy of the target ("<table>__bf_full_<run>", the version table).
+ * What a host reading a run back checks and diffs (backfill validate RUN,
+ * backfill diff RUN): before the cutover the target holds none of it.
+ */
+BF_API int bf_run_written_table(char **out, bf_ledger *ledger, int64_t run_id);
+
 /* ---- A run's batches as the runner addresses them ------------------------ */
 
 /*

@@ -130,9 +130,9 @@ static void print_text(const bf_diff *diff, const char *table, const char *again
 /* ---- backfill diff RUN ---- */
 
 /* Diff one batch against its recorded before-state; prints or appends to out. */
-static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf_plan *plan,
-                      const bf_batch *b, int64_t run_id, int64_t batch_id, const char *label,
-                      const char *state_json, size_t samples)
+static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const char *written,
+                      const bf_plan *plan, const bf_batch *b, int64_t run_id, int64_t batch_id,
+                      const char *label, const char *state_json, size_t samples)
 {
     const char *table = bf_brief_target_table(brief);
     size_t kc = bf_brief_key_count(brief);
@@ -166,8 +166,11 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
         free(key);
         return status;
     }
+    /* A run's copy of the target before its cutover: the target itself holds the rows before. */
+    if (!o.before_table && strcmp(written, table) != 0)
+        o.before_table = table;
     if ((rc = bf_diff_before_from_json(&before, state_json)) != BF_OK ||
-        (rc = bf_diff_compute(&diff, d, table, key, kc, plan, b, before, &o)) != BF_OK ||
+        (rc = bf_diff_compute(&diff, d, written, key, kc, plan, b, before, &o)) != BF_OK ||
         (cli_json && (rc = bf_diff_to_json(&text, diff, samples)) != BF_OK)) {
         int status = cli_fail_code(rc, cli_exit_for(rc), "diff: batch %s (%lld): %s", label,
                                    (long long)batch_id, bf_last_error());
@@ -182,14 +185,16 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const bf
         json_object_del(j, "format");
         json_object_set_new(j, "batch_id", json_integer(batch_id));
         json_object_set_new(j, "label", json_string(label));
-        json_object_set_new(j, "against", o.before_table ? json_string(snap) : json_null());
+        json_object_set_new(j, "against", o.before_table ? json_string(o.before_table == table
+                                                                           ? table : snap)
+                                                          : json_null());
         json_array_append_new(out, j);
         bf_free(text);
     } else {
         char subject[512];
-        snprintf(subject, sizeof subject, "%s batch %s (%lld)", table, label, (long long)batch_id);
-        print_text(diff, subject, o.before_table ? snap : "its recorded before-state", key, kc,
-                   samples);
+        snprintf(subject, sizeof subject, "%s batch %s (%lld)", written, label, (long long)batch_id);
+        print_text(diff, subject, o.before_table ? (o.before_table == table ? table : snap)
+                                                 : "its recorded before-state", key, kc, samples);
     }
     bf_diff_free(diff);
     bf_diff_before_free(before);
@@ -208,12 +213,15 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     bf_run_view *view = NULL;
     json_t *batches = json_array(), *missing_ids = json_array();
     size_t missing = 0, seen = 0, diffed = 0;
+    char *written = NULL;
     int status = cli_run_brief(&brief, ledger, run, "diff"), rc;
 
     if (status != EXIT_DONE)
         goto done;
+    /* Before its cutover a staging_swap or parallel_version run wrote its copy, not the target. */
     if ((rc = bf_driver_open_sqlite(&d, warehouse, 0)) != BF_OK ||
         (rc = bf_run_check_warehouse(ledger, bf_run_id(run), d)) != BF_OK ||
+        (rc = bf_run_written_table(&written, ledger, bf_run_id(run))) != BF_OK ||
         (rc = bf_driver_plan_brief(&plan, d, brief)) != BF_OK ||
         (rc = bf_run_batches(&bl, run, -1)) != BF_OK) {
         status = cli_fail_bf(rc, "diff");
@@ -261,8 +269,8 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
             status = cli_fail_bf(rc, "diff");
             goto done;
         }
-        status = diff_batch(batches, d, brief, bf_run_view_plan(view), b, bf_run_id(run), id, label,
-                            json, samples);
+        status = diff_batch(batches, d, brief, written, bf_run_view_plan(view), b, bf_run_id(run),
+                            id, label, json, samples);
         bf_free(json);
         if (status != EXIT_DONE)
             goto done;
@@ -281,10 +289,11 @@ static int diff_run(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     if (cli_json)
         cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:O, s:O}", "run",
                                  (json_int_t)bf_run_id(run), "brief", bf_run_brief_name(run),
-                                 "table", bf_brief_target_table(brief), "diffed",
+                                 "table", written, "diffed",
                                  (json_int_t)diffed, "missing_before_state", missing_ids,
                                  "batches", batches));
 done:
+    bf_free(written);
     json_decref(batches);
     json_decref(missing_ids);
     bf_batch_list_free(bl);

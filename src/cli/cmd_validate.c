@@ -134,14 +134,18 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     json_t *results = json_array();
     size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0, unrecorded = 0;
     int64_t *rows = NULL;
+    char *into = NULL;
     int failed = 0, cut = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
 
     if (status != EXIT_DONE)
         goto done;
+    /* Before its cutover a staging_swap or parallel_version run wrote its copy, not the target. */
     if ((rc = bf_driver_open_sqlite(&d, warehouse, 0)) != BF_OK ||
         (rc = bf_run_check_warehouse(ledger, bf_run_id(run), d)) != BF_OK ||
         (rc = bf_driver_plan_brief(&plan, d, brief)) != BF_OK ||
         (rc = bf_validator_new_from_brief(&v, brief)) != BF_OK ||
+        (rc = bf_run_written_table(&into, ledger, bf_run_id(run))) != BF_OK ||
+        (rc = bf_validator_set_table(v, into)) != BF_OK ||
         (rc = bf_run_batches(&bl, run, -1)) != BF_OK) {
         status = cli_fail_bf(rc, "validate");
         goto done;
@@ -242,6 +246,7 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
         printf("\n");
     }
 done:
+    bf_free(into);
     json_decref(results);
     free(ords);
     free(rows);

@@ -736,6 +736,44 @@ int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
     return rc;
 }
 
+int bf_run_written_table(char **out, bf_ledger *ledger, int64_t run_id)
+{
+    bf_run *run = NULL;
+    bf_brief *brief = NULL;
+    bf_event_list *ev = NULL;
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    char *shadow = NULL;
+    int rc, cut = 0;
+
+    if (!out || !ledger)
+        return bf__error(BF_E_INVALID, "bf_run_written_table: %s is NULL", !out ? "out" : "ledger");
+    *out = NULL;
+    /* Only where the brief writes: a host's run recorded without a job has the brief's target. */
+    if ((rc = bf_run_open(&run, ledger, run_id)) != BF_OK ||
+        (rc = bf__runner_run_brief(&brief, ledger, run_id)) != BF_OK)
+        goto done;
+    spec.table = bf_brief_target_table(brief);
+    spec.strategy = bf_brief_write_strategy(brief);
+    spec.version_table = bf_brief_version_table(brief);
+    if (!spec.table) {
+        rc = bf__error(BF_E_INVALID, "run %lld: its brief names no target table", (long long)run_id);
+        goto done;
+    }
+    shadow = bf__runner_shadow_table(&spec, run_id);
+    if (shadow && (rc = bf_run_events(&ev, run)) == BF_OK)
+        for (size_t i = 0; i < bf_event_list_count(ev); i++)
+            cut |= bf_event_list_batch_id(ev, i) == 0 &&
+                   strcmp(bf_event_list_subject(ev, i), "cutover") == 0;
+    if (rc == BF_OK && !(*out = bf__strdup(shadow && !cut ? shadow : spec.table)))
+        rc = bf__nomem();
+done:
+    bf__free(shadow);
+    bf_event_list_free(ev);
+    bf_brief_free(brief);
+    bf_run_free(run);
+    return rc;
+}
+
 /* ---- A run's batches as the runner addresses them ---------------------- */
 
 struct view_row {

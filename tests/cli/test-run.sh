@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 111
+plan 117
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -426,6 +426,25 @@ for s in merge staging_swap parallel_version; do
     [ "$(fp "$W" "$t")" = "$clean_fp" ] && ok "$s gives the same rows as partition_overwrite ($t)" ||
         not_ok "$s: $t differs" "$(fp "$W" "$t") vs $clean_fp"
 done
+# Before the cutover, validate and diff read the run's copy, which the run wrote, not the target.
+for s in staging_swap parallel_version; do
+    W="$work/p-$s.db"
+    run "$BACKFILL" validate 1 --ledger "$W.ledger" --warehouse "$W"
+    expect_grep "$work/out" "^pass +run metric net revenue: check net revenue: SUM\(net_revenue\) on table fct_orders(__bf_full_1|_v2) in the run moved from [0-9.]+ to [0-9.]+ \(-" \
+        "$s: validate before the cutover measures the run's copy, and the change"
+    run "$BACKFILL" diff 1 --ledger "$W.ledger" --warehouse "$W"
+    expect_grep "$work/out" "^fct_orders(__bf_full_1|_v2) batch 2025-01-01 \([0-9]+\) against fct_orders(__bf_snap_1)?: 0 added, 0 removed, [1-9][0-9]* changed" \
+        "$s: diff before the cutover compares the copy with the rows before"
+done
+# Without snapshots the target itself holds the rows before.
+W="$work/p-nosnap.db"
+make_warehouse "$W"
+sed 's/"snapshot": true/"snapshot": false/' "$work/p-staging_swap.json" >"$work/p-nosnap.json"
+run "$BACKFILL" run "$work/p-nosnap.json" --warehouse "$W"
+expect_rc 0 "staging_swap without snapshots runs"
+run "$BACKFILL" diff 1 --ledger "$W.ledger" --warehouse "$W"
+expect_grep "$work/out" "^fct_orders__bf_full_1 batch 2025-01-01 \([0-9]+\) against fct_orders: 0 added, 0 removed, [1-9][0-9]* changed" \
+    "and diff before the cutover compares its copy with the target"
 # append with a key: into a target whose scope rows are not there yet.
 G="$work/g.db"
 H="$work/h.db"
