@@ -86,6 +86,13 @@ int bf__driver_swap(bf_driver *d, const char *table, const char *out, const char
     return s ? bf__sql_swap(s, table, out, in) : BF_E_UNSUPPORTED;
 }
 
+int bf__driver_create_like(bf_driver *d, const char *table, const char *name)
+{
+    bf__sql *s = bf__driver_sql(d);
+
+    return s ? bf__sql_create_like(s, table, name) : BF_E_UNSUPPORTED;
+}
+
 int bf__driver_forget_fences(bf_driver *d, const char *table, int64_t run)
 {
     bf__sql *s = bf__driver_sql(d);

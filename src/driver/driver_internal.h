@@ -91,6 +91,8 @@ int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
  * driver not built on the SQL layer.
  */
 int bf__driver_swap(bf_driver *driver, const char *table, const char *out, const char *in);
+/* Table `name` made like `table` (bf__sql_create_like); BF_E_UNSUPPORTED when it cannot be. */
+int bf__driver_create_like(bf_driver *driver, const char *table, const char *name);
 /* bf__sql_run_fences; a host's own driver: *mine is -1 (not known), *other NULL. */
 int bf__driver_run_fences(bf_driver *driver, const char *table, int64_t run, const char *owner,
                           int64_t *mine, char **other);

@@ -255,6 +255,13 @@ int bf__sql_cutover(void *ud, const bf_write_spec *spec, int64_t run, int keep);
  * triggers and indexes (by name) stay with the name `table`.
  */
 int bf__sql_swap(bf__sql *s, const char *table, const char *out, const char *in);
+/*
+ * On SQLite, make table `name` by `table`'s own CREATE TABLE statement
+ * (every column definition: types, collations, NOT NULL, CHECK, UNIQUE,
+ * keys); BF_E_UNSUPPORTED elsewhere, or when its text is not a plain
+ * CREATE TABLE.
+ */
+int bf__sql_create_like(bf__sql *s, const char *table, const char *name);
 int bf__sql_fence(void *ud, const char *table, int64_t run, size_t batch, int64_t token);
 /*
  * The owner of the runs this connection fences from now on (copied; NULL:

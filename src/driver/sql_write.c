@@ -1075,10 +1075,10 @@ static int copy_indexes(struct job *j, int with_unique)
  * keys, WITHOUT ROWID, STRICT), and the table swapped in at cutover keeps
  * the target's constraints.
  */
-static int shadow_as_target(struct job *j, char **out)
+static int create_like_sql(bf__sql *s, char **out, const char *table, const char *name)
 {
     static const char head[] = "CREATE TABLE ";
-    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)};
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
     bf__binds b;
     bf__stmt st;
     bf_value v;
@@ -1087,11 +1087,11 @@ static int shadow_as_target(struct job *j, char **out)
     int rc;
 
     *out = NULL;
-    if (!j->s->vt.dialect || strcmp(j->s->vt.dialect, "sqlite") != 0)
+    if (!s->vt.dialect || strcmp(s->vt.dialect, "sqlite") != 0)
         return BF_OK;
     bf__binds_init(&b);
     bf__binds_value(&b, "t", &t);
-    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT sql FROM main.sqlite_master WHERE type = "
+    if ((rc = bf__stmt_prepare(&st, s, "SELECT sql FROM main.sqlite_master WHERE type = "
                                "'table' AND name = :t COLLATE NOCASE", &b)) != BF_OK)
         return rc;
     if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK &&
@@ -1124,7 +1124,7 @@ static int shadow_as_target(struct job *j, char **out)
 
         bf__sb_init(&sb);
         bf__sb_append(&sb, head);
-        if ((rc = bf__sql_ident(j->s, &sb, j->dest)) == BF_OK) {
+        if ((rc = bf__sql_ident(s, &sb, name)) == BF_OK) {
             bf__sb_append(&sb, p);
             rc = bf__sql_text(&sb, out);
         } else {
@@ -1132,6 +1132,24 @@ static int shadow_as_target(struct job *j, char **out)
         }
     }
     bf__free(text);
+    return rc;
+}
+
+static int shadow_as_target(struct job *j, char **out)
+{
+    return create_like_sql(j->s, out, j->spec->table, j->dest);
+}
+
+int bf__sql_create_like(bf__sql *s, const char *table, const char *name)
+{
+    char *sql = NULL;
+    int rc = create_like_sql(s, &sql, table, name);
+
+    if (rc == BF_OK && !sql)
+        return BF_E_UNSUPPORTED;
+    if (rc == BF_OK)
+        rc = bf__sql_run(s, sql, NULL, NULL);
+    bf__free(sql);
     return rc;
 }
 

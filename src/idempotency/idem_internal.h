@@ -22,6 +22,14 @@ int bf__idem_describe_keys(char **out, const bf_rows *rows);
  */
 int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *name);
 /*
+ * Create scratch table `name` like the target `table`: on SQLite by the
+ * target's own CREATE TABLE (collations, NOT NULL, CHECK, UNIQUE, keys, so
+ * that the scratch compares and refuses as the target does), elsewhere by
+ * bf__scratch_create_sql.
+ */
+int bf__scratch_create(bf_driver *driver, const bf_table_info *info, const char *table,
+                       const char *name);
+/*
  * SELECT the target's non-generated columns within `batch`'s bounds, by the
  * driver's documented predicate for each dimension (probe.c).
  */

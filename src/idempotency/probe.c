@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "idempotency/idem_internal.h"
 
 /* The scratch table's name: "<table>" SCRATCH_SUFFIX (reserved, like the driver's "__bf_" names). */
@@ -236,6 +237,20 @@ int bf__scratch_create_sql(char **out, const bf_table_info *info, const char *na
     return bf__sb_finish(&sb, out);
 }
 
+int bf__scratch_create(bf_driver *driver, const bf_table_info *info, const char *table,
+                       const char *name)
+{
+    char *sql = NULL;
+    int rc = bf__driver_create_like(driver, table, name);
+
+    if (rc != BF_E_UNSUPPORTED)
+        return rc;
+    if ((rc = bf__scratch_create_sql(&sql, info, name)) == BF_OK)
+        rc = bf_driver_execute(driver, sql);
+    bf__free(sql);
+    return rc;
+}
+
 /*
  * SELECT the target's non-generated columns within the batch's bounds, by
  * the predicate the driver documents for each dimension (<backfill/driver.h>),
@@ -396,7 +411,7 @@ static int verdict(bf_idem_probe *p, const struct probe *pr, const char *refused
 static int probe(bf_idem_probe *p, struct probe *pr)
 {
     const bf_write_spec *spec = pr->spec;
-    char *create = NULL, *refused = NULL;
+    char *refused = NULL;
     int rc, pass = 0;
 
     if ((rc = bf_driver_describe(&pr->info, pr->driver, spec->table)) != BF_OK)
@@ -407,10 +422,7 @@ static int probe(bf_idem_probe *p, struct probe *pr)
      */
     if ((rc = drop_scratch(pr)) != BF_OK)
         return rc;
-    if ((rc = bf__scratch_create_sql(&create, pr->info, pr->scratch)) == BF_OK)
-        rc = bf_driver_execute(pr->driver, create);
-    bf__free(create);
-    if (rc != BF_OK)
+    if ((rc = bf__scratch_create(pr->driver, pr->info, spec->table, pr->scratch)) != BF_OK)
         return rc;
     if ((rc = bf__scratch_copy_sql(&pr->copy_sql, pr->info, pr->spec->table, pr->plan, pr->batch)) != BF_OK)
         return rc;

@@ -247,17 +247,6 @@ static int choose_batches(struct slice *s)
 
 /* ---- The scratch copy of a batch --------------------------------------- */
 
-/* CREATE TABLE scratch with the target's non-generated columns, types and primary key. */
-static int create_scratch(bf_driver *d, const bf_table_info *info, const char *scratch)
-{
-    char *sql = NULL;
-    int rc = bf__scratch_create_sql(&sql, info, scratch);
-
-    if (rc == BF_OK)
-        rc = bf_driver_execute(d, sql);
-    bf__free(sql);
-    return rc;
-}
 
 /*
  * One chosen batch: claim it in the slice's run, copy its target rows into
@@ -316,7 +305,7 @@ static int slice_batch(struct slice *s, struct pick *p)
 
     if ((rc = bf_driver_describe(&info, r->driver, target->table)) != BF_OK ||
         (rc = bf__scratch_drop(r->driver, s->scratch)) != BF_OK ||
-        (rc = create_scratch(r->driver, info, s->scratch)) != BF_OK)
+        (rc = bf__scratch_create(r->driver, info, target->table, s->scratch)) != BF_OK)
         goto out;
     created = 1;
     if ((rc = bf__scratch_copy_sql(&select, info, target->table, plan, b)) != BF_OK)

@@ -13,6 +13,7 @@
 #include "bftest.h"
 #include "sqltest.h"
 #include "failalloc.h"
+#include "idempotency/idem_internal.h"
 
 static char dir[64];
 static char path[96];
@@ -596,6 +597,32 @@ static int64_t complete_with(bf_run *run, const char *key)
     return id;
 }
 
+/*
+ * The scratch copy of the probe and the test slice is made like the target:
+ * on SQLite by its own CREATE TABLE, so that its keys compare under the
+ * target's collations and it refuses what the target refuses.
+ */
+START_TEST(scratch_tables_compare_and_refuse_as_the_target)
+{
+    bf_driver *d;
+    bf_table_info *info = NULL;
+
+    sql("CREATE TABLE c (k TEXT COLLATE NOCASE PRIMARY KEY, v INTEGER NOT NULL CHECK (v > 0))");
+    d = open_driver();
+    ck_assert_int_eq(bf_driver_describe(&info, d, "c"), BF_OK);
+    ck_assert_msg(bf__scratch_create(d, info, "c", "c__scratch") == BF_OK, "%s", bf_last_error());
+    sql("INSERT INTO c__scratch VALUES ('a', 1)");
+    ck_assert_int_eq(query_int("SELECT count(*) FROM c__scratch WHERE k = 'A'"), 1);
+    ck_assert_int_ne(sqlite3_exec(raw, "INSERT INTO c__scratch VALUES ('A', 2)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_ne(sqlite3_exec(raw, "INSERT INTO c__scratch VALUES ('b', 0)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM c__scratch"), 1);
+    bf_table_info_free(info);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(ledger_finds_completed_batches_by_key)
 {
     const char *job = "SELECT id, v, other FROM src WHERE id >= :lo AND id < :hi";
@@ -729,6 +756,7 @@ static Suite *suite(void)
     tcase_add_test(tc, probe_flags_append_and_a_merge_on_a_repeated_key);
     tcase_add_test(tc, probe_failures_leave_nothing_behind);
     tcase_add_test(tc, probe_copies_the_scope_of_every_dimension);
+    tcase_add_test(tc, scratch_tables_compare_and_refuse_as_the_target);
     tcase_add_test(tc, ledger_finds_completed_batches_by_key);
     tcase_add_test(tc, everything_survives_allocation_failures);
     suite_add_tcase(s, tc);
