@@ -707,6 +707,18 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
     }
     return "unknown";
 }
+/* Whether the brief gives downstream asset `name` a refresh_sql (what approval runs). */
+static int has_refresh_sql(const bf_brief *b, const char *name)
+{
+    for (size_t i = 0; name && i < bf_brief_downstream_count(b); i++) {
+        const char *sql = bf_brief_downstream_refresh_sql(b, i);
+
+        if (strcmp(bf_brief_downstream_name(b, i), name) == 0)
+            return sql && sql[0];
+    }
+    return 0;
+}
+
 
 static void item(json_t *list, const char *id, const char *title, int done, const char *evidence)
 {
@@ -853,17 +865,27 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
     }
     item(list, "approval", "Approval recorded before cutover", done, ev);
 
-    /* 10. Downstream refreshed in order: every asset of the refresh order, ok, in that order. */
+    /*
+     * 10. Downstream refreshed in order: every asset of the refresh order
+     * that approval refreshes (those with a refresh_sql), ok, in that order.
+     * The others (a view, an asset refreshed by its own schedule) are listed.
+     */
     {
         const json_t *order = json_object_get(radius, "refresh_order");
-        size_t n = json_array_size(order), ok = 0, k;
+        size_t n = 0, ok = 0, own = 0, k;
         long long last_seq = -1;
         int in_order = 1;
         const json_t *name;
 
         json_array_foreach(order, k, name) {
-            long long seq = latest_refresh(x->refreshes, json_string_value(name));
-            if (seq < 0)
+            long long seq;
+
+            if (!has_refresh_sql(x->brief, json_string_value(name))) {
+                own++;
+                continue;
+            }
+            n++;
+            if ((seq = latest_refresh(x->refreshes, json_string_value(name))) < 0)
                 continue;
             if (refresh_ok(json_array_get(x->refreshes, (size_t)seq)))
                 ok++;
@@ -873,10 +895,17 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
         }
         done = ok == n && in_order;
         if (!n)
-            bf__snprintf(ev, sizeof ev, "%s", "nothing downstream to refresh");
+            bf__snprintf(ev, sizeof ev, "nothing downstream to refresh%s",
+                         own ? " by approval (no asset has a refresh_sql)" : "");
         else
             bf__snprintf(ev, sizeof ev, "%zu of %zu refreshed%s", ok, n,
                          in_order ? "" : ", not in dependency order");
+        if (own) {
+            size_t len = strlen(ev);
+
+            bf__snprintf(ev + len, sizeof ev - len, "; %zu without a refresh_sql, current on "
+                         "their own", own);
+        }
         item(list, "refresh", "Downstream refreshed in order", done, ev);
     }
 

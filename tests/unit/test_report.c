@@ -715,6 +715,38 @@ START_TEST(a_redone_refresh_counts_by_its_latest_record)
 }
 END_TEST
 
+/*
+ * A downstream view with no refresh_sql (always current) is not waited for:
+ * approval refreshes only assets with one, and the checklist counts those,
+ * naming the others.
+ */
+START_TEST(assets_without_refresh_sql_do_not_hold_the_refresh_item)
+{
+    json_t *b = json_loads(brief_text, 0, NULL), *j;
+    static const char *const records[] = {REFRESH_MART_OK, NULL};
+    char *text, *md;
+    bf_run *run;
+
+    ck_assert_ptr_nonnull(b);
+    json_array_append_new(json_object_get(b, "downstream"),
+                          json_pack("{s:s, s:s, s:[s], s:s}", "name", "v_revenue", "kind", "view",
+                                    "depends_on", "fct_orders", "owner", "finance"));
+    text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    run = refreshed_run(text, records);
+    j = report_json(run, BF_REPORT_AFTER);
+    ck_assert(item_done(j, "refresh"));
+    ck_assert_str_eq(item_evidence(j, "refresh"),
+                     "1 of 1 refreshed; 1 without a refresh_sql, current on their own");
+    json_decref(j);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "- [x] Downstream refreshed in order: 1 of 1 refreshed; 1 without a refresh_sql");
+    bf_free(md);
+    bf_run_free(run);
+    free(text);
+}
+END_TEST
+
 /* The other way round: an asset whose latest refresh failed is a failure, whatever came before. */
 START_TEST(a_latest_failed_refresh_still_fails)
 {
@@ -812,6 +844,7 @@ static Suite *suite(void)
     tcase_add_test(tc, run_with_a_bare_brief);
     tcase_add_test(tc, every_instant_is_in_the_briefs_zone);
     tcase_add_test(tc, a_redone_refresh_counts_by_its_latest_record);
+    tcase_add_test(tc, assets_without_refresh_sql_do_not_hold_the_refresh_item);
     tcase_add_test(tc, a_latest_failed_refresh_still_fails);
     tcase_add_test(tc, an_approval_stopped_by_a_failed_refresh_says_so);
     tcase_add_test(tc, report_survives_allocation_failures);
