@@ -19,7 +19,7 @@
 #include "common/json.h"
 #include "report/report_internal.h"
 
-#define TEST_SLICE_SUFFIX "@test-slice"
+#define TEST_SLICE_SUFFIX BF__REPORT_SLICE_SUFFIX
 
 typedef struct ctx {
     const bf_brief *brief;

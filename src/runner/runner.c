@@ -721,9 +721,14 @@ int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
     if (!ledger || !driver)
         return bf__error(BF_E_INVALID, "bf_run_check_warehouse: %s is NULL",
                          !ledger ? "ledger" : "driver");
-    if ((rc = bf_run_open(&run, ledger, run_id)) == BF_OK &&
-        (rc = bf__runner_run_brief(&brief, ledger, run_id)) == BF_OK &&
-        (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) == BF_OK) {
+    if ((rc = bf_run_open(&run, ledger, run_id)) == BF_OK && bf__runner_is_slice(run)) {
+        /* Its batches went into scratch copies: no warehouse holds them to read back. */
+        rc = bf__error(BF_E_INVALID, "run %lld (%s) is a test slice: it wrote scratch copies, "
+                       "never the target, and dropped them, so no warehouse holds its rows to "
+                       "read back; backfill status %lld shows its batches",
+                       (long long)run_id, bf_run_brief_name(run), (long long)run_id);
+    } else if (rc == BF_OK && (rc = bf__runner_run_brief(&brief, ledger, run_id)) == BF_OK &&
+               (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) == BF_OK) {
         for (size_t i = 0; i < bf_run_list_count(list); i++)
             if (bf_run_list_id(list, i) == run_id)
                 bf__runner_owner(owner, bf_run_list_brief_name(list, i),

@@ -3,7 +3,7 @@
 # estimate, the ledger evidence that quiets check's runtime warning, and the target untouched.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 35
+plan 41
 
 brief="$BF_SOURCE_ROOT/examples/warehouse/refund-join.json"
 db="$work/W.db"
@@ -50,6 +50,14 @@ if [ "$left" -eq 0 ]; then ok "no scratch, staging or snapshot table is left"; e
 # --- the ledger's evidence -------------------------------------------------------------
 run "$BACKFILL" status --ledger "$db.ledger"
 expect_grep "$work/out" "refund-join-fix-2025h1@test-slice +1 +completed +22" "status lists the slice's run, completed, over the whole plan"
+# The slice's run wrote scratch copies: validate, diff and report of it say so (exit 2).
+for c in validate diff report; do
+    if [ "$c" = report ]; then run "$BACKFILL" report 1 --ledger "$db.ledger"; else
+        run "$BACKFILL" "$c" 1 --ledger "$db.ledger" --warehouse "$db"; fi
+    expect_rc 2 "$c of the slice's run"
+    expect_grep "$work/err" "run 1 \(refund-join-fix-2025h1@test-slice\) is a test slice: it wrote scratch copies, never the target" \
+        "$c says the run is a test slice, not that the warehouse is another"
+done
 
 run "$BACKFILL" check "$brief" --ledger "$db.ledger"
 expect_rc 0 "check with the ledger"
