@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backfill/fingerprint.h"
 #include "common/json.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/versions.h"
@@ -107,6 +108,27 @@ int bf_run_complete(bf_run *run, int64_t batch_id, int64_t token, const bf_batch
     if (result && bf__struct_version(&version, result, &bf__batch_result_desc,
                                      "bf_run_complete") != BF_OK)
         return bf__run_fail(run, BF_E_ABI);
+    /* What rollback and status read back must be what the fields say: counts, fingerprints. */
+    if (result && (result->rows_written < 0 || result->rows_deleted < 0))
+        return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_complete: batch %lld: %s is "
+                                           "negative (%lld): a count of rows",
+                                           (long long)batch_id,
+                                           result->rows_written < 0 ? "rows_written"
+                                                                    : "rows_deleted",
+                                           (long long)(result->rows_written < 0
+                                                           ? result->rows_written
+                                                           : result->rows_deleted)));
+    for (int i = 0; result && i < 2; i++) {
+        const char *text = i ? result->fingerprint_after : result->fingerprint_before;
+        bf_fingerprint fp;
+
+        if (text && text[0] && bf_fingerprint_parse(&fp, text) != BF_OK)
+            return bf__run_fail(run, bf__error(BF_E_INVALID, "bf_run_complete: batch %lld: %s "
+                                               "'%.40s' is not a fingerprint (rows:32 hex digits)",
+                                               (long long)batch_id,
+                                               i ? "fingerprint_after" : "fingerprint_before",
+                                               text));
+    }
     rc = bf__ledger_begin(run->ledger, 1);
     if (rc == BF_OK)
         rc = complete_op(run, NULL, &t);

@@ -82,9 +82,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
     [SQ_RUN_SET_WINDOW] = "UPDATE runs SET listed_to = ?2 WHERE id = ?1",
     [SQ_BATCH_LIST_WINDOW] = "UPDATE OR IGNORE batches SET listed = 1 WHERE id BETWEEN ?1 AND ?2 "
                              "AND state = 0 AND parent_id = 0",
-    [SQ_BATCH_COUNTS] = "SELECT state, count(*), COALESCE(SUM(rows_written), 0), "
-                        "COALESCE(SUM(rows_deleted), 0), count(NULLIF(duration_us, 0)), "
-                        "COALESCE(SUM(duration_us), 0) FROM batches "
+    /* total(): a floating sum, which cannot fail with "integer overflow" as SUM() can. */
+    [SQ_BATCH_COUNTS] = "SELECT state, count(*), total(rows_written), total(rows_deleted), "
+                        "count(NULLIF(duration_us, 0)), total(duration_us) FROM batches "
                         "WHERE id BETWEEN ?1 * 1000000000 AND ?1 * 1000000000 + 999999999 "
                         "GROUP BY state",
     [SQ_BATCH_LIST] = "SELECT " BATCH_COLUMNS " FROM batches "
@@ -543,10 +543,18 @@ int sq_batch_update(void *store, const bf_store_batch *b)
     return sq_step_done(s, st, "listing a batch for claims");
 }
 
+static int64_t clamp_total(double t)
+{
+    if (!(t > -9.2e18))
+        return t != t ? 0 : INT64_MIN;
+    return t < 9.2e18 ? (int64_t)t : INT64_MAX;
+}
+
 int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id)
 {
     sq_store *s = store;
     sqlite3_stmt *st = NULL;
+    double written = 0, deleted = 0, duration = 0;
     int rc = sq_stmt(&st, s, SQ_BATCH_COUNTS);
 
     memset(out, 0, sizeof *out);
@@ -558,12 +566,16 @@ int sq_batch_counts(void *store, bf_store_counts *out, int64_t run_id)
 
         if (state >= 0 && state < BF_STORE_MAX_STATES)
             out->by_state[state] = sqlite3_column_int64(st, 1);
-        out->rows_written += sqlite3_column_int64(st, 2);
-        out->rows_deleted += sqlite3_column_int64(st, 3);
+        written += sqlite3_column_double(st, 2);
+        deleted += sqlite3_column_double(st, 3);
         out->done_count += sqlite3_column_int64(st, 4);
-        out->done_duration_us += sqlite3_column_int64(st, 5);
+        duration += sqlite3_column_double(st, 5);
     }
     sqlite3_reset(st);
+    /* Exact up to 2^53; totals past what an int64 holds stay at its greatest. */
+    out->rows_written = clamp_total(written);
+    out->rows_deleted = clamp_total(deleted);
+    out->done_duration_us = clamp_total(duration);
     return rc == SQLITE_DONE ? BF_OK : sq_fail(s, rc, "counting batches");
 }
 

@@ -95,8 +95,8 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "idem-%lld", (long long)id);
         r.rows_written = 700;
         r.rows_deleted = 3;
-        r.fingerprint_before = "rows:00000000000000000000000000000001";
-        r.fingerprint_after = "rows:00000000000000000000000000000002";
+        r.fingerprint_before = "10:00000000000000000000000000000001";
+        r.fingerprint_after = "10:00000000000000000000000000000002";
         r.duration_s = 30;
         r.idempotency_key = key;
         if (bf_run_complete(run, id, bf_lease_token(lease), &r) != BF_OK)

@@ -1102,6 +1102,50 @@ START_TEST(complete_records_results)
 }
 END_TEST
 
+/*
+ * A completion is recorded as its fields say, or refused naming the field:
+ * a negative count, or fingerprint text that is not one, changes nothing.
+ * Counts whose totals pass an int64 leave the run readable.
+ */
+START_TEST(complete_refuses_what_is_not_a_count_or_a_fingerprint)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    bf_batch_result result;
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_lease *lease;
+
+    ck_assert_int_eq(bf_batch_result_init(&result, BF_BATCH_RESULT_VERSION), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    result.rows_written = -5;
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &result),
+                     BF_E_INVALID);
+    ck_assert_msg(strstr(bf_last_error(), "rows_written is negative (-5)"), "%s", bf_last_error());
+    result.rows_written = 1;
+    result.fingerprint_after = "1:zz";
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &result),
+                     BF_E_INVALID);
+    ck_assert_msg(strstr(bf_last_error(), "fingerprint_after '1:zz' is not a fingerprint"), "%s",
+                  bf_last_error());
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE state = 2"), 0);
+    /* Two batches of 2^62 rows: the total passes an int64, and the run still reads. */
+    result.fingerprint_after = NULL;
+    result.rows_written = (int64_t)1 << 62;
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &result),
+                     BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    ck_assert_int_eq(bf_run_complete(run, bf_lease_batch_id(lease), bf_lease_token(lease), &result),
+                     BF_OK);
+    /* The built-in store's totals (a host's store sums as it will). */
+    if (!use_external) {
+        ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+        ck_assert(p.rows_written == INT64_MAX);
+    }
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
 /* ---- retries, backoff, split ---- */
 
 static bf_lease *claim_one(bf_run *run)
@@ -2626,6 +2670,7 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, another_handles_changes_are_seen_by_the_next_transaction);
     tcase_add_test(tc, an_expired_lease_on_the_last_attempt_fails_the_batch);
     tcase_add_test(tc, complete_records_results);
+    tcase_add_test(tc, complete_refuses_what_is_not_a_count_or_a_fingerprint);
     tcase_add_test(tc, failures_retry_with_doubling_backoff_then_fail_for_good);
     tcase_add_test(tc, retry_resets_failed_batches_and_the_run);
     tcase_add_test(tc, a_failed_key_range_splits_into_halves_in_its_place);

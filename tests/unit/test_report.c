@@ -142,8 +142,8 @@ static int64_t work(bf_run *run, int n, int fail_last)
         snprintf(key, sizeof key, "key-%lld", (long long)id);
         r.rows_written = 1000;
         r.rows_deleted = 10;
-        r.fingerprint_before = "rows:0123456789abcdef0123456789abcdef";
-        r.fingerprint_after = "rows:fedcba9876543210fedcba9876543210";
+        r.fingerprint_before = "10:0123456789abcdef0123456789abcdef";
+        r.fingerprint_after = "10:fedcba9876543210fedcba9876543210";
         r.duration_s = 2.0;
         r.idempotency_key = key;
         ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), &r), BF_OK);
