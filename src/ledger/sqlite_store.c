@@ -275,6 +275,21 @@ static int sq_begin(void *store, int write)
 
     s->walk_next = 0; /* another process may have changed everything since */
     rc = control(s, write ? SQ_BEGIN_WRITE : SQ_BEGIN_READ, "starting a transaction");
+    if (rc == BF_OK && s->path && strcmp(s->path, ":memory:") != 0) {
+        int moved = 0;
+
+        /*
+         * A ledger deleted or replaced under an open handle would take every
+         * record from now on into a file nobody else can open: refused.
+         */
+        if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+            moved) {
+            control(s, SQ_ROLLBACK, "rolling back");
+            return bf__error(BF_E_IO, "ledger %s: the file was deleted or replaced since it was "
+                             "opened; nothing more is recorded through this handle (reopen the "
+                             "ledger)", s->path);
+        }
+    }
     if (rc == BF_OK)
         sq_known_begin(s, write);
     return rc;

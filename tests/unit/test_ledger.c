@@ -383,6 +383,30 @@ START_TEST(must_exist_does_not_create)
 }
 END_TEST
 
+/*
+ * A ledger deleted under an open handle: the next transaction is refused
+ * naming it, rather than every record going into a file nobody can open.
+ */
+START_TEST(a_ledger_deleted_while_open_records_nothing_more)
+{
+    bf_run *run = start_run(NULL, 2, 1, 3, 1, 60);
+    bf_lease *lease = NULL;
+    char side[320];
+
+    ck_assert_int_eq(unlink(path), 0);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_E_IO);
+    ck_assert_msg(strstr(bf_last_error(), "was deleted or replaced since it was opened"), "%s",
+                  bf_last_error());
+    ck_assert_ptr_nonnull(strstr(bf_last_error(), path));
+    ck_assert_ptr_null(lease);
+    bf_run_free(run);
+}
+END_TEST
+
 /* The bytes and modification time of a file, to tell whether anything touched it. */
 struct file_print {
     char *bytes;
@@ -2714,6 +2738,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, a_missing_directory_is_an_io_error);
     tcase_add_test(tc, a_read_only_directory_is_an_io_error);
     tcase_add_test(tc, must_exist_does_not_create);
+    tcase_add_test(tc, a_ledger_deleted_while_open_records_nothing_more);
     tcase_add_test(tc, a_refused_file_is_left_as_it_was);
     tcase_add_test(tc, creating_a_ledger_leaves_no_temporary_file);
     tcase_add_test(tc, versioned_structs_refuse_unknown_versions);
