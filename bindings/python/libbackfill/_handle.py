@@ -1,5 +1,7 @@
 """The life cycle every handle class of the binding shares."""
 
+import functools
+
 
 class Handle:
     """An owned C handle: close() frees it once; also a context manager, and
@@ -33,3 +35,30 @@ class Handle:
             self.close()
         except Exception:
             pass
+
+
+def _locked(fn):
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        lock = self.__dict__.get("_lock")
+        if lock is None:  # not yet made (a failed constructor)
+            return fn(self, *args, **kwargs)
+        with lock:
+            return fn(self, *args, **kwargs)
+    return call
+
+
+def serialized(cls):
+    """Class decorator: every method and property `cls` defines runs holding
+    self._lock, so that threads sharing a handle take turns (the C handle is
+    used by one thread at a time)."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("__") or isinstance(member, (staticmethod, classmethod)):
+            continue
+        if isinstance(member, property):
+            setattr(cls, name, property(_locked(member.fget) if member.fget else None,
+                                        _locked(member.fset) if member.fset else None,
+                                        member.fdel, member.__doc__))
+        elif callable(member):
+            setattr(cls, name, _locked(member))
+    return cls

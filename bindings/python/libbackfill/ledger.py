@@ -5,10 +5,11 @@ import ctypes
 import dataclasses
 import json
 import os
+import threading
 import weakref
 
 from ._args import choice, float_arg, int_arg, path_arg, text_arg
-from ._handle import Handle as _Handle
+from ._handle import Handle as _Handle, serialized as _serialized
 from ._native import CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib
 
 DURABILITY = {"full": 0, "normal": 1}
@@ -166,12 +167,17 @@ def _event_record(text, num, i):
         at=num("at", i), detail=text("detail", i))
 
 
+@_serialized
 class Ledger(_Handle):
     """A ledger file, created when absent (unless must_exist). `path` is a str,
     bytes or os.PathLike; `durability` is "full" or "normal".
 
     `clock`, for tests, is a callable returning the time in UTC microseconds;
-    it must not raise."""
+    it must not raise.
+
+    Threads may share a Ledger and its Runs: their calls take turns on a lock
+    the ledger and its runs share (the C handles are used by one thread at a
+    time). For work in parallel, open a Ledger per thread."""
 
     _free = staticmethod(lib.bf_ledger_close)
 
@@ -190,6 +196,7 @@ class Ledger(_Handle):
         if self._clock:
             opts.clock = self._clock
         self._runs = weakref.WeakSet()
+        self._lock = threading.RLock()
         out = ctypes.c_void_p()
         lib.bf_ledger_open(ctypes.byref(out), cpath, ctypes.byref(opts))
         super().__init__(out)
@@ -272,13 +279,18 @@ class Lease:
         return "<Lease batch %d %s token %d>" % (self.batch_id, self.label, self.token)
 
 
+@_serialized
 class Run(_Handle):
     _free = staticmethod(lib.bf_run_free)
 
     def __init__(self, ledger, handle):
         super().__init__(handle)
         self._ledger = ledger  # the run's handle needs its ledger open
+        self._lock = ledger._lock  # and uses it: one lock for both
         ledger._runs.add(self)
+
+    def close(self):
+        _Handle.close(self)
 
     @property
     def id(self):
