@@ -1,5 +1,6 @@
 #include <inttypes.h>
 #include <locale.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -160,6 +161,19 @@ static void real_text(char *out, size_t size, double x)
         snprintf(out, size, "%.*g", precision, x);
         if (strtod(out, NULL) == x)
             break;
+    }
+    /*
+     * The shortest form of 60 is 6e+01: numbers a person reads as plain
+     * decimals (revenue, seconds) are written so, with as few decimals as
+     * give the same double; only the very large and the very small keep the
+     * exponent.
+     */
+    if (strchr(out, 'e') && fabs(x) >= 1e-4 && fabs(x) < 1e15) {
+        for (int decimals = 0; decimals <= 17; decimals++) {
+            snprintf(out, size, "%.*f", decimals, x);
+            if (strtod(out, NULL) == x)
+                break;
+        }
     }
     if (c_locale)
         uselocale(was);

@@ -2,7 +2,7 @@
 # backfill diff: two tables by key, integer, text and composite keys, against EXCEPT.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 14
+plan 16
 
 db="$work/wh.db"
 python3 - "$db" <<'PY'
@@ -52,3 +52,10 @@ run "$BACKFILL" diff t --key id --warehouse "$db"
 expect_rc 2 "--against is required"
 run "$BACKFILL" diff t --against old --key nope --warehouse "$db"
 expect_rc 2 "an unknown key column is named"
+
+# Reals are written as the decimals a person reads: 60.0 and 360.0, not 6e1 and 3.6e2.
+sqlite3 "$work/reals.db" "CREATE TABLE a (id INTEGER PRIMARY KEY, v REAL); CREATE TABLE b (id INTEGER PRIMARY KEY, v REAL);
+    INSERT INTO a VALUES (1, 60), (2, 360); INSERT INTO b VALUES (1, 54.5), (2, 154.5);"
+run "$BACKFILL" diff b --against a --key id --warehouse "$work/reals.db"
+expect_grep "$work/out" "^  changed id=1, v: 60\\.0 -> 54\\.5$" "60 is written 60.0"
+expect_grep "$work/out" "^  changed id=2, v: 360\\.0 -> 154\\.5$" "360 is written 360.0"
