@@ -47,8 +47,9 @@ extern "C" {
 /*
  * Open the SQLite warehouse at `path` with the SQLite reference driver.
  * Without BF_SQLITE_CREATE a missing file fails with BF_E_NOT_FOUND; other
- * flag bits fail with BF_E_INVALID. The caller owns *out and frees it with
- * bf_driver_free().
+ * flag bits fail with BF_E_INVALID, and so does a file that is not a SQLite
+ * database ("warehouse PATH: file is not a database"), found by reading its
+ * schema at once. The caller owns *out and frees it with bf_driver_free().
  */
 BF_API int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags);
 

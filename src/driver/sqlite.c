@@ -1553,6 +1553,15 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
         rc = sqlite3_create_function_v2(c->db, "bf_segment_in", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, seg_in_fn, NULL,
                                         NULL, NULL);
+    /* SQLite reads the file at the first statement: a file that is no database is refused now. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "SELECT 1 FROM main.sqlite_master LIMIT 1", NULL, NULL, NULL);
+    if (rc == SQLITE_NOTADB) {
+        bf__error(BF_E_INVALID, "warehouse %s: file is not a database", path);
+        sqlite3_close(c->db);
+        bf__free(c);
+        return BF_E_INVALID;
+    }
     if (rc != SQLITE_OK) {
         int code = code_for(rc);
 

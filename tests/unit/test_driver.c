@@ -302,6 +302,22 @@ START_TEST(open_refuses_a_missing_file)
     ck_assert_int_eq(bf_driver_open_sqlite(&d, missing, BF_SQLITE_CREATE), BF_OK);
     bf_driver_free(d);
     unlink(missing);
+    /* A file that is no database is refused at open, naming it, not at the first query. */
+    {
+        char text[160];
+        FILE *f;
+
+        snprintf(text, sizeof text, "%s/notes.txt", dir);
+        f = fopen(text, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("not a database, but a long enough line of text to fill a header\n", f);
+        fclose(f);
+        ck_assert_int_eq(bf_driver_open_sqlite(&d, text, 0), BF_E_INVALID);
+        ck_assert_ptr_null(d);
+        ck_assert_msg(strstr(bf_last_error(), "notes.txt: file is not a database"), "%s",
+                      bf_last_error());
+        unlink(text);
+    }
 }
 END_TEST
 
