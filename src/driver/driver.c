@@ -86,6 +86,31 @@ int bf__driver_swap(bf_driver *d, const char *table, const char *out, const char
     return s ? bf__sql_swap(s, table, out, in) : BF_E_UNSUPPORTED;
 }
 
+int bf__driver_check_select(bf_driver *d, const char *select, const char *where)
+{
+    bf__sql *s = bf__driver_sql(d);
+    void *h = NULL;
+    int rc;
+
+    if (!s || !select)
+        return BF_OK;
+    if ((rc = s->vt.prepare(s->ud, &h, select)) == BF_OK) {
+        s->vt.finalize(s->ud, h);
+        return BF_OK;
+    }
+    /* The warehouse's own words for what the statement names that it lacks. */
+    {
+        const char *msg = s->vt.error_message ? s->vt.error_message(s->ud) : NULL;
+
+        if (rc != BF_E_DRIVER && rc >= 0 && rc != BF_E_NOMEM)
+            rc = BF_E_DRIVER;
+        if (rc != BF_E_DRIVER)
+            return bf__sql_fail(s, rc, select);
+        return bf__error(BF_E_INVALID, "%s: the job does not compile against the warehouse: %s",
+                         where, msg && msg[0] ? msg : "the driver gave no message");
+    }
+}
+
 int bf__driver_create_like(bf_driver *d, const char *table, const char *name)
 {
     bf__sql *s = bf__driver_sql(d);

@@ -91,6 +91,13 @@ int bf__driver_forget_fences(bf_driver *driver, const char *table, int64_t run);
  * driver not built on the SQL layer.
  */
 int bf__driver_swap(bf_driver *driver, const char *table, const char *out, const char *in);
+/*
+ * Whether the job's SELECT compiles against the warehouse (prepared, never
+ * run): BF_E_INVALID naming `where` and the warehouse's message when it
+ * names a table, column or function the warehouse lacks. BF_OK for a
+ * driver not built on the SQL layer.
+ */
+int bf__driver_check_select(bf_driver *driver, const char *select, const char *where);
 /* Table `name` made like `table` (bf__sql_create_like); BF_E_UNSUPPORTED when it cannot be. */
 int bf__driver_create_like(bf_driver *driver, const char *table, const char *name);
 /* bf__sql_run_fences; a host's own driver: *mine is -1 (not known), *other NULL. */

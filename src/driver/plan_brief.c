@@ -169,6 +169,9 @@ static int check_names(bf_driver *driver, const bf_brief *brief)
         rc = has_column(info, table, column, scopes[kind]);
     for (size_t i = 0; rc == BF_OK && i < bf_brief_check_count(brief); i++)
         rc = check_validation(driver, brief, info, i);
+    /* The job's own names (sources, columns, functions): prepared, never run. */
+    if (rc == BF_OK)
+        rc = bf__driver_check_select(driver, bf_brief_job_select(brief), "$.job.select");
     bf_table_info_free(info);
     return rc;
 }

@@ -49,6 +49,10 @@ int bf__runner_check_inputs(bf_runner *r)
 {
     int rc;
 
+    /* A job naming what the warehouse lacks would fail every batch, each attempt. */
+    if ((rc = bf__driver_check_select(r->driver, r->job.spec.select,
+                                      r->brief ? "$.job.select" : "the job's select")) != BF_OK)
+        return rc;
     if (!r->validator)
         return BF_OK;
     if (!r->own_validator)

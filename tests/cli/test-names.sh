@@ -4,7 +4,7 @@
 # And a rows_per_batch walk over keys that are not integers ends, naming the column.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 43
+plan 46
 
 # Every command runs under a time limit, so a hang fails the test instead of stalling CI.
 bf() { run timeout 60 "$BACKFILL" "$@"; }
@@ -134,5 +134,14 @@ brief date_short "\"target\": {\"table\": \"o\", \"time_column\": \"d\", \"time_
 bf plan "$work/date_short.json" --warehouse "$work/iso.db"
 expect_rc 2 "a date written '2025-1-2' is refused"
 expect_grep "$work/err" "holds '2025-1-2' there" "the error names the value"
+
+# --- the job's own names: prepared against the warehouse, never run --------------------------
+brief job_typo "\"target\": {\"table\": \"a\", \"time_column\": \"ts\", \"time_format\": \"unix_s\"}, $time_scope, \"job\": {\"select\": \"SELECT id, region, amount, ts FROM bb WHERE ts >= :start AND ts < :end\"}"
+bf plan "$work/job_typo.json" --warehouse "$db"
+expect_rc 2 "a job reading a table the warehouse lacks"
+expect_grep "$work/err" '\$\.job\.select: the job does not compile against the warehouse: no such table: bb$' "the error names the job and the table"
+brief job_col "\"target\": {\"table\": \"a\", \"time_column\": \"ts\", \"time_format\": \"unix_s\"}, $time_scope, \"job\": {\"select\": \"SELECT id, regoin, amount, ts FROM b WHERE ts >= :start AND ts < :end\"}"
+bf plan "$work/job_col.json" --warehouse "$db"
+expect_grep "$work/err" 'no such column: regoin$' "a job's mistyped column is named"
 
 finish
