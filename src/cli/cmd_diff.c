@@ -172,8 +172,16 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const ch
     if ((rc = bf_diff_before_from_json(&before, state_json)) != BF_OK ||
         (rc = bf_diff_compute(&diff, d, written, key, kc, plan, b, before, &o)) != BF_OK ||
         (cli_json && (rc = bf_diff_to_json(&text, diff, samples)) != BF_OK)) {
-        int status = cli_fail_code(rc, cli_exit_for(rc), "diff: batch %s (%lld): %s", label,
-                                   (long long)batch_id, bf_last_error());
+        /* The rows differ and nothing holds those before them: say why, not the C option. */
+        int status = rc == BF_E_UNSUPPORTED && !o.before_table
+                         ? cli_fail_code(rc, EXIT_UNFINISHED, "diff: batch %s (%lld): its rows "
+                                         "differ from the before-state recorded, but no snapshot "
+                                         "of them is left (backfill cleanup drops them; a brief "
+                                         "with write.snapshot false keeps none), so the changed "
+                                         "rows cannot be shown; validate RUN still checks the "
+                                         "batch", label, (long long)batch_id)
+                         : cli_fail_code(rc, cli_exit_for(rc), "diff: batch %s (%lld): %s", label,
+                                         (long long)batch_id, bf_last_error());
         bf_diff_free(diff);
         bf_diff_before_free(before);
         free(snap);

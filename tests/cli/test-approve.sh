@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 47
+plan 53
 
 W="$work/W.db"
 L="$W.ledger"
@@ -126,5 +126,18 @@ expect_rc 0 "cleanup at once"
 n=$(sqlite3 "$W" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fct_orders__bf_snap%\_3' ESCAPE '\\' OR name LIKE 'fct_orders__bf_snap%\_3\_%' ESCAPE '\\'")
 if [ "$n" = 0 ]; then ok "the run's snapshot tables are gone"; else
     not_ok "$n snapshot tables of run 3 are left"; fi
+
+# diff of a run whose snapshots cleanup dropped says so, rather than naming a C option.
+run "$BACKFILL" run "$work/r0.json" --warehouse "$W"
+expect_rc 0 "the brief without retention runs again"
+run "$BACKFILL" approve refund-join-r0 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
+expect_rc 0 "and is approved"
+run "$BACKFILL" cleanup refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 0 "and cleaned up at once"
+run "$BACKFILL" diff refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 4 "diff after cleanup cannot show the rows"
+expect_grep "$work/err" "but no snapshot of them is left \(backfill cleanup drops them" "and says the snapshots are gone"
+if grep -q "before_table" "$work/err"; then not_ok "the message names a C option" "$(cat "$work/err")"; else
+    ok "the message names no C option"; fi
 
 finish
