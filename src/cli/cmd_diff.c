@@ -200,7 +200,8 @@ static int diff_batch(json_t *out, bf_driver *d, const bf_brief *brief, const ch
         bf_free(text);
     } else {
         char subject[512];
-        snprintf(subject, sizeof subject, "%s batch %s (%lld)", written, label, (long long)batch_id);
+        snprintf(subject, sizeof subject, "%s batch %s (%lld)", written, label,
+                 (long long)batch_id);
         print_text(diff, subject, o.before_table ? (o.before_table == table ? table : snap)
                                                  : "its recorded before-state", key, kc, samples);
     }

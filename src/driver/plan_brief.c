@@ -241,8 +241,8 @@ static int check_time_text(bf_driver *driver, const bf_brief *brief, const bf_pl
         rc = bf__error(BF_E_INVALID, "$.target.time_format: %s compares column %s with bounds "
                        "written as text %s, but table %s holds %s there, which sorts elsewhere "
                        "than its instant: its row would fall into the wrong batch, or into or out "
-                       "of the scope; write the column in that form first", format == BF_TIME_FORMAT_DATE ? "date" : "iso8601",
-                       column,
+                       "of the scope; write the column in that form first",
+                       format == BF_TIME_FORMAT_DATE ? "date" : "iso8601", column,
                        format == BF_TIME_FORMAT_DATE ? "'YYYY-MM-DD' (local dates)"
                                                      : "'YYYY-MM-DD HH:MM:SS' (UTC)",
                        bf_brief_target_table(brief), text);

@@ -2507,7 +2507,8 @@ static int redo(bf__sql *s, const bf_rows *list, const char *what, int drop, int
         if (drop) {
             bf__sb_init(&sb);
             bf__sb_appendf(&sb, "DROP %s main.", what);
-            if ((rc = bf__sql_ident(s, &sb, name.s)) == BF_OK && (rc = bf__sql_text(&sb, &sql)) == BF_OK)
+            if ((rc = bf__sql_ident(s, &sb, name.s)) == BF_OK &&
+                (rc = bf__sql_text(&sb, &sql)) == BF_OK)
                 rc = bf__sql_exec(s, sql);
             else if (rc != BF_OK)
                 bf__sb_dispose(&sb);
@@ -2561,8 +2562,8 @@ static int restore_stats(bf__sql *s, const bf_rows *stats, const char *table)
         bf__binds_value(&b, "s", &stat);
         if ((rc = bf__sql_run(s, "DELETE FROM main.sqlite_stat1 WHERE tbl = :t COLLATE NOCASE "
                               "AND idx IS :i", &b, NULL)) == BF_OK)
-            rc = bf__sql_run(s, "INSERT INTO main.sqlite_stat1 (tbl, idx, stat) VALUES (:t, :i, :s)",
-                             &b, NULL);
+            rc = bf__sql_run(s, "INSERT INTO main.sqlite_stat1 (tbl, idx, stat) "
+                             "VALUES (:t, :i, :s)", &b, NULL);
     }
     return rc;
 }
@@ -2599,7 +2600,8 @@ int bf__sql_swap(bf__sql *s, const char *table, const char *out, const char *in)
         (rc = dependents(s, &indexes, "index", table)) == BF_OK &&
         (rc = dependents(s, &copies, "index", in)) == BF_OK)
         rc = stats_of(s, &stats, table);
-    if (rc == BF_OK && lite && !legacy && (rc = bf__sql_exec(s, "PRAGMA legacy_alter_table = ON")) == BF_OK)
+    if (rc == BF_OK && lite && !legacy &&
+        (rc = bf__sql_exec(s, "PRAGMA legacy_alter_table = ON")) == BF_OK)
         set = 1;
     if (rc == BF_OK && !(sql = bf__asprintf("ALTER TABLE %s RENAME TO %s", q_table, q_out)))
         rc = bf__nomem();

@@ -284,6 +284,7 @@ static int swap_back(struct rb *c, char fp_backup[64])
     bf_runner *r = c->r;
     const char *table = c->s.job.spec.table;
     char fp_target[64], fp_start[64], *qt = NULL, *qb = NULL, *qs = NULL, *sql = NULL;
+    char msg[600] = "";
     int exists = 0, rc;
     long long id = (long long)bf_run_id(c->s.run);
 
@@ -343,13 +344,15 @@ static int swap_back(struct rb *c, char fp_backup[64])
             sql = bf__asprintf("BEGIN IMMEDIATE; ALTER TABLE %s RENAME TO %s; ALTER TABLE %s "
                                "RENAME TO %s; COMMIT", qt, qs, qb, qt);
         rc = sql ? bf_driver_execute(r->driver, sql) : bf__nomem();
-        if (rc != BF_OK)
+        if (rc != BF_OK) {
+            /* The failure's own words, before the ROLLBACK's call replaces them. */
+            bf__snprintf(msg, sizeof msg, "%s", bf_last_error());
             bf_driver_execute(r->driver, "ROLLBACK");
+        }
     }
     if (rc != BF_OK) {
-        char msg[600];
-
-        bf__snprintf(msg, sizeof msg, "%s", bf_last_error());
+        if (!msg[0])
+            bf__snprintf(msg, sizeof msg, "%s", bf_last_error());
         rc = bf__error(rc, "run %lld: putting %s back as %s failed, and nothing was changed: %s",
                        id, c->s.backup, table, msg);
     }

@@ -765,7 +765,8 @@ int bf_run_written_table(char **out, bf_ledger *ledger, int64_t run_id)
     spec.strategy = bf_brief_write_strategy(brief);
     spec.version_table = bf_brief_version_table(brief);
     if (!spec.table) {
-        rc = bf__error(BF_E_INVALID, "run %lld: its brief names no target table", (long long)run_id);
+        rc = bf__error(BF_E_INVALID, "run %lld: its brief names no target table",
+                       (long long)run_id);
         goto done;
     }
     shadow = bf__runner_shadow_table(&spec, run_id);
