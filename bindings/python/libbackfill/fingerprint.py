@@ -9,6 +9,11 @@ from ._native import (VALUE_BLOB, VALUE_INT, VALUE_NULL, VALUE_REAL, VALUE_TEXT,
 
 def _values(row):
     """A row of Python values as a bf_value array; keeps the bytes alive with it."""
+    # A string or bytes is one value, not a row of its characters: ("abc") without
+    # its comma would otherwise fingerprint the row ("a", "b", "c") in silence.
+    if isinstance(row, (str, bytes, bytearray)):
+        raise TypeError("a row is a sequence of values, not a %s: write (%r,)"
+                        % (type(row).__name__, row))
     values = (Value * len(row))()
     keep = []
     for i, (v, py) in enumerate(zip(values, row)):

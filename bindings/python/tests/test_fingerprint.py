@@ -92,6 +92,12 @@ class FingerprintTest(unittest.TestCase):
             Fingerprint([(True,)])
         with self.assertRaises(TypeError):
             Fingerprint([({},)])
+        # A row written without its comma is a string, not a row of its characters.
+        with self.assertRaisesRegex(TypeError, r"a row is a sequence of values, not a str: write \('abc',\)"):
+            Fingerprint(["abc"])
+        with self.assertRaises(TypeError):
+            Fingerprint([b"ab"])
+        self.assertEqual(Fingerprint([("abc",)]).rows, 1)
 
     def test_integers_outside_int64_are_refused(self):
         # ctypes would keep the low 64 bits: 2**64 + 1 fingerprinted as 1.
