@@ -246,6 +246,12 @@ static int recorded_run_before(bf_validation_state **out, bf_runner *r, bf_run *
     return rc;
 }
 
+/* Keys held as char arrays, compared as text. */
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 /*
  * The run-level values from before a cancelled run of the brief whose
  * published batches this new run's plan has again (the same idempotency
@@ -258,11 +264,6 @@ static int recorded_run_before(bf_validation_state **out, bf_runner *r, bf_run *
  * this run's), and the earliest of them wins (its record may itself be
  * inherited). *out stays NULL when there is none; *from gets its id.
  */
-static int cmp_text(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
 static int inherited_run_before(bf_validation_state **out, int64_t *from, struct run_ctx *c)
 {
     bf_runner *r = c->r;
