@@ -63,6 +63,14 @@ typedef struct bf__busy {
 
 int bf__busy_wait(void *busy, int count);
 
+/*
+ * A test slice's own run is named after its brief with this suffix: the
+ * runner names it so, and every reader of runs (approval, rollback,
+ * validate, the change note) tells it apart by bf__slice_run_name().
+ */
+#define BF__SLICE_RUN_SUFFIX "@test-slice"
+int bf__slice_run_name(const char *brief_name);
+
 static inline int bf__ascii_isdigit(int c)
 {
     return c >= '0' && c <= '9';

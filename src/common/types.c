@@ -62,3 +62,10 @@ NAMES(time_format, bf__time_format_names, "time format",
 NAMES(batch_order, bf__batch_order_names, "order", "oldest_first or newest_first")
 NAMES(write_strategy, bf__write_strategy_names, "write strategy",
       "partition_overwrite, merge, staging_swap, parallel_version or append")
+
+int bf__slice_run_name(const char *brief_name)
+{
+    size_t n = brief_name ? strlen(brief_name) : 0, k = strlen(BF__SLICE_RUN_SUFFIX);
+
+    return n > k && strcmp(brief_name + n - k, BF__SLICE_RUN_SUFFIX) == 0;
+}

@@ -19,8 +19,6 @@
 #include "common/json.h"
 #include "report/report_internal.h"
 
-#define TEST_SLICE_SUFFIX BF__REPORT_SLICE_SUFFIX
-
 typedef struct ctx {
     const bf_brief *brief;
     json_t *brief_doc;     /* the brief as JSON, for what has no getter (batching.window) */
@@ -601,7 +599,7 @@ static json_t *test_slice(const ctx *x)
     const char *brief = bf_run_list_brief_name(x->runs, x->ri);
     json_t *found = json_null();
 
-    bf__snprintf(name, sizeof name, "%s" TEST_SLICE_SUFFIX, brief ? brief : "");
+    bf__snprintf(name, sizeof name, "%s" BF__SLICE_RUN_SUFFIX, brief ? brief : "");
     for (size_t i = 0; i < bf_run_list_count(x->runs); i++) {
         const char *n = bf_run_list_brief_name(x->runs, i);
         if (n && strcmp(n, name) == 0 &&
@@ -810,7 +808,7 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
     if (json_is_null(slice) || !slice)
         bf__snprintf(ev, sizeof ev, "%s", "not recorded");
     else if (!strcmp(json_string_value(json_object_get(slice, "source")), "run"))
-        bf__snprintf(ev, sizeof ev, "run %lld (%s" TEST_SLICE_SUFFIX "), %s",
+        bf__snprintf(ev, sizeof ev, "run %lld (%s" BF__SLICE_RUN_SUFFIX "), %s",
                      (long long)json_integer_value(json_object_get(slice, "run")),
                      bf_run_list_brief_name(x->runs, x->ri),
                      json_string_value(json_object_get(slice, "state")));
@@ -1045,6 +1043,13 @@ static int open_run(ctx *x, int64_t run_id)
 
     if ((rc = bf_run_open(&x->run, x->ledger, run_id)) != BF_OK)
         return rc;
+    /* A test slice's run wrote scratch copies: no one's numbers moved, nothing to note. */
+    if (bf__slice_run_name(bf_run_brief_name(x->run)))
+        return bf__error(BF_E_INVALID, "run %lld (%s) is a test slice: it wrote scratch copies, "
+                         "never the target, so it moved no one's numbers; the change note is the "
+                         "brief's own run's, whose checklist cites the slice (backfill status %lld "
+                         "shows the slice's batches)", (long long)run_id,
+                         bf_run_brief_name(x->run), (long long)run_id);
     if ((rc = bf_ledger_runs(&x->runs, x->ledger, NULL)) != BF_OK)
         return rc;
     for (x->ri = 0; x->ri < bf_run_list_count(x->runs); x->ri++)

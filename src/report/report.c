@@ -88,26 +88,6 @@ int bf_report_run(char **out, bf_ledger *ledger, int64_t run_id, bf_report_stage
     if (run_id <= 0)
         return bf__error(BF_E_NOT_FOUND, "report: no run %lld in the ledger %s", (long long)run_id,
                          bf_ledger_path(ledger));
-    {
-        /* A test slice's run wrote scratch copies: no one's numbers moved, nothing to note. */
-        bf_run *run = NULL;
-        const char *name;
-        size_t n, k = strlen(BF__REPORT_SLICE_SUFFIX);
-
-        if ((rc = bf_run_open(&run, ledger, run_id)) != BF_OK)
-            return rc;
-        name = bf_run_brief_name(run);
-        n = strlen(name);
-        if (n > k && strcmp(name + n - k, BF__REPORT_SLICE_SUFFIX) == 0)
-            rc = bf__error(BF_E_INVALID, "run %lld (%s) is a test slice: it wrote scratch "
-                           "copies, never the target, so it moved no one's numbers; the change "
-                           "note is the brief's own run's, whose checklist cites the slice "
-                           "(backfill status %lld shows the slice's batches)", (long long)run_id,
-                           name, (long long)run_id);
-        bf_run_free(run);
-        if (rc != BF_OK)
-            return rc;
-    }
     if ((rc = bf__report_facts(&facts, NULL, ledger, run_id, stage)) != BF_OK)
         return rc;
     return render(out, facts, format);

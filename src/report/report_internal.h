@@ -25,7 +25,4 @@ int bf__report_markdown(char **out, const json_t *facts);
 /* "2025-01-01T05:00:00Z" (".ffffffZ" when the instant has microseconds); "" for 0. */
 void bf__report_iso(char *buf, size_t size, int64_t us);
 
-/* The brief name suffix of a test slice's own run (the runner's BF__SLICE_RUN_SUFFIX). */
-#define BF__REPORT_SLICE_SUFFIX "@test-slice"
-
 #endif

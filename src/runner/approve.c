@@ -79,7 +79,7 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
     if (rc == BF_OK && !found)
         rc = bf__error(BF_E_NOT_FOUND, "run %lld: no such run in the ledger", (long long)run_id);
     if (rc == BF_OK)
-        s->slice = bf__runner_is_slice(s->run);
+        s->slice = bf__slice_run_name(bf_run_brief_name(s->run));
     /* Nothing is settled with another ledger's run of the same id. */
     if (rc == BF_OK && !s->slice)
         rc = bf__runner_own_warehouse(r->driver, owner, s->job.spec.table, run_id);
@@ -155,14 +155,6 @@ char *bf__quote_ident(const char *name)
     if (bf__sb_finish(&sb, &out) != BF_OK)
         return NULL;
     return out;
-}
-
-int bf__runner_is_slice(const bf_run *run)
-{
-    const char *name = bf_run_brief_name(run);
-    size_t n = name ? strlen(name) : 0, k = strlen(BF__SLICE_RUN_SUFFIX);
-
-    return n > k && strcmp(name + n - k, BF__SLICE_RUN_SUFFIX) == 0;
 }
 
 int64_t bf__runner_ledger_now(const bf_runner *r)

@@ -725,7 +725,7 @@ int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
     if (!ledger || !driver)
         return bf__error(BF_E_INVALID, "bf_run_check_warehouse: %s is NULL",
                          !ledger ? "ledger" : "driver");
-    if ((rc = bf_run_open(&run, ledger, run_id)) == BF_OK && bf__runner_is_slice(run)) {
+    if ((rc = bf_run_open(&run, ledger, run_id)) == BF_OK && bf__slice_run_name(bf_run_brief_name(run))) {
         /* Its batches went into scratch copies: no warehouse holds them to read back. */
         rc = bf__error(BF_E_INVALID, "run %lld (%s) is a test slice: it wrote scratch copies, "
                        "never the target, and dropped them, so no warehouse holds its rows to "

@@ -177,13 +177,6 @@ typedef struct bf__settle {
     int slice;             /* a test slice's run: it wrote scratch copies, never the target */
 } bf__settle;
 
-/* A test slice's run is named after its brief with this suffix. */
-#define BF__SLICE_RUN_SUFFIX "@test-slice"
-
-/* Whether `run` is a test slice's own run (its brief name ends in BF__SLICE_RUN_SUFFIX). */
-int bf__runner_is_slice(const bf_run *run);
-
-
 /*
  * Open run `run_id` with its recorded brief; with `with_plan`, also the
  * brief's plan, refused (BF_E_CONFLICT) unless its fingerprint is the run's.
