@@ -1068,12 +1068,12 @@ static int copy_indexes(struct job *j, int with_unique)
 }
 
 /*
- * On SQLite, the statement that made the target, naming the shadow instead
- * (*out; NULL when the target's text is not a plain CREATE TABLE): the
- * shadow then has every column definition the target has (declared types,
- * NOT NULL, CHECK, DEFAULT, COLLATE, UNIQUE, generated columns, foreign
- * keys, WITHOUT ROWID, STRICT), and the table swapped in at cutover keeps
- * the target's constraints.
+ * On SQLite, the statement that made `table`, naming `name` instead (*out;
+ * NULL when its text is not a plain CREATE TABLE): `name` then has every
+ * column definition `table` has (declared types, NOT NULL, CHECK, DEFAULT,
+ * COLLATE, UNIQUE, generated columns, foreign keys, WITHOUT ROWID, STRICT),
+ * so a shadow swapped in at cutover keeps the target's constraints and a
+ * scratch copy compares and refuses as the target does.
  */
 static int create_like_sql(bf__sql *s, char **out, const char *table, const char *name)
 {
@@ -1135,11 +1135,6 @@ static int create_like_sql(bf__sql *s, char **out, const char *table, const char
     return rc;
 }
 
-static int shadow_as_target(struct job *j, char **out)
-{
-    return create_like_sql(j->s, out, j->spec->table, j->dest);
-}
-
 int bf__sql_create_like(bf__sql *s, const char *table, const char *name)
 {
     char *sql = NULL;
@@ -1164,7 +1159,7 @@ static int ensure_shadow(struct job *j)
         return rc;
     if (exists)
         return check_shadow(j);
-    if ((rc = shadow_as_target(j, &sql)) != BF_OK)
+    if ((rc = create_like_sql(j->s, &sql, j->spec->table, j->dest)) != BF_OK)
         return rc;
     if (sql) {
         /* Its UNIQUE constraints come with it; the other indexes are copied. */

@@ -143,7 +143,8 @@ static int hold_then_stop(void *userdata, char *reason, size_t size)
     return 1;
 }
 
-static bf_runner *make_runner(const char *operator_name, struct events *ev)
+/* A runner of `operator_name` with `flags` (BF_RUNNER_*), counting events into `ev`. */
+static bf_runner *flagged(const char *operator_name, unsigned flags, struct events *ev)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
@@ -157,8 +158,14 @@ static bf_runner *make_runner(const char *operator_name, struct events *ev)
     o.operator_name = operator_name;
     o.on_event = ev ? count_event : NULL;
     o.event_userdata = ev;
+    o.flags = flags;
     ck_assert_msg(bf_runner_new(&r, &o) == BF_OK, "%s", bf_last_error());
     return r;
+}
+
+static bf_runner *make_runner(const char *operator_name, struct events *ev)
+{
+    return flagged(operator_name, 0, ev);
 }
 
 /* Run the brief to awaiting_approval with operator `op`; the run's id. */
@@ -602,20 +609,8 @@ static int64_t runs_in_ledger(void)
 /* A runner of `op` with `flags`, given the brief. */
 static bf_runner *flagged_runner(bf_brief *b, const char *op, unsigned flags, struct events *ev)
 {
-    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
-    bf_ledger_options lo = BF_LEDGER_OPTIONS_INIT;
-    bf_runner *r = NULL;
+    bf_runner *r = flagged(op, flags, ev);
 
-    lo.clock = test_clock;
-    lo.actor = "runner@test";
-    o.ledger_path = lpath;
-    o.ledger_options = &lo;
-    o.warehouse_path = wpath;
-    o.operator_name = op;
-    o.on_event = ev ? count_event : NULL;
-    o.event_userdata = ev;
-    o.flags = flags;
-    ck_assert_msg(bf_runner_new(&r, &o) == BF_OK, "%s", bf_last_error());
     ck_assert_msg(bf_runner_set_brief(r, b) == BF_OK, "%s", bf_runner_last_error(r));
     return r;
 }
