@@ -49,9 +49,13 @@ int bf__runner_check_inputs(bf_runner *r)
 {
     int rc;
 
-    /* A job naming what the warehouse lacks would fail every batch, each attempt. */
-    if ((rc = bf__driver_check_select(r->driver, r->job.spec.select,
-                                      r->brief ? "$.job.select" : "the job's select")) != BF_OK)
+    /*
+     * A job naming what the warehouse lacks would fail every batch, each
+     * attempt. A brief's job was prepared when bf_runner_set_brief planned it
+     * (bf_driver_plan_brief); a host's job given by bf_runner_set_job here.
+     */
+    if (!r->brief && (rc = bf__driver_check_select(r->driver, r->job.spec.select,
+                                                   "the job's select")) != BF_OK)
         return rc;
     if (!r->validator)
         return BF_OK;
