@@ -118,13 +118,13 @@ int bf__validator_add_json(bf_validator *v, json_t *cfg)
     c->cfg = json_incref(cfg);
     c->severity = sev && strcmp(sev, "warn") == 0 ? BF_CHECK_SEVERITY_WARN
                                                   : BF_CHECK_SEVERITY_ERROR;
-    /* `per` absent: coverage runs for the run, a metric for each batch and for the run, the
-     * others for each batch. */
+    /* `per` absent: coverage runs for the run, a metric and records for each batch and for
+     * the run (the run looks up the records no batch held), the others for each batch. */
     if (per)
         c->phases = strcmp(per, "run") == 0 ? BF__PHASE_RUN : BF__PHASE_BATCH;
     else if (k == BF_CHECK_COVERAGE)
         c->phases = BF__PHASE_RUN;
-    else if (k == BF_CHECK_METRIC)
+    else if (k == BF_CHECK_METRIC || k == BF_CHECK_RECORDS)
         c->phases = BF__PHASE_BATCH | BF__PHASE_RUN;
     else
         c->phases = BF__PHASE_BATCH;

@@ -95,6 +95,19 @@ static bf_results *run(bf_validator *v, const char *change)
     return r;
 }
 
+/* The run's checks and results: before and after with a NULL batch. */
+static bf_results *run_level(bf_validator *v, const char *change)
+{
+    bf_validation_state *st = NULL;
+    bf_results *r = NULL;
+    ck_assert_msg(bf_validator_before(&st, v, drv, plan, NULL) == BF_OK, "%s", bf_last_error());
+    if (change)
+        sql(change);
+    ck_assert_msg(bf_validator_after(&r, v, drv, plan, NULL, st) == BF_OK, "%s", bf_last_error());
+    bf_validation_state_free(st);
+    return r;
+}
+
 START_TEST(unique_counts_duplicate_rows_and_null_keys)
 {
     bf_validator *v = make("{\"check\": \"unique\"}");
@@ -503,6 +516,63 @@ START_TEST(references_sql_records_completeness_footprint)
 END_TEST
 
 /*
+ * A named record that no row holds, before or after, is a mismatch naming its key where it
+ * belongs: in the batch whose bounds hold its key, or in the run. A record of another batch
+ * is left to that batch.
+ */
+START_TEST(records_name_a_key_that_no_row_holds)
+{
+    bf_validator *v = make("{\"check\": \"records\", \"expect\": [{\"key\": [5, \"g9\"],"
+                           " \"after\": {\"val\": 5}}]}");
+    bf_results *r = run(v, NULL);
+
+    /* id 5 lies in batch 0, and no row has grp 'g9'. */
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_str_eq(bf_results_message(r, 0),
+                     "check records: table t has no row with key (5, 'g9') in batch id [0, 10), "
+                     "before or after");
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "(no row)"));
+    bf_results_free(r);
+    r = run_level(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_str_eq(bf_results_message(r, 0),
+                     "check records: table t has no row with key (5, 'g9') in the run, "
+                     "before or after");
+    bf_results_free(r);
+    bf_validator_free(v);
+
+    /* id 15 is batch 1's: batch 0 leaves it, whether or not a row holds it; the run does not. */
+    v = make("{\"check\": \"records\", \"expect\": [{\"key\": [15, \"g0\"], \"after\":"
+             " {\"val\": 15}}, {\"key\": [16, \"zz\"], \"after\": {\"val\": 1}},"
+             " {\"key\": [17, \"yy\"], \"after\": {\"val\": 1}}]}");
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    ck_assert_str_eq(bf_results_observed(r, 0), "no named record here");
+    bf_results_free(r);
+    r = run_level(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_str_eq(bf_results_message(r, 0),
+                     "check records: table t has no row with key (16, 'zz') in the run, before or "
+                     "after (and 1 more named records: see samples)");
+    ck_assert_ptr_null(strstr(bf_results_samples_json(r, 0), "15"));
+    ck_assert_ptr_nonnull(strstr(bf_results_samples_json(r, 0), "17"));
+    bf_results_free(r);
+    bf_validator_free(v);
+
+    /* A record the batch inserts is the batch's, and found. */
+    v = make("{\"check\": \"records\", \"expect\": [{\"key\": [7, \"new\"], \"after\":"
+             " {\"val\": 70}}]}");
+    r = run(v, "INSERT INTO t VALUES (7, 'new', 70, 'n')");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    ck_assert_str_eq(bf_results_message(r, 0),
+                     "check records: named records in table t in batch id [0, 10) show the "
+                     "expected values");
+    bf_results_free(r);
+    bf_validator_free(v);
+}
+END_TEST
+
+/*
  * With a check that scans the batch anyway, a references check's counts
  * ride on that scan (bf__sql_profile_with's probes): the same outcome and
  * words as the check's own queries, orphans found (their samples then come
@@ -796,19 +866,6 @@ START_TEST(coverage_and_expected_rows_in_the_run)
     bf_validator_free(v);
 }
 END_TEST
-
-/* The run's checks and results: before and after with a NULL batch. */
-static bf_results *run_level(bf_validator *v, const char *change)
-{
-    bf_validation_state *st = NULL;
-    bf_results *r = NULL;
-    ck_assert_msg(bf_validator_before(&st, v, drv, plan, NULL) == BF_OK, "%s", bf_last_error());
-    if (change)
-        sql(change);
-    ck_assert_msg(bf_validator_after(&r, v, drv, plan, NULL, st) == BF_OK, "%s", bf_last_error());
-    bf_validation_state_free(st);
-    return r;
-}
 
 START_TEST(run_checks_read_only_the_plans_scope)
 {
@@ -1245,7 +1302,7 @@ START_TEST(validator_from_the_good_brief)
     /* Its eight checks plus scope.expected_rows. */
     ck_assert_uint_eq(bf_brief_check_count(b), 8);
     ck_assert_uint_eq(bf_validator_check_count(v), 9);
-    /* Its checks, on a table of the brief's shape: seven per batch, three for the run. */
+    /* Its checks, on a table of the brief's shape: seven per batch, four for the run. */
     sql("CREATE TABLE fct_orders (id INTEGER, order_id INTEGER, customer_id INTEGER,"
         " refund_amount REAL, net_revenue REAL, order_ts INTEGER);"
         "CREATE TABLE dim_customers (customer_id INTEGER);"
@@ -1254,7 +1311,7 @@ START_TEST(validator_from_the_good_brief)
     {
         static const char *const batch_kinds[] = {"unique", "not_null", "references", "metric",
                                                   "unchanged_columns", "records", "sql"};
-        static const char *const run_kinds[] = {"row_count", "metric", "row_count"};
+        static const char *const run_kinds[] = {"row_count", "metric", "records", "row_count"};
         bf_results *r = run(v, NULL);
         ck_assert_uint_eq(bf_results_count(r), 7);
         for (size_t i = 0; i < 7; i++)
@@ -1266,13 +1323,14 @@ START_TEST(validator_from_the_good_brief)
         ck_assert_int_eq(bf_results_status(r), BF_OK);
         bf_results_free(r);
         r = run_level(v, NULL);
-        ck_assert_uint_eq(bf_results_count(r), 3);
-        for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_eq(bf_results_count(r), 4);
+        for (size_t i = 0; i < 4; i++)
             ck_assert_str_eq(bf_results_check(r, i), run_kinds[i]);
         /* 2 rows against 150000..250000, both the check and scope.expected_rows. */
         ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
-        ck_assert_int_eq(bf_results_outcome(r, 2), BF_OUTCOME_FAIL);
-        ck_assert_str_eq(bf_results_observed(r, 2), "2 rows");
+        ck_assert_int_eq(bf_results_outcome(r, 2), BF_OUTCOME_PASS); /* order 1001, in the run */
+        ck_assert_int_eq(bf_results_outcome(r, 3), BF_OUTCOME_FAIL);
+        ck_assert_str_eq(bf_results_observed(r, 3), "2 rows");
         bf_results_free(r);
     }
     bf_validator_free(v);
@@ -1818,6 +1876,7 @@ static Suite *suite(void)
     tcase_add_test(tc, metric_columns_are_matched_as_sql_matches_names);
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
+    tcase_add_test(tc, records_name_a_key_that_no_row_holds);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
     tcase_add_test(tc, references_with_more_child_values_than_kept_are_joined);
