@@ -188,6 +188,8 @@ int cmd_rollback(int argc, char **argv)
                    json_is_true(json_object_get(b, "restored")) ? "restored" : "not restored",
                    json_string_value(json_object_get(b, "why")));
         }
+        json_array_foreach(json_object_get(o, "refreshed"), i, b)
+            printf("refreshed: %s, again after the rollback\n", json_string_value(b));
         printf("run %lld is %s\n", (long long)a.run_id,
                json_string_value(json_object_get(o, "state")));
         json_decref(o);

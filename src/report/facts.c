@@ -38,6 +38,7 @@ typedef struct ctx {
     int64_t approval_at, cutover_at, slice_at, pause_at;
     json_t *refreshes;     /* every "refresh" record in log order: {asset, order, status, ..., at_us} */
     int64_t last_at;       /* the latest instant the ledger recorded for the run */
+    int64_t rollback_at;   /* the latest "rollback" record's instant, or 0 */
 } ctx;
 
 /* ---- small helpers ---- */
@@ -320,6 +321,10 @@ static int read_records(ctx *x)
             }
             continue;
         }
+        if (strcmp(subject, "rollback") == 0) {
+            x->rollback_at = at;
+            continue;
+        }
         if (strcmp(subject, "approval") && strcmp(subject, "cutover") && strcmp(subject, "slice") &&
             strcmp(subject, "refresh"))
             continue;
@@ -446,6 +451,14 @@ static const char *batch_label(const ctx *x, int64_t id)
     return "";
 }
 
+static int batch_rolled_back(const ctx *x, int64_t id)
+{
+    for (size_t i = 0; i < bf_batch_list_count(x->batches); i++)
+        if (bf_batch_list_id(x->batches, i) == id)
+            return bf_batch_list_state(x->batches, i) == BF_BATCH_ROLLED_BACK;
+    return 0;
+}
+
 static const char *const outcome_names[] = {"pass", "warn", "fail", "error", "skipped"};
 
 /* A metric check's explained delta, when the results carry one ({added, removed, changed}). */
@@ -462,8 +475,9 @@ static json_t *explained(const json_t *check)
 }
 
 /*
- * Each metric summed over the batches that recorded it (the run's own value
- * is not added in): the total movement of a SUM or COUNT metric.
+ * Each metric summed over the batches that recorded it and are still in effect (the run's
+ * own value is not added in, nor a batch rolled back since, which is counted apart): the
+ * total movement of a SUM or COUNT metric.
  */
 static json_t *metric_totals(const json_t *metrics)
 {
@@ -479,9 +493,15 @@ static json_t *metric_totals(const json_t *metrics)
             if (json_equal(json_object_get(t, "name"), json_object_get(m, "name")))
                 found = t;
         if (!found) {
-            found = json_pack("{s:s?, s:I, s:f, s:f, s:f}", "name", name, "batches", (json_int_t)0,
-                              "before", 0.0, "after", 0.0, "delta", 0.0);
+            found = json_pack("{s:s?, s:I, s:I, s:f, s:f, s:f}", "name", name, "batches",
+                              (json_int_t)0, "rolled_back", (json_int_t)0, "before", 0.0, "after",
+                              0.0, "delta", 0.0);
             json_array_append_new(totals, found);
+        }
+        if (json_is_true(json_object_get(m, "rolled_back"))) {
+            json_object_set_new(found, "rolled_back",
+                                json_integer(json_integer_value(json_object_get(found, "rolled_back")) + 1));
+            continue;
         }
         json_object_set_new(found, "batches", json_integer(json_integer_value(json_object_get(found, "batches")) + 1));
         for (const char *const *key = (const char *const[]){"before", "after", "delta", NULL}; *key; key++)
@@ -573,9 +593,13 @@ static json_t *validation_facts(const ctx *x, json_t *metrics)
                 double after = json_number_value(json_object_get(c, "after"));
                 json_t *delta = json_object_get(c, "delta");
                 double d = json_is_number(delta) ? json_number_value(delta) : after - before;
-                entry = json_pack("{s:s?, s:O?, s:s, s:f, s:f, s:f, s:o}", "batch", label, "name",
-                                  json_object_get(c, "name"), "outcome", outcome, "before", before,
-                                  "after", after, "delta", d, "explained", explained(c));
+                /* A batch rolled back since; the run's value measured before a rollback. */
+                entry = json_pack("{s:s?, s:O?, s:s, s:f, s:f, s:f, s:o, s:b}", "batch", label,
+                                  "name", json_object_get(c, "name"), "outcome", outcome,
+                                  "before", before, "after", after, "delta", d, "explained",
+                                  explained(c), bid ? "rolled_back" : "before_rollback",
+                                  bid ? batch_rolled_back(x, bid)
+                                      : x->rollback_at > bf_validation_list_updated_at(v, i));
                 json_array_append_new(metrics, entry);
             }
         }
@@ -649,7 +673,32 @@ static int refresh_ok(const json_t *r)
            !strcmp(json_string_value(json_object_get(r, "status")), "ok");
 }
 
-static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t refresh_failed)
+/*
+ * After a rollback of a run whose marts were refreshed: whether they were refreshed again
+ * since (`stale`: assets whose latest refresh came before the rollback).
+ */
+static int refreshed_before_rollback(const ctx *x)
+{
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(x->refreshes, i, r)
+        if (json_integer_value(json_object_get(r, "at_us")) < x->rollback_at)
+            return 1;
+    return 0;
+}
+
+static const char *after_rollback(const ctx *x, int64_t refresh_failed, int64_t stale)
+{
+    if (!refreshed_before_rollback(x))
+        return "";
+    if (refresh_failed || stale)
+        return "; downstream not refreshed since the rollback (rolling back again refreshes it)";
+    return "; downstream refreshed again after the rollback";
+}
+
+static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t refresh_failed,
+                                   int64_t stale)
 {
     const bf_progress *p = &x->progress;
     const char *reason = json_string_value(json_object_get(x->pause, "reason"));
@@ -693,6 +742,12 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
         return in_place ? "approved: downstream refresh under way; not finished"
                         : "approved: cutover and downstream refresh under way; not finished";
     case BF_RUN_COMPLETED:
+        if (p->rolled_back) {
+            bf__snprintf(buf, size, "completed, then %lld batch%s rolled back: the target keeps "
+                         "the other batches' rows%s", (long long)p->rolled_back,
+                         p->rolled_back == 1 ? "" : "es", after_rollback(x, refresh_failed, stale));
+            return buf;
+        }
         if (refresh_failed) {
             bf__snprintf(buf, size, "completed, but %lld downstream refresh%s failed",
                          (long long)refresh_failed, refresh_failed == 1 ? "" : "es");
@@ -701,7 +756,9 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
         return in_place ? "completed: approved and refreshed"
                         : "completed: approved, cut over and refreshed";
     case BF_RUN_ROLLED_BACK:
-        return "rolled back: the table is as it was before the backfill";
+        bf__snprintf(buf, size, "rolled back: the table is as it was before the backfill%s",
+                     after_rollback(x, refresh_failed, stale));
+        return buf;
     }
     return "unknown";
 }
@@ -885,7 +942,9 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
             n++;
             if ((seq = latest_refresh(x->refreshes, json_string_value(name))) < 0)
                 continue;
-            if (refresh_ok(json_array_get(x->refreshes, (size_t)seq)))
+            if (refresh_ok(json_array_get(x->refreshes, (size_t)seq)) &&
+                json_integer_value(json_object_get(json_array_get(x->refreshes, (size_t)seq),
+                                                   "at_us")) >= x->rollback_at)
                 ok++;
             if (seq < last_seq)
                 in_order = 0;
@@ -896,7 +955,8 @@ static json_t *definition_of_done(const ctx *x, const json_t *facts, int64_t key
             bf__snprintf(ev, sizeof ev, "nothing downstream to refresh%s",
                          own ? " by approval (no asset has a refresh_sql)" : "");
         else
-            bf__snprintf(ev, sizeof ev, "%zu of %zu refreshed%s", ok, n,
+            bf__snprintf(ev, sizeof ev, "%zu of %zu refreshed%s%s", ok, n,
+                         refreshed_before_rollback(x) ? " since the rollback" : "",
                          in_order ? "" : ", not in dependency order");
         if (own) {
             size_t len = strlen(ev);
@@ -988,7 +1048,7 @@ static void keep_stage(json_t *facts, bf_report_stage stage)
 static int gather_run(ctx *x, json_t *facts)
 {
     json_t *metrics = json_array(), *slice;
-    int64_t keyed, written, refresh_failed = 0;
+    int64_t keyed, written, refresh_failed = 0, stale = 0;
     char sentence[1024];
     size_t i;
     json_t *r;
@@ -1006,6 +1066,8 @@ static int gather_run(ctx *x, json_t *facts)
         json_object_set_new(r, "latest", json_boolean(latest));
         if (latest && json_is_string(json_object_get(r, "status")) && !refresh_ok(r))
             refresh_failed++;
+        else if (latest && json_integer_value(json_object_get(r, "at_us")) < x->rollback_at)
+            stale++;
     }
     json_object_set(facts, "refresh", x->refreshes);
     if (x->approval) {
@@ -1023,7 +1085,8 @@ static int gather_run(ctx *x, json_t *facts)
         json_object_set_new(facts, "cutover", json_null());
     }
     json_object_set_new(facts, "status",
-                        json_string(status_sentence(x, sentence, sizeof sentence, refresh_failed)));
+                        json_string(status_sentence(x, sentence, sizeof sentence, refresh_failed,
+                                                stale)));
     json_object_set_new(facts, "pause_reason",
                         x->pause && x->progress.state == BF_RUN_PAUSED
                             ? json_incref(json_object_get(x->pause, "reason")) : json_null());

@@ -337,7 +337,12 @@ static void metrics(bf__sb *sb, const json_t *f)
     json_array_foreach(json_object_get(f, "metric_totals"), i, e) {
         bf__sb_append(sb, "- **");
         text(sb, S(e, "name") ? S(e, "name") : "metric", 0);
-        bf__sb_appendf(sb, "**, summed over %lld batch%s: ", I(e, "batches"), I(e, "batches") == 1 ? "" : "es");
+        bf__sb_appendf(sb, "**, summed over %lld batch%s", I(e, "batches"),
+                       I(e, "batches") == 1 ? "" : "es");
+        if (I(e, "rolled_back"))
+            bf__sb_appendf(sb, " in effect (%lld rolled back since, not counted)",
+                           I(e, "rolled_back"));
+        bf__sb_append(sb, ": ");
         number(sb, json_number_value(json_object_get(e, "before")));
         bf__sb_append(sb, " before, ");
         number(sb, json_number_value(json_object_get(e, "after")));
@@ -373,6 +378,10 @@ static void metrics(bf__sb *sb, const json_t *f)
         }
         bf__sb_append(sb, "| ");
         text(sb, S(e, "batch") ? S(e, "batch") : "run", 1);
+        if (json_is_true(json_object_get(e, "rolled_back")))
+            bf__sb_append(sb, " (rolled back since)");
+        else if (json_is_true(json_object_get(e, "before_rollback")))
+            bf__sb_append(sb, " (measured before the rollback)");
         bf__sb_append(sb, " | ");
         text(sb, S(e, "name") ? S(e, "name") : "metric", 1);
         bf__sb_append(sb, " | ");

@@ -211,33 +211,53 @@ static int check_reviewer(const bf__settle *s, const char *reviewer)
     return BF_OK;
 }
 
-/* The refresh records: whether `asset` was refreshed ok already, and whether a cutover was. */
-static int look_back(const bf__settle *s, const char *asset, int *refreshed, int *cut_over)
+/*
+ * The records: whether `asset` was refreshed ok since the latest rollback (a rollback after a
+ * refresh leaves the marts with numbers the target no longer holds), whether a cutover was,
+ * and whether a refresh is owed: some asset was refreshed ok before the latest rollback.
+ */
+static int look_back(const bf__settle *s, const char *asset, int *refreshed, int *cut_over,
+                     int *owed)
 {
     bf_event_list *ev = NULL;
-    int rc = bf__settle_records(&ev, s);
+    int rc = bf__settle_records(&ev, s), any = 0;
 
     if (refreshed)
         *refreshed = 0;
     if (cut_over)
         *cut_over = 0;
+    if (owed)
+        *owed = 0;
     for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++) {
         const char *subject = bf_event_list_subject(ev, i);
 
         if (cut_over && strcmp(subject, "cutover") == 0)
             *cut_over = 1;
-        if (refreshed && asset && strcmp(subject, "refresh") == 0) {
+        if (strcmp(subject, "rollback") == 0) {
+            if (refreshed)
+                *refreshed = 0;
+            if (owed && any)
+                *owed = 1;
+        }
+        if (strcmp(subject, "refresh") == 0) {
             json_t *o = bf__json_loads(bf_event_list_detail(ev, i), 0, NULL);
             const char *a = json_string_value(json_object_get(o, "asset"));
             const char *st = json_string_value(json_object_get(o, "status"));
 
-            if (a && st && strcmp(a, asset) == 0)
+            if (st && strcmp(st, "ok") == 0)
+                any = 1;
+            if (refreshed && asset && a && st && strcmp(a, asset) == 0)
                 *refreshed = strcmp(st, "ok") == 0;
             json_decref(o);
         }
     }
     bf_event_list_free(ev);
     return rc;
+}
+
+int bf__settle_refresh_owed(int *owed, const bf__settle *s)
+{
+    return look_back(s, NULL, NULL, NULL, owed);
 }
 
 int bf__settle_schema_fingerprint(char out[64], const bf__settle *s)
@@ -273,7 +293,7 @@ static int target_unchanged(bf_runner *r, const bf__settle *s)
 
     if (!s->shadowed)
         return BF_OK;
-    if ((rc = look_back(s, NULL, NULL, &done)) != BF_OK || done ||
+    if ((rc = look_back(s, NULL, NULL, &done, NULL)) != BF_OK || done ||
         (rc = bf__table_exists(&backup, r->driver, s->backup)) != BF_OK || backup)
         return rc; /* cut over already (an approval resumed) */
     if ((rc = bf__settle_schema_fingerprint(then, s)) != BF_OK || !then[0])
@@ -297,7 +317,7 @@ static int cutover(bf_runner *r, bf__settle *s, bf_run *as)
 
     if (!s->shadowed)
         return BF_OK;
-    if ((rc = look_back(s, NULL, NULL, &done)) != BF_OK || done)
+    if ((rc = look_back(s, NULL, NULL, &done, NULL)) != BF_OK || done)
         return rc;
     /* A cutover whose record was lost (the process died between the two) is not done twice. */
     if ((rc = bf__table_exists(&backup, r->driver, s->backup)) != BF_OK ||
@@ -315,7 +335,14 @@ static int cutover(bf_runner *r, bf__settle *s, bf_run *as)
                             s->job.spec.table, "backup", s->backup, "fingerprint", fp));
 }
 
-static int refresh(bf_runner *r, bf__settle *s, bf_run *as, size_t *out_done)
+/*
+ * Runs the refresh_sql of the downstream assets in refresh order, each recorded, skipping
+ * those refreshed ok since the latest rollback: after an approval (`rollback` 0) or after a
+ * rollback of a run whose marts were refreshed (`rollback` 1). A failure stops there, and
+ * approving or rolling back again resumes from the asset that failed.
+ */
+int bf__settle_refresh(bf_runner *r, bf__settle *s, bf_run *as, int rollback, size_t *out_done,
+                       json_t *names)
 {
     bf_lineage *lin = NULL;
     int rc = bf_lineage_new(&lin, s->brief);
@@ -335,7 +362,7 @@ static int refresh(bf_runner *r, bf__settle *s, bf_run *as, size_t *out_done)
         if (!sql || !sql[0])
             continue; /* nothing to run: the warehouse keeps it up to date (a view) */
         order++;
-        if ((rc = look_back(s, asset, &already, NULL)) != BF_OK)
+        if ((rc = look_back(s, asset, &already, NULL, NULL)) != BF_OK)
             break;
         if (already)
             continue;
@@ -356,13 +383,18 @@ static int refresh(bf_runner *r, bf__settle *s, bf_run *as, size_t *out_done)
             bf__snprintf(why, sizeof why, "refresh of %s failed: %s", asset, msg);
             bf__runner_emit(r, s->run, BF_RUN_EVENT_REFRESHED, 0, NULL, 0, 0, took, why);
             rc = bf__error(BF_E_DRIVER, "run %lld: the refresh of downstream asset %s failed: %s; "
-                           "the run stays approved, and approving it again resumes from %s",
-                           (long long)bf_run_id(s->run), asset, msg, asset);
+                           "%s, and %s again resumes from %s", (long long)bf_run_id(s->run),
+                           asset, msg, rollback ? "the rows are restored" : "the run stays approved",
+                           rollback ? "rolling back" : "approving it", asset);
             break;
         }
-        bf__snprintf(msg, sizeof msg, "%s refreshed", asset);
+        bf__snprintf(msg, sizeof msg, "%s refreshed%s", asset, rollback ? " after the rollback" : "");
         bf__runner_emit(r, s->run, BF_RUN_EVENT_REFRESHED, 0, NULL, 0, 0, took, msg);
         (*out_done)++;
+        if (names && json_array_append_new(names, json_string(asset)) != 0) {
+            rc = bf__nomem();
+            break;
+        }
     }
     bf_lineage_free(lin);
     return rc;
@@ -442,7 +474,7 @@ int bf_runner_approve(bf_runner *r, int64_t run_id, const char *reviewer)
     }
     if ((rc = cutover(r, &s, as)) != BF_OK)
         goto done;
-    if ((rc = refresh(r, &s, as, &refreshed)) != BF_OK)
+    if ((rc = bf__settle_refresh(r, &s, as, 0, &refreshed, NULL)) != BF_OK)
         goto done;
     bf__snprintf(msg, sizeof msg, "approved by %s%s; %zu downstream asset%s refreshed", reviewer,
                  s.shadowed ? ", cut over" : "", refreshed, refreshed == 1 ? "" : "s");

@@ -45,6 +45,7 @@ struct rb {
     size_t count;
     int cut_over;
     char cutover_fp[64]; /* the target's fingerprint right after the cutover, or "" */
+    json_t *refreshed;   /* the downstream assets refreshed again after the rollback */
 };
 
 static int newest_first(const void *a, const void *b)
@@ -383,6 +384,30 @@ static int swap_back(struct rb *c, char fp_backup[64])
     return BF_OK;
 }
 
+/*
+ * Approval refreshed the marts from the target: once rows are restored they hold numbers
+ * the target no longer has, so a rollback after a refresh refreshes them again, in order
+ * (and a rollback asked again finishes a refresh that failed). *redone: assets refreshed.
+ */
+static int refresh_again(struct rb *c, size_t *redone)
+{
+    int owed = 0, rc = bf__settle_refresh_owed(&owed, &c->s);
+
+    *redone = 0;
+    if (rc != BF_OK || !owed)
+        return rc;
+    return bf__settle_refresh(c->r, &c->s, c->s.run, 1, redone, c->refreshed);
+}
+
+/* Whether batch `id` of the run is rolled back already. */
+static int rolled_back_already(const struct rb *c, int64_t id)
+{
+    for (size_t i = 0; c->bl && i < bf_batch_list_count(c->bl); i++)
+        if (bf_batch_list_id(c->bl, i) == id)
+            return bf_batch_list_state(c->bl, i) == BF_BATCH_ROLLED_BACK;
+    return 0;
+}
+
 static json_t *result_json(struct rb *c)
 {
     json_t *o = json_object(), *arr = json_array();
@@ -407,6 +432,7 @@ static json_t *result_json(struct rb *c)
                                              "why", it->why));
     }
     json_object_set_new(o, "batches", arr);
+    json_object_set_new(o, "refreshed", json_incref(c->refreshed));
     json_object_set_new(o, "state",
                         json_string(bf_run_state_name(bf_run_current_state(c->s.run))));
     return o;
@@ -465,8 +491,12 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
                                             "negative (0: the whole run)", (long long)batch_id));
     memset(&c, 0, sizeof c);
     c.r = r;
-    if ((rc = bf__settle_open(&c.s, r, run_id, 1)) != BF_OK)
+    if (!(c.refreshed = json_array()))
+        return bf__runner_fail(r, bf__nomem());
+    if ((rc = bf__settle_open(&c.s, r, run_id, 1)) != BF_OK) {
+        json_decref(c.refreshed);
         return bf__runner_fail(r, rc);
+    }
     state = bf_run_current_state(c.s.run);
     if (c.s.slice) {
         rc = bf__error(BF_E_STATE, "run %lld (%s) is a test slice: it wrote scratch copies, never "
@@ -475,8 +505,11 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
         goto done;
     }
     if (state == BF_RUN_ROLLED_BACK) {
-        rc = bf__error(BF_E_STATE, "run %lld (%s) is rolled back already", (long long)run_id,
-                       bf_run_brief_name(c.s.run));
+        size_t redone = 0;
+
+        if ((rc = refresh_again(&c, &redone)) == BF_OK && !redone)
+            rc = bf__error(BF_E_STATE, "run %lld (%s) is rolled back already", (long long)run_id,
+                           bf_run_brief_name(c.s.run));
         goto done;
     }
     if (batch_id == 0 && (state == BF_RUN_PLANNED || state == BF_RUN_RUNNING ||
@@ -494,8 +527,24 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
                        c.s.backup);
         goto done;
     }
-    if ((rc = collect(&c, batch_id)) != BF_OK)
+    if ((rc = collect(&c, batch_id)) != BF_OK) {
+        size_t redone = 0;
+        char why[700];
+
+        /* A batch rolled back already: what may be left is the refresh after it. */
+        if (rc == BF_E_STATE && batch_id > 0 && rolled_back_already(&c, batch_id)) {
+            int again;
+
+            bf__snprintf(why, sizeof why, "%s", bf_last_error());
+            if ((again = refresh_again(&c, &redone)) != BF_OK)
+                rc = again;
+            else if (redone)
+                rc = BF_OK;
+            else
+                rc = bf__error(rc, "%s", why);
+        }
         goto done;
+    }
     if (c.cut_over) {
         rc = swap_back(&c, fp_whole);
     } else {
@@ -505,6 +554,10 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
     }
     if (rc == BF_OK && batch_id == 0)
         rc = settle_run(&c, fp_whole);
+    if (rc == BF_OK) {
+        size_t redone;
+        rc = refresh_again(&c, &redone);
+    }
 done:
     out_rc = BF_OK;
     if (rc != BF_OK)
@@ -521,6 +574,7 @@ done:
     }
     bf_batch_list_free(c.bl);
     bf__free(c.items);
+    json_decref(c.refreshed);
     bf__settle_dispose(&c.s);
     /* Without the JSON the caller asked for, nothing can be told: out of memory wins. */
     if (out_rc != BF_OK)

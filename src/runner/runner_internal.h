@@ -18,6 +18,7 @@
 #include "backfill/sys/scheduler.h"
 #include "backfill/validate.h"
 #include "common/internal.h"
+#include "common/json.h"
 
 /* A write spec with its own arrays (strings point into the runner's brief or copies). */
 typedef struct bf__job {
@@ -189,6 +190,12 @@ int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, con
 int bf__settle_schema_fingerprint(char out[64], const bf__settle *s);
 /* The run's audit events (records among them). */
 int bf__settle_records(bf_event_list **out, const bf__settle *s);
+/* Downstream refresh in order (approve.c); `rollback`: after a rollback, whose error says so;
+ * the assets refreshed are appended to `names` when not NULL. */
+int bf__settle_refresh(bf_runner *r, bf__settle *s, bf_run *as, int rollback, size_t *out_done,
+                       json_t *names);
+/* *owed: the marts were refreshed before the latest rollback, so they need it again. */
+int bf__settle_refresh_owed(int *owed, const bf__settle *s);
 /*
  * Whether `d`'s warehouse holds run `run` (bf_run_check_warehouse): a fence
  * of it by `owner` (or no one), or nothing published, or the run cleaned

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 53
+plan 55
 
 W="$work/W.db"
 L="$W.ledger"
@@ -85,6 +85,10 @@ expect_rc 0 "rollback of the whole run"
 expect_grep "$work/out" '"state": "rolled_back"' "the run is rolled back"
 if [ "$(fp)" = "$fp0" ]; then ok "fct_orders has its fingerprint from before the run"; else
     not_ok "fct_orders differs after the rollback" "before: $fp0" "now: $(fp)"; fi
+# Approval refreshed the mart: the rollback refreshes it again, back to its old numbers.
+expect_grep "$work/out" '^    "mart_monthly_revenue"$' "the rollback lists the mart it refreshed again"
+if [ "$(mart)" = "$mart0" ]; then ok "mart_monthly_revenue has its numbers from before the run"; else
+    not_ok "the mart keeps the rolled-back numbers" "before: $mart0" "now: $(mart)"; fi
 run "$BACKFILL" rollback 1 --ledger "$L" --warehouse "$W"
 expect_rc 4 "a rolled-back run is not rolled back twice"
 

@@ -769,6 +769,67 @@ START_TEST(a_latest_failed_refresh_still_fails)
 }
 END_TEST
 
+/* The id of the run's first batch that is `state`. */
+static int64_t first_batch(bf_run *run, bf_batch_state state)
+{
+    bf_batch_list *bl = NULL;
+    int64_t id = 0;
+
+    ck_assert_int_eq(bf_run_batches(&bl, run, (int)state), BF_OK);
+    ck_assert_uint_gt(bf_batch_list_count(bl), 0);
+    id = bf_batch_list_id(bl, 0);
+    bf_batch_list_free(bl);
+    return id;
+}
+
+/*
+ * A batch rolled back after approval: the totals count the batches still in effect, the
+ * status and the checklist say the marts were refreshed before it, until a refresh after it.
+ */
+START_TEST(a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh)
+{
+    bf_run *run = finished_run();
+    int64_t id = first_batch(run, BF_BATCH_VALIDATED);
+    json_t *j, *t;
+    char rec[128], *md;
+    double before, after;
+
+    ck_assert_int_eq(bf_run_mark_batch(run, id, BF_BATCH_ROLLED_BACK, "restored"), BF_OK);
+    snprintf(rec, sizeof rec, "{\"batches\":[%lld],\"proven\":true}", (long long)id);
+    ck_assert_int_eq(bf_run_record(run, id, "rollback", rec), BF_OK);
+    j = report_json(run, BF_REPORT_AFTER);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "completed, then 1 batch rolled back: the target keeps the other batches' "
+                     "rows; downstream not refreshed since the rollback (rolling back again "
+                     "refreshes it)");
+    ck_assert(!item_done(j, "refresh"));
+    ck_assert_str_eq(item_evidence(j, "refresh"), "0 of 1 refreshed since the rollback");
+    /* Each batch's metric moved 1000 -> 950: the total holds the batches still in effect. */
+    t = json_array_get(json_object_get(j, "metric_totals"), 0);
+    before = json_number_value(json_object_get(t, "before"));
+    after = json_number_value(json_object_get(t, "after"));
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "rolled_back")), 1);
+    ck_assert_int_gt(json_integer_value(json_object_get(t, "batches")), 0);
+    ck_assert(before == 1000.0 * (double)json_integer_value(json_object_get(t, "batches")));
+    ck_assert(after == 950.0 * (double)json_integer_value(json_object_get(t, "batches")));
+    json_decref(j);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "in effect (1 rolled back since, not counted): ");
+    HAS(md, " (rolled back since) | net revenue | 1000 | 950 | -50 |");
+    bf_free(md);
+    /* The refresh the rollback makes afterwards settles it. */
+    ck_assert_int_eq(bf_run_record(run, 0, "refresh", REFRESH_MART_OK), BF_OK);
+    j = report_json(run, BF_REPORT_AFTER);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "completed, then 1 batch rolled back: the target keeps the other batches' "
+                     "rows; downstream refreshed again after the rollback");
+    ck_assert(item_done(j, "refresh"));
+    ck_assert_str_eq(item_evidence(j, "refresh"), "1 of 1 refreshed since the rollback");
+    json_decref(j);
+    bf_run_free(run);
+}
+END_TEST
+
 static int64_t sweep_run_id;
 
 static int sweep_op(void *arg)
@@ -846,6 +907,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_redone_refresh_counts_by_its_latest_record);
     tcase_add_test(tc, assets_without_refresh_sql_do_not_hold_the_refresh_item);
     tcase_add_test(tc, a_latest_failed_refresh_still_fails);
+    tcase_add_test(tc, a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh);
     tcase_add_test(tc, an_approval_stopped_by_a_failed_refresh_says_so);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);

@@ -786,6 +786,9 @@ START_TEST(staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back)
     ck_assert(!table_exists("t__bf_backup_1"));
     ck_assert(table_exists("t__bf_full_1")); /* the run's table, for cleanup to drop */
     ck_assert_int_eq(ev.rolled_back, 4);     /* three batches and the run */
+    /* The mart approval refreshed is refreshed again from the old rows. */
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 1770);
+    ck_assert_int_eq(ev.refreshed, 2);
     /* The view reads the old rows again; the index and the trigger are on t. */
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT s FROM t_total"), 1770);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 't' "
@@ -931,6 +934,77 @@ START_TEST(rollback_of_one_batch_then_of_the_run_restores_the_target)
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(run_state(id), BF_RUN_ROLLED_BACK);
     ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 0), BF_E_STATE);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/*
+ * Approval refreshed the mart from the target: a rollback after it refreshes the mart again,
+ * so the mart never keeps numbers the target no longer holds; a refresh that fails there says
+ * the rows are restored, and rolling back again finishes it.
+ */
+START_TEST(a_rollback_after_approval_refreshes_downstream_again)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+    char det[4096], *json = NULL;
+
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 3540);
+    /* One batch (rows 1 to 20) back: the mart follows the target. */
+    ck_assert_msg(bf_runner_rollback(&json, r, id, batch_id(id, 0, NULL)) == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"refreshed\": [\n    \"mart\"\n  ]"));
+    bf_free(json);
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"),
+                     bftest_sql_int(raw, "SELECT sum(v) FROM t"));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 190 + 2 * (1770 - 190));
+    records(det, sizeof det, NULL, 0, id, "refresh");
+    ck_assert_msg(strstr(strchr(det, '\n') + 1, "\"asset\":\"mart\",\"order\":1,\"status\":\"ok\""),
+                  "%s", det);
+    /* The whole run back, with the mart gone: the rows are restored, the refresh fails. */
+    bftest_sql_exec(raw, "ALTER TABLE mart RENAME TO mart_away");
+    ck_assert_int_eq(bf_runner_rollback(&json, r, id, 0), BF_E_DRIVER);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "the refresh of downstream asset mart failed: ")
+                  && strstr(bf_runner_last_error(r), "the rows are restored, and rolling back "
+                                                     "again resumes from mart"),
+                  "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"refreshed\": []"));
+    bf_free(json);
+    ck_assert_int_eq(run_state(id), BF_RUN_ROLLED_BACK);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 1770);
+    /* Rolling back again finishes the refresh, once; then there is nothing left to do. */
+    bftest_sql_exec(raw, "ALTER TABLE mart_away RENAME TO mart");
+    ck_assert_msg(bf_runner_rollback(&json, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"batches\": []"));
+    ck_assert_ptr_nonnull(strstr(json, "\"refreshed\": [\n    \"mart\"\n  ]"));
+    bf_free(json);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 1770);
+    ck_assert_int_eq(bf_runner_rollback(NULL, r, id, 0), BF_E_STATE);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "is rolled back already"), "%s",
+                  bf_runner_last_error(r));
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* A run never approved refreshed nothing: its rollback refreshes nothing either. */
+START_TEST(a_rollback_before_approval_refreshes_nothing)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r = make_runner(NULL, NULL);
+    char *json = NULL;
+
+    bftest_sql_exec(raw, "INSERT INTO mart VALUES (5)");
+    ck_assert_msg(bf_runner_rollback(&json, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"refreshed\": []"));
+    bf_free(json);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 5);
     bf_runner_free(r);
     bf_brief_free(b);
 }
@@ -1579,6 +1653,8 @@ static Suite *suite(void)
     tcase_add_test(tc, a_cutover_never_drops_another_writers_change);
     tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
+    tcase_add_test(tc, a_rollback_after_approval_refreshes_downstream_again);
+    tcase_add_test(tc, a_rollback_before_approval_refreshes_nothing);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_loop_test(tc, a_resumed_run_compares_with_the_values_from_before_the_run, 0, 2);
     tcase_add_loop_test(tc, a_batch_redone_after_a_crash_compares_with_its_first_before, 0, 4);
