@@ -211,8 +211,24 @@ int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *
     return BF_OK;
 }
 
+/* The plan's column in a predicate: `expr` when given, else the column qualified by `alias`. */
+static int pred_column(const bf__sql *s, bf__sb *sb, const char *alias, const char *col,
+                       const char *expr)
+{
+    if (!expr)
+        return qualified(s, sb, alias, col);
+    bf__sb_append(sb, expr);
+    return BF_OK;
+}
+
 int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const bf_batch *batch,
                       const char *alias)
+{
+    return bf__sql_predicate_on(s, sb, plan, batch, alias, NULL);
+}
+
+int bf__sql_predicate_on(const bf__sql *s, bf__sb *sb, const bf_plan *plan,
+                         const bf_batch *batch, const char *alias, const char *expr)
 {
     const char *col;
 
@@ -227,10 +243,10 @@ int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const b
     case BF_DIM_KEY: {
         int time = bf_batch_dimension(batch) == BF_DIM_TIME;
 
-        if (qualified(s, sb, alias, col) != BF_OK)
+        if (pred_column(s, sb, alias, col, expr) != BF_OK)
             return BF_E_INVALID;
         bf__sb_append(sb, time ? " >= :start AND " : " >= :lo AND ");
-        qualified(s, sb, alias, col);
+        pred_column(s, sb, alias, col, expr);
         bf__sb_append(sb, time ? " < :end" : " < :hi");
         break;
     }
@@ -238,7 +254,7 @@ int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const b
         const bf_value *set;
         size_t nset = bf__plan_values(bf__batch_plan(batch), &set);
 
-        if (qualified(s, sb, alias, col) != BF_OK)
+        if (pred_column(s, sb, alias, col, expr) != BF_OK)
             return BF_E_INVALID;
         if (!nset) {
             bf__sb_append(sb, " = :partition");
@@ -257,7 +273,7 @@ int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const b
                              s->vt.dialect ? s->vt.dialect : "driver");
         bf__sb_append(sb, s->vt.bucket_function);
         bf__sb_appendc(sb, '(');
-        if (qualified(s, sb, alias, col) != BF_OK)
+        if (pred_column(s, sb, alias, col, expr) != BF_OK)
             return BF_E_INVALID;
         bf__sb_append(sb, ", :buckets) = :bucket");
         break;

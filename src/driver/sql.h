@@ -135,6 +135,9 @@ int bf__sql_key_in(const bf__sql *s, bf__sb *sb, const char *alias, const char *
  */
 int bf__sql_predicate(const bf__sql *s, bf__sb *sb, const bf_plan *plan, const bf_batch *batch,
                       const char *alias);
+/* The same with `expr` (SQL text) standing for the plan's column, unless NULL. */
+int bf__sql_predicate_on(const bf__sql *s, bf__sb *sb, const bf_plan *plan,
+                         const bf_batch *batch, const char *alias, const char *expr);
 
 /* What a statement template refers to (see bf__sql_build). */
 typedef struct bf__tpl {

@@ -1225,6 +1225,59 @@ static int ensure_shadow(struct job *j)
     return rc;
 }
 
+static char affinity_of(const char *type);
+
+/*
+ * On the built-in SQLite driver, the plan's column of a staged row (alias x) as the target
+ * holds and compares it: converted by the column's affinity, under its collation. The staging
+ * table has neither, and the publish deletes the batch's rows by the target's rules: 'Ef-4'
+ * is in partition 'ef-4' of a NOCASE column, the text '42' in partition 42 of an INTEGER
+ * one. *out is NULL elsewhere (a host's dialect compares the staged rows as they are).
+ */
+static int stage_column(struct job *j, char **out)
+{
+    const char *col = bf_plan_column(j->plan), *type = NULL;
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)}, c, v;
+    char aff, *name = NULL;
+    bf__binds b;
+    bf__stmt st;
+    bf__sb sb;
+    int rc;
+
+    *out = NULL;
+    if (!j->s->builtin_sqlite || !col || !j->info)
+        return BF_OK;
+    for (size_t i = 0; i < j->info->count; i++)
+        if (bf__sql_same_ident(j->info->columns[i].name, col))
+            type = j->info->columns[i].type;
+    aff = affinity_of(type ? type : "");
+    c = (bf_value){BF_VALUE_TEXT, 0, 0.0, col, strlen(col)};
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    bf__binds_value(&b, "bf_c", &c);
+    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT bf_column_collation(:bf_t, :bf_c)", &b)) != BF_OK)
+        return rc;
+    if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK &&
+        v.type == BF_VALUE_TEXT && !(name = bf__strndup(v.s, v.len)))
+        rc = bf__nomem();
+    bf__stmt_finalize(&st);
+    if (rc == BF_SQL_ROW || rc == BF_SQL_DONE)
+        rc = BF_OK;
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "bf_affinity(x.");
+    if (rc == BF_OK)
+        rc = bf__sql_ident(j->s, &sb, col);
+    bf__sb_appendf(&sb, ", '%c') COLLATE ", aff == 'A' || !aff ? 'B' : aff);
+    if (rc == BF_OK)
+        rc = bf__sql_ident(j->s, &sb, name ? name : "BINARY");
+    bf__free(name);
+    if (rc != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    return bf__sql_text(&sb, out);
+}
+
 /* Refuse staged rows that would make the publish non-idempotent. */
 static int check_staged(struct job *j)
 {
@@ -1232,8 +1285,22 @@ static int check_staged(struct job *j)
     int rc;
 
     if (overwrites(j->spec)) {
-        rc = query_int(j, &n, "SELECT count(*) FROM %T WHERE NOT coalesce(%P, 0)",
-                       ARGS(j->stage, NULL));
+        char *expr = NULL, *pred = NULL;
+        bf__sb sb;
+
+        rc = stage_column(j, &expr);
+        bf__sb_init(&sb);
+        if (rc == BF_OK)
+            rc = bf__sql_predicate_on(j->s, &sb, j->plan, j->batch, "x", expr);
+        if (rc == BF_OK)
+            rc = bf__sql_text(&sb, &pred);
+        else
+            bf__sb_dispose(&sb);
+        if (rc == BF_OK)
+            rc = query_int(j, &n, "SELECT count(*) FROM %T x WHERE NOT coalesce(%S, 0)",
+                           ARGS(j->stage, pred));
+        bf__free(expr);
+        bf__free(pred);
         if (rc == BF_OK && n)
             rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows lie outside the "
                            "batch's bounds", bf_batch_label(j->batch), j->spec->table,

@@ -1051,6 +1051,63 @@ static void pf_final(sqlite3_context *ctx)
     sqlite3_result_text(ctx, sqlite3_str_finish(str), -1, sqlite3_free);
 }
 
+/*
+ * bf_affinity(v, 'T'|'I'|'N'|'R'|'B'): v as a column of that affinity would store it (SQLite's
+ * rules: text that reads as a number becomes one in a numeric column, a real that is a whole
+ * number an integer in an INTEGER or NUMERIC one, a number text in a TEXT one). The SQL layer
+ * compares staged rows, which have no affinity, as the destination will hold them.
+ */
+static void affinity_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *a = sqlite3_value_text(argv[1]);
+    int type = sqlite3_value_type(argv[0]);
+    char kind = a ? (char)a[0] : 'B';
+
+    (void)argc;
+    if (kind == 'T') {
+        if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
+            const unsigned char *t = sqlite3_value_text(argv[0]);
+            if (!t) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+            sqlite3_result_text(ctx, (const char *)t, -1, SQLITE_TRANSIENT);
+            return;
+        }
+    } else if (kind == 'I' || kind == 'N' || kind == 'R') {
+        if (type == SQLITE_TEXT)
+            type = sqlite3_value_numeric_type(argv[0]);
+        if (type == SQLITE_FLOAT && kind != 'R') {
+            double d = sqlite3_value_double(argv[0]);
+            if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+                (double)(sqlite3_int64)d == d) {
+                sqlite3_result_int64(ctx, (sqlite3_int64)d);
+                return;
+            }
+        } else if (type == SQLITE_INTEGER && kind == 'R') {
+            sqlite3_result_double(ctx, (double)sqlite3_value_int64(argv[0]));
+            return;
+        }
+    }
+    sqlite3_result_value(ctx, argv[0]);
+}
+
+/* bf_column_collation(table, column): the column's collation ("BINARY"), or NULL if unknown. */
+static void collation_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *coll = NULL;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    const char *c = (const char *)sqlite3_value_text(argv[1]);
+
+    (void)argc;
+    if (t && c &&
+        sqlite3_table_column_metadata(sqlite3_context_db_handle(ctx), NULL, t, c, NULL, &coll,
+                                      NULL, NULL, NULL) == SQLITE_OK && coll)
+        sqlite3_result_text(ctx, coll, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
 static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     bf_value v;
@@ -1549,6 +1606,13 @@ int bf__sqlite_open(void **out, const char *path, unsigned flags)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_stage_keys", -1, SQLITE_UTF8, NULL, NULL,
                                         sk_step, sk_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_affinity", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, affinity_fn,
+                                        NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "bf_column_collation", 2, SQLITE_UTF8, NULL,
+                                        collation_fn, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "bf_segment_in", -1,
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, seg_in_fn, NULL,

@@ -1041,6 +1041,75 @@ START_TEST(staged_rows_outside_the_bounds_are_refused)
 }
 END_TEST
 
+/* A partition plan on `column` with one value `v`. */
+static bf_plan *one_partition(const char *column, bf_value v)
+{
+    static const char *const names[] = {"partition"};
+    bf_plan *plan;
+
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_PARTITION, column, 1), BF_OK);
+    ck_assert_int_eq(bf__plan_add(plan, 0, 0, "p", 1, names, &v), BF_OK);
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+    return plan;
+}
+
+/*
+ * Staged rows are in the batch's bounds as the target holds and compares them: under the
+ * partition column's collation ('Ef-4' is in partition 'ef-4' of a NOCASE column) and after
+ * its affinity (the text '42' is in partition 42 of an INTEGER one). Rows outside are still
+ * refused.
+ */
+START_TEST(staged_rows_are_bounded_as_the_target_compares_them)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_driver *d;
+    bf_plan *plan;
+    bf_fingerprint kept;
+
+    sql("CREATE TABLE s (id INTEGER PRIMARY KEY, sku TEXT COLLATE NOCASE, n INTEGER, q INTEGER);"
+        "INSERT INTO s VALUES (1, 'Ef-4', 42, 1), (2, 'Ef-4', 42, 2), (3, 'ab-1', 7, 3)");
+    d = open_driver();
+    spec.table = "s";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec.snapshot = 1;
+    plan = one_partition("sku", (bf_value){.type = BF_VALUE_TEXT, .s = "ef-4", .len = 4});
+    spec.select = "SELECT id, sku, n, q * 10 FROM s WHERE sku = :partition";
+    stage_ok(d, &spec, plan, 0, 2);
+    ck_assert_msg(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1, 1) == BF_OK,
+                  "%s", bf_driver_last_error(d));
+    ck_assert_int_eq(query_int("SELECT sum(q) FROM s WHERE sku = 'Ef-4' COLLATE BINARY"), 30);
+    kept = fp_of(d, "s");
+    spec.select = "SELECT 4, 'zz-9', 1, 1";
+    stage_ok(d, &spec, plan, 0, 1);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1, 2),
+                     BF_E_VALIDATION);
+    ck_assert_str_eq(bf_driver_last_error(d),
+                     "batch p of s: 1 staged rows lie outside the batch's bounds");
+    ck_assert_fp_eq(fp_of(d, "s"), kept);
+    bf_plan_free(plan);
+
+    plan = one_partition("n", (bf_value){.type = BF_VALUE_INT, .i = 42});
+    spec.select = "SELECT id, sku, '42', q + 1 FROM s WHERE n = :partition";
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 2), BF_OK);
+    ck_assert_msg(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 2, 1) == BF_OK,
+                  "%s", bf_driver_last_error(d));
+    ck_assert_int_eq(query_int("SELECT sum(q) FROM s WHERE n = 42 AND typeof(n) = 'integer'"), 32);
+    kept = fp_of(d, "s");
+    spec.select = "SELECT id, sku, '43', q FROM s WHERE n = :partition";
+    ck_assert_int_eq(bf_driver_stage(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 2), BF_OK);
+    ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 2, 2),
+                     BF_E_VALIDATION);
+    ck_assert_str_eq(bf_driver_last_error(d),
+                     "batch p of s: 2 staged rows lie outside the batch's bounds");
+    ck_assert_fp_eq(fp_of(d, "s"), kept);
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(merge_refuses_null_and_repeated_keys)
 {
     struct scene sc = scene_open(BF_WRITE_MERGE);
@@ -4298,6 +4367,7 @@ static Suite *suite(void)
     tcase_add_test(tc, parallel_version_uses_the_named_table);
     tcase_add_test(tc, append_is_not_idempotent_but_restores);
     tcase_add_test(tc, staged_rows_outside_the_bounds_are_refused);
+    tcase_add_test(tc, staged_rows_are_bounded_as_the_target_compares_them);
     tcase_add_test(tc, merge_refuses_null_and_repeated_keys);
     tcase_add_test(tc, merge_updates_only_the_named_columns);
     tcase_add_test(tc, stage_binds_run_and_batch_and_refuses_strangers);
