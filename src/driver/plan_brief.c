@@ -254,6 +254,52 @@ static int check_time_text(bf_driver *driver, const bf_brief *brief, const bf_pl
     return rc;
 }
 
+/*
+ * A partition value is a name the user gives: one that no row of the target holds and for
+ * which the job produces no row changes nothing, and is most likely mistyped. Refused,
+ * naming the batch (its value). A value the target lacks but the job fills is a new
+ * partition, and fine.
+ */
+static int check_partitions(bf_driver *driver, const bf_brief *brief, const bf_plan *plan)
+{
+    bf__sql *s = bf__driver_sql(driver);
+    const char *job = bf_brief_job_select(brief);
+    int rc = BF_OK;
+
+    if (!s || bf_plan_dimension(plan) != BF_DIM_PARTITION)
+        return BF_OK;
+    for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++) {
+        const bf_batch *batch = bf_plan_batch(plan, i);
+        bf__tpl t = {NULL, 0, NULL, 0, plan, batch};
+        const char *args[] = {bf_brief_target_table(brief), NULL};
+        char *sql = NULL;
+        int64_t held = 0, made = 1;
+        bf__binds b;
+
+        bf__binds_init(&b);
+        bf__binds_batch(&b, batch);
+        rc = bf__sql_build(s, &sql, &t, "SELECT EXISTS (SELECT 1 FROM %T WHERE %P)", args);
+        if (rc == BF_OK)
+            rc = bf__sql_query_int(s, &held, sql, &b);
+        bf__free(sql);
+        sql = NULL;
+        if (rc != BF_OK || held || !job)
+            continue;
+        if (!(sql = bf__asprintf("SELECT EXISTS (SELECT 1 FROM (%s))", job)))
+            rc = bf__nomem();
+        if (rc == BF_OK)
+            rc = bf__sql_query_int(s, &made, sql, &b);
+        bf__free(sql);
+        if (rc == BF_OK && !made)
+            rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: partition %s matches no "
+                           "row of table %s (column %s), and the job produces no row for it: its "
+                           "batch would change nothing (a mistyped value?); remove it from the "
+                           "scope", bf_batch_label(batch), bf_brief_target_table(brief),
+                           bf_plan_column(plan));
+    }
+    return rc;
+}
+
 int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief)
 {
     bf_planner *planner = NULL;
@@ -287,6 +333,8 @@ int bf_driver_plan_brief(bf_plan **out, bf_driver *driver, const bf_brief *brief
         rc = bf_plan_verify(plan, planner);
     if (rc == BF_OK)
         rc = check_time_text(driver, brief, plan);
+    if (rc == BF_OK)
+        rc = check_partitions(driver, brief, plan);
     bf__free(kb.keys);
     bf_planner_free(planner);
     if (rc != BF_OK) {

@@ -2,7 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 43
+plan 46
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -76,6 +76,18 @@ expect_grep "$work/out" "^ +2  order_id \\[40, 60\\) \\[lo=40, hi=60\\)  10 rows
 if [ "$(grep -c '  10 rows$' "$work/out")" -eq 5 ]; then ok "five batches of ten rows each"; else
     not_ok "five batches of ten rows each" "$(cat "$work/out")"; fi
 expect_grep "$work/out" "^5 batches; .*; 50 rows in scope now\$" "the summary counts the rows in scope"
+
+# A partition value no row holds and the job fills nothing for is refused, naming it; a new
+# partition (the target lacks it, the job makes it) is fine.
+sqlite3 "$work/keys.db" "CREATE TABLE p (region TEXT, v INTEGER); INSERT INTO p VALUES ('eu', 1), ('us', 2);
+    CREATE TABLE p_src (region TEXT, v INTEGER); INSERT INTO p_src VALUES ('eu', 10), ('apac', 30);"
+brief regions '"target": {"table": "p"}, "scope": {"partitions": {"column": "region", "values": ["eu", "apac", "ue"]}}, "batching": {"by": "partition"}, "job": {"select": "SELECT region, v FROM p_src WHERE region = :partition"}'
+run "$BACKFILL" plan "$work/regions.json" --warehouse "$work/keys.db"
+expect_rc 2 "a partition value that matches nothing is refused"
+expect_grep "$work/err" "partition ue matches no row of table p \(column region\), and the job produces no row for it" "the refusal names the value"
+brief regions '"target": {"table": "p"}, "scope": {"partitions": {"column": "region", "values": ["eu", "apac"]}}, "batching": {"by": "partition"}, "job": {"select": "SELECT region, v FROM p_src WHERE region = :partition"}'
+run "$BACKFILL" plan "$work/regions.json" --warehouse "$work/keys.db"
+expect_rc 0 "a new partition the job fills plans"
 
 sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/build.sql"
 in_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1748750400")
