@@ -289,6 +289,10 @@ static int hook_brief_name(const json_t *v, bf__jpath *p)
     if (!ok)
         return expected(p, "a name of 1 to 64 characters from a-z, 0-9, '.', '_', '-', "
                            "starting with a letter or digit", v);
+    /* Commands take a run id or a brief name: digits alone read as an id. */
+    if (strspn(s, "0123456789") == len)
+        return expected(p, "a name with a character other than a digit (digits alone read as "
+                           "a run id)", v);
     return BF_OK;
 }
 

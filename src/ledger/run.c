@@ -78,6 +78,10 @@ static int spec_to_record(bf_store_run *rec, bf_ledger *ledger, const bf_run_spe
         return bf_last_error_code();
     if (!spec->brief_name || !spec->brief_name[0])
         return bf__error(BF_E_INVALID, "bf_run_start: the run spec has no brief name");
+    /* A reference of digits is a run id (bf_ledger_find_run): such a name could not be found. */
+    if (strspn(spec->brief_name, "0123456789") == strlen(spec->brief_name))
+        return bf__error(BF_E_INVALID, "bf_run_start: brief name '%s' is digits only, which "
+                         "reads as a run id; give it a letter", spec->brief_name);
     if (!plan || !bf_plan_fingerprint(plan))
         return bf__error(BF_E_INVALID, "bf_run_start: brief %s: no sealed plan given",
                          spec->brief_name);

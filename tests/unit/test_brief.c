@@ -764,6 +764,9 @@ START_TEST(setters_refuse_what_loading_refuses)
     expect_refused(bf_brief_set_every(b, 0), BF_E_INVALID,
                    "$.batching.every: expected a positive integer, got 0");
     expect_refused(bf_brief_set_name(b, "Refund Join"), BF_E_INVALID, "$.name: expected a name");
+    expect_refused(bf_brief_set_name(b, "2025"), BF_E_INVALID,
+                   "$.name: expected a name with a character other than a digit (digits alone "
+                   "read as a run id)");
     expect_refused(bf_brief_set_risk(b, (bf_risk)9), BF_E_INVALID, "$.risk: 9 is not a value");
     expect_refused(bf_brief_set_scope_time(b, "2025-06-01", "2025-01-01", NULL), BF_E_INVALID,
                    "$.scope.time.start: \"2025-06-01\" is after the end");

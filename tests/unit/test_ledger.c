@@ -1588,6 +1588,18 @@ START_TEST(runs_are_found_by_id_or_brief_name)
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "no run 9"));
     ck_assert_int_eq(bf_ledger_find_run(&id, ledger, "nope"), BF_E_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(bf_last_error(), "no run with id or brief name 'nope'"));
+    /* A brief named with digits only could never be found by name: refused at start. */
+    {
+        bf_run_spec spec = lt_spec("2025", 1, 1, 0, 60);
+        bf_plan *plan = lt_key_plan(1, 100, "pin");
+        bf_run *digits = NULL;
+
+        ck_assert_int_eq(bf_run_start(&digits, ledger, &spec, plan), BF_E_INVALID);
+        ck_assert_str_eq(bf_last_error(), "bf_run_start: brief name '2025' is digits only, "
+                                          "which reads as a run id; give it a letter");
+        ck_assert_ptr_null(digits);
+        bf_plan_free(plan);
+    }
     ck_assert_int_eq(bf_ledger_runs_json(&json, ledger), BF_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"brief\":\"events-fix\""));
     ck_assert_ptr_nonnull(strstr(json, "\"operator\":\"ana@example.com\""));
