@@ -73,8 +73,13 @@ func (e *Error) Is(target error) bool {
 // Unwrap gives the code, so errors.As(err, &code) finds it.
 func (e *Error) Unwrap() error { return e.Code }
 
-// ErrorName is the symbolic name of a status code, e.g. "BF_E_PARSE".
+// ErrorName is the symbolic name of a status code, e.g. "BF_E_PARSE", and
+// "BF_E_UNKNOWN" for a code the library does not know, one out of C int's
+// range included (converted, it would keep its low bits: another code).
 func ErrorName(code Code) string {
+	if Code(C.int(code)) != code {
+		code = Code(C.INT_MIN) // no code either, and one that C int holds
+	}
 	return C.GoString(C.bf_errstr(C.int(code)))
 }
 

@@ -32,6 +32,16 @@ func TestVersion(t *testing.T) {
 	if got := ErrorName(ErrLeaseLost); got != "BF_E_LEASE_LOST" {
 		t.Fatalf("ErrorName(ErrLeaseLost) = %q", got)
 	}
+	// Converted to a C int, each would keep its low 32 bits: BF_OK, BF_E_LEASE_LOST.
+	unknown := ErrorName(-99)
+	for _, code := range []Code{1 << 33, 1<<32 - 8, -1<<31 - 1} {
+		if got := ErrorName(code); got != unknown || got != "BF_E_UNKNOWN" {
+			t.Errorf("ErrorName(%d) = %q, want %q", int(code), got, unknown)
+		}
+	}
+	if got := (&Error{Code: 1<<32 - 8}).Error(); !strings.HasPrefix(got, "BF_E_UNKNOWN: ") {
+		t.Errorf("an *Error with code 2^32-8 says %q", got)
+	}
 }
 
 func TestPlanFromJSONRefusesANULByte(t *testing.T) {

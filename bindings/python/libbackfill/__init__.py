@@ -22,6 +22,7 @@ Failures raise subclasses of libbackfill.BackfillError carrying the BF_E_*
 code and the library's message.
 """
 
+from ._args import int_arg as _int_arg
 from ._native import lib as _lib
 from .errors import (ABIError, BackfillError, BlockedError, BusyError, ConflictError,
                      DriverError, InternalError, InvalidError, IOFailure, LeaseLostError,
@@ -55,5 +56,8 @@ def version_number():
 
 
 def errstr(code):
-    """The symbolic name of a BF_* status code."""
-    return _lib.bf_errstr(code).decode("ascii")
+    """The symbolic name of a BF_* status code ("BF_E_UNKNOWN" for a code the
+    library does not know). A code out of the range of a C int raises
+    OverflowError, as for every C integer argument: ctypes would pass its low
+    bits, another code."""
+    return _lib.bf_errstr(_int_arg("code", code, "int")).decode("ascii")

@@ -24,6 +24,16 @@ class CommonTest(unittest.TestCase):
         self.assertEqual(libbackfill.errstr(-8), "BF_E_LEASE_LOST")
         self.assertEqual(libbackfill.errstr(-99), "BF_E_UNKNOWN")
 
+    def test_errstr_refuses_codes_out_of_int_range(self):
+        # ctypes would pass the low 32 bits: 2**40 named BF_OK, 2**32 - 8 BF_E_LEASE_LOST.
+        for code in (2**40, 2**32 - 8, -2**31 - 1):
+            with self.subTest(code=code), self.assertRaises(OverflowError) as caught:
+                libbackfill.errstr(code)
+            self.assertIn("code is out of range for int", str(caught.exception))
+        self.assertEqual(libbackfill.errstr(-2**31), "BF_E_UNKNOWN")
+        with self.assertRaises(TypeError):
+            libbackfill.errstr("-8")
+
 
 class PlanTest(unittest.TestCase):
     def test_reads_a_plan_and_its_batches(self):
