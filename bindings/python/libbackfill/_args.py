@@ -55,6 +55,15 @@ def float_arg(what, value):
         raise OverflowError("%s is too large for a double; got %s" % (what, shown)) from None
 
 
+def _no_null(what, value):
+    """value (str or bytes), refused with a ValueError if it holds a null byte."""
+    null = "\0" if isinstance(value, str) else b"\0"
+    if null in value:
+        raise ValueError("%s holds a null byte at index %d, where C would end it"
+                         % (what, value.index(null)))
+    return value
+
+
 def text_arg(what, value):
     """A str as the UTF-8 bytes of a C string, or None for None. TypeError
     for anything else; ValueError for a null byte, where C would end it."""
@@ -62,10 +71,22 @@ def text_arg(what, value):
         return None
     if not isinstance(value, str):
         raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
-    if "\0" in value:
-        raise ValueError("%s holds a null byte at index %d, where C would end it"
-                         % (what, value.index("\0")))
-    return value.encode("utf-8")
+    return _no_null(what, value).encode("utf-8")
+
+
+def json_arg(what, value, with_length=False):
+    """JSON text given as a str (its UTF-8 bytes) or as bytes (a bytearray,
+    too), as the bytes C reads. TypeError for anything else: bytes() would
+    make five null bytes of 5 and b"{" of [123]. Unless C takes the length
+    with the text (with_length), ValueError for a null byte, where C would
+    end it; with the length, the library sees it and refuses it at its place."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+    elif isinstance(value, (bytes, bytearray)):
+        data = bytes(value)
+    else:
+        raise TypeError("%s must be str or bytes, not %s" % (what, type(value).__name__))
+    return data if with_length else _no_null(what, data)
 
 
 def path_arg(path):

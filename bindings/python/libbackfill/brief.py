@@ -2,7 +2,7 @@
 
 import ctypes
 
-from ._args import path_arg
+from ._args import json_arg, path_arg
 from ._handle import Handle
 from ._native import lib, take_string
 
@@ -27,7 +27,7 @@ class Brief(Handle):
         """Load a brief from its JSON text (str or bytes)."""
         # The length goes with the text, so a null byte in it reaches the
         # library, which refuses it as a ParseError at its place.
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        data = json_arg("brief JSON", text, with_length=True)
         out = ctypes.c_void_p()
         lib.bf_brief_load_json(ctypes.byref(out), data, len(data))
         return cls(out)

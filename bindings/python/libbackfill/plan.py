@@ -2,7 +2,7 @@
 
 import ctypes
 
-from ._args import text_arg
+from ._args import json_arg
 from ._handle import Handle
 from ._native import Value, lib, take_string, value_to_python
 
@@ -42,8 +42,10 @@ class Plan(Handle):
 
     @classmethod
     def from_json(cls, text):
+        """Read a plan from its JSON text (str or bytes), as to_json() writes it."""
+        data = json_arg("plan JSON", text)
         out = ctypes.c_void_p()
-        lib.bf_plan_from_json(ctypes.byref(out), text_arg("plan JSON", text))
+        lib.bf_plan_from_json(ctypes.byref(out), data)
         return cls(out)
 
     def to_json(self):

@@ -74,6 +74,20 @@ class PlanTest(unittest.TestCase):
         self.assertIn("plan: 1:", str(caught.exception))
         self.assertIsInstance(caught.exception, libbackfill.BackfillError)
 
+    def test_from_json_takes_str_or_bytes_as_brief_from_json_does(self):
+        text = read_key_plan()
+        for given in (text.encode("utf-8"), bytearray(text.encode("utf-8"))):
+            with self.subTest(type=type(given).__name__), \
+                    libbackfill.Plan.from_json(given) as plan:
+                self.assertEqual(len(plan), 3)
+        for given, name in ((5, "int"), ([123], "list"), (None, "NoneType")):
+            with self.subTest(given=given), self.assertRaises(TypeError) as caught:
+                libbackfill.Plan.from_json(given)
+            self.assertEqual(str(caught.exception), "plan JSON must be str or bytes, not %s" % name)
+        with self.assertRaises(ValueError) as caught:
+            libbackfill.Plan.from_json(text.encode("utf-8") + b"\0{}")
+        self.assertIn("plan JSON holds a null byte at index %d" % len(text), str(caught.exception))
+
     def test_closed_plan_refuses_use(self):
         plan = libbackfill.Plan.from_json(read_key_plan())
         plan.close()

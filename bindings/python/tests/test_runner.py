@@ -327,6 +327,19 @@ class BriefAndReportTest(unittest.TestCase):
             Brief.from_json(brief_json().replace('"risk"', '"rsik"'))
         self.assertIn("rsik", str(cm.exception))
 
+    def test_from_json_takes_str_or_bytes_only(self):
+        # bytes() made five null bytes of 5 and b"{" of [123]: a ParseError about the JSON.
+        text = brief_json()
+        for given in (text, text.encode("utf-8"), bytearray(text.encode("utf-8"))):
+            with self.subTest(type=type(given).__name__), Brief.from_json(given) as brief:
+                self.assertEqual(brief.name, "t-fix")
+        for given, name in ((5, "int"), ([123], "list"), (None, "NoneType")):
+            with self.subTest(given=given), self.assertRaises(TypeError) as cm:
+                Brief.from_json(given)
+            self.assertEqual(str(cm.exception), "brief JSON must be str or bytes, not %s" % name)
+        with self.assertRaises(ParseError):  # the length goes with it: the library sees it
+            Brief.from_json(text.encode("utf-8") + b"\0")
+
     def test_report_brief(self):
         with Brief.from_json(brief_json()) as brief:
             text = report_brief(brief)
