@@ -120,6 +120,25 @@ func (a *cArgs) refuse(format string, v ...interface{}) {
 	}
 }
 
+// need refuses p, a handle argument (a *Plan, *Brief, *Ledger, *Lease),
+// when it is nil: cgo would dereference it, or pass the library NULL.
+func need[T any](a *cArgs, what string, p *T) {
+	if p == nil {
+		a.refuse("%s must be a %T, not nil", what, p)
+	}
+}
+
+// nilReceiver is the error of a method that returns one, called on a nil
+// handle; methods without an error panic with usedNil's message instead,
+// as they do for a closed handle, and Close does nothing.
+func nilReceiver[T any](p *T) error {
+	return &Error{Code: ErrInvalid, Message: usedNil(p)}
+}
+
+func usedNil[T any](p *T) string {
+	return fmt.Sprintf("backfill: use of a nil %T", p)
+}
+
 // str is s as a C string in C memory; nil when s holds a NUL byte (refused).
 func (a *cArgs) str(what, s string) *C.char {
 	if i := strings.IndexByte(s, 0); i >= 0 {

@@ -57,6 +57,9 @@ func BriefFromJSON(text string) (*Brief, error) {
 // Close releases the brief; later calls on it panic. A runner given the
 // brief keeps its own copy. It returns nil; closing twice is fine.
 func (b *Brief) Close() error {
+	if b == nil {
+		return nil
+	}
 	if b.p != nil {
 		C.bf_brief_free(b.p)
 		b.p = nil
@@ -66,6 +69,9 @@ func (b *Brief) Close() error {
 }
 
 func (b *Brief) handle() *C.bf_brief {
+	if b == nil {
+		panic(usedNil(b))
+	}
 	if b.p == nil {
 		panic("backfill: use of a closed Brief")
 	}

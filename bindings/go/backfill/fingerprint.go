@@ -34,17 +34,30 @@ type Fingerprint struct {
 }
 
 // Rows is the number of rows the fingerprint covers.
-func (f *Fingerprint) Rows() uint64 { return uint64(f.fp.rows) }
+func (f *Fingerprint) Rows() uint64 { return uint64(f.c().fp.rows) }
+
+// c is f, which must not be nil: a nil *Fingerprint has no value to read.
+func (f *Fingerprint) c() *Fingerprint {
+	if f == nil {
+		panic(usedNil(f))
+	}
+	return f
+}
 
 // String is the text form "rows:hex32".
 func (f *Fingerprint) String() string {
+	f = f.c()
 	var buf [64]C.char
 	C.bf_fingerprint_format(&buf[0], C.size_t(len(buf)), &f.fp)
 	return C.GoString(&buf[0])
 }
 
-// Equal reports whether two fingerprints are equal.
+// Equal reports whether two fingerprints are equal; a nil *Fingerprint is
+// equal only to nil.
 func (f *Fingerprint) Equal(other *Fingerprint) bool {
+	if f == nil || other == nil {
+		return f == other
+	}
 	return C.bf_fingerprint_equal(&f.fp, &other.fp) == 1
 }
 
@@ -87,6 +100,9 @@ func (f *Fingerprint) RemoveRow(values ...interface{}) error {
 }
 
 func (f *Fingerprint) row(values []interface{}, remove bool) error {
+	if f == nil {
+		return nilReceiver(f)
+	}
 	n := C.size_t(len(values))
 	cv := C.bfgo_values(n)
 	if cv == nil {

@@ -106,6 +106,9 @@ func OpenLedger(path string, opts LedgerOptions) (*Ledger, error) {
 // Close closes the ledger and every run opened through it; using them later
 // panics. It returns nil; closing twice is fine.
 func (l *Ledger) Close() error {
+	if l == nil {
+		return nil
+	}
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,6 +152,9 @@ func (rc *runCore) free() {
 // lock holds the ledger's lock for a native call; the returned function
 // releases it, keeping l reachable (and unfinalized) until then.
 func (l *Ledger) lock() func() {
+	if l == nil {
+		panic(usedNil(l))
+	}
 	l.c.mu.Lock()
 	return func() {
 		l.c.mu.Unlock()
@@ -183,9 +189,13 @@ type RunSpec struct {
 // string holding a NUL byte, or a count out of unsigned int's range, is
 // ErrInvalid.
 func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
+	if l == nil {
+		return nil, nilReceiver(l)
+	}
 	var s C.bf_run_spec
 	var a cArgs
 	defer a.free()
+	need(&a, "plan", plan)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := lastError(C.bf_run_spec_init(&s, C.BF_RUN_SPEC_VERSION)); err != nil {
@@ -226,6 +236,9 @@ func (l *Ledger) StartRun(plan *Plan, spec RunSpec) (*Run, error) {
 
 // Run opens a run by id ("12") or by brief name (its latest run).
 func (l *Ledger) Run(ref string) (*Run, error) {
+	if l == nil {
+		return nil, nilReceiver(l)
+	}
 	var a cArgs
 	defer a.free()
 	cref := a.str("ref", ref)
@@ -264,6 +277,9 @@ type Run struct {
 // Close releases the run; using it later panics. It returns nil; closing
 // twice, or after its ledger was closed, is fine.
 func (r *Run) Close() error {
+	if r == nil {
+		return nil
+	}
 	lc := r.c.ledger
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
@@ -280,6 +296,9 @@ func (r *Run) Close() error {
 // lock holds the ledger's lock for a native call on the run; the returned
 // function releases it, keeping r reachable (and unfinalized) until then.
 func (r *Run) lock() func() {
+	if r == nil {
+		panic(usedNil(r))
+	}
 	r.c.ledger.mu.Lock()
 	return func() {
 		r.c.ledger.mu.Unlock()
@@ -321,6 +340,9 @@ func (r *Run) PlanFingerprint() string {
 // call makes one native call on the run, under its ledger's lock, and reads
 // the thread's error on the same OS thread.
 func (r *Run) call(rc func() C.int) error {
+	if r == nil {
+		return nilReceiver(r)
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer r.lock()()
@@ -414,6 +436,10 @@ func (r *Run) Claim() (*Lease, error) {
 
 // Heartbeat extends the lease; ErrLeaseLost once another worker holds the batch.
 func (r *Run) Heartbeat(l *Lease) error {
+	var a cArgs
+	if need(&a, "lease", l); a.err != nil {
+		return a.err
+	}
 	return r.call(func() C.int {
 		return C.bf_run_heartbeat(r.handle(), C.int64_t(l.BatchID), C.int64_t(l.Token))
 	})
@@ -436,6 +462,7 @@ func (r *Run) Complete(l *Lease, res BatchResult) error {
 	c.duration_s = C.double(res.DurationS)
 	var a cArgs
 	defer a.free()
+	need(&a, "lease", l)
 	c.fingerprint_before = a.optStr("BatchResult.FingerprintBefore", res.FingerprintBefore)
 	c.fingerprint_after = a.optStr("BatchResult.FingerprintAfter", res.FingerprintAfter)
 	c.idempotency_key = a.optStr("BatchResult.IdempotencyKey", res.IdempotencyKey)
@@ -451,6 +478,7 @@ func (r *Run) Complete(l *Lease, res BatchResult) error {
 func (r *Run) Fail(l *Lease, message string) error {
 	var a cArgs
 	defer a.free()
+	need(&a, "lease", l)
 	c := a.str("message", message)
 	if a.err != nil {
 		return a.err
@@ -524,6 +552,9 @@ type RunRecord struct {
 // Runs lists every run of the ledger, oldest first; with a brief name, only
 // that brief's runs ("" for all).
 func (l *Ledger) Runs(briefName string) ([]RunRecord, error) {
+	if l == nil {
+		return nil, nilReceiver(l)
+	}
 	var a cArgs
 	defer a.free()
 	cname := a.optStr("briefName", briefName)

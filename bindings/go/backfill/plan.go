@@ -69,6 +69,9 @@ func PlanFromJSON(text string) (*Plan, error) {
 // Close releases the plan; later calls on it panic. Batches read from it
 // are copies and stay valid. It returns nil; closing twice is fine.
 func (p *Plan) Close() error {
+	if p == nil {
+		return nil
+	}
 	if p.p != nil {
 		C.bf_plan_free(p.p)
 		p.p = nil
@@ -78,6 +81,9 @@ func (p *Plan) Close() error {
 }
 
 func (p *Plan) handle() *C.bf_plan {
+	if p == nil {
+		panic(usedNil(p))
+	}
 	if p.p == nil {
 		panic("backfill: use of a closed Plan")
 	}
@@ -86,6 +92,9 @@ func (p *Plan) handle() *C.bf_plan {
 
 // ToJSON writes the plan as JSON that PlanFromJSON reads back identically.
 func (p *Plan) ToJSON() (string, error) {
+	if p == nil {
+		return "", nilReceiver(p)
+	}
 	var out *C.char
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -124,6 +133,9 @@ func (p *Plan) Len() int {
 
 // Batch reads batch i (0-based, in plan order).
 func (p *Plan) Batch(i int) (Batch, error) {
+	if p == nil {
+		return Batch{}, nilReceiver(p)
+	}
 	defer runtime.KeepAlive(p)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -59,6 +59,7 @@ func ReportRun(l *Ledger, ref string, stage, format string) (string, error) {
 	}
 	var a cArgs
 	defer a.free()
+	need(&a, "ledger", l)
 	cref := a.str("ref", ref)
 	if a.err != nil {
 		return "", a.err
@@ -83,6 +84,10 @@ func ReportBrief(b *Brief, stage, format string) (string, error) {
 	cs, cf, err := reportArgs(stage, format)
 	if err != nil {
 		return "", err
+	}
+	var a cArgs
+	if need(&a, "brief", b); a.err != nil {
+		return "", a.err
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

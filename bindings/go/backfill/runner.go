@@ -152,6 +152,9 @@ func (c *runnerCore) free() {
 // Close releases the runner; using it later panics. It returns nil (closing
 // twice is fine), or ErrState while a call on it runs in another goroutine.
 func (r *Runner) Close() error {
+	if r == nil {
+		return nil
+	}
 	c := r.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -173,6 +176,9 @@ func (r *Runner) finalize() {
 // call makes one native call as the runner's only call in flight; a failure
 // carries the runner's own message. A panic of OnEvent is raised again here.
 func (r *Runner) call(fn func(p *C.bf_runner) C.int) error {
+	if r == nil {
+		return nilReceiver(r)
+	}
 	c := r.c
 	c.mu.Lock()
 	if c.p == nil {
@@ -211,7 +217,13 @@ func (r *Runner) call(fn func(p *C.bf_runner) C.int) error {
 // SetBrief makes the runner run this brief (copied). ErrBlocked, naming the
 // first, when the preflight has blocking findings.
 func (r *Runner) SetBrief(b *Brief) error {
-	err := r.call(func(p *C.bf_runner) C.int { return C.bf_runner_set_brief(p, b.handle()) })
+	var a cArgs
+	if need(&a, "brief", b); a.err != nil {
+		return a.err
+	}
+	// Read before the call: a closed brief's panic must not leave the runner busy.
+	bp := b.handle()
+	err := r.call(func(p *C.bf_runner) C.int { return C.bf_runner_set_brief(p, bp) })
 	runtime.KeepAlive(b)
 	return err
 }
@@ -232,6 +244,9 @@ func (r *Runner) Run() (int64, error) {
 // finish, and Run returns ErrState. Safe from any goroutine; nothing
 // happens on a closed runner.
 func (r *Runner) Stop() {
+	if r == nil {
+		return
+	}
 	c := r.c
 	c.mu.Lock()
 	defer c.mu.Unlock()

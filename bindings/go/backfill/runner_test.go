@@ -458,6 +458,30 @@ func TestRunnerClosedAndErrors(t *testing.T) {
 	}
 }
 
+// SetBrief refuses a nil brief, and a closed one's panic leaves the runner
+// usable: it used to happen inside the call, which then stayed busy for good.
+func TestRunnerSetBriefNilOrClosed(t *testing.T) {
+	w := newWarehouse(t)
+	r, err := NewRunner(w.ledger, w.path, RunnerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	wantRefused(t, "SetBrief(nil)", r.SetBrief(nil), "brief must be a *backfill.Brief, not nil")
+	b, err := BriefFromJSON(testBriefJSON("t-fix", goodRowCount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	wantPanic(t, "SetBrief(closed)", "backfill: use of a closed Brief", func() { r.SetBrief(b) })
+	if _, err := r.Run(); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "nothing to run") {
+		t.Errorf("Run after SetBrief(closed): %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("Close after SetBrief(closed): %v", err)
+	}
+}
+
 func TestBriefAndReportBrief(t *testing.T) {
 	b, err := BriefFromJSON(testBriefJSON("t-fix", goodRowCount))
 	if err != nil {

@@ -97,6 +97,15 @@ def path_arg(path):
     return data
 
 
+def instance_arg(what, value, cls):
+    """`value`, which must be an instance of `cls` (a Plan, a Brief, a Lease):
+    TypeError naming the argument otherwise. A handle of another class would
+    reach C as the wrong kind of pointer, and None fail as an AttributeError."""
+    if not isinstance(value, cls):
+        raise TypeError("%s must be a %s, not %s" % (what, cls.__name__, type(value).__name__))
+    return value
+
+
 def choice(what, value, allowed):
     """The position of `value` in `allowed` (names, in the C enum's order,
     or a dict of name to C value), or a ValueError naming the allowed values."""

@@ -68,11 +68,15 @@ class Fingerprint:
         return self._fp.rows
 
     def __add__(self, other):
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
         out = Fingerprint()
         lib.bf_fingerprint_add(ctypes.byref(out._fp), ctypes.byref(self._fp), ctypes.byref(other._fp))
         return out
 
     def __sub__(self, other):
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
         out = Fingerprint()
         lib.bf_fingerprint_sub(ctypes.byref(out._fp), ctypes.byref(self._fp), ctypes.byref(other._fp))
         return out

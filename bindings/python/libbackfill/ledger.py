@@ -8,9 +8,10 @@ import os
 import threading
 import weakref
 
-from ._args import choice, float_arg, int_arg, path_arg, text_arg
+from ._args import choice, float_arg, instance_arg, int_arg, path_arg, text_arg
 from ._handle import Handle as _Handle, serialized as _serialized
 from ._native import CLOCK_FN, BatchResult, LedgerOptions, Progress, RunSpec, lib
+from .plan import Plan
 
 DURABILITY = {"full": 0, "normal": 1}
 RUN_STATES = ("planned", "running", "paused", "cancelled", "failed", "validating",
@@ -227,6 +228,7 @@ class Ledger(_Handle):
 
         A different plan for an unfinished run raises ConflictError unless
         new=True (the unfinished run is then cancelled)."""
+        cplan = instance_arg("plan", plan, Plan)._handle()
         spec = RunSpec()
         lib.bf_run_spec_init(ctypes.byref(spec), 1)
         keep = [text_arg("brief_name", brief_name), text_arg("brief_json", brief_json),
@@ -240,7 +242,7 @@ class Ledger(_Handle):
         spec.lease_s = float_arg("lease_s", lease_s)
         spec.flags = _RUN_NEW if new else 0
         out = ctypes.c_void_p()
-        lib.bf_run_start(ctypes.byref(out), self._handle(), ctypes.byref(spec), plan._handle())
+        lib.bf_run_start(ctypes.byref(out), self._handle(), ctypes.byref(spec), cplan)
         return Run(self, out)
 
     def run(self, ref):
@@ -255,6 +257,7 @@ class Ledger(_Handle):
 
 def _lease_args(lease):
     """A lease's batch id and token, as the int64_t values C takes."""
+    instance_arg("lease", lease, Lease)
     return int_arg("lease.batch_id", lease.batch_id), int_arg("lease.token", lease.token)
 
 

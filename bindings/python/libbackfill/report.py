@@ -2,8 +2,9 @@
 
 import ctypes
 
-from ._args import choice, path_arg, text_arg
+from ._args import choice, instance_arg, path_arg, text_arg
 from ._native import lib, take_string
+from .brief import Brief
 
 STAGES = {"before": 1, "during": 2, "after": 3}
 FORMATS = {"markdown": 1, "json": 2}
@@ -22,7 +23,11 @@ def report_run(ledger, run, stage="after", format="markdown"):
     cref = text_arg("run", str(run))
     if isinstance(ledger, Ledger):
         return _report_run(ledger, cref, cstage, cformat)
-    path_arg(ledger)  # a TypeError or ValueError before anything is opened
+    try:
+        path_arg(ledger)  # a TypeError or ValueError before anything is opened
+    except TypeError:
+        raise TypeError("ledger must be a Ledger or a path (str, bytes or os.PathLike), not %s"
+                        % type(ledger).__name__) from None
     with Ledger(ledger, must_exist=True) as opened:
         return _report_run(opened, cref, cstage, cformat)
 
@@ -41,5 +46,6 @@ def report_brief(brief, stage="before", format="markdown"):
     cstage = choice("stage", stage, STAGES)
     cformat = choice("format", format, FORMATS)
     out = ctypes.c_void_p()
-    lib.bf_report_brief(ctypes.byref(out), brief._handle(), cstage, cformat)
+    lib.bf_report_brief(ctypes.byref(out), instance_arg("brief", brief, Brief)._handle(), cstage,
+                        cformat)
     return take_string(out)

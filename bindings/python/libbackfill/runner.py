@@ -5,9 +5,10 @@ import ctypes
 import json
 import threading
 
-from ._args import float_arg, int_arg, path_arg, text_arg
+from ._args import float_arg, instance_arg, int_arg, path_arg, text_arg
 from ._handle import Handle
 from ._native import RUN_EVENT_FN, RunnerOptions, lib
+from .brief import Brief
 from .errors import error_for
 
 _NEW, _FORCE, _NO_WAIT = 1, 2, 4
@@ -118,7 +119,8 @@ class Runner(Handle):
     def set_brief(self, brief):
         """Run this Brief (copied). BlockedError, naming the first, when the
         preflight has blocking findings."""
-        self._call(lambda h: lib.bf_runner_set_brief(h, brief._handle()))
+        cbrief = instance_arg("brief", brief, Brief)._handle()
+        self._call(lambda h: lib.bf_runner_set_brief(h, cbrief))
 
     def run(self):
         """Start the brief's run or resume its unfinished one, and run every

@@ -84,6 +84,13 @@ class FingerprintTest(unittest.TestCase):
         self.assertEqual(a + b, Fingerprint([(1,), (2,), (3,)]))
         self.assertEqual((a + b) - b, a)
         self.assertEqual(Fingerprint([(1,), (2,)]).remove_row((2,)), Fingerprint([(1,)]))
+        for other in (None, "1:00000000000000000000000000000000"):
+            # None failed with AttributeError: 'NoneType' object has no attribute '_fp'.
+            with self.subTest(other=other), self.assertRaises(TypeError) as caught:
+                a + other
+            self.assertIn("unsupported operand type(s) for +", str(caught.exception))
+            with self.assertRaises(TypeError):
+                a - other
 
     def test_bad_input(self):
         with self.assertRaises(libbackfill.ParseError):

@@ -364,6 +364,25 @@ class LedgerTest(unittest.TestCase):
             Plan.from_json(text + "\0{}")
         self.assertIn("plan JSON holds a null byte", str(caught.exception))
 
+    def test_handles_of_another_type_are_refused(self):
+        # None failed with AttributeError ('NoneType' object has no attribute '_handle').
+        with Ledger(self.path) as ledger:
+            for given, name in ((None, "NoneType"), (self.plan.to_json(), "str"), (ledger, "Ledger")):
+                with self.subTest(plan=name), self.assertRaises(TypeError) as caught:
+                    ledger.start_run(given, "orders-fix")
+                self.assertEqual(str(caught.exception), "plan must be a Plan, not %s" % name)
+            self.assertEqual(ledger.runs(), [], "a refused run was started")
+            run = ledger.start_run(self.plan, "orders-fix")
+            run.claim()
+            for call in (run.heartbeat, run.complete, lambda lease: run.fail(lease, "no")):
+                with self.assertRaises(TypeError) as caught:
+                    call(None)
+                self.assertEqual(str(caught.exception), "lease must be a Lease, not NoneType")
+            self.assertEqual([b.state for b in run.batches()], ["running", "pending", "pending"])
+            with self.assertRaises(TypeError) as caught:
+                libbackfill.report_run(None, run.id)
+            self.assertIn("ledger must be a Ledger or a path", str(caught.exception))
+
     def test_bad_choices_name_the_allowed_values(self):
         with self.assertRaises(ValueError) as caught:
             Ledger(self.path, durability="Normal")

@@ -11,6 +11,7 @@ import unittest
 import libbackfill
 from libbackfill import (BlockedError, Brief, Fingerprint, InvalidError, Ledger, ParseError,
                          Runner, StateError, ValidationError, report_brief, report_run)
+from test_plan import read_key_plan
 
 LABELS = ["id [0, 25)", "id [25, 50)", "id [50, 75)", "id [75, 100)"]
 
@@ -295,6 +296,20 @@ class RunnerTest(unittest.TestCase):
             self.assertIn("run holds a null byte at index 1", str(cm.exception))
             if isinstance(ledger, Ledger):
                 ledger.close()
+
+    def test_handles_of_another_type_are_refused(self):
+        # None failed with AttributeError; a Plan reached C as the brief.
+        with Runner(self.ledger, self.warehouse) as runner, \
+                libbackfill.Plan.from_json(read_key_plan()) as plan:
+            for given, name in ((None, "NoneType"), (plan, "Plan"), (brief_json(), "str")):
+                with self.subTest(brief=name), self.assertRaises(TypeError) as cm:
+                    runner.set_brief(given)
+                self.assertEqual(str(cm.exception), "brief must be a Brief, not %s" % name)
+                with self.subTest(report_brief=name), self.assertRaises(TypeError) as cm:
+                    report_brief(given)
+                self.assertEqual(str(cm.exception), "brief must be a Brief, not %s" % name)
+            with self.assertRaises(StateError):  # still usable, and still without a brief
+                runner.run()
 
     def test_runner_needs_a_brief(self):
         runner = Runner(self.ledger, self.warehouse)
