@@ -4,9 +4,9 @@
  * here rather than through Jansson because registration must cost about one
  * insert per batch, and these objects are flat: names and scalars.
  */
-#include <math.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "ledger/ledger_internal.h"
 
 void bf__json_quote(bf__sb *sb, const char *s, size_t len)
@@ -73,10 +73,8 @@ static int params_json(bf__sb *sb, const bf_batch *batch)
             append_int(sb, v.i);
             break;
         case BF_VALUE_REAL:
-            if (isfinite(v.r))
-                bf__sb_appendf(sb, "%.17g", v.r);
-            else
-                bf__sb_append(sb, "null");
+            /* With a '.' or an exponent, so that 2.0 reads back as a real, not 2. */
+            bf__jw_real(sb, v.r);
             break;
         case BF_VALUE_TEXT:
             bf__json_quote(sb, v.s, v.len);

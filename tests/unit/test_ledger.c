@@ -1327,6 +1327,31 @@ START_TEST(split_refuses_narrow_and_non_key_batches)
 }
 END_TEST
 
+START_TEST(parameters_keep_their_types_in_the_ledger)
+{
+    static const char *const names[] = {"n", "r", "s", "z"};
+    bf_run_spec spec = lt_spec("typed", 1, 1, 0, 60);
+    bf_plan *plan;
+    bf_run *run;
+    bf_lease *lease;
+    bf_value v[4] = {{.type = BF_VALUE_INT, .i = 2},
+                     {.type = BF_VALUE_REAL, .r = 2.0},
+                     {.type = BF_VALUE_TEXT, .s = "x", .len = 1},
+                     {.type = BF_VALUE_NULL}};
+
+    /* "%.17g" wrote the real 2.0 as 2: the lease's JSON then held an integer. */
+    ck_assert_int_eq(bf__plan_new(&plan, BF_DIM_PARTITION, "p", 1), BF_OK);
+    ck_assert_int_eq(bf__plan_add(plan, 0, 0, "two", 4, names, v), BF_OK);
+    ck_assert_int_eq(bf__plan_seal(plan, "t"), BF_OK);
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    bf_plan_free(plan);
+    lease = claim_one(run);
+    ck_assert_str_eq(bf_lease_params_json(lease), "{\"n\":2,\"r\":2.0,\"s\":\"x\",\"z\":null}");
+    bf_lease_free(lease);
+    bf_run_free(run);
+}
+END_TEST
+
 START_TEST(retry_split_splits_failed_key_ranges)
 {
     bf_run *run = start_run(NULL, 2, 1, 1, 0, 60);
@@ -2711,6 +2736,7 @@ static void add_conformance(TCase *tc)
     tcase_add_test(tc, retry_resets_failed_batches_and_the_run);
     tcase_add_test(tc, a_failed_key_range_splits_into_halves_in_its_place);
     tcase_add_test(tc, split_refuses_narrow_and_non_key_batches);
+    tcase_add_test(tc, parameters_keep_their_types_in_the_ledger);
     tcase_add_test(tc, retry_split_splits_failed_key_ranges);
     tcase_add_test(tc, a_resize_re_cuts_the_untouched_tail_in_plan_order);
     tcase_add_test(tc, a_resize_keeps_the_concurrency_limit_and_the_halves_before_it);

@@ -401,9 +401,11 @@ type Lease struct {
 	BatchID, Ordinal int64
 	Label            string
 	Lo, Hi           int64
-	Params           map[string]interface{}
-	Token, Attempt   int64
-	ExpiresAt        int64 // UTC microseconds
+	// Params holds the bound parameters by name, typed as in Batch.Params:
+	// int64, float64, string or nil.
+	Params         map[string]interface{}
+	Token, Attempt int64
+	ExpiresAt      int64 // UTC microseconds
 }
 
 // Claim takes the next batch in plan order, or returns nil when none can be claimed now.
@@ -426,12 +428,37 @@ func (r *Run) Claim() (*Lease, error) {
 		Attempt:   int64(C.bf_lease_attempt(out)),
 		ExpiresAt: int64(C.bf_lease_expires_at(out)),
 	}
-	d := json.NewDecoder(strings.NewReader(C.GoString(C.bf_lease_params_json(out))))
+	params, err := leaseParams(C.GoString(C.bf_lease_params_json(out)))
+	if err != nil {
+		return nil, err
+	}
+	l.Params = params
+	return l, nil
+}
+
+// leaseParams reads a lease's parameters, which the ledger keeps as a flat
+// JSON object, into the types Batch.Params has: an integer as int64 (all of
+// it: a float64 would round one beyond 2^53), a real (written with a '.' or
+// an exponent) as float64, text as string, null as nil.
+func leaseParams(text string) (map[string]interface{}, error) {
+	var params map[string]interface{}
+	d := json.NewDecoder(strings.NewReader(text))
 	d.UseNumber()
-	if err := d.Decode(&l.Params); err != nil {
+	if err := d.Decode(&params); err != nil {
 		return nil, &Error{Code: ErrParse, Message: "lease params: " + err.Error()}
 	}
-	return l, nil
+	for name, v := range params {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				params[name] = i
+			} else if f, err := n.Float64(); err == nil {
+				params[name] = f
+			} else {
+				return nil, &Error{Code: ErrParse, Message: "lease params: " + name + ": " + err.Error()}
+			}
+		}
+	}
+	return params, nil
 }
 
 // Heartbeat extends the lease; ErrLeaseLost once another worker holds the batch.

@@ -168,6 +168,38 @@ func TestLedgerRunsEveryBatchOnce(t *testing.T) {
 	}
 }
 
+// A lease's parameters have the types of its batch's in the plan; they were
+// json.Numbers, so lease.Params["lo"].(int64) panicked.
+func TestLeaseParamsAreTypedAsBatchParams(t *testing.T) {
+	for _, name := range []string{"key-plan.json", "mixed-params.json"} {
+		plan := recordedPlan(t, name)
+		defer plan.Close()
+		l := openTestLedger(t)
+		defer l.Close()
+		run, err := l.StartRun(plan, RunSpec{BriefName: "typed", MaxConcurrency: uint(plan.Len())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < plan.Len(); i++ {
+			batch, _ := plan.Batch(i)
+			lease, err := run.Claim()
+			if err != nil || lease == nil {
+				t.Fatalf("%s: claim %d: %v, %v", name, i, lease, err)
+			}
+			if !reflect.DeepEqual(lease.Params, batch.Params) {
+				t.Errorf("%s: batch %s: lease params %#v, plan's %#v", name, batch.Label,
+					lease.Params, batch.Params)
+			}
+		}
+	}
+	mixed := recordedPlan(t, "mixed-params.json")
+	defer mixed.Close()
+	b, _ := mixed.Batch(0)
+	if want := map[string]interface{}{"n": int64(2), "r": 2.0, "s": "x", "z": nil}; !reflect.DeepEqual(b.Params, want) {
+		t.Errorf("mixed-params.json's batch 0: %#v", b.Params)
+	}
+}
+
 func TestLedgerResumesAndRefusesAnotherPlan(t *testing.T) {
 	plan := recordedPlan(t, "key-plan.json")
 	defer plan.Close()

@@ -364,6 +364,17 @@ class LedgerTest(unittest.TestCase):
             Plan.from_json(text + "\0{}")
         self.assertIn("plan JSON holds a null byte", str(caught.exception))
 
+    def test_lease_params_have_the_types_of_the_plans(self):
+        # The ledger wrote the real 2.0 as 2: the lease's params held the int 2.
+        with key_plan("mixed-params.json") as plan, Ledger(self.path) as ledger:
+            run = ledger.start_run(plan, "typed", max_concurrency=len(plan))
+            for batch in plan:
+                lease = run.claim()
+                self.assertEqual([(k, type(v), v) for k, v in lease.params.items()],
+                                 [(k, type(v), v) for k, v in batch.params.items()])
+            self.assertEqual(plan[0].params, {"n": 2, "r": 2.0, "s": "x", "z": None})
+            self.assertIs(type(plan[0].params["r"]), float)
+
     def test_handles_of_another_type_are_refused(self):
         # None failed with AttributeError ('NoneType' object has no attribute '_handle').
         with Ledger(self.path) as ledger:
