@@ -97,8 +97,12 @@ typedef int (*bf_driver_open_fn)(void *userdata, bf_driver **out);
 
 /* ---- The runner -------------------------------------------------------- */
 
-/* bf_runner_options.flags */
-#define BF_RUNNER_NEW 1u     /* start a new run even if the brief has an unfinished one (BF_RUN_NEW) */
+/*
+ * bf_runner_options.flags. BF_RUNNER_NEW applies once: the first run the
+ * runner starts is a new one even if the brief has an unfinished run
+ * (BF_RUN_NEW), and a later bf_runner_run() (after a stop, say) resumes it.
+ */
+#define BF_RUNNER_NEW 1u     /* start a new run even if the brief has an unfinished one, once */
 #define BF_RUNNER_FORCE 2u   /* publish batches whose idempotency key an earlier run already did */
 #define BF_RUNNER_NO_WAIT 4u /* return instead of waiting for batches leased by live workers elsewhere */
 

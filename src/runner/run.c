@@ -2038,6 +2038,12 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     }
     if ((rc = bf_run_start(&c.run, ledger, &spec, r->plan)) != BF_OK)
         goto done;
+    /*
+     * BF_RUNNER_NEW starts one new run, the first this runner starts: a
+     * later call resumes it, as a stop's "run again to resume" says, instead
+     * of cancelling it for yet another.
+     */
+    r->flags &= ~BF_RUNNER_NEW;
     c.run_id = bf_run_id(c.run);
     if (out_run)
         *out_run = c.run_id;

@@ -460,7 +460,7 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
     bf_ledger *l;
     bf_run *run;
     bf_progress p = BF_PROGRESS_INIT;
-    int64_t id;
+    int64_t id, stopped;
 
     vt.after = no_fifty;
     ck_assert_int_eq(bf_validator_new(&v, "t", key, 1, cols, 1), BF_OK);
@@ -495,15 +495,19 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
     bf_runner_free(r);
     bf_validator_free(v);
 
-    /* A stop after the first batch: the run goes on existing, nothing is left running. */
+    /*
+     * A stop after the first batch: the run goes on existing, nothing is left
+     * running. BF_RUNNER_NEW started it; it does not cancel it for another.
+     */
     memwh_free(w);
     w = memwh_new(100, 16);
     unlink(ledger_path);
     memset(&s, 0, sizeof s);
-    r = make_runner(w, NULL, &s, 1, 0);
+    r = make_runner(w, NULL, &s, 1, BF_RUNNER_NEW);
     s.stop_after_first = r;
     set_job(r, plan, NULL, 60);
     ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
+    stopped = id;
     ck_assert_ptr_nonnull(strstr(bf_runner_last_error(r), "run again to resume"));
     ck_assert_int_eq(s.count[BF_RUN_EVENT_STOPPED], 1);
     run = open_run(&l, id);
@@ -515,6 +519,7 @@ START_TEST(a_failing_check_pauses_the_run_with_its_sentence_and_stop_leaves_it_r
     bf_ledger_close(l);
     s.stop_after_first = NULL;
     ck_assert_int_eq(bf_runner_run(r, &id), BF_OK);
+    ck_assert_int_eq(id, stopped);
     for (size_t i = 0; i < 10; i++)
         ck_assert_int_eq(w->publishes[i], 1);
     bf_runner_free(r);

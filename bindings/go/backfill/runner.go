@@ -33,7 +33,7 @@ import (
 // RunnerOptions say how a Runner works; the zero value takes the library's defaults.
 type RunnerOptions struct {
 	Workers  uint    // worker threads; 0 means the run's max_concurrency
-	New      bool    // start a new run even if the brief has an unfinished one
+	New      bool    // start a new run even if the brief has an unfinished one, once: a later Run resumes it
 	Force    bool    // publish batches whose idempotency key an earlier run already did
 	NoWait   bool    // return instead of waiting for batches leased by workers elsewhere
 	Operator string  // who runs it; "" means the ledger's actor

@@ -432,6 +432,40 @@ func TestRunnerStopFromAnotherGoroutine(t *testing.T) {
 	}
 }
 
+// New starts the runner's first run; a later Run resumes it, as the stop's
+// "run again to resume" says, where it used to cancel it for another.
+func TestRunnerNewStartsOneRunWhichALaterRunResumes(t *testing.T) {
+	w := newWarehouse(t)
+	stop := true
+	var r *Runner
+	onEvent := func(e RunEvent) {
+		if e.Kind == "batch_done" && stop {
+			stop = false
+			r.Stop()
+		}
+	}
+	r = w.runner(RunnerOptions{Workers: 1, OnEvent: onEvent}, testBriefJSON("t-fix", goodRowCount))
+	if id, err := r.Run(); !errors.Is(err, ErrState) || id != 1 {
+		t.Fatalf("stopped Run: %d, %v", id, err)
+	}
+	r.Close()
+	stop = true
+	r = w.runner(RunnerOptions{Workers: 1, New: true, OnEvent: onEvent}, testBriefJSON("t-fix", goodRowCount))
+	id, err := r.Run()
+	if !errors.Is(err, ErrState) || id != 2 || !strings.Contains(err.Error(), "run again to resume") {
+		t.Fatalf("stopped new Run: %d, %v", id, err)
+	}
+	if id, err := r.Run(); err != nil || id != 2 {
+		t.Fatalf("Run after the stop: %d, %v; want run 2 resumed", id, err)
+	}
+	if state, _ := w.state(1); state != "cancelled" {
+		t.Errorf("run 1 is %s", state)
+	}
+	if state, batches := w.state(2); state != "awaiting_approval" || !reflect.DeepEqual(batches, allValidated) {
+		t.Errorf("run 2 is %s, %v", state, batches)
+	}
+}
+
 func TestRunnerClosedAndErrors(t *testing.T) {
 	w := newWarehouse(t)
 	r, err := NewRunner(w.ledger, w.path, RunnerOptions{})

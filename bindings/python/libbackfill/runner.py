@@ -36,7 +36,8 @@ class Runner(Handle):
     ledger at `ledger` (created when absent).
 
     workers: worker threads (0: the run's max_concurrency); new: start a new
-    run even if the brief has an unfinished one; force: publish batches an
+    run even if the brief has an unfinished one, once: a later run() of this
+    runner (after a stop(), say) resumes that run; force: publish batches an
     earlier run already did; no_wait: return instead of waiting for batches
     leased elsewhere; operator: who runs it (the ledger's actor when None);
     target_batch_s: seconds a key-range batch should take, for adaptive

@@ -223,6 +223,29 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(runner.run(), 1)
         self.assertEqual(self.run_state(1), ("awaiting_approval", ["validated"] * 4))
 
+    def test_new_starts_one_run_which_a_later_run_resumes(self):
+        stop = [True]
+
+        def on_event(event):
+            if event["kind"] == "batch_done" and stop[0]:
+                stop[0] = False
+                runner.stop()
+
+        runner = self.runner(workers=1, on_event=on_event)
+        with self.assertRaises(StateError):
+            runner.run()                                   # run 1, unfinished
+        runner.close()
+        stop[0] = True
+        runner = self.runner(workers=1, new=True, on_event=on_event)
+        with self.assertRaises(StateError) as cm:
+            runner.run()                                   # new: run 2 in its place, stopped
+        self.assertEqual(cm.exception.run_id, 2)
+        self.assertIn("run again to resume", str(cm.exception))
+        # The next run() resumed nothing: it cancelled run 2 and started run 3.
+        self.assertEqual(runner.run(), 2)
+        self.assertEqual(self.run_state(1)[0], "cancelled")
+        self.assertEqual(self.run_state(2), ("awaiting_approval", ["validated"] * 4))
+
     def test_closed_handles(self):
         runner = self.runner()
         runner.close()
