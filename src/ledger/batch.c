@@ -73,9 +73,8 @@ static int complete_op(bf_run *run, bf_store_run *rec, void *arg)
         return rc;
     b.state = BF_BATCH_COMPLETED;
     b.finished_at = now;
-    /* Nobody holds the batch any more (the completing worker is the event's actor). */
+    /* Nobody holds the batch any more; worker stays who last held it, the one who wrote it. */
     b.lease_until = 0;
-    b.worker = NULL;
     b.error = NULL;
     if (r && r->duration_s > 0)
         b.duration_us = (int64_t)llround(r->duration_s * 1e6);
@@ -211,7 +210,6 @@ static int release_op(bf_run *run, bf_store_run *rec, void *arg)
     bf__snprintf(detail, sizeof detail, "lease of token %lld released (%s)%s%s",
                  (long long)b.token, b.worker ? b.worker : "no worker",
                  r->detail ? ": " : "", r->detail ? r->detail : "");
-    b.worker = NULL;
     return bf__batch_move(run->ledger, &b, BF_BATCH_RUNNING, detail);
 }
 

@@ -1721,6 +1721,9 @@ START_TEST(a_released_lease_is_claimable_at_once_without_costing_an_attempt)
     ck_assert_int_eq(sql_int("SELECT attempt FROM batches"), 0);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM events WHERE detail LIKE "
                              "'lease of token 1 released (tester): signal'"), 1);
+    /* Nobody holds it; worker says who last did (it was cleared). */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE worker = 'tester' AND "
+                             "lease_until = 0"), 1);
     /* Releasing again is refused: the batch is no longer running. */
     ck_assert_int_eq(bf_run_release(run, id, bf_lease_token(lease), NULL), BF_E_LEASE_LOST);
     /* The old token can neither complete nor heartbeat. */
@@ -1736,6 +1739,9 @@ START_TEST(a_released_lease_is_claimable_at_once_without_costing_an_attempt)
     lease = claim_one(run);
     ck_assert_int_eq(bf_lease_token(lease), 5); /* every claim still raises the fence */
     ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), NULL), BF_OK);
+    /* The worker who completed it, for an audit of who wrote the batch (it was cleared). */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM batches WHERE worker = 'tester' AND "
+                             "lease_until = 0 AND state = 2"), 1);
     bf_lease_free(lease);
     bf_run_free(run);
 }

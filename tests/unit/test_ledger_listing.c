@@ -212,7 +212,9 @@ START_TEST(batch_accessors_match_the_rows_and_the_scenario)
                      "100:00000000000000000000000000001234");
     ck_assert_str_eq(bf_batch_list_idempotency_key(list, 0), "orders-fix/1");
     ck_assert_ptr_null(bf_batch_list_error(list, 0));
-    ck_assert_ptr_null(bf_batch_list_worker(list, 0)); /* nobody holds a completed batch */
+    /* Nobody holds a completed batch: worker is who last held it, the one who completed it. */
+    ck_assert_str_eq(bf_batch_list_worker(list, 0), "tester");
+    ck_assert_int_eq(bf_batch_list_lease_until(list, 0), 0);
     ck_assert_int_eq(bf_batch_list_parent_id(list, 0), 0);
     /* b2: failed for good, with its message. */
     ck_assert_str_eq(bf_batch_list_error(list, 1), "boom");

@@ -636,7 +636,7 @@ type BatchRecord struct {
 	ParamsJSON                          string // e.g. {"lo":0,"hi":10}
 	Token, Attempt                      int64
 	LeaseUntil, NotBefore               int64
-	Worker                              string // who holds or last held the lease
+	Worker                              string // who holds or last held the lease (completed: who completed it)
 	StartedAt, FinishedAt, DurationUs   int64
 	RowsWritten, RowsDeleted            int64
 	FingerprintBefore, FingerprintAfter string

@@ -382,7 +382,7 @@ func TestLedgerTypedListings(t *testing.T) {
 	if b.ID != done.BatchID || b.State != "completed" || b.Label != "order_id [0, 10)" ||
 		b.Lo != 0 || b.Hi != 10 || b.ParamsJSON != `{"lo":0,"hi":10}` || b.Dimension != "key" ||
 		b.Token != 1 || b.Attempt != 1 || b.RowsWritten != 7 || b.RowsDeleted != 1 ||
-		b.DurationUs != 1500000 || b.IdempotencyKey != "k1" || b.Error != "" || b.Worker != "" ||
+		b.DurationUs != 1500000 || b.IdempotencyKey != "k1" || b.Error != "" || b.Worker != "go-test" || b.LeaseUntil != 0 ||
 		b.FinishedAt < b.StartedAt || b.ParentID != 0 {
 		t.Fatalf("completed batch %+v", b)
 	}

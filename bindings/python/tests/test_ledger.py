@@ -139,6 +139,8 @@ class LedgerTest(unittest.TestCase):
             self.assertEqual((b.fingerprint_after, b.fingerprint_before, b.idempotency_key),
                              (str(Fingerprint([(1, "a")])), None, "k1"))
             self.assertIsNone(b.error)
+            # Who completed it (it was None): nobody holds it, its last holder wrote it.
+            self.assertEqual((b.worker, b.lease_until), ("py-test", 0))
             self.assertEqual(batches[1].error, "warehouse timed out")
             self.assertEqual((batches[2].worker, batches[2].lease_until, batches[2].token),
                              ("py-test", t0 + 63_000_000, held.token))
