@@ -67,10 +67,12 @@ BF_API const char *bf_plan_fingerprint(const bf_plan *plan);
 BF_API int bf_plan_to_json(char **out, const bf_plan *plan);
 
 /*
- * Read a plan written by bf_plan_to_json(). Fails with BF_E_PARSE on text
- * that is not such a plan, and with BF_E_CONFLICT when the recorded
- * fingerprint does not match the batches (the text was edited). The caller
- * frees *out with bf_plan_free().
+ * Read a plan written by bf_plan_to_json() or `backfill plan --json`:
+ * members other than those bf_plan_to_json() writes are left alone. Fails
+ * with BF_E_PARSE on text that is not such a plan, naming a member that is
+ * missing or of another type ("plan: $.pin is missing: ..."), and with
+ * BF_E_CONFLICT when the recorded fingerprint does not match the batches
+ * (the text was edited). The caller frees *out with bf_plan_free().
  */
 BF_API int bf_plan_from_json(bf_plan **out, const char *json);
 

@@ -88,6 +88,7 @@ static json_t *batch_json(const bf_batch *b, const int64_t *rows)
             continue;
         json_object_set_new(params, bf_batch_param_name(b, i),
                             v.type == BF_VALUE_INT    ? json_integer(v.i)
+                            : v.type == BF_VALUE_REAL ? json_real(v.r)
                             : v.type == BF_VALUE_TEXT ? json_stringn(v.s, v.len)
                                                       : json_null());
     }
@@ -102,6 +103,26 @@ static json_t *batch_json(const bf_batch *b, const int64_t *rows)
     return o;
 }
 
+/*
+ * The pin the plan was sealed with, which bf_plan_from_json() needs to read
+ * the plan back (the bindings' Plan.from_json, PlanFromJSON): only
+ * bf_plan_to_json() gives it. NULL when out of memory.
+ */
+static json_t *pin_json(const bf_plan *plan)
+{
+    char *text = NULL;
+    json_t *doc, *pin;
+
+    if (bf_plan_to_json(&text, plan) != BF_OK)
+        return NULL;
+    doc = cli_embedded_json(text);
+    bf_free(text);
+    pin = json_incref(json_object_get(doc, "pin"));
+    json_decref(doc);
+    return pin;
+}
+
+/* What bf_plan_to_json() writes, so bf_plan_from_json() reads it, and more for a reader. */
 static int print_json(const bf_brief *brief, const bf_plan *plan, const int64_t *rows)
 {
     size_t n = bf_plan_count(plan);
@@ -110,10 +131,11 @@ static int print_json(const bf_brief *brief, const bf_plan *plan, const int64_t 
 
     for (size_t i = 0; batches && i < n; i++)
         json_array_append_new(batches, batch_json(bf_plan_batch(plan, i), rows));
-    out = json_pack("{s:s?, s:s, s:s, s:s, s:I, s:o, s:o, s:o*}", "brief", bf_brief_name(brief),
-                    "dimension", bf_dimension_name(bf_plan_dimension(plan)), "column",
-                    bf_plan_column(plan), "fingerprint", bf_plan_fingerprint(plan), "count",
-                    (json_int_t)n, "first", batch_json(bf_plan_batch(plan, 0), rows), "last",
+    out = json_pack("{s:s?, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o*}", "brief",
+                    bf_brief_name(brief), "dimension", bf_dimension_name(bf_plan_dimension(plan)),
+                    "column", bf_plan_column(plan), "fingerprint", bf_plan_fingerprint(plan),
+                    "pin", pin_json(plan), "count", (json_int_t)n, "first",
+                    batch_json(bf_plan_batch(plan, 0), rows), "last",
                     batch_json(bf_plan_batch(plan, n - 1), rows), "batches", batches);
     if (out && rows)
         json_object_set_new(out, "rows", json_integer(total_rows(rows, n)));

@@ -77,24 +77,55 @@ static int parse_dimension(const char *name, bf_dimension *out)
     return bf__error(BF_E_PARSE, "plan: $.dimension: unknown dimension \"%s\"", name);
 }
 
+/* How a message names a JSON value's type, by json_type. */
+static const char *const json_kinds[] = {"an object", "an array", "a string", "an integer",
+                                         "a real",    "true",     "false",    "null"};
+
+/*
+ * Member `name`, of JSON type `type`, of the plan ("$") or of a batch
+ * ("$.batches[3]"); BF_E_PARSE naming it when it is missing or of another
+ * type. Other members are not looked at: `backfill plan --json` adds its own
+ * (brief, first, last, ordinal, lo_iso, rows, ...), and the fingerprint
+ * covers what is read.
+ */
+static int member(json_t **out, json_t *obj, const char *path, const char *name, json_type type)
+{
+    json_t *v = json_object_get(obj, name);
+
+    *out = v;
+    if (!v)
+        return bf__error(BF_E_PARSE, "plan: %s.%s is missing: %s", path, name,
+                         strcmp(path, "$") == 0 ? "a plan has format, dimension, column, "
+                                                  "fingerprint, pin, count and batches"
+                                                : "each batch has label, lo, hi and params");
+    if (json_typeof(v) != type)
+        return bf__error(BF_E_PARSE, "plan: %s.%s: expected %s, got %s", path, name,
+                         json_kinds[type], json_kinds[json_typeof(v)]);
+    return BF_OK;
+}
+
 static int parse_batch(bf_plan *plan, size_t index, json_t *jb)
 {
     const char *names[BF_BATCH_MAX_PARAMS];
     bf_value values[BF_BATCH_MAX_PARAMS];
-    json_error_t err;
-    json_t *params, *v;
-    const char *label, *key;
-    json_int_t lo, hi;
+    json_t *label, *lo, *hi, *params, *v;
+    const char *key;
+    char path[48];
     size_t n = 0;
+    int rc;
 
-    if (json_unpack_ex(jb, &err, JSON_STRICT, "{s:s, s:I, s:I, s:o}", "label", &label, "lo", &lo,
-                       "hi", &hi, "params", &params) ||
-        !json_is_object(params))
-        return bf__error(BF_E_PARSE, "plan: $.batches[%zu]: %s", index,
-                         json_is_object(jb) ? err.text : "expected an object");
+    snprintf(path, sizeof path, "$.batches[%zu]", index);
+    if (!json_is_object(jb))
+        return bf__error(BF_E_PARSE, "plan: %s: expected an object, got %s", path,
+                         json_kinds[json_typeof(jb)]);
+    if ((rc = member(&label, jb, path, "label", JSON_STRING)) ||
+        (rc = member(&lo, jb, path, "lo", JSON_INTEGER)) ||
+        (rc = member(&hi, jb, path, "hi", JSON_INTEGER)) ||
+        (rc = member(&params, jb, path, "params", JSON_OBJECT)))
+        return rc;
     if (json_object_size(params) > BF_BATCH_MAX_PARAMS)
-        return bf__error(BF_E_PARSE, "plan: $.batches[%zu].params: more than %d parameters",
-                         index, BF_BATCH_MAX_PARAMS);
+        return bf__error(BF_E_PARSE, "plan: %s.params: more than %d parameters", path,
+                         BF_BATCH_MAX_PARAMS);
     json_object_foreach(params, key, v) {
         memset(&values[n], 0, sizeof values[n]);
         names[n] = key;
@@ -111,20 +142,18 @@ static int parse_batch(bf_plan *plan, size_t index, json_t *jb)
         } else if (json_is_null(v)) {
             values[n].type = BF_VALUE_NULL;
         } else {
-            return bf__error(BF_E_PARSE, "plan: $.batches[%zu].params.%s: expected a scalar",
-                             index, key);
+            return bf__error(BF_E_PARSE, "plan: %s.params.%s: expected a scalar", path, key);
         }
         n++;
     }
-    return bf__plan_add(plan, lo, hi, label, n, names, values);
+    return bf__plan_add(plan, json_integer_value(lo), json_integer_value(hi),
+                        json_string_value(label), n, names, values);
 }
 
 int bf_plan_from_json(bf_plan **out, const char *json)
 {
     json_error_t err;
-    json_t *root, *batches;
-    const char *format, *dimension, *column, *fingerprint, *pin;
-    json_int_t count;
+    json_t *root, *format, *dimension, *column, *fingerprint, *pin, *count, *batches;
     bf_dimension dim = BF_DIM_TIME;
     bf_plan *plan = NULL;
     int rc;
@@ -137,35 +166,44 @@ int bf_plan_from_json(bf_plan **out, const char *json)
     root = bf__json_loads(json, JSON_REJECT_DUPLICATES, &err);
     if (!root)
         return bf__error(BF_E_PARSE, "plan: %d:%d: %s", err.line, err.column, err.text);
-    if (json_unpack_ex(root, &err, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "format",
-                       &format, "dimension", &dimension, "column", &column, "fingerprint",
-                       &fingerprint, "pin", &pin, "count", &count, "batches", &batches)) {
-        rc = bf__error(BF_E_PARSE, "plan: %s", err.text);
+    if (!json_is_object(root)) {
+        rc = bf__error(BF_E_PARSE, "plan: expected an object, got %s",
+                       json_kinds[json_typeof(root)]);
         goto done;
     }
-    if (strcmp(format, PLAN_FORMAT) != 0) {
+    /* The format first: another document is not a plan missing its members. */
+    if ((rc = member(&format, root, "$", "format", JSON_STRING)))
+        goto done;
+    if (strcmp(json_string_value(format), PLAN_FORMAT) != 0) {
         rc = bf__error(BF_E_PARSE, "plan: $.format: expected \"%s\", got \"%s\"", PLAN_FORMAT,
-                       format);
+                       json_string_value(format));
         goto done;
     }
-    if (!json_is_array(batches) || (json_int_t)json_array_size(batches) != count) {
+    if ((rc = member(&dimension, root, "$", "dimension", JSON_STRING)) ||
+        (rc = member(&column, root, "$", "column", JSON_STRING)) ||
+        (rc = member(&fingerprint, root, "$", "fingerprint", JSON_STRING)) ||
+        (rc = member(&pin, root, "$", "pin", JSON_STRING)) ||
+        (rc = member(&count, root, "$", "count", JSON_INTEGER)) ||
+        (rc = member(&batches, root, "$", "batches", JSON_ARRAY)))
+        goto done;
+    if ((json_int_t)json_array_size(batches) != json_integer_value(count)) {
         rc = bf__error(BF_E_PARSE, "plan: $.batches: expected an array of %lld batches",
-                       (long long)count);
+                       (long long)json_integer_value(count));
         goto done;
     }
-    rc = parse_dimension(dimension, &dim);
+    rc = parse_dimension(json_string_value(dimension), &dim);
     if (rc)
         goto done;
-    rc = bf__plan_new(&plan, dim, column, json_array_size(batches));
+    rc = bf__plan_new(&plan, dim, json_string_value(column), json_array_size(batches));
     for (size_t i = 0; rc == BF_OK && i < json_array_size(batches); i++)
         rc = parse_batch(plan, i, json_array_get(batches, i));
     if (rc == BF_OK)
-        rc = bf__plan_seal(plan, pin);
-    if (rc == BF_OK && strcmp(bf_plan_fingerprint(plan), fingerprint) != 0)
+        rc = bf__plan_seal(plan, json_string_value(pin));
+    if (rc == BF_OK && strcmp(bf_plan_fingerprint(plan), json_string_value(fingerprint)) != 0)
         rc = bf__error(BF_E_CONFLICT,
                        "plan: recorded fingerprint %s does not match its batches (%s): the plan "
                        "was edited",
-                       fingerprint, bf_plan_fingerprint(plan));
+                       json_string_value(fingerprint), bf_plan_fingerprint(plan));
 done:
     json_decref(root);
     if (rc) {

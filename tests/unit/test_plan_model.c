@@ -157,6 +157,51 @@ START_TEST(edited_json_is_refused)
 }
 END_TEST
 
+/* `json` with its first `from` replaced by `to`, in a buffer the next call reuses. */
+static const char *edited(const char *json, const char *from, const char *to)
+{
+    static char buf[4096];
+    const char *at = strstr(json, from);
+
+    ck_assert_ptr_nonnull(at);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+    return buf;
+}
+
+START_TEST(members_are_named_and_others_are_ignored)
+{
+    bf_plan *plan = three_days("scope"), *back = NULL;
+    char *json;
+
+    ck_assert_int_eq(bf_plan_to_json(&json, plan), BF_OK);
+    /* What `backfill plan --json` adds is not looked at: the fingerprint covers what is read. */
+    ck_assert_int_eq(bf_plan_from_json(&back, edited(json, "\"count\"", "\"first\":{},\"count\"")),
+                     BF_OK);
+    ck_assert_str_eq(bf_plan_fingerprint(back), bf_plan_fingerprint(plan));
+    bf_plan_free(back);
+    ck_assert_int_eq(bf_plan_from_json(&back, edited(json, "{\"label\"",
+                                                     "{\"ordinal\":0,\"rows\":7,\"label\"")),
+                     BF_OK);
+    bf_plan_free(back);
+    /* A member missing or of another type is named in a sentence, not Jansson's words. */
+    ck_assert_int_eq(bf_plan_from_json(&back, edited(json, "\"pin\":\"scope\",", "")), BF_E_PARSE);
+    ck_assert_str_eq(bf_last_error(), "plan: $.pin is missing: a plan has format, dimension, column, "
+                                      "fingerprint, pin, count and batches");
+    ck_assert_int_eq(bf_plan_from_json(&back, edited(json, "\"count\":3", "\"count\":\"3\"")),
+                     BF_E_PARSE);
+    ck_assert_str_eq(bf_last_error(), "plan: $.count: expected an integer, got a string");
+    ck_assert_int_eq(bf_plan_from_json(&back, edited(json, "\"label\":\"2025-03-09\",", "")),
+                     BF_E_PARSE);
+    ck_assert_str_eq(bf_last_error(), "plan: $.batches[1].label is missing: each batch has label, lo, "
+                                      "hi and params");
+    ck_assert_int_eq(bf_plan_from_json(&back, "[]"), BF_E_PARSE);
+    ck_assert_str_eq(bf_last_error(), "plan: expected an object, got an array");
+    ck_assert_ptr_null(back);
+    bf_free(json);
+    bf_plan_free(plan);
+}
+END_TEST
+
 struct rt {
     bf_plan *plan;
     char *json;
@@ -214,6 +259,7 @@ int main(void)
     tcase_add_test(tc, bad_batches_are_refused);
     tcase_add_test(tc, json_round_trip_is_exact);
     tcase_add_test(tc, edited_json_is_refused);
+    tcase_add_test(tc, members_are_named_and_others_are_ignored);
     tcase_add_test(tc, every_allocation_failure_is_clean);
     suite_add_tcase(s, tc);
     return bftest_run(s);

@@ -42,7 +42,8 @@ class Plan(Handle):
 
     @classmethod
     def from_json(cls, text):
-        """Read a plan from its JSON text (str or bytes), as to_json() writes it."""
+        """Read a plan from its JSON text (str or bytes), as to_json() or
+        `backfill plan BRIEF --json` writes it."""
         data = json_arg("plan JSON", text)
         out = ctypes.c_void_p()
         lib.bf_plan_from_json(ctypes.byref(out), data)
