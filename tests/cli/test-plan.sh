@@ -4,6 +4,7 @@ set -eu
 . "$(dirname "$0")/tap.sh"
 plan 46
 plan 50
+plan 51
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -167,6 +168,13 @@ for case in "22 time $good" "3 key $work/keys.json" "3 partition $work/parts.jso
     run read_back "$work/plan.json"
     expect_grep "$work/out" "^$n $n True $dim True\$" "plan $(basename "$1")${3:+ --warehouse} --json reads back: $n $dim batches, the same"
 done
+BACKFILL_LIBRARY="$BACKFILL_LIBRARY" PYTHONPATH="$BF_SOURCE_ROOT/bindings/python" python3 - "$good" "$work/wh.db" >"$work/out" <<'PY'
+import sys
+from libbackfill import Brief, Plan
+with Brief.from_file(sys.argv[1]) as brief, Plan.from_brief(brief, sys.argv[2]) as plan:
+    print(len(plan), plan.fingerprint)
+PY
+expect_grep "$work/out" "^22 $fp\$" "the Python binding's Plan.from_brief makes the command's plan"
 grep -v '"pin"' "$work/plan.json" >"$work/nopin.json"
 run read_back "$work/nopin.json"
 expect_grep "$work/out" '^ParseError plan: \$\.pin is missing: a plan has format, dimension, column, fingerprint, pin, count and batches$' \

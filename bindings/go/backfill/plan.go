@@ -66,6 +66,51 @@ func PlanFromJSON(text string) (*Plan, error) {
 	return newPlan(out), nil
 }
 
+// PlanBrief is the brief's pinned plan, as `backfill plan BRIEF [--warehouse
+// DB]` and the runner make it. With warehousePath, a SQLite warehouse that
+// must exist (ErrNotFound; nothing is written), every name the brief gives
+// is checked against it (ErrInvalid naming the JSON path) and a
+// rows_per_batch brief's key boundaries are read from it. With "", the plan
+// is made from the brief alone, and a rows_per_batch brief is ErrInvalid.
+func PlanBrief(b *Brief, warehousePath string) (*Plan, error) {
+	var a cArgs
+	defer a.free()
+	need(&a, "brief", b)
+	cpath := a.optStr("warehousePath", warehousePath)
+	if a.err != nil {
+		return nil, a.err
+	}
+	defer runtime.KeepAlive(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out *C.bf_plan
+	if cpath != nil {
+		var driver *C.bf_driver
+		if err := lastError(C.bf_driver_open_sqlite(&driver, cpath, 0)); err != nil {
+			return nil, err
+		}
+		defer C.bf_driver_free(driver)
+		if err := lastError(C.bf_driver_plan_brief(&out, driver, b.handle())); err != nil {
+			return nil, err
+		}
+		return newPlan(out), nil
+	}
+	var planner *C.bf_planner
+	if err := lastError(C.bf_planner_new_from_brief(&planner, b.handle())); err != nil {
+		return nil, err
+	}
+	defer C.bf_planner_free(planner)
+	if err := lastError(C.bf_planner_plan(&out, planner)); err != nil {
+		return nil, err
+	}
+	// The coverage proof, as the command's.
+	if err := lastError(C.bf_plan_verify(out, planner)); err != nil {
+		C.bf_plan_free(out)
+		return nil, err
+	}
+	return newPlan(out), nil
+}
+
 // Close releases the plan; later calls on it panic. Batches read from it
 // are copies and stay valid. It returns nil; closing twice is fine.
 func (p *Plan) Close() error {

@@ -432,6 +432,61 @@ func TestRunnerStopFromAnotherGoroutine(t *testing.T) {
 	}
 }
 
+// PlanBrief makes the plan the runner runs, from the brief against the
+// warehouse or from the brief alone.
+func TestPlanBriefIsThePlanTheRunnerRuns(t *testing.T) {
+	w := newWarehouse(t)
+	b, err := BriefFromJSON(testBriefJSON("t-fix", goodRowCount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	plan, err := PlanBrief(b, w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	alone, err := PlanBrief(b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	second, _ := plan.Batch(1)
+	if plan.Len() != 4 || second.Label != "id [25, 50)" || second.Params["hi"] != int64(50) ||
+		alone.Fingerprint() != plan.Fingerprint() {
+		t.Fatalf("plan of %d batches (%+v), %s and %s alone", plan.Len(), second,
+			plan.Fingerprint(), alone.Fingerprint())
+	}
+	id, err := w.runner(RunnerOptions{}, testBriefJSON("t-fix", goodRowCount)).Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := w.openLedger().Run(fmt.Sprint(id))
+	if err != nil || run.PlanFingerprint() != plan.Fingerprint() {
+		t.Fatalf("the runner's run %d: %v, plan %s", id, err, run.PlanFingerprint())
+	}
+
+	bad, err := BriefFromJSON(strings.Replace(testBriefJSON("x", goodRowCount), `"table": "t"`, `"table": "nosuch"`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if _, err := PlanBrief(bad, w.path); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "$.target.table") {
+		t.Errorf("a brief naming a missing table: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	if _, err := PlanBrief(b, missing); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing warehouse: %v", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("a missing warehouse was created")
+	}
+	_, err = PlanBrief(nil, w.path)
+	wantRefused(t, "PlanBrief(nil)", err, "brief must be a *backfill.Brief, not nil")
+	_, err = PlanBrief(b, w.path+"\x00junk")
+	wantRefused(t, "PlanBrief(NUL)", err, "warehousePath holds a NUL byte")
+}
+
 // New starts the runner's first run; a later Run resumes it, as the stop's
 // "run again to resume" says, where it used to cancel it for another.
 func TestRunnerNewStartsOneRunWhichALaterRunResumes(t *testing.T) {

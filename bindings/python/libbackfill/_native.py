@@ -107,6 +107,11 @@ _declare("bf_batch_param_count", ctypes.c_size_t, [ctypes.c_void_p])
 _declare("bf_batch_param_name", ctypes.c_char_p, [ctypes.c_void_p, ctypes.c_size_t])
 _declare("bf_batch_param_at", ctypes.c_int,
          [ctypes.POINTER(Value), ctypes.c_void_p, ctypes.c_size_t], status=True)
+# the planner, from a brief only
+_declare("bf_planner_new_from_brief", ctypes.c_int, [c_void_pp, ctypes.c_void_p], status=True)
+_declare("bf_planner_free", None, [ctypes.c_void_p])
+_declare("bf_planner_plan", ctypes.c_int, [c_void_pp, ctypes.c_void_p], status=True)
+_declare("bf_plan_verify", ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p], status=True)
 
 
 # fingerprint.h
@@ -280,6 +285,12 @@ _declare("bf_brief_load_file", ctypes.c_int, [c_void_pp, ctypes.c_char_p], statu
 _declare("bf_brief_free", None, [_vp])
 _declare("bf_brief_name", ctypes.c_char_p, [_vp])
 _declare("bf_brief_save_json", ctypes.c_int, [c_void_pp, _vp], status=True)
+
+# driver.h: only planning a brief against a SQLite warehouse.
+_declare("bf_driver_open_sqlite", ctypes.c_int, [c_void_pp, ctypes.c_char_p, ctypes.c_uint],
+         status=True)
+_declare("bf_driver_free", None, [_vp])
+_declare("bf_driver_plan_brief", ctypes.c_int, [c_void_pp, _vp, _vp], status=True)
 
 
 # runner.h

@@ -2,9 +2,10 @@
 
 import ctypes
 
-from ._args import json_arg
+from ._args import instance_arg, json_arg, path_arg
 from ._handle import Handle
 from ._native import Value, lib, take_string, value_to_python
+from .brief import Brief
 
 
 class Batch:
@@ -48,6 +49,39 @@ class Plan(Handle):
         out = ctypes.c_void_p()
         lib.bf_plan_from_json(ctypes.byref(out), data)
         return cls(out)
+
+    @classmethod
+    def from_brief(cls, brief, warehouse=None):
+        """The Brief's pinned plan, as `backfill plan BRIEF [--warehouse DB]`
+        and the runner make it. With `warehouse`, the path of a SQLite
+        warehouse (which must exist; nothing is written): every name the
+        brief gives is checked against it (InvalidError naming the JSON
+        path) and a rows_per_batch brief's key boundaries are read from it.
+        Without, from the brief alone; a rows_per_batch brief needs the
+        warehouse (InvalidError)."""
+        cbrief = instance_arg("brief", brief, Brief)._handle()
+        out = ctypes.c_void_p()
+        if warehouse is not None:
+            driver = ctypes.c_void_p()
+            lib.bf_driver_open_sqlite(ctypes.byref(driver), path_arg(warehouse), 0)
+            try:
+                lib.bf_driver_plan_brief(ctypes.byref(out), driver, cbrief)
+            finally:
+                lib.bf_driver_free(driver)
+            return cls(out)
+        planner = ctypes.c_void_p()
+        lib.bf_planner_new_from_brief(ctypes.byref(planner), cbrief)
+        try:
+            lib.bf_planner_plan(ctypes.byref(out), planner)
+            plan = cls(out)
+            try:
+                lib.bf_plan_verify(plan._handle(), planner)  # the coverage proof, as the CLI's
+            except BaseException:
+                plan.close()
+                raise
+            return plan
+        finally:
+            lib.bf_planner_free(planner)
 
     def to_json(self):
         out = ctypes.c_void_p()

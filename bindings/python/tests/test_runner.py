@@ -9,8 +9,9 @@ import threading
 import unittest
 
 import libbackfill
-from libbackfill import (BlockedError, Brief, Fingerprint, InvalidError, Ledger, ParseError,
-                         Runner, StateError, ValidationError, report_brief, report_run)
+from libbackfill import (BlockedError, Brief, Fingerprint, InvalidError, Ledger, NotFoundError,
+                         ParseError, Plan, Runner, StateError, ValidationError, report_brief,
+                         report_run)
 from test_plan import read_key_plan
 
 LABELS = ["id [0, 25)", "id [25, 50)", "id [50, 75)", "id [75, 100)"]
@@ -222,6 +223,28 @@ class RunnerTest(unittest.TestCase):
         self.assertLess(kinds.count("batch_done"), 4)
         self.assertEqual(runner.run(), 1)
         self.assertEqual(self.run_state(1), ("awaiting_approval", ["validated"] * 4))
+
+    def test_plan_from_brief_is_the_plan_the_runner_runs(self):
+        with Plan.from_brief(self.brief, self.warehouse) as plan, \
+                Plan.from_brief(self.brief) as alone:
+            self.assertEqual([b.label for b in plan], LABELS)
+            self.assertEqual(plan[1].params, {"lo": 25, "hi": 50})
+            self.assertEqual(alone.fingerprint, plan.fingerprint)
+            run_id = self.runner().run()
+            with Ledger(self.ledger, must_exist=True) as ledger:
+                self.assertEqual(ledger.run(run_id).plan_fingerprint, plan.fingerprint)
+        # Against the warehouse the brief's names are checked; from the brief alone they are not.
+        with Brief.from_json(brief_json().replace('"table": "t"', '"table": "nosuch"')) as bad:
+            with self.assertRaises(InvalidError) as cm:
+                Plan.from_brief(bad, self.warehouse)
+            self.assertIn("$.target.table", str(cm.exception))
+            Plan.from_brief(bad).close()
+        missing = os.path.join(self.dir, "missing.db")
+        with self.assertRaises(NotFoundError):
+            Plan.from_brief(self.brief, missing)
+        self.assertFalse(os.path.exists(missing), "a missing warehouse was created")
+        with self.assertRaises(TypeError):
+            Plan.from_brief(None, self.warehouse)
 
     def test_new_starts_one_run_which_a_later_run_resumes(self):
         stop = [True]
