@@ -2,9 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 46
-plan 50
-plan 51
+plan 54
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
