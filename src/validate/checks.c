@@ -1877,9 +1877,14 @@ static void records_side(const bf__vcheck *c, bf__rentry *e, json_t *actual,
             json_t *g = json_is_object(got) ? json_object_get(got, col) : NULL;
             if (!json_is_object(got) || !same_scalar(val, g)) {
                 (*bad)++;
-                bf__rentry_sample(e, json_pack("{sOsssssOsO}", "key", json_object_get(r, "key"),
-                                               "when", side, "column", col, "expected", val,
-                                               "actual", json_is_object(got) && g ? g : json_string("(no row)")));
+                /* "O" takes a reference of its own, "o" the one given: the placeholder's. */
+                bf__rentry_sample(e, json_is_object(got) && g
+                                         ? json_pack("{sOsssssOsO}", "key", json_object_get(r, "key"),
+                                                     "when", side, "column", col, "expected", val,
+                                                     "actual", g)
+                                         : json_pack("{sOsssssOss}", "key", json_object_get(r, "key"),
+                                                     "when", side, "column", col, "expected", val,
+                                                     "actual", "(no row)"));
             }
         }
     }
