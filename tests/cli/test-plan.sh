@@ -2,7 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 54
+plan 46
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -137,45 +137,5 @@ expect_rc 2 "--warehouse without a value is bad usage"
 
 run "$BACKFILL" plan "$work/missing.json"
 expect_rc 2 "a missing brief file is bad input"
-
-# --- --json is a plan bf_plan_from_json() reads: here the Python binding's Plan.from_json -------
-read_back() { # read_back FILE: count, fingerprint, dimension and batches as read, against the file's
-    BACKFILL_LIBRARY="$BACKFILL_LIBRARY" PYTHONPATH="$BF_SOURCE_ROOT/bindings/python" \
-        python3 - "$1" <<'PY'
-import json, sys
-import libbackfill
-text = open(sys.argv[1]).read()
-said = json.loads(text)
-try:
-    with libbackfill.Plan.from_json(text) as plan:
-        read = [(b.ordinal, b.label, b.lo, b.hi, b.params) for b in plan]
-        print(len(plan), said["count"], plan.fingerprint == said["fingerprint"], plan.dimension,
-              read == [(b["ordinal"], b["label"], b["lo"], b["hi"], b["params"])
-                       for b in said["batches"]])
-except libbackfill.BackfillError as err:
-    print(type(err).__name__, err)
-PY
-}
-for case in "22 time $good" "3 key $work/keys.json" "3 partition $work/parts.json" \
-    "16 bucket $work/buckets.json" "5 key $work/rows.json --warehouse $work/keys.db" \
-    "22 time $good --warehouse $work/wh.db"; do
-    set -- $case
-    n=$1 dim=$2
-    shift 2
-    "$BACKFILL" plan "$@" --json >"$work/plan.json"
-    run read_back "$work/plan.json"
-    expect_grep "$work/out" "^$n $n True $dim True\$" "plan $(basename "$1")${3:+ --warehouse} --json reads back: $n $dim batches, the same"
-done
-BACKFILL_LIBRARY="$BACKFILL_LIBRARY" PYTHONPATH="$BF_SOURCE_ROOT/bindings/python" python3 - "$good" "$work/wh.db" >"$work/out" <<'PY'
-import sys
-from libbackfill import Brief, Plan
-with Brief.from_file(sys.argv[1]) as brief, Plan.from_brief(brief, sys.argv[2]) as plan:
-    print(len(plan), plan.fingerprint)
-PY
-expect_grep "$work/out" "^22 $fp\$" "the Python binding's Plan.from_brief makes the command's plan"
-grep -v '"pin"' "$work/plan.json" >"$work/nopin.json"
-run read_back "$work/nopin.json"
-expect_grep "$work/out" '^ParseError plan: \$\.pin is missing: a plan has format, dimension, column, fingerprint, pin, count and batches$' \
-    "a plan without its pin is refused naming the member"
 
 finish
