@@ -736,6 +736,12 @@ int bf_run_check_warehouse(bf_ledger *ledger, int64_t run_id, bf_driver *driver)
                        "read back; backfill status %lld shows its batches",
                        (long long)run_id, bf_run_brief_name(run), (long long)run_id);
     } else if (rc == BF_OK && (rc = bf__runner_run_brief(&brief, ledger, run_id)) == BF_OK &&
+               !bf_brief_target_table(brief)) {
+        /* A host's run recorded without a brief (or one without a target): nothing to look for. */
+        rc = bf__error(BF_E_INVALID, "run %lld (%s): its recorded brief names no target table, "
+                       "so the warehouse cannot be checked for it", (long long)run_id,
+                       bf_run_brief_name(run));
+    } else if (rc == BF_OK &&
                (rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(run))) == BF_OK) {
         for (size_t i = 0; i < bf_run_list_count(list); i++)
             if (bf_run_list_id(list, i) == run_id)

@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 117
+plan 121
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -241,6 +241,12 @@ expect_grep "$work/out" "^host_loop: 73 batches done in run 1" "host_loop did al
     not_ok "host_loop's rows differ"
 n=$(q "$HL.ledger" "SELECT count(*) FROM batches WHERE state = 3")
 [ "$n" = 73 ] && ok "host_loop's batches are validated in the ledger" || not_ok "validated: $n"
+# host_loop records no brief with its run: validate and diff say so, naming the run.
+for cmd in validate diff; do
+    run "$BACKFILL" $cmd 1 --ledger "$HL.ledger" --warehouse "$HL"
+    expect_rc 2 "$cmd of host_loop's run is refused"
+    expect_grep "$work/err" "run 1 \(.*\): its recorded brief names no target table" "$cmd names the run and why"
+done
 
 # ---- the same brief again -----------------------------------------------------
 run "$BACKFILL" run "$work/brief.json" --warehouse "$A"
