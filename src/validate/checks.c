@@ -471,6 +471,22 @@ static int prepare_only(const ctx *x, const bf__vcheck *c, const char *sql, cons
     return BF_OK;
 }
 
+/*
+ * An sql check's query as it runs: inside SELECT * FROM (...), where only a query can stand,
+ * so a DELETE, UPDATE, INSERT or DROP written there never runs (a check reads, it never
+ * changes the warehouse, a test slice's target included). Trailing ';' and blanks dropped.
+ */
+static int sql_check_query(const bf__vcheck *c, char **out)
+{
+    const char *q = member(c, "query");
+    size_t n = q ? strlen(q) : 0;
+
+    while (n && (q[n - 1] == ';' || bf__ascii_isspace((unsigned char)q[n - 1])))
+        n--;
+    *out = bf__asprintf("SELECT * FROM (%.*s\n)", (int)n, q ? q : "");
+    return *out ? BF_OK : bf__nomem();
+}
+
 static int check_inputs(ctx *x, const bf__vcheck *c)
 {
     const char **cols = NULL;
@@ -550,7 +566,10 @@ static int check_inputs(ctx *x, const bf__vcheck *c)
         if (!member(c, "query"))
             return bf__error(BF_E_INVALID, "check %s: an sql check needs query",
                              check_name_of(c));
-        rc = prepare_only(x, c, member(c, "query"), "query");
+        if ((rc = sql_check_query(c, &sql)) == BF_OK &&
+            prepare_only(x, c, sql, "query") != BF_OK)
+            rc = bf__error(BF_E_INVALID, "%s (an sql check is one query, a SELECT, WITH or "
+                           "VALUES: it reads and never changes the warehouse)", bf_last_error());
         break;
     case BF_CHECK_RECORDS:
         if (!x->v->key_count)
@@ -1959,8 +1978,13 @@ static int eval_sql(ctx *x, const bf__vcheck *c, bf__rentry *e)
     int64_t n = 0;
     int rc;
 
+    char *sql = NULL;
+
     batch_binds(&b, x);
-    rc = query_objects(x, e->samples, member(c, "query"), &b, x->v->max_samples, &n);
+    if ((rc = sql_check_query(c, &sql)) != BF_OK)
+        return rc;
+    rc = query_objects(x, e->samples, sql, &b, x->v->max_samples, &n);
+    bf__free(sql);
     if (rc != BF_OK)
         return bf__error(rc, "check %s: the query failed: %s", check_name_of(c), bf_last_error());
     return verdict(e, n > 0, SAY("%lld rows", (long long)n), SAY("0 rows"),

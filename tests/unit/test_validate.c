@@ -515,6 +515,48 @@ START_TEST(references_sql_records_completeness_footprint)
 }
 END_TEST
 
+/* An sql check reads: a statement that would change the warehouse is refused before anything runs. */
+START_TEST(an_sql_check_never_changes_the_warehouse)
+{
+    static const char *const writes[] = {
+        "DELETE FROM t", "UPDATE t SET val = 0 RETURNING id", "DROP TABLE p",
+        "INSERT INTO p VALUES (99, 'x') RETURNING id", "SELECT 1; DELETE FROM t",
+    };
+    bf_validation_state *st = NULL;
+    bf_validator *v;
+    bf_results *r;
+
+    for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+        char check[256];
+
+        snprintf(check, sizeof check, "{\"check\": \"sql\", \"query\": \"%s\"}", writes[i]);
+        v = make(check);
+        ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, bf_plan_batch(plan, 0)),
+                         BF_E_INVALID);
+        ck_assert_msg(strstr(bf_last_error(), "check sql: the query does not prepare: ") &&
+                          strstr(bf_last_error(), "it reads and never changes the warehouse"),
+                      "%s: %s", writes[i], bf_last_error());
+        ck_assert_ptr_null(st);
+        bf_validator_free(v);
+    }
+    ck_assert_int_eq(qint("SELECT count(*) FROM t"), 30);
+    ck_assert_int_eq(qint("SELECT count(*) FROM t WHERE val = 0"), 1);
+    ck_assert_int_eq(qint("SELECT count(*) FROM p"), 29);
+    /* A query ending in a semicolon or a comment still runs as written. */
+    for (int i = 0; i < 2; i++) {
+        v = make(i ? "{\"check\": \"sql\", \"query\": \"SELECT id FROM t WHERE id >= :lo AND "
+                     "id < :hi AND val > 7 -- the big ones\"}"
+                   : "{\"check\": \"sql\", \"query\": \"SELECT id FROM t WHERE id >= :lo AND "
+                     "id < :hi AND val > 7 ;  \"}");
+        r = run(v, NULL);
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+        ck_assert_str_eq(bf_results_observed(r, 0), "2 rows");
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
 /*
  * A named record that no row holds, before or after, is a mismatch naming its key where it
  * belongs: in the batch whose bounds hold its key, or in the run. A record of another batch
@@ -1877,6 +1919,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, records_name_a_key_that_no_row_holds);
+    tcase_add_test(tc, an_sql_check_never_changes_the_warehouse);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
     tcase_add_test(tc, references_with_more_child_values_than_kept_are_joined);
