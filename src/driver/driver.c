@@ -111,6 +111,22 @@ int bf__driver_check_select(bf_driver *d, const char *select, const char *where)
     }
 }
 
+int bf__driver_execute_atomic(bf_driver *d, const char *sql)
+{
+    bf__sql *s = bf__driver_sql(d);
+    int rc;
+
+    if (!s)
+        return bf_driver_execute(d, sql);
+    if ((rc = bf__sql_begin(s)) != BF_OK)
+        return rc;
+    if ((rc = bf_driver_execute(d, sql)) == BF_OK && (rc = bf__sql_commit(s)) == BF_OK)
+        return BF_OK;
+    bf__error(rc, "%s", bf_driver_last_error(d)[0] ? bf_driver_last_error(d) : bf_last_error());
+    bf__sql_rollback(s);
+    return rc;
+}
+
 int bf__driver_create_like(bf_driver *d, const char *table, const char *name)
 {
     bf__sql *s = bf__driver_sql(d);

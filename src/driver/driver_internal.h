@@ -98,6 +98,11 @@ int bf__driver_swap(bf_driver *driver, const char *table, const char *out, const
  * driver not built on the SQL layer.
  */
 int bf__driver_check_select(bf_driver *driver, const char *select, const char *where);
+/*
+ * bf_driver_execute() in one transaction of its own on a SQL driver: all of `sql` (several
+ * statements) or, on a failure, none of it. A host's driver without SQL: as it executes.
+ */
+int bf__driver_execute_atomic(bf_driver *driver, const char *sql);
 /* Table `name` made like `table` (bf__sql_create_like); BF_E_UNSUPPORTED when it cannot be. */
 int bf__driver_create_like(bf_driver *driver, const char *table, const char *name);
 /* bf__sql_run_fences; a host's own driver: *mine is -1 (not known), *other NULL. */

@@ -682,8 +682,9 @@ static int refreshed_before_rollback(const ctx *x)
     size_t i;
     json_t *r;
 
+    /* A failed refresh changed nothing (each asset's refresh is all or nothing). */
     json_array_foreach(x->refreshes, i, r)
-        if (json_integer_value(json_object_get(r, "at_us")) < x->rollback_at)
+        if (refresh_ok(r) && json_integer_value(json_object_get(r, "at_us")) < x->rollback_at)
             return 1;
     return 0;
 }

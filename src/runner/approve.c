@@ -8,6 +8,7 @@
 #include "backfill/lineage.h"
 #include "brief/brief_internal.h"
 #include "common/json.h"
+#include "driver/driver_internal.h"
 #include "runner/runner_internal.h"
 
 /* ---- What approve, rollback and cleanup share ----------------------------- */
@@ -367,7 +368,8 @@ int bf__settle_refresh(bf_runner *r, bf__settle *s, bf_run *as, int rollback, si
         if (already)
             continue;
         started = bf__runner_now_us();
-        erc = bf_driver_execute(r->driver, sql);
+        /* All of the asset's statements or none: a DELETE never commits without its INSERT. */
+        erc = bf__driver_execute_atomic(r->driver, sql);
         took = (double)(bf__runner_now_us() - started) / 1e6;
         if (erc != BF_OK)
             bf__snprintf(msg, sizeof msg, "%s", bf_last_error());

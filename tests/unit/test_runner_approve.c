@@ -992,6 +992,31 @@ START_TEST(a_rollback_after_approval_refreshes_downstream_again)
 }
 END_TEST
 
+/* An asset's refresh_sql is all or nothing: a failing INSERT leaves the DELETE before it undone. */
+START_TEST(a_failing_refresh_leaves_the_asset_as_it_was)
+{
+    bf_brief *b = make_brief(
+        "partition_overwrite",
+        "{\"name\": \"mart\", \"kind\": \"table\", \"depends_on\": [\"t\"],"
+        " \"refresh_sql\": \"DELETE FROM mart; INSERT INTO mart SELECT sum(nope) FROM t\"}");
+    int64_t id;
+    bf_runner *r;
+
+    bftest_sql_exec(raw, "INSERT INTO mart VALUES (1770)");
+    id = run_brief(b, "ops@example.com");
+    r = make_runner(NULL, NULL);
+    ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_DRIVER);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "the refresh of downstream asset mart failed: ") &&
+                      strstr(bf_runner_last_error(r), "no such column: nope"),
+                  "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM mart"), 1);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 1770);
+    ck_assert_int_eq(run_state(id), BF_RUN_APPROVED);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 /* A run never approved refreshed nothing: its rollback refreshes nothing either. */
 START_TEST(a_rollback_before_approval_refreshes_nothing)
 {
@@ -1655,6 +1680,7 @@ static Suite *suite(void)
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
     tcase_add_test(tc, a_rollback_after_approval_refreshes_downstream_again);
     tcase_add_test(tc, a_rollback_before_approval_refreshes_nothing);
+    tcase_add_test(tc, a_failing_refresh_leaves_the_asset_as_it_was);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_loop_test(tc, a_resumed_run_compares_with_the_values_from_before_the_run, 0, 2);
     tcase_add_loop_test(tc, a_batch_redone_after_a_crash_compares_with_its_first_before, 0, 4);
