@@ -259,12 +259,15 @@ static int cmp_text(const void *a, const void *b)
  * reported on (it skips them, or publishes the same rows again), so its
  * checks compare with the target from before them, not with what the
  * cancelled run left. Only runs cancelled after the brief's last completed
- * run count (what an approved run did was judged already), never for the
+ * run count (what an approved run did was judged already), and that completed
+ * run itself once batches of it were rolled back (this run redoes them and
+ * skips the others: it is the same change, judged whole again), never for the
  * patterns that write a copy of the target (a cancelled run's copy is not
  * this run's), and the earliest of them wins (its record may itself be
  * inherited). *out stays NULL when there is none; *from gets its id.
  */
-static int inherited_run_before(bf_validation_state **out, int64_t *from, struct run_ctx *c)
+static int inherited_run_before(bf_validation_state **out, int64_t *from, int *completed,
+                                struct run_ctx *c)
 {
     bf_runner *r = c->r;
     const bf_plan *plan = c->view->halves.plan;
@@ -275,6 +278,7 @@ static int inherited_run_before(bf_validation_state **out, int64_t *from, struct
 
     *out = NULL;
     *from = 0;
+    *completed = 0;
     if (r->job.spec.strategy == BF_WRITE_STAGING_SWAP ||
         r->job.spec.strategy == BF_WRITE_PARALLEL_VERSION)
         return BF_OK;
@@ -296,18 +300,29 @@ static int inherited_run_before(bf_validation_state **out, int64_t *from, struct
         bf_batch_list *l = NULL;
         int64_t id = bf_run_list_id(runs, i);
 
-        if (id == c->run_id || id < after || bf_run_list_state(runs, i) != BF_RUN_CANCELLED)
+        int rst = bf_run_list_state(runs, i), undone = 0;
+
+        if (id == c->run_id || id < after ||
+            (rst != BF_RUN_CANCELLED && !(rst == BF_RUN_COMPLETED && id == after)))
             continue;
         if ((rc = bf_run_open(&other, r->ledger, id)) == BF_OK)
             rc = bf_run_batches(&l, other, -1);
+        /* The last completed run counts once batches of it were rolled back since: this run
+         * redoes them and skips its others, and is judged on the whole change, as it was. */
+        for (size_t j = 0; rc == BF_OK && rst == BF_RUN_COMPLETED && j < bf_batch_list_count(l); j++)
+            undone |= bf_batch_list_state(l, j) == BF_BATCH_ROLLED_BACK;
+        if (rst == BF_RUN_COMPLETED && !undone)
+            bf_batch_list_free(l), l = NULL;
         for (size_t j = 0; rc == BF_OK && j < bf_batch_list_count(l); j++) {
             int st = bf_batch_list_state(l, j);
             const char *k = bf_batch_list_idempotency_key(l, j);
 
             if ((st == BF_BATCH_COMPLETED || st == BF_BATCH_VALIDATED) && k && k[0] &&
                 bsearch(k, keys, bf_plan_count(plan), sizeof *keys, cmp_text)) {
-                if ((rc = recorded_run_before(out, r, other)) == BF_OK && *out)
+                if ((rc = recorded_run_before(out, r, other)) == BF_OK && *out) {
                     *from = id;
+                    *completed = rst == BF_RUN_COMPLETED;
+                }
                 break;
             }
         }
@@ -2155,8 +2170,9 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     if (r->validator && p.completed + p.validated + p.running + p.failed == 0 &&
         state != BF_RUN_VALIDATING) {
         int64_t from = 0;
+        int from_completed = 0;
 
-        if ((rc = inherited_run_before(&run_before, &from, &c)) != BF_OK)
+        if ((rc = inherited_run_before(&run_before, &from, &from_completed, &c)) != BF_OK)
             goto done;
         if (!run_before) {
             if (!r->own_validator)
@@ -2171,8 +2187,10 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
             char detail[300];
 
             bf__snprintf(detail, sizeof detail, "{\"run\": %lld, \"why\": \"the run-level checks "
-                         "compare with the values from before run %lld, cancelled, whose batches "
-                         "this run has again\"}", (long long)from, (long long)from);
+                         "compare with the values from before run %lld, %s, whose batches "
+                         "this run has again\"}", (long long)from, (long long)from,
+                         from_completed ? "completed with batches rolled back since"
+                                        : "cancelled");
             rc = bf_run_record(c.run, 0, RUN_BEFORE "_from", detail);
         }
         if (rc != BF_OK)

@@ -699,6 +699,45 @@ START_TEST(a_run_after_a_cancelled_one_is_judged_from_before_it)
 }
 END_TEST
 
+/*
+ * A batch of a completed run rolled back, the brief run again: the new run redoes that batch
+ * and skips the others, and is judged on the whole change from before the first run (a named
+ * record in a skipped batch still shows its old value before, the metric the whole move).
+ */
+START_TEST(a_run_redoing_a_rolled_back_batch_is_judged_from_before_the_first)
+{
+    bf_brief *b = make_brief_checks("partition_overwrite", MART_OK,
+                                    "{\"check\": \"records\", \"expect\": [{\"key\": [59], "
+                                    "\"before\": {\"v\": 58}, \"after\": {\"v\": 116}}]}, "
+                                    "{\"check\": \"metric\", \"name\": \"total v\", "
+                                    "\"per\": \"run\", \"expr\": \"SUM(v)\", "
+                                    "\"expect_delta\": {\"min\": 1000}}");
+    int64_t id = run_brief(b, "ops@example.com"), next;
+    bf_runner *r = make_runner(NULL, NULL);
+    char det[4096];
+    sqlite3 *db = NULL;
+
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    /* Batch 1 (rows 1 to 20, v 0 to 19) back; id 59 lies in the last batch. */
+    ck_assert_msg(bf_runner_rollback(NULL, r, id, batch_id(id, 0, NULL)) == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    next = run_brief(b, "ops@example.com");
+    ck_assert_int_eq(next, id + 1);
+    ck_assert_int_eq(run_state(next), BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    records(det, sizeof det, NULL, 0, next, "validation_before_from");
+    ck_assert_msg(strstr(det, "{\"run\": 1, ") &&
+                      strstr(det, "completed with batches rolled back since"), "%s", det);
+    ck_assert_int_eq(sqlite3_open_v2(lpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(bftest_sql_int(db, "SELECT instr(results_json, 'moved from 1770 to 3540') > 0 "
+                                        "FROM validations WHERE run_id = 2 AND batch_id = 0"), 1);
+    sqlite3_close(db);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
 START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
 {
     /* b depends on a, but is listed first; b's table does not exist yet. */
@@ -1681,6 +1720,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_rollback_after_approval_refreshes_downstream_again);
     tcase_add_test(tc, a_rollback_before_approval_refreshes_nothing);
     tcase_add_test(tc, a_failing_refresh_leaves_the_asset_as_it_was);
+    tcase_add_test(tc, a_run_redoing_a_rolled_back_batch_is_judged_from_before_the_first);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_loop_test(tc, a_resumed_run_compares_with_the_values_from_before_the_run, 0, 2);
     tcase_add_loop_test(tc, a_batch_redone_after_a_crash_compares_with_its_first_before, 0, 4);
