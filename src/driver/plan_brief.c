@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "driver/driver_internal.h"
 #include "driver/sql.h"
+#include "plan/plan_internal.h"
 
 /* Boundaries walked once over the whole key scope, then answered from memory. */
 struct boundaries {
@@ -254,37 +255,141 @@ static int check_time_text(bf_driver *driver, const bf_brief *brief, const bf_pl
     return rc;
 }
 
+/* count(*) of `table`'s rows in `batch` of `plan`, as the target compares the column. */
+static int count_in(bf__sql *s, int64_t *n, const char *table, const bf_plan *plan,
+                    const bf_batch *batch, const char *extra, const bf__binds *more)
+{
+    bf__tpl t = {NULL, 0, NULL, 0, plan, batch};
+    const char *args[] = {table, NULL, extra ? extra : "1 = 1"};
+    char *sql = NULL;
+    bf__binds b;
+    int rc;
+
+    bf__binds_init(&b);
+    bf__binds_batch(&b, batch);
+    for (size_t i = 0; more && i < more->count; i++)
+        bf__binds_value(&b, more->names[i], &more->values[i]);
+    rc = bf__sql_build(s, &sql, &t, "SELECT count(*) FROM %T WHERE %P AND %S", args);
+    if (rc == BF_OK)
+        rc = bf__sql_query_int(s, n, sql, &b);
+    bf__free(sql);
+    return rc;
+}
+
+/*
+ * Two partition values that the column compares as equal ('a' and 'A' in a NOCASE column,
+ * 7 and '7' in a TEXT one) make two batches of the same rows: each rewrites them, and every
+ * count and total over the plan counts them twice. When the batches' counts add up to more
+ * than the rows of all the values, the first two such values are named.
+ */
+static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_plan *plan,
+                                  const int64_t *counts)
+{
+    const char *table = bf_brief_target_table(brief), *col = bf_plan_column(plan);
+    size_t n = bf_plan_count(plan);
+    bf_value *vals = bf__calloc(n ? n : 1, sizeof *vals);
+    bf_plan *scope = NULL;
+    int64_t sum = 0, all = 0;
+    int rc = vals ? BF_OK : bf__nomem();
+
+    for (size_t i = 0; i < n; i++)
+        sum += counts[i];
+    for (size_t i = 0; i < n && rc == BF_OK; i++)
+        rc = bf_batch_param(&vals[i], bf_plan_batch(plan, i), "partition");
+    if (rc == BF_OK)
+        rc = bf__plan_new(&scope, BF_DIM_PARTITION, col, 1);
+    if (rc == BF_OK)
+        rc = bf__plan_add(scope, 0, (int64_t)n, "the plan's partitions", 0, NULL, NULL);
+    if (rc == BF_OK)
+        rc = bf__plan_set_values(scope, vals, n);
+    if (rc == BF_OK)
+        rc = bf__plan_seal(scope, "plan:partitions");
+    if (rc == BF_OK)
+        rc = count_in(s, &all, table, scope, bf_plan_batch(scope, 0), NULL, NULL);
+    bf_plan_free(scope);
+    bf__free(vals);
+    if (rc != BF_OK || sum <= all)
+        return rc;
+    /* Which two: a row of batch i (by its stored value) that batch j holds too. */
+    for (size_t i = 0; i < n && rc == BF_OK; i++) {
+        bf_rows *seen = NULL;
+        static const char *const names[] = {"v"};
+        char *sql = NULL, *qc = NULL;
+        bf__binds b;
+
+        if (!counts[i])
+            continue;
+        bf__binds_init(&b);
+        bf__binds_batch(&b, bf_plan_batch(plan, i));
+        if ((rc = bf__sql_quoted(s, &qc, col)) == BF_OK) {
+            bf__tpl t = {NULL, 0, NULL, 0, plan, bf_plan_batch(plan, i)};
+            const char *args[] = {qc, table, NULL};
+            rc = bf__sql_build(s, &sql, &t, "SELECT DISTINCT %S FROM %T WHERE %P LIMIT 16", args);
+        }
+        if (rc == BF_OK && (rc = bf__rows_new(&seen, names, 1)) == BF_OK)
+            rc = bf__sql_query_rows(s, seen, sql, &b);
+        for (size_t j = i + 1; rc == BF_OK && j < n; j++)
+            for (size_t k = 0; rc == BF_OK && k < bf_rows_count(seen); k++) {
+                bf__binds more;
+                bf_value v;
+                int64_t both = 0;
+                char *cond = bf__asprintf("%s IS :bf_seen", qc);
+
+                bf_rows_value(&v, seen, k, 0);
+                bf__binds_init(&more);
+                bf__binds_value(&more, "bf_seen", &v);
+                rc = cond ? count_in(s, &both, table, plan, bf_plan_batch(plan, j), cond, &more)
+                          : bf__nomem();
+                bf__free(cond);
+                if (rc == BF_OK && both)
+                    rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: partitions %s and %s "
+                                   "name the same rows of table %s, as column %s compares them "
+                                   "(its collation or type): each batch would rewrite them and "
+                                   "every total count them twice; list the value once",
+                                   bf_batch_label(bf_plan_batch(plan, i)),
+                                   bf_batch_label(bf_plan_batch(plan, j)), table, col);
+            }
+        bf_rows_free(seen);
+        bf__free(sql);
+        bf__free(qc);
+    }
+    if (rc == BF_OK)
+        rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: the partitions' batches hold "
+                       "%lld rows of table %s, but only %lld rows hold one of the values: some "
+                       "values name the same rows as column %s compares them; list each once",
+                       (long long)sum, table, (long long)all, col);
+    return rc;
+}
+
 /*
  * A partition value is a name the user gives: one that no row of the target holds and for
  * which the job produces no row changes nothing, and is most likely mistyped. Refused,
  * naming the batch (its value). A value the target lacks but the job fills is a new
- * partition, and fine.
+ * partition, and fine. Then values that name the same rows are refused too.
  */
 static int check_partitions(bf_driver *driver, const bf_brief *brief, const bf_plan *plan)
 {
     bf__sql *s = bf__driver_sql(driver);
-    const char *job = bf_brief_job_select(brief);
+    const char *job = bf_brief_job_select(brief), *table = bf_brief_target_table(brief);
+    const bf_value *set = NULL;
+    int64_t *counts;
     int rc = BF_OK;
 
-    if (!s || bf_plan_dimension(plan) != BF_DIM_PARTITION)
+    if (!s || bf_plan_dimension(plan) != BF_DIM_PARTITION || !bf_plan_count(plan))
         return BF_OK;
+    if (!(counts = bf__calloc(bf_plan_count(plan), sizeof *counts)))
+        return bf__nomem();
     for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++) {
         const bf_batch *batch = bf_plan_batch(plan, i);
-        bf__tpl t = {NULL, 0, NULL, 0, plan, batch};
-        const char *args[] = {bf_brief_target_table(brief), NULL};
         char *sql = NULL;
-        int64_t held = 0, made = 1;
+        int64_t made = 1;
         bf__binds b;
 
+        if ((rc = count_in(s, &counts[i], table, plan, batch, NULL, NULL)) != BF_OK ||
+            counts[i] || !job)
+            continue;
         bf__binds_init(&b);
         bf__binds_batch(&b, batch);
-        rc = bf__sql_build(s, &sql, &t, "SELECT EXISTS (SELECT 1 FROM %T WHERE %P)", args);
-        if (rc == BF_OK)
-            rc = bf__sql_query_int(s, &held, sql, &b);
-        bf__free(sql);
-        sql = NULL;
-        if (rc != BF_OK || held || !job)
-            continue;
         if (!(sql = bf__asprintf("SELECT EXISTS (SELECT 1 FROM (%s))", job)))
             rc = bf__nomem();
         if (rc == BF_OK)
@@ -294,9 +399,12 @@ static int check_partitions(bf_driver *driver, const bf_brief *brief, const bf_p
             rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: partition %s matches no "
                            "row of table %s (column %s), and the job produces no row for it: its "
                            "batch would change nothing (a mistyped value?); remove it from the "
-                           "scope", bf_batch_label(batch), bf_brief_target_table(brief),
-                           bf_plan_column(plan));
+                           "scope", bf_batch_label(batch), table, bf_plan_column(plan));
     }
+    /* One value a batch (a set plan's batches hold lists: their values are not compared). */
+    if (rc == BF_OK && bf_plan_count(plan) > 1 && !bf__plan_values(plan, &set))
+        rc = overlapping_partitions(s, brief, plan, counts);
+    bf__free(counts);
     return rc;
 }
 

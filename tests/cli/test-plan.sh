@@ -2,7 +2,7 @@
 # backfill plan: the pinned batch plan of a brief, for each kind of scope, and its refusals.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 46
+plan 48
 
 good="$BF_SOURCE_ROOT/examples/briefs/refund-join.json"
 
@@ -88,6 +88,13 @@ expect_grep "$work/err" "partition ue matches no row of table p \(column region\
 brief regions '"target": {"table": "p"}, "scope": {"partitions": {"column": "region", "values": ["eu", "apac"]}}, "batching": {"by": "partition"}, "job": {"select": "SELECT region, v FROM p_src WHERE region = :partition"}'
 run "$BACKFILL" plan "$work/regions.json" --warehouse "$work/keys.db"
 expect_rc 0 "a new partition the job fills plans"
+# Two values the column compares as equal (NOCASE) would be two batches of the same rows.
+sqlite3 "$work/keys.db" "CREATE TABLE pn (region TEXT COLLATE NOCASE, v INTEGER);
+    INSERT INTO pn VALUES ('eu', 1), ('EU', 2), ('us', 3);"
+brief regions '"target": {"table": "pn"}, "scope": {"partitions": {"column": "region", "values": ["us", "eu", "Eu"]}}, "batching": {"by": "partition"}, "job": {"select": "SELECT region, v FROM pn WHERE region = :partition"}'
+run "$BACKFILL" plan "$work/regions.json" --warehouse "$work/keys.db"
+expect_rc 2 "partition values equal under the column's collation are refused"
+expect_grep "$work/err" "partitions eu and Eu name the same rows of table pn, as column region compares them" "the refusal names both values"
 
 sqlite3 "$work/wh.db" <"$BF_SOURCE_ROOT/examples/warehouse/build.sql"
 in_scope=$(sqlite3 "$work/wh.db" "SELECT count(*) FROM fct_orders WHERE order_ts >= 1735707600 AND order_ts < 1748750400")
