@@ -1258,9 +1258,33 @@ int bf__sql_duplicates_nulls(bf__sql *s, bf_rows *samples, int64_t *out_count,
     if (rc == BF_OK && (!(prev.v = bf__calloc(key_count + 1, sizeof *prev.v)) ||
                         !(cur = bf__calloc(key_count, sizeof *cur))))
         rc = bf__nomem();
-    if (rc == BF_OK)
-        rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE %P ORDER BY %C",
-                        ARGS(NULL, table, NULL, NULL));
+    /*
+     * Keys are compared byte for byte, so they are sorted so too: under a column's own
+     * collation (NOCASE) 'x', 'X', 'x' would arrive in that order and the two 'x' never meet.
+     * On SQLite each key column is ordered COLLATE BINARY (an index in another collation then
+     * cannot give the order: the rows are sorted once).
+     */
+    if (rc == BF_OK) {
+        bf__sb order;
+        char *by = NULL;
+        int sqlite = s->vt.dialect && strcmp(s->vt.dialect, "sqlite") == 0;
+
+        bf__sb_init(&order);
+        for (size_t i = 0; i < key_count && rc == BF_OK; i++) {
+            bf__sb_append(&order, i ? ", " : "");
+            rc = bf__sql_ident(s, &order, key[i]);
+            if (sqlite)
+                bf__sb_append(&order, " COLLATE BINARY");
+        }
+        if (rc == BF_OK)
+            rc = bf__sql_text(&order, &by);
+        else
+            bf__sb_dispose(&order);
+        if (rc == BF_OK)
+            rc = scan_build(&sc, &sql, "SELECT %C FROM %T WHERE %P ORDER BY %S",
+                            ARGS(NULL, table, NULL, by));
+        bf__free(by);
+    }
     if (rc == BF_OK && (rc = bf__stmt_prepare(&st, sc.s, sql, &sc.binds)) == BF_OK) {
         while ((rc = bf__stmt_step(&st)) == BF_SQL_ROW) {
             int null = 0, same = run > 0;

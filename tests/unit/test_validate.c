@@ -139,6 +139,31 @@ START_TEST(unique_counts_duplicate_rows_and_null_keys)
 }
 END_TEST
 
+/* Keys are compared byte for byte, whatever the column's collation: 'x', 'X', 'x' is one repeat. */
+START_TEST(unique_finds_repeats_in_a_nocase_column)
+{
+    static const char *const key[] = {"k"}, *const cols[] = {"v"};
+
+    sql("CREATE TABLE u (id INTEGER, k TEXT COLLATE NOCASE, v INTEGER);"
+        "INSERT INTO u VALUES (1, 'x', 1), (2, 'X', 2), (3, 'x', 3), (4, 'y', 4);"
+        "CREATE TABLE ui (id INTEGER, k TEXT COLLATE NOCASE, v INTEGER);"
+        "INSERT INTO ui SELECT * FROM u; CREATE INDEX ui_k ON ui (k);");
+    for (int indexed = 0; indexed < 2; indexed++) {
+        bf_validator *v;
+        bf_results *r;
+
+        ck_assert_int_eq(bf_validator_new(&v, indexed ? "ui" : "u", key, 1, cols, 1), BF_OK);
+        ck_assert_int_eq(bf_validator_add_check_json(v, "{\"check\": \"unique\"}"), BF_OK);
+        r = run(v, NULL);
+        ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+        ck_assert_str_eq(bf_results_observed(r, 0), "1 duplicate rows, 0 with a NULL key");
+        ck_assert_str_eq(bf_results_samples_json(r, 0), "[{\"k\":\"x\",\"rows\":2}]");
+        bf_results_free(r);
+        bf_validator_free(v);
+    }
+}
+END_TEST
+
 /*
  * The runner's before-state rides on the checks' before scan
  * (bf__validator_before_capture): the same segments and fingerprints as
@@ -1919,6 +1944,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unchanged_columns_compare_fingerprints);
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, records_name_a_key_that_no_row_holds);
+    tcase_add_test(tc, unique_finds_repeats_in_a_nocase_column);
     tcase_add_test(tc, an_sql_check_never_changes_the_warehouse);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
