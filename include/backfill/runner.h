@@ -167,7 +167,8 @@ BF_API int bf_runner_set_brief(bf_runner *runner, const bf_brief *brief);
  * For hosts without a brief: run this plan with this write spec (both
  * copied) and run spec (copied; brief_name required). `validator` (may be
  * NULL: no checks) is borrowed until the runner is freed and used by one
- * worker at a time.
+ * worker at a time. Such a run records no brief: approving, rolling back or
+ * cleaning it up takes a runner given the same job (the run's plan).
  */
 BF_API int bf_runner_set_job(bf_runner *runner, const bf_plan *plan,
                              const struct bf_write_spec *spec, const bf_run_spec *run_spec,

@@ -61,7 +61,12 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
         return rc;
     if ((rc = bf__runner_run_brief(&s->brief, ledger, run_id)) != BF_OK)
         goto fail;
-    if ((rc = bf__job_from_brief(&s->job, s->brief)) != BF_OK)
+    /* A host's run recorded no brief: the runner's own job, the one the run was made with. */
+    if (!bf_brief_target_table(s->brief))
+        rc = bf__runner_host_job(r, s->run, &s->job, with_plan ? &s->plan : NULL);
+    else
+        rc = bf__job_from_brief(&s->job, s->brief);
+    if (rc != BF_OK)
         goto fail;
     rc = bf_ledger_runs(&list, ledger, bf_run_brief_name(s->run));
     for (size_t i = 0; rc == BF_OK && i < bf_run_list_count(list); i++) {
@@ -99,7 +104,8 @@ int bf__settle_open(bf__settle *s, bf_runner *r, int64_t run_id, int with_plan)
         }
     }
     if (with_plan) {
-        rc = bf_driver_plan_brief(&s->plan, r->driver, s->brief);
+        if (!s->plan)
+            rc = bf_driver_plan_brief(&s->plan, r->driver, s->brief);
         if (rc == BF_OK && strcmp(bf_plan_fingerprint(s->plan), bf_run_plan_fingerprint(s->run)))
             rc = bf__error(BF_E_CONFLICT, "run %lld (%s): the brief's plan made against the "
                            "warehouse now has fingerprint %s, not the run's %s, so its batches "

@@ -174,7 +174,9 @@ int bf_runner_cleanup(char **json_out, bf_runner *r, int64_t run_id)
                        left_h == 1 ? "" : "s");
         goto done;
     }
-    rc = bf_driver_plan_brief(&c.s.plan, r->driver, c.s.brief);
+    rc = bf_brief_target_table(c.s.brief)
+             ? bf_driver_plan_brief(&c.s.plan, r->driver, c.s.brief)
+             : bf__runner_host_job(r, c.s.run, NULL, &c.s.plan); /* a host's run: its plan */
     if (rc == BF_OK && strcmp(bf_plan_fingerprint(c.s.plan), bf_run_plan_fingerprint(c.s.run)))
         rc = bf__error(BF_E_CONFLICT, "run %lld (%s): the brief's plan made against the warehouse "
                        "now has fingerprint %s, not the run's %s, so the batches' tables cannot "

@@ -534,6 +534,33 @@ int bf_runner_set_job(bf_runner *r, const bf_plan *plan, const bf_write_spec *sp
     return BF_OK;
 }
 
+/*
+ * A run recorded without a brief (a host's bf_runner_set_job()) can be settled only with the
+ * job it was run with: this runner's own, when its plan is the run's. job or plan may be
+ * NULL (not wanted).
+ */
+int bf__runner_host_job(const bf_runner *r, const bf_run *run, bf__job *job, bf_plan **plan)
+{
+    int rc;
+
+    if (r->brief || !r->plan || !r->job.spec.table)
+        return bf__error(BF_E_INVALID, "run %lld (%s) was recorded without a brief (its job was "
+                         "given with bf_runner_set_job()): give this runner the same job, its "
+                         "plan and write spec, with bf_runner_set_job() to settle it",
+                         (long long)bf_run_id(run), bf_run_brief_name(run));
+    if (strcmp(bf_plan_fingerprint(r->plan), bf_run_plan_fingerprint(run)) != 0)
+        return bf__error(BF_E_CONFLICT, "run %lld (%s) was recorded without a brief, and the "
+                         "plan of this runner's job has fingerprint %s, not the run's %s: give "
+                         "it the job the run was made with", (long long)bf_run_id(run),
+                         bf_run_brief_name(run), bf_plan_fingerprint(r->plan),
+                         bf_run_plan_fingerprint(run));
+    if (job && (rc = job_copy(job, &r->job.spec)) != BF_OK)
+        return rc;
+    if (plan && (rc = plan_copy(plan, r->plan)) != BF_OK && job)
+        bf__job_dispose(job);
+    return plan ? rc : BF_OK;
+}
+
 /* ---- Things the parts share ------------------------------------------- */
 
 int bf__runner_run_brief(bf_brief **out, bf_ledger *ledger, int64_t run_id)

@@ -190,6 +190,8 @@ int bf__settle_batch(const bf__settle *s, const bf_batch_list *bl, size_t i, con
 int bf__settle_schema_fingerprint(char out[64], const bf__settle *s);
 /* The run's audit events (records among them). */
 int bf__settle_records(bf_event_list **out, const bf__settle *s);
+/* The runner's own set_job job (and a copy of its plan) for a run recorded without a brief. */
+int bf__runner_host_job(const bf_runner *r, const bf_run *run, bf__job *job, bf_plan **plan);
 /* Downstream refresh in order (approve.c); `rollback`: after a rollback, whose error says so;
  * the assets refreshed are appended to `names` when not NULL. */
 int bf__settle_refresh(bf_runner *r, bf__settle *s, bf_run *as, int rollback, size_t *out_done,

@@ -1056,6 +1056,76 @@ START_TEST(a_failing_refresh_leaves_the_asset_as_it_was)
 }
 END_TEST
 
+/* The brief's job given as a host gives it, without the brief (bf_runner_set_job). */
+static void set_host_job(bf_runner *r, bf_plan *plan)
+{
+    static const char *const key[] = {"id"};
+    bf_write_spec spec = BF_WRITE_SPEC_INIT;
+    bf_run_spec rs = BF_RUN_SPEC_INIT;
+
+    spec.table = "t";
+    spec.key = key;
+    spec.key_count = 1;
+    spec.select = "SELECT id, ts, v FROM src WHERE ts >= :start AND ts < :end";
+    spec.strategy = BF_WRITE_PARTITION_OVERWRITE;
+    spec.snapshot = 1;
+    rs.brief_name = "host-job";
+    rs.operator_name = "ops@example.com";
+    ck_assert_msg(bf_runner_set_job(r, plan, &spec, &rs, NULL) == BF_OK, "%s",
+                  bf_runner_last_error(r));
+}
+
+/*
+ * A run a host made with bf_runner_set_job() records no brief: a runner given the same job
+ * rolls it back and approves it; one without it is told what to give.
+ */
+START_TEST(a_host_jobs_run_is_settled_with_the_same_job)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    bf_driver *d = NULL;
+    bf_plan *plan = NULL;
+    bf_runner *r = make_runner(NULL, NULL), *bare = make_runner(NULL, NULL);
+    char before[64], after[64], *json = NULL;
+    int64_t id = 0;
+
+    ck_assert_int_eq(bf_driver_open_sqlite(&d, wpath, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_plan_brief(&plan, d, b), BF_OK);
+    fingerprint(before, "t");
+    set_host_job(r, plan);
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    /* Without the job: refused, saying what to give. */
+    ck_assert_int_eq(bf_runner_rollback(NULL, bare, id, 0), BF_E_INVALID);
+    ck_assert_msg(strstr(bf_runner_last_error(bare), "was recorded without a brief") &&
+                      strstr(bf_runner_last_error(bare), "bf_runner_set_job()"),
+                  "%s", bf_runner_last_error(bare));
+    /* With it: one batch back, then the whole run, each proved; then approval of a new run. */
+    ck_assert_msg(bf_runner_rollback(&json, r, id, batch_id(id, 0, NULL)) == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    bf_free(json);
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t WHERE id <= 20"), 190);
+    ck_assert_msg(bf_runner_rollback(&json, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_ptr_nonnull(strstr(json, "\"state\": \"rolled_back\""));
+    bf_free(json);
+    fingerprint(after, "t");
+    ck_assert_str_eq(after, before);
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
+                  bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_COMPLETED);
+    /* Cleanup waits for the default retention, like any run's. */
+    ck_assert_int_eq(bf_runner_cleanup(NULL, r, id), BF_E_STATE);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "rollback.retention_days"), "%s",
+                  bf_runner_last_error(r));
+    bf_plan_free(plan);
+    bf_driver_free(d);
+    bf_runner_free(r);
+    bf_runner_free(bare);
+    bf_brief_free(b);
+}
+END_TEST
+
 /* A run never approved refreshed nothing: its rollback refreshes nothing either. */
 START_TEST(a_rollback_before_approval_refreshes_nothing)
 {
@@ -1720,6 +1790,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_rollback_after_approval_refreshes_downstream_again);
     tcase_add_test(tc, a_rollback_before_approval_refreshes_nothing);
     tcase_add_test(tc, a_failing_refresh_leaves_the_asset_as_it_was);
+    tcase_add_test(tc, a_host_jobs_run_is_settled_with_the_same_job);
     tcase_add_test(tc, a_run_redoing_a_rolled_back_batch_is_judged_from_before_the_first);
     tcase_add_test(tc, a_batch_an_earlier_run_did_has_nothing_to_undo);
     tcase_add_loop_test(tc, a_resumed_run_compares_with_the_values_from_before_the_run, 0, 2);
