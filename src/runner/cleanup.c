@@ -154,10 +154,18 @@ int bf_runner_cleanup(char **json_out, bf_runner *r, int64_t run_id)
     if ((rc = bf__settle_open(&c.s, r, run_id, 0)) != BF_OK)
         return bf__runner_fail(r, rc);
     state = bf_run_current_state(c.s.run);
-    if (state != BF_RUN_COMPLETED && state != BF_RUN_ROLLED_BACK) {
+    /*
+     * A cancelled staging_swap or parallel_version run wrote only its own copy of the target
+     * (a cutover needs an approval, and an approved run is not cancelled): there is nothing to
+     * undo, and its copy and snapshots are dropped as a rolled-back run's are.
+     */
+    if (state != BF_RUN_COMPLETED && state != BF_RUN_ROLLED_BACK &&
+        !(state == BF_RUN_CANCELLED && c.s.shadowed)) {
         rc = bf__error(BF_E_STATE, "run %lld (%s) is %s: its tables are kept until it is "
-                       "completed or rolled back", (long long)run_id, bf_run_brief_name(c.s.run),
-                       bf_run_state_name(state));
+                       "completed or rolled back%s", (long long)run_id, bf_run_brief_name(c.s.run),
+                       bf_run_state_name(state),
+                       state == BF_RUN_CANCELLED ? " (its published batches are in the target: "
+                                                   "roll it back, then clean it up)" : "");
         goto done;
     }
     if (bf_brief_retention_days(&days, c.s.brief) != BF_OK)

@@ -861,6 +861,39 @@ START_TEST(a_cancelled_staging_swap_run_is_done_again_by_the_next)
     ck_assert_msg(bf_runner_approve(r, next, "raj@example.com") == BF_OK, "%s",
                   bf_runner_last_error(r));
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    /* The cancelled run's copy is dropped by cleanup once its retention (3 days) is over. */
+    ck_assert(table_exists("t__bf_full_1"));
+    bf_runner_free(r);
+    clock_offset = 4 * 86400LL * 1000000;
+    r = make_runner(NULL, NULL);
+    ck_assert_msg(bf_runner_cleanup(NULL, r, id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert(!table_exists("t__bf_full_1"));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 3540);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* A cancelled run that wrote in place keeps its snapshots: rolled back first, then cleaned up. */
+START_TEST(a_cancelled_in_place_run_is_cleaned_up_after_its_rollback)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    int64_t id = run_brief(b, "ops@example.com");
+    bf_runner *r;
+
+    cancel_run(id);
+    clock_offset = 4 * 86400LL * 1000000;
+    r = make_runner(NULL, NULL);
+    ck_assert_int_eq(bf_runner_cleanup(NULL, r, id), BF_E_STATE);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "roll it back, then clean it up"), "%s",
+                  bf_runner_last_error(r));
+    ck_assert_msg(bf_runner_rollback(NULL, r, id, 0) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(bftest_sql_int(raw, "SELECT sum(v) FROM t"), 1770);
+    bf_runner_free(r);
+    clock_offset = 8 * 86400LL * 1000000;
+    r = make_runner(NULL, NULL);
+    ck_assert_msg(bf_runner_cleanup(NULL, r, id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert(!table_exists("t__bf_snap_1"));
     bf_runner_free(r);
     bf_brief_free(b);
 }
@@ -1784,6 +1817,7 @@ static Suite *suite(void)
     tcase_add_test(tc, staging_swap_cuts_over_and_rolls_back_by_swapping_the_backup_back);
     tcase_add_test(tc, staging_swap_refuses_to_swap_back_over_another_writer);
     tcase_add_test(tc, a_cancelled_staging_swap_run_is_done_again_by_the_next);
+    tcase_add_test(tc, a_cancelled_in_place_run_is_cleaned_up_after_its_rollback);
     tcase_add_test(tc, a_cutover_never_drops_another_writers_change);
     tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
