@@ -399,6 +399,19 @@ static int refresh_again(struct rb *c, size_t *redone)
     return bf__settle_refresh(c->r, &c->s, c->s.run, 1, redone, c->refreshed);
 }
 
+/* Whether the run was cleaned up (a "cleanup" record): its snapshots and copies are gone. */
+static int cleaned_up(const struct rb *c, int *yes)
+{
+    bf_event_list *ev = NULL;
+    int rc = bf__settle_records(&ev, &c->s);
+
+    *yes = 0;
+    for (size_t i = 0; rc == BF_OK && i < bf_event_list_count(ev); i++)
+        *yes |= strcmp(bf_event_list_subject(ev, i), "cleanup") == 0;
+    bf_event_list_free(ev);
+    return rc;
+}
+
 /* Whether batch `id` of the run is rolled back already. */
 static int rolled_back_already(const struct rb *c, int64_t id)
 {
@@ -511,6 +524,19 @@ int bf_runner_rollback(char **json_out, bf_runner *r, int64_t run_id, int64_t ba
             rc = bf__error(BF_E_STATE, "run %lld (%s) is rolled back already", (long long)run_id,
                            bf_run_brief_name(c.s.run));
         goto done;
+    }
+    {
+        int gone = 0;
+
+        if ((rc = cleaned_up(&c, &gone)) != BF_OK)
+            goto done;
+        if (gone) {
+            rc = bf__error(BF_E_BLOCKED, "run %lld (%s) was cleaned up: its snapshots and "
+                           "copies were dropped once its retention was over, so nothing is left "
+                           "to restore it from; nothing was changed", (long long)run_id,
+                           bf_run_brief_name(c.s.run));
+            goto done;
+        }
     }
     if (batch_id == 0 && (state == BF_RUN_PLANNED || state == BF_RUN_RUNNING ||
                           state == BF_RUN_VALIDATING)) {

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 55
+plan 58
 
 W="$work/W.db"
 L="$W.ledger"
@@ -143,5 +143,11 @@ expect_rc 4 "diff after cleanup cannot show the rows"
 expect_grep "$work/err" "but no snapshot of them is left \(backfill cleanup drops them" "and says the snapshots are gone"
 if grep -q "before_table" "$work/err"; then not_ok "the message names a C option" "$(cat "$work/err")"; else
     ok "the message names no C option"; fi
+# Neither can a rollback: refused (exit 3), saying the run was cleaned up.
+fp_clean=$(fp)
+run "$BACKFILL" rollback refund-join-r0 --ledger "$L" --warehouse "$W"
+expect_rc 3 "rollback after cleanup is refused"
+expect_grep "$work/err" "was cleaned up: its snapshots and copies were dropped" "the refusal says the run was cleaned up"
+[ "$(fp)" = "$fp_clean" ] && ok "the refused rollback changed nothing" || not_ok "fct_orders changed"
 
 finish
