@@ -7,11 +7,11 @@
  * that compare with before compare with the values the runner recorded
  * before each batch (and the run) first published; without such a record
  * they report "skipped". Passing results never replace recorded results
- * that skipped fewer checks
- * (the runner's, which compared with before): they are printed, not
- * recorded, or a batch whose comparison with before failed would settle as
- * validated, and the run's measured results would give way to "skipped". A
- * failure found now is always recorded (and pauses the run).
+ * that skipped fewer checks (the runner's, which compared with before), nor
+ * recorded passing ones (which carry the explained deltas): they are printed,
+ * not recorded, or a batch whose comparison with before failed would settle
+ * as validated, and the run's measured results would give way to "skipped".
+ * A failure found now is always recorded (and pauses the run).
  * Exit 0 all pass, 3 an error-level check failed, 4 batches not yet written.
  */
 #include <string.h>
@@ -80,17 +80,27 @@ static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, 
 
     bf_validation_state_free(before);
 
-    if (rc == BF_OK && bf_results_status(r) == BF_OK && bf_results_tally(r, BF_OUTCOME_SKIPPED)) {
+    int kept = 0;
+
+    /*
+     * Passing results leave recorded ones that skipped fewer checks (the runner's, which
+     * compared with the values from before), and recorded passing ones (the runner's carry
+     * what cannot be measured again: each metric's explained delta). A failure is recorded.
+     */
+    if (rc == BF_OK && bf_results_status(r) == BF_OK) {
         bf_validation_list *had = NULL;
         size_t now = bf_results_tally(r, BF_OUTCOME_SKIPPED);
 
         if ((rc = bf_run_validations(&had, run, batch_id)) == BF_OK &&
-            bf_validation_list_count(had) &&
-            bf_validation_list_tally(had, 0, BF_OUTCOME_SKIPPED) < (int64_t)now)
-            skipped = now;
+            bf_validation_list_count(had)) {
+            if (now && bf_validation_list_tally(had, 0, BF_OUTCOME_SKIPPED) < (int64_t)now)
+                skipped = now;
+            else if (bf_validation_list_passed(had, 0) == 1)
+                kept = 1;
+        }
         bf_validation_list_free(had);
     }
-    if (rc == BF_OK && !skipped)
+    if (rc == BF_OK && !skipped && !kept)
         rc = bf_validator_settle(run, batch_id, r);
     if (rc == BF_OK && cli_json)
         rc = bf_results_to_json(&text, r);
@@ -104,7 +114,7 @@ static int one(json_t *out, bf_validator *v, bf_driver *d, const bf_plan *plan, 
     if (cli_json) {
         json_t *j = cli_embedded_json(text);
         json_object_set_new(j, "batch_id", json_integer(batch_id));
-        json_object_set_new(j, "recorded", json_boolean(!skipped));
+        json_object_set_new(j, "recorded", json_boolean(!skipped && !kept));
         json_array_append_new(out, j);
         bf_free(text);
     } else {

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 58
+plan 60
 
 W="$work/W.db"
 L="$W.ledger"
@@ -66,6 +66,14 @@ if [ "$(sqlite3 "$W" "SELECT net_revenue < $jan0 FROM mart_monthly_revenue WHERE
     not_ok "January's net revenue did not go down" "$mart1"; fi
 run "$BACKFILL" approve 1 --reviewer raj@example.com --ledger "$L" --warehouse "$W"
 expect_rc 3 "a completed run is not approved twice"
+# validate re-checks the finished run and leaves the runner's results, explained deltas and all.
+"$BACKFILL" report 1 --ledger "$L" >"$work/note1.md"
+run "$BACKFILL" validate 1 --ledger "$L" --warehouse "$W"
+expect_rc 0 "validate of the completed run passes"
+"$BACKFILL" report 1 --ledger "$L" >"$work/note2.md"
+if grep -q "changed rows" "$work/note1.md" && cmp -s "$work/note1.md" "$work/note2.md"; then
+    ok "the change note is the same after validate (explained deltas kept)"; else
+    not_ok "validate changed the change note" "$(diff "$work/note1.md" "$work/note2.md" | head -5)"; fi
 # Running the completed brief again starts no run asking to approve nothing.
 run "$BACKFILL" run "$BRIEF" --warehouse "$W"
 expect_rc 0 "running the completed brief again"

@@ -1198,6 +1198,33 @@ static bf_validation_state *through_text(bf_validator *v, const bf_validation_st
 }
 
 /*
+ * A batch's footprint is judged when it publishes: from a before-state read back later the
+ * table's size holds every batch published since, so it is skipped; the run's is judged.
+ */
+START_TEST(a_batchs_footprint_from_a_recorded_before_is_skipped)
+{
+    bf_validator *v = make("{\"check\": \"footprint\", \"max_growth_pct\": 1}");
+    bf_validation_state *st = NULL, *back;
+    const bf_batch *b = bf_plan_batch(plan, 0);
+    bf_results *r = NULL;
+
+    ck_assert_int_eq(bf_validator_before(&st, v, drv, plan, b), BF_OK);
+    back = through_text(v, st);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, b, st), BF_OK);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    ck_assert_int_eq(bf_validator_after(&r, v, drv, plan, b, back), BF_OK);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_SKIPPED);
+    ck_assert_ptr_nonnull(strstr(bf_results_message(r, 0), "a batch's growth is measured when it "
+                                                           "publishes"));
+    bf_results_free(r);
+    bf_validation_state_free(st);
+    bf_validation_state_free(back);
+    bf_validator_free(v);
+}
+END_TEST
+
+/*
  * The run-level results after `change` from `st` and from `back` (st read
  * back from text): the same JSON. Frees both states; the results from
  * `back` are returned.
@@ -1945,6 +1972,7 @@ static Suite *suite(void)
     tcase_add_test(tc, references_sql_records_completeness_footprint);
     tcase_add_test(tc, records_name_a_key_that_no_row_holds);
     tcase_add_test(tc, unique_finds_repeats_in_a_nocase_column);
+    tcase_add_test(tc, a_batchs_footprint_from_a_recorded_before_is_skipped);
     tcase_add_test(tc, an_sql_check_never_changes_the_warehouse);
     tcase_add_test(tc, references_counts_ride_on_the_profile_scan);
     tcase_add_test(tc, references_counted_by_the_profile_match_the_join);
