@@ -258,6 +258,10 @@ int cli_parse_options(const struct cli_command *cmd, int *argc, char **argv)
                                 o->name, o->arg);
             if (o->max > 0 && (status = check_integer(cmd, o, optarg)) != EXIT_DONE)
                 return status;
+            /* "--warehouse test.db ... --warehouse prod.db": which did the user mean? */
+            if (o->arg && given[c - 256])
+                return cli_fail(EXIT_USAGE, "%s: --%s given twice ('%s' and '%s'); give it once",
+                                cmd->name, o->name, values[c - 256], optarg);
             values[c - 256] = optarg;
             given[c - 256] = 1;
         } else if (c == ':') {

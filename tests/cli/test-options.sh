@@ -15,7 +15,7 @@ done >"$work/valued"
 nvalued=$(wc -l <"$work/valued")
 awk '$3 == "N" || $3 == "ID"' "$work/valued" >"$work/numeric"
 nnumeric=$(wc -l <"$work/numeric")
-plan $((ncommands * 7 + nvalued + nnumeric + 28))
+plan $((ncommands * 7 + nvalued + nnumeric + 30))
 
 for cmd in $commands; do
     for flag in --help -h; do
@@ -142,4 +142,9 @@ run "$BACKFILL" status 1 --ledger "$L" --json
 expect_grep "$work/out" '"started_at_iso": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z",' "status gives instants in ISO 8601"
 if grep -Eq '[0-9]\.[0-9]{15,}' "$work/out"; then not_ok "reals are printed in their shortest form" "$(grep -E '[0-9]\.[0-9]{15,}' "$work/out")"; else
     ok "reals are printed in their shortest form"; fi
+
+# --- an option with a value, given twice ------------------------------------------------------
+run "$BACKFILL" plan "$good" --warehouse "$work/wh.db" --warehouse=other.db
+expect_rc 2 "--warehouse given twice is refused"
+expect_grep "$work/err" "^backfill: plan: --warehouse given twice \('$work/wh.db' and 'other.db'\); give it once\$" "the refusal names both values"
 finish
