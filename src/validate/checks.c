@@ -2007,6 +2007,12 @@ static int eval_completeness(ctx *x, const bf__vcheck *c, bf__rentry *e, const c
                               "completeness: no before counts to compare with");
     failed = (double)keys < (double)cs->a * (1 - max_loss / 100) ||
              (parts >= 0 && (double)parts < (double)cs->b * (1 - max_loss / 100));
+    if (parts < 0) /* no partition_column: keys alone */
+        return verdict(e, failed, SAY("%lld distinct keys", (long long)keys),
+                       SAY("at least %lld keys (max loss %g%%)", (long long)cs->a, max_loss),
+                       SAY("check %s: table %s %s has %lld distinct keys (before %lld)",
+                           check_name_of(c), x->v->table, x->where, (long long)keys,
+                           (long long)cs->a));
     return verdict(e, failed,
                    SAY("%lld distinct keys, %lld partitions", (long long)keys, (long long)parts),
                    SAY("at least %lld keys, %lld partitions (max loss %g%%)", (long long)cs->a,

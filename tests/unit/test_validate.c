@@ -1374,6 +1374,11 @@ START_TEST(completeness_by_day_and_by_composite_keys_with_nulls)
     v = make("{\"check\": \"completeness\", \"columns\": [\"id\", \"grp\"]}");
     r = run(v, "DELETE FROM t WHERE id = 3 AND grp IS NULL");
     ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    /* Without a partition column the words speak of keys alone. */
+    snprintf(want, sizeof want, "%lld distinct keys",
+             (long long)qint("SELECT count(*) FROM (SELECT DISTINCT id, grp FROM t WHERE id >= 0 AND id < 10)"));
+    ck_assert_str_eq(bf_results_observed(r, 0), want);
+    ck_assert_ptr_null(strstr(bf_results_message(r, 0), "partitions"));
     bf_results_free(r);
     bf_validator_free(v);
     v = make("{\"check\": \"completeness\", \"columns\": [\"id\", \"grp\"], \"max_loss_pct\": 50}");
