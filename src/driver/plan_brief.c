@@ -255,109 +255,107 @@ static int check_time_text(bf_driver *driver, const bf_brief *brief, const bf_pl
     return rc;
 }
 
-/* count(*) of `table`'s rows in `batch` of `plan`, as the target compares the column. */
-static int count_in(bf__sql *s, int64_t *n, const char *table, const bf_plan *plan,
-                    const bf_batch *batch, const char *extra, const bf__binds *more)
+/* Append `v` as an SQL literal; 0 when it has none here (a blob, text holding a NUL). */
+static int literal(bf__sb *sb, const bf_value *v)
 {
-    bf__tpl t = {NULL, 0, NULL, 0, plan, batch};
-    const char *args[] = {table, NULL, extra ? extra : "1 = 1"};
-    char *sql = NULL;
-    bf__binds b;
-    int rc;
-
-    bf__binds_init(&b);
-    bf__binds_batch(&b, batch);
-    for (size_t i = 0; more && i < more->count; i++)
-        bf__binds_value(&b, more->names[i], &more->values[i]);
-    rc = bf__sql_build(s, &sql, &t, "SELECT count(*) FROM %T WHERE %P AND %S", args);
-    if (rc == BF_OK)
-        rc = bf__sql_query_int(s, n, sql, &b);
-    bf__free(sql);
-    return rc;
+    switch (v->type) {
+    case BF_VALUE_INT:
+        bf__sb_appendf(sb, "%lld", (long long)v->i);
+        return 1;
+    case BF_VALUE_REAL:
+        bf__sb_appendf(sb, "%.17g", v->r);
+        return 1;
+    case BF_VALUE_TEXT:
+        if (memchr(v->s, '\0', v->len))
+            return 0;
+        bf__sb_appendc(sb, '\'');
+        for (size_t i = 0; i < v->len; i++) {
+            if (v->s[i] == '\'')
+                bf__sb_appendc(sb, '\'');
+            bf__sb_appendc(sb, v->s[i]);
+        }
+        bf__sb_appendc(sb, '\'');
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /*
- * Two partition values that the column compares as equal ('a' and 'A' in a NOCASE column,
+ * Two partition values that the column compares as equal ('eu' and 'Eu' in a NOCASE column,
  * 7 and '7' in a TEXT one) make two batches of the same rows: each rewrites them, and every
- * count and total over the plan counts them twice. When the batches' counts add up to more
- * than the rows of all the values, the first two such values are named.
+ * count and total over the plan counts them twice. On the built-in SQLite driver the values
+ * themselves are compared as the column compares them (its affinity, bf_affinity, and its
+ * collation, bf_column_collation), without reading the table; the first two are named.
  */
-static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_plan *plan,
-                                  const int64_t *counts)
+static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_plan *plan)
 {
     const char *table = bf_brief_target_table(brief), *col = bf_plan_column(plan);
-    size_t n = bf_plan_count(plan);
-    bf_value *vals = bf__calloc(n ? n : 1, sizeof *vals);
-    bf_plan *scope = NULL;
-    int64_t sum = 0, all = 0;
-    int rc = vals ? BF_OK : bf__nomem();
+    const char *type = "";
+    bf_table_info *info = NULL;
+    bf_rows *found = NULL, *coll = NULL;
+    static const char *const pair[] = {"a", "b"}, *const one[] = {"c"};
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)}, c = {BF_VALUE_TEXT, 0, 0.0, col, strlen(col)};
+    bf__binds b;
+    bf__sb sb;
+    char *sql = NULL, aff;
+    int rc, ok = 1;
 
-    for (size_t i = 0; i < n; i++)
-        sum += counts[i];
-    for (size_t i = 0; i < n && rc == BF_OK; i++)
-        rc = bf_batch_param(&vals[i], bf_plan_batch(plan, i), "partition");
-    if (rc == BF_OK)
-        rc = bf__plan_new(&scope, BF_DIM_PARTITION, col, 1);
-    if (rc == BF_OK)
-        rc = bf__plan_add(scope, 0, (int64_t)n, "the plan's partitions", 0, NULL, NULL);
-    if (rc == BF_OK)
-        rc = bf__plan_set_values(scope, vals, n);
-    if (rc == BF_OK)
-        rc = bf__plan_seal(scope, "plan:partitions");
-    if (rc == BF_OK)
-        rc = count_in(s, &all, table, scope, bf_plan_batch(scope, 0), NULL, NULL);
-    bf_plan_free(scope);
-    bf__free(vals);
-    if (rc != BF_OK || sum <= all)
+    if (!s->builtin_sqlite)
+        return BF_OK;
+    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
         return rc;
-    /* Which two: a row of batch i (by its stored value) that batch j holds too. */
-    for (size_t i = 0; i < n && rc == BF_OK; i++) {
-        bf_rows *seen = NULL;
-        static const char *const names[] = {"v"};
-        char *sql = NULL, *qc = NULL;
-        bf__binds b;
+    for (size_t i = 0; info && i < info->count; i++)
+        if (bf__sql_same_ident(info->columns[i].name, col))
+            type = info->columns[i].type ? info->columns[i].type : "";
+    aff = bf__sql_affinity(type);
+    bf__binds_init(&b);
+    bf__binds_value(&b, "bf_t", &t);
+    bf__binds_value(&b, "bf_c", &c);
+    if ((rc = bf__rows_new(&coll, one, 1)) == BF_OK)
+        rc = bf__sql_query_rows(s, coll, "SELECT coalesce(bf_column_collation(:bf_t, :bf_c), 'BINARY')",
+                                &b);
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "WITH v(i, x) AS (VALUES ");
+    for (size_t i = 0; rc == BF_OK && ok && i < bf_plan_count(plan); i++) {
+        bf_value v;
 
-        if (!counts[i])
-            continue;
-        bf__binds_init(&b);
-        bf__binds_batch(&b, bf_plan_batch(plan, i));
-        if ((rc = bf__sql_quoted(s, &qc, col)) == BF_OK) {
-            bf__tpl t = {NULL, 0, NULL, 0, plan, bf_plan_batch(plan, i)};
-            const char *args[] = {qc, table, NULL};
-            rc = bf__sql_build(s, &sql, &t, "SELECT DISTINCT %S FROM %T WHERE %P LIMIT 16", args);
-        }
-        if (rc == BF_OK && (rc = bf__rows_new(&seen, names, 1)) == BF_OK)
-            rc = bf__sql_query_rows(s, seen, sql, &b);
-        for (size_t j = i + 1; rc == BF_OK && j < n; j++)
-            for (size_t k = 0; rc == BF_OK && k < bf_rows_count(seen); k++) {
-                bf__binds more;
-                bf_value v;
-                int64_t both = 0;
-                char *cond = bf__asprintf("%s IS :bf_seen", qc);
-
-                bf_rows_value(&v, seen, k, 0);
-                bf__binds_init(&more);
-                bf__binds_value(&more, "bf_seen", &v);
-                rc = cond ? count_in(s, &both, table, plan, bf_plan_batch(plan, j), cond, &more)
-                          : bf__nomem();
-                bf__free(cond);
-                if (rc == BF_OK && both)
-                    rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: partitions %s and %s "
-                                   "name the same rows of table %s, as column %s compares them "
-                                   "(its collation or type): each batch would rewrite them and "
-                                   "every total count them twice; list the value once",
-                                   bf_batch_label(bf_plan_batch(plan, i)),
-                                   bf_batch_label(bf_plan_batch(plan, j)), table, col);
-            }
-        bf_rows_free(seen);
-        bf__free(sql);
-        bf__free(qc);
+        if ((rc = bf_batch_param(&v, bf_plan_batch(plan, i), "partition")) != BF_OK)
+            break;
+        bf__sb_appendf(&sb, "%s(%zu, ", i ? ", " : "", i);
+        ok = literal(&sb, &v);
+        bf__sb_appendc(&sb, ')');
     }
-    if (rc == BF_OK)
-        rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: the partitions' batches hold "
-                       "%lld rows of table %s, but only %lld rows hold one of the values: some "
-                       "values name the same rows as column %s compares them; list each once",
-                       (long long)sum, table, (long long)all, col);
+    bf__sb_appendf(&sb, ") SELECT min(i), max(i) FROM v GROUP BY bf_affinity(x, '%c') COLLATE ",
+                   aff == 'A' || !aff ? 'B' : aff);
+    if (rc == BF_OK && ok && bf_rows_count(coll) == 1) {
+        bf_value name;
+
+        bf_rows_value(&name, coll, 0, 0);
+        rc = name.type == BF_VALUE_TEXT ? bf__sql_ident(s, &sb, name.s) : BF_E_INVALID;
+        bf__sb_append(&sb, " HAVING count(*) > 1 LIMIT 1");
+    }
+    if (rc == BF_OK && ok)
+        rc = bf__sql_text(&sb, &sql);
+    else
+        bf__sb_dispose(&sb);
+    if (rc == BF_OK && ok && sql && (rc = bf__rows_new(&found, pair, 2)) == BF_OK)
+        rc = bf__sql_query_rows(s, found, sql, NULL);
+    if (rc == BF_OK && found && bf_rows_count(found) > 0) {
+        bf_value i, j;
+
+        bf_rows_value(&i, found, 0, 0);
+        bf_rows_value(&j, found, 0, 1);
+        rc = bf__error(BF_E_INVALID, "$.scope.partitions.values: partitions %s and %s name the "
+                       "same rows of table %s, as column %s compares them (its collation or "
+                       "type): each batch would rewrite them and every total count them twice; "
+                       "list the value once", bf_batch_label(bf_plan_batch(plan, (size_t)i.i)),
+                       bf_batch_label(bf_plan_batch(plan, (size_t)j.i)), table, col);
+    }
+    bf_rows_free(found);
+    bf_rows_free(coll);
+    bf__free(sql);
+    bf_table_info_free(info);
     return rc;
 }
 
@@ -372,24 +370,27 @@ static int check_partitions(bf_driver *driver, const bf_brief *brief, const bf_p
     bf__sql *s = bf__driver_sql(driver);
     const char *job = bf_brief_job_select(brief), *table = bf_brief_target_table(brief);
     const bf_value *set = NULL;
-    int64_t *counts;
     int rc = BF_OK;
 
     if (!s || bf_plan_dimension(plan) != BF_DIM_PARTITION || !bf_plan_count(plan))
         return BF_OK;
-    if (!(counts = bf__calloc(bf_plan_count(plan), sizeof *counts)))
-        return bf__nomem();
     for (size_t i = 0; rc == BF_OK && i < bf_plan_count(plan); i++) {
         const bf_batch *batch = bf_plan_batch(plan, i);
+        bf__tpl t = {NULL, 0, NULL, 0, plan, batch};
+        const char *args[] = {table, NULL};
         char *sql = NULL;
-        int64_t made = 1;
+        int64_t held = 0, made = 1;
         bf__binds b;
 
-        if ((rc = count_in(s, &counts[i], table, plan, batch, NULL, NULL)) != BF_OK ||
-            counts[i] || !job)
-            continue;
         bf__binds_init(&b);
         bf__binds_batch(&b, batch);
+        rc = bf__sql_build(s, &sql, &t, "SELECT EXISTS (SELECT 1 FROM %T WHERE %P)", args);
+        if (rc == BF_OK)
+            rc = bf__sql_query_int(s, &held, sql, &b);
+        bf__free(sql);
+        sql = NULL;
+        if (rc != BF_OK || held || !job)
+            continue;
         if (!(sql = bf__asprintf("SELECT EXISTS (SELECT 1 FROM (%s))", job)))
             rc = bf__nomem();
         if (rc == BF_OK)
@@ -403,8 +404,7 @@ static int check_partitions(bf_driver *driver, const bf_brief *brief, const bf_p
     }
     /* One value a batch (a set plan's batches hold lists: their values are not compared). */
     if (rc == BF_OK && bf_plan_count(plan) > 1 && !bf__plan_values(plan, &set))
-        rc = overlapping_partitions(s, brief, plan, counts);
-    bf__free(counts);
+        rc = overlapping_partitions(s, brief, plan);
     return rc;
 }
 

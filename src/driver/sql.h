@@ -231,6 +231,8 @@ int bf__sql_rowid_column(bf__sql *s, const char *table, const bf_table_info *inf
                          const char *column, int *yes);
 /* Whether two identifiers name the same thing: ASCII letters in either case, the rest exactly. */
 int bf__sql_same_ident(const char *a, const char *b);
+/* A column declared `type`'s affinity by SQLite's rules: 'I', 'R', 'T', 'A' (ANY) or 0 (BLOB). */
+char bf__sql_affinity(const char *type);
 /* Every name of a write spec: its key and columns, and the batch's column. */
 int bf__sql_check_spec(const bf__sql *s, const bf_table_info *info, const bf_write_spec *spec,
                        const bf_plan *plan, const bf_batch *batch);

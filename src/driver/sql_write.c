@@ -1352,6 +1352,11 @@ static int contains(const char *type, const char *word)
     return 0;
 }
 
+char bf__sql_affinity(const char *type)
+{
+    return affinity_of(type);
+}
+
 /*
  * The affinity of a column declared `type`, after SQLite's rules: 'I'
  * INTEGER or NUMERIC, 'R' REAL, 'T' TEXT, 0 BLOB (no type, or BLOB:
