@@ -421,6 +421,7 @@ static json_t *batch_facts(const ctx *x, int64_t *keyed, int64_t *written)
 {
     json_t *o = json_object(), *failed = json_array(), *waiting = json_array();
     const bf_batch_list *bl = x->batches;
+    int64_t undone_w = 0, undone_d = 0;
 
     *keyed = *written = 0;
     for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
@@ -429,7 +430,12 @@ static json_t *batch_facts(const ctx *x, int64_t *keyed, int64_t *written)
             json_array_append_new(failed, batch_entry(bl, i));
         else if (s == BF_BATCH_PENDING || s == BF_BATCH_RUNNING)
             json_array_append_new(waiting, batch_entry(bl, i));
-        if (s == BF_BATCH_COMPLETED || s == BF_BATCH_VALIDATED) {
+        /* A batch rolled back since was written all the same, with its pattern and key. */
+        if (s == BF_BATCH_ROLLED_BACK) {
+            undone_w += bf_batch_list_rows_written(bl, i);
+            undone_d += bf_batch_list_rows_deleted(bl, i);
+        }
+        if (s == BF_BATCH_COMPLETED || s == BF_BATCH_VALIDATED || s == BF_BATCH_ROLLED_BACK) {
             const char *k = bf_batch_list_idempotency_key(bl, i);
             (*written)++;
             if (k && k[0])
@@ -440,6 +446,9 @@ static json_t *batch_facts(const ctx *x, int64_t *keyed, int64_t *written)
     json_object_set_new(o, "waiting", waiting);
     json_object_set_new(o, "written", json_integer((json_int_t)*written));
     json_object_set_new(o, "idempotency_keys", json_integer((json_int_t)*keyed));
+    json_object_set_new(o, "rows_rolled_back", json_pack("{s:I, s:I}", "written",
+                                                         (json_int_t)undone_w, "deleted",
+                                                         (json_int_t)undone_d));
     return o;
 }
 

@@ -509,8 +509,17 @@ static void after(bf__sb *sb, const json_t *f)
                        "%lld failed, %lld cancelled, %lld rolled back)\n",
                    I(p, "done"), I(p, "total"), I(p, "validated"), I(p, "failed"), I(p, "cancelled"),
                    I(p, "rolled_back"));
-    bf__sb_appendf(sb, "- **Rows:** %lld written, %lld deleted\n- **Started:** ", I(p, "rows_written"),
+    bf__sb_appendf(sb, "- **Rows:** %lld written, %lld deleted", I(p, "rows_written"),
                    I(p, "rows_deleted"));
+    {
+        const json_t *u = json_object_get(json_object_get(f, "batches"), "rows_rolled_back");
+
+        if (I(p, "rolled_back"))
+            bf__sb_appendf(sb, " (of which %lld written and %lld deleted by batches rolled back "
+                               "since, whose rows are as before)", I(u, "written"),
+                           I(u, "deleted"));
+    }
+    bf__sb_append(sb, "\n- **Started:** ");
     instant(sb, run, "started");
     bf__sb_append(sb, "\n- **Finished:** ");
     if (S(run, "finished_iso"))

@@ -816,6 +816,10 @@ START_TEST(a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh)
     md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
     HAS(md, "in effect (1 rolled back since, not counted): ");
     HAS(md, " (rolled back since) | net revenue | 1000 | 950 | -50 |");
+    /* Its rows were written all the same, and undone; its write pattern and key still count. */
+    HAS(md, " deleted (of which 1000 written and 10 deleted by batches rolled back since, whose "
+            "rows are as before)\n");
+    HAS(md, "- [x] Safe idempotent write pattern: ");
     bf_free(md);
     /* The refresh the rollback makes afterwards settles it. */
     ck_assert_int_eq(bf_run_record(run, 0, "refresh", REFRESH_MART_OK), BF_OK);
