@@ -291,30 +291,14 @@ static int literal(bf__sb *sb, const bf_value *v)
 static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_plan *plan)
 {
     const char *table = bf_brief_target_table(brief), *col = bf_plan_column(plan);
-    const char *type = "";
-    bf_table_info *info = NULL;
-    bf_rows *found = NULL, *coll = NULL;
-    static const char *const pair[] = {"a", "b"}, *const one[] = {"c"};
-    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)}, c = {BF_VALUE_TEXT, 0, 0.0, col, strlen(col)};
-    bf__binds b;
+    static const char *const pair[] = {"a", "b"};
+    bf_rows *found = NULL;
+    char *as = NULL, *sql = NULL;
     bf__sb sb;
-    char *sql = NULL, aff;
     int rc, ok = 1;
 
-    if (!s->builtin_sqlite)
-        return BF_OK;
-    if ((rc = bf__sql_describe(s, &info, table)) != BF_OK)
+    if ((rc = bf__sql_as_column(s, &as, table, NULL, col, "x")) != BF_OK || !as)
         return rc;
-    for (size_t i = 0; info && i < info->count; i++)
-        if (bf__sql_same_ident(info->columns[i].name, col))
-            type = info->columns[i].type ? info->columns[i].type : "";
-    aff = bf__sql_affinity(type);
-    bf__binds_init(&b);
-    bf__binds_value(&b, "bf_t", &t);
-    bf__binds_value(&b, "bf_c", &c);
-    if ((rc = bf__rows_new(&coll, one, 1)) == BF_OK)
-        rc = bf__sql_query_rows(s, coll, "SELECT coalesce(bf_column_collation(:bf_t, :bf_c), 'BINARY')",
-                                &b);
     bf__sb_init(&sb);
     bf__sb_append(&sb, "WITH v(i, x) AS (VALUES ");
     for (size_t i = 0; rc == BF_OK && ok && i < bf_plan_count(plan); i++) {
@@ -326,20 +310,13 @@ static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_pl
         ok = literal(&sb, &v);
         bf__sb_appendc(&sb, ')');
     }
-    bf__sb_appendf(&sb, ") SELECT min(i), max(i) FROM v GROUP BY bf_affinity(x, '%c') COLLATE ",
-                   aff == 'A' || !aff ? 'B' : aff);
-    if (rc == BF_OK && ok && bf_rows_count(coll) == 1) {
-        bf_value name;
-
-        bf_rows_value(&name, coll, 0, 0);
-        rc = name.type == BF_VALUE_TEXT ? bf__sql_ident(s, &sb, name.s) : BF_E_INVALID;
-        bf__sb_append(&sb, " HAVING count(*) > 1 LIMIT 1");
-    }
+    bf__sb_appendf(&sb, ") SELECT min(i), max(i) FROM v GROUP BY %s HAVING count(*) > 1 LIMIT 1",
+                   as);
     if (rc == BF_OK && ok)
         rc = bf__sql_text(&sb, &sql);
     else
         bf__sb_dispose(&sb);
-    if (rc == BF_OK && ok && sql && (rc = bf__rows_new(&found, pair, 2)) == BF_OK)
+    if (rc == BF_OK && ok && (rc = bf__rows_new(&found, pair, 2)) == BF_OK)
         rc = bf__sql_query_rows(s, found, sql, NULL);
     if (rc == BF_OK && found && bf_rows_count(found) > 0) {
         bf_value i, j;
@@ -353,9 +330,8 @@ static int overlapping_partitions(bf__sql *s, const bf_brief *brief, const bf_pl
                        bf_batch_label(bf_plan_batch(plan, (size_t)j.i)), table, col);
     }
     bf_rows_free(found);
-    bf_rows_free(coll);
     bf__free(sql);
-    bf_table_info_free(info);
+    bf__free(as);
     return rc;
 }
 

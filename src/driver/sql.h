@@ -231,8 +231,13 @@ int bf__sql_rowid_column(bf__sql *s, const char *table, const bf_table_info *inf
                          const char *column, int *yes);
 /* Whether two identifiers name the same thing: ASCII letters in either case, the rest exactly. */
 int bf__sql_same_ident(const char *a, const char *b);
-/* A column declared `type`'s affinity by SQLite's rules: 'I', 'R', 'T', 'A' (ANY) or 0 (BLOB). */
-char bf__sql_affinity(const char *type);
+/*
+ * On the built-in SQLite driver, `expr` (SQL) as column `column` of `table` holds and compares
+ * it: "bf_affinity(expr, 'T') COLLATE "NOCASE"", converted by the column's affinity under its
+ * collation. `info` describes the table (NULL: read here). *out is NULL on another dialect.
+ */
+int bf__sql_as_column(bf__sql *s, char **out, const char *table, const bf_table_info *info,
+                      const char *column, const char *expr);
 /* Every name of a write spec: its key and columns, and the batch's column. */
 int bf__sql_check_spec(const bf__sql *s, const bf_table_info *info, const bf_write_spec *spec,
                        const bf_plan *plan, const bf_batch *batch);

@@ -1236,26 +1236,54 @@ static char affinity_of(const char *type);
  */
 static int stage_column(struct job *j, char **out)
 {
-    const char *col = bf_plan_column(j->plan), *type = NULL;
-    bf_value t = {BF_VALUE_TEXT, 0, 0.0, j->spec->table, strlen(j->spec->table)}, c, v;
-    char aff, *name = NULL;
-    bf__binds b;
-    bf__stmt st;
+    const char *col = bf_plan_column(j->plan);
+    char *expr = NULL;
     bf__sb sb;
     int rc;
 
     *out = NULL;
     if (!j->s->builtin_sqlite || !col || !j->info)
         return BF_OK;
-    for (size_t i = 0; i < j->info->count; i++)
-        if (bf__sql_same_ident(j->info->columns[i].name, col))
-            type = j->info->columns[i].type;
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, "x.");
+    if ((rc = bf__sql_ident(j->s, &sb, col)) != BF_OK) {
+        bf__sb_dispose(&sb);
+        return rc;
+    }
+    if ((rc = bf__sql_text(&sb, &expr)) == BF_OK)
+        rc = bf__sql_as_column(j->s, out, j->spec->table, j->info, col, expr);
+    bf__free(expr);
+    return rc;
+}
+
+int bf__sql_as_column(bf__sql *s, char **out, const char *table, const bf_table_info *info,
+                      const char *column, const char *expr)
+{
+    bf_value t = {BF_VALUE_TEXT, 0, 0.0, table, strlen(table)};
+    bf_value c = {BF_VALUE_TEXT, 0, 0.0, column, strlen(column)}, v;
+    bf_table_info *own = NULL;
+    const char *type = NULL;
+    char aff, *name = NULL;
+    bf__binds b;
+    bf__stmt st;
+    bf__sb sb;
+    int rc = BF_OK;
+
+    *out = NULL;
+    if (!s->builtin_sqlite)
+        return BF_OK;
+    if (!info && (rc = bf__sql_describe(s, &own, table)) != BF_OK)
+        return rc;
+    info = info ? info : own;
+    for (size_t i = 0; info && i < info->count; i++)
+        if (bf__sql_same_ident(info->columns[i].name, column))
+            type = info->columns[i].type;
     aff = affinity_of(type ? type : "");
-    c = (bf_value){BF_VALUE_TEXT, 0, 0.0, col, strlen(col)};
+    bf_table_info_free(own);
     bf__binds_init(&b);
     bf__binds_value(&b, "bf_t", &t);
     bf__binds_value(&b, "bf_c", &c);
-    if ((rc = bf__stmt_prepare(&st, j->s, "SELECT bf_column_collation(:bf_t, :bf_c)", &b)) != BF_OK)
+    if ((rc = bf__stmt_prepare(&st, s, "SELECT bf_column_collation(:bf_t, :bf_c)", &b)) != BF_OK)
         return rc;
     if ((rc = bf__stmt_step(&st)) == BF_SQL_ROW && (rc = bf__stmt_column(&st, 0, &v)) == BF_OK &&
         v.type == BF_VALUE_TEXT && !(name = bf__strndup(v.s, v.len)))
@@ -1264,12 +1292,9 @@ static int stage_column(struct job *j, char **out)
     if (rc == BF_SQL_ROW || rc == BF_SQL_DONE)
         rc = BF_OK;
     bf__sb_init(&sb);
-    bf__sb_append(&sb, "bf_affinity(x.");
+    bf__sb_appendf(&sb, "bf_affinity(%s, '%c') COLLATE ", expr, aff == 'A' || !aff ? 'B' : aff);
     if (rc == BF_OK)
-        rc = bf__sql_ident(j->s, &sb, col);
-    bf__sb_appendf(&sb, ", '%c') COLLATE ", aff == 'A' || !aff ? 'B' : aff);
-    if (rc == BF_OK)
-        rc = bf__sql_ident(j->s, &sb, name ? name : "BINARY");
+        rc = bf__sql_ident(s, &sb, name ? name : "BINARY");
     bf__free(name);
     if (rc != BF_OK) {
         bf__sb_dispose(&sb);
@@ -1350,11 +1375,6 @@ static int contains(const char *type, const char *word)
             return 1;
     }
     return 0;
-}
-
-char bf__sql_affinity(const char *type)
-{
-    return affinity_of(type);
 }
 
 /*

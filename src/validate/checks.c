@@ -1812,13 +1812,6 @@ static int same_scalar(json_t *want, json_t *got)
     return json_equal(want, got) || (json_is_null(want) && (!got || json_is_null(got)));
 }
 
-static int same_name(const char *a, const char *b)
-{
-    while (*a && bf__ascii_tolower((unsigned char)*a) == bf__ascii_tolower((unsigned char)*b))
-        a++, b++;
-    return bf__ascii_tolower((unsigned char)*a) == bf__ascii_tolower((unsigned char)*b);
-}
-
 /*
  * Whether a named record with no row in this batch, before or after, is the batch's all the
  * same: its key holds the plan's column and that value lies within the batch's bounds (the
@@ -1838,7 +1831,7 @@ static int record_in_batch(const ctx *x, const json_t *r, int *in)
     *in = 0;
     if (!col)
         return BF_OK;
-    while (k < x->v->key_count && !same_name(x->v->key[k], col))
+    while (k < x->v->key_count && !bf__sql_same_ident(x->v->key[k], col))
         k++;
     if (k == x->v->key_count)
         return BF_OK;
