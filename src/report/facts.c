@@ -452,20 +452,13 @@ static json_t *batch_facts(const ctx *x, int64_t *keyed, int64_t *written)
     return o;
 }
 
-static const char *batch_label(const ctx *x, int64_t id)
+/* The row of batch `id` in the run's batch listing, or -1. */
+static long batch_row(const ctx *x, int64_t id)
 {
     for (size_t i = 0; i < bf_batch_list_count(x->batches); i++)
         if (bf_batch_list_id(x->batches, i) == id)
-            return bf_batch_list_label(x->batches, i);
-    return "";
-}
-
-static int batch_rolled_back(const ctx *x, int64_t id)
-{
-    for (size_t i = 0; i < bf_batch_list_count(x->batches); i++)
-        if (bf_batch_list_id(x->batches, i) == id)
-            return bf_batch_list_state(x->batches, i) == BF_BATCH_ROLLED_BACK;
-    return 0;
+            return (long)i;
+    return -1;
 }
 
 static const char *const outcome_names[] = {"pass", "warn", "fail", "error", "skipped"};
@@ -559,7 +552,12 @@ static json_t *validation_facts(const ctx *x, json_t *metrics)
 
     for (size_t i = 0; i < bf_validation_list_count(v); i++) {
         int64_t bid = bf_validation_list_batch_id(v, i);
-        const char *label = bid ? batch_label(x, bid) : NULL;
+        long row = bid ? batch_row(x, bid) : -1;
+        const char *label = !bid ? NULL : row < 0 ? "" : bf_batch_list_label(x->batches, (size_t)row);
+        /* A batch rolled back since; the run's value measured before a rollback. */
+        int undone = bid ? row >= 0 && bf_batch_list_state(x->batches, (size_t)row) ==
+                                           BF_BATCH_ROLLED_BACK
+                         : x->rollback_at > bf_validation_list_updated_at(v, i);
         json_t *doc = bf__json_loads(bf_validation_list_results_json(v, i), 0, NULL);
         json_t *checks = json_object_get(doc, "checks"), *c;
         size_t k;
@@ -602,13 +600,10 @@ static json_t *validation_facts(const ctx *x, json_t *metrics)
                 double after = json_number_value(json_object_get(c, "after"));
                 json_t *delta = json_object_get(c, "delta");
                 double d = json_is_number(delta) ? json_number_value(delta) : after - before;
-                /* A batch rolled back since; the run's value measured before a rollback. */
                 entry = json_pack("{s:s?, s:O?, s:s, s:f, s:f, s:f, s:o, s:b}", "batch", label,
                                   "name", json_object_get(c, "name"), "outcome", outcome,
                                   "before", before, "after", after, "delta", d, "explained",
-                                  explained(c), bid ? "rolled_back" : "before_rollback",
-                                  bid ? batch_rolled_back(x, bid)
-                                      : x->rollback_at > bf_validation_list_updated_at(v, i));
+                                  explained(c), bid ? "rolled_back" : "before_rollback", undone);
                 json_array_append_new(metrics, entry);
             }
         }
