@@ -19,6 +19,11 @@
 #include "common/json.h"
 #include "report/report_internal.h"
 
+struct id_row {
+    int64_t id;
+    size_t row;
+};
+
 typedef struct ctx {
     const bf_brief *brief;
     json_t *brief_doc;     /* the brief as JSON, for what has no getter (batching.window) */
@@ -31,6 +36,7 @@ typedef struct ctx {
     bf_run_list *runs;     /* every run of the ledger */
     size_t ri;             /* this run's index in runs */
     bf_batch_list *batches;
+    struct id_row *by_id;  /* the batches' ids with their rows, sorted by id (index_batches) */
     bf_event_list *events;
     bf_validation_list *vals;
     bf_progress progress;
@@ -452,13 +458,44 @@ static json_t *batch_facts(const ctx *x, int64_t *keyed, int64_t *written)
     return o;
 }
 
+static int cmp_id_row(const void *a, const void *b)
+{
+    int64_t x = ((const struct id_row *)a)->id, y = ((const struct id_row *)b)->id;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * The listing is in plan order (a split or re-cut batch's id is not in
+ * order there), and the report looks a batch up for each recorded
+ * validation: the ids sorted once make each lookup a binary search rather
+ * than a scan (quadratic in batches for a long run).
+ */
+static int index_batches(ctx *x)
+{
+    size_t n = bf_batch_list_count(x->batches);
+
+    if (!n)
+        return BF_OK;
+    if (!(x->by_id = bf__malloc(n * sizeof *x->by_id)))
+        return bf__nomem();
+    for (size_t i = 0; i < n; i++) {
+        x->by_id[i].id = bf_batch_list_id(x->batches, i);
+        x->by_id[i].row = i;
+    }
+    qsort(x->by_id, n, sizeof *x->by_id, cmp_id_row);
+    return BF_OK;
+}
+
 /* The row of batch `id` in the run's batch listing, or -1. */
 static long batch_row(const ctx *x, int64_t id)
 {
-    for (size_t i = 0; i < bf_batch_list_count(x->batches); i++)
-        if (bf_batch_list_id(x->batches, i) == id)
-            return (long)i;
-    return -1;
+    struct id_row key = {id, 0}, *hit;
+
+    if (!x->by_id)
+        return -1;
+    hit = bsearch(&key, x->by_id, bf_batch_list_count(x->batches), sizeof *x->by_id, cmp_id_row);
+    return hit ? (long)hit->row : -1;
 }
 
 static const char *const outcome_names[] = {"pass", "warn", "fail", "error", "skipped"};
@@ -987,6 +1024,7 @@ static void ctx_free(ctx *x)
     bf_validation_list_free(x->vals);
     bf_event_list_free(x->events);
     bf_batch_list_free(x->batches);
+    bf__free(x->by_id);
     bf_run_list_free(x->runs);
     bf_run_free(x->run);
     json_decref(x->approval);
@@ -1135,7 +1173,7 @@ static int open_run(ctx *x, int64_t run_id)
                          (long long)run_id, bf_last_error());
     x->brief = brief;
     if ((rc = bf_run_batches(&x->batches, x->run, -1)) != BF_OK ||
-        (rc = bf_run_events(&x->events, x->run)) != BF_OK)
+        (rc = index_batches(x)) != BF_OK || (rc = bf_run_events(&x->events, x->run)) != BF_OK)
         return rc;
     rc = bf_run_validations(&x->vals, x->run, -1);
     if (rc == BF_E_UNSUPPORTED)
