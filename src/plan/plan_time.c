@@ -16,6 +16,7 @@
 typedef struct span {
     int64_t lo, hi; /* seconds */
     bf_civil first; /* the local start of the period, before clipping */
+    bf_civil last;  /* the local start of its last grain holding an instant of the scope */
 } span;
 
 static int64_t wall(const bf_civil *c)
@@ -85,16 +86,18 @@ static int unit_label(char *buf, size_t size, const bf_civil *c, bf_grain grain)
     }
 }
 
-/* One grain: its own label; N grains: "first..last", e.g. "2025-01-01..2025-01-07". */
-static void period_label(char *buf, const bf_civil *first, bf_grain grain, unsigned every)
+/*
+ * One grain: its own label; N grains: "first..last", e.g. "2025-01-01..2025-01-07",
+ * where last is the period's last grain that holds part of the scope: the
+ * week cut short by the scope's end on 2025-06-01 is "2025-05-28..2025-05-31".
+ */
+static void period_label(char *buf, const bf_civil *first, const bf_civil *last, bf_grain grain)
 {
     int n = unit_label(buf, BF_LABEL_MAX, first, grain);
-    bf_civil last;
 
-    if (every > 1 && n > 0 && n + 2 < BF_LABEL_MAX) {
-        unit_at(&last, first, grain, every - 1);
+    if (wall(last) > wall(first) && n > 0 && n + 2 < BF_LABEL_MAX) {
         memcpy(buf + n, "..", 2);
-        unit_label(buf + n + 2, (size_t)(BF_LABEL_MAX - n - 2), &last, grain);
+        unit_label(buf + n + 2, (size_t)(BF_LABEL_MAX - n - 2), last, grain);
     }
 }
 
@@ -158,7 +161,7 @@ static int cut(span **out, size_t *out_n, const bf_planner *p)
 {
     span *spans = NULL;
     size_t n = 0, cap = 0;
-    bf_civil base, b0, b1;
+    bf_civil base, b0, b1, end_unit;
     int64_t end_wall = wall(&p->end);
     int64_t t0, t1;
 
@@ -173,11 +176,19 @@ static int cut(span **out, size_t *out_n, const bf_planner *p)
         lo = t0 > p->start_s ? t0 : p->start_s;
         hi = t1 < p->end_s ? t1 : p->end_s;
         if (lo < hi) {
+            bf_civil last;
+
+            if (wall(&b1) > end_wall) { /* cut by the scope's end: the grain of its last second */
+                bf_civil_from_seconds(&end_unit, end_wall - 1);
+                align(&last, &end_unit, p->grain);
+            } else {
+                unit_at(&last, &base, p->grain, k + p->every - 1);
+            }
             if (bf__grow((void **)&spans, &cap, n + 1, sizeof *spans) != BF_OK) {
                 bf__free(spans);
                 return bf__nomem();
             }
-            spans[n++] = (span){lo, hi, b0};
+            spans[n++] = (span){lo, hi, b0, last};
         }
         b0 = b1;
         t0 = t1;
@@ -203,7 +214,7 @@ int bf__plan_time(bf_plan *plan, const bf_planner *p)
         char label[BF_LABEL_MAX], lo_text[BF_LABEL_MAX], hi_text[BF_LABEL_MAX];
         bf_value params[2];
 
-        period_label(label, &s->first, p->grain, p->every);
+        period_label(label, &s->first, &s->last, p->grain);
         bf__time_param(&params[0], lo_text, s->lo, p->format, p->tz);
         bf__time_param(&params[1], hi_text, s->hi, p->format, p->tz);
         rc = bf__plan_add(plan, s->lo * 1000000, s->hi * 1000000, label, 2, names, params);

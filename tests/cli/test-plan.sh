@@ -16,7 +16,7 @@ expect_rc 0 "plan of the refund-join brief"
 expect_grep "$work/out" "^plan refund-join-fix-2025h1: 22 batches by time on order_ts, fingerprint [0-9a-f]{32}\$" "the header names count, dimension, column and fingerprint"
 expect_grep "$work/out" "^     0  2025-01-01\\.\\.2025-01-07 \\[start=1735707600, end=1736312400\\)\$" "the first batch starts at local midnight, 05:00 UTC"
 expect_grep "$work/out" "^     9  2025-03-05\\.\\.2025-03-11 \\[start=1741150800, end=1741752000\\)\$" "the batch over the DST change is an hour short"
-expect_grep "$work/out" "^22 batches; first 2025-01-01\\.\\.2025-01-07 \\[start=1735707600, end=1736312400\\); last 2025-05-28\\.\\.2025-06-03 \\[start=1748404800, end=1748750400\\)\$" "the summary line gives the count and the first and last bounds"
+expect_grep "$work/out" "^22 batches; first 2025-01-01\\.\\.2025-01-07 \\[start=1735707600, end=1736312400\\); last 2025-05-28\\.\\.2025-05-31 \\[start=1748404800, end=1748750400\\)\$" "the summary line gives the count and the first and last bounds"
 expect_lines "$work/out" 24 "one line per batch between header and summary"
 
 fp=$(sed -n 's/.*fingerprint \([0-9a-f]*\)$/\1/p' "$work/out")
@@ -27,7 +27,7 @@ run "$BACKFILL" plan "$good" --json
 expect_rc 0 "plan --json"
 expect_grep "$work/out" '"count": 22' "JSON gives the count"
 expect_grep "$work/out" "\"fingerprint\": \"$fp\"" "JSON gives the same fingerprint"
-expect_grep "$work/out" '"label": "2025-05-28\.\.2025-06-03"' "JSON lists the batches"
+expect_grep "$work/out" '"label": "2025-05-28\.\.2025-05-31"' "JSON lists the batches"
 expect_grep "$work/out" '"end": 1748750400' "JSON gives bound parameters"
 
 # --- keys, newest first -----------------------------------------------------------

@@ -33,7 +33,7 @@ if [ "$n" -eq 5 ]; then ok "five batch lines"; else not_ok "five batch lines: $n
 expect_grep "$work/out" "^batch 2025-04-30\\.\\.2025-05-06 \\(largest: 8,592 rows; month end 2025-04-30 differs from UTC\\): 8592 rows, " "the largest batch, with its rows and its month end"
 expect_grep "$work/out" "^batch 2025-03-05\\.\\.2025-03-11 \\(DST change 2025-03-09\\): " "the batch over the DST change is chosen for it"
 expect_grep "$work/out" "^batch 2025-01-29\\.\\.2025-02-04 \\(month end 2025-01-31 differs from UTC\\): " "a batch over a month end that differs from UTC"
-expect_grep "$work/out" "^batch 2025-05-28\\.\\.2025-06-03 \\(last; " "the last batch"
+expect_grep "$work/out" "^batch 2025-05-28\\.\\.2025-05-31 \\(last; " "the last batch"
 expect_grep "$work/out" "checks pass \\(6 pass, 0 warn, 0 fail, 0 error, 0 skipped\\); idempotent: yes\$" "each batch: checks and idempotency"
 if grep -q "idempotent: no" "$work/out"; then not_ok "no batch is non-idempotent" "$(cat "$work/out")"; else ok "no batch is non-idempotent"; fi
 expect_grep "$work/out" "^estimate: about [0-9.]+(s|m[0-9]+s) for 22 batches, 185247 rows\$" "the whole plan's estimate"
