@@ -4,6 +4,7 @@
  * numbers through the locale-independent wrappers. User text is flattened to
  * one line, and escaped in table cells.
  */
+#include <math.h>
 #include <string.h>
 
 #include "report/report_internal.h"
@@ -68,6 +69,29 @@ static void number(bf__sb *sb, double x)
 static void signed_number(bf__sb *sb, double x)
 {
     bf__sb_appendf(sb, "%s%.10g", x > 0 ? "+" : "", x);
+}
+
+/*
+ * A percentage as people write one: two decimals at most (-4.43, 12.5, -5),
+ * or two significant digits below 1 (0.12, 0.0031) so that a small change
+ * does not read as none. The JSON keeps the full value.
+ */
+static void signed_percent(bf__sb *sb, double x)
+{
+    char buf[64];
+    size_t n;
+
+    if (fabs(x) < 1) {
+        bf__snprintf(buf, sizeof buf, "%s%.2g", x > 0 ? "+" : "", x);
+    } else {
+        bf__snprintf(buf, sizeof buf, "%s%.2f", x > 0 ? "+" : "", x);
+        n = strlen(buf);
+        while (n && buf[n - 1] == '0')
+            buf[--n] = '\0';
+        if (n && buf[n - 1] == '.')
+            buf[--n] = '\0';
+    }
+    bf__sb_appendf(sb, "%s%%", buf);
 }
 
 static void instant(bf__sb *sb, const json_t *obj, const char *name)
@@ -350,8 +374,7 @@ static void metrics(bf__sb *sb, const json_t *f)
         signed_number(sb, json_number_value(json_object_get(e, "delta")));
         if (json_is_number(json_object_get(e, "delta_pct"))) {
             bf__sb_append(sb, ", ");
-            signed_number(sb, json_number_value(json_object_get(e, "delta_pct")));
-            bf__sb_append(sb, "%");
+            signed_percent(sb, json_number_value(json_object_get(e, "delta_pct")));
         }
         bf__sb_append(sb, ")");
         if (json_is_object(json_object_get(e, "explained"))) {

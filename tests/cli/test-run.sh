@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 121
+plan 122
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -190,6 +190,8 @@ expect_grep "$work/out" "\\| 2025-01-02 \\| net revenue \\| .* \\| added 0, remo
     "the change note shows where each batch's revenue moved"
 expect_grep "$work/out" "net revenue\\*\\*, summed over 73 batches: .*: added rows 0, removed rows 0, changed rows -" \
     "and where the whole run's revenue moved"
+expect_grep "$work/out" "summed over 73 batches: [0-9.]* before, [0-9.]* after \\(-[0-9.]*, -[0-9]\\.[0-9][0-9]%\\)" \
+    "the change in percent as people write it, two decimals"
 
 # status RUN --json lists every batch with the id that --batch takes.
 run "$BACKFILL" status refund-fix --ledger "$A.ledger" --json
