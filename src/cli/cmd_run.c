@@ -1,6 +1,7 @@
 /*
  * backfill run BRIEF --warehouse DB [--ledger FILE] [--workers N]
- *                    [--throttle-sql QUERY] [--on-event CMD] [--new] [--force] [--no-wait]
+ *                    [--throttle-sql QUERY] [--on-event CMD [--on-event-timeout S]]
+ *                    [--new] [--force] [--no-wait]
  *
  * Starts or resumes the run of the brief through bf_runner and returns when
  * the run awaits approval (exit 0), is paused, cancelled or stopped (4),
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -54,18 +56,48 @@ static void on_signal(int sig)
 struct run_ui {
     int tty;
     const char *on_event;
+    long long hook_timeout_s; /* --on-event-timeout */
     int line_open; /* a progress line is on the terminal without its newline */
     int64_t batches_done;
     sqlite3 *throttle_db;
     const char *throttle_sql;
 };
 
-/* Run the host's command with the event on its standard input. */
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait for the hook until `deadline` (monotonic seconds); 1 when it ended. */
+static int reap(pid_t pid, int *status, double deadline)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+
+        if (w == pid || (w < 0 && errno != EINTR))
+            return 1;
+        if (now_s() >= deadline)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+}
+
+/*
+ * Run the host's command with the event on its standard input, in a process
+ * group of its own so that a command that does not finish in time (a
+ * webhook that hangs) is stopped with everything it started: SIGTERM, then
+ * SIGKILL a second later. The run goes on either way.
+ */
 static void hook(const struct run_ui *ui, const bf_run_event *ev)
 {
     int fds[2];
     pid_t pid;
-    int status;
+    int status = 0;
     size_t len = strlen(ev->json);
 
     if (pipe(fds) != 0)
@@ -74,6 +106,7 @@ static void hook(const struct run_ui *ui, const bf_run_event *ev)
     fflush(stderr);
     pid = fork();
     if (pid == 0) {
+        setpgid(0, 0);
         dup2(fds[0], 0);
         close(fds[0]);
         close(fds[1]);
@@ -85,7 +118,10 @@ static void hook(const struct run_ui *ui, const bf_run_event *ev)
         const char *p = ev->json;
         size_t left = len;
         void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+        double deadline;
 
+        setpgid(pid, pid); /* as the child does: whichever runs first */
+        deadline = now_s() + (double)ui->hook_timeout_s;
         while (left) {
             ssize_t n = write(fds[1], p, left);
 
@@ -99,7 +135,17 @@ static void hook(const struct run_ui *ui, const bf_run_event *ev)
         }
         close(fds[1]);
         signal(SIGPIPE, old);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        if (!reap(pid, &status, deadline)) {
+            kill(-pid, SIGTERM);
+            if (!reap(pid, &status, now_s() + 1)) {
+                kill(-pid, SIGKILL);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                }
+            }
+            fprintf(stderr, "backfill: warning: --on-event command did not finish within %lld s "
+                    "for event %s; it was stopped (--on-event-timeout)\n",
+                    ui->hook_timeout_s, bf_run_event_name(ev->kind));
+            return;
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             fprintf(stderr, "backfill: warning: --on-event command failed for event %s\n",
@@ -323,6 +369,11 @@ int cmd_run(int argc, char **argv)
     }
     ui.tty = isatty(2) && !cli_json;
     ui.on_event = cli_opt("on-event");
+    ui.hook_timeout_s = cli_opt_int("on-event-timeout", 60);
+    if (!ui.on_event && cli_opt("on-event-timeout")) {
+        status = cli_fail(EXIT_USAGE, "run: --on-event-timeout needs --on-event");
+        goto done;
+    }
     opts.operator_name = cli_opt("operator");
     opts.on_event = on_event;
     opts.event_userdata = &ui;

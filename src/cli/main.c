@@ -77,6 +77,8 @@ static const struct cli_option run_options[] = {
     {"throttle-sql", 0, "QUERY", "hold new claims while this query's first value is not 0",
      0, 0, 0},
     {"on-event", 0, "CMD", "run CMD for each run event, with the event as JSON on stdin", 0, 0, 0},
+    {"on-event-timeout", 0, "S", "stop an --on-event command still running after S seconds "
+     "(default 60)", 0, 1, 86400},
     {"new", 0, NULL, "start a new run even if the brief has an unfinished one", 0, 0, 0},
     {"force", 0, NULL, "publish batches an earlier run already did with the same code", 0, 0, 0},
     {"no-wait", 0, NULL, "return instead of waiting for batches leased elsewhere", 0, 0, 0},

@@ -6,7 +6,7 @@
 # cleanup refused before the brief's retention is over.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 60
+plan 66
 
 W="$work/W.db"
 L="$W.ledger"
@@ -157,5 +157,20 @@ run "$BACKFILL" rollback refund-join-r0 --ledger "$L" --warehouse "$W"
 expect_rc 3 "rollback after cleanup is refused"
 expect_grep "$work/err" "was cleaned up: its snapshots and copies were dropped" "the refusal says the run was cleaned up"
 [ "$(fp)" = "$fp_clean" ] && ok "the refused rollback changed nothing" || not_ok "fct_orders changed"
+
+# --on-event: each event's JSON on the command's stdin; a command that hangs (a webhook that never
+# answers) is stopped after --on-event-timeout with everything it started, and the run goes on.
+cp "$W.before" "$work/hook.db"
+run "$BACKFILL" run "$BRIEF" --warehouse "$work/hook.db" --on-event-timeout 1
+expect_rc 2 "--on-event-timeout without --on-event"
+expect_grep "$work/err" "on-event-timeout needs --on-event" "the refusal names the option"
+run "$BACKFILL" run "$BRIEF" --warehouse "$work/hook.db" --on-event-timeout 1 \
+    --on-event "cat >> '$work/events.jsonl'; echo >> '$work/events.jsonl'; sleep 301 & sleep 302"
+expect_rc 0 "the run awaits approval though its hook hangs"
+expect_grep "$work/err" "did not finish within 1 s for event started; it was stopped" "the stopped hook is named with its event"
+expect_grep "$work/events.jsonl" '"format":"backfill-event/1","event":"awaiting_approval"' "the hook read each event as JSON"
+sleep 0.2
+if pgrep -f "sleep 30[12]" >/dev/null; then not_ok "the hook's processes outlived it" "$(pgrep -af 'sleep 30[12]')"; else
+    ok "the hook and what it started were stopped"; fi
 
 finish
