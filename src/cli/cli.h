@@ -81,6 +81,14 @@ int cli_exit_for(int code);
 void cli_print_json(json_t *value);
 void cli_print_json_as(const char *format, json_t *value);
 
+/*
+ * The text cli_print_json_as() would print (its newline included), in
+ * memory from malloc() and of *len bytes, for output that must be ready
+ * before it is needed (a signal handler can only write(2) it); releases
+ * `value`. NULL when out of memory.
+ */
+char *cli_json_text(const char *format, json_t *value, size_t *len);
+
 /* An instant in microseconds as ISO 8601 UTC text: "2025-01-01T05:00:00Z", ".ffffffZ" if needed. */
 json_t *cli_iso_json(int64_t us);
 
@@ -133,7 +141,15 @@ int cli_take_json_flag(int argc, char **argv);
 int cli_parse_options(const struct cli_command *cmd, int *argc, char **argv);
 enum { CLI_HELP_SHOWN = -1 };
 void cli_print_usage(FILE *to, const struct cli_command *cmd);
+/*
+ * The command's --help; under --json, on stdout, the object backfill-help/1:
+ * "command", "usage", "summary", "json_format" and "options" (each "name",
+ * "short", "arg", "required", "help", and "min", "max" for an integer).
+ */
 void cli_print_command_help(FILE *to, const struct cli_command *cmd);
+/* backfill --help --json: "command" null, "usage", "summary" and "commands" (without options). */
+void cli_print_help_json(const struct cli_command *commands, const char *usage,
+                         const char *summary);
 void cli_print_man(FILE *to, const struct cli_command *commands);
 void cli_print_completion(FILE *to, const struct cli_command *commands);
 /* The candidate nearest to `word` by edit distance, or NULL when none is close. */

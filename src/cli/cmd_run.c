@@ -29,23 +29,46 @@ static volatile sig_atomic_t signals_seen;
 
 static volatile sig_atomic_t signal_tty; /* a progress line may be open on the terminal */
 
-/* Say it from the handler: write(2) is async-signal-safe, stdio is not. */
+/* What a second signal says, on stderr and (under --json) as the error object's "error". */
+#define LEAVING "run: leaving at once: the batches in flight are taken back by the next " \
+                "`backfill run` on this host (or elsewhere when their leases run out)"
+
+/*
+ * Under --json, the error object a second signal prints, made before the
+ * handler is installed: the handler cannot format or allocate, only write.
+ */
+static char *leaving_json;
+static size_t leaving_json_len;
+
+/* Write all of it, from the handler: write(2) is async-signal-safe, stdio is not. */
+static void write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
 static void say(const char *text)
 {
-    ssize_t n;
-
     if (signal_tty)
-        n = write(2, "\n", 1);
-    n = write(2, text, strlen(text));
-    (void)n;
+        write_all(2, "\n", 1);
+    write_all(2, text, strlen(text));
 }
 
 static void on_signal(int sig)
 {
     (void)sig;
     if (++signals_seen > 1) {
-        say("backfill: run: leaving at once: the batches in flight are taken back by the next "
-            "`backfill run` on this host (or elsewhere when their leases run out)\n");
+        say("backfill: " LEAVING "\n");
+        if (leaving_json)
+            write_all(1, leaving_json, leaving_json_len);
         _exit(130);
     }
     say("backfill: run: stopping: no new batch is claimed and the batches in flight finish; "
@@ -390,6 +413,18 @@ int cmd_run(int argc, char **argv)
     }
     running = r;
     signal_tty = ui.tty;
+    /*
+     * Nothing else is on stdout under --json until the run returns, so the
+     * object is the whole of it when a second signal leaves at once.
+     */
+    if (cli_json) {
+        fflush(stdout);
+        leaving_json = cli_json_text(NULL,
+                                     json_pack("{s:s, s:s, s:s, s:i}", "format", "backfill-error/1",
+                                               "error", LEAVING, "code", bf_errstr(BF_E_STATE),
+                                               "exit", 130),
+                                     &leaving_json_len);
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -399,6 +434,8 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     running = NULL;
+    free(leaving_json);
+    leaving_json = NULL;
     if (ui.line_open)
         fputc('\n', stderr);
     if (rc != BF_OK) {

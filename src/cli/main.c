@@ -198,13 +198,20 @@ static const struct cli_command commands[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+#define USAGE "backfill [--version] [--help] COMMAND [ARGS] [--json]"
+#define SUMMARY "Plan, run, validate and report controlled historical backfills."
+
 static void print_help(FILE *to)
 {
+    if (cli_json && to == stdout) {
+        cli_print_help_json(commands, USAGE, SUMMARY);
+        return;
+    }
     fprintf(to,
-            "usage: backfill [--version] [--help] COMMAND [ARGS] [--json]\n"
+            "usage: " USAGE "\n"
             "       backfill COMMAND --help\n"
             "\n"
-            "Plan, run, validate and report controlled historical backfills.\n"
+            SUMMARY "\n"
             "\n"
             "commands:\n");
     for (const struct cli_command *c = commands; c->name; c++) {
@@ -295,6 +302,8 @@ int main(int argc, char **argv)
     setlocale(LC_ALL, "");
     argc = cli_take_json_flag(argc, argv);
     if (argc < 2) {
+        if (cli_json)
+            return cli_fail(EXIT_USAGE, "which command? (see 'backfill --help')");
         print_help(stderr);
         return EXIT_USAGE;
     }

@@ -312,9 +312,60 @@ void cli_print_usage(FILE *to, const struct cli_command *cmd)
     fputs(text, to);
 }
 
+/* An option as --help --json lists it: the fields of its table row. */
+static json_t *option_json(const struct cli_option *o)
+{
+    char short_name[2] = {o->short_name, '\0'};
+    json_t *j = json_pack("{s:s, s:s?, s:s?, s:b, s:s}", "name", o->name, "short",
+                          o->short_name ? short_name : NULL, "arg", o->arg, "required",
+                          o->required, "help", o->help);
+
+    if (j && o->max > 0) {
+        json_object_set_new(j, "min", json_integer(o->min));
+        json_object_set_new(j, "max", json_integer(o->max));
+    }
+    return j;
+}
+
+/* A command as the help lists it; its options too when `with_options`. */
+static json_t *command_json(const struct cli_command *cmd, int with_options)
+{
+    char text[1024] = "backfill ";
+    json_t *j, *options;
+
+    usage_text(text + 9, sizeof text - 9, cmd);
+    j = json_pack("{s:s, s:s, s:s, s:s?}", with_options ? "command" : "name", cmd->name, "usage",
+                  text, "summary", cmd->summary, "json_format", cmd->json_format);
+    if (!j || !with_options)
+        return j;
+    options = json_array();
+    for (int pass = 0; pass < 2; pass++)
+        for (const struct cli_option *o = pass ? common_options : cmd->options; o && o->name;
+             o++)
+            json_array_append_new(options, option_json(o));
+    json_object_set_new(j, "options", options);
+    return j;
+}
+
+void cli_print_help_json(const struct cli_command *commands, const char *usage,
+                         const char *summary)
+{
+    json_t *list = json_array();
+
+    for (const struct cli_command *c = commands; c->name; c++)
+        json_array_append_new(list, command_json(c, 0));
+    cli_print_json_as("backfill-help/1", json_pack("{s:n, s:s, s:s, s:o}", "command", "usage",
+                                                   usage, "summary", summary, "commands", list));
+}
+
 void cli_print_command_help(FILE *to, const struct cli_command *cmd)
 {
     char text[256];
+
+    if (cli_json) {
+        cli_print_json_as("backfill-help/1", command_json(cmd, 1));
+        return;
+    }
 
     fputs("usage: backfill ", to);
     cli_print_usage(to, cmd);

@@ -293,16 +293,44 @@ static void emit(FILE *to, const json_t *v, int depth)
     }
 }
 
+static void print_json_to(FILE *to, const char *format, json_t *value)
+{
+    if (json_is_object(value) && !json_object_get(value, "format"))
+        emit_object(to, value, 0, format);
+    else
+        emit(to, value, 0);
+    fputc('\n', to);
+}
+
 void cli_print_json_as(const char *format, json_t *value)
 {
     if (!value)
         return;
-    if (json_is_object(value) && !json_object_get(value, "format"))
-        emit_object(stdout, value, 0, format);
-    else
-        emit(stdout, value, 0);
-    fputc('\n', stdout);
+    print_json_to(stdout, format, value);
     json_decref(value);
+}
+
+char *cli_json_text(const char *format, json_t *value, size_t *len)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *to;
+
+    *len = 0;
+    if (!value)
+        return NULL;
+    to = open_memstream(&text, &size);
+    if (to) {
+        print_json_to(to, format, value);
+        if (fclose(to) != 0) {
+            free(text);
+            text = NULL;
+        }
+    }
+    json_decref(value);
+    if (text)
+        *len = size;
+    return text;
 }
 
 void cli_print_json(json_t *value)

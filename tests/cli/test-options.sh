@@ -15,7 +15,7 @@ done >"$work/valued"
 nvalued=$(wc -l <"$work/valued")
 awk '$3 == "N" || $3 == "ID"' "$work/valued" >"$work/numeric"
 nnumeric=$(wc -l <"$work/numeric")
-plan $((ncommands * 7 + nvalued + nnumeric + 30))
+plan $((ncommands * 9 + nvalued + nnumeric + 30))
 
 for cmd in $commands; do
     for flag in --help -h; do
@@ -30,6 +30,19 @@ for cmd in $commands; do
     run "$BACKFILL" help "$cmd"
     if [ "$rc" -eq 0 ] && grep -q "^usage: backfill $cmd " "$work/out"; then ok "backfill help $cmd"; else
         not_ok "backfill help $cmd" "rc=$rc" "$(cat "$work/out")"; fi
+    # Under --json the help is one backfill-help/1 object with the same usage line and options.
+    nopts=$(grep -c '^  \(-[a-z], \)\{0,1\}--[a-z]' "$work/out")
+    for how in "help $cmd" "$cmd --help"; do
+        run "$BACKFILL" $how --json
+        if [ "$rc" -eq 0 ] && jq -e --arg cmd "$cmd" --arg usage "backfill $usage" --argjson n "$nopts" \
+            '.format == "backfill-help/1" and .command == $cmd and .usage == $usage and
+             (.options | length) == $n and (.options[-1].name == "help") and
+             (.json_format | startswith("backfill-"))' "$work/out" >/dev/null 2>&1; then
+            ok "backfill $how --json is its help as JSON"
+        else
+            not_ok "backfill $how --json is its help as JSON" "rc=$rc" "$(head -c 300 "$work/out")"
+        fi
+    done
 done
 
 # --- values ---------------------------------------------------------------------------------

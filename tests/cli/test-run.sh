@@ -7,7 +7,7 @@
 # never change.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 122
+plan 124
 
 # A small warehouse with the example's shape: orders whose net revenue
 # misses their refunds, several refunds on some orders, orders near local
@@ -404,7 +404,7 @@ if grep -q "no process is running it" "$work/out"; then not_ok "a finished run s
 G="$work/sigint2.db"
 make_warehouse "$G"
 brief refund-fix partition_overwrite "" slow_start >"$work/slow-start.json"
-"$BACKFILL" run "$work/slow-start.json" --warehouse "$G" >"$work/sigint2.out" 2>"$work/sigint2.err" &
+"$BACKFILL" run "$work/slow-start.json" --warehouse "$G" --json >"$work/sigint2.out" 2>"$work/sigint2.err" &
 pid=$!
 wait_batches "$G" 1 1
 kill -INT "$pid"; sleep 0.2; kill -INT "$pid" 2>/dev/null || true
@@ -412,6 +412,16 @@ set +e; wait "$pid"; irc=$?; set -e
 [ "$irc" = 130 ] && ok "a second SIGINT: run leaves at once (exit 130)" || not_ok "second SIGINT: exit $irc" "$(cat "$work/sigint2.err")"
 expect_grep "$work/sigint2.err" "^backfill: run: leaving at once: the batches in flight are taken back by the next \`backfill run\` on this host" \
     "and says what becomes of the batches in flight"
+# Under --json, leaving at once is still one JSON object on stdout: the error, exit 130.
+if jq -se 'length == 1 and .[0].format == "backfill-error/1" and .[0].exit == 130 and
+           .[0].code == "BF_E_STATE" and (.[0].error | startswith("run: leaving at once: "))' \
+    "$work/sigint2.out" >/dev/null 2>&1; then
+    ok "under --json a second SIGINT prints one error object"
+else
+    not_ok "under --json a second SIGINT prints one error object" "$(head -c 400 "$work/sigint2.out")"
+fi
+[ "$(head -c 1 "$work/sigint2.out")" = "{" ] && [ "$(tail -n 1 "$work/sigint2.out")" = "}" ] &&
+    ok "and nothing else on stdout" || not_ok "more than the object on stdout" "$(cat "$work/sigint2.out")"
 run "$BACKFILL" run "$work/slow-start.json" --warehouse "$G"
 expect_rc 0 "after a second SIGINT, run again completes"
 [ "$(fp "$G" fct_orders)" = "$(fp "$F" fct_orders)" ] && ok "with the rows of the run stopped once" ||
