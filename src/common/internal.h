@@ -47,6 +47,17 @@ int bf__vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 locale_t bf__c_locale_enter(void);
 void bf__c_locale_leave(locale_t previous);
 
+/*
+ * A real as the shortest text that reads back to the same double (real.c):
+ * 0.1, 4.0 and 1e-7, never 0.10000000000000001; plain decimals from 0.0001
+ * up to 10^15 (60.0, not 6e1) and an exponent beyond (1e20, 1.5e-7,
+ * without '+' or leading zeros); always a '.' or an exponent, so that it
+ * reads back as a real; "null" for NaN and the infinities. The same rule
+ * whatever the locale. Returns the length written (without the NUL).
+ */
+#define BF__REAL_TEXT_SIZE 32
+size_t bf__real_text(char out[BF__REAL_TEXT_SIZE], double v);
+
 /* CLOCK_MONOTONIC in microseconds. */
 int64_t bf__mono_us(void);
 

@@ -1,39 +1,27 @@
-#include <math.h>
 #include <string.h>
 
 #include "common/json.h"
 #include "common/internal.h"
 
-/* json_dump_callback's sink: appends to a bf__sb, and stops the dump once an append failed. */
-static int dump_to_sb(const char *buffer, size_t size, void *data)
-{
-    bf__sb *sb = data;
+static int write_value(bf__sb *sb, const json_t *value, size_t flags, int depth);
 
-    bf__sb_appendn(sb, buffer, size);
-    return sb->failed ? -1 : 0;
-}
+/* Deeper than any JSON the library builds; a cycle would otherwise recurse for ever. */
+#define MAX_DEPTH 2048
 
-/*
- * One pass of Jansson's writer into our own buffer (json_dumpb would need
- * two, one to measure and one to fill, and formatting numbers is most of
- * what a dump costs).
- */
 int bf__json_dump(char **out, const json_t *value, size_t flags)
 {
-    locale_t previous = bf__c_locale_enter();
     bf__sb sb;
-    int rc;
 
     *out = NULL;
     bf__sb_init(&sb);
-    if (json_dump_callback(value, dump_to_sb, &sb, flags) != 0 || sb.len == 0) {
+    if (!value)
+        return bf__error(BF_E_INTERNAL, "JSON dump: no value");
+    if (write_value(&sb, value, flags, 0) != 0) {
         bf__sb_dispose(&sb);
-        rc = bf__nomem();
-    } else {
-        rc = bf__sb_finish(&sb, out);
+        return bf__error(BF_E_INTERNAL, "JSON dump: values nested more than %d deep (a cycle?)",
+                         MAX_DEPTH);
     }
-    bf__c_locale_leave(previous);
-    return rc;
+    return bf__sb_finish(&sb, out);
 }
 
 json_t *bf__json_loadb(const char *text, size_t len, size_t flags, json_error_t *error)
@@ -80,17 +68,12 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void bf__jw_str(bf__sb *sb, const char *text)
+static void write_string(bf__sb *sb, const char *text, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)text;
-    size_t n, run;
+    size_t run;
 
-    if (!text) {
-        bf__sb_appendn(sb, "null", 4);
-        return;
-    }
-    n = strlen(text);
     bf__sb_appendc(sb, '"');
     while (n > 0) {
         /* The longest run written as it is: printable ASCII but the quote and the backslash. */
@@ -135,6 +118,14 @@ void bf__jw_str(bf__sb *sb, const char *text)
     bf__sb_appendc(sb, '"');
 }
 
+void bf__jw_str(bf__sb *sb, const char *text)
+{
+    if (!text)
+        bf__sb_appendn(sb, "null", 4);
+    else
+        write_string(sb, text, strlen(text));
+}
+
 void bf__jw_int(bf__sb *sb, int64_t v)
 {
     char buf[24], *p = buf + sizeof buf;
@@ -151,37 +142,9 @@ void bf__jw_int(bf__sb *sb, int64_t v)
 
 void bf__jw_real(bf__sb *sb, double v)
 {
-    char buf[48], *e;
-    int n;
+    char text[BF__REAL_TEXT_SIZE];
 
-    if (!isfinite(v)) {
-        bf__sb_appendn(sb, "null", 4);
-        return;
-    }
-    n = bf__snprintf(buf, sizeof buf - 2, "%.17g", v);
-    if (n < 0 || (size_t)n >= sizeof buf - 2) {
-        sb->failed = 1;
-        return;
-    }
-    /* A '.' or an exponent, so that it reads back as a real. */
-    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
-        memcpy(buf + n, ".0", 3);
-        n += 2;
-    }
-    /* No '+' and no leading zeros in the exponent: 1e20, 1.5e-7. */
-    if ((e = strchr(buf, 'e'))) {
-        char *from = e + 1, *to = e + 1;
-
-        if (*from == '-')
-            from++, to++;
-        else if (*from == '+')
-            from++;
-        while (*from == '0' && from[1])
-            from++;
-        memmove(to, from, strlen(from) + 1);
-        n = (int)strlen(buf);
-    }
-    bf__sb_appendn(sb, buf, (size_t)n);
+    bf__sb_appendn(sb, text, bf__real_text(text, v));
 }
 
 void bf__jw_member(bf__sb *sb, int *count, const char *key)
@@ -190,4 +153,97 @@ void bf__jw_member(bf__sb *sb, int *count, const char *key)
         bf__sb_appendc(sb, ',');
     bf__jw_str(sb, key);
     bf__sb_appendc(sb, ':');
+}
+
+/* ---- a json_t as text ---- */
+
+/* A newline and the indentation of `depth`, or the space after a separator; as Jansson writes them. */
+static void write_indent(bf__sb *sb, size_t flags, int depth, int space)
+{
+    size_t width = flags & 0x1F; /* JSON_INDENT(n) */
+
+    if (width > 0) {
+        bf__sb_appendc(sb, '\n');
+        for (size_t i = 0; i < width * (size_t)depth; i++)
+            bf__sb_appendc(sb, ' ');
+    } else if (space && !(flags & JSON_COMPACT)) {
+        bf__sb_appendc(sb, ' ');
+    }
+}
+
+/* 0, or -1 when the values nest too deep. */
+static int write_value(bf__sb *sb, const json_t *value, size_t flags, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return -1;
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *member;
+        size_t left = json_object_size(value);
+
+        bf__sb_appendc(sb, '{');
+        if (left == 0) {
+            bf__sb_appendc(sb, '}');
+            break;
+        }
+        write_indent(sb, flags, depth + 1, 0);
+        /* In the order the members were set, as Jansson keeps and dumps them. */
+        json_object_foreach((json_t *)value, key, member) {
+            write_string(sb, key, strlen(key));
+            bf__sb_append(sb, flags & JSON_COMPACT ? ":" : ": ");
+            if (write_value(sb, member, flags, depth + 1) != 0)
+                return -1;
+            if (--left) {
+                bf__sb_appendc(sb, ',');
+                write_indent(sb, flags, depth + 1, 1);
+            } else {
+                write_indent(sb, flags, depth, 0);
+            }
+        }
+        bf__sb_appendc(sb, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(value);
+
+        bf__sb_appendc(sb, '[');
+        if (n == 0) {
+            bf__sb_appendc(sb, ']');
+            break;
+        }
+        write_indent(sb, flags, depth + 1, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (write_value(sb, json_array_get(value, i), flags, depth + 1) != 0)
+                return -1;
+            if (i + 1 < n) {
+                bf__sb_appendc(sb, ',');
+                write_indent(sb, flags, depth + 1, 1);
+            } else {
+                write_indent(sb, flags, depth, 0);
+            }
+        }
+        bf__sb_appendc(sb, ']');
+        break;
+    }
+    case JSON_STRING:
+        write_string(sb, json_string_value(value), json_string_length(value));
+        break;
+    case JSON_INTEGER:
+        bf__jw_int(sb, (int64_t)json_integer_value(value));
+        break;
+    case JSON_REAL:
+        bf__jw_real(sb, json_real_value(value));
+        break;
+    case JSON_TRUE:
+        bf__sb_appendn(sb, "true", 4);
+        break;
+    case JSON_FALSE:
+        bf__sb_appendn(sb, "false", 5);
+        break;
+    default:
+        bf__sb_appendn(sb, "null", 4);
+        break;
+    }
+    return 0;
 }

@@ -1507,9 +1507,13 @@ static void key_text(char *buf, size_t size, const bf_value *v)
     case BF_VALUE_INT:
         snprintf(buf, size, "%lld", (long long)v->i);
         break;
-    case BF_VALUE_REAL:
-        bf__snprintf(buf, size, "%.17g", v->r);
+    case BF_VALUE_REAL: {
+        char real[BF__REAL_TEXT_SIZE];
+
+        bf__real_text(real, v->r);
+        snprintf(buf, size, "%s", real);
         break;
+    }
     case BF_VALUE_TEXT:
         snprintf(buf, size, "'%.*s'", (int)(v->len < 60 ? v->len : 60), v->s);
         break;

@@ -112,10 +112,9 @@ static void append_value(bf__sb *sb, const bf_value *v)
         bf__sb_appendf(sb, "%lld", (long long)v->i);
         break;
     case BF_VALUE_REAL: {
-        char buf[40];
+        char buf[BF__REAL_TEXT_SIZE];
 
-        bf__snprintf(buf, sizeof buf, "%.17g", v->r);
-        bf__sb_append(sb, buf);
+        bf__sb_appendn(sb, buf, bf__real_text(buf, v->r));
         break;
     }
     case BF_VALUE_TEXT:

@@ -1863,8 +1863,11 @@ static char *record_key_text(const json_t *r)
             bf__sb_appendf(&sb, "'%.200s'", json_string_value(v));
         else if (json_is_integer(v))
             bf__sb_appendf(&sb, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            bf__sb_appendf(&sb, "%.17g", json_real_value(v));
+        else if (json_is_real(v)) {
+            char real[BF__REAL_TEXT_SIZE];
+
+            bf__sb_appendn(&sb, real, bf__real_text(real, json_real_value(v)));
+        }
         else
             bf__sb_append(&sb, "NULL");
     }

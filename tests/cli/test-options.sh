@@ -15,7 +15,7 @@ done >"$work/valued"
 nvalued=$(wc -l <"$work/valued")
 awk '$3 == "N" || $3 == "ID"' "$work/valued" >"$work/numeric"
 nnumeric=$(wc -l <"$work/numeric")
-plan $((ncommands * 9 + nvalued + nnumeric + 30))
+plan $((ncommands * 9 + nvalued + nnumeric + 31))
 
 for cmd in $commands; do
     for flag in --help -h; do
@@ -155,6 +155,10 @@ run "$BACKFILL" status 1 --ledger "$L" --json
 expect_grep "$work/out" '"started_at_iso": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z",' "status gives instants in ISO 8601"
 if grep -Eq '[0-9]\.[0-9]{15,}' "$work/out"; then not_ok "reals are printed in their shortest form" "$(grep -E '[0-9]\.[0-9]{15,}' "$work/out")"; else
     ok "reals are printed in their shortest form"; fi
+# The library's own JSON text (the brief, the report) follows the same rule: 80.1, not 80.099999999999994.
+sed 's/"net_revenue": 80.0/"net_revenue": 80.1/' "$good" >"$work/real.json"
+run "$BACKFILL" brief "$work/real.json" --json
+expect_grep "$work/out" '"net_revenue": 80\.1$' "brief --json writes the brief's reals in their shortest form"
 
 # --- an option with a value, given twice ------------------------------------------------------
 run "$BACKFILL" plan "$good" --warehouse "$work/wh.db" --warehouse=other.db

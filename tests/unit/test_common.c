@@ -1,3 +1,4 @@
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -450,10 +451,134 @@ static const int64_t jw_ints[] = {0, 1, -1, 42, -987654321, INT64_MAX, INT64_MIN
 static const double jw_reals[] = {0.0, -0.0, 0.1, 1.5, -2.25, 100.0, 1e20, 1.5e-7, 123456789.125,
                                   1e300, -2.5e-300, 5e-324, 1.7976931348623157e308, 0.30000000000000004};
 
-/* Every string, integer and real as members of one object, written both ways. */
+/*
+ * The reference for reals: the fewest significant digits that strtod (in
+ * the "C" locale) reads back to the same double, as "%g" writes them; plain
+ * decimals from 0.0001 up to 10^15; a '.' or an exponent; no '+' or leading
+ * zeros in the exponent. What docs/cli.md promises for every output.
+ */
+static void reference_real(char *out, size_t size, double x)
+{
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0), was = uselocale(c);
+    char *e;
+
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(out, size, "%.*g", precision, x);
+        if (strtod(out, NULL) == x)
+            break;
+    }
+    if (strchr(out, 'e') && fabs(x) >= 1e-4 && fabs(x) < 1e15) {
+        for (int decimals = 0; decimals <= 17; decimals++) {
+            snprintf(out, size, "%.*f", decimals, x);
+            if (strtod(out, NULL) == x)
+                break;
+        }
+    }
+    uselocale(was);
+    freelocale(c);
+    if ((e = strchr(out, 'e'))) {
+        char *digits = e + 1, *from = digits;
+
+        if (*from == '+')
+            from++;
+        else if (*from == '-')
+            digits = ++from;
+        while (*from == '0' && from[1])
+            from++;
+        memmove(digits, from, strlen(from) + 1);
+    } else if (!strchr(out, '.')) {
+        strcat(out, ".0");
+    }
+}
+
+static void check_real(double x)
+{
+    char ours[BF__REAL_TEXT_SIZE], want[64];
+    size_t n = bf__real_text(ours, x);
+
+    reference_real(want, sizeof want, x);
+    ck_assert_uint_eq(n, strlen(ours));
+    ck_assert_msg(strcmp(ours, want) == 0, "%a: %s, want %s", x, ours, want);
+}
+
+/* Reals as docs/cli.md shows them, and whatever doubles a run's numbers are made of. */
+START_TEST(reals_are_written_shortest)
+{
+    static const struct {
+        double x;
+        const char *text;
+    } shown[] = {
+        {0.1, "0.1"},         {4.0, "4.0"},      {60.0, "60.0"},         {3000.0, "3000.0"},
+        {1e-7, "1e-7"},       {1e20, "1e20"},    {0.0001, "0.0001"},     {1e15, "1e15"},
+        {0.0, "0.0"},         {-0.0, "-0.0"},    {-2.25, "-2.25"},       {1.5e-7, "1.5e-7"},
+        {0.032215, "0.032215"}, {0.15876, "0.15876"}, {17308287.82, "17308287.82"},
+        {0.30000000000000004, "0.30000000000000004"}, {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e308"}, {123456789012345.6, "123456789012345.6"},
+        {9007199254740993.0, "9007199254740992.0"}, {2.2250738585072014e-308, "2.2250738585072014e-308"},
+    };
+    uint64_t state = 0x9E3779B97F4A7C15u;
+
+    for (size_t i = 0; i < BF_ARRAY_LEN(shown); i++) {
+        char text[BF__REAL_TEXT_SIZE];
+
+        bf__real_text(text, shown[i].x);
+        ck_assert_msg(strcmp(text, shown[i].text) == 0, "%a: %s, want %s", shown[i].x, text,
+                      shown[i].text);
+        check_real(shown[i].x);
+    }
+    /* Every power of two (their interval is narrower below) and its neighbours. */
+    for (int e = -1074; e <= 1023; e++) {
+        double p = ldexp(1.0, e);
+
+        check_real(p);
+        check_real(nextafter(p, 0));
+        check_real(-nextafter(p, INFINITY));
+    }
+    /* Powers of ten and their neighbours, decimals of a few digits, and random bit patterns. */
+    for (int e = -323; e <= 308; e++) {
+        char text[32];
+        double p;
+
+        snprintf(text, sizeof text, "1e%d", e);
+        p = strtod(text, NULL);
+        check_real(p);
+        check_real(nextafter(p, 0));
+        check_real(nextafter(p, INFINITY));
+    }
+    for (int i = 0; i < 20000; i++) {
+        double x;
+        uint64_t bits;
+
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bits = state;
+        memcpy(&x, &bits, sizeof x);
+        if (isfinite(x))
+            check_real(x);
+        check_real((double)(int64_t)(state % 100000000) / 100.0);
+        check_real((double)(int64_t)(state % 1000003) * 0.001);
+        check_real((double)(state >> 11) / 1e6);
+    }
+    {
+        char text[BF__REAL_TEXT_SIZE];
+
+        ck_assert_uint_eq(bf__real_text(text, NAN), 4);
+        ck_assert_str_eq(text, "null");
+        bf__real_text(text, -INFINITY);
+        ck_assert_str_eq(text, "null");
+    }
+}
+END_TEST
+
+/*
+ * Every string, integer and real as members of one object, written both
+ * ways: the writer gives what bf__json_dump() gives, which is Jansson's
+ * text but for the reals, written shortest where Jansson writes 17 digits.
+ */
 START_TEST(json_writer_writes_what_jansson_dumps)
 {
-    json_t *o = json_object();
+    json_t *o = json_object(), *back;
     bf__sb sb;
     char *ours = NULL, *theirs = NULL, key[32];
     int n = 0;
@@ -472,22 +597,81 @@ START_TEST(json_writer_writes_what_jansson_dumps)
         bf__jw_int(&sb, jw_ints[i]);
         ck_assert_int_eq(json_object_set_new(o, key, json_integer(jw_ints[i])), 0);
     }
+    bf__jw_member(&sb, &n, "a key \"quoted\"\n");
+    bf__jw_str(&sb, NULL);
+    ck_assert_int_eq(json_object_set_new(o, "a key \"quoted\"\n", json_null()), 0);
+    /* Without reals, Jansson's own compact dump is the same text. */
+    {
+        char *jansson = json_dumps(o, JSON_COMPACT);
+
+        ck_assert_ptr_nonnull(jansson);
+        bf__sb_appendc(&sb, '}');
+        ck_assert_str_eq(sb.buf, jansson);
+        sb.len--;
+        free(jansson);
+    }
     for (size_t i = 0; i < BF_ARRAY_LEN(jw_reals); i++) {
+        char want[64];
+
         snprintf(key, sizeof key, "r%zu", i);
         bf__jw_member(&sb, &n, key);
         bf__jw_real(&sb, jw_reals[i]);
         ck_assert_int_eq(json_object_set_new(o, key, json_real(jw_reals[i])), 0);
+        reference_real(want, sizeof want, jw_reals[i]);
+        ck_assert_msg(strstr(sb.buf, want) != NULL, "r%zu: %s not written", i, want);
     }
-    bf__jw_member(&sb, &n, "a key \"quoted\"\n");
-    bf__jw_str(&sb, NULL);
-    ck_assert_int_eq(json_object_set_new(o, "a key \"quoted\"\n", json_null()), 0);
     bf__sb_appendc(&sb, '}');
     ck_assert_int_eq(bf__sb_finish(&sb, &ours), BF_OK);
     ck_assert_int_eq(bf__json_dump(&theirs, o, JSON_COMPACT), BF_OK);
     ck_assert_str_eq(ours, theirs);
+    ck_assert_ptr_nonnull(strstr(ours, "\"r2\":0.1,"));
+    ck_assert_ptr_nonnull(strstr(ours, "\"r5\":100.0,"));
+    ck_assert_ptr_nonnull(strstr(ours, "\"r6\":1e20,"));
+    /* And it reads back to the same values, every real to the bit. */
+    back = json_loads(ours, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, o));
+    json_decref(back);
     json_decref(o);
     bf__free(ours);
     bf__free(theirs);
+}
+END_TEST
+
+/* bf__json_dump() lays out nested values as Jansson does, compact or indented. */
+START_TEST(json_dump_lays_out_as_jansson_does)
+{
+    static const size_t flags[] = {0, JSON_COMPACT, JSON_INDENT(2), JSON_INDENT(2) | JSON_COMPACT,
+                                   JSON_INDENT(4) | JSON_PRESERVE_ORDER};
+    json_t *doc = json_pack("{s:[], s:{}, s:[i, s, {s:b, s:n}, [[]], {s:{}}], s:{s:s, s:[b]}, "
+                            "s:s#, s:I}",
+                            "empty_list", "empty_object", "list", 1, "two\t", "t", 1, "nothing",
+                            "deep", "inner", "x", "z", "nested", 0, "nul", "a\0b", 3,
+                            "big", (json_int_t)INT64_MIN);
+
+    ck_assert_ptr_nonnull(doc);
+    for (size_t i = 0; i < BF_ARRAY_LEN(flags); i++) {
+        char *ours = NULL, *jansson = json_dumps(doc, flags[i]);
+
+        ck_assert_ptr_nonnull(jansson);
+        ck_assert_int_eq(bf__json_dump(&ours, doc, flags[i]), BF_OK);
+        ck_assert_msg(strcmp(ours, jansson) == 0, "flags %zx:\n%s\nJansson:\n%s", flags[i], ours,
+                      jansson);
+        free(jansson);
+        bf__free(ours);
+    }
+    /* With reals: the same layout, each real shortest. */
+    ck_assert_int_eq(json_object_set_new(doc, "ratio", json_real(0.1 + 0.2)), 0);
+    ck_assert_int_eq(json_array_append_new(json_object_get(doc, "list"), json_real(0.25)), 0);
+    {
+        char *ours = NULL;
+
+        ck_assert_int_eq(bf__json_dump(&ours, doc, JSON_INDENT(2)), BF_OK);
+        ck_assert_ptr_nonnull(strstr(ours, "\"ratio\": 0.30000000000000004\n}"));
+        ck_assert_ptr_nonnull(strstr(ours, "    0.25\n  ],"));
+        bf__free(ours);
+    }
+    json_decref(doc);
 }
 END_TEST
 
@@ -563,7 +747,9 @@ int main(void)
     tcase_add_test(memory, string_builder_appends);
     tcase_add_test(memory, string_builder_every_allocation_failure);
     tcase_add_test(memory, every_free_accepts_null);
+    tcase_add_test(memory, reals_are_written_shortest);
     tcase_add_test(memory, json_writer_writes_what_jansson_dumps);
+    tcase_add_test(memory, json_dump_lays_out_as_jansson_does);
     tcase_add_test(memory, json_writer_mends_what_json_cannot_hold);
     suite_add_tcase(s, errors);
     suite_add_tcase(s, memory);

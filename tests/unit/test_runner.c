@@ -149,6 +149,44 @@ struct seen {
     int64_t last_running;        /* running batches in the last batch_started's progress */
 };
 
+/*
+ * The member `key` of an event's JSON holds `value` in the fewest
+ * significant digits that read back to it (0.032215, not
+ * 0.032215000000000001), as every JSON text of the library does.
+ */
+static void check_real_member(const char *json, const char *key, double value)
+{
+    char pattern[64], text[64], shorter[400];
+    const char *at, *p;
+    size_t len;
+    int digits = 0, zeros = 0, leading = 1;
+
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    at = strstr(json, pattern);
+    ck_assert_msg(at != NULL, "no %s in %s", key, json);
+    at += strlen(pattern);
+    len = strspn(at, "-0123456789.e");
+    ck_assert_msg(len > 0 && len < sizeof text, "%s: not a number in %s", key, json);
+    memcpy(text, at, len);
+    text[len] = '\0';
+    ck_assert_msg(strtod(text, NULL) == value, "%s: %s does not read back as %.17g", key, text,
+                  value);
+    ck_assert_msg(strpbrk(text, ".e") != NULL, "%s: %s does not read as a real", key, text);
+    for (p = text; *p && *p != 'e'; p++) {
+        if (*p < '0' || *p > '9' || (leading && *p == '0'))
+            continue;
+        leading = 0;
+        digits++;
+        zeros = *p == '0' ? zeros + 1 : 0;
+    }
+    digits -= zeros;
+    if (digits > 1) {
+        snprintf(shorter, sizeof shorter, "%.*g", digits - 1, value);
+        ck_assert_msg(strtod(shorter, NULL) != value, "%s: %s, but %s reads back the same", key,
+                      text, shorter);
+    }
+}
+
 static void on_event(void *ud, const bf_run_event *ev)
 {
     struct seen *s = ud;
@@ -157,6 +195,13 @@ static void on_event(void *ud, const bf_run_event *ev)
     ck_assert_ptr_nonnull(ev->json);
     ck_assert_ptr_nonnull(strstr(ev->json, "\"format\":\"backfill-event/1\""));
     ck_assert_ptr_nonnull(strstr(ev->json, bf_run_event_name(ev->kind)));
+    if (ev->kind == BF_RUN_EVENT_BATCH_DONE || ev->kind == BF_RUN_EVENT_BATCH_FAILED)
+        check_real_member(ev->json, "duration_s", ev->duration_s);
+    if (ev->progress) {
+        check_real_member(ev->json, "elapsed_s", ev->progress->elapsed_s);
+        if (ev->progress->eta_s >= 0)
+            check_real_member(ev->json, "eta_s", ev->progress->eta_s);
+    }
     s->count[ev->kind]++;
     if (ev->kind != BF_RUN_EVENT_PROGRESS && strlen(s->order) < sizeof s->order - 40) {
         strcat(s->order, bf_run_event_name(ev->kind));
