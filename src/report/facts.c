@@ -13,6 +13,7 @@
  * instant is rendered (put_time(), local_text()) after prepare_brief(), while
  * the facts are gathered.
  */
+#include <math.h>
 #include <string.h>
 
 #include "brief/brief_internal.h"
@@ -514,68 +515,140 @@ static json_t *explained(const json_t *check)
 }
 
 /*
+ * A sum of recorded metric values. The additions are compensated
+ * (Neumaier: the rounding error of each one is carried along and added
+ * back at the end), so that adding many values loses nothing to the order
+ * or the number of them; and the sum keeps how uncertain its terms are.
+ * Each term is a double, the nearest one to what SQL measured (or a
+ * difference of two such), so it holds its quantity to within a unit in
+ * its last place, and no better: a batch's revenue of 881344.45 may be
+ * recorded as 881344.4500000001.
+ */
+typedef struct msum {
+    double sum, carry; /* the sum is sum + carry */
+    double spread;     /* the terms' uncertainty, summed */
+} msum;
+
+/* The gap from |x| to the next double up: the unit in x's last place. */
+static double ulp(double x)
+{
+    x = fabs(x);
+    return isfinite(x) ? nextafter(x, INFINITY) - x : 0;
+}
+
+static void msum_add(msum *s, double v, double spread)
+{
+    double t = s->sum + v;
+
+    s->carry += fabs(s->sum) >= fabs(v) ? (s->sum - t) + v : (v - t) + s->sum;
+    s->sum = t;
+    s->spread += spread;
+}
+
+/*
+ * The total, given to the precision its terms carry: the number with the
+ * fewest decimals within the sum's uncertainty (the terms' and one more
+ * unit of the sum's own last place), so that 21 batches' revenues add up
+ * to 17308287.82 rather than 17308287.820000004. When no such number is
+ * closer than that (or the sum is too large to round in a double), the
+ * sum itself.
+ */
+static double msum_total(const msum *s)
+{
+    static const double scale[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+    double x = s->sum + s->carry, bound = s->spread + ulp(x);
+
+    if (!isfinite(x))
+        return x;
+    for (size_t k = 0; k < BF_ARRAY_LEN(scale); k++) {
+        double m = nearbyint(x * scale[k]), r;
+
+        if (fabs(m) >= 9007199254740992.0) /* 2^53: from here m is no longer exact */
+            break;
+        r = m / scale[k];
+        if (fabs(r - x) <= bound)
+            return r + 0.0; /* no -0.0 */
+    }
+    return x;
+}
+
+static int same_name(const json_t *a, const json_t *b)
+{
+    return json_equal(a ? a : json_null(), b ? b : json_null());
+}
+
+/*
  * Each metric summed over the batches that recorded it and are still in effect (the run's
  * own value is not added in, nor a batch rolled back since, which is counted apart): the
- * total movement of a SUM or COUNT metric.
+ * total movement of a SUM or COUNT metric. The explanation adds up too, while every batch
+ * in effect has one; one batch without it makes the total's null. Totals are given to the
+ * precision their terms carry (msum_total).
  */
 static json_t *metric_totals(const json_t *metrics)
 {
+    static const char *const parts[] = {"added", "removed", "changed"};
     json_t *totals = json_array(), *m, *t;
     size_t i, k;
 
     json_array_foreach(metrics, i, m) {
-        const char *name = json_string_value(json_object_get(m, "name"));
-        json_t *found = NULL;
+        const json_t *name = json_object_get(m, "name");
+        msum before = {0, 0, 0}, after = {0, 0, 0}, delta = {0, 0, 0}, part[3] = {{0, 0, 0}};
+        json_int_t batches = 0, rolled_back = 0;
+        int explained = 1, known = 0;
+        double b;
+        json_t *total;
+
         if (json_is_null(json_object_get(m, "batch")))
             continue;
         json_array_foreach(totals, k, t)
-            if (json_equal(json_object_get(t, "name"), json_object_get(m, "name")))
-                found = t;
-        if (!found) {
-            found = json_pack("{s:s?, s:I, s:I, s:f, s:f, s:f}", "name", name, "batches",
-                              (json_int_t)0, "rolled_back", (json_int_t)0, "before", 0.0, "after",
-                              0.0, "delta", 0.0);
-            json_array_append_new(totals, found);
-        }
-        if (json_is_true(json_object_get(m, "rolled_back"))) {
-            json_object_set_new(found, "rolled_back",
-                                json_integer(json_integer_value(json_object_get(found, "rolled_back")) + 1));
+            known |= same_name(json_object_get(t, "name"), name);
+        if (known)
             continue;
-        }
-        json_object_set_new(found, "batches", json_integer(json_integer_value(json_object_get(found, "batches")) + 1));
-        for (const char *const *key = (const char *const[]){"before", "after", "delta", NULL}; *key; key++)
-            json_object_set_new(found, *key, json_real(json_number_value(json_object_get(found, *key)) +
-                                                       json_number_value(json_object_get(m, *key))));
-        /*
-         * The explanations add up too, while every batch so far has one: a
-         * batch without one makes the total unexplained (null).
-         */
-        {
-            const json_t *x = json_object_get(m, "explained");
-            json_t *sum = json_object_get(found, "explained");
-            int first = json_integer_value(json_object_get(found, "batches")) == 1;
+        /* This name's first batch: sum it and every later one of the same name. */
+        for (k = i; k < json_array_size(metrics); k++) {
+            const json_t *e = json_array_get(metrics, k), *x = json_object_get(e, "explained");
+            double eb = json_number_value(json_object_get(e, "before"));
+            double ea = json_number_value(json_object_get(e, "after"));
+            double ed = json_number_value(json_object_get(e, "delta"));
 
-            if (first && json_is_object(x)) {
-                json_object_set_new(found, "explained",
-                                    json_pack("{s:f, s:f, s:f}", "added", 0.0, "removed", 0.0,
-                                              "changed", 0.0));
-                sum = json_object_get(found, "explained");
+            if (json_is_null(json_object_get(e, "batch")) ||
+                !same_name(json_object_get(e, "name"), name))
+                continue;
+            if (json_is_true(json_object_get(e, "rolled_back"))) {
+                rolled_back++;
+                continue;
             }
-            if (!json_is_object(x) || !json_is_object(sum)) {
-                json_object_set_new(found, "explained", json_null());
-            } else {
-                for (const char *const *key = (const char *const[]){"added", "removed", "changed", NULL};
-                     *key; key++)
-                    json_object_set_new(sum, *key, json_real(json_number_value(json_object_get(sum, *key)) +
-                                                             json_number_value(json_object_get(x, *key))));
+            batches++;
+            msum_add(&before, eb, ulp(eb));
+            msum_add(&after, ea, ulp(ea));
+            /* A delta, and each part of its explanation, is as uncertain as both ends. */
+            msum_add(&delta, ed, ulp(eb) + ulp(ea) + ulp(ed));
+            if (!json_is_object(x)) {
+                explained = 0;
+                continue;
+            }
+            for (int p = 0; p < 3; p++) {
+                double v = json_number_value(json_object_get(x, parts[p]));
+
+                msum_add(&part[p], v, ulp(eb) + ulp(ea) + ulp(v));
             }
         }
-    }
-    json_array_foreach(totals, k, t) {
-        double before = json_number_value(json_object_get(t, "before"));
-        json_object_set_new(t, "delta_pct", before != 0 ? json_real(json_number_value(json_object_get(t, "delta")) /
-                                                                    (before < 0 ? -before : before) * 100)
-                                                        : json_null());
+        b = msum_total(&before);
+        total = json_pack("{s:O, s:I, s:I, s:f, s:f, s:f}", "name", name ? name : json_null(),
+                          "batches", batches, "rolled_back", rolled_back, "before", b, "after",
+                          msum_total(&after), "delta", msum_total(&delta));
+        if (!total)
+            continue;
+        json_object_set_new(total, "explained",
+                            explained && batches
+                                ? json_pack("{s:f, s:f, s:f}", "added", msum_total(&part[0]),
+                                            "removed", msum_total(&part[1]), "changed",
+                                            msum_total(&part[2]))
+                                : json_null());
+        json_object_set_new(total, "delta_pct",
+                            b != 0 ? json_real(msum_total(&delta) / fabs(b) * 100) : json_null());
+        json_array_append_new(totals, total);
     }
     return totals;
 }

@@ -834,6 +834,103 @@ START_TEST(a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh)
 }
 END_TEST
 
+/* A batch's metric check as the validator records it: the reals as %.17g writes them. */
+static void record_metric(bf_run *run, int64_t id, const char *label, double before, double after)
+{
+    char json[2048];
+    int64_t tally[5] = {1, 0, 0, 0, 0};
+    double delta = after - before;
+
+    snprintf(json, sizeof json,
+             "{\"batch\": \"%s\", \"status\": \"pass\", \"counts\": {\"pass\": 1, \"warn\": 0, "
+             "\"fail\": 0, \"error\": 0, \"skipped\": 0}, \"checks\": ["
+             "{\"check\": \"metric\", \"name\": \"net revenue\", \"severity\": \"error\", "
+             "\"outcome\": \"pass\", \"observed\": \"\", \"expected\": \"\", \"message\": \"moved\", "
+             "\"samples\": [], \"before\": %.17g, \"after\": %.17g, \"delta\": %.17g, "
+             "\"explained\": {\"added\": 0.0, \"removed\": 0.0, \"changed\": %.17g}}]}",
+             label, before, after, delta, delta);
+    ck_assert_int_eq(bf_run_record_validation(run, id, json, tally, NULL, BF_VALIDATION_SETTLE),
+                     BF_OK);
+}
+
+/*
+ * Revenues in cents, as a warehouse holds them, are decimals no double holds exactly: adding
+ * 21 batches' doubles gave 17308287.820000004 and a delta of -802347.3499999972. The totals
+ * are the decimals the batches add up to, in JSON as in Markdown, and the explained delta is
+ * summed over the batches in effect like the delta itself, to the same number.
+ */
+START_TEST(metric_totals_are_the_decimals_the_batches_add_up_to)
+{
+    bf_run *run = start("refund-join-fix-2025h1", brief_text);
+    bf_lease *lease;
+    int64_t before_cents = 0, after_cents = 0, n = 0, undone = 0;
+    json_t *j;
+    const json_t *t, *x;
+    char *md, line[512], d[64];
+
+    while (bf_run_claim(&lease, run) == BF_OK && lease) {
+        bf_batch_result r = BF_BATCH_RESULT_INIT;
+        int64_t id = bf_lease_batch_id(lease);
+        /* 880,000.00 to 880,999.99 before, about 39,000 less after: all to the cent. */
+        int64_t b = 88000000 + (n * 7919 + 4507) % 100000;
+        int64_t a = b - 3880000 - (n * 104729 + 31) % 30000;
+
+        r.rows_written = 1000;
+        r.fingerprint_before = "10:0123456789abcdef0123456789abcdef";
+        r.fingerprint_after = "10:fedcba9876543210fedcba9876543210";
+        r.duration_s = 1.0;
+        r.idempotency_key = "k";
+        ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), &r), BF_OK);
+        record_metric(run, id, bf_lease_label(lease), (double)b / 100, (double)a / 100);
+        if (n == 1) {
+            undone = id;
+        } else {
+            before_cents += b;
+            after_cents += a;
+        }
+        bf_lease_free(lease);
+        n++;
+    }
+    ck_assert_int_eq(n, 22);
+    ck_assert_int_eq(bf_run_set_state(run, BF_RUN_VALIDATING, NULL), BF_OK);
+    pass_run_level(run);
+    ck_assert_int_eq(bf_run_set_state(run, BF_RUN_AWAITING_APPROVAL, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_mark_batch(run, undone, BF_BATCH_ROLLED_BACK, "restored"), BF_OK);
+    j = report_json(run, BF_REPORT_AFTER);
+    t = json_array_get(json_object_get(j, "metric_totals"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "batches")), 21);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "rolled_back")), 1);
+    ck_assert_msg(json_real_value(json_object_get(t, "before")) == (double)before_cents / 100,
+                  "before %.17g, want %.17g", json_real_value(json_object_get(t, "before")),
+                  (double)before_cents / 100);
+    ck_assert_msg(json_real_value(json_object_get(t, "after")) == (double)after_cents / 100,
+                  "after %.17g, want %.17g", json_real_value(json_object_get(t, "after")),
+                  (double)after_cents / 100);
+    ck_assert_msg(json_real_value(json_object_get(t, "delta")) ==
+                      (double)(after_cents - before_cents) / 100,
+                  "delta %.17g, want %.17g", json_real_value(json_object_get(t, "delta")),
+                  (double)(after_cents - before_cents) / 100);
+    x = json_object_get(t, "explained");
+    ck_assert_msg(json_is_object(x), "the total has no explanation");
+    ck_assert(json_real_value(json_object_get(x, "changed")) ==
+              json_real_value(json_object_get(t, "delta")));
+    ck_assert(json_real_value(json_object_get(x, "added")) == 0);
+    /* The Markdown says the same. */
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    snprintf(d, sizeof d, "%.10g", (double)(after_cents - before_cents) / 100);
+    snprintf(line, sizeof line,
+             "- **net revenue**, summed over 21 batches in effect (1 rolled back since, not "
+             "counted): %.10g before, %.10g after (%s, ",
+             (double)before_cents / 100, (double)after_cents / 100, d);
+    HAS(md, line);
+    snprintf(line, sizeof line, "%%): added rows 0, removed rows 0, changed rows %s\n", d);
+    HAS(md, line);
+    bf_free(md);
+    json_decref(j);
+    bf_run_free(run);
+}
+END_TEST
+
 static int64_t sweep_run_id;
 
 static int sweep_op(void *arg)
@@ -912,6 +1009,7 @@ static Suite *suite(void)
     tcase_add_test(tc, assets_without_refresh_sql_do_not_hold_the_refresh_item);
     tcase_add_test(tc, a_latest_failed_refresh_still_fails);
     tcase_add_test(tc, a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh);
+    tcase_add_test(tc, metric_totals_are_the_decimals_the_batches_add_up_to);
     tcase_add_test(tc, an_approval_stopped_by_a_failed_refresh_says_so);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);
