@@ -173,9 +173,17 @@ void bf_driver_free(bf_driver *driver)
 {
     if (!driver)
         return;
-    /* In a child after fork() the connection is the parent's: leave it alone. */
-    if (driver->free_userdata && driver->pid == getpid())
-        driver->free_userdata(driver->userdata);
+    /*
+     * In a child after fork() the connection is the parent's: leave it
+     * alone, and release only the library's memory (a host's userdata is
+     * the host's: free_userdata is not called).
+     */
+    if (driver->pid == getpid()) {
+        if (driver->free_userdata)
+            driver->free_userdata(driver->userdata);
+    } else {
+        bf__sql_forget(bf__driver_sql(driver));
+    }
     bf__free(driver);
 }
 

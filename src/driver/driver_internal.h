@@ -58,6 +58,8 @@ void bf__value_dispose(bf_value *value);
 extern const bf_sql_vtable bf__sqlite_vtable;
 int bf__sqlite_open(void **out, const char *path, unsigned flags);
 void bf__sqlite_close(void *conn);
+/* In a child after fork(): free the wrapper of `conn` but leave its sqlite3 connection open. */
+void bf__sqlite_forget(void *conn);
 
 /*
  * For the module's composite operations (bf_driver_plan_brief): forget the

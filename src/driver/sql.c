@@ -676,17 +676,32 @@ static int sql_execute(void *ud, const char *sql)
     return bf__sql_exec(ud, sql);
 }
 
+/* The SQL layer's own memory, the connection aside. */
+static void free_memory(bf__sql *s)
+{
+    for (size_t i = 0; i < s->probe_memo_count; i++)
+        bf__free(s->probe_memo[i]);
+    bf__free(s->probe_memo);
+    bf__free(s->owner);
+    bf__free(s);
+}
+
 static void sql_free(void *ud)
 {
     bf__sql *s = ud;
 
     if (s->free_ud)
         s->free_ud(s->ud);
-    for (size_t i = 0; i < s->probe_memo_count; i++)
-        bf__free(s->probe_memo[i]);
-    bf__free(s->probe_memo);
-    bf__free(s->owner);
-    bf__free(s);
+    free_memory(s);
+}
+
+void bf__sql_forget(bf__sql *s)
+{
+    if (!s)
+        return;
+    if (s->free_ud == bf__sqlite_close)
+        bf__sqlite_forget(s->ud);
+    free_memory(s);
 }
 
 static const bf_driver_vtable sql_driver = {

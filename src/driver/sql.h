@@ -376,6 +376,14 @@ int bf__sql_count_batches(void *ud, int64_t *out_counts, const bf_plan *plan, co
  * their own statements through the same quoter and binder.
  */
 bf__sql *bf__driver_sql(bf_driver *driver);
+
+/*
+ * In a child after fork(), for bf_driver_free(): free the SQL layer's own
+ * memory, and the built-in SQLite connection's wrapper, but neither close
+ * nor touch the connection, which belongs to the parent; a host's
+ * connection userdata is left as it is (its free_userdata is not called).
+ */
+void bf__sql_forget(bf__sql *s);
 int bf__sql_key_segments(void *ud, bf_rows *rows, const char *table, const char *const *columns,
                          size_t column_count, const char *const *key, size_t key_count,
                          int64_t segments, const bf_plan *plan, const bf_batch *batch);

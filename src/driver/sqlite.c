@@ -1649,6 +1649,11 @@ void bf__sqlite_close(void *ud)
     bf__free(c);
 }
 
+void bf__sqlite_forget(void *ud)
+{
+    bf__free(ud);
+}
+
 int bf_driver_open_sqlite(bf_driver **out, const char *path, unsigned flags)
 {
     void *conn;

@@ -119,14 +119,19 @@ void bf_ledger_close(bf_ledger *ledger)
     if (!ledger)
         return;
     /*
-     * In a child after fork() the store belongs to the parent: closing it
-     * here could checkpoint or delete files under the parent's feet. Only
-     * the handle's own memory is released.
+     * In a child after fork() the store's connection belongs to the parent:
+     * closing it here could checkpoint or delete files under the parent's
+     * feet. Only the library's memory is released: the handle's, and the
+     * built-in store's own (a host's store is left as it is).
      */
-    if (ledger->db && ledger->pid == getpid())
-        ledger->store->close(ledger->db);
-    if (ledger->free_store_userdata && ledger->pid == getpid())
-        ledger->free_store_userdata(ledger->store_userdata);
+    if (ledger->pid == getpid()) {
+        if (ledger->db)
+            ledger->store->close(ledger->db);
+        if (ledger->free_store_userdata)
+            ledger->free_store_userdata(ledger->store_userdata);
+    } else {
+        bf__store_sqlite_forget(ledger->store, ledger->db);
+    }
     bf__free(ledger->path);
     bf__free(ledger->actor);
     bf__free(ledger);

@@ -64,6 +64,15 @@ struct bf_lease {
 int64_t bf__ledger_now(bf_ledger *ledger);
 
 /*
+ * In a child after fork(): when `vt` is the built-in SQLite store's, free
+ * the store `store`'s own memory without touching its connection or
+ * statements, which belong to the parent (closing them could checkpoint or
+ * delete files under its feet), and return 1; 0 for a host's store, which
+ * is left as it is.
+ */
+int bf__store_sqlite_forget(const bf_store_vtable *vt, void *store);
+
+/*
  * Every call of a store member goes through BF__STORE(ledger, member,
  * (ledger->db, args)), as the driver's dispatch does: the thread's error is cleared
  * before the call, so that afterwards a failure is known to carry the

@@ -41,6 +41,17 @@ static int check_directory(const char *path, int create)
     return rc;
 }
 
+/* The store's own memory: everything but the connection and its statements. */
+static void free_memory(sq_store *s)
+{
+    bf__free(s->path);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->scratch); i++)
+        bf__free(s->scratch[i]);
+    for (int i = 0; i < (int)BF_ARRAY_LEN(s->known.buf); i++)
+        bf__free(s->known.buf[i]);
+    bf__free(s);
+}
+
 static void sq_close(void *store)
 {
     sq_store *s = store;
@@ -50,12 +61,16 @@ static void sq_close(void *store)
     for (int i = 0; i < SQ_STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
-    bf__free(s->path);
-    for (int i = 0; i < (int)BF_ARRAY_LEN(s->scratch); i++)
-        bf__free(s->scratch[i]);
-    for (int i = 0; i < (int)BF_ARRAY_LEN(s->known.buf); i++)
-        bf__free(s->known.buf[i]);
-    bf__free(s);
+    free_memory(s);
+}
+
+int bf__store_sqlite_forget(const bf_store_vtable *vt, void *store)
+{
+    if (!vt || vt->close != sq_close)
+        return 0;
+    if (store)
+        free_memory(store);
+    return 1;
 }
 
 static int exec(sq_store *s, const char *sql, const char *doing)

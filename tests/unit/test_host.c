@@ -390,6 +390,68 @@ START_TEST(a_driver_used_after_fork_refuses)
 }
 END_TEST
 
+/*
+ * In the child, closing and freeing the parent's handles releases every
+ * block the library allocated for them: the handles and the built-in
+ * store's and SQL layer's own buffers. Only the SQLite connections are
+ * left alone, to the parent, which goes on using them.
+ */
+START_TEST(a_child_releases_the_library_memory_of_the_parents_handles)
+{
+    bf_run_spec spec = lt_spec("orders-fix", 1, 3, 1, 60);
+    bf_plan *plan = lt_key_plan(3, 100, "pin");
+    bf_ledger *ledger;
+    bf_run *run;
+    bf_lease *lease;
+    bf_driver *driver;
+    char db[320];
+    long live;
+    pid_t child;
+
+    make_dir();
+    snprintf(db, sizeof db, "%s/wh.db", dir);
+    /* Once before counting: what the library sets up once for the process is not the handles'. */
+    ck_assert_int_eq(bf_ledger_open(&ledger, path, NULL), BF_OK);
+    bf_ledger_close(ledger);
+    ck_assert_int_eq(bf_driver_open_sqlite(&driver, db, BF_SQLITE_CREATE), BF_OK);
+    bf_driver_free(driver);
+    live = failalloc_live();
+    ck_assert_int_eq(bf_ledger_open(&ledger, path, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_start(&run, ledger, &spec, plan), BF_OK);
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK); /* the store keeps copies of what it read */
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_driver_open_sqlite(&driver, db, 0), BF_OK);
+    ck_assert_int_eq(bf_driver_execute(driver, "CREATE TABLE t (id INTEGER PRIMARY KEY)"), BF_OK);
+    ck_assert_int_gt(failalloc_live(), live);
+    child = fork();
+    ck_assert_int_ne(child, -1);
+    if (child == 0) {
+        CHILD_CHECK(bf_run_claim(&lease, run) == BF_E_STATE);
+        CHILD_CHECK(bf_driver_execute(driver, "INSERT INTO t VALUES (1)") == BF_E_STATE);
+        bf_run_free(run);
+        bf_ledger_close(ledger);
+        bf_driver_free(driver);
+        if (failalloc_live() != live) {
+            fprintf(stderr, "child: %ld blocks of the library's still allocated\n",
+                    failalloc_live() - live);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    wait_child(child);
+    /* The parent's connections were left alone: its handles still work. */
+    ck_assert_int_eq(bf_run_claim(&lease, run), BF_OK);
+    bf_lease_free(lease);
+    ck_assert_int_eq(bf_driver_execute(driver, "INSERT INTO t VALUES (2)"), BF_OK);
+    bf_driver_free(driver);
+    bf_run_free(run);
+    bf_ledger_close(ledger);
+    ck_assert_int_eq(failalloc_live(), live);
+    bf_plan_free(plan);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("host");
@@ -412,5 +474,6 @@ int main(void)
     suite_add_tcase(s, fork_);
     tcase_add_test(fork_, a_ledger_used_after_fork_refuses);
     tcase_add_test(fork_, a_driver_used_after_fork_refuses);
+    tcase_add_test(fork_, a_child_releases_the_library_memory_of_the_parents_handles);
     return bftest_run(s);
 }
