@@ -246,10 +246,11 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
                                  (json_int_t)unrecorded, "run_checked", !only && !unwritten,
                                  "results", results));
     } else {
+        /* The status the JSON gives, in words: a run with batches left is not passed. */
         printf("validate run %lld (%s): %s", (long long)bf_run_id(run), bf_run_brief_name(run),
-               failed ? "FAILED" : "passed");
+               failed ? "FAILED" : unwritten ? "unfinished" : "passed");
         if (unwritten)
-            printf(", %zu batches not written yet", unwritten);
+            printf(", %zu batch%s not written yet", unwritten, unwritten == 1 ? "" : "es");
         if (unrecorded)
             printf(", %zu result%s not recorded (checks skipped)", unrecorded,
                    unrecorded == 1 ? "" : "s");

@@ -34,7 +34,8 @@ expect_rc 4 "batches not yet written: exit 4"
 expect_grep "$work/out" "^pass +id \[0, 10\) not_null: check not_null" "one line per check, outcome and sentence"
 expect_grep "$work/out" "^skipped +id \[0, 10\) metric revenue: " "a before/after check is skipped later"
 expect_grep "$work/out" "^unwritten id \[20, 30\): batch [0-9]+ is pending, not written yet" "the unwritten batch is named"
-expect_grep "$work/out" "^validate run 1 \(orders-fix\): passed, 1 batches not written yet$" "summary line"
+expect_grep "$work/out" "^validate run 1 \(orders-fix\): unfinished, 1 batch not written yet$" \
+    "the summary says unfinished, as the JSON's status does"
 run "$BACKFILL" status orders-fix --ledger "$L"
 expect_grep "$work/out" "0 completed, 2 validated" "passing batches became validated"
 n=$(sqlite3 "$L" "SELECT count(*) FROM validations WHERE run_id = 1 AND passed = 1")
