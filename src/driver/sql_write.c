@@ -1303,13 +1303,87 @@ int bf__sql_as_column(bf__sql *s, char **out, const char *table, const bf_table_
     return bf__sql_text(&sb, out);
 }
 
-/* Refuse staged rows that would make the publish non-idempotent. */
-static int check_staged(struct job *j)
+/* Whether the plan's column is one a publish writes (not generated): then it is staged. */
+static int plan_column_staged(const struct job *j)
 {
+    const char *col = bf_plan_column(j->plan);
+
+    for (size_t i = 0; col && i < j->info->count; i++)
+        if (bf__sql_same_ident(j->info->columns[i].name, col))
+            return !j->info->columns[i].generated;
+    return 1;
+}
+
+/*
+ * Refused: n rows the batch would publish outside its bounds. A bucket
+ * batch's rows are those of the driver's bucket function, which a job
+ * bucketing by hand (id % :buckets) does not select: the message says which.
+ */
+static int outside_bounds(struct job *j, int64_t n, const char *what)
+{
+    if (bf_batch_dimension(j->batch) == BF_DIM_BUCKET && j->s->vt.bucket_function)
+        return bf__error(BF_E_VALIDATION, "batch %s of %s: %lld %s outside the batch's bounds; "
+                         "a bucket batch holds the rows with %s(%s, :buckets) = :bucket, and "
+                         "the job must select its rows with that predicate",
+                         bf_batch_label(j->batch), j->spec->table, (long long)n, what,
+                         j->s->vt.bucket_function, bf_plan_column(j->plan));
+    return bf__error(BF_E_VALIDATION, "batch %s of %s: %lld %s outside the batch's bounds",
+                     bf_batch_label(j->batch), j->spec->table, (long long)n, what);
+}
+
+/*
+ * Merge only: the destination's rows that a staged key matches but that lie
+ * outside the batch's bounds. The merge would change them (or, with the
+ * plan's column among those it updates, move them into the bounds), so the
+ * batch would write rows another batch holds.
+ */
+static int merge_outside(struct job *j)
+{
+    char *staged = NULL;
     int64_t n = 0;
     int rc;
 
-    if (overwrites(j->spec)) {
+    if (!j->batch || j->spec->strategy != BF_WRITE_MERGE)
+        return BF_OK;
+    if ((rc = key_in(j, &staged, j->stage)) == BF_OK)
+        rc = query_int(j, &n, "SELECT count(*) FROM %T WHERE %S AND NOT coalesce(%P, 0)",
+                       ARGS(j->dest, staged, j->qdest));
+    bf__free(staged);
+    if (rc == BF_OK && n)
+        rc = outside_bounds(j, n, "rows with a staged key lie");
+    return rc;
+}
+
+/*
+ * Refuse staged rows that would make the publish non-idempotent, or write
+ * outside the batch's bounds: whatever the pattern, a batch publishes only
+ * rows within its bounds, so batches never overlap, and each one's
+ * rollback, coverage and rerun concern its own rows alone. (A plan's
+ * column the warehouse generates is not staged: a merge is checked on the
+ * destination after its write, merge_outside; an append is not checked.)
+ */
+static int check_staged(struct job *j)
+{
+    int merge = j->spec->strategy == BF_WRITE_MERGE;
+    int64_t n = 0;
+    int rc = BF_OK;
+
+    /* A merge's NULL and repeated keys first: the more precise reason when the key is cut on. */
+    for (size_t k = 0; merge && k < j->spec->key_count && rc == BF_OK; k++) {
+        const char *key = j->spec->key[k];
+
+        rc = query_int(j, &n, "SELECT count(*) FROM %T WHERE %T IS NULL", ARGS(j->stage, key));
+        if (rc == BF_OK && n)
+            rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows have a NULL %s",
+                           bf_batch_label(j->batch), j->spec->table, (long long)n, key);
+    }
+    if (merge && rc == BF_OK)
+        rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K "
+                       "HAVING count(*) > 1)", ARGS(j->stage, NULL));
+    if (merge && rc == BF_OK && n)
+        rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld keys are staged more than once",
+                       bf_batch_label(j->batch), j->spec->table, (long long)n);
+    if (rc == BF_OK && j->batch && (overwrites(j->spec) || plan_column_staged(j))) {
         char *expr = NULL, *pred = NULL;
         bf__sb sb;
 
@@ -1327,28 +1401,10 @@ static int check_staged(struct job *j)
         bf__free(expr);
         bf__free(pred);
         if (rc == BF_OK && n)
-            rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows lie outside the "
-                           "batch's bounds", bf_batch_label(j->batch), j->spec->table,
-                           (long long)n);
-        return rc;
+            rc = outside_bounds(j, n, "staged rows lie");
     }
-    if (j->spec->strategy != BF_WRITE_MERGE)
-        return BF_OK;
-    rc = BF_OK;
-    for (size_t k = 0; k < j->spec->key_count && rc == BF_OK; k++) {
-        const char *key = j->spec->key[k];
-
-        rc = query_int(j, &n, "SELECT count(*) FROM %T WHERE %T IS NULL", ARGS(j->stage, key));
-        if (rc == BF_OK && n)
-            rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld staged rows have a NULL %s",
-                           bf_batch_label(j->batch), j->spec->table, (long long)n, key);
-    }
-    if (rc == BF_OK)
-        rc = query_int(j, &n, "SELECT count(*) FROM (SELECT 1 FROM %T GROUP BY %K "
-                       "HAVING count(*) > 1)", ARGS(j->stage, NULL));
-    if (rc == BF_OK && n)
-        rc = bf__error(BF_E_VALIDATION, "batch %s of %s: %lld keys are staged more than once",
-                       bf_batch_label(j->batch), j->spec->table, (long long)n);
+    if (rc == BF_OK && merge)
+        rc = merge_outside(j);
     return rc;
 }
 
@@ -2385,6 +2441,9 @@ int bf__sql_publish(void *ud, bf_publish_result *out, const bf_write_spec *spec,
             rc = snapshot(&j);
         if (rc == BF_OK)
             rc = write_rows(&j, out);
+        /* A generated plan column is not staged: the merged rows are placed where they landed. */
+        if (rc == BF_OK && !plan_column_staged(&j))
+            rc = merge_outside(&j);
         if (rc == BF_OK)
             rc = record_written(&j);
         if (rc == BF_OK)

@@ -1110,6 +1110,173 @@ START_TEST(staged_rows_are_bounded_as_the_target_compares_them)
 }
 END_TEST
 
+/* The four kinds of plan over t (with ts: ids 0..23 on 2025-03-09, 24..29 on 2025-03-10). */
+static bf_plan *plan_of_kind(bf_dimension kind)
+{
+    static const char *const time_names[] = {"start", "end"}, *const part_names[] = {"partition"},
+                             *const bucket_names[] = {"bucket", "buckets"};
+    static const char *const parts[] = {"g0", "g1", "g2"};
+    bf_plan *plan;
+
+    if (kind == BF_DIM_KEY)
+        return key_plan("id", 3);
+    ck_assert_int_eq(bf__plan_new(&plan, kind, kind == BF_DIM_TIME ? "ts"
+                                                : kind == BF_DIM_PARTITION ? "grp" : "id", 0),
+                     BF_OK);
+    for (int i = 0; i < (kind == BF_DIM_TIME ? 2 : kind == BF_DIM_PARTITION ? 3 : 4); i++) {
+        bf_value v[2] = {{.type = BF_VALUE_INT, .i = 1741478400 + i * 86400},
+                         {.type = BF_VALUE_INT, .i = 1741478400 + (i + 1) * 86400}};
+        char label[32];
+
+        if (kind == BF_DIM_TIME) {
+            ck_assert_int_eq(bf__plan_add(plan, v[0].i * 1000000, v[1].i * 1000000,
+                                          i ? "2025-03-10" : "2025-03-09", 2, time_names, v),
+                             BF_OK);
+        } else if (kind == BF_DIM_PARTITION) {
+            v[0] = (bf_value){.type = BF_VALUE_TEXT, .s = parts[i], .len = 2};
+            ck_assert_int_eq(bf__plan_add(plan, i, i, parts[i], 1, part_names, v), BF_OK);
+        } else {
+            v[0] = (bf_value){.type = BF_VALUE_INT, .i = i};
+            v[1] = (bf_value){.type = BF_VALUE_INT, .i = 4};
+            snprintf(label, sizeof label, "bucket %d/4", i);
+            ck_assert_int_eq(bf__plan_add(plan, i, 4, label, 2, bucket_names, v), BF_OK);
+        }
+    }
+    ck_assert_int_eq(bf__plan_seal(plan, ""), BF_OK);
+    return plan;
+}
+
+/*
+ * No write pattern publishes a row outside its batch's bounds, whatever the
+ * plan: a job selecting more than the batch (a bucket job bucketing by hand
+ * with id % :buckets, a range reaching into the batch before, a partition
+ * with its NULLs) is refused before anything is written, naming the batch,
+ * the table and the rows. Otherwise batches overlap: each one overwrites the
+ * others' rows, coverage counts them twice and no rollback can be proved.
+ */
+START_TEST(no_pattern_publishes_outside_the_bounds)
+{
+    static const struct {
+        bf_dimension kind;
+        size_t batch;
+        const char *select, *outside; /* the job; its rows outside the batch, as SQL counts them */
+    } jobs[] = {
+        {BF_DIM_KEY, 1, "SELECT id, grp, val + 1, ts FROM t WHERE id >= :lo - 5 AND id < :hi",
+         "id >= 5 AND id < 10"},
+        {BF_DIM_TIME, 1, "SELECT id, grp, val + 1, ts FROM t WHERE ts >= :start - 7200 AND "
+                         "ts < :end", "ts >= 1741564800 - 7200 AND ts < 1741564800"},
+        {BF_DIM_PARTITION, 0, "SELECT id, grp, val + 1, ts FROM t WHERE grp = :partition OR "
+                              "grp IS NULL", "grp IS NULL"},
+        {BF_DIM_BUCKET, 0, "SELECT id, grp, val + 1, ts FROM t WHERE id % :buckets = :bucket",
+         NULL},
+    };
+    static const char *const cols[] = {"val"};
+
+    orders();
+    sql("ALTER TABLE t ADD COLUMN ts INTEGER; UPDATE t SET ts = 1741478400 + id * 3600");
+    for (size_t k = 0; k < BF_ARRAY_LEN(jobs); k++) {
+        bf_plan *plan = plan_of_kind(jobs[k].kind);
+        const bf_batch *b = bf_plan_batch(plan, jobs[k].batch);
+        bf_driver *d = open_driver();
+        bf_fingerprint before = fp_of(d, "t");
+        char want[400];
+        int64_t outside, staged = 0;
+
+        if (jobs[k].outside) {
+            char text[200];
+
+            snprintf(text, sizeof text, "SELECT count(*) FROM t WHERE %s", jobs[k].outside);
+            outside = query_int(text);
+        } else {
+            /* The rows id % 4 = 0 selects that bf_bucket(id, 4) puts in another bucket. */
+            static const char *const in_bucket[] = {"sum(id % 4 = 0)"};
+            bf_rows *rows = NULL;
+            bf_value v;
+
+            ck_assert_int_eq(bf_driver_evaluate(&rows, d, "t", in_bucket, 1, plan, b), BF_OK);
+            ck_assert_int_eq(bf_rows_value(&v, rows, 0, 0), BF_OK);
+            outside = query_int("SELECT count(*) FROM t WHERE id % 4 = 0") - v.i;
+            bf_rows_free(rows);
+        }
+        ck_assert_int_gt(outside, 0);
+        snprintf(want, sizeof want, "batch %s of t: %lld staged rows lie outside the batch's "
+                 "bounds%s", bf_batch_label(b), (long long)outside,
+                 jobs[k].kind == BF_DIM_BUCKET ? "; a bucket batch holds the rows with "
+                                                 "bf_bucket(id, :buckets) = :bucket, and the job "
+                                                 "must select its rows with that predicate" : "");
+        for (int strategy = BF_WRITE_PARTITION_OVERWRITE; strategy <= BF_WRITE_APPEND + 1;
+             strategy++) {
+            /* One past append: merge with delete_missing; and merge of named columns. */
+            bf_write_spec spec = spec_for(strategy > BF_WRITE_APPEND ? BF_WRITE_MERGE
+                                                                      : (bf_write_strategy)strategy,
+                                          strategy > BF_WRITE_APPEND);
+            const char *what = bf_write_strategy_name(spec.strategy);
+
+            if (spec.strategy == BF_WRITE_MERGE && !spec.delete_missing) {
+                spec.columns = cols;
+                spec.column_count = 1;
+            }
+            spec.select = jobs[k].select;
+            ck_assert_int_eq(bf_driver_stage(&staged, d, &spec, plan, b, 1), BF_OK);
+            ck_assert_int_gt(staged, outside);
+            ck_assert_msg(bf_driver_publish(NULL, d, &spec, plan, b, 1, 1) == BF_E_VALIDATION,
+                          "%s, %s: %s", bf_batch_label(b), what, bf_driver_last_error(d));
+            ck_assert_msg(strcmp(bf_driver_last_error(d), want) == 0, "%s, %s: %s", what,
+                          bf_batch_label(b), bf_driver_last_error(d));
+            /* Nothing written: no row, no shadow, no snapshot. */
+            ck_assert_fp_eq(fp_of(d, "t"), before);
+            ck_assert(!table_exists("t__bf_snap_1") && !table_exists("t__bf_full_1") &&
+                      !table_exists("t__bf_v1"));
+            ck_assert_int_eq(bf_driver_drop_staging(d, &spec, plan, b, 1), BF_OK);
+        }
+        bf_driver_free(d);
+        bf_plan_free(plan);
+    }
+}
+END_TEST
+
+/*
+ * Merge finds the rows it changes by key: a staged row within the bounds
+ * whose key the table holds outside them would change (or move) a row
+ * another batch holds. Refused, before anything is written.
+ */
+START_TEST(merge_refuses_keys_held_outside_the_bounds)
+{
+    static const char *const cols[] = {"val"};
+    bf_plan *plan;
+    bf_write_spec spec = spec_for(BF_WRITE_MERGE, 0);
+    bf_driver *d;
+    bf_fingerprint before;
+
+    orders();
+    sql("ALTER TABLE t ADD COLUMN ts INTEGER; UPDATE t SET ts = 1741478400 + id * 3600");
+    plan = plan_of_kind(BF_DIM_TIME);
+    d = open_driver();
+    before = fp_of(d, "t");
+    /* Row 25 is on 2025-03-10; staged with a time of 2025-03-09, with or without its time. */
+    spec.select = "SELECT id, grp, val + 1, ts FROM t WHERE ts >= :start AND ts < :end "
+                  "UNION ALL SELECT 25, 'g1', 1.5, :start";
+    for (int named = 0; named < 2; named++) {
+        spec.columns = named ? cols : NULL;
+        spec.column_count = named ? 1 : 0;
+        stage_ok(d, &spec, plan, 0, 24);
+        ck_assert_int_eq(bf_driver_publish(NULL, d, &spec, plan, bf_plan_batch(plan, 0), 1, 1),
+                         BF_E_VALIDATION);
+        ck_assert_str_eq(bf_driver_last_error(d), "batch 2025-03-09 of t: 1 rows with a staged "
+                                                  "key lie outside the batch's bounds");
+        ck_assert_fp_eq(fp_of(d, "t"), before);
+    }
+    /* Without that row the batch is its own: published. */
+    spec.select = "SELECT id, grp, val + 1, ts FROM t WHERE ts >= :start AND ts < :end";
+    stage_ok(d, &spec, plan, 0, 23);
+    publish_ok(d, &spec, plan, 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM t WHERE val IS NOT NULL AND val <> id * 1.5"),
+                     query_int("SELECT count(*) FROM t WHERE id < 24 AND val IS NOT NULL"));
+    bf_plan_free(plan);
+    bf_driver_free(d);
+}
+END_TEST
+
 START_TEST(merge_refuses_null_and_repeated_keys)
 {
     struct scene sc = scene_open(BF_WRITE_MERGE);
@@ -2995,10 +3162,10 @@ START_TEST(generated_columns_are_never_written)
             continue;
         spec.strategy = (bf_write_strategy)strategy;
         if (strategy == BF_WRITE_APPEND)
-            spec.select = "SELECT id + 100, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
+            spec.select = "SELECT id + 2, a, b FROM gsrc WHERE id >= :lo AND id < :hi";
         stage_ok(d, &spec, plan, 1, 2);
         publish_ok(d, &spec, plan, 1);
-        ck_assert_int_eq(query_int("SELECT v FROM g WHERE id = 12 OR id = 112 ORDER BY id DESC"),
+        ck_assert_int_eq(query_int("SELECT v FROM g WHERE id = 12 OR id = 14 ORDER BY id DESC"),
                          42);
         ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE s = 's7'"), 1);
         ck_assert_int_eq(query_int("SELECT count(*) FROM g WHERE id = 15"),
@@ -4367,6 +4534,8 @@ static Suite *suite(void)
     tcase_add_test(tc, parallel_version_uses_the_named_table);
     tcase_add_test(tc, append_is_not_idempotent_but_restores);
     tcase_add_test(tc, staged_rows_outside_the_bounds_are_refused);
+    tcase_add_test(tc, no_pattern_publishes_outside_the_bounds);
+    tcase_add_test(tc, merge_refuses_keys_held_outside_the_bounds);
     tcase_add_test(tc, staged_rows_are_bounded_as_the_target_compares_them);
     tcase_add_test(tc, merge_refuses_null_and_repeated_keys);
     tcase_add_test(tc, merge_updates_only_the_named_columns);
