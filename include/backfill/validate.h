@@ -83,8 +83,11 @@ BF_API int bf_validator_set_max_samples(bf_validator *validator, size_t max_samp
 
 /*
  * For coverage: the ordinals of the plan's batches the run has written,
- * with the rows each wrote (rows_written may be NULL: not compared; -1 in
- * it: unknown). Copied. Coverage is evaluated in the run phase (NULL batch).
+ * with the rows each one's bounds held once it published (the runner and
+ * backfill validate give the count of its recorded after fingerprint), which
+ * coverage compares with the rows they hold now (rows_written may be NULL:
+ * not compared; -1 in it: unknown). Copied. Coverage is evaluated in the run
+ * phase (NULL batch).
  */
 BF_API int bf_validator_set_written(bf_validator *validator, const size_t *ordinals,
                                     const int64_t *rows_written, size_t count);

@@ -143,9 +143,9 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     bf_run_view *view = NULL;
     json_t *results = json_array();
     size_t *ords = NULL, nw = 0, unwritten = 0, seen = 0, unrecorded = 0;
-    int64_t *rows = NULL;
+    int64_t *rows = NULL, *held = NULL;
     char *into = NULL;
-    int failed = 0, cut = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
+    int failed = 0, status = cli_run_brief(&brief, ledger, run, "validate"), rc = BF_OK;
 
     if (status != EXIT_DONE)
         goto done;
@@ -171,12 +171,13 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
         status = cli_fail_bf(rc, "validate");
         goto done;
     }
-    ords = calloc(bf_batch_list_count(bl) + 1, sizeof *ords);
-    rows = calloc(bf_batch_list_count(bl) + 1, sizeof *rows);
-    if (!ords || !rows || !results) {
+    held = malloc((bf_plan_count(plan) + 1) * sizeof *held);
+    if (!held || !results) {
         status = cli_fail(EXIT_FAILURE_, "validate: out of memory");
         goto done;
     }
+    for (size_t i = 0; i < bf_plan_count(plan); i++)
+        held[i] = -1;
     for (size_t i = 0; i < bf_batch_list_count(bl); i++) {
         int state = bf_batch_list_state(bl, i);
         int64_t id = bf_batch_list_id(bl, i);
@@ -201,9 +202,18 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
                               (long long)bf_run_id(run));
             goto done;
         }
-        cut |= bf_batch_ordinal(b) >= bf_plan_count(plan);
-        ords[nw] = bf_batch_ordinal(b);
-        rows[nw++] = bf_batch_list_rows_written(bl, i);
+        /*
+         * For coverage: the rows its bounds held once it published (its after
+         * fingerprint's count), as the runner gives them; unknown for a batch
+         * that was cut, or skipped (it recorded no after fingerprint).
+         */
+        if (bf_batch_ordinal(b) < bf_plan_count(plan)) {
+            const char *fp = bf_batch_list_fingerprint_after(bl, i);
+            bf_fingerprint after;
+
+            if (fp && bf_fingerprint_parse(&after, fp) == BF_OK)
+                held[bf_batch_ordinal(b)] = (int64_t)after.rows;
+        }
         if ((rc = one(results, v, d, bf_run_view_plan(view), run, b, id, &failed,
                       &unrecorded)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
@@ -217,20 +227,17 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
     }
     /* The run-level checks (coverage, expected rows) once the whole run is written. */
     if (!only && !unwritten) {
-        if (cut) {
-            /* Split or resized: the plan's batches the cut ones cover, rows not compared. */
-            size_t *w = NULL;
-
-            if ((rc = bf_run_view_written(&w, &nw, view)) != BF_OK) {
-                status = cli_fail_bf(rc, "validate");
-                goto done;
-            }
-            for (size_t i = 0; i < nw; i++) {
-                ords[i] = w[i];
-                rows[i] = -1;
-            }
-            bf_free(w);
+        /* The plan's batches the run wrote, however the ledger cut them. */
+        if ((rc = bf_run_view_written(&ords, &nw, view)) != BF_OK) {
+            status = cli_fail_bf(rc, "validate");
+            goto done;
         }
+        if (!(rows = malloc((nw + 1) * sizeof *rows))) {
+            status = cli_fail(EXIT_FAILURE_, "validate: out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < nw; i++)
+            rows[i] = held[ords[i]];
         if ((rc = bf_validator_set_written(v, ords, rows, nw)) != BF_OK ||
             (rc = one(results, v, d, plan, run, NULL, 0, &failed, &unrecorded)) != BF_OK) {
             status = cli_fail_bf(rc, "validate");
@@ -259,8 +266,9 @@ static int validate(bf_ledger *ledger, bf_run *run, const char *warehouse, int64
 done:
     bf_free(into);
     json_decref(results);
-    free(ords);
+    bf_free(ords);
     free(rows);
+    free(held);
     bf_batch_list_free(bl);
     bf_run_view_free(view);
     bf_validator_free(v);

@@ -1390,18 +1390,39 @@ static int run_level(struct run_ctx *c, bf_validation_state *run_before)
             break;
         }
     }
-    /* The plan's batches the run wrote, however the ledger cut them. */
+    /*
+     * The plan's batches the run wrote, however the ledger cut them, each
+     * with the rows its bounds held once it published (its recorded after
+     * fingerprint's count), which coverage compares with what they hold now:
+     * as backfill validate gives them. Unknown (-1) for a batch that was cut
+     * or skipped (it published nothing, so recorded no after fingerprint).
+     */
     if (rc == BF_OK) {
+        size_t total = bf_plan_count(r->plan);
+        int64_t *held = bf__calloc(total + 1, sizeof *held);
         bf_run_view *v = NULL;
         size_t *w = NULL;
 
-        rc = bf_run_view_new(&v, r->plan, c->run);
+        rc = held ? bf_run_view_new(&v, r->plan, c->run) : bf__nomem();
         if (rc == BF_OK)
             rc = bf_run_view_written(&w, &n, v);
+        for (size_t i = 0; rc == BF_OK && i < total; i++)
+            held[i] = -1;
+        for (size_t i = 0; rc == BF_OK && i < bf_batch_list_count(l); i++) {
+            const bf_batch *b = bf_run_view_batch(v, bf_batch_list_id(l, i));
+            const char *fp = bf_batch_list_fingerprint_after(l, i);
+            int st = bf_batch_list_state(l, i);
+            bf_fingerprint after;
+
+            if ((st == BF_BATCH_COMPLETED || st == BF_BATCH_VALIDATED) && b &&
+                bf_batch_ordinal(b) < total && fp && bf_fingerprint_parse(&after, fp) == BF_OK)
+                held[bf_batch_ordinal(b)] = (int64_t)after.rows;
+        }
         for (size_t i = 0; rc == BF_OK && i < n; i++) {
             ords[i] = w[i];
-            rows[i] = -1; /* skipped batches wrote nothing: rows are not compared */
+            rows[i] = held[w[i]];
         }
+        bf__free(held);
         bf_free(w);
         bf_run_view_free(v);
     }

@@ -581,17 +581,23 @@ START_TEST(approve_completes_in_place_and_records_the_reviewer)
 }
 END_TEST
 
-/* Cancel run `id` as `backfill cancel` would. */
-static void cancel_run(int64_t id)
+/* Cancel run `id` as `backfill cancel` would (or resume it, as `backfill resume`). */
+static void control_run(int64_t id, int resume)
 {
     bf_ledger *l = NULL;
     bf_run *run = NULL;
 
     ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
     ck_assert_int_eq(bf_run_open(&run, l, id), BF_OK);
-    ck_assert_int_eq(bf_run_cancel(run, "the test"), BF_OK);
+    ck_assert_int_eq(resume ? bf_run_resume(run, "the test") : bf_run_cancel(run, "the test"),
+                     BF_OK);
     bf_run_free(run);
     bf_ledger_close(l);
+}
+
+static void cancel_run(int64_t id)
+{
+    control_run(id, 0);
 }
 
 /* The runs of the ledger. */
@@ -1172,6 +1178,59 @@ START_TEST(a_rollback_before_approval_refreshes_nothing)
     ck_assert_ptr_nonnull(strstr(json, "\"refreshed\": []"));
     bf_free(json);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM mart"), 5);
+    bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* On the first batch done: another writer adds a row to that batch's bounds (2025-01-01). */
+static void add_a_row_after_the_first_batch(void *userdata, const bf_run_event *ev)
+{
+    int *added = userdata;
+
+    if (ev->kind != BF_RUN_EVENT_BATCH_DONE || (*added)++)
+        return;
+    sqlite3_busy_timeout(raw, 5000);
+    bftest_sql_exec(raw, "INSERT INTO t VALUES (100, 1735689600 + 3600, 7)");
+}
+
+/*
+ * The run's coverage compares each batch's bounds with the rows they held
+ * once it published (the count of its recorded after fingerprint), as
+ * backfill validate does: a row another writer added to the first batch's
+ * bounds after it published fails the run's coverage, before approval.
+ * Delta publishes, which write only the rows that changed, are no failure.
+ */
+START_TEST(run_coverage_compares_each_batch_with_what_it_left)
+{
+    bf_brief *b = make_brief_checks("partition_overwrite", MART_OK, "{\"check\": \"coverage\"}");
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+    int64_t id = 0;
+    int added = 0;
+
+    /* Only every third row changes: each batch writes fewer rows than its bounds hold. */
+    bftest_sql_exec(raw, "UPDATE src SET v = v / 2 WHERE id % 3 <> 0");
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.on_event = add_a_row_after_the_first_batch;
+    o.event_userdata = &added;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
+    ck_assert_msg(strstr(bf_runner_last_error(r), "validation failed: run: check coverage: 0 of 3 "
+                         "planned batches not validated, 0 gaps or overlaps in the plan, 1 batches "
+                         "whose bounds hold other than the rows they wrote"),
+                  "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_PAUSED);
+    bf_runner_free(r);
+    /* Without that row (and resumed) the run's coverage passes. */
+    bftest_sql_exec(raw, "DELETE FROM t WHERE id = 100");
+    control_run(id, 1);
+    r = make_runner(NULL, NULL);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    ck_assert_msg(bf_runner_run(r, &id) == BF_OK, "%s", bf_runner_last_error(r));
+    ck_assert_int_eq(run_state(id), BF_RUN_AWAITING_APPROVAL);
     bf_runner_free(r);
     bf_brief_free(b);
 }
@@ -1821,6 +1880,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_cutover_never_drops_another_writers_change);
     tcase_add_test(tc, rollback_of_one_batch_then_of_the_run_restores_the_target);
     tcase_add_test(tc, rollback_is_refused_when_another_writer_changed_a_row);
+    tcase_add_test(tc, run_coverage_compares_each_batch_with_what_it_left);
     tcase_add_test(tc, a_rollback_after_approval_refreshes_downstream_again);
     tcase_add_test(tc, a_rollback_before_approval_refreshes_nothing);
     tcase_add_test(tc, a_failing_refresh_leaves_the_asset_as_it_was);
