@@ -828,9 +828,10 @@ static int record_written(struct job *j)
 
 /*
  * Before putting a pre-image back: the rows the batch owns must be exactly
- * what its last publish left, or the restore would overwrite another
- * writer's changes. (Every publish that takes a snapshot records it in the
- * same transaction; append's, which records none, is checked by value.)
+ * what its last publish left, or the restore would overwrite changes made
+ * since (by another writer, or a later batch that wrote into its bounds).
+ * (Every publish that takes a snapshot records it in the same transaction;
+ * append's, which records none, is checked by value.)
  */
 static int check_written(struct job *j)
 {
@@ -847,8 +848,9 @@ static int check_written(struct job *j)
         return rc;
     if (!bf_fingerprint_equal(&then, &now))
         return bf__error(BF_E_CONFLICT, "restore of batch %s of %s (run %lld): the rows it wrote "
-                         "in %s were changed since by another writer (%llu rows when published, "
-                         "%llu now); nothing was restored", label_of(j->batch), j->spec->table,
+                         "in %s changed since it published, by a later batch of the run or another "
+                         "writer (%llu rows when published, %llu now); nothing was restored",
+                         label_of(j->batch), j->spec->table,
                          (long long)j->run, j->dest, (unsigned long long)then.rows,
                          (unsigned long long)now.rows);
     return BF_OK;

@@ -8,8 +8,9 @@
  * proved: the fingerprint of the batch's bounds there must be the one
  * recorded before the batch published. A whole run first checks that every
  * batch's rows are still what the batch left (the fingerprint recorded
- * after its publish), so another writer's change refuses the rollback
- * before anything is restored; then restores newest first.
+ * after its publish), so a change since (another writer's, or a later
+ * batch's that wrote into its bounds) refuses the rollback before
+ * anything is restored; then restores newest first.
  *
  * After the cutover the target is the shadow table and the backup holds
  * the target as it was before: only the whole run is rolled back, by
@@ -242,9 +243,9 @@ static int undo_batches(struct rb *c)
             return rc;
         if (has_text(it->after) && strcmp(it->now, it->after) != 0) {
             bf__snprintf(it->why, sizeof it->why, "the rows in its bounds in %s changed since it "
-                         "published (fingerprint %s, was %s): another writer changed them, so "
-                         "the undo cannot be exact; nothing was restored", dest, it->now,
-                         it->after);
+                         "published (fingerprint %s, was %s): a later batch of this run or "
+                         "another writer changed them, so the undo cannot be exact; nothing was "
+                         "restored", dest, it->now, it->after);
             return bf__error(BF_E_CONFLICT, "run %lld: batch %s: %s", (long long)bf_run_id(c->s.run),
                              it->label, it->why);
         }

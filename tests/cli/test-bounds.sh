@@ -4,7 +4,7 @@
 # and the corrected brief's run, its coverage and backfill validate's agree.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 11
+plan 13
 
 W="$work/w.db"
 L="$work/w.ledger"
@@ -56,6 +56,10 @@ sqlite3 "$W" "DELETE FROM tgt WHERE id = 5"
 run "$BACKFILL" validate by-bucket --ledger "$L" --warehouse "$W"
 expect_rc 3 "a batch's bounds changed since it published: validate fails"
 expect_grep "$work/out" "^fail +run coverage: .*, 1 batches whose bounds hold other than the rows they wrote" "coverage names one batch"
+# Its rollback is refused, without claiming to know who changed the rows.
+run "$BACKFILL" rollback by-bucket --ledger "$L" --warehouse "$W"
+expect_rc 3 "the rollback of a run whose rows changed since is refused"
+expect_grep "$work/out" "changed since it published \(fingerprint [0-9]+:[0-9a-f]+, was [0-9]+:[0-9a-f]+\): a later batch of this run or another writer changed them, so the undo cannot be exact; nothing was restored" "the refusal says the rows changed since the batch published, by whom it cannot know"
 n=$(sqlite3 "$L" "SELECT count(*) FROM batches b JOIN runs r ON r.id = b.run_id
                   WHERE r.brief_name = 'by-bucket'
                   AND b.rows_written < CAST(substr(b.fp_after, 1, instr(b.fp_after, ':') - 1) AS INTEGER)")

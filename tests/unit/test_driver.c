@@ -3388,8 +3388,8 @@ START_TEST(restore_refuses_over_another_writers_changes)
         ck_assert_int_eq(bf_driver_restore(d, &spec, plan, bf_plan_batch(plan, 1), 1),
                          BF_E_CONFLICT);
         snprintf(msg, sizeof msg, "restore of batch id [10, 20) of t (run 1): the rows it wrote in "
-                 "%s were changed since by another writer (9 rows when published, 9 now); nothing "
-                 "was restored", dest);
+                 "%s changed since it published, by a later batch of the run or another writer "
+                 "(9 rows when published, 9 now); nothing was restored", dest);
         ck_assert_str_eq(bf_driver_last_error(d), msg);
         ck_assert_fp_eq(fp_of(d, dest), changed);
         /* The other writer's change undone: the restore goes through. */
