@@ -381,6 +381,9 @@ static void check_line(bf__sb *sb, const bf_brief *b, const json_t *c, size_t i)
             bf__sb_append(sb, "is recorded before and after");
         break;
     case BF_CHECK_COVERAGE:
+        bf__sb_append(sb, "Rows outside the scope stay exactly as they were, and each batch's "
+                          "rows stay as many as it left");
+        break;
     case BF_CHECK_UNSET:
         break;
     }
@@ -402,11 +405,11 @@ static void checks_and_undo(bf__sb *sb, const bf_brief *b)
     int64_t days;
 
     bf__sb_append(sb, "## How it is checked\n\n");
-    /* Coverage is always on, so an explicit coverage check is the last line below. */
     json_array_foreach(checks, i, c)
-        if (bf_brief_check_kind(b, i) != BF_CHECK_COVERAGE)
-            check_line(sb, b, c, i);
-    bf__sb_append(sb, "- Every planned batch is validated, with no gaps or overlaps (always on).\n\n");
+        check_line(sb, b, c, i);
+    /* What the runner holds any run to, checks or not; the coverage check is only when listed. */
+    bf__sb_append(sb, "- Every planned batch is done and validated before the run can be approved, "
+                      "and no batch writes outside its own bounds (always on).\n\n");
     bf__sb_append(sb, "## How to undo it\n\n");
     or_not_given(sb, bf_brief_rollback_plan(b));
     if (bf_brief_retention_days(&days, b) == BF_OK)

@@ -1388,7 +1388,16 @@ START_TEST(render_tells_the_whole_story)
     ck_assert_ptr_nonnull(strstr(md, "**Directly (read the table):** mart_monthly_revenue"));
     ck_assert_ptr_nonnull(strstr(md, "**Indirectly (through those):** Revenue dashboard, Board pack"));
     ck_assert_ptr_nonnull(strstr(md, "The metric \"net revenue\" (`SUM(net_revenue)`) moves between -10% and 0%"));
-    ck_assert_ptr_nonnull(strstr(md, "## How to undo it\n\nPer-batch pre-images"));
+    ck_assert_ptr_nonnull(strstr(md, "- Every planned batch is done and validated before the run "
+                                     "can be approved, and no batch writes outside its own bounds "
+                                     "(always on).\n\n## How to undo it\n\nPer-batch pre-images"));
+    /* The coverage check is not always on: listed, it has a line of its own. */
+    ck_assert_ptr_null(strstr(md, "Rows outside the scope stay"));
+    bf_free(md);
+    ck_assert_int_eq(bf_brief_add_check_json(b, "{\"check\": \"coverage\"}"), BF_OK);
+    ck_assert_int_eq(bf_brief_render_markdown(&md, b), BF_OK);
+    ck_assert_ptr_nonnull(strstr(md, "\n- Rows outside the scope stay exactly as they were, and each "
+                                     "batch's rows stay as many as it left.\n"));
     ck_assert_ptr_nonnull(strstr(md, "kept for 14 days"));
     ck_assert_ptr_nonnull(strstr(md, "| warn | `missing-runtime-estimate` | `$.batching.target_batch_s` |"));
     bf_free(md);
