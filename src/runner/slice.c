@@ -330,9 +330,30 @@ static int slice_batch(struct slice *s, struct pick *p)
             goto out;
     }
     if ((rc = bf__fingerprint_text(fp_before, r->driver, s->scratch, plan, b)) != BF_OK ||
-        (rc = bf_driver_stage(&p->rows_read, r->driver, &job, plan, b, s->run_id)) != BF_OK ||
-        (rc = bf_driver_publish(&pub, r->driver, &job, plan, b, s->run_id, token)) != BF_OK ||
-        (rc = bf__fingerprint_text(fp_after, r->driver, s->scratch, plan, b)) != BF_OK)
+        (rc = bf_driver_stage(&p->rows_read, r->driver, &job, plan, b, s->run_id)) != BF_OK)
+        goto out;
+    /*
+     * The publish refuses what the job staged (rows outside the batch's
+     * bounds, a merge's NULL or repeated keys), as a run's would: a result
+     * of the slice, the batch failed with it, not a failure of the slice.
+     */
+    if ((rc = bf_driver_publish(&pub, r->driver, &job, plan, b, s->run_id, token)) ==
+        BF_E_VALIDATION) {
+        char why[BF_ERRMSG_MAX + 64];
+
+        bf__snprintf(why, sizeof why, "the publish refused the job's rows: %s", bf_last_error());
+        p->checked = 1;
+        if (!(p->failure = bf__strdup(why)) ||
+            !(p->idem_message = bf__strdup("not probed: the publish refused the job's rows"))) {
+            rc = bf__nomem();
+            goto out;
+        }
+        bf__snprintf(why, sizeof why, "validation failed: %s", p->failure);
+        rc = bf_run_fail(s->run, p->batch_id, token, why);
+        claimed = 0;
+        goto out;
+    }
+    if (rc != BF_OK || (rc = bf__fingerprint_text(fp_after, r->driver, s->scratch, plan, b)) != BF_OK)
         goto out;
     p->duration_s = (double)(bf__runner_now_us() - started) / 1e6;
     p->rows_written = pub.written;

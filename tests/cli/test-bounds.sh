@@ -4,7 +4,7 @@
 # and the corrected brief's run, its coverage and backfill validate's agree.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 13
+plan 16
 
 W="$work/w.db"
 L="$work/w.ledger"
@@ -33,6 +33,11 @@ fp() { "$BACKFILL" fingerprint tgt --warehouse "$W"; }
 # --- bucketing by hand: every batch is refused, nothing is written --------------------------
 brief by-hand "s.id % :buckets = :bucket"
 before=$(fp)
+run "$BACKFILL" test-slice "$work/by-hand.json" --warehouse "$W" --ledger "$L"
+expect_rc 3 "the test slice fails the job that buckets by hand"
+expect_grep "$work/out" "^  failed: the publish refused the job's rows: batch bucket 0/7 of tgt__bf_slice: [0-9]+ staged rows lie outside the batch's bounds; a bucket batch holds the rows with bf_bucket\(id, :buckets\) = :bucket" "and says why, for each batch"
+run "$BACKFILL" test-slice "$work/by-hand.json" --warehouse "$W" --ledger "$L" --json
+expect_grep "$work/out" '"status": "validation_failed"' "its JSON says the validation failed"
 run "$BACKFILL" run "$work/by-hand.json" --warehouse "$W" --ledger "$L"
 expect_rc 4 "a run whose batches select other rows than their bucket's fails"
 expect_grep "$work/out" "batch bucket 0/7 of tgt: [0-9]+ staged rows lie outside the batch's bounds; a bucket batch holds the rows with bf_bucket\(id, :buckets\) = :bucket, and the job must select its rows with that predicate" "the refusal names the batch, the table, the rows and the predicate"

@@ -158,6 +158,21 @@ static const char *str(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* The progress of the slice's run (its JSON `o`), as the ledger holds it. */
+static bf_progress slice_progress(const json_t *o)
+{
+    bf_progress p = BF_PROGRESS_INIT;
+    bf_ledger *l = NULL;
+    bf_run *run = NULL;
+
+    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
+    ck_assert_int_eq(bf_run_open(&run, l, json_integer_value(json_object_get(o, "run"))), BF_OK);
+    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    bf_run_free(run);
+    bf_ledger_close(l);
+    return p;
+}
+
 START_TEST(test_slice_chooses_representative_batches)
 {
     static const char *const labels[] = {"2025-02-26", "2025-02-28", "2025-03-04", "2025-03-09",
@@ -417,9 +432,7 @@ START_TEST(test_slice_failing_check)
                            "SELECT id, ts, CASE WHEN id % 5 = 0 THEN NULL ELSE v END FROM src "
                            "WHERE ts >= :start AND ts < :end", CHECKS);
     char before[64], after[64];
-    bf_ledger *l = NULL;
-    bf_run *run = NULL;
-    bf_progress p = BF_PROGRESS_INIT;
+    bf_progress p;
     json_t *o, *checks;
     int rc;
 
@@ -436,15 +449,57 @@ START_TEST(test_slice_failing_check)
     fingerprint(after, "t");
     ck_assert_str_eq(before, after);
     assert_no_leftovers();
-
-    ck_assert_int_eq(bf_ledger_open(&l, lpath, NULL), BF_OK);
-    ck_assert_int_eq(bf_run_open(&run, l, json_integer_value(json_object_get(o, "run"))), BF_OK);
-    ck_assert_int_eq(bf_run_progress(&p, run), BF_OK);
+    p = slice_progress(o);
     ck_assert_int_eq(p.state, BF_RUN_FAILED);
     ck_assert_int_eq(p.failed, 5);
     ck_assert_int_eq(p.cancelled, 9);
-    bf_run_free(run);
-    bf_ledger_close(l);
+    json_decref(o);
+    bf_brief_free(b);
+}
+END_TEST
+
+/*
+ * A merge job whose rows reach past its batch (an hour on either side) is
+ * refused by the scratch table's publish as a run's would be:
+ * the slice reports it as the batch's failure, with the refusal's sentence
+ * (the batch, the rows outside its bounds), and the run fails, not cancelled.
+ */
+START_TEST(test_slice_reports_rows_outside_the_bounds)
+{
+    bf_brief *b = brief_of("wide-v", "t", "{\"strategy\": \"merge\", \"snapshot\": true}",
+                           "SELECT id, ts, v * 2 FROM src WHERE ts >= :start - 3600 AND "
+                           "ts < :end + 3600",
+                           CHECKS);
+    char before[64], after[64];
+    bf_progress p;
+    json_t *o, *first, *checks;
+    int rc;
+
+    fingerprint(before, "t");
+    o = slice(&rc, b, 2);
+    ck_assert_int_eq(rc, BF_E_VALIDATION);
+    first = json_array_get(json_object_get(o, "batches"), 0);
+    {
+        char want[300];
+
+        snprintf(want, sizeof want, "test slice of wide-v: validation failed: batch %s: the "
+                 "publish refused the job's rows: batch %s of t__bf_slice: 1 staged rows lie "
+                 "outside the batch's bounds", str(first, "label"), str(first, "label"));
+        ck_assert_msg(strstr(bf_last_error(), want), "%s", bf_last_error());
+    }
+    ck_assert_str_eq(str(o, "status"), "validation_failed");
+    checks = json_object_get(first, "checks");
+    ck_assert_str_eq(str(checks, "status"), "fail");
+    ck_assert_ptr_nonnull(strstr(str(checks, "failure"), "staged rows lie outside the batch's "
+                                                         "bounds"));
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "rows_written")), 0);
+    ck_assert(json_is_false(json_object_get(first, "idempotent")));
+    fingerprint(after, "t");
+    ck_assert_str_eq(before, after);
+    assert_no_leftovers();
+    p = slice_progress(o);
+    ck_assert_int_eq(p.state, BF_RUN_FAILED);
+    ck_assert_int_eq(p.failed, 2);
     json_decref(o);
     bf_brief_free(b);
 }
@@ -634,6 +689,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_slice_recorded_in_ledger);
     tcase_add_test(tc, test_slice_not_idempotent);
     tcase_add_test(tc, test_slice_failing_check);
+    tcase_add_test(tc, test_slice_reports_rows_outside_the_bounds);
     tcase_add_test(tc, test_slice_again_after_a_failure);
     tcase_add_test(tc, test_slice_host_job);
     tcase_add_test(tc, test_slice_without_a_job);
