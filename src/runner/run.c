@@ -2117,12 +2117,22 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
             break;
         }
     }
-    /* fall through */
-    case BF_RUN_APPROVED:
+        bf__runner_emit(r, c.run, BF_RUN_EVENT_AWAITING_APPROVAL, 0, NULL, 0, 0, 0,
+                        "nothing left to run");
+        rc = BF_OK;
+        goto done;
+    case BF_RUN_APPROVED: {
+        /* Approved, its cutover or refresh not finished: told under its own state's name. */
+        char why[200];
+
+        bf__snprintf(why, sizeof why, "nothing left to run: run %lld is approved, and approving "
+                     "it again finishes its cutover and downstream refresh", (long long)c.run_id);
+        bf__runner_emit(r, c.run, BF_RUN_EVENT_APPROVED, 0, NULL, 0, 0, 0, why);
+        rc = BF_OK;
+        goto done;
+    }
     case BF_RUN_COMPLETED:
-        bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED ? BF_RUN_EVENT_DONE
-                                                            : BF_RUN_EVENT_AWAITING_APPROVAL,
-                        0, NULL, 0, 0, 0, "nothing left to run");
+        bf__runner_emit(r, c.run, BF_RUN_EVENT_DONE, 0, NULL, 0, 0, 0, "nothing left to run");
         rc = BF_OK;
         goto done;
     default:
@@ -2247,8 +2257,9 @@ int bf_runner_run(bf_runner *r, int64_t *out_run)
     state = bf_run_current_state(c.run);
     if (c.done_elsewhere && state != BF_RUN_VALIDATING) {
         /* Another process validated the run as well: as when run finds it so at the start. */
-        bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED ? BF_RUN_EVENT_DONE
-                                                            : BF_RUN_EVENT_AWAITING_APPROVAL,
+        bf__runner_emit(r, c.run, state == BF_RUN_COMPLETED  ? BF_RUN_EVENT_DONE
+                                  : state == BF_RUN_APPROVED ? BF_RUN_EVENT_APPROVED
+                                                             : BF_RUN_EVENT_AWAITING_APPROVAL,
                         0, NULL, 0, 0, 0, "another process did the run's last batches");
         rc = BF_OK;
         goto done;

@@ -168,6 +168,21 @@ static bf_runner *make_runner(const char *operator_name, struct events *ev)
     return flagged(operator_name, 0, ev);
 }
 
+/* A runner for the brief `b` whose events go to `fn`. */
+static bf_runner *watched(const bf_brief *b, bf_run_event_fn fn, void *userdata)
+{
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.on_event = fn;
+    o.event_userdata = userdata;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    return r;
+}
+
 /* Run the brief to awaiting_approval with operator `op`; the run's id. */
 static int64_t run_brief(bf_brief *b, const char *op)
 {
@@ -744,6 +759,22 @@ START_TEST(a_run_redoing_a_rolled_back_batch_is_judged_from_before_the_first)
 }
 END_TEST
 
+/* The last event a runner told, with its sentence. */
+struct seen_event {
+    int kind;
+    char message[400];
+};
+
+static void keep_last_event(void *userdata, const bf_run_event *ev)
+{
+    struct seen_event *e = userdata;
+
+    if (ev->kind == BF_RUN_EVENT_PROGRESS)
+        return;
+    e->kind = ev->kind;
+    snprintf(e->message, sizeof e->message, "%s", ev->message ? ev->message : "");
+}
+
 START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
 {
     /* b depends on a, but is listed first; b's table does not exist yet. */
@@ -766,6 +797,19 @@ START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
                   bf_runner_last_error(r));
     ck_assert_int_eq(run_state(id), BF_RUN_APPROVED);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT total FROM a_tbl"), 3540);
+    {
+        /* Run again, the run is told approved (not awaiting approval), and how to finish it. */
+        struct seen_event last = {0, ""};
+        bf_runner *again = watched(b, keep_last_event, &last);
+        char want[200];
+
+        ck_assert_msg(bf_runner_run(again, NULL) == BF_OK, "%s", bf_runner_last_error(again));
+        ck_assert_int_eq(last.kind, BF_RUN_EVENT_APPROVED);
+        snprintf(want, sizeof want, "nothing left to run: run %lld is approved, and approving it "
+                 "again finishes its cutover and downstream refresh", (long long)id);
+        ck_assert_str_eq(last.message, want);
+        bf_runner_free(again);
+    }
     /* a's total changes now; a resumed approval must not refresh a again. */
     bftest_sql_exec(raw, "UPDATE a_tbl SET total = 7; CREATE TABLE b_tbl (total INTEGER)");
     ck_assert_msg(bf_runner_approve(r, id, "raj@example.com") == BF_OK, "%s",
@@ -1204,19 +1248,13 @@ static void add_a_row_after_the_first_batch(void *userdata, const bf_run_event *
 START_TEST(run_coverage_compares_each_batch_with_what_it_left)
 {
     bf_brief *b = make_brief_checks("partition_overwrite", MART_OK, "{\"check\": \"coverage\"}");
-    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_runner *r = NULL;
     int64_t id = 0;
     int added = 0;
 
     /* Only every third row changes: each batch writes fewer rows than its bounds hold. */
     bftest_sql_exec(raw, "UPDATE src SET v = v / 2 WHERE id % 3 <> 0");
-    o.ledger_path = lpath;
-    o.warehouse_path = wpath;
-    o.on_event = add_a_row_after_the_first_batch;
-    o.event_userdata = &added;
-    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
-    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    r = watched(b, add_a_row_after_the_first_batch, &added);
     ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
     ck_assert_msg(strstr(bf_runner_last_error(r), "validation failed: run: check coverage: 0 of 3 "
                          "planned batches not validated, 0 gaps or overlaps in the plan, 1 batches "
