@@ -43,7 +43,7 @@ typedef enum bf_run_state {
     BF_RUN_ROLLED_BACK = 9
 } bf_run_state;
 
-/* Batch states. BF_BATCH_SPLIT: replaced by two halves. */
+/* Batch states. BF_BATCH_SPLIT: replaced by two halves, or re-cut by a resize. */
 typedef enum bf_batch_state {
     BF_BATCH_PENDING = 0,
     BF_BATCH_RUNNING = 1,

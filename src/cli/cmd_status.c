@@ -140,6 +140,32 @@ static char *stopped_detail(bf_run *run, const bf_progress *p, int64_t *at)
     return detail;
 }
 
+/*
+ * "(1 split in two, 21 re-cut to another width)": the batches replaced by
+ * others, told by how. Each split (retry --split) adds two halves naming
+ * their parent; a resize's batches name none.
+ */
+static void print_replaced(bf_run *run, const bf_progress *p)
+{
+    bf_batch_list *l = NULL;
+    int64_t halves = 0, recut;
+
+    if (!p->split)
+        return;
+    if (bf_run_batches(&l, run, -1) == BF_OK)
+        for (size_t i = 0; i < bf_batch_list_count(l); i++)
+            halves += bf_batch_list_parent_id(l, i) != 0;
+    bf_batch_list_free(l);
+    recut = p->split - halves / 2;
+    if (halves && recut)
+        printf(" (%lld split in two, %lld re-cut to another width)", (long long)(halves / 2),
+               (long long)recut);
+    else if (halves)
+        printf(" (%lld split in two)", (long long)p->split);
+    else
+        printf(" (%lld re-cut to another width)", (long long)p->split);
+}
+
 static void print_run(bf_run *run, const bf_progress *p, const bf_batch_list *failed)
 {
     int64_t at;
@@ -153,8 +179,7 @@ static void print_run(bf_run *run, const bf_progress *p, const bf_batch_list *fa
            (long long)p->total, (long long)p->pending, (long long)p->running,
            (long long)p->completed, (long long)p->validated, (long long)p->failed,
            (long long)p->cancelled, (long long)p->rolled_back);
-    if (p->split)
-        printf(" (%lld split in two)", (long long)p->split);
+    print_replaced(run, p);
     printf("\n  rows: %lld written, %lld deleted\n", (long long)p->rows_written,
            (long long)p->rows_deleted);
     printf("  elapsed ");

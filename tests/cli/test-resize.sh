@@ -7,7 +7,7 @@
 # target's fingerprint before the run.
 set -eu
 . "$(dirname "$0")/tap.sh"
-plan 22
+plan 23
 
 make_warehouse() {
     sqlite3 "$1" "
@@ -89,6 +89,11 @@ n=$(q "$A.ledger" "SELECT json_extract(c.value, '$.outcome') || ' ' || json_extr
 case "$n" in "pass 160 of 160 batches written, 0 gaps"*) true ;; *) false ;; esac &&
     ok "run-level coverage passes: the re-cut batches cover all 160 of the plan's" ||
     not_ok "run-level coverage" "$(q "$A.ledger" "SELECT results_json FROM validations WHERE batch_id = 0")"
+
+# status counts the replaced batches as re-cut, not as split in two.
+run "$BACKFILL" status 1 --ledger "$A.ledger"
+n=$(q "$A.ledger" "SELECT count(*) FROM batches WHERE state = 7")
+expect_grep "$work/out" "rolled back \($n re-cut to another width\)\$" "status says the $n replaced batches were re-cut"
 
 # validate and diff RUN address the re-cut batches as the runner did.
 run "$BACKFILL" validate 1 --ledger "$A.ledger" --warehouse "$A"
