@@ -1749,10 +1749,17 @@ static int may_claim(struct run_ctx *c, struct loop *L, char *why, size_t size, 
         int hold;
 
         why[0] = '\0';
+        bf_clear_error();
         hold = r->throttle(r->throttle_userdata, why, size);
         if (hold < 0) {
-            L->final_rc = bf__error(hold, "runner: the throttle failed: %s",
-                                    why[0] ? why : bf_last_error());
+            char msg[BF_ERRMSG_MAX];
+
+            /* Its reason, else its own message, else a sentence naming it and the code. */
+            bf__snprintf(msg, sizeof msg, "%s", why[0] ? why : bf_last_error());
+            if (msg[0])
+                L->final_rc = bf__error(hold, "runner: the throttle failed: %s", msg);
+            else
+                L->final_rc = bf__runner_host(hold, "throttle");
             bf__runner_fail(r, L->final_rc);
             L->stopping = 1;
             return 0;

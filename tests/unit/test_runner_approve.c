@@ -168,8 +168,9 @@ static bf_runner *make_runner(const char *operator_name, struct events *ev)
     return flagged(operator_name, 0, ev);
 }
 
-/* A runner for the brief `b` whose events go to `fn`. */
-static bf_runner *watched(const bf_brief *b, bf_run_event_fn fn, void *userdata)
+/* A runner for the brief `b` whose events go to `fn`, or asking `throttle`, with `userdata`. */
+static bf_runner *hooked(const bf_brief *b, bf_run_event_fn fn, bf_throttle_fn throttle,
+                         void *userdata)
 {
     bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_runner *r = NULL;
@@ -177,7 +178,9 @@ static bf_runner *watched(const bf_brief *b, bf_run_event_fn fn, void *userdata)
     o.ledger_path = lpath;
     o.warehouse_path = wpath;
     o.on_event = fn;
-    o.event_userdata = userdata;
+    o.event_userdata = fn ? userdata : NULL;
+    o.throttle = throttle;
+    o.throttle_userdata = throttle ? userdata : NULL;
     ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
     ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
     return r;
@@ -474,16 +477,10 @@ END_TEST
 START_TEST(approve_is_refused_before_the_run_is_validated)
 {
     bf_brief *b = make_brief("partition_overwrite", MART_OK);
-    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
     bf_runner *r = NULL;
     int64_t id = 0;
 
-    o.ledger_path = lpath;
-    o.warehouse_path = wpath;
-    o.throttle = hold_then_stop;
-    o.throttle_userdata = &r;
-    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
-    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    r = hooked(b, NULL, hold_then_stop, &r); /* the throttle stops r: set before it runs */
     ck_assert_int_eq(bf_runner_run(r, &id), BF_E_STATE);
     ck_assert_int_gt(id, 0);
     ck_assert_int_eq(bf_runner_approve(r, id, "raj@example.com"), BF_E_BLOCKED);
@@ -492,6 +489,38 @@ START_TEST(approve_is_refused_before_the_run_is_validated)
     ck_assert_int_ne(run_state(id), BF_RUN_APPROVED);
     ck_assert_int_eq(bftest_sql_int(raw, "SELECT count(*) FROM mart"), 0);
     bf_runner_free(r);
+    bf_brief_free(b);
+}
+END_TEST
+
+/* A throttle that fails: with a reason, with its own message (bf_error_set), or with neither. */
+static int failing_throttle(void *userdata, char *reason, size_t size)
+{
+    const int *how = userdata;
+
+    if (*how == 0)
+        snprintf(reason, size, "the load balancer is down");
+    else if (*how == 1)
+        return bf_error_set(BF_E_USER, "throttle: no answer from the scheduler");
+    return BF_E_USER;
+}
+
+/* The failure of a host's throttle is told in a whole sentence, however it failed. */
+START_TEST(a_failing_throttle_is_named)
+{
+    static const char *const want[] = {
+        "runner: the throttle failed: the load balancer is down",
+        "runner: the throttle failed: throttle: no answer from the scheduler",
+        "runner: the host's throttle failed with BF_E_USER and gave no message"};
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+
+    for (int how = 0; how < 3; how++) {
+        bf_runner *r = hooked(b, NULL, failing_throttle, &how);
+
+        ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_USER);
+        ck_assert_str_eq(bf_runner_last_error(r), want[how]);
+        bf_runner_free(r);
+    }
     bf_brief_free(b);
 }
 END_TEST
@@ -800,7 +829,7 @@ START_TEST(refresh_runs_in_lineage_order_and_resumes_after_a_failure)
     {
         /* Run again, the run is told approved (not awaiting approval), and how to finish it. */
         struct seen_event last = {0, ""};
-        bf_runner *again = watched(b, keep_last_event, &last);
+        bf_runner *again = hooked(b, keep_last_event, NULL, &last);
         char want[200];
 
         ck_assert_msg(bf_runner_run(again, NULL) == BF_OK, "%s", bf_runner_last_error(again));
@@ -1254,7 +1283,7 @@ START_TEST(run_coverage_compares_each_batch_with_what_it_left)
 
     /* Only every third row changes: each batch writes fewer rows than its bounds hold. */
     bftest_sql_exec(raw, "UPDATE src SET v = v / 2 WHERE id % 3 <> 0");
-    r = watched(b, add_a_row_after_the_first_batch, &added);
+    r = hooked(b, add_a_row_after_the_first_batch, NULL, &added);
     ck_assert_int_eq(bf_runner_run(r, &id), BF_E_VALIDATION);
     ck_assert_msg(strstr(bf_runner_last_error(r), "validation failed: run: check coverage: 0 of 3 "
                          "planned batches not validated, 0 gaps or overlaps in the plan, 1 batches "
@@ -1908,6 +1937,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_checks_scan_that_fails_rolls_its_publish_back);
     tcase_add_test(tc, a_check_naming_what_the_warehouse_lacks_leaves_no_run);
     tcase_add_test(tc, approve_is_refused_before_the_run_is_validated);
+    tcase_add_test(tc, a_failing_throttle_is_named);
     tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
     tcase_add_test(tc, approve_completes_in_place_and_records_the_reviewer);
