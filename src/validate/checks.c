@@ -1772,12 +1772,36 @@ static int eval_metric(ctx *x, const bf__vcheck *c, bf__rentry *e, const cstate 
                        failed ? ", outside the expected bounds" : ""));
 }
 
+/*
+ * What an unchanged_columns check compares, in its sentence: the columns it
+ * names ("columns note, ts"), else "columns outside target.columns".
+ */
+static int unchanged_words(char **out, int *one, const bf__vcheck *c)
+{
+    json_t *cols = json_object_get(c->cfg, "columns");
+    bf__sb sb;
+    size_t i;
+    json_t *col;
+
+    *one = json_array_size(cols) == 1;
+    if (!json_array_size(cols))
+        return (*out = bf__strdup("columns outside target.columns")) ? BF_OK : bf__nomem();
+    bf__sb_init(&sb);
+    bf__sb_append(&sb, *one ? "column " : "columns ");
+    json_array_foreach(cols, i, col) {
+        if (i)
+            bf__sb_append(&sb, ", ");
+        bf__sb_append(&sb, json_string_value(col));
+    }
+    return bf__sb_finish(&sb, out) == BF_OK ? BF_OK : bf__nomem();
+}
+
 static int eval_unchanged(ctx *x, const bf__vcheck *c, size_t idx, bf__rentry *e,
                           const cstate *cs)
 {
     bf_fingerprint fp;
-    char a[128], b[128];
-    int rc;
+    char a[128], b[128], *which = NULL;
+    int rc, one = 0;
 
     if (!cs || !cs->have)
         return bf__rentry_set(e, BF_OUTCOME_SKIPPED, "", "",
@@ -1796,13 +1820,16 @@ static int eval_unchanged(ctx *x, const bf__vcheck *c, size_t idx, bf__rentry *e
         return rc;
     bf_fingerprint_format(a, sizeof a, &cs->fp);
     bf_fingerprint_format(b, sizeof b, &fp);
-    return verdict(e, strcmp(a, b) != 0, SAY("%s", b), SAY("%s", a),
-                   strcmp(a, b) ? SAY("check %s: columns outside target.columns of table %s "
-                                      "changed %s (fingerprint %s, before %s)",
-                                      check_name_of(c), x->v->table, x->where, b, a)
-                                : SAY("check %s: columns outside target.columns of table %s "
-                                      "are unchanged %s", check_name_of(c), x->v->table,
-                                      x->where));
+    if ((rc = unchanged_words(&which, &one, c)) != BF_OK)
+        return rc;
+    rc = verdict(e, strcmp(a, b) != 0, SAY("%s", b), SAY("%s", a),
+                 strcmp(a, b) ? SAY("check %s: %s of table %s changed %s (fingerprint %s, before "
+                                    "%s)", check_name_of(c), which, x->v->table, x->where, b, a)
+                              : SAY("check %s: %s of table %s %s unchanged %s",
+                                    check_name_of(c), which, x->v->table, one ? "is" : "are",
+                                    x->where));
+    bf__free(which);
+    return rc;
 }
 
 static int same_scalar(json_t *want, json_t *got)

@@ -504,10 +504,28 @@ START_TEST(unchanged_columns_compare_fingerprints)
     bf_results_free(r);
     r = run(v, "UPDATE t SET note = 'changed' WHERE id = 3");
     ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_msg(strstr(bf_results_message(r, 0), "check unchanged_columns: columns outside "
+                         "target.columns of table t changed in batch "),
+                  "%s", bf_results_message(r, 0));
     bf_results_free(r);
     /* A change outside the batch is not read. */
     r = run(v, "UPDATE t SET note = 'changed' WHERE id = 25");
     ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    bf_results_free(r);
+    bf_validator_free(v);
+    /* Columns named, even ones the backfill writes: the sentence names them. */
+    v = make("{\"check\": \"unchanged_columns\", \"columns\": [\"val\", \"note\"]}");
+    r = run(v, "UPDATE t SET val = 8 WHERE id = 3");
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_FAIL);
+    ck_assert_msg(strstr(bf_results_message(r, 0), "check unchanged_columns: columns val, note of "
+                         "table t changed in batch "), "%s", bf_results_message(r, 0));
+    bf_results_free(r);
+    bf_validator_free(v);
+    v = make("{\"check\": \"unchanged_columns\", \"columns\": [\"val\"]}");
+    r = run(v, NULL);
+    ck_assert_int_eq(bf_results_outcome(r, 0), BF_OUTCOME_PASS);
+    ck_assert_msg(strstr(bf_results_message(r, 0), "check unchanged_columns: column val of table t "
+                         "is unchanged in batch "), "%s", bf_results_message(r, 0));
     bf_results_free(r);
     bf_validator_free(v);
 }
