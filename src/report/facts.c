@@ -843,6 +843,16 @@ static const char *status_sentence(const ctx *x, char *buf, size_t size, int64_t
                           "are running"
                         : "validating: every batch written, the checks are running; not yet cut over";
     case BF_RUN_AWAITING_APPROVAL:
+        /* Batches rolled back one by one before approval: running again redoes them. */
+        if (p->rolled_back) {
+            bf__snprintf(buf, size, "awaiting approval, but %lld batch%s rolled back since: %s; "
+                         "running the brief again redoes %s, and the run cannot be approved "
+                         "before", (long long)p->rolled_back, p->rolled_back == 1 ? "" : "es",
+                         in_place ? "the target holds the new rows of the other batches only"
+                                  : "not yet cut over",
+                         p->rolled_back == 1 ? "it" : "them");
+            return buf;
+        }
         return in_place ? "awaiting approval: the target already holds the new rows; downstream "
                           "not refreshed yet"
                         : "awaiting approval: not yet cut over";

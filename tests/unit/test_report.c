@@ -460,6 +460,8 @@ START_TEST(notice_of_a_running_run)
 }
 END_TEST
 
+static int64_t first_batch(bf_run *run, bf_batch_state state);
+
 START_TEST(awaiting_approval_is_not_cut_over)
 {
     bf_run *run = start("refund-join-fix-2025h1", brief_text);
@@ -482,6 +484,15 @@ START_TEST(awaiting_approval_is_not_cut_over)
     HAS(md, "- **Cut over:** not needed: partition_overwrite writes the target in place");
     HAS(md, "Nothing refreshed yet; to refresh, in this order: mart_monthly_revenue.");
     bf_free(md);
+    /* One batch rolled back before approval: the target no longer holds all the new rows. */
+    ck_assert_int_eq(bf_run_mark_batch(run, first_batch(run, BF_BATCH_VALIDATED),
+                                       BF_BATCH_ROLLED_BACK, "restored"), BF_OK);
+    j = report_json(run, BF_REPORT_AFTER);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+                     "awaiting approval, but 1 batch rolled back since: the target holds the new "
+                     "rows of the other batches only; running the brief again redoes it, and the "
+                     "run cannot be approved before");
+    json_decref(j);
     bf_run_free(run);
 }
 END_TEST
