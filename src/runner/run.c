@@ -1737,6 +1737,23 @@ unlock:
     pthread_mutex_unlock(&c->lock);
 }
 
+/* A stop asked for (bf_runner_stop) and not yet seen: claims end, and the host is told. */
+static void notice_stop(struct run_ctx *c, struct loop *L)
+{
+    char said[120];
+
+    if (!c->r->stop || L->stopping)
+        return;
+    L->stopping = 1;
+    if (L->in_flight)
+        bf__snprintf(said, sizeof said, "stopping: the %u batch%s in flight finish%s first; run "
+                     "again to resume", L->in_flight, L->in_flight == 1 ? "" : "es",
+                     L->in_flight == 1 ? "es" : "");
+    else
+        bf__snprintf(said, sizeof said, "no batch was in flight; run again to resume");
+    bf__runner_emit(c->r, c->run, BF_RUN_EVENT_STOPPED, 0, NULL, 0, 0, 0, said);
+}
+
 /*
  * May new claims start now? The host's throttle and the brief's window are
  * asked here, on the calling thread; *why says why not.
@@ -1824,13 +1841,15 @@ static int claim_loop(struct run_ctx *c)
         return rc;
     }
     for (;;) {
+        /*
+         * Before collecting: the loop sleeps until a batch finishes, so a stop
+         * that came during a batch is seen once it has finished, and the
+         * batches not yet collected are those in flight when it came. After
+         * it too: collecting tells the host's event callback, which may stop.
+         */
+        notice_stop(c, &L);
         collect(c, &L);
-        if (r->stop && !L.stopping) {
-            L.stopping = 1;
-            bf__runner_emit(r, c->run, BF_RUN_EVENT_STOPPED, 0, NULL, 0, 0, 0,
-                            L.in_flight ? "stopping: batches in flight finish first"
-                                        : "no batch was in flight; run again to resume");
-        }
+        notice_stop(c, &L);
         /* Heartbeats for batches in flight, at a third of the lease. */
         if (L.in_flight && bf__runner_now_us() - last_beat > (int64_t)(lease_s * 1e6 / 3)) {
             for (unsigned i = 0; i < c->nslots; i++) {

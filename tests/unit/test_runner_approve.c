@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backfill.h"
+#include "backfill/sys/scheduler.h"
 #include "backfill/sys/validator.h"
 #include "driver/driver_internal.h"
 #include "bftest.h"
@@ -521,6 +522,54 @@ START_TEST(a_failing_throttle_is_named)
         ck_assert_str_eq(bf_runner_last_error(r), want[how]);
         bf_runner_free(r);
     }
+    bf_brief_free(b);
+}
+END_TEST
+
+/* A host's scheduler that runs each task at once, in submit, after stopping the runner. */
+static int stop_then_run(void *userdata, bf_task_fn task, void *arg)
+{
+    bf_runner **r = userdata;
+
+    bf_runner_stop(*r); /* as SIGINT would, while the batch is in flight */
+    task(arg);
+    return BF_OK;
+}
+
+/* The first `stopped` event's sentence. */
+static void keep_first_stop(void *userdata, const bf_run_event *ev)
+{
+    char *said = userdata;
+
+    if (ev->kind == BF_RUN_EVENT_STOPPED && !said[0])
+        snprintf(said, 400, "%s", ev->message ? ev->message : "");
+}
+
+/*
+ * A stop that comes while a batch runs is seen once the batch is done (the
+ * runner waits for it): the stop still says a batch was in flight, not
+ * "no batch was in flight".
+ */
+START_TEST(a_stop_during_a_batch_says_it_was_in_flight)
+{
+    bf_brief *b = make_brief("partition_overwrite", MART_OK);
+    bf_scheduler_vtable vt = BF_SCHEDULER_VTABLE_INIT;
+    bf_runner_options o = BF_RUNNER_OPTIONS_INIT;
+    bf_runner *r = NULL;
+    char said[400] = "";
+
+    vt.submit = stop_then_run;
+    o.ledger_path = lpath;
+    o.warehouse_path = wpath;
+    o.scheduler = &vt;
+    o.scheduler_userdata = &r;
+    o.on_event = keep_first_stop;
+    o.event_userdata = said;
+    ck_assert_int_eq(bf_runner_new(&r, &o), BF_OK);
+    ck_assert_int_eq(bf_runner_set_brief(r, b), BF_OK);
+    ck_assert_int_eq(bf_runner_run(r, NULL), BF_E_STATE);
+    ck_assert_str_eq(said, "stopping: the 1 batch in flight finishes first; run again to resume");
+    bf_runner_free(r);
     bf_brief_free(b);
 }
 END_TEST
@@ -1938,6 +1987,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_check_naming_what_the_warehouse_lacks_leaves_no_run);
     tcase_add_test(tc, approve_is_refused_before_the_run_is_validated);
     tcase_add_test(tc, a_failing_throttle_is_named);
+    tcase_add_test(tc, a_stop_during_a_batch_says_it_was_in_flight);
     tcase_add_test(tc, approve_is_refused_for_the_wrong_people);
     tcase_add_test(tc, approve_is_refused_to_the_brief_owner);
     tcase_add_test(tc, approve_completes_in_place_and_records_the_reviewer);
