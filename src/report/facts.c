@@ -573,6 +573,30 @@ static double msum_total(const msum *s)
     return x;
 }
 
+/*
+ * A difference of two recorded values (a batch's delta, a part of its
+ * explanation) to the precision its ends carry, as the totals are given:
+ * 12345678801.21 - 12345678901.23 is -100.02, not -100.020000457764.
+ */
+static double settled(double v, double spread)
+{
+    msum one = {v, 0, spread};
+
+    return msum_total(&one);
+}
+
+static void settle_parts(json_t *why, double spread)
+{
+    static const char *const parts[] = {"added", "removed", "changed"};
+
+    for (int p = 0; json_is_object(why) && p < 3; p++) {
+        json_t *v = json_object_get(why, parts[p]);
+
+        if (json_is_real(v))
+            json_real_set(v, settled(json_real_value(v), spread + ulp(json_real_value(v))));
+    }
+}
+
 static int same_name(const json_t *a, const json_t *b)
 {
     return json_equal(a ? a : json_null(), b ? b : json_null());
@@ -710,10 +734,15 @@ static json_t *validation_facts(const ctx *x, json_t *metrics)
                 double after = json_number_value(json_object_get(c, "after"));
                 json_t *delta = json_object_get(c, "delta");
                 double d = json_is_number(delta) ? json_number_value(delta) : after - before;
+                double spread = ulp(before) + ulp(after);
+                json_t *why = explained(c);
+
+                settle_parts(why, spread);
                 entry = json_pack("{s:s?, s:O?, s:s, s:f, s:f, s:f, s:o, s:b}", "batch", label,
                                   "name", json_object_get(c, "name"), "outcome", outcome,
-                                  "before", before, "after", after, "delta", d, "explained",
-                                  explained(c), bid ? "rolled_back" : "before_rollback", undone);
+                                  "before", before, "after", after, "delta",
+                                  settled(d, spread + ulp(d)), "explained", why,
+                                  bid ? "rolled_back" : "before_rollback", undone);
                 json_array_append_new(metrics, entry);
             }
         }

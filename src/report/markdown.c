@@ -61,14 +61,20 @@ static void list(bf__sb *sb, const json_t *a, int as_code, const char *none)
     }
 }
 
+/*
+ * A measured value: fifteen significant digits, as many as any decimal
+ * keeps through a double, so that a revenue of 12345678901.23 keeps its
+ * cents (ten digits wrote 1.23456789e+10) while the float noise of a sum
+ * (881344.4500000001) is not shown.
+ */
 static void number(bf__sb *sb, double x)
 {
-    bf__sb_appendf(sb, "%.10g", x);
+    bf__sb_appendf(sb, "%.15g", x);
 }
 
 static void signed_number(bf__sb *sb, double x)
 {
-    bf__sb_appendf(sb, "%s%.10g", x > 0 ? "+" : "", x);
+    bf__sb_appendf(sb, "%s%.15g", x > 0 ? "+" : "", x);
 }
 
 /*

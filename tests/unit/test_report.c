@@ -870,6 +870,21 @@ static void record_metric(bf_run *run, int64_t id, const char *label, double bef
  * are the decimals the batches add up to, in JSON as in Markdown, and the explained delta is
  * summed over the batches in effect like the delta itself, to the same number.
  */
+/* Complete the leased batch (1000 rows written); its id. */
+static int64_t complete_leased(bf_run *run, bf_lease *lease)
+{
+    bf_batch_result r = BF_BATCH_RESULT_INIT;
+    int64_t id = bf_lease_batch_id(lease);
+
+    r.rows_written = 1000;
+    r.fingerprint_before = "10:0123456789abcdef0123456789abcdef";
+    r.fingerprint_after = "10:fedcba9876543210fedcba9876543210";
+    r.duration_s = 1.0;
+    r.idempotency_key = "k";
+    ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), &r), BF_OK);
+    return id;
+}
+
 START_TEST(metric_totals_are_the_decimals_the_batches_add_up_to)
 {
     bf_run *run = start("refund-join-fix-2025h1", brief_text);
@@ -880,18 +895,11 @@ START_TEST(metric_totals_are_the_decimals_the_batches_add_up_to)
     char *md, line[512], d[64];
 
     while (bf_run_claim(&lease, run) == BF_OK && lease) {
-        bf_batch_result r = BF_BATCH_RESULT_INIT;
-        int64_t id = bf_lease_batch_id(lease);
+        int64_t id = complete_leased(run, lease);
         /* 880,000.00 to 880,999.99 before, about 39,000 less after: all to the cent. */
         int64_t b = 88000000 + (n * 7919 + 4507) % 100000;
         int64_t a = b - 3880000 - (n * 104729 + 31) % 30000;
 
-        r.rows_written = 1000;
-        r.fingerprint_before = "10:0123456789abcdef0123456789abcdef";
-        r.fingerprint_after = "10:fedcba9876543210fedcba9876543210";
-        r.duration_s = 1.0;
-        r.idempotency_key = "k";
-        ck_assert_int_eq(bf_run_complete(run, id, bf_lease_token(lease), &r), BF_OK);
         record_metric(run, id, bf_lease_label(lease), (double)b / 100, (double)a / 100);
         if (n == 1) {
             undone = id;
@@ -998,6 +1006,31 @@ START_TEST(an_approval_stopped_by_a_failed_refresh_says_so)
 }
 END_TEST
 
+/* Large values keep their cents in Markdown: 12345678901.23, not 1.23456789e+10. */
+START_TEST(large_metric_values_keep_their_cents)
+{
+    bf_run *run = start("refund-join-fix-2025h1", brief_text);
+    bf_lease *lease;
+    int64_t n = 0;
+    char *md;
+
+    while (bf_run_claim(&lease, run) == BF_OK && lease) {
+        int64_t id = complete_leased(run, lease);
+
+        record_metric(run, id, bf_lease_label(lease), 12345678901.23, 12345678801.21);
+        bf_lease_free(lease);
+        n++;
+    }
+    ck_assert_int_eq(n, 22);
+    md = report(run, BF_REPORT_AFTER, BF_REPORT_MARKDOWN);
+    HAS(md, "| net revenue | 12345678901.23 | 12345678801.21 | -100.02 |");
+    /* 22 times each, to the cent. */
+    HAS(md, "summed over 22 batches: 271604935827.06 before, 271604933626.62 after (-2200.44, ");
+    bf_free(md);
+    bf_run_free(run);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("report");
@@ -1021,6 +1054,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_latest_failed_refresh_still_fails);
     tcase_add_test(tc, a_batch_rolled_back_after_approval_leaves_the_totals_and_the_refresh);
     tcase_add_test(tc, metric_totals_are_the_decimals_the_batches_add_up_to);
+    tcase_add_test(tc, large_metric_values_keep_their_cents);
     tcase_add_test(tc, an_approval_stopped_by_a_failed_refresh_says_so);
     tcase_add_test(tc, report_survives_allocation_failures);
     suite_add_tcase(s, tc);
