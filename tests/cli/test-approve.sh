@@ -164,13 +164,19 @@ cp "$W.before" "$work/hook.db"
 run "$BACKFILL" run "$BRIEF" --warehouse "$work/hook.db" --on-event-timeout 1
 expect_rc 2 "--on-event-timeout without --on-event"
 expect_grep "$work/err" "on-event-timeout needs --on-event" "the refusal names the option"
+# The hook records its own pid and its background child's, so that only this test's are looked at.
 run "$BACKFILL" run "$BRIEF" --warehouse "$work/hook.db" --on-event-timeout 1 \
-    --on-event "cat >> '$work/events.jsonl'; echo >> '$work/events.jsonl'; sleep 301 & sleep 302"
+    --on-event "cat >> '$work/events.jsonl'; echo >> '$work/events.jsonl'; sleep 301 & echo \$! \$\$ >> '$work/pids'; sleep 302"
 expect_rc 0 "the run awaits approval though its hook hangs"
 expect_grep "$work/err" "did not finish within 1 s for event started; it was stopped" "the stopped hook is named with its event"
 expect_grep "$work/events.jsonl" '"format":"backfill-event/1","event":"awaiting_approval"' "the hook read each event as JSON"
 sleep 0.2
-if pgrep -f "sleep 30[12]" >/dev/null; then not_ok "the hook's processes outlived it" "$(pgrep -af 'sleep 30[12]')"; else
-    ok "the hook and what it started were stopped"; fi
+left=
+# Gone, or a zombie that init has yet to reap (its parent, the hook's shell, was stopped too).
+for pid in $(cat "$work/pids"); do
+    case "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" in "" | Z) ;; *) left="$left $pid" ;; esac
+done
+if [ -s "$work/pids" ] && [ -z "$left" ]; then ok "the hook and what it started were stopped"; else
+    not_ok "the hook's processes outlived it:$left" "$(cat "$work/pids" 2>/dev/null)"; fi
 
 finish
