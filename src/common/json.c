@@ -171,6 +171,17 @@ static void write_indent(bf__sb *sb, size_t flags, int depth, int space)
     }
 }
 
+/* After a member or an element at `depth` + 1: a separator, or the closing bracket's indentation. */
+static void write_after(bf__sb *sb, size_t flags, int depth, int last)
+{
+    if (last) {
+        write_indent(sb, flags, depth, 0);
+    } else {
+        bf__sb_appendc(sb, ',');
+        write_indent(sb, flags, depth + 1, 1);
+    }
+}
+
 /* 0, or -1 when the values nest too deep. */
 static int write_value(bf__sb *sb, const json_t *value, size_t flags, int depth)
 {
@@ -194,12 +205,7 @@ static int write_value(bf__sb *sb, const json_t *value, size_t flags, int depth)
             bf__sb_append(sb, flags & JSON_COMPACT ? ":" : ": ");
             if (write_value(sb, member, flags, depth + 1) != 0)
                 return -1;
-            if (--left) {
-                bf__sb_appendc(sb, ',');
-                write_indent(sb, flags, depth + 1, 1);
-            } else {
-                write_indent(sb, flags, depth, 0);
-            }
+            write_after(sb, flags, depth, --left == 0);
         }
         bf__sb_appendc(sb, '}');
         break;
@@ -216,12 +222,7 @@ static int write_value(bf__sb *sb, const json_t *value, size_t flags, int depth)
         for (size_t i = 0; i < n; i++) {
             if (write_value(sb, json_array_get(value, i), flags, depth + 1) != 0)
                 return -1;
-            if (i + 1 < n) {
-                bf__sb_appendc(sb, ',');
-                write_indent(sb, flags, depth + 1, 1);
-            } else {
-                write_indent(sb, flags, depth, 0);
-            }
+            write_after(sb, flags, depth, i + 1 == n);
         }
         bf__sb_appendc(sb, ']');
         break;
