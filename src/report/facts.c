@@ -573,6 +573,9 @@ static double msum_total(const msum *s)
     return x;
 }
 
+/* The parts of an explained delta. */
+static const char *const parts[] = {"added", "removed", "changed"};
+
 /*
  * A difference of two recorded values (a batch's delta, a part of its
  * explanation) to the precision its ends carry, as the totals are given:
@@ -587,9 +590,8 @@ static double settled(double v, double spread)
 
 static void settle_parts(json_t *why, double spread)
 {
-    static const char *const parts[] = {"added", "removed", "changed"};
 
-    for (int p = 0; json_is_object(why) && p < 3; p++) {
+    for (int p = 0; json_is_object(why) && p < (int)BF_ARRAY_LEN(parts); p++) {
         json_t *v = json_object_get(why, parts[p]);
 
         if (json_is_real(v))
@@ -611,7 +613,6 @@ static int same_name(const json_t *a, const json_t *b)
  */
 static json_t *metric_totals(const json_t *metrics)
 {
-    static const char *const parts[] = {"added", "removed", "changed"};
     json_t *totals = json_array(), *m, *t;
     size_t i, k;
 
@@ -652,7 +653,7 @@ static json_t *metric_totals(const json_t *metrics)
                 explained = 0;
                 continue;
             }
-            for (int p = 0; p < 3; p++) {
+            for (int p = 0; p < (int)BF_ARRAY_LEN(parts); p++) {
                 double v = json_number_value(json_object_get(x, parts[p]));
 
                 msum_add(&part[p], v, ulp(eb) + ulp(ea) + ulp(v));
